@@ -1,0 +1,24 @@
+// Builds the workspaces that have a build step, in dependency order: the contracts first
+// (their ABIs feed the sdk's generated code), then the sdk, then the WebAssembly kernels.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+const order = [
+  "contracts",
+  "packages/sdk",
+  "packages/ml",
+  "packages/chain",
+  "packages/datanet",
+  "packages/attribution",
+  "packages/cli",
+];
+
+for (const dir of order) {
+  const pkg = JSON.parse(readFileSync(new URL(`../${dir}/package.json`, import.meta.url), "utf8"));
+  if (!pkg.scripts?.build) continue;
+  const run = spawnSync("npm", ["run", "build", "--silent", "--workspace", dir], { stdio: "inherit" });
+  if (run.status !== 0) {
+    console.error(`build failed in ${dir} (exit ${run.status})`);
+    process.exit(1);
+  }
+}
