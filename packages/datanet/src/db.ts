@@ -1,0 +1,296 @@
+import Database from "better-sqlite3";
+
+export type ContributionStatus = "pending" | "accepted" | "rejected";
+
+export interface DatanetRow {
+  id: number;
+  owner: string;
+  name: string;
+  description: string;
+  metadataUri: string;
+  licensePrice: string;
+  createdBlock: number;
+}
+
+export interface ContributionRow {
+  id: number;
+  datanetId: number;
+  contributor: string;
+  cid: string;
+  metaCid: string;
+  contentHash: string;
+  textHash: string;
+  format: string;
+  license: string;
+  source: string;
+  signature: string;
+  byteSize: number;
+  chunkCount: number;
+  status: ContributionStatus;
+  block: number;
+  txHash: string;
+}
+
+export interface ChunkRow {
+  contributionId: number;
+  idx: number;
+  byteStart: number;
+  byteEnd: number;
+  contentHash: string;
+  text: string;
+  minhash: Uint8Array | null;
+}
+
+export interface SnapshotRow {
+  id: number;
+  datanetId: number;
+  version: number;
+  root: string;
+  chunkCount: number;
+  contributionCount: number;
+  manifestCid: string;
+  block: number;
+  txHash: string;
+}
+
+export interface SnapshotEntryRow {
+  snapshotId: number;
+  position: number;
+  contributionId: number;
+  firstLeaf: number;
+  chunkCount: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS datanets (
+  id INTEGER PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,
+  metadata_uri TEXT NOT NULL, license_price TEXT NOT NULL, created_block INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contributions (
+  id INTEGER PRIMARY KEY, datanet_id INTEGER NOT NULL REFERENCES datanets(id), contributor TEXT NOT NULL,
+  cid TEXT NOT NULL, meta_cid TEXT NOT NULL, content_hash TEXT NOT NULL, text_hash TEXT NOT NULL,
+  format TEXT NOT NULL, license TEXT NOT NULL, source TEXT NOT NULL, signature TEXT NOT NULL,
+  byte_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, status TEXT NOT NULL,
+  block INTEGER NOT NULL, tx_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contributions_by_datanet ON contributions(datanet_id, status, id);
+CREATE INDEX IF NOT EXISTS contributions_by_text ON contributions(datanet_id, text_hash);
+CREATE TABLE IF NOT EXISTS chunks (
+  contribution_id INTEGER NOT NULL REFERENCES contributions(id), idx INTEGER NOT NULL,
+  byte_start INTEGER NOT NULL, byte_end INTEGER NOT NULL, content_hash TEXT NOT NULL, text TEXT NOT NULL,
+  minhash BLOB, PRIMARY KEY (contribution_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+  id INTEGER PRIMARY KEY, datanet_id INTEGER NOT NULL REFERENCES datanets(id), version INTEGER NOT NULL,
+  root TEXT NOT NULL, chunk_count INTEGER NOT NULL, contribution_count INTEGER NOT NULL,
+  manifest_cid TEXT NOT NULL, block INTEGER NOT NULL, tx_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshot_entries (
+  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id), position INTEGER NOT NULL,
+  contribution_id INTEGER NOT NULL, first_leaf INTEGER NOT NULL, chunk_count INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS licenses (
+  snapshot_id INTEGER NOT NULL, licensee TEXT NOT NULL, block INTEGER NOT NULL, tx_hash TEXT NOT NULL,
+  PRIMARY KEY (snapshot_id, licensee)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+/** The SQLite index (WAL): a mirror of the chain's Datanet state plus chunk texts and signatures. */
+export class DatanetDb {
+  readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("foreign_keys = ON");
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  getSync(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM sync_state WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  setSync(key: string, value: string): void {
+    this.db
+      .prepare(
+        "INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      )
+      .run(key, value);
+  }
+
+  upsertDatanet(d: DatanetRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO datanets (id, owner, name, description, metadata_uri, license_price, created_block)
+         VALUES (@id, @owner, @name, @description, @metadataUri, @licensePrice, @createdBlock)
+         ON CONFLICT(id) DO UPDATE SET owner = excluded.owner, name = excluded.name,
+           description = excluded.description, metadata_uri = excluded.metadata_uri,
+           license_price = excluded.license_price`,
+      )
+      .run(d);
+  }
+
+  getDatanet(id: number): DatanetRow | undefined {
+    return this.db.prepare(`SELECT ${DATANET_COLS} FROM datanets WHERE id = ?`).get(id) as
+      | DatanetRow
+      | undefined;
+  }
+
+  listDatanets(): DatanetRow[] {
+    return this.db.prepare(`SELECT ${DATANET_COLS} FROM datanets ORDER BY id`).all() as DatanetRow[];
+  }
+
+  hasContribution(id: number): boolean {
+    return this.db.prepare("SELECT 1 FROM contributions WHERE id = ?").get(id) !== undefined;
+  }
+
+  insertContribution(c: ContributionRow, chunks: ChunkRow[]): void {
+    this.db
+      .prepare(
+        `INSERT INTO contributions (id, datanet_id, contributor, cid, meta_cid, content_hash, text_hash, format,
+           license, source, signature, byte_size, chunk_count, status, block, tx_hash)
+         VALUES (@id, @datanetId, @contributor, @cid, @metaCid, @contentHash, @textHash, @format, @license,
+           @source, @signature, @byteSize, @chunkCount, @status, @block, @txHash)`,
+      )
+      .run(c);
+    const insert = this.db.prepare(
+      `INSERT INTO chunks (contribution_id, idx, byte_start, byte_end, content_hash, text, minhash)
+       VALUES (@contributionId, @idx, @byteStart, @byteEnd, @contentHash, @text, @minhash)`,
+    );
+    for (const chunk of chunks) insert.run(chunk);
+  }
+
+  setStatus(id: number, status: ContributionStatus): void {
+    this.db.prepare("UPDATE contributions SET status = ? WHERE id = ?").run(status, id);
+  }
+
+  getContribution(id: number): ContributionRow | undefined {
+    return this.db.prepare(`SELECT ${CONTRIBUTION_COLS} FROM contributions WHERE id = ?`).get(id) as
+      | ContributionRow
+      | undefined;
+  }
+
+  listContributions(
+    datanetId: number,
+    opts: { status?: ContributionStatus; limit?: number; afterId?: number } = {},
+  ): ContributionRow[] {
+    return this.db
+      .prepare(
+        `SELECT ${CONTRIBUTION_COLS} FROM contributions
+         WHERE datanet_id = ? AND (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?`,
+      )
+      .all(
+        datanetId,
+        opts.status ?? null,
+        opts.status ?? null,
+        opts.afterId ?? 0,
+        opts.limit ?? -1,
+      ) as ContributionRow[];
+  }
+
+  findByTextHash(datanetId: number, textHash: string): ContributionRow | undefined {
+    return this.db
+      .prepare(
+        `SELECT ${CONTRIBUTION_COLS} FROM contributions
+         WHERE datanet_id = ? AND text_hash = ? AND status != 'rejected' ORDER BY id LIMIT 1`,
+      )
+      .get(datanetId, textHash) as ContributionRow | undefined;
+  }
+
+  chunks(contributionId: number): ChunkRow[] {
+    return this.db
+      .prepare(`SELECT ${CHUNK_COLS} FROM chunks WHERE contribution_id = ? ORDER BY idx`)
+      .all(contributionId) as ChunkRow[];
+  }
+
+  /** Every live (pending or accepted) chunk signature, for rebuilding the near-duplicate index. */
+  *liveSignatures(): Generator<{ datanetId: number; contributionId: number; idx: number; minhash: Buffer }> {
+    const stmt = this.db.prepare(
+      `SELECT c.datanet_id AS datanetId, k.contribution_id AS contributionId, k.idx AS idx, k.minhash AS minhash
+       FROM chunks k JOIN contributions c ON c.id = k.contribution_id
+       WHERE c.status != 'rejected' AND k.minhash IS NOT NULL`,
+    );
+    yield* stmt.iterate() as Iterable<{
+      datanetId: number;
+      contributionId: number;
+      idx: number;
+      minhash: Buffer;
+    }>;
+  }
+
+  insertSnapshot(s: SnapshotRow, entries: SnapshotEntryRow[]): void {
+    this.db
+      .prepare(
+        `INSERT INTO snapshots (id, datanet_id, version, root, chunk_count, contribution_count, manifest_cid, block, tx_hash)
+         VALUES (@id, @datanetId, @version, @root, @chunkCount, @contributionCount, @manifestCid, @block, @txHash)
+         ON CONFLICT(id) DO NOTHING`,
+      )
+      .run(s);
+    const insert = this.db.prepare(
+      `INSERT INTO snapshot_entries (snapshot_id, position, contribution_id, first_leaf, chunk_count)
+       VALUES (@snapshotId, @position, @contributionId, @firstLeaf, @chunkCount) ON CONFLICT DO NOTHING`,
+    );
+    for (const e of entries) insert.run(e);
+  }
+
+  getSnapshot(id: number): SnapshotRow | undefined {
+    return this.db.prepare(`SELECT ${SNAPSHOT_COLS} FROM snapshots WHERE id = ?`).get(id) as
+      | SnapshotRow
+      | undefined;
+  }
+
+  listSnapshots(datanetId: number): SnapshotRow[] {
+    return this.db
+      .prepare(`SELECT ${SNAPSHOT_COLS} FROM snapshots WHERE datanet_id = ? ORDER BY version`)
+      .all(datanetId) as SnapshotRow[];
+  }
+
+  snapshotEntries(snapshotId: number): SnapshotEntryRow[] {
+    return this.db
+      .prepare(
+        `SELECT snapshot_id AS snapshotId, position, contribution_id AS contributionId, first_leaf AS firstLeaf,
+           chunk_count AS chunkCount FROM snapshot_entries WHERE snapshot_id = ? ORDER BY position`,
+      )
+      .all(snapshotId) as SnapshotEntryRow[];
+  }
+
+  recordLicense(snapshotId: number, licensee: string, block: number, txHash: string): void {
+    this.db
+      .prepare(
+        "INSERT INTO licenses (snapshot_id, licensee, block, tx_hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      )
+      .run(snapshotId, licensee.toLowerCase(), block, txHash);
+  }
+
+  hasLicense(snapshotId: number, licensee: string): boolean {
+    return (
+      this.db
+        .prepare("SELECT 1 FROM licenses WHERE snapshot_id = ? AND licensee = ?")
+        .get(snapshotId, licensee.toLowerCase()) !== undefined
+    );
+  }
+}
+
+const DATANET_COLS = `id, owner, name, description, metadata_uri AS metadataUri, license_price AS licensePrice,
+  created_block AS createdBlock`;
+const CONTRIBUTION_COLS = `id, datanet_id AS datanetId, contributor, cid, meta_cid AS metaCid,
+  content_hash AS contentHash, text_hash AS textHash, format, license, source, signature, byte_size AS byteSize,
+  chunk_count AS chunkCount, status, block, tx_hash AS txHash`;
+const CHUNK_COLS = `contribution_id AS contributionId, idx, byte_start AS byteStart, byte_end AS byteEnd,
+  content_hash AS contentHash, text, minhash`;
+const SNAPSHOT_COLS = `id, datanet_id AS datanetId, version, root, chunk_count AS chunkCount,
+  contribution_count AS contributionCount, manifest_cid AS manifestCid, block, tx_hash AS txHash`;
