@@ -11,7 +11,10 @@ export interface MinHashParams {
   seed: number;
 }
 
-export const DEFAULT_MINHASH: MinHashParams = { shingle: 3, bands: 32, rows: 4, seed: 0x0e1ed6e7 };
+export const DEFAULT_MINHASH: MinHashParams = { shingle: 3, bands: 42, rows: 3, seed: 0x0e1ed6e7 };
+
+/** Estimated Jaccard at or above which two chunks count as near-duplicates. */
+export const DEFAULT_NEAR_DUP_THRESHOLD = 0.4;
 
 function fmix32(h: number): number {
   h ^= h >>> 16;
