@@ -1,0 +1,665 @@
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { Worker } from "node:worker_threads";
+
+/** A region of f32 (or i32) elements in the engine's shared WebAssembly memory. */
+export class Buf {
+  constructor(
+    readonly engine: Engine,
+    /** byte offset in the shared memory */
+    readonly ptr: number,
+    /** number of 4-byte elements */
+    readonly length: number,
+    readonly owned: boolean,
+  ) {}
+  /** Float32Array over the region (re-created after memory growth, cheap). */
+  get f32(): Float32Array {
+    return new Float32Array(this.engine.memory.buffer, this.ptr, this.length);
+  }
+  get i32(): Int32Array {
+    return new Int32Array(this.engine.memory.buffer, this.ptr, this.length);
+  }
+  /** A sub-region starting `offset` elements in (not separately freeable). */
+  at(offset: number, length = this.length - offset): Buf {
+    if (offset < 0 || length < 0 || offset + length > this.length) {
+      throw new RangeError(`sub-buffer [${offset}, ${offset + length}) outside a buffer of ${this.length}`);
+    }
+    return new Buf(this.engine, this.ptr + offset * 4, length, false);
+  }
+  free(): void {
+    this.engine.free(this);
+  }
+}
+
+// The WebAssembly JS API is not in the ES lib typings; these are the parts used here.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(pages: number): number;
+}
+type WasmModule = object;
+interface WasmApi {
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (m: WasmModule, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export class EngineError extends Error {
+  override name = "EngineError";
+}
+
+export interface EngineOptions {
+  /** worker threads plus the calling thread; default: number of CPUs (at most 16) */
+  threads?: number;
+  /** use relaxed SIMD (fused multiply-add) when the runtime supports it; default true */
+  relaxedSimd?: boolean;
+  /** upper bound of the shared memory in MiB; default 2048 */
+  maxMemoryMiB?: number;
+}
+
+type KernelName =
+  | "mm_abt"
+  | "mm_nn"
+  | "rmsnorm_fwd"
+  | "rmsnorm_bwd"
+  | "rope"
+  | "attn_fwd"
+  | "attn_bwd"
+  | "swiglu_fwd"
+  | "swiglu_bwd"
+  | "softmax_rows"
+  | "xent"
+  | "axpy_range"
+  | "add_range";
+const KERNELS: KernelName[] = [
+  "mm_abt",
+  "mm_nn",
+  "rmsnorm_fwd",
+  "rmsnorm_bwd",
+  "rope",
+  "attn_fwd",
+  "attn_bwd",
+  "swiglu_fwd",
+  "swiglu_bwd",
+  "softmax_rows",
+  "xent",
+  "axpy_range",
+  "add_range",
+];
+
+const PAGE = 65536;
+const CTRL_PTR = 1024;
+const SLOT_PTR = 4096;
+const HEAP_BASE = 65536;
+const ALIGN = 64;
+/** Below this many multiply-adds a matmul runs on the calling thread only. */
+const PARALLEL_MIN_WORK = 1 << 16;
+
+function wasmPath(relaxed: boolean): URL {
+  return new URL(`../../build/${relaxed ? "kernels-relaxed" : "kernels"}.wasm`, import.meta.url);
+}
+
+function loadModule(relaxed: boolean): WasmModule {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(wasmPath(relaxed));
+  } catch {
+    throw new EngineError(
+      `WebAssembly kernels not built (${wasmPath(relaxed).pathname}): run "npm run build -w packages/ml"`,
+    );
+  }
+  return new WA.Module(bytes);
+}
+
+function tryRelaxed(): WasmModule | null {
+  try {
+    setFlagsFromString("--experimental-wasm-relaxed-simd");
+    return loadModule(true);
+  } catch (e) {
+    if (e instanceof EngineError) throw e;
+    return null;
+  }
+}
+
+/**
+ * WebAssembly SIMD kernels over one shared memory, with worker threads that take slices of the
+ * big kernels (rows or columns of a matmul, heads of attention). All calls are synchronous.
+ */
+export class Engine {
+  readonly memory: WasmMemory;
+  readonly threads: number;
+  readonly relaxedSimd: boolean;
+  private readonly k: Record<KernelName, (...args: number[]) => void>;
+  private readonly workers: Worker[] = [];
+  private readonly ctrl: Int32Array;
+  private top = HEAP_BASE;
+  private readonly freeList: { ptr: number; size: number }[] = [];
+  private readonly live = new Map<number, { size: number; buf: Buf }>();
+  private closed = false;
+
+  private constructor(module: WasmModule, relaxed: boolean, threads: number, maxPages: number) {
+    this.memory = new WA.Memory({ initial: 64, maximum: maxPages, shared: true });
+    const instance = new WA.Instance(module, { env: { memory: this.memory } });
+    this.k = instance.exports as unknown as Record<KernelName, (...args: number[]) => void>;
+    this.relaxedSimd = relaxed;
+    this.threads = threads;
+    this.ctrl = new Int32Array(this.memory.buffer, CTRL_PTR, 4);
+    for (let part = 1; part < threads; part++) {
+      this.workers.push(
+        new Worker(new URL("./worker.mjs", import.meta.url), {
+          workerData: {
+            module,
+            memory: this.memory,
+            names: KERNELS,
+            ctrlPtr: CTRL_PTR,
+            slotPtr: SLOT_PTR,
+            part,
+          },
+        }),
+      );
+    }
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const threads = Math.max(1, Math.min(16, Math.floor(options.threads ?? cpus().length)));
+    const maxMiB = options.maxMemoryMiB ?? 2048;
+    if (!(maxMiB >= 16 && maxMiB <= 4096))
+      throw new EngineError(`maxMemoryMiB must be 16..4096, got ${maxMiB}`);
+    const relaxedModule = options.relaxedSimd === false ? null : tryRelaxed();
+    const module = relaxedModule ?? loadModule(false);
+    const engine = new Engine(module, relaxedModule !== null, threads, Math.floor((maxMiB * 1048576) / PAGE));
+    await Promise.all(
+      engine.workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once("message", () => resolve());
+            w.once("error", reject);
+          }),
+      ),
+    );
+    for (const w of engine.workers) w.unref();
+    return engine;
+  }
+
+  /** Stops the worker threads; the engine cannot run kernels afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const slots = new Float64Array(this.memory.buffer, SLOT_PTR, 32 * this.threads);
+    for (let p = 1; p < this.threads; p++) slots[p * 32] = -2;
+    for (const w of this.workers) w.ref();
+    Atomics.add(this.ctrl, 0, 1);
+    Atomics.notify(this.ctrl, 0);
+    await Promise.all(this.workers.map((w) => new Promise((r) => w.once("exit", r))));
+  }
+
+  // ---- memory ----
+
+  /** Allocates `n` zeroed 4-byte elements. */
+  alloc(n: number): Buf {
+    if (!Number.isInteger(n) || n < 0) throw new EngineError(`cannot allocate ${n} elements`);
+    const size = Math.max(ALIGN, Math.ceil((n * 4) / ALIGN) * ALIGN);
+    let ptr = -1;
+    for (let i = 0; i < this.freeList.length; i++) {
+      const b = this.freeList[i];
+      if (b.size >= size) {
+        ptr = b.ptr;
+        if (b.size === size) this.freeList.splice(i, 1);
+        else {
+          b.ptr += size;
+          b.size -= size;
+        }
+        break;
+      }
+    }
+    if (ptr < 0) {
+      ptr = this.top;
+      const end = ptr + size;
+      const have = this.memory.buffer.byteLength;
+      if (end > have) {
+        const pages = Math.ceil((end - have) / PAGE);
+        try {
+          this.memory.grow(Math.max(pages, Math.ceil(have / PAGE / 4)));
+        } catch {
+          try {
+            this.memory.grow(pages);
+          } catch {
+            throw new EngineError(
+              `out of kernel memory: need ${end} bytes; raise maxMemoryMiB or use a smaller model/batch`,
+            );
+          }
+        }
+      }
+      this.top = end;
+    }
+    const buf = new Buf(this, ptr, n, true);
+    this.live.set(ptr, { size, buf });
+    buf.f32.fill(0);
+    return buf;
+  }
+
+  /** Allocates and copies `data` in. */
+  from(data: ArrayLike<number>): Buf {
+    const b = this.alloc(data.length);
+    b.f32.set(data);
+    return b;
+  }
+
+  fromInt32(data: ArrayLike<number>): Buf {
+    const b = this.alloc(data.length);
+    b.i32.set(data);
+    return b;
+  }
+
+  free(buf: Buf): void {
+    if (!buf.owned) throw new EngineError("cannot free a sub-buffer");
+    const entry = this.live.get(buf.ptr);
+    if (entry?.buf !== buf) throw new EngineError(`double free or foreign buffer at ${buf.ptr}`);
+    const size = entry.size;
+    this.live.delete(buf.ptr);
+    if (buf.ptr + size === this.top) {
+      this.top = buf.ptr;
+      // absorb a free block that now touches the top
+      const last = this.freeList[this.freeList.length - 1];
+      if (last && last.ptr + last.size === this.top) {
+        this.top = last.ptr;
+        this.freeList.pop();
+      }
+      return;
+    }
+    let i = 0;
+    while (i < this.freeList.length && this.freeList[i].ptr < buf.ptr) i++;
+    this.freeList.splice(i, 0, { ptr: buf.ptr, size });
+    const next = this.freeList[i + 1];
+    if (next && buf.ptr + size === next.ptr) {
+      this.freeList[i].size += next.size;
+      this.freeList.splice(i + 1, 1);
+    }
+    const prev = this.freeList[i - 1];
+    if (prev && prev.ptr + prev.size === buf.ptr) {
+      prev.size += this.freeList[i].size;
+      this.freeList.splice(i, 1);
+    }
+  }
+
+  /** Bytes currently handed out (for leak checks). */
+  get allocatedBytes(): number {
+    let s = 0;
+    for (const v of this.live.values()) s += v.size;
+    return s;
+  }
+
+  // ---- dispatch ----
+
+  private run(name: KernelName, parts: number[][]): void {
+    if (this.closed) throw new EngineError("engine is closed");
+    const fn = this.k[name];
+    if (parts.length === 1 || this.workers.length === 0) {
+      for (const args of parts) fn(...args);
+      return;
+    }
+    const slots = new Float64Array(this.memory.buffer, SLOT_PTR, 32 * this.threads);
+    const idx = KERNELS.indexOf(name);
+    for (let p = 1; p < this.threads; p++) {
+      const args = parts[p];
+      if (args) {
+        slots[p * 32] = idx;
+        slots[p * 32 + 1] = args.length;
+        slots.set(args, p * 32 + 2);
+      } else slots[p * 32] = -1;
+    }
+    Atomics.store(this.ctrl, 1, this.workers.length);
+    Atomics.add(this.ctrl, 0, 1);
+    Atomics.notify(this.ctrl, 0);
+    fn(...parts[0]);
+    for (;;) {
+      const left = Atomics.load(this.ctrl, 1);
+      if (left === 0) break;
+      Atomics.wait(this.ctrl, 1, left, 50);
+    }
+  }
+
+  /** Splits [0, n) into at most `threads` ranges whose bounds are multiples of `align`. */
+  private split(n: number, align: number, work: number): [number, number][] {
+    let parts = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, Math.ceil(n / align));
+    if (parts < 1) parts = 1;
+    const out: [number, number][] = [];
+    const chunk = Math.ceil(n / parts / align) * align;
+    for (let s = 0; s < n; s += chunk) out.push([s, Math.min(n, s + chunk)]);
+    if (out.length === 0) out.push([0, 0]);
+    return out;
+  }
+
+  private splitMN(M: number, N: number, K: number, nAlign: number): [number, number, number, number][] {
+    const work = M * N * K;
+    if (M >= 4 * this.threads || M >= N) {
+      return this.split(M, 4, work).map(([a, b]) => [a, b, 0, N]);
+    }
+    return this.split(N, nAlign, work).map(([a, b]) => [0, M, a, b]);
+  }
+
+  // ---- kernels ----
+
+  /** C[M,N] (+)= A[M,K] · B[N,K]ᵀ */
+  matmulABt(a: Buf, b: Buf, c: Buf, M: number, N: number, K: number, o: MatmulOptions = {}): void {
+    const lda = o.lda ?? K;
+    const ldb = o.ldb ?? K;
+    const ldc = o.ldc ?? N;
+    checkSpan(a, M, K, lda, "A");
+    checkSpan(b, N, K, ldb, "B");
+    checkSpan(c, M, N, ldc, "C");
+    const acc = o.accumulate ? 1 : 0;
+    this.run(
+      "mm_abt",
+      this.splitMN(M, N, K, 2).map(([m0, m1, n0, n1]) => [
+        a.ptr,
+        lda,
+        b.ptr,
+        ldb,
+        c.ptr,
+        ldc,
+        K,
+        m0,
+        m1,
+        n0,
+        n1,
+        acc,
+      ]),
+    );
+  }
+
+  /** C[M,N] (+)= A[M,K] · B[K,N] */
+  matmulAB(a: Buf, b: Buf, c: Buf, M: number, N: number, K: number, o: MatmulOptions = {}): void {
+    const lda = o.lda ?? K;
+    const ldb = o.ldb ?? N;
+    const ldc = o.ldc ?? N;
+    checkSpan(a, M, K, lda, "A");
+    checkSpan(b, K, N, ldb, "B");
+    checkSpan(c, M, N, ldc, "C");
+    const acc = o.accumulate ? 1 : 0;
+    this.run(
+      "mm_nn",
+      this.splitMN(M, N, K, 8).map(([m0, m1, n0, n1]) => [
+        a.ptr,
+        lda,
+        1,
+        b.ptr,
+        ldb,
+        c.ptr,
+        ldc,
+        K,
+        m0,
+        m1,
+        n0,
+        n1,
+        acc,
+      ]),
+    );
+  }
+
+  /** C[M,N] (+)= A[K,M]ᵀ · B[K,N] */
+  matmulAtB(a: Buf, b: Buf, c: Buf, M: number, N: number, K: number, o: MatmulOptions = {}): void {
+    const lda = o.lda ?? M;
+    const ldb = o.ldb ?? N;
+    const ldc = o.ldc ?? N;
+    checkSpan(a, K, M, lda, "A");
+    checkSpan(b, K, N, ldb, "B");
+    checkSpan(c, M, N, ldc, "C");
+    const acc = o.accumulate ? 1 : 0;
+    this.run(
+      "mm_nn",
+      this.splitMN(M, N, K, 8).map(([m0, m1, n0, n1]) => [
+        a.ptr,
+        1,
+        lda,
+        b.ptr,
+        ldb,
+        c.ptr,
+        ldc,
+        K,
+        m0,
+        m1,
+        n0,
+        n1,
+        acc,
+      ]),
+    );
+  }
+
+  /** out[T,D] = rmsnorm(x) * w; saves 1/rms per row into rstd when given. */
+  rmsnorm(x: Buf, w: Buf, out: Buf, rstd: Buf | null, T: number, D: number, eps: number): void {
+    checkSpan(x, T, D, D, "x");
+    checkSpan(out, T, D, D, "out");
+    this.run(
+      "rmsnorm_fwd",
+      this.split(T, 1, T * D * 4).map(([t0, t1]) => [
+        x.ptr,
+        w.ptr,
+        out.ptr,
+        rstd ? rstd.ptr : 0,
+        D,
+        eps,
+        t0,
+        t1,
+      ]),
+    );
+  }
+
+  /** dx += ∂/∂x; dw += ∂/∂w when dw is given (single thread: dw is shared by all rows). */
+  rmsnormBackward(x: Buf, w: Buf, rstd: Buf, dy: Buf, dx: Buf, dw: Buf | null, T: number, D: number): void {
+    checkSpan(dx, T, D, D, "dx");
+    this.run("rmsnorm_bwd", [[x.ptr, w.ptr, rstd.ptr, dy.ptr, dx.ptr, dw ? dw.ptr : 0, D, 0, T]]);
+  }
+
+  /** Rotates every head of x[T, stride] in place by position pos[t] (inverse: backward pass). */
+  rope(
+    x: Buf,
+    T: number,
+    stride: number,
+    nHeads: number,
+    hd: number,
+    pos: Buf,
+    table: RopeTable,
+    inverse = false,
+  ): void {
+    checkSpan(x, T, nHeads * hd, stride, "x");
+    this.run(
+      "rope",
+      this.split(T, 1, T * nHeads * hd * 8).map(([t0, t1]) => [
+        x.ptr,
+        stride,
+        nHeads,
+        hd,
+        pos.ptr,
+        table.cos.ptr,
+        table.sin.ptr,
+        table.neox ? 1 : 0,
+        inverse ? 1 : 0,
+        t0,
+        t1,
+      ]),
+    );
+  }
+
+  /** Causal GQA attention; see attn_fwd in assembly/kernels.ts for the layout. */
+  attention(p: AttentionArgs): void {
+    const { T, S0, nHq, nHkv, hd } = p;
+    if (nHq % nHkv !== 0) throw new EngineError(`query heads ${nHq} not a multiple of kv heads ${nHkv}`);
+    if (p.att.length < nHq * T * (S0 + T)) throw new EngineError("attention scratch too small");
+    const work = nHq * T * (S0 + T) * hd * 2;
+    this.run(
+      "attn_fwd",
+      this.split(nHq, 1, work).map(([h0, h1]) => [
+        p.q.ptr,
+        p.qStride,
+        p.k.ptr,
+        p.v.ptr,
+        p.kvStride,
+        p.out.ptr,
+        p.outStride,
+        p.att.ptr,
+        T,
+        S0,
+        nHq,
+        nHkv,
+        hd,
+        p.scale,
+        h0,
+        h1,
+      ]),
+    );
+  }
+
+  /** Backward of attention (S0 = 0); accumulates into dq, dk, dv. */
+  attentionBackward(p: AttentionArgs & { dout: Buf; dq: Buf; dk: Buf; dv: Buf }): void {
+    const { T, nHq, nHkv, hd } = p;
+    const work = nHq * T * T * hd * 4;
+    this.run(
+      "attn_bwd",
+      this.split(nHkv, 1, work).map(([g0, g1]) => [
+        p.q.ptr,
+        p.qStride,
+        p.k.ptr,
+        p.v.ptr,
+        p.kvStride,
+        p.dout.ptr,
+        p.outStride,
+        p.att.ptr,
+        p.dq.ptr,
+        p.dk.ptr,
+        p.dv.ptr,
+        T,
+        nHq,
+        nHkv,
+        hd,
+        p.scale,
+        g0,
+        g1,
+      ]),
+    );
+  }
+
+  /** h = silu(g) * u over n elements */
+  swiglu(g: Buf, u: Buf, h: Buf, n: number): void {
+    this.run(
+      "swiglu_fwd",
+      this.split(n, 16, n * 8).map(([i0, i1]) => [g.ptr, u.ptr, h.ptr, i0, i1]),
+    );
+  }
+
+  swigluBackward(g: Buf, u: Buf, dh: Buf, dg: Buf, du: Buf, n: number): void {
+    this.run(
+      "swiglu_bwd",
+      this.split(n, 16, n * 8).map(([i0, i1]) => [g.ptr, u.ptr, dh.ptr, dg.ptr, du.ptr, i0, i1]),
+    );
+  }
+
+  softmax(x: Buf, out: Buf, rows: number, cols: number): void {
+    this.run(
+      "softmax_rows",
+      this.split(rows, 1, rows * cols * 8).map(([r0, r1]) => [x.ptr, out.ptr, cols, r0, r1]),
+    );
+  }
+
+  /**
+   * Cross-entropy per row (targets < 0 are masked). With dlogits, also writes
+   * (softmax − onehot) · weight[row] there (may alias logits).
+   */
+  crossEntropy(
+    logits: Buf,
+    targets: Buf,
+    weight: Buf,
+    losses: Buf,
+    dlogits: Buf | null,
+    rows: number,
+    V: number,
+  ): void {
+    this.run(
+      "xent",
+      this.split(rows, 1, rows * V * 8).map(([r0, r1]) => [
+        logits.ptr,
+        targets.ptr,
+        weight.ptr,
+        losses.ptr,
+        dlogits ? dlogits.ptr : 0,
+        V,
+        r0,
+        r1,
+      ]),
+    );
+  }
+
+  /** y += alpha · x */
+  axpy(y: Buf, x: Buf, alpha: number, n: number): void {
+    this.run(
+      "axpy_range",
+      this.split(n, 16, n).map(([i0, i1]) => [y.ptr, x.ptr, alpha, i0, i1]),
+    );
+  }
+
+  /** out = a + b */
+  add(a: Buf, b: Buf, out: Buf, n: number): void {
+    this.run(
+      "add_range",
+      this.split(n, 16, n).map(([i0, i1]) => [a.ptr, b.ptr, out.ptr, i0, i1]),
+    );
+  }
+
+  /** Precomputed cos/sin for positions 0..maxPos-1. */
+  ropeTable(maxPos: number, hd: number, theta: number, neox: boolean): RopeTable {
+    const half = hd / 2;
+    const cos = this.alloc(maxPos * half);
+    const sin = this.alloc(maxPos * half);
+    const c = cos.f32;
+    const s = sin.f32;
+    for (let p = 0; p < maxPos; p++) {
+      for (let i = 0; i < half; i++) {
+        const ang = p * theta ** (-(2 * i) / hd);
+        c[p * half + i] = Math.cos(ang);
+        s[p * half + i] = Math.sin(ang);
+      }
+    }
+    return { cos, sin, neox, maxPos };
+  }
+}
+
+export interface MatmulOptions {
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  /** add into C instead of overwriting it */
+  accumulate?: boolean;
+}
+
+export interface RopeTable {
+  cos: Buf;
+  sin: Buf;
+  neox: boolean;
+  maxPos: number;
+}
+
+export interface AttentionArgs {
+  q: Buf;
+  qStride: number;
+  k: Buf;
+  v: Buf;
+  kvStride: number;
+  out: Buf;
+  outStride: number;
+  /** [nHq, T, S0+T] probabilities */
+  att: Buf;
+  T: number;
+  S0: number;
+  nHq: number;
+  nHkv: number;
+  hd: number;
+  scale: number;
+}
+
+function checkSpan(b: Buf, rows: number, cols: number, ld: number, what: string): void {
+  if (rows === 0 || cols === 0) return;
+  if (ld < cols) throw new EngineError(`${what}: leading dimension ${ld} < ${cols} columns`);
+  const need = (rows - 1) * ld + cols;
+  if (need > b.length) throw new EngineError(`${what}: needs ${need} elements, buffer has ${b.length}`);
+}
