@@ -98,6 +98,16 @@ const scalarSizes: Record<number, number> = {
   [T.ARRAY]: 12,
 };
 
+/** The shortest decimal that rounds to the same float32, so 1e-5 written as f32 reads back as 1e-5. */
+function shortestFloat32(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  for (let p = 1; p < 9; p++) {
+    const d = Number(x.toPrecision(p));
+    if (Math.fround(d) === x) return d;
+  }
+  return x;
+}
+
 function readValue(c: Cursor, type: number, what: string, depth: number): GgufValue {
   switch (type) {
     case T.UINT8:
@@ -116,7 +126,7 @@ function readValue(c: Cursor, type: number, what: string, depth: number): GgufVa
     case T.FLOAT32: {
       const b = new DataView(new ArrayBuffer(4));
       b.setUint32(0, c.u32(what), true);
-      return b.getFloat32(0, true);
+      return shortestFloat32(b.getFloat32(0, true));
     }
     case T.BOOL:
       return c.u8(what) !== 0;
