@@ -1,0 +1,52 @@
+import { Common, type CustomCrypto } from "@ethereumjs/common";
+
+/** The default chain id: 1337 (viem's `localhost` chain, wallets' "Localhost 8545"); anvil keeps 31337. */
+export const DEFAULT_CHAIN_ID = 1337n;
+/** The hardfork the node runs from genesis: the latest one @ethereumjs 10.1 marks final. */
+export const HARDFORK = "osaka";
+export const DEFAULT_BLOCK_GAS_LIMIT = 30_000_000n;
+export const INITIAL_BASE_FEE = 1_000_000_000n;
+
+const FORKS = [
+  "chainstart",
+  "homestead",
+  "dao",
+  "tangerineWhistle",
+  "spuriousDragon",
+  "byzantium",
+  "constantinople",
+  "petersburg",
+  "istanbul",
+  "muirGlacier",
+  "berlin",
+  "london",
+  "arrowGlacier",
+  "grayGlacier",
+  "paris",
+  "shanghai",
+  "cancun",
+  "prague",
+  "osaka",
+];
+
+/** An @ethereumjs Common for the OpenLedger L2: proof of stake, every fork up to Osaka active at block 0. */
+export function createChainCommon(chainId: bigint, customCrypto?: CustomCrypto): Common {
+  return new Common({
+    chain: {
+      name: "openledger",
+      chainId: Number(chainId),
+      defaultHardfork: HARDFORK,
+      consensus: { type: "pos", algorithm: "casper" },
+      genesis: {
+        gasLimit: Number(DEFAULT_BLOCK_GAS_LIMIT),
+        difficulty: 0,
+        nonce: "0x0000000000000000",
+        extraData: "0x",
+      },
+      hardforks: FORKS.map((name) => ({ name, block: 0 })),
+      bootstrapNodes: [],
+    },
+    hardfork: HARDFORK,
+    customCrypto,
+  });
+}

@@ -1,0 +1,165 @@
+import type { TypedTransaction } from "@ethereumjs/tx";
+import { TxRejectedError } from "./errors.ts";
+
+/** A transaction in the pool with what ordering and replacement need, computed once. */
+export interface PoolTx {
+  tx: TypedTransaction;
+  raw: Uint8Array;
+  hash: Uint8Array;
+  hashHex: string;
+  sender: string;
+  nonce: bigint;
+  maxFee: bigint;
+  tip: bigint;
+  seq: number;
+}
+
+export interface PoolLimits {
+  /** Transactions one sender may hold in the pool. */
+  perSender: number;
+  /** Transactions in the pool altogether. */
+  total: number;
+  /** How far past the sender's next nonce a queued transaction may be. */
+  maxNonceGap: number;
+}
+
+export const DEFAULT_POOL_LIMITS: PoolLimits = { perSender: 1024, total: 16384, maxNonceGap: 64 };
+
+/** The price bump a replacement needs, in percent (geth's default). */
+const PRICE_BUMP = 10n;
+
+/**
+ * Pending and queued transactions, per sender by nonce. The node checks state (nonce, balance);
+ * the pool checks its own rules: duplicates, replacement bump, nonce gaps and limits.
+ */
+export class TxPool {
+  private readonly bySender = new Map<string, Map<bigint, PoolTx>>();
+  private readonly byHash = new Map<string, PoolTx>();
+  private seq = 0;
+
+  constructor(readonly limits: PoolLimits = DEFAULT_POOL_LIMITS) {}
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  get(hashHex: string): PoolTx | undefined {
+    return this.byHash.get(hashHex);
+  }
+
+  /** The next nonce for `sender` counting its contiguous pool transactions after `stateNonce`. */
+  nextNonce(sender: string, stateNonce: bigint): bigint {
+    const txs = this.bySender.get(sender);
+    let n = stateNonce;
+    while (txs?.has(n)) n++;
+    return n;
+  }
+
+  /** Adds a transaction the node has checked against state; returns the one it replaced, if any. */
+  add(entry: Omit<PoolTx, "seq">, stateNonce: bigint): PoolTx | undefined {
+    if (this.byHash.has(entry.hashHex)) throw new TxRejectedError("already known");
+    const txs = this.bySender.get(entry.sender) ?? new Map<bigint, PoolTx>();
+    const existing = txs.get(entry.nonce);
+    if (existing) {
+      const minFee = existing.maxFee + (existing.maxFee * PRICE_BUMP) / 100n;
+      const minTip = existing.tip + (existing.tip * PRICE_BUMP) / 100n;
+      if (entry.maxFee < minFee || entry.tip < minTip)
+        throw new TxRejectedError("replacement transaction underpriced");
+    } else {
+      const next = this.nextNonce(entry.sender, stateNonce);
+      if (entry.nonce > next + BigInt(this.limits.maxNonceGap)) {
+        throw new TxRejectedError(`nonce too high: next nonce ${next}, tx nonce ${entry.nonce}`);
+      }
+      if (txs.size >= this.limits.perSender) throw new TxRejectedError("account limit exceeded");
+      if (this.byHash.size >= this.limits.total) throw new TxRejectedError("txpool is full");
+    }
+    const added: PoolTx = { ...entry, seq: this.seq++ };
+    if (existing) this.byHash.delete(existing.hashHex);
+    txs.set(entry.nonce, added);
+    this.bySender.set(entry.sender, txs);
+    this.byHash.set(added.hashHex, added);
+    return existing;
+  }
+
+  remove(hashHex: string): PoolTx | undefined {
+    const entry = this.byHash.get(hashHex);
+    if (!entry) return undefined;
+    this.byHash.delete(hashHex);
+    const txs = this.bySender.get(entry.sender);
+    txs?.delete(entry.nonce);
+    if (txs?.size === 0) this.bySender.delete(entry.sender);
+    return entry;
+  }
+
+  /** Removes a sender's transactions whose nonce is below its new state nonce; returns them. */
+  dropStale(sender: string, stateNonce: bigint): PoolTx[] {
+    const txs = this.bySender.get(sender);
+    if (!txs) return [];
+    const stale = [...txs.values()].filter((t) => t.nonce < stateNonce);
+    for (const t of stale) this.remove(t.hashHex);
+    return stale;
+  }
+
+  senders(): string[] {
+    return [...this.bySender.keys()];
+  }
+
+  /**
+   * Executable transactions in block order: per sender by nonce from its state nonce, across
+   * senders by effective tip at `baseFee` (highest first), then arrival.
+   */
+  *ordered(
+    baseFee: bigint,
+    stateNonce: (sender: string) => bigint,
+  ): Generator<PoolTx, void, boolean | undefined> {
+    const heads: { sender: string; next: bigint; txs: Map<bigint, PoolTx> }[] = [];
+    for (const [sender, txs] of this.bySender) heads.push({ sender, next: stateNonce(sender), txs });
+    const tipOf = (t: PoolTx) => {
+      const room = t.maxFee - baseFee;
+      return room < t.tip ? room : t.tip;
+    };
+    for (;;) {
+      let best = -1;
+      let bestTx: PoolTx | undefined;
+      for (let i = 0; i < heads.length; i++) {
+        const cand = heads[i].txs.get(heads[i].next);
+        if (!cand || cand.maxFee < baseFee) continue;
+        if (
+          !bestTx ||
+          tipOf(cand) > tipOf(bestTx) ||
+          (tipOf(cand) === tipOf(bestTx) && cand.seq < bestTx.seq)
+        ) {
+          best = i;
+          bestTx = cand;
+        }
+      }
+      if (!bestTx) return;
+      // The consumer answers false when the transaction did not go in: skip the rest of that sender.
+      const included = yield bestTx;
+      if (included === false) heads.splice(best, 1);
+      else heads[best].next++;
+    }
+  }
+
+  /** txpool_content shape: pending (contiguous from state nonce) and queued, by sender and nonce. */
+  content(stateNonce: (sender: string) => bigint): {
+    pending: Map<string, PoolTx[]>;
+    queued: Map<string, PoolTx[]>;
+  } {
+    const pending = new Map<string, PoolTx[]>();
+    const queued = new Map<string, PoolTx[]>();
+    for (const [sender, txs] of this.bySender) {
+      let next = stateNonce(sender);
+      for (const t of [...txs.values()].sort((a, b) => (a.nonce < b.nonce ? -1 : 1))) {
+        const target = t.nonce === next ? pending : queued;
+        if (t.nonce === next) next++;
+        target.set(sender, [...(target.get(sender) ?? []), t]);
+      }
+    }
+    return { pending, queued };
+  }
+
+  all(): PoolTx[] {
+    return [...this.byHash.values()];
+  }
+}

@@ -1,0 +1,776 @@
+import { EventEmitter } from "node:events";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { type Block, createBlock, createBlockFromRLP } from "@ethereumjs/block";
+import type { Common } from "@ethereumjs/common";
+import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
+import { MerklePatriciaTrie } from "@ethereumjs/mpt";
+import { RLP } from "@ethereumjs/rlp";
+import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
+import { createTx, createTxFromRLP, type TypedTransaction } from "@ethereumjs/tx";
+import {
+  Account,
+  type Address,
+  bytesToHex,
+  createAddressFromString,
+  hexToBytes,
+  KECCAK256_RLP,
+  ValueEncoding,
+} from "@ethereumjs/util";
+import { buildBlock, createVM, type RunTxResult, type VM } from "@ethereumjs/vm";
+import { keccak256 } from "viem";
+import {
+  createChainCommon,
+  DEFAULT_BLOCK_GAS_LIMIT,
+  DEFAULT_CHAIN_ID,
+  INITIAL_BASE_FEE,
+} from "./chainConfig.ts";
+import { fastCrypto } from "./crypto.ts";
+import { type DevAccount, deriveDevAccounts } from "./devAccounts.ts";
+import { TxRejectedError } from "./errors.ts";
+import { quantity, type RpcLog } from "./format.ts";
+import { DEFAULT_POOL_LIMITS, type PoolLimits, type PoolTx, TxPool } from "./mempool.ts";
+import { merkleMultiproofPrecompile, type PrecompileDefinition, PrecompileRegistry } from "./precompiles.ts";
+import { ChainStore, OverlayDB, type StoredLog } from "./store.ts";
+
+/** A transaction run from dev account 0 in block 1 of a fresh chain (protocol predeploys). */
+export interface GenesisTransaction {
+  to?: `0x${string}`;
+  data?: `0x${string}`;
+  value?: bigint;
+  gas?: bigint;
+  /** Names the contract this transaction creates in deployments/<chainId>.json. */
+  label?: string;
+}
+
+export interface NodeOptions {
+  datadir: string;
+  /** Default 1337 (see chainConfig.ts). */
+  chainId?: bigint | number;
+  /** Seconds between blocks when not automining; 0 disables the timer. Default 1. */
+  blockTime?: number;
+  /** Mine one block per transaction as soon as it arrives (before eth_sendRawTransaction answers). */
+  automine?: boolean;
+  /** How many test-mnemonic accounts to fund at genesis (default 10) and with how much (default 10,000 OPEN). */
+  devAccounts?: number;
+  devBalance?: bigint;
+  /** Extra accounts funded at genesis. */
+  genesisAccounts?: { address: `0x${string}`; balance: bigint }[];
+  genesisTransactions?: GenesisTransaction[];
+  /** Where to write the addresses created by labelled genesis transactions (JSON). */
+  deploymentsPath?: string;
+  /** Precompiles besides the built-in Merkle multiproof verifier. */
+  precompiles?: PrecompileDefinition[];
+  blockGasLimit?: bigint;
+  pool?: Partial<PoolLimits>;
+}
+
+export interface MinedBlockEvent {
+  block: Block;
+  logs: RpcLog[];
+}
+
+interface ReceiptJson {
+  transactionHash: string;
+  from: string;
+  logs: RpcLog[];
+  [k: string]: unknown;
+}
+
+const ONE_OPEN = 10n ** 18n;
+const ZERO32 = new Uint8Array(32);
+const BLOCK_CACHE = 512;
+
+/** Serialises async work (mining, state edits) so only one task touches the live state at a time. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(task, task);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+}
+
+/**
+ * The OpenLedger L2 execution node: @ethereumjs VM over a SQLite-backed state trie, a mempool and
+ * block production. Emits "block" (MinedBlockEvent) after each block is durably stored and
+ * "pendingTransaction" (hash) for each accepted transaction.
+ */
+export class ChainNode extends EventEmitter {
+  readonly chainId: bigint;
+  readonly common: Common;
+  readonly devAccounts: DevAccount[];
+  readonly precompiles: PrecompileRegistry;
+  readonly pool: TxPool;
+  readonly blockGasLimit: bigint;
+  readonly automine: boolean;
+  readonly blockTime: number;
+  private readonly store: ChainStore;
+  private readonly vm: VM;
+  private readonly mutex = new Mutex();
+  private readonly blockCache = new Map<number, Block>();
+  private headBlock!: Block;
+  private timeOffset = 0n;
+  private nextTimestamp: bigint | undefined;
+  private snapshots = new Map<string, { head: number; timeOffset: bigint }>();
+  private snapshotSeq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private pendingBatch: { hash: Uint8Array; raw: Uint8Array }[] = [];
+  private pendingFlush: Promise<void> | undefined;
+  private closed = false;
+  readonly genesisResults: { label?: string; address?: string; hash: string }[] = [];
+
+  private constructor(
+    opts: NodeOptions,
+    vm: VM,
+    store: ChainStore,
+    common: Common,
+    registry: PrecompileRegistry,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.chainId = BigInt(opts.chainId ?? DEFAULT_CHAIN_ID);
+    this.common = common;
+    this.vm = vm;
+    this.store = store;
+    this.precompiles = registry;
+    this.devAccounts = deriveDevAccounts(opts.devAccounts ?? 10);
+    this.pool = new TxPool({ ...DEFAULT_POOL_LIMITS, ...opts.pool });
+    this.blockGasLimit = opts.blockGasLimit ?? DEFAULT_BLOCK_GAS_LIMIT;
+    this.automine = opts.automine ?? false;
+    this.blockTime = opts.blockTime ?? 1;
+  }
+
+  static async create(opts: NodeOptions): Promise<ChainNode> {
+    const chainId = BigInt(opts.chainId ?? DEFAULT_CHAIN_ID);
+    const common = createChainCommon(chainId, fastCrypto());
+    const store = new ChainStore(opts.datadir);
+    const storedChain = store.getMeta("chainId");
+    if (storedChain !== undefined && BigInt(storedChain) !== chainId) {
+      store.close();
+      throw new Error(
+        `datadir ${opts.datadir} holds chain ${storedChain}, not ${chainId}; use another --datadir`,
+      );
+    }
+    const registry = new PrecompileRegistry([merkleMultiproofPrecompile, ...(opts.precompiles ?? [])]);
+    const stateManager = new MerkleStateManager({
+      common,
+      trie: new MerklePatriciaTrie({
+        db: store.trie,
+        useKeyHashing: true,
+        valueEncoding: ValueEncoding.Bytes,
+        common,
+      }),
+      caches: new Caches(),
+    });
+    let node: ChainNode | undefined;
+    const blockchain: EVMMockBlockchainInterface = {
+      getBlock: async (n: number) => node?.blockByNumber(BigInt(n)) ?? { hash: () => ZERO32 },
+      putBlock: async () => {},
+      shallowCopy() {
+        return this;
+      },
+    };
+    const vm = await createVM({
+      common,
+      stateManager,
+      blockchain,
+      evmOpts: { customPrecompiles: registry.toEvm() },
+    });
+    node = new ChainNode(opts, vm, store, common, registry);
+    node.blockchain = blockchain;
+    const head = store.getMeta("head");
+    if (head === undefined) await node.initGenesis(opts);
+    else await node.resume(Number(head));
+    node.startTimer();
+    return node;
+  }
+
+  blockchain!: EVMMockBlockchainInterface;
+
+  get head(): Block {
+    return this.headBlock;
+  }
+
+  get baseFee(): bigint {
+    return this.headBlock.header.calcNextBaseFee();
+  }
+
+  /** Stops the block timer and closes the store (pending work finishes first). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.mutex.run(async () => {
+      await this.pendingFlush;
+      this.store.close();
+    });
+  }
+
+  // ---- genesis and restart -------------------------------------------------------------------
+
+  private async initGenesis(opts: NodeOptions): Promise<void> {
+    const sm = this.vm.stateManager;
+    await sm.checkpoint();
+    const fund = async (address: string, balance: bigint) => {
+      const addr = createAddressFromString(address);
+      const acct = (await sm.getAccount(addr)) ?? new Account();
+      acct.balance += balance;
+      await sm.putAccount(addr, acct);
+    };
+    for (const a of this.devAccounts) await fund(a.address, opts.devBalance ?? 10_000n * ONE_OPEN);
+    for (const a of opts.genesisAccounts ?? []) await fund(a.address, a.balance);
+    await sm.commit();
+    const stateRoot = await sm.getStateRoot();
+    const genesis = createBlock(
+      {
+        header: {
+          number: 0n,
+          gasLimit: this.blockGasLimit,
+          timestamp: BigInt(Math.floor(Date.now() / 1000)),
+          baseFeePerGas: INITIAL_BASE_FEE,
+          stateRoot,
+          difficulty: 0n,
+          mixHash: ZERO32,
+          parentBeaconBlockRoot: ZERO32,
+          withdrawalsRoot: KECCAK256_RLP,
+          excessBlobGas: 0n,
+          blobGasUsed: 0n,
+        },
+      },
+      { common: this.common },
+    );
+    this.persistBlock(genesis, [], [], { chainId: this.chainId.toString() });
+    if (opts.genesisTransactions && opts.genesisTransactions.length > 0) {
+      await this.runGenesisTransactions(opts.genesisTransactions, opts.deploymentsPath);
+    }
+  }
+
+  private async runGenesisTransactions(txs: GenesisTransaction[], deploymentsPath?: string): Promise<void> {
+    const dev = this.devAccounts[0];
+    const key = hexToBytes(dev.privateKey);
+    const baseFee = this.baseFee;
+    const signed = txs.map((t, i) =>
+      createTx(
+        {
+          type: 2,
+          chainId: this.chainId,
+          nonce: BigInt(i),
+          to: t.to,
+          data: t.data ?? "0x",
+          value: t.value ?? 0n,
+          gasLimit: t.gas ?? 16_000_000n,
+          maxFeePerGas: baseFee * 2n,
+          maxPriorityFeePerGas: 0n,
+        },
+        { common: this.common },
+      ).sign(key),
+    );
+    let used = 0n;
+    for (const tx of signed) used += tx.gasLimit;
+    const block = await this.mutex.run(() =>
+      this.mineLocked(undefined, signed, used > this.blockGasLimit ? used : undefined),
+    );
+    const receipts = this.store.receiptsOfBlock(Number(block.header.number)).map((r) => JSON.parse(r));
+    const contracts: Record<string, string> = {};
+    receipts.forEach((r, i) => {
+      if (r.status !== "0x1")
+        throw new Error(`genesis transaction ${i} (${txs[i].label ?? "unlabelled"}) failed`);
+      this.genesisResults.push({
+        label: txs[i].label,
+        address: r.contractAddress ?? undefined,
+        hash: r.transactionHash,
+      });
+      if (txs[i].label && r.contractAddress) contracts[txs[i].label as string] = r.contractAddress;
+    });
+    if (deploymentsPath) {
+      mkdirSync(dirname(deploymentsPath), { recursive: true });
+      writeFileSync(
+        deploymentsPath,
+        `${JSON.stringify({ chainId: Number(this.chainId), block: 1, deployer: dev.address, contracts }, null, 2)}\n`,
+      );
+    }
+  }
+
+  private async resume(head: number): Promise<void> {
+    const block = this.blockByNumber(BigInt(head));
+    if (!block) throw new Error(`datadir is damaged: head block ${head} is missing`);
+    this.headBlock = block;
+    this.timeOffset = BigInt(this.store.getMeta("timeOffset") ?? "0");
+    const root = this.store.getMeta("stateRoot");
+    await this.vm.stateManager.setStateRoot(
+      root ? hexToBytes(root as `0x${string}`) : block.header.stateRoot,
+    );
+    // Re-admit persisted pool transactions that are still valid.
+    const stale: Uint8Array[] = [];
+    for (const raw of this.store.pendingRaw()) {
+      try {
+        await this.admit(raw, false);
+      } catch {
+        stale.push(keccakBytes(raw));
+      }
+    }
+    if (stale.length > 0) this.store.deletePending(stale);
+  }
+
+  // ---- block production ----------------------------------------------------------------------
+
+  private startTimer(): void {
+    if (this.automine || this.blockTime <= 0) return;
+    this.timer = setInterval(() => {
+      this.mine().catch((err) => this.emit("error", err));
+    }, this.blockTime * 1000);
+    this.timer.unref();
+  }
+
+  /** Mines one block now from the pool (evm_mine). */
+  mine(timestamp?: bigint): Promise<Block> {
+    return this.mutex.run(() => this.mineLocked(timestamp));
+  }
+
+  private async mineLocked(timestamp?: bigint, only?: TypedTransaction[], gasLimit?: bigint): Promise<Block> {
+    if (this.closed) throw new Error("node is closed");
+    const parent = this.headBlock;
+    const now = BigInt(Math.floor(Date.now() / 1000)) + this.timeOffset;
+    let ts = timestamp ?? this.nextTimestamp ?? now;
+    this.nextTimestamp = undefined;
+    if (ts <= parent.header.timestamp) ts = parent.header.timestamp + 1n;
+    const limit = gasLimit ?? this.blockGasLimit;
+    const builder = await buildBlock(this.vm, {
+      parentBlock: parent,
+      headerData: {
+        timestamp: ts,
+        gasLimit: limit,
+        coinbase: "0x0000000000000000000000000000000000000000",
+        mixHash: hexToBytes(keccak256(parent.hash())),
+        parentBeaconBlockRoot: ZERO32,
+      },
+      blockOpts: { putBlockIntoBlockchain: false },
+    });
+    const baseFee = builder["headerData"].baseFeePerGas as bigint;
+    const included: { tx: TypedTransaction; from: string; result: RunTxResult; poolHash?: string }[] = [];
+    const dropped: PoolTx[] = [];
+    if (only) {
+      for (const tx of only) {
+        const result = await builder.addTransaction(tx);
+        included.push({ tx, from: tx.getSenderAddress().toString(), result });
+      }
+    } else {
+      const nonces = new Map<string, bigint>();
+      for (const sender of this.pool.senders()) nonces.set(sender, await this.stateNonce(sender));
+      const order = this.pool.ordered(baseFee, (s) => nonces.get(s) ?? 0n);
+      let step = order.next();
+      while (!step.done) {
+        const ptx = step.value;
+        if (builder.gasUsed + ptx.tx.gasLimit > limit) {
+          step = order.next(false);
+          continue;
+        }
+        try {
+          const result = await builder.addTransaction(ptx.tx);
+          included.push({ tx: ptx.tx, from: ptx.sender, result, poolHash: ptx.hashHex });
+          step = order.next(true);
+        } catch (err) {
+          this.emit("dropped", {
+            hash: ptx.hashHex,
+            reason: err instanceof Error ? err.message : String(err),
+          });
+          dropped.push(ptx);
+          step = order.next(false);
+        }
+      }
+    }
+    const { block } = await builder.build();
+    const blockHash = bytesToHex(block.hash());
+    const logs: StoredLog[] = [];
+    const rpcLogs: RpcLog[] = [];
+    const receipts: { hash: Uint8Array; receipt: string }[] = [];
+    let prevCumulative = 0n;
+    included.forEach(({ tx, from, result }, index) => {
+      const txHash = tx.hash();
+      const txHashHex = bytesToHex(txHash);
+      const txLogs: RpcLog[] = [];
+      for (const [address, topics, data] of result.execResult.logs ?? []) {
+        const stored: StoredLog = {
+          blockNumber: Number(block.header.number),
+          logIndex: logs.length,
+          txIndex: index,
+          txHash,
+          address,
+          topics,
+          data,
+        };
+        logs.push(stored);
+        const rpc = toRpcLog(stored, blockHash, block.header.timestamp);
+        txLogs.push(rpc);
+        rpcLogs.push(rpc);
+      }
+      const cumulative = result.receipt.cumulativeBlockGasUsed;
+      const gasUsed = cumulative - prevCumulative;
+      prevCumulative = cumulative;
+      const receipt = {
+        type: quantity(tx.type),
+        status: "status" in result.receipt && result.receipt.status === 1 ? "0x1" : "0x0",
+        cumulativeGasUsed: quantity(cumulative),
+        logs: txLogs,
+        logsBloom: bytesToHex(result.bloom.bitvector),
+        transactionHash: txHashHex,
+        transactionIndex: quantity(index),
+        blockHash,
+        blockNumber: quantity(block.header.number),
+        gasUsed: quantity(gasUsed),
+        effectiveGasPrice: quantity(effectiveGasPrice(tx, baseFee)),
+        from: from.toLowerCase(),
+        to: tx.to ? tx.to.toString() : null,
+        contractAddress: result.createdAddress ? result.createdAddress.toString() : null,
+      };
+      receipts.push({ hash: txHash, receipt: JSON.stringify(receipt) });
+    });
+    const minedHashes = included.map((i) => i.tx.hash());
+    this.persistBlock(block, receipts, logs, { stateRoot: null }, [
+      ...minedHashes,
+      ...dropped.map((d) => d.hash),
+    ]);
+    for (const i of included) if (i.poolHash) this.pool.remove(i.poolHash);
+    for (const d of dropped) this.pool.remove(d.hashHex);
+    for (const sender of new Set(included.map((i) => i.from.toLowerCase()))) {
+      this.pool.dropStale(sender, await this.stateNonce(sender));
+    }
+    this.emit("block", { block, logs: rpcLogs } satisfies MinedBlockEvent);
+    return block;
+  }
+
+  private persistBlock(
+    block: Block,
+    receipts: { hash: Uint8Array; receipt: string }[],
+    logs: StoredLog[],
+    meta: Record<string, string | null>,
+    minedPending: Uint8Array[] = [],
+  ): void {
+    const number = Number(block.header.number);
+    this.store.commitBlock(
+      { number, hash: block.hash(), rlp: block.serialize(), txs: receipts, logs, trieNodes: [] },
+      minedPending,
+      { ...meta, head: String(number) },
+    );
+    this.headBlock = block;
+    this.cacheBlock(block);
+  }
+
+  // ---- transactions --------------------------------------------------------------------------
+
+  /**
+   * Validates a raw signed transaction against the pool rules and current state, stores it durably
+   * and (with automine) mines it. Resolves with the transaction hash once it is safe to acknowledge.
+   */
+  async sendRawTransaction(raw: Uint8Array): Promise<string> {
+    const entry = await this.admit(raw, true);
+    if (this.automine) {
+      await this.mutex.run(() => this.mineLocked());
+    }
+    return entry.hashHex;
+  }
+
+  private async admit(raw: Uint8Array, persist: boolean): Promise<PoolTx> {
+    if (raw.length > 131072)
+      throw new TxRejectedError(`oversized data: transaction size ${raw.length}, limit 131072`);
+    const tx = this.decodeTransaction(raw);
+    let sender: Address;
+    try {
+      sender = tx.getSenderAddress();
+    } catch {
+      throw new TxRejectedError("invalid sender");
+    }
+    const senderHex = sender.toString().toLowerCase();
+    const intrinsic = minimumGas(tx);
+    if (tx.gasLimit < intrinsic) {
+      throw new TxRejectedError(`intrinsic gas too low: gas ${tx.gasLimit}, minimum needed ${intrinsic}`);
+    }
+    const cap = tx.common.isActivatedEIP(7825) ? tx.common.param("maxTransactionGasLimit") : undefined;
+    if (cap !== undefined && tx.gasLimit > cap) {
+      throw new TxRejectedError(`transaction gas limit too high (cap: ${cap}, tx: ${tx.gasLimit})`);
+    }
+    if (tx.gasLimit > this.blockGasLimit) throw new TxRejectedError("exceeds block gas limit");
+    const { maxFee, tip } = feeCaps(tx);
+    if (tip > maxFee) {
+      throw new TxRejectedError(
+        `max priority fee per gas higher than max fee per gas: address ${sender}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${maxFee}`,
+      );
+    }
+    const baseFee = this.baseFee;
+    if (maxFee < baseFee) {
+      throw new TxRejectedError(
+        `max fee per gas less than block base fee: address ${sender}, maxFeePerGas: ${maxFee}, baseFee: ${baseFee}`,
+      );
+    }
+    const account = (await this.vm.stateManager.getAccount(sender)) ?? new Account();
+    if (tx.nonce < account.nonce) {
+      throw new TxRejectedError(`nonce too low: next nonce ${account.nonce}, tx nonce ${tx.nonce}`);
+    }
+    const cost = tx.gasLimit * maxFee + tx.value;
+    if (account.balance < cost) {
+      throw new TxRejectedError(
+        `insufficient funds for gas * price + value: balance ${account.balance}, tx cost ${cost}, overshot ${cost - account.balance}`,
+      );
+    }
+    const hash = tx.hash();
+    const hashHex = bytesToHex(hash);
+    if (this.store.txRecord(hash)) throw new TxRejectedError("already known");
+    const entry = { tx, raw, hash, hashHex, sender: senderHex, nonce: tx.nonce, maxFee, tip };
+    const replaced = this.pool.add(entry, account.nonce);
+    if (persist) {
+      await this.persistPending({ hash, raw });
+      if (replaced) this.store.deletePending([replaced.hash]);
+    }
+    this.emit("pendingTransaction", hashHex);
+    return { ...entry, seq: 0 };
+  }
+
+  private decodeTransaction(raw: Uint8Array): TypedTransaction {
+    if (raw.length === 0) throw new TxRejectedError("rlp: empty input");
+    if (raw[0] === 3) throw new TxRejectedError("transaction type not supported");
+    if (raw[0] > 4 && raw[0] < 0x80) throw new TxRejectedError("transaction type not supported");
+    try {
+      return createTxFromRLP(raw, { common: this.common });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const have = peekChainId(raw);
+      if (have !== undefined && have !== this.chainId) {
+        throw new TxRejectedError(
+          `invalid sender: invalid chain id for signer: have ${have} want ${this.chainId}`,
+        );
+      }
+      if (/signature|s-value|v-value|invalid v|ecrecover|recovery/i.test(message)) {
+        throw new TxRejectedError("invalid sender");
+      }
+      throw new TxRejectedError(`rlp: ${message.split(" (")[0]}`);
+    }
+  }
+
+  private persistPending(entry: { hash: Uint8Array; raw: Uint8Array }): Promise<void> {
+    this.pendingBatch.push(entry);
+    if (!this.pendingFlush) {
+      this.pendingFlush = new Promise((resolve, reject) => {
+        setImmediate(() => {
+          const batch = this.pendingBatch;
+          this.pendingBatch = [];
+          this.pendingFlush = undefined;
+          try {
+            this.store.putPending(batch);
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    }
+    return this.pendingFlush;
+  }
+
+  async stateNonce(address: string): Promise<bigint> {
+    const acct = await this.vm.stateManager.getAccount(createAddressFromString(address));
+    return acct?.nonce ?? 0n;
+  }
+
+  /** The nonce a new transaction from `address` should use, counting the pool ("pending"). */
+  async pendingNonce(address: string): Promise<bigint> {
+    return this.pool.nextNonce(address.toLowerCase(), await this.stateNonce(address));
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  blockByNumber(n: bigint): Block | undefined {
+    if (n < 0n || n > this.headBlock?.header.number) return undefined;
+    const key = Number(n);
+    const cached = this.blockCache.get(key);
+    if (cached) return cached;
+    const rlp = this.store.blockRlp(key);
+    if (!rlp) return undefined;
+    const block = createBlockFromRLP(rlp, { common: this.common });
+    this.cacheBlock(block);
+    return block;
+  }
+
+  blockByHash(hash: Uint8Array): Block | undefined {
+    const n = this.store.blockNumberByHash(hash);
+    return n === undefined ? undefined : this.blockByNumber(BigInt(n));
+  }
+
+  private cacheBlock(block: Block): void {
+    if (this.blockCache.size >= BLOCK_CACHE) {
+      const first = this.blockCache.keys().next().value;
+      if (first !== undefined) this.blockCache.delete(first);
+    }
+    this.blockCache.set(Number(block.header.number), block);
+  }
+
+  receipt(hash: Uint8Array): ReceiptJson | undefined {
+    const rec = this.store.txRecord(hash);
+    return rec ? (JSON.parse(rec.receipt) as ReceiptJson) : undefined;
+  }
+
+  receiptsOfBlock(number: bigint): ReceiptJson[] {
+    return this.store.receiptsOfBlock(Number(number)).map((r) => JSON.parse(r) as ReceiptJson);
+  }
+
+  /** Mined transaction with its sender and position, or undefined. */
+  minedTransaction(
+    hash: Uint8Array,
+  ): { tx: TypedTransaction; from: string; block: Block; index: number } | undefined {
+    const rec = this.store.txRecord(hash);
+    if (!rec) return undefined;
+    const block = this.blockByNumber(BigInt(rec.blockNumber));
+    if (!block) return undefined;
+    const receipt = JSON.parse(rec.receipt) as ReceiptJson;
+    const index = Number(receipt.transactionIndex);
+    return { tx: block.transactions[index], from: receipt.from, block, index };
+  }
+
+  logs(q: Parameters<ChainStore["queryLogs"]>[0]): RpcLog[] {
+    const rows = this.store.queryLogs(q);
+    return rows.map((row) => {
+      const block = this.blockByNumber(BigInt(row.blockNumber));
+      return toRpcLog(row, block ? bytesToHex(block.hash()) : "0x", block?.header.timestamp ?? 0n);
+    });
+  }
+
+  /** A throwaway state manager at `stateRoot`: reads the store, writes go nowhere. */
+  stateAt(stateRoot: Uint8Array): MerkleStateManager {
+    return new MerkleStateManager({
+      common: this.common,
+      trie: new MerklePatriciaTrie({
+        db: new OverlayDB(this.store.trie),
+        root: stateRoot,
+        useKeyHashing: true,
+        valueEncoding: ValueEncoding.Bytes,
+        common: this.common,
+      }),
+      caches: new Caches(),
+    });
+  }
+
+  /** The state after `block` (for the head, including test edits such as anvil_setBalance). */
+  async stateRootOf(block: Block): Promise<Uint8Array> {
+    if (block.header.number === this.headBlock.header.number) {
+      const root = this.store.getMeta("stateRoot");
+      if (root) return hexToBytes(root as `0x${string}`);
+    }
+    return block.header.stateRoot;
+  }
+
+  // ---- test helpers (evm_*, anvil_*) ---------------------------------------------------------
+
+  setBalance(address: string, balance: bigint): Promise<void> {
+    return this.mutex.run(async () => {
+      const sm = this.vm.stateManager;
+      const addr = createAddressFromString(address);
+      await sm.checkpoint();
+      const acct = (await sm.getAccount(addr)) ?? new Account();
+      acct.balance = balance;
+      await sm.putAccount(addr, acct);
+      await sm.commit();
+      const root = bytesToHex(await sm.getStateRoot());
+      this.store.commitState({ stateRoot: root });
+    });
+  }
+
+  increaseTime(seconds: bigint): bigint {
+    this.timeOffset += seconds;
+    this.store.commitState({ timeOffset: this.timeOffset.toString() });
+    return this.timeOffset;
+  }
+
+  setNextBlockTimestamp(ts: bigint): void {
+    this.nextTimestamp = ts;
+  }
+
+  snapshot(): string {
+    const id = quantity(++this.snapshotSeq);
+    this.snapshots.set(id, { head: Number(this.headBlock.header.number), timeOffset: this.timeOffset });
+    return id;
+  }
+
+  revert(id: string): Promise<boolean> {
+    return this.mutex.run(async () => {
+      const snap = this.snapshots.get(id);
+      if (!snap) return false;
+      for (const key of [...this.snapshots.keys()]) {
+        if (BigInt(key) >= BigInt(id)) this.snapshots.delete(key);
+      }
+      const block = this.blockByNumber(BigInt(snap.head));
+      if (!block) return false;
+      for (const n of [...this.blockCache.keys()]) if (n > snap.head) this.blockCache.delete(n);
+      this.timeOffset = snap.timeOffset;
+      this.store.truncateAbove(snap.head, {
+        head: String(snap.head),
+        stateRoot: null,
+        timeOffset: this.timeOffset.toString(),
+      });
+      this.headBlock = block;
+      await this.vm.stateManager.setStateRoot(block.header.stateRoot);
+      for (const sender of this.pool.senders()) this.pool.dropStale(sender, await this.stateNonce(sender));
+      return true;
+    });
+  }
+}
+
+function keccakBytes(raw: Uint8Array): Uint8Array {
+  return hexToBytes(keccak256(raw));
+}
+
+function toRpcLog(log: StoredLog, blockHash: string, timestamp: bigint): RpcLog {
+  return {
+    address: bytesToHex(log.address),
+    topics: log.topics.map((t) => bytesToHex(t)),
+    data: bytesToHex(log.data),
+    blockNumber: quantity(log.blockNumber),
+    blockHash,
+    blockTimestamp: quantity(timestamp),
+    transactionHash: bytesToHex(log.txHash),
+    transactionIndex: quantity(log.txIndex),
+    logIndex: quantity(log.logIndex),
+    removed: false,
+  };
+}
+
+/** maxFeePerGas and tip of any transaction type (legacy: both are gasPrice). */
+export function feeCaps(tx: TypedTransaction): { maxFee: bigint; tip: bigint } {
+  if ("maxFeePerGas" in tx) return { maxFee: tx.maxFeePerGas, tip: tx.maxPriorityFeePerGas };
+  const price = (tx as { gasPrice: bigint }).gasPrice;
+  return { maxFee: price, tip: price };
+}
+
+export function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
+  const { maxFee, tip } = feeCaps(tx);
+  const room = maxFee - baseFee;
+  return baseFee + (tip < room ? tip : room);
+}
+
+/** Intrinsic gas, or the EIP-7623 calldata floor when higher. */
+export function minimumGas(tx: TypedTransaction): bigint {
+  const intrinsic = tx.getIntrinsicGas();
+  if (!tx.common.isActivatedEIP(7623)) return intrinsic;
+  let tokens = 0n;
+  for (const b of tx.data) tokens += b === 0 ? 1n : 4n;
+  const floor = 21000n + 10n * tokens;
+  return floor > intrinsic ? floor : intrinsic;
+}
+
+/** The chain id a raw transaction claims, if it can be read. */
+function peekChainId(raw: Uint8Array): bigint | undefined {
+  try {
+    if (raw[0] < 0x80) {
+      const fields = RLP.decode(raw.subarray(1)) as Uint8Array[];
+      return bytesToBig(fields[0]);
+    }
+    const fields = RLP.decode(raw) as Uint8Array[];
+    const v = bytesToBig(fields[6]);
+    return v >= 35n ? (v - 35n) / 2n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function bytesToBig(b: Uint8Array): bigint {
+  return b.length === 0 ? 0n : BigInt(bytesToHex(b));
+}

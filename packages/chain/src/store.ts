@@ -1,0 +1,299 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { BatchDBOp, DB } from "@ethereumjs/util";
+import Database from "better-sqlite3";
+
+/** One log row as the log index keeps it. */
+export interface StoredLog {
+  blockNumber: number;
+  logIndex: number;
+  txIndex: number;
+  txHash: Uint8Array;
+  address: Uint8Array;
+  topics: Uint8Array[];
+  data: Uint8Array;
+}
+
+/** Everything one sealed block adds to the store, written in one transaction. */
+export interface BlockWrite {
+  number: number;
+  hash: Uint8Array;
+  rlp: Uint8Array;
+  /** Per transaction: its hash and the receipt as the RPC returns it (JSON text). */
+  txs: { hash: Uint8Array; receipt: string }[];
+  logs: StoredLog[];
+  trieNodes: [string, Uint8Array][];
+}
+
+export interface LogQuery {
+  fromBlock: number;
+  toBlock: number;
+  addresses?: Uint8Array[];
+  /** Per topic position: null = any, else any of the listed values. */
+  topics: (Uint8Array[] | null)[];
+  limit: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trie (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, rlp BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS txs (hash BLOB PRIMARY KEY, block_number INTEGER NOT NULL, receipt TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS txs_block ON txs(block_number);
+CREATE TABLE IF NOT EXISTS logs (
+  block_number INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_index INTEGER NOT NULL, tx_hash BLOB NOT NULL,
+  address BLOB NOT NULL, topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB, data BLOB NOT NULL,
+  PRIMARY KEY (block_number, log_index)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS logs_address ON logs(address, block_number);
+CREATE INDEX IF NOT EXISTS logs_topic0 ON logs(topic0, block_number);
+CREATE TABLE IF NOT EXISTS pending (hash BLOB PRIMARY KEY, raw BLOB NOT NULL) WITHOUT ROWID;
+`;
+
+/**
+ * The node's data directory: one SQLite file in WAL mode with synchronous=FULL, so a committed
+ * transaction survives `kill -9` and power loss. Trie nodes, blocks, receipts, the tx and log
+ * indexes and the pending pool live side by side and a block is written in a single transaction.
+ */
+export class ChainStore {
+  readonly db: Database.Database;
+  readonly trie: TrieNodeDB;
+  private readonly stmts;
+
+  constructor(datadir: string) {
+    mkdirSync(datadir, { recursive: true });
+    this.db = new Database(join(datadir, "chain.sqlite"));
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.stmts = {
+      getMeta: db.prepare<[string], { v: string }>("SELECT v FROM meta WHERE k = ?"),
+      putMeta: db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)"),
+      delMeta: db.prepare("DELETE FROM meta WHERE k = ?"),
+      getNode: db.prepare<[Buffer], { v: Buffer }>("SELECT v FROM trie WHERE k = ?"),
+      putNode: db.prepare("INSERT OR IGNORE INTO trie (k, v) VALUES (?, ?)"),
+      putBlock: db.prepare("INSERT INTO blocks (number, hash, rlp) VALUES (?, ?, ?)"),
+      blockByNumber: db.prepare<[number], { rlp: Buffer }>("SELECT rlp FROM blocks WHERE number = ?"),
+      numberByHash: db.prepare<[Buffer], { number: number }>("SELECT number FROM blocks WHERE hash = ?"),
+      putTx: db.prepare("INSERT OR REPLACE INTO txs (hash, block_number, receipt) VALUES (?, ?, ?)"),
+      getTx: db.prepare<[Buffer], { block_number: number; receipt: string }>(
+        "SELECT block_number, receipt FROM txs WHERE hash = ?",
+      ),
+      receiptsOfBlock: db.prepare<[number], { receipt: string }>(
+        "SELECT receipt FROM txs WHERE block_number = ? ORDER BY json_extract(receipt, '$.transactionIndex')",
+      ),
+      putLog: db.prepare(
+        "INSERT INTO logs (block_number, log_index, tx_index, tx_hash, address, topic0, topic1, topic2, topic3, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      putPending: db.prepare("INSERT OR REPLACE INTO pending (hash, raw) VALUES (?, ?)"),
+      delPending: db.prepare("DELETE FROM pending WHERE hash = ?"),
+      allPending: db.prepare<[], { raw: Buffer }>("SELECT raw FROM pending"),
+      delBlocksAbove: db.prepare("DELETE FROM blocks WHERE number > ?"),
+      delTxsAbove: db.prepare("DELETE FROM txs WHERE block_number > ?"),
+      delLogsAbove: db.prepare("DELETE FROM logs WHERE block_number > ?"),
+    };
+    this.trie = new TrieNodeDB((k) => this.stmts.getNode.get(Buffer.from(k, "hex"))?.v);
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.stmts.getMeta.get(key)?.v;
+  }
+
+  /** Writes trie nodes left over from a state change outside a block (anvil_setBalance) with a meta value. */
+  commitState(meta: Record<string, string | null>): void {
+    this.db.transaction(() => {
+      this.flushTrie();
+      this.writeMeta(meta);
+    })();
+  }
+
+  /** Persists a sealed block with its receipts, logs, trie nodes and the new head, atomically. */
+  commitBlock(block: BlockWrite, minedPending: Uint8Array[], meta: Record<string, string | null>): void {
+    this.db.transaction(() => {
+      this.flushTrie();
+      this.stmts.putBlock.run(block.number, Buffer.from(block.hash), Buffer.from(block.rlp));
+      for (const tx of block.txs) this.stmts.putTx.run(Buffer.from(tx.hash), block.number, tx.receipt);
+      for (const log of block.logs) {
+        const t = log.topics;
+        this.stmts.putLog.run(
+          log.blockNumber,
+          log.logIndex,
+          log.txIndex,
+          Buffer.from(log.txHash),
+          Buffer.from(log.address),
+          t[0] ? Buffer.from(t[0]) : null,
+          t[1] ? Buffer.from(t[1]) : null,
+          t[2] ? Buffer.from(t[2]) : null,
+          t[3] ? Buffer.from(t[3]) : null,
+          Buffer.from(log.data),
+        );
+      }
+      for (const hash of minedPending) this.stmts.delPending.run(Buffer.from(hash));
+      this.writeMeta(meta);
+    })();
+  }
+
+  /** Drops every block above `number` (evm_revert) and moves the head there. */
+  truncateAbove(number: number, meta: Record<string, string | null>): void {
+    this.db.transaction(() => {
+      this.flushTrie();
+      this.stmts.delBlocksAbove.run(number);
+      this.stmts.delTxsAbove.run(number);
+      this.stmts.delLogsAbove.run(number);
+      this.writeMeta(meta);
+    })();
+  }
+
+  blockRlp(number: number): Uint8Array | undefined {
+    return this.stmts.blockByNumber.get(number)?.rlp;
+  }
+
+  blockNumberByHash(hash: Uint8Array): number | undefined {
+    return this.stmts.numberByHash.get(Buffer.from(hash))?.number;
+  }
+
+  txRecord(hash: Uint8Array): { blockNumber: number; receipt: string } | undefined {
+    const row = this.stmts.getTx.get(Buffer.from(hash));
+    return row && { blockNumber: row.block_number, receipt: row.receipt };
+  }
+
+  receiptsOfBlock(number: number): string[] {
+    return this.stmts.receiptsOfBlock.all(number).map((r) => r.receipt);
+  }
+
+  queryLogs(q: LogQuery): StoredLog[] {
+    const where = ["block_number BETWEEN ? AND ?"];
+    const args: unknown[] = [q.fromBlock, q.toBlock];
+    if (q.addresses && q.addresses.length > 0) {
+      where.push(`address IN (${q.addresses.map(() => "?").join(",")})`);
+      args.push(...q.addresses.map((a) => Buffer.from(a)));
+    }
+    q.topics.forEach((options, i) => {
+      if (!options || options.length === 0) return;
+      where.push(`topic${i} IN (${options.map(() => "?").join(",")})`);
+      args.push(...options.map((t) => Buffer.from(t)));
+    });
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM logs WHERE ${where.join(" AND ")} ORDER BY block_number, log_index LIMIT ${q.limit + 1}`,
+      )
+      .all(...args) as Record<string, Buffer | number | null>[];
+    return rows.map((r) => ({
+      blockNumber: r.block_number as number,
+      logIndex: r.log_index as number,
+      txIndex: r.tx_index as number,
+      txHash: r.tx_hash as Buffer,
+      address: r.address as Buffer,
+      topics: [r.topic0, r.topic1, r.topic2, r.topic3].filter((t): t is Buffer => t instanceof Buffer),
+      data: r.data as Buffer,
+    }));
+  }
+
+  /** Durably records accepted pool transactions (one fsync for the whole batch). */
+  putPending(txs: { hash: Uint8Array; raw: Uint8Array }[]): void {
+    this.db.transaction(() => {
+      for (const tx of txs) this.stmts.putPending.run(Buffer.from(tx.hash), Buffer.from(tx.raw));
+    })();
+  }
+
+  deletePending(hashes: Uint8Array[]): void {
+    this.db.transaction(() => {
+      for (const h of hashes) this.stmts.delPending.run(Buffer.from(h));
+    })();
+  }
+
+  pendingRaw(): Uint8Array[] {
+    return this.stmts.allPending.all().map((r) => r.raw);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private flushTrie(): void {
+    for (const [k, v] of this.trie.takeUnwritten())
+      this.stmts.putNode.run(Buffer.from(k, "hex"), Buffer.from(v));
+  }
+
+  private writeMeta(meta: Record<string, string | null>): void {
+    for (const [k, v] of Object.entries(meta)) {
+      if (v === null) this.stmts.delMeta.run(k);
+      else this.stmts.putMeta.run(k, v);
+    }
+  }
+}
+
+const NODE_CACHE_LIMIT = 200_000;
+
+/**
+ * The state trie's node database. Writes stay in memory until the next block commit writes them to
+ * SQLite in the block's own transaction; reads see unwritten nodes, then a bounded cache, then disk.
+ * Nodes are content-addressed and never deleted, so every past state root stays readable.
+ */
+export class TrieNodeDB implements DB<string, Uint8Array> {
+  private unwritten = new Map<string, Uint8Array>();
+  private cache = new Map<string, Uint8Array>();
+
+  constructor(private readonly load: (key: string) => Uint8Array | undefined) {}
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return this.getSync(key);
+  }
+
+  getSync(key: string): Uint8Array | undefined {
+    const hit = this.unwritten.get(key) ?? this.cache.get(key);
+    if (hit) return hit;
+    const loaded = this.load(key);
+    if (loaded) this.remember(key, loaded);
+    return loaded;
+  }
+
+  async put(key: string, val: Uint8Array): Promise<void> {
+    this.unwritten.set(key, val);
+  }
+
+  async del(): Promise<void> {}
+
+  async batch(ops: BatchDBOp<string, Uint8Array>[]): Promise<void> {
+    for (const op of ops) if (op.type === "put") this.unwritten.set(op.key, op.value);
+  }
+
+  shallowCopy(): DB<string, Uint8Array> {
+    return this;
+  }
+
+  async open(): Promise<void> {}
+
+  /** Hands over the nodes written since the last call (they move into the read cache). */
+  takeUnwritten(): [string, Uint8Array][] {
+    const entries = [...this.unwritten];
+    for (const [k, v] of entries) this.remember(k, v);
+    this.unwritten = new Map();
+    return entries;
+  }
+
+  private remember(key: string, value: Uint8Array): void {
+    if (this.cache.size >= NODE_CACHE_LIMIT) this.cache.clear();
+    this.cache.set(key, value);
+  }
+}
+
+/** A throwaway layer over the node database for eth_call and tracing: writes never reach the store. */
+export class OverlayDB implements DB<string, Uint8Array> {
+  private local = new Map<string, Uint8Array>();
+  constructor(private readonly base: TrieNodeDB) {}
+  async get(key: string): Promise<Uint8Array | undefined> {
+    return this.local.get(key) ?? this.base.getSync(key);
+  }
+  async put(key: string, val: Uint8Array): Promise<void> {
+    this.local.set(key, val);
+  }
+  async del(): Promise<void> {}
+  async batch(ops: BatchDBOp<string, Uint8Array>[]): Promise<void> {
+    for (const op of ops) if (op.type === "put") this.local.set(op.key, op.value);
+  }
+  shallowCopy(): DB<string, Uint8Array> {
+    return this;
+  }
+  async open(): Promise<void> {}
+}
