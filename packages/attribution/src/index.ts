@@ -1,0 +1,24 @@
+export { attributeSpanV1, computeSpanV1 } from "./attribute.ts";
+export { canonicalRoots, encodeSpanV1Result, SPAN_V1_TAG } from "./commitment.ts";
+export {
+  MAX_OUTPUT_BYTES,
+  MAX_OUTPUT_WORDS,
+  MIN_SPAN_COST,
+  MIN_WORDS,
+  SHARE_TOTAL,
+} from "./constants.ts";
+export { COST_TIERS, costTableEntries, DEFAULT_WORD_COST, wordCost } from "./costTable.ts";
+export {
+  AttributionError,
+  GradientError,
+  IndexFormatError,
+  InvalidChunkError,
+  InvalidTextError,
+  OutputTooLargeError,
+  PrecompileError,
+  ProofError,
+} from "./errors.ts";
+export { spanV1Reference } from "./reference.ts";
+export { SPAN_INDEX_VERSION, SpanIndex } from "./spanIndex.ts";
+export { nfcBytes, outputWords, splitWords, type Words } from "./text.ts";
+export type { ChunkRef, Credit, Occurrence, SpanChunk, SpanMatch, SpanV1Result } from "./types.ts";
