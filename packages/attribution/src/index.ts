@@ -22,3 +22,11 @@ export { spanV1Reference } from "./reference.ts";
 export { SPAN_INDEX_VERSION, SpanIndex } from "./spanIndex.ts";
 export { nfcBytes, outputWords, splitWords, type Words } from "./text.ts";
 export type { ChunkRef, Credit, Occurrence, SpanChunk, SpanMatch, SpanV1Result } from "./types.ts";
+export {
+  type ChallengeOutcome,
+  challengeSpanV1,
+  checkChunkProofs,
+  type ProvenChunk,
+  spanChunkLeaf,
+  verifySpanV1,
+} from "./verify.ts";
