@@ -1,0 +1,303 @@
+// The decoder's forward pass over a flat batch of rows (tokens of one or more sequences), shared by
+// inference (keys/values go to each sequence's KV cache) and training (activations kept per layer for
+// the backward pass in train/backprop.ts). LoRA updates are applied per run of rows that share an
+// adapter: the base matmul covers the whole batch once, each adapter touches only its rows.
+import type { Buf, Engine } from "../kernels/engine.ts";
+import type { LoraAdapter, LoraTarget } from "../lora/adapter.ts";
+import { ModelInputError } from "./errors.ts";
+import type { KVCache, LayerParams, LlamaModel } from "./llama.ts";
+
+export interface SeqRows {
+  /** first row of this sequence in the batch */
+  r0: number;
+  /** rows (new tokens) */
+  n: number;
+  /** position of the first new token */
+  S0: number;
+  cache: KVCache | null;
+  /** offset of this sequence's attention probabilities in each layer's att buffer */
+  attOffset: number;
+}
+
+/** Consecutive rows that share one adapter (null: base model only). */
+export interface AdapterRun {
+  r0: number;
+  r1: number;
+  adapter: LoraAdapter | null;
+}
+
+export interface LayerActs {
+  xIn: Buf | null;
+  rstd1: Buf;
+  xn1: Buf;
+  q: Buf;
+  k: Buf;
+  v: Buf;
+  att: Buf;
+  ao: Buf;
+  xMid: Buf | null;
+  rstd2: Buf;
+  xn2: Buf;
+  g: Buf;
+  u: Buf;
+  h: Buf;
+  /** x·Aᵀ·scale per LoRA target, [N, rmax] */
+  xa: Map<LoraTarget, Buf>;
+}
+
+export interface PassState {
+  N: number;
+  seqs: SeqRows[];
+  runs: AdapterRun[];
+  rmax: number;
+  pos: Buf;
+  /** residual stream [N, D]; after the pass, the output of the last layer */
+  x: Buf;
+  /** per layer when saving for backward, otherwise one scratch set */
+  acts: LayerActs[];
+}
+
+export interface PassInput {
+  tokens: ArrayLike<number>;
+  cache: KVCache | null;
+  adapter: LoraAdapter | null;
+}
+
+const TARGETS_OF_LAYER: LoraTarget[] = [
+  "q_proj",
+  "k_proj",
+  "v_proj",
+  "o_proj",
+  "gate_proj",
+  "up_proj",
+  "down_proj",
+];
+
+function allocActs(
+  e: Engine,
+  model: LlamaModel,
+  N: number,
+  attSize: number,
+  rmax: number,
+  save: boolean,
+): LayerActs {
+  const c = model.config;
+  const D = c.hiddenSize;
+  const qd = c.numHeads * c.headDim;
+  const kvd = c.numKvHeads * c.headDim;
+  const F = c.intermediateSize;
+  const xa = new Map<LoraTarget, Buf>();
+  if (rmax > 0) for (const t of TARGETS_OF_LAYER) xa.set(t, e.alloc(N * rmax));
+  return {
+    xIn: save ? e.alloc(N * D) : null,
+    rstd1: e.alloc(N),
+    xn1: e.alloc(N * D),
+    q: e.alloc(N * qd),
+    k: e.alloc(N * kvd),
+    v: e.alloc(N * kvd),
+    att: e.alloc(attSize),
+    ao: e.alloc(N * qd),
+    xMid: save ? e.alloc(N * D) : null,
+    rstd2: e.alloc(N),
+    xn2: e.alloc(N * D),
+    g: e.alloc(N * F),
+    u: e.alloc(N * F),
+    h: e.alloc(N * F),
+    xa,
+  };
+}
+
+export function freeState(s: PassState): void {
+  s.pos.free();
+  s.x.free();
+  for (const a of s.acts) {
+    for (const b of [
+      a.xIn,
+      a.rstd1,
+      a.xn1,
+      a.q,
+      a.k,
+      a.v,
+      a.att,
+      a.ao,
+      a.xMid,
+      a.rstd2,
+      a.xn2,
+      a.g,
+      a.u,
+      a.h,
+    ])
+      b?.free();
+    for (const b of a.xa.values()) b.free();
+  }
+}
+
+/** Splits rows into runs of one adapter. Inputs must already be grouped by adapter for one run each. */
+function adapterRuns(inputs: PassInput[], seqs: SeqRows[]): AdapterRun[] {
+  const runs: AdapterRun[] = [];
+  inputs.forEach((inp, i) => {
+    const last = runs[runs.length - 1];
+    const s = seqs[i];
+    if (last && last.adapter === inp.adapter && last.r1 === s.r0) last.r1 = s.r0 + s.n;
+    else runs.push({ r0: s.r0, r1: s.r0 + s.n, adapter: inp.adapter });
+  });
+  return runs;
+}
+
+/**
+ * out (+)= x·Wᵀ + bias + Σ_runs scale·(x·Aᵀ)·Bᵀ. x [N, inDim], W [outDim, inDim]. The scaled x·Aᵀ of
+ * each run is left in xa for the backward pass.
+ */
+export function linearForward(
+  e: Engine,
+  x: Buf,
+  N: number,
+  W: Buf,
+  bias: Buf | null,
+  out: Buf,
+  accumulate: boolean,
+  runs: AdapterRun[],
+  layer: number,
+  target: LoraTarget,
+  xa: Buf | undefined,
+  rmax: number,
+): void {
+  const outDim = W.length / (x.length / N);
+  const inDim = x.length / N;
+  e.matmulABt(x, W, out, N, outDim, inDim, { accumulate });
+  if (bias) {
+    const o = out.f32;
+    const b = bias.f32;
+    for (let r = 0; r < N; r++) for (let j = 0; j < outDim; j++) o[r * outDim + j] += b[j];
+  }
+  for (const run of runs) {
+    const slot = run.adapter?.slots[layer].get(target);
+    if (!slot || !xa) continue;
+    const n = run.r1 - run.r0;
+    const xar = xa.at(run.r0 * rmax);
+    e.matmulABt(x.at(run.r0 * inDim), slot.A, xar, n, slot.rank, inDim, { ldc: rmax });
+    const v = xar.f32;
+    for (let r = 0; r < n; r++) for (let j = 0; j < slot.rank; j++) v[r * rmax + j] *= slot.scale;
+    e.matmulABt(xar, slot.B, out.at(run.r0 * outDim), n, outDim, slot.rank, { lda: rmax, accumulate: true });
+  }
+}
+
+/** Runs every layer over the inputs; the caller turns state.x into logits and frees the state. */
+export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolean): PassState {
+  const e = model.engine;
+  const c = model.config;
+  const D = c.hiddenSize;
+  const hd = c.headDim;
+  const nHq = c.numHeads;
+  const nHkv = c.numKvHeads;
+  const qd = nHq * hd;
+  const kvd = nHkv * hd;
+  const F = c.intermediateSize;
+  const V = c.vocabSize;
+
+  const seqs: SeqRows[] = [];
+  let N = 0;
+  let attSize = 0;
+  let rmax = 0;
+  for (const inp of inputs) {
+    const n = inp.tokens.length;
+    if (n === 0) throw new ModelInputError("a sequence in the batch has no tokens");
+    const S0 = inp.cache ? inp.cache.length : 0;
+    const cap = inp.cache ? inp.cache.capacity : model.maxContext;
+    if (S0 + n > cap) {
+      throw new ModelInputError(
+        `${n} new tokens after ${S0} cached ones exceed the context of ${cap} positions; shorten the prompt or raise maxContext`,
+      );
+    }
+    seqs.push({ r0: N, n, S0, cache: inp.cache, attOffset: attSize });
+    N += n;
+    attSize += nHq * n * (S0 + n);
+    if (inp.adapter) {
+      const ac = inp.adapter.config;
+      if (
+        ac.hiddenSize !== D ||
+        ac.numLayers !== c.numLayers ||
+        ac.intermediateSize !== F ||
+        ac.numKvHeads !== nHkv
+      ) {
+        throw new ModelInputError("the adapter was made for a base model of different shape");
+      }
+      rmax = Math.max(rmax, inp.adapter.maxRank);
+    }
+  }
+  const runs = adapterRuns(inputs, seqs);
+
+  const pos = e.alloc(N);
+  const x = e.alloc(N * D);
+  const pv = pos.i32;
+  const xv = x.f32;
+  const emb = model.embed.f32;
+  seqs.forEach((s, i) => {
+    const toks = inputs[i].tokens;
+    for (let j = 0; j < s.n; j++) {
+      const t = toks[j];
+      if (!Number.isInteger(t) || t < 0 || t >= V) {
+        pos.free();
+        x.free();
+        throw new ModelInputError(`token id ${t} outside the vocabulary of ${V}`);
+      }
+      pv[s.r0 + j] = s.S0 + j;
+      xv.set(emb.subarray(t * D, t * D + D), (s.r0 + j) * D);
+    }
+  });
+
+  const acts: LayerActs[] = [];
+  for (let l = 0; l < (save ? c.numLayers : 1); l++) acts.push(allocActs(e, model, N, attSize, rmax, save));
+  const state: PassState = { N, seqs, runs, rmax, pos, x, acts };
+  const scale = 1 / Math.sqrt(hd);
+
+  for (let l = 0; l < c.numLayers; l++) {
+    const L: LayerParams = model.layers[l];
+    const A = acts[save ? l : 0];
+    const lin = (inp: Buf, W: Buf, bias: Buf | null, out: Buf, acc: boolean, t: LoraTarget) =>
+      linearForward(e, inp, N, W, bias, out, acc, runs, l, t, A.xa.get(t), rmax);
+
+    if (A.xIn) A.xIn.f32.set(x.f32);
+    e.rmsnorm(x, L.attnNorm, A.xn1, A.rstd1, N, D, c.rmsNormEps);
+    lin(A.xn1, L.q, L.qBias, A.q, false, "q_proj");
+    lin(A.xn1, L.k, L.kBias, A.k, false, "k_proj");
+    lin(A.xn1, L.v, L.vBias, A.v, false, "v_proj");
+    e.rope(A.q, N, qd, nHq, hd, pos, model.rope);
+    e.rope(A.k, N, kvd, nHkv, hd, pos, model.rope);
+    for (const s of seqs) {
+      let kk = A.k.at(s.r0 * kvd);
+      let vv = A.v.at(s.r0 * kvd);
+      if (s.cache) {
+        s.cache.k[l].f32.set(A.k.f32.subarray(s.r0 * kvd, (s.r0 + s.n) * kvd), s.S0 * kvd);
+        s.cache.v[l].f32.set(A.v.f32.subarray(s.r0 * kvd, (s.r0 + s.n) * kvd), s.S0 * kvd);
+        kk = s.cache.k[l];
+        vv = s.cache.v[l];
+      }
+      e.attention({
+        q: A.q.at(s.r0 * qd),
+        qStride: qd,
+        k: kk,
+        v: vv,
+        kvStride: kvd,
+        out: A.ao.at(s.r0 * qd),
+        outStride: qd,
+        att: A.att.at(s.attOffset),
+        T: s.n,
+        S0: s.S0,
+        nHq,
+        nHkv,
+        hd,
+        scale,
+      });
+    }
+    lin(A.ao, L.o, null, x, true, "o_proj");
+    if (A.xMid) A.xMid.f32.set(x.f32);
+    e.rmsnorm(x, L.ffnNorm, A.xn2, A.rstd2, N, D, c.rmsNormEps);
+    lin(A.xn2, L.gate, null, A.g, false, "gate_proj");
+    lin(A.xn2, L.up, null, A.u, false, "up_proj");
+    e.swiglu(A.g, A.u, A.h, N * F);
+    lin(A.h, L.down, null, x, true, "down_proj");
+  }
+  for (const s of seqs) if (s.cache) s.cache.length = s.S0 + s.n;
+  return state;
+}

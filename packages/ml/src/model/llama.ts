@@ -1,0 +1,223 @@
+import {
+  expectedShapes,
+  type LlamaConfig,
+  SUPPORTED_ARCHITECTURES,
+  type Weights,
+} from "../formats/model-config.ts";
+import type { Buf, Engine, RopeTable } from "../kernels/engine.ts";
+import { Rng } from "../kernels/rng.ts";
+import type { LoraTarget } from "../lora/adapter.ts";
+import { ModelInputError, WeightShapeError } from "./errors.ts";
+
+export interface LayerParams {
+  attnNorm: Buf;
+  ffnNorm: Buf;
+  q: Buf;
+  k: Buf;
+  v: Buf;
+  o: Buf;
+  gate: Buf;
+  up: Buf;
+  down: Buf;
+  qBias: Buf | null;
+  kBias: Buf | null;
+  vBias: Buf | null;
+}
+
+/** Layer field holding each LoRA target's base weight. */
+export const TARGET_FIELD: Record<LoraTarget, "q" | "k" | "v" | "o" | "gate" | "up" | "down"> = {
+  q_proj: "q",
+  k_proj: "k",
+  v_proj: "v",
+  o_proj: "o",
+  gate_proj: "gate",
+  up_proj: "up",
+  down_proj: "down",
+};
+
+const LAYER_NAMES: [keyof LayerParams, string][] = [
+  ["attnNorm", "input_layernorm.weight"],
+  ["ffnNorm", "post_attention_layernorm.weight"],
+  ["q", "self_attn.q_proj.weight"],
+  ["k", "self_attn.k_proj.weight"],
+  ["v", "self_attn.v_proj.weight"],
+  ["o", "self_attn.o_proj.weight"],
+  ["gate", "mlp.gate_proj.weight"],
+  ["up", "mlp.up_proj.weight"],
+  ["down", "mlp.down_proj.weight"],
+  ["qBias", "self_attn.q_proj.bias"],
+  ["kBias", "self_attn.k_proj.bias"],
+  ["vBias", "self_attn.v_proj.bias"],
+];
+
+export interface ModelOptions {
+  /** cap on positions (RoPE table and KV caches); default min(contextLength, 4096) */
+  maxContext?: number;
+}
+
+function checkSupported(c: LlamaConfig): void {
+  if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(c.architecture)) {
+    throw new WeightShapeError(
+      `architecture '${c.architecture}' is not supported; supported: llama (Llama 2/3, Mistral, SmolLM, TinyLlama) and qwen2 (Qwen2, Qwen2.5)`,
+    );
+  }
+  for (const k of [
+    "vocabSize",
+    "hiddenSize",
+    "intermediateSize",
+    "numLayers",
+    "numHeads",
+    "numKvHeads",
+    "headDim",
+  ] as const) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0)
+      throw new WeightShapeError(`config.${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.numHeads % c.numKvHeads !== 0) {
+    throw new WeightShapeError(`numHeads ${c.numHeads} is not a multiple of numKvHeads ${c.numKvHeads}`);
+  }
+  if (c.headDim % 2 !== 0) throw new WeightShapeError(`headDim ${c.headDim} must be even for RoPE`);
+}
+
+/**
+ * A LLaMA-family decoder whose weights live in the engine's shared memory. Weights use Hugging Face
+ * names and layout (q/k rows in rotate-half order), as the formats module produces them.
+ */
+export class LlamaModel {
+  readonly params = new Map<string, Buf>();
+  readonly embed: Buf;
+  readonly lmHead: Buf;
+  readonly norm: Buf;
+  readonly layers: LayerParams[] = [];
+  readonly rope: RopeTable;
+  readonly maxContext: number;
+
+  private constructor(
+    readonly engine: Engine,
+    readonly config: LlamaConfig,
+    weights: Weights,
+    options: ModelOptions,
+  ) {
+    checkSupported(config);
+    const shapes = expectedShapes(config);
+    for (const [name, shape] of shapes) {
+      const w = weights.get(name);
+      if (!w) throw new WeightShapeError(`weight '${name}' is missing`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (w.data.length !== n) {
+        throw new WeightShapeError(
+          `weight '${name}' has ${w.data.length} values (shape [${w.shape.join(", ")}]); the config needs [${shape.join(", ")}]`,
+        );
+      }
+    }
+    for (const name of weights.keys()) {
+      if (!shapes.has(name))
+        throw new WeightShapeError(`weight '${name}' is not part of this model's config`);
+    }
+    for (const [name] of shapes) this.params.set(name, engine.from(weights.get(name)!.data));
+    this.embed = this.params.get("model.embed_tokens.weight")!;
+    this.lmHead = config.tieWordEmbeddings ? this.embed : this.params.get("lm_head.weight")!;
+    this.norm = this.params.get("model.norm.weight")!;
+    for (let l = 0; l < config.numLayers; l++) {
+      const layer = {} as Record<keyof LayerParams, Buf | null>;
+      for (const [field, suffix] of LAYER_NAMES)
+        layer[field] = this.params.get(`model.layers.${l}.${suffix}`) ?? null;
+      this.layers.push(layer as unknown as LayerParams);
+    }
+    const cap = options.maxContext ?? Math.min(config.contextLength || 4096, 4096);
+    if (!Number.isInteger(cap) || cap < 1)
+      throw new ModelInputError(`maxContext must be a positive integer, got ${cap}`);
+    this.maxContext = Math.min(cap, config.contextLength || cap);
+    this.rope = engine.ropeTable(this.maxContext, config.headDim, config.ropeTheta, true);
+  }
+
+  /** Copies named float32 weights into engine memory; errors name any missing or mis-shaped tensor. */
+  static fromWeights(
+    engine: Engine,
+    config: LlamaConfig,
+    weights: Weights,
+    options: ModelOptions = {},
+  ): LlamaModel {
+    return new LlamaModel(engine, config, weights, options);
+  }
+
+  /** A freshly initialised model (N(0, 0.02), residual projections scaled by 1/√(2·layers), norms 1). */
+  static random(engine: Engine, config: LlamaConfig, seed: number, options: ModelOptions = {}): LlamaModel {
+    return new LlamaModel(engine, config, initWeights(config, seed), options);
+  }
+
+  /** The weights, copied out, under Hugging Face names. */
+  exportWeights(): Weights {
+    const out: Weights = new Map();
+    const shapes = expectedShapes(this.config);
+    for (const [name, buf] of this.params) out.set(name, { shape: shapes.get(name)!, data: buf.f32.slice() });
+    return out;
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const b of this.params.values()) n += b.length;
+    return n;
+  }
+
+  free(): void {
+    for (const b of this.params.values()) b.free();
+    this.params.clear();
+    this.rope.cos.free();
+    this.rope.sin.free();
+  }
+}
+
+export function initWeights(config: LlamaConfig, seed: number): Weights {
+  checkSupported(config);
+  const rng = new Rng(seed);
+  const w: Weights = new Map();
+  const residualStd = 0.02 / Math.sqrt(2 * config.numLayers);
+  for (const [name, shape] of expectedShapes(config)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    if (name.endsWith("norm.weight")) data.fill(1);
+    else if (!name.endsWith(".bias")) {
+      const std = /o_proj|down_proj/.test(name) ? residualStd : 0.02;
+      for (let i = 0; i < n; i++) data[i] = rng.normal() * std;
+    }
+    w.set(name, { shape, data });
+  }
+  return w;
+}
+
+/** Keys and values of one sequence for every layer, up to `capacity` positions. */
+export class KVCache {
+  readonly k: Buf[] = [];
+  readonly v: Buf[] = [];
+  private readonly block: Buf;
+  /** positions filled so far */
+  length = 0;
+
+  constructor(
+    readonly model: LlamaModel,
+    readonly capacity = model.maxContext,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > model.maxContext) {
+      throw new ModelInputError(`KV cache capacity must be 1..${model.maxContext}, got ${capacity}`);
+    }
+    const c = model.config;
+    const kvd = c.numKvHeads * c.headDim;
+    this.block = model.engine.alloc(2 * c.numLayers * capacity * kvd);
+    for (let l = 0; l < c.numLayers; l++) {
+      this.k.push(this.block.at(2 * l * capacity * kvd, capacity * kvd));
+      this.v.push(this.block.at((2 * l + 1) * capacity * kvd, capacity * kvd));
+    }
+  }
+
+  /** Forget positions from `length` on (e.g. to reuse a shared prompt prefix). */
+  truncate(length: number): void {
+    if (length < 0 || length > this.length)
+      throw new ModelInputError(`cannot truncate cache of ${this.length} to ${length}`);
+    this.length = length;
+  }
+
+  free(): void {
+    this.block.free();
+  }
+}
