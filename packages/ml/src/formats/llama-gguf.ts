@@ -117,18 +117,24 @@ export function readGgufVocab(file: GgufFile): BpeVocab | undefined {
   if (types.length !== tokens.length) {
     throw new FormatError(`${file.label}: ${types.length} token types for ${tokens.length} tokens`);
   }
-  const id = (key: string) => file.getNumber(`tokenizer.ggml.${key}`);
-  return {
+  const vocab: BpeVocab = {
     tokens,
     merges,
     tokenTypes: types,
     pre: file.getString("tokenizer.ggml.pre") ?? "default",
-    bosId: id("bos_token_id"),
-    eosId: id("eos_token_id"),
-    padId: id("padding_token_id"),
-    unkId: id("unknown_token_id"),
     addBos: file.getBool("tokenizer.ggml.add_bos_token") ?? false,
   };
+  const ids = {
+    bosId: "bos_token_id",
+    eosId: "eos_token_id",
+    padId: "padding_token_id",
+    unkId: "unknown_token_id",
+  };
+  for (const [field, key] of Object.entries(ids)) {
+    const v = file.getNumber(`tokenizer.ggml.${key}`);
+    if (v !== undefined) vocab[field as keyof typeof ids] = v;
+  }
+  return vocab;
 }
 
 export function ggufVocabMetadata(vocab: BpeVocab): GgufMetadata {

@@ -1,0 +1,154 @@
+// Byte-level BPE tokenizer (GPT-2 family): special tokens, pre-tokenisation, ranked merges, byte-exact decoding.
+import { FormatError } from "../formats/errors.ts";
+import { fromByteLevel, toByteLevel } from "./byte-level.ts";
+import { preTokenizerRegex, splitWords } from "./pretokenize.ts";
+import { type BpeVocab, TokenType } from "./vocab.ts";
+
+export interface EncodeOptions {
+  /** Prepend BOS (default: the vocabulary's addBos). */
+  addBos?: boolean;
+  /** Recognise special-token text such as "<|endoftext|>" in the input (default true). */
+  allowSpecial?: boolean;
+}
+
+const CACHE_LIMIT = 1 << 16;
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+export class BpeTokenizer {
+  readonly vocab: BpeVocab;
+  private readonly ids = new Map<string, number>();
+  private readonly ranks = new Map<string, number>();
+  private readonly specialIds = new Map<string, number>();
+  private readonly specialRegex: RegExp | undefined;
+  private readonly wordRegex: RegExp;
+  private readonly cache = new Map<string, number[]>();
+  /** Use a whole word's token directly when it is in the vocabulary (tokenizer.json "ignore_merges"). */
+  readonly ignoreMerges: boolean;
+
+  constructor(vocab: BpeVocab, options: { ignoreMerges?: boolean } = {}) {
+    this.vocab = vocab;
+    this.ignoreMerges = options.ignoreMerges ?? false;
+    if (vocab.tokenTypes.length !== vocab.tokens.length) {
+      throw new FormatError(
+        `vocabulary has ${vocab.tokens.length} tokens but ${vocab.tokenTypes.length} token types`,
+      );
+    }
+    vocab.tokens.forEach((t, i) => {
+      if (!this.ids.has(t)) this.ids.set(t, i);
+      const type = vocab.tokenTypes[i];
+      if (type === TokenType.CONTROL || type === TokenType.USER_DEFINED) this.specialIds.set(t, i);
+    });
+    vocab.merges.forEach(([a, b], rank) => {
+      const key = `${a} ${b}`;
+      if (!this.ranks.has(key)) this.ranks.set(key, rank);
+    });
+    for (const id of [vocab.bosId, vocab.eosId, vocab.padId, vocab.unkId]) {
+      if (id !== undefined && (id < 0 || id >= vocab.tokens.length)) {
+        throw new FormatError(`special token id ${id} is outside the vocabulary of ${vocab.tokens.length}`);
+      }
+    }
+    const specials = [...this.specialIds.keys()]
+      .filter((s) => s.length > 0)
+      .sort((a, b) => b.length - a.length);
+    this.specialRegex = specials.length ? new RegExp(specials.map(escapeRegex).join("|"), "g") : undefined;
+    this.wordRegex = preTokenizerRegex(vocab.pre);
+  }
+
+  get size(): number {
+    return this.vocab.tokens.length;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.ids.get(token);
+  }
+
+  isSpecial(id: number): boolean {
+    const t = this.vocab.tokenTypes[id];
+    return t === TokenType.CONTROL || t === TokenType.USER_DEFINED;
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const out: number[] = [];
+    if ((options.addBos ?? this.vocab.addBos) && this.vocab.bosId !== undefined) out.push(this.vocab.bosId);
+    if (options.allowSpecial === false || !this.specialRegex) {
+      this.encodeOrdinary(text, out);
+      return out;
+    }
+    let last = 0;
+    for (const m of text.matchAll(this.specialRegex)) {
+      this.encodeOrdinary(text.slice(last, m.index), out);
+      out.push(this.specialIds.get(m[0])!);
+      last = m.index + m[0].length;
+    }
+    this.encodeOrdinary(text.slice(last), out);
+    return out;
+  }
+
+  private encodeOrdinary(text: string, out: number[]): void {
+    for (const word of splitWords(text, this.wordRegex)) {
+      for (const id of this.encodeWord(toByteLevel(word))) out.push(id);
+    }
+  }
+
+  private encodeWord(word: string): number[] {
+    const cached = this.cache.get(word);
+    if (cached) return cached;
+    let ids: number[];
+    const whole = this.ids.get(word);
+    if (this.ignoreMerges && whole !== undefined) ids = [whole];
+    else ids = this.merge(word).map((piece) => this.pieceId(piece, word));
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(word, ids);
+    return ids;
+  }
+
+  /** Apply merges lowest rank first until none applies. */
+  private merge(word: string): string[] {
+    const parts = [...word];
+    while (parts.length > 1) {
+      let best = -1;
+      let bestRank = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < parts.length - 1; i++) {
+        const r = this.ranks.get(`${parts[i]} ${parts[i + 1]}`);
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      parts.splice(best, 2, parts[best] + parts[best + 1]);
+    }
+    return parts;
+  }
+
+  private pieceId(piece: string, word: string): number {
+    const id = this.ids.get(piece);
+    if (id !== undefined) return id;
+    if (this.vocab.unkId !== undefined) return this.vocab.unkId;
+    throw new FormatError(
+      `token '${piece}' of word '${word}' is not in the vocabulary and it has no unknown token`,
+    );
+  }
+
+  /** The bytes the tokens stand for; special tokens are written as their text unless skipped. */
+  decodeBytes(ids: readonly number[], options: { skipSpecial?: boolean } = {}): Uint8Array {
+    const bytes: number[] = [];
+    for (const id of ids) {
+      const token = this.vocab.tokens[id];
+      if (token === undefined)
+        throw new FormatError(`token id ${id} is outside the vocabulary of ${this.size}`);
+      if (this.isSpecial(id)) {
+        if (!options.skipSpecial) for (const b of new TextEncoder().encode(token)) bytes.push(b);
+      } else fromByteLevel(token, bytes);
+    }
+    return Uint8Array.from(bytes);
+  }
+
+  /** Text of the tokens; invalid UTF-8 (a token sequence cut inside a character) becomes U+FFFD. */
+  decode(ids: readonly number[], options: { skipSpecial?: boolean } = {}): string {
+    return new TextDecoder().decode(this.decodeBytes(ids, options));
+  }
+}

@@ -1,0 +1,173 @@
+// Hugging Face tokenizer.json (byte-level BPE models) <-> BpeVocab.
+import { FormatError, UnsupportedModelError } from "../formats/errors.ts";
+import { hfRegexFor, hfRegexToJs, PRE_TOKENIZERS, preTokenizerName } from "./pretokenize.ts";
+import { type BpeVocab, TokenType } from "./vocab.ts";
+
+type Json = Record<string, unknown>;
+
+function findSplitRegex(pre: Json | null | undefined): { regex?: string; byteLevelRegex: boolean } {
+  if (!pre)
+    throw new UnsupportedModelError("tokenizer.json has no pre_tokenizer; byte-level BPE needs ByteLevel");
+  if (pre.type === "ByteLevel") return { byteLevelRegex: pre.use_regex !== false };
+  if (pre.type === "Sequence" && Array.isArray(pre.pretokenizers)) {
+    let regex: string | undefined;
+    let byteLevel = false;
+    let byteLevelRegex = false;
+    for (const p of pre.pretokenizers as Json[]) {
+      if (p.type === "Split") {
+        const pattern = (p.pattern as Json | undefined)?.Regex;
+        if (typeof pattern !== "string" || regex !== undefined) {
+          throw new UnsupportedModelError("tokenizer.json: only one regex Split pre-tokenizer is supported");
+        }
+        regex = pattern;
+      } else if (p.type === "ByteLevel") {
+        byteLevel = true;
+        byteLevelRegex = p.use_regex !== false;
+      } else {
+        throw new UnsupportedModelError(`tokenizer.json: pre-tokenizer '${String(p.type)}' is not supported`);
+      }
+    }
+    if (!byteLevel) throw new UnsupportedModelError("tokenizer.json: pre-tokenizer sequence lacks ByteLevel");
+    return { regex, byteLevelRegex };
+  }
+  throw new UnsupportedModelError(`tokenizer.json: pre-tokenizer '${String(pre.type)}' is not supported`);
+}
+
+/** Parse a tokenizer.json (object or text) into a vocabulary; returns ignoreMerges for the tokenizer too. */
+export function vocabFromHfTokenizer(input: string | Json): { vocab: BpeVocab; ignoreMerges: boolean } {
+  const json = (typeof input === "string" ? JSON.parse(input) : input) as Json;
+  const model = json.model as Json | undefined;
+  if (model?.type !== "BPE") {
+    throw new UnsupportedModelError(
+      `tokenizer.json model '${String(model?.type)}' is not supported; only BPE is`,
+    );
+  }
+  const normalizer = json.normalizer as Json | null | undefined;
+  if (normalizer && normalizer.type !== "NFC") {
+    throw new UnsupportedModelError(
+      `tokenizer.json normalizer '${String(normalizer.type)}' is not supported`,
+    );
+  }
+  const { regex, byteLevelRegex } = findSplitRegex(json.pre_tokenizer as Json | null);
+  let pre: string | undefined;
+  if (regex !== undefined) pre = preTokenizerName(regex);
+  else if (byteLevelRegex) pre = "gpt-2";
+  if (!pre) {
+    throw new UnsupportedModelError(
+      `tokenizer.json pre-tokenizer regex ${JSON.stringify(regex && hfRegexToJs(regex))} is not one of ` +
+        Object.keys(PRE_TOKENIZERS).join(", "),
+    );
+  }
+  const vocabMap = model.vocab as Record<string, number>;
+  const added = (json.added_tokens ?? []) as { id: number; content: string; special?: boolean }[];
+  const size = Math.max(-1, ...Object.values(vocabMap), ...added.map((a) => a.id)) + 1;
+  const tokens: string[] = new Array(size);
+  const tokenTypes: number[] = new Array(size).fill(TokenType.NORMAL);
+  for (const [t, id] of Object.entries(vocabMap)) {
+    if (!Number.isInteger(id) || id < 0) throw new FormatError(`tokenizer.json: token '${t}' has id ${id}`);
+    tokens[id] = t;
+  }
+  for (const a of added) {
+    tokens[a.id] = a.content;
+    tokenTypes[a.id] = a.special === false ? TokenType.USER_DEFINED : TokenType.CONTROL;
+  }
+  for (let i = 0; i < size; i++) {
+    if (tokens[i] === undefined) {
+      tokens[i] = `[UNUSED_${i}]`;
+      tokenTypes[i] = TokenType.UNUSED;
+    }
+  }
+  const merges = ((model.merges ?? []) as (string | [string, string])[]).map((m, i) => {
+    const pair = typeof m === "string" ? m.split(" ") : m;
+    if (pair.length !== 2)
+      throw new FormatError(`tokenizer.json: merge #${i} ${JSON.stringify(m)} is not a pair`);
+    return pair as [string, string];
+  });
+  const idOf = (content: unknown) => (typeof content === "string" ? tokens.indexOf(content) : -1);
+  // BOS comes from the post-processor template when it starts with a special token (Llama 3 style).
+  const post = json.post_processor as Json | null | undefined;
+  const single = (post?.type === "TemplateProcessing" ? (post.single as Json[]) : undefined) ?? [];
+  const first = single[0]?.SpecialToken as Json | undefined;
+  const bosId = first ? idOf(first.id) : -1;
+  const unk = idOf(model.unk_token);
+  const eosCandidates = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>"]
+    .map(idOf)
+    .filter((i) => i >= 0);
+  return {
+    vocab: {
+      tokens,
+      merges,
+      tokenTypes,
+      pre,
+      bosId: bosId >= 0 ? bosId : undefined,
+      eosId: eosCandidates[0],
+      unkId: unk >= 0 ? unk : undefined,
+      addBos: bosId >= 0,
+    },
+    ignoreMerges: model.ignore_merges === true,
+  };
+}
+
+/** A minimal tokenizer.json for a vocabulary (GPT-2 style byte-level BPE). */
+export function vocabToHfTokenizer(vocab: BpeVocab): Json {
+  const regular: Record<string, number> = {};
+  const added: Json[] = [];
+  vocab.tokens.forEach((t, id) => {
+    const type = vocab.tokenTypes[id];
+    if (type === TokenType.CONTROL || type === TokenType.USER_DEFINED) {
+      added.push({
+        id,
+        content: t,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: type === TokenType.CONTROL,
+      });
+    } else if (type !== TokenType.UNUSED) regular[t] = id;
+  });
+  const bos = vocab.addBos && vocab.bosId !== undefined ? vocab.tokens[vocab.bosId] : undefined;
+  const byteLevel = (useRegex: boolean) => ({
+    type: "ByteLevel",
+    add_prefix_space: false,
+    trim_offsets: true,
+    use_regex: useRegex,
+  });
+  const regex = hfRegexFor(vocab.pre);
+  return {
+    version: "1.0",
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer:
+      preTokenizerName(regex) === "gpt-2"
+        ? byteLevel(true)
+        : {
+            type: "Sequence",
+            pretokenizers: [
+              { type: "Split", pattern: { Regex: regex }, behavior: "Isolated", invert: false },
+              byteLevel(false),
+            ],
+          },
+    post_processor: bos
+      ? {
+          type: "TemplateProcessing",
+          single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+          pair: [{ Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
+          special_tokens: { [bos]: { id: bos, ids: [vocab.bosId], tokens: [bos] } },
+        }
+      : byteLevel(true),
+    decoder: byteLevel(true),
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: vocab.unkId !== undefined ? vocab.tokens[vocab.unkId] : null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: regular,
+      merges: vocab.merges.map(([a, b]) => `${a} ${b}`),
+    },
+  };
+}
