@@ -18,6 +18,19 @@ export {
   PrecompileError,
   ProofError,
 } from "./errors.ts";
+export {
+  decodeSpanV1PrecompileOutput,
+  encodeSpanV1PrecompileInput,
+  type PrecompileDefinition,
+  runSpanV1Precompile,
+  SPAN_V1_GAS,
+  SPAN_V1_PRECOMPILE_ADDRESS,
+  SPAN_V1_PRECOMPILE_INPUT,
+  SPAN_V1_PRECOMPILE_LIMITS,
+  SPAN_V1_PRECOMPILE_OUTPUT,
+  spanV1Precompile,
+  spanV1PrecompileGas,
+} from "./precompile.ts";
 export { spanV1Reference } from "./reference.ts";
 export { SPAN_INDEX_VERSION, SpanIndex } from "./spanIndex.ts";
 export { nfcBytes, outputWords, splitWords, type Words } from "./text.ts";

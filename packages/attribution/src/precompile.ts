@@ -1,0 +1,149 @@
+import { decodeAbiParameters, encodeAbiParameters, type Hex, parseAbiParameters, toBytes, toHex } from "viem";
+import { computeSpanV1 } from "./attribute.ts";
+import { AttributionError, PrecompileError } from "./errors.ts";
+import { nfcBytes, splitWords } from "./text.ts";
+
+/** A precompiled contract (shape fixed in shared-interfaces.md; no chain types imported). */
+export interface PrecompileDefinition {
+  address: `0x${string}`;
+  name: string;
+  gas(input: Uint8Array): bigint;
+  run(input: Uint8Array): Uint8Array;
+}
+
+export const SPAN_V1_PRECOMPILE_ADDRESS = "0x0000000000000000000000000000000000000801" as const;
+
+/** Input: `abi.encode(bytes output, bytes32[] roots, (uint256 contributionId, uint32 chunkIndex, bytes text)[] chunks)`. */
+export const SPAN_V1_PRECOMPILE_INPUT = parseAbiParameters(
+  "bytes output, bytes32[] roots, (uint256 contributionId, uint32 chunkIndex, bytes text)[] chunks",
+);
+/** Output: `abi.encode(bytes32 commitment, uint256[] contributionIds, uint256[] shares)`. */
+export const SPAN_V1_PRECOMPILE_OUTPUT = parseAbiParameters(
+  "bytes32 commitment, uint256[] contributionIds, uint256[] shares",
+);
+
+/** Gas schedule: base + per input byte + per (output word x chunk word) pair, rounded down. */
+export const SPAN_V1_GAS = { base: 20_000n, perInputByte: 12n, perWordPairDivisor: 16n } as const;
+export const SPAN_V1_PRECOMPILE_LIMITS = { maxChunks: 256, maxChunkBytes: 262_144 } as const;
+
+interface DecodedInput {
+  output: Uint8Array;
+  roots: Hex[];
+  chunks: { contributionId: bigint; chunkIndex: number; text: Uint8Array }[];
+}
+
+function decodeInput(input: Uint8Array): DecodedInput {
+  let decoded: readonly [
+    Hex,
+    readonly Hex[],
+    readonly { contributionId: bigint; chunkIndex: number; text: Hex }[],
+  ];
+  try {
+    decoded = decodeAbiParameters(SPAN_V1_PRECOMPILE_INPUT, input);
+  } catch {
+    throw new PrecompileError(
+      "span-v1: input is not abi.encode(bytes output, bytes32[] roots, (uint256,uint32,bytes)[] chunks)",
+    );
+  }
+  const [output, roots, chunks] = decoded;
+  if (chunks.length > SPAN_V1_PRECOMPILE_LIMITS.maxChunks) {
+    throw new PrecompileError(
+      `span-v1: ${chunks.length} chunks; at most ${SPAN_V1_PRECOMPILE_LIMITS.maxChunks}`,
+    );
+  }
+  let total = 0;
+  const texts = chunks.map((c) => toBytes(c.text));
+  for (const t of texts) total += t.length;
+  if (total > SPAN_V1_PRECOMPILE_LIMITS.maxChunkBytes) {
+    throw new PrecompileError(
+      `span-v1: ${total} bytes of chunk text; at most ${SPAN_V1_PRECOMPILE_LIMITS.maxChunkBytes}`,
+    );
+  }
+  return {
+    output: toBytes(output),
+    roots: [...roots],
+    chunks: chunks.map((c, k) => ({
+      contributionId: c.contributionId,
+      chunkIndex: c.chunkIndex,
+      text: texts[k],
+    })),
+  };
+}
+
+function requireNfc(bytes: Uint8Array, what: string): void {
+  const canonical = nfcBytes(bytes, what);
+  if (canonical.length !== bytes.length || canonical.some((b, i) => b !== bytes[i])) {
+    throw new PrecompileError(`span-v1: ${what} is not in Unicode NFC`);
+  }
+}
+
+/** span-v1 as a precompile: decodes, checks NFC, computes and returns the commitment and shares. */
+export function runSpanV1Precompile(input: Uint8Array): Uint8Array {
+  try {
+    const { output, roots, chunks } = decodeInput(input);
+    requireNfc(output, "output");
+    for (const [k, c] of chunks.entries()) requireNfc(c.text, `chunk ${k}`);
+    const result = computeSpanV1(output, chunks, roots);
+    return toBytes(
+      encodeAbiParameters(SPAN_V1_PRECOMPILE_OUTPUT, [
+        result.commitment,
+        result.credits.map((c) => c.contributionId),
+        result.credits.map((c) => BigInt(c.share)),
+      ]),
+    );
+  } catch (err) {
+    if (err instanceof PrecompileError) throw err;
+    if (err instanceof AttributionError) throw new PrecompileError(`span-v1: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Gas: 20,000 + 12 per input byte + (output words x chunk words) / 16. Never throws. */
+export function spanV1PrecompileGas(input: Uint8Array): bigint {
+  const linear = SPAN_V1_GAS.base + SPAN_V1_GAS.perInputByte * BigInt(input.length);
+  try {
+    const { output, chunks } = decodeInput(input);
+    const outputWordCount = BigInt(splitWords(output).words.length);
+    let chunkWords = 0n;
+    for (const c of chunks) chunkWords += BigInt(splitWords(c.text).words.length);
+    return linear + (outputWordCount * chunkWords) / SPAN_V1_GAS.perWordPairDivisor;
+  } catch {
+    return linear;
+  }
+}
+
+export const spanV1Precompile: PrecompileDefinition = {
+  address: SPAN_V1_PRECOMPILE_ADDRESS,
+  name: "attribution-span-v1",
+  gas: spanV1PrecompileGas,
+  run: runSpanV1Precompile,
+};
+
+/** Encodes precompile input (for callers and tests). */
+export function encodeSpanV1PrecompileInput(
+  output: string | Uint8Array,
+  roots: readonly Hex[],
+  chunks: readonly { contributionId: bigint; chunkIndex: number; text: string | Uint8Array }[],
+): Uint8Array {
+  return toBytes(
+    encodeAbiParameters(SPAN_V1_PRECOMPILE_INPUT, [
+      toHex(nfcBytes(output, "output")),
+      roots,
+      chunks.map((c) => ({
+        contributionId: c.contributionId,
+        chunkIndex: c.chunkIndex,
+        text: toHex(nfcBytes(c.text, "chunk")),
+      })),
+    ]),
+  );
+}
+
+/** Decodes precompile output. */
+export function decodeSpanV1PrecompileOutput(data: Uint8Array): {
+  commitment: Hex;
+  contributionIds: bigint[];
+  shares: bigint[];
+} {
+  const [commitment, contributionIds, shares] = decodeAbiParameters(SPAN_V1_PRECOMPILE_OUTPUT, data);
+  return { commitment, contributionIds: [...contributionIds], shares: [...shares] };
+}

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
+import { encodeAbiParameters, type Hex, hexToBytes, toHex } from "viem";
+import {
+  decodeSpanV1PrecompileOutput,
+  encodeSpanV1PrecompileInput,
+  PrecompileError,
+  SPAN_V1_PRECOMPILE_INPUT,
+  spanV1Precompile,
+} from "../src/index.ts";
+import { buildVectors, VECTORS_FILE, type Vector } from "./vectors/vectors.ts";
+
+const stored: Vector[] = JSON.parse(readFileSync(VECTORS_FILE, "utf8")).vectors;
+
+function input(v: Vector): Uint8Array {
+  return encodeSpanV1PrecompileInput(
+    hexToBytes(v.output),
+    v.roots,
+    v.chunks.map((c) => ({
+      contributionId: BigInt(c.contributionId),
+      chunkIndex: c.chunkIndex,
+      text: hexToBytes(c.text),
+    })),
+  );
+}
+
+describe("shared span-v1 vectors", () => {
+  test("the committed vector file is what the library computes", () => {
+    assert.deepEqual(stored, buildVectors());
+    assert.ok(stored.length >= 20);
+    assert.ok(stored.filter((v) => v.contributionIds.length > 0).length >= 10);
+  });
+
+  test("the precompile returns the library's commitment and shares on every vector", () => {
+    for (const v of stored) {
+      const out = decodeSpanV1PrecompileOutput(spanV1Precompile.run(input(v)));
+      assert.equal(out.commitment, v.commitment, v.name);
+      assert.deepEqual(out.contributionIds.map(String), v.contributionIds, v.name);
+      assert.deepEqual(out.shares.map(Number), v.shares, v.name);
+    }
+  });
+
+  test("gas is deterministic and grows with the work", () => {
+    const small = spanV1Precompile.gas(input(stored[0]));
+    assert.equal(small, spanV1Precompile.gas(input(stored[0])));
+    const v = stored[0];
+    const bigger = {
+      ...v,
+      chunks: [...v.chunks, { contributionId: "99", chunkIndex: 0, text: toHex("word ".repeat(300)) as Hex }],
+    };
+    assert.ok(spanV1Precompile.gas(input(bigger)) > small);
+    assert.equal(spanV1Precompile.address, "0x0000000000000000000000000000000000000801");
+  });
+});
+
+describe("span-v1 precompile hostile input", () => {
+  test("garbage input reverts with a clear message and gas still prices it", () => {
+    const garbage = Uint8Array.from([1, 2, 3]);
+    assert.throws(() => spanV1Precompile.run(garbage), PrecompileError);
+    assert.throws(() => spanV1Precompile.run(garbage), /input is not abi.encode/);
+    assert.equal(spanV1Precompile.gas(garbage), 20_036n);
+  });
+  test("invalid UTF-8, non-NFC text and oversized outputs revert", () => {
+    const enc = (output: Hex, text: Hex) =>
+      hexToBytes(
+        encodeAbiParameters(SPAN_V1_PRECOMPILE_INPUT, [
+          output,
+          [],
+          [{ contributionId: 1n, chunkIndex: 0, text }],
+        ]),
+      );
+    assert.throws(() => spanV1Precompile.run(enc("0xff61", "0x61")), /not valid UTF-8/);
+    assert.throws(
+      () => spanV1Precompile.run(enc(toHex("cafe\u0301"), "0x61")),
+      /output is not in Unicode NFC/,
+    );
+    assert.throws(() => spanV1Precompile.run(enc("0x61", toHex("e\u0301"))), /chunk 0 is not in Unicode NFC/);
+    assert.throws(() => spanV1Precompile.run(enc(toHex("x".repeat(40_000)), "0x61")), /at most 32768/);
+  });
+  test("too many chunks revert", () => {
+    const chunks = Array.from({ length: 257 }, (_, k) => ({
+      contributionId: BigInt(k + 1),
+      chunkIndex: 0,
+      text: "0x61" as Hex,
+    }));
+    const data = hexToBytes(encodeAbiParameters(SPAN_V1_PRECOMPILE_INPUT, ["0x61", [], chunks]));
+    assert.throws(() => spanV1Precompile.run(data), /257 chunks/);
+  });
+});
