@@ -1,0 +1,225 @@
+// Cross-engine check: the same generated GGUF (and GGUF LoRA adapter) in llama.cpp (node-llama-cpp, CPU) and here.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { getLlama, type Llama, type LlamaModel as LlamaCppModel, type Token } from "node-llama-cpp";
+import type { GgufWriteType } from "../src/formats/ggml-types.ts";
+import { readLlamaGguf, writeLlamaGguf } from "../src/formats/llama-gguf.ts";
+import { type LoraAdapterFile, writeGgufLora } from "../src/formats/lora-formats.ts";
+import type { LlamaConfig, Weights } from "../src/formats/model-config.ts";
+import { Engine } from "../src/kernels/engine.ts";
+import { LoraAdapter } from "../src/lora/adapter.ts";
+import { generate } from "../src/model/generate.ts";
+import { forward } from "../src/model/infer.ts";
+import { KVCache, LlamaModel } from "../src/model/llama.ts";
+import { argmax } from "../src/model/sampling.ts";
+import { BpeTokenizer } from "../src/tokenizer/bpe-tokenizer.ts";
+import { trainBpe } from "../src/tokenizer/train-bpe.ts";
+import { randomData, randomWeights } from "./formats-util.ts";
+
+const CORPUS = [
+  "apple: the round fruit of a tree of the rose family, with red or green skin and crisp flesh.",
+  "tree: a tall perennial woody plant having a main trunk and branches forming a distinct crown.",
+  "river: a large natural stream of water flowing in a channel to the sea, a lake, or another river.",
+  "book: a written or printed work consisting of pages glued or sewn together along one side.",
+  "to run: to move at a speed faster than a walk, never having both feet on the ground at once.",
+];
+const TEXT =
+  "apple: a sweet fruit; the tree of the river runs green. Book 42 — ñandú, 東京 and 🍎 at once!\n" +
+  "river: water flowing to the sea, with crisp red skin and a tall trunk.\n" +
+  "tree: to run at a speed faster than a walk; a printed work of pages sewn together along one side, " +
+  "never both feet on the ground. The rose family has a distinct crown of branches!";
+
+const config = (vocabSize: number): LlamaConfig => ({
+  architecture: "llama",
+  vocabSize,
+  hiddenSize: 64,
+  intermediateSize: 128,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  headDim: 16,
+  contextLength: 256,
+  ropeTheta: 10000,
+  rmsNormEps: 1e-5,
+  tieWordEmbeddings: false,
+  attentionBias: false,
+});
+
+function randomAdapter(c: LlamaConfig, seed: number): LoraAdapterFile {
+  const weights: Weights = new Map();
+  const rank = 4;
+  let i = 0;
+  for (let l = 0; l < c.numLayers; l++) {
+    const mods: [string, number, number][] = [
+      [`model.layers.${l}.self_attn.q_proj`, c.hiddenSize, c.numHeads * c.headDim],
+      [`model.layers.${l}.self_attn.k_proj`, c.hiddenSize, c.numKvHeads * c.headDim],
+      [`model.layers.${l}.self_attn.v_proj`, c.hiddenSize, c.numKvHeads * c.headDim],
+      [`model.layers.${l}.mlp.down_proj`, c.intermediateSize, c.hiddenSize],
+    ];
+    for (const [mod, inp, out] of mods) {
+      weights.set(`${mod}.lora_A.weight`, {
+        shape: [rank, inp],
+        data: randomData(rank * inp, seed + i++, 0.15),
+      });
+      weights.set(`${mod}.lora_B.weight`, {
+        shape: [out, rank],
+        data: randomData(out * rank, seed + i++, 0.15),
+      });
+    }
+  }
+  return { rank, alpha: 8, targetModules: ["q_proj", "k_proj", "v_proj", "down_proj"], weights };
+}
+
+/** llama.cpp's greedy next token after every prefix of `tokens`. */
+async function llamaCppTop1(model: LlamaCppModel, tokens: number[], lora?: string): Promise<number[]> {
+  const context = await model.createContext({
+    contextSize: 256,
+    batchSize: 256,
+    threads: 2,
+    ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}),
+  });
+  try {
+    const seq = context.getSequence();
+    const out = await seq.controlledEvaluate(
+      tokens.map((t) => [t as Token, { generateNext: { token: true, options: { temperature: 0 } } }]),
+    );
+    return out.map((o) => Number(o?.next.token));
+  } finally {
+    await context.dispose();
+  }
+}
+
+async function llamaCppGreedy(model: LlamaCppModel, prompt: number[], n: number): Promise<number[]> {
+  const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 2 });
+  try {
+    const out: number[] = [];
+    for await (const t of context.getSequence().evaluate(prompt as Token[], { temperature: 0 })) {
+      out.push(Number(t));
+      if (out.length >= n) break;
+    }
+    return out;
+  } finally {
+    await context.dispose();
+  }
+}
+
+function ourLogits(model: LlamaModel, tokens: number[], adapter?: LoraAdapter): Float32Array[] {
+  const cache = new KVCache(model);
+  try {
+    const [logits] = forward(model, [{ tokens, cache, adapter, allLogits: true }]);
+    const V = model.config.vocabSize;
+    return tokens.map((_, i) => logits.slice(i * V, (i + 1) * V));
+  } finally {
+    cache.free();
+  }
+}
+
+const top1 = (rows: Float32Array[]) => rows.map((r) => argmax(r));
+
+/** Largest gap, in our logits, between our top-1 and llama.cpp's choice where they differ. */
+function worstGap(rows: Float32Array[], theirs: number[]): number {
+  let worst = 0;
+  rows.forEach((r, i) => {
+    const mine = argmax(r);
+    if (mine !== theirs[i]) worst = Math.max(worst, r[mine] - r[theirs[i]]);
+  });
+  return worst;
+}
+
+const agreement = (a: number[], b: number[]) => a.filter((t, i) => t === b[i]).length / a.length;
+
+describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGUF", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ml-llamacpp-"));
+  const vocab = trainBpe(CORPUS, { vocabSize: 384, minFrequency: 1 });
+  const tokenizer = new BpeTokenizer(vocab);
+  const cfg = config(vocab.tokens.length);
+  const weights = randomWeights(cfg, 11);
+  const tokens = tokenizer.encode(TEXT);
+  let llama: Llama;
+  let engine: Engine;
+
+  before(async () => {
+    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
+    engine = await Engine.create({ threads: 2, maxMemoryMiB: 128 });
+  });
+  after(async () => {
+    await llama?.dispose();
+    await engine?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("llama.cpp tokenizes the generated gpt2-style vocabulary exactly as we do", async () => {
+    const path = join(dir, "tok.gguf");
+    writeLlamaGguf(path, { config: cfg, weights, vocab });
+    const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+    try {
+      assert.deepEqual(model.tokenize(TEXT, false).map(Number), tokens);
+      assert.equal(model.detokenize(tokens as Token[]), TEXT);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  for (const type of ["F32", "F16", "Q8_0"] as GgufWriteType[]) {
+    test(`top-1 next tokens agree on >= 99% of positions (${type})`, async (t) => {
+      const path = join(dir, `tiny-${type}.gguf`);
+      writeLlamaGguf(path, { config: cfg, weights, vocab, tensorType: type });
+      const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+      const ours = LlamaModel.fromWeights(engine, cfg, readLlamaGguf(path).weights);
+      try {
+        const theirs = await llamaCppTop1(model, tokens);
+        const rows = ourLogits(ours, tokens);
+        const rate = agreement(top1(rows), theirs);
+        const gap = worstGap(rows, theirs);
+        t.diagnostic(
+          `${type}: top-1 agreement ${(rate * 100).toFixed(1)}% over ${tokens.length} positions; ` +
+            `largest logit gap where they differ ${gap.toFixed(4)}`,
+        );
+        // llama.cpp also rounds activations to 8 bits for Q8_0 matmuls, which can flip near-ties only.
+        if (type === "Q8_0") assert.ok(rate >= 0.95 && gap < 0.1, `agreement ${rate}, gap ${gap}`);
+        else assert.ok(rate >= 0.99, `agreement ${rate}`);
+        if (type === "F32") {
+          const prompt = tokens.slice(0, 12);
+          const g1 = await llamaCppGreedy(model, prompt, 24);
+          const g2 = (await generate(ours, prompt, { maxTokens: 24, temperature: 0 })).tokens;
+          const same = agreement(g2, g1);
+          t.diagnostic(`F32: greedy continuation agreement ${(same * 100).toFixed(1)}% of 24 tokens`);
+          assert.deepEqual(g2, g1);
+        }
+      } finally {
+        ours.free();
+        await model.dispose();
+      }
+    });
+  }
+
+  test("a GGUF LoRA adapter loads in llama.cpp and changes its output as it changes ours", async (t) => {
+    const path = join(dir, "base.gguf");
+    const loraPath = join(dir, "lora.gguf");
+    writeLlamaGguf(path, { config: cfg, weights, vocab });
+    const file = randomAdapter(cfg, 500);
+    writeGgufLora(loraPath, file, cfg);
+    const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+    const ours = LlamaModel.fromWeights(engine, cfg, weights);
+    const adapter = LoraAdapter.fromFile(engine, cfg, file);
+    try {
+      const baseTop = top1(ourLogits(ours, tokens));
+      const mine = top1(ourLogits(ours, tokens, adapter));
+      const theirs = await llamaCppTop1(model, tokens, loraPath);
+      const changed = agreement(mine, baseTop);
+      const rate = agreement(mine, theirs);
+      t.diagnostic(
+        `LoRA: top-1 agreement ${(rate * 100).toFixed(1)}%; the adapter changed ${((1 - changed) * 100).toFixed(1)}% of top-1 tokens`,
+      );
+      assert.ok(changed < 0.9, "the adapter should change the model's predictions");
+      assert.ok(rate >= 0.99, `agreement ${rate}`);
+    } finally {
+      adapter.free();
+      ours.free();
+      await model.dispose();
+    }
+  });
+});
