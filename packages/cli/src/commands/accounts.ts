@@ -1,0 +1,65 @@
+import { DEV_MNEMONIC, devAccounts } from "@openledger/devnet";
+import { connect, readDeployment, tokenBalance } from "@openledger/sdk";
+import type { Command } from "commander";
+import { formatEther } from "viem";
+import { commandContext } from "../context.ts";
+import { parseRpcUrl } from "../options.ts";
+
+interface AccountsOptions {
+  rpc?: string;
+  deployments: string;
+  json: boolean;
+}
+
+export function registerAccountsCommand(program: Command): void {
+  program
+    .command("accounts")
+    .description("list the dev accounts (test mnemonic) with their keys, and balances when --rpc is given")
+    .option("--rpc <url>", "JSON-RPC endpoint to read balances from", parseRpcUrl)
+    .option("--deployments <dir>", "folder of deployments/<chainId>.json (for $OPEN balances)", "deployments")
+    .option("--json", "print JSON instead of a table", false)
+    .action(async (_opts, command: Command) => {
+      const { options, print } = commandContext<AccountsOptions>(command);
+      const rows = await accountRows(options);
+      if (options.json) {
+        print(JSON.stringify({ mnemonic: DEV_MNEMONIC, accounts: rows }, null, 2));
+        return;
+      }
+      print(`mnemonic: ${DEV_MNEMONIC}`);
+      for (const r of rows) print(formatAccountRow(r));
+    });
+}
+
+export interface AccountRow {
+  index: number;
+  address: string;
+  privateKey: string;
+  eth?: string;
+  open?: string;
+}
+
+export function formatAccountRow(r: AccountRow): string {
+  const balances = [r.eth !== undefined ? `${r.eth} ETH` : "", r.open !== undefined ? `${r.open} OPEN` : ""]
+    .filter(Boolean)
+    .join("  ");
+  return `(${r.index}) ${r.address}  ${r.privateKey}${balances ? `  ${balances}` : ""}`;
+}
+
+/** The dev accounts, with native and $OPEN balances when an RPC (and a deployment there) is known. */
+export async function accountRows(options: { rpc?: string; deployments: string }): Promise<AccountRow[]> {
+  const rows: AccountRow[] = devAccounts.map((a) => ({
+    index: a.index,
+    address: a.address,
+    privateKey: a.privateKey,
+  }));
+  if (!options.rpc) return rows;
+  const { publicClient, chain } = await connect(options.rpc);
+  const deployment = readDeployment(options.deployments, chain.id);
+  const token = deployment?.addresses.token;
+  for (const row of rows) {
+    const address = row.address as `0x${string}`;
+    row.eth = formatEther(await publicClient.getBalance({ address }));
+    if (token) row.open = formatEther(await tokenBalance(publicClient, { token, account: address }));
+  }
+  return rows;
+}

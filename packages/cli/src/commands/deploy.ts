@@ -1,0 +1,57 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import type { Hex } from "viem";
+import { commandContext } from "../context.ts";
+import { addressLines, deployToChain } from "../deploy-protocol.ts";
+import { parsePrivateKey, parseRpcUrl } from "../options.ts";
+
+interface DeployOptions {
+  rpc: string;
+  privateKey?: Hex;
+  deployments: string;
+  fresh: boolean;
+  token: "open" | "wrapped";
+  json: boolean;
+}
+
+export function registerDeployCommand(program: Command): void {
+  program
+    .command("deploy")
+    .description(
+      "deploy the protocol contracts to an EVM chain, idempotently (re-running keeps what is deployed); writes deployments/<chainId>.json",
+    )
+    .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain", parseRpcUrl)
+    .option(
+      "--private-key <hex>",
+      "deployer key (default: dev account 0, only on chain 31337)",
+      parsePrivateKey,
+    )
+    .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
+    .option("--fresh", "ignore the existing deployment file and deploy everything anew", false)
+    .addOption(
+      new Option(
+        "--token <kind>",
+        "OpenToken (open) or WrappedOpen for chains whose native currency is OPEN (wrapped)",
+      )
+        .choices(["open", "wrapped"])
+        .default("open"),
+    )
+    .option("--json", "print the deployment as JSON", false)
+    .action(async (_opts, command: Command) => {
+      const { options, log, print } = commandContext<DeployOptions>(command);
+      const result = await deployToChain({
+        rpc: options.rpc,
+        privateKey: options.privateKey,
+        deploymentsDir: options.deployments,
+        fresh: options.fresh,
+        token: options.token,
+        log,
+      });
+      log.info(result.deployed.length ? "deployment written" : "everything was already deployed", {
+        path: result.path,
+        deployed: result.deployed.length,
+      });
+      if (options.json) print(JSON.stringify(result.deployment, null, 2));
+      else for (const line of addressLines(result)) print(line);
+    });
+}

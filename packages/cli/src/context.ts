@@ -1,0 +1,24 @@
+import type { Command } from "commander";
+import { createLogger, type LogFormat, type Logger } from "./log.ts";
+
+export interface GlobalOptions {
+  config?: string;
+  logFormat: LogFormat;
+  quiet: boolean;
+  verbose: boolean;
+}
+
+export interface CommandContext<T> {
+  /** The command's options merged with the global ones (flags > env > config file > defaults). */
+  options: T & GlobalOptions;
+  log: Logger;
+  /** Writes a result line to stdout (results go to stdout, logs to stderr). */
+  print(line: string): void;
+}
+
+/** What an action needs: its resolved options, a logger honouring the global flags, stdout. */
+export function commandContext<T extends object>(command: Command): CommandContext<T> {
+  const options = command.optsWithGlobals<T & GlobalOptions>();
+  const log = createLogger({ format: options.logFormat, quiet: options.quiet, verbose: options.verbose });
+  return { options, log, print: (line) => process.stdout.write(`${line}\n`) };
+}

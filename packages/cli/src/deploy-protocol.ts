@@ -1,0 +1,60 @@
+import { devAccounts } from "@openledger/devnet";
+import { connect, type DeployResult, deployProtocol } from "@openledger/sdk";
+import type { Hex } from "viem";
+import { CliError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+
+export const LOCAL_DEV_CHAIN_ID = 31337;
+
+/**
+ * Deploys (or finds) the protocol on the chain at `rpc`. Without a private key the dev account 0 is
+ * used, and only on the local dev chain id; any other chain needs an explicit key.
+ */
+export async function deployToChain(params: {
+  rpc: string;
+  privateKey?: Hex;
+  deploymentsDir: string;
+  fresh?: boolean;
+  token?: "open" | "wrapped";
+  log: Logger;
+}): Promise<DeployResult> {
+  const { log } = params;
+  const probe = await connect(params.rpc);
+  let key = params.privateKey;
+  if (!key) {
+    if (probe.chain.id !== LOCAL_DEV_CHAIN_ID) {
+      throw new CliError(
+        `chain ${probe.chain.id} at ${params.rpc} is not a local dev chain (${LOCAL_DEV_CHAIN_ID}): pass --private-key or set OPENLEDGER_PRIVATE_KEY`,
+      );
+    }
+    key = devAccounts[0].privateKey;
+    log.info("no private key given: deploying from dev account 0", { deployer: devAccounts[0].address });
+  }
+  const { walletClient, publicClient } = await connect(params.rpc, key);
+  if (!walletClient) throw new CliError("could not create a wallet client");
+  log.info("deploying the protocol", {
+    rpc: params.rpc,
+    chainId: probe.chain.id,
+    deployer: walletClient.account.address,
+  });
+  return deployProtocol(walletClient, publicClient, {
+    deploymentsDir: params.deploymentsDir,
+    fresh: params.fresh,
+    token: params.token,
+    onProgress: (e) => {
+      if (e.type === "found") log.info("found", { contract: e.contract, address: e.address });
+      else if (e.type === "deployed")
+        log.info("deployed", { contract: e.contract, address: e.address, block: e.blockNumber });
+      else if (e.type === "setup") log.info("setup", { step: e.id, tx: e.transactionHash });
+      else log.debug("setup already done", { step: e.id });
+    },
+  });
+}
+
+/** `Name  0xaddress` lines for a deploy result. */
+export function addressLines(result: DeployResult): string[] {
+  const width = Math.max(...Object.keys(result.deployment.contracts).map((n) => n.length));
+  return Object.entries(result.deployment.contracts).map(
+    ([name, c]) => `${name.padEnd(width)}  ${c.address}`,
+  );
+}

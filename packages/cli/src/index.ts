@@ -1,0 +1,6 @@
+export { registerCommands } from "./commands/index.ts";
+export { applyConfigFile, attachEnvVars, envName, readConfigFile } from "./config.ts";
+export { type CommandContext, commandContext, type GlobalOptions } from "./context.ts";
+export { CliError, oneLine } from "./errors.ts";
+export { createLogger, type LogFormat, type Logger, type LogLevel } from "./log.ts";
+export { createProgram, run } from "./program.ts";
