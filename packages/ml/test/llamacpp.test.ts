@@ -4,7 +4,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { getLlama, type Llama, type LlamaModel as LlamaCppModel, type Token } from "node-llama-cpp";
+import {
+  getLlama,
+  type Llama,
+  type LlamaModel as LlamaCppModel,
+  LlamaLogLevel,
+  type Token,
+} from "node-llama-cpp";
 import type { GgufWriteType } from "../src/formats/ggml-types.ts";
 import { readLlamaGguf, writeLlamaGguf } from "../src/formats/llama-gguf.ts";
 import { type LoraAdapterFile, writeGgufLora } from "../src/formats/lora-formats.ts";
@@ -142,7 +148,7 @@ describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGU
   let engine: Engine;
 
   before(async () => {
-    llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
+    llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
     engine = await Engine.create({ threads: 2, maxMemoryMiB: 128 });
   });
   after(async () => {
