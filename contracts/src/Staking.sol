@@ -20,7 +20,7 @@ contract Staking is IStaking, AccessControl {
 
     /// @notice Role allowed to slash (InferenceSettlement, and registries that enforce behaviour).
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
-    uint256 private constant PRECISION = 1e18;
+    uint256 private constant PRECISION = 1e27;
 
     struct Pool {
         bool registered;
@@ -56,7 +56,7 @@ contract Staking is IStaking, AccessControl {
     uint256 public totalStaked;
     /// @notice Sum of all pools' unbonding stake.
     uint256 public totalUnbonding;
-    /// @notice Rewards per unit of active stake, scaled by 1e18.
+    /// @notice Rewards per unit of active stake, scaled by 1e27.
     uint256 public accRewardPerStake;
     uint256 private _rewardCarry; // scaled remainder of notified rewards
     uint256 private _nextUnbondingId = 1;
