@@ -1,4 +1,4 @@
-import { Rng } from "../kernels/rng.ts";
+import type { Rng } from "../kernels/rng.ts";
 import { ModelInputError } from "./errors.ts";
 
 export interface SamplingOptions {
@@ -69,5 +69,3 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, rng: Rng):
   }
   return top[keep - 1];
 }
-
-export { Rng };
