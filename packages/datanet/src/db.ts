@@ -19,7 +19,6 @@ export interface ContributionRow {
   cid: string;
   metaCid: string;
   contentHash: string;
-  textHash: string;
   format: string;
   license: string;
   source: string;
@@ -27,8 +26,18 @@ export interface ContributionRow {
   byteSize: number;
   chunkCount: number;
   status: ContributionStatus;
+  /** `available`: content and chunks are in this store; `missing`: submitted on-chain without uploading here. */
+  contentState: "available" | "missing";
   block: number;
   txHash: string;
+}
+
+export interface StagedRow {
+  datanetId: number;
+  contentHash: string;
+  contributor: string;
+  metaCid: string;
+  stagedAt: number;
 }
 
 export interface ChunkRow {
@@ -68,13 +77,17 @@ CREATE TABLE IF NOT EXISTS datanets (
 );
 CREATE TABLE IF NOT EXISTS contributions (
   id INTEGER PRIMARY KEY, datanet_id INTEGER NOT NULL REFERENCES datanets(id), contributor TEXT NOT NULL,
-  cid TEXT NOT NULL, meta_cid TEXT NOT NULL, content_hash TEXT NOT NULL, text_hash TEXT NOT NULL,
+  cid TEXT NOT NULL, meta_cid TEXT NOT NULL, content_hash TEXT NOT NULL,
   format TEXT NOT NULL, license TEXT NOT NULL, source TEXT NOT NULL, signature TEXT NOT NULL,
   byte_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, status TEXT NOT NULL,
-  block INTEGER NOT NULL, tx_hash TEXT NOT NULL
+  content_state TEXT NOT NULL, block INTEGER NOT NULL, tx_hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS staged (
+  datanet_id INTEGER NOT NULL, content_hash TEXT NOT NULL, contributor TEXT NOT NULL, meta_cid TEXT NOT NULL,
+  staged_at INTEGER NOT NULL, PRIMARY KEY (datanet_id, content_hash)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS contributions_by_datanet ON contributions(datanet_id, status, id);
-CREATE INDEX IF NOT EXISTS contributions_by_text ON contributions(datanet_id, text_hash);
+CREATE INDEX IF NOT EXISTS contributions_by_hash ON contributions(datanet_id, content_hash);
 CREATE TABLE IF NOT EXISTS chunks (
   contribution_id INTEGER NOT NULL REFERENCES contributions(id), idx INTEGER NOT NULL,
   byte_start INTEGER NOT NULL, byte_end INTEGER NOT NULL, content_hash TEXT NOT NULL, text TEXT NOT NULL,
@@ -161,10 +174,10 @@ export class DatanetDb {
   insertContribution(c: ContributionRow, chunks: ChunkRow[]): void {
     this.db
       .prepare(
-        `INSERT INTO contributions (id, datanet_id, contributor, cid, meta_cid, content_hash, text_hash, format,
-           license, source, signature, byte_size, chunk_count, status, block, tx_hash)
-         VALUES (@id, @datanetId, @contributor, @cid, @metaCid, @contentHash, @textHash, @format, @license,
-           @source, @signature, @byteSize, @chunkCount, @status, @block, @txHash)`,
+        `INSERT INTO contributions (id, datanet_id, contributor, cid, meta_cid, content_hash, format,
+           license, source, signature, byte_size, chunk_count, status, content_state, block, tx_hash)
+         VALUES (@id, @datanetId, @contributor, @cid, @metaCid, @contentHash, @format, @license,
+           @source, @signature, @byteSize, @chunkCount, @status, @contentState, @block, @txHash)`,
       )
       .run(c);
     const insert = this.db.prepare(
@@ -202,13 +215,71 @@ export class DatanetDb {
       ) as ContributionRow[];
   }
 
-  findByTextHash(datanetId: number, textHash: string): ContributionRow | undefined {
+  /** Any contribution with this content hash (the registry refuses a hash twice, even after rejection). */
+  findByContentHash(datanetId: number, contentHash: string): ContributionRow | undefined {
     return this.db
       .prepare(
-        `SELECT ${CONTRIBUTION_COLS} FROM contributions
-         WHERE datanet_id = ? AND text_hash = ? AND status != 'rejected' ORDER BY id LIMIT 1`,
+        `SELECT ${CONTRIBUTION_COLS} FROM contributions WHERE datanet_id = ? AND content_hash = ? LIMIT 1`,
       )
-      .get(datanetId, textHash) as ContributionRow | undefined;
+      .get(datanetId, contentHash) as ContributionRow | undefined;
+  }
+
+  insertStaged(row: StagedRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO staged (datanet_id, content_hash, contributor, meta_cid, staged_at)
+         VALUES (@datanetId, @contentHash, @contributor, @metaCid, @stagedAt)`,
+      )
+      .run(row);
+  }
+
+  getStaged(datanetId: number, contentHash: string): StagedRow | undefined {
+    return this.db
+      .prepare(`SELECT ${STAGED_COLS} FROM staged WHERE datanet_id = ? AND content_hash = ?`)
+      .get(datanetId, contentHash) as StagedRow | undefined;
+  }
+
+  listStaged(datanetId?: number): StagedRow[] {
+    return this.db
+      .prepare(`SELECT ${STAGED_COLS} FROM staged WHERE (? IS NULL OR datanet_id = ?) ORDER BY staged_at`)
+      .all(datanetId ?? null, datanetId ?? null) as StagedRow[];
+  }
+
+  deleteStaged(datanetId: number, contentHash: string): void {
+    this.db
+      .prepare("DELETE FROM staged WHERE datanet_id = ? AND content_hash = ?")
+      .run(datanetId, contentHash);
+  }
+
+  /** Whether any contribution or staged upload still refers to a blob. */
+  blobInUse(cid: string): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM contributions WHERE cid = ? OR meta_cid = ? LIMIT 1").get(cid, cid) !==
+        undefined || this.db.prepare("SELECT 1 FROM staged WHERE meta_cid = ? LIMIT 1").get(cid) !== undefined
+    );
+  }
+
+  counts(datanetId: number): Record<ContributionStatus, number> {
+    const out: Record<ContributionStatus, number> = { pending: 0, accepted: 0, rejected: 0 };
+    const rows = this.db
+      .prepare("SELECT status, COUNT(*) AS n FROM contributions WHERE datanet_id = ? GROUP BY status")
+      .all(datanetId) as { status: ContributionStatus; n: number }[];
+    for (const r of rows) out[r.status] = r.n;
+    return out;
+  }
+
+  setDatanetOwner(id: number, owner: string): void {
+    this.db.prepare("UPDATE datanets SET owner = ? WHERE id = ?").run(owner, id);
+  }
+
+  setDatanetLicensePrice(id: number, price: string): void {
+    this.db.prepare("UPDATE datanets SET license_price = ? WHERE id = ?").run(price, id);
+  }
+
+  setDatanetMetadata(id: number, metadataUri: string, name: string, description: string): void {
+    this.db
+      .prepare("UPDATE datanets SET metadata_uri = ?, name = ?, description = ? WHERE id = ?")
+      .run(metadataUri, name, description, id);
   }
 
   chunks(contributionId: number): ChunkRow[] {
@@ -288,9 +359,11 @@ export class DatanetDb {
 const DATANET_COLS = `id, owner, name, description, metadata_uri AS metadataUri, license_price AS licensePrice,
   created_block AS createdBlock`;
 const CONTRIBUTION_COLS = `id, datanet_id AS datanetId, contributor, cid, meta_cid AS metaCid,
-  content_hash AS contentHash, text_hash AS textHash, format, license, source, signature, byte_size AS byteSize,
-  chunk_count AS chunkCount, status, block, tx_hash AS txHash`;
+  content_hash AS contentHash, format, license, source, signature, byte_size AS byteSize,
+  chunk_count AS chunkCount, status, content_state AS contentState, block, tx_hash AS txHash`;
 const CHUNK_COLS = `contribution_id AS contributionId, idx, byte_start AS byteStart, byte_end AS byteEnd,
   content_hash AS contentHash, text, minhash`;
+const STAGED_COLS = `datanet_id AS datanetId, content_hash AS contentHash, contributor, meta_cid AS metaCid,
+  staged_at AS stagedAt`;
 const SNAPSHOT_COLS = `id, datanet_id AS datanetId, version, root, chunk_count AS chunkCount,
   contribution_count AS contributionCount, manifest_cid AS manifestCid, block, tx_hash AS txHash`;

@@ -49,7 +49,7 @@ describe("near-duplicate detection (MinHash + LSH)", () => {
     };
     const index = new NearDupIndex();
     const corpus = Array.from({ length: 1500 }, doc);
-    corpus.forEach((d, i) => index.add(1, i + 1, 0, index.hasher.signature(d)!));
+    for (const [i, d] of corpus.entries()) index.add(1, i + 1, 0, index.hasher.signature(d)!);
     const planted = Array.from({ length: 200 }, (_, k) => ({
       text: paraphrase(corpus[k * 7]),
       source: k * 7 + 1,

@@ -1,0 +1,273 @@
+import multipart from "@fastify/multipart";
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
+import type { Hex } from "viem";
+import { DatanetError, InvalidInputError, PayloadTooLargeError } from "./errors.ts";
+import { type ContentFormat, formatFromFileName, parseFormat } from "./formats.ts";
+import { type DatanetService, toId } from "./service.ts";
+
+export interface DatanetHttpOptions {
+  service: DatanetService;
+}
+
+const STATUSES = new Set(["pending", "accepted", "rejected"]);
+
+/** JSON-safe copies: bigints become decimal strings. */
+function json(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+}
+
+function body(request: { body: unknown }): Record<string, unknown> {
+  const b = request.body;
+  if (typeof b !== "object" || b === null || Array.isArray(b)) {
+    throw new InvalidInputError("invalid_body", "request body must be a JSON object");
+  }
+  return b as Record<string, unknown>;
+}
+
+function str(b: Record<string, unknown>, key: string, required = true): string | undefined {
+  const v = b[key];
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== "string" || v === "")
+    throw new InvalidInputError("invalid_field", `"${key}" must be a non-empty string`);
+  return v;
+}
+
+function bigintField(b: Record<string, unknown>, key: string): bigint | undefined {
+  const v = b[key];
+  if (v === undefined) return undefined;
+  if ((typeof v !== "string" && typeof v !== "number") || !/^\d+$/.test(String(v))) {
+    throw new InvalidInputError(
+      "invalid_field",
+      `"${key}" must be a non-negative integer (as a decimal string)`,
+    );
+  }
+  return BigInt(v);
+}
+
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  if (err instanceof DatanetError) return reply.status(err.httpStatus).send(err.toJSON());
+  const fe = err as FastifyError;
+  if (fe?.statusCode === 413 || fe?.code === "FST_REQ_FILE_TOO_LARGE") {
+    return reply.status(413).send({
+      error: {
+        message: "upload exceeds the size limit",
+        type: "payload_too_large_error",
+        code: "payload_too_large",
+      },
+    });
+  }
+  if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return reply.status(fe.statusCode).send({
+      error: {
+        message: fe.message,
+        type: "invalid_request_error",
+        code: (fe.code ?? "bad_request").toLowerCase(),
+      },
+    });
+  }
+  reply.log.error(err);
+  return reply.status(500).send({
+    error: { message: "internal error; see the server log", type: "server_error", code: "internal_error" },
+  });
+}
+
+/**
+ * Datanet HTTP routes as a fastify plugin: `app.register(datanetRoutes, { service, prefix: "/v1" })`.
+ * Errors answer `{ error: { message, type, code } }` with the matching HTTP status.
+ */
+export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app: FastifyInstance, opts) => {
+  const { service } = opts;
+  const maxUpload = service.limiter.limits.maxUploadBytes;
+  await app.register(multipart, {
+    limits: { fileSize: maxUpload + 1, files: 1, fields: 20, fieldSize: 64 * 1024 },
+  });
+  app.setErrorHandler((err, _request, reply) => sendError(reply, err));
+
+  app.get("/datanets", async () => ({ data: service.listDatanets() }));
+
+  app.post("/datanets", async (request, reply) => {
+    const b = body(request);
+    const curators = b.curators ?? [];
+    if (!Array.isArray(curators) || curators.some((c) => typeof c !== "string")) {
+      throw new InvalidInputError("invalid_field", '"curators" must be an array of addresses');
+    }
+    const ownerBps = b.ownerBps === undefined ? undefined : Number(b.ownerBps);
+    const datanet = await service.createDatanet({
+      owner: str(b, "owner") as Hex,
+      name: str(b, "name")!,
+      description: str(b, "description", false),
+      licensePrice: bigintField(b, "licensePrice"),
+      ownerBps,
+      bond: bigintField(b, "bond"),
+      curators: curators as Hex[],
+    });
+    return reply.status(201).send(json(datanet));
+  });
+
+  app.get<{ Params: { id: string } }>("/datanets/:id", async (request) =>
+    json(service.getDatanet(toId(request.params.id, "datanet id"))),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { status?: string; limit?: string; after?: string } }>(
+    "/datanets/:id/contributions",
+    async (request) => {
+      const q = request.query;
+      if (q.status !== undefined && !STATUSES.has(q.status)) {
+        throw new InvalidInputError(
+          "invalid_status",
+          `status must be pending, accepted or rejected, not "${q.status}"`,
+        );
+      }
+      const limit = q.limit === undefined ? 100 : toId(q.limit, "limit");
+      const data = service.listContributions(toId(request.params.id, "datanet id"), {
+        status: q.status as "pending" | "accepted" | "rejected" | undefined,
+        limit: Math.min(limit, 1000),
+        afterId: q.after === undefined ? 0 : Number(q.after),
+      });
+      return { data };
+    },
+  );
+
+  // Multipart upload: text fields first (contributor, signature, license, [source, format, field, column,
+  // submit]), then one file part. The file streams into the blob store; past the limit -> 413.
+  app.post<{ Params: { id: string } }>("/datanets/:id/contributions", async (request, reply) => {
+    const datanetId = toId(request.params.id, "datanet id");
+    const declared = Number(request.headers["content-length"] ?? 0);
+    if (declared > maxUpload + 64 * 1024) throw new PayloadTooLargeError(maxUpload);
+    if (!request.isMultipart()) {
+      throw new InvalidInputError(
+        "not_multipart",
+        "upload the contribution as multipart/form-data with a file part",
+      );
+    }
+    const part = await request.file();
+    if (!part) throw new InvalidInputError("missing_file", "the form has no file part");
+    const fields: Record<string, string> = {};
+    for (const [name, f] of Object.entries(part.fields)) {
+      const field = Array.isArray(f) ? f[0] : f;
+      if (field && field.type === "field") fields[name] = String(field.value);
+    }
+    const need = (name: string) => {
+      const v = fields[name];
+      if (!v) {
+        part.file.resume();
+        throw new InvalidInputError(
+          "missing_field",
+          `form field "${name}" is required (send fields before the file)`,
+        );
+      }
+      return v;
+    };
+    const format: ContentFormat = fields.format
+      ? parseFormat(fields.format)
+      : formatFromFileName(part.filename ?? "");
+    const input = {
+      datanetId,
+      contributor: need("contributor"),
+      signature: need("signature") as Hex,
+      license: need("license"),
+      source: fields.source,
+      format,
+      extract: {
+        field: fields.field,
+        column:
+          fields.column === undefined
+            ? undefined
+            : /^\d+$/.test(fields.column)
+              ? Number(fields.column)
+              : fields.column,
+      },
+      content: part.file,
+    };
+    const staged = await service.stage(input);
+    const submit = fields.submit !== "false" && service.registry.canSendFrom(staged.contributor);
+    if (!submit) {
+      return reply.status(202).send({
+        status: "staged",
+        ...staged,
+        next: "submit the content hash on-chain from the contributor's account (submitContribution)",
+      });
+    }
+    const [row] = await service.submitStaged(staged.contributor, [staged]);
+    return reply.status(201).send(row);
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { chunks?: string } }>(
+    "/contributions/:id",
+    async (request) =>
+      service.getContribution(toId(request.params.id, "contribution id"), {
+        chunks: request.query.chunks === "true",
+      }),
+  );
+
+  app.post<{ Params: { id: string } }>("/datanets/:id/curate", async (request) => {
+    toId(request.params.id, "datanet id");
+    const b = body(request);
+    const decisions = b.decisions;
+    if (!Array.isArray(decisions) || decisions.length === 0) {
+      throw new InvalidInputError(
+        "invalid_field",
+        '"decisions" must be a non-empty array of {contributionId, accept}',
+      );
+    }
+    const parsed = decisions.map((d) => {
+      const x = d as { contributionId?: unknown; accept?: unknown };
+      if (typeof x?.accept !== "boolean")
+        throw new InvalidInputError("invalid_field", '"accept" must be true or false');
+      return { contributionId: toId(x.contributionId, "contributionId"), accept: x.accept };
+    });
+    return { data: await service.curate(str(b, "curator")!, parsed) };
+  });
+
+  app.get<{ Params: { id: string } }>("/datanets/:id/snapshots", async (request) => ({
+    data: service.getDatanet(toId(request.params.id, "datanet id")).snapshots,
+  }));
+
+  app.post<{ Params: { id: string } }>("/datanets/:id/snapshots", async (request, reply) => {
+    const b = body(request);
+    const row = await service.snapshot(str(b, "owner")!, toId(request.params.id, "datanet id"));
+    return reply.status(201).send(row);
+  });
+
+  app.get<{ Params: { id: string } }>("/snapshots/:id", async (request) => {
+    const id = toId(request.params.id, "snapshot id");
+    return { ...service.getSnapshot(id), manifest: await service.snapshots.manifest(id) };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { leaf?: string; contribution?: string; chunk?: string } }>(
+    "/snapshots/:id/proof",
+    async (request) => {
+      const id = toId(request.params.id, "snapshot id");
+      const q = request.query;
+      if (q.leaf !== undefined) return json(await service.snapshots.proof(id, { leafIndex: Number(q.leaf) }));
+      if (q.contribution === undefined || q.chunk === undefined) {
+        throw new InvalidInputError("invalid_query", "give ?leaf=N or ?contribution=ID&chunk=N");
+      }
+      return json(
+        await service.snapshots.proof(id, {
+          contributionId: toId(q.contribution, "contribution"),
+          chunkIndex: Number(q.chunk),
+        }),
+      );
+    },
+  );
+
+  app.post<{ Params: { id: string } }>("/snapshots/:id/license", async (request, reply) => {
+    const b = body(request);
+    const { price } = await service.buyLicense(
+      str(b, "buyer")!,
+      toId(request.params.id, "snapshot id"),
+      str(b, "licensee", false),
+    );
+    return reply.status(201).send({ licensed: true, price: price.toString() });
+  });
+
+  app.get<{ Params: { id: string; address: string } }>(
+    "/snapshots/:id/license/:address",
+    async (request) => ({
+      snapshotId: toId(request.params.id, "snapshot id"),
+      account: request.params.address,
+      hasLicense: await service.hasLicense(toId(request.params.id, "snapshot id"), request.params.address),
+    }),
+  );
+};
