@@ -1,4 +1,6 @@
+import { paramsBlock } from "@ethereumjs/block";
 import { Common, type CustomCrypto } from "@ethereumjs/common";
+import { paramsTx } from "@ethereumjs/tx";
 
 /** The default chain id: 1337 (viem's `localhost` chain, wallets' "Localhost 8545"); anvil keeps 31337. */
 export const DEFAULT_CHAIN_ID = 1337n;
@@ -49,4 +51,26 @@ export function createChainCommon(chainId: bigint, customCrypto?: CustomCrypto):
     hardfork: HARDFORK,
     customCrypto,
   });
+}
+
+/**
+ * @ethereumjs copies its Common and rebuilds the parameter cache in every transaction and header
+ * constructor, which costs milliseconds per transaction. This returns a Common with the tx and block
+ * parameters merged once whose copy() is itself, for constructing transactions and blocks only.
+ */
+export function createSharedCommon(base: Common): Common {
+  const shared = base.copy();
+  shared.updateParams(paramsTx);
+  shared.updateParams(paramsBlock);
+  const merged = new Set<unknown>([paramsTx, paramsBlock]);
+  const update = shared.updateParams.bind(shared);
+  shared.copy = () => shared;
+  shared.updateParams = (params) => {
+    if (!merged.has(params)) {
+      merged.add(params);
+      update(params);
+    }
+    return shared;
+  };
+  return shared;
 }

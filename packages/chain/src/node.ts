@@ -21,6 +21,7 @@ import { buildBlock, createVM, type RunTxResult, type VM } from "@ethereumjs/vm"
 import { keccak256 } from "viem";
 import {
   createChainCommon,
+  createSharedCommon,
   DEFAULT_BLOCK_GAS_LIMIT,
   DEFAULT_CHAIN_ID,
   INITIAL_BASE_FEE,
@@ -143,7 +144,7 @@ export class ChainNode extends EventEmitter {
 
   static async create(opts: NodeOptions): Promise<ChainNode> {
     const chainId = BigInt(opts.chainId ?? DEFAULT_CHAIN_ID);
-    const common = createChainCommon(chainId, fastCrypto());
+    const common = createSharedCommon(createChainCommon(chainId, fastCrypto()));
     const store = new ChainStore(opts.datadir);
     const storedChain = store.getMeta("chainId");
     if (storedChain !== undefined && BigInt(storedChain) !== chainId) {
@@ -177,6 +178,8 @@ export class ChainNode extends EventEmitter {
       blockchain,
       evmOpts: { customPrecompiles: registry.toEvm() },
     });
+    // The hardfork never changes; EVMs created on the shared Common must not pile up listeners.
+    common.events.removeAllListeners("hardforkChanged");
     node = new ChainNode(opts, vm, store, common, registry);
     node.blockchain = blockchain;
     const head = store.getMeta("head");
@@ -347,7 +350,7 @@ export class ChainNode extends EventEmitter {
       },
       blockOpts: { putBlockIntoBlockchain: false },
     });
-    const baseFee = builder["headerData"].baseFeePerGas as bigint;
+    const baseFee = parent.header.calcNextBaseFee();
     const included: { tx: TypedTransaction; from: string; result: RunTxResult; poolHash?: string }[] = [];
     const dropped: PoolTx[] = [];
     if (only) {

@@ -1,0 +1,35 @@
+// Runs a node from the command line: node --import tsx packages/chain/src/bin.ts --datadir DIR [--port N]
+// [--block-time S] [--automine] [--chain-id N]. Prints one JSON line {"url","wsUrl"} when serving.
+import { parseArgs } from "node:util";
+import { startNode } from "./index.ts";
+
+const { values } = parseArgs({
+  options: {
+    datadir: { type: "string" },
+    port: { type: "string", default: "8545" },
+    host: { type: "string", default: "127.0.0.1" },
+    "block-time": { type: "string", default: "1" },
+    automine: { type: "boolean", default: false },
+    "chain-id": { type: "string" },
+  },
+});
+if (!values.datadir) {
+  console.error("usage: bin.ts --datadir DIR [--port 8545] [--block-time 1] [--automine] [--chain-id 1337]");
+  process.exit(2);
+}
+const running = await startNode({
+  datadir: values.datadir,
+  port: Number(values.port),
+  host: values.host,
+  blockTime: Number(values["block-time"]),
+  automine: values.automine,
+  chainId: values["chain-id"] ? BigInt(values["chain-id"]) : undefined,
+});
+console.log(
+  JSON.stringify({ url: running.url, wsUrl: running.wsUrl, chainId: Number(running.node.chainId) }),
+);
+const stop = () => {
+  running.close().then(() => process.exit(0));
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

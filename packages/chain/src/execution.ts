@@ -1,0 +1,427 @@
+import { type Block, createBlock } from "@ethereumjs/block";
+import type { EVMResult, InterpreterStep, Message } from "@ethereumjs/evm";
+import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import { createTx, type TypedTransaction } from "@ethereumjs/tx";
+import {
+  Account,
+  type Address,
+  bytesToHex,
+  createAddressFromString,
+  hexToBytes,
+  setLengthLeft,
+} from "@ethereumjs/util";
+import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
+import { RpcCode, RpcError } from "./errors.ts";
+import { quantity } from "./format.ts";
+import type { ChainNode } from "./node.ts";
+import { executionReverted } from "./revert.ts";
+
+/** A call as eth_call / eth_estimateGas take it (already parsed). */
+export interface CallRequest {
+  from?: string;
+  to?: string;
+  gas?: bigint;
+  gasPrice?: bigint;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  value?: bigint;
+  data?: Uint8Array;
+  nonce?: bigint;
+  accessList?: { address: string; storageKeys: string[] }[];
+}
+
+export interface AccountOverride {
+  balance?: bigint;
+  nonce?: bigint;
+  code?: Uint8Array;
+  state?: Record<string, string>;
+  stateDiff?: Record<string, string>;
+}
+
+export type StateOverrides = Record<string, AccountOverride>;
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+/** Runs calls, estimates and traces on a throwaway copy of the state at some block. */
+export class Executor {
+  constructor(private readonly node: ChainNode) {}
+
+  /** The gas ceiling of a call: the block gas limit, capped by EIP-7825 when active. */
+  get callGasCap(): bigint {
+    const common = this.node.common;
+    const cap = common.isActivatedEIP(7825) ? common.param("maxTransactionGasLimit") : undefined;
+    return cap !== undefined && cap < this.node.blockGasLimit ? cap : this.node.blockGasLimit;
+  }
+
+  async vmAt(block: Block, overrides?: StateOverrides): Promise<{ vm: VM; state: MerkleStateManager }> {
+    const state = this.node.stateAt(await this.node.stateRootOf(block));
+    if (overrides) await applyOverrides(state, overrides);
+    const vm = await createVM({
+      common: this.node.common,
+      stateManager: state,
+      blockchain: this.node.blockchain,
+      evmOpts: { customPrecompiles: this.node.precompiles.toEvm() },
+    });
+    this.node.common.events.removeAllListeners("hardforkChanged");
+    return { vm, state };
+  }
+
+  /** Executes `req` on top of `block` the way geth's eth_call does (no nonce or balance checks). */
+  async run(
+    req: CallRequest,
+    block: Block,
+    overrides?: StateOverrides,
+    gasLimit?: bigint,
+  ): Promise<RunTxResult> {
+    const { vm } = await this.vmAt(block, overrides);
+    return this.runOn(vm, req, block, gasLimit);
+  }
+
+  private async runOn(vm: VM, req: CallRequest, block: Block, gasLimit?: bigint): Promise<RunTxResult> {
+    const from = createAddressFromString(req.from ?? ZERO_ADDRESS);
+    const priced = req.gasPrice !== undefined || req.maxFeePerGas !== undefined;
+    const tx = this.callTx(req, gasLimit ?? req.gas ?? this.callGasCap, from);
+    const callBlock = createBlock(
+      {
+        header: {
+          ...block.header.toJSON(),
+          number: block.header.number + 1n,
+          parentHash: block.hash(),
+          timestamp: block.header.timestamp + 1n,
+          baseFeePerGas: priced ? block.header.calcNextBaseFee() : 0n,
+          gasLimit: this.node.blockGasLimit > this.callGasCap ? this.node.blockGasLimit : this.callGasCap,
+        },
+      },
+      { common: this.node.common },
+    );
+    try {
+      return await runTx(vm, {
+        tx,
+        block: callBlock,
+        skipNonce: true,
+        skipBalance: !priced,
+        skipBlockGasLimitValidation: true,
+        skipHardForkValidation: true,
+      });
+    } catch (err) {
+      throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
+    }
+  }
+
+  private callTx(req: CallRequest, gasLimit: bigint, from: Address): TypedTransaction {
+    const common = this.node.common;
+    const base = {
+      nonce: req.nonce ?? 0n,
+      gasLimit,
+      to: req.to as `0x${string}` | undefined,
+      value: req.value ?? 0n,
+      data: req.data ?? new Uint8Array(),
+    };
+    const tx =
+      req.gasPrice !== undefined
+        ? createTx(
+            {
+              ...base,
+              type: 1,
+              chainId: this.node.chainId,
+              gasPrice: req.gasPrice,
+              accessList: toAccessList(req),
+            },
+            { common, freeze: false },
+          )
+        : createTx(
+            {
+              ...base,
+              type: 2,
+              chainId: this.node.chainId,
+              maxFeePerGas: req.maxFeePerGas ?? 0n,
+              maxPriorityFeePerGas: req.maxPriorityFeePerGas ?? 0n,
+              accessList: toAccessList(req),
+            },
+            { common, freeze: false },
+          );
+    tx.getSenderAddress = () => from;
+    return tx;
+  }
+
+  /** eth_call: the return data, or geth's revert / VM error. */
+  async call(req: CallRequest, block: Block, overrides?: StateOverrides): Promise<Uint8Array> {
+    const result = await this.run(req, block, overrides);
+    const err = result.execResult.exceptionError;
+    if (err) {
+      if (err.error === "revert") throw executionReverted(result.execResult.returnValue);
+      throw new RpcError(RpcCode.Server, err.error);
+    }
+    return result.execResult.returnValue;
+  }
+
+  /** eth_estimateGas: the lowest gas limit that succeeds, found by binary search as geth does. */
+  async estimateGas(req: CallRequest, block: Block, overrides?: StateOverrides): Promise<bigint> {
+    let hi = req.gas ?? this.callGasCap;
+    const { vm, state } = await this.vmAt(block, overrides);
+    const attempt = async (gas: bigint) => {
+      await state.checkpoint();
+      try {
+        const result = await this.runOn(vm, req, block, gas);
+        return result;
+      } finally {
+        await state.revert();
+      }
+    };
+    const first = await attempt(hi);
+    const err = first.execResult.exceptionError;
+    if (err) {
+      if (err.error === "revert") throw executionReverted(first.execResult.returnValue);
+      if (err.error === "out of gas")
+        throw new RpcError(RpcCode.Server, `gas required exceeds allowance (${hi})`);
+      throw new RpcError(RpcCode.Server, err.error);
+    }
+    const used = first.totalGasSpent;
+    let lo = used - 1n;
+    // Most calls succeed with used * 64/63 (the gas kept back from sub-calls); try that first.
+    const guess = (used * 64n) / 63n + 2300n;
+    if (guess < hi) {
+      const r = await attempt(guess);
+      if (!r.execResult.exceptionError) hi = guess;
+      else lo = guess;
+    }
+    while (lo + 1n < hi) {
+      if ((hi - lo) * 1000n < hi * 15n) break; // within 1.5%, geth's estimateGasErrorRatio
+      const mid = (lo + hi) / 2n;
+      const r = await attempt(mid);
+      if (r.execResult.exceptionError) lo = mid;
+      else hi = mid;
+    }
+    return hi;
+  }
+
+  /** Re-executes a mined transaction on its parent state, tracing it with `tracer`. */
+  async traceTransaction(hash: Uint8Array, tracer: Tracer): Promise<unknown> {
+    const found = this.node.minedTransaction(hash);
+    if (!found) throw new RpcError(RpcCode.Server, "transaction not found");
+    const parent = this.node.blockByNumber(found.block.header.number - 1n);
+    if (!parent) throw new RpcError(RpcCode.Server, "parent block not found");
+    const { vm } = await this.vmAt(parent);
+    for (let i = 0; i < found.index; i++) {
+      await runTx(vm, { tx: found.block.transactions[i], block: found.block, skipHardForkValidation: true });
+    }
+    tracer.attach(vm);
+    try {
+      const result = await runTx(vm, { tx: found.tx, block: found.block, skipHardForkValidation: true });
+      return tracer.result(result, found.tx, found.from);
+    } finally {
+      tracer.detach(vm);
+    }
+  }
+
+  /** debug_traceCall: traces a call on top of `block`. */
+  async traceCall(req: CallRequest, block: Block, tracer: Tracer): Promise<unknown> {
+    const { vm } = await this.vmAt(block);
+    tracer.attach(vm);
+    try {
+      const result = await this.runOn(vm, req, block);
+      const tx = this.callTx(
+        req,
+        req.gas ?? this.callGasCap,
+        createAddressFromString(req.from ?? ZERO_ADDRESS),
+      );
+      return tracer.result(result, tx, req.from ?? ZERO_ADDRESS);
+    } finally {
+      tracer.detach(vm);
+    }
+  }
+}
+
+function toAccessList(req: CallRequest) {
+  return (req.accessList ?? []).map((e) => ({
+    address: e.address as `0x${string}`,
+    storageKeys: e.storageKeys as `0x${string}`[],
+  }));
+}
+
+async function applyOverrides(state: MerkleStateManager, overrides: StateOverrides): Promise<void> {
+  await state.checkpoint();
+  for (const [address, o] of Object.entries(overrides)) {
+    const addr = createAddressFromString(address);
+    const acct = (await state.getAccount(addr)) ?? new Account();
+    if (o.balance !== undefined) acct.balance = o.balance;
+    if (o.nonce !== undefined) acct.nonce = o.nonce;
+    await state.putAccount(addr, acct);
+    if (o.code !== undefined) await state.putCode(addr, o.code);
+    if (o.state) {
+      await state.clearStorage(addr);
+      for (const [k, v] of Object.entries(o.state)) await putSlot(state, addr, k, v);
+    }
+    if (o.stateDiff) for (const [k, v] of Object.entries(o.stateDiff)) await putSlot(state, addr, k, v);
+  }
+  await state.commit();
+}
+
+async function putSlot(state: MerkleStateManager, addr: Address, key: string, value: string): Promise<void> {
+  const v = hexToBytes(value as `0x${string}`);
+  let start = 0;
+  while (start < v.length && v[start] === 0) start++;
+  await state.putStorage(addr, setLengthLeft(hexToBytes(key as `0x${string}`), 32), v.subarray(start));
+}
+
+/** Maps @ethereumjs runTx errors to the geth wording clients expect. */
+function gethWording(message: string): string {
+  if (/sender doesn't have enough funds|insufficient balance/i.test(message))
+    return "insufficient funds for gas * price + value";
+  if (
+    /maxFeePerGas .*less than.*base fee|maxFeePerGas \(\d+\) is less than the block's baseFeePerGas/i.test(
+      message,
+    )
+  ) {
+    return "max fee per gas less than block base fee";
+  }
+  if (/gasLimit is too low|intrinsic/i.test(message)) return "intrinsic gas too low";
+  return message.replace(/ -> .*$/, "").split(" (block number")[0];
+}
+
+/** A tracer for debug_traceTransaction / debug_traceCall. */
+export interface Tracer {
+  attach(vm: VM): void;
+  detach(vm: VM): void;
+  result(result: RunTxResult, tx: TypedTransaction, from: string): unknown;
+}
+
+interface CallFrame {
+  type: string;
+  from: string;
+  to?: string;
+  value?: string;
+  gas: string;
+  gasUsed: string;
+  input: string;
+  output?: string;
+  error?: string;
+  revertReason?: string;
+  calls?: CallFrame[];
+  logs?: { address: string; topics: string[]; data: string; position: string }[];
+}
+
+/** geth's callTracer: the tree of calls with gas, input, output and errors. */
+export class CallTracer implements Tracer {
+  private stack: CallFrame[] = [];
+  private root: CallFrame | undefined;
+  private readonly onBefore = (msg: Message) => {
+    const type =
+      msg.isCreate || msg.to === undefined
+        ? msg.salt
+          ? "CREATE2"
+          : "CREATE"
+        : msg.delegatecall
+          ? "DELEGATECALL"
+          : msg.isStatic &&
+              this.stack.length > 0 &&
+              !this.stack[this.stack.length - 1].type.startsWith("STATIC")
+            ? "STATICCALL"
+            : "CALL";
+    const frame: CallFrame = {
+      type: msg.isStatic && type === "CALL" && this.stack.length > 0 ? "STATICCALL" : type,
+      from: msg.caller.toString(),
+      to: msg.to?.toString(),
+      value: type === "STATICCALL" || type === "DELEGATECALL" ? undefined : quantity(msg.value),
+      gas: quantity(msg.gasLimit),
+      gasUsed: "0x0",
+      input: bytesToHex(msg.data),
+    };
+    if (this.stack.length > 0) {
+      const parent = this.stack[this.stack.length - 1];
+      parent.calls = [...(parent.calls ?? []), frame];
+    } else {
+      this.root = frame;
+    }
+    this.stack.push(frame);
+  };
+  private readonly onAfter = (res: EVMResult) => {
+    const frame = this.stack.pop();
+    if (!frame) return;
+    const exec = res.execResult;
+    frame.gasUsed = quantity(exec.executionGasUsed);
+    frame.output = bytesToHex(exec.returnValue);
+    if (res.createdAddress) frame.to = res.createdAddress.toString();
+    if (exec.exceptionError) {
+      frame.error = exec.exceptionError.error === "revert" ? "execution reverted" : exec.exceptionError.error;
+      if (exec.exceptionError.error === "revert") {
+        const reason = executionReverted(exec.returnValue).message.replace(/^execution reverted:? ?/, "");
+        if (reason) frame.revertReason = reason;
+      }
+    }
+  };
+
+  constructor(private readonly config: { onlyTopCall?: boolean; withLog?: boolean } = {}) {}
+
+  attach(vm: VM): void {
+    vm.evm.events?.on("beforeMessage", this.onBefore);
+    vm.evm.events?.on("afterMessage", this.onAfter);
+  }
+
+  detach(vm: VM): void {
+    vm.evm.events?.off("beforeMessage", this.onBefore);
+    vm.evm.events?.off("afterMessage", this.onAfter);
+  }
+
+  result(result: RunTxResult, tx: TypedTransaction, from: string): unknown {
+    const root = this.root ?? {
+      type: tx.to ? "CALL" : "CREATE",
+      from,
+      to: tx.to?.toString(),
+      value: quantity(tx.value),
+      gas: quantity(tx.gasLimit),
+      gasUsed: "0x0",
+      input: bytesToHex(tx.data),
+    };
+    root.from = from.toLowerCase();
+    root.gas = quantity(tx.gasLimit);
+    root.gasUsed = quantity(result.totalGasSpent);
+    if (this.config.withLog) {
+      root.logs = (result.execResult.logs ?? []).map(([address, topics, data], i) => ({
+        address: bytesToHex(address),
+        topics: topics.map((t) => bytesToHex(t)),
+        data: bytesToHex(data),
+        position: quantity(i),
+      }));
+    }
+    if (this.config.onlyTopCall) delete root.calls;
+    return root;
+  }
+}
+
+/** geth's default struct logger (opcodes with gas, depth and stack). */
+export class StructLogTracer implements Tracer {
+  private logs: Record<string, unknown>[] = [];
+  private readonly onStep = (step: InterpreterStep) => {
+    if (this.logs.length >= 100_000) return;
+    this.logs.push({
+      pc: step.pc,
+      op: step.opcode.name,
+      gas: Number(step.gasLeft),
+      gasCost: Number(BigInt(step.opcode.fee) + (step.opcode.dynamicFee ?? 0n)),
+      depth: step.depth + 1,
+      stack: this.config.disableStack ? undefined : step.stack.map((v) => quantity(v)),
+    });
+  };
+
+  constructor(private readonly config: { disableStack?: boolean } = {}) {}
+
+  attach(vm: VM): void {
+    vm.evm.events?.on("step", this.onStep);
+  }
+
+  detach(vm: VM): void {
+    vm.evm.events?.off("step", this.onStep);
+  }
+
+  result(result: RunTxResult): unknown {
+    return {
+      gas: Number(result.totalGasSpent),
+      failed: result.execResult.exceptionError !== undefined,
+      returnValue: bytesToHex(result.execResult.returnValue).slice(2),
+      structLogs: this.logs,
+    };
+  }
+}
+
+export { ZERO_ADDRESS };
