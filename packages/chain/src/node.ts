@@ -543,6 +543,9 @@ export class ChainNode extends EventEmitter {
           `invalid sender: invalid chain id for signer: have ${have} want ${this.chainId}`,
         );
       }
+      if (/maxFeePerGas cannot be less than maxPriorityFeePerGas/.test(message)) {
+        throw new TxRejectedError("max priority fee per gas higher than max fee per gas");
+      }
       if (/signature|s-value|v-value|invalid v|ecrecover|recovery/i.test(message)) {
         throw new TxRejectedError("invalid sender");
       }
