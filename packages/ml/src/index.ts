@@ -12,6 +12,8 @@ export * from "./formats/tensor-names.ts";
 export * from "./kernels/engine.ts";
 export * from "./kernels/rng.ts";
 export * from "./lora/adapter.ts";
+export * from "./lora/merge.ts";
+export * from "./lora/per-example.ts";
 export * from "./model/errors.ts";
 export * from "./model/forward.ts";
 export * from "./model/generate.ts";
