@@ -25,6 +25,16 @@ const HINTS: Record<string, string> = {
   CallerNotPayee: "receiveWithAuthorization must be sent by the payee; use transferWithAuthorization instead",
 };
 
+// Solidity panic codes (Panic(uint256)).
+const PANICS: Record<string, string> = {
+  "1": "assertion failed",
+  "17": "arithmetic overflow or underflow: an amount is too large (or too small) for this operation",
+  "18": "division or modulo by zero",
+  "33": "invalid enum value",
+  "50": "array index out of bounds",
+  "65": "out of memory",
+};
+
 /** Adds or replaces hints (e.g. for errors of contracts the SDK does not know). */
 export function registerErrorHints(hints: Record<string, string>): void {
   Object.assign(HINTS, hints);
@@ -47,7 +57,7 @@ export class OpenLedgerContractError extends Error {
     detail?: string;
     cause?: unknown;
   }) {
-    const hint = HINTS[params.errorName];
+    const hint = params.errorName === "Panic" ? PANICS[String(params.args[0])] : HINTS[params.errorName];
     const call = params.args.length
       ? `${params.errorName}(${params.args.map(formatArg).join(", ")})`
       : params.errorName;
