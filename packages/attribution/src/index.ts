@@ -18,6 +18,7 @@ export {
   PrecompileError,
   ProofError,
 } from "./errors.ts";
+export { type EvidenceChunk, encodeSpanV1Evidence, spanV1RecordLeaf } from "./onchain.ts";
 export {
   decodeSpanV1PrecompileOutput,
   encodeSpanV1PrecompileInput,

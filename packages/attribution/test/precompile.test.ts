@@ -9,7 +9,15 @@ import {
   SPAN_V1_PRECOMPILE_INPUT,
   spanV1Precompile,
 } from "../src/index.ts";
-import { buildVectors, VECTORS_FILE, type Vector } from "./vectors/vectors.ts";
+import {
+  buildVectors,
+  SOLIDITY_LIBRARY,
+  SOLIDITY_TEST,
+  VECTORS_FILE,
+  type Vector,
+  withCostTable,
+  withGeneratedSection,
+} from "./vectors/vectors.ts";
 
 const stored: Vector[] = JSON.parse(readFileSync(VECTORS_FILE, "utf8")).vectors;
 
@@ -30,6 +38,17 @@ describe("shared span-v1 vectors", () => {
     assert.deepEqual(stored, buildVectors());
     assert.ok(stored.length >= 20);
     assert.ok(stored.filter((v) => v.contributionIds.length > 0).length >= 10);
+  });
+
+  test("the Solidity library's cost table and the forge test's vectors are generated from the library", () => {
+    const library = readFileSync(SOLIDITY_LIBRARY, "utf8");
+    assert.equal(
+      library,
+      withCostTable(library),
+      "run: node --import tsx packages/attribution/test/vectors/vectors.ts",
+    );
+    const forgeTest = readFileSync(SOLIDITY_TEST, "utf8");
+    assert.equal(forgeTest, withGeneratedSection(forgeTest, stored));
   });
 
   test("the precompile returns the library's commitment and shares on every vector", () => {

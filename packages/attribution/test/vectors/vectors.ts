@@ -1,8 +1,17 @@
 // Shared span-v1 test vectors (TS library = precompile = Solidity). `node --import tsx vectors.ts`
 // rewrites span-v1.json; a test checks the file equals what the library computes now.
-import { writeFileSync } from "node:fs";
-import { bytesToHex, type Hex, keccak256, stringToHex } from "viem";
-import { computeSpanV1, nfcBytes, type SpanChunk } from "../../src/index.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { MerkleTree } from "@openledger/merkle";
+import { bytesToHex, encodeAbiParameters, type Hex, keccak256, parseAbiParameters, stringToHex } from "viem";
+import {
+  computeSpanV1,
+  costTableEntries,
+  encodeSpanV1Evidence,
+  nfcBytes,
+  type SpanChunk,
+  spanChunkLeaf,
+  spanV1RecordLeaf,
+} from "../../src/index.ts";
 
 export interface VectorChunk {
   contributionId: string;
@@ -147,8 +156,125 @@ export function buildVectors(): Vector[] {
 }
 
 export const VECTORS_FILE = new URL("./span-v1.json", import.meta.url);
+export const SOLIDITY_LIBRARY = new URL("../../../../contracts/src/attribution/SpanV1.sol", import.meta.url);
+export const SOLIDITY_TEST = new URL("../../../../contracts/test/SpanV1Verifier.t.sol", import.meta.url);
+
+/** The cost table as the Solidity library embeds it: sorted 4-byte keys, each followed by its cost. */
+export function costTableHex(): string {
+  return costTableEntries()
+    .map(([key, cost]) => key.toString(16).padStart(8, "0") + cost.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+const COST_LINE = /bytes internal constant COST_TABLE = hex"[0-9a-f]*";/;
+const BEGIN = "    // BEGIN GENERATED (packages/attribution/test/vectors/vectors.ts)";
+const END = "    // END GENERATED";
+
+export function withCostTable(source: string): string {
+  return source.replace(COST_LINE, `bytes internal constant COST_TABLE = hex"${costTableHex()}";`);
+}
+
+/** The generated part of the forge test: the shared vectors and a challenge scenario. */
+export function generatedSoliditySection(vectors: Vector[]): string {
+  const lines = [BEGIN, `    uint256 internal constant VECTOR_COUNT = ${vectors.length};`, ""];
+  lines.push("    function _vector(uint256 k) internal pure returns (bytes memory) {");
+  vectors.forEach((v, k) => {
+    const data = encodeAbiParameters(VECTOR_ABI, [
+      v.output,
+      v.roots,
+      v.chunks.map((c) => ({
+        contributionId: BigInt(c.contributionId),
+        chunkIndex: c.chunkIndex,
+        text: c.text,
+      })),
+      v.commitment,
+      v.contributionIds.map(BigInt),
+      v.shares.map(BigInt),
+    ]);
+    lines.push(`        if (k == ${k}) return hex"${data.slice(2)}";`);
+  });
+  lines.push('        revert("no such vector");', "    }", "");
+  const sc = challengeScenario();
+  for (const [name, value] of Object.entries(sc)) {
+    lines.push(
+      value.length === 66
+        ? `    bytes32 internal constant ${name} = ${value};`
+        : `    bytes internal constant ${name} = hex"${value.slice(2)}";`,
+    );
+  }
+  lines.push(END);
+  return lines.join("\n");
+}
+
+export function withGeneratedSection(source: string, vectors: Vector[]): string {
+  const a = source.indexOf(BEGIN);
+  const b = source.indexOf(END);
+  if (a < 0 || b < 0) throw new Error("SpanV1Verifier.t.sol lacks the generated-section markers");
+  return source.slice(0, a) + generatedSoliditySection(vectors) + source.slice(b + END.length);
+}
+
+const VECTOR_ABI = parseAbiParameters(
+  "bytes output, bytes32[] roots, (uint256 contributionId, uint32 chunkIndex, bytes text)[] chunks, bytes32 commitment, uint256[] ids, uint256[] shares",
+);
+
+/**
+ * A settlement challenge on the real contracts (snapshot id 1): an operator that paid a later copy
+ * (contribution 3) instead of the original (1), and an honest operator, each with one record.
+ */
+export function challengeScenario(): Record<string, Hex> {
+  const chunks: SpanChunk[] = [
+    { contributionId: 1n, chunkIndex: 0, text: "Octopuses have three hearts and blue copper-based blood." },
+    {
+      contributionId: 2n,
+      chunkIndex: 0,
+      text: "Honeybees communicate flower locations through a waggle dance.",
+    },
+    { contributionId: 3n, chunkIndex: 0, text: "Octopuses have three hearts and blue copper-based blood." },
+    { contributionId: 4n, chunkIndex: 0, text: "Saturn's rings are made mostly of water ice particles." },
+  ];
+  const output =
+    "Fun facts: octopuses have three hearts and blue copper-based blood, and honeybees communicate flower locations through dancing.";
+  const tree = MerkleTree.build(chunks.map(spanChunkLeaf));
+  const proven = (cid: bigint) => {
+    const k = chunks.findIndex((c) => c.contributionId === cid);
+    return { ...chunks[k], snapshotId: 1n, proof: tree.proof(k) };
+  };
+  const record = (settled: bigint[], added: bigint[], forged = false) => {
+    const r = computeSpanV1(output, settled.map(proven), [tree.root]);
+    const leaf = spanV1RecordLeaf(r.outputHash, r.commitment, [1n], r.witnesses);
+    const evidenceChunks = [...settled, ...added].map(proven);
+    if (forged)
+      evidenceChunks[evidenceChunks.length - 1] = {
+        ...evidenceChunks[evidenceChunks.length - 1],
+        text: "Octopuses have three hearts and blue copper-based blood!",
+      };
+    const evidence = encodeSpanV1Evidence({
+      output,
+      commitment: r.commitment,
+      snapshotIds: [1n],
+      witnesses: r.witnesses,
+      recordProof: [],
+      chunks: evidenceChunks,
+    });
+    return { leaf, evidence };
+  };
+  const dishonest = record([2n, 3n], [1n]);
+  const honest = record([1n, 2n], [4n, 3n]);
+  const forged = record([2n, 3n], [1n], true);
+  return {
+    SNAPSHOT_ROOT: tree.root,
+    DISHONEST_RECORD: dishonest.leaf,
+    DISHONEST_EVIDENCE: dishonest.evidence,
+    FORGED_EVIDENCE: forged.evidence,
+    HONEST_RECORD: honest.leaf,
+    HONEST_EVIDENCE: honest.evidence,
+  };
+}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  writeFileSync(VECTORS_FILE, `${JSON.stringify({ vectors: buildVectors() }, null, 2)}\n`);
-  console.log(`wrote ${VECTORS_FILE.pathname}`);
+  const vectors = buildVectors();
+  writeFileSync(VECTORS_FILE, `${JSON.stringify({ vectors }, null, 2)}\n`);
+  writeFileSync(SOLIDITY_LIBRARY, withCostTable(readFileSync(SOLIDITY_LIBRARY, "utf8")));
+  writeFileSync(SOLIDITY_TEST, withGeneratedSection(readFileSync(SOLIDITY_TEST, "utf8"), vectors));
+  console.log("wrote span-v1.json, the cost table in SpanV1.sol and the vectors in SpanV1Verifier.t.sol");
 }
