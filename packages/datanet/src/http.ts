@@ -2,7 +2,7 @@ import multipart from "@fastify/multipart";
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import type { Hex } from "viem";
 import { DatanetError, InvalidInputError, PayloadTooLargeError } from "./errors.ts";
-import { type ContentFormat, formatFromFileName, parseFormat } from "./formats.ts";
+import { formatFromFileName, parseFormat } from "./formats.ts";
 import { type DatanetService, toId } from "./service.ts";
 
 export interface DatanetHttpOptions {
@@ -150,7 +150,6 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     const need = (name: string) => {
       const v = fields[name];
       if (!v) {
-        part.file.resume();
         throw new InvalidInputError(
           "missing_field",
           `form field "${name}" is required (send fields before the file)`,
@@ -158,28 +157,28 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
       }
       return v;
     };
-    const format: ContentFormat = fields.format
-      ? parseFormat(fields.format)
-      : formatFromFileName(part.filename ?? "");
-    const input = {
-      datanetId,
-      contributor: need("contributor"),
-      signature: need("signature") as Hex,
-      license: need("license"),
-      source: fields.source,
-      format,
-      extract: {
-        field: fields.field,
-        column:
-          fields.column === undefined
-            ? undefined
-            : /^\d+$/.test(fields.column)
-              ? Number(fields.column)
-              : fields.column,
-      },
-      content: part.file,
-    };
-    const staged = await service.stage(input);
+    let staged: Awaited<ReturnType<DatanetService["stage"]>>;
+    try {
+      const column = fields.column;
+      staged = await service.stage({
+        datanetId,
+        contributor: need("contributor"),
+        signature: need("signature") as Hex,
+        license: need("license"),
+        source: fields.source,
+        format: fields.format ? parseFormat(fields.format) : formatFromFileName(part.filename ?? ""),
+        extract: {
+          field: fields.field,
+          column: column === undefined ? undefined : /^\d+$/.test(column) ? Number(column) : column,
+        },
+        content: part.file,
+      });
+    } catch (err) {
+      // The rest of the upload is not read: answer, then close the connection instead of draining it.
+      part.file.destroy();
+      reply.header("connection", "close");
+      throw err;
+    }
     const submit = fields.submit !== "false" && service.registry.canSendFrom(staged.contributor);
     if (!submit) {
       return reply.status(202).send({
