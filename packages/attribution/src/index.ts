@@ -18,6 +18,18 @@ export {
   PrecompileError,
   ProofError,
 } from "./errors.ts";
+export {
+  GRAD_SCALE_BITS,
+  GRAD_STORE_VERSION,
+  type GradCredit,
+  GradientStore,
+  GradientStoreBuilder,
+  type GradV1Result,
+  gradV1,
+  LR_SCALE_BITS,
+  quantizeGradient,
+  quantizeLearningRate,
+} from "./grad.ts";
 export { type EvidenceChunk, encodeSpanV1Evidence, spanV1RecordLeaf } from "./onchain.ts";
 export {
   decodeSpanV1PrecompileOutput,
