@@ -11,6 +11,7 @@ import {
   LlamaLogLevel,
   type Token,
 } from "node-llama-cpp";
+import { loadRecipeConfig, runDemoRecipe } from "../recipes/demo-base/recipe.ts";
 import type { GgufWriteType } from "../src/formats/ggml-types.ts";
 import { readLlamaGguf, writeLlamaGguf } from "../src/formats/llama-gguf.ts";
 import { type LoraAdapterFile, writeGgufLora } from "../src/formats/lora-formats.ts";
@@ -224,6 +225,48 @@ describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGU
       assert.ok(rate >= 0.99, `agreement ${rate}`);
     } finally {
       adapter.free();
+      ours.free();
+      await model.dispose();
+    }
+  });
+
+  test("demo-base recipe (tiny setting) trains, writes a GGUF llama.cpp loads, and both engines agree", async (t) => {
+    const recipe = loadRecipeConfig();
+    recipe.corpus.limit = 1500;
+    recipe.tokenizer.vocabSize = 512;
+    recipe.model = { ...recipe.model, hiddenSize: 64, intermediateSize: 128, numLayers: 2, headDim: 16 };
+    recipe.train = {
+      ...recipe.train,
+      steps: 8,
+      warmupSteps: 2,
+      seqLen: 64,
+      evalSequences: 4,
+      checkpointEvery: 4,
+    };
+    recipe.sampleTokens = 8;
+    const out = join(dir, "demo");
+    const report = await runDemoRecipe(recipe, out, { log: () => {} });
+    t.diagnostic(
+      `tiny recipe: held-out perplexity ${report.heldOutPerplexity.toFixed(1)} after ${report.steps} steps`,
+    );
+    assert.equal(report.steps, 8);
+    assert.ok(report.heldOutPerplexity > 1 && report.heldOutPerplexity < report.vocabSize * 2);
+    const { config: c, weights: w, vocab: v } = readLlamaGguf(report.gguf);
+    assert.equal(c.vocabSize, 512);
+    const tok = new BpeTokenizer(v!);
+    const text = "apple: fruit with red or yellow or green skin and sweet to tart crisp whitish flesh";
+    const ids = tok.encode(text);
+    const model = await llama.loadModel({ modelPath: report.gguf, gpuLayers: 0 });
+    const ours = LlamaModel.fromWeights(engine, c, w);
+    try {
+      assert.deepEqual(model.tokenize(text, false).map(Number), ids.slice(1)); // ours adds BOS by default
+      const theirs = await llamaCppTop1(model, ids);
+      const rate = agreement(top1(ourLogits(ours, ids)), theirs);
+      t.diagnostic(
+        `tiny recipe model: top-1 agreement ${(rate * 100).toFixed(1)}% over ${ids.length} positions`,
+      );
+      assert.ok(rate >= 0.99, `agreement ${rate}`);
+    } finally {
       ours.free();
       await model.dispose();
     }

@@ -1,0 +1,134 @@
+// Prefill and decode tokens/s of this engine beside llama.cpp (node-llama-cpp, prebuilt CPU binaries) on the
+// same generated GGUF and thread count. Env: BENCH_THREADS (default 2), BENCH_SIZE ("small" | "medium").
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getLlama, type LlamaModel as LlamaCppModel, LlamaLogLevel, type Token } from "node-llama-cpp";
+import type { GgufWriteType } from "../packages/ml/src/formats/ggml-types.ts";
+import { readLlamaGguf, writeLlamaGguf } from "../packages/ml/src/formats/llama-gguf.ts";
+import type { LlamaConfig } from "../packages/ml/src/formats/model-config.ts";
+import { Engine } from "../packages/ml/src/kernels/engine.ts";
+import { forward } from "../packages/ml/src/model/infer.ts";
+import { initWeights, KVCache, LlamaModel } from "../packages/ml/src/model/llama.ts";
+import { argmax } from "../packages/ml/src/model/sampling.ts";
+
+const threads = Number(process.env.BENCH_THREADS ?? 2);
+const sizes: Record<string, Omit<LlamaConfig, "architecture">> = {
+  small: {
+    vocabSize: 4096,
+    hiddenSize: 256,
+    intermediateSize: 704,
+    numLayers: 6,
+    numHeads: 8,
+    numKvHeads: 4,
+    headDim: 32,
+    contextLength: 512,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: false,
+    attentionBias: false,
+  },
+  medium: {
+    vocabSize: 8192,
+    hiddenSize: 512,
+    intermediateSize: 1408,
+    numLayers: 8,
+    numHeads: 8,
+    numKvHeads: 4,
+    headDim: 64,
+    contextLength: 512,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: false,
+    attentionBias: false,
+  },
+};
+const size = process.env.BENCH_SIZE ?? "small";
+const config: LlamaConfig = { architecture: "llama", ...sizes[size] };
+const PROMPT = 128;
+const DECODE = 32;
+const prompt = Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % config.vocabSize);
+
+async function llamaCpp(model: LlamaCppModel): Promise<{ prefill: number; decode: number }> {
+  const context = await model.createContext({ contextSize: 512, batchSize: 512, threads });
+  try {
+    const seq = context.getSequence();
+    let t0 = performance.now();
+    await seq.evaluateWithoutGeneratingNewTokens(prompt as Token[]);
+    const prefill = PROMPT / ((performance.now() - t0) / 1000);
+    await seq.clearHistory();
+    let n = 0;
+    for await (const _ of seq.evaluate(prompt as Token[], { temperature: 0 })) {
+      if (++n === 1) t0 = performance.now(); // after prefill and the first token
+      if (n > DECODE) break;
+    }
+    return { prefill, decode: DECODE / ((performance.now() - t0) / 1000) };
+  } finally {
+    await context.dispose();
+  }
+}
+
+function ours(model: LlamaModel): { prefill: number; decode: number } {
+  const cache = new KVCache(model);
+  try {
+    let t0 = performance.now();
+    let [logits] = forward(model, [{ tokens: prompt, cache }]);
+    const prefill = PROMPT / ((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    for (let i = 0; i < DECODE; i++) [logits] = forward(model, [{ tokens: [argmax(logits)], cache }]);
+    return { prefill, decode: DECODE / ((performance.now() - t0) / 1000) };
+  } finally {
+    cache.free();
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "bench-llamacpp-"));
+const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+const engine = await Engine.create({ threads, maxMemoryMiB: 2048 });
+const weights = initWeights(config, 1);
+const rows: string[][] = [];
+try {
+  for (const type of ["F32", "F16"] as GgufWriteType[]) {
+    const path = join(dir, `bench-${type}.gguf`);
+    writeLlamaGguf(path, { config, weights, tensorType: type });
+    const cpp = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+    const mine = LlamaModel.fromWeights(engine, config, readLlamaGguf(path).weights);
+    try {
+      await llamaCpp(cpp); // warm-up
+      ours(mine);
+      const a = await llamaCpp(cpp);
+      const b = ours(mine);
+      const mib = (statSync(path).size / 2 ** 20).toFixed(1);
+      rows.push([
+        `${type} (${mib} MiB)`,
+        "prefill",
+        b.prefill.toFixed(0),
+        a.prefill.toFixed(0),
+        (b.prefill / a.prefill).toFixed(2),
+      ]);
+      rows.push([
+        `${type} (${mib} MiB)`,
+        "decode",
+        b.decode.toFixed(1),
+        a.decode.toFixed(1),
+        (b.decode / a.decode).toFixed(2),
+      ]);
+    } finally {
+      mine.free();
+      await cpp.dispose();
+    }
+  }
+} finally {
+  await llama.dispose();
+  await engine.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const params = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
+console.log(
+  `LLaMA ${size}: ${(params / 1e6).toFixed(1)}M parameters, ${threads} threads, prompt ${PROMPT}, decode ${DECODE}` +
+    " (this engine computes in f32; F16 weights are widened on load)",
+);
+const header = ["weights", "phase", "ours tok/s", "llama.cpp tok/s", "ratio"];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
