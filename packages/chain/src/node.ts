@@ -351,11 +351,20 @@ export class ChainNode extends EventEmitter {
       blockOpts: { putBlockIntoBlockchain: false },
     });
     const baseFee = parent.header.calcNextBaseFee();
+    // BlockBuilder re-creates every earlier transaction of the block for each one it adds (O(n^2));
+    // keep its list empty while adding and hand the transactions back before sealing.
+    const builderTxs = (builder as unknown as { transactions: TypedTransaction[] }).transactions;
+    const added: TypedTransaction[] = [];
+    const add = async (tx: TypedTransaction) => {
+      const result = await builder.addTransaction(tx);
+      added.push(...builderTxs.splice(0, builderTxs.length));
+      return result;
+    };
     const included: { tx: TypedTransaction; from: string; result: RunTxResult; poolHash?: string }[] = [];
     const dropped: PoolTx[] = [];
     if (only) {
       for (const tx of only) {
-        const result = await builder.addTransaction(tx);
+        const result = await add(tx);
         included.push({ tx, from: tx.getSenderAddress().toString(), result });
       }
     } else {
@@ -370,7 +379,7 @@ export class ChainNode extends EventEmitter {
           continue;
         }
         try {
-          const result = await builder.addTransaction(ptx.tx);
+          const result = await add(ptx.tx);
           included.push({ tx: ptx.tx, from: ptx.sender, result, poolHash: ptx.hashHex });
           step = order.next(true);
         } catch (err) {
@@ -383,6 +392,7 @@ export class ChainNode extends EventEmitter {
         }
       }
     }
+    builderTxs.push(...added);
     const { block } = await builder.build();
     const blockHash = bytesToHex(block.hash());
     const logs: StoredLog[] = [];
