@@ -29,7 +29,7 @@ export function assembleResult(
       wordEnd: end,
       byteStart: output.starts[m.wordStart],
       byteEnd: output.ends[end - 1],
-      ...m.occurrence,
+      ...m.occurrence(),
       weight,
     });
   }
@@ -45,8 +45,8 @@ export function assembleResult(
     share: Number(shares[k]),
   }));
   const witnessMap = new Map<string, ChunkRef>();
-  for (const m of [...maximal].sort((a, b) => compareOccurrences(a.occurrence, b.occurrence))) {
-    const ref = { contributionId: m.occurrence.contributionId, chunkIndex: m.occurrence.chunkIndex };
+  for (const m of [...spans].sort(compareOccurrences)) {
+    const ref = { contributionId: m.contributionId, chunkIndex: m.chunkIndex };
     witnessMap.set(`${ref.contributionId}:${ref.chunkIndex}`, ref);
   }
   const outputHash = keccak256(bytesToHex(output.bytes));

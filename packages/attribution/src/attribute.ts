@@ -16,22 +16,22 @@ function maximalSpans(words: readonly Uint8Array[], indexes: readonly SpanIndex[
   let earlierEnd = 0;
   for (let i = 0; i + MIN_WORDS <= words.length; i++) {
     const minLength = Math.max(MIN_WORDS, earlierEnd - i + 1);
-    let best: MaximalSpan | null = null;
+    let length = 0;
+    let found: { index: SpanIndex; lo: number; hi: number }[] = [];
     for (const index of indexes) {
-      const found = index.longestMatch(words, i, minLength);
-      if (!found) continue;
-      if (
-        !best ||
-        found.length > best.length ||
-        (found.length === best.length && compareOccurrences(found.occurrence, best.occurrence) < 0)
-      ) {
-        best = { wordStart: i, length: found.length, occurrence: found.occurrence };
-      }
+      const m = index.longestMatch(words, i, minLength);
+      if (!m || m.length < length) continue;
+      if (m.length > length) found = [];
+      length = m.length;
+      found.push({ index, lo: m.lo, hi: m.hi });
     }
-    if (best) {
-      maximal.push(best);
-      earlierEnd = i + best.length;
-    }
+    if (length === 0) continue;
+    const occurrence = () =>
+      found
+        .map((f) => f.index.firstOccurrence(f.lo, f.hi))
+        .reduce((best, o) => (compareOccurrences(o, best) < 0 ? o : best));
+    maximal.push({ wordStart: i, length, occurrence });
+    earlierEnd = i + length;
   }
   return maximal;
 }

@@ -3,7 +3,7 @@ import { assembleResult } from "./assemble.ts";
 import { canonicalChunks } from "./chunks.ts";
 import { MIN_WORDS } from "./constants.ts";
 import { outputWords, splitWords } from "./text.ts";
-import type { MaximalSpan, SpanChunk, SpanV1Result } from "./types.ts";
+import type { MaximalSpan, Occurrence, SpanChunk, SpanV1Result } from "./types.ts";
 
 const latin1 = new TextDecoder("latin1");
 
@@ -25,7 +25,7 @@ export function spanV1Reference(
   }));
   const m = o.length;
   const lengths = new Array<number>(m).fill(0);
-  const occurrences: MaximalSpan["occurrence"][] = new Array(m);
+  const occurrences: Occurrence[] = new Array(m);
   for (let i = 0; i < m; i++) {
     for (const c of corpus) {
       for (let j = 0; j < c.words.length; j++) {
@@ -46,7 +46,7 @@ export function spanV1Reference(
     for (let j = 0; j < i; j++)
       if (lengths[j] >= MIN_WORDS) earlierEnd = Math.max(earlierEnd, j + lengths[j]);
     if (i + lengths[i] > earlierEnd)
-      maximal.push({ wordStart: i, length: lengths[i], occurrence: occurrences[i] });
+      maximal.push({ wordStart: i, length: lengths[i], occurrence: () => occurrences[i] });
   }
   return assembleResult(out, maximal, roots);
 }

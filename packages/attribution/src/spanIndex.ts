@@ -235,13 +235,13 @@ export class SpanIndex {
 
   /**
    * The longest run of `words` starting at `start` that occurs inside one chunk, if it has at least
-   * `minLength` words, with its smallest occurrence; otherwise null.
+   * `minLength` words, with its suffix-array interval; otherwise null.
    */
   longestMatch(
     words: readonly Uint8Array[],
     start: number,
     minLength: number,
-  ): { length: number; occurrence: Occurrence } | null {
+  ): { length: number; lo: number; hi: number } | null {
     const { text, wordPos, suffixes } = this.#s;
     if (start + minLength > words.length) return null;
     let lo = 0;
@@ -271,9 +271,15 @@ export class SpanIndex {
       k++;
     }
     if (k < minLength) return null;
+    return { length: k, lo, hi };
+  }
+
+  /** The smallest occurrence in a suffix-array interval: global word order is (contributionId, chunkIndex, offset). */
+  firstOccurrence(lo: number, hi: number): Occurrence {
+    const suffixes = this.#s.suffixes;
     let first = suffixes[lo];
     for (let x = lo + 1; x < hi; x++) if (suffixes[x] < first) first = suffixes[x];
-    return { length: k, occurrence: this.#occurrenceOf(first) };
+    return this.#occurrenceOf(first);
   }
 
   #occurrenceOf(globalWord: number): Occurrence {

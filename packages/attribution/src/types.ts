@@ -46,14 +46,14 @@ export interface SpanV1Result {
   roots: Hex[];
   credits: Credit[];
   spans: SpanMatch[];
-  /** Chunks that attain every maximal span: the set a settler must submit (with proofs). */
+  /** The chunks credited for kept spans: the set a settler must submit (with proofs). */
   witnesses: ChunkRef[];
   commitment: Hex;
 }
 
-/** A maximal candidate span found by a matcher. */
+/** A maximal candidate span found by a matcher; its occurrence is resolved only if it is kept. */
 export interface MaximalSpan {
   wordStart: number;
   length: number;
-  occurrence: Occurrence;
+  occurrence: () => Occurrence;
 }

@@ -1,0 +1,228 @@
+// span-v1 benchmark: index build speed and size, attribution latency for 200-word outputs, and
+// fidelity with planted sources, beside the brute-force scan a user would otherwise write.
+// `npm run bench -- attribution` (10 MB); ATTRIBUTION_BENCH_LARGE=1 adds the 100 MB snapshot.
+import { performance } from "node:perf_hooks";
+import {
+  attributeSpanV1,
+  COST_TIERS,
+  type SpanChunk,
+  SpanIndex,
+  spanV1Reference,
+} from "@openledger/attribution";
+import type { Hex } from "viem";
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rnd = mulberry32(20261127);
+const int = (n: number) => Math.floor(rnd() * n);
+
+// A Zipf-like vocabulary: the cost table's common words first, then 60,000 invented words.
+const COMMON = COST_TIERS.flatMap(([, words]) => words.split(" ")).filter((w) => w.length > 1);
+const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+const vocab = [...COMMON];
+while (vocab.length < 60_000) {
+  let w = "";
+  for (let k = 3 + int(7); k > 0; k--) w += LETTERS[int(26)];
+  vocab.push(w);
+}
+// Zipf sampling by inverse CDF over ranks (s = 1).
+const cdf = new Float64Array(vocab.length);
+let acc = 0;
+for (let r = 0; r < vocab.length; r++) cdf[r] = acc += 1 / (r + 1);
+function word(): string {
+  const x = rnd() * acc;
+  let a = 0;
+  let b = vocab.length - 1;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (cdf[mid] < x) a = mid + 1;
+    else b = mid;
+  }
+  return vocab[a];
+}
+const sentence = (n: number) => Array.from({ length: n }, word).join(" ");
+
+interface Corpus {
+  chunks: SpanChunk[];
+  /** Words of each chunk of each contribution. */
+  words: Map<bigint, string[][]>;
+  copies: Map<bigint, bigint>;
+  bytes: number;
+}
+
+/** Contributions of 1-3 chunks (~120 words each); every 50th contribution is a later exact copy. */
+function corpus(targetBytes: number): Corpus {
+  const chunks: SpanChunk[] = [];
+  const words = new Map<bigint, string[][]>();
+  const copies = new Map<bigint, bigint>();
+  let bytes = 0;
+  let id = 1n;
+  while (bytes < targetBytes) {
+    if (id % 50n === 0n && words.size > 10) {
+      const original = BigInt(1 + int(Number(id) - 1));
+      const src = words.get(original);
+      if (src && !copies.has(original)) {
+        src.forEach((ws, k) => {
+          chunks.push({ contributionId: id, chunkIndex: k, text: `${ws.join(" ")}.` });
+          bytes += ws.join(" ").length + 1;
+        });
+        copies.set(id, original);
+        words.set(id, src);
+        id++;
+        continue;
+      }
+    }
+    const ws: string[][] = [];
+    for (let c = 1 + int(3), k = 0; k < c; k++) {
+      const text = sentence(80 + int(80));
+      chunks.push({ contributionId: id, chunkIndex: k, text: `${text}.` });
+      ws.push(text.split(" "));
+      bytes += text.length + 1;
+    }
+    words.set(id, ws);
+    id++;
+  }
+  return { chunks, words, copies, bytes };
+}
+
+interface Planted {
+  text: string;
+  sources: Set<bigint>;
+  paraphrased: Set<bigint>;
+}
+
+/** ~200 words: 1-3 verbatim passages (12-30 words) from true sources, a paraphrase, novel text. */
+function plantedOutput(c: Corpus): Planted {
+  const ids = [...c.words.keys()].filter((id) => !c.copies.has(id));
+  const parts: string[] = [];
+  const sources = new Set<bigint>();
+  const paraphrased = new Set<bigint>();
+  for (let k = 1 + int(3); k > 0; k--) {
+    const id = ids[int(ids.length)];
+    const chunksOf = c.words.get(id)!;
+    const src = chunksOf[int(chunksOf.length)];
+    const from = int(Math.max(1, src.length - 30));
+    parts.push(sentence(10 + int(20)), src.slice(from, from + 12 + int(19)).join(" "));
+    sources.add(id);
+  }
+  const pid = ids[int(ids.length)];
+  const pchunks = c.words.get(pid)!;
+  const psrc = pchunks[int(pchunks.length)];
+  const from = int(Math.max(1, psrc.length - 30));
+  // Paraphrase: every third word replaced, so no 4-word run survives.
+  parts.push(
+    psrc
+      .slice(from, from + 24)
+      .map((w, k) => (k % 3 === 2 ? word() : w))
+      .join(" "),
+  );
+  if (!sources.has(pid)) paraphrased.add(pid);
+  let text = parts.join(". ");
+  const n = text.split(" ").length;
+  if (n < 200) text += `. ${sentence(200 - n)}`;
+  return { text, sources, paraphrased };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const ROOT = `0x${"11".repeat(32)}` as Hex;
+const MB = 1024 * 1024;
+
+function run(label: string, targetBytes: number, outputs: number) {
+  const c = corpus(targetBytes);
+  const t0 = performance.now();
+  const built = SpanIndex.build(c.chunks, ROOT);
+  const buildMs = performance.now() - t0;
+  const file = built.toBuffer();
+  const t1 = performance.now();
+  const index = SpanIndex.load(file);
+  const loadMs = performance.now() - t1;
+  const planted = Array.from({ length: outputs }, () => plantedOutput(c));
+  for (const p of planted.slice(0, 5)) attributeSpanV1(p.text, [index]); // warm up
+  const latencies: number[] = [];
+  let tp = 0;
+  let credited = 0;
+  let trueCount = 0;
+  let trueShare = 0;
+  let copyShare = 0;
+  let paraphraseCredits = 0;
+  for (const p of planted) {
+    const s = performance.now();
+    const r = attributeSpanV1(p.text, [index]);
+    latencies.push(performance.now() - s);
+    credited += r.credits.length;
+    trueCount += p.sources.size;
+    for (const cr of r.credits) {
+      if (p.sources.has(cr.contributionId)) {
+        tp++;
+        trueShare += cr.share;
+      }
+      if (c.copies.has(cr.contributionId)) copyShare += cr.share;
+      if (p.paraphrased.has(cr.contributionId)) paraphraseCredits++;
+    }
+  }
+  console.log(
+    `\n${label}: ${(c.bytes / MB).toFixed(1)} MB corpus, ${c.chunks.length} chunks, ${index.wordCount} words`,
+  );
+  console.table({
+    "index build": {
+      value: `${(c.bytes / MB / (buildMs / 1000)).toFixed(2)} MB/s (${(buildMs / 1000).toFixed(1)} s)`,
+    },
+    "index file": {
+      value: `${(file.length / c.bytes).toFixed(2)} bytes per corpus byte (${(file.length / MB).toFixed(1)} MB)`,
+    },
+    "index load": { value: `${loadMs.toFixed(1)} ms` },
+    "latency p50 (200 words)": { value: `${pct(latencies, 50).toFixed(2)} ms` },
+    "latency p99 (200 words)": { value: `${pct(latencies, 99).toFixed(2)} ms` },
+    "precision (credited contributions)": { value: `${((100 * tp) / Math.max(1, credited)).toFixed(1)} %` },
+    "recall (planted sources)": { value: `${((100 * tp) / Math.max(1, trueCount)).toFixed(1)} %` },
+    "share to true sources": { value: `${(trueShare / (outputs * 10_000)).toFixed(1)} %` },
+    "share to later copies": { value: `${copyShare} ppm (must be 0)` },
+    "paraphrased sources credited": { value: `${paraphraseCredits} of ${outputs}` },
+  });
+  return { c, index, planted };
+}
+
+const { c, planted } = run("10 MB snapshot", 10 * MB, 200);
+
+// Beside the peer: a brute-force scan (the reference implementation) over a 1 MB slice.
+const sliceChunks: SpanChunk[] = [];
+let sliceBytes = 0;
+for (const ch of c.chunks) {
+  if (sliceBytes > MB) break;
+  sliceChunks.push(ch);
+  sliceBytes += (ch.text as string).length;
+}
+const sliceIndex = SpanIndex.build(sliceChunks, ROOT);
+const sample = planted.slice(0, 3).map((p) => p.text);
+let bruteMs = 0;
+let indexMs = 0;
+for (const text of sample) {
+  let s = performance.now();
+  const a = spanV1Reference(text, sliceChunks, [ROOT]);
+  bruteMs += performance.now() - s;
+  s = performance.now();
+  const b = attributeSpanV1(text, [sliceIndex]);
+  indexMs += performance.now() - s;
+  if (a.commitment !== b.commitment) throw new Error("index and brute force disagree");
+}
+console.log("\nbeside brute force (1 MB slice, 200-word outputs, same commitments):");
+console.table({
+  "brute-force scan": { "ms per output": (bruteMs / sample.length).toFixed(1) },
+  "suffix-array index": { "ms per output": (indexMs / sample.length).toFixed(3) },
+  speedup: { "ms per output": `${(bruteMs / indexMs).toFixed(0)}x` },
+});
+
+if (process.env.ATTRIBUTION_BENCH_LARGE === "1") run("100 MB snapshot", 100 * MB, 100);
+else console.log("\n(set ATTRIBUTION_BENCH_LARGE=1 for the 100 MB snapshot)");
