@@ -158,17 +158,22 @@ describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGU
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("llama.cpp tokenizes the generated gpt2-style vocabulary exactly as we do", async () => {
-    const path = join(dir, "tok.gguf");
-    writeLlamaGguf(path, { config: cfg, weights, vocab });
-    const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-    try {
-      assert.deepEqual(model.tokenize(TEXT, false).map(Number), tokens);
-      assert.equal(model.detokenize(tokens as Token[]), TEXT);
-    } finally {
-      await model.dispose();
-    }
-  });
+  for (const pre of ["gpt-2", "llama-bpe", "qwen2"]) {
+    test(`llama.cpp tokenizes a generated vocabulary exactly as we do (pre-tokenizer ${pre})`, async () => {
+      const path = join(dir, `tok-${pre}.gguf`);
+      const v = { ...vocab, pre };
+      writeLlamaGguf(path, { config: cfg, weights, vocab: v });
+      const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+      try {
+        const ours = new BpeTokenizer(v);
+        const tricky = `${TEXT}\nI'LL pay 1234567 now...  \n\n\tdon't stop; 3.14159 ÉCOLE über 東京 🍎🍏\r\n  end `;
+        assert.deepEqual(model.tokenize(tricky, false).map(Number), ours.encode(tricky));
+        assert.equal(model.detokenize(ours.encode(tricky) as Token[]), tricky);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
 
   for (const type of ["F32", "F16", "Q8_0"] as GgufWriteType[]) {
     test(`top-1 next tokens agree on >= 99% of positions (${type})`, async (t) => {
@@ -202,6 +207,24 @@ describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGU
       }
     });
   }
+
+  test("qwen2 (NeoX rope, q/k/v biases, tied embeddings): top-1 agreement >= 99%", async (t) => {
+    const qcfg: LlamaConfig = { ...cfg, architecture: "qwen2", attentionBias: true, tieWordEmbeddings: true };
+    const qweights = randomWeights(qcfg, 12);
+    const path = join(dir, "qwen2.gguf");
+    writeLlamaGguf(path, { config: qcfg, weights: qweights, vocab: { ...vocab, pre: "qwen2" } });
+    const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+    const ours = LlamaModel.fromWeights(engine, qcfg, qweights);
+    try {
+      const theirs = await llamaCppTop1(model, tokens);
+      const rate = agreement(top1(ourLogits(ours, tokens)), theirs);
+      t.diagnostic(`qwen2: top-1 agreement ${(rate * 100).toFixed(1)}% over ${tokens.length} positions`);
+      assert.ok(rate >= 0.99, `agreement ${rate}`);
+    } finally {
+      ours.free();
+      await model.dispose();
+    }
+  });
 
   test("a GGUF LoRA adapter loads in llama.cpp and changes its output as it changes ours", async (t) => {
     const path = join(dir, "base.gguf");
