@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Command, Option } from "commander";
+import { Command, type Option } from "commander";
 import { CliError } from "./errors.ts";
 
 export const DEFAULT_CONFIG_FILE = "openledger.json";
@@ -11,14 +11,20 @@ export function envName(attributeName: string): string {
   return ENV_PREFIX + attributeName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
-const NO_ENV = new Set(["version", "help"]);
-
-/** Gives every option of `program` and its subcommands an `OPENLEDGER_*` environment variable. */
-export function attachEnvVars(command: Command): void {
-  for (const option of command.options as Option[]) {
-    if (!option.envVar && !NO_ENV.has(option.attributeName())) option.env(envName(option.attributeName()));
+/**
+ * commander's Command, except that every option added to it or to its subcommands (made with
+ * `.command()`) also reads an `OPENLEDGER_*` environment variable unless it names its own.
+ * commander binds environment variables when an option is added, hence the subclass.
+ */
+export class OpenLedgerCommand extends Command {
+  override createCommand(name?: string): Command {
+    return new OpenLedgerCommand(name);
   }
-  for (const sub of command.commands) attachEnvVars(sub);
+
+  override addOption(option: Option): this {
+    if (!option.envVar) option.env(envName(option.attributeName()));
+    return super.addOption(option);
+  }
 }
 
 export type ConfigFile = Record<string, unknown>;

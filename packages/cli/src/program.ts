@@ -1,11 +1,11 @@
-import { Command, CommanderError, Option } from "commander";
+import { type Command, CommanderError, Option } from "commander";
 import { registerCommands } from "./commands/index.ts";
-import { applyConfigFile, attachEnvVars, readConfigFile } from "./config.ts";
+import { applyConfigFile, OpenLedgerCommand, readConfigFile } from "./config.ts";
 import { CliError, oneLine } from "./errors.ts";
 
 /** The `openledger` program with its global options and every registered command. */
 export function createProgram(): Command {
-  const program = new Command("openledger")
+  const program = new OpenLedgerCommand("openledger")
     .description(
       "OpenLedger: Payable AI on an EVM chain — Datanets, models, attribution and settlement in $OPEN.",
     )
@@ -20,7 +20,6 @@ export function createProgram(): Command {
     .exitOverride();
   program.configureHelp({ sortSubcommands: true });
   registerCommands(program);
-  attachEnvVars(program);
   for (const sub of program.commands) sub.exitOverride();
   program.hook("preAction", (root, action) => {
     const { values } = readConfigFile(root.opts().config);
@@ -32,8 +31,6 @@ export function createProgram(): Command {
 /** Parses `argv` and runs the command; resolves to the exit code. Failures print one `error:` line. */
 export async function run(argv: string[]): Promise<number> {
   const program = createProgram();
-  const verbose =
-    argv.includes("--verbose") || argv.includes("-v") || process.env.OPENLEDGER_VERBOSE !== undefined;
   try {
     await program.parseAsync(argv);
     return 0;
@@ -41,6 +38,8 @@ export async function run(argv: string[]): Promise<number> {
     // commander has already printed its own one-line message (or the help/version text)
     if (err instanceof CommanderError) return err.exitCode;
     process.stderr.write(`error: ${oneLine(err)}\n`);
+    // options are parsed by now unless parsing itself failed; fall back to the raw flags then
+    const verbose = program.opts().verbose === true || argv.includes("--verbose") || argv.includes("-v");
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return err instanceof CliError ? err.exitCode : 1;
   }

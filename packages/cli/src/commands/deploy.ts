@@ -3,10 +3,11 @@ import { Option } from "commander";
 import type { Hex } from "viem";
 import { commandContext } from "../context.ts";
 import { addressLines, deployToChain } from "../deploy-protocol.ts";
+import { CliError } from "../errors.ts";
 import { parsePrivateKey, parseRpcUrl } from "../options.ts";
 
 interface DeployOptions {
-  rpc: string;
+  rpc?: string;
   privateKey?: Hex;
   deployments: string;
   fresh: boolean;
@@ -20,7 +21,7 @@ export function registerDeployCommand(program: Command): void {
     .description(
       "deploy the protocol contracts to an EVM chain, idempotently (re-running keeps what is deployed); writes deployments/<chainId>.json",
     )
-    .requiredOption("--rpc <url>", "JSON-RPC endpoint of the chain", parseRpcUrl)
+    .option("--rpc <url>", "JSON-RPC endpoint of the chain (required)", parseRpcUrl)
     .option(
       "--private-key <hex>",
       "deployer key (default: dev account 0, only on chain 31337)",
@@ -39,6 +40,8 @@ export function registerDeployCommand(program: Command): void {
     .option("--json", "print the deployment as JSON", false)
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<DeployOptions>(command);
+      if (!options.rpc)
+        throw new CliError('--rpc <url> is required (or OPENLEDGER_RPC, or "rpc" in the config file)');
       const result = await deployToChain({
         rpc: options.rpc,
         privateKey: options.privateKey,

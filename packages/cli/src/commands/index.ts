@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import { registerAccountsCommand } from "./accounts.ts";
+import { registerDatanetCommand } from "./datanet.ts";
 import { registerDeployCommand } from "./deploy.ts";
 import { registerStartCommand } from "./start.ts";
 
 /** Adds every subcommand. Each part adds its command in its own file and one line here. */
 export function registerCommands(program: Command): void {
   registerAccountsCommand(program);
+  registerDatanetCommand(program);
   registerDeployCommand(program);
   registerStartCommand(program);
 }
