@@ -1,0 +1,214 @@
+// The OpenLedger node beside anvil on this machine, in one run: simple and ERC-20 transfers per
+// second through eth_sendRawTransaction until every receipt is in (pre-signed, 64 in flight, 1 s
+// blocks), and eth_call latency. Both nodes run as child processes on loopback with the same
+// pre-signed transactions (chain id 1337 on both). Run: node --import tsx bench/chain.bench.ts
+// Env: BENCH_TXS (default 4000), BENCH_CALLS (default 1000), BENCH_NODE_FLAGS (extra node flags for
+// the OpenLedger process, e.g. --cpu-prof).
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createTx } from "@ethereumjs/tx";
+import { bytesToHex, hexToBytes } from "@ethereumjs/util";
+import { startAnvil } from "@openledger/devnet";
+import { encodeFunctionData, getContractAddress, type Hex } from "viem";
+import { createChainCommon, createSharedCommon } from "../packages/chain/src/chainConfig.ts";
+import { deriveDevAccounts } from "../packages/chain/src/devAccounts.ts";
+import { compileProbe } from "../packages/chain/test/helpers.ts";
+
+const N = Number(process.env.BENCH_TXS ?? 4000);
+const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
+const IN_FLIGHT = 64;
+const SENDERS = 10;
+const CHAIN_ID = 1337n;
+const common = createSharedCommon(createChainCommon(CHAIN_ID));
+const accounts = deriveDevAccounts(SENDERS);
+const keys = accounts.map((a) => hexToBytes(a.privateKey));
+const nonces = accounts.map(() => 0n);
+const { abi, bytecode } = compileProbe();
+
+function sign(sender: number, fields: { to?: Hex; data?: Hex; value?: bigint; gas: bigint }): Hex {
+  const tx = createTx(
+    {
+      type: 2,
+      chainId: CHAIN_ID,
+      nonce: nonces[sender]++,
+      to: fields.to,
+      data: fields.data ?? "0x",
+      value: fields.value ?? 0n,
+      gasLimit: fields.gas,
+      maxFeePerGas: 100_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    },
+    { common },
+  );
+  return bytesToHex(tx.sign(keys[sender]).serialize());
+}
+
+let id = 0;
+async function rpc(url: string, body: unknown): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return res.json();
+}
+async function call(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const out = (await rpc(url, { jsonrpc: "2.0", id: ++id, method, params })) as {
+    result?: unknown;
+    error?: { message: string };
+  };
+  if (out.error) throw new Error(`${method}: ${out.error.message}`);
+  return out.result;
+}
+
+/** Sends `raws` with IN_FLIGHT concurrent requests, then waits for every receipt; returns tx/s. */
+async function throughput(url: string, raws: Hex[]): Promise<number> {
+  const start = performance.now();
+  const hashes: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < raws.length) {
+        const raw = raws[next++];
+        hashes.push((await call(url, "eth_sendRawTransaction", [raw])) as string);
+      }
+    }),
+  );
+  await waitReceipts(url, hashes);
+  return raws.length / ((performance.now() - start) / 1000);
+}
+
+async function waitReceipts(url: string, hashes: string[]): Promise<void> {
+  let pending = hashes;
+  while (pending.length > 0) {
+    const still: string[] = [];
+    for (let i = 0; i < pending.length; i += 200) {
+      const chunk = pending.slice(i, i + 200);
+      const ids = chunk.map(() => ++id);
+      const out = (await rpc(
+        url,
+        chunk.map((h, j) => ({
+          jsonrpc: "2.0",
+          id: ids[j],
+          method: "eth_getTransactionReceipt",
+          params: [h],
+        })),
+      )) as { id: number; result: { status: string } | null }[];
+      const byId = new Map(out.map((o) => [o.id, o.result]));
+      chunk.forEach((h, j) => {
+        const r = byId.get(ids[j]);
+        if (!r) still.push(h);
+        else if (r.status !== "0x1") throw new Error(`transaction ${h} failed`);
+      });
+    }
+    pending = still;
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function callLatency(url: string, to: Hex): Promise<{ p50: number; p99: number }> {
+  const data = encodeFunctionData({ abi, functionName: "balanceOf", args: [accounts[1].address] });
+  const times: number[] = [];
+  for (let i = 0; i < CALLS; i++) {
+    const t = performance.now();
+    await call(url, "eth_call", [{ to, data }, "latest"]);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
+}
+
+async function startOpenLedger(): Promise<{ url: string; stop(): Promise<void> }> {
+  const datadir = mkdtempSync(join(tmpdir(), "ol-bench-"));
+  const bin = fileURLToPath(new URL("../packages/chain/src/bin.ts", import.meta.url));
+  const flags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...flags, "--import", "tsx", bin, "--datadir", datadir, "--port", "0", "--block-time", "1"],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`node exited with ${code}`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve);
+  });
+  return {
+    url: JSON.parse(line).url,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      rmSync(datadir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- pre-sign everything once (identical on both chains) ----
+console.log(`signing ${2 * N} transactions...`);
+const recipient = (i: number) => `0x${(0x1000 + (i % 500)).toString(16).padStart(40, "0")}` as Hex;
+const transfers = Array.from({ length: N }, (_, i) =>
+  sign(i % SENDERS, { to: recipient(i), value: 1n, gas: 21_000n }),
+);
+const deploy = sign(0, { data: bytecode, gas: 3_000_000n });
+const token = getContractAddress({ from: accounts[0].address, nonce: nonces[0] - 1n });
+const fund = accounts
+  .slice(1)
+  .map((a) =>
+    sign(0, {
+      to: token,
+      data: encodeFunctionData({ abi, functionName: "transfer", args: [a.address, 10n ** 22n] }),
+      gas: 100_000n,
+    }),
+  );
+const tokenTransfers = Array.from({ length: N }, (_, i) =>
+  sign(i % SENDERS, {
+    to: token,
+    data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i), 1n] }),
+    gas: 100_000n,
+  }),
+);
+
+async function runOn(url: string) {
+  const simple = await throughput(url, transfers);
+  await waitReceipts(url, [(await call(url, "eth_sendRawTransaction", [deploy])) as string]);
+  await throughput(url, fund);
+  const erc20 = await throughput(url, tokenTransfers);
+  const latency = await callLatency(url, token);
+  return { simple, erc20, ...latency };
+}
+
+const ours = await startOpenLedger();
+let mine: Awaited<ReturnType<typeof runOn>>;
+try {
+  console.log("running on the OpenLedger node...");
+  mine = await runOn(ours.url);
+} finally {
+  await ours.stop();
+}
+if (process.env.BENCH_SKIP_ANVIL) {
+  console.log(mine);
+  process.exit(0);
+}
+const anvil = await startAnvil({ chainId: Number(CHAIN_ID), blockTime: 1 });
+let theirs: Awaited<ReturnType<typeof runOn>>;
+try {
+  console.log("running on anvil...");
+  theirs = await runOn(anvil.rpcUrl);
+} finally {
+  await anvil.stop();
+}
+
+const row = (name: string, a: number, b: number, higherIsBetter: boolean) =>
+  `${name.padEnd(26)}${a.toFixed(1).padStart(12)}${b.toFixed(1).padStart(12)}${(higherIsBetter ? a / b : b / a).toFixed(2).padStart(10)}`;
+console.log(
+  `\nchain: ${N} pre-signed txs, ${IN_FLIGHT} in flight, 1 s blocks; ${CALLS} eth_calls (ratio > 1: OpenLedger better)`,
+);
+console.log(`${"".padEnd(26)}${"openledger".padStart(12)}${"anvil".padStart(12)}${"ratio".padStart(10)}`);
+console.log(row("simple transfers/s", mine.simple, theirs.simple, true));
+console.log(row("ERC-20 transfers/s", mine.erc20, theirs.erc20, true));
+console.log(row("eth_call p50 (ms)", mine.p50, theirs.p50, false));
+console.log(row("eth_call p99 (ms)", mine.p99, theirs.p99, false));
