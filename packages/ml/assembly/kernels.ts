@@ -13,6 +13,28 @@ const KC: i32 = 256; // k-block: keeps the A and B panels of one block in L1/L2
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
+// e^x for four lanes: range reduction by ln 2 and a degree-6 polynomial (Cephes expf), ~2 ulp.
+// Inputs are clamped to [-87.3, 88.7], so very negative x gives ~1e-38 rather than 0.
+@inline function expv(x: v128): v128 {
+  x = f32x4.max(f32x4.min(x, f32x4.splat(88.7)), f32x4.splat(-87.3));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504089)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, e);
+}
+
+@inline function exps(x: f32): f32 {
+  return f32x4.extract_lane(expv(f32x4.splat(x)), 0);
+}
+
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
 }
@@ -272,7 +294,8 @@ export function rope(
 
 // Causal attention with grouped-query heads for query heads h0..h1. Query row t sits at position
 // S0+t and sees keys 0..S0+t. q/out rows hold all query heads, k/v rows hold all kv heads.
-// att is [nHq, T, S0+T]: softmax probabilities, kept for the backward pass.
+// att is [nHq, T, S0+T]: softmax probabilities (zero above the diagonal), kept for the backward pass.
+// Scores and outputs are matmuls over blocks of 16 query rows, skipping keys no row of the block sees.
 export function attn_fwd(
   q: usize, qs: i32, k: usize, v: usize, kvs: i32, out: usize, os: i32, att: usize,
   T: i32, S0: i32, nHq: i32, nHkv: i32, hd: i32, scale: f32, h0: i32, h1: i32,
@@ -281,100 +304,130 @@ export function attn_fwd(
   const S = S0 + T;
   for (let h = h0; h < h1; h++) {
     const kh = h / group;
-    for (let t = 0; t < T; t++) {
-      const qp = at(q, t * qs + h * hd);
-      const ap = at(att, (h * T + t) * S);
-      const n = S0 + t + 1;
-      let mx: f32 = -Infinity;
-      for (let j = 0; j < n; j++) {
-        const s = dot(qp, at(k, j * kvs + kh * hd), hd) * scale;
-        store<f32>(at(ap, j), s);
-        if (s > mx) mx = s;
+    const ah = at(att, h * T * S);
+    const qh = at(q, h * hd), kp = at(k, kh * hd), vp = at(v, kh * hd), oh = at(out, h * hd);
+    for (let t0 = 0; t0 < T; t0 += 16) {
+      const t1 = min(t0 + 16, T);
+      const width = S0 + t1;
+      mm_abt(qh, qs, kp, kvs, ah, S, hd, t0, t1, 0, width, 0);
+      for (let t = t0; t < t1; t++) {
+        const ap = at(ah, t * S);
+        const n = S0 + t + 1;
+        scaleRow(ap, n, scale);
+        scaleRow(ap, n, 1 / expShiftSum(ap, ap, n, rowMax(ap, n)));
+        for (let j = n; j < S; j++) store<f32>(at(ap, j), 0);
       }
-      let sum: f32 = 0;
-      for (let j = 0; j < n; j++) {
-        const e = Mathf.exp(load<f32>(at(ap, j)) - mx);
-        store<f32>(at(ap, j), e);
-        sum += e;
-      }
-      const inv: f32 = 1.0 / sum;
-      const op = at(out, t * os + h * hd);
-      memory.fill(op, 0, <usize>hd << 2);
-      for (let j = 0; j < n; j++) {
-        const p = load<f32>(at(ap, j)) * inv;
-        store<f32>(at(ap, j), p);
-        axpy(op, at(v, j * kvs + kh * hd), p, hd);
-      }
-      for (let j = n; j < S; j++) store<f32>(at(ap, j), 0);
+      mm_nn(ah, S, 1, vp, kvs, oh, os, width, t0, t1, 0, hd, 0);
     }
   }
 }
 
 // Backward of attn_fwd with S0 = 0, for kv heads g0..g1 (each owns its query heads, so ranges never
-// write the same dk/dv rows). Accumulates into dq, dk and dv.
+// write the same dk/dv rows). Accumulates into dq, dk and dv. dps is scratch of nHq*T*T floats.
 export function attn_bwd(
   q: usize, qs: i32, k: usize, v: usize, kvs: i32, dout: usize, os: i32, att: usize,
-  dq: usize, dk: usize, dv: usize, T: i32, nHq: i32, nHkv: i32, hd: i32, scale: f32, g0: i32, g1: i32,
+  dq: usize, dk: usize, dv: usize, dps: usize, T: i32, nHq: i32, nHkv: i32, hd: i32, scale: f32, g0: i32, g1: i32,
 ): void {
   const group = nHq / nHkv;
   for (let g = g0; g < g1; g++) {
+    const kp = at(k, g * hd), vp = at(v, g * hd), dkp = at(dk, g * hd), dvp = at(dv, g * hd);
     for (let h = g * group; h < (g + 1) * group; h++) {
+      const ah = at(att, h * T * T), dh = at(dps, h * T * T);
+      const gh = at(dout, h * hd), qh = at(q, h * hd), dqh = at(dq, h * hd);
+      // dP = dO·Vᵀ, then dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale, in place in dh
+      mm_abt(gh, os, vp, kvs, dh, T, hd, 0, T, 0, T, 0);
       for (let t = 0; t < T; t++) {
-        const ap = at(att, (h * T + t) * T);
-        const gp = at(dout, t * os + h * hd);
-        const qp = at(q, t * qs + h * hd);
-        const dqp = at(dq, t * qs + h * hd);
-        let sum: f32 = 0;
+        const ap = at(ah, t * T), dp = at(dh, t * T);
+        const sum = dot(ap, dp, t + 1);
         for (let j = 0; j <= t; j++) {
-          const p = load<f32>(at(ap, j));
-          sum += p * dot(gp, at(v, j * kvs + g * hd), hd);
-          axpy(at(dv, j * kvs + g * hd), gp, p, hd);
+          store<f32>(at(dp, j), load<f32>(at(ap, j)) * (load<f32>(at(dp, j)) - sum) * scale);
         }
-        for (let j = 0; j <= t; j++) {
-          const kp = at(k, j * kvs + g * hd);
-          const ds = load<f32>(at(ap, j)) * (dot(gp, at(v, j * kvs + g * hd), hd) - sum) * scale;
-          axpy(dqp, kp, ds, hd);
-          axpy(at(dk, j * kvs + g * hd), qp, ds, hd);
-        }
+        for (let j = t + 1; j < T; j++) store<f32>(at(dp, j), 0);
       }
+      mm_nn(dh, T, 1, kp, kvs, dqh, qs, T, 0, T, 0, hd, 1); // dQ += dS·K
+      mm_nn(dh, 1, T, qh, qs, dkp, kvs, T, 0, T, 0, hd, 1); // dK += dSᵀ·Q
+      mm_nn(ah, 1, T, gh, os, dvp, kvs, T, 0, T, 0, hd, 1); // dV += Pᵀ·dO
     }
   }
 }
 
 // h = silu(g) * u
 export function swiglu_fwd(g: usize, u: usize, h: usize, i0: i32, i1: i32): void {
-  for (let i = i0; i < i1; i++) {
+  const one = f32x4.splat(1);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const x = v128.load(at(g, i));
+    const sg = f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
+    v128.store(at(h, i), f32x4.mul(f32x4.mul(x, sg), v128.load(at(u, i))));
+  }
+  for (; i < i1; i++) {
     const x = load<f32>(at(g, i));
-    store<f32>(at(h, i), (x / (1 + Mathf.exp(-x))) * load<f32>(at(u, i)));
+    store<f32>(at(h, i), (x / (1 + exps(-x))) * load<f32>(at(u, i)));
   }
 }
 
 // dg = dh * u * silu'(g), du = dh * silu(g)
 export function swiglu_bwd(g: usize, u: usize, dh: usize, dg: usize, du: usize, i0: i32, i1: i32): void {
-  for (let i = i0; i < i1; i++) {
-    const x = load<f32>(at(g, i));
-    const s: f32 = 1 / (1 + Mathf.exp(-x));
-    const d = load<f32>(at(dh, i));
-    const uu = load<f32>(at(u, i));
-    store<f32>(at(dg, i), d * uu * s * (1 + x * (1 - s)));
-    store<f32>(at(du, i), d * x * s);
+  const one = f32x4.splat(1);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const x = v128.load(at(g, i));
+    const sg = f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
+    const d = v128.load(at(dh, i));
+    const deriv = f32x4.mul(sg, f32x4.add(one, f32x4.mul(x, f32x4.sub(one, sg))));
+    v128.store(at(dg, i), f32x4.mul(f32x4.mul(d, v128.load(at(u, i))), deriv));
+    v128.store(at(du, i), f32x4.mul(d, f32x4.mul(x, sg)));
   }
+  for (; i < i1; i++) {
+    const x = load<f32>(at(g, i));
+    const sg: f32 = 1 / (1 + exps(-x));
+    const d = load<f32>(at(dh, i));
+    store<f32>(at(dg, i), d * load<f32>(at(u, i)) * sg * (1 + x * (1 - sg)));
+    store<f32>(at(du, i), d * x * sg);
+  }
+}
+
+@inline function rowMax(p: usize, n: i32): f32 {
+  let mv = f32x4.splat(-Infinity);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) mv = f32x4.max(mv, v128.load(at(p, j)));
+  let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; j < n; j++) mx = max(mx, load<f32>(at(p, j)));
+  return mx;
+}
+
+// out[j] = exp(x[j] - mx) for j < n; returns the sum (out may alias x)
+@inline function expShiftSum(x: usize, out: usize, n: i32, mx: f32): f32 {
+  const mv = f32x4.splat(mx);
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const e = expv(f32x4.sub(v128.load(at(x, j)), mv));
+    v128.store(at(out, j), e);
+    acc = f32x4.add(acc, e);
+  }
+  let sum = hsum(acc);
+  for (; j < n; j++) {
+    const e = exps(load<f32>(at(x, j)) - mx);
+    store<f32>(at(out, j), e);
+    sum += e;
+  }
+  return sum;
+}
+
+@inline function scaleRow(p: usize, n: i32, a: f32): void {
+  const av = f32x4.splat(a);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(p, j), f32x4.mul(v128.load(at(p, j)), av));
+  for (; j < n; j++) store<f32>(at(p, j), load<f32>(at(p, j)) * a);
 }
 
 // Row softmax of x into out (may alias).
 export function softmax_rows(x: usize, out: usize, cols: i32, r0: i32, r1: i32): void {
   for (let r = r0; r < r1; r++) {
     const xp = at(x, r * cols), op = at(out, r * cols);
-    let mx: f32 = -Infinity;
-    for (let j = 0; j < cols; j++) mx = max(mx, load<f32>(at(xp, j)));
-    let sum: f32 = 0;
-    for (let j = 0; j < cols; j++) {
-      const e = Mathf.exp(load<f32>(at(xp, j)) - mx);
-      store<f32>(at(op, j), e);
-      sum += e;
-    }
-    const inv: f32 = 1 / sum;
-    for (let j = 0; j < cols; j++) store<f32>(at(op, j), load<f32>(at(op, j)) * inv);
+    const sum = expShiftSum(xp, op, cols, rowMax(xp, cols));
+    scaleRow(op, cols, 1 / sum);
   }
 }
 
@@ -387,19 +440,23 @@ export function xent(
   for (let r = r0; r < r1; r++) {
     const lp = at(logits, r * V);
     const tg = load<i32>(at(targets, r));
-    let mx: f32 = -Infinity;
-    for (let j = 0; j < V; j++) mx = max(mx, load<f32>(at(lp, j)));
-    let sum: f64 = 0;
-    for (let j = 0; j < V; j++) sum += <f64>Mathf.exp(load<f32>(at(lp, j)) - mx);
-    const lse = <f32>Math.log(sum) + mx;
-    store<f32>(at(losses, r), tg < 0 ? 0 : lse - load<f32>(at(lp, tg)));
+    const mx = rowMax(lp, V);
+    const target: f32 = tg < 0 ? 0 : load<f32>(at(lp, tg));
     if (dlogits != 0) {
       const dp = at(dlogits, r * V);
+      const sum = expShiftSum(lp, dp, V, mx);
       const w: f32 = tg < 0 ? 0 : load<f32>(at(weight, r));
-      for (let j = 0; j < V; j++) {
-        const p = Mathf.exp(load<f32>(at(lp, j)) - lse);
-        store<f32>(at(dp, j), (j == tg ? p - 1 : p) * w);
-      }
+      scaleRow(dp, V, w / sum);
+      if (tg >= 0) store<f32>(at(dp, tg), load<f32>(at(dp, tg)) - w);
+      store<f32>(at(losses, r), tg < 0 ? 0 : <f32>Math.log(sum) + mx - target);
+    } else {
+      const mv = f32x4.splat(mx);
+      let acc = f32x4.splat(0);
+      let j = 0;
+      for (; j + 4 <= V; j += 4) acc = f32x4.add(acc, expv(f32x4.sub(v128.load(at(lp, j)), mv)));
+      let sum = hsum(acc);
+      for (; j < V; j++) sum += exps(load<f32>(at(lp, j)) - mx);
+      store<f32>(at(losses, r), tg < 0 ? 0 : <f32>Math.log(sum) + mx - target);
     }
   }
 }

@@ -196,8 +196,8 @@ export class Engine {
 
   // ---- memory ----
 
-  /** Allocates `n` zeroed 4-byte elements. */
-  alloc(n: number): Buf {
+  /** Allocates `n` 4-byte elements, zeroed unless `zero` is false (for outputs that are overwritten). */
+  alloc(n: number, zero = true): Buf {
     if (!Number.isInteger(n) || n < 0) throw new EngineError(`cannot allocate ${n} elements`);
     const size = Math.max(ALIGN, Math.ceil((n * 4) / ALIGN) * ALIGN);
     let ptr = -1;
@@ -235,7 +235,7 @@ export class Engine {
     }
     const buf = new Buf(this, ptr, n, true);
     this.live.set(ptr, { size, buf });
-    buf.f32.fill(0);
+    if (zero) buf.f32.fill(0);
     return buf;
   }
 
@@ -515,6 +515,7 @@ export class Engine {
   attentionBackward(p: AttentionArgs & { dout: Buf; dq: Buf; dk: Buf; dv: Buf }): void {
     const { T, nHq, nHkv, hd } = p;
     const work = nHq * T * T * hd * 4;
+    const dps = this.alloc(nHq * T * T, false);
     this.run(
       "attn_bwd",
       this.split(nHkv, 1, work).map(([g0, g1]) => [
@@ -529,6 +530,7 @@ export class Engine {
         p.dq.ptr,
         p.dk.ptr,
         p.dv.ptr,
+        dps.ptr,
         T,
         nHq,
         nHkv,
@@ -538,6 +540,7 @@ export class Engine {
         g1,
       ]),
     );
+    dps.free();
   }
 
   /** h = silu(g) * u over n elements */

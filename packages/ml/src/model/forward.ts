@@ -87,22 +87,22 @@ function allocActs(
   const kvd = c.numKvHeads * c.headDim;
   const F = c.intermediateSize;
   const xa = new Map<LoraTarget, Buf>();
-  if (rmax > 0) for (const t of TARGETS_OF_LAYER) xa.set(t, e.alloc(N * rmax));
+  if (rmax > 0) for (const t of TARGETS_OF_LAYER) xa.set(t, e.alloc(N * rmax, false));
   return {
-    xIn: save ? e.alloc(N * D) : null,
-    rstd1: e.alloc(N),
-    xn1: e.alloc(N * D),
-    q: e.alloc(N * qd),
-    k: e.alloc(N * kvd),
-    v: e.alloc(N * kvd),
-    att: e.alloc(attSize),
-    ao: e.alloc(N * qd),
-    xMid: save ? e.alloc(N * D) : null,
-    rstd2: e.alloc(N),
-    xn2: e.alloc(N * D),
-    g: e.alloc(N * F),
-    u: e.alloc(N * F),
-    h: e.alloc(N * F),
+    xIn: save ? e.alloc(N * D, false) : null,
+    rstd1: e.alloc(N, false),
+    xn1: e.alloc(N * D, false),
+    q: e.alloc(N * qd, false),
+    k: e.alloc(N * kvd, false),
+    v: e.alloc(N * kvd, false),
+    att: e.alloc(attSize, false),
+    ao: e.alloc(N * qd, false),
+    xMid: save ? e.alloc(N * D, false) : null,
+    rstd2: e.alloc(N, false),
+    xn2: e.alloc(N * D, false),
+    g: e.alloc(N * F, false),
+    u: e.alloc(N * F, false),
+    h: e.alloc(N * F, false),
     xa,
   };
 }

@@ -118,8 +118,8 @@ export function lossAndGrad(
   const st = forwardPass(model, inputs, sink !== null);
   const N = st.N;
   const bufs: Buf[] = [];
-  const tmp = (n: number) => {
-    const b = e.alloc(n);
+  const tmp = (n: number, zero = false) => {
+    const b = e.alloc(n, zero);
     bufs.push(b);
     return b;
   };
@@ -155,7 +155,7 @@ export function lossAndGrad(
     const lmName = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
     const gLm = gw(lmName);
     if (gLm) e.matmulAtB(logits, xf, gLm, V, D, N, { accumulate: true });
-    const dX = tmp(N * D);
+    const dX = tmp(N * D, true);
     e.rmsnormBackward(st.x, model.norm, rstdF, dxf, dX, gw("model.norm.weight"), N, D);
 
     const qd = c.numHeads * c.headDim;
