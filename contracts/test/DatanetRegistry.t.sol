@@ -380,3 +380,131 @@ contract DatanetRegistryTest is Fixture {
         assertGe(ownerShare + paidOut + 3, price); // at most one wei of floor per contributor
     }
 }
+
+/// @notice Random submissions, curation, snapshots, license sales and claims on one Datanet.
+contract DatanetHandler is Fixture {
+    uint256 public datanetId;
+    address public owner = makeAddr("dnOwner");
+    address[] public contributors;
+    uint256[] public snapshots;
+    uint256[] internal pending;
+    bytes32[] internal leaves;
+    uint256 public pendingBonds;
+    uint256 public royaltiesPaid;
+    uint256 public licenseRevenue;
+    uint256 internal nonce;
+
+    constructor() {
+        deployProtocol();
+        for (uint256 i = 0; i < 3; i++) {
+            contributors.push(address(uint160(0xC0 + i)));
+            fundAndApprove(contributors[i], address(datanets), 1e6 ether);
+            leaves.push(Merkle.payoutLeaf(contributors[i], i + 1));
+        }
+        fundAndApprove(address(this), address(datanets), 1e8 ether);
+        vm.prank(owner);
+        datanetId = datanets.createDatanet("", 3 ether, 2500, 1 ether, new address[](0));
+    }
+
+    function contributorCount() external view returns (uint256) {
+        return contributors.length;
+    }
+
+    function snapshotCount() external view returns (uint256) {
+        return snapshots.length;
+    }
+
+    function submit(uint256 who) external {
+        address c = contributors[who % 3];
+        vm.prank(c);
+        pending.push(datanets.submitContribution(datanetId, keccak256(abi.encode(nonce++)), 10, "MIT"));
+        pendingBonds += 1 ether;
+    }
+
+    function curate(uint256 seed, bool accept) external {
+        if (pending.length == 0) return;
+        uint256 i = seed % pending.length;
+        vm.prank(owner);
+        datanets.curate(pending[i], accept);
+        pending[i] = pending[pending.length - 1];
+        pending.pop();
+        pendingBonds -= 1 ether;
+    }
+
+    function publish(uint256 price) external {
+        DatanetRegistry.Datanet memory d = datanets.getDatanet(datanetId);
+        if (d.acceptedCount == 0) return;
+        vm.startPrank(owner);
+        datanets.setLicenseTerms(datanetId, bound(price, 0, 1e24), 2500);
+        snapshots.push(
+            datanets.publishSnapshot(datanetId, keccak256(abi.encode(nonce++)), 1, 1, Merkle.root(leaves), 6, "")
+        );
+        vm.stopPrank();
+    }
+
+    function buy(uint256 seed) external {
+        if (snapshots.length == 0) return;
+        uint256 id = snapshots[seed % snapshots.length];
+        address licensee = address(uint160(0x1000 + nonce++));
+        licenseRevenue += datanets.buyLicense(id, licensee);
+    }
+
+    function claimRoyalty(uint256 seed, uint256 who) external {
+        if (snapshots.length == 0) return;
+        uint256 id = snapshots[seed % snapshots.length];
+        uint256 i = who % 3;
+        try datanets.claimRoyalty(id, contributors[i], i + 1, Merkle.proof(leaves, i)) returns (uint256 amount) {
+            royaltiesPaid += amount;
+        } catch {}
+    }
+
+    function claim(uint256 who) external {
+        address a = who % 4 == 3 ? owner : contributors[who % 4];
+        if (datanets.claimable(a) == 0) return;
+        vm.prank(a);
+        datanets.claim(a);
+    }
+
+    function withdrawPool(uint256 amount) external {
+        amount = bound(amount, 0, datanets.getDatanet(datanetId).pool);
+        vm.prank(owner);
+        datanets.withdrawPool(datanetId, owner, amount);
+    }
+
+    function registry() external view returns (DatanetRegistry) {
+        return datanets;
+    }
+
+    function tokenBalanceOfRegistry() external view returns (uint256) {
+        return token.balanceOf(address(datanets));
+    }
+}
+
+contract DatanetRegistryInvariantTest is Fixture {
+    DatanetHandler handler;
+    DatanetRegistry registry;
+
+    function setUp() public {
+        handler = new DatanetHandler();
+        registry = handler.registry();
+        targetContract(address(handler));
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_registryHoldsEveryOwedToken() public view {
+        uint256 owed = handler.pendingBonds() + registry.getDatanet(handler.datanetId()).pool;
+        owed += registry.claimable(handler.owner());
+        for (uint256 i = 0; i < handler.contributorCount(); i++) {
+            owed += registry.claimable(handler.contributors(i));
+        }
+        uint256 sold;
+        for (uint256 i = 0; i < handler.snapshotCount(); i++) {
+            DatanetRegistry.Snapshot memory s = registry.getSnapshot(handler.snapshots(i));
+            assertLe(s.royaltiesClaimed, s.contributorsPool);
+            owed += s.contributorsPool - s.royaltiesClaimed;
+            sold += s.contributorsPool;
+        }
+        assertEq(handler.tokenBalanceOfRegistry(), owed);
+        assertLe(sold, handler.licenseRevenue());
+    }
+}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {DatanetRegistry} from "../src/DatanetRegistry.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {Fixture} from "./utils/Fixture.sol";
 
@@ -174,6 +175,111 @@ contract ModelRegistryTest is Fixture {
         } else {
             vm.expectRevert(abi.encodeWithSelector(ModelRegistry.UnknownSnapshot.selector, snapshotId));
             models.publishVersion(modelId, input);
+        }
+    }
+}
+
+/// @notice Random model registrations, license purchases and version publications (some unlicensed).
+contract ModelHandler is Fixture {
+    address[] public builders;
+    uint256[] public snaps;
+    uint256[] public modelIds;
+    mapping(uint256 modelId => address) public publisher;
+    mapping(uint256 modelId => uint32) public published;
+
+    constructor() {
+        deployProtocol();
+        address dataOwner = makeAddr("dataOwner");
+        vm.startPrank(dataOwner);
+        uint256 d = datanets.createDatanet("", 1 ether, 10_000, 0, new address[](0));
+        datanets.curate(datanets.submitContribution(d, keccak256("1"), 1, "MIT"), true);
+        for (uint256 i = 0; i < 4; i++) {
+            snaps.push(datanets.publishSnapshot(d, keccak256(abi.encode(i)), 1, 1, bytes32(0), 0, ""));
+        }
+        vm.stopPrank();
+        for (uint256 i = 0; i < 3; i++) {
+            builders.push(address(uint160(0xB0 + i)));
+            fundAndApprove(builders[i], address(datanets), 1000 ether);
+        }
+    }
+
+    function modelCount() external view returns (uint256) {
+        return modelIds.length;
+    }
+
+    function register(uint256 who) external {
+        address b = builders[who % 3];
+        vm.prank(b);
+        uint256 id = models.registerModel("");
+        modelIds.push(id);
+        publisher[id] = b;
+    }
+
+    function license(uint256 who, uint256 snap) external {
+        address b = builders[who % 3];
+        uint256 id = snaps[snap % snaps.length];
+        if (datanets.hasLicense(id, b)) return;
+        vm.prank(b);
+        datanets.buyLicense(id, b);
+    }
+
+    function publish(uint256 modelSeed, uint8 mask) external {
+        if (modelIds.length == 0) return;
+        uint256 modelId = modelIds[modelSeed % modelIds.length];
+        uint256 count;
+        for (uint256 i = 0; i < snaps.length; i++) {
+            if (mask & (1 << i) != 0) count++;
+        }
+        uint256[] memory ids = new uint256[](count);
+        count = 0;
+        for (uint256 i = 0; i < snaps.length; i++) {
+            if (mask & (1 << i) != 0) ids[count++] = snaps[i];
+        }
+        vm.prank(publisher[modelId]);
+        try models.publishVersion(
+            modelId, ModelRegistry.VersionInput(keccak256("b"), keccak256("a"), "", ids, bytes32(0), 1)
+        ) {
+            published[modelId]++;
+        } catch {}
+    }
+
+    function retire(uint256 modelSeed) external {
+        if (modelIds.length == 0) return;
+        uint256 modelId = modelIds[modelSeed % modelIds.length];
+        if (!models.isActive(modelId)) return;
+        vm.prank(publisher[modelId]);
+        models.retireModel(modelId);
+    }
+
+    function registryAddr() external view returns (ModelRegistry, address) {
+        return (models, address(datanets));
+    }
+}
+
+contract ModelRegistryInvariantTest is Fixture {
+    ModelHandler handler;
+    ModelRegistry registry;
+    address datanetsAddr;
+
+    function setUp() public {
+        handler = new ModelHandler();
+        (registry, datanetsAddr) = handler.registryAddr();
+        targetContract(address(handler));
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_everyVersionIsLicensedAndCounted() public view {
+        for (uint256 m = 0; m < handler.modelCount(); m++) {
+            uint256 modelId = handler.modelIds(m);
+            ModelRegistry.Model memory model = registry.getModel(modelId);
+            assertEq(model.versionCount, handler.published(modelId));
+            for (uint32 v = 1; v <= model.versionCount; v++) {
+                uint256[] memory ids = registry.getVersion(modelId, v).snapshotIds;
+                assertGt(ids.length, 0);
+                for (uint256 i = 0; i < ids.length; i++) {
+                    assertTrue(DatanetRegistry(datanetsAddr).hasLicense(ids[i], model.owner));
+                }
+            }
         }
     }
 }
