@@ -8,6 +8,7 @@ export {
   SHARE_TOTAL,
 } from "./constants.ts";
 export { COST_TIERS, costTableEntries, DEFAULT_WORD_COST, wordCost } from "./costTable.ts";
+export { indexSnapshotExport, readSnapshotExport } from "./dataset.ts";
 export {
   AttributionError,
   GradientError,
@@ -30,6 +31,8 @@ export {
   quantizeGradient,
   quantizeLearningRate,
 } from "./grad.ts";
+export { type AttributionRoutesOptions, attributionRoutes } from "./http.ts";
+export { resultToJson } from "./json.ts";
 export { type EvidenceChunk, encodeSpanV1Evidence, spanV1RecordLeaf } from "./onchain.ts";
 export {
   decodeSpanV1PrecompileOutput,
@@ -45,6 +48,7 @@ export {
   spanV1PrecompileGas,
 } from "./precompile.ts";
 export { spanV1Reference } from "./reference.ts";
+export { renderAttribution } from "./render.ts";
 export { SPAN_INDEX_VERSION, SpanIndex } from "./spanIndex.ts";
 export { nfcBytes, outputWords, splitWords, type Words } from "./text.ts";
 export type { ChunkRef, Credit, Occurrence, SpanChunk, SpanMatch, SpanV1Result } from "./types.ts";

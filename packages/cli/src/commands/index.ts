@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerAccountsCommand } from "./accounts.ts";
+import { registerAttributeCommand } from "./attribute.ts";
 import { registerDatanetCommand } from "./datanet.ts";
 import { registerDeployCommand } from "./deploy.ts";
 import { registerStartCommand } from "./start.ts";
@@ -7,6 +8,7 @@ import { registerStartCommand } from "./start.ts";
 /** Adds every subcommand. Each part adds its command in its own file and one line here. */
 export function registerCommands(program: Command): void {
   registerAccountsCommand(program);
+  registerAttributeCommand(program);
   registerDatanetCommand(program);
   registerDeployCommand(program);
   registerStartCommand(program);

@@ -1,0 +1,14 @@
+import type { SpanV1Result } from "./types.ts";
+
+/** A span-v1 result as plain JSON (contribution ids as decimal strings). */
+export function resultToJson(r: SpanV1Result) {
+  return {
+    algorithm: r.algorithm,
+    outputHash: r.outputHash,
+    roots: r.roots,
+    commitment: r.commitment,
+    credits: r.credits.map((c) => ({ ...c, contributionId: c.contributionId.toString() })),
+    spans: r.spans.map((s) => ({ ...s, contributionId: s.contributionId.toString() })),
+    witnesses: r.witnesses.map((w) => ({ ...w, contributionId: w.contributionId.toString() })),
+  };
+}
