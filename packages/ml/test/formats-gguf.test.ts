@@ -99,13 +99,49 @@ describe("tensor encodings", () => {
     assert.equal(out[1], -16);
   });
 
+  for (const [type, levels] of [
+    ["Q4_K", 15],
+    ["Q5_K", 31],
+    ["Q6_K", 63],
+  ] as const) {
+    test(`${type} encode then decode stays within one quantisation step of each 16-32 value group`, () => {
+      const data = randomData(256 * 3, 6);
+      data.fill(0, 256, 512); // an all-zero super-block
+      const bytes = encodeTensor(type, data, "t");
+      assert.equal(bytes.length, 3 * { Q4_K: 144, Q5_K: 176, Q6_K: 210 }[type]);
+      const back = decodeTensor(GgmlType[type], bytes, data.length, "t");
+      const range = 4; // randomData spans [-2, 2)
+      for (let i = 0; i < data.length; i++) {
+        assert.ok(
+          Math.abs(back[i] - data[i]) <= (range / levels) * 1.2,
+          `${type} element ${i}: ${back[i]} vs ${data[i]}`,
+        );
+      }
+      for (let i = 256; i < 512; i++) assert.equal(back[i], 0);
+    });
+  }
+
+  test("Q6_K hand vector: one super-block with scale 1", () => {
+    const block = new Uint8Array(210);
+    block[208] = 0x00;
+    block[209] = 0x3c; // d = 1
+    block.fill(1, 192, 208); // all 16 scales 1
+    block[0] = 0x21; // element 0 low nibble 1, element 64 low nibble 2
+    block[128] = 0b10_00_00_11; // element 0 high bits 3, element 96 high bits 2
+    const out = decodeTensor(GgmlType.Q6_K, block, 256, "t");
+    assert.equal(out[0], (1 | (3 << 4)) - 32);
+    assert.equal(out[64], 2 - 32);
+    assert.equal(out[96], (2 << 4) - 32);
+    assert.equal(out[1], -32);
+  });
+
   test("unsupported type is named", () => {
     assert.throws(
-      () => decodeTensor(GgmlType.Q4_K, new Uint8Array(144), 256, "blk.0.ffn_up.weight"),
+      () => decodeTensor(GgmlType.IQ2_XS, new Uint8Array(144), 256, "blk.0.ffn_up.weight"),
       (e: Error) =>
         e instanceof UnsupportedTensorTypeError &&
         /blk\.0\.ffn_up\.weight/.test(e.message) &&
-        /Q4_K/.test(e.message),
+        /IQ2_XS/.test(e.message),
     );
   });
 });

@@ -1,6 +1,7 @@
 // ggml tensor element types: sizes, decoding to float32 and encoding from float32.
 import { UnsupportedTensorTypeError } from "./errors.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./half.ts";
+import { decodeQ6K, decodeQ45K, encodeQ6K, encodeQ45K } from "./k-quants.ts";
 
 export const GgmlType = {
   F32: 0,
@@ -53,6 +54,9 @@ const layouts: Partial<Record<number, { block: number; bytes: number }>> = {
   [GgmlType.BF16]: { block: 1, bytes: 2 },
   [GgmlType.Q8_0]: { block: 32, bytes: 34 },
   [GgmlType.Q4_0]: { block: 32, bytes: 18 },
+  [GgmlType.Q4_K]: { block: 256, bytes: 144 },
+  [GgmlType.Q5_K]: { block: 256, bytes: 176 },
+  [GgmlType.Q6_K]: { block: 256, bytes: 210 },
   [GgmlType.F64]: { block: 1, bytes: 8 },
   [GgmlType.I8]: { block: 1, bytes: 1 },
   [GgmlType.I16]: { block: 1, bytes: 2 },
@@ -130,6 +134,13 @@ export function decodeTensor(type: number, bytes: Uint8Array, count: number, ten
         }
       }
       break;
+    case GgmlType.Q4_K:
+    case GgmlType.Q5_K:
+      decodeQ45K(bytes, count, type === GgmlType.Q5_K, out);
+      break;
+    case GgmlType.Q6_K:
+      decodeQ6K(bytes, count, out);
+      break;
   }
   return out;
 }
@@ -139,9 +150,17 @@ function roundHalfAway(x: number): number {
 }
 
 /** The tensor types the writer produces. */
-export type GgufWriteType = "F32" | "F16" | "BF16" | "Q8_0";
+export type GgufWriteType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_K" | "Q5_K" | "Q6_K";
 
-/** Encode float32 values as `type`; Q8_0 rounds like ggml's reference quantiser (scale = amax / 127). */
+/** Values per block of a write type: rows must be a whole number of blocks. */
+export function blockSize(type: GgufWriteType): number {
+  return layouts[GgmlType[type]]!.block;
+}
+
+/**
+ * Encode float32 values as `type`; Q8_0 rounds like ggml's reference quantiser (scale = amax / 127), the
+ * k-quants use plain round-to-nearest scales.
+ */
 export function encodeTensor(type: GgufWriteType, data: Float32Array, tensor: string): Uint8Array {
   const count = data.length;
   switch (type) {
@@ -174,5 +193,14 @@ export function encodeTensor(type: GgufWriteType, data: Float32Array, tensor: st
       }
       return out;
     }
+    case "Q4_K":
+    case "Q5_K":
+    case "Q6_K":
+      if (count % 256 !== 0) {
+        throw new UnsupportedTensorTypeError(
+          `tensor '${tensor}' has ${count} elements; ${type} needs rows that are a multiple of 256`,
+        );
+      }
+      return type === "Q6_K" ? encodeQ6K(data) : encodeQ45K(data, type === "Q5_K");
   }
 }

@@ -1,7 +1,7 @@
 // LLaMA-family models in GGUF: metadata <-> LlamaConfig, tensors <-> Hugging Face-named weights, vocabulary.
 import type { BpeVocab } from "../tokenizer/vocab.ts";
 import { FormatError, UnsupportedModelError } from "./errors.ts";
-import type { GgufWriteType } from "./ggml-types.ts";
+import { blockSize, type GgufWriteType } from "./ggml-types.ts";
 import { GgufFile } from "./gguf-read.ts";
 import { type GgufMetadata, GgufValueType, gguf } from "./gguf-values.ts";
 import { type GgufTensorInput, writeGguf } from "./gguf-write.ts";
@@ -161,7 +161,15 @@ export function ggufVocabMetadata(vocab: BpeVocab): GgufMetadata {
   return md;
 }
 
-const fileTypes: Record<GgufWriteType, number> = { F32: 0, F16: 1, Q8_0: 7, BF16: 32 };
+const fileTypes: Record<GgufWriteType, number> = {
+  F32: 0,
+  F16: 1,
+  Q8_0: 7,
+  Q4_K: 15,
+  Q5_K: 17,
+  Q6_K: 18,
+  BF16: 32,
+};
 
 export function llamaGgufMetadata(
   config: LlamaConfig,
@@ -193,7 +201,10 @@ export interface WriteLlamaGgufOptions {
   weights: Weights;
   vocab?: BpeVocab;
   name?: string;
-  /** Storage type of the 2-D matrices; norms and biases stay F32 as in llama.cpp. Default F32. */
+  /**
+   * Storage type of the 2-D matrices whose rows are whole blocks; norms, biases and other matrices stay F32.
+   * Default F32.
+   */
   tensorType?: GgufWriteType;
 }
 
@@ -214,7 +225,7 @@ export function llamaGgufTensors(
     if (usesPairwiseRope(config.architecture) && /self_attn\.[qk]_proj/.test(name)) {
       data = permuteRowsForGguf(data, shape[0], config.headDim);
     }
-    const type = shape.length === 2 && (tensorType !== "Q8_0" || shape[1] % 32 === 0) ? tensorType : "F32";
+    const type = shape.length === 2 && shape[1] % blockSize(tensorType) === 0 ? tensorType : "F32";
     out.push({ name: hfToGgufName(name)!, shape, data, type });
   }
   for (const name of weights.keys()) {
