@@ -63,7 +63,7 @@ describe("renderAttribution", () => {
       /^\[\[Zebras graze quietly near the river\]\]#1; \[\[kangaroos jump over fences\]\]#5!/,
     );
     assert.match(text, /1\s+60\.3774 %\s+64\s+1\s+chunk 0 word 0/);
-    assert.match(renderAttribution(nfcBytes(output), r, { color: true }), /\x1b\[1;32mZebras/);
+    assert.ok(renderAttribution(nfcBytes(output), r, { color: true }).startsWith("\u001b[1;32mZebras"));
   });
 });
 
