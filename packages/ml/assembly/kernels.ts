@@ -472,3 +472,51 @@ export function add_range(a: usize, b: usize, out: usize, i0: i32, i1: i32): voi
   for (; i + 4 <= i1; i += 4) v128.store(at(out, i), f32x4.add(v128.load(at(a, i)), v128.load(at(b, i))));
   for (; i < i1; i++) store<f32>(at(out, i), load<f32>(at(a, i)) + load<f32>(at(b, i)));
 }
+
+// AdamW over elements i0..i1: g is scaled by gscale (clipping); c1, c2 are the bias corrections.
+export function adamw(
+  w: usize, g: usize, m: usize, v: usize, i0: i32, i1: i32,
+  lr: f32, b1: f32, b2: f32, eps: f32, decay: f32, c1: f32, c2: f32, gscale: f32,
+): void {
+  const vb1 = f32x4.splat(b1), vb2 = f32x4.splat(b2), vb1c = f32x4.splat(1 - b1), vb2c = f32x4.splat(1 - b2);
+  const vs = f32x4.splat(gscale), vlr = f32x4.splat(lr), veps = f32x4.splat(eps), vdec = f32x4.splat(decay);
+  const vc1 = f32x4.splat(1 / c1), vc2 = f32x4.splat(1 / c2);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const gi = f32x4.mul(v128.load(at(g, i)), vs);
+    const mi = f32x4.add(f32x4.mul(vb1, v128.load(at(m, i))), f32x4.mul(vb1c, gi));
+    const vi = f32x4.add(f32x4.mul(vb2, v128.load(at(v, i))), f32x4.mul(vb2c, f32x4.mul(gi, gi)));
+    v128.store(at(m, i), mi);
+    v128.store(at(v, i), vi);
+    const upd = f32x4.div(f32x4.mul(mi, vc1), f32x4.add(f32x4.sqrt(f32x4.mul(vi, vc2)), veps));
+    const wi = v128.load(at(w, i));
+    v128.store(at(w, i), f32x4.sub(wi, f32x4.add(f32x4.mul(vlr, upd), f32x4.mul(vdec, wi))));
+  }
+  for (; i < i1; i++) {
+    const gi = load<f32>(at(g, i)) * gscale;
+    const mi = b1 * load<f32>(at(m, i)) + (1 - b1) * gi;
+    const vi = b2 * load<f32>(at(v, i)) + (1 - b2) * gi * gi;
+    store<f32>(at(m, i), mi);
+    store<f32>(at(v, i), vi);
+    const wi = load<f32>(at(w, i));
+    store<f32>(at(w, i), wi - (lr * (mi / c1) / (Mathf.sqrt(vi / c2) + eps) + decay * wi));
+  }
+}
+
+// Sum of squares of n elements, accumulated in float64.
+export function sumsq(x: usize, n: i32): f64 {
+  let total: f64 = 0;
+  let i = 0;
+  while (i < n) {
+    const end = min(i + 4096, n);
+    let acc = f32x4.splat(0);
+    for (; i + 4 <= end; i += 4) {
+      const xv = v128.load(at(x, i));
+      acc = madd(xv, xv, acc);
+    }
+    let s = <f64>hsum(acc);
+    for (; i < end; i++) s += <f64>load<f32>(at(x, i)) * <f64>load<f32>(at(x, i));
+    total += s;
+  }
+  return total;
+}

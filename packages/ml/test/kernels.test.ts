@@ -345,6 +345,29 @@ for (const relaxedSimd of [false, true]) {
   });
 }
 
+test("AdamW update and sum of squares match a float64 formula", async () => {
+  const e = await Engine.create({ threads: 2, maxMemoryMiB: 16 });
+  const rng = new Rng(5);
+  const n = 1001;
+  const w = rand(n, rng);
+  const g = rand(n, rng);
+  const m = rand(n, rng, 0.1);
+  const v = rand(n, rng, 0.1).map(Math.abs);
+  const [W, G, M, V] = [e.from(w), e.from(g), e.from(m), e.from(v)];
+  const o = { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, decay: 0.001, c1: 0.5, c2: 0.3, gradScale: 0.7 };
+  e.adamw(W, G, M, V, o);
+  const want = w.map((wi, i) => {
+    const gi = g[i] * o.gradScale;
+    const mi = o.beta1 * m[i] + (1 - o.beta1) * gi;
+    const vi = o.beta2 * v[i] + (1 - o.beta2) * gi * gi;
+    return wi - (o.lr * (mi / o.c1)) / (Math.sqrt(vi / o.c2) + o.eps) - o.decay * wi;
+  });
+  close(W.f32, want, 1e-5, "adamw");
+  const ss = g.reduce((s, x) => s + x * x, 0);
+  assert.ok(Math.abs(e.sumSquares(G) - ss) < 1e-4 * ss);
+  await e.close();
+});
+
 test("allocator reuses freed space and rejects double free", async () => {
   const e = await Engine.create({ threads: 1, maxMemoryMiB: 16 });
   const a = e.alloc(100);

@@ -71,7 +71,9 @@ type KernelName =
   | "softmax_rows"
   | "xent"
   | "axpy_range"
-  | "add_range";
+  | "add_range"
+  | "adamw"
+  | "sumsq";
 const KERNELS: KernelName[] = [
   "mm_abt",
   "mm_nn",
@@ -86,6 +88,8 @@ const KERNELS: KernelName[] = [
   "xent",
   "axpy_range",
   "add_range",
+  "adamw",
+  "sumsq",
 ];
 
 const PAGE = 65536;
@@ -130,7 +134,7 @@ export class Engine {
   readonly memory: WasmMemory;
   readonly threads: number;
   readonly relaxedSimd: boolean;
-  private readonly k: Record<KernelName, (...args: number[]) => void>;
+  private readonly k: Record<KernelName, (...args: number[]) => number>;
   private readonly workers: Worker[] = [];
   private readonly ctrl: Int32Array;
   private top = HEAP_BASE;
@@ -141,7 +145,7 @@ export class Engine {
   private constructor(module: WasmModule, relaxed: boolean, threads: number, maxPages: number) {
     this.memory = new WA.Memory({ initial: 64, maximum: maxPages, shared: true });
     const instance = new WA.Instance(module, { env: { memory: this.memory } });
-    this.k = instance.exports as unknown as Record<KernelName, (...args: number[]) => void>;
+    this.k = instance.exports as unknown as Record<KernelName, (...args: number[]) => number>;
     this.relaxedSimd = relaxed;
     this.threads = threads;
     this.ctrl = new Int32Array(this.memory.buffer, CTRL_PTR, 4);
@@ -609,6 +613,38 @@ export class Engine {
     );
   }
 
+  /** One AdamW update of w from g with moments m, v (see assembly/kernels.ts adamw). */
+  adamw(w: Buf, g: Buf, m: Buf, v: Buf, o: AdamWStep): void {
+    const n = w.length;
+    if (g.length !== n || m.length !== n || v.length !== n)
+      throw new EngineError("adamw: buffer lengths differ");
+    this.run(
+      "adamw",
+      this.split(n, 16, n * 4).map(([i0, i1]) => [
+        w.ptr,
+        g.ptr,
+        m.ptr,
+        v.ptr,
+        i0,
+        i1,
+        o.lr,
+        o.beta1,
+        o.beta2,
+        o.eps,
+        o.decay,
+        o.c1,
+        o.c2,
+        o.gradScale,
+      ]),
+    );
+  }
+
+  /** Σ x² over the buffer (float64 accumulation). */
+  sumSquares(x: Buf): number {
+    if (this.closed) throw new EngineError("engine is closed");
+    return this.k.sumsq(x.ptr, x.length);
+  }
+
   /** Precomputed cos/sin for positions 0..maxPos-1. */
   ropeTable(maxPos: number, hd: number, theta: number, neox: boolean): RopeTable {
     const half = hd / 2;
@@ -625,6 +661,20 @@ export class Engine {
     }
     return { cos, sin, neox, maxPos };
   }
+}
+
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** lr · weight decay, 0 for parameters without decay */
+  decay: number;
+  /** bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ */
+  c1: number;
+  c2: number;
+  /** gradient multiplier (clipping) */
+  gradScale: number;
 }
 
 export interface MatmulOptions {

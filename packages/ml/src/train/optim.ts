@@ -35,54 +35,58 @@ export interface Param {
   decay: boolean;
 }
 
-/** AdamW with bias correction; moments are plain Float32Arrays so checkpoints can hold them. */
+/** AdamW with bias correction; parameters and moments live in engine memory. */
 export class AdamW {
-  readonly m: Float32Array[];
-  readonly v: Float32Array[];
+  readonly m: Buf[];
+  readonly v: Buf[];
   t = 0;
 
   constructor(
     readonly params: Param[],
     readonly o: AdamWOptions = {},
   ) {
-    this.m = params.map((p) => new Float32Array(p.value.length));
-    this.v = params.map((p) => new Float32Array(p.value.length));
+    this.m = params.map((p) => p.value.engine.alloc(p.value.length));
+    this.v = params.map((p) => p.value.engine.alloc(p.value.length));
   }
 
   /** Global L2 norm of all gradients. */
   gradNorm(): number {
     let s = 0;
-    for (const p of this.params) for (const g of p.grad.f32) s += g * g;
+    for (const p of this.params) s += p.grad.engine.sumSquares(p.grad);
     return Math.sqrt(s);
   }
 
   /** One update with learning rate lr; gradients are multiplied by gradScale first (clipping). */
   step(lr: number, gradScale = 1): void {
-    if (!Number.isFinite(lr) || !Number.isFinite(gradScale))
+    if (!Number.isFinite(lr) || !Number.isFinite(gradScale)) {
       throw new ModelInputError("non-finite learning rate or gradient");
-    const b1 = this.o.beta1 ?? 0.9;
-    const b2 = this.o.beta2 ?? 0.999;
+    }
+    const beta1 = this.o.beta1 ?? 0.9;
+    const beta2 = this.o.beta2 ?? 0.999;
     const eps = this.o.eps ?? 1e-8;
     const wd = this.o.weightDecay ?? 0;
     this.t++;
-    const c1 = 1 - b1 ** this.t;
-    const c2 = 1 - b2 ** this.t;
+    const c1 = 1 - beta1 ** this.t;
+    const c2 = 1 - beta2 ** this.t;
     this.params.forEach((p, k) => {
-      const w = p.value.f32;
-      const g = p.grad.f32;
-      const m = this.m[k];
-      const v = this.v[k];
-      const decay = p.decay ? lr * wd : 0;
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i] * gradScale;
-        m[i] = b1 * m[i] + (1 - b1) * gi;
-        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-        w[i] -= lr * (m[i] / c1 / (Math.sqrt(v[i] / c2) + eps)) + decay * w[i];
-      }
+      p.value.engine.adamw(p.value, p.grad, this.m[k], this.v[k], {
+        lr,
+        beta1,
+        beta2,
+        eps,
+        decay: p.decay ? lr * wd : 0,
+        c1,
+        c2,
+        gradScale,
+      });
     });
   }
 
   zeroGrad(): void {
     for (const p of this.params) p.grad.f32.fill(0);
+  }
+
+  free(): void {
+    for (const b of [...this.m, ...this.v]) b.free();
   }
 }

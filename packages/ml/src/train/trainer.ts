@@ -42,6 +42,7 @@ export class Trainer {
   readonly optimizer: AdamW;
   step = 0;
   private readonly sink: GradSink;
+  private ownsAdapter: boolean;
 
   constructor(
     readonly model: LlamaModel,
@@ -57,6 +58,7 @@ export class Trainer {
       throw new ModelInputError("warmupSteps must be >= 0");
     const e = model.engine;
     const params: Param[] = [];
+    this.ownsAdapter = o.mode === "lora" && !adapter;
     if (o.mode === "lora") {
       if (!adapter && !o.lora) throw new ModelInputError('mode "lora" needs options.lora or an adapter');
       this.adapter = adapter ?? LoraAdapter.create(e, model.config, o.lora!, o.seed);
@@ -96,6 +98,13 @@ export class Trainer {
     this.optimizer.step(lr, scale);
     this.step++;
     return { ...r, step: this.step, lr, gradNorm };
+  }
+
+  /** Releases gradients and optimiser state, and the adapter if this trainer created it. */
+  free(): void {
+    for (const p of this.optimizer.params) p.grad.free();
+    this.optimizer.free();
+    if (this.ownsAdapter) this.adapter?.free();
   }
 
   /** Loss without gradients (held-out evaluation), in batches of batchSize. */
@@ -174,7 +183,7 @@ export class Trainer {
       writeSync(fd, pre);
       writeSync(fd, h);
       ps.forEach((p, k) => {
-        for (const a of [p.value.f32, this.optimizer.m[k], this.optimizer.v[k]]) {
+        for (const a of [p.value.f32, this.optimizer.m[k].f32, this.optimizer.v[k].f32]) {
           writeSync(fd, new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength)));
         }
       });
@@ -206,6 +215,7 @@ export class Trainer {
     };
     const adapter = header.lora ? LoraAdapter.create(model.engine, model.config, header.lora, 0) : undefined;
     const t = new Trainer(model, header.options, adapter);
+    t.ownsAdapter = adapter !== undefined;
     const ps = t.optimizer.params;
     if (ps.length !== header.params.length) {
       throw new CheckpointError(
@@ -220,7 +230,7 @@ export class Trainer {
           `${path}: tensor '${h.name}' (${h.length}) does not match '${p.name}' (${p.value.length})`,
         );
       }
-      for (const dst of [p.value.f32, t.optimizer.m[k], t.optimizer.v[k]]) {
+      for (const dst of [p.value.f32, t.optimizer.m[k].f32, t.optimizer.v[k].f32]) {
         const n = dst.length * 4;
         if (off + n > bytes.length)
           throw new CheckpointError(`${path}: truncated at tensor '${h.name}' (offset ${off})`);
