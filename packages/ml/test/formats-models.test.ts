@@ -199,6 +199,33 @@ describe("safetensors and HF folders", () => {
     assert.throws(() => llamaConfigFromHf({ ...hf, num_key_value_heads: 3 }), /multiple of 3 KV heads/);
   });
 
+  test("sharded HF folder (model.safetensors.index.json) and its errors", () => {
+    const model = join(dir, "hf-sharded");
+    mkdirSync(model);
+    const weights = randomWeights(tinyConfig, 5);
+    writeFileSync(join(model, "config.json"), JSON.stringify(llamaConfigToHf(tinyConfig)));
+    const names = [...weights.keys()];
+    const half = Math.ceil(names.length / 2);
+    const shards = [names.slice(0, half), names.slice(half)];
+    const weightMap: Record<string, string> = {};
+    shards.forEach((part, i) => {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      writeSafetensors(join(model, file), new Map(part.map((n) => [n, weights.get(n)!])));
+      for (const n of part) weightMap[n] = file;
+    });
+    writeFileSync(join(model, "model.safetensors.index.json"), JSON.stringify({ weight_map: weightMap }));
+    assertWeightsEqual(weights, readHfModel(model).weights);
+    writeSafetensors(
+      join(model, "model-00002-of-00002.safetensors"),
+      new Map(shards[1].slice(1).map((n) => [n, weights.get(n)!])),
+    );
+    assert.throws(
+      () => readHfModel(model),
+      new RegExp(`tensor '${shards[1][0].replace(/\./g, "\\.")}' is missing`),
+    );
+    assert.throws(() => readHfModel(join(dir, "nowhere")), /cannot read config/);
+  });
+
   test("HF folder -> GGUF -> weights equals the folder", () => {
     const model = join(dir, "hf");
     mkdirSync(model);
