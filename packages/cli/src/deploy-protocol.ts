@@ -1,5 +1,6 @@
 import { devAccounts } from "@openledger/devnet";
 import { connect, type DeployResult, deployProtocol } from "@openledger/sdk";
+import { Option } from "commander";
 import type { Hex } from "viem";
 import { CliError } from "./errors.ts";
 import type { Logger } from "./log.ts";
@@ -16,6 +17,7 @@ export async function deployToChain(params: {
   deploymentsDir: string;
   fresh?: boolean;
   token?: "open" | "wrapped";
+  verifier?: "none" | "span-v1" | "span-v1-precompile";
   log: Logger;
 }): Promise<DeployResult> {
   const { log } = params;
@@ -41,6 +43,7 @@ export async function deployToChain(params: {
     deploymentsDir: params.deploymentsDir,
     fresh: params.fresh,
     token: params.token,
+    verifier: params.verifier,
     onProgress: (e) => {
       if (e.type === "found") log.info("found", { contract: e.contract, address: e.address });
       else if (e.type === "deployed")
@@ -57,4 +60,14 @@ export function addressLines(result: DeployResult): string[] {
   return Object.entries(result.deployment.contracts).map(
     ([name, c]) => `${name.padEnd(width)}  ${c.address}`,
   );
+}
+
+/** The `--verifier` option shared by deploy and start. */
+export function verifierOption(): Option {
+  return new Option(
+    "--verifier <kind>",
+    "challenge verifier: SpanV1Verifier in Solidity, through the L2 precompile, or none",
+  )
+    .choices(["span-v1", "span-v1-precompile", "none"])
+    .default("span-v1");
 }

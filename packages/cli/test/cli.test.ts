@@ -109,7 +109,7 @@ describe("openledger CLI", () => {
     const addresses = lines(first.stdout);
     assert.deepEqual(
       addresses.map((l) => l.split(/\s+/)[0]),
-      ["OpenToken", "Staking", "DatanetRegistry", "ModelRegistry", "InferenceSettlement"],
+      ["OpenToken", "Staking", "DatanetRegistry", "ModelRegistry", "InferenceSettlement", "SpanV1Verifier"],
     );
     for (const l of addresses) assert.match(l, /0x[0-9a-fA-F]{40}$/);
     assert.match(first.stderr, /deployed contract=OpenToken/);
@@ -119,7 +119,7 @@ describe("openledger CLI", () => {
     assert.equal(second.stdout, first.stdout);
     const logs = lines(second.stderr).map((l) => JSON.parse(l));
     assert.ok(logs.every((l) => l.level && l.msg && l.time));
-    assert.equal(logs.filter((l) => l.msg === "found").length, 5);
+    assert.equal(logs.filter((l) => l.msg === "found").length, 6);
     assert.ok(logs.some((l) => l.msg === "everything was already deployed"));
 
     const file = JSON.parse(readFileSync(join(cwd, "deployments/31337.json"), "utf8"));

@@ -27,6 +27,8 @@ import {
   modelRegistryBytecode,
   openTokenAbi,
   openTokenBytecode,
+  spanV1VerifierAbi,
+  spanV1VerifierBytecode,
   stakingAbi,
   stakingBytecode,
   wrappedOpenAbi,
@@ -54,6 +56,12 @@ export interface ProtocolParams {
   platformTreasury?: Address;
   challengeWindow?: bigint;
   withdrawalDelay?: bigint;
+  /**
+   * Challenge verifier plugged into InferenceSettlement: "span-v1" (SpanV1Verifier computing span-v1
+   * in Solidity, any EVM chain), "span-v1-precompile" (the same through the 0x…0801 precompile of the
+   * OpenLedger L2), or "none" (default; no challenge can succeed until one is set).
+   */
+  verifier?: "none" | "span-v1" | "span-v1-precompile";
 }
 
 type Role = keyof ProtocolAddresses;
@@ -71,7 +79,7 @@ interface CallStep {
   kind: "call";
   /** Unique id, recorded in the deployment file. */
   id: string;
-  target: Role;
+  target: Exclude<Role, "verifier">;
   abi: Abi;
   functionName: string;
   args: (a: ProtocolAddresses) => readonly unknown[];
@@ -102,6 +110,7 @@ function resolveParams(deployer: Address, params: ProtocolParams) {
     platformTreasury: getAddress(params.platformTreasury ?? admin),
     challengeWindow: params.challengeWindow ?? 3_600n,
     withdrawalDelay: params.withdrawalDelay ?? 86_400n,
+    verifier: params.verifier ?? "none",
   };
 }
 
@@ -180,8 +189,37 @@ function protocolPlan(deployerInput: Address, params: ProtocolParams): Step[] {
       done: (c, a) => hasRole(c, a.staking, stakingAbi, SLASHER_ROLE, a.inferenceSettlement),
     },
   ];
+  if (p.verifier !== "none") {
+    const usePrecompile = p.verifier === "span-v1-precompile";
+    steps.push(
+      {
+        kind: "deploy",
+        role: "verifier",
+        contract: "SpanV1Verifier",
+        abi: spanV1VerifierAbi,
+        bytecode: spanV1VerifierBytecode,
+        args: (a) => [a.datanetRegistry, a.inferenceSettlement, usePrecompile],
+      },
+      {
+        kind: "call",
+        id: "InferenceSettlement.setVerifier(SpanV1Verifier)",
+        target: "inferenceSettlement",
+        abi: inferenceSettlementAbi,
+        functionName: "setVerifier",
+        args: (a) => [a.verifier],
+        done: async (c, a) =>
+          getAddress(
+            (await readContract(c, {
+              address: a.inferenceSettlement,
+              abi: inferenceSettlementAbi,
+              functionName: "verifier",
+            })) as Address,
+          ) === a.verifier,
+      },
+    );
+  }
   if (p.admin !== deployer) {
-    const administered: [Role, Abi][] = [
+    const administered: [Exclude<Role, "verifier">, Abi][] = [
       ["staking", stakingAbi],
       ["inferenceSettlement", inferenceSettlementAbi],
     ];

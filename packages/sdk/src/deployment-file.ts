@@ -10,6 +10,8 @@ export interface ProtocolAddresses {
   datanetRegistry: Address;
   modelRegistry: Address;
   inferenceSettlement: Address;
+  /** The challenge verifier (SpanV1Verifier), when one was deployed. */
+  verifier?: Address;
 }
 
 export interface DeployedContract {

@@ -141,6 +141,21 @@ describe("deployProtocol on anvil", () => {
     assert.deepEqual(again.deployed, []);
   });
 
+  test("the span-v1 verifier is deployed and plugged into settlement when asked", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openledger-deploy-"));
+    const result = await deployProtocol(wallets[5], pub, { deploymentsDir: dir, verifier: "span-v1" });
+    assert.ok(result.addresses.verifier);
+    const plugged = await pub.readContract({
+      address: result.addresses.inferenceSettlement,
+      abi: inferenceSettlementAbi,
+      functionName: "verifier",
+    });
+    assert.equal(plugged, result.addresses.verifier);
+    const again = await deployProtocol(wallets[5], pub, { deploymentsDir: dir, verifier: "span-v1" });
+    assert.deepEqual(again.deployed, []);
+    assert.equal(readDeployment(dir, 31337)!.addresses.verifier, result.addresses.verifier);
+  });
+
   test("protocolDeployTransactions: executing the plan puts the protocol at the predicted addresses", async () => {
     const deployer = devAccounts[4].address;
     const startNonce = await pub.getTransactionCount({ address: deployer });

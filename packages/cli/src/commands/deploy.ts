@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import type { Hex } from "viem";
 import { commandContext } from "../context.ts";
-import { addressLines, deployToChain } from "../deploy-protocol.ts";
+import { addressLines, deployToChain, verifierOption } from "../deploy-protocol.ts";
 import { CliError } from "../errors.ts";
 import { parsePrivateKey, parseRpcUrl } from "../options.ts";
 
@@ -12,6 +12,7 @@ interface DeployOptions {
   deployments: string;
   fresh: boolean;
   token: "open" | "wrapped";
+  verifier: "none" | "span-v1" | "span-v1-precompile";
   json: boolean;
 }
 
@@ -37,6 +38,7 @@ export function registerDeployCommand(program: Command): void {
         .choices(["open", "wrapped"])
         .default("open"),
     )
+    .addOption(verifierOption())
     .option("--json", "print the deployment as JSON", false)
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<DeployOptions>(command);
@@ -48,6 +50,7 @@ export function registerDeployCommand(program: Command): void {
         deploymentsDir: options.deployments,
         fresh: options.fresh,
         token: options.token,
+        verifier: options.verifier,
         log,
       });
       log.info(result.deployed.length ? "deployment written" : "everything was already deployed", {

@@ -1,7 +1,7 @@
 import { startAnvil } from "@openledger/devnet";
 import type { Command } from "commander";
 import { commandContext } from "../context.ts";
-import { addressLines, deployToChain, LOCAL_DEV_CHAIN_ID } from "../deploy-protocol.ts";
+import { addressLines, deployToChain, LOCAL_DEV_CHAIN_ID, verifierOption } from "../deploy-protocol.ts";
 import { parsePort, parseSeconds } from "../options.ts";
 import { accountRows, formatAccountRow } from "./accounts.ts";
 
@@ -9,6 +9,7 @@ interface StartOptions {
   port: number;
   deployments: string;
   blockTime?: number;
+  verifier: "none" | "span-v1" | "span-v1-precompile";
 }
 
 export function registerStartCommand(program: Command): void {
@@ -24,6 +25,7 @@ export function registerStartCommand(program: Command): void {
       parseSeconds,
     )
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
+    .addOption(verifierOption())
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<StartOptions>(command);
       const anvil = await startAnvil({
@@ -37,7 +39,12 @@ export function registerStartCommand(program: Command): void {
       });
       try {
         log.info("local chain running", { rpc: anvil.rpcUrl, ws: anvil.wsUrl, chainId: LOCAL_DEV_CHAIN_ID });
-        const result = await deployToChain({ rpc: anvil.rpcUrl, deploymentsDir: options.deployments, log });
+        const result = await deployToChain({
+          rpc: anvil.rpcUrl,
+          deploymentsDir: options.deployments,
+          verifier: options.verifier,
+          log,
+        });
         print(`RPC      ${anvil.rpcUrl}`);
         print(`WS       ${anvil.wsUrl}`);
         print(`chain id ${LOCAL_DEV_CHAIN_ID}`);
