@@ -222,6 +222,13 @@ describe("tokenizer files", () => {
     assert.equal(back.decode(ids, { skipSpecial: true }), "apple 12345");
   });
 
+  test("an NFC normalizer composes characters before encoding", () => {
+    const json = vocabToHfTokenizer(trained);
+    const nfc = tokenizerFromHfJson({ ...json, normalizer: { type: "NFC" } });
+    assert.deepEqual(nfc.encode("e\u0301"), t.encode("\u00e9"));
+    assert.notDeepEqual(t.encode("e\u0301"), t.encode("\u00e9"));
+  });
+
   test("unsupported tokenizer.json is named", () => {
     assert.throws(() => tokenizerFromHfJson({ model: { type: "Unigram" } }), /Unigram/);
     const json = vocabToHfTokenizer(trained);

@@ -26,6 +26,7 @@ export interface GgufTensorInfo {
   offset: number;
   /** Absolute byte offset in the file. */
   fileOffset: number;
+  /** Bytes of data; -1 for a type this engine does not decode (reading it raises UnsupportedTensorTypeError). */
   byteSize: number;
   elementCount: number;
 }

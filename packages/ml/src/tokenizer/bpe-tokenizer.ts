@@ -27,10 +27,13 @@ export class BpeTokenizer {
   private readonly cache = new Map<string, number[]>();
   /** Use a whole word's token directly when it is in the vocabulary (tokenizer.json "ignore_merges"). */
   readonly ignoreMerges: boolean;
+  /** Unicode normalisation applied to ordinary text before pre-tokenisation (tokenizer.json "normalizer"). */
+  readonly normalization: "NFC" | undefined;
 
-  constructor(vocab: BpeVocab, options: { ignoreMerges?: boolean } = {}) {
+  constructor(vocab: BpeVocab, options: { ignoreMerges?: boolean; normalization?: "NFC" } = {}) {
     this.vocab = vocab;
     this.ignoreMerges = options.ignoreMerges ?? false;
+    this.normalization = options.normalization;
     if (vocab.tokenTypes.length !== vocab.tokens.length) {
       throw new FormatError(
         `vocabulary has ${vocab.tokens.length} tokens but ${vocab.tokenTypes.length} token types`,
@@ -88,7 +91,8 @@ export class BpeTokenizer {
   }
 
   private encodeOrdinary(text: string, out: number[]): void {
-    for (const word of splitWords(text, this.wordRegex)) {
+    const normal = this.normalization ? text.normalize(this.normalization) : text;
+    for (const word of splitWords(normal, this.wordRegex)) {
       for (const id of this.encodeWord(toByteLevel(word))) out.push(id);
     }
   }

@@ -34,7 +34,11 @@ function findSplitRegex(pre: Json | null | undefined): { regex?: string; byteLev
 }
 
 /** Parse a tokenizer.json (object or text) into a vocabulary; returns ignoreMerges for the tokenizer too. */
-export function vocabFromHfTokenizer(input: string | Json): { vocab: BpeVocab; ignoreMerges: boolean } {
+export function vocabFromHfTokenizer(input: string | Json): {
+  vocab: BpeVocab;
+  ignoreMerges: boolean;
+  normalization: "NFC" | undefined;
+} {
   const json = (typeof input === "string" ? JSON.parse(input) : input) as Json;
   const model = json.model as Json | undefined;
   if (model?.type !== "BPE") {
@@ -105,6 +109,7 @@ export function vocabFromHfTokenizer(input: string | Json): { vocab: BpeVocab; i
       addBos: bosId >= 0,
     },
     ignoreMerges: model.ignore_merges === true,
+    normalization: normalizer ? "NFC" : undefined,
   };
 }
 

@@ -7,8 +7,8 @@ import { BpeTokenizer } from "./bpe-tokenizer.ts";
 import { vocabFromHfTokenizer } from "./hf-tokenizer.ts";
 
 export function tokenizerFromHfJson(json: string | Record<string, unknown>): BpeTokenizer {
-  const { vocab, ignoreMerges } = vocabFromHfTokenizer(json);
-  return new BpeTokenizer(vocab, { ignoreMerges });
+  const { vocab, ignoreMerges, normalization } = vocabFromHfTokenizer(json);
+  return new BpeTokenizer(vocab, { ignoreMerges, normalization });
 }
 
 export function tokenizerFromGguf(file: GgufFile): BpeTokenizer {
