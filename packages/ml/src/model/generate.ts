@@ -138,6 +138,11 @@ function checkPrompt(model: LlamaModel, prompt: ArrayLike<number>): void {
   }
 }
 
+/** Positions a request can use: its prompt plus maxTokens, within the model's context. */
+function cacheSize(model: LlamaModel, prompt: ArrayLike<number>, o: GenerateOptions): number {
+  return Math.min(model.maxContext, prompt.length + (o.maxTokens ?? 64));
+}
+
 /** Streams generated tokens; the generator's return value is the full result. */
 export async function* stream(
   model: LlamaModel,
@@ -146,7 +151,7 @@ export async function* stream(
 ): AsyncGenerator<GeneratedToken, GenerateResult> {
   checkPrompt(model, prompt);
   const dec = new Decoder(options);
-  const cache = new KVCache(model);
+  const cache = new KVCache(model, cacheSize(model, prompt, options));
   try {
     let logits = forward(model, [{ tokens: prompt, cache, adapter: options.adapter }])[0];
     for (;;) {
@@ -191,7 +196,7 @@ export interface BatchRequest extends GenerateOptions {
 export async function generateBatch(model: LlamaModel, requests: BatchRequest[]): Promise<GenerateResult[]> {
   for (const r of requests) checkPrompt(model, r.prompt);
   const decs = requests.map((r) => new Decoder(r));
-  const caches = requests.map(() => new KVCache(model));
+  const caches = requests.map((r) => new KVCache(model, cacheSize(model, r.prompt, r)));
   try {
     let active = requests.map((_, i) => i);
     let logits = forward(
