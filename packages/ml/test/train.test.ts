@@ -210,6 +210,23 @@ describe("training", () => {
     m.free();
   });
 
+  test("results do not depend on the thread count", async () => {
+    const e1 = await Engine.create({ threads: 1, maxMemoryMiB: 64 });
+    const runOn = (eng: Engine) => {
+      const m = LlamaModel.fromWeights(eng, c, tinyWeights(c, 34));
+      const t = new Trainer(m, { ...options, totalSteps: 3 });
+      t.run(planted(new Rng(4), 16));
+      const w = t.adapter!.toFile().weights;
+      t.free();
+      m.free();
+      return w;
+    };
+    const one = runOn(e1);
+    const two = runOn(e);
+    for (const [n, t] of one) assert.deepEqual(two.get(n)!.data, t.data, n);
+    await e1.close();
+  });
+
   test("full-parameter training lowers the loss (pre-training path)", () => {
     const m = LlamaModel.random(e, c, 3);
     const data = planted(new Rng(3), 32);
