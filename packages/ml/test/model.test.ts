@@ -216,3 +216,19 @@ describe("generation", () => {
     await assert.rejects(generate(m, new Array(65).fill(1)), /context holds 64/);
   });
 });
+
+test("running out of kernel memory mid-pass leaks nothing and leaves the cache usable", async () => {
+  const e = await Engine.create({ threads: 1, maxMemoryMiB: 16 });
+  const c = tinyConfig({ vocabSize: 5000, contextLength: 4096 });
+  const m = LlamaModel.fromWeights(e, c, tinyWeights(c, 1), { maxContext: 4096 });
+  const cache = new KVCache(m);
+  const before = e.allocatedBytes;
+  // a 4000-token prefill needs ~100 MiB of attention scratch: more than the engine may hold
+  assert.throws(() => forward(m, [{ tokens: new Array(4000).fill(1), cache }]), /out of kernel memory/);
+  assert.equal(e.allocatedBytes, before);
+  assert.equal(cache.length, 0);
+  assert.equal(forward(m, [{ tokens: [1, 2], cache }])[0].length, c.vocabSize);
+  cache.free();
+  m.free();
+  await e.close();
+});

@@ -86,23 +86,48 @@ function allocActs(
   const qd = c.numHeads * c.headDim;
   const kvd = c.numKvHeads * c.headDim;
   const F = c.intermediateSize;
+  const made: Buf[] = [];
+  const alloc = (n: number) => {
+    const b = e.alloc(n, false);
+    made.push(b);
+    return b;
+  };
+  try {
+    return buildActs(alloc, N, D, qd, kvd, F, attSize, rmax, save);
+  } catch (err) {
+    for (const b of made) b.free();
+    throw err;
+  }
+}
+
+function buildActs(
+  alloc: (n: number) => Buf,
+  N: number,
+  D: number,
+  qd: number,
+  kvd: number,
+  F: number,
+  attSize: number,
+  rmax: number,
+  save: boolean,
+): LayerActs {
   const xa = new Map<LoraTarget, Buf>();
-  if (rmax > 0) for (const t of TARGETS_OF_LAYER) xa.set(t, e.alloc(N * rmax, false));
+  if (rmax > 0) for (const t of TARGETS_OF_LAYER) xa.set(t, alloc(N * rmax));
   return {
-    xIn: save ? e.alloc(N * D, false) : null,
-    rstd1: e.alloc(N, false),
-    xn1: e.alloc(N * D, false),
-    q: e.alloc(N * qd, false),
-    k: e.alloc(N * kvd, false),
-    v: e.alloc(N * kvd, false),
-    att: e.alloc(attSize, false),
-    ao: e.alloc(N * qd, false),
-    xMid: save ? e.alloc(N * D, false) : null,
-    rstd2: e.alloc(N, false),
-    xn2: e.alloc(N * D, false),
-    g: e.alloc(N * F, false),
-    u: e.alloc(N * F, false),
-    h: e.alloc(N * F, false),
+    xIn: save ? alloc(N * D) : null,
+    rstd1: alloc(N),
+    xn1: alloc(N * D),
+    q: alloc(N * qd),
+    k: alloc(N * kvd),
+    v: alloc(N * kvd),
+    att: alloc(attSize),
+    ao: alloc(N * qd),
+    xMid: save ? alloc(N * D) : null,
+    rstd2: alloc(N),
+    xn2: alloc(N * D),
+    g: alloc(N * F),
+    u: alloc(N * F),
+    h: alloc(N * F),
     xa,
   };
 }
@@ -227,27 +252,33 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
   }
   const runs = adapterRuns(inputs, seqs);
 
+  seqs.forEach((s, i) => {
+    const toks = inputs[i].tokens;
+    for (let j = 0; j < s.n; j++) {
+      const t = toks[j];
+      if (!Number.isInteger(t) || t < 0 || t >= V)
+        throw new ModelInputError(`token id ${t} outside the vocabulary of ${V}`);
+    }
+  });
   const pos = e.alloc(N);
   const x = e.alloc(N * D);
+  const acts: LayerActs[] = [];
+  try {
+    for (let l = 0; l < (save ? c.numLayers : 1); l++) acts.push(allocActs(e, model, N, attSize, rmax, save));
+  } catch (err) {
+    freeState({ N, seqs, runs, rmax, pos, x, acts });
+    throw err;
+  }
   const pv = pos.i32;
   const xv = x.f32;
   const emb = model.embed.f32;
   seqs.forEach((s, i) => {
     const toks = inputs[i].tokens;
     for (let j = 0; j < s.n; j++) {
-      const t = toks[j];
-      if (!Number.isInteger(t) || t < 0 || t >= V) {
-        pos.free();
-        x.free();
-        throw new ModelInputError(`token id ${t} outside the vocabulary of ${V}`);
-      }
       pv[s.r0 + j] = s.S0 + j;
-      xv.set(emb.subarray(t * D, t * D + D), (s.r0 + j) * D);
+      xv.set(emb.subarray(toks[j] * D, toks[j] * D + D), (s.r0 + j) * D);
     }
   });
-
-  const acts: LayerActs[] = [];
-  for (let l = 0; l < (save ? c.numLayers : 1); l++) acts.push(allocActs(e, model, N, attSize, rmax, save));
   const state: PassState = { N, seqs, runs, rmax, pos, x, acts };
   const scale = 1 / Math.sqrt(hd);
 
