@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { after, describe, test } from "node:test";
 import { createPublicClient, http } from "viem";
@@ -9,6 +10,7 @@ import {
   DEV_MNEMONIC,
   DevnetError,
   devAccounts,
+  portIsFree,
   startAnvil,
 } from "../src/index.ts";
 
@@ -61,6 +63,26 @@ describe("startAnvil", () => {
     const again = await startAnvil({ port: a.port });
     started.push(again);
     assert.equal(again.port, a.port);
+  });
+
+  test("anvil dies with the process that started it, even without stop()", async () => {
+    const script = `import { startAnvil } from ${JSON.stringify(new URL("../src/index.ts", import.meta.url).pathname)};
+      const a = await startAnvil(); console.log(a.port); process.exit(0);`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    await new Promise((r) => child.on("close", r));
+    const port = Number(out.trim());
+    assert.ok(port > 0, `child printed ${out}`);
+    // SIGKILL is delivered at exit; give the kernel a moment to release the socket
+    let free = false;
+    for (let i = 0; i < 50 && !free; i++) {
+      free = await portIsFree(port);
+      if (!free) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(free, true);
   });
 
   test("a taken port is a clear error", async () => {

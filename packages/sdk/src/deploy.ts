@@ -62,6 +62,8 @@ export interface ProtocolParams {
    * OpenLedger L2), or "none" (default; no challenge can succeed until one is set).
    */
   verifier?: "none" | "span-v1" | "span-v1-precompile";
+  /** Holder of OpenToken's BRIDGE_ROLE (the L1<->L2 bridge); nobody when omitted. */
+  bridge?: Address;
 }
 
 type Role = keyof ProtocolAddresses;
@@ -111,6 +113,7 @@ function resolveParams(deployer: Address, params: ProtocolParams) {
     challengeWindow: params.challengeWindow ?? 3_600n,
     withdrawalDelay: params.withdrawalDelay ?? 86_400n,
     verifier: params.verifier ?? "none",
+    bridge: params.bridge ? getAddress(params.bridge) : undefined,
   };
 }
 
@@ -217,6 +220,20 @@ function protocolPlan(deployerInput: Address, params: ProtocolParams): Step[] {
           ) === a.verifier,
       },
     );
+  }
+  if (p.bridge) {
+    if (p.token !== "open")
+      throw new OpenLedgerTransactionError('a bridge role exists only on OpenToken (token: "open")');
+    const bridge = p.bridge;
+    steps.push({
+      kind: "call",
+      id: "OpenToken.grantRole(BRIDGE_ROLE,bridge)",
+      target: "token",
+      abi: openTokenAbi,
+      functionName: "grantRole",
+      args: () => [BRIDGE_ROLE, bridge],
+      done: (c, a) => hasRole(c, a.token, openTokenAbi, BRIDGE_ROLE, bridge),
+    });
   }
   if (p.admin !== deployer) {
     const administered: [Exclude<Role, "verifier">, Abi][] = [

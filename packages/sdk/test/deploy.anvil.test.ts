@@ -13,6 +13,7 @@ import {
   type WalletClient,
 } from "viem";
 import {
+  BRIDGE_ROLE,
   connect,
   DEFAULT_ADMIN_ROLE,
   deployProtocol,
@@ -141,9 +142,15 @@ describe("deployProtocol on anvil", () => {
     assert.deepEqual(again.deployed, []);
   });
 
-  test("the span-v1 verifier is deployed and plugged into settlement when asked", async () => {
+  test("the span-v1 verifier is deployed and plugged into settlement, and the bridge role granted, when asked", async () => {
     const dir = mkdtempSync(join(tmpdir(), "openledger-deploy-"));
-    const result = await deployProtocol(wallets[5], pub, { deploymentsDir: dir, verifier: "span-v1" });
+    const bridge = devAccounts[8].address;
+    const result = await deployProtocol(wallets[5], pub, {
+      deploymentsDir: dir,
+      verifier: "span-v1",
+      bridge,
+    });
+    assert.equal(await hasRole(result.addresses.token, BRIDGE_ROLE, bridge), true);
     assert.ok(result.addresses.verifier);
     const plugged = await pub.readContract({
       address: result.addresses.inferenceSettlement,
@@ -151,7 +158,7 @@ describe("deployProtocol on anvil", () => {
       functionName: "verifier",
     });
     assert.equal(plugged, result.addresses.verifier);
-    const again = await deployProtocol(wallets[5], pub, { deploymentsDir: dir, verifier: "span-v1" });
+    const again = await deployProtocol(wallets[5], pub, { deploymentsDir: dir, verifier: "span-v1", bridge });
     assert.deepEqual(again.deployed, []);
     assert.equal(readDeployment(dir, 31337)!.addresses.verifier, result.addresses.verifier);
   });

@@ -132,5 +132,12 @@ describe("protocolDeployTransactions", () => {
     assert.equal(wrapped.transactions[0].label, "WrappedOpen");
     assert.equal(wrapped.transactions.filter((t) => t.label.includes("DEFAULT_ADMIN_ROLE")).length, 4);
     assert.throws(() => protocolDeployTransactions({ deployer: "0xnope" as `0x${string}` }), /Address/);
+    const bridged = protocolDeployTransactions({ deployer: alice, params: { bridge: bob } });
+    assert.equal(bridged.transactions.at(-1)!.label, "OpenToken.grantRole(BRIDGE_ROLE,bridge)");
+    assert.equal(bridged.transactions.at(-1)!.to, bridged.addresses.token);
+    assert.throws(
+      () => protocolDeployTransactions({ deployer: alice, params: { bridge: bob, token: "wrapped" } }),
+      /bridge role exists only on OpenToken/,
+    );
   });
 });
