@@ -232,3 +232,22 @@ test("running out of kernel memory mid-pass leaks nothing and leaves the cache u
   m.free();
   await e.close();
 });
+
+test("topIndices and sampling distributions", async () => {
+  const { topIndices, sampleToken } = await import("../src/model/sampling.ts");
+  const { Rng } = await import("../src/kernels/rng.ts");
+  const v = [0.5, 3, -1, 3, 2, 7, 0.5];
+  assert.deepEqual(topIndices(v, 4), [5, 1, 3, 4]);
+  assert.deepEqual(topIndices(v, 10), [5, 1, 3, 4, 0, 6, 2]);
+  assert.deepEqual(topIndices(v, 0), []);
+  // empirical frequencies follow softmax(logits / T), and top-p removes the tail
+  const logits = Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)]);
+  const rng = new Rng(12);
+  const counts = [0, 0, 0, 0];
+  for (let i = 0; i < 20000; i++) counts[sampleToken(logits, { temperature: 1 }, rng)]++;
+  [0.5, 0.3, 0.15, 0.05].forEach((p, i) => assert.ok(Math.abs(counts[i] / 20000 - p) < 0.015, `token ${i}`));
+  const nucleus = [0, 0, 0, 0];
+  for (let i = 0; i < 5000; i++) nucleus[sampleToken(logits, { temperature: 1, topP: 0.8 }, rng)]++;
+  assert.equal(nucleus[2] + nucleus[3], 0);
+  assert.ok(Math.abs(nucleus[0] / 5000 - 0.625) < 0.03);
+});

@@ -3,7 +3,7 @@ import type { LoraAdapter } from "../lora/adapter.ts";
 import { ModelInputError } from "./errors.ts";
 import { forward } from "./infer.ts";
 import { KVCache, type LlamaModel } from "./llama.ts";
-import { checkSampling, logSoftmax, type SamplingOptions, sampleToken } from "./sampling.ts";
+import { checkSampling, logSoftmax, type SamplingOptions, sampleToken, topIndices } from "./sampling.ts";
 
 export interface GenerateOptions extends SamplingOptions {
   /** default 64 */
@@ -73,8 +73,7 @@ class Decoder {
       const lp = logSoftmax(logits);
       ev.logprob = lp[token];
       if (this.o.logprobs > 0) {
-        const idx = Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a] || a - b);
-        ev.top = idx.slice(0, this.o.logprobs).map((t) => ({ token: t, logprob: lp[t] }));
+        ev.top = topIndices(lp, this.o.logprobs).map((t) => ({ token: t, logprob: lp[t] }));
       }
       this.logprobs!.push({ token, logprob: ev.logprob, ...(ev.top ? { top: ev.top } : {}) });
     }

@@ -37,18 +37,66 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
+/** Indices of the k largest values, largest first (ties: lower index first); O(V·log k). */
+export function topIndices(values: ArrayLike<number>, k: number): number[] {
+  k = Math.min(k, values.length);
+  if (k <= 0) return [];
+  // min-heap of the best k seen so far, ordered by (value, -index)
+  const heap: number[] = [];
+  const worse = (a: number, b: number) => values[a] < values[b] || (values[a] === values[b] && a > b);
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && worse(heap[l], heap[m])) m = l;
+      if (r < heap.length && worse(heap[r], heap[m])) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  for (let i = 0; i < values.length; i++) {
+    if (heap.length < k) {
+      heap.push(i);
+      for (let j = heap.length - 1; j > 0; ) {
+        const p = (j - 1) >> 1;
+        if (!worse(heap[j], heap[p])) break;
+        [heap[j], heap[p]] = [heap[p], heap[j]];
+        j = p;
+      }
+    } else if (worse(heap[0], i)) {
+      heap[0] = i;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => values[b] - values[a] || a - b);
+}
+
 /** Picks the next token: greedy at temperature 0, else temperature → top-k → top-p → draw. */
 export function sampleToken(logits: Float32Array, o: SamplingOptions, rng: Rng): number {
   const t = o.temperature ?? 0;
   if (t === 0) return argmax(logits);
-  const idx = Array.from(logits.keys());
-  idx.sort((a, b) => logits[b] - logits[a] || a - b);
-  const k = o.topK && o.topK > 0 ? Math.min(o.topK, idx.length) : idx.length;
-  const top = idx.slice(0, k);
+  const p = o.topP ?? 1;
+  const k = o.topK && o.topK > 0 ? Math.min(o.topK, logits.length) : logits.length;
+  if (k === logits.length && p >= 1) {
+    // plain temperature sampling: no ordering needed
+    let mx = -Infinity;
+    for (const x of logits) if (x > mx) mx = x;
+    const w = new Float64Array(logits.length);
+    let total = 0;
+    for (let i = 0; i < w.length; i++) total += w[i] = Math.exp((logits[i] - mx) / t);
+    let r = rng.next() * total;
+    for (let i = 0; i < w.length; i++) {
+      r -= w[i];
+      if (r < 0) return i;
+    }
+    return w.length - 1;
+  }
+  const top = topIndices(logits, k);
   const mx = logits[top[0]];
   const w = top.map((i) => Math.exp((logits[i] - mx) / t));
   const total = w.reduce((a, b) => a + b, 0);
-  const p = o.topP ?? 1;
   let keep = w.length;
   if (p < 1) {
     let acc = 0;
@@ -60,11 +108,11 @@ export function sampleToken(logits: Float32Array, o: SamplingOptions, rng: Rng):
       }
     }
   }
-  const kept = w.slice(0, keep);
-  const sum = kept.reduce((a, b) => a + b, 0);
+  let sum = 0;
+  for (let i = 0; i < keep; i++) sum += w[i];
   let r = rng.next() * sum;
   for (let i = 0; i < keep; i++) {
-    r -= kept[i];
+    r -= w[i];
     if (r < 0) return top[i];
   }
   return top[keep - 1];
