@@ -245,7 +245,9 @@ test("topIndices and sampling distributions", async () => {
   const rng = new Rng(12);
   const counts = [0, 0, 0, 0];
   for (let i = 0; i < 20000; i++) counts[sampleToken(logits, { temperature: 1 }, rng)]++;
-  [0.5, 0.3, 0.15, 0.05].forEach((p, i) => assert.ok(Math.abs(counts[i] / 20000 - p) < 0.015, `token ${i}`));
+  [0.5, 0.3, 0.15, 0.05].forEach((p, i) => {
+    assert.ok(Math.abs(counts[i] / 20000 - p) < 0.015, `token ${i}`);
+  });
   const nucleus = [0, 0, 0, 0];
   for (let i = 0; i < 5000; i++) nucleus[sampleToken(logits, { temperature: 1, topP: 0.8 }, rng)]++;
   assert.equal(nucleus[2] + nucleus[3], 0);
