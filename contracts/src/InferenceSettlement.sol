@@ -231,8 +231,8 @@ contract InferenceSettlement is AccessControl {
     /// @notice Credits `amount` to the caller's escrow, pulled from the caller (approve first).
     /// @param amount Amount in wei.
     function deposit(uint256 amount) external {
-        _deposit(msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
+        _deposit(msg.sender, amount);
     }
 
     /// @notice Credits `amount` to `account`'s escrow, pulled from the caller (approve first).
@@ -240,8 +240,8 @@ contract InferenceSettlement is AccessControl {
     /// @param amount Amount in wei.
     function depositFor(address account, uint256 amount) external {
         if (account == address(0)) revert ZeroAddress();
-        _deposit(account, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
+        _deposit(account, amount);
     }
 
     /// @notice Credits `from`'s escrow with an EIP-3009 ReceiveWithAuthorization signed by `from` to
@@ -260,10 +260,10 @@ contract InferenceSettlement is AccessControl {
         bytes32 nonce,
         bytes calldata signature
     ) external {
-        _deposit(from, value);
         IEIP3009(address(token)).receiveWithAuthorization(
             from, address(this), value, validAfter, validBefore, nonce, signature
         );
+        _deposit(from, value);
     }
 
     /// @notice Asks to withdraw `amount` of the caller's escrow after the withdrawal delay; replaces any

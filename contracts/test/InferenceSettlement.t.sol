@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {EIP3009} from "../src/token/EIP3009.sol";
 import {InferenceSettlement} from "../src/InferenceSettlement.sol";
@@ -382,6 +383,28 @@ contract InferenceSettlementTest is SettlementBase {
         vm.prank(alice);
         settlement.depositFor(c1, 5 ether);
         assertEq(settlement.escrowOf(c1), 5 ether);
+    }
+
+    function test_maxUintAmountsAreRejected() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, alice, 900 ether, type(uint256).max)
+        );
+        vm.prank(alice);
+        settlement.deposit(type(uint256).max);
+        assertEq(settlement.escrowOf(alice), 100 ether);
+
+        Posted memory p = _post(1 ether, 0);
+        vm.warp(block.timestamp + WINDOW);
+        bytes32[] memory proof = Merkle.proof(p.leaves, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(InferenceSettlement.InvalidProof.selector, p.batchId, c1, type(uint256).max)
+        );
+        settlement.claimFor(p.batchId, c1, type(uint256).max, proof);
+        vm.expectRevert(
+            abi.encodeWithSelector(InferenceSettlement.InsufficientEscrow.selector, alice, 99 ether, type(uint256).max)
+        );
+        vm.prank(alice);
+        settlement.requestWithdrawal(type(uint256).max);
     }
 
     function test_depositWithAuthorizationIsGaslessAndNotReplayable() public {
