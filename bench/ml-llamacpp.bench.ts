@@ -2,7 +2,7 @@
 // same generated GGUF and thread count. Env: BENCH_THREADS (default 2), BENCH_SIZE ("small" | "medium"),
 // BENCH_REPEAT (default 3).
 import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, type LlamaModel as LlamaCppModel, LlamaLogLevel, type Token } from "node-llama-cpp";
 import type { GgufWriteType } from "../packages/ml/src/formats/ggml-types.ts";
@@ -155,6 +155,13 @@ console.log(
     `decode ${DECODE}, best of ${REPEAT}` +
     " (this engine computes in f32; F16 weights are widened on load)",
 );
+const load = loadavg()[0];
+if (load > cpus().length) {
+  console.log(
+    `warning: load average ${load.toFixed(1)} on ${cpus().length} CPUs; llama.cpp's spinning thread barrier ` +
+      "degrades badly when its threads are descheduled, so multi-thread figures are not comparable now",
+  );
+}
 const header = ["weights", "phase", "ours tok/s", "llama.cpp tok/s", "ratio"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
