@@ -5,6 +5,7 @@ import { canonicalChunks } from "./chunks.ts";
 import { IndexFormatError, InvalidChunkError } from "./errors.ts";
 import { suffixArray } from "./sais.ts";
 import { scanWords } from "./text.ts";
+import { Vocabulary } from "./vocabulary.ts";
 import type { Occurrence, SpanChunk } from "./types.ts";
 
 const MAGIC = "OLSPANIX";
@@ -72,8 +73,7 @@ export class SpanIndex {
     const chunkIndex = new Uint32Array(chunkCount);
     const contributionId = new BigUint64Array(chunkCount);
     const contentHash = new Uint8Array(32 * chunkCount);
-    const vocabulary = new Map<string, number>();
-    const textBuffer = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    const vocabulary = new Vocabulary(text);
     let pos = 0;
     let words = 0;
     for (let c = 0; c < chunkCount; c++) {
@@ -94,17 +94,14 @@ export class SpanIndex {
         }
         wordPos[words] = pos;
         const wordStart = pos;
+        let h = 0x811c9dc5;
         for (let p = start; p < end; p++) {
-          const b = bytes[p];
-          text[pos++] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+          let b = bytes[p];
+          if (b >= 0x41 && b <= 0x5a) b += 0x20;
+          text[pos++] = b;
+          h = Math.imul(h ^ b, 0x01000193);
         }
-        const key = textBuffer.toString("latin1", wordStart, pos);
-        let id = vocabulary.get(key);
-        if (id === undefined) {
-          id = vocabulary.size;
-          vocabulary.set(key, id);
-        }
-        wordIds.data[words++] = id;
+        wordIds.data[words++] = vocabulary.idOf(wordStart, pos, h >>> 0);
         text[pos++] = SPACE;
       });
       text[pos++] = END_OF_CHUNK;
@@ -112,9 +109,7 @@ export class SpanIndex {
     chunkFirstWord[chunkCount] = words;
 
     // Rank words byte-lexicographically; 0 is the final sentinel, 1 ends a chunk, words are 2...
-    const distinct = [...vocabulary.keys()].sort();
-    const rankOfId = new Int32Array(distinct.length);
-    for (let r = 0; r < distinct.length; r++) rankOfId[vocabulary.get(distinct[r])!] = r + 2;
+    const rankOfId = vocabulary.ranks();
     const symbols = new Int32Array(words + chunkCount + 1);
     const wordAt = new Int32Array(symbols.length).fill(-1);
     let p = 0;
@@ -125,7 +120,7 @@ export class SpanIndex {
       }
       symbols[p++] = 1;
     }
-    const sa = suffixArray(symbols, distinct.length + 2);
+    const sa = suffixArray(symbols, vocabulary.size + 2);
     const suffixes = new Uint32Array(words);
     let k = 0;
     for (let x = 0; x < sa.length; x++) {
