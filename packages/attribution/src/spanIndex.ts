@@ -5,8 +5,8 @@ import { canonicalChunks } from "./chunks.ts";
 import { IndexFormatError, InvalidChunkError } from "./errors.ts";
 import { suffixArray } from "./sais.ts";
 import { scanWords } from "./text.ts";
-import { Vocabulary } from "./vocabulary.ts";
 import type { Occurrence, SpanChunk } from "./types.ts";
+import { Vocabulary } from "./vocabulary.ts";
 
 const MAGIC = "OLSPANIX";
 export const SPAN_INDEX_VERSION = 1;
