@@ -7,7 +7,7 @@ import { FormatError, UnsupportedModelError } from "../src/formats/errors.ts";
 import { GgufFile } from "../src/formats/gguf-read.ts";
 import { gguf } from "../src/formats/gguf-values.ts";
 import { encodeGguf } from "../src/formats/gguf-write.ts";
-import { llamaConfigFromHf, llamaConfigToHf, readHfModel } from "../src/formats/hf-model.ts";
+import { convertHfToGguf, llamaConfigFromHf, llamaConfigToHf, readHfModel } from "../src/formats/hf-model.ts";
 import { llamaGgufTensors, readLlamaGguf, writeLlamaGguf } from "../src/formats/llama-gguf.ts";
 import {
   checkAdapterShapes,
@@ -20,6 +20,8 @@ import {
 import type { LlamaConfig, Weights } from "../src/formats/model-config.ts";
 import { encodeSafetensors, SafetensorsFile, writeSafetensors } from "../src/formats/safetensors.ts";
 import { permuteRowsForGguf, unpermuteRowsFromGguf } from "../src/formats/tensor-names.ts";
+import { vocabToHfTokenizer } from "../src/tokenizer/hf-tokenizer.ts";
+import { trainBpe } from "../src/tokenizer/train-bpe.ts";
 import { randomData, randomWeights, tinyConfig } from "./formats-util.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ml-models-"));
@@ -237,6 +239,15 @@ describe("safetensors and HF folders", () => {
     const path = join(dir, "from-hf.gguf");
     writeLlamaGguf(path, loaded);
     assertWeightsEqual(weights, readLlamaGguf(path).weights);
+    // with a tokenizer.json of fewer tokens than embedding rows: padded to the model's vocabulary
+    const vocab = trainBpe(["the apple tree"], { vocabSize: 260, minFrequency: 1 });
+    writeFileSync(join(model, "tokenizer.json"), JSON.stringify(vocabToHfTokenizer(vocab)));
+    const converted = join(dir, "converted.gguf");
+    convertHfToGguf(model, converted, { tensorType: "F16" });
+    const back = readLlamaGguf(converted);
+    assert.equal(back.vocab!.tokens.length, tinyConfig.vocabSize);
+    assert.deepEqual(back.vocab!.tokens.slice(0, 260), vocab.tokens);
+    assert.deepEqual(back.config, tinyConfig);
   });
 });
 

@@ -1,7 +1,11 @@
 // Hugging Face model folders: config.json -> LlamaConfig, and weights from (possibly sharded) safetensors.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { vocabFromHfTokenizer } from "../tokenizer/hf-tokenizer.ts";
+import { type BpeVocab, TokenType } from "../tokenizer/vocab.ts";
 import { FormatError, UnsupportedModelError } from "./errors.ts";
+import type { GgufWriteType } from "./ggml-types.ts";
+import { writeLlamaGguf } from "./llama-gguf.ts";
 import {
   type Architecture,
   checkConfig,
@@ -122,4 +126,31 @@ export function readHfModel(dir: string): { config: LlamaConfig; weights: Weight
   for (const name of shapes.keys())
     if (!weights.has(name)) throw new FormatError(`${dir}: tensor '${name}' is missing`);
   return { config, weights };
+}
+
+/** Convert a Hugging Face folder (config.json, safetensors, optional tokenizer.json) into one GGUF file. */
+export function convertHfToGguf(
+  dir: string,
+  outPath: string,
+  options: { tensorType?: GgufWriteType; name?: string } = {},
+): { config: LlamaConfig; vocab: BpeVocab | undefined } {
+  const { config, weights } = readHfModel(dir);
+  const tokenizerPath = join(dir, "tokenizer.json");
+  const vocab = existsSync(tokenizerPath)
+    ? vocabFromHfTokenizer(readFileSync(tokenizerPath, "utf8")).vocab
+    : undefined;
+  if (vocab && vocab.tokens.length > config.vocabSize) {
+    throw new FormatError(
+      `${tokenizerPath}: ${vocab.tokens.length} tokens, more than the model's ${config.vocabSize}`,
+    );
+  }
+  if (vocab) {
+    // llama.cpp wants one token per embedding row: pad with unused tokens as its converter does.
+    for (let i = vocab.tokens.length; i < config.vocabSize; i++) {
+      vocab.tokens.push(`[PAD${i}]`);
+      vocab.tokenTypes.push(TokenType.UNUSED);
+    }
+  }
+  writeLlamaGguf(outPath, { config, weights, vocab, name: options.name, tensorType: options.tensorType });
+  return { config, vocab };
 }
