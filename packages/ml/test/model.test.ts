@@ -223,7 +223,7 @@ test("running out of kernel memory mid-pass leaks nothing and leaves the cache u
   const m = LlamaModel.fromWeights(e, c, tinyWeights(c, 1), { maxContext: 4096 });
   const cache = new KVCache(m);
   const before = e.allocatedBytes;
-  // a 4000-token prefill needs ~100 MiB of attention scratch: more than the engine may hold
+  // the last chunks of a 4000-token prefill need more attention scratch than the engine may hold
   assert.throws(() => forward(m, [{ tokens: new Array(4000).fill(1), cache }]), /out of kernel memory/);
   assert.equal(e.allocatedBytes, before);
   assert.equal(cache.length, 0);
@@ -252,4 +252,24 @@ test("topIndices and sampling distributions", async () => {
   for (let i = 0; i < 5000; i++) nucleus[sampleToken(logits, { temperature: 1, topP: 0.8 }, rng)]++;
   assert.equal(nucleus[2] + nucleus[3], 0);
   assert.ok(Math.abs(nucleus[0] / 5000 - 0.625) < 0.03);
+});
+
+test("long prompts are prefilled in chunks with the same logits", async () => {
+  const e = await Engine.create({ threads: 2, maxMemoryMiB: 128 });
+  const c = tinyConfig({ contextLength: 1024 });
+  const w = tinyWeights(c, 2);
+  const m = LlamaModel.fromWeights(e, c, w);
+  const long = Array.from({ length: 600 }, (_, i) => (i * 7 + 3) % c.vocabSize);
+  const cache = new KVCache(m);
+  const [all] = forward(m, [{ tokens: long, cache, allLogits: true }]);
+  assert.equal(all.length, long.length * c.vocabSize);
+  assert.equal(cache.length, 600);
+  const want = referenceLogits(c, w, long.slice(0, 300));
+  assert.ok(maxErr(all.subarray(0, 300 * c.vocabSize), want) < 1e-4);
+  const other = new KVCache(m);
+  const [last] = forward(m, [{ tokens: long, cache: other }]);
+  assert.ok(maxErr(last, all.subarray(599 * c.vocabSize)) < 1e-5);
+  for (const x of [cache, other]) x.free();
+  m.free();
+  await e.close();
 });
