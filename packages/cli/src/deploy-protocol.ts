@@ -1,6 +1,5 @@
 import { devAccounts } from "@openledger/devnet";
 import { connect, type DeployResult, deployProtocol } from "@openledger/sdk";
-import { Option } from "commander";
 import type { Hex } from "viem";
 import { CliError } from "./errors.ts";
 import type { Logger } from "./log.ts";
@@ -60,14 +59,4 @@ export function addressLines(result: DeployResult): string[] {
   return Object.entries(result.deployment.contracts).map(
     ([name, c]) => `${name.padEnd(width)}  ${c.address}`,
   );
-}
-
-/** The `--verifier` option shared by deploy and start. */
-export function verifierOption(): Option {
-  return new Option(
-    "--verifier <kind>",
-    "challenge verifier: SpanV1Verifier in Solidity, through the L2 precompile, or none",
-  )
-    .choices(["span-v1", "span-v1-precompile", "none"])
-    .default("span-v1");
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import type { Hex } from "viem";
 
 /** commander parser for `--rpc`: an http(s) or ws(s) URL. */
@@ -37,4 +37,14 @@ export function parseSeconds(value: string): number {
   if (!/^\d+$/.test(value) || n < 1 || n > 86400)
     throw new InvalidArgumentError("expected whole seconds in 1..86400");
   return n;
+}
+
+/** The `--verifier` option shared by deploy and start. */
+export function verifierOption(): Option {
+  return new Option(
+    "--verifier <kind>",
+    "challenge verifier: SpanV1Verifier in Solidity, through the L2 precompile, or none",
+  )
+    .choices(["span-v1", "span-v1-precompile", "none"])
+    .default("span-v1");
 }

@@ -1,7 +1,4 @@
-import { DEV_MNEMONIC, devAccounts } from "@openledger/devnet";
-import { connect, readDeployment, tokenBalance } from "@openledger/sdk";
 import type { Command } from "commander";
-import { formatEther } from "viem";
 import { commandContext } from "../context.ts";
 import { parseRpcUrl } from "../options.ts";
 
@@ -20,6 +17,9 @@ export function registerAccountsCommand(program: Command): void {
     .option("--json", "print JSON instead of a table", false)
     .action(async (_opts, command: Command) => {
       const { options, print } = commandContext<AccountsOptions>(command);
+      // heavy modules load only when the command runs, so --help stays fast
+      const { accountRows, formatAccountRow } = await import("../dev-accounts.ts");
+      const { DEV_MNEMONIC } = await import("@openledger/devnet");
       const rows = await accountRows(options);
       if (options.json) {
         print(JSON.stringify({ mnemonic: DEV_MNEMONIC, accounts: rows }, null, 2));
@@ -28,38 +28,4 @@ export function registerAccountsCommand(program: Command): void {
       print(`mnemonic: ${DEV_MNEMONIC}`);
       for (const r of rows) print(formatAccountRow(r));
     });
-}
-
-export interface AccountRow {
-  index: number;
-  address: string;
-  privateKey: string;
-  eth?: string;
-  open?: string;
-}
-
-export function formatAccountRow(r: AccountRow): string {
-  const balances = [r.eth !== undefined ? `${r.eth} ETH` : "", r.open !== undefined ? `${r.open} OPEN` : ""]
-    .filter(Boolean)
-    .join("  ");
-  return `(${r.index}) ${r.address}  ${r.privateKey}${balances ? `  ${balances}` : ""}`;
-}
-
-/** The dev accounts, with native and $OPEN balances when an RPC (and a deployment there) is known. */
-export async function accountRows(options: { rpc?: string; deployments: string }): Promise<AccountRow[]> {
-  const rows: AccountRow[] = devAccounts.map((a) => ({
-    index: a.index,
-    address: a.address,
-    privateKey: a.privateKey,
-  }));
-  if (!options.rpc) return rows;
-  const { publicClient, chain } = await connect(options.rpc);
-  const deployment = readDeployment(options.deployments, chain.id);
-  const token = deployment?.addresses.token;
-  for (const row of rows) {
-    const address = row.address as `0x${string}`;
-    row.eth = formatEther(await publicClient.getBalance({ address }));
-    if (token) row.open = formatEther(await tokenBalance(publicClient, { token, account: address }));
-  }
-  return rows;
 }

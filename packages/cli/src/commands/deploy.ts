@@ -2,9 +2,8 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import type { Hex } from "viem";
 import { commandContext } from "../context.ts";
-import { addressLines, deployToChain, verifierOption } from "../deploy-protocol.ts";
 import { CliError } from "../errors.ts";
-import { parsePrivateKey, parseRpcUrl } from "../options.ts";
+import { parsePrivateKey, parseRpcUrl, verifierOption } from "../options.ts";
 
 interface DeployOptions {
   rpc?: string;
@@ -44,6 +43,7 @@ export function registerDeployCommand(program: Command): void {
       const { options, log, print } = commandContext<DeployOptions>(command);
       if (!options.rpc)
         throw new CliError('--rpc <url> is required (or OPENLEDGER_RPC, or "rpc" in the config file)');
+      const { addressLines, deployToChain } = await import("../deploy-protocol.ts");
       const result = await deployToChain({
         rpc: options.rpc,
         privateKey: options.privateKey,

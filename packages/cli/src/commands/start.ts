@@ -1,9 +1,6 @@
-import { startAnvil } from "@openledger/devnet";
 import type { Command } from "commander";
 import { commandContext } from "../context.ts";
-import { addressLines, deployToChain, LOCAL_DEV_CHAIN_ID, verifierOption } from "../deploy-protocol.ts";
-import { parsePort, parseSeconds } from "../options.ts";
-import { accountRows, formatAccountRow } from "./accounts.ts";
+import { parsePort, parseSeconds, verifierOption } from "../options.ts";
 
 interface StartOptions {
   port: number;
@@ -28,6 +25,9 @@ export function registerStartCommand(program: Command): void {
     .addOption(verifierOption())
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<StartOptions>(command);
+      const { startAnvil } = await import("@openledger/devnet");
+      const { addressLines, deployToChain, LOCAL_DEV_CHAIN_ID } = await import("../deploy-protocol.ts");
+      const { accountRows, formatAccountRow } = await import("../dev-accounts.ts");
       const anvil = await startAnvil({
         port: options.port,
         chainId: LOCAL_DEV_CHAIN_ID,
