@@ -291,6 +291,17 @@ describe("LoRA adapters", () => {
     assert.equal(back.alpha, 16);
     assert.deepEqual(back.targetModules, adapter.targetModules);
     assertWeightsEqual(adapter.weights, back.weights);
+    const cfgPath = join(out, "adapter_config.json");
+    const original = readFileSync(cfgPath, "utf8");
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, use_rslora: true }));
+    assert.equal(readPeftAdapter(out).alpha, 16 * 2); // alpha/sqrt(4) == (alpha*2)/4
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, use_dora: true }));
+    assert.throws(() => readPeftAdapter(out), /DoRA/);
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, bias: "all" }));
+    assert.throws(() => readPeftAdapter(out), /bias 'all'/);
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, peft_type: "IA3" }));
+    assert.throws(() => readPeftAdapter(out), /IA3/);
+    writeFileSync(cfgPath, original);
     const again = join(dir, "peft2");
     writePeftAdapter(again, back);
     assert.deepEqual(

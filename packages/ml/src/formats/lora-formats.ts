@@ -95,6 +95,17 @@ export function readPeftAdapter(dir: string): LoraAdapterFile {
     throw new FormatError(`${configPath}: 'r' and 'lora_alpha' must be numbers`);
   }
   if (json.use_dora === true) throw new FormatError(`${configPath}: DoRA adapters are not supported`);
+  if (json.bias !== undefined && json.bias !== "none") {
+    throw new FormatError(`${configPath}: bias '${String(json.bias)}' is not supported (only "none")`);
+  }
+  for (const key of ["rank_pattern", "alpha_pattern"]) {
+    const v = json[key];
+    if (v && typeof v === "object" && Object.keys(v).length > 0) {
+      throw new FormatError(`${configPath}: per-module '${key}' is not supported`);
+    }
+  }
+  // rsLoRA scales by alpha/sqrt(r); the engine scales by alpha/r, so fold sqrt(r) into alpha.
+  const alpha = json.use_rslora === true ? json.lora_alpha * Math.sqrt(json.r) : json.lora_alpha;
   const file = SafetensorsFile.open(join(dir, "adapter_model.safetensors"));
   const weights: Weights = new Map();
   try {
@@ -109,7 +120,7 @@ export function readPeftAdapter(dir: string): LoraAdapterFile {
   const targets = json.target_modules;
   return {
     rank: json.r,
-    alpha: json.lora_alpha,
+    alpha,
     targetModules: Array.isArray(targets) ? targets.map(String) : [...modulesOf(weights)],
     weights,
     baseModel: typeof json.base_model_name_or_path === "string" ? json.base_model_name_or_path : undefined,
@@ -144,7 +155,7 @@ export function writeGgufLora(
     ["adapter.lora.alpha", gguf.f32(adapter.alpha)],
   ]);
   const tensors: GgufTensorInput[] = [];
-  for (const [hf, t] of [...adapter.weights].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [hf, t] of [...adapter.weights].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const m = pairName.exec(hf)!;
     let data = t.data;
     if (m[3] === "B" && usesPairwiseRope(config.architecture) && /(q|k)_proj$/.test(m[1])) {
