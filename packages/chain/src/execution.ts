@@ -66,6 +66,36 @@ export class Executor {
     return { vm, state };
   }
 
+  /**
+   * Runs `fn` on a VM at `block`'s state. Without overrides the VM of the latest state root is kept
+   * and reused (its caches stay warm); each use is serialised and rolled back afterwards.
+   */
+  private async withVm<T>(
+    block: Block,
+    overrides: StateOverrides | undefined,
+    fn: (vm: VM) => Promise<T>,
+  ): Promise<T> {
+    if (overrides) return fn((await this.vmAt(block, overrides)).vm);
+    const root = bytesToHex(await this.node.stateRootOf(block));
+    if (this.cached?.root !== root) this.cached = { root, vm: this.vmAt(block).then((v) => v.vm) };
+    const cached = this.cached;
+    const run = async () => {
+      const vm = await cached.vm;
+      await vm.stateManager.checkpoint();
+      try {
+        return await fn(vm);
+      } finally {
+        await vm.stateManager.revert();
+      }
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private cached: { root: string; vm: Promise<VM> } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
   /** Executes `req` on top of `block` the way geth's eth_call does (no nonce or balance checks). */
   async run(
     req: CallRequest,
@@ -73,8 +103,7 @@ export class Executor {
     overrides?: StateOverrides,
     gasLimit?: bigint,
   ): Promise<RunTxResult> {
-    const { vm } = await this.vmAt(block, overrides);
-    return this.runOn(vm, req, block, gasLimit);
+    return this.withVm(block, overrides, (vm) => this.runOn(vm, req, block, gasLimit));
   }
 
   private async runOn(vm: VM, req: CallRequest, block: Block, gasLimit?: bigint): Promise<RunTxResult> {
@@ -157,13 +186,16 @@ export class Executor {
 
   /** eth_estimateGas: the lowest gas limit that succeeds, found by binary search as geth does. */
   async estimateGas(req: CallRequest, block: Block, overrides?: StateOverrides): Promise<bigint> {
+    return this.withVm(block, overrides, (vm) => this.search(vm, req, block));
+  }
+
+  private async search(vm: VM, req: CallRequest, block: Block): Promise<bigint> {
     let hi = req.gas ?? this.callGasCap;
-    const { vm, state } = await this.vmAt(block, overrides);
+    const state = vm.stateManager;
     const attempt = async (gas: bigint) => {
       await state.checkpoint();
       try {
-        const result = await this.runOn(vm, req, block, gas);
-        return result;
+        return await this.runOn(vm, req, block, gas);
       } finally {
         await state.revert();
       }

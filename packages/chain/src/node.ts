@@ -32,6 +32,7 @@ import { TxRejectedError } from "./errors.ts";
 import { quantity, type RpcLog } from "./format.ts";
 import { DEFAULT_POOL_LIMITS, type PoolLimits, type PoolTx, TxPool } from "./mempool.ts";
 import { merkleMultiproofPrecompile, type PrecompileDefinition, PrecompileRegistry } from "./precompiles.ts";
+import { SenderRecovery } from "./recovery.ts";
 import { ChainStore, OverlayDB, type StoredLog } from "./store.ts";
 
 /** A transaction run from dev account 0 in block 1 of a fresh chain (protocol predeploys). */
@@ -64,6 +65,8 @@ export interface NodeOptions {
   precompiles?: PrecompileDefinition[];
   blockGasLimit?: bigint;
   pool?: Partial<PoolLimits>;
+  /** Worker threads for sender recovery (default: min(4, cores - 1); 0 recovers on the main thread). */
+  recoveryThreads?: number;
 }
 
 export interface MinedBlockEvent {
@@ -109,6 +112,7 @@ export class ChainNode extends EventEmitter {
   private readonly store: ChainStore;
   private readonly vm: VM;
   private readonly mutex = new Mutex();
+  private readonly recovery: SenderRecovery;
   private readonly blockCache = new Map<number, Block>();
   private headBlock!: Block;
   private timeOffset = 0n;
@@ -140,6 +144,7 @@ export class ChainNode extends EventEmitter {
     this.blockGasLimit = opts.blockGasLimit ?? DEFAULT_BLOCK_GAS_LIMIT;
     this.automine = opts.automine ?? false;
     this.blockTime = opts.blockTime ?? 1;
+    this.recovery = new SenderRecovery(opts.recoveryThreads);
   }
 
   static async create(opts: NodeOptions): Promise<ChainNode> {
@@ -206,6 +211,7 @@ export class ChainNode extends EventEmitter {
     if (this.timer) clearInterval(this.timer);
     await this.mutex.run(async () => {
       await this.pendingFlush;
+      await this.recovery.close();
       this.store.close();
     });
   }
@@ -488,6 +494,7 @@ export class ChainNode extends EventEmitter {
     if (raw.length > 131072)
       throw new TxRejectedError(`oversized data: transaction size ${raw.length}, limit 131072`);
     const tx = this.decodeTransaction(raw);
+    await this.recovery.prepare(tx);
     let sender: Address;
     try {
       sender = tx.getSenderAddress();
@@ -528,7 +535,6 @@ export class ChainNode extends EventEmitter {
     }
     const hash = tx.hash();
     const hashHex = bytesToHex(hash);
-    if (this.store.txRecord(hash)) throw new TxRejectedError("already known");
     const entry = { tx, raw, hash, hashHex, sender: senderHex, nonce: tx.nonce, maxFee, tip };
     const replaced = this.pool.add(entry, account.nonce);
     if (persist) {
@@ -566,8 +572,9 @@ export class ChainNode extends EventEmitter {
   private persistPending(entry: { hash: Uint8Array; raw: Uint8Array }): Promise<void> {
     this.pendingBatch.push(entry);
     if (!this.pendingFlush) {
+      // Group commit: one fsync'd SQLite transaction for the transactions of the next 2 ms.
       this.pendingFlush = new Promise((resolve, reject) => {
-        setImmediate(() => {
+        setTimeout(() => {
           const batch = this.pendingBatch;
           this.pendingBatch = [];
           this.pendingFlush = undefined;
@@ -577,7 +584,7 @@ export class ChainNode extends EventEmitter {
           } catch (err) {
             reject(err);
           }
-        });
+        }, 2);
       });
     }
     return this.pendingFlush;

@@ -1,0 +1,116 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { TypedTransaction } from "@ethereumjs/tx";
+import { bigIntToBytes, setLengthLeft } from "@ethereumjs/util";
+
+const SECP256K1_N_HALF = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
+interface Pending {
+  tx: TypedTransaction;
+  resolve: () => void;
+}
+
+/**
+ * Recovers transaction senders on worker threads (libsecp256k1 in WebAssembly), so admission of
+ * many transactions uses every core. Results go into the transaction's own sender cache; anything
+ * unusual (high s, bad v, failed recovery) is left for the inline path, which reports the error.
+ */
+export class SenderRecovery {
+  private readonly workers: Worker[] = [];
+  private readonly waiting = new Map<number, Pending[]>();
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private nextId = 0;
+  private turn = 0;
+
+  constructor(threads = Math.min(4, Math.max(0, availableParallelism() - 1))) {
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL("./recoveryWorker.mjs", import.meta.url));
+      worker.unref();
+      worker.on("message", (msg: { id: number; out: Uint8Array }) => this.done(msg.id, msg.out));
+      worker.on("error", () => this.dropWorker(worker));
+      this.workers.push(worker);
+    }
+  }
+
+  /** Fills `tx`'s sender cache off the main thread when there are workers; resolves either way. */
+  prepare(tx: TypedTransaction): Promise<void> {
+    if (this.workers.length === 0 || !Object.isFrozen(tx) || tx.cache.senderPubKey !== undefined) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ tx, resolve });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map((w) => w.terminate()));
+    for (const batch of this.waiting.values()) for (const p of batch) p.resolve();
+    this.waiting.clear();
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch: Pending[] = [];
+    const items: number[] = [];
+    for (const p of this.queue.splice(0)) {
+      const packed = pack(p.tx);
+      if (!packed || this.workers.length === 0) p.resolve();
+      else {
+        batch.push(p);
+        items.push(...packed);
+      }
+    }
+    if (batch.length === 0) return;
+    const id = this.nextId++;
+    this.waiting.set(id, batch);
+    const worker = this.workers[this.turn++ % this.workers.length];
+    const buf = Uint8Array.from(items);
+    worker.postMessage({ id, items: buf }, [buf.buffer]);
+  }
+
+  private done(id: number, out: Uint8Array): void {
+    const batch = this.waiting.get(id);
+    if (!batch) return;
+    this.waiting.delete(id);
+    batch.forEach((p, i) => {
+      if (out[i * 65] === 1) p.tx.cache.senderPubKey = out.slice(i * 65 + 1, i * 65 + 65);
+      p.resolve();
+    });
+  }
+
+  /** A failed worker is dropped; batches in flight resolve and recover inline. */
+  private dropWorker(worker: Worker): void {
+    const i = this.workers.indexOf(worker);
+    if (i >= 0) this.workers.splice(i, 1);
+    for (const batch of this.waiting.values()) for (const p of batch) p.resolve();
+    this.waiting.clear();
+  }
+}
+
+/** 97 bytes (hash, r||s, recovery id) or undefined when the signature needs the inline checks. */
+function pack(tx: TypedTransaction): number[] | undefined {
+  const { v, r, s } = tx;
+  if (v === undefined || r === undefined || s === undefined || s > SECP256K1_N_HALF) return undefined;
+  let recovery: bigint;
+  if (tx.type !== 0) recovery = v;
+  else if (v === 27n || v === 28n) recovery = v - 27n;
+  else recovery = v - (tx.common.chainId() * 2n + 35n);
+  if (recovery !== 0n && recovery !== 1n) return undefined;
+  const out = new Array<number>(97);
+  const hash = tx.getMessageToVerifySignature();
+  const rb = setLengthLeft(bigIntToBytes(r), 32);
+  const sb = setLengthLeft(bigIntToBytes(s), 32);
+  for (let i = 0; i < 32; i++) {
+    out[i] = hash[i];
+    out[32 + i] = rb[i];
+    out[64 + i] = sb[i];
+  }
+  out[96] = Number(recovery);
+  return out;
+}
