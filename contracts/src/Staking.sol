@@ -101,7 +101,7 @@ contract Staking is IStaking, AccessControl {
     error PoolWiped(address operator);
     /// @notice The stake is too small to buy one pool share.
     error StakeTooSmall(uint256 amount);
-    /// @notice `account` has `available` in `operator`'s pool; nothing to unbond.
+    /// @notice `account` has no active stake in `operator`'s pool to unbond.
     error NothingToUnbond(address operator, address account);
     /// @notice No unbonding entry with this id (or already withdrawn).
     error UnknownUnbonding(uint256 unbondingId);
