@@ -51,7 +51,9 @@ export function forward(model: LlamaModel, requests: ForwardRequest[]): Float32A
     return chunkedStep(model, requests);
   } catch (err) {
     // all or nothing: a failed step leaves every cache as it was
-    requests.forEach((r, i) => r.cache.truncate(Math.min(lengths[i], r.cache.length)));
+    requests.forEach((r, i) => {
+      r.cache.truncate(Math.min(lengths[i], r.cache.length));
+    });
     throw err;
   }
 }
