@@ -294,6 +294,27 @@ export class SpanIndex {
   }
 }
 
+/** One linear pass so that a corrupt file fails here, not as wrong results later. */
+function checkSections(s: Sections, source: string): void {
+  const words = s.wordPos.length;
+  const chunks = s.chunkIndex.length;
+  const bad = (what: string) => new IndexFormatError(`${source}: corrupt index (${what})`);
+  if (s.chunkFirstWord[0] !== 0 || s.chunkFirstWord[chunks] !== words) throw bad("chunk table");
+  for (let c = 0; c < chunks; c++)
+    if (s.chunkFirstWord[c] > s.chunkFirstWord[c + 1]) throw bad("chunk table");
+  if (words > 0 && s.text[s.text.length - 1] !== END_OF_CHUNK) throw bad("text end");
+  for (let g = 0; g < words; g++) {
+    if (s.wordPos[g] >= s.text.length || (g > 0 && s.wordPos[g] <= s.wordPos[g - 1]))
+      throw bad("word positions");
+  }
+  const seen = new Uint8Array(words);
+  for (let x = 0; x < words; x++) {
+    const g = s.suffixes[x];
+    if (g >= words || seen[g]) throw bad("suffix array");
+    seen[g] = 1;
+  }
+}
+
 /** Compares the indexed word at text position `p` with `word` (byte order, shorter prefix first). */
 function compareWord(text: Uint8Array, p: number, word: Uint8Array): number {
   for (let t = 0; t < word.length; t++) {

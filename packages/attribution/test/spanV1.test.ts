@@ -266,6 +266,12 @@ describe("span-v1 determinism and the index file", () => {
     const future = file.slice();
     future[8] = 2;
     assert.throws(() => SpanIndex.load(future), /version 2/);
+    const idx = SpanIndex.load(file);
+    // The suffix array follows the text and word positions; duplicate one entry.
+    const sa = (64 + ((idx.textBytes + 7) & ~7) + 4 * idx.wordCount + 7) & ~7;
+    const corrupt = file.slice();
+    corrupt.set(corrupt.subarray(sa, sa + 4), sa + 4);
+    assert.throws(() => SpanIndex.load(corrupt), /corrupt index \(suffix array\)/);
   });
 });
 
