@@ -29,6 +29,7 @@ export {
 } from "./minhash.ts";
 export { NearDupIndex } from "./neardup.ts";
 export { type OpenDatanetServiceOptions, openDatanetService } from "./open.ts";
+export { countingStream, progressBar } from "./progress.ts";
 export { SdkRegistry, type SdkRegistryOptions } from "./registry.ts";
 export type { RegistryEvent, RegistryPort } from "./registry-port.ts";
 export { type SeedSummary, type SeedWordnetOptions, seedWordnet } from "./seed.ts";
@@ -45,4 +46,10 @@ export { CONTRIBUTION_TYPES, contributionTypedData, verifyContributionSignature 
 export { LEAF_ENCODING, type ManifestEntry, type SnapshotManifest } from "./snapshot.ts";
 export { type ChunkProof, type SnapshotChunk, SnapshotStore } from "./snapshots.ts";
 export { decodeUtf8Strict, normalizeText } from "./text.ts";
-export { LEXICOGRAPHER_FILES, readWordnetByDomain, type Synset, synsetText } from "./wordnet.ts";
+export {
+  LEXICOGRAPHER_FILES,
+  parseSynsetLine,
+  readWordnetByDomain,
+  type Synset,
+  synsetText,
+} from "./wordnet.ts";

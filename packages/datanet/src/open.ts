@@ -19,12 +19,15 @@ export interface OpenDatanetServiceOptions extends Omit<DatanetServiceOptions, "
   token?: Address;
   /** Keys of the accounts this service may send from (owners, curators, contributors, buyers). */
   privateKeys?: readonly Hex[];
+  /** How often to poll for receipts and blocks, in ms (viem's 4 s default makes every transaction slow). */
+  pollingInterval?: number;
 }
 
 /** Connects to the chain, opens the data directory and catches the index up with the chain. */
 export async function openDatanetService(opts: OpenDatanetServiceOptions): Promise<DatanetService> {
   const transport = http(opts.rpcUrl, { retryCount: 0 });
-  const publicClient = createPublicClient({ transport }) as PublicClient;
+  const pollingInterval = opts.pollingInterval ?? 100;
+  const publicClient = createPublicClient({ transport, pollingInterval }) as PublicClient;
   const chainId = await publicClient.getChainId();
   const chain = {
     id: chainId,
@@ -34,7 +37,12 @@ export async function openDatanetService(opts: OpenDatanetServiceOptions): Promi
   };
   const wallets = (opts.privateKeys ?? []).map(
     (key) =>
-      createWalletClient({ account: privateKeyToAccount(key), chain, transport }) as WalletClientWithAccount,
+      createWalletClient({
+        account: privateKeyToAccount(key),
+        chain,
+        transport,
+        pollingInterval,
+      }) as WalletClientWithAccount,
   );
   const registry = new SdkRegistry(chainId, {
     publicClient,
