@@ -210,8 +210,7 @@ export class SpanIndex {
       contributionId: new BigUint64Array(ab, base + layout.contributionId, chunks),
       contentHash: new Uint8Array(ab, base + layout.contentHash, 32 * chunks),
     };
-    if (sections.chunkFirstWord[chunks] !== words)
-      throw new IndexFormatError(`${source}: chunk table does not match the word count`);
+    checkSections(sections, source);
     return new SpanIndex(bytesToHex(bytes.subarray(24, 56)), sections);
   }
 
