@@ -290,3 +290,48 @@ export function datanetClaimable(
     }),
   );
 }
+
+/** The contribution id of a content hash in a Datanet (0n when absent). */
+export function contributionIdOf(
+  client: Client,
+  params: { registry: Address; datanetId: bigint; contentHash: Hex },
+) {
+  return read("DatanetRegistry.contributionIdOf", () =>
+    readContract(client, {
+      address: params.registry,
+      abi,
+      functionName: "contributionIdOf",
+      args: [params.datanetId, params.contentHash],
+    }),
+  );
+}
+
+/** The snapshot id of a Datanet's version (0n when absent). */
+export function snapshotIdOf(
+  client: Client,
+  params: { registry: Address; datanetId: bigint; version: number },
+) {
+  return read("DatanetRegistry.snapshotIdOf", () =>
+    readContract(client, {
+      address: params.registry,
+      abi,
+      functionName: "snapshotIdOf",
+      args: [params.datanetId, params.version],
+    }),
+  );
+}
+
+/** Whether `account` may curate the Datanet (its owner or a curator). */
+export function isCurator(
+  client: Client,
+  params: { registry: Address; datanetId: bigint; account: Address },
+) {
+  return read("DatanetRegistry.isCurator", () =>
+    readContract(client, {
+      address: params.registry,
+      abi,
+      functionName: "isCurator",
+      args: [params.datanetId, params.account],
+    }),
+  );
+}

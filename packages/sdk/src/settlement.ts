@@ -329,3 +329,22 @@ export async function splitFee(client: Client, params: { settlement: Address; fe
   );
   return { platform, modelOwner, stakers, contributors };
 }
+
+/** A pending withdrawal request (amount 0 when none). */
+export function withdrawalOf(client: Client, params: { settlement: Address; account: Address }) {
+  return read("InferenceSettlement.withdrawalOf", () =>
+    readContract(client, {
+      address: params.settlement,
+      abi,
+      functionName: "withdrawalOf",
+      args: [params.account],
+    }),
+  );
+}
+
+/** The current fee split in basis points. */
+export function getFeeSplit(client: Client, params: { settlement: Address }) {
+  return read("InferenceSettlement.feeSplit", () =>
+    readContract(client, { address: params.settlement, abi, functionName: "feeSplit" }),
+  );
+}

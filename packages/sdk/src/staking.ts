@@ -107,3 +107,24 @@ export function pendingRewards(
     }),
   );
 }
+
+/** An operator pool: registered, active stake, shares, unbonding stake. */
+export async function poolOf(client: Client, params: { staking: Address; operator: Address }) {
+  const [registered, activeStake, shares, unbonding] = await read("Staking.poolOf", () =>
+    readContract(client, { address: params.staking, abi, functionName: "poolOf", args: [params.operator] }),
+  );
+  return { registered, activeStake, shares, unbonding };
+}
+
+/** A pending unbonding: owner, operator, ready time, current amount (after any slash). */
+export async function unbondingOf(client: Client, params: { staking: Address; unbondingId: bigint }) {
+  const [account, operator, readyAt, amount] = await read("Staking.unbondingOf", () =>
+    readContract(client, {
+      address: params.staking,
+      abi,
+      functionName: "unbondingOf",
+      args: [params.unbondingId],
+    }),
+  );
+  return { account, operator, readyAt, amount };
+}

@@ -8,7 +8,7 @@ import {
   type TypedDataDomain,
 } from "viem";
 import { getEip712Domain, readContract, signTypedData } from "viem/actions";
-import { openTokenAbi } from "./generated/abis.ts";
+import { openTokenAbi, wrappedOpenAbi } from "./generated/abis.ts";
 import { read, type Sent, transact, type WalletClientWithAccount } from "./transact.ts";
 
 // OpenToken and WrappedOpen share one ERC-20 + EIP-2612 + EIP-3009 surface; openTokenAbi encodes both.
@@ -90,6 +90,30 @@ export function approveToken(
 ): Promise<Sent> {
   const data = encodeFunctionData({ abi, functionName: "approve", args: [params.spender, params.amount] });
   return transact(client, { to: params.token, data, label: "OpenToken.approve" });
+}
+
+/** WrappedOpen: wraps `amount` of the native currency (OPEN on the L2) into the ERC-20, 1:1. */
+export function wrapOpen(
+  client: WalletClientWithAccount,
+  params: { token: Address; amount: bigint },
+): Promise<Sent> {
+  const data = encodeFunctionData({ abi: wrappedOpenAbi, functionName: "deposit" });
+  return transact(client, { to: params.token, data, value: params.amount, label: "WrappedOpen.deposit" });
+}
+
+/** WrappedOpen: burns `amount` of the ERC-20 and sends the native currency to `to` (default the sender). */
+export function unwrapOpen(
+  client: WalletClientWithAccount,
+  params: { token: Address; amount: bigint; to?: Address },
+): Promise<Sent> {
+  const data = params.to
+    ? encodeFunctionData({
+        abi: wrappedOpenAbi,
+        functionName: "withdrawTo",
+        args: [params.to, params.amount],
+      })
+    : encodeFunctionData({ abi: wrappedOpenAbi, functionName: "withdraw", args: [params.amount] });
+  return transact(client, { to: params.token, data, label: "WrappedOpen.withdraw" });
 }
 
 export interface SignedPermit {

@@ -24,6 +24,9 @@ import {
   readDeployment,
   SLASHER_ROLE,
   stakingAbi,
+  tokenBalance,
+  unwrapOpen,
+  wrapOpen,
   wrappedOpenAbi,
 } from "../src/index.ts";
 
@@ -140,6 +143,16 @@ describe("deployProtocol on anvil", () => {
     }
     const again = await deployProtocol(wallets[3], pub, { deploymentsDir: dir, token: "wrapped", admin });
     assert.deepEqual(again.deployed, []);
+    // wrapping and unwrapping the native currency 1:1
+    const token = result.addresses.token;
+    const me = devAccounts[3].address;
+    await wrapOpen(wallets[3], { token, amount: 5n * 10n ** 18n });
+    assert.equal(await tokenBalance(pub, { token, account: me }), 5n * 10n ** 18n);
+    await unwrapOpen(wallets[3], { token, amount: 2n * 10n ** 18n });
+    const before = await pub.getBalance({ address: admin });
+    await unwrapOpen(wallets[3], { token, amount: 10n ** 18n, to: admin });
+    assert.equal(await pub.getBalance({ address: admin }), before + 10n ** 18n);
+    assert.equal(await tokenBalance(pub, { token, account: me }), 2n * 10n ** 18n);
   });
 
   test("the span-v1 verifier is deployed and plugged into settlement, and the bridge role granted, when asked", async () => {

@@ -41,6 +41,7 @@ import {
   connect,
   contribute,
   contributeBatch,
+  contributionIdOf,
   createDatanet,
   curate,
   curateBatch,
@@ -54,11 +55,13 @@ import {
   executeAuthorization,
   getBatch,
   getContribution,
+  getFeeSplit,
   getProvenance,
   getSnapshot,
   hasClaimed,
   hasLicense,
   inferenceSettlementAbi,
+  isCurator,
   isOperator,
   modelRegistryAbi,
   OpenLedgerContractError,
@@ -66,6 +69,7 @@ import {
   type ProtocolAddresses,
   pendingRewards,
   permit,
+  poolOf,
   postBatch,
   publishModelVersion,
   publishSnapshot,
@@ -78,6 +82,7 @@ import {
   signDepositAuthorization,
   signPermit,
   signTransferAuthorization,
+  snapshotIdOf,
   spdxToBytes32,
   splitFee,
   stake,
@@ -87,7 +92,9 @@ import {
   transact,
   transferToken,
   unbond,
+  unbondingOf,
   withdraw,
+  withdrawalOf,
   withdrawUnbonded,
 } from "../src/index.ts";
 import { compileFixtures } from "./fixtures.ts";
@@ -350,6 +357,19 @@ export function protocolSuite(getRpcUrl: () => string): void {
           curate(wallet(owner), { registry: a.datanetRegistry, contributionId: ids[5], accept: false }),
           "ContributionNotPending",
         );
+        assert.equal(
+          await contributionIdOf(pub, {
+            registry: a.datanetRegistry,
+            datanetId,
+            contentHash: chunkContentHash(texts[2]),
+          }),
+          ids[2],
+        );
+        assert.equal(await isCurator(pub, { registry: a.datanetRegistry, datanetId, account: owner }), true);
+        assert.equal(
+          await isCurator(pub, { registry: a.datanetRegistry, datanetId, account: mallory }),
+          false,
+        );
         const rejected = await getContribution(pub, { registry: a.datanetRegistry, contributionId: ids[4] });
         assert.equal(rejected.status, 3); // Rejected
         // accepted bonds are refunded to the contributors' claimable balances
@@ -388,6 +408,10 @@ export function protocolSuite(getRpcUrl: () => string): void {
         });
         snapshotId = snap.snapshotId;
         assert.equal(snap.version, 1);
+        assert.equal(
+          await snapshotIdOf(pub, { registry: a.datanetRegistry, datanetId, version: 1 }),
+          snapshotId,
+        );
         const stored = await getSnapshot(pub, { registry: a.datanetRegistry, snapshotId });
         assert.equal(stored.chunksRoot, chunkTree.root);
 
@@ -559,6 +583,12 @@ export function protocolSuite(getRpcUrl: () => string): void {
         assert.equal(staked.shares, 2_000n * OPEN);
         assert.equal(await isOperator(pub, { staking: a.staking, operator }), true);
         await delegate(wallet(delegator), { staking: a.staking, operator, amount: 500n * OPEN });
+        assert.deepEqual(await poolOf(pub, { staking: a.staking, operator }), {
+          registered: true,
+          activeStake: 2_500n * OPEN,
+          shares: 2_500n * OPEN,
+          unbonding: 0n,
+        });
         await revertsWith(
           delegate(wallet(delegator), { staking: a.staking, operator: mallory, amount: OPEN }),
           "UnknownOperator",
@@ -635,7 +665,14 @@ export function protocolSuite(getRpcUrl: () => string): void {
           requestWithdraw(wallet(user), { settlement: a.inferenceSettlement, amount: 10_000n * OPEN }),
           "InsufficientEscrow",
         );
-        await requestWithdraw(wallet(user), { settlement: a.inferenceSettlement, amount: 100n * OPEN });
+        const requested = await requestWithdraw(wallet(user), {
+          settlement: a.inferenceSettlement,
+          amount: 100n * OPEN,
+        });
+        assert.deepEqual(await withdrawalOf(pub, { settlement: a.inferenceSettlement, account: user }), {
+          amount: 100n * OPEN,
+          readyAt: requested.readyAt,
+        });
         await revertsWith(
           withdraw(wallet(user), { settlement: a.inferenceSettlement }),
           "WithdrawalNotReady",
@@ -675,6 +712,12 @@ export function protocolSuite(getRpcUrl: () => string): void {
             "setChallengeWindow",
           );
         await setWindow(0n);
+        assert.deepEqual(await getFeeSplit(pub, { settlement: a.inferenceSettlement }), {
+          platformBps: 500,
+          modelOwnerBps: 3000,
+          stakersBps: 1500,
+          contributorsBps: 5000,
+        });
         const split = await splitFee(pub, { settlement: a.inferenceSettlement, fee });
         assert.equal(split.platform + split.modelOwner + split.stakers + split.contributors, fee);
         const alicePart = (split.contributors * 3n) / 5n;
@@ -882,6 +925,13 @@ export function protocolSuite(getRpcUrl: () => string): void {
           staking: a.staking,
           operator,
           amount: 100n * OPEN,
+        });
+        const pending = await unbondingOf(pub, { staking: a.staking, unbondingId: started.unbondingId });
+        assert.deepEqual(pending, {
+          account: delegator,
+          operator,
+          readyAt: started.readyAt,
+          amount: started.amount,
         });
         await revertsWith(
           withdrawUnbonded(wallet(delegator), { staking: a.staking, unbondingId: started.unbondingId }),
