@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { type Block, createBlock, createBlockFromRLP } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
@@ -31,6 +31,7 @@ import { type DevAccount, deriveDevAccounts } from "./devAccounts.ts";
 import { TxRejectedError } from "./errors.ts";
 import { quantity, type RpcLog } from "./format.ts";
 import { DEFAULT_POOL_LIMITS, type PoolLimits, type PoolTx, TxPool } from "./mempool.ts";
+import { PendingLog } from "./pendingLog.ts";
 import { merkleMultiproofPrecompile, type PrecompileDefinition, PrecompileRegistry } from "./precompiles.ts";
 import { SenderRecovery } from "./recovery.ts";
 import { ChainStore, OverlayDB, type StoredLog } from "./store.ts";
@@ -120,8 +121,7 @@ export class ChainNode extends EventEmitter {
   private snapshots = new Map<string, { head: number; timeOffset: bigint }>();
   private snapshotSeq = 0;
   private timer: NodeJS.Timeout | undefined;
-  private pendingBatch: { hash: Uint8Array; raw: Uint8Array }[] = [];
-  private pendingFlush: Promise<void> | undefined;
+  private pendingLog!: PendingLog;
   private closed = false;
   readonly genesisResults: { label?: string; address?: string; hash: string }[] = [];
 
@@ -187,9 +187,12 @@ export class ChainNode extends EventEmitter {
     common.events.removeAllListeners("hardforkChanged");
     node = new ChainNode(opts, vm, store, common, registry);
     node.blockchain = blockchain;
+    const { log, entries } = await PendingLog.open(join(opts.datadir, "pending.log"));
+    node.pendingLog = log;
     const head = store.getMeta("head");
     if (head === undefined) await node.initGenesis(opts);
     else await node.resume(Number(head));
+    await node.readmit(head === undefined ? [] : entries);
     node.startTimer();
     return node;
   }
@@ -210,7 +213,7 @@ export class ChainNode extends EventEmitter {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await this.mutex.run(async () => {
-      await this.pendingFlush;
+      await this.pendingLog.close();
       await this.recovery.close();
       this.store.close();
     });
@@ -310,16 +313,19 @@ export class ChainNode extends EventEmitter {
     await this.vm.stateManager.setStateRoot(
       root ? hexToBytes(root as `0x${string}`) : block.header.stateRoot,
     );
-    // Re-admit persisted pool transactions that are still valid.
-    const stale: Uint8Array[] = [];
-    for (const raw of this.store.pendingRaw()) {
+  }
+
+  /** Re-admits the transactions the pending log kept (mined or stale ones are refused and dropped). */
+  private async readmit(entries: Uint8Array[]): Promise<void> {
+    for (const raw of entries) {
       try {
         await this.admit(raw, false);
       } catch {
-        stale.push(keccakBytes(raw));
+        // mined before the restart, replaced, or no longer valid
       }
     }
-    if (stale.length > 0) this.store.deletePending(stale);
+    if (this.pool.size === 0) await this.pendingLog.clear();
+    else if (this.automine) await this.mine();
   }
 
   // ---- block production ----------------------------------------------------------------------
@@ -445,16 +451,13 @@ export class ChainNode extends EventEmitter {
       };
       receipts.push({ hash: txHash, receipt: JSON.stringify(receipt) });
     });
-    const minedHashes = included.map((i) => i.tx.hash());
-    this.persistBlock(block, receipts, logs, { stateRoot: null }, [
-      ...minedHashes,
-      ...dropped.map((d) => d.hash),
-    ]);
+    this.persistBlock(block, receipts, logs, { stateRoot: null });
     for (const i of included) if (i.poolHash) this.pool.remove(i.poolHash);
     for (const d of dropped) this.pool.remove(d.hashHex);
     for (const sender of new Set(included.map((i) => i.from.toLowerCase()))) {
       this.pool.dropStale(sender, await this.stateNonce(sender));
     }
+    if (this.pool.size === 0) this.pendingLog.clear().catch((err) => this.emit("error", err));
     this.emit("block", { block, logs: rpcLogs } satisfies MinedBlockEvent);
     return block;
   }
@@ -464,12 +467,10 @@ export class ChainNode extends EventEmitter {
     receipts: { hash: Uint8Array; receipt: string }[],
     logs: StoredLog[],
     meta: Record<string, string | null>,
-    minedPending: Uint8Array[] = [],
   ): void {
     const number = Number(block.header.number);
     this.store.commitBlock(
-      { number, hash: block.hash(), rlp: block.serialize(), txs: receipts, logs, trieNodes: [] },
-      minedPending,
+      { number, hash: block.hash(), rlp: block.serialize(), txs: receipts, logs },
       { ...meta, head: String(number) },
     );
     this.headBlock = block;
@@ -536,11 +537,8 @@ export class ChainNode extends EventEmitter {
     const hash = tx.hash();
     const hashHex = bytesToHex(hash);
     const entry = { tx, raw, hash, hashHex, sender: senderHex, nonce: tx.nonce, maxFee, tip };
-    const replaced = this.pool.add(entry, account.nonce);
-    if (persist) {
-      await this.persistPending({ hash, raw });
-      if (replaced) this.store.deletePending([replaced.hash]);
-    }
+    this.pool.add(entry, account.nonce);
+    if (persist) await this.pendingLog.append(raw);
     this.emit("pendingTransaction", hashHex);
     return { ...entry, seq: 0 };
   }
@@ -567,27 +565,6 @@ export class ChainNode extends EventEmitter {
       }
       throw new TxRejectedError(`rlp: ${message.split(" (")[0]}`);
     }
-  }
-
-  private persistPending(entry: { hash: Uint8Array; raw: Uint8Array }): Promise<void> {
-    this.pendingBatch.push(entry);
-    if (!this.pendingFlush) {
-      // Group commit: one fsync'd SQLite transaction for the transactions of the next 2 ms.
-      this.pendingFlush = new Promise((resolve, reject) => {
-        setTimeout(() => {
-          const batch = this.pendingBatch;
-          this.pendingBatch = [];
-          this.pendingFlush = undefined;
-          try {
-            this.store.putPending(batch);
-            resolve();
-          } catch (err) {
-            reject(err);
-          }
-        }, 2);
-      });
-    }
-    return this.pendingFlush;
   }
 
   async stateNonce(address: string): Promise<bigint> {
@@ -735,10 +712,6 @@ export class ChainNode extends EventEmitter {
       return true;
     });
   }
-}
-
-function keccakBytes(raw: Uint8Array): Uint8Array {
-  return hexToBytes(keccak256(raw));
 }
 
 function toRpcLog(log: StoredLog, blockHash: string, timestamp: bigint): RpcLog {

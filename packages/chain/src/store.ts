@@ -22,7 +22,6 @@ export interface BlockWrite {
   /** Per transaction: its hash and the receipt as the RPC returns it (JSON text). */
   txs: { hash: Uint8Array; receipt: string }[];
   logs: StoredLog[];
-  trieNodes: [string, Uint8Array][];
 }
 
 export interface LogQuery {
@@ -46,13 +45,12 @@ CREATE TABLE IF NOT EXISTS logs (
   PRIMARY KEY (block_number, log_index)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS logs_address ON logs(address, block_number);
 CREATE INDEX IF NOT EXISTS logs_topic0 ON logs(topic0, block_number);
-CREATE TABLE IF NOT EXISTS pending (hash BLOB PRIMARY KEY, raw BLOB NOT NULL) WITHOUT ROWID;
 `;
 
 /**
  * The node's data directory: one SQLite file in WAL mode with synchronous=FULL, so a committed
- * transaction survives `kill -9` and power loss. Trie nodes, blocks, receipts, the tx and log
- * indexes and the pending pool live side by side and a block is written in a single transaction.
+ * transaction survives `kill -9` and power loss. Trie nodes, blocks, receipts and the tx and log
+ * indexes live side by side and a block is written in a single transaction.
  */
 export class ChainStore {
   readonly db: Database.Database;
@@ -85,9 +83,6 @@ export class ChainStore {
       putLog: db.prepare(
         "INSERT INTO logs (block_number, log_index, tx_index, tx_hash, address, topic0, topic1, topic2, topic3, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
-      putPending: db.prepare("INSERT OR REPLACE INTO pending (hash, raw) VALUES (?, ?)"),
-      delPending: db.prepare("DELETE FROM pending WHERE hash = ?"),
-      allPending: db.prepare<[], { raw: Buffer }>("SELECT raw FROM pending"),
       delBlocksAbove: db.prepare("DELETE FROM blocks WHERE number > ?"),
       delTxsAbove: db.prepare("DELETE FROM txs WHERE block_number > ?"),
       delLogsAbove: db.prepare("DELETE FROM logs WHERE block_number > ?"),
@@ -108,7 +103,7 @@ export class ChainStore {
   }
 
   /** Persists a sealed block with its receipts, logs, trie nodes and the new head, atomically. */
-  commitBlock(block: BlockWrite, minedPending: Uint8Array[], meta: Record<string, string | null>): void {
+  commitBlock(block: BlockWrite, meta: Record<string, string | null>): void {
     this.db.transaction(() => {
       this.flushTrie();
       this.stmts.putBlock.run(block.number, Buffer.from(block.hash), Buffer.from(block.rlp));
@@ -128,7 +123,6 @@ export class ChainStore {
           Buffer.from(log.data),
         );
       }
-      for (const hash of minedPending) this.stmts.delPending.run(Buffer.from(hash));
       this.writeMeta(meta);
     })();
   }
@@ -187,23 +181,6 @@ export class ChainStore {
       topics: [r.topic0, r.topic1, r.topic2, r.topic3].filter((t): t is Buffer => t instanceof Buffer),
       data: r.data as Buffer,
     }));
-  }
-
-  /** Durably records accepted pool transactions (one fsync for the whole batch). */
-  putPending(txs: { hash: Uint8Array; raw: Uint8Array }[]): void {
-    this.db.transaction(() => {
-      for (const tx of txs) this.stmts.putPending.run(Buffer.from(tx.hash), Buffer.from(tx.raw));
-    })();
-  }
-
-  deletePending(hashes: Uint8Array[]): void {
-    this.db.transaction(() => {
-      for (const h of hashes) this.stmts.delPending.run(Buffer.from(h));
-    })();
-  }
-
-  pendingRaw(): Uint8Array[] {
-    return this.stmts.allPending.all().map((r) => r.raw);
   }
 
   close(): void {

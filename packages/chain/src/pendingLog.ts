@@ -1,0 +1,99 @@
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+
+/**
+ * An append-only, fsync'd log of accepted pool transactions (4-byte big-endian length + raw bytes).
+ * Writes go through libuv's thread pool so the event loop never waits on the disk, and everything
+ * that arrives during one fdatasync is written by the next one (group commit). The node truncates
+ * the log whenever its pool is empty; on start it re-admits what the log holds.
+ */
+export class PendingLog {
+  private queue: { raw?: Uint8Array; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private writing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly file: FileHandle,
+    private size: number,
+  ) {}
+
+  static async open(path: string): Promise<{ log: PendingLog; entries: Uint8Array[] }> {
+    closeSync(openSync(path, "a"));
+    const bytes = readFileSync(path);
+    const entries: Uint8Array[] = [];
+    let off = 0;
+    while (off + 4 <= bytes.length) {
+      const len = bytes.readUInt32BE(off);
+      if (off + 4 + len > bytes.length) break; // torn last record from a crash mid-write
+      entries.push(bytes.subarray(off + 4, off + 4 + len));
+      off += 4 + len;
+    }
+    const file = await open(path, "r+");
+    if (off !== bytes.length) await file.truncate(off);
+    return { log: new PendingLog(file, off), entries };
+  }
+
+  /** Resolves once `raw` is on disk. */
+  append(raw: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ raw, resolve, reject });
+      if (!this.writing) this.writing = this.drain();
+    });
+  }
+
+  /** Empties the log in order with appends (the node calls this when its pool is empty). */
+  clear(): Promise<void> {
+    if (this.size === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ resolve, reject });
+      if (!this.writing) this.writing = this.drain();
+    });
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  async close(): Promise<void> {
+    await this.writing;
+    await this.file.close();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const head = this.queue[0];
+      if (!head.raw) {
+        this.queue.shift();
+        try {
+          await this.file.truncate(0);
+          await this.file.datasync();
+          this.size = 0;
+          head.resolve();
+        } catch (err) {
+          head.reject(err);
+        }
+        continue;
+      }
+      // Every append queued up to the next clear goes out in one write and one fdatasync.
+      let n = 0;
+      while (n < this.queue.length && this.queue[n].raw) n++;
+      const batch = this.queue.splice(0, n);
+      const parts: Buffer[] = [];
+      for (const { raw } of batch) {
+        if (!raw) continue;
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(raw.length);
+        parts.push(len, Buffer.from(raw.buffer, raw.byteOffset, raw.length));
+      }
+      const data = Buffer.concat(parts);
+      try {
+        await this.file.write(data, 0, data.length, this.size);
+        await this.file.datasync();
+        this.size += data.length;
+        for (const item of batch) item.resolve();
+      } catch (err) {
+        for (const item of batch) item.reject(err);
+      }
+    }
+    this.writing = undefined;
+  }
+}
