@@ -39,6 +39,10 @@ describe("startAnvil", () => {
 
   test("the platform binary resolves", () => {
     assert.match(anvilBinaryPath(), /@foundry-rs\/anvil-[a-z0-9]+-[a-z0-9]+\/bin\/anvil/);
+    assert.throws(() => anvilBinaryPath("sunos", "ppc64"), {
+      name: "DevnetError",
+      message: /@foundry-rs\/anvil-sunos-ppc64 is not installed.*npm ci/,
+    });
   });
 
   test("starts on a free loopback port with the requested chain id and funded dev accounts", async () => {
