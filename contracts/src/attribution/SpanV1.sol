@@ -66,32 +66,68 @@ library SpanV1 {
     }
 
     /// @notice keccak256 of each span-v1 word (ASCII-lower-cased UTF-8 bytes) of `text`, in order.
+    /// @dev One pass in assembly; code point lengths come from lead bytes as in the TypeScript library.
     function wordHashes(bytes memory text) internal pure returns (bytes32[] memory hashes) {
         uint256 n = text.length;
         hashes = new bytes32[](n / 2 + 1);
-        bytes memory buf = new bytes(n);
-        uint256 count;
-        uint256 bl;
-        uint256 p;
-        while (p < n) {
-            uint8 b0 = uint8(text[p]);
-            uint256 cl = b0 < 0x80 ? 1 : b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : 4;
-            if (_isSeparator(text, p, cl, b0)) {
-                if (bl > 0) {
-                    hashes[count++] = _hash(buf, bl);
-                    bl = 0;
-                }
-            } else {
-                for (uint256 k; k < cl; ++k) {
-                    uint8 b = uint8(text[p + k]);
-                    if (b >= 0x41 && b <= 0x5A) b += 0x20;
-                    buf[bl++] = bytes1(b);
-                }
-            }
-            p += cl;
-        }
-        if (bl > 0) hashes[count++] = _hash(buf, bl);
+        bytes memory buf = new bytes(n + 4);
         assembly ("memory-safe") {
+            let src := add(text, 32)
+            let dst := add(buf, 32)
+            let out := add(hashes, 32)
+            let count := 0
+            let bl := 0
+            for { let p := 0 } lt(p, n) {} {
+                let w := mload(add(src, p))
+                let b0 := byte(0, w)
+                let cl := 1
+                if gt(b0, 0x7f) {
+                    cl := 2
+                    if gt(b0, 0xdf) {
+                        cl := 3
+                        if gt(b0, 0xef) { cl := 4 }
+                    }
+                }
+                let sep := 0
+                switch cl
+                case 1 {
+                    let digit := and(gt(b0, 0x2f), lt(b0, 0x3a))
+                    let upper := and(gt(b0, 0x40), lt(b0, 0x5b))
+                    let lower := and(gt(b0, 0x60), lt(b0, 0x7b))
+                    sep := iszero(or(digit, or(upper, lower)))
+                    if upper { w := add(w, shl(248, 0x20)) }
+                }
+                case 2 {
+                    let b1 := byte(1, w)
+                    sep := or(eq(b0, 0xc2), and(eq(b0, 0xc3), or(eq(b1, 0x97), eq(b1, 0xb7))))
+                }
+                case 3 {
+                    let b1 := byte(1, w)
+                    sep :=
+                        or(
+                            and(eq(b0, 0xe2), or(eq(b1, 0x80), eq(b1, 0x81))),
+                            or(and(eq(b0, 0xe3), eq(b1, 0x80)), and(eq(b0, 0xef), and(eq(b1, 0xbb), eq(byte(2, w), 0xbf))))
+                        )
+                }
+                switch sep
+                case 0 {
+                    // Append the code point's bytes (w's leading bytes); later bytes are overwritten.
+                    mstore(add(dst, bl), w)
+                    bl := add(bl, cl)
+                }
+                default {
+                    if bl {
+                        mstore(add(out, shl(5, count)), keccak256(dst, bl))
+                        count := add(count, 1)
+                        bl := 0
+                    }
+                }
+                p := add(p, cl)
+            }
+            if bl {
+                mstore(add(out, shl(5, count)), keccak256(dst, bl))
+                count := add(count, 1)
+            }
             mstore(hashes, count)
         }
     }
@@ -113,26 +149,6 @@ library SpanV1 {
             else hi = mid;
         }
         return DEFAULT_WORD_COST;
-    }
-
-    function _hash(bytes memory buf, uint256 length) private pure returns (bytes32 h) {
-        assembly ("memory-safe") {
-            h := keccak256(add(buf, 32), length)
-        }
-    }
-
-    function _isSeparator(bytes memory text, uint256 p, uint256 cl, uint8 b0) private pure returns (bool) {
-        if (cl == 1) {
-            return !((b0 >= 0x30 && b0 <= 0x39) || (b0 >= 0x41 && b0 <= 0x5A) || (b0 >= 0x61 && b0 <= 0x7A));
-        }
-        uint8 b1 = uint8(text[p + 1]);
-        if (cl == 2) return b0 == 0xC2 || (b0 == 0xC3 && (b1 == 0x97 || b1 == 0xB7));
-        if (cl == 3) {
-            if (b0 == 0xE2) return b1 == 0x80 || b1 == 0x81;
-            if (b0 == 0xE3) return b1 == 0x80;
-            return b0 == 0xEF && b1 == 0xBB && uint8(text[p + 2]) == 0xBF;
-        }
-        return false;
     }
 
     function _checkChunks(Chunk[] memory chunks) private pure {
@@ -180,13 +196,20 @@ library SpanV1 {
         pure
         returns (uint256 rowBest, uint256 rowJ)
     {
-        uint256 n = w.length;
-        for (uint256 j; j < n; ++j) {
-            uint256 v = w[j] == oi ? next[j + 1] + 1 : 0;
-            cur[j] = v;
-            if (v > rowBest) {
-                rowBest = v;
-                rowJ = j;
+        // cur[j] = w[j] == oi ? next[j + 1] + 1 : 0, tracking the first maximum.
+        assembly ("memory-safe") {
+            let n := mload(w)
+            let wp := add(w, 32)
+            let np := add(next, 64)
+            let cp := add(cur, 32)
+            for { let off := 0 } lt(off, shl(5, n)) { off := add(off, 32) } {
+                let v := 0
+                if eq(mload(add(wp, off)), oi) { v := add(mload(add(np, off)), 1) }
+                mstore(add(cp, off), v)
+                if gt(v, rowBest) {
+                    rowBest := v
+                    rowJ := shr(5, off)
+                }
             }
         }
     }
