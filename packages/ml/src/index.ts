@@ -30,3 +30,4 @@ export * from "./tokenizer/vocab.ts";
 export * from "./train/backprop.ts";
 export * from "./train/optim.ts";
 export * from "./train/trainer.ts";
+export * from "./tokenizer/spm-tokenizer.ts";

@@ -15,6 +15,7 @@ import { loadRecipeConfig, runDemoRecipe } from "../recipes/demo-base/recipe.ts"
 import type { GgufWriteType } from "../src/formats/ggml-types.ts";
 import { writeGguf } from "../src/formats/gguf-write.ts";
 import {
+  ggufSpmVocabMetadata,
   ggufVocabMetadata,
   llamaGgufMetadata,
   llamaGgufTensors,
@@ -30,7 +31,9 @@ import { forward } from "../src/model/infer.ts";
 import { KVCache, LlamaModel } from "../src/model/llama.ts";
 import { argmax } from "../src/model/sampling.ts";
 import { BpeTokenizer } from "../src/tokenizer/bpe-tokenizer.ts";
+import { SpmTokenizer } from "../src/tokenizer/spm-tokenizer.ts";
 import { trainBpe } from "../src/tokenizer/train-bpe.ts";
+import { type SpmVocab, TokenType } from "../src/tokenizer/vocab.ts";
 import { randomData, randomWeights } from "./formats-util.ts";
 
 const CORPUS = [
@@ -184,6 +187,55 @@ describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGU
       }
     });
   }
+
+  test("llama.cpp tokenizes a SentencePiece-style (model llama) vocabulary exactly as we do", async (t) => {
+    // pieces: control tokens, byte fallbacks, printable characters, then the BPE-trained pieces as text
+    const bytes = Array.from(
+      { length: 256 },
+      (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`,
+    );
+    const chars = ["▁", ...Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i))];
+    const learned = vocab.tokens
+      .slice(256)
+      .filter((_, i) => vocab.tokenTypes[256 + i] === TokenType.NORMAL)
+      .map((t) =>
+        new TextDecoder("utf-8", { fatal: false }).decode(tokenizer.decodeBytes([tokenizer.tokenToId(t)!])),
+      )
+      .filter((t) => !t.includes("\ufffd"))
+      .map((t) => t.replaceAll(" ", "▁"));
+    const pieces = [...new Set([...chars, ...learned])];
+    const spmVocab: SpmVocab = {
+      tokens: ["<unk>", "<s>", "</s>", ...bytes, ...pieces],
+      scores: [0, 0, 0, ...bytes.map(() => 0), ...pieces.map((p, i) => (p.length === 1 ? -1e6 : -i))],
+      tokenTypes: [2, 3, 3, ...bytes.map(() => TokenType.BYTE), ...pieces.map(() => TokenType.NORMAL)],
+      unkId: 0,
+      bosId: 1,
+      eosId: 2,
+      addBos: true,
+      addSpacePrefix: true,
+    };
+    const scfg = config(spmVocab.tokens.length);
+    const path = join(dir, "spm.gguf");
+    const metadata = llamaGgufMetadata(scfg, "spm", "F32");
+    for (const [k, v] of ggufSpmVocabMetadata(spmVocab)) metadata.set(k, v);
+    writeGguf(path, { metadata, tensors: llamaGgufTensors(scfg, randomWeights(scfg, 15), "F32") });
+    const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+    try {
+      const ours = new SpmTokenizer(spmVocab);
+      const tricky = `${TEXT}\n  double  spaces, ÉCOLE über 東京 🍎\ttab </s> after`;
+      assert.deepEqual(
+        model.tokenize(tricky, false).map(Number),
+        ours.encode(tricky, { addBos: false, allowSpecial: false }),
+      );
+      assert.deepEqual(model.tokenize(tricky, true).map(Number), ours.encode(tricky, { addBos: false }));
+      assert.equal(ours.decode(ours.encode(TEXT), { skipSpecial: true }), TEXT);
+      const n = ours.encode(tricky).length;
+      t.diagnostic(`SPM: ${n} tokens for ${tricky.length} characters, identical in both engines`);
+      assert.ok(n < tricky.length / 1.5, "pieces should merge");
+    } finally {
+      await model.dispose();
+    }
+  });
 
   for (const type of ["F32", "F16", "BF16"] as GgufWriteType[]) {
     test(`top-1 next tokens agree on >= 99% of positions (${type})`, async (t) => {

@@ -3,15 +3,17 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { FormatError, UnsupportedModelError } from "../src/formats/errors.ts";
 import { GgufFile } from "../src/formats/gguf-read.ts";
+import { gguf } from "../src/formats/gguf-values.ts";
 import { encodeGguf } from "../src/formats/gguf-write.ts";
-import { ggufVocabMetadata } from "../src/formats/llama-gguf.ts";
+import { ggufSpmVocabMetadata, ggufVocabMetadata } from "../src/formats/llama-gguf.ts";
 import { BpeTokenizer } from "../src/tokenizer/bpe-tokenizer.ts";
 import { BYTE_TO_CHAR, toByteLevel } from "../src/tokenizer/byte-level.ts";
 import { vocabToHfTokenizer } from "../src/tokenizer/hf-tokenizer.ts";
 import { tokenizerFromGguf, tokenizerFromHfJson } from "../src/tokenizer/index.ts";
 import { preTokenizerRegex, splitWords } from "../src/tokenizer/pretokenize.ts";
+import { SpmTokenizer } from "../src/tokenizer/spm-tokenizer.ts";
 import { trainBpe } from "../src/tokenizer/train-bpe.ts";
-import { type BpeVocab, TokenType } from "../src/tokenizer/vocab.ts";
+import { type BpeVocab, type SpmVocab, TokenType } from "../src/tokenizer/vocab.ts";
 import { seeded } from "./formats-util.ts";
 
 const isUtf8Clean = (s: string) => new TextDecoder().decode(new TextEncoder().encode(s)) === s;
@@ -254,6 +256,83 @@ describe("tokenizer files", () => {
     assert.throws(
       () => tokenizerFromGguf(GgufFile.fromBytes(encodeGguf({ metadata: new Map(), tensors: [] }))),
       /no tokenizer/,
+    );
+  });
+});
+
+/** A SentencePiece-style vocabulary: control tokens, 256 byte pieces, then scored pieces. */
+function spmVocab(pieces: [string, number][]): SpmVocab {
+  const bytes = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+  return {
+    tokens: ["<unk>", "<s>", "</s>", ...bytes, ...pieces.map(([p]) => p)],
+    scores: [0, 0, 0, ...bytes.map(() => 0), ...pieces.map(([, s]) => s)],
+    tokenTypes: [
+      TokenType.UNKNOWN,
+      TokenType.CONTROL,
+      TokenType.CONTROL,
+      ...bytes.map(() => TokenType.BYTE),
+      ...pieces.map(() => TokenType.NORMAL),
+    ],
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    addBos: true,
+    addSpacePrefix: true,
+  };
+}
+
+describe("SentencePiece-style tokenizer (GGUF model llama)", () => {
+  const pieces: [string, number][] = [
+    ..."▁helowrd".split("").map((c) => [c, -10] as [string, number]),
+    ["ll", -1],
+    ["he", -2],
+    ["▁he", -3],
+    ["llo", -4],
+    ["▁hello", -5],
+    ["▁w", -6],
+    ["or", -7],
+  ];
+  const vocab = spmVocab(pieces);
+  const spm = new SpmTokenizer(vocab);
+  const id = (p: string) => vocab.tokens.indexOf(p);
+
+  test("hand vectors: highest score merges first, bytes for unknown characters", () => {
+    assert.deepEqual(spm.encode("hello", { addBos: false }), [id("▁hello")]);
+    assert.deepEqual(spm.encode("hex"), [1, id("▁he"), id("<0x78>")]);
+    assert.deepEqual(spm.encode("hello world</s>", { addBos: false }), [
+      id("▁hello"),
+      id("▁w"),
+      id("or"),
+      id("l"),
+      id("d"),
+      2,
+    ]);
+    assert.deepEqual(spm.encode(""), [1]);
+    assert.equal(spm.decode([1, id("▁hello"), id("▁w"), id("or")], { skipSpecial: true }), "hello wor");
+    assert.equal(spm.decode(spm.encode("é", { addBos: false })), "é");
+  });
+
+  test("decode(encode(x)) == x for arbitrary UTF-8 text", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 40 }), (s) => {
+        fc.pre(isUtf8Clean(s) && !s.includes("<s>") && !s.includes("</s>"));
+        assert.equal(spm.decode(spm.encode(s), { skipSpecial: true }), s);
+      }),
+      { seed: 9, numRuns: 300 },
+    );
+  });
+
+  test("GGUF round trip and bad vocabularies", () => {
+    const f = GgufFile.fromBytes(encodeGguf({ metadata: ggufSpmVocabMetadata(vocab), tensors: [] }));
+    const back = tokenizerFromGguf(f);
+    assert.ok(back instanceof SpmTokenizer);
+    assert.deepEqual(back.vocab, vocab);
+    assert.throws(() => new SpmTokenizer({ ...vocab, scores: [1] }), FormatError);
+    const md = ggufSpmVocabMetadata(vocab);
+    md.set("tokenizer.ggml.model", gguf.str("bert"));
+    assert.throws(
+      () => tokenizerFromGguf(GgufFile.fromBytes(encodeGguf({ metadata: md, tensors: [] }))),
+      /'bert'/,
     );
   });
 });

@@ -1,5 +1,5 @@
 // LLaMA-family models in GGUF: metadata <-> LlamaConfig, tensors <-> Hugging Face-named weights, vocabulary.
-import type { BpeVocab } from "../tokenizer/vocab.ts";
+import type { BpeVocab, SpmVocab } from "../tokenizer/vocab.ts";
 import { FormatError, UnsupportedModelError } from "./errors.ts";
 import { blockSize, type GgufWriteType } from "./ggml-types.ts";
 import { GgufFile } from "./gguf-read.ts";
@@ -63,7 +63,10 @@ function checkShape(name: string, actual: number[], expected: number[] | undefin
   }
 }
 
-/** Read a LLaMA-family GGUF: config, float32 weights under Hugging Face names (q/k rows in HF order), vocabulary. */
+/**
+ * Read a LLaMA-family GGUF: config, float32 weights under Hugging Face names (q/k rows in HF order), and the
+ * byte-level BPE vocabulary when it has one (use tokenizerFromGguf for any supported tokenizer).
+ */
 export function readLlamaGguf(pathOrFile: string | GgufFile): {
   config: LlamaConfig;
   weights: Weights;
@@ -91,7 +94,8 @@ export function readLlamaGguf(pathOrFile: string | GgufFile): {
       if (!weights.has(name))
         throw new FormatError(`${file.label}: tensor '${hfToGgufName(name)}' is missing`);
     }
-    return { config, weights, vocab: readGgufVocab(file), file };
+    const bpe = file.getString("tokenizer.ggml.model") === "gpt2";
+    return { config, weights, vocab: bpe ? readGgufVocab(file) : undefined, file };
   } finally {
     if (typeof pathOrFile === "string") file.close();
   }
@@ -135,6 +139,59 @@ export function readGgufVocab(file: GgufFile): BpeVocab | undefined {
     if (v !== undefined) vocab[field as keyof typeof ids] = v;
   }
   return vocab;
+}
+
+/** The tokenizer.ggml.* vocabulary of a SentencePiece-style GGUF (model "llama"), if it has one. */
+export function readGgufSpmVocab(file: GgufFile): SpmVocab | undefined {
+  const model = file.getString("tokenizer.ggml.model");
+  if (model === undefined) return undefined;
+  if (model !== "llama")
+    throw new UnsupportedModelError(`${file.label}: tokenizer model '${model}' is not "llama"`);
+  const tokens = (file.getArray("tokenizer.ggml.tokens") ?? []).map(String);
+  const scores = file.getArray("tokenizer.ggml.scores")?.map(Number) ?? tokens.map(() => 0);
+  const types = file.getArray("tokenizer.ggml.token_type")?.map(Number) ?? tokens.map(() => 1);
+  if (types.length !== tokens.length || scores.length !== tokens.length) {
+    throw new FormatError(
+      `${file.label}: ${tokens.length} tokens, ${scores.length} scores, ${types.length} types`,
+    );
+  }
+  const vocab: SpmVocab = {
+    tokens,
+    scores,
+    tokenTypes: types,
+    addBos: file.getBool("tokenizer.ggml.add_bos_token") ?? true,
+    addSpacePrefix: file.getBool("tokenizer.ggml.add_space_prefix") ?? true,
+  };
+  const ids = {
+    bosId: "bos_token_id",
+    eosId: "eos_token_id",
+    padId: "padding_token_id",
+    unkId: "unknown_token_id",
+  };
+  for (const [field, key] of Object.entries(ids)) {
+    const v = file.getNumber(`tokenizer.ggml.${key}`);
+    if (v !== undefined) vocab[field as keyof typeof ids] = v;
+  }
+  return vocab;
+}
+
+export function ggufSpmVocabMetadata(vocab: SpmVocab): GgufMetadata {
+  const md: GgufMetadata = new Map();
+  md.set("tokenizer.ggml.model", gguf.str("llama"));
+  md.set("tokenizer.ggml.pre", gguf.str("default"));
+  md.set("tokenizer.ggml.tokens", gguf.array(GgufValueType.STRING, vocab.tokens));
+  md.set("tokenizer.ggml.scores", gguf.array(GgufValueType.FLOAT32, vocab.scores));
+  md.set("tokenizer.ggml.token_type", gguf.array(GgufValueType.INT32, vocab.tokenTypes));
+  const ids: [string, number | undefined][] = [
+    ["bos_token_id", vocab.bosId],
+    ["eos_token_id", vocab.eosId],
+    ["padding_token_id", vocab.padId],
+    ["unknown_token_id", vocab.unkId],
+  ];
+  for (const [key, v] of ids) if (v !== undefined) md.set(`tokenizer.ggml.${key}`, gguf.u32(v));
+  md.set("tokenizer.ggml.add_bos_token", gguf.bool(vocab.addBos));
+  md.set("tokenizer.ggml.add_space_prefix", gguf.bool(vocab.addSpacePrefix));
+  return md;
 }
 
 export function ggufVocabMetadata(vocab: BpeVocab): GgufMetadata {

@@ -2,7 +2,7 @@
 import { FormatError } from "../formats/errors.ts";
 import { fromByteLevel, toByteLevel } from "./byte-level.ts";
 import { preTokenizerRegex, splitWords } from "./pretokenize.ts";
-import { type BpeVocab, TokenType } from "./vocab.ts";
+import { type BpeVocab, type Tokenizer, TokenType } from "./vocab.ts";
 
 export interface EncodeOptions {
   /** Prepend BOS (default: the vocabulary's addBos). */
@@ -17,7 +17,7 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-export class BpeTokenizer {
+export class BpeTokenizer implements Tokenizer {
   readonly vocab: BpeVocab;
   private readonly ids = new Map<string, number>();
   private readonly ranks = new Map<string, number>();
@@ -62,6 +62,12 @@ export class BpeTokenizer {
 
   get size(): number {
     return this.vocab.tokens.length;
+  }
+  get bosId(): number | undefined {
+    return this.vocab.bosId;
+  }
+  get eosId(): number | undefined {
+    return this.vocab.eosId;
   }
 
   tokenToId(token: string): number | undefined {
