@@ -33,7 +33,13 @@ export {
 } from "./grad.ts";
 export { type AttributionRoutesOptions, attributionRoutes } from "./http.ts";
 export { resultToJson } from "./json.ts";
-export { type EvidenceChunk, encodeSpanV1Evidence, spanV1RecordLeaf } from "./onchain.ts";
+export {
+  type AttributionRecord,
+  buildAttributionRecords,
+  type EvidenceChunk,
+  encodeSpanV1Evidence,
+  spanV1RecordLeaf,
+} from "./onchain.ts";
 export {
   decodeSpanV1PrecompileOutput,
   encodeSpanV1PrecompileInput,

@@ -1,3 +1,4 @@
+import { MerkleTree } from "@openledger/merkle";
 import { encodeAbiParameters, type Hex, keccak256, parseAbiParameters } from "viem";
 import { nfcBytes } from "./text.ts";
 import type { ChunkRef, SpanChunk } from "./types.ts";
@@ -55,4 +56,26 @@ export function encodeSpanV1Evidence(e: {
 
 function bytesHex(b: Uint8Array): Hex {
   return `0x${Buffer.from(b).toString("hex")}`;
+}
+
+/** One attributed output as an operator records it before posting its settlement batch. */
+export interface AttributionRecord {
+  outputHash: Hex;
+  commitment: Hex;
+  snapshotIds: readonly bigint[];
+  witnesses: readonly ChunkRef[];
+}
+
+/**
+ * The records tree an operator posts with `SpanV1Verifier.postAttributions(contributorsRoot, root)`;
+ * `proof(i)` is the `recordProof` a challenger of record `i` supplies.
+ */
+export function buildAttributionRecords(records: readonly AttributionRecord[]): {
+  root: Hex;
+  leaves: Hex[];
+  proof(index: number): Hex[];
+} {
+  const leaves = records.map((r) => spanV1RecordLeaf(r.outputHash, r.commitment, r.snapshotIds, r.witnesses));
+  const tree = MerkleTree.build(leaves);
+  return { root: tree.root, leaves, proof: (index) => tree.proof(index) };
 }

@@ -27,12 +27,12 @@ import {
 } from "@openledger/sdk";
 import { encodeFunctionData, type Hex } from "viem";
 import {
+  buildAttributionRecords,
   computeSpanV1,
   encodeSpanV1Evidence,
   type SpanChunk,
   spanChunkLeaf,
   spanV1Precompile,
-  spanV1RecordLeaf,
 } from "../src/index.ts";
 import { VECTORS_FILE, type Vector } from "./vectors/vectors.ts";
 
@@ -139,13 +139,13 @@ describe("span-v1 on the OpenLedger node", () => {
   };
 
   test("a challenge adding irrelevant chunks to an honest batch is rejected", async () => {
-    const { r, batchId } = await settleWithTree([1n, 2n]);
+    const { r, batchId, recordProof } = await settleWithTree([1n, 2n]);
     const evidence = encodeSpanV1Evidence({
       output,
       commitment: r.commitment,
       snapshotIds: [snapshotId],
       witnesses: r.witnesses,
-      recordProof: [],
+      recordProof,
       chunks: [1n, 2n, 3n, 4n].map(proven),
     });
     await assert.rejects(
@@ -156,13 +156,14 @@ describe("span-v1 on the OpenLedger node", () => {
 
   // Runs last: the successful challenge slashes the operator out of the operator set.
   test("a challenge adding the omitted original reverts a batch that paid the later copy", async () => {
-    const { r, batchId } = await settleWithTree([2n, 3n]);
+    const { r, batchId, recordProof } = await settleWithTree([2n, 3n]);
+    assert.equal(recordProof.length, 1);
     const evidence = encodeSpanV1Evidence({
       output,
       commitment: r.commitment,
       snapshotIds: [snapshotId],
       witnesses: r.witnesses,
-      recordProof: [],
+      recordProof,
       chunks: [2n, 3n, 1n].map(proven),
     });
     const sent = await challenge(wallet, { settlement: addresses.inferenceSettlement, batchId, evidence });
@@ -174,7 +175,17 @@ describe("span-v1 on the OpenLedger node", () => {
   /** An operator attributes over `settled` chunks, posts that record for its payout root, then the batch. */
   async function settleWithTree(settled: bigint[]) {
     const r = computeSpanV1(output, settled.map(proven), [tree.root]);
-    const leaf = spanV1RecordLeaf(r.outputHash, r.commitment, [snapshotId], r.witnesses);
+    // The batch served two outputs; the challenged one is record 1.
+    const other = computeSpanV1(
+      "Saturn's rings are made mostly of water ice particles, says the guide.",
+      chunks,
+      [tree.root],
+    );
+    const records = buildAttributionRecords([
+      { ...other, snapshotIds: [snapshotId] },
+      { ...r, snapshotIds: [snapshotId] },
+    ]);
+    const leaf = records.root;
     const fee = 10n ** 18n;
     const payee = `0x${settled.join("").padStart(40, "3")}` as Hex;
     const payouts = [{ account: payee, amount: fee / 2n }];
@@ -194,6 +205,6 @@ describe("span-v1 on the OpenLedger node", () => {
       debits: [{ account: wallet.account.address, amount: fee }],
       payouts,
     });
-    return { r, batchId };
+    return { r, batchId, recordProof: records.proof(1) };
   }
 });
