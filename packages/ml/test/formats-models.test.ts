@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import fc from "fast-check";
 import { FormatError, UnsupportedModelError } from "../src/formats/errors.ts";
 import { GgufFile } from "../src/formats/gguf-read.ts";
 import { gguf } from "../src/formats/gguf-values.ts";
@@ -188,6 +189,29 @@ describe("safetensors and HF folders", () => {
     const garbage = json({});
     garbage[9] = 0xff;
     assert.throws(() => SafetensorsFile.fromBytes(garbage), /not valid JSON/);
+  });
+
+  test("random corruption of a safetensors file only ever raises FormatError", () => {
+    const bytes = encodeSafetensors(
+      new Map([
+        ["a.weight", { shape: [3, 4], data: randomData(12, 7) }],
+        ["b.bias", { shape: [5], data: randomData(5, 8) }],
+      ]),
+    );
+    const headerEnd = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: headerEnd - 1 }), fc.integer({ min: 0, max: 255 }), (at, v) => {
+        const c = bytes.slice();
+        c[at] = v;
+        try {
+          const f = SafetensorsFile.fromBytes(c);
+          for (const t of f.tensors) f.readTensor(t.name);
+        } catch (e) {
+          assert.ok(e instanceof FormatError, String(e));
+        }
+      }),
+      { seed: 43, numRuns: 300 },
+    );
   });
 
   test("config.json maps to LlamaConfig and back", () => {
