@@ -37,6 +37,7 @@ export interface StagedRow {
   contentHash: string;
   contributor: string;
   metaCid: string;
+  contentCid: string;
   stagedAt: number;
 }
 
@@ -84,7 +85,7 @@ CREATE TABLE IF NOT EXISTS contributions (
 );
 CREATE TABLE IF NOT EXISTS staged (
   datanet_id INTEGER NOT NULL, content_hash TEXT NOT NULL, contributor TEXT NOT NULL, meta_cid TEXT NOT NULL,
-  staged_at INTEGER NOT NULL, PRIMARY KEY (datanet_id, content_hash)
+  content_cid TEXT NOT NULL, staged_at INTEGER NOT NULL, PRIMARY KEY (datanet_id, content_hash)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS contributions_by_datanet ON contributions(datanet_id, status, id);
 CREATE INDEX IF NOT EXISTS contributions_by_hash ON contributions(datanet_id, content_hash);
@@ -227,8 +228,8 @@ export class DatanetDb {
   insertStaged(row: StagedRow): void {
     this.db
       .prepare(
-        `INSERT INTO staged (datanet_id, content_hash, contributor, meta_cid, staged_at)
-         VALUES (@datanetId, @contentHash, @contributor, @metaCid, @stagedAt)`,
+        `INSERT INTO staged (datanet_id, content_hash, contributor, meta_cid, content_cid, staged_at)
+         VALUES (@datanetId, @contentHash, @contributor, @metaCid, @contentCid, @stagedAt)`,
       )
       .run(row);
   }
@@ -255,7 +256,9 @@ export class DatanetDb {
   blobInUse(cid: string): boolean {
     return (
       this.db.prepare("SELECT 1 FROM contributions WHERE cid = ? OR meta_cid = ? LIMIT 1").get(cid, cid) !==
-        undefined || this.db.prepare("SELECT 1 FROM staged WHERE meta_cid = ? LIMIT 1").get(cid) !== undefined
+        undefined ||
+      this.db.prepare("SELECT 1 FROM staged WHERE meta_cid = ? OR content_cid = ? LIMIT 1").get(cid, cid) !==
+        undefined
     );
   }
 
@@ -364,6 +367,6 @@ const CONTRIBUTION_COLS = `id, datanet_id AS datanetId, contributor, cid, meta_c
 const CHUNK_COLS = `contribution_id AS contributionId, idx, byte_start AS byteStart, byte_end AS byteEnd,
   content_hash AS contentHash, text, minhash`;
 const STAGED_COLS = `datanet_id AS datanetId, content_hash AS contentHash, contributor, meta_cid AS metaCid,
-  staged_at AS stagedAt`;
+  content_cid AS contentCid, staged_at AS stagedAt`;
 const SNAPSHOT_COLS = `id, datanet_id AS datanetId, version, root, chunk_count AS chunkCount,
   contribution_count AS contributionCount, manifest_cid AS manifestCid, block, tx_hash AS txHash`;

@@ -39,12 +39,19 @@ export function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
+/** Distinct hashes of the k-word shingles (each word hashed once, shingles combined from word hashes). */
 export function shingleHashes(text: string, k: number): Uint32Array {
   const w = words(text);
   if (w.length === 0) return new Uint32Array(0);
+  const wh = new Uint32Array(w.length);
+  for (let i = 0; i < w.length; i++) wh[i] = fnv1a(w[i]);
   const n = Math.max(1, w.length - k + 1);
   const set = new Set<number>();
-  for (let i = 0; i < n; i++) set.add(fnv1a(w.slice(i, i + k).join(" ")));
+  for (let i = 0; i < n; i++) {
+    let h = 0x811c9dc5;
+    for (let r = i; r < i + k && r < w.length; r++) h = Math.imul(h ^ wh[r], 0x01000193);
+    set.add(fmix32(h));
+  }
   return Uint32Array.from(set);
 }
 
@@ -76,7 +83,10 @@ export class MinHasher {
       const seed = this.seeds[j];
       let min = 0xffffffff;
       for (let i = 0; i < shingles.length; i++) {
-        const h = fmix32(shingles[i] ^ seed);
+        let h = Math.imul(shingles[i] ^ seed, 0x85ebca6b);
+        h ^= h >>> 13;
+        h = Math.imul(h, 0xc2b2ae35);
+        h = (h ^ (h >>> 16)) >>> 0;
         if (h < min) min = h;
       }
       sig[j] = min;

@@ -327,15 +327,23 @@ export class DatanetService {
         signature: input.signature,
       };
       const encoded = encodeMeta(meta);
-      await this.blobs.put(encoded.bytes);
-      await this.refs.set(datanetId, derived.contentHash, encoded.cid);
+      // Re-check and claim with no await in between, so two concurrent uploads cannot both pass.
+      this.checkDuplicates(datanetId, derived);
       this.db.insertStaged({
         datanetId,
         contentHash: derived.contentHash,
         contributor,
         metaCid: encoded.cid,
+        contentCid: cid,
         stagedAt: Date.now(),
       });
+      try {
+        await this.blobs.put(encoded.bytes);
+        await this.refs.set(datanetId, derived.contentHash, encoded.cid);
+      } catch (err) {
+        this.db.deleteStaged(datanetId, derived.contentHash);
+        throw err;
+      }
       const key = this.stagedKey(datanetId, derived.contentHash);
       for (const c of derived.chunks) if (c.minhash) this.nearDup.add(datanetId, key, c.index, c.minhash);
       this.derived.set(encoded.cid, derived);
@@ -403,7 +411,7 @@ export class DatanetService {
     staged: readonly { datanetId: number; contentHash: Hex }[],
   ): Promise<ContributionRow[]> {
     const sender = this.sender(from, "contributor");
-    const byDatanet = new Map<number, StagedContribution[]>();
+    const byDatanet = new Map<number, string[]>();
     for (const s of staged) {
       const row = this.db.getStaged(s.datanetId, s.contentHash);
       if (!row) {
@@ -415,19 +423,10 @@ export class DatanetService {
           `upload ${s.contentHash} was signed by ${row.contributor}; only that account may submit it`,
         );
       }
-      const list = byDatanet.get(s.datanetId) ?? [];
-      list.push({
-        ...row,
-        contentHash: row.contentHash as Hex,
-        contributor: sender,
-        contentCid: "",
-        byteSize: 0,
-        chunkCount: 0,
-      });
-      byDatanet.set(s.datanetId, list);
+      byDatanet.set(s.datanetId, [...(byDatanet.get(s.datanetId) ?? []), row.metaCid]);
     }
-    for (const [datanetId, list] of byDatanet) {
-      const metas = await Promise.all(list.map((s) => this.metaOf(s.metaCid)));
+    for (const [datanetId, metaCids] of byDatanet) {
+      const metas = await Promise.all(metaCids.map((cid) => loadContributionMeta(this.blobs, cid)));
       await this.send(() =>
         this.registry.submitContributions(
           sender,
@@ -447,10 +446,6 @@ export class DatanetService {
         throw new ChainError("not_indexed", `contribution ${s.contentHash} was submitted but is not indexed`);
       return row;
     });
-  }
-
-  private metaOf(metaCid: string): Promise<ContributionMeta> {
-    return loadContributionMeta(this.blobs, metaCid);
   }
 
   /** stage + submitStaged for one upload from an account this service can send from. */
