@@ -2,6 +2,7 @@
 import { FormatError } from "../formats/errors.ts";
 import { fromByteLevel, toByteLevel } from "./byte-level.ts";
 import { preTokenizerRegex, splitWords } from "./pretokenize.ts";
+import { SpecialTokenSplitter } from "./special-tokens.ts";
 import { type BpeVocab, type Tokenizer, TokenType } from "./vocab.ts";
 
 export interface EncodeOptions {
@@ -13,16 +14,11 @@ export interface EncodeOptions {
 
 const CACHE_LIMIT = 1 << 16;
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 export class BpeTokenizer implements Tokenizer {
   readonly vocab: BpeVocab;
   private readonly ids = new Map<string, number>();
   private readonly ranks = new Map<string, number>();
-  private readonly specialIds = new Map<string, number>();
-  private readonly specialRegex: RegExp | undefined;
+  private readonly specials: SpecialTokenSplitter;
   private readonly wordRegex: RegExp;
   private readonly cache = new Map<string, number[]>();
   /** Use a whole word's token directly when it is in the vocabulary (tokenizer.json "ignore_merges"). */
@@ -41,8 +37,6 @@ export class BpeTokenizer implements Tokenizer {
     }
     vocab.tokens.forEach((t, i) => {
       if (!this.ids.has(t)) this.ids.set(t, i);
-      const type = vocab.tokenTypes[i];
-      if (type === TokenType.CONTROL || type === TokenType.USER_DEFINED) this.specialIds.set(t, i);
     });
     vocab.merges.forEach(([a, b], rank) => {
       const key = `${a} ${b}`;
@@ -53,10 +47,7 @@ export class BpeTokenizer implements Tokenizer {
         throw new FormatError(`special token id ${id} is outside the vocabulary of ${vocab.tokens.length}`);
       }
     }
-    const specials = [...this.specialIds.keys()]
-      .filter((s) => s.length > 0)
-      .sort((a, b) => b.length - a.length);
-    this.specialRegex = specials.length ? new RegExp(specials.map(escapeRegex).join("|"), "g") : undefined;
+    this.specials = new SpecialTokenSplitter(vocab.tokens, vocab.tokenTypes);
     this.wordRegex = preTokenizerRegex(vocab.pre);
   }
 
@@ -82,17 +73,10 @@ export class BpeTokenizer implements Tokenizer {
   encode(text: string, options: EncodeOptions = {}): number[] {
     const out: number[] = [];
     if ((options.addBos ?? this.vocab.addBos) && this.vocab.bosId !== undefined) out.push(this.vocab.bosId);
-    if (options.allowSpecial === false || !this.specialRegex) {
-      this.encodeOrdinary(text, out);
-      return out;
+    for (const part of this.specials.split(text, options.allowSpecial ?? true)) {
+      if (typeof part === "number") out.push(part);
+      else this.encodeOrdinary(part, out);
     }
-    let last = 0;
-    for (const m of text.matchAll(this.specialRegex)) {
-      this.encodeOrdinary(text.slice(last, m.index), out);
-      out.push(this.specialIds.get(m[0])!);
-      last = m.index + m[0].length;
-    }
-    this.encodeOrdinary(text.slice(last), out);
     return out;
   }
 
