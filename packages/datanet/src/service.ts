@@ -179,9 +179,12 @@ export class DatanetService {
     }
   }
 
-  /** Forgets the index and replays the chain from block 0 (blobs and refs stay). */
+  /** Forgets the chain mirror and replays the chain from block 0 (blobs, refs and staged uploads stay). */
   async rebuild(): Promise<void> {
     await this.syncing;
+    for (const d of this.db.listDatanets()) {
+      for (const c of this.db.listContributions(d.id)) this.nearDup.remove(d.id, c.id);
+    }
     this.db.transaction(() => {
       for (const table of [
         "licenses",
@@ -195,8 +198,7 @@ export class DatanetService {
       }
       this.db.db.exec("DELETE FROM sync_state WHERE key = 'lastBlock'");
     });
-    for (const d of this.db.listStaged())
-      this.nearDup.remove(d.datanetId, this.stagedKey(d.datanetId, d.contentHash));
+    this.snapshots.forget();
     await this.sync();
   }
 

@@ -65,6 +65,10 @@ export class SnapshotStore {
     while (this.cache.size > CACHE) this.cache.delete(this.cache.keys().next().value as number);
   }
 
+  forget(): void {
+    this.cache.clear();
+  }
+
   /** Follower step for SnapshotPublished: loads the manifest named by the URI and records the entries. */
   async index(e: Extract<RegistryEvent, { type: "SnapshotPublished" }>): Promise<void> {
     const id = Number(e.snapshotId);

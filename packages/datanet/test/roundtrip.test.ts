@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { devAccounts } from "@openledger/devnet";
 import { chunkContentHash, chunkLeaf, verify } from "@openledger/merkle";
+import { connect, contribute, spdxToBytes32 } from "@openledger/sdk";
+import { keccak256, toHex } from "viem";
 import type { DatanetService } from "../src/service.ts";
 import { accounts, signContribution, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
 
@@ -187,11 +190,35 @@ describe("round trip on anvil: contribute, curate, snapshot, prove, license, reb
     service = await chain.open(dataDir, { maxChunkBytes: 160 });
     assert.deepEqual(dump(service), before);
 
+    // While the service is down, someone submits straight to the registry (no upload here): on restart
+    // the follower resumes from its last block and records it with its content missing.
+    const lastBlock = Number(service.db.getSync("lastBlock"));
+    service.close();
+    const { walletClient } = await connect(chain.rpcUrl, devAccounts[3].privateKey);
+    await contribute(walletClient!, {
+      registry: chain.addresses.datanetRegistry,
+      datanetId: 1n,
+      contentHash: keccak256(toHex("submitted elsewhere")),
+      byteSize: 19n,
+      license: spdxToBytes32("MIT"),
+    });
+    service = await chain.open(dataDir, { maxChunkBytes: 160 });
+    assert.ok(Number(service.db.getSync("lastBlock")) > lastBlock);
+    const outside = service.getContribution(6);
+    assert.equal(outside.contentState, "missing");
+    assert.equal(outside.license, "MIT");
+    assert.equal(outside.contributor, bob.address);
+    const after = dump(service);
+    assert.deepEqual({ ...after, contributions: after.contributions.slice(0, 5) }, before);
+    const expected = after;
+
     service.close();
     for (const f of ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"])
       rmSync(join(dataDir, f), { force: true });
     service = await chain.open(dataDir, { maxChunkBytes: 160 });
-    assert.deepEqual(dump(service), before);
+    assert.deepEqual(dump(service), expected);
+    await service.rebuild();
+    assert.deepEqual(dump(service), expected);
     // proofs still work off the rebuilt index
     const snap = service.getSnapshot(1);
     const p = await service.snapshots.proof(1, { leafIndex: snap.chunkCount - 1 });
