@@ -267,10 +267,10 @@ describe("span-v1 determinism and the index file", () => {
     future[8] = 2;
     assert.throws(() => SpanIndex.load(future), /version 2/);
     const idx = SpanIndex.load(file);
-    // The suffix array follows the text and word positions; duplicate one entry.
+    // The suffix array follows the text and word positions; point one entry past the last word.
     const sa = (64 + ((idx.textBytes + 7) & ~7) + 4 * idx.wordCount + 7) & ~7;
     const corrupt = file.slice();
-    corrupt.set(corrupt.subarray(sa, sa + 4), sa + 4);
+    new DataView(corrupt.buffer).setUint32(sa + 4, idx.wordCount, true);
     assert.throws(() => SpanIndex.load(corrupt), /corrupt index \(suffix array\)/);
   });
 });
