@@ -9,7 +9,13 @@ import { CallTracer, Executor, StructLogTracer, type Tracer } from "../execution
 import { formatBlock, formatTransaction, quantity } from "../format.ts";
 import { type ChainNode, effectiveGasPrice } from "../node.ts";
 import { FilterRegistry, type LogCriteria } from "./filters.ts";
-import { Params, address as parseAddress, data as parseData, quantity as parseQuantity } from "./params.ts";
+import {
+  Params,
+  address as parseAddress,
+  data as parseData,
+  quantity as parseQuantity,
+  storageKey as parseStorageKey,
+} from "./params.ts";
 
 export const CLIENT_VERSION = "OpenLedger/v0.1.0/ethereumjs-vm-10.1.3/node";
 /** The tip eth_maxPriorityFeePerGas suggests (1 gwei, as anvil does). */
@@ -339,13 +345,7 @@ export class RpcMethods {
       eth_getStorageAt: async (p) => {
         p.count(2, 3);
         const addr = createAddressFromString(p.address(0));
-        const slot = p.raw(1);
-        const key =
-          typeof slot === "string" && slot.length === 66
-            ? p.data(1)
-            : setLengthLeft(hexToBytes(quantity(p.quantity(1)) as `0x${string}`), 32);
-        if (key.length > 32)
-          throw new InvalidParamsError("invalid argument 1: hex string too long, want at most 32 bytes");
+        const key = parseStorageKey(p.raw(1), 1);
         const v = await (await this.state(p, 2)).getStorage(addr, setLengthLeft(key, 32));
         return bytesToHex(setLengthLeft(v, 32));
       },
@@ -355,11 +355,7 @@ export class RpcMethods {
         const keys = p.raw(1);
         if (!Array.isArray(keys))
           throw new InvalidParamsError("invalid argument 1: storage keys must be an array");
-        const slots = keys.map((k) => {
-          const b = parseData(k, 1);
-          if (b.length > 32) throw new InvalidParamsError("invalid argument 1: storage key too long");
-          return setLengthLeft(b, 32);
-        });
+        const slots = keys.map((k) => parseStorageKey(k, 1));
         const proof = await getMerkleStateProof(await this.state(p, 2), addr, slots);
         proof.storageProof = proof.storageProof.map((sp, i) => ({ ...sp, key: keys[i] as `0x${string}` }));
         return proof;

@@ -181,3 +181,13 @@ export function data(v: unknown, i: number, field?: string): Uint8Array {
   if (!/^0x[0-9a-fA-F]*$/.test(v)) throw new InvalidParamsError(`${where(i, field)} invalid hex string`);
   return hexToBytes(v as `0x${string}`);
 }
+
+/** A storage slot as geth's decodeHash reads it: 0x-prefixed hex of up to 32 bytes, left-padded. */
+export function storageKey(v: unknown, i: number): Uint8Array {
+  if (typeof v !== "string")
+    throw new InvalidParamsError(`invalid argument ${i}: cannot unmarshal ${jsonType(v)} into storage key`);
+  if (!/^0[xX][0-9a-fA-F]{0,64}$/.test(v))
+    throw new InvalidParamsError(`invalid argument ${i}: hex string invalid or longer than 32 bytes`);
+  const hex = v.slice(2).padStart(64, "0");
+  return hexToBytes(`0x${hex}`);
+}
