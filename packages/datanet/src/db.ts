@@ -291,6 +291,13 @@ export class DatanetDb {
       .all(contributionId) as ChunkRow[];
   }
 
+  /** Chunk indexes and content hashes only (what a snapshot's leaves need). */
+  chunkHashes(contributionId: number): { idx: number; contentHash: string }[] {
+    return this.db
+      .prepare("SELECT idx, content_hash AS contentHash FROM chunks WHERE contribution_id = ? ORDER BY idx")
+      .all(contributionId) as { idx: number; contentHash: string }[];
+  }
+
   /** Every live (pending or accepted) chunk signature, for rebuilding the near-duplicate index. */
   *liveSignatures(): Generator<{ datanetId: number; contributionId: number; idx: number; minhash: Buffer }> {
     const stmt = this.db.prepare(

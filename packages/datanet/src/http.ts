@@ -78,9 +78,12 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
 export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app: FastifyInstance, opts) => {
   const { service } = opts;
   const maxUpload = service.limiter.limits.maxUploadBytes;
-  await app.register(multipart, {
-    limits: { fileSize: maxUpload + 1, files: 1, fields: 20, fieldSize: 64 * 1024 },
-  });
+  // A host app may already have multipart registered; the blob store enforces the size limit either way.
+  if (!app.hasRequestDecorator("isMultipart")) {
+    await app.register(multipart, {
+      limits: { fileSize: maxUpload + 1, files: 1, fields: 20, fieldSize: 64 * 1024 },
+    });
+  }
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
 
   app.get("/datanets", async () => ({ data: service.listDatanets() }));

@@ -52,7 +52,7 @@ export class SnapshotStore {
     accepted: readonly ContributionRow[],
     onProgress?: (done: number, total: number) => void,
   ) {
-    return buildSnapshot(datanetId, accepted, (id) => this.db.chunks(id), onProgress);
+    return buildSnapshot(datanetId, accepted, (id) => this.db.chunkHashes(id), onProgress);
   }
 
   async storeManifest(manifest: SnapshotManifest): Promise<string> {
@@ -129,7 +129,7 @@ export class SnapshotStore {
     const contributions = manifest.contributions.map(
       (c) => this.db.getContribution(Number(c.contributionId))!,
     );
-    const built = buildSnapshot(row.datanetId, contributions, (id) => this.db.chunks(id));
+    const built = buildSnapshot(row.datanetId, contributions, (id) => this.db.chunkHashes(id));
     if (built.manifest.root !== row.root) {
       throw new DatanetError(
         "integrity_error",
