@@ -200,6 +200,7 @@ describe("tokenizer files", () => {
   test("tokenizer.json export/import keeps ids and encodings", () => {
     const json = JSON.parse(JSON.stringify(vocabToHfTokenizer(trained)));
     const back = tokenizerFromHfJson(json);
+    assert.ok(back instanceof BpeTokenizer);
     assert.deepEqual(back.vocab.tokens, trained.tokens);
     assert.deepEqual(back.vocab.merges, trained.merges);
     assert.deepEqual(back.encode(sample), t.encode(sample));
@@ -217,6 +218,7 @@ describe("tokenizer files", () => {
     model.merges = trained.merges;
     model.ignore_merges = true;
     const back = tokenizerFromHfJson(json);
+    assert.ok(back instanceof BpeTokenizer);
     assert.equal(back.vocab.pre, "llama-bpe");
     assert.equal(back.ignoreMerges, true);
     const ids = back.encode("apple 12345");
@@ -320,6 +322,41 @@ describe("SentencePiece-style tokenizer (GGUF model llama)", () => {
       }),
       { seed: 9, numRuns: 300 },
     );
+  });
+
+  test("a Llama 2 style tokenizer.json (byte fallback) gives the same tokenizer", () => {
+    const byTok = Object.fromEntries(vocab.tokens.map((t, i) => [t, i]));
+    const json = {
+      added_tokens: [0, 1, 2].map((i) => ({ id: i, content: vocab.tokens[i], special: true })),
+      normalizer: {
+        type: "Sequence",
+        normalizers: [
+          { type: "Prepend", prepend: "▁" },
+          { type: "Replace", pattern: { String: " " }, content: "▁" },
+        ],
+      },
+      pre_tokenizer: null,
+      post_processor: {
+        type: "TemplateProcessing",
+        single: [{ SpecialToken: { id: "<s>" } }, { Sequence: { id: "A" } }],
+      },
+      model: {
+        type: "BPE",
+        unk_token: "<unk>",
+        byte_fallback: true,
+        vocab: byTok,
+        // merges in score order, as HF's converter writes them
+        merges: ["l l", "h e", "▁ he", "ll o", "▁he llo", "▁ w", "o r"],
+      },
+    };
+    const fromJson = tokenizerFromHfJson(json);
+    assert.ok(fromJson instanceof SpmTokenizer);
+    assert.equal(fromJson.vocab.addSpacePrefix, true);
+    assert.equal(fromJson.vocab.tokenTypes[id("<0x41>")], TokenType.BYTE);
+    for (const text of ["hello world", "hex hello wor", " héllo\n"]) {
+      assert.deepEqual(fromJson.encode(text), spm.encode(text));
+    }
+    assert.throws(() => tokenizerFromHfJson({ ...json, normalizer: { type: "Lowercase" } }), /Lowercase/);
   });
 
   test("GGUF round trip and bad vocabularies", () => {

@@ -1,8 +1,12 @@
 // Hugging Face model folders: config.json -> LlamaConfig, and weights from (possibly sharded) safetensors.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { vocabFromHfTokenizer } from "../tokenizer/hf-tokenizer.ts";
-import { type BpeVocab, TokenType } from "../tokenizer/vocab.ts";
+import {
+  isSpmHfTokenizer,
+  spmVocabFromHfTokenizer,
+  vocabFromHfTokenizer,
+} from "../tokenizer/hf-tokenizer.ts";
+import { type BpeVocab, type SpmVocab, TokenType } from "../tokenizer/vocab.ts";
 import { FormatError, UnsupportedModelError } from "./errors.ts";
 import type { GgufWriteType } from "./ggml-types.ts";
 import { writeLlamaGguf } from "./llama-gguf.ts";
@@ -133,12 +137,14 @@ export function convertHfToGguf(
   dir: string,
   outPath: string,
   options: { tensorType?: GgufWriteType; name?: string } = {},
-): { config: LlamaConfig; vocab: BpeVocab | undefined } {
+): { config: LlamaConfig; vocab: BpeVocab | SpmVocab | undefined } {
   const { config, weights } = readHfModel(dir);
   const tokenizerPath = join(dir, "tokenizer.json");
-  const vocab = existsSync(tokenizerPath)
-    ? vocabFromHfTokenizer(readFileSync(tokenizerPath, "utf8")).vocab
-    : undefined;
+  let vocab: BpeVocab | SpmVocab | undefined;
+  if (existsSync(tokenizerPath)) {
+    const json = JSON.parse(readFileSync(tokenizerPath, "utf8")) as Record<string, unknown>;
+    vocab = isSpmHfTokenizer(json) ? spmVocabFromHfTokenizer(json) : vocabFromHfTokenizer(json).vocab;
+  }
   if (vocab && vocab.tokens.length > config.vocabSize) {
     throw new FormatError(
       `${tokenizerPath}: ${vocab.tokens.length} tokens, more than the model's ${config.vocabSize}`,
@@ -146,9 +152,11 @@ export function convertHfToGguf(
   }
   if (vocab) {
     // llama.cpp wants one token per embedding row: pad with unused tokens as its converter does.
+    const scores = "scores" in vocab ? vocab.scores : undefined;
     for (let i = vocab.tokens.length; i < config.vocabSize; i++) {
       vocab.tokens.push(`[PAD${i}]`);
       vocab.tokenTypes.push(TokenType.UNUSED);
+      scores?.push(0);
     }
   }
   writeLlamaGguf(outPath, { config, weights, vocab, name: options.name, tensorType: options.tensorType });

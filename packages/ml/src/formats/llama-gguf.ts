@@ -256,7 +256,8 @@ export function llamaGgufMetadata(
 export interface WriteLlamaGgufOptions {
   config: LlamaConfig;
   weights: Weights;
-  vocab?: BpeVocab;
+  /** Byte-level BPE ("gpt2") or SentencePiece-style ("llama") vocabulary. */
+  vocab?: BpeVocab | SpmVocab;
   name?: string;
   /**
    * Storage type of the 2-D matrices whose rows are whole blocks; norms, biases and other matrices stay F32.
@@ -295,6 +296,10 @@ export function llamaGgufTensors(
 export function writeLlamaGguf(path: string, options: WriteLlamaGgufOptions): void {
   const tensorType = options.tensorType ?? "F32";
   const metadata = llamaGgufMetadata(options.config, options.name ?? "openledger-model", tensorType);
-  if (options.vocab) for (const [k, v] of ggufVocabMetadata(options.vocab)) metadata.set(k, v);
+  const vocab = options.vocab;
+  if (vocab) {
+    const md = "merges" in vocab ? ggufVocabMetadata(vocab) : ggufSpmVocabMetadata(vocab);
+    for (const [k, v] of md) metadata.set(k, v);
+  }
   writeGguf(path, { metadata, tensors: llamaGgufTensors(options.config, options.weights, tensorType) });
 }

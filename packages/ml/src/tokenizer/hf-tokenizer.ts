@@ -1,7 +1,9 @@
 // Hugging Face tokenizer.json (byte-level BPE models) <-> BpeVocab.
 import { FormatError, UnsupportedModelError } from "../formats/errors.ts";
 import { hfRegexFor, hfRegexToJs, PRE_TOKENIZERS, preTokenizerName } from "./pretokenize.ts";
-import { type BpeVocab, TokenType } from "./vocab.ts";
+import { type BpeVocab, type SpmVocab, TokenType } from "./vocab.ts";
+
+const SPM_SPACE = "\u2581";
 
 type Json = Record<string, unknown>;
 
@@ -33,17 +35,79 @@ function findSplitRegex(pre: Json | null | undefined): { regex?: string; byteLev
   throw new UnsupportedModelError(`tokenizer.json: pre-tokenizer '${String(pre.type)}' is not supported`);
 }
 
-/** Parse a tokenizer.json (object or text) into a vocabulary; returns ignoreMerges for the tokenizer too. */
-export function vocabFromHfTokenizer(input: string | Json): {
-  vocab: BpeVocab;
-  ignoreMerges: boolean;
-  normalization: "NFC" | undefined;
-} {
+function parse(input: string | Json): { json: Json; model: Json } {
   const json = (typeof input === "string" ? JSON.parse(input) : input) as Json;
   const model = json.model as Json | undefined;
   if (model?.type !== "BPE") {
     throw new UnsupportedModelError(
       `tokenizer.json model '${String(model?.type)}' is not supported; only BPE is`,
+    );
+  }
+  return { json, model };
+}
+
+/** Token strings and types by id, with the special ids named by the file. */
+function tokenTable(json: Json, model: Json) {
+  const vocabMap = (model.vocab ?? {}) as Record<string, number>;
+  const added = (json.added_tokens ?? []) as { id: number; content: string; special?: boolean }[];
+  let size = 0;
+  for (const id of Object.values(vocabMap)) size = Math.max(size, id + 1);
+  for (const a of added) size = Math.max(size, a.id + 1);
+  const tokens: string[] = new Array(size);
+  const tokenTypes: number[] = new Array(size).fill(TokenType.NORMAL);
+  for (const [t, id] of Object.entries(vocabMap)) {
+    if (!Number.isInteger(id) || id < 0) throw new FormatError(`tokenizer.json: token '${t}' has id ${id}`);
+    tokens[id] = t;
+  }
+  for (const a of added) {
+    if (!Number.isInteger(a.id) || a.id < 0)
+      throw new FormatError(`tokenizer.json: added token has id ${a.id}`);
+    tokens[a.id] = a.content;
+    tokenTypes[a.id] = a.special === false ? TokenType.USER_DEFINED : TokenType.CONTROL;
+  }
+  for (let i = 0; i < size; i++) {
+    if (tokens[i] === undefined) {
+      tokens[i] = `[UNUSED_${i}]`;
+      tokenTypes[i] = TokenType.UNUSED;
+    }
+  }
+  const idOf = (content: unknown) => (typeof content === "string" ? tokens.indexOf(content) : -1);
+  // BOS comes from the post-processor template when it starts with a special token (Llama style).
+  const post = json.post_processor as Json | null | undefined;
+  const single = (post?.type === "TemplateProcessing" ? (post.single as Json[]) : undefined) ?? [];
+  const first = single[0]?.SpecialToken as Json | undefined;
+  const bos = first ? idOf(first.id) : -1;
+  const unk = idOf(model.unk_token);
+  const eos = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>"].map(idOf).find((i) => i >= 0);
+  const ids: { bosId?: number; eosId?: number; unkId?: number } = {};
+  if (bos >= 0) ids.bosId = bos;
+  if (eos !== undefined) ids.eosId = eos;
+  if (unk >= 0) ids.unkId = unk;
+  const merges = ((model.merges ?? []) as (string | [string, string])[]).map((m, i) => {
+    const pair = typeof m === "string" ? m.split(" ") : m;
+    if (pair.length !== 2)
+      throw new FormatError(`tokenizer.json: merge #${i} ${JSON.stringify(m)} is not a pair`);
+    return pair as [string, string];
+  });
+  return { tokens, tokenTypes, ids, merges, addBos: bos >= 0 };
+}
+
+/** Whether a tokenizer.json is SentencePiece-style BPE (Llama 2, TinyLlama): "▁" for spaces, byte fallback. */
+export function isSpmHfTokenizer(input: string | Json): boolean {
+  const { model } = parse(input);
+  return model.byte_fallback === true;
+}
+
+/** Parse a byte-level BPE tokenizer.json (object or text); returns the tokenizer's options too. */
+export function vocabFromHfTokenizer(input: string | Json): {
+  vocab: BpeVocab;
+  ignoreMerges: boolean;
+  normalization: "NFC" | undefined;
+} {
+  const { json, model } = parse(input);
+  if (model.byte_fallback === true) {
+    throw new UnsupportedModelError(
+      "tokenizer.json uses byte fallback: read it with spmVocabFromHfTokenizer",
     );
   }
   const normalizer = json.normalizer as Json | null | undefined;
@@ -62,55 +126,50 @@ export function vocabFromHfTokenizer(input: string | Json): {
         Object.keys(PRE_TOKENIZERS).join(", "),
     );
   }
-  const vocabMap = model.vocab as Record<string, number>;
-  const added = (json.added_tokens ?? []) as { id: number; content: string; special?: boolean }[];
-  const size = Math.max(-1, ...Object.values(vocabMap), ...added.map((a) => a.id)) + 1;
-  const tokens: string[] = new Array(size);
-  const tokenTypes: number[] = new Array(size).fill(TokenType.NORMAL);
-  for (const [t, id] of Object.entries(vocabMap)) {
-    if (!Number.isInteger(id) || id < 0) throw new FormatError(`tokenizer.json: token '${t}' has id ${id}`);
-    tokens[id] = t;
-  }
-  for (const a of added) {
-    tokens[a.id] = a.content;
-    tokenTypes[a.id] = a.special === false ? TokenType.USER_DEFINED : TokenType.CONTROL;
-  }
-  for (let i = 0; i < size; i++) {
-    if (tokens[i] === undefined) {
-      tokens[i] = `[UNUSED_${i}]`;
-      tokenTypes[i] = TokenType.UNUSED;
-    }
-  }
-  const merges = ((model.merges ?? []) as (string | [string, string])[]).map((m, i) => {
-    const pair = typeof m === "string" ? m.split(" ") : m;
-    if (pair.length !== 2)
-      throw new FormatError(`tokenizer.json: merge #${i} ${JSON.stringify(m)} is not a pair`);
-    return pair as [string, string];
-  });
-  const idOf = (content: unknown) => (typeof content === "string" ? tokens.indexOf(content) : -1);
-  // BOS comes from the post-processor template when it starts with a special token (Llama 3 style).
-  const post = json.post_processor as Json | null | undefined;
-  const single = (post?.type === "TemplateProcessing" ? (post.single as Json[]) : undefined) ?? [];
-  const first = single[0]?.SpecialToken as Json | undefined;
-  const bosId = first ? idOf(first.id) : -1;
-  const unk = idOf(model.unk_token);
-  const eosCandidates = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>"]
-    .map(idOf)
-    .filter((i) => i >= 0);
+  const { tokens, tokenTypes, ids, merges, addBos } = tokenTable(json, model);
   return {
-    vocab: {
-      tokens,
-      merges,
-      tokenTypes,
-      pre,
-      bosId: bosId >= 0 ? bosId : undefined,
-      eosId: eosCandidates[0],
-      unkId: unk >= 0 ? unk : undefined,
-      addBos: bosId >= 0,
-    },
+    vocab: { tokens, merges, tokenTypes, pre, ...ids, addBos },
     ignoreMerges: model.ignore_merges === true,
     normalization: normalizer ? "NFC" : undefined,
   };
+}
+
+/**
+ * Parse a SentencePiece-style tokenizer.json (BPE with byte_fallback). Each piece scores minus the rank of
+ * the first merge that builds it, so merging highest score first replays the merge list.
+ */
+export function spmVocabFromHfTokenizer(input: string | Json): SpmVocab {
+  const { json, model } = parse(input);
+  if (model.byte_fallback !== true) {
+    throw new UnsupportedModelError("tokenizer.json has no byte fallback: read it with vocabFromHfTokenizer");
+  }
+  if (json.pre_tokenizer) {
+    throw new UnsupportedModelError(
+      `tokenizer.json: pre-tokenizer '${String((json.pre_tokenizer as Json).type)}' is not supported with byte fallback`,
+    );
+  }
+  const normalizer = json.normalizer as Json | null | undefined;
+  const steps =
+    normalizer?.type === "Sequence" ? (normalizer.normalizers as Json[]) : normalizer ? [normalizer] : [];
+  let addSpacePrefix = false;
+  for (const n of steps) {
+    if (n.type === "Prepend" && n.prepend === SPM_SPACE) addSpacePrefix = true;
+    else if (!(n.type === "Replace" && (n.pattern as Json)?.String === " " && n.content === SPM_SPACE)) {
+      throw new UnsupportedModelError(`tokenizer.json normalizer '${String(n.type)}' is not supported`);
+    }
+  }
+  const { tokens, tokenTypes, ids, merges, addBos } = tokenTable(json, model);
+  const scores = tokens.map(() => 0);
+  const index = new Map(tokens.map((t, i) => [t, i]));
+  for (let rank = merges.length - 1; rank >= 0; rank--) {
+    const id = index.get(merges[rank][0] + merges[rank][1]);
+    if (id !== undefined) scores[id] = -rank;
+  }
+  tokens.forEach((t, i) => {
+    if (tokenTypes[i] === TokenType.NORMAL && /^<0x[0-9A-F]{2}>$/.test(t)) tokenTypes[i] = TokenType.BYTE;
+  });
+  if (ids.unkId !== undefined) tokenTypes[ids.unkId] = TokenType.UNKNOWN;
+  return { tokens, scores, tokenTypes, ...ids, addBos, addSpacePrefix };
 }
 
 /** A minimal tokenizer.json for a vocabulary (GPT-2 style byte-level BPE). */

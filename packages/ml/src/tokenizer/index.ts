@@ -3,10 +3,13 @@ import { FormatError, UnsupportedModelError } from "../formats/errors.ts";
 import type { GgufFile } from "../formats/gguf-read.ts";
 import { readGgufSpmVocab, readGgufVocab } from "../formats/llama-gguf.ts";
 import { BpeTokenizer } from "./bpe-tokenizer.ts";
-import { vocabFromHfTokenizer } from "./hf-tokenizer.ts";
+import { isSpmHfTokenizer, spmVocabFromHfTokenizer, vocabFromHfTokenizer } from "./hf-tokenizer.ts";
 import { SpmTokenizer } from "./spm-tokenizer.ts";
 
-export function tokenizerFromHfJson(json: string | Record<string, unknown>): BpeTokenizer {
+/** The tokenizer of a tokenizer.json: byte-level BPE, or SentencePiece-style BPE when it uses byte fallback. */
+export function tokenizerFromHfJson(input: string | Record<string, unknown>): BpeTokenizer | SpmTokenizer {
+  const json = typeof input === "string" ? (JSON.parse(input) as Record<string, unknown>) : input;
+  if (isSpmHfTokenizer(json)) return new SpmTokenizer(spmVocabFromHfTokenizer(json));
   const { vocab, ignoreMerges, normalization } = vocabFromHfTokenizer(json);
   return new BpeTokenizer(vocab, { ignoreMerges, normalization });
 }
