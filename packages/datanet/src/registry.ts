@@ -5,6 +5,7 @@ import {
   createDatanet,
   curateBatch,
   datanetRegistryAbi,
+  getDatanet,
   hasLicense,
   OpenLedgerContractError,
   OpenLedgerTransactionError,
@@ -203,7 +204,10 @@ export class SdkRegistry implements RegistryPort {
     items: { contentHash: Hex; byteSize: bigint; license: Hex }[],
   ) {
     return guarded(async () => {
-      const r = await contributeBatch(this.wallet(from), {
+      const wallet = this.wallet(from);
+      const { bond } = await getDatanet(this.client, { registry: this.address, datanetId });
+      if (bond > 0n) await this.ensureAllowance(wallet, from, bond * BigInt(items.length));
+      const r = await contributeBatch(wallet, {
         registry: this.address,
         datanetId,
         contributions: items,
@@ -249,6 +253,17 @@ export class SdkRegistry implements RegistryPort {
     return this.token;
   }
 
+  /** Bonds and license fees are pulled with transferFrom: approve the registry for `amount` if needed. */
+  private async ensureAllowance(
+    wallet: WalletClientWithAccount,
+    owner: Address,
+    amount: bigint,
+  ): Promise<void> {
+    const token = await this.tokenAddress();
+    const allowance = await tokenAllowance(this.client, { token, owner, spender: this.address });
+    if (allowance < amount) await approveToken(wallet, { token, spender: this.address, amount });
+  }
+
   buyLicense(from: Address, snapshotId: bigint, licensee: Address) {
     return guarded(async () => {
       const wallet = this.wallet(from);
@@ -260,11 +275,7 @@ export class SdkRegistry implements RegistryPort {
       });
       if (snapshot.version === 0)
         throw new NotFoundError("unknown_snapshot", `snapshot ${snapshotId} does not exist`);
-      const token = await this.tokenAddress();
-      const allowance = await tokenAllowance(this.client, { token, owner: from, spender: this.address });
-      if (allowance < snapshot.licensePrice) {
-        await approveToken(wallet, { token, spender: this.address, amount: snapshot.licensePrice });
-      }
+      await this.ensureAllowance(wallet, from, snapshot.licensePrice);
       const r = await buyLicense(wallet, { registry: this.address, snapshotId, licensee });
       return { block: r.receipt.blockNumber, price: r.price };
     });

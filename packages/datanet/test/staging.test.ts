@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DuplicateContentError, RateLimitError } from "../src/errors.ts";
+import { connect, tokenBalance } from "@openledger/sdk";
+import type { Hex } from "viem";
+import { DatanetError, DuplicateContentError, RateLimitError } from "../src/errors.ts";
 import type { DatanetService } from "../src/service.ts";
 import { accounts, signContribution, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
 
@@ -76,6 +78,35 @@ describe("staging: duplicates of the pending queue, concurrent uploads, rate lim
     await assert.rejects(
       stage(dave, texts[3]),
       (e: unknown) => e instanceof RateLimitError && /limit 3/.test(e.message),
+    );
+  });
+
+  test("a Datanet with a contribution bond: the bond is approved and pulled on submission", async () => {
+    const bonded = await service.createDatanet({ owner: owner.address, name: "Bonded", bond: 7n });
+    const text = "Basalt columns form when a thick lava flow cools and cracks into hexagonal pillars.";
+    const signature = await signContribution(service, bob, bonded.id, enc(text));
+    const input = {
+      datanetId: bonded.id,
+      contributor: bob.address,
+      signature,
+      license: "MIT",
+      format: "text" as const,
+    };
+    await assert.rejects(
+      service.contribute({ ...input, content: enc(text) }),
+      (e: unknown) => e instanceof DatanetError && e.code === "insufficient_balance",
+    );
+    const staged = service.db.listStaged(bonded.id);
+    assert.equal(staged.length, 1, "the upload stays staged for a later submission");
+    await chain.fund(bob.address, 100n);
+    const [row] = await service.submitStaged(bob.address, [
+      { datanetId: bonded.id, contentHash: staged[0].contentHash as Hex },
+    ]);
+    assert.equal(row.status, "pending");
+    const { publicClient } = await connect(chain.rpcUrl);
+    assert.equal(
+      await tokenBalance(publicClient, { token: chain.addresses.token, account: bob.address }),
+      93n,
     );
   });
 });
