@@ -1,7 +1,7 @@
 // Prefill and decode tokens/s of this engine beside llama.cpp (node-llama-cpp, prebuilt CPU binaries) on the
 // same generated GGUF and thread count. Env: BENCH_THREADS (default 2), BENCH_SIZE ("small" | "medium"),
 // BENCH_REPEAT (default 3).
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, type LlamaModel as LlamaCppModel, LlamaLogLevel, type Token } from "node-llama-cpp";
@@ -50,16 +50,21 @@ const size = process.env.BENCH_SIZE ?? "small";
 const config: LlamaConfig = { architecture: "llama", ...sizes[size] };
 const PROMPT = 128;
 const DECODE = 32;
+const DEMO = new URL("../packages/ml/recipes/demo-base/out/demo-base.gguf", import.meta.url).pathname;
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
-const prompt = Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % config.vocabSize);
+const promptFor = (vocabSize: number, length: number) =>
+  Array.from({ length }, (_, i) => (i * 7919 + 13) % vocabSize);
 
-async function llamaCpp(model: LlamaCppModel): Promise<{ prefill: number; decode: number }> {
+async function llamaCpp(
+  model: LlamaCppModel,
+  prompt: number[],
+): Promise<{ prefill: number; decode: number }> {
   const context = await model.createContext({ contextSize: 512, batchSize: 512, threads });
   try {
     const seq = context.getSequence();
     let t0 = performance.now();
     await seq.evaluateWithoutGeneratingNewTokens(prompt as Token[]);
-    const prefill = PROMPT / ((performance.now() - t0) / 1000);
+    const prefill = prompt.length / ((performance.now() - t0) / 1000);
     await seq.clearHistory();
     let n = 0;
     for await (const _ of seq.evaluate(prompt as Token[], { temperature: 0 })) {
@@ -72,12 +77,12 @@ async function llamaCpp(model: LlamaCppModel): Promise<{ prefill: number; decode
   }
 }
 
-function ours(model: LlamaModel): { prefill: number; decode: number } {
+function ours(model: LlamaModel, prompt: number[]): { prefill: number; decode: number } {
   const cache = new KVCache(model);
   try {
     let t0 = performance.now();
     let [logits] = forward(model, [{ tokens: prompt, cache }]);
-    const prefill = PROMPT / ((performance.now() - t0) / 1000);
+    const prefill = prompt.length / ((performance.now() - t0) / 1000);
     t0 = performance.now();
     for (let i = 0; i < DECODE; i++) [logits] = forward(model, [{ tokens: [argmax(logits)], cache }]);
     return { prefill, decode: DECODE / ((performance.now() - t0) / 1000) };
@@ -103,46 +108,51 @@ const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLev
 const engine = await Engine.create({ threads, maxMemoryMiB: 2048 });
 const weights = initWeights(config, 1);
 const rows: string[][] = [];
+
+async function benchFile(label: string, path: string, promptLength: number): Promise<void> {
+  const { config: c, weights: w } = readLlamaGguf(path);
+  const prompt = promptFor(c.vocabSize, promptLength);
+  const cpp = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  const mine = LlamaModel.fromWeights(engine, c, w);
+  try {
+    await llamaCpp(cpp, prompt); // warm-up
+    ours(mine, prompt);
+    // best of REPEAT runs each, alternating engines, since the machine may be shared
+    const a = { prefill: 0, decode: 0 };
+    const b = { prefill: 0, decode: 0 };
+    for (let i = 0; i < REPEAT; i++) {
+      const x = await llamaCpp(cpp, prompt);
+      const y = ours(mine, prompt);
+      a.prefill = Math.max(a.prefill, x.prefill);
+      a.decode = Math.max(a.decode, x.decode);
+      b.prefill = Math.max(b.prefill, y.prefill);
+      b.decode = Math.max(b.decode, y.decode);
+    }
+    const name = `${label} (${(statSync(path).size / 2 ** 20).toFixed(1)} MiB)`;
+    for (const phase of ["prefill", "decode"] as const) {
+      const digits = phase === "prefill" ? 0 : 1;
+      rows.push([
+        name,
+        phase,
+        b[phase].toFixed(digits),
+        a[phase].toFixed(digits),
+        (b[phase] / a[phase]).toFixed(2),
+      ]);
+    }
+  } finally {
+    mine.free();
+    await cpp.dispose();
+  }
+}
+
 try {
   for (const type of ["F32", "F16"] as GgufWriteType[]) {
     const path = join(dir, `bench-${type}.gguf`);
     writeLlamaGguf(path, { config, weights, tensorType: type, vocab: placeholderVocab(config.vocabSize) });
-    const cpp = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-    const mine = LlamaModel.fromWeights(engine, config, readLlamaGguf(path).weights);
-    try {
-      await llamaCpp(cpp); // warm-up
-      ours(mine);
-      // best of REPEAT runs each, alternating engines, since the machine may be shared
-      const a = { prefill: 0, decode: 0 };
-      const b = { prefill: 0, decode: 0 };
-      for (let i = 0; i < REPEAT; i++) {
-        const x = await llamaCpp(cpp);
-        const y = ours(mine);
-        a.prefill = Math.max(a.prefill, x.prefill);
-        a.decode = Math.max(a.decode, x.decode);
-        b.prefill = Math.max(b.prefill, y.prefill);
-        b.decode = Math.max(b.decode, y.decode);
-      }
-      const mib = (statSync(path).size / 2 ** 20).toFixed(1);
-      rows.push([
-        `${type} (${mib} MiB)`,
-        "prefill",
-        b.prefill.toFixed(0),
-        a.prefill.toFixed(0),
-        (b.prefill / a.prefill).toFixed(2),
-      ]);
-      rows.push([
-        `${type} (${mib} MiB)`,
-        "decode",
-        b.decode.toFixed(1),
-        a.decode.toFixed(1),
-        (b.decode / a.decode).toFixed(2),
-      ]);
-    } finally {
-      mine.free();
-      await cpp.dispose();
-    }
+    await benchFile(`${size} ${type}`, path, PROMPT);
   }
+  // the demo base model, when its recipe has been run (context 128: a 64-token prompt)
+  if (existsSync(DEMO)) await benchFile("demo-base F32, prompt 64", DEMO, 64);
 } finally {
   await llama.dispose();
   await engine.close();
@@ -151,7 +161,7 @@ try {
 
 const params = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
 console.log(
-  `LLaMA ${size}: ${(params / 1e6).toFixed(1)}M parameters, ${threads} threads, prompt ${PROMPT}, ` +
+  `generated LLaMA ${size}: ${(params / 1e6).toFixed(1)}M parameters; ${threads} threads, prompt ${PROMPT}, ` +
     `decode ${DECODE}, best of ${REPEAT}` +
     " (this engine computes in f32; F16 weights are widened on load)",
 );
