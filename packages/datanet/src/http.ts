@@ -254,6 +254,12 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     },
   );
 
+  app.get<{ Params: { id: string; address: string } }>("/snapshots/:id/royalty/:address", async (request) =>
+    json(
+      await service.snapshots.royaltyProof(toId(request.params.id, "snapshot id"), request.params.address),
+    ),
+  );
+
   app.post<{ Params: { id: string } }>("/snapshots/:id/license", async (request, reply) => {
     const b = body(request);
     const { price } = await service.buyLicense(

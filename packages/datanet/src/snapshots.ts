@@ -2,8 +2,8 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { chunkLeaf, type MerkleTree } from "@openledger/merkle";
-import type { Hex } from "viem";
+import { chunkLeaf, MerkleTree, settlementLeaf } from "@openledger/merkle";
+import type { Address, Hex } from "viem";
 import type { BlobStore } from "./blobstore.ts";
 import type { ContributionRow, DatanetDb } from "./db.ts";
 import { DatanetError, InvalidInputError, NotFoundError } from "./errors.ts";
@@ -188,6 +188,29 @@ export class SnapshotStore {
       contentHash: chunk.contentHash as Hex,
       leaf: tree.leaf(leafIndex),
       proof: tree.proof(leafIndex),
+    };
+  }
+
+  /**
+   * A contributor's royalty leaf (weight = chunks contributed) and its proof against the snapshot's
+   * `contributorsRoot`, as `DatanetRegistry.claimRoyalty` takes them.
+   */
+  async royaltyProof(
+    snapshotId: number,
+    account: string,
+  ): Promise<{ account: Address; weight: bigint; proof: Hex[]; contributorsRoot: Hex }> {
+    const { manifest } = await this.built(snapshotId);
+    const contributors = manifest.contributors ?? [];
+    const index = contributors.findIndex((c) => c.account.toLowerCase() === account.toLowerCase());
+    if (index < 0) {
+      throw new NotFoundError("not_a_contributor", `${account} has no chunks in snapshot ${snapshotId}`);
+    }
+    const tree = MerkleTree.build(contributors.map((c) => settlementLeaf(c.account, BigInt(c.weight))));
+    return {
+      account: contributors[index].account,
+      weight: BigInt(contributors[index].weight),
+      proof: tree.proof(index),
+      contributorsRoot: tree.root as Hex,
     };
   }
 

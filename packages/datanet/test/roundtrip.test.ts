@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { devAccounts } from "@openledger/devnet";
 import { chunkContentHash, chunkLeaf, verify } from "@openledger/merkle";
-import { connect, contribute, spdxToBytes32 } from "@openledger/sdk";
+import { claimRoyalty, connect, contribute, spdxToBytes32 } from "@openledger/sdk";
 import { keccak256, toHex } from "viem";
 import type { DatanetService } from "../src/service.ts";
 import { accounts, signContribution, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
@@ -181,6 +181,24 @@ describe("round trip on anvil: contribute, curate, snapshot, prove, license, reb
     assert.equal(price, 5n * 10n ** 18n);
     assert.equal(await service.hasLicense(snap.id, buyer.address), true);
     assert.equal(await service.hasLicense(snap.id, bob.address), false);
+
+    // The license fee's contributor share is claimable with the manifest's royalty proofs.
+    const royalty = await service.snapshots.royaltyProof(snap.id, alice.address);
+    const aliceChunks = rows
+      .filter((r, i) => i < 4 && r.contributor === alice.address)
+      .reduce((s, r) => s + r.chunkCount, 0);
+    assert.equal(royalty.weight, BigInt(aliceChunks));
+    const { walletClient } = await connect(chain.rpcUrl, devAccounts[2].privateKey);
+    const { amount } = await claimRoyalty(walletClient!, {
+      registry: chain.addresses.datanetRegistry,
+      snapshotId: BigInt(snap.id),
+      account: alice.address,
+      weight: royalty.weight,
+      proof: royalty.proof,
+    });
+    const contributorsShare = (price * 8000n) / 10000n; // ownerBps defaults to 2000
+    assert.equal(amount, (contributorsShare * BigInt(aliceChunks)) / BigInt(snap.chunkCount));
+    await assert.rejects(service.snapshots.royaltyProof(snap.id, buyer.address), /has no chunks/);
   });
 
   test("restart resumes; rebuilding from the chain alone gives the same state", async () => {

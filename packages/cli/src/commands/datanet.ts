@@ -307,23 +307,41 @@ export function registerDatanetCommand(program: Command): void {
       withService<DatanetOptions & { perDomain: number; domains?: string }>(
         command,
         async ({ options, print }, service, me) => {
-          if (service.listDatanets().some((d) => d.name.startsWith("WordNet "))) {
-            print("WordNet Datanets already exist here; nothing to do");
-            return;
-          }
-          const contributors = devAccounts.slice(1, 6).map((a) => privateKeyToAccount(a.privateKey));
-          const bars = { stage: progressBar("contributions"), snapshot: progressBar("snapshots") };
-          const summary = await seedWordnet(service, {
-            owner: me,
-            contributors,
-            perDomain: options.perDomain,
-            domains: options.domains?.split(",").map((d) => d.trim()),
-            onProgress: (phase, done, total) => bars[phase as keyof typeof bars]?.update(done, total),
-          });
           print(
-            `${summary.datanets} Datanets, ${summary.contributions} contributions (${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.skippedDuplicates} duplicates skipped), ${summary.snapshots.length} snapshots`,
+            await seedWordnetDemo(service, me, {
+              perDomain: options.perDomain,
+              domains: options.domains?.split(",").map((d) => d.trim()),
+            }),
           );
         },
       ),
     );
+}
+
+/**
+ * Seeds the WordNet demo Datanets (owner `owner`, contributors dev accounts 1..5) unless this data
+ * directory already has them; returns a one-line summary. `openledger start` can call it after deploying:
+ * `seedWordnetDemo(await openDatanetService({ dataDir, rpcUrl, registry, privateKeys: devKeys }), devAccount0)`.
+ */
+export async function seedWordnetDemo(
+  service: DatanetService,
+  owner: LocalAccount,
+  opts: { perDomain?: number; domains?: string[]; progress?: boolean } = {},
+): Promise<string> {
+  if (service.listDatanets().some((d) => d.name.startsWith("WordNet "))) {
+    return "WordNet Datanets already exist here; nothing to do";
+  }
+  const contributors = devAccounts.slice(1, 6).map((a) => privateKeyToAccount(a.privateKey));
+  const bars = { stage: progressBar("contributions"), snapshot: progressBar("snapshots") };
+  const summary = await seedWordnet(service, {
+    owner,
+    contributors,
+    perDomain: opts.perDomain,
+    domains: opts.domains,
+    onProgress:
+      opts.progress === false
+        ? undefined
+        : (phase, done, total) => bars[phase as keyof typeof bars]?.update(done, total),
+  });
+  return `${summary.datanets} Datanets, ${summary.contributions} contributions (${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.skippedDuplicates} duplicates skipped), ${summary.snapshots.length} snapshots`;
 }
