@@ -158,6 +158,8 @@ export interface GradCredit {
 
 export interface GradV1Result {
   algorithm: "grad-v1";
+  /** Every contribution's summed influence before clipping (not committed; for evaluation such as LDS). */
+  signed: { contributionId: bigint; influence: bigint }[];
   queryHash: Hex;
   storeHash: Hex;
   credits: GradCredit[];
@@ -229,5 +231,8 @@ export function gradV1(queryGradients: readonly ArrayLike<number>[], store: Grad
   const commitment = keccak256(
     encodeAbiParameters(COMMIT_ABI, [GRAD_V1_TAG, queryHash, store.hash, ids, influences, shares]),
   );
-  return { algorithm: "grad-v1", queryHash, storeHash: store.hash, credits, commitment };
+  const signed = [...totals.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([contributionId, influence]) => ({ contributionId, influence }));
+  return { algorithm: "grad-v1", signed, queryHash, storeHash: store.hash, credits, commitment };
 }

@@ -52,6 +52,10 @@ describe("grad-v1", () => {
         [3n, (7n * ONE) / 4n, 538462],
       ],
     );
+    assert.deepEqual(
+      r.signed.map((x) => x.influence),
+      [(3n * ONE) / 2n, -ONE, (7n * ONE) / 4n],
+    );
   });
 
   test("nothing positive: no credits", () => {
