@@ -329,7 +329,7 @@ async function gradV1Lds() {
       projectDims: 64,
       seed: 9,
     });
-    examples.forEach((_, i) => builder.set(c, i, pe.vectors[i]));
+    for (let i = 0; i < examples.length; i++) builder.set(c, i, pe.vectors[i]);
     queryGradients.push(pe.vectors[examples.length]);
   });
   full.free();
