@@ -1,6 +1,5 @@
 import { EventEmitter } from "node:events";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { type Block, createBlock, createBlockFromRLP } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
@@ -59,9 +58,8 @@ export interface NodeOptions {
   devBalance?: bigint;
   /** Extra accounts funded at genesis. */
   genesisAccounts?: { address: `0x${string}`; balance: bigint }[];
+  /** Run from dev account 0 in block 1 of a fresh chain; results in `genesisResults`. */
   genesisTransactions?: GenesisTransaction[];
-  /** Where to write the addresses created by labelled genesis transactions (JSON). */
-  deploymentsPath?: string;
   /** Precompiles besides the built-in Merkle multiproof verifier. */
   precompiles?: PrecompileDefinition[];
   blockGasLimit?: bigint;
@@ -123,7 +121,8 @@ export class ChainNode extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private pendingLog!: PendingLog;
   private closed = false;
-  readonly genesisResults: { label?: string; address?: string; hash: string }[] = [];
+  /** What the genesis transactions did (in order), on the run that created the chain. */
+  readonly genesisResults: { label?: string; address?: string; hash: string; blockNumber: number }[] = [];
 
   private constructor(
     opts: NodeOptions,
@@ -254,11 +253,11 @@ export class ChainNode extends EventEmitter {
     );
     this.persistBlock(genesis, [], [], { chainId: this.chainId.toString() });
     if (opts.genesisTransactions && opts.genesisTransactions.length > 0) {
-      await this.runGenesisTransactions(opts.genesisTransactions, opts.deploymentsPath);
+      await this.runGenesisTransactions(opts.genesisTransactions);
     }
   }
 
-  private async runGenesisTransactions(txs: GenesisTransaction[], deploymentsPath?: string): Promise<void> {
+  private async runGenesisTransactions(txs: GenesisTransaction[]): Promise<void> {
     const dev = this.devAccounts[0];
     const key = hexToBytes(dev.privateKey);
     const baseFee = this.baseFee;
@@ -284,7 +283,6 @@ export class ChainNode extends EventEmitter {
       this.mineLocked(undefined, signed, used > this.blockGasLimit ? used : undefined),
     );
     const receipts = this.store.receiptsOfBlock(Number(block.header.number)).map((r) => JSON.parse(r));
-    const contracts: Record<string, string> = {};
     receipts.forEach((r, i) => {
       if (r.status !== "0x1")
         throw new Error(`genesis transaction ${i} (${txs[i].label ?? "unlabelled"}) failed`);
@@ -292,16 +290,9 @@ export class ChainNode extends EventEmitter {
         label: txs[i].label,
         address: r.contractAddress ?? undefined,
         hash: r.transactionHash,
+        blockNumber: 1,
       });
-      if (txs[i].label && r.contractAddress) contracts[txs[i].label as string] = r.contractAddress;
     });
-    if (deploymentsPath) {
-      mkdirSync(dirname(deploymentsPath), { recursive: true });
-      writeFileSync(
-        deploymentsPath,
-        `${JSON.stringify({ chainId: Number(this.chainId), block: 1, deployer: dev.address, contracts }, null, 2)}\n`,
-      );
-    }
   }
 
   private async resume(head: number): Promise<void> {

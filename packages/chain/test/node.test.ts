@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, test } from "node:test";
 import { verifyMerkleProof } from "@ethereumjs/mpt";
 import { createTx } from "@ethereumjs/tx";
@@ -86,27 +84,36 @@ describe("node core", () => {
     }
   });
 
-  test("genesis transactions run in block 1 and write deployments/<chainId>.json", async () => {
+  test("genesis transactions run from dev account 0 in block 1", async () => {
     const tmp = tempDir();
     try {
       const { bytecode } = compileProbe();
-      const path = join(tmp.dir, "deployments", "1337.json");
       const node = await createNode({
-        datadir: join(tmp.dir, "data"),
+        datadir: tmp.dir,
         blockTime: 0,
         genesisTransactions: [
           { data: bytecode, label: "ProbeA" },
           { data: bytecode, label: "ProbeB" },
         ],
-        deploymentsPath: path,
       });
       assert.equal(node.head.header.number, 1n);
-      assert.ok(existsSync(path));
-      const file = JSON.parse(readFileSync(path, "utf8"));
-      assert.equal(file.chainId, 1337);
-      assert.equal(file.contracts.ProbeA, "0x5fbdb2315678afecb367f032d93f642f64180aa3");
-      assert.equal(file.contracts.ProbeB, "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512");
+      assert.deepEqual(
+        node.genesisResults.map((r) => [r.label, r.address, r.blockNumber]),
+        [
+          ["ProbeA", "0x5fbdb2315678afecb367f032d93f642f64180aa3", 1],
+          ["ProbeB", "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512", 1],
+        ],
+      );
+      const probe = createAddressFromString("0x5fbdb2315678afecb367f032d93f642f64180aa3");
+      assert.ok((await node.stateAt(node.head.header.stateRoot).getCode(probe)).length > 0);
       await node.close();
+      const reopened = await createNode({
+        datadir: tmp.dir,
+        blockTime: 0,
+        genesisTransactions: [{ data: bytecode }],
+      });
+      assert.equal(reopened.head.header.number, 1n, "an existing chain does not run them again");
+      await reopened.close();
     } finally {
       tmp.remove();
     }

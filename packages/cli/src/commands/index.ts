@@ -3,6 +3,7 @@ import { registerAccountsCommand } from "./accounts.ts";
 import { registerAttributeCommand } from "./attribute.ts";
 import { registerDatanetCommand } from "./datanet.ts";
 import { registerDeployCommand } from "./deploy.ts";
+import { registerNodeCommand } from "./node.ts";
 import { registerStartCommand } from "./start.ts";
 
 /** Adds every subcommand. Each part adds its command in its own file and one line here. */
@@ -11,5 +12,6 @@ export function registerCommands(program: Command): void {
   registerAttributeCommand(program);
   registerDatanetCommand(program);
   registerDeployCommand(program);
+  registerNodeCommand(program);
   registerStartCommand(program);
 }
