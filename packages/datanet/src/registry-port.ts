@@ -5,6 +5,8 @@ export interface RegistryPort {
   readonly chainId: number;
   readonly address: Address;
   blockNumber(): Promise<bigint>;
+  /** Hash of block `n` (undefined when the chain has no such block). */
+  blockHash(n: bigint): Promise<Hex | undefined>;
   /** Decoded registry events in [fromBlock, toBlock], in chain order. */
   events(fromBlock: bigint, toBlock: bigint): Promise<RegistryEvent[]>;
   createDatanet(

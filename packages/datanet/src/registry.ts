@@ -14,7 +14,7 @@ import {
   type WalletClientWithAccount,
 } from "@openledger/sdk";
 import { type Address, type Hex, type PublicClient, parseEventLogs } from "viem";
-import { getBlockNumber, getLogs, readContract } from "viem/actions";
+import { getBlock, getBlockNumber, getLogs, readContract } from "viem/actions";
 import { ChainError, DatanetError, InvalidInputError, NotFoundError, PermissionError } from "./errors.ts";
 import type { RegistryEvent, RegistryPort } from "./registry-port.ts";
 
@@ -93,6 +93,17 @@ export class SdkRegistry implements RegistryPort {
 
   blockNumber(): Promise<bigint> {
     return guarded(() => getBlockNumber(this.client, { cacheTime: 0 }));
+  }
+
+  blockHash(n: bigint): Promise<Hex | undefined> {
+    return guarded(async () => {
+      try {
+        return (await getBlock(this.client, { blockNumber: n })).hash ?? undefined;
+      } catch (err) {
+        if ((err as Error).name === "BlockNotFoundError") return undefined;
+        throw err;
+      }
+    });
   }
 
   async events(fromBlock: bigint, toBlock: bigint): Promise<RegistryEvent[]> {

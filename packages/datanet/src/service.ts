@@ -168,13 +168,22 @@ export class DatanetService {
 
   private async syncOnce(): Promise<void> {
     const registry = this.registry;
+    const last = this.db.getSync("lastBlock");
+    if (last !== undefined && (await registry.blockHash(BigInt(last))) !== this.db.getSync("lastBlockHash")) {
+      // The block we stopped at is gone (a reorg, or a fresh chain at the same address): start over.
+      this.resetMirror();
+    }
     const head = await registry.blockNumber();
     let from = BigInt(this.db.getSync("lastBlock") ?? "-1") + 1n;
     while (from <= head) {
       const to = from + this.logRange - 1n < head ? from + this.logRange - 1n : head;
       const events = await registry.events(from, to);
       await applyEvents(this, events);
-      this.db.setSync("lastBlock", to.toString());
+      const hash = await registry.blockHash(to);
+      this.db.transaction(() => {
+        this.db.setSync("lastBlock", to.toString());
+        this.db.setSync("lastBlockHash", hash ?? "");
+      });
       from = to + 1n;
     }
   }
@@ -182,6 +191,11 @@ export class DatanetService {
   /** Forgets the chain mirror and replays the chain from block 0 (blobs, refs and staged uploads stay). */
   async rebuild(): Promise<void> {
     await this.syncing;
+    this.resetMirror();
+    await this.sync();
+  }
+
+  private resetMirror(): void {
     for (const d of this.db.listDatanets()) {
       for (const c of this.db.listContributions(d.id)) this.nearDup.remove(d.id, c.id);
     }
@@ -196,10 +210,9 @@ export class DatanetService {
       ]) {
         this.db.db.exec(`DELETE FROM ${table}`);
       }
-      this.db.db.exec("DELETE FROM sync_state WHERE key = 'lastBlock'");
+      this.db.db.exec("DELETE FROM sync_state WHERE key IN ('lastBlock', 'lastBlockHash')");
     });
     this.snapshots.forget();
-    await this.sync();
   }
 
   /** Cached derived chunks of a staged upload, handed to the follower (falls back to re-deriving). */
