@@ -1,6 +1,6 @@
 // Cross-engine check: the same generated GGUF (and GGUF LoRA adapter) in llama.cpp (node-llama-cpp, CPU) and here.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -112,11 +112,17 @@ async function llamaCppTop1(model: LlamaCppModel, tokens: number[], lora?: strin
   }
 }
 
-async function llamaCppGreedy(model: LlamaCppModel, prompt: number[], n: number): Promise<number[]> {
+async function llamaCppGreedy(
+  model: LlamaCppModel,
+  prompt: number[],
+  n: number,
+  stop = -1,
+): Promise<number[]> {
   const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 2 });
   try {
     const out: number[] = [];
     for await (const t of context.getSequence().evaluate(prompt as Token[], { temperature: 0 })) {
+      if (Number(t) === stop) break;
       out.push(Number(t));
       if (out.length >= n) break;
     }
@@ -387,6 +393,31 @@ describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGU
         `tiny recipe model: top-1 agreement ${(rate * 100).toFixed(1)}% over ${ids.length} positions`,
       );
       assert.ok(rate >= 0.99, `agreement ${rate}`);
+    } finally {
+      ours.free();
+      await model.dispose();
+    }
+  });
+
+  const demo = new URL("../recipes/demo-base/out/demo-base.gguf", import.meta.url).pathname;
+  test("the trained demo-base GGUF: top-1 agreement >= 99% and identical greedy continuation", {
+    skip: !existsSync(demo) && "demo-base.gguf not built: run packages/ml/recipes/demo-base/train.ts",
+  }, async (t) => {
+    const { config: c, weights: w, vocab: v } = readLlamaGguf(demo);
+    const tok = new BpeTokenizer(v!);
+    const ids = tok.encode(`${CORPUS[0]}\n${CORPUS[2]}`);
+    const model = await llama.loadModel({ modelPath: demo, gpuLayers: 0 });
+    const ours = LlamaModel.fromWeights(engine, c, w);
+    try {
+      const rate = agreement(top1(ourLogits(ours, ids)), await llamaCppTop1(model, ids));
+      const prompt = tok.encode("apple:");
+      const g1 = await llamaCppGreedy(model, prompt, 24);
+      const g2 = (await generate(ours, prompt, { maxTokens: 24, temperature: 0 })).tokens;
+      t.diagnostic(
+        `demo-base: top-1 agreement ${(rate * 100).toFixed(1)}%, greedy ${agreement(g2, g1) * 100}%`,
+      );
+      assert.ok(rate >= 0.99, `agreement ${rate}`);
+      assert.deepEqual(g2, g1);
     } finally {
       ours.free();
       await model.dispose();
