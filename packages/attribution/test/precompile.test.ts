@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { encodeAbiParameters, type Hex, hexToBytes, toHex } from "viem";
 import {
+  computeSpanV1,
   decodeSpanV1PrecompileOutput,
   encodeSpanV1PrecompileInput,
   PrecompileError,
@@ -70,6 +72,40 @@ describe("shared span-v1 vectors", () => {
     };
     assert.ok(spanV1Precompile.gas(input(bigger)) > small);
     assert.equal(spanV1Precompile.address, "0x0000000000000000000000000000000000000801");
+  });
+});
+
+describe("span-v1 precompile on random inputs", () => {
+  test("decoding the ABI input and encoding the output preserve the library's result (seeded)", () => {
+    const words = ["the", "of", "zeta", "kappa", "Ωmega", "naïve", "sigma", "tau"];
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: 0, max: words.length - 1 }), { maxLength: 30 }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        fc.array(fc.integer({ min: 0, max: words.length - 1 }), { maxLength: 60 }),
+        (chunkWords, outWords) => {
+          const chunks = chunkWords.map((ws, k) => ({
+            contributionId: BigInt(1 + (k % 3)),
+            chunkIndex: k,
+            text: ws.map((w) => words[w]).join(" "),
+          }));
+          const output = outWords.map((w) => words[w]).join(", ");
+          const roots = [`0x${"cd".repeat(32)}` as Hex];
+          const lib = computeSpanV1(output, chunks, roots);
+          const out = decodeSpanV1PrecompileOutput(
+            spanV1Precompile.run(encodeSpanV1PrecompileInput(output, roots, chunks)),
+          );
+          assert.equal(out.commitment, lib.commitment);
+          assert.deepEqual(
+            out.shares.map(Number),
+            lib.credits.map((c) => c.share),
+          );
+        },
+      ),
+      { seed: 31337, numRuns: 200 },
+    );
   });
 });
 
