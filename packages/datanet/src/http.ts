@@ -125,7 +125,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
       const data = service.listContributions(toId(request.params.id, "datanet id"), {
         status: q.status as "pending" | "accepted" | "rejected" | undefined,
         limit: Math.min(limit, 1000),
-        afterId: q.after === undefined ? 0 : Number(q.after),
+        afterId: q.after === undefined || q.after === "0" ? 0 : toId(q.after, "after"),
       });
       return { data };
     },
