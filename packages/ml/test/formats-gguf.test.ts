@@ -121,6 +121,37 @@ describe("tensor encodings", () => {
     });
   }
 
+  for (const [type, levels] of [
+    ["Q4_0", 14],
+    ["Q4_1", 15],
+    ["Q5_0", 30],
+    ["Q5_1", 31],
+  ] as const) {
+    test(`${type} encode then decode stays within one quantisation step per block`, () => {
+      const data = randomData(32 * 6, 10);
+      data.fill(0, 32, 64);
+      const back = decodeTensor(GgmlType[type], encodeTensor(type, data, "t"), data.length, "t");
+      for (let i = 0; i < data.length; i++) {
+        assert.ok(
+          Math.abs(back[i] - data[i]) <= (4 / levels) * 0.6,
+          `${type} element ${i}: ${back[i]} vs ${data[i]}`,
+        );
+      }
+      for (let i = 32; i < 64; i++) assert.equal(back[i], 0);
+    });
+  }
+
+  test("Q5_1 hand vector: high bits come from the 32-bit word", () => {
+    const block = new Uint8Array(24);
+    block[1] = 0x3c; // d = 1
+    block[3] = 0xbc; // m = -1
+    new DataView(block.buffer).setUint32(4, (1 << 0) | (1 << 17), true); // value 0 and value 17 get bit 4
+    block[8] = 0x32; // value 0 low nibble 2, value 16 low nibble 3
+    block[9] = 0x45; // value 1 low 5, value 17 low 4
+    const out = decodeTensor(GgmlType.Q5_1, block, 32, "t");
+    assert.deepEqual([out[0], out[16], out[1], out[17]], [18 - 1, 3 - 1, 5 - 1, 20 - 1]);
+  });
+
   test("Q6_K hand vector: one super-block with scale 1", () => {
     const block = new Uint8Array(210);
     block[208] = 0x00;

@@ -278,7 +278,7 @@ describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGU
     // rows must be whole 256-value super-blocks for k-quants: hidden 256, intermediate 512
     const kcfg: LlamaConfig = { ...cfg, hiddenSize: 256, intermediateSize: 512, numLayers: 1, headDim: 64 };
     const kweights = randomWeights(kcfg, 13);
-    for (const type of ["Q8_0", "Q4_K", "Q5_K", "Q6_K"] as GgufWriteType[]) {
+    for (const type of ["Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"] as GgufWriteType[]) {
       for (const scope of ["embedding", "all"] as const) {
         const path = join(dir, `k-${type}-${scope}.gguf`);
         // Only token_embd quantised: llama.cpp dequantises it exactly in the row lookup, the rest is F32.

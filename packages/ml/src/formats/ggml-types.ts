@@ -2,6 +2,7 @@
 import { UnsupportedTensorTypeError } from "./errors.ts";
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./half.ts";
 import { decodeQ6K, decodeQ45K, encodeQ6K, encodeQ45K } from "./k-quants.ts";
+import { decodeLegacy, encodeLegacy, type LegacyQuant } from "./legacy-quants.ts";
 
 export const GgmlType = {
   F32: 0,
@@ -54,6 +55,9 @@ const layouts: Partial<Record<number, { block: number; bytes: number }>> = {
   [GgmlType.BF16]: { block: 1, bytes: 2 },
   [GgmlType.Q8_0]: { block: 32, bytes: 34 },
   [GgmlType.Q4_0]: { block: 32, bytes: 18 },
+  [GgmlType.Q4_1]: { block: 32, bytes: 20 },
+  [GgmlType.Q5_0]: { block: 32, bytes: 22 },
+  [GgmlType.Q5_1]: { block: 32, bytes: 24 },
   [GgmlType.Q4_K]: { block: 256, bytes: 144 },
   [GgmlType.Q5_K]: { block: 256, bytes: 176 },
   [GgmlType.Q6_K]: { block: 256, bytes: 210 },
@@ -123,16 +127,10 @@ export function decodeTensor(type: number, bytes: Uint8Array, count: number, ten
       }
       break;
     case GgmlType.Q4_0:
-      // Each block: f16 scale, then 16 bytes; low nibbles are elements 0..15, high nibbles 16..31.
-      for (let b = 0; b < count / 32; b++) {
-        const at = b * 18;
-        const d = f16ToF32(view.getUint16(at, true));
-        for (let j = 0; j < 16; j++) {
-          const q = bytes[at + 2 + j];
-          out[b * 32 + j] = d * ((q & 0xf) - 8);
-          out[b * 32 + j + 16] = d * ((q >> 4) - 8);
-        }
-      }
+    case GgmlType.Q4_1:
+    case GgmlType.Q5_0:
+    case GgmlType.Q5_1:
+      decodeLegacy(ggmlTypeName(type) as LegacyQuant, bytes, count, out);
       break;
     case GgmlType.Q4_K:
     case GgmlType.Q5_K:
@@ -150,7 +148,7 @@ function roundHalfAway(x: number): number {
 }
 
 /** The tensor types the writer produces. */
-export type GgufWriteType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_K" | "Q5_K" | "Q6_K";
+export type GgufWriteType = "F32" | "F16" | "BF16" | "Q8_0" | LegacyQuant | "Q4_K" | "Q5_K" | "Q6_K";
 
 /** Values per block of a write type: rows must be a whole number of blocks. */
 export function blockSize(type: GgufWriteType): number {
@@ -193,6 +191,16 @@ export function encodeTensor(type: GgufWriteType, data: Float32Array, tensor: st
       }
       return out;
     }
+    case "Q4_0":
+    case "Q4_1":
+    case "Q5_0":
+    case "Q5_1":
+      if (count % 32 !== 0) {
+        throw new UnsupportedTensorTypeError(
+          `tensor '${tensor}' has ${count} elements; ${type} needs rows that are a multiple of 32`,
+        );
+      }
+      return encodeLegacy(type, data);
     case "Q4_K":
     case "Q5_K":
     case "Q6_K":

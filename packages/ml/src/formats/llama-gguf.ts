@@ -219,11 +219,15 @@ export function ggufVocabMetadata(vocab: BpeVocab): GgufMetadata {
 }
 
 const fileTypes: Record<GgufWriteType, number> = {
+  Q4_0: 2,
+  Q4_1: 3,
+  Q5_0: 8,
+  Q5_1: 9,
   F32: 0,
   F16: 1,
   Q8_0: 7,
-  Q4_K: 15,
-  Q5_K: 17,
+  Q4_K: 14,
+  Q5_K: 16,
   Q6_K: 18,
   BF16: 32,
 };
