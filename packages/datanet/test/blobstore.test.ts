@@ -45,6 +45,20 @@ describe("FileBlobStore", () => {
     );
   });
 
+  test("a stream that breaks mid-upload leaves neither a blob nor a temp file", async () => {
+    const store = tempStore();
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(70_000);
+      throw new Error("client went away");
+    }
+    await assert.rejects(store.put(broken()), /client went away/);
+    assert.deepEqual(readdirSync(join(store.root, "tmp")), []);
+    assert.deepEqual(
+      readdirSync(store.root).filter((d) => d !== "tmp"),
+      [],
+    );
+  });
+
   test("a corrupted blob is refused on read, naming its CID", async () => {
     const store = tempStore();
     const { cid } = await store.put(new TextEncoder().encode("original"));
