@@ -11,6 +11,7 @@ import {
   http,
   keccak256,
   parseEther,
+  toFunctionSelector,
   toHex,
   webSocket,
 } from "viem";
@@ -261,12 +262,38 @@ describe("viem against the node", () => {
     );
   });
 
+  test("a reverting transaction is mined with status 0 and traced with its reason", async () => {
+    const { pub, wallet } = clients();
+    const data = toFunctionSelector("failRequire()");
+    const hash = await wallet.sendTransaction({ to: probe, data, gas: 100_000n });
+    const receipt = await pub.waitForTransactionReceipt({ hash });
+    assert.equal(receipt.status, "reverted");
+    const call = (await pub.request({
+      method: "debug_traceTransaction" as never,
+      params: [hash, { tracer: "callTracer" }] as never,
+    })) as { error: string; revertReason: string; gasUsed: Hex };
+    assert.equal(call.error, "execution reverted");
+    assert.equal(call.revertReason, "nope");
+    assert.equal(BigInt(call.gasUsed), receipt.gasUsed);
+    const steps = (await pub.request({
+      method: "debug_traceTransaction" as never,
+      params: [hash] as never,
+    })) as {
+      failed: boolean;
+      structLogs: { op: string }[];
+    };
+    assert.equal(steps.failed, true);
+    assert.equal(steps.structLogs.at(-1)?.op, "REVERT");
+  });
+
   test("WebSocket subscriptions: newHeads and contract logs", async () => {
     const { wallet } = clients();
     const ws = createPublicClient({ chain, transport: webSocket(node.wsUrl) });
     const heads: bigint[] = [];
     const logs: unknown[] = [];
     const unwatchBlocks = ws.watchBlocks({ onBlock: (b) => heads.push(b.number) });
+    const pending: string[] = [];
+    const unwatchPending = ws.watchPendingTransactions({ onTransactions: (h) => pending.push(...h) });
     const unwatchLogs = ws.watchContractEvent({
       address: probe,
       abi,
@@ -275,8 +302,11 @@ describe("viem against the node", () => {
     });
     await new Promise((r) => setTimeout(r, 200));
     for (let i = 0; i < 3; i++) await wallet.writeContract({ address: probe, abi, functionName: "bump" });
-    for (let i = 0; i < 100 && (logs.length < 3 || heads.length < 3); i++)
+    for (let i = 0; i < 100 && (logs.length < 3 || heads.length < 3 || pending.length < 3); i++) {
       await new Promise((r) => setTimeout(r, 50));
+    }
+    unwatchPending();
+    assert.equal(pending.length, 3);
     unwatchBlocks();
     unwatchLogs();
     assert.equal(logs.length, 3);
