@@ -362,6 +362,8 @@ export class DatanetService {
       const key = this.stagedKey(datanetId, derived.contentHash);
       for (const c of derived.chunks) if (c.minhash) this.nearDup.add(datanetId, key, c.index, c.minhash);
       this.derived.set(encoded.cid, derived);
+      // Only a cache: uploads never submitted must not pin memory (the follower re-derives if needed).
+      if (this.derived.size > 10_000) this.derived.delete(this.derived.keys().next().value as string);
       this.limiter.record(contributor, size);
       return {
         datanetId,
