@@ -177,7 +177,7 @@ describe("llama.cpp (node-llama-cpp 3.21.1, CPU) and this engine on the same GGU
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const pre of ["gpt-2", "llama-bpe", "qwen2"]) {
+  for (const pre of ["gpt-2", "llama-bpe", "qwen2", "smollm", "default"]) {
     test(`llama.cpp tokenizes a generated vocabulary exactly as we do (pre-tokenizer ${pre})`, async () => {
       const path = join(dir, `tok-${pre}.gguf`);
       const v = { ...vocab, pre };

@@ -10,7 +10,7 @@ import { BpeTokenizer } from "../src/tokenizer/bpe-tokenizer.ts";
 import { BYTE_TO_CHAR, toByteLevel } from "../src/tokenizer/byte-level.ts";
 import { vocabToHfTokenizer } from "../src/tokenizer/hf-tokenizer.ts";
 import { tokenizerFromGguf, tokenizerFromHfJson } from "../src/tokenizer/index.ts";
-import { preTokenizerRegex, splitWords } from "../src/tokenizer/pretokenize.ts";
+import { preTokenizerRegexes, splitWords } from "../src/tokenizer/pretokenize.ts";
 import { SpmTokenizer } from "../src/tokenizer/spm-tokenizer.ts";
 import { trainBpe } from "../src/tokenizer/train-bpe.ts";
 import { type BpeVocab, type SpmVocab, TokenType } from "../src/tokenizer/vocab.ts";
@@ -58,7 +58,7 @@ describe("byte level alphabet and pre-tokenisation", () => {
   });
 
   test("GPT-2 and Llama 3 regexes split like the reference tokenizers", () => {
-    assert.deepEqual(splitWords("Hello world's  test 123!!\n", preTokenizerRegex("gpt-2")), [
+    assert.deepEqual(splitWords("Hello world's  test 123!!\n", preTokenizerRegexes("gpt-2")), [
       "Hello",
       " world",
       "'s",
@@ -68,7 +68,7 @@ describe("byte level alphabet and pre-tokenisation", () => {
       "!!",
       "\n",
     ]);
-    assert.deepEqual(splitWords("I'LL pay 12345 now\n\n", preTokenizerRegex("llama-bpe")), [
+    assert.deepEqual(splitWords("I'LL pay 12345 now\n\n", preTokenizerRegexes("llama-bpe")), [
       "I",
       "'LL",
       " pay",
@@ -78,7 +78,17 @@ describe("byte level alphabet and pre-tokenisation", () => {
       " now",
       "\n\n",
     ]);
-    assert.throws(() => preTokenizerRegex("mystery"), UnsupportedModelError);
+    assert.deepEqual(splitWords("abc 2024!", preTokenizerRegexes("smollm")), [
+      "abc",
+      " ",
+      "2",
+      "0",
+      "2",
+      "4",
+      "!",
+    ]);
+    assert.deepEqual(splitWords("x=12345;", preTokenizerRegexes("default")), ["x", "=", "123", "45", ";"]);
+    assert.throws(() => preTokenizerRegexes("mystery"), UnsupportedModelError);
   });
 });
 

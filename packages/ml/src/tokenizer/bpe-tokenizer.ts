@@ -1,7 +1,7 @@
 // Byte-level BPE tokenizer (GPT-2 family): special tokens, pre-tokenisation, ranked merges, byte-exact decoding.
 import { FormatError } from "../formats/errors.ts";
 import { fromByteLevel, toByteLevel } from "./byte-level.ts";
-import { preTokenizerRegex, splitWords } from "./pretokenize.ts";
+import { preTokenizerRegexes, splitWords } from "./pretokenize.ts";
 import { SpecialTokenSplitter } from "./special-tokens.ts";
 import { type BpeVocab, type Tokenizer, TokenType } from "./vocab.ts";
 
@@ -19,7 +19,7 @@ export class BpeTokenizer implements Tokenizer {
   private readonly ids = new Map<string, number>();
   private readonly ranks = new Map<string, number>();
   private readonly specials: SpecialTokenSplitter;
-  private readonly wordRegex: RegExp;
+  private readonly wordRegexes: RegExp[];
   private readonly cache = new Map<string, number[]>();
   /** Use a whole word's token directly when it is in the vocabulary (tokenizer.json "ignore_merges"). */
   readonly ignoreMerges: boolean;
@@ -48,7 +48,7 @@ export class BpeTokenizer implements Tokenizer {
       }
     }
     this.specials = new SpecialTokenSplitter(vocab.tokens, vocab.tokenTypes);
-    this.wordRegex = preTokenizerRegex(vocab.pre);
+    this.wordRegexes = preTokenizerRegexes(vocab.pre);
   }
 
   get size(): number {
@@ -82,7 +82,7 @@ export class BpeTokenizer implements Tokenizer {
 
   private encodeOrdinary(text: string, out: number[]): void {
     const normal = this.normalization ? text.normalize(this.normalization) : text;
-    for (const word of splitWords(normal, this.wordRegex)) {
+    for (const word of splitWords(normal, this.wordRegexes)) {
       for (const id of this.encodeWord(toByteLevel(word))) out.push(id);
     }
   }

@@ -12,24 +12,30 @@ const QWEN2 =
   CONTRACTIONS_I +
   String.raw`|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
 
-/** Pre-tokeniser regexes by llama.cpp's tokenizer.ggml.pre name. */
+/** Single-regex pre-tokenisers by llama.cpp's tokenizer.ggml.pre name (these also appear in tokenizer.json). */
 export const PRE_TOKENIZERS: Record<string, string> = {
   "gpt-2": GPT2,
-  default: GPT2,
-  smollm: GPT2,
   "llama-bpe": LLAMA3,
   llama3: LLAMA3,
   qwen2: QWEN2,
 };
 
-export function preTokenizerRegex(pre: string): RegExp {
-  const source = PRE_TOKENIZERS[pre];
-  if (!source) {
+/** llama.cpp pre-tokenisers that apply several regexes in turn, each splitting the previous pieces. */
+const SEQUENCES: Record<string, string[]> = {
+  default: [String.raw`[\p{P}\$\+<=>\^~\|]+`, GPT2, String.raw`\p{N}+`, "[0-9][0-9][0-9]"],
+  smollm: [String.raw`\p{N}`, GPT2],
+};
+
+/** The regexes of a pre-tokeniser, applied in order by splitWords. */
+export function preTokenizerRegexes(pre: string): RegExp[] {
+  const sources = PRE_TOKENIZERS[pre] ? [PRE_TOKENIZERS[pre]] : SEQUENCES[pre];
+  if (!sources) {
+    const names = [...Object.keys(PRE_TOKENIZERS), ...Object.keys(SEQUENCES)];
     throw new UnsupportedModelError(
-      `pre-tokenizer '${pre}' is not supported; supported: ${Object.keys(PRE_TOKENIZERS).join(", ")}`,
+      `pre-tokenizer '${pre}' is not supported; supported: ${names.join(", ")}`,
     );
   }
-  return new RegExp(source, "gu");
+  return sources.map((source) => new RegExp(source, "gu"));
 }
 
 /** Turn a tokenizer.json Split regex into a JS one, expanding (?i:...) contractions. */
@@ -55,6 +61,21 @@ export function hfRegexFor(pre: string): string {
     : source;
 }
 
-export function splitWords(text: string, regex: RegExp): string[] {
-  return text.match(regex) ?? [];
+/** Split by each regex in turn; text between matches stays as its own piece, so nothing is dropped. */
+export function splitWords(text: string, regexes: RegExp[]): string[] {
+  let pieces = [text];
+  for (const regex of regexes) {
+    const next: string[] = [];
+    for (const piece of pieces) {
+      let last = 0;
+      for (const m of piece.matchAll(regex)) {
+        if (m.index > last) next.push(piece.slice(last, m.index));
+        if (m[0].length > 0) next.push(m[0]);
+        last = m.index + m[0].length;
+      }
+      if (last < piece.length) next.push(piece.slice(last));
+    }
+    pieces = next;
+  }
+  return pieces;
 }

@@ -2,7 +2,7 @@
 // adjacent pair. Ties go to the pair whose (left, right) token strings sort first, so equal corpora and
 // options always give the same vocabulary.
 import { BYTE_TO_CHAR, toByteLevel } from "./byte-level.ts";
-import { preTokenizerRegex, splitWords } from "./pretokenize.ts";
+import { preTokenizerRegexes, splitWords } from "./pretokenize.ts";
 import { type BpeVocab, TokenType } from "./vocab.ts";
 
 export interface TrainBpeOptions {
@@ -33,7 +33,7 @@ export function trainBpe(corpus: Iterable<string>, options: TrainBpeOptions): Bp
       `vocabSize must leave room for 256 byte tokens and ${specials.length} special tokens`,
     );
   }
-  const regex = preTokenizerRegex("gpt-2");
+  const regex = preTokenizerRegexes("gpt-2");
   const counts = new Map<string, number>();
   for (const text of corpus) {
     for (const w of splitWords(text, regex)) {
