@@ -236,6 +236,23 @@ describe("tokenizer files", () => {
     assert.equal(back.decode(ids, { skipSpecial: true }), "apple 12345");
   });
 
+  test("a SmolLM-style tokenizer.json (individual digits, then ByteLevel) maps to llama.cpp's smollm", () => {
+    const json = vocabToHfTokenizer(trained);
+    const digits = tokenizerFromHfJson({
+      ...json,
+      pre_tokenizer: {
+        type: "Sequence",
+        pretokenizers: [
+          { type: "Digits", individual_digits: true },
+          { type: "ByteLevel", add_prefix_space: false, use_regex: true },
+        ],
+      },
+    });
+    assert.ok(digits instanceof BpeTokenizer);
+    assert.equal(digits.vocab.pre, "smollm");
+    assert.equal(digits.encode("2024").length, 4);
+  });
+
   test("an NFC normalizer composes characters before encoding", () => {
     const json = vocabToHfTokenizer(trained);
     const nfc = tokenizerFromHfJson({ ...json, normalizer: { type: "NFC" } });

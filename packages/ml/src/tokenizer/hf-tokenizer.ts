@@ -7,32 +7,38 @@ const SPM_SPACE = "\u2581";
 
 type Json = Record<string, unknown>;
 
-function findSplitRegex(pre: Json | null | undefined): { regex?: string; byteLevelRegex: boolean } {
+/**
+ * The llama.cpp pre-tokenizer name equal to a tokenizer.json pre_tokenizer: ByteLevel with its GPT-2 regex
+ * ("gpt-2"), one regex Split then ByteLevel without regex (named by the regex), or individual Digits then
+ * ByteLevel with regex ("smollm").
+ */
+function preTokenizerOf(pre: Json | null | undefined): string {
   if (!pre)
     throw new UnsupportedModelError("tokenizer.json has no pre_tokenizer; byte-level BPE needs ByteLevel");
-  if (pre.type === "ByteLevel") return { byteLevelRegex: pre.use_regex !== false };
-  if (pre.type === "Sequence" && Array.isArray(pre.pretokenizers)) {
-    let regex: string | undefined;
-    let byteLevel = false;
-    let byteLevelRegex = false;
-    for (const p of pre.pretokenizers as Json[]) {
-      if (p.type === "Split") {
-        const pattern = (p.pattern as Json | undefined)?.Regex;
-        if (typeof pattern !== "string" || regex !== undefined) {
-          throw new UnsupportedModelError("tokenizer.json: only one regex Split pre-tokenizer is supported");
-        }
-        regex = pattern;
-      } else if (p.type === "ByteLevel") {
-        byteLevel = true;
-        byteLevelRegex = p.use_regex !== false;
-      } else {
-        throw new UnsupportedModelError(`tokenizer.json: pre-tokenizer '${String(p.type)}' is not supported`);
-      }
-    }
-    if (!byteLevel) throw new UnsupportedModelError("tokenizer.json: pre-tokenizer sequence lacks ByteLevel");
-    return { regex, byteLevelRegex };
+  const steps =
+    pre.type === "Sequence" && Array.isArray(pre.pretokenizers) ? (pre.pretokenizers as Json[]) : [pre];
+  const kinds: string[] = [];
+  let regex: string | undefined;
+  for (const p of steps) {
+    if (p.type === "ByteLevel") kinds.push(p.use_regex === false ? "bytes" : "gpt2");
+    else if (p.type === "Digits" && p.individual_digits === true) kinds.push("digits");
+    else if (p.type === "Split" && typeof (p.pattern as Json | undefined)?.Regex === "string") {
+      regex = (p.pattern as Json).Regex as string;
+      kinds.push("regex");
+    } else
+      throw new UnsupportedModelError(`tokenizer.json: pre-tokenizer '${String(p.type)}' is not supported`);
   }
-  throw new UnsupportedModelError(`tokenizer.json: pre-tokenizer '${String(pre.type)}' is not supported`);
+  const shape = kinds.join(",");
+  if (shape === "gpt2") return "gpt-2";
+  if (shape === "digits,gpt2") return "smollm";
+  const named = shape === "regex,bytes" && regex !== undefined ? preTokenizerName(regex) : undefined;
+  if (!named) {
+    throw new UnsupportedModelError(
+      `tokenizer.json pre-tokenizer (${shape}${regex ? ` ${JSON.stringify(hfRegexToJs(regex))}` : ""}) is not one of ` +
+        `${Object.keys(PRE_TOKENIZERS).join(", ")}, smollm`,
+    );
+  }
+  return named;
 }
 
 function parse(input: string | Json): { json: Json; model: Json } {
@@ -116,16 +122,7 @@ export function vocabFromHfTokenizer(input: string | Json): {
       `tokenizer.json normalizer '${String(normalizer.type)}' is not supported`,
     );
   }
-  const { regex, byteLevelRegex } = findSplitRegex(json.pre_tokenizer as Json | null);
-  let pre: string | undefined;
-  if (regex !== undefined) pre = preTokenizerName(regex);
-  else if (byteLevelRegex) pre = "gpt-2";
-  if (!pre) {
-    throw new UnsupportedModelError(
-      `tokenizer.json pre-tokenizer regex ${JSON.stringify(regex && hfRegexToJs(regex))} is not one of ` +
-        Object.keys(PRE_TOKENIZERS).join(", "),
-    );
-  }
+  const pre = preTokenizerOf(json.pre_tokenizer as Json | null);
   const { tokens, tokenTypes, ids, merges, addBos } = tokenTable(json, model);
   return {
     vocab: { tokens, merges, tokenTypes, pre, ...ids, addBos },
