@@ -82,7 +82,9 @@ interface ReceiptJson {
 
 const ONE_OPEN = 10n ** 18n;
 const ZERO32 = new Uint8Array(32);
-const BLOCK_CACHE = 512;
+const BLOCK_CACHE = 64;
+/** The pending log is rewritten with just the pool once it grows past this (it is emptied whenever the pool is). */
+const PENDING_LOG_COMPACT_BYTES = 64 * 1024 * 1024;
 
 /** Serialises async work (mining, state edits) so only one task touches the live state at a time. */
 class Mutex {
@@ -321,10 +323,17 @@ export class ChainNode extends EventEmitter {
 
   // ---- block production ----------------------------------------------------------------------
 
+  /** Background failures go to "error" listeners, or to stderr when there are none (never a crash). */
+  private reportError(err: unknown): void {
+    if (this.closed) return;
+    if (this.listenerCount("error") > 0) this.emit("error", err);
+    else console.error(`openledger node: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
   private startTimer(): void {
     if (this.automine || this.blockTime <= 0) return;
     this.timer = setInterval(() => {
-      this.mine().catch((err) => this.emit("error", err));
+      this.mine().catch((err) => this.reportError(err));
     }, this.blockTime * 1000);
     this.timer.unref();
   }
@@ -450,7 +459,10 @@ export class ChainNode extends EventEmitter {
     for (const sender of new Set(included.map((i) => i.from.toLowerCase()))) {
       this.pool.dropStale(sender, await this.stateNonce(sender));
     }
-    if (this.pool.size === 0) this.pendingLog.clear().catch((err) => this.emit("error", err));
+    if (this.pool.size === 0) this.pendingLog.clear().catch((err) => this.reportError(err));
+    else if (this.pendingLog.bytes > PENDING_LOG_COMPACT_BYTES) {
+      this.pendingLog.compact(this.pool.all().map((t) => t.raw)).catch((err) => this.reportError(err));
+    }
     this.emit("block", { block, logs: rpcLogs } satisfies MinedBlockEvent);
     return block;
   }

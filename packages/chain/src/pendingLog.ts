@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, open, rename } from "node:fs/promises";
+import { dirname } from "node:path";
 
 /**
  * An append-only, fsync'd log of accepted pool transactions (4-byte big-endian length + raw bytes).
@@ -8,11 +9,18 @@ import { type FileHandle, open } from "node:fs/promises";
  * the log whenever its pool is empty; on start it re-admits what the log holds.
  */
 export class PendingLog {
-  private queue: { raw?: Uint8Array; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** An append (raw), a clear (nothing) or a compaction (keep: the records to rewrite the log with). */
+  private queue: {
+    raw?: Uint8Array;
+    keep?: Uint8Array[];
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   private writing: Promise<void> | undefined;
 
   private constructor(
-    private readonly file: FileHandle,
+    private readonly path: string,
+    private file: FileHandle,
     private size: number,
   ) {}
 
@@ -29,7 +37,7 @@ export class PendingLog {
     }
     const file = await open(path, "r+");
     if (off !== bytes.length) await file.truncate(off);
-    return { log: new PendingLog(file, off), entries };
+    return { log: new PendingLog(path, file, off), entries };
   }
 
   /** Resolves once `raw` is on disk. */
@@ -49,6 +57,14 @@ export class PendingLog {
     });
   }
 
+  /** Rewrites the log to hold exactly `keep` (the pool), atomically: temp file, fsync, rename. */
+  compact(keep: Uint8Array[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ keep, resolve, reject });
+      if (!this.writing) this.writing = this.drain();
+    });
+  }
+
   get bytes(): number {
     return this.size;
   }
@@ -64,9 +80,12 @@ export class PendingLog {
       if (!head.raw) {
         this.queue.shift();
         try {
-          await this.file.truncate(0);
-          await this.file.datasync();
-          this.size = 0;
+          if (head.keep) await this.rewrite(head.keep);
+          else {
+            await this.file.truncate(0);
+            await this.file.datasync();
+            this.size = 0;
+          }
           head.resolve();
         } catch (err) {
           head.reject(err);
@@ -77,14 +96,7 @@ export class PendingLog {
       let n = 0;
       while (n < this.queue.length && this.queue[n].raw) n++;
       const batch = this.queue.splice(0, n);
-      const parts: Buffer[] = [];
-      for (const { raw } of batch) {
-        if (!raw) continue;
-        const len = Buffer.alloc(4);
-        len.writeUInt32BE(raw.length);
-        parts.push(len, Buffer.from(raw.buffer, raw.byteOffset, raw.length));
-      }
-      const data = Buffer.concat(parts);
+      const data = encode(batch.map((b) => b.raw as Uint8Array));
       try {
         await this.file.write(data, 0, data.length, this.size);
         await this.file.datasync();
@@ -96,4 +108,36 @@ export class PendingLog {
     }
     this.writing = undefined;
   }
+
+  private async rewrite(keep: Uint8Array[]): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    const data = encode(keep);
+    const out = await open(tmp, "w");
+    try {
+      await out.write(data, 0, data.length, 0);
+      await out.datasync();
+    } finally {
+      await out.close();
+    }
+    await this.file.close();
+    await rename(tmp, this.path);
+    const dir = await open(dirname(this.path), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    this.file = await open(this.path, "r+");
+    this.size = data.length;
+  }
+}
+
+function encode(raws: Uint8Array[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const raw of raws) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(raw.length);
+    parts.push(len, Buffer.from(raw.buffer, raw.byteOffset, raw.length));
+  }
+  return Buffer.concat(parts);
 }

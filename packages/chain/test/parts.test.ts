@@ -154,6 +154,19 @@ describe("pending log", () => {
         entries.map((e) => [...e]),
         [[7]],
       );
+      await Promise.all([
+        log.append(Uint8Array.of(8, 8)),
+        log.compact([Uint8Array.of(8, 8)]),
+        log.append(Uint8Array.of(9)),
+      ]);
+      assert.equal(log.bytes, 11);
+      await log.close();
+      ({ log, entries } = await PendingLog.open(path));
+      assert.deepEqual(
+        entries.map((e) => [...e]),
+        [[8, 8], [9]],
+        "compaction kept only what it was given, appends after it survive",
+      );
       await log.close();
     } finally {
       tmp.remove();
