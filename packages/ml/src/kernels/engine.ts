@@ -148,7 +148,7 @@ export class Engine {
     this.k = instance.exports as unknown as Record<KernelName, (...args: number[]) => number>;
     this.relaxedSimd = relaxed;
     this.threads = threads;
-    this.ctrl = new Int32Array(this.memory.buffer, CTRL_PTR, 4);
+    this.ctrl = new Int32Array(this.memory.buffer, CTRL_PTR, 32);
     for (let part = 1; part < threads; part++) {
       this.workers.push(
         new Worker(new URL("./worker.mjs", import.meta.url), {
@@ -313,14 +313,23 @@ export class Engine {
         slots.set(args, p * 32 + 2);
       } else slots[p * 32] = -1;
     }
-    Atomics.store(this.ctrl, 1, this.workers.length);
-    Atomics.add(this.ctrl, 0, 1);
+    const gen = (Atomics.add(this.ctrl, 0, 1) + 1) | 0;
     Atomics.notify(this.ctrl, 0);
-    fn(...parts[0]);
-    for (;;) {
-      const left = Atomics.load(this.ctrl, 1);
-      if (left === 0) break;
-      Atomics.wait(this.ctrl, 1, left, 50);
+    try {
+      fn(...parts[0]);
+    } finally {
+      for (let p = 1; p < this.threads; p++) {
+        for (;;) {
+          const seen = Atomics.load(this.ctrl, 8 + p);
+          if (seen === gen) break;
+          Atomics.wait(this.ctrl, 8 + p, seen, 50);
+        }
+      }
+    }
+    const failed = Atomics.exchange(this.ctrl, 2, 0);
+    if (failed > 0) {
+      fn(...parts[failed - 1]);
+      throw new EngineError(`kernel ${name} failed in worker thread ${failed - 1}`);
     }
   }
 
