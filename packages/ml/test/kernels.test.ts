@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Engine, EngineError } from "../src/kernels/engine.ts";
+import { Buf, Engine, EngineError } from "../src/kernels/engine.ts";
 import * as ref from "../src/kernels/reference.ts";
 import { Rng } from "../src/kernels/rng.ts";
 
@@ -365,6 +365,22 @@ test("AdamW update and sum of squares match a float64 formula", async () => {
   close(W.f32, want, 1e-5, "adamw");
   const ss = g.reduce((s, x) => s + x * x, 0);
   assert.ok(Math.abs(e.sumSquares(G) - ss) < 1e-4 * ss);
+  await e.close();
+});
+
+test("a kernel that traps in a worker thread raises an error and the engine keeps working", async () => {
+  const e = await Engine.create({ threads: 2, maxMemoryMiB: 16 });
+  const n = 1 << 18;
+  const ok = e.alloc(n);
+  // a view whose second half lies beyond the end of memory: only the worker's slice traps
+  const edge = new Buf(e, e.memory.buffer.byteLength - n * 2, n, false);
+  assert.throws(
+    () => e.add(edge, edge, edge, n),
+    /kernel add_range failed in worker thread 1: memory access out of bounds/,
+  );
+  e.add(ok, ok, ok, n);
+  assert.equal(ok.f32[n - 1], 0);
+  ok.free();
   await e.close();
 });
 

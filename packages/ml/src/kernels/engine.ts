@@ -315,21 +315,29 @@ export class Engine {
     }
     const gen = (Atomics.add(this.ctrl, 0, 1) + 1) | 0;
     Atomics.notify(this.ctrl, 0);
+    let mainError: unknown = null;
     try {
       fn(...parts[0]);
-    } finally {
-      for (let p = 1; p < this.threads; p++) {
-        for (;;) {
-          const seen = Atomics.load(this.ctrl, 8 + p);
-          if (seen === gen) break;
-          Atomics.wait(this.ctrl, 8 + p, seen, 50);
-        }
+    } catch (err) {
+      mainError = err;
+    }
+    for (let p = 1; p < this.threads; p++) {
+      for (;;) {
+        const seen = Atomics.load(this.ctrl, 8 + p);
+        if (seen === gen) break;
+        Atomics.wait(this.ctrl, 8 + p, seen, 50);
       }
     }
     const failed = Atomics.exchange(this.ctrl, 2, 0);
+    if (mainError) throw mainError;
     if (failed > 0) {
-      fn(...parts[failed - 1]);
-      throw new EngineError(`kernel ${name} failed in worker thread ${failed - 1}`);
+      let why = "";
+      try {
+        fn(...parts[failed - 1]);
+      } catch (err) {
+        why = `: ${(err as Error).message}`;
+      }
+      throw new EngineError(`kernel ${name} failed in worker thread ${failed - 1}${why}`);
     }
   }
 
