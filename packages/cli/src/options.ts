@@ -31,6 +31,13 @@ export function parsePort(value: string): number {
   return port;
 }
 
+/** commander parser for a port to listen on; 0 picks a free one (the real URL is printed). */
+export function parseListenPort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError("expected a port in 0..65535");
+  return port;
+}
+
 /** commander parser for a whole number of seconds in 1..86400. */
 export function parseSeconds(value: string): number {
   const n = Number(value);
@@ -47,4 +54,13 @@ export function verifierOption(): Option {
   )
     .choices(["span-v1", "span-v1-precompile", "none"])
     .default("span-v1");
+}
+
+/** commander parser for a block interval in seconds, 0..86400 (0: no timer). */
+export function parseBlockTime(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n < 0 || n > 86400) {
+    throw new InvalidArgumentError("expected seconds in 0..86400 (0: no timer)");
+  }
+  return n;
 }

@@ -5,6 +5,7 @@ import { registerDatanetCommand } from "./datanet.ts";
 import { registerDeployCommand } from "./deploy.ts";
 import { registerNodeCommand } from "./node.ts";
 import { registerStartCommand } from "./start.ts";
+import { registerUpCommand } from "./up.ts";
 
 /** Adds every subcommand. Each part adds its command in its own file and one line here. */
 export function registerCommands(program: Command): void {
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerDeployCommand(program);
   registerNodeCommand(program);
   registerStartCommand(program);
+  registerUpCommand(program);
 }

@@ -1,10 +1,8 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
-import type { Address, Hex } from "viem";
 import { commandContext } from "../context.ts";
-import { parsePort } from "../options.ts";
+import { startL2Node } from "../genesis.ts";
+import { parseBlockTime, parsePort } from "../options.ts";
 
 interface NodeCommandOptions {
   datadir: string;
@@ -15,14 +13,6 @@ interface NodeCommandOptions {
   chainId: number;
   deployments: string;
   predeploy: boolean;
-}
-
-function parseBlockTime(value: string): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n < 0 || n > 86400) {
-    throw new InvalidArgumentError("expected seconds in 0..86400 (0: no timer)");
-  }
-  return n;
 }
 
 function parseChainId(value: string): number {
@@ -48,29 +38,7 @@ export function registerNodeCommand(program: Command): void {
     .option("--no-predeploy", "start a fresh chain without the protocol contracts")
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<NodeCommandOptions>(command);
-      const { startNode } = await import("@openledger/chain");
-      const { spanV1Precompile } = await import("@openledger/attribution");
-      const fresh = !existsSync(join(options.datadir, "chain.sqlite"));
-      const plan = fresh && options.predeploy ? await genesisPlan() : undefined;
-      const running = await startNode({
-        datadir: options.datadir,
-        port: options.port,
-        host: options.host,
-        blockTime: options.blockTime,
-        automine: options.automine,
-        chainId: BigInt(options.chainId),
-        precompiles: [spanV1Precompile],
-        genesisTransactions: plan?.transactions.map((t) => ({
-          to: t.to ?? undefined,
-          data: t.data,
-          value: t.value,
-          label: t.kind === "deploy" ? t.label : undefined,
-        })),
-      });
-      if (plan) {
-        const path = await writeGenesisDeployment(options.deployments, running.node, plan);
-        log.info("protocol predeployed in block 1", { deployments: path });
-      }
+      const running = await startL2Node({ ...options, chainId: BigInt(options.chainId), log });
       print(`RPC      ${running.url}`);
       print(`WS       ${running.wsUrl}`);
       print(`chain id ${running.node.chainId}`);
@@ -86,57 +54,4 @@ export function registerNodeCommand(program: Command): void {
       log.info("stopping", { signal });
       await running.close();
     });
-}
-
-async function genesisPlan() {
-  const { protocolDeployTransactions } = await import("@openledger/sdk");
-  const { deriveDevAccounts } = await import("@openledger/chain");
-  const deployer = deriveDevAccounts(1)[0].address;
-  return protocolDeployTransactions({
-    deployer,
-    startNonce: 0,
-    params: { token: "wrapped", verifier: "span-v1-precompile" },
-  });
-}
-
-/** deployments/<chainId>.json in the sdk's format, so `openledger deploy` and the sdk find the contracts. */
-async function writeGenesisDeployment(
-  dir: string,
-  node: { chainId: bigint; genesisResults: { hash: string; blockNumber: number }[] },
-  plan: Awaited<ReturnType<typeof genesisPlan>>,
-): Promise<string> {
-  const sdk = await import("@openledger/sdk");
-  const { keccak256 } = await import("viem");
-  const exports = sdk as unknown as Record<string, unknown>;
-  const contracts: Record<
-    string,
-    { address: Address; blockNumber: number; transactionHash: Hex; codeHash: Hex; argsHash: Hex }
-  > = {};
-  const setup: Record<string, { blockNumber: number; transactionHash: Hex }> = {};
-  plan.transactions.forEach((t, i) => {
-    const result = node.genesisResults[i];
-    const transactionHash = result.hash as Hex;
-    if (t.kind === "deploy" && t.contractAddress) {
-      const bytecode = exports[`${t.label[0].toLowerCase()}${t.label.slice(1)}Bytecode`];
-      const code = typeof bytecode === "string" && t.data.startsWith(bytecode) ? (bytecode as Hex) : t.data;
-      const args = `0x${t.data.slice(code.length)}` as Hex;
-      contracts[t.label] = {
-        address: t.contractAddress,
-        blockNumber: result.blockNumber,
-        transactionHash,
-        codeHash: keccak256(code),
-        argsHash: keccak256(args),
-      };
-    } else {
-      setup[t.label] = { blockNumber: result.blockNumber, transactionHash };
-    }
-  });
-  return sdk.writeDeployment(dir, {
-    chainId: Number(node.chainId),
-    deployer: plan.transactions[0]?.from ?? ("0x0000000000000000000000000000000000000000" as Address),
-    addresses: plan.addresses,
-    contracts,
-    setup,
-    updatedAt: new Date().toISOString(),
-  });
 }

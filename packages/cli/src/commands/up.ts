@@ -1,0 +1,136 @@
+import { join } from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { commandContext } from "../context.ts";
+import { parseBlockTime, parseListenPort } from "../options.ts";
+
+interface UpOptions {
+  datadir: string;
+  port: number;
+  apiPort: number;
+  host: string;
+  blockTime: number;
+  automine: boolean;
+  deployments: string;
+  seed: boolean;
+  perDomain: number;
+  domains?: string;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 10_000) throw new InvalidArgumentError("expected 1..10000");
+  return n;
+}
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command("up")
+    .description(
+      "run the local stack: the L2 node (protocol in genesis), the Datanet service seeded with the WordNet demo on a fresh data dir, and the HTTP API",
+    )
+    .option("--datadir <dir>", "data directory (chain/, datanet/, attribution/)", ".openledger")
+    .option("-p, --port <port>", "JSON-RPC port (HTTP and WebSocket)", parseListenPort, 8545)
+    .option("--api-port <port>", "HTTP API port (Datanets, attribution)", parseListenPort, 8080)
+    .option("--host <host>", "interface to listen on", "127.0.0.1")
+    .option("--block-time <seconds>", "seconds between blocks", parseBlockTime, 1)
+    .option("--automine", "mine a block for every transaction as it arrives", false)
+    .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
+    .option("--no-seed", "do not seed the WordNet demo Datanets")
+    .option("--per-domain <n>", "WordNet synsets per lexicographer domain when seeding", parseCount, 60)
+    .option(
+      "--domains <list>",
+      "seed only these lexicographer domains, comma-separated (e.g. noun.food,verb.motion)",
+    )
+    .action(async (_opts, command: Command) => {
+      const { options, log, print } = commandContext<UpOptions>(command);
+      const { privateKeyToAccount } = await import("viem/accounts");
+      const { readDeployment } = await import("@openledger/sdk");
+      const { devAccounts } = await import("@openledger/devnet");
+      const { openDatanetService } = await import("@openledger/datanet");
+      const { startL2Node } = await import("../genesis.ts");
+      const { buildSnapshotIndexes } = await import("../attribution-indexes.ts");
+      const { startApiServer } = await import("../api-server.ts");
+      const { seedWordnetDemo } = await import("./datanet.ts");
+
+      const chain = await startL2Node({
+        datadir: join(options.datadir, "chain"),
+        port: options.port,
+        host: options.host,
+        blockTime: options.blockTime,
+        automine: options.automine,
+        chainId: 1337n,
+        deployments: options.deployments,
+        predeploy: true,
+        log,
+      });
+      const closers: (() => Promise<unknown>)[] = [() => chain.close()];
+      const closeAll = async () => {
+        for (const close of closers.reverse()) await close().catch(() => undefined);
+      };
+      try {
+        const chainId = Number(chain.node.chainId);
+        const deployment = readDeployment(options.deployments, chainId);
+        const registry = deployment?.addresses.datanetRegistry;
+        if (!registry) {
+          throw new Error(
+            `${options.deployments}/${chainId}.json has no DatanetRegistry: this data dir's chain was created without the protocol; start with a new --datadir`,
+          );
+        }
+        log.info("L2 node running", { rpc: chain.url, chainId, head: Number(chain.node.head.header.number) });
+        const datanets = await openDatanetService({
+          dataDir: join(options.datadir, "datanet"),
+          rpcUrl: chain.url,
+          registry,
+          privateKeys: devAccounts.map((a) => a.privateKey),
+        });
+        closers.push(async () => datanets.close());
+        if (options.seed) {
+          log.info("seeding the WordNet demo Datanets (first run only)");
+          const summary = await seedWordnetDemo(datanets, privateKeyToAccount(devAccounts[0].privateKey), {
+            perDomain: options.perDomain,
+            domains: options.domains?.split(",").map((d) => d.trim()),
+          });
+          log.info(summary);
+        }
+        const indexes = await buildSnapshotIndexes(datanets, join(options.datadir, "attribution"));
+        const api = await startApiServer({
+          host: options.host,
+          port: options.apiPort,
+          datanets,
+          snapshotIndexes: Object.fromEntries(indexes.map((i) => [i.name, i.path])),
+        });
+        closers.push(() => api.app.close());
+
+        print(`RPC       ${chain.url}`);
+        print(`WS        ${chain.wsUrl}`);
+        print(`API       ${api.url}  (GET /v1/datanets, POST /v1/attribution)`);
+        print(`chain id  ${chainId}`);
+        print("");
+        print("Contracts");
+        for (const [role, address] of Object.entries(deployment.addresses))
+          print(`  ${role.padEnd(20)} ${address}`);
+        print("");
+        print(
+          `Datanets  ${datanets.listDatanets().length}, snapshots indexed for attribution: ${indexes.length}`,
+        );
+        if (indexes[0]) {
+          print(
+            `  try: curl -s ${api.url}/v1/attribution -H 'content-type: application/json' -d '{"text":"...","snapshots":["${indexes[0].name}"]}'`,
+          );
+        }
+        print("");
+        print("Dev accounts (test mnemonic; never use these keys on a real chain)");
+        for (const a of devAccounts) print(`  ${a.address}  ${a.privateKey}`);
+        print("");
+        print("Ready. Press Ctrl-C to stop.");
+        const signal = await new Promise<NodeJS.Signals>((resolve) => {
+          process.once("SIGINT", () => resolve("SIGINT"));
+          process.once("SIGTERM", () => resolve("SIGTERM"));
+        });
+        log.info("stopping", { signal });
+      } finally {
+        await closeAll();
+      }
+      log.info("stopped");
+    });
+}

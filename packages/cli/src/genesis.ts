@@ -1,0 +1,109 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { RunningNode } from "@openledger/chain";
+import type { Address, Hex } from "viem";
+import type { Logger } from "./log.ts";
+
+export interface L2NodeOptions {
+  datadir: string;
+  port: number;
+  host: string;
+  blockTime: number;
+  automine: boolean;
+  chainId: bigint;
+  /** Folder for deployments/<chainId>.json. */
+  deployments: string;
+  /** Deploy the protocol in block 1 when the data dir is new. */
+  predeploy: boolean;
+  log: Logger;
+}
+
+/**
+ * Starts the L2 node with the attribution precompile; a fresh data dir gets the protocol in block 1
+ * and its deployments file.
+ */
+export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> {
+  const { startNode } = await import("@openledger/chain");
+  const { spanV1Precompile } = await import("@openledger/attribution");
+  const fresh = !existsSync(join(options.datadir, "chain.sqlite"));
+  const plan = fresh && options.predeploy ? await genesisPlan() : undefined;
+  const running = await startNode({
+    datadir: options.datadir,
+    port: options.port,
+    host: options.host,
+    blockTime: options.blockTime,
+    automine: options.automine,
+    chainId: options.chainId,
+    precompiles: [spanV1Precompile],
+    genesisTransactions: plan?.transactions.map((t) => ({
+      to: t.to ?? undefined,
+      data: t.data,
+      value: t.value,
+      label: t.kind === "deploy" ? t.label : undefined,
+    })),
+  });
+  if (plan) {
+    const path = await writeGenesisDeployment(options.deployments, running.node, plan);
+    options.log.info("protocol predeployed in block 1", { deployments: path });
+  }
+  return running;
+}
+
+/**
+ * The protocol's deploy transactions for a fresh L2 chain: sent from dev account 0 at nonces 0.. in
+ * block 1, so every fresh chain has the contracts at the same addresses. The token is the
+ * wrapped-native form (OPEN is the chain's currency) and the settlement verifier uses the span-v1
+ * precompile.
+ */
+export async function genesisPlan() {
+  const { protocolDeployTransactions } = await import("@openledger/sdk");
+  const { deriveDevAccounts } = await import("@openledger/chain");
+  const deployer = deriveDevAccounts(1)[0].address;
+  return protocolDeployTransactions({
+    deployer,
+    startNonce: 0,
+    params: { token: "wrapped", verifier: "span-v1-precompile" },
+  });
+}
+
+/** deployments/<chainId>.json in the sdk's format, so `openledger deploy` and the sdk find the contracts. */
+export async function writeGenesisDeployment(
+  dir: string,
+  node: { chainId: bigint; genesisResults: { hash: string; blockNumber: number }[] },
+  plan: Awaited<ReturnType<typeof genesisPlan>>,
+): Promise<string> {
+  const sdk = await import("@openledger/sdk");
+  const { keccak256 } = await import("viem");
+  const exports = sdk as unknown as Record<string, unknown>;
+  const contracts: Record<
+    string,
+    { address: Address; blockNumber: number; transactionHash: Hex; codeHash: Hex; argsHash: Hex }
+  > = {};
+  const setup: Record<string, { blockNumber: number; transactionHash: Hex }> = {};
+  plan.transactions.forEach((t, i) => {
+    const result = node.genesisResults[i];
+    const transactionHash = result.hash as Hex;
+    if (t.kind === "deploy" && t.contractAddress) {
+      const bytecode = exports[`${t.label[0].toLowerCase()}${t.label.slice(1)}Bytecode`];
+      const code = typeof bytecode === "string" && t.data.startsWith(bytecode) ? (bytecode as Hex) : t.data;
+      const args = `0x${t.data.slice(code.length)}` as Hex;
+      contracts[t.label] = {
+        address: t.contractAddress,
+        blockNumber: result.blockNumber,
+        transactionHash,
+        codeHash: keccak256(code),
+        argsHash: keccak256(args),
+      };
+    } else {
+      setup[t.label] = { blockNumber: result.blockNumber, transactionHash };
+    }
+  });
+  return sdk.writeDeployment(dir, {
+    chainId: Number(node.chainId),
+    deployer: plan.transactions[0]?.from ?? ("0x0000000000000000000000000000000000000000" as Address),
+    addresses: plan.addresses,
+    contracts,
+    setup,
+    updatedAt: new Date().toISOString(),
+  });
+}

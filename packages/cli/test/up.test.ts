@@ -1,0 +1,108 @@
+// `openledger up` (what `npm start` runs) as a subprocess: the L2 node with the protocol in genesis,
+// the WordNet demo Datanets seeded, the HTTP API serving Datanets and attribution; Ctrl-C stops it.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createPublicClient, http } from "viem";
+
+const BIN = resolve(fileURLToPath(import.meta.url), "../../bin/openledger.js");
+
+test("openledger up: node + protocol in genesis + seeded Datanets + attribution API; SIGINT stops it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "openledger-up-"));
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      "up",
+      "--datadir",
+      join(dir, "data"),
+      "--deployments",
+      join(dir, "deployments"),
+      "--port",
+      "0",
+      "--api-port",
+      "0",
+      "--automine",
+      "--domains",
+      "noun.food,verb.motion",
+      "--per-domain",
+      "4",
+    ],
+    { cwd: dir, env: { ...process.env, OPENLEDGER_LOG_FORMAT: "text" } },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+  try {
+    await new Promise<void>((ready, fail) => {
+      const timer = setInterval(() => {
+        if (stdout.includes("Ready.")) {
+          clearInterval(timer);
+          ready();
+        }
+      }, 100);
+      exited.then((code) => {
+        clearInterval(timer);
+        fail(new Error(`up exited early (${code}):\n${stderr}`));
+      });
+    });
+    const rpc = /^RPC\s+(\S+)/m.exec(stdout)?.[1];
+    const api = /^API\s+(\S+)/m.exec(stdout)?.[1];
+    assert.ok(rpc && api, stdout);
+
+    const deployment = JSON.parse(readFileSync(join(dir, "deployments", "1337.json"), "utf8"));
+    const client = createPublicClient({ transport: http(rpc) });
+    for (const address of Object.values(deployment.addresses) as `0x${string}`[]) {
+      const code = await client.getCode({ address });
+      assert.ok(code && code.length > 2, `contract code at ${address}`);
+    }
+
+    const datanets = (await (await fetch(`${api}/v1/datanets`)).json()) as {
+      data: { id: number; name: string }[];
+    };
+    assert.deepEqual(datanets.data.map((d) => d.name).sort(), ["WordNet noun.food", "WordNet verb.motion"]);
+
+    // An output that copies a seeded contribution is credited to it.
+    const food = datanets.data.find((d) => d.name === "WordNet noun.food")!;
+    const contributions = (await (await fetch(`${api}/v1/datanets/${food.id}/contributions`)).json()) as {
+      data: { id: number }[];
+    };
+    const first = (await (
+      await fetch(`${api}/v1/contributions/${contributions.data[0].id}?chunks=true`)
+    ).json()) as { chunks: { text: string }[] };
+    const text = first.chunks[0].text;
+    const attributed = await fetch(`${api}/v1/attribution`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text, snapshots: ["wordnet-noun.food@1"] }),
+    });
+    assert.equal(attributed.status, 200);
+    const result = (await attributed.json()) as { credits: { contributionId: string; share: number }[] };
+    assert.ok(result.credits.length > 0, `credits for ${text}`);
+    assert.equal(
+      result.credits.map((c) => c.share).reduce((a, b) => a + b),
+      1_000_000,
+    );
+
+    // Unknown snapshot names and routes get OpenAI-style errors, not stack traces.
+    const unknown = await fetch(`${api}/v1/attribution`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "x", snapshots: ["nope@1"] }),
+    });
+    assert.equal(unknown.status, 404);
+    assert.ok(((await unknown.json()) as { error: { message: string } }).error.message);
+    const missing = await fetch(`${api}/v2/nothing`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, "not_found");
+  } finally {
+    child.kill("SIGINT");
+  }
+  assert.equal(await exited, 0, stderr);
+});
