@@ -2,6 +2,7 @@
 // inference (keys/values go to each sequence's KV cache) and training (activations kept per layer for
 // the backward pass in train/backprop.ts). LoRA updates are applied per run of rows that share an
 // adapter: the base matmul covers the whole batch once, each adapter touches only its rows.
+import { LORA_TARGETS } from "../formats/lora-formats.ts";
 import type { Buf, Engine } from "../kernels/engine.ts";
 import type { LoraAdapter, LoraTarget } from "../lora/adapter.ts";
 import { ModelInputError } from "./errors.ts";
@@ -63,16 +64,6 @@ export interface PassInput {
   adapter: LoraAdapter | null;
 }
 
-const TARGETS_OF_LAYER: LoraTarget[] = [
-  "q_proj",
-  "k_proj",
-  "v_proj",
-  "o_proj",
-  "gate_proj",
-  "up_proj",
-  "down_proj",
-];
-
 function allocActs(
   e: Engine,
   model: LlamaModel,
@@ -112,7 +103,7 @@ function buildActs(
   save: boolean,
 ): LayerActs {
   const xa = new Map<LoraTarget, Buf>();
-  if (rmax > 0) for (const t of TARGETS_OF_LAYER) xa.set(t, alloc(N * rmax));
+  if (rmax > 0) for (const t of LORA_TARGETS) xa.set(t, alloc(N * rmax));
   return {
     xIn: save ? alloc(N * D) : null,
     rstd1: alloc(N),
