@@ -200,6 +200,14 @@ export class Executor {
         await state.revert();
       }
     };
+    // A plain transfer to an account without code costs exactly the intrinsic gas (geth's shortcut).
+    if (req.to && (req.data?.length ?? 0) === 0 && (req.accessList?.length ?? 0) === 0) {
+      const code = await state.getCode(createAddressFromString(req.to));
+      if (code.length === 0 && hi >= 21000n) {
+        const result = await attempt(21000n);
+        if (!result.execResult.exceptionError) return 21000n;
+      }
+    }
     const first = await attempt(hi);
     const err = first.execResult.exceptionError;
     if (err) {

@@ -60,6 +60,7 @@ describe("viem against the node", () => {
     const { pub, wallet } = clients();
     const to = node.node.devAccounts[5].address;
     const before = await pub.getBalance({ address: to });
+    assert.equal(await pub.estimateGas({ account: wallet.account, to, value: parseEther("1.5") }), 21000n);
     const hash = await wallet.sendTransaction({ to, value: parseEther("1.5") });
     const receipt = await pub.waitForTransactionReceipt({ hash });
     assert.equal(receipt.status, "success");

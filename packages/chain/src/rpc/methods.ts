@@ -228,7 +228,11 @@ export class RpcMethods {
 
   private feeHistory(p: Params): unknown {
     p.count(2, 3);
-    const count = Number(p.quantity(0) > BigInt(MAX_FEE_HISTORY) ? BigInt(MAX_FEE_HISTORY) : p.quantity(0));
+    const raw = p.raw(0);
+    // geth takes the block count as hex or as a plain number
+    const asked =
+      typeof raw === "number" && Number.isSafeInteger(raw) && raw >= 0 ? BigInt(raw) : p.quantity(0);
+    const count = Number(asked > BigInt(MAX_FEE_HISTORY) ? BigInt(MAX_FEE_HISTORY) : asked);
     const newest = this.block(p, 1);
     const percentiles = p.has(2) ? (p.raw(2) as unknown[]) : [];
     if (
