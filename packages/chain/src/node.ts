@@ -394,7 +394,7 @@ export class ChainNode extends EventEmitter {
           const result = await add(ptx.tx);
           included.push({ tx: ptx.tx, from: ptx.sender, result, poolHash: ptx.hashHex });
           // Let RPC requests in between transactions of a big block (admission reads state, never writes).
-          if (included.length % 64 === 0) await new Promise((r) => setImmediate(r));
+          if (included.length % 16 === 0) await new Promise((r) => setImmediate(r));
           step = order.next(true);
         } catch (err) {
           this.emit("dropped", {
