@@ -155,15 +155,13 @@ const transfers = Array.from({ length: N }, (_, i) =>
 );
 const deploy = sign(0, { data: bytecode, gas: 3_000_000n });
 const token = getContractAddress({ from: accounts[0].address, nonce: nonces[0] - 1n });
-const fund = accounts
-  .slice(1)
-  .map((a) =>
-    sign(0, {
-      to: token,
-      data: encodeFunctionData({ abi, functionName: "transfer", args: [a.address, 10n ** 22n] }),
-      gas: 100_000n,
-    }),
-  );
+const fund = accounts.slice(1).map((a) =>
+  sign(0, {
+    to: token,
+    data: encodeFunctionData({ abi, functionName: "transfer", args: [a.address, 10n ** 22n] }),
+    gas: 100_000n,
+  }),
+);
 const tokenTransfers = Array.from({ length: N }, (_, i) =>
   sign(i % SENDERS, {
     to: token,
