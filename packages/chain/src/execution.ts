@@ -118,6 +118,7 @@ export class Executor {
           parentHash: block.hash(),
           timestamp: block.header.timestamp + 1n,
           baseFeePerGas: priced ? block.header.calcNextBaseFee() : 0n,
+          // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.min takes numbers
           gasLimit: this.node.blockGasLimit > this.callGasCap ? this.node.blockGasLimit : this.callGasCap,
         },
       },

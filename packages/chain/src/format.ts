@@ -57,7 +57,8 @@ export function formatTransaction(
     out.gasPrice = quantity(
       base === undefined
         ? tx.maxFeePerGas
-        : base + (tip < tx.maxFeePerGas - base ? tip : tx.maxFeePerGas - base),
+        : // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.min takes numbers
+          base + (tip < tx.maxFeePerGas - base ? tip : tx.maxFeePerGas - base),
     );
     out.maxFeePerGas = quantity(tx.maxFeePerGas);
     out.maxPriorityFeePerGas = quantity(tip);

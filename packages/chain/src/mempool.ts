@@ -116,6 +116,7 @@ export class TxPool {
     for (const [sender, txs] of this.bySender) heads.push({ sender, next: stateNonce(sender), txs });
     const tipOf = (t: PoolTx) => {
       const room = t.maxFee - baseFee;
+      // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.min takes numbers
       return room < t.tip ? room : t.tip;
     };
     for (;;) {

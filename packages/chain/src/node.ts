@@ -744,6 +744,7 @@ export function feeCaps(tx: TypedTransaction): { maxFee: bigint; tip: bigint } {
 export function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
   const { maxFee, tip } = feeCaps(tx);
   const room = maxFee - baseFee;
+  // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.min takes numbers
   return baseFee + (tip < room ? tip : room);
 }
 
