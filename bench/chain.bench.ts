@@ -2,7 +2,8 @@
 // second through eth_sendRawTransaction until every receipt is in (pre-signed, 64 in flight, 1 s
 // blocks), and eth_call latency. Both nodes run as child processes on loopback with the same
 // pre-signed transactions (chain id 1337 on both). Run: node --import tsx bench/chain.bench.ts
-// Env: BENCH_TXS (default 4000), BENCH_CALLS (default 1000), BENCH_NODE_FLAGS (extra node flags for
+// Env: BENCH_TXS (default 4000), BENCH_CALLS (default 1000), BENCH_NODE_ARGS (extra bin.ts arguments),
+// BENCH_SKIP_ANVIL (ours only), BENCH_NODE_FLAGS (extra node flags for
 // the OpenLedger process, e.g. --cpu-prof).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -128,7 +129,19 @@ async function startOpenLedger(): Promise<{ url: string; stop(): Promise<void> }
   const flags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
   const child: ChildProcess = spawn(
     process.execPath,
-    [...flags, "--import", "tsx", bin, "--datadir", datadir, "--port", "0", "--block-time", "1"],
+    [
+      ...flags,
+      "--import",
+      "tsx",
+      bin,
+      "--datadir",
+      datadir,
+      "--port",
+      "0",
+      "--block-time",
+      "1",
+      ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },

@@ -1,5 +1,5 @@
 // Runs a node from the command line: node --import tsx packages/chain/src/bin.ts --datadir DIR [--port N]
-// [--block-time S] [--automine] [--chain-id N]. Prints one JSON line {"url","wsUrl"} when serving.
+// [--block-time S] [--automine] [--chain-id N] [--recovery-threads N]. Prints one JSON line {"url","wsUrl"} when serving.
 import { parseArgs } from "node:util";
 import { startNode } from "./index.ts";
 
@@ -11,6 +11,7 @@ const { values } = parseArgs({
     "block-time": { type: "string", default: "1" },
     automine: { type: "boolean", default: false },
     "chain-id": { type: "string" },
+    "recovery-threads": { type: "string" },
   },
 });
 if (!values.datadir) {
@@ -24,6 +25,7 @@ const running = await startNode({
   blockTime: Number(values["block-time"]),
   automine: values.automine,
   chainId: values["chain-id"] ? BigInt(values["chain-id"]) : undefined,
+  recoveryThreads: values["recovery-threads"] ? Number(values["recovery-threads"]) : undefined,
 });
 console.log(
   JSON.stringify({ url: running.url, wsUrl: running.wsUrl, chainId: Number(running.node.chainId) }),
