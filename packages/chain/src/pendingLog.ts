@@ -1,12 +1,12 @@
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import { type FileHandle, open, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
  * An append-only, fsync'd log of accepted pool transactions (4-byte big-endian length + raw bytes).
- * Writes go through libuv's thread pool so the event loop never waits on the disk, and everything
- * that arrives during one fdatasync is written by the next one (group commit). The node truncates
- * the log whenever its pool is empty; on start it re-admits what the log holds.
+ * Everything appended during one event-loop turn goes out in one write and one fdatasync (group
+ * commit). The node truncates the log whenever its pool is empty and compacts it when it grows;
+ * on start it re-admits what the log holds.
  */
 export class PendingLog {
   /** An append (raw), a clear (nothing) or a compaction (keep: the records to rewrite the log with). */
@@ -44,7 +44,7 @@ export class PendingLog {
   append(raw: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ raw, resolve, reject });
-      if (!this.writing) this.writing = this.drain();
+      if (!this.writing) this.writing = new Promise((r) => setImmediate(r)).then(() => this.drain());
     });
   }
 
@@ -98,8 +98,10 @@ export class PendingLog {
       const batch = this.queue.splice(0, n);
       const data = encode(batch.map((b) => b.raw as Uint8Array));
       try {
-        await this.file.write(data, 0, data.length, this.size);
-        await this.file.datasync();
+        // Synchronous on purpose: one write + fdatasync (~0.1 ms) per batch costs less than two
+        // thread-pool round trips when the machine is busy.
+        writeSync(this.file.fd, data, 0, data.length, this.size);
+        fdatasyncSync(this.file.fd);
         this.size += data.length;
         for (const item of batch) item.resolve();
       } catch (err) {
