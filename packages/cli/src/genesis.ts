@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningNode } from "@openledger/chain";
-import type { Address, Hex } from "viem";
+import type { Deployment } from "@openledger/sdk";
+import type { Hex } from "viem";
 import type { Logger } from "./log.ts";
 
 export interface L2NodeOptions {
@@ -73,26 +74,18 @@ export async function writeGenesisDeployment(
   plan: Awaited<ReturnType<typeof genesisPlan>>,
 ): Promise<string> {
   const sdk = await import("@openledger/sdk");
-  const { keccak256 } = await import("viem");
-  const exports = sdk as unknown as Record<string, unknown>;
-  const contracts: Record<
-    string,
-    { address: Address; blockNumber: number; transactionHash: Hex; codeHash: Hex; argsHash: Hex }
-  > = {};
-  const setup: Record<string, { blockNumber: number; transactionHash: Hex }> = {};
+  const contracts: Deployment["contracts"] = {};
+  const setup: Deployment["setup"] = {};
   plan.transactions.forEach((t, i) => {
     const result = node.genesisResults[i];
     const transactionHash = result.hash as Hex;
-    if (t.kind === "deploy" && t.contractAddress) {
-      const bytecode = exports[`${t.label[0].toLowerCase()}${t.label.slice(1)}Bytecode`];
-      const code = typeof bytecode === "string" && t.data.startsWith(bytecode) ? (bytecode as Hex) : t.data;
-      const args = `0x${t.data.slice(code.length)}` as Hex;
+    if (t.kind === "deploy" && t.contractAddress && t.codeHash && t.argsHash) {
       contracts[t.label] = {
         address: t.contractAddress,
         blockNumber: result.blockNumber,
         transactionHash,
-        codeHash: keccak256(code),
-        argsHash: keccak256(args),
+        codeHash: t.codeHash,
+        argsHash: t.argsHash,
       };
     } else {
       setup[t.label] = { blockNumber: result.blockNumber, transactionHash };
@@ -100,7 +93,7 @@ export async function writeGenesisDeployment(
   });
   return sdk.writeDeployment(dir, {
     chainId: Number(node.chainId),
-    deployer: plan.transactions[0]?.from ?? ("0x0000000000000000000000000000000000000000" as Address),
+    deployer: plan.transactions[0].from,
     addresses: plan.addresses,
     contracts,
     setup,

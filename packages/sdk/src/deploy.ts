@@ -288,6 +288,9 @@ export interface PlannedTransaction {
   value: bigint;
   /** The CREATE address of a deployment. */
   contractAddress?: Address;
+  /** A deployment's keccak256(creation bytecode) and keccak256(constructor arguments), as in deployment files. */
+  codeHash?: Hex;
+  argsHash?: Hex;
 }
 
 /**
@@ -312,7 +315,8 @@ export function protocolDeployTransactions(input: {
     const nonce = startNonce + index;
     if (step.kind === "deploy") {
       const contractAddress = getContractAddress({ from, nonce: BigInt(nonce) });
-      const data = `${step.bytecode}${constructorData(step, addresses).slice(2)}` as Hex;
+      const args = constructorData(step, addresses);
+      const data = `${step.bytecode}${args.slice(2)}` as Hex;
       addresses[step.role] = contractAddress;
       transactions.push({
         index,
@@ -324,6 +328,8 @@ export function protocolDeployTransactions(input: {
         data,
         value: 0n,
         contractAddress,
+        codeHash: keccak256(step.bytecode),
+        argsHash: keccak256(args),
       });
     } else {
       const full = addresses as ProtocolAddresses;
