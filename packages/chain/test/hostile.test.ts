@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { RLP } from "@ethereumjs/rlp";
 import { createTx } from "@ethereumjs/tx";
 import { bytesToHex, concatBytes, hexToBytes } from "@ethereumjs/util";
+import { WebSocket } from "ws";
 import { createChainCommon } from "../src/chainConfig.ts";
 import { rpc, rpcRaw, startTestNode } from "./helpers.ts";
 
@@ -207,6 +208,35 @@ describe("hostile and invalid input", () => {
     } finally {
       await small.close();
     }
+  });
+
+  test("WebSocket: malformed frames, unknown subscriptions and unsubscribe", async () => {
+    const socket = new WebSocket(node.wsUrl);
+    await new Promise((resolve, reject) => {
+      socket.once("open", resolve);
+      socket.once("error", reject);
+    });
+    const ask = (text: string) =>
+      new Promise<{ result?: unknown; error?: { code: number; message: string } }>((resolve) => {
+        socket.once("message", (data) => resolve(JSON.parse(String(data))));
+        socket.send(text);
+      });
+    assert.equal((await ask("{nope")).error?.code, -32700);
+    const unknown = await ask(
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_subscribe", params: ["syncing2"] }),
+    );
+    assert.equal(unknown.error?.code, -32602);
+    const sub = await ask(
+      JSON.stringify({ jsonrpc: "2.0", id: 2, method: "eth_subscribe", params: ["newHeads"] }),
+    );
+    assert.match(String(sub.result), /^0x[0-9a-f]{32}$/);
+    const off = await ask(
+      JSON.stringify({ jsonrpc: "2.0", id: 3, method: "eth_unsubscribe", params: [sub.result] }),
+    );
+    assert.equal(off.result, true);
+    const http = await rpc(node.url, "eth_subscribe", ["newHeads"]);
+    assert.equal(http.error?.code, -32601, "no subscriptions over HTTP");
+    socket.close();
   });
 
   test("eth_call reverts carry code 3 and the revert data", async () => {

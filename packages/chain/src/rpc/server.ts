@@ -177,8 +177,10 @@ export async function startRpcServer(node: ChainNode, opts: RpcServerOptions = {
       | { kind: "logs"; criteria: LogCriteria }
       | { kind: "newPendingTransactions"; full: boolean };
     const subs = new Map<string, Sub>();
+    // A subscription notifies only after the client has its id (the eth_subscribe answer went out).
+    const announced = new Set<string>();
     const send = (id: string, result: unknown) => {
-      if (ws.readyState === ws.OPEN) {
+      if (announced.has(id) && ws.readyState === ws.OPEN) {
         ws.send(
           JSON.stringify({
             jsonrpc: "2.0",
@@ -219,6 +221,7 @@ export async function startRpcServer(node: ChainNode, opts: RpcServerOptions = {
         return id;
       },
       unsubscribe(id: string): boolean {
+        announced.delete(id);
         return subs.delete(id);
       },
     };
@@ -226,12 +229,14 @@ export async function startRpcServer(node: ChainNode, opts: RpcServerOptions = {
       const text = isBinary ? Buffer.from(data as Buffer).toString("utf8") : data.toString();
       handleText(text, conn).then((out) => {
         if (out !== undefined && ws.readyState === ws.OPEN) ws.send(out);
+        for (const id of subs.keys()) announced.add(id);
       });
     });
     ws.on("close", () => {
       node.off("block", onBlock);
       node.off("pendingTransaction", onPending);
       subs.clear();
+      announced.clear();
     });
     ws.on("error", () => ws.terminate());
   }
