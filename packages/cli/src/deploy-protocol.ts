@@ -4,7 +4,15 @@ import type { Hex } from "viem";
 import { CliError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
+/** anvil's default chain id, used by `openledger start`. */
 export const LOCAL_DEV_CHAIN_ID = 31337;
+/** The OpenLedger L2 node's default chain id (`openledger node` and `up`). */
+export const L2_DEV_CHAIN_ID = 1337;
+
+/** Chains on which the well-known dev keys may be used without an explicit key. */
+export function isLocalDevChain(chainId: number): boolean {
+  return chainId === LOCAL_DEV_CHAIN_ID || chainId === L2_DEV_CHAIN_ID;
+}
 
 /**
  * Deploys (or finds) the protocol on the chain at `rpc`. Without a private key the dev account 0 is
@@ -23,9 +31,9 @@ export async function deployToChain(params: {
   const probe = await connect(params.rpc);
   let key = params.privateKey;
   if (!key) {
-    if (probe.chain.id !== LOCAL_DEV_CHAIN_ID) {
+    if (!isLocalDevChain(probe.chain.id)) {
       throw new CliError(
-        `chain ${probe.chain.id} at ${params.rpc} is not a local dev chain (${LOCAL_DEV_CHAIN_ID}): pass --private-key or set OPENLEDGER_PRIVATE_KEY`,
+        `chain ${probe.chain.id} at ${params.rpc} is not a local dev chain (${LOCAL_DEV_CHAIN_ID} or ${L2_DEV_CHAIN_ID}): pass --private-key or set OPENLEDGER_PRIVATE_KEY`,
       );
     }
     key = devAccounts[0].privateKey;
@@ -33,16 +41,23 @@ export async function deployToChain(params: {
   }
   const { walletClient, publicClient } = await connect(params.rpc, key);
   if (!walletClient) throw new CliError("could not create a wallet client");
+  // On the OpenLedger L2, OPEN is the native currency and span-v1 runs as a precompile: the defaults
+  // match its genesis deployment, so re-running deploy there finds everything.
+  const onL2 = (await publicClient.request({ method: "web3_clientVersion" })).startsWith("OpenLedger/");
+  const token = params.token ?? (onL2 ? "wrapped" : "open");
+  const verifier = params.verifier ?? (onL2 ? "span-v1-precompile" : "span-v1");
   log.info("deploying the protocol", {
     rpc: params.rpc,
     chainId: probe.chain.id,
     deployer: walletClient.account.address,
+    token,
+    verifier,
   });
   return deployProtocol(walletClient, publicClient, {
     deploymentsDir: params.deploymentsDir,
     fresh: params.fresh,
-    token: params.token,
-    verifier: params.verifier,
+    token,
+    verifier,
     onProgress: (e) => {
       if (e.type === "found") log.info("found", { contract: e.contract, address: e.address });
       else if (e.type === "deployed")

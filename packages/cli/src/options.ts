@@ -47,13 +47,13 @@ export function parseSeconds(value: string): number {
 }
 
 /** The `--verifier` option shared by deploy and start. */
-export function verifierOption(): Option {
-  return new Option(
+export function verifierOption(defaultKind?: "span-v1" | "span-v1-precompile" | "none"): Option {
+  const about = "challenge verifier: SpanV1Verifier in Solidity, through the L2 precompile, or none";
+  const option = new Option(
     "--verifier <kind>",
-    "challenge verifier: SpanV1Verifier in Solidity, through the L2 precompile, or none",
-  )
-    .choices(["span-v1", "span-v1-precompile", "none"])
-    .default("span-v1");
+    defaultKind ? about : `${about}; default: span-v1-precompile on the OpenLedger L2, span-v1 elsewhere`,
+  ).choices(["span-v1", "span-v1-precompile", "none"]);
+  return defaultKind ? option.default(defaultKind) : option;
 }
 
 /** commander parser for a block interval in seconds, 0..86400 (0: no timer). */

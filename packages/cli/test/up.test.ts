@@ -11,6 +11,21 @@ import { createPublicClient, http } from "viem";
 
 const BIN = resolve(fileURLToPath(import.meta.url), "../../bin/openledger.js");
 
+function runCli(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
 test("openledger up: node + protocol in genesis + seeded Datanets + attribution API; SIGINT stops it", async () => {
   const dir = mkdtempSync(join(tmpdir(), "openledger-up-"));
   const child = spawn(
@@ -62,6 +77,13 @@ test("openledger up: node + protocol in genesis + seeded Datanets + attribution 
       const code = await client.getCode({ address });
       assert.ok(code && code.length > 2, `contract code at ${address}`);
     }
+
+    // `openledger deploy` (no key: 1337 is a local dev chain) finds the genesis deployment and deploys nothing.
+    const redeploy = await runCli(["deploy", "--rpc", rpc, "--deployments", join(dir, "deployments")], dir);
+    assert.equal(redeploy.code, 0, redeploy.stderr);
+    assert.doesNotMatch(redeploy.stderr, /info\s+deployed contract=/);
+    assert.match(redeploy.stderr, /everything was already deployed/);
+    assert.match(redeploy.stdout, new RegExp(deployment.addresses.datanetRegistry));
 
     const datanets = (await (await fetch(`${api}/v1/datanets`)).json()) as {
       data: { id: number; name: string }[];

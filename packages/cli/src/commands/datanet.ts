@@ -18,7 +18,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { Address, Hex, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { commandContext } from "../context.ts";
-import { LOCAL_DEV_CHAIN_ID } from "../deploy-protocol.ts";
+import { isLocalDevChain } from "../deploy-protocol.ts";
 import { CliError } from "../errors.ts";
 import { parsePrivateKey, parseRpcUrl } from "../options.ts";
 
@@ -61,7 +61,7 @@ async function open(opts: DatanetOptions): Promise<{ service: DatanetService; me
     keys = [opts.privateKey];
     me = privateKeyToAccount(opts.privateKey);
   } else {
-    if (chain.id !== LOCAL_DEV_CHAIN_ID) {
+    if (!isLocalDevChain(chain.id)) {
       throw new CliError(`chain ${chain.id} is not the local dev chain: pass --private-key`);
     }
     const dev = devAccounts[opts.account];
@@ -101,7 +101,7 @@ export function registerDatanetCommand(program: Command): void {
     .option("--deployments <dir>", "folder of deployments/<chainId>.json", "deployments")
     .option(
       "--private-key <hex>",
-      "key of the acting account (default: a dev account on chain 31337)",
+      "key of the acting account (default: a dev account on a local dev chain, 31337 or 1337)",
       parsePrivateKey,
     )
     .option("--account <index>", "dev account index to act as on the local chain", (v) => Number(v), 0);

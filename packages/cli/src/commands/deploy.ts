@@ -10,8 +10,8 @@ interface DeployOptions {
   privateKey?: Hex;
   deployments: string;
   fresh: boolean;
-  token: "open" | "wrapped";
-  verifier: "none" | "span-v1" | "span-v1-precompile";
+  token?: "open" | "wrapped";
+  verifier?: "none" | "span-v1" | "span-v1-precompile";
   json: boolean;
 }
 
@@ -24,7 +24,7 @@ export function registerDeployCommand(program: Command): void {
     .option("--rpc <url>", "JSON-RPC endpoint of the chain (required)", parseRpcUrl)
     .option(
       "--private-key <hex>",
-      "deployer key (default: dev account 0, only on chain 31337)",
+      "deployer key (default: dev account 0, only on local dev chains 31337 and 1337)",
       parsePrivateKey,
     )
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
@@ -32,10 +32,8 @@ export function registerDeployCommand(program: Command): void {
     .addOption(
       new Option(
         "--token <kind>",
-        "OpenToken (open) or WrappedOpen for chains whose native currency is OPEN (wrapped)",
-      )
-        .choices(["open", "wrapped"])
-        .default("open"),
+        "OpenToken (open) or WrappedOpen for chains whose native currency is OPEN (wrapped); default: wrapped on the OpenLedger L2, open elsewhere",
+      ).choices(["open", "wrapped"]),
     )
     .addOption(verifierOption())
     .option("--json", "print the deployment as JSON", false)

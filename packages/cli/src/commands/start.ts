@@ -22,7 +22,7 @@ export function registerStartCommand(program: Command): void {
       parseSeconds,
     )
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
-    .addOption(verifierOption())
+    .addOption(verifierOption("span-v1"))
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<StartOptions>(command);
       const { startAnvil } = await import("@openledger/devnet");
