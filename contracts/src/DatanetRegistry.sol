@@ -18,8 +18,9 @@ import {IDatanetRegistry} from "./interfaces/IDatanetRegistry.sol";
 /// (cumulatively, so later sales are claimable too).
 /// Leaves: chunk leaves as in the merkle package; contributor leaf =
 /// keccak256(bytes.concat(keccak256(abi.encode(address contributor, uint256 weight)))).
-/// Rounding: the owner's share is rounded down (contributors get the remainder); each contributor's
-/// cumulative pro-rata amount is rounded down, so under one wei per contributor and snapshot stays here.
+/// Rounding: the contributors' part of a sale is the largest multiple of the snapshot's total weight
+/// not above their bps share, so every contributor's pro-rata royalty is exact and the pool pays out
+/// to the wei; the remainder (under `totalWeight` wei a sale) is the Datanet owner's.
 contract DatanetRegistry is IDatanetRegistry {
     using SafeERC20 for IERC20;
 
@@ -418,7 +419,8 @@ contract DatanetRegistry is IDatanetRegistry {
 
     /// @notice Buys a training license for `snapshotId` on behalf of `licensee`, paid by the caller
     /// (approve the snapshot's price first). The fee is split: `ownerBps` to the owner's claimable
-    /// balance, the rest to the snapshot's contributors (all to the owner when it has none).
+    /// balance, the rest to the snapshot's contributors, rounded down to a multiple of its total weight (the
+    /// remainder and, when it has no contributors, everything to the owner).
     /// @param snapshotId The snapshot.
     /// @param licensee Who holds the license (usually the caller).
     /// @return price The amount paid.
@@ -429,8 +431,12 @@ contract DatanetRegistry is IDatanetRegistry {
         _licenses[snapshotId][licensee] = true;
         s.licenseCount += 1;
         price = s.licensePrice;
-        uint256 ownerShare = s.totalWeight == 0 ? price : (price * s.ownerBps) / BPS;
-        uint256 contributorsShare = price - ownerShare;
+        uint256 contributorsShare;
+        if (s.totalWeight != 0) {
+            contributorsShare = price - (price * s.ownerBps) / BPS;
+            contributorsShare -= contributorsShare % s.totalWeight;
+        }
+        uint256 ownerShare = price - contributorsShare;
         _claimable[_datanets[s.datanetId].owner] += ownerShare;
         s.contributorsPool += contributorsShare;
         emit LicensePurchased(snapshotId, licensee, msg.sender, price, ownerShare, contributorsShare);
