@@ -110,6 +110,26 @@ export class Executor {
     const from = createAddressFromString(req.from ?? ZERO_ADDRESS);
     const priced = req.gasPrice !== undefined || req.maxFeePerGas !== undefined;
     const tx = this.callTx(req, gasLimit ?? req.gas ?? this.callGasCap, from);
+    const callBlock = this.callBlock(block, priced);
+    try {
+      return await runTx(vm, {
+        tx,
+        block: callBlock,
+        skipNonce: true,
+        skipBalance: !priced,
+        skipBlockGasLimitValidation: true,
+        skipHardForkValidation: true,
+      });
+    } catch (err) {
+      throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
+    }
+  }
+
+  /** The block a call runs in: the child of `block`, free of base fee unless the call is priced. */
+  private callBlock(block: Block, priced: boolean): Block {
+    const key = `${bytesToHex(block.hash())}:${priced}`;
+    const hit = this.callBlocks.get(key);
+    if (hit) return hit;
     const callBlock = createBlock(
       {
         header: {
@@ -124,19 +144,12 @@ export class Executor {
       },
       { common: this.node.common },
     );
-    try {
-      return await runTx(vm, {
-        tx,
-        block: callBlock,
-        skipNonce: true,
-        skipBalance: !priced,
-        skipBlockGasLimitValidation: true,
-        skipHardForkValidation: true,
-      });
-    } catch (err) {
-      throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
-    }
+    if (this.callBlocks.size >= 8) this.callBlocks.clear();
+    this.callBlocks.set(key, callBlock);
+    return callBlock;
   }
+
+  private readonly callBlocks = new Map<string, Block>();
 
   private callTx(req: CallRequest, gasLimit: bigint, from: Address): TypedTransaction {
     const common = this.node.common;

@@ -42,7 +42,8 @@ export class SenderRecovery {
       this.queue.push({ tx, resolve });
       if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(() => this.flush());
+        // After the poll phase: every request read in this loop turn goes to a worker in one message.
+        setImmediate(() => this.flush());
       }
     });
   }

@@ -90,8 +90,14 @@ export class ChainStore {
     this.trie = new TrieNodeDB((k) => this.stmts.getNode.get(Buffer.from(k, "hex"))?.v);
   }
 
+  /** Meta values read or written so far (the store is the only writer of its file). */
+  private readonly metaCache = new Map<string, string | undefined>();
+
   getMeta(key: string): string | undefined {
-    return this.stmts.getMeta.get(key)?.v;
+    if (this.metaCache.has(key)) return this.metaCache.get(key);
+    const v = this.stmts.getMeta.get(key)?.v;
+    this.metaCache.set(key, v);
+    return v;
   }
 
   /** Writes trie nodes left over from a state change outside a block (anvil_setBalance) with a meta value. */
@@ -100,6 +106,7 @@ export class ChainStore {
       this.flushTrie();
       this.writeMeta(meta);
     })();
+    this.rememberMeta(meta);
   }
 
   /** Persists a sealed block with its receipts, logs, trie nodes and the new head, atomically. */
@@ -125,6 +132,7 @@ export class ChainStore {
       }
       this.writeMeta(meta);
     })();
+    this.rememberMeta(meta);
   }
 
   /** Drops every block above `number` (evm_revert) and moves the head there. */
@@ -136,6 +144,7 @@ export class ChainStore {
       this.stmts.delLogsAbove.run(number);
       this.writeMeta(meta);
     })();
+    this.rememberMeta(meta);
   }
 
   blockRlp(number: number): Uint8Array | undefined {
@@ -190,6 +199,11 @@ export class ChainStore {
   private flushTrie(): void {
     for (const [k, v] of this.trie.takeUnwritten())
       this.stmts.putNode.run(Buffer.from(k, "hex"), Buffer.from(v));
+  }
+
+  /** Called once a transaction that wrote `meta` has committed. */
+  private rememberMeta(meta: Record<string, string | null>): void {
+    for (const [k, v] of Object.entries(meta)) this.metaCache.set(k, v ?? undefined);
   }
 
   private writeMeta(meta: Record<string, string | null>): void {
