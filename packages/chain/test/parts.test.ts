@@ -12,7 +12,7 @@ import { TxRejectedError } from "../src/errors.ts";
 import { type PoolTx, TxPool } from "../src/mempool.ts";
 import { PendingLog } from "../src/pendingLog.ts";
 import { MERKLE_MULTIPROOF_GAS, merkleMultiproofPrecompile, PrecompileRegistry } from "../src/precompiles.ts";
-import { SenderRecovery } from "../src/recovery.ts";
+import { loadNativeRecover, SenderRecovery } from "../src/recovery.ts";
 import { tempDir } from "./helpers.ts";
 
 const common = createChainCommon(1337n);
@@ -174,9 +174,17 @@ describe("pending log", () => {
   });
 });
 
-describe("sender recovery on worker threads", () => {
-  test("fills the sender cache with the same address as inline recovery; leaves bad signatures alone", async () => {
-    const recovery = new SenderRecovery(2);
+describe("sender recovery ahead of use", () => {
+  test("on worker threads: fills the sender cache with the same address as inline recovery; leaves bad signatures alone", async () => {
+    await checkRecovery(new SenderRecovery(2));
+  });
+
+  test("natively on this thread (the default where the binding loads): the same results", async () => {
+    assert.ok(loadNativeRecover(), "the secp256k1 native binding loads");
+    await checkRecovery(new SenderRecovery());
+  });
+
+  async function checkRecovery(recovery: SenderRecovery): Promise<void> {
     try {
       const txs = [dev0, dev1].map((d, i) =>
         createTx(
@@ -188,7 +196,7 @@ describe("sender recovery on worker threads", () => {
         hexToBytes(dev1.privateKey),
       );
       await Promise.all([...txs, legacy].map((t) => recovery.prepare(t)));
-      assert.ok(txs[0].cache.senderPubKey, "filled by a worker");
+      assert.ok(txs[0].cache.senderPubKey, "filled ahead of use");
       assert.equal(txs[0].getSenderAddress().toString(), dev0.address.toLowerCase());
       assert.equal(txs[1].getSenderAddress().toString(), dev1.address.toLowerCase());
       assert.equal(legacy.getSenderAddress().toString(), dev1.address.toLowerCase());
@@ -215,5 +223,5 @@ describe("sender recovery on worker threads", () => {
     } finally {
       await recovery.close();
     }
-  });
+  }
 });
