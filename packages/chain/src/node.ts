@@ -610,6 +610,9 @@ export class ChainNode extends EventEmitter {
   }
 
   receipt(hash: Uint8Array): ReceiptJson | undefined {
+    // A pooled transaction is not mined (mining removes what it includes in the same turn): skip the
+    // store for the receipts clients poll for while they wait.
+    if (this.pool.size > 0 && this.pool.get(bytesToHex(hash))) return undefined;
     const rec = this.store.txRecord(hash);
     return rec ? (JSON.parse(rec.receipt) as ReceiptJson) : undefined;
   }
