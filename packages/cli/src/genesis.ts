@@ -21,17 +21,16 @@ export interface L2NodeOptions {
 
 /**
  * Starts the L2 node with the attribution precompile; a fresh data dir gets the protocol in block 1
- * and its deployments file.
+ * and its deployments file. The file is written before the RPC port is bound, so a port that is taken
+ * never leaves a chain without its deployments file.
  */
 export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> {
-  const { startNode } = await import("@openledger/chain");
+  const { createNode, startRpcServer } = await import("@openledger/chain");
   const { spanV1Precompile } = await import("@openledger/attribution");
   const fresh = !existsSync(join(options.datadir, "chain.sqlite"));
   const plan = fresh && options.predeploy ? await genesisPlan() : undefined;
-  const running = await startNode({
+  const node = await createNode({
     datadir: options.datadir,
-    port: options.port,
-    host: options.host,
     blockTime: options.blockTime,
     automine: options.automine,
     chainId: options.chainId,
@@ -43,11 +42,26 @@ export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> 
       label: t.kind === "deploy" ? t.label : undefined,
     })),
   });
-  if (plan) {
-    const path = await writeGenesisDeployment(options.deployments, running.node, plan);
-    options.log.info("protocol predeployed in block 1", { deployments: path });
+  try {
+    if (plan) {
+      const path = await writeGenesisDeployment(options.deployments, node, plan);
+      options.log.info("protocol predeployed in block 1", { deployments: path });
+    }
+    const rpc = await startRpcServer(node, { port: options.port, host: options.host });
+    return {
+      node,
+      rpc,
+      url: rpc.url,
+      wsUrl: rpc.wsUrl,
+      async close() {
+        await rpc.close();
+        await node.close();
+      },
+    };
+  } catch (err) {
+    await node.close();
+    throw err;
   }
-  return running;
 }
 
 /**
