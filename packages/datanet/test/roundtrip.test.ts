@@ -199,7 +199,7 @@ describe("round trip on anvil: contribute, curate, snapshot, prove, license, reb
     // ownerBps defaults to 2000; the contributors' part is rounded down to a multiple of the total
     // weight (the chunk count), so each contributor's royalty is exact
     const totalWeight = BigInt(snap.chunkCount);
-    const contributorsShare = (price * 8000n) / 10000n - ((price * 8000n) / 10000n) % totalWeight;
+    const contributorsShare = (price * 8000n) / 10000n - (((price * 8000n) / 10000n) % totalWeight);
     assert.equal(amount, (contributorsShare * BigInt(aliceChunks)) / totalWeight);
     assert.equal((contributorsShare * BigInt(aliceChunks)) % totalWeight, 0n);
     await assert.rejects(service.snapshots.royaltyProof(snap.id, buyer.address), /has no chunks/);
