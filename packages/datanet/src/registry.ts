@@ -1,20 +1,32 @@
 import {
   approveToken,
   buyLicense,
-  contributeBatch,
-  createDatanet,
-  curateBatch,
   datanetRegistryAbi,
+  decodeContractError,
   getDatanet,
   hasLicense,
   OpenLedgerContractError,
   OpenLedgerTransactionError,
-  publishSnapshot,
   tokenAllowance,
   type WalletClientWithAccount,
 } from "@openledger/sdk";
-import { type Address, type Hex, type PublicClient, parseEventLogs } from "viem";
-import { getBlock, getBlockNumber, getLogs, readContract } from "viem/actions";
+import {
+  type Address,
+  encodeFunctionData,
+  type Hex,
+  type PublicClient,
+  parseEventLogs,
+  type TransactionReceipt,
+} from "viem";
+import {
+  call,
+  getBlock,
+  getBlockNumber,
+  getLogs,
+  readContract,
+  sendTransaction,
+  waitForTransactionReceipt,
+} from "viem/actions";
 import { ChainError, DatanetError, InvalidInputError, NotFoundError, PermissionError } from "./errors.ts";
 import type { RegistryEvent, RegistryPort } from "./registry-port.ts";
 
@@ -67,6 +79,8 @@ export class SdkRegistry implements RegistryPort {
   private readonly client: PublicClient;
   private readonly wallets = new Map<string, WalletClientWithAccount>();
   private token: Address | undefined;
+  /** Per sender: the tail of its simulate-and-send queue (receipts are awaited outside it). */
+  private readonly sendQueues = new Map<string, Promise<unknown>>();
 
   constructor(chainId: number, opts: SdkRegistryOptions) {
     this.chainId = chainId;
@@ -192,20 +206,67 @@ export class SdkRegistry implements RegistryPort {
     return out;
   }
 
+  /**
+   * Simulates and sends a registry call from `from`, then waits for its receipt. Sends from one
+   * account go out one at a time in call order (each takes the next pending nonce), but nobody waits
+   * for a receipt before the next send, so an account's transactions, and different accounts'
+   * transactions, share blocks.
+   */
+  private async transact(from: Address, functionName: string, data: Hex): Promise<TransactionReceipt> {
+    const wallet = this.wallet(from);
+    const label = `DatanetRegistry.${functionName}`;
+    const sent = this.inTurn(from, async () => {
+      try {
+        await call(wallet, { account: wallet.account, to: this.address, data });
+        return await sendTransaction(wallet, {
+          account: wallet.account,
+          chain: wallet.chain ?? null,
+          to: this.address,
+          data,
+        });
+      } catch (err) {
+        throw decodeContractError(err, label);
+      }
+    });
+    const hash = await sent;
+    const receipt = await waitForTransactionReceipt(this.client, { hash });
+    if (receipt.status !== "success") {
+      throw new OpenLedgerTransactionError(
+        `${label}: transaction ${hash} reverted in block ${receipt.blockNumber}`,
+      );
+    }
+    return receipt;
+  }
+
+  /** Runs `fn` when `from`'s earlier sends are out; later sends from `from` wait for it. */
+  private inTurn<T>(from: Address, fn: () => Promise<T>): Promise<T> {
+    const key = from.toLowerCase();
+    const run = (this.sendQueues.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.sendQueues.set(key, tail);
+    tail.then(() => {
+      if (this.sendQueues.get(key) === tail) this.sendQueues.delete(key);
+    });
+    return run;
+  }
+
   createDatanet(
     from: Address,
     args: { metadataUri: string; licensePrice: bigint; ownerBps: number; bond: bigint; curators: Address[] },
   ) {
+    const data = encodeFunctionData({
+      abi: datanetRegistryAbi,
+      functionName: "createDatanet",
+      args: [args.metadataUri, args.licensePrice, args.ownerBps, args.bond, args.curators],
+    });
     return guarded(async () => {
-      const r = await createDatanet(this.wallet(from), {
-        registry: this.address,
-        metadataURI: args.metadataUri,
-        licensePrice: args.licensePrice,
-        ownerBps: args.ownerBps,
-        bond: args.bond,
-        curators: args.curators,
+      const receipt = await this.transact(from, "createDatanet", data);
+      const [event] = parseEventLogs({
+        abi: datanetRegistryAbi,
+        logs: receipt.logs,
+        eventName: "DatanetCreated",
       });
-      return { datanetId: r.datanetId, block: r.receipt.blockNumber };
+      return { datanetId: event.args.datanetId, block: receipt.blockNumber };
     });
   }
 
@@ -217,23 +278,38 @@ export class SdkRegistry implements RegistryPort {
     return guarded(async () => {
       const wallet = this.wallet(from);
       const { bond } = await getDatanet(this.client, { registry: this.address, datanetId });
-      if (bond > 0n) await this.ensureAllowance(wallet, from, bond * BigInt(items.length));
-      const r = await contributeBatch(wallet, {
-        registry: this.address,
-        datanetId,
-        contributions: items,
+      if (bond > 0n) {
+        await this.inTurn(from, () => this.ensureAllowance(wallet, from, bond * BigInt(items.length)));
+      }
+      const data = encodeFunctionData({
+        abi: datanetRegistryAbi,
+        functionName: "submitContributions",
+        args: [
+          datanetId,
+          items.map((x) => x.contentHash),
+          items.map((x) => x.byteSize),
+          items.map((x) => x.license),
+        ],
       });
-      return { firstId: r.contributionIds[0], block: r.receipt.blockNumber };
+      const receipt = await this.transact(from, "submitContributions", data);
+      const [first] = parseEventLogs({
+        abi: datanetRegistryAbi,
+        logs: receipt.logs,
+        eventName: "ContributionSubmitted",
+      });
+      return { firstId: first.args.contributionId, block: receipt.blockNumber };
     });
   }
 
   curateBatch(from: Address, contributionIds: bigint[], accepts: boolean[]) {
+    const data = encodeFunctionData({
+      abi: datanetRegistryAbi,
+      functionName: "curateBatch",
+      args: [contributionIds, accepts],
+    });
     return guarded(async () => {
-      const r = await curateBatch(this.wallet(from), {
-        registry: this.address,
-        decisions: contributionIds.map((contributionId, i) => ({ contributionId, accept: accepts[i] })),
-      });
-      return { block: r.receipt.blockNumber };
+      const receipt = await this.transact(from, "curateBatch", data);
+      return { block: receipt.blockNumber };
     });
   }
 
@@ -249,9 +325,27 @@ export class SdkRegistry implements RegistryPort {
       uri: string;
     },
   ) {
+    const data = encodeFunctionData({
+      abi: datanetRegistryAbi,
+      functionName: "publishSnapshot",
+      args: [
+        args.datanetId,
+        args.chunksRoot,
+        args.chunkCount,
+        args.contributionCount,
+        args.contributorsRoot,
+        args.totalWeight,
+        args.uri,
+      ],
+    });
     return guarded(async () => {
-      const r = await publishSnapshot(this.wallet(from), { registry: this.address, ...args });
-      return { snapshotId: r.snapshotId, block: r.receipt.blockNumber };
+      const receipt = await this.transact(from, "publishSnapshot", data);
+      const [event] = parseEventLogs({
+        abi: datanetRegistryAbi,
+        logs: receipt.logs,
+        eventName: "SnapshotPublished",
+      });
+      return { snapshotId: event.args.snapshotId, block: receipt.blockNumber };
     });
   }
 
@@ -286,8 +380,11 @@ export class SdkRegistry implements RegistryPort {
       });
       if (snapshot.version === 0)
         throw new NotFoundError("unknown_snapshot", `snapshot ${snapshotId} does not exist`);
-      await this.ensureAllowance(wallet, from, snapshot.licensePrice);
-      const r = await buyLicense(wallet, { registry: this.address, snapshotId, licensee });
+      // The sdk's calls wait for their receipts: hold this account's turn until both are mined.
+      const r = await this.inTurn(from, async () => {
+        await this.ensureAllowance(wallet, from, snapshot.licensePrice);
+        return buyLicense(wallet, { registry: this.address, snapshotId, licensee });
+      });
       return { block: r.receipt.blockNumber, price: r.price };
     });
   }

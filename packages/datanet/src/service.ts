@@ -114,7 +114,7 @@ export class DatanetService {
   private readonly stagedKeys = new Map<string, number>();
   private nextStagedKey = -1;
   private syncing: Promise<void> = Promise.resolve();
-  private sending: Promise<unknown> = Promise.resolve();
+  private creating: Promise<unknown> = Promise.resolve();
 
   constructor(opts: DatanetServiceOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
@@ -232,12 +232,6 @@ export class DatanetService {
     return id;
   }
 
-  private send<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.sending.then(fn);
-    this.sending = run.catch(() => undefined);
-    return run;
-  }
-
   private sender(account: string, what: string): Address {
     const address = validateAddress(account, what);
     if (!this.registry.canSendFrom(address)) {
@@ -271,16 +265,22 @@ export class DatanetService {
         description: input.description ?? "",
       }),
     );
-    const { cid } = await this.blobs.put(meta);
-    const { datanetId } = await this.send(() =>
-      this.registry.createDatanet(owner, {
-        metadataUri: `ipfs://${cid}`,
-        licensePrice: input.licensePrice ?? 0n,
-        ownerBps,
-        bond: input.bond ?? 0n,
-        curators,
-      }),
-    );
+    // Concurrent creations reach the chain in call order (so Datanet ids follow it); only the send is
+    // ordered, the receipts are awaited together.
+    const queued = this.creating.then(async () => {
+      const { cid } = await this.blobs.put(meta);
+      return {
+        created: this.registry.createDatanet(owner, {
+          metadataUri: `ipfs://${cid}`,
+          licensePrice: input.licensePrice ?? 0n,
+          ownerBps,
+          bond: input.bond ?? 0n,
+          curators,
+        }),
+      };
+    });
+    this.creating = queued.catch(() => undefined);
+    const { datanetId } = await (await queued).created;
     await this.sync();
     return this.getDatanet(Number(datanetId));
   }
@@ -444,16 +444,14 @@ export class DatanetService {
     }
     for (const [datanetId, metaCids] of byDatanet) {
       const metas = await Promise.all(metaCids.map((cid) => loadContributionMeta(this.blobs, cid)));
-      await this.send(() =>
-        this.registry.submitContributions(
-          sender,
-          BigInt(datanetId),
-          metas.map((m) => ({
-            contentHash: m.contentHash,
-            byteSize: BigInt(m.byteSize),
-            license: licenseToBytes32(m.license),
-          })),
-        ),
+      await this.registry.submitContributions(
+        sender,
+        BigInt(datanetId),
+        metas.map((m) => ({
+          contentHash: m.contentHash,
+          byteSize: BigInt(m.byteSize),
+          license: licenseToBytes32(m.license),
+        })),
       );
     }
     await this.sync();
@@ -516,12 +514,10 @@ export class DatanetService {
         );
       }
     }
-    await this.send(() =>
-      this.registry.curateBatch(
-        sender,
-        decisions.map((d) => BigInt(d.contributionId)),
-        decisions.map((d) => d.accept),
-      ),
+    await this.registry.curateBatch(
+      sender,
+      decisions.map((d) => BigInt(d.contributionId)),
+      decisions.map((d) => d.accept),
     );
     await this.sync();
     return decisions.map((d) => this.db.getContribution(d.contributionId)!);
@@ -566,17 +562,15 @@ export class DatanetService {
     built.manifest.contributors = contributors;
     built.manifest.contributorsRoot = contributorsTree.root as Hex;
     const manifestCid = await this.snapshots.storeManifest(built.manifest);
-    const { snapshotId } = await this.send(() =>
-      this.registry.publishSnapshot(sender, {
-        datanetId: BigInt(datanetId),
-        chunksRoot: built.manifest.root,
-        chunkCount: built.manifest.leafCount,
-        contributionCount: built.manifest.contributions.length,
-        contributorsRoot: contributorsTree.root as Hex,
-        totalWeight: [...weights.values()].reduce((a, b) => a + b, 0n),
-        uri: `ipfs://${manifestCid}`,
-      }),
-    );
+    const { snapshotId } = await this.registry.publishSnapshot(sender, {
+      datanetId: BigInt(datanetId),
+      chunksRoot: built.manifest.root,
+      chunkCount: built.manifest.leafCount,
+      contributionCount: built.manifest.contributions.length,
+      contributorsRoot: contributorsTree.root as Hex,
+      totalWeight: [...weights.values()].reduce((a, b) => a + b, 0n),
+      uri: `ipfs://${manifestCid}`,
+    });
     await this.sync();
     const row = this.db.getSnapshot(Number(snapshotId));
     if (!row) throw new ChainError("not_indexed", `snapshot ${snapshotId} was published but is not indexed`);
@@ -604,7 +598,7 @@ export class DatanetService {
         },
       );
     }
-    const { price } = await this.send(() => this.registry.buyLicense(sender, BigInt(snapshotId), holder));
+    const { price } = await this.registry.buyLicense(sender, BigInt(snapshotId), holder);
     await this.sync();
     return { price };
   }
