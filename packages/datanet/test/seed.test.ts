@@ -57,4 +57,31 @@ describe("WordNet demo seed", () => {
       for await (const c of service.snapshots.chunks(s.snapshotId)) assert.ok(verify(c.proof, root, c.leaf));
     }
   });
+
+  test("seeding domains concurrently gives the same Datanets and contributions as one at a time", async () => {
+    const opts = {
+      owner: accounts[0],
+      contributors: accounts.slice(1, 4),
+      perDomain: 8,
+      domains: ["adj.ppl", "noun.food", "verb.weather"],
+      rejectEvery: 3,
+    };
+    const before = service.listDatanets().length;
+    const parallel = await seedWordnet(service, { ...opts, concurrency: 3 });
+    const serial = await seedWordnet(service, { ...opts, concurrency: 1 });
+    const created = service.listDatanets().slice(before);
+    // Created in domain order on both runs.
+    assert.deepEqual(
+      created.map((d) => d.name),
+      [...opts.domains, ...opts.domains].map((d) => `WordNet ${d}`),
+    );
+    const content = (datanetId: number) =>
+      service.listContributions(datanetId).map((c) => [c.contributor, c.contentHash, c.status]);
+    for (let k = 0; k < 3; k++) {
+      assert.deepEqual(content(parallel.snapshots[k].datanetId), content(serial.snapshots[k].datanetId));
+      assert.equal(parallel.snapshots[k].chunks, serial.snapshots[k].chunks);
+    }
+    assert.equal(parallel.rejected, serial.rejected);
+    assert.ok(parallel.rejected > 0);
+  });
 });
