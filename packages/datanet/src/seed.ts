@@ -18,7 +18,7 @@ export interface SeedWordnetOptions {
   /** Every n-th contribution is rejected, to show curation (0: accept all). Default 25. */
   rejectEvery?: number;
   licensePrice?: bigint;
-  /** Domains seeded at once after every Datanet is created. Default 8. */
+  /** Domains seeded at once after every Datanet is created. Default 16. */
   concurrency?: number;
   onProgress?: (phase: string, done: number, total: number) => void;
 }
@@ -45,7 +45,7 @@ export interface SeedSummary {
 export async function seedWordnet(service: DatanetService, opts: SeedWordnetOptions): Promise<SeedSummary> {
   const perDomain = opts.perDomain ?? 60;
   const rejectEvery = opts.rejectEvery ?? 25;
-  const concurrency = Math.max(1, opts.concurrency ?? 8);
+  const concurrency = Math.max(1, opts.concurrency ?? 16);
   const progress = opts.onProgress ?? (() => {});
   const byDomain = readWordnetByDomain();
   const domains = [...byDomain.keys()].filter((d) => !opts.domains || opts.domains.includes(d)).sort();
