@@ -11,17 +11,7 @@ import {
   spanV1Reference,
 } from "@openledger/attribution";
 import type { Hex } from "viem";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./seeded-random.ts";
 
 const rnd = mulberry32(20261127);
 const int = (n: number) => Math.floor(rnd() * n);

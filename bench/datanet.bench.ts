@@ -23,17 +23,7 @@ import { devAccounts, startAnvil } from "@openledger/devnet";
 import { chunkContentHash, verify } from "@openledger/merkle";
 import { connect, deployProtocol } from "@openledger/sdk";
 import { privateKeyToAccount } from "viem/accounts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./seeded-random.ts";
 
 const rnd = mulberry32(20261127);
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
