@@ -1,0 +1,11 @@
+export { DEV_MNEMONIC, type DevAccount, deriveDevAccounts, devAccounts } from "./dev-accounts.ts";
+export { internalErrorBody, type OpenAIErrorBody, openAIError } from "./openai-error.ts";
+export {
+  MERKLE_MULTIPROOF_ADDRESS,
+  PRECOMPILE_ADDRESSES,
+  type PrecompileDefinition,
+  SPAN_V1_PRECOMPILE_ADDRESS,
+} from "./precompiles.ts";
+export { mulberry32, SeededRandom } from "./prng.ts";
+export { KeyedSerialQueue, SerialQueue } from "./serial-queue.ts";
+export { nfc, nfcUtf8, normalizeText } from "./text.ts";

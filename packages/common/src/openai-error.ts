@@ -1,0 +1,16 @@
+// The error body every HTTP layer answers with, in the shape OpenAI's API uses, so the `openai`
+// client and plain fetch users read the same fields everywhere.
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; code: string };
+}
+
+/** `{ error: { message, type, code } }`. */
+export function openAIError(message: string, type: string, code: string): OpenAIErrorBody {
+  return { error: { message, type, code } };
+}
+
+/** The body of a 500: says only that it was logged (the server must log the cause). */
+export function internalErrorBody(): OpenAIErrorBody {
+  return openAIError("internal error; see the server log", "server_error", "internal_error");
+}
