@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { after, describe, test } from "node:test";
 import { createPublicClient, http } from "viem";
@@ -10,6 +10,7 @@ import {
   DEV_MNEMONIC,
   DevnetError,
   devAccounts,
+  foundryBinaryPath,
   portIsFree,
   startAnvil,
 } from "../src/index.ts";
@@ -35,6 +36,20 @@ describe("startAnvil", () => {
   const started: Anvil[] = [];
   after(async () => {
     for (const a of started) await a.stop();
+  });
+
+  test("forge and cast resolve per platform too, and report failures with a non-zero exit", () => {
+    for (const tool of ["forge", "cast"] as const) {
+      const bin = foundryBinaryPath(tool);
+      assert.match(bin, new RegExp(`@foundry-rs/${tool}-[a-z0-9]+-[a-z0-9]+/bin/${tool}`));
+      // the platform binary itself, unlike the npm wrapper, exits non-zero on a bad subcommand
+      const bad = spawnSync(bin, ["no-such-subcommand"], { encoding: "utf8" });
+      assert.notEqual(bad.status, 0);
+    }
+    assert.throws(() => foundryBinaryPath("cast", "sunos", "ppc64"), {
+      name: "DevnetError",
+      message: /@foundry-rs\/cast-sunos-ppc64 is not installed/,
+    });
   });
 
   test("the platform binary resolves", () => {

@@ -1,3 +1,4 @@
+import { nfcUtf8 } from "@openledger/common";
 import { MerkleError } from "./errors.ts";
 import { keccak256 } from "./hash.ts";
 import { type Bytes32Like, type Hex, toHex, writeBytes32, writeHex } from "./hex.ts";
@@ -47,10 +48,8 @@ export function chunkLeaf(contributionId: bigint, chunkIndex: number, contentHas
   return doubleHash(encoded);
 }
 
-const utf8 = new TextEncoder();
-
 /** A chunk's content hash: keccak256 of its NFC-normalised UTF-8 bytes. */
 export function chunkContentHash(text: string): Hex {
   if (typeof text !== "string") throw new MerkleError("chunk text must be a string");
-  return toHex(keccak256(utf8.encode(text.normalize("NFC"))));
+  return toHex(keccak256(nfcUtf8(text)));
 }
