@@ -131,3 +131,47 @@ export async function getProvenance(
     retired: v.retired || model.retired,
   };
 }
+
+/** One version's record as stored (no training roots; see getProvenance for those). */
+export function getModelVersion(
+  client: Client,
+  params: { registry: Address; modelId: bigint; version: number },
+) {
+  return read("ModelRegistry.getVersion", () =>
+    readContract(client, {
+      address: params.registry,
+      abi,
+      functionName: "getVersion",
+      args: [params.modelId, params.version],
+    }),
+  );
+}
+
+/** Sets a model's metadata URI (owner only). */
+export function setModelMetadataURI(
+  client: WalletClientWithAccount,
+  params: { registry: Address; modelId: bigint; metadataURI: string },
+): Promise<Sent> {
+  const data = encodeFunctionData({
+    abi,
+    functionName: "setMetadataURI",
+    args: [params.modelId, params.metadataURI],
+  });
+  return transact(client, { to: params.registry, data, label: "ModelRegistry.setMetadataURI" });
+}
+
+/**
+ * Every registered model id from `fromId` on. Ids are sequential and never reused, so the scan stops
+ * at the first id without an owner.
+ */
+export async function listModelIds(
+  client: Client,
+  params: { registry: Address; fromId?: bigint },
+): Promise<bigint[]> {
+  const ids: bigint[] = [];
+  for (let id = params.fromId ?? 1n; ; id++) {
+    const model = await getModel(client, { registry: params.registry, modelId: id });
+    if (model.owner === "0x0000000000000000000000000000000000000000") return ids;
+    ids.push(id);
+  }
+}
