@@ -1,5 +1,11 @@
 export { attributeSpanV1, computeSpanV1 } from "./attribute.ts";
-export { canonicalRoots, encodeSpanV1Result, SPAN_V1_TAG } from "./commitment.ts";
+export {
+  canonicalRoots,
+  encodeSpanV1Result,
+  encodeSpanV2Result,
+  SPAN_V1_TAG,
+  SPAN_V2_TAG,
+} from "./commitment.ts";
 export {
   MAX_OUTPUT_BYTES,
   MAX_OUTPUT_WORDS,
@@ -45,19 +51,33 @@ export {
   encodeSpanV1PrecompileInput,
   type PrecompileDefinition,
   runSpanV1Precompile,
+  runSpanV2Precompile,
   SPAN_V1_GAS,
   SPAN_V1_PRECOMPILE_ADDRESS,
   SPAN_V1_PRECOMPILE_INPUT,
   SPAN_V1_PRECOMPILE_LIMITS,
   SPAN_V1_PRECOMPILE_OUTPUT,
+  SPAN_V2_PRECOMPILE_ADDRESS,
   spanV1Precompile,
   spanV1PrecompileGas,
+  spanV2Precompile,
 } from "./precompile.ts";
 export { spanV1Reference } from "./reference.ts";
 export { renderAttribution } from "./render.ts";
 export { SPAN_INDEX_VERSION, SpanIndex } from "./spanIndex.ts";
+export { attributeSpanV2, computeSpanV2 } from "./spanV2.ts";
+export { spanV2Reference } from "./spanV2Reference.ts";
 export { nfcBytes, outputWords, splitWords, type Words } from "./text.ts";
-export type { ChunkRef, Credit, Occurrence, SpanChunk, SpanMatch, SpanV1Result } from "./types.ts";
+export type {
+  ChunkRef,
+  Credit,
+  Occurrence,
+  SpanChunk,
+  SpanMatch,
+  SpanResult,
+  SpanV1Result,
+  SpanV2Result,
+} from "./types.ts";
 export {
   type ChallengeOutcome,
   challengeSpanV1,

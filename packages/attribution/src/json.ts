@@ -1,7 +1,7 @@
-import type { SpanV1Result } from "./types.ts";
+import type { SpanResult } from "./types.ts";
 
-/** A span-v1 result as plain JSON (contribution ids as decimal strings). */
-export function resultToJson(r: SpanV1Result) {
+/** A span-v1 or span-v2 result as plain JSON (contribution ids as decimal strings). */
+export function resultToJson(r: SpanResult) {
   return {
     algorithm: r.algorithm,
     outputHash: r.outputHash,

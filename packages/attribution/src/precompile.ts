@@ -1,17 +1,17 @@
+import { type PrecompileDefinition, SPAN_V1_PRECOMPILE_ADDRESS } from "@openledger/common";
 import { decodeAbiParameters, encodeAbiParameters, type Hex, parseAbiParameters, toBytes, toHex } from "viem";
 import { computeSpanV1 } from "./attribute.ts";
 import { AttributionError, PrecompileError } from "./errors.ts";
+import { computeSpanV2 } from "./spanV2.ts";
 import { nfcBytes, splitWords } from "./text.ts";
 
-/** A precompiled contract (shape fixed in shared-interfaces.md; no chain types imported). */
-export interface PrecompileDefinition {
-  address: `0x${string}`;
-  name: string;
-  gas(input: Uint8Array): bigint;
-  run(input: Uint8Array): Uint8Array;
-}
+// The definition's shape and the address live in @openledger/common (shared with the node and
+// generated into the Solidity golden test).
+export type { PrecompileDefinition };
+export { SPAN_V1_PRECOMPILE_ADDRESS };
 
-export const SPAN_V1_PRECOMPILE_ADDRESS = "0x0000000000000000000000000000000000000801" as const;
+/** span-v2 (README): the same input, output, limits and gas schedule as span-v1, its own address. */
+export const SPAN_V2_PRECOMPILE_ADDRESS = "0x0000000000000000000000000000000000000802" as const;
 
 /** Input: `abi.encode(bytes output, bytes32[] roots, (uint256 contributionId, uint32 chunkIndex, bytes text)[] chunks)`. */
 export const SPAN_V1_PRECOMPILE_INPUT = parseAbiParameters(
@@ -32,7 +32,7 @@ interface DecodedInput {
   chunks: { contributionId: bigint; chunkIndex: number; text: Uint8Array }[];
 }
 
-function decodeInput(input: Uint8Array): DecodedInput {
+function decodeInput(input: Uint8Array, label = "span-v1"): DecodedInput {
   let decoded: readonly [
     Hex,
     readonly Hex[],
@@ -42,13 +42,13 @@ function decodeInput(input: Uint8Array): DecodedInput {
     decoded = decodeAbiParameters(SPAN_V1_PRECOMPILE_INPUT, input);
   } catch {
     throw new PrecompileError(
-      "span-v1: input is not abi.encode(bytes output, bytes32[] roots, (uint256,uint32,bytes)[] chunks)",
+      `${label}: input is not abi.encode(bytes output, bytes32[] roots, (uint256,uint32,bytes)[] chunks)`,
     );
   }
   const [output, roots, chunks] = decoded;
   if (chunks.length > SPAN_V1_PRECOMPILE_LIMITS.maxChunks) {
     throw new PrecompileError(
-      `span-v1: ${chunks.length} chunks; at most ${SPAN_V1_PRECOMPILE_LIMITS.maxChunks}`,
+      `${label}: ${chunks.length} chunks; at most ${SPAN_V1_PRECOMPILE_LIMITS.maxChunks}`,
     );
   }
   let total = 0;
@@ -56,7 +56,7 @@ function decodeInput(input: Uint8Array): DecodedInput {
   for (const t of texts) total += t.length;
   if (total > SPAN_V1_PRECOMPILE_LIMITS.maxChunkBytes) {
     throw new PrecompileError(
-      `span-v1: ${total} bytes of chunk text; at most ${SPAN_V1_PRECOMPILE_LIMITS.maxChunkBytes}`,
+      `${label}: ${total} bytes of chunk text; at most ${SPAN_V1_PRECOMPILE_LIMITS.maxChunkBytes}`,
     );
   }
   return {
@@ -70,20 +70,21 @@ function decodeInput(input: Uint8Array): DecodedInput {
   };
 }
 
-function requireNfc(bytes: Uint8Array, what: string): void {
+function requireNfc(bytes: Uint8Array, what: string, label: string): void {
   const canonical = nfcBytes(bytes, what);
   if (canonical.length !== bytes.length || canonical.some((b, i) => b !== bytes[i])) {
-    throw new PrecompileError(`span-v1: ${what} is not in Unicode NFC`);
+    throw new PrecompileError(`${label}: ${what} is not in Unicode NFC`);
   }
 }
 
-/** span-v1 as a precompile: decodes, checks NFC, computes and returns the commitment and shares. */
-export function runSpanV1Precompile(input: Uint8Array): Uint8Array {
+type Compute = typeof computeSpanV1 | typeof computeSpanV2;
+
+function runSpanPrecompile(input: Uint8Array, label: string, compute: Compute): Uint8Array {
   try {
-    const { output, roots, chunks } = decodeInput(input);
-    requireNfc(output, "output");
-    for (const [k, c] of chunks.entries()) requireNfc(c.text, `chunk ${k}`);
-    const result = computeSpanV1(output, chunks, roots);
+    const { output, roots, chunks } = decodeInput(input, label);
+    requireNfc(output, "output", label);
+    for (const [k, c] of chunks.entries()) requireNfc(c.text, `chunk ${k}`, label);
+    const result = compute(output, chunks, roots);
     return toBytes(
       encodeAbiParameters(SPAN_V1_PRECOMPILE_OUTPUT, [
         result.commitment,
@@ -93,9 +94,19 @@ export function runSpanV1Precompile(input: Uint8Array): Uint8Array {
     );
   } catch (err) {
     if (err instanceof PrecompileError) throw err;
-    if (err instanceof AttributionError) throw new PrecompileError(`span-v1: ${err.message}`);
+    if (err instanceof AttributionError) throw new PrecompileError(`${label}: ${err.message}`);
     throw err;
   }
+}
+
+/** span-v1 as a precompile: decodes, checks NFC, computes and returns the commitment and shares. */
+export function runSpanV1Precompile(input: Uint8Array): Uint8Array {
+  return runSpanPrecompile(input, "span-v1", computeSpanV1);
+}
+
+/** span-v2 as a precompile: the same input and output encodings as span-v1. */
+export function runSpanV2Precompile(input: Uint8Array): Uint8Array {
+  return runSpanPrecompile(input, "span-v2", computeSpanV2);
 }
 
 /** Gas: 20,000 + 12 per input byte + (output words x chunk words) / 16. Never throws. */
@@ -119,7 +130,14 @@ export const spanV1Precompile: PrecompileDefinition = {
   run: runSpanV1Precompile,
 };
 
-/** Encodes precompile input (for callers and tests). */
+export const spanV2Precompile: PrecompileDefinition = {
+  address: SPAN_V2_PRECOMPILE_ADDRESS,
+  name: "attribution-span-v2",
+  gas: spanV1PrecompileGas,
+  run: runSpanV2Precompile,
+};
+
+/** Encodes precompile input (for callers and tests; the same for span-v1 and span-v2). */
 export function encodeSpanV1PrecompileInput(
   output: string | Uint8Array,
   roots: readonly Hex[],

@@ -1,4 +1,4 @@
-import type { SpanV1Result } from "./types.ts";
+import type { SpanResult } from "./types.ts";
 
 const COLORS = [32, 36, 33, 35, 34, 31];
 const decoder = new TextDecoder();
@@ -9,7 +9,7 @@ const decoder = new TextDecoder();
  */
 export function renderAttribution(
   nfcOutput: Uint8Array,
-  result: SpanV1Result,
+  result: SpanResult,
   opts: { color: boolean },
 ): string {
   const colorOf = new Map(result.credits.map((c, k) => [c.contributionId, COLORS[k % COLORS.length]]));

@@ -268,6 +268,61 @@ export class SpanIndex {
     return { length: k, lo, hi };
   }
 
+  /**
+   * The suffix-array intervals of `words[start..start+k)` for k = 1, 2, ... while the run occurs
+   * inside one chunk: `lo[k-1]`, `hi[k-1]`. Empty when the run is shorter than `minLength`.
+   */
+  matchIntervals(
+    words: readonly Uint8Array[],
+    start: number,
+    minLength: number,
+  ): { lo: number[]; hi: number[] } {
+    const { text, wordPos, suffixes } = this.#s;
+    const los: number[] = [];
+    const his: number[] = [];
+    let lo = 0;
+    let hi = suffixes.length;
+    let offset = 0;
+    for (let k = 0; start + k < words.length; k++) {
+      const w = words[start + k];
+      let a = lo;
+      let b = hi;
+      while (a < b) {
+        const mid = (a + b) >>> 1;
+        if (compareWord(text, wordPos[suffixes[mid]] + offset, w) < 0) a = mid + 1;
+        else b = mid;
+      }
+      const newLo = a;
+      b = hi;
+      while (a < b) {
+        const mid = (a + b) >>> 1;
+        if (compareWord(text, wordPos[suffixes[mid]] + offset, w) <= 0) a = mid + 1;
+        else b = mid;
+      }
+      if (a === newLo) break;
+      lo = newLo;
+      hi = a;
+      los.push(lo);
+      his.push(hi);
+      offset += w.length + 1;
+    }
+    if (los.length < minLength) return { lo: [], hi: [] };
+    return { lo: los, hi: his };
+  }
+
+  /** The smallest global word number (corpus word order) in suffix-array entries [lo, hi). */
+  minWord(lo: number, hi: number): number {
+    const suffixes = this.#s.suffixes;
+    let first = 0xffffffff;
+    for (let x = lo; x < hi; x++) if (suffixes[x] < first) first = suffixes[x];
+    return first;
+  }
+
+  /** The (contributionId, chunkIndex, word offset) of a global word number. */
+  occurrenceAt(globalWord: number): Occurrence {
+    return this.#occurrenceOf(globalWord);
+  }
+
   /** The smallest occurrence in a suffix-array interval: global word order is (contributionId, chunkIndex, offset). */
   firstOccurrence(lo: number, hi: number): Occurrence {
     const suffixes = this.#s.suffixes;

@@ -51,6 +51,17 @@ export interface SpanV1Result {
   commitment: Hex;
 }
 
+/**
+ * A span-v2 result: `spans` are the credited segments (runs of output words with one owner), each
+ * with the first source of its first word (display and witness only; not committed).
+ */
+export interface SpanV2Result extends Omit<SpanV1Result, "algorithm"> {
+  algorithm: "span-v2";
+}
+
+/** Either version's result (same shape; see README for what `spans` means in each). */
+export type SpanResult = SpanV1Result | SpanV2Result;
+
 /** A maximal candidate span found by a matcher; its occurrence is resolved only if it is kept. */
 export interface MaximalSpan {
   wordStart: number;
