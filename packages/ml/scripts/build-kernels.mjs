@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const build = join(root, "build");
 const stampPath = join(build, "kernels.stamp.json");
 const common = [
-  "assembly/kernels.ts",
+  "assembly/index.ts",
   "-O3",
   "--runtime",
   "stub",

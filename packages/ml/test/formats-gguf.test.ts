@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { mulberry32 as seeded } from "@openledger/common";
 import fc from "fast-check";
 import { FormatError, UnsupportedTensorTypeError } from "../src/formats/errors.ts";
 import { decodeTensor, encodeTensor, GgmlType } from "../src/formats/ggml-types.ts";
@@ -13,17 +14,6 @@ import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../src/formats/half.ts
 
 const dir = mkdtempSync(join(tmpdir(), "ml-gguf-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomData(n: number, seed: number): Float32Array {
   const r = seeded(seed);

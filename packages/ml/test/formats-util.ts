@@ -1,16 +1,9 @@
 // Shared helpers for the formats, tokenizer and llama.cpp tests: a seeded generator and random models.
+import { mulberry32 } from "@openledger/common";
 import { expectedShapes, type LlamaConfig, type Weights } from "../src/formats/model-config.ts";
 
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32, from @openledger/common). */
+export const seeded = mulberry32;
 
 export function randomData(n: number, seed: number, scale = 1): Float32Array {
   const r = seeded(seed);

@@ -5,6 +5,8 @@ export interface ByteSource {
   readonly size: number;
   /** Exactly `length` bytes at `offset`; the caller checks bounds against `size` first. */
   read(offset: number, length: number): Uint8Array;
+  /** Fills `dest` with the bytes at `offset` (straight from the file: no intermediate copy). */
+  readInto(offset: number, dest: Uint8Array): void;
   close(): void;
 }
 
@@ -12,6 +14,7 @@ export function memorySource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.byteLength,
     read: (offset, length) => bytes.subarray(offset, offset + length),
+    readInto: (offset, dest) => dest.set(bytes.subarray(offset, offset + dest.byteLength)),
     close: () => {},
   };
 }
@@ -31,6 +34,14 @@ export function fileSource(path: string): ByteSource {
         done += n;
       }
       return done === length ? out : out.subarray(0, done);
+    },
+    readInto(offset, dest) {
+      let done = 0;
+      while (done < dest.byteLength) {
+        const n = readSync(fd, dest, done, dest.byteLength - done, offset + done);
+        if (n === 0) throw new RangeError(`file ends before byte ${offset + dest.byteLength}`);
+        done += n;
+      }
     },
     close() {
       if (open) closeSync(fd);

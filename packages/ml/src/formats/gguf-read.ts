@@ -314,6 +314,30 @@ export class GgufFile {
     return this.source.read(t.fileOffset, size);
   }
 
+  /**
+   * Copies a tensor's stored bytes straight from the file into `dest` (for instance engine memory).
+   * With `sourceRow`, row r of dest is the file's row sourceRow(r) (rows are shape[0] slices).
+   */
+  readTensorInto(name: string, dest: Uint8Array, sourceRow?: (r: number) => number): void {
+    const t = this.tensor(name);
+    const size = tensorByteSize(t.type, t.ne, t.name);
+    if (dest.byteLength !== size) {
+      throw new FormatError(
+        `${this.label}: tensor '${name}' has ${size} bytes, destination ${dest.byteLength}`,
+      );
+    }
+    if (!sourceRow) {
+      this.source.readInto(t.fileOffset, dest);
+      return;
+    }
+    const rows = t.shape[0];
+    const rowBytes = size / rows;
+    for (let r = 0; r < rows; r++) {
+      const from = sourceRow(r);
+      this.source.readInto(t.fileOffset + from * rowBytes, dest.subarray(r * rowBytes, (r + 1) * rowBytes));
+    }
+  }
+
   /** A tensor decoded to float32, in row-major order with `shape`. */
   readTensor(name: string): { shape: number[]; data: Float32Array } {
     const t = this.tensor(name);

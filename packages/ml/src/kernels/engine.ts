@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
+import { GgmlType } from "../formats/ggml-types.ts";
+import { IN_MEMORY_TYPES, QTensor, type Weight } from "./qtensor.ts";
 
 /** A region of f32 (or i32) elements in the engine's shared WebAssembly memory. */
 export class Buf {
@@ -73,7 +75,14 @@ type KernelName =
   | "axpy_range"
   | "add_range"
   | "adamw"
-  | "sumsq";
+  | "sumsq"
+  | "quant_q8_rows"
+  | "mmd_f16"
+  | "mmd_bf16"
+  | "mmd_q"
+  | "dequant_rows"
+  | "mmp_abt"
+  | "mmp_nn";
 const KERNELS: KernelName[] = [
   "mm_abt",
   "mm_nn",
@@ -90,6 +99,13 @@ const KERNELS: KernelName[] = [
   "add_range",
   "adamw",
   "sumsq",
+  "quant_q8_rows",
+  "mmd_f16",
+  "mmd_bf16",
+  "mmd_q",
+  "dequant_rows",
+  "mmp_abt",
+  "mmp_nn",
 ];
 
 const PAGE = 65536;
@@ -99,6 +115,10 @@ const HEAP_BASE = 65536;
 const ALIGN = 64;
 /** Below this many multiply-adds a matmul runs on the calling thread only. */
 const PARALLEL_MIN_WORK = 1 << 16;
+/** Up to this many rows a linear layer on packed weights dots straight from the blocks (decode). */
+const DIRECT_ROWS = 4;
+/** f32 elements of one thread's dequantised weight panel (256 KiB: stays in L2). */
+const PANEL_ELEMENTS = 1 << 16;
 
 function wasmPath(relaxed: boolean): URL {
   return new URL(`../../build/${relaxed ? "kernels-relaxed" : "kernels"}.wasm`, import.meta.url);
@@ -141,8 +161,15 @@ export class Engine {
   private readonly freeList: { ptr: number; size: number }[] = [];
   private readonly live = new Map<number, { size: number; buf: Buf }>();
   private closed = false;
+  /** per-thread panels of dequantised weights (grown on demand, not counted as allocated) */
+  private scratch: Buf | null = null;
 
-  private constructor(module: WasmModule, relaxed: boolean, threads: number, maxPages: number) {
+  private constructor(
+    module: WasmModule,
+    relaxed: boolean,
+    threads: number,
+    private readonly maxPages: number,
+  ) {
     this.memory = new WA.Memory({ initial: 64, maximum: maxPages, shared: true });
     const instance = new WA.Instance(module, { env: { memory: this.memory } });
     this.k = instance.exports as unknown as Record<KernelName, (...args: number[]) => number>;
@@ -243,6 +270,21 @@ export class Engine {
     return buf;
   }
 
+  /** Allocates `bytes` bytes (rounded up to whole 4-byte elements), not zeroed. */
+  allocBytes(bytes: number): Buf {
+    return this.alloc(Math.ceil(bytes / 4), false);
+  }
+
+  /** The most bytes this engine's memory can grow to. */
+  get maxBytes(): number {
+    return this.maxPages * PAGE;
+  }
+
+  /** Bytes still free for allocation: up to the maximum, minus what is handed out and the heap base. */
+  get availableBytes(): number {
+    return this.maxBytes - HEAP_BASE - this.allocatedBytes - (this.scratch ? this.scratch.length * 4 : 0);
+  }
+
   /** Allocates and copies `data` in. */
   from(data: ArrayLike<number>): Buf {
     const b = this.alloc(data.length);
@@ -291,7 +333,8 @@ export class Engine {
   get allocatedBytes(): number {
     let s = 0;
     for (const v of this.live.values()) s += v.size;
-    return s;
+    const scratch = this.scratch ? this.live.get(this.scratch.ptr) : undefined;
+    return s - (scratch?.size ?? 0);
   }
 
   // ---- dispatch ----
@@ -446,6 +489,139 @@ export class Engine {
         acc,
       ]),
     );
+  }
+
+  /**
+   * out[M,N] (+)= x[M,K] · Wᵀ for a weight W[N,K] kept as f32 or packed in its storage format. Up to
+   * DIRECT_ROWS rows dot straight from the packed blocks (block quantisations against activations
+   * quantised to 8 bits per 32 values, as llama.cpp does); more rows go through dequantised panels.
+   */
+  linear(x: Buf, W: Weight, out: Buf, M: number, N: number, K: number, o: MatmulOptions = {}): void {
+    if (!(W instanceof QTensor)) {
+      this.matmulABt(x, W, out, M, N, K, o);
+      return;
+    }
+    if (W.rows !== N || W.cols !== K) {
+      throw new EngineError(`packed weight is [${W.rows}, ${W.cols}], the call needs [${N}, ${K}]`);
+    }
+    const lda = o.lda ?? K;
+    const ldc = o.ldc ?? N;
+    checkSpan(x, M, K, lda, "x");
+    checkSpan(out, M, N, ldc, "out");
+    const acc = o.accumulate ? 1 : 0;
+    const work = M * N * K;
+    const w = W.buf.ptr;
+    if (M <= DIRECT_ROWS) {
+      if (W.type === GgmlType.F16 || W.type === GgmlType.BF16) {
+        this.run(
+          W.type === GgmlType.F16 ? "mmd_f16" : "mmd_bf16",
+          this.split(N, 4, work).map(([n0, n1]) => [x.ptr, lda, w, K, out.ptr, ldc, K, 0, M, n0, n1, acc]),
+        );
+        return;
+      }
+      const aq = this.allocBytes(M * (K / 32) * 40);
+      try {
+        this.run("quant_q8_rows", [[x.ptr, lda, K, aq.ptr, 0, M]]);
+        this.run(
+          "mmd_q",
+          this.split(N, 4, work).map(([n0, n1]) => [
+            W.type,
+            aq.ptr,
+            w,
+            W.rowBytes,
+            out.ptr,
+            ldc,
+            K,
+            0,
+            M,
+            n0,
+            n1,
+            acc,
+          ]),
+        );
+      } finally {
+        aq.free();
+      }
+      return;
+    }
+    const P = Math.max(2, Math.min(256, Math.floor(PANEL_ELEMENTS / K / 2) * 2));
+    const scratch = this.panelScratch(P * K);
+    this.run(
+      "mmp_abt",
+      this.split(N, 2, work).map(([n0, n1], part) => [
+        W.type,
+        x.ptr,
+        lda,
+        w,
+        W.rowBytes,
+        out.ptr,
+        ldc,
+        K,
+        0,
+        M,
+        n0,
+        n1,
+        acc,
+        scratch + part * P * K * 4,
+        P,
+      ]),
+    );
+  }
+
+  /** dx[M,K] (+)= dy[M,N] · W[N,K]: the input gradient of `linear`, for f32 or packed W. */
+  linearInputGrad(dy: Buf, W: Weight, dx: Buf, M: number, N: number, K: number, accumulate = false): void {
+    if (!(W instanceof QTensor)) {
+      this.matmulAB(dy, W, dx, M, K, N, { accumulate });
+      return;
+    }
+    if (W.rows !== N || W.cols !== K) {
+      throw new EngineError(`packed weight is [${W.rows}, ${W.cols}], the call needs [${N}, ${K}]`);
+    }
+    checkSpan(dy, M, N, N, "dy");
+    checkSpan(dx, M, K, K, "dx");
+    const align = Math.max(8, IN_MEMORY_TYPES[W.type]!.block);
+    const parts = this.split(K, align, M * N * K);
+    const kw = Math.max(...parts.map(([k0, k1]) => k1 - k0));
+    const P = Math.max(1, Math.min(256, Math.floor(PANEL_ELEMENTS / kw)));
+    const scratch = this.panelScratch(P * kw);
+    this.run(
+      "mmp_nn",
+      parts.map(([k0, k1], part) => [
+        W.type,
+        dy.ptr,
+        N,
+        W.buf.ptr,
+        W.rowBytes,
+        dx.ptr,
+        K,
+        N,
+        0,
+        M,
+        k0,
+        k1,
+        accumulate ? 1 : 0,
+        scratch + part * P * kw * 4,
+        P,
+      ]),
+    );
+  }
+
+  /** Rows r0..r1 of a packed weight as f32 into out (row stride = columns). */
+  dequantRows(W: QTensor, r0: number, r1: number, out: Buf): void {
+    if (r0 < 0 || r1 > W.rows || r0 > r1) throw new EngineError(`rows ${r0}..${r1} outside 0..${W.rows}`);
+    checkSpan(out, r1 - r0, W.cols, W.cols, "out");
+    this.run("dequant_rows", [[W.type, W.buf.ptr, W.rowBytes, r0, r1, 0, W.cols, out.ptr, W.cols]]);
+  }
+
+  /** Pointer to `perThread` f32 elements of panel scratch for each thread. */
+  private panelScratch(perThread: number): number {
+    const need = perThread * this.threads;
+    if (!this.scratch || this.scratch.length < need) {
+      this.scratch?.free();
+      this.scratch = null;
+      this.scratch = this.alloc(Math.max(need, PANEL_ELEMENTS * this.threads), false);
+    }
+    return this.scratch.ptr;
   }
 
   /** out[T,D] = rmsnorm(x) * w; saves 1/rms per row into rstd when given. */

@@ -1,3 +1,4 @@
+import { QTensor } from "../kernels/qtensor.ts";
 import { ModelInputError } from "../model/errors.ts";
 import type { LlamaModel } from "../model/llama.ts";
 import { TARGET_FIELD } from "../model/llama.ts";
@@ -18,6 +19,11 @@ export function mergeAdapter(model: LlamaModel, adapter: LoraAdapter, sign: 1 | 
   adapter.slots.forEach((m, l) => {
     for (const [target, s] of m) {
       const W = model.layers[l][TARGET_FIELD[target]];
+      if (W instanceof QTensor) {
+        throw new ModelInputError(
+          `cannot merge into ${W.typeName} weights kept packed; serve the adapter unmerged (forward with adapter) or load the base as float32`,
+        );
+      }
       const scaled = e.from(s.B.f32);
       const v = scaled.f32;
       for (let i = 0; i < v.length; i++) v[i] *= sign * s.scale;

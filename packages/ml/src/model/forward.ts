@@ -4,6 +4,7 @@
 // adapter: the base matmul covers the whole batch once, each adapter touches only its rows.
 import { LORA_TARGETS } from "../formats/lora-formats.ts";
 import type { Buf, Engine } from "../kernels/engine.ts";
+import { QTensor, type Weight } from "../kernels/qtensor.ts";
 import type { LoraAdapter, LoraTarget } from "../lora/adapter.ts";
 import { ModelInputError } from "./errors.ts";
 import type { KVCache, LayerParams, LlamaModel } from "./llama.ts";
@@ -168,7 +169,7 @@ export function linearForward(
   e: Engine,
   x: Buf,
   N: number,
-  W: Buf,
+  W: Weight,
   bias: Buf | null,
   out: Buf,
   accumulate: boolean,
@@ -180,7 +181,7 @@ export function linearForward(
 ): void {
   const outDim = W.length / (x.length / N);
   const inDim = x.length / N;
-  e.matmulABt(x, W, out, N, outDim, inDim, { accumulate });
+  e.linear(x, W, out, N, outDim, inDim, { accumulate });
   if (bias) {
     const o = out.f32;
     const b = bias.f32;
@@ -196,6 +197,12 @@ export function linearForward(
     for (let r = 0; r < n; r++) for (let j = 0; j < slot.rank; j++) v[r * rmax + j] *= slot.scale;
     e.matmulABt(xar, slot.B, out.at(run.r0 * outDim), n, outDim, slot.rank, { lda: rmax, accumulate: true });
   }
+}
+
+/** The embedding of one token into `out` (D values), from f32 or packed embeddings. */
+function embedRow(e: Engine, embed: Weight, token: number, out: Buf): void {
+  if (embed instanceof QTensor) e.dequantRows(embed, token, token + 1, out);
+  else out.f32.set(embed.f32.subarray(token * out.length, (token + 1) * out.length));
 }
 
 /** Runs every layer over the inputs; the caller turns state.x into logits and frees the state. */
@@ -261,13 +268,11 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
     throw err;
   }
   const pv = pos.i32;
-  const xv = x.f32;
-  const emb = model.embed.f32;
   seqs.forEach((s, i) => {
     const toks = inputs[i].tokens;
     for (let j = 0; j < s.n; j++) {
       pv[s.r0 + j] = s.S0 + j;
-      xv.set(emb.subarray(toks[j] * D, toks[j] * D + D), (s.r0 + j) * D);
+      embedRow(e, model.embed, toks[j], x.at((s.r0 + j) * D, D));
     }
   });
   const state: PassState = { N, seqs, runs, rmax, pos, x, acts };
@@ -276,7 +281,7 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
   for (let l = 0; l < c.numLayers; l++) {
     const L: LayerParams = model.layers[l];
     const A = acts[save ? l : 0];
-    const lin = (inp: Buf, W: Buf, bias: Buf | null, out: Buf, acc: boolean, t: LoraTarget) =>
+    const lin = (inp: Buf, W: Weight, bias: Buf | null, out: Buf, acc: boolean, t: LoraTarget) =>
       linearForward(e, inp, N, W, bias, out, acc, runs, l, t, A.xa.get(t), rmax);
 
     if (A.xIn) A.xIn.f32.set(x.f32);

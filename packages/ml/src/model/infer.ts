@@ -122,7 +122,7 @@ function batchStep(model: LlamaModel, requests: ForwardRequest[]): Float32Array[
         at += r.n;
       }
       e.rmsnorm(xs, model.norm, xn, null, R, D, c.rmsNormEps);
-      e.matmulABt(xn, model.lmHead, logits, R, V, D);
+      e.linear(xn, model.lmHead, logits, R, V, D);
       const out: Float32Array[] = new Array(requests.length);
       const lv = logits.f32;
       at = 0;

@@ -5,20 +5,22 @@ import {
   type Weights,
 } from "../formats/model-config.ts";
 import type { Buf, Engine, RopeTable } from "../kernels/engine.ts";
+import { QTensor, type Weight } from "../kernels/qtensor.ts";
 import { Rng } from "../kernels/rng.ts";
 import type { LoraTarget } from "../lora/adapter.ts";
 import { ModelInputError, WeightShapeError } from "./errors.ts";
 
+/** A layer's parameters: norms and biases in f32, matrices in f32 or packed in their GGUF format. */
 export interface LayerParams {
   attnNorm: Buf;
   ffnNorm: Buf;
-  q: Buf;
-  k: Buf;
-  v: Buf;
-  o: Buf;
-  gate: Buf;
-  up: Buf;
-  down: Buf;
+  q: Weight;
+  k: Weight;
+  v: Weight;
+  o: Weight;
+  gate: Weight;
+  up: Weight;
+  down: Weight;
   qBias: Buf | null;
   kBias: Buf | null;
   vBias: Buf | null;
@@ -84,42 +86,31 @@ function checkSupported(c: LlamaConfig): void {
  * names and layout (q/k rows in rotate-half order), as the formats module produces them.
  */
 export class LlamaModel {
-  readonly params = new Map<string, Buf>();
-  readonly embed: Buf;
-  readonly lmHead: Buf;
+  readonly params: Map<string, Weight>;
+  readonly embed: Weight;
+  readonly lmHead: Weight;
   readonly norm: Buf;
   readonly layers: LayerParams[] = [];
   readonly rope: RopeTable;
   readonly maxContext: number;
 
-  private constructor(
+  /** `params` holds every tensor of expectedShapes(config), already in engine memory (the model owns them). */
+  constructor(
     readonly engine: Engine,
     readonly config: LlamaConfig,
-    weights: Weights,
-    options: ModelOptions,
+    params: Map<string, Weight>,
+    options: ModelOptions = {},
   ) {
     checkSupported(config);
-    const shapes = expectedShapes(config);
-    for (const [name, shape] of shapes) {
-      const w = weights.get(name);
-      if (!w) throw new WeightShapeError(`weight '${name}' is missing`);
-      const n = shape.reduce((a, b) => a * b, 1);
-      if (w.data.length !== n) {
-        throw new WeightShapeError(
-          `weight '${name}' has ${w.data.length} values (shape [${w.shape.join(", ")}]); the config needs [${shape.join(", ")}]`,
-        );
-      }
+    for (const name of expectedShapes(config).keys()) {
+      if (!params.has(name)) throw new WeightShapeError(`weight '${name}' is missing`);
     }
-    for (const name of weights.keys()) {
-      if (!shapes.has(name))
-        throw new WeightShapeError(`weight '${name}' is not part of this model's config`);
-    }
-    for (const [name] of shapes) this.params.set(name, engine.from(weights.get(name)!.data));
+    this.params = params;
     this.embed = this.params.get("model.embed_tokens.weight")!;
     this.lmHead = config.tieWordEmbeddings ? this.embed : this.params.get("lm_head.weight")!;
-    this.norm = this.params.get("model.norm.weight")!;
+    this.norm = f32Param(this.params, "model.norm.weight");
     for (let l = 0; l < config.numLayers; l++) {
-      const layer = {} as Record<keyof LayerParams, Buf | null>;
+      const layer = {} as Record<keyof LayerParams, Weight | null>;
       for (const [field, suffix] of LAYER_NAMES)
         layer[field] = this.params.get(`model.layers.${l}.${suffix}`) ?? null;
       this.layers.push(layer as unknown as LayerParams);
@@ -138,19 +129,64 @@ export class LlamaModel {
     weights: Weights,
     options: ModelOptions = {},
   ): LlamaModel {
-    return new LlamaModel(engine, config, weights, options);
+    checkSupported(config);
+    const shapes = expectedShapes(config);
+    for (const [name, shape] of shapes) {
+      const w = weights.get(name);
+      if (!w) throw new WeightShapeError(`weight '${name}' is missing`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (w.data.length !== n) {
+        throw new WeightShapeError(
+          `weight '${name}' has ${w.data.length} values (shape [${w.shape.join(", ")}]); the config needs [${shape.join(", ")}]`,
+        );
+      }
+    }
+    for (const name of weights.keys()) {
+      if (!shapes.has(name))
+        throw new WeightShapeError(`weight '${name}' is not part of this model's config`);
+    }
+    const params = new Map<string, Weight>();
+    try {
+      for (const [name] of shapes) params.set(name, engine.from(weights.get(name)!.data));
+      return new LlamaModel(engine, config, params, options);
+    } catch (err) {
+      for (const p of params.values()) p.free();
+      throw err;
+    }
+  }
+
+  /** Whether any matrix stays packed in its storage format (then full-parameter training is refused). */
+  get packed(): boolean {
+    for (const p of this.params.values()) if (p instanceof QTensor) return true;
+    return false;
+  }
+
+  /** Bytes of weights held in engine memory. */
+  get weightBytes(): number {
+    let n = 0;
+    for (const p of this.params.values()) n += p instanceof QTensor ? p.byteLength : p.length * 4;
+    return n;
   }
 
   /** A freshly initialised model (N(0, 0.02), residual projections scaled by 1/√(2·layers), norms 1). */
   static random(engine: Engine, config: LlamaConfig, seed: number, options: ModelOptions = {}): LlamaModel {
-    return new LlamaModel(engine, config, initWeights(config, seed), options);
+    return LlamaModel.fromWeights(engine, config, initWeights(config, seed), options);
   }
 
   /** The weights, copied out, under Hugging Face names. */
   exportWeights(): Weights {
     const out: Weights = new Map();
     const shapes = expectedShapes(this.config);
-    for (const [name, buf] of this.params) out.set(name, { shape: shapes.get(name)!, data: buf.f32.slice() });
+    for (const [name, w] of this.params) {
+      let data: Float32Array;
+      if (w instanceof QTensor) {
+        const tmp = this.engine.alloc(w.length, false);
+        this.engine.dequantRows(w, 0, w.rows, tmp);
+        data = tmp.f32.slice();
+        tmp.free();
+      } else data = w.f32.slice();
+      out.set(name, { shape: shapes.get(name)!, data });
+    }
     return out;
   }
 
@@ -166,6 +202,12 @@ export class LlamaModel {
     this.rope.cos.free();
     this.rope.sin.free();
   }
+}
+
+function f32Param(params: Map<string, Weight>, name: string): Buf {
+  const p = params.get(name);
+  if (!p || p instanceof QTensor) throw new WeightShapeError(`'${name}' must be a float32 vector`);
+  return p;
 }
 
 export function initWeights(config: LlamaConfig, seed: number): Weights {

@@ -2,6 +2,7 @@
 // model/forward.ts (same buffers, reverse order). Gradients go to the full weights, to one LoRA
 // adapter's A/B matrices, or both.
 import type { Buf, Engine } from "../kernels/engine.ts";
+import type { Weight } from "../kernels/qtensor.ts";
 import type { LoraAdapter, LoraSlot, LoraTarget } from "../lora/adapter.ts";
 import { ModelInputError } from "../model/errors.ts";
 import { type AdapterRun, forwardPass, freeState, type PassInput } from "../model/forward.ts";
@@ -48,7 +49,7 @@ function linearBackward(
   dy: Buf,
   x: Buf,
   N: number,
-  W: Buf,
+  W: Weight,
   dx: Buf | null,
   dxAccumulate: boolean,
   gradW: Buf | null,
@@ -63,7 +64,7 @@ function linearBackward(
 ): void {
   const inDim = x.length / N;
   const outDim = W.length / inDim;
-  if (dx) e.matmulAB(dy, W, dx, N, inDim, outDim, { accumulate: dxAccumulate });
+  if (dx) e.linearInputGrad(dy, W, dx, N, outDim, inDim, dxAccumulate);
   if (gradW) e.matmulAtB(dy, x, gradW, outDim, inDim, N, { accumulate: true });
   if (gradBias) {
     const g = gradBias.f32;
@@ -114,6 +115,11 @@ export function lossAndGrad(
     }
   }
   if (scored === 0) throw new ModelInputError("the batch has no scored targets (all masked)");
+  if (sink?.full && model.packed) {
+    throw new ModelInputError(
+      "full-parameter training needs float32 weights; this model keeps quantised weights packed: train a LoRA adapter, or load it with readLlamaGguf + LlamaModel.fromWeights",
+    );
+  }
   const inputs: PassInput[] = examples.map((ex) => ({ tokens: ex.tokens, cache: null, adapter }));
   const st = forwardPass(model, inputs, sink !== null);
   const N = st.N;
@@ -135,7 +141,7 @@ export function lossAndGrad(
     for (const ex of examples) for (let i = 0; i < ex.targets.length; i++) tv[r++] = ex.targets[i];
     weight.f32.fill(1 / scored);
     e.rmsnorm(st.x, model.norm, xf, rstdF, N, D, c.rmsNormEps);
-    e.matmulABt(xf, model.lmHead, logits, N, V, D);
+    e.linear(xf, model.lmHead, logits, N, V, D);
     e.crossEntropy(logits, targets, weight, losses, sink ? logits : null, N, V);
     let total = 0;
     for (const l of losses.f32) total += l;
@@ -151,7 +157,7 @@ export function lossAndGrad(
     };
     // logits = xf · lmHeadᵀ
     const dxf = tmp(N * D);
-    e.matmulAB(logits, model.lmHead, dxf, N, D, V);
+    e.linearInputGrad(logits, model.lmHead, dxf, N, V, D);
     const lmName = c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
     const gLm = gw(lmName);
     if (gLm) e.matmulAtB(logits, xf, gLm, V, D, N, { accumulate: true });
@@ -178,7 +184,7 @@ export function lossAndGrad(
       const lin = (
         dy: Buf,
         x: Buf,
-        W: Buf,
+        W: Weight,
         dx: Buf,
         acc: boolean,
         t: LoraTarget,

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import type { Buf } from "../kernels/engine.ts";
+import { QTensor } from "../kernels/qtensor.ts";
 import { Rng } from "../kernels/rng.ts";
 import { LoraAdapter, type LoraOptions, type LoraSlot } from "../lora/adapter.ts";
 import { ModelInputError } from "../model/errors.ts";
@@ -76,6 +77,12 @@ export class Trainer {
       this.adapter = null;
       const grads = new Map<string, Buf>();
       for (const [name, buf] of model.params) {
+        if (buf instanceof QTensor) {
+          for (const g of grads.values()) g.free();
+          throw new ModelInputError(
+            `full-parameter training needs float32 weights; '${name}' is ${buf.typeName}, kept packed: use mode "lora", or load the model with readLlamaGguf + LlamaModel.fromWeights`,
+          );
+        }
         const g = e.alloc(buf.length);
         grads.set(name, g);
         params.push({ name, value: buf, grad: g, decay: !/norm\.weight$|\.bias$/.test(name) });

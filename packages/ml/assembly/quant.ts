@@ -1,0 +1,443 @@
+// Matmuls whose weights stay in their GGUF storage format (F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K,
+// Q5_K, Q6_K), the layouts llama.cpp uses. Weight rows are [N][rowBytes]; C[m,n] (+)= A[m,:] · W[n,:].
+// Decode-sized calls dot straight from the packed blocks: floats for F16/BF16, and for the block
+// quantisations 8-bit integer dots against activations quantised per 32 values (quant_q8_rows) as
+// llama.cpp's vec_dot kernels do. Large calls (prefill, backward) dequantise panels of rows into a
+// per-thread scratch and reuse the f32 kernels of kernels.ts.
+import { mm_abt, mm_nn } from "./kernels";
+
+const F16: i32 = 1;
+const Q4_0: i32 = 2;
+const Q4_1: i32 = 3;
+const Q5_0: i32 = 6;
+const Q5_1: i32 = 7;
+const Q8_0: i32 = 8;
+const Q4_K: i32 = 12;
+const Q5_K: i32 = 13;
+const Q6_K: i32 = 14;
+const BF16: i32 = 30;
+
+// A quantised activation block: f32 scale, i32 sum of the 32 values, then 32 x i8.
+const QA: i32 = 40;
+
+@inline function h2f(h: u32): f32 {
+  // exponent and mantissa moved into f32 position, rescaled by 2^112 (exact for normals and subnormals)
+  const f = reinterpret<f32>((h & 0x7fff) << 13) * reinterpret<f32>(0x77800000);
+  return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));
+}
+
+@inline function h2f4(h: v128): v128 {
+  const f = f32x4.mul(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), f32x4.splat(reinterpret<f32>(0x77800000)));
+  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+@inline function ihsum(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+// Σ a·w over 16 signed bytes each, added to acc (i32x4 lanes).
+@inline function dot16s(a: v128, w: v128, acc: v128): v128 {
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(w)));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(w)));
+}
+
+// Σ a·w where w holds values 0..127 (unsigned nibbles): one relaxed instruction where available.
+@inline function dot16u(a: v128, w: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, w, acc);
+  return dot16s(a, w, acc);
+}
+
+/** Quantises rows m0..m1 of x[M, K] (K a multiple of 32) to blocks of 32 int8 values with an f32 scale. */
+export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1: i32): void {
+  const nb = K >> 5;
+  for (let m = m0; m < m1; m++) {
+    const xr = x + ((<usize>m * ldx) << 2);
+    const orow = out + <usize>m * nb * QA;
+    for (let b = 0; b < nb; b++) {
+      const xp = xr + (<usize>b << 7);
+      let amax = f32x4.splat(0);
+      for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
+      const mx = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+      const d: f32 = mx / 127;
+      const id = f32x4.splat(d != 0 ? 1 / d : 0);
+      const ob = orow + <usize>b * QA;
+      let s = i32x4.splat(0);
+      for (let i = 0; i < 2; i++) {
+        const p = xp + (<usize>i << 6);
+        const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), id)));
+        const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 16), id)));
+        const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 32), id)));
+        const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 48), id)));
+        s = i32x4.add(s, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
+        v128.store(ob + 8 + (<usize>i << 4), i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+      }
+      store<f32>(ob, d);
+      store<i32>(ob, ihsum(s), 4);
+    }
+  }
+}
+
+@inline function finish(c: usize, add: bool, s: f32): void {
+  store<f32>(c, add ? load<f32>(c) + s : s);
+}
+
+/** C[m,n] (+)= A·Wᵀ for F16 weights (row stride ldw elements), f32 activations. */
+export function mmd_f16(a: usize, lda: i32, w: usize, ldw: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
+  const kv = K & ~7;
+  for (let n = n0; n < n1; n++) {
+    const wr = w + ((<usize>n * ldw) << 1);
+    for (let m = m0; m < m1; m++) {
+      const ar = a + ((<usize>m * lda) << 2);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      for (let k = 0; k < kv; k += 8) {
+        const h = v128.load(wr + (<usize>k << 1));
+        const ap = ar + (<usize>k << 2);
+        s0 = madd(h2f4(i32x4.extend_low_i16x8_u(h)), v128.load(ap), s0);
+        s1 = madd(h2f4(i32x4.extend_high_i16x8_u(h)), v128.load(ap, 16), s1);
+      }
+      let s = hsum(f32x4.add(s0, s1));
+      for (let k = kv; k < K; k++) s += h2f(load<u16>(wr + (<usize>k << 1))) * load<f32>(ar + (<usize>k << 2));
+      finish(c + ((<usize>m * ldc + n) << 2), accumulate != 0, s);
+    }
+  }
+}
+
+/** As mmd_f16 for BF16 weights. */
+export function mmd_bf16(a: usize, lda: i32, w: usize, ldw: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
+  const kv = K & ~7;
+  for (let n = n0; n < n1; n++) {
+    const wr = w + ((<usize>n * ldw) << 1);
+    for (let m = m0; m < m1; m++) {
+      const ar = a + ((<usize>m * lda) << 2);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      for (let k = 0; k < kv; k += 8) {
+        const h = v128.load(wr + (<usize>k << 1));
+        const ap = ar + (<usize>k << 2);
+        s0 = madd(i32x4.shl(i32x4.extend_low_i16x8_u(h), 16), v128.load(ap), s0);
+        s1 = madd(i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), v128.load(ap, 16), s1);
+      }
+      let s = hsum(f32x4.add(s0, s1));
+      for (let k = kv; k < K; k++) s += reinterpret<f32>(<u32>load<u16>(wr + (<usize>k << 1)) << 16) * load<f32>(ar + (<usize>k << 2));
+      finish(c + ((<usize>m * ldc + n) << 2), accumulate != 0, s);
+    }
+  }
+}
+
+/**
+ * C[m,n] (+)= A·Wᵀ for block-quantised weights against quantised activations aq (quant_q8_rows rows of
+ * nb32 blocks). `type` picks the block decoder; rowBytes is one weight row.
+ */
+export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
+  const nb = K >> 5;
+  const add = accumulate != 0;
+  for (let n = n0; n < n1; n++) {
+    const wr = w + <usize>n * rowBytes;
+    for (let m = m0; m < m1; m++) {
+      const ar = aq + <usize>m * nb * QA;
+      let s: f32 = 0;
+      if (type == Q4_0) s = dotQ4_0(wr, ar, nb);
+      else if (type == Q8_0) s = dotQ8_0(wr, ar, nb);
+      else if (type == Q4_1) s = dotQ4_1(wr, ar, nb);
+      else if (type == Q5_0 || type == Q5_1) s = dotQ5(wr, ar, nb, type == Q5_1);
+      else if (type == Q4_K || type == Q5_K) s = dotQ45K(wr, ar, nb >> 3, type == Q5_K);
+      else if (type == Q6_K) s = dotQ6K(wr, ar, nb >> 3);
+      else unreachable();
+      finish(c + ((<usize>m * ldc + n) << 2), add, s);
+    }
+  }
+}
+
+@inline function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const wb = w + <usize>b * 34, ab = a + <usize>b * QA;
+    let s = dot16s(v128.load(ab, 8), v128.load(wb, 2), i32x4.splat(0));
+    s = dot16s(v128.load(ab, 24), v128.load(wb, 18), s);
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(h2f(load<u16>(wb)) * load<f32>(ab)), acc);
+  }
+  return hsum(acc);
+}
+
+@inline function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
+  let acc = f32x4.splat(0);
+  let corr: f32 = 0;
+  const lo = i8x16.splat(0x0f);
+  for (let b = 0; b < nb; b++) {
+    const wb = w + <usize>b * 18, ab = a + <usize>b * QA;
+    const q = v128.load(wb, 2);
+    let s = dot16u(v128.load(ab, 8), v128.and(q, lo), i32x4.splat(0));
+    s = dot16u(v128.load(ab, 24), i8x16.shr_u(q, 4), s);
+    const d = h2f(load<u16>(wb)) * load<f32>(ab);
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(d), acc);
+    corr += d * <f32>load<i32>(ab, 4);
+  }
+  return hsum(acc) - 8 * corr;
+}
+
+@inline function dotQ4_1(w: usize, a: usize, nb: i32): f32 {
+  let acc = f32x4.splat(0);
+  let corr: f32 = 0;
+  const lo = i8x16.splat(0x0f);
+  for (let b = 0; b < nb; b++) {
+    const wb = w + <usize>b * 20, ab = a + <usize>b * QA;
+    const q = v128.load(wb, 4);
+    let s = dot16u(v128.load(ab, 8), v128.and(q, lo), i32x4.splat(0));
+    s = dot16u(v128.load(ab, 24), i8x16.shr_u(q, 4), s);
+    const da = load<f32>(ab);
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(h2f(load<u16>(wb)) * da), acc);
+    corr += h2f(load<u16>(wb, 2)) * da * <f32>load<i32>(ab, 4);
+  }
+  return hsum(acc) + corr;
+}
+
+// 16 bytes whose lane j is 0x10 when bit (j + shift) of qh is set.
+@inline function highBits(qh: u32, shift: i32): v128 {
+  const bits = i64x2.splat(<i64>(qh >> shift));
+  // spread 16 bits to 16 lanes: lane j tests bit j
+  const sel = v128.swizzle(bits, i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  const mask = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  return v128.and(i8x16.eq(v128.and(sel, mask), mask), i8x16.splat(0x10));
+}
+
+@inline function dotQ5(w: usize, a: usize, nb: i32, hasMin: bool): f32 {
+  let acc = f32x4.splat(0);
+  let corr: f32 = 0;
+  const lo = i8x16.splat(0x0f);
+  const size: usize = hasMin ? 24 : 22;
+  const hAt: usize = hasMin ? 4 : 2;
+  for (let b = 0; b < nb; b++) {
+    const wb = w + <usize>b * size, ab = a + <usize>b * QA;
+    const qh = load<u32>(wb + hAt);
+    const q = v128.load(wb + hAt + 4);
+    let s = dot16u(v128.load(ab, 8), v128.or(v128.and(q, lo), highBits(qh, 0)), i32x4.splat(0));
+    s = dot16u(v128.load(ab, 24), v128.or(i8x16.shr_u(q, 4), highBits(qh, 16)), s);
+    const da = load<f32>(ab);
+    const d = h2f(load<u16>(wb)) * da;
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(d), acc);
+    corr += (hasMin ? h2f(load<u16>(wb, 2)) * da : -16 * d) * <f32>load<i32>(ab, 4);
+  }
+  return hsum(acc) + corr;
+}
+
+// 6-bit scale and min of sub-block j of a Q4_K/Q5_K super-block (12 packed bytes at p).
+@inline function kScale(p: usize, j: i32): i32 {
+  if (j < 4) return load<u8>(p + j) & 63;
+  return (load<u8>(p + j + 4) & 0xf) | ((load<u8>(p + j - 4) >> 6) << 4);
+}
+@inline function kMin(p: usize, j: i32): i32 {
+  if (j < 4) return load<u8>(p + j + 4) & 63;
+  return (load<u8>(p + j + 4) >> 4) | ((load<u8>(p + j) >> 6) << 4);
+}
+
+@inline function dotQ45K(w: usize, a: usize, nsb: i32, five: bool): f32 {
+  let total: f32 = 0;
+  const lo = i8x16.splat(0x0f);
+  const size: usize = five ? 176 : 144;
+  for (let b = 0; b < nsb; b++) {
+    const wb = w + <usize>b * size;
+    const d = h2f(load<u16>(wb)), dmin = h2f(load<u16>(wb, 2));
+    const qs = wb + (five ? 48 : 16);
+    const qh = wb + 16;
+    let sumq: f32 = 0, summ: f32 = 0;
+    for (let c = 0; c < 4; c++) {
+      const a0 = a + <usize>(b * 8 + 2 * c) * QA, a1 = a0 + QA;
+      const q0 = v128.load(qs + (<usize>c << 5)), q1 = v128.load(qs + (<usize>c << 5), 16);
+      let l0 = v128.and(q0, lo), l1 = v128.and(q1, lo);
+      let h0 = i8x16.shr_u(q0, 4), h1 = i8x16.shr_u(q1, 4);
+      if (five) {
+        const x0 = v128.load(qh), x1 = v128.load(qh, 16);
+        const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
+        const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
+        l0 = v128.or(l0, v128.and(i8x16.eq(v128.and(x0, bl), bl), i8x16.splat(16)));
+        l1 = v128.or(l1, v128.and(i8x16.eq(v128.and(x1, bl), bl), i8x16.splat(16)));
+        h0 = v128.or(h0, v128.and(i8x16.eq(v128.and(x0, bh), bh), i8x16.splat(16)));
+        h1 = v128.or(h1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
+      }
+      const sl = ihsum(dot16u(v128.load(a0, 24), l1, dot16u(v128.load(a0, 8), l0, i32x4.splat(0))));
+      const sh = ihsum(dot16u(v128.load(a1, 24), h1, dot16u(v128.load(a1, 8), h0, i32x4.splat(0))));
+      const da0 = load<f32>(a0), da1 = load<f32>(a1);
+      sumq += da0 * <f32>(kScale(wb + 4, 2 * c) * sl) + da1 * <f32>(kScale(wb + 4, 2 * c + 1) * sh);
+      summ += da0 * <f32>(kMin(wb + 4, 2 * c) * load<i32>(a0, 4)) + da1 * <f32>(kMin(wb + 4, 2 * c + 1) * load<i32>(a1, 4));
+    }
+    total += d * sumq - dmin * summ;
+  }
+  return total;
+}
+
+@inline function dotQ6K(w: usize, a: usize, nsb: i32): f32 {
+  let total: f32 = 0;
+  const lo = i8x16.splat(0x0f);
+  const three = i8x16.splat(3);
+  for (let b = 0; b < nsb; b++) {
+    const wb = w + <usize>b * 210;
+    const d = h2f(load<u16>(wb, 208));
+    let sum: f32 = 0;
+    for (let h = 0; h < 2; h++) {
+      const ql = wb + <usize>h * 64, qh = wb + 128 + <usize>h * 32, sc = wb + 192 + <usize>h * 8;
+      for (let half = 0; half < 2; half++) {
+        const o = <usize>half << 4;
+        const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
+        // quarters q1..q4 of 16 values each: values 0..63, minus 32 via the activation sums
+        const v1 = v128.or(v128.and(L0, lo), i8x16.shl(v128.and(H, three), 4));
+        const v2 = v128.or(v128.and(L1, lo), i8x16.shl(v128.and(i8x16.shr_u(H, 2), three), 4));
+        const v3 = v128.or(i8x16.shr_u(L0, 4), i8x16.shl(v128.and(i8x16.shr_u(H, 4), three), 4));
+        const v4 = v128.or(i8x16.shr_u(L1, 4), i8x16.shl(i8x16.shr_u(H, 6), 4));
+        sum += q6Quarter(a, b * 8 + h * 4, o, sc + half, v1, v2, v3, v4);
+      }
+    }
+    total += d * sum;
+  }
+  return total;
+}
+
+// The four quarters of a Q6_K half (16 values each) against their activations; the -32 offset goes
+// through the activation sums.
+@inline function q6Quarter(a: usize, blk: i32, o: usize, sc: usize, v1: v128, v2: v128, v3: v128, v4: v128): f32 {
+  let sum: f32 = 0;
+  for (let qi = 0; qi < 4; qi++) {
+    const ab = a + <usize>(blk + qi) * QA;
+    const av = v128.load(ab + 8 + o);
+    const v = qi == 0 ? v1 : qi == 1 ? v2 : qi == 2 ? v3 : v4;
+    const s = ihsum(dot16u(av, v, i32x4.splat(0)));
+    const ones = ihsum(dot16s(av, i8x16.splat(1), i32x4.splat(0)));
+    sum += load<f32>(ab) * <f32>load<i8>(sc + 2 * qi) * <f32>(s - 32 * ones);
+  }
+  return sum;
+}
+
+// ---- dequantisation of row panels ----
+
+/** Writes W[r0..r1, k0..k1] as f32 into out (row stride ldo); k0, k1 are multiples of the block size. */
+export function dequant_rows(type: i32, w: usize, rowBytes: i32, r0: i32, r1: i32, k0: i32, k1: i32, out: usize, ldo: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const wr = w + <usize>r * rowBytes;
+    const o = out + ((<usize>(r - r0) * ldo) << 2);
+    dequantRow(type, wr, k0, k1, o);
+  }
+}
+
+@inline function put(o: usize, i: i32, v: f32): void {
+  store<f32>(o + (<usize>i << 2), v);
+}
+
+function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize): void {
+  if (type == F16 || type == BF16) {
+    let k = k0;
+    for (; k + 8 <= k1; k += 8) {
+      const h = v128.load(wr + (<usize>k << 1));
+      const p = o + (<usize>(k - k0) << 2);
+      if (type == F16) {
+        v128.store(p, h2f4(i32x4.extend_low_i16x8_u(h)));
+        v128.store(p, h2f4(i32x4.extend_high_i16x8_u(h)), 16);
+      } else {
+        v128.store(p, i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
+        v128.store(p, i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+      }
+    }
+    for (; k < k1; k++) {
+      const h = <u32>load<u16>(wr + (<usize>k << 1));
+      put(o, k - k0, type == F16 ? h2f(h) : reinterpret<f32>(h << 16));
+    }
+    return;
+  }
+  if (type == Q4_K || type == Q5_K || type == Q6_K) {
+    for (let b = k0 >> 8; b < k1 >> 8; b++) {
+      const ob = o + (<usize>((b << 8) - k0) << 2);
+      if (type == Q6_K) dequantQ6K(wr + <usize>b * 210, ob);
+      else dequantQ45K(wr + <usize>b * (type == Q5_K ? 176 : 144), ob, type == Q5_K);
+    }
+    return;
+  }
+  for (let b = k0 >> 5; b < k1 >> 5; b++) {
+    const ob = o + (<usize>((b << 5) - k0) << 2);
+    if (type == Q8_0) {
+      const wb = wr + <usize>b * 34;
+      const d = h2f(load<u16>(wb));
+      for (let j = 0; j < 32; j++) put(ob, j, d * <f32>load<i8>(wb + 2 + j));
+      continue;
+    }
+    const hasMin = type == Q4_1 || type == Q5_1;
+    const five = type == Q5_0 || type == Q5_1;
+    const size: usize = type == Q4_0 ? 18 : type == Q4_1 ? 20 : type == Q5_0 ? 22 : 24;
+    const wb = wr + <usize>b * size;
+    const d = h2f(load<u16>(wb));
+    const mn: f32 = hasMin ? h2f(load<u16>(wb, 2)) : 0;
+    const hAt = wb + (hasMin ? 4 : 2);
+    const qh: u32 = five ? load<u32>(hAt) : 0;
+    const qs = hAt + (five ? 4 : 0);
+    const off: f32 = hasMin ? 0 : five ? -16 : -8;
+    for (let j = 0; j < 16; j++) {
+      const x = load<u8>(qs + j);
+      const q0 = <i32>(x & 0xf) | (<i32>((qh >> j) & 1) << 4);
+      const q1 = <i32>(x >> 4) | (<i32>((qh >> (j + 16)) & 1) << 4);
+      put(ob, j, d * (<f32>q0 + off) + mn);
+      put(ob, j + 16, d * (<f32>q1 + off) + mn);
+    }
+  }
+}
+
+function dequantQ45K(wb: usize, ob: usize, five: bool): void {
+  const d = h2f(load<u16>(wb)), dmin = h2f(load<u16>(wb, 2));
+  const qh = wb + 16;
+  const qs = wb + (five ? 48 : 16);
+  for (let c = 0; c < 4; c++) {
+    const d1 = d * <f32>kScale(wb + 4, 2 * c), m1 = dmin * <f32>kMin(wb + 4, 2 * c);
+    const d2 = d * <f32>kScale(wb + 4, 2 * c + 1), m2 = dmin * <f32>kMin(wb + 4, 2 * c + 1);
+    for (let l = 0; l < 32; l++) {
+      const q = <i32>load<u8>(qs + (c << 5) + l);
+      const hi: i32 = five ? <i32>load<u8>(qh + l) : 0;
+      put(ob, c * 64 + l, d1 * <f32>((q & 0xf) + ((hi >> (2 * c)) & 1 ? 16 : 0)) - m1);
+      put(ob, c * 64 + 32 + l, d2 * <f32>((q >> 4) + ((hi >> (2 * c + 1)) & 1 ? 16 : 0)) - m2);
+    }
+  }
+}
+
+function dequantQ6K(wb: usize, ob: usize): void {
+  const d = h2f(load<u16>(wb, 208));
+  for (let h = 0; h < 2; h++) {
+    const ql = wb + <usize>h * 64, qh = wb + 128 + <usize>h * 32, sc = wb + 192 + <usize>h * 8;
+    for (let l = 0; l < 32; l++) {
+      const is = l >> 4;
+      const a = <i32>load<u8>(ql + l), b = <i32>load<u8>(ql + l + 32), x = <i32>load<u8>(qh + l);
+      const y = h * 128 + l;
+      put(ob, y, d * <f32>load<i8>(sc + is) * <f32>(((a & 0xf) | ((x & 3) << 4)) - 32));
+      put(ob, y + 32, d * <f32>load<i8>(sc + is + 2) * <f32>(((b & 0xf) | (((x >> 2) & 3) << 4)) - 32));
+      put(ob, y + 64, d * <f32>load<i8>(sc + is + 4) * <f32>(((a >> 4) | (((x >> 4) & 3) << 4)) - 32));
+      put(ob, y + 96, d * <f32>load<i8>(sc + is + 6) * <f32>(((b >> 4) | (((x >> 6) & 3) << 4)) - 32));
+    }
+  }
+}
+
+/**
+ * C[m0..m1, n0..n1] (+)= A·Wᵀ by panels: P weight rows at a time dequantised into scratch (P·K f32), then the
+ * f32 A·Bᵀ kernel on the panel.
+ */
+export function mmp_abt(type: i32, a: usize, lda: i32, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, scratch: usize, P: i32): void {
+  for (let nb = n0; nb < n1; nb += P) {
+    const ne = min(nb + P, n1);
+    dequant_rows(type, w, rowBytes, nb, ne, 0, K, scratch, K);
+    mm_abt(a, lda, scratch, K, c + (<usize>nb << 2), ldc, K, m0, m1, 0, ne - nb, accumulate);
+  }
+}
+
+/**
+ * dX[m0..m1, k0..k1] (+)= dY[M, N] · W[N, k0..k1] (the input gradient of a linear layer) by panels of P
+ * weight rows dequantised into scratch (P·(k1−k0) f32) and the f32 A·B kernel.
+ */
+export function mmp_nn(type: i32, dy: usize, ldy: i32, w: usize, rowBytes: i32, dx: usize, ldx: i32, N: i32, m0: i32, m1: i32, k0: i32, k1: i32, accumulate: i32, scratch: usize, P: i32): void {
+  const kw = k1 - k0;
+  for (let nb = 0; nb < N; nb += P) {
+    const ne = min(nb + P, N);
+    dequant_rows(type, w, rowBytes, nb, ne, k0, k1, scratch, kw);
+    mm_nn(dy + (<usize>nb << 2), ldy, 1, scratch, kw, dx + (<usize>k0 << 2), ldx, ne - nb, m0, m1, 0, kw, nb > 0 ? 1 : accumulate);
+  }
+}

@@ -1,0 +1,150 @@
+// Loads a LLaMA-family GGUF into engine memory with the matrices kept in their storage format: each
+// tensor is read from the file straight into the engine's memory (no whole-file buffer, no per-element
+// conversion for packed or F32 tensors). The memory a model needs is checked before anything is read.
+import { freemem } from "node:os";
+import { FormatError, UnsupportedModelError } from "../formats/errors.ts";
+import { decodeTensor, GgmlType } from "../formats/ggml-types.ts";
+import { GgufFile, type GgufTensorInfo } from "../formats/gguf-read.ts";
+import { llamaConfigFromGguf } from "../formats/llama-gguf.ts";
+import { expectedShapes, type LlamaConfig } from "../formats/model-config.ts";
+import { ggufToHfName, unpermuteRowsFromGguf, usesPairwiseRope } from "../formats/tensor-names.ts";
+import type { Buf, Engine } from "../kernels/engine.ts";
+import { keepsPacked, packedRowBytes, QTensor, type Weight } from "../kernels/qtensor.ts";
+import { ModelMemoryError } from "./errors.ts";
+import { LlamaModel, type ModelOptions } from "./llama.ts";
+
+const GiB = 2 ** 30;
+const fmt = (bytes: number) => `${(bytes / GiB).toFixed(2)} GiB`;
+
+/** How one GGUF tensor is held in memory. */
+interface Plan {
+  info: GgufTensorInfo;
+  hf: string;
+  packed: boolean;
+  bytes: number;
+}
+
+function plan(file: GgufFile, config: LlamaConfig): Plan[] {
+  const shapes = expectedShapes(config);
+  const plans: Plan[] = [];
+  for (const info of file.tensors) {
+    if (info.name === "rope_freqs.weight") continue; // llama 3.1 rope scaling factors: not used here
+    const hf = ggufToHfName(info.name);
+    if (!hf)
+      throw new UnsupportedModelError(`${file.label}: tensor '${info.name}' is not part of a LLaMA decoder`);
+    const want = shapes.get(hf);
+    if (!want || want.length !== info.shape.length || want.some((n, i) => n !== info.shape[i])) {
+      throw new FormatError(
+        `${file.label}: tensor '${info.name}' has shape [${info.shape.join(", ")}], expected [${want?.join(", ")}] from the config`,
+      );
+    }
+    if (info.byteSize < 0) decodeTensor(info.type, new Uint8Array(0), 0, info.name); // raises the type error
+    const packed = info.shape.length === 2 && keepsPacked(info.type, info.shape[1]);
+    const bytes = packed ? info.shape[0] * packedRowBytes(info.type, info.shape[1]) : info.elementCount * 4;
+    plans.push({ info, hf, packed, bytes: Math.ceil(bytes / 64) * 64 });
+  }
+  for (const name of shapes.keys()) {
+    if (!plans.some((p) => p.hf === name))
+      throw new FormatError(`${file.label}: tensor for '${name}' is missing`);
+  }
+  return plans;
+}
+
+/** Refuses a model whose weights (plus tables and a working margin) do not fit, before reading any. */
+function checkFits(engine: Engine, file: GgufFile, config: LlamaConfig, plans: Plan[], maxContext: number) {
+  const weights = plans.reduce((n, p) => n + p.bytes, 0);
+  // RoPE tables, one decode step's activations and logits, panel scratch
+  const extra =
+    maxContext * config.headDim * 4 + (config.vocabSize + 8 * config.intermediateSize) * 64 + (8 << 20);
+  const need = weights + extra;
+  const engineFree = engine.availableBytes;
+  const machineFree = freemem();
+  if (need <= engineFree && weights <= machineFree) return;
+  const formats = [...new Set(plans.filter((p) => p.packed).map((p) => p.info.typeName))].join("/") || "F32";
+  const advice =
+    need > engineFree
+      ? engine.maxBytes < 4 * GiB
+        ? `create the Engine with a larger maxMemoryMiB (up to 4096), or use a smaller quantisation (Q4_0/Q4_K) or model`
+        : "one WebAssembly memory holds at most 4 GiB: use a smaller quantisation (Q4_0/Q4_K) or a smaller model"
+      : "free memory on this machine, or use a smaller quantisation (Q4_0/Q4_K) or a smaller model";
+  throw new ModelMemoryError(
+    `${file.label}: the model needs ${fmt(need)} (${fmt(weights)} of ${formats} weights as stored) but the engine ` +
+      `can hold ${fmt(engineFree)} more (maxMemoryMiB ${engine.maxBytes / 2 ** 20}) and the machine has ` +
+      `${fmt(machineFree)} available; ${advice}`,
+  );
+}
+
+/** Row order mapping for q/k rows stored pairwise by llama.cpp: model row r reads file row source(r). */
+function unpermuteSource(headDim: number): (r: number) => number {
+  const half = headDim / 2;
+  return (r) => {
+    const head = Math.floor(r / headDim);
+    const i = r % headDim;
+    return head * headDim + (i < half ? 2 * i : 2 * (i - half) + 1);
+  };
+}
+
+function loadTensor(engine: Engine, file: GgufFile, p: Plan, config: LlamaConfig): Weight {
+  const { info } = p;
+  const permute = usesPairwiseRope(config.architecture) && /self_attn\.[qk]_proj/.test(p.hf);
+  const rows = info.shape[0];
+  if (p.packed) {
+    const buf = engine.allocBytes(info.byteSize);
+    const W = new QTensor(buf, info.type, rows, info.shape[1]);
+    try {
+      file.readTensorInto(info.name, W.bytes, permute ? unpermuteSource(config.headDim) : undefined);
+    } catch (err) {
+      W.free();
+      throw err;
+    }
+    return W;
+  }
+  const buf: Buf = engine.alloc(info.elementCount, false);
+  try {
+    if (info.type === GgmlType.F32 && (!permute || info.shape.length === 2)) {
+      const dest = new Uint8Array(engine.memory.buffer, buf.ptr, info.elementCount * 4);
+      file.readTensorInto(info.name, dest, permute ? unpermuteSource(config.headDim) : undefined);
+    } else {
+      let { data } = file.readTensor(info.name); // small (norms, biases) or a type kept only as f32
+      if (permute) data = unpermuteRowsFromGguf(data, rows, config.headDim);
+      buf.f32.set(data);
+    }
+  } catch (err) {
+    buf.free();
+    throw err;
+  }
+  return buf;
+}
+
+export interface LoadedGgufModel {
+  model: LlamaModel;
+  config: LlamaConfig;
+  /** the open file (metadata, vocabulary); close it when done, or pass a GgufFile you own */
+  file: GgufFile;
+}
+
+/**
+ * Loads a LLaMA-family GGUF for inference and LoRA training with its matrices kept as stored (F16, BF16,
+ * Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K); other types are widened to f32. Refuses a model that
+ * does not fit (ModelMemoryError) before reading any tensor.
+ */
+export function loadLlamaGguf(
+  engine: Engine,
+  pathOrFile: string | GgufFile,
+  options: ModelOptions = {},
+): LoadedGgufModel {
+  const file = typeof pathOrFile === "string" ? GgufFile.open(pathOrFile) : pathOrFile;
+  const params = new Map<string, Weight>();
+  try {
+    const config = llamaConfigFromGguf(file);
+    const plans = plan(file, config);
+    const maxContext = Math.min(options.maxContext ?? 4096, config.contextLength || 4096);
+    checkFits(engine, file, config, plans, maxContext);
+    for (const p of plans) params.set(p.hf, loadTensor(engine, file, p, config));
+    return { model: new LlamaModel(engine, config, params, options), config, file };
+  } catch (err) {
+    for (const w of params.values()) w.free();
+    if (typeof pathOrFile === "string") file.close();
+    throw err;
+  }
+}
