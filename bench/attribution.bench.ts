@@ -10,8 +10,8 @@ import {
   SpanIndex,
   spanV1Reference,
 } from "@openledger/attribution";
+import { mulberry32 } from "@openledger/common";
 import type { Hex } from "viem";
-import { mulberry32 } from "./seeded-random.ts";
 
 const rnd = mulberry32(20261127);
 const int = (n: number) => Math.floor(rnd() * n);

@@ -13,11 +13,11 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createTx } from "@ethereumjs/tx";
 import { bytesToHex, hexToBytes } from "@ethereumjs/util";
+import { createChainCommon, createSharedCommon } from "@openledger/chain";
+import { devAccounts } from "@openledger/common";
 import { startAnvil } from "@openledger/devnet";
-import { encodeFunctionData, getContractAddress, type Hex } from "viem";
-import { createChainCommon, createSharedCommon } from "../packages/chain/src/chainConfig.ts";
-import { deriveDevAccounts } from "../packages/chain/src/devAccounts.ts";
-import { compileProbe } from "../packages/chain/test/helpers.ts";
+import { openTokenAbi as abi, openTokenBytecode } from "@openledger/sdk";
+import { encodeDeployData, encodeFunctionData, getContractAddress, type Hex } from "viem";
 
 const N = Number(process.env.BENCH_TXS ?? 4000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
@@ -25,10 +25,15 @@ const IN_FLIGHT = 64;
 const SENDERS = 10;
 const CHAIN_ID = 1337n;
 const common = createSharedCommon(createChainCommon(CHAIN_ID));
-const accounts = deriveDevAccounts(SENDERS);
+const accounts = devAccounts.slice(0, SENDERS);
 const keys = accounts.map((a) => hexToBytes(a.privateKey));
 const nonces = accounts.map(() => 0n);
-const { abi, bytecode } = compileProbe();
+// The ERC-20 is the protocol's own $OPEN (OpenZeppelin ERC20), its supply minted to account 0.
+const bytecode = encodeDeployData({
+  abi,
+  bytecode: openTokenBytecode,
+  args: [accounts[0].address, accounts[0].address, 10n ** 27n],
+});
 
 function sign(sender: number, fields: { to?: Hex; data?: Hex; value?: bigint; gas: bigint }): Hex {
   const tx = createTx(
@@ -166,7 +171,7 @@ const recipient = (i: number) => `0x${(0x1000 + (i % 500)).toString(16).padStart
 const transfers = Array.from({ length: N }, (_, i) =>
   sign(i % SENDERS, { to: recipient(i), value: 1n, gas: 21_000n }),
 );
-const deploy = sign(0, { data: bytecode, gas: 3_000_000n });
+const deploy = sign(0, { data: bytecode, gas: 6_000_000n });
 const token = getContractAddress({ from: accounts[0].address, nonce: nonces[0] - 1n });
 const fund = accounts.slice(1).map((a) =>
   sign(0, {

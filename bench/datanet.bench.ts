@@ -8,6 +8,7 @@ import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { mulberry32 } from "@openledger/common";
 import {
   type ContributionRow,
   contentHashOf,
@@ -23,7 +24,6 @@ import { devAccounts, startAnvil } from "@openledger/devnet";
 import { chunkContentHash, verify } from "@openledger/merkle";
 import { connect, deployProtocol } from "@openledger/sdk";
 import { privateKeyToAccount } from "viem/accounts";
-import { mulberry32 } from "./seeded-random.ts";
 
 const rnd = mulberry32(20261127);
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";

@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { openAIError as apiError } from "@openledger/common";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { attributeSpanV1 } from "./attribute.ts";
 import { AttributionError, OutputTooLargeError } from "./errors.ts";
@@ -19,10 +20,6 @@ const bodySchema = {
     snapshots: { type: "array", minItems: 1, maxItems: 16, items: { type: "string", maxLength: 200 } },
   },
 } as const;
-
-function apiError(message: string, type: string, code: string) {
-  return { error: { message, type, code } };
-}
 
 /**
  * `POST /v1/attribution {text, snapshots: [name...]}` -> span-v1 result (bigints as decimal strings).

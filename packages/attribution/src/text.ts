@@ -1,8 +1,8 @@
+import { nfcUtf8 } from "@openledger/common";
 import { MAX_OUTPUT_BYTES, MAX_OUTPUT_WORDS } from "./constants.ts";
 import { InvalidTextError, OutputTooLargeError } from "./errors.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const encoder = new TextEncoder();
 // With the u flag a well-formed surrogate pair is one code point, so only lone halves match.
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
@@ -32,7 +32,7 @@ export function nfcBytes(input: string | Uint8Array, what = "text"): Uint8Array 
   } else {
     throw new InvalidTextError(`${what} must be a string or UTF-8 bytes`);
   }
-  return encoder.encode(text.normalize("NFC"));
+  return nfcUtf8(text);
 }
 
 /** Whether the code point starting at `bytes[p]` (of length `len`) is a span-v1 separator. */

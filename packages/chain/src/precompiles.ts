@@ -1,19 +1,18 @@
 import type { CustomPrecompile, ExecResult, PrecompileInput } from "@ethereumjs/evm";
 import { EVMError } from "@ethereumjs/evm";
+import {
+  MERKLE_MULTIPROOF_ADDRESS,
+  type PrecompileDefinition,
+  SPAN_V1_PRECOMPILE_ADDRESS,
+} from "@openledger/common";
 import { MerkleError, processMultiProof } from "@openledger/merkle";
 import { encodeErrorResult, parseAbi, toBytes, toFunctionSelector } from "viem";
 import { PrecompileError } from "./errors.ts";
 
-/** A precompiled contract contributed by a package (shape fixed in shared-interfaces.md). */
-export interface PrecompileDefinition {
-  address: `0x${string}`;
-  name: string;
-  gas(input: Uint8Array): bigint;
-  run(input: Uint8Array): Uint8Array;
-}
-
-export const MERKLE_MULTIPROOF_ADDRESS = "0x0000000000000000000000000000000000000800" as const;
-export const ATTRIBUTION_SPAN_V1_ADDRESS = "0x0000000000000000000000000000000000000801" as const;
+// The definition's shape and the addresses live in @openledger/common (shared with attribution and
+// generated into the Solidity golden test).
+export type { PrecompileDefinition };
+export { MERKLE_MULTIPROOF_ADDRESS, SPAN_V1_PRECOMPILE_ADDRESS as ATTRIBUTION_SPAN_V1_ADDRESS };
 
 const errorAbi = parseAbi(["error Error(string)"]);
 

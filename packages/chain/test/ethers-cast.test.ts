@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { foundryBinaryPath } from "@openledger/devnet";
 import { ContractFactory, JsonRpcProvider, parseEther, Wallet } from "ethers";
 import { compileProbe, startTestNode } from "./helpers.ts";
 
 const run = promisify(execFile);
-const require = createRequire(import.meta.url);
-const CAST = join(dirname(require.resolve("@foundry-rs/cast-linux-amd64/package.json")), "bin", "cast");
+const CAST = foundryBinaryPath("cast");
 
 async function cast(...args: string[]): Promise<string> {
   const { stdout } = await run(CAST, args, {

@@ -1,3 +1,5 @@
+import { type OpenAIErrorBody, openAIError } from "@openledger/common";
+
 /**
  * Every failure a user can cause is a DatanetError: a message saying what to do, a stable `code`
  * and the HTTP status the API answers with.
@@ -40,8 +42,8 @@ export class DatanetError extends Error {
     return STATUS[this.type];
   }
 
-  toJSON(): { error: { message: string; type: string; code: string } } {
-    return { error: { message: this.message, type: this.type, code: this.code } };
+  toJSON(): OpenAIErrorBody {
+    return openAIError(this.message, this.type, this.code);
   }
 }
 

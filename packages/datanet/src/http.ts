@@ -1,4 +1,5 @@
 import multipart from "@fastify/multipart";
+import { internalErrorBody, openAIError } from "@openledger/common";
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
 import type { Hex } from "viem";
 import { DatanetError, InvalidInputError, PayloadTooLargeError } from "./errors.ts";
@@ -48,27 +49,17 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof DatanetError) return reply.status(err.httpStatus).send(err.toJSON());
   const fe = err as FastifyError;
   if (fe?.statusCode === 413 || fe?.code === "FST_REQ_FILE_TOO_LARGE") {
-    return reply.status(413).send({
-      error: {
-        message: "upload exceeds the size limit",
-        type: "payload_too_large_error",
-        code: "payload_too_large",
-      },
-    });
+    return reply
+      .status(413)
+      .send(openAIError("upload exceeds the size limit", "payload_too_large_error", "payload_too_large"));
   }
   if (fe?.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return reply.status(fe.statusCode).send({
-      error: {
-        message: fe.message,
-        type: "invalid_request_error",
-        code: (fe.code ?? "bad_request").toLowerCase(),
-      },
-    });
+    return reply
+      .status(fe.statusCode)
+      .send(openAIError(fe.message, "invalid_request_error", (fe.code ?? "bad_request").toLowerCase()));
   }
   reply.log.error(err);
-  return reply.status(500).send({
-    error: { message: "internal error; see the server log", type: "server_error", code: "internal_error" },
-  });
+  return reply.status(500).send(internalErrorBody());
 }
 
 /**

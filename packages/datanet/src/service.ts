@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { SerialQueue } from "@openledger/common";
 import { MerkleTree, settlementLeaf } from "@openledger/merkle";
 import type { Address, Hex } from "viem";
 import { type BlobStore, FileBlobStore } from "./blobstore.ts";
@@ -113,8 +114,8 @@ export class DatanetService {
   private readonly derived = new Map<string, DerivedContent>();
   private readonly stagedKeys = new Map<string, number>();
   private nextStagedKey = -1;
-  private syncing: Promise<void> = Promise.resolve();
-  private creating: Promise<unknown> = Promise.resolve();
+  private readonly syncing = new SerialQueue();
+  private readonly creating = new SerialQueue();
 
   constructor(opts: DatanetServiceOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
@@ -161,9 +162,7 @@ export class DatanetService {
 
   /** Applies every registry event up to the chain head; resumes from the last processed block. */
   sync(): Promise<void> {
-    const run = this.syncing.then(() => this.syncOnce());
-    this.syncing = run.catch(() => undefined);
-    return run;
+    return this.syncing.run(() => this.syncOnce());
   }
 
   private async syncOnce(): Promise<void> {
@@ -190,7 +189,7 @@ export class DatanetService {
 
   /** Forgets the chain mirror and replays the chain from block 0 (blobs, refs and staged uploads stay). */
   async rebuild(): Promise<void> {
-    await this.syncing;
+    await this.syncing.idle();
     this.resetMirror();
     await this.sync();
   }
@@ -267,7 +266,7 @@ export class DatanetService {
     );
     // Concurrent creations reach the chain in call order (so Datanet ids follow it); only the send is
     // ordered, the receipts are awaited together.
-    const queued = this.creating.then(async () => {
+    const queued = this.creating.run(async () => {
       const { cid } = await this.blobs.put(meta);
       return {
         created: this.registry.createDatanet(owner, {
@@ -279,7 +278,6 @@ export class DatanetService {
         }),
       };
     });
-    this.creating = queued.catch(() => undefined);
     const { datanetId } = await (await queued).created;
     await this.sync();
     return this.getDatanet(Number(datanetId));

@@ -1,3 +1,4 @@
+import { normalizeText } from "@openledger/common";
 import { InvalidInputError } from "./errors.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
@@ -26,9 +27,8 @@ export function decodeUtf8Strict(bytes: Uint8Array): string {
   return normalizeText(text);
 }
 
-export function normalizeText(text: string): string {
-  return text.replace(/\r\n?/g, "\n").normalize("NFC");
-}
+/** The project's text normalisation (CRLF/CR -> LF, NFC), defined in @openledger/common. */
+export { normalizeText };
 
 /** Offset of the first byte that breaks UTF-8 (for error messages). */
 export function firstInvalidUtf8Offset(bytes: Uint8Array): number {

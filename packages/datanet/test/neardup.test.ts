@@ -2,19 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { mulberry32 as seeded } from "@openledger/common";
 import { MinHasher } from "../src/minhash.ts";
 import { NearDupIndex } from "../src/neardup.ts";
 import { wordnetDictPath } from "../src/wordnet.ts";
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const glosses = readFileSync(join(wordnetDictPath(), "data.noun"), "utf8")
   .split("\n")

@@ -1,6 +1,7 @@
 // Shared span-v1 test vectors (TS library = precompile = Solidity). `node --import tsx vectors.ts`
 // rewrites span-v1.json; a test checks the file equals what the library computes now.
 import { readFileSync, writeFileSync } from "node:fs";
+import { mulberry32 } from "@openledger/common";
 import { MerkleTree } from "@openledger/merkle";
 import { bytesToHex, encodeAbiParameters, type Hex, keccak256, parseAbiParameters, stringToHex } from "viem";
 import {
@@ -75,17 +76,6 @@ const HAND: { name: string; output: string; chunks: SpanChunk[] }[] = [
     chunks: [{ contributionId: 1n, chunkIndex: 0, text: "anything at all here" }],
   },
 ];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VOCAB = [
   "the",
