@@ -10,7 +10,15 @@ import {
   PrecompileError,
   SPAN_V1_PRECOMPILE_INPUT,
   spanV1Precompile,
+  spanV2Precompile,
 } from "../src/index.ts";
+import {
+  buildSpanV2Vectors,
+  SPAN_V2_SOLIDITY_TEST,
+  SPAN_V2_VECTORS_FILE,
+  type SpanV2Vector,
+  withSpanV2Section,
+} from "./vectors/spanV2Vectors.ts";
 import {
   buildVectors,
   SOLIDITY_LIBRARY,
@@ -23,7 +31,7 @@ import {
 
 const stored: Vector[] = JSON.parse(readFileSync(VECTORS_FILE, "utf8")).vectors;
 
-function input(v: Vector): Uint8Array {
+function input(v: Vector | SpanV2Vector): Uint8Array {
   return encodeSpanV1PrecompileInput(
     hexToBytes(v.output),
     v.roots,
@@ -72,6 +80,41 @@ describe("shared span-v1 vectors", () => {
     };
     assert.ok(spanV1Precompile.gas(input(bigger)) > small);
     assert.equal(spanV1Precompile.address, "0x0000000000000000000000000000000000000801");
+  });
+});
+
+describe("shared span-v2 vectors", () => {
+  const storedV2: SpanV2Vector[] = JSON.parse(readFileSync(SPAN_V2_VECTORS_FILE, "utf8")).vectors;
+
+  test("the committed span-v2 vector file and the forge test's vectors are what the library computes", () => {
+    assert.deepEqual(storedV2, buildSpanV2Vectors());
+    assert.ok(storedV2.filter((v) => v.contributionIds.length > 0).length >= 10);
+    const forgeTest = readFileSync(SPAN_V2_SOLIDITY_TEST, "utf8");
+    assert.equal(
+      forgeTest,
+      withSpanV2Section(forgeTest, storedV2),
+      "run: node --import tsx packages/attribution/test/vectors/spanV2Vectors.ts",
+    );
+  });
+
+  test("the span-v2 precompile returns the library's commitment and shares on every vector", () => {
+    assert.equal(spanV2Precompile.address, "0x0000000000000000000000000000000000000802");
+    for (const v of storedV2) {
+      const out = decodeSpanV1PrecompileOutput(spanV2Precompile.run(input(v)));
+      assert.equal(out.commitment, v.commitment, v.name);
+      assert.deepEqual(out.contributionIds.map(String), v.contributionIds, v.name);
+      assert.deepEqual(out.shares.map(Number), v.shares, v.name);
+    }
+  });
+
+  test("the span-v2 precompile rejects malformed input with a span-v2 error", () => {
+    assert.throws(
+      () => spanV2Precompile.run(new Uint8Array([1, 2, 3])),
+      (e: unknown) => {
+        return e instanceof PrecompileError && e.message.startsWith("span-v2: input is not abi.encode");
+      },
+    );
+    assert.equal(spanV2Precompile.gas(new Uint8Array(10)), 20_000n + 120n);
   });
 });
 

@@ -26,7 +26,7 @@ export interface L2NodeOptions {
  */
 export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> {
   const { createNode, startRpcServer } = await import("@openledger/chain");
-  const { spanV1Precompile } = await import("@openledger/attribution");
+  const { spanV1Precompile, spanV2Precompile } = await import("@openledger/attribution");
   const fresh = !existsSync(join(options.datadir, "chain.sqlite"));
   const plan = fresh && options.predeploy ? await genesisPlan() : undefined;
   const node = await createNode({
@@ -34,7 +34,7 @@ export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> 
     blockTime: options.blockTime,
     automine: options.automine,
     chainId: options.chainId,
-    precompiles: [spanV1Precompile],
+    precompiles: [spanV1Precompile, spanV2Precompile],
     genesisTransactions: plan?.transactions.map((t) => ({
       to: t.to ?? undefined,
       data: t.data,

@@ -37,9 +37,9 @@ export interface Vector {
   }[];
 }
 
-const root = (label: string) => keccak256(stringToHex(label));
+export const root = (label: string) => keccak256(stringToHex(label));
 
-const HAND: { name: string; output: string; chunks: SpanChunk[] }[] = [
+export const HAND: { name: string; output: string; chunks: SpanChunk[] }[] = [
   {
     name: "earliest contribution credited, later copy earns nothing",
     output: "Zebras graze quietly near the river; kangaroos jump over fences!",
@@ -93,7 +93,7 @@ const VOCAB = [
 ];
 const SEPS = [" ", ", ", "\n", " — ", ". "];
 
-function randomCase(seed: number): { name: string; output: string; chunks: SpanChunk[] } {
+export function randomCase(seed: number): { name: string; output: string; chunks: SpanChunk[] } {
   const rnd = mulberry32(seed);
   const int = (n: number) => Math.floor(rnd() * n);
   const render = (ws: string[]) =>
