@@ -1,16 +1,24 @@
 import {
   type Address,
   type Client,
-  encodeFunctionData,
+  type ContractFunctionName,
   type Hex,
   hexToString,
-  parseEventLogs,
+  type ParseEventLogsReturnType,
   stringToHex,
 } from "viem";
 import { readContract } from "viem/actions";
 import { OpenLedgerTransactionError } from "./errors.ts";
 import { datanetRegistryAbi as abi } from "./generated/abis.ts";
-import { read, type Sent, transact, type WalletClientWithAccount } from "./transact.ts";
+import {
+  type ContractWrite,
+  callOf,
+  read,
+  type Sent,
+  sendCall,
+  type WalletClientWithAccount,
+  waitForWrite,
+} from "./transact.ts";
 
 // DatanetRegistry pulls bonds and license fees with transferFrom: approve (or permit) it first.
 
@@ -40,11 +48,26 @@ export interface CreateDatanetParams {
   curators?: readonly Address[];
 }
 
-export async function createDatanet(
+type RegistryAbi = typeof abi;
+/** A typed DatanetRegistry write (see `sendWrite` / `SendQueue.sendWrite`). */
+export type DatanetRegistryWrite<name extends ContractFunctionName<RegistryAbi, "nonpayable">> =
+  ContractWrite<RegistryAbi, name>;
+
+// Each write comes as a builder (`…Write(params)`: the typed call, for a SendQueue or sendWrite) and an
+// action (send, wait, decode the event). The argument order of each function lives only in its builder.
+
+async function sendAndWait<name extends ContractFunctionName<RegistryAbi, "nonpayable">>(
   client: WalletClientWithAccount,
-  params: CreateDatanetParams,
-): Promise<Sent & { datanetId: bigint }> {
-  const data = encodeFunctionData({
+  write: DatanetRegistryWrite<name>,
+) {
+  const call = callOf(write as ContractWrite);
+  const hash = await sendCall(client, call);
+  return waitForWrite(client, { hash, label: call.label, abi });
+}
+
+export function createDatanetWrite(params: CreateDatanetParams): DatanetRegistryWrite<"createDatanet"> {
+  return {
+    address: params.registry,
     abi,
     functionName: "createDatanet",
     args: [
@@ -54,10 +77,16 @@ export async function createDatanet(
       params.bond ?? 0n,
       params.curators ?? [],
     ],
-  });
-  const sent = await transact(client, { to: params.registry, data, label: "DatanetRegistry.createDatanet" });
-  const [event] = parseEventLogs({ abi, logs: sent.receipt.logs, eventName: "DatanetCreated" });
-  return { ...sent, datanetId: event.args.datanetId };
+    label: "DatanetRegistry.createDatanet",
+  };
+}
+
+export async function createDatanet(
+  client: WalletClientWithAccount,
+  params: CreateDatanetParams,
+): Promise<Sent & { datanetId: bigint }> {
+  const { hash, receipt, events } = await sendAndWait(client, createDatanetWrite(params));
+  return { hash, receipt, datanetId: eventOf(events, "DatanetCreated").args.datanetId };
 }
 
 export interface ContributionInput {
@@ -72,79 +101,101 @@ export async function contribute(
   client: WalletClientWithAccount,
   params: { registry: Address; datanetId: bigint } & ContributionInput,
 ): Promise<Sent & { contributionId: bigint }> {
-  const data = encodeFunctionData({
+  const { hash, receipt, events } = await sendAndWait(client, {
+    address: params.registry,
     abi,
     functionName: "submitContribution",
     args: [params.datanetId, params.contentHash, params.byteSize, params.license],
-  });
-  const sent = await transact(client, {
-    to: params.registry,
-    data,
     label: "DatanetRegistry.submitContribution",
   });
-  const [event] = parseEventLogs({ abi, logs: sent.receipt.logs, eventName: "ContributionSubmitted" });
-  return { ...sent, contributionId: event.args.contributionId };
+  return { hash, receipt, contributionId: eventOf(events, "ContributionSubmitted").args.contributionId };
+}
+
+export interface ContributeBatchParams {
+  registry: Address;
+  datanetId: bigint;
+  contributions: readonly ContributionInput[];
+}
+
+export function contributeBatchWrite(
+  params: ContributeBatchParams,
+): DatanetRegistryWrite<"submitContributions"> {
+  const c = params.contributions;
+  return {
+    address: params.registry,
+    abi,
+    functionName: "submitContributions",
+    args: [params.datanetId, c.map((x) => x.contentHash), c.map((x) => x.byteSize), c.map((x) => x.license)],
+    label: "DatanetRegistry.submitContributions",
+  };
 }
 
 /** Submits many contributions in one transaction; returns their ids in input order. */
 export async function contributeBatch(
   client: WalletClientWithAccount,
-  params: { registry: Address; datanetId: bigint; contributions: readonly ContributionInput[] },
+  params: ContributeBatchParams,
 ): Promise<Sent & { contributionIds: bigint[] }> {
-  const c = params.contributions;
-  const data = encodeFunctionData({
-    abi,
-    functionName: "submitContributions",
-    args: [params.datanetId, c.map((x) => x.contentHash), c.map((x) => x.byteSize), c.map((x) => x.license)],
-  });
-  const sent = await transact(client, {
-    to: params.registry,
-    data,
-    label: "DatanetRegistry.submitContributions",
-  });
-  const events = parseEventLogs({ abi, logs: sent.receipt.logs, eventName: "ContributionSubmitted" });
-  return { ...sent, contributionIds: events.map((e) => e.args.contributionId) };
+  const { hash, receipt, events } = await sendAndWait(client, contributeBatchWrite(params));
+  return {
+    hash,
+    receipt,
+    contributionIds: events.flatMap((e) =>
+      e.eventName === "ContributionSubmitted" ? [e.args.contributionId] : [],
+    ),
+  };
 }
 
 /** Accepts or rejects a pending contribution (owner or curator). */
-export function curate(
+export async function curate(
   client: WalletClientWithAccount,
   params: { registry: Address; contributionId: bigint; accept: boolean },
 ): Promise<Sent> {
-  const data = encodeFunctionData({
+  const { hash, receipt } = await sendAndWait(client, {
+    address: params.registry,
     abi,
     functionName: "curate",
     args: [params.contributionId, params.accept],
+    label: "DatanetRegistry.curate",
   });
-  return transact(client, { to: params.registry, data, label: "DatanetRegistry.curate" });
+  return { hash, receipt };
 }
 
-export function curateBatch(
-  client: WalletClientWithAccount,
-  params: { registry: Address; decisions: readonly { contributionId: bigint; accept: boolean }[] },
-): Promise<Sent> {
-  const data = encodeFunctionData({
+export interface CurateBatchParams {
+  registry: Address;
+  decisions: readonly { contributionId: bigint; accept: boolean }[];
+}
+
+export function curateBatchWrite(params: CurateBatchParams): DatanetRegistryWrite<"curateBatch"> {
+  return {
+    address: params.registry,
     abi,
     functionName: "curateBatch",
     args: [params.decisions.map((d) => d.contributionId), params.decisions.map((d) => d.accept)],
-  });
-  return transact(client, { to: params.registry, data, label: "DatanetRegistry.curateBatch" });
+    label: "DatanetRegistry.curateBatch",
+  };
 }
 
-export function setCurator(
+export async function curateBatch(client: WalletClientWithAccount, params: CurateBatchParams): Promise<Sent> {
+  const { hash, receipt } = await sendAndWait(client, curateBatchWrite(params));
+  return { hash, receipt };
+}
+
+export async function setCurator(
   client: WalletClientWithAccount,
   params: { registry: Address; datanetId: bigint; curator: Address; enabled: boolean },
 ): Promise<Sent> {
-  const data = encodeFunctionData({
+  const { hash, receipt } = await sendAndWait(client, {
+    address: params.registry,
     abi,
     functionName: "setCurator",
     args: [params.datanetId, params.curator, params.enabled],
+    label: "DatanetRegistry.setCurator",
   });
-  return transact(client, { to: params.registry, data, label: "DatanetRegistry.setCurator" });
+  return { hash, receipt };
 }
 
-export interface PublishSnapshotParams {
-  registry: Address;
+/** What a snapshot commits on-chain (the registry's `publishSnapshot` arguments, by name). */
+export interface SnapshotCommitment {
   datanetId: bigint;
   /** Merkle root over the accepted chunks (chunkLeaf from @openledger/merkle). */
   chunksRoot: Hex;
@@ -156,12 +207,13 @@ export interface PublishSnapshotParams {
   uri: string;
 }
 
-/** Publishes the next snapshot version (owner only). */
-export async function publishSnapshot(
-  client: WalletClientWithAccount,
-  params: PublishSnapshotParams,
-): Promise<Sent & { snapshotId: bigint; version: number }> {
-  const data = encodeFunctionData({
+export interface PublishSnapshotParams extends SnapshotCommitment {
+  registry: Address;
+}
+
+export function publishSnapshotWrite(params: PublishSnapshotParams): DatanetRegistryWrite<"publishSnapshot"> {
+  return {
+    address: params.registry,
     abi,
     functionName: "publishSnapshot",
     args: [
@@ -173,31 +225,48 @@ export async function publishSnapshot(
       params.totalWeight,
       params.uri,
     ],
-  });
-  const sent = await transact(client, {
-    to: params.registry,
-    data,
     label: "DatanetRegistry.publishSnapshot",
-  });
-  const [event] = parseEventLogs({ abi, logs: sent.receipt.logs, eventName: "SnapshotPublished" });
-  return { ...sent, snapshotId: event.args.snapshotId, version: event.args.version };
+  };
+}
+
+/** Publishes the next snapshot version (owner only). */
+export async function publishSnapshot(
+  client: WalletClientWithAccount,
+  params: PublishSnapshotParams,
+): Promise<Sent & { snapshotId: bigint; version: number }> {
+  const { hash, receipt, events } = await sendAndWait(client, publishSnapshotWrite(params));
+  const { snapshotId, version } = eventOf(events, "SnapshotPublished").args;
+  return { hash, receipt, snapshotId, version };
+}
+
+export interface BuyLicenseParams {
+  registry: Address;
+  snapshotId: bigint;
+  /** Who holds the license (default the sender). */
+  licensee?: Address;
+}
+
+export function buyLicenseWrite(
+  params: BuyLicenseParams & { licensee: Address },
+): DatanetRegistryWrite<"buyLicense"> {
+  return {
+    address: params.registry,
+    abi,
+    functionName: "buyLicense",
+    args: [params.snapshotId, params.licensee],
+    label: "DatanetRegistry.buyLicense",
+  };
 }
 
 /** Buys a training license for a snapshot (paid by the sender, for `licensee`, default the sender). */
 export async function buyLicense(
   client: WalletClientWithAccount,
-  params: { registry: Address; snapshotId: bigint; licensee?: Address },
+  params: BuyLicenseParams,
 ): Promise<Sent & { price: bigint; ownerShare: bigint; contributorsShare: bigint }> {
   const licensee = params.licensee ?? client.account.address;
-  const data = encodeFunctionData({ abi, functionName: "buyLicense", args: [params.snapshotId, licensee] });
-  const sent = await transact(client, { to: params.registry, data, label: "DatanetRegistry.buyLicense" });
-  const [event] = parseEventLogs({ abi, logs: sent.receipt.logs, eventName: "LicensePurchased" });
-  return {
-    ...sent,
-    price: event.args.price,
-    ownerShare: event.args.ownerShare,
-    contributorsShare: event.args.contributorsShare,
-  };
+  const { hash, receipt, events } = await sendAndWait(client, buyLicenseWrite({ ...params, licensee }));
+  const { price, ownerShare, contributorsShare } = eventOf(events, "LicensePurchased").args;
+  return { hash, receipt, price, ownerShare, contributorsShare };
 }
 
 /** Pays a contributor its accrued royalties from a snapshot (proof of its (account, weight) leaf). */
@@ -205,14 +274,14 @@ export async function claimRoyalty(
   client: WalletClientWithAccount,
   params: { registry: Address; snapshotId: bigint; account: Address; weight: bigint; proof: readonly Hex[] },
 ): Promise<Sent & { amount: bigint }> {
-  const data = encodeFunctionData({
+  const { hash, receipt, events } = await sendAndWait(client, {
+    address: params.registry,
     abi,
     functionName: "claimRoyalty",
     args: [params.snapshotId, params.account, params.weight, params.proof],
+    label: "DatanetRegistry.claimRoyalty",
   });
-  const sent = await transact(client, { to: params.registry, data, label: "DatanetRegistry.claimRoyalty" });
-  const [event] = parseEventLogs({ abi, logs: sent.receipt.logs, eventName: "RoyaltyClaimed" });
-  return { ...sent, amount: event.args.amount };
+  return { hash, receipt, amount: eventOf(events, "RoyaltyClaimed").args.amount };
 }
 
 /** Withdraws the sender's claimable balance (owner license shares, refunded bonds) to `to`. */
@@ -220,14 +289,27 @@ export async function claimDatanetEarnings(
   client: WalletClientWithAccount,
   params: { registry: Address; to?: Address },
 ): Promise<Sent & { amount: bigint }> {
-  const data = encodeFunctionData({
+  const { hash, receipt, events } = await sendAndWait(client, {
+    address: params.registry,
     abi,
     functionName: "claim",
     args: [params.to ?? client.account.address],
+    label: "DatanetRegistry.claim",
   });
-  const sent = await transact(client, { to: params.registry, data, label: "DatanetRegistry.claim" });
-  const [event] = parseEventLogs({ abi, logs: sent.receipt.logs, eventName: "Claimed" });
-  return { ...sent, amount: event.args.amount };
+  return { hash, receipt, amount: eventOf(events, "Claimed").args.amount };
+}
+
+/** Every DatanetRegistry event, decoded and typed by the ABI. */
+export type DatanetRegistryEvent = ParseEventLogsReturnType<RegistryAbi, undefined, true>[number];
+
+/** The first `name` event of a decoded list (the registry emits it, so its absence is a broken receipt). */
+export function eventOf<name extends DatanetRegistryEvent["eventName"]>(
+  events: readonly DatanetRegistryEvent[],
+  name: name,
+): Extract<DatanetRegistryEvent, { eventName: name }> {
+  const found = events.find((e) => e.eventName === name);
+  if (!found) throw new OpenLedgerTransactionError(`DatanetRegistry: the receipt has no ${name} event`);
+  return found as Extract<DatanetRegistryEvent, { eventName: name }>;
 }
 
 export function hasLicense(

@@ -5,6 +5,7 @@ export * from "./deployment-file.ts";
 export * from "./errors.ts";
 export * from "./generated/abis.ts";
 export * from "./model.ts";
+export * from "./send-queue.ts";
 export * from "./settlement.ts";
 export * from "./staking.ts";
 export * from "./token.ts";

@@ -1,9 +1,18 @@
 import {
   type Abi,
   type Account,
+  type Address,
   type Chain,
   type Client,
+  type ContractEventName,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type ContractFunctionParameters,
+  type EncodeFunctionDataParameters,
+  encodeFunctionData,
   type Hex,
+  type ParseEventLogsReturnType,
+  parseEventLogs,
   type TransactionReceipt,
   type Transport,
   zeroAddress,
@@ -11,9 +20,16 @@ import {
 import { call, sendTransaction, waitForTransactionReceipt } from "viem/actions";
 import { decodeContractError, OpenLedgerTransactionError } from "./errors.ts";
 
+// The write path, split as viem splits writeContract and waitForTransactionReceipt:
+//   sendWrite / sendCall  simulate (a revert surfaces decoded, before anything is signed), send, return the hash
+//   waitForWrite          wait for the receipt, check its status, decode the events asked for
+//   transact              both, for callers that want the receipt right away
+// SendQueue (send-queue.ts) orders many sends from one account without waiting for receipts in between.
+
 /** A viem client with an account that can sign and send (e.g. `createWalletClient({ account, ... })`). */
 export type WalletClientWithAccount = Client<Transport, Chain | undefined, Account>;
 
+/** A raw call: calldata already encoded. */
 export interface CallRequest {
   /** Contract called; undefined for a contract creation. */
   to: Hex | undefined;
@@ -25,34 +41,111 @@ export interface CallRequest {
   errorsAbi?: Abi;
 }
 
+type Mutability = "nonpayable" | "payable";
+
+/** A typed contract write: viem's `{ address, abi, functionName, args }` plus a label for errors. */
+export type ContractWrite<
+  abi extends Abi | readonly unknown[] = Abi,
+  functionName extends ContractFunctionName<abi, Mutability> = ContractFunctionName<abi, Mutability>,
+  args extends ContractFunctionArgs<abi, Mutability, functionName> = ContractFunctionArgs<
+    abi,
+    Mutability,
+    functionName
+  >,
+> = ContractFunctionParameters<abi, Mutability, functionName, args> & {
+  value?: bigint;
+  /** `Contract.function`, named in errors (default: the function name). */
+  label?: string;
+  errorsAbi?: Abi;
+};
+
 export interface Sent {
   hash: Hex;
   receipt: TransactionReceipt;
 }
 
-/**
- * Simulates the call (so a revert surfaces as a decoded OpenLedgerContractError before anything is
- * signed), sends it from the client's account and waits for the receipt.
- */
-export async function transact(client: WalletClientWithAccount, request: CallRequest): Promise<Sent> {
+/** A mined, successful write and the events asked for, decoded with the contract's ABI. */
+export type Written<
+  abi extends Abi | readonly unknown[] = Abi,
+  eventName extends ContractEventName<abi> | undefined = undefined,
+> = Sent & { events: ParseEventLogsReturnType<abi, eventName, true> };
+
+/** Simulates `request` from the client's account, then sends it; returns the transaction hash. */
+export async function sendCall(client: WalletClientWithAccount, request: CallRequest): Promise<Hex> {
   const { to, data, value, label } = request;
   const account = client.account;
   if (!account) throw new OpenLedgerTransactionError(`${label}: the client has no account to send from`);
   if (to !== undefined && to === zeroAddress)
     throw new OpenLedgerTransactionError(`${label}: contract address is the zero address`);
-  let hash: Hex;
   try {
     await call(client, { account, to, data, value });
-    hash = await sendTransaction(client, { account, chain: client.chain ?? null, to, data, value });
+    return await sendTransaction(client, { account, chain: client.chain ?? null, to, data, value });
   } catch (err) {
     throw decodeContractError(err, label, request.errorsAbi);
   }
+}
+
+/** Encodes a typed contract write, simulates it, sends it; returns the transaction hash. */
+export function sendWrite<
+  const abi extends Abi | readonly unknown[],
+  functionName extends ContractFunctionName<abi, Mutability>,
+  args extends ContractFunctionArgs<abi, Mutability, functionName>,
+>(client: WalletClientWithAccount, write: ContractWrite<abi, functionName, args>): Promise<Hex> {
+  return sendCall(client, callOf(write as ContractWrite));
+}
+
+/** The raw call of a typed write (calldata encoded against its ABI). */
+export function callOf(write: ContractWrite): CallRequest {
+  const data = encodeFunctionData({
+    abi: write.abi,
+    functionName: write.functionName,
+    args: write.args,
+  } as EncodeFunctionDataParameters);
+  return {
+    to: write.address as Address,
+    data,
+    value: write.value,
+    label: write.label ?? String(write.functionName),
+    errorsAbi: write.errorsAbi,
+  };
+}
+
+/**
+ * Waits for a sent transaction's receipt; a reverted transaction throws OpenLedgerTransactionError.
+ * With `abi` (and optionally `eventName`), the receipt's logs are decoded with it: `events` is typed
+ * by the ABI, and holds only the named event(s) when `eventName` is given.
+ */
+export async function waitForWrite<
+  const abi extends Abi | readonly unknown[] = readonly [],
+  eventName extends ContractEventName<abi> | undefined = undefined,
+>(
+  client: Client,
+  params: { hash: Hex; label: string; abi?: abi; eventName?: eventName },
+): Promise<Written<abi, eventName>> {
+  const { hash, label } = params;
   const receipt = await waitForTransactionReceipt(client, { hash });
   if (receipt.status !== "success") {
     throw new OpenLedgerTransactionError(
       `${label}: transaction ${hash} reverted in block ${receipt.blockNumber}`,
     );
   }
+  const events = (
+    params.abi
+      ? parseEventLogs({ abi: params.abi, logs: receipt.logs, eventName: params.eventName, strict: true })
+      : []
+  ) as ParseEventLogsReturnType<abi, eventName, true>;
+  if (params.eventName !== undefined && events.length === 0) {
+    throw new OpenLedgerTransactionError(
+      `${label}: transaction ${hash} emitted no ${String(params.eventName)} event`,
+    );
+  }
+  return { hash, receipt, events };
+}
+
+/** sendCall + waitForWrite: simulates, sends from the client's account and waits for the receipt. */
+export async function transact(client: WalletClientWithAccount, request: CallRequest): Promise<Sent> {
+  const hash = await sendCall(client, request);
+  const { receipt } = await waitForWrite(client, { hash, label: request.label });
   return { hash, receipt };
 }
 
