@@ -1,12 +1,25 @@
 // Linear kernels on weights kept in their GGUF storage format, against float64 products of the same
 // weights decoded by the formats module (the decoder the GGUF tests check bit by bit).
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { decodeTensor, encodeTensor, GgmlType, type GgufWriteType } from "../src/formats/ggml-types.ts";
+import { readLlamaGguf, writeLlamaGguf } from "../src/formats/llama-gguf.ts";
+import type { LlamaConfig } from "../src/formats/model-config.ts";
 import { Engine } from "../src/kernels/engine.ts";
 import { QTensor } from "../src/kernels/qtensor.ts";
 import * as ref from "../src/kernels/reference.ts";
-import { randomData } from "./formats-util.ts";
+import { LoraAdapter, type LoraSlot } from "../src/lora/adapter.ts";
+import { mergeAdapter } from "../src/lora/merge.ts";
+import { ModelInputError, ModelMemoryError } from "../src/model/errors.ts";
+import { forward } from "../src/model/infer.ts";
+import { KVCache, LlamaModel } from "../src/model/llama.ts";
+import { loadLlamaGguf } from "../src/model/load-gguf.ts";
+import { causalExample, type LoraGrad, lossAndGrad } from "../src/train/backprop.ts";
+import { Trainer } from "../src/train/trainer.ts";
+import { randomData, randomWeights } from "./formats-util.ts";
 
 const TYPES: GgufWriteType[] = [
   "F16",
@@ -93,3 +106,126 @@ for (const [threads, relaxedSimd] of [
     }
   });
 }
+
+describe("models loaded with packed weights", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ml-packed-"));
+  const cfg: LlamaConfig = {
+    architecture: "llama",
+    vocabSize: 96,
+    hiddenSize: 64,
+    intermediateSize: 128,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 16,
+    contextLength: 64,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: false,
+    attentionBias: false,
+  };
+  const weights = randomWeights(cfg, 3);
+  let e: Engine;
+  before(async () => {
+    e = await Engine.create({ threads: 2, maxMemoryMiB: 64 });
+  });
+  after(async () => {
+    await e.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("Q4_0: memory is the file's size, logits match the decoded f32 model, LoRA gradients too", () => {
+    const path = join(dir, "q4.gguf");
+    writeLlamaGguf(path, { config: cfg, weights, tensorType: "Q4_0" });
+    const { model: q, file } = loadLlamaGguf(e, path);
+    file.close();
+    const f = LlamaModel.fromWeights(e, cfg, readLlamaGguf(path).weights);
+    try {
+      assert.ok(q.packed && !f.packed);
+      assert.ok(
+        q.weightBytes < f.weightBytes / 5,
+        `${q.weightBytes} bytes packed vs ${f.weightBytes} as f32`,
+      );
+      // prefill (8 rows, dequantised panels) equals the f32 model; a decode step (8-bit activations) is close
+      const tokens = [5, 17, 33, 2, 90, 41, 8, 64];
+      const [cq, cf] = [new KVCache(q), new KVCache(f)];
+      const [lq] = forward(q, [{ tokens, cache: cq, allLogits: true }]);
+      const [lf] = forward(f, [{ tokens, cache: cf, allLogits: true }]);
+      assert.ok(relErr(lq, lf) < 1e-4, `prefill ${relErr(lq, lf)}`);
+      const [dq] = forward(q, [{ tokens: [7], cache: cq }]);
+      const [df] = forward(f, [{ tokens: [7], cache: cf }]);
+      assert.ok(relErr(dq, df) < 0.05, `decode ${relErr(dq, df)}`);
+      cq.free();
+      cf.free();
+
+      const opts = { rank: 4, alpha: 8, targets: ["q_proj", "v_proj", "down_proj"] as const };
+      const grads = (m: LlamaModel) => {
+        const a = LoraAdapter.create(e, cfg, { ...opts, targets: [...opts.targets] }, 9);
+        for (const slots of a.slots)
+          for (const s of slots.values()) s.B.f32.set(randomData(s.B.length, 4, 0.1));
+        const sink = new Map<LoraSlot, LoraGrad>();
+        for (const slots of a.slots)
+          for (const s of slots.values()) sink.set(s, { dA: e.alloc(s.A.length), dB: e.alloc(s.B.length) });
+        const batch = [
+          causalExample([1, 4, 9, 16, 25, 36, 49, 64, 81]),
+          causalExample([3, 1, 4, 1, 5, 9, 2, 6]),
+        ];
+        const r = lossAndGrad(m, batch, a, { full: null, lora: sink });
+        const out = [...sink.values()].flatMap((g) => [g.dA.f32.slice(), g.dB.f32.slice()]);
+        for (const g of sink.values()) {
+          g.dA.free();
+          g.dB.free();
+        }
+        a.free();
+        return { loss: r.loss, out };
+      };
+      const gq = grads(q);
+      const gf = grads(f);
+      assert.ok(Math.abs(gq.loss - gf.loss) < 1e-5, `${gq.loss} vs ${gf.loss}`);
+      gq.out.forEach((g, i) =>
+        assert.ok(relErr(g, gf.out[i]) < 1e-4, `gradient ${i}: ${relErr(g, gf.out[i])}`),
+      );
+
+      // a quantised base trains LoRA; full training and merging into packed weights are refused
+      const trainer = new Trainer(q, {
+        mode: "lora",
+        lora: { rank: 4, alpha: 8, targets: ["q_proj", "v_proj"] },
+        learningRate: 1e-2,
+        warmupSteps: 0,
+        totalSteps: 8,
+        seed: 1,
+      });
+      const batch = [causalExample([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])];
+      const first = trainer.trainStep(batch).loss;
+      let last = first;
+      for (let i = 0; i < 7; i++) last = trainer.trainStep(batch).loss;
+      assert.ok(last < first, `loss ${first} -> ${last}`);
+      assert.throws(() => mergeAdapter(q, trainer.adapter!), ModelInputError);
+      trainer.free();
+      assert.throws(
+        () => new Trainer(q, { mode: "full", learningRate: 1e-3, warmupSteps: 0, totalSteps: 1, seed: 1 }),
+        /full-parameter training needs float32 weights/,
+      );
+    } finally {
+      q.free();
+      f.free();
+    }
+  });
+
+  test("a model that cannot fit is refused before any tensor is read, naming sizes and what to change", async (t) => {
+    const big: LlamaConfig = { ...cfg, vocabSize: 20000, hiddenSize: 256, headDim: 64 };
+    const path = join(dir, "big.gguf");
+    writeLlamaGguf(path, { config: big, weights: randomWeights(big, 5), tensorType: "F16" });
+    const small = await Engine.create({ threads: 1, maxMemoryMiB: 16 });
+    t.after(() => small.close());
+    assert.throws(
+      () => loadLlamaGguf(small, path),
+      (err: Error) =>
+        err instanceof ModelMemoryError &&
+        /needs [\d.]+ MiB \([\d.]+ MiB of F16 weights as stored\).*can hold [\d.]+ MiB more \(maxMemoryMiB 16\).*larger maxMemoryMiB/.test(
+          err.message,
+        ),
+    );
+    assert.equal(small.allocatedBytes, 0);
+  });
+});

@@ -14,7 +14,8 @@ import { ModelMemoryError } from "./errors.ts";
 import { LlamaModel, type ModelOptions } from "./llama.ts";
 
 const GiB = 2 ** 30;
-const fmt = (bytes: number) => `${(bytes / GiB).toFixed(2)} GiB`;
+const fmt = (bytes: number) =>
+  bytes >= GiB ? `${(bytes / GiB).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 /** How one GGUF tensor is held in memory. */
 interface Plan {
