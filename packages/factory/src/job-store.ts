@@ -26,7 +26,6 @@ export interface JobSpec {
   /** the name the adapter is published under */
   name: string;
   suffix: string | null;
-  backend: string;
   /** absent: train only, publish later with `models publish` */
   publish: { pricePer1kTokens: string } | null;
   trainingFile: string;
@@ -46,6 +45,8 @@ export interface JobArtefacts {
 
 export interface JobResult {
   artefacts: JobArtefacts;
+  /** which worker backend trained it: "embedded" or "external" */
+  backend: string;
   adapterHash: Hex;
   trainedTokens: number;
   heldOutLossBefore: number;

@@ -94,7 +94,7 @@ export class CancelledError extends Error {
   override name = "CancelledError";
 }
 
-function evalLoss(
+export function evalLoss(
   model: LlamaModel,
   examples: TrainExample[],
   adapter: LoraAdapter | null,
@@ -149,7 +149,9 @@ export function gradientStore(
     learningRates: [c.learningRate],
     contributionIds: items.map((i) => BigInt(i.record.contributionId)),
   });
-  g.vectors.forEach((v, i) => builder.set(0, i, v));
+  g.vectors.forEach((v, i) => {
+    builder.set(0, i, v);
+  });
   return builder.toBuffer();
 }
 

@@ -38,7 +38,9 @@ export function splitDataset(
   if (opts.evalFraction > 0 && usable.length >= 2) held = Math.max(1, held);
   const heldSet = new Set(order.slice(0, held));
   const split: SplitDataset = { train: [], heldOut: [] };
-  usable.forEach((u, i) => (heldSet.has(i) ? split.heldOut : split.train).push(u));
+  usable.forEach((u, i) => {
+    (heldSet.has(i) ? split.heldOut : split.train).push(u);
+  });
   if (split.train.length === 0) {
     throw new TrainingError(
       "empty_dataset",

@@ -1,0 +1,26 @@
+export { canonicalHash, canonicalJson, sha256Hex } from "./canonical.ts";
+export { type DatasetRecord, datanetSlug, resolveSnapshot, type SnapshotRef } from "./dataset.ts";
+export * from "./errors.ts";
+export { eventObject, type FineTuningRoutesOptions, fineTuningRoutes, jobObject } from "./http.ts";
+export { DEFAULT_CONFIG, parseHyperparameters, RANGES, type TrainingConfig } from "./hyperparameters.ts";
+export type { Job, JobArtefacts, JobEvent, JobResult, JobSpec, JobStatus } from "./job-store.ts";
+export { JobStore, TERMINAL } from "./job-store.ts";
+export { MANIFEST_SCHEMA, type TrainingManifest } from "./manifest.ts";
+export {
+  addBaseModel,
+  listModelRecords,
+  listPublishedModels,
+  type ModelMetadata,
+  type ModelRecord,
+  type PublishedModel,
+  type RegistryContext,
+  resolveModel,
+  resolveModelRecord,
+} from "./models.ts";
+export { factoryClients, type OpenFactoryOptions, openFactory, workerTokenFor } from "./open.ts";
+export { type ReportData, reportHtml } from "./report.ts";
+export { type CompletionBody, FactoryService, type FactoryServiceOptions } from "./service.ts";
+export { type RunMetrics, runEmbedded } from "./train/embedded.ts";
+export { type ExternalTrainer, type ExternalTrainerConfig, runExternal } from "./train/external.ts";
+export { type VerifyCheck, type VerifyResult, verifyModel } from "./verify.ts";
+export { runWorker, type WorkerOptions } from "./worker.ts";

@@ -1,0 +1,137 @@
+// `models verify`: re-hash every artefact of a published model and hold it against the chain.
+import { BlobIntegrityError, type BlobStore } from "@openledger/datanet";
+import { getProvenance } from "@openledger/sdk";
+import type { Hex } from "viem";
+import { canonicalHash, sha256Hex } from "./canonical.ts";
+import type { TrainingManifest } from "./manifest.ts";
+import { cidOfUri, digestOfCid, type RegistryContext, resolveModelRecord } from "./models.ts";
+
+export interface VerifyCheck {
+  what: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface VerifyResult {
+  modelId: bigint;
+  version: number;
+  name: string;
+  ok: boolean;
+  checks: VerifyCheck[];
+}
+
+async function hashBlob(
+  blobs: BlobStore,
+  cid: string,
+): Promise<{ hash: Hex | null; error?: string; bytes?: Uint8Array }> {
+  try {
+    const bytes = await blobs.get(cid);
+    return { hash: sha256Hex(bytes), bytes };
+  } catch (err) {
+    if (err instanceof BlobIntegrityError)
+      return { hash: null, error: "the stored bytes do not match the CID (corrupted)" };
+    return { hash: null, error: (err as Error).message };
+  }
+}
+
+export async function verifyModel(ctx: RegistryContext, nameOrId: string | bigint): Promise<VerifyResult> {
+  const record = await resolveModelRecord(ctx, nameOrId);
+  const p = record.published;
+  const checks: VerifyCheck[] = [];
+  const check = (what: string, ok: boolean, detail: string) => checks.push({ what, ok, detail });
+  const blob = async (what: string, cid: string, expected: Hex | null, against: string) => {
+    const h = await hashBlob(ctx.blobs, cid);
+    if (h.hash === null) check(what, false, `${cid}: ${h.error}`);
+    else if (expected !== null && h.hash !== expected)
+      check(what, false, `sha256 ${h.hash} differs from ${against} ${expected}`);
+    else check(what, true, `sha256 ${h.hash}${expected ? ` = ${against}` : ""}`);
+    return h;
+  };
+
+  await blob("metadata", record.metadataCid, null, "");
+  await blob("tokenizer", p.tokenizerCid, null, "");
+  if (record.metadata.kind === "base") {
+    await blob("base model file", p.baseModel.cid, p.baseModel.hash, "the registered hash");
+    check(
+      "base model CID",
+      digestOfCid(p.baseModel.cid) === p.baseModel.hash,
+      `CID digest ${digestOfCid(p.baseModel.cid)}`,
+    );
+    return { modelId: p.modelId, version: 0, name: p.name, ok: checks.every((c) => c.ok), checks };
+  }
+
+  const chain = await getProvenance(ctx.client, {
+    registry: ctx.modelRegistry,
+    modelId: p.modelId,
+    version: p.version,
+  });
+  await blob("base model file", p.baseModel.cid, chain.baseModelHash, "on-chain baseModelHash");
+  check(
+    "base model in metadata",
+    record.metadata.baseModel.hash === chain.baseModelHash,
+    `metadata ${record.metadata.baseModel.hash}, chain ${chain.baseModelHash}`,
+  );
+  const adapterCid = cidOfUri(chain.adapterURI);
+  await blob("adapter GGUF", adapterCid, chain.adapterHash, "on-chain adapterHash");
+  check(
+    "adapter URI",
+    digestOfCid(adapterCid) === chain.adapterHash,
+    `CID digest ${digestOfCid(adapterCid)} vs adapterHash ${chain.adapterHash}`,
+  );
+
+  if (!record.metadata.manifest) {
+    check("training manifest", false, "the metadata names no training manifest");
+    return { modelId: p.modelId, version: p.version, name: p.name, ok: false, checks };
+  }
+  const m = await blob("training manifest", cidOfUri(record.metadata.manifest), null, "");
+  if (!m.bytes) return { modelId: p.modelId, version: p.version, name: p.name, ok: false, checks };
+  const manifest = JSON.parse(Buffer.from(m.bytes).toString("utf8")) as TrainingManifest;
+  const configHash = canonicalHash(manifest.config);
+  check(
+    "training config",
+    configHash === chain.trainingConfigHash && manifest.configHash === chain.trainingConfigHash,
+    `keccak256(canonical config) ${configHash}, on-chain trainingConfigHash ${chain.trainingConfigHash}`,
+  );
+  const ids = manifest.snapshots.map((s) => BigInt(s.id));
+  check(
+    "snapshots",
+    ids.length === chain.snapshotIds.length && ids.every((id, i) => id === chain.snapshotIds[i]),
+    `manifest [${ids.join(", ")}], chain [${chain.snapshotIds.join(", ")}]`,
+  );
+  const roots = manifest.snapshots.map((s) => s.root.toLowerCase());
+  check(
+    "snapshot roots",
+    roots.length === chain.trainingRoots.length &&
+      roots.every((r, i) => r === chain.trainingRoots[i].toLowerCase()),
+    `manifest [${roots.join(", ")}], chain [${chain.trainingRoots.join(", ")}]`,
+  );
+  check(
+    "manifest adapter hash",
+    manifest.adapter.gguf.hash === chain.adapterHash,
+    `manifest ${manifest.adapter.gguf.hash}, chain ${chain.adapterHash}`,
+  );
+  check(
+    "manifest base hash",
+    manifest.baseModel.hash === chain.baseModelHash,
+    `manifest ${manifest.baseModel.hash}, chain ${chain.baseModelHash}`,
+  );
+  await blob(
+    "PEFT adapter_config.json",
+    cidOfUri(manifest.adapter.peftConfig.uri),
+    manifest.adapter.peftConfig.hash,
+    "the manifest's hash",
+  );
+  await blob(
+    "PEFT adapter_model.safetensors",
+    cidOfUri(manifest.adapter.peftWeights.uri),
+    manifest.adapter.peftWeights.hash,
+    "the manifest's hash",
+  );
+  await blob(
+    "grad-v1 gradient store",
+    cidOfUri(manifest.gradients.uri),
+    manifest.gradients.hash,
+    "the manifest's hash",
+  );
+  return { modelId: p.modelId, version: p.version, name: p.name, ok: checks.every((c) => c.ok), checks };
+}

@@ -1,0 +1,255 @@
+// A worker: claims jobs from a factory server over HTTP, fetches the base model and the licensed
+// snapshot data by content hash, trains (embedded engine or an external trainer), heartbeats its
+// lease, uploads checkpoints and results. Local workers are the same code in child processes.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cidForBytes } from "@openledger/datanet";
+import { parseDatasetJsonl } from "./dataset.ts";
+import { TrainingError } from "./errors.ts";
+import type { JobSpec } from "./job-store.ts";
+import {
+  CancelledError,
+  type RunOutput,
+  runEmbedded,
+  type StepMetrics,
+  type TrainHooks,
+} from "./train/embedded.ts";
+import { type ExternalTrainer, runExternal } from "./train/external.ts";
+
+export interface WorkerOptions {
+  server: string;
+  token: string;
+  worker: string;
+  workDir: string;
+  threads?: number;
+  /** default: the embedded engine */
+  external?: ExternalTrainer;
+  /** stop when the queue is empty instead of polling */
+  once?: boolean;
+  pollMs?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+interface Claim {
+  job: { id: string; spec: JobSpec; attempt: number };
+  lease: { token: string; expiresAt: number; leaseMs: number };
+  checkpoint: { step: number; cid: string } | null;
+  checkpointEvery: number;
+}
+
+/** The lease was lost or the job cancelled: stop working on it. */
+class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+}
+
+class ServerClient {
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  async call(
+    method: string,
+    path: string,
+    opts: { lease?: string; json?: unknown; bytes?: Uint8Array } = {},
+  ) {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    if (opts.lease) headers["openledger-lease"] = opts.lease;
+    let body: string | Uint8Array | undefined;
+    if (opts.json !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(opts.json);
+    } else if (opts.bytes) {
+      headers["content-type"] = "application/octet-stream";
+      body = opts.bytes;
+    }
+    const res = await fetch(new URL(path, this.base), { method, headers, body });
+    if (res.status === 409) {
+      const b = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+      throw new LeaseLostError(b?.error?.message ?? "lease lost");
+    }
+    if (!res.ok) {
+      const err = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+      throw new Error(`${method} ${path}: HTTP ${res.status} ${err?.error?.message ?? res.statusText}`);
+    }
+    return res;
+  }
+
+  async json<T>(
+    method: string,
+    path: string,
+    opts: { lease?: string; json?: unknown; bytes?: Uint8Array } = {},
+  ) {
+    return (await (await this.call(method, path, opts)).json()) as T;
+  }
+
+  async bytes(path: string, lease?: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.call("GET", path, { lease })).arrayBuffer());
+  }
+}
+
+/** Fetches a blob by CID into the cache (verified against the CID) and returns its path. */
+async function cached(client: ServerClient, cacheDir: string, cid: string): Promise<string> {
+  const path = join(cacheDir, cid);
+  if (existsSync(path)) return path;
+  const bytes = await client.bytes(`/v1/factory/worker/blobs/${cid}`);
+  if (cidForBytes(bytes) !== cid) throw new Error(`blob ${cid} from the server does not match its CID`);
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(`${path}.tmp`, bytes);
+  renameSync(`${path}.tmp`, path);
+  return path;
+}
+
+/** Runs jobs until the signal aborts (or, with `once`, until the queue is empty). */
+export async function runWorker(o: WorkerOptions): Promise<number> {
+  const client = new ServerClient(o.server, o.token);
+  const log = o.log ?? (() => undefined);
+  let done = 0;
+  while (!o.signal?.aborted) {
+    const res = await client.call("POST", "/v1/factory/worker/claim", { json: { worker: o.worker } });
+    if (res.status === 204) {
+      if (o.once) return done;
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      continue;
+    }
+    const claim = (await res.json()) as Claim;
+    log(`claimed ${claim.job.id} (${claim.job.spec.name}, attempt ${claim.job.attempt})`);
+    await runJob(client, o, claim);
+    done++;
+  }
+  return done;
+}
+
+async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Promise<void> {
+  const { id, spec } = claim.job;
+  const lease = claim.lease.token;
+  const jobDir = join(o.workDir, "jobs", id);
+  mkdirSync(jobDir, { recursive: true });
+  const pending: { level: string; type: string; message: string; data?: unknown }[] = [];
+  let lastFlush = Date.now();
+  let stop = false;
+  let progress = { step: 0, totalSteps: 0, trainedTokens: 0 };
+  const flushEvery = Math.min(1000, claim.lease.leaseMs / 3);
+  const flush = async (force = false) => {
+    if (!force && Date.now() - lastFlush < flushEvery) return;
+    lastFlush = Date.now();
+    try {
+      if (pending.length) {
+        const events = pending.splice(0, pending.length);
+        await client.call("POST", `/v1/factory/worker/jobs/${id}/events`, { lease, json: { events } });
+      }
+      await client.call("POST", `/v1/factory/worker/jobs/${id}/heartbeat`, { lease, json: progress });
+    } catch (err) {
+      if (err instanceof LeaseLostError) stop = true;
+      else throw err;
+    }
+  };
+  const hooks: TrainHooks = {
+    onStep: async (m: StepMetrics) => {
+      progress = { step: m.step, totalSteps: m.totalSteps, trainedTokens: m.trainedTokens };
+      pending.push({
+        level: "info",
+        type: "metrics",
+        message: `Step ${m.step}/${m.totalSteps}: training loss=${m.loss.toFixed(4)}`,
+        data: {
+          step: m.step,
+          total_steps: m.totalSteps,
+          train_loss: m.loss,
+          learning_rate: m.learningRate,
+          tokens_per_second: m.tokensPerSecond,
+          eta_seconds: m.etaSeconds,
+          trained_tokens: m.trainedTokens,
+        },
+      });
+      await flush(m.step === m.totalSteps);
+    },
+    onEval: async (e) => {
+      pending.push({
+        level: "info",
+        type: "metrics",
+        message: `Step ${e.step}: held-out loss=${e.loss.toFixed(4)} perplexity=${e.perplexity.toFixed(2)}`,
+        data: { step: e.step, valid_loss: e.loss, valid_perplexity: e.perplexity },
+      });
+      await flush();
+    },
+    onCheckpoint: async (path, step, metrics) => {
+      await flush(true);
+      if (stop) return;
+      await client.call(
+        "PUT",
+        `/v1/factory/worker/jobs/${id}/checkpoints/${step}?loss=${metrics.train_loss}`,
+        {
+          lease,
+          bytes: readFileSync(path),
+        },
+      );
+    },
+    shouldStop: () => stop,
+  };
+  try {
+    const cacheDir = join(o.workDir, "cache");
+    const basePath = await cached(client, cacheDir, spec.baseModel.cid);
+    const tokenizerPath = await cached(client, cacheDir, spec.baseModel.tokenizerCid);
+    const records = parseDatasetJsonl(await client.bytes(`/v1/factory/worker/jobs/${id}/dataset`, lease));
+    let resumeFrom: string | undefined;
+    if (claim.checkpoint && !o.external) {
+      resumeFrom = join(jobDir, "resume.bin");
+      writeFileSync(resumeFrom, await client.bytes(`/v1/factory/worker/blobs/${claim.checkpoint.cid}`));
+    }
+    pending.push({
+      level: "info",
+      type: "message",
+      message: `Training on ${records.length} records with the ${o.external ? "external" : "embedded"} trainer${resumeFrom ? ` from step ${claim.checkpoint!.step}` : ""}`,
+    });
+    await flush(true);
+    const input = {
+      baseGgufPath: basePath,
+      tokenizerJson: readFileSync(tokenizerPath, "utf8"),
+      records,
+      config: spec.config,
+      workDir: jobDir,
+      threads: o.threads,
+      hooks,
+    };
+    const out: RunOutput = o.external
+      ? await runExternal({ ...input, trainer: o.external })
+      : await runEmbedded({ ...input, resumeFrom, checkpointEvery: claim.checkpointEvery });
+    await flush(true);
+    if (stop) throw new LeaseLostError("lease lost");
+    const put = async (path: string) =>
+      (
+        await client.json<{ cid: string }>("PUT", `/v1/factory/worker/jobs/${id}/blobs`, {
+          lease,
+          bytes: readFileSync(path),
+        })
+      ).cid;
+    const artefacts = {
+      gguf: await put(out.ggufPath),
+      peftConfig: await put(join(out.peftDir, "adapter_config.json")),
+      peftWeights: await put(join(out.peftDir, "adapter_model.safetensors")),
+      gradStore: await put(out.gradStorePath),
+    };
+    const finished = await client.json<{ status: string; error?: { message: string } }>(
+      "POST",
+      `/v1/factory/worker/jobs/${id}/complete`,
+      { lease, json: { backend: o.external ? "external" : "embedded", artefacts, metrics: out.metrics } },
+    );
+    o.log?.(`${id} ${finished.status}${finished.error ? `: ${finished.error.message}` : ""}`);
+  } catch (err) {
+    if (err instanceof LeaseLostError || err instanceof CancelledError) {
+      o.log?.(`${id}: stopped (${(err as Error).message})`);
+      return;
+    }
+    const code = err instanceof TrainingError ? err.code : "worker_error";
+    o.log?.(`${id} failed: ${(err as Error).message}`);
+    await client
+      .call("POST", `/v1/factory/worker/jobs/${id}/fail`, {
+        lease,
+        json: { error: { code, message: (err as Error).message } },
+      })
+      .catch(() => undefined);
+  } finally {
+    rmSync(jobDir, { recursive: true, force: true });
+  }
+}
