@@ -1,14 +1,17 @@
-// span-v1 benchmark: index build speed and size, attribution latency for 200-word outputs, and
-// fidelity with planted sources, beside the brute-force scan a user would otherwise write.
+// span-v1/span-v2 benchmark: index build speed and size, attribution latency for 200-word outputs,
+// fidelity with planted sources, and extended copies (span-v2's reason to exist), beside the
+// brute-force scan a user would otherwise write.
 // `npm run bench -- attribution` (10 MB); ATTRIBUTION_BENCH_LARGE=1 adds the 100 MB snapshot;
 // ATTRIBUTION_BENCH_DEBUG=1 prints grad-v1's per-contribution influence beside its measured effect.
 import { performance } from "node:perf_hooks";
 import {
   attributeSpanV1,
+  attributeSpanV2,
   COST_TIERS,
   type SpanChunk,
   SpanIndex,
   spanV1Reference,
+  spanV2Reference,
 } from "@openledger/attribution";
 import { mulberry32 } from "@openledger/common";
 import type { Hex } from "viem";
@@ -123,6 +126,45 @@ function plantedOutput(c: Corpus): Planted {
   return { text, sources, paraphrased };
 }
 
+type Attribute = typeof attributeSpanV1 | typeof attributeSpanV2;
+
+/** Latency and fidelity of one algorithm over the planted outputs. */
+function fidelity(attribute: Attribute, index: SpanIndex, c: Corpus, planted: Planted[], fillers: string[]) {
+  for (const p of planted.slice(0, 5)) attribute(p.text, [index]); // warm up
+  const latencies: number[] = [];
+  let tp = 0;
+  let credited = 0;
+  let trueCount = 0;
+  let trueShare = 0;
+  let copyShare = 0;
+  let paraphraseCredits = 0;
+  for (const p of planted) {
+    const s = performance.now();
+    const r = attribute(p.text, [index]);
+    latencies.push(performance.now() - s);
+    credited += r.credits.length;
+    trueCount += p.sources.size;
+    for (const cr of r.credits) {
+      if (p.sources.has(cr.contributionId)) {
+        tp++;
+        trueShare += cr.share;
+      }
+      if (c.copies.has(cr.contributionId)) copyShare += cr.share;
+      if (p.paraphrased.has(cr.contributionId)) paraphraseCredits++;
+    }
+  }
+  return {
+    "p50 ms (200 words)": pct(latencies, 50).toFixed(2),
+    "p99 ms": pct(latencies, 99).toFixed(2),
+    precision: `${((100 * tp) / Math.max(1, credited)).toFixed(1)} %`,
+    recall: `${((100 * tp) / Math.max(1, trueCount)).toFixed(1)} %`,
+    "share to true sources": `${(trueShare / (planted.length * 10_000)).toFixed(1)} %`,
+    "to later exact copies": `${copyShare} ppm`,
+    "paraphrases credited": `${paraphraseCredits} of ${planted.length}`,
+    "filler-only outputs credited": `${fillers.filter((f) => attribute(f, [index]).credits.length > 0).length} of ${fillers.length}`,
+  };
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -140,29 +182,9 @@ function run(label: string, targetBytes: number, outputs: number) {
   const index = SpanIndex.load(file);
   const loadMs = performance.now() - t1;
   const planted = Array.from({ length: outputs }, () => plantedOutput(c));
-  for (const p of planted.slice(0, 5)) attributeSpanV1(p.text, [index]); // warm up
-  const latencies: number[] = [];
-  let tp = 0;
-  let credited = 0;
-  let trueCount = 0;
-  let trueShare = 0;
-  let copyShare = 0;
-  let paraphraseCredits = 0;
-  for (const p of planted) {
-    const s = performance.now();
-    const r = attributeSpanV1(p.text, [index]);
-    latencies.push(performance.now() - s);
-    credited += r.credits.length;
-    trueCount += p.sources.size;
-    for (const cr of r.credits) {
-      if (p.sources.has(cr.contributionId)) {
-        tp++;
-        trueShare += cr.share;
-      }
-      if (c.copies.has(cr.contributionId)) copyShare += cr.share;
-      if (p.paraphrased.has(cr.contributionId)) paraphraseCredits++;
-    }
-  }
+  const fillers = Array.from({ length: 50 }, () => sentence(200));
+  const v1 = fidelity(attributeSpanV1, index, c, planted, fillers);
+  const v2 = fidelity(attributeSpanV2, index, c, planted, fillers);
   console.log(
     `\n${label}: ${(c.bytes / MB).toFixed(1)} MB corpus, ${c.chunks.length} chunks, ${index.wordCount} words`,
   );
@@ -174,14 +196,8 @@ function run(label: string, targetBytes: number, outputs: number) {
       value: `${(file.length / c.bytes).toFixed(2)} bytes per corpus byte (${(file.length / MB).toFixed(1)} MB)`,
     },
     "index load": { value: `${loadMs.toFixed(1)} ms` },
-    "latency p50 (200 words)": { value: `${pct(latencies, 50).toFixed(2)} ms` },
-    "latency p99 (200 words)": { value: `${pct(latencies, 99).toFixed(2)} ms` },
-    "precision (credited contributions)": { value: `${((100 * tp) / Math.max(1, credited)).toFixed(1)} %` },
-    "recall (planted sources)": { value: `${((100 * tp) / Math.max(1, trueCount)).toFixed(1)} %` },
-    "share to true sources": { value: `${(trueShare / (outputs * 10_000)).toFixed(1)} %` },
-    "share to later copies": { value: `${copyShare} ppm (must be 0)` },
-    "paraphrased sources credited": { value: `${paraphraseCredits} of ${outputs}` },
   });
+  console.table({ "span-v1": v1, "span-v2": v2 });
   return { c, index, planted };
 }
 
@@ -207,6 +223,10 @@ for (const text of sample) {
   const b = attributeSpanV1(text, [sliceIndex]);
   indexMs += performance.now() - s;
   if (a.commitment !== b.commitment) throw new Error("index and brute force disagree");
+  if (
+    spanV2Reference(text, sliceChunks, [ROOT]).commitment !== attributeSpanV2(text, [sliceIndex]).commitment
+  )
+    throw new Error("span-v2 index and brute force disagree");
 }
 console.log("\nbeside brute force (1 MB slice, 200-word outputs, same commitments):");
 console.table({
@@ -217,6 +237,112 @@ console.table({
 
 if (process.env.ATTRIBUTION_BENCH_LARGE === "1") run("100 MB snapshot", 100 * MB, 100);
 else console.log("\n(set ATTRIBUTION_BENCH_LARGE=1 for the 100 MB snapshot)");
+
+extendedCopies(sliceChunks, c);
+
+/**
+ * Extended copies: a later contribution holding an original's passage with k of the output's own
+ * neighbouring words added on one or both sides (so the output's maximal span runs into the copy),
+ * in the original's snapshot or in another one queried together. `k = 10, 2 reproduced`: a copy
+ * padded with 10 words of which the output happens to share only the 2 next to the passage. When the
+ * output reproduces all 10 added words, those words (4+ words, 40+ bits) were first contributed by the
+ * copy and span-v2 pays it for them, and only them: the last column counts passage words it was paid for.
+ */
+function extendedCopies(base: SpanChunk[], c: Corpus) {
+  const baseIds = [...new Set(base.map((ch) => ch.contributionId))].filter((id) => !c.copies.has(id));
+  let nextId = 10_000_000n;
+  const perVariant = 20;
+  const variants: { k: number; shared: number; left: boolean; right: boolean; other: boolean }[] = [];
+  for (const other of [false, true])
+    for (const [k, shared] of [
+      [1, 1],
+      [2, 2],
+      [10, 10],
+      [10, 2],
+    ])
+      for (const [left, right] of [
+        [true, false],
+        [false, true],
+        [true, true],
+      ])
+        variants.push({ k, shared, left, right, other });
+  const sameChunks = [...base];
+  const otherChunks: SpanChunk[] = [];
+  const cases = variants.flatMap((v) =>
+    Array.from({ length: perVariant }, () => {
+      const original = baseIds[int(baseIds.length)];
+      const src = c.words.get(original)![0];
+      const from = int(Math.max(1, src.length - 30));
+      const passage = src.slice(from, from + 12 + int(19));
+      const leftCtx = sentence(v.k).split(" ");
+      const rightCtx = sentence(v.k).split(" ");
+      // The output shares the `shared` words nearest the passage; the copy's other padding differs.
+      const outLeft = [
+        ...sentence(v.k - v.shared)
+          .split(" ")
+          .filter(Boolean),
+        ...leftCtx.slice(v.k - v.shared),
+      ];
+      const outRight = [
+        ...rightCtx.slice(0, v.shared),
+        ...sentence(v.k - v.shared)
+          .split(" ")
+          .filter(Boolean),
+      ];
+      const copy = nextId++;
+      const text = [...(v.left ? leftCtx : []), ...passage, ...(v.right ? rightCtx : [])].join(" ");
+      (v.other ? otherChunks : sameChunks).push({ contributionId: copy, chunkIndex: 0, text });
+      const output = [sentence(15), ...outLeft, ...passage, ...outRight, sentence(15)].join(" ");
+      const passageStart = 15 + outLeft.length;
+      return { v, original, copy, output, passage: [passageStart, passageStart + passage.length] };
+    }),
+  );
+  const indexes = [
+    SpanIndex.build(sameChunks, ROOT),
+    SpanIndex.build(otherChunks, `0x${"22".repeat(32)}` as Hex),
+  ];
+  const rows: Record<string, Record<string, string>> = {};
+  for (const v of variants) {
+    const mine = cases.filter((x) => x.v === v);
+    const measure = (attribute: Attribute) => {
+      let copyShare = 0;
+      let originalShare = 0;
+      let copyOnPassage = 0;
+      for (const x of mine) {
+        const r = attribute(x.output, indexes);
+        for (const cr of r.credits) {
+          if (cr.contributionId === x.copy) copyShare += cr.share;
+          if (cr.contributionId === x.original) originalShare += cr.share;
+        }
+        // Passage words inside spans credited to the copy (span-v1 spans start before the passage).
+        for (const sp of r.spans)
+          if (sp.contributionId === x.copy)
+            copyOnPassage += Math.max(
+              0,
+              Math.min(sp.wordEnd, x.passage[1]) - Math.max(sp.wordStart, x.passage[0]),
+            );
+      }
+      return {
+        copy: copyShare / mine.length,
+        original: originalShare / mine.length,
+        passageWords: copyOnPassage,
+      };
+    };
+    const a = measure(attributeSpanV1);
+    const b = measure(attributeSpanV2);
+    const sides = v.left && v.right ? "both sides" : v.left ? "left" : "right";
+    const name = `+${v.k}${v.shared < v.k ? ` (${v.shared} reproduced)` : ""} ${sides}, ${v.other ? "other" : "same"} snapshot`;
+    rows[name] = {
+      "span-v1 copy ppm": a.copy.toFixed(0),
+      "span-v1 original ppm": a.original.toFixed(0),
+      "span-v2 copy ppm": b.copy.toFixed(0),
+      "span-v2 original ppm": b.original.toFixed(0),
+      "span-v2 passage words paid to copy": String(b.passageWords),
+    };
+  }
+  console.log(`\nextended copies (${perVariant} outputs per row, mean share per output, ppm):`);
+  console.table(rows);
+}
 
 // grad-v1 fidelity: linear datamodeling score (LDS, as in TRAK) of TracIn influence on a tiny LLaMA
 // trained with LoRA by the ml part, against BM25 and random scores, over random half-subsets.

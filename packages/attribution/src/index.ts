@@ -37,7 +37,13 @@ export {
   quantizeGradient,
   quantizeLearningRate,
 } from "./grad.ts";
-export { type AttributionRoutesOptions, attributionRoutes } from "./http.ts";
+export {
+  ATTRIBUTION_ALGORITHMS,
+  type AttributionAlgorithm,
+  type AttributionRoutesOptions,
+  attributionRoutes,
+  type ServedSnapshot,
+} from "./http.ts";
 export { resultToJson } from "./json.ts";
 export {
   type AttributionRecord,
