@@ -1,5 +1,5 @@
 // Runs a node from the command line: node --import tsx packages/chain/src/bin.ts --datadir DIR [--port N]
-// [--block-time S] [--automine] [--chain-id N] [--recovery-threads N]. Prints one JSON line {"url","wsUrl"} when serving.
+// [--block-time S] [--automine] [--chain-id N] [--recovery-threads N] [--rebuild-state]. Prints one JSON line {"url","wsUrl"} when serving.
 import { parseArgs } from "node:util";
 import { startNode } from "./index.ts";
 
@@ -12,21 +12,29 @@ const { values } = parseArgs({
     automine: { type: "boolean", default: false },
     "chain-id": { type: "string" },
     "recovery-threads": { type: "string" },
+    "rebuild-state": { type: "boolean", default: false },
   },
 });
 if (!values.datadir) {
   console.error("usage: bin.ts --datadir DIR [--port 8545] [--block-time 1] [--automine] [--chain-id 1337]");
   process.exit(2);
 }
-const running = await startNode({
-  datadir: values.datadir,
-  port: Number(values.port),
-  host: values.host,
-  blockTime: Number(values["block-time"]),
-  automine: values.automine,
-  chainId: values["chain-id"] ? BigInt(values["chain-id"]) : undefined,
-  recoveryThreads: values["recovery-threads"] ? Number(values["recovery-threads"]) : undefined,
-});
+let running: Awaited<ReturnType<typeof startNode>>;
+try {
+  running = await startNode({
+    datadir: values.datadir,
+    port: Number(values.port),
+    host: values.host,
+    blockTime: Number(values["block-time"]),
+    automine: values.automine,
+    chainId: values["chain-id"] ? BigInt(values["chain-id"]) : undefined,
+    recoveryThreads: values["recovery-threads"] ? Number(values["recovery-threads"]) : undefined,
+    rebuildState: values["rebuild-state"],
+  });
+} catch (err) {
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 console.log(
   JSON.stringify({ url: running.url, wsUrl: running.wsUrl, chainId: Number(running.node.chainId) }),
 );

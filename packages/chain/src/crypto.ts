@@ -2,6 +2,7 @@ import type { CustomCrypto } from "@ethereumjs/common";
 import { setLengthLeft } from "@ethereumjs/util";
 import { createKeccak } from "hash-wasm";
 import * as secp from "tiny-secp256k1";
+import { kzgBackend } from "./kzg.ts";
 
 const keccakHasher = await createKeccak(256);
 
@@ -39,7 +40,10 @@ export function wasmEcrecover(
   return pub.subarray(1);
 }
 
-/** Crypto primitives handed to @ethereumjs (used for transactions and the ecrecover precompile). */
+/**
+ * Crypto primitives handed to @ethereumjs: transactions and the ecrecover precompile, and the KZG
+ * backend of the point-evaluation precompile (without one @ethereumjs throws out of the EVM).
+ */
 export function fastCrypto(): CustomCrypto {
-  return { ecrecover: wasmEcrecover, keccak256: wasmKeccak256 };
+  return { ecrecover: wasmEcrecover, keccak256: wasmKeccak256, kzg: kzgBackend };
 }

@@ -48,3 +48,14 @@ export class PrecompileError extends Error {
     super(message);
   }
 }
+
+/** The data dir's head block is there but its state is not (the node refuses to start on it). */
+export class StateMissingError extends Error {
+  override name = "StateMissingError";
+  constructor(datadir: string, head: number, root: string) {
+    super(
+      `datadir ${datadir}: the state of head block ${head} (state root ${root}) is missing from chain.sqlite; ` +
+        "restart with --rebuild-state (NodeOptions.rebuildState) to re-execute the stored blocks from the last block whose state is present",
+    );
+  }
+}

@@ -82,10 +82,14 @@ export class Executor {
     const run = async () => {
       const vm = await cached.vm;
       await vm.stateManager.checkpoint();
+      const depth = checkpointCount(vm);
       try {
         return await fn(vm);
       } finally {
+        const clean = depth >= 0 && checkpointCount(vm) === depth;
         await vm.stateManager.revert();
+        // An exception thrown out of the EVM can leave checkpoints open: never reuse that VM.
+        if (!clean && this.cached === cached) this.cached = undefined;
       }
     };
     const next = this.queue.then(run, run);
@@ -284,6 +288,12 @@ export class Executor {
       tracer.detach(vm);
     }
   }
+}
+
+/** Open state checkpoints of a VM (-1 when the library hides the count: treated as unknown). */
+function checkpointCount(vm: VM): number {
+  const n = (vm.stateManager as unknown as { _checkpointCount?: unknown })._checkpointCount;
+  return typeof n === "number" ? n : -1;
 }
 
 function toAccessList(req: CallRequest) {

@@ -1,9 +1,17 @@
 import { ChainNode, type NodeOptions } from "./node.ts";
 import { type RpcServer, type RpcServerOptions, startRpcServer } from "./rpc/server.ts";
 
+export { BlockProductionError } from "./blockProduction.ts";
 export { createChainCommon, createSharedCommon, DEFAULT_CHAIN_ID, HARDFORK } from "./chainConfig.ts";
 export { type DevAccount, deriveDevAccounts, TEST_MNEMONIC } from "./devAccounts.ts";
-export { InvalidParamsError, PrecompileError, RpcCode, RpcError, TxRejectedError } from "./errors.ts";
+export {
+  InvalidParamsError,
+  PrecompileError,
+  RpcCode,
+  RpcError,
+  StateMissingError,
+  TxRejectedError,
+} from "./errors.ts";
 export { DEFAULT_POOL_LIMITS, type PoolLimits } from "./mempool.ts";
 export { ChainNode, type GenesisTransaction, type MinedBlockEvent, type NodeOptions } from "./node.ts";
 export {

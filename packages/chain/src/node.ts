@@ -12,12 +12,14 @@ import {
   type Address,
   bytesToHex,
   createAddressFromString,
+  equalsBytes,
   hexToBytes,
   KECCAK256_RLP,
   ValueEncoding,
 } from "@ethereumjs/util";
-import { buildBlock, createVM, type RunTxResult, type VM } from "@ethereumjs/vm";
+import type { VM } from "@ethereumjs/vm";
 import { keccak256 } from "viem";
+import { BlockProducer, type BuiltBlock } from "./blockProduction.ts";
 import {
   createChainCommon,
   createSharedCommon,
@@ -27,12 +29,14 @@ import {
 } from "./chainConfig.ts";
 import { fastCrypto } from "./crypto.ts";
 import { type DevAccount, deriveDevAccounts } from "./devAccounts.ts";
-import { TxRejectedError } from "./errors.ts";
+import { StateMissingError, TxRejectedError } from "./errors.ts";
 import { quantity, type RpcLog } from "./format.ts";
+import { LiveState } from "./liveState.ts";
 import { DEFAULT_POOL_LIMITS, type PoolLimits, type PoolTx, TxPool } from "./mempool.ts";
 import { PendingLog } from "./pendingLog.ts";
 import { merkleMultiproofPrecompile, type PrecompileDefinition, PrecompileRegistry } from "./precompiles.ts";
 import { SenderRecovery } from "./recovery.ts";
+import { rebuildState } from "./stateRebuild.ts";
 import { ChainStore, OverlayDB, type StoredLog } from "./store.ts";
 
 /** A transaction run from dev account 0 in block 1 of a fresh chain (protocol predeploys). */
@@ -64,6 +68,8 @@ export interface NodeOptions {
   precompiles?: PrecompileDefinition[];
   blockGasLimit?: bigint;
   pool?: Partial<PoolLimits>;
+  /** When the head block's state is missing from the data dir, re-execute stored blocks to rebuild it. */
+  rebuildState?: boolean;
   /** Worker threads for sender recovery (default: min(4, cores - 1); 0 recovers on the main thread). */
   recoveryThreads?: number;
 }
@@ -71,6 +77,12 @@ export interface NodeOptions {
 export interface MinedBlockEvent {
   block: Block;
   logs: RpcLog[];
+}
+
+/** A block the producer committed, with the pool transactions it dropped because they faulted the EVM. */
+interface MinedBlock {
+  block: Block;
+  faulted: Map<string, string>;
 }
 
 interface ReceiptJson {
@@ -85,6 +97,8 @@ const ZERO32 = new Uint8Array(32);
 const BLOCK_CACHE = 64;
 /** The pending log is rewritten with just the pool once it grows past this (it is emptied whenever the pool is). */
 const PENDING_LOG_COMPACT_BYTES = 64 * 1024 * 1024;
+/** How many faulting transaction hashes admission remembers and refuses. */
+const FAULT_MEMORY = 1024;
 
 /** Serialises async work (mining, state edits) so only one task touches the live state at a time. */
 class Mutex {
@@ -111,7 +125,10 @@ export class ChainNode extends EventEmitter {
   readonly automine: boolean;
   readonly blockTime: number;
   private readonly store: ChainStore;
-  private readonly vm: VM;
+  private readonly live: LiveState;
+  private readonly producer: BlockProducer;
+  /** Transactions whose execution faulted the EVM (refused if sent again), oldest first. */
+  private readonly faults = new Map<string, string>();
   private readonly mutex = new Mutex();
   private readonly recovery: SenderRecovery;
   private readonly blockCache = new Map<number, Block>();
@@ -128,7 +145,7 @@ export class ChainNode extends EventEmitter {
 
   private constructor(
     opts: NodeOptions,
-    vm: VM,
+    live: LiveState,
     store: ChainStore,
     common: Common,
     registry: PrecompileRegistry,
@@ -137,8 +154,9 @@ export class ChainNode extends EventEmitter {
     this.setMaxListeners(0);
     this.chainId = BigInt(opts.chainId ?? DEFAULT_CHAIN_ID);
     this.common = common;
-    this.vm = vm;
+    this.live = live;
     this.store = store;
+    this.producer = new BlockProducer(live, store.trie, (root) => this.stateAt(root));
     this.precompiles = registry;
     this.devAccounts = deriveDevAccounts(opts.devAccounts ?? 10);
     this.pool = new TxPool({ ...DEFAULT_POOL_LIMITS, ...opts.pool });
@@ -160,16 +178,6 @@ export class ChainNode extends EventEmitter {
       );
     }
     const registry = new PrecompileRegistry([merkleMultiproofPrecompile, ...(opts.precompiles ?? [])]);
-    const stateManager = new MerkleStateManager({
-      common,
-      trie: new MerklePatriciaTrie({
-        db: store.trie,
-        useKeyHashing: true,
-        valueEncoding: ValueEncoding.Bytes,
-        common,
-      }),
-      caches: new Caches(),
-    });
     let node: ChainNode | undefined;
     const blockchain: EVMMockBlockchainInterface = {
       getBlock: async (n: number) => node?.blockByNumber(BigInt(n)) ?? { hash: () => ZERO32 },
@@ -178,27 +186,35 @@ export class ChainNode extends EventEmitter {
         return this;
       },
     };
-    const vm = await createVM({
-      common,
-      stateManager,
-      blockchain,
-      evmOpts: { customPrecompiles: registry.toEvm() },
-    });
-    // The hardfork never changes; EVMs created on the shared Common must not pile up listeners.
-    common.events.removeAllListeners("hardforkChanged");
-    node = new ChainNode(opts, vm, store, common, registry);
+    const live = new LiveState(common, store.trie, registry, blockchain);
+    await live.open();
+    node = new ChainNode(opts, live, store, common, registry);
     node.blockchain = blockchain;
     const { log, entries } = await PendingLog.open(join(opts.datadir, "pending.log"));
     node.pendingLog = log;
     const head = store.getMeta("head");
-    if (head === undefined) await node.initGenesis(opts);
-    else await node.resume(Number(head));
-    await node.readmit(head === undefined ? [] : entries);
+    let orphans: Uint8Array[] = [];
+    try {
+      if (head === undefined) await node.initGenesis(opts);
+      else orphans = await node.resume(Number(head), opts.datadir, opts.rebuildState ?? false);
+    } catch (err) {
+      node.closed = true;
+      await log.close();
+      await node.recovery.close();
+      store.close();
+      throw err;
+    }
+    await node.readmit(head === undefined ? [] : [...orphans, ...entries]);
     node.startTimer();
     return node;
   }
 
   blockchain!: EVMMockBlockchainInterface;
+
+  /** The VM over the head state (replaced after an execution fault: never keep a reference). */
+  private get vm(): VM {
+    return this.live.vm;
+  }
 
   get head(): Block {
     return this.headBlock;
@@ -281,7 +297,7 @@ export class ChainNode extends EventEmitter {
     );
     let used = 0n;
     for (const tx of signed) used += tx.gasLimit;
-    const block = await this.mutex.run(() =>
+    const { block } = await this.mutex.run(() =>
       this.mineLocked(undefined, signed, used > this.blockGasLimit ? used : undefined),
     );
     const receipts = this.store.receiptsOfBlock(Number(block.header.number)).map((r) => JSON.parse(r));
@@ -297,15 +313,38 @@ export class ChainNode extends EventEmitter {
     });
   }
 
-  private async resume(head: number): Promise<void> {
+  /**
+   * Reopens the chain at its stored head. Returns transactions of blocks a state rebuild had to drop
+   * (they go back to the pool).
+   */
+  private async resume(head: number, datadir: string, rebuild: boolean): Promise<Uint8Array[]> {
     const block = this.blockByNumber(BigInt(head));
     if (!block) throw new Error(`datadir is damaged: head block ${head} is missing`);
     this.headBlock = block;
     this.timeOffset = BigInt(this.store.getMeta("timeOffset") ?? "0");
-    const root = this.store.getMeta("stateRoot");
-    await this.vm.stateManager.setStateRoot(
-      root ? hexToBytes(root as `0x${string}`) : block.header.stateRoot,
-    );
+    const edited = this.store.getMeta("stateRoot");
+    const root = edited ? hexToBytes(edited as `0x${string}`) : block.header.stateRoot;
+    if (equalsBytes(root, KECCAK256_RLP) || this.store.trie.has(bytesToHex(root).slice(2))) {
+      await this.vm.stateManager.setStateRoot(root);
+      return [];
+    }
+    if (!rebuild) throw new StateMissingError(datadir, head, bytesToHex(root));
+    const outcome = await rebuildState(this.live, this.store, (n) => this.blockByNumber(BigInt(n)), head);
+    const orphans: Uint8Array[] = [];
+    if (outcome.dropped) {
+      for (let n = outcome.dropped.from; n <= outcome.dropped.to; n++) {
+        for (const tx of this.blockByNumber(BigInt(n))?.transactions ?? []) orphans.push(tx.serialize());
+      }
+      this.store.truncateAbove(outcome.head, { head: String(outcome.head), stateRoot: null });
+      for (const n of [...this.blockCache.keys()]) if (n > outcome.head) this.blockCache.delete(n);
+      this.headBlock = this.blockByNumber(BigInt(outcome.head)) as Block;
+      this.reportError(
+        new Error(
+          `state rebuilt from block ${outcome.from}; blocks ${outcome.dropped.from}-${outcome.dropped.to} did not re-execute to their recorded state (${outcome.dropped.reason}) and were dropped, their ${orphans.length} transactions returned to the pool`,
+        ),
+      );
+    }
+    return orphans;
   }
 
   /** Re-admits the transactions the pending log kept (mined or stale ones are refused and dropped). */
@@ -339,81 +378,83 @@ export class ChainNode extends EventEmitter {
   }
 
   /** Mines one block now from the pool (evm_mine). */
-  mine(timestamp?: bigint): Promise<Block> {
-    return this.mutex.run(() => this.mineLocked(timestamp));
+  async mine(timestamp?: bigint): Promise<Block> {
+    return (await this.mutex.run(() => this.mineLocked(timestamp))).block;
   }
 
-  private async mineLocked(timestamp?: bigint, only?: TypedTransaction[], gasLimit?: bigint): Promise<Block> {
+  private async mineLocked(
+    timestamp?: bigint,
+    only?: TypedTransaction[],
+    gasLimit?: bigint,
+  ): Promise<MinedBlock> {
     if (this.closed) throw new Error("node is closed");
     const parent = this.headBlock;
     const now = BigInt(Math.floor(Date.now() / 1000)) + this.timeOffset;
     let ts = timestamp ?? this.nextTimestamp ?? now;
     this.nextTimestamp = undefined;
     if (ts <= parent.header.timestamp) ts = parent.header.timestamp + 1n;
-    const limit = gasLimit ?? this.blockGasLimit;
-    const builder = await buildBlock(this.vm, {
-      parentBlock: parent,
+    const baseFee = parent.header.calcNextBaseFee();
+    const startRoot = await this.vm.stateManager.getStateRoot();
+    let pool: { pool: TxPool; baseFee: bigint; nonces: Map<string, bigint> } | undefined;
+    if (!only) {
+      const nonces = new Map<string, bigint>();
+      for (const sender of this.pool.senders()) nonces.set(sender, await this.stateNonce(sender));
+      pool = { pool: this.pool, baseFee, nonces };
+    }
+    const built = await this.producer.build({
+      parent,
+      startRoot,
+      gasLimit: gasLimit ?? this.blockGasLimit,
       headerData: {
         timestamp: ts,
-        gasLimit: limit,
         coinbase: "0x0000000000000000000000000000000000000000",
         mixHash: hexToBytes(keccak256(parent.hash())),
         parentBeaconBlockRoot: ZERO32,
       },
-      blockOpts: { putBlockIntoBlockchain: false },
+      only,
+      pool,
     });
-    const baseFee = parent.header.calcNextBaseFee();
-    // BlockBuilder re-creates every earlier transaction of the block for each one it adds (O(n^2));
-    // keep its list empty while adding and hand the transactions back before sealing.
-    const builderTxs = (builder as unknown as { transactions: TypedTransaction[] }).transactions;
-    const added: TypedTransaction[] = [];
-    const add = async (tx: TypedTransaction) => {
-      const result = await builder.addTransaction(tx);
-      added.push(...builderTxs.splice(0, builderTxs.length));
-      return result;
-    };
-    const included: { tx: TypedTransaction; from: string; result: RunTxResult; poolHash?: string }[] = [];
-    const dropped: PoolTx[] = [];
-    if (only) {
-      for (const tx of only) {
-        const result = await add(tx);
-        included.push({ tx, from: tx.getSenderAddress().toString(), result });
-      }
-    } else {
-      const nonces = new Map<string, bigint>();
-      for (const sender of this.pool.senders()) nonces.set(sender, await this.stateNonce(sender));
-      const order = this.pool.ordered(baseFee, (s) => nonces.get(s) ?? 0n);
-      let step = order.next();
-      while (!step.done) {
-        const ptx = step.value;
-        if (builder.gasUsed + ptx.tx.gasLimit > limit) {
-          step = order.next(false);
-          continue;
-        }
-        try {
-          const result = await add(ptx.tx);
-          included.push({ tx: ptx.tx, from: ptx.sender, result, poolHash: ptx.hashHex });
-          // Let RPC requests in between transactions of a big block (admission reads state, never writes).
-          if (included.length % 16 === 0) await new Promise((r) => setImmediate(r));
-          step = order.next(true);
-        } catch (err) {
-          this.emit("dropped", {
-            hash: ptx.hashHex,
-            reason: err instanceof Error ? err.message : String(err),
-          });
-          dropped.push(ptx);
-          step = order.next(false);
-        }
-      }
+    const { block } = built;
+    const { receipts, logs, rpcLogs } = this.receiptsFor(built, baseFee);
+    try {
+      this.persistBlock(block, receipts, logs, { stateRoot: null });
+    } catch (err) {
+      await this.live.reset(startRoot);
+      throw err;
     }
-    builderTxs.push(...added);
-    const { block } = await builder.build();
+    for (const i of built.included) if (i.poolHash) this.pool.remove(i.poolHash);
+    for (const d of built.dropped) {
+      this.pool.remove(d.ptx.hashHex);
+      this.emit("dropped", { hash: d.ptx.hashHex, reason: d.reason });
+    }
+    for (const f of built.faulted) {
+      this.pool.remove(f.ptx.hashHex);
+      this.rememberFault(f.ptx.hashHex, f.reason);
+      this.reportError(
+        new Error(`transaction ${f.ptx.hashHex} dropped: executing it faulted the EVM (${f.reason})`),
+      );
+      this.emit("dropped", { hash: f.ptx.hashHex, reason: `execution fault: ${f.reason}` });
+    }
+    for (const sender of new Set(built.included.map((i) => i.from.toLowerCase()))) {
+      this.pool.dropStale(sender, await this.stateNonce(sender));
+    }
+    if (this.pool.size === 0) this.pendingLog.clear().catch((err) => this.reportError(err));
+    else if (this.pendingLog.bytes > PENDING_LOG_COMPACT_BYTES) {
+      this.pendingLog.compact(this.pool.all().map((t) => t.raw)).catch((err) => this.reportError(err));
+    }
+    this.emit("block", { block, logs: rpcLogs } satisfies MinedBlockEvent);
+    return { block, faulted: new Map(built.faulted.map((f) => [f.ptx.hashHex, f.reason])) };
+  }
+
+  /** Receipts (as stored) and logs of a built block. */
+  private receiptsFor(built: BuiltBlock, baseFee: bigint) {
+    const { block } = built;
     const blockHash = bytesToHex(block.hash());
     const logs: StoredLog[] = [];
     const rpcLogs: RpcLog[] = [];
     const receipts: { hash: Uint8Array; receipt: string }[] = [];
     let prevCumulative = 0n;
-    included.forEach(({ tx, from, result }, index) => {
+    built.included.forEach(({ tx, from, result }, index) => {
       const txHash = tx.hash();
       const txHashHex = bytesToHex(txHash);
       const txLogs: RpcLog[] = [];
@@ -453,18 +494,16 @@ export class ChainNode extends EventEmitter {
       };
       receipts.push({ hash: txHash, receipt: JSON.stringify(receipt) });
     });
-    this.persistBlock(block, receipts, logs, { stateRoot: null });
-    for (const i of included) if (i.poolHash) this.pool.remove(i.poolHash);
-    for (const d of dropped) this.pool.remove(d.hashHex);
-    for (const sender of new Set(included.map((i) => i.from.toLowerCase()))) {
-      this.pool.dropStale(sender, await this.stateNonce(sender));
+    return { receipts, logs, rpcLogs };
+  }
+
+  /** Remembers a faulting transaction so admission refuses it if it comes back (bounded). */
+  private rememberFault(hashHex: string, reason: string): void {
+    if (this.faults.size >= FAULT_MEMORY) {
+      const oldest = this.faults.keys().next().value;
+      if (oldest !== undefined) this.faults.delete(oldest);
     }
-    if (this.pool.size === 0) this.pendingLog.clear().catch((err) => this.reportError(err));
-    else if (this.pendingLog.bytes > PENDING_LOG_COMPACT_BYTES) {
-      this.pendingLog.compact(this.pool.all().map((t) => t.raw)).catch((err) => this.reportError(err));
-    }
-    this.emit("block", { block, logs: rpcLogs } satisfies MinedBlockEvent);
-    return block;
+    this.faults.set(hashHex, reason);
   }
 
   private persistBlock(
@@ -491,7 +530,9 @@ export class ChainNode extends EventEmitter {
   async sendRawTransaction(raw: Uint8Array): Promise<string> {
     const entry = await this.admit(raw, true);
     if (this.automine) {
-      await this.mutex.run(() => this.mineLocked());
+      const { faulted } = await this.mutex.run(() => this.mineLocked());
+      const reason = faulted.get(entry.hashHex);
+      if (reason !== undefined) throw faultRefusal(reason);
     }
     return entry.hashHex;
   }
@@ -541,6 +582,8 @@ export class ChainNode extends EventEmitter {
     }
     const hash = tx.hash();
     const hashHex = bytesToHex(hash);
+    const fault = this.faults.get(hashHex);
+    if (fault !== undefined) throw faultRefusal(fault);
     const entry = { tx, raw, hash, hashHex, sender: senderHex, nonce: tx.nonce, maxFee, tip };
     this.pool.add(entry, account.nonce);
     if (persist) await this.pendingLog.append(raw);
@@ -735,6 +778,13 @@ function toRpcLog(log: StoredLog, blockHash: string, timestamp: bigint): RpcLog 
     logIndex: quantity(log.logIndex),
     removed: false,
   };
+}
+
+/** The answer to a transaction whose execution threw out of the EVM: refused, nothing of it kept. */
+function faultRefusal(reason: string): TxRejectedError {
+  return new TxRejectedError(
+    `transaction refused: executing it faulted the node's EVM (${reason}); it was not included and the state is unchanged`,
+  );
 }
 
 /** maxFeePerGas and tip of any transaction type (legacy: both are gasPrice). */

@@ -49,6 +49,16 @@ export class PrecompileRegistry {
   }
 }
 
+/** Errors that depend on the machine (memory, stack), or throws that are not Errors at all. */
+export function isResourceExhaustion(err: unknown): boolean {
+  if (!(err instanceof Error)) return true;
+  return (
+    err instanceof RangeError &&
+    /allocation failed|out of memory|Maximum call stack size exceeded/i.test(err.message)
+  );
+}
+
+/** Runs a definition as an EVM precompile. A throwing `gas` is a bug in the definition: it is let out as a fault. */
 function execute(def: PrecompileDefinition, opts: PrecompileInput): ExecResult {
   const gas = def.gas(opts.data);
   if (gas > opts.gasLimit) {
@@ -61,6 +71,9 @@ function execute(def: PrecompileDefinition, opts: PrecompileInput): ExecResult {
   try {
     return { returnValue: def.run(opts.data), executionGasUsed: gas };
   } catch (err) {
+    // Running out of memory or stack is the machine's failure, not the call's result: let it out of
+    // the EVM so block production drops the transaction instead of recording a revert.
+    if (isResourceExhaustion(err)) throw err;
     const message = err instanceof Error ? err.message : String(err);
     const data =
       err instanceof PrecompileError && err.data

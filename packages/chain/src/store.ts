@@ -255,6 +255,16 @@ export class TrieNodeDB implements DB<string, Uint8Array> {
 
   async open(): Promise<void> {}
 
+  /** Forgets the nodes written since the last commit (a block that failed to build or verify). */
+  discardUnwritten(): void {
+    this.unwritten = new Map();
+  }
+
+  /** Whether the node with this key (unprefixed hex hash) is stored or pending. */
+  has(key: string): boolean {
+    return this.getSync(key) !== undefined;
+  }
+
   /** Hands over the nodes written since the last call (they move into the read cache). */
   takeUnwritten(): [string, Uint8Array][] {
     const entries = [...this.unwritten];

@@ -16,6 +16,8 @@ export interface L2NodeOptions {
   deployments: string;
   /** Deploy the protocol in block 1 when the data dir is new. */
   predeploy: boolean;
+  /** Re-execute stored blocks when the head state is missing (`--rebuild-state`). */
+  rebuildState?: boolean;
   log: Logger;
 }
 
@@ -35,6 +37,7 @@ export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> 
     automine: options.automine,
     chainId: options.chainId,
     precompiles: [spanV1Precompile, spanV2Precompile],
+    rebuildState: options.rebuildState,
     genesisTransactions: plan?.transactions.map((t) => ({
       to: t.to ?? undefined,
       data: t.data,

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { commandContext } from "../context.ts";
-import { startL2Node } from "../genesis.ts";
 import { parseBlockTime, parsePort } from "../options.ts";
 
 interface NodeCommandOptions {
@@ -13,6 +12,7 @@ interface NodeCommandOptions {
   chainId: number;
   deployments: string;
   predeploy: boolean;
+  rebuildState: boolean;
 }
 
 function parseChainId(value: string): number {
@@ -36,8 +36,14 @@ export function registerNodeCommand(program: Command): void {
     .option("--chain-id <n>", "chain id (a data dir keeps the id it was created with)", parseChainId, 1337)
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
     .option("--no-predeploy", "start a fresh chain without the protocol contracts")
+    .option(
+      "--rebuild-state",
+      "re-execute stored blocks when the head state is missing from the data dir",
+      false,
+    )
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<NodeCommandOptions>(command);
+      const { startL2Node } = await import("../genesis.ts");
       const running = await startL2Node({ ...options, chainId: BigInt(options.chainId), log });
       print(`RPC      ${running.url}`);
       print(`WS       ${running.wsUrl}`);

@@ -1,0 +1,248 @@
+import type { Block, HeaderData } from "@ethereumjs/block";
+import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import type { TypedTransaction } from "@ethereumjs/tx";
+import {
+  type Address,
+  bytesToHex,
+  createAddressFromString,
+  equalsBytes,
+  KECCAK256_RLP,
+} from "@ethereumjs/util";
+import { type BlockBuilder, buildBlock, type RunTxResult } from "@ethereumjs/vm";
+import type { LiveState } from "./liveState.ts";
+import type { PoolTx, TxPool } from "./mempool.ts";
+import type { TrieNodeDB } from "./store.ts";
+
+/** A transaction that went into the block, with its execution result. */
+export interface IncludedTx {
+  tx: TypedTransaction;
+  from: string;
+  result: RunTxResult;
+  poolHash?: string;
+}
+
+/** A pool transaction whose execution threw out of the EVM: left out of the block and dropped. */
+export interface FaultedTx {
+  ptx: PoolTx;
+  reason: string;
+}
+
+export interface BuiltBlock {
+  block: Block;
+  included: IncludedTx[];
+  /** Refused cleanly by the VM (e.g. the balance no longer covers it): dropped from the pool. */
+  dropped: { ptx: PoolTx; reason: string }[];
+  faulted: FaultedTx[];
+}
+
+export interface BlockSpec {
+  parent: Block;
+  /** The state the block starts from (the parent's root, or the root after dev edits on it). */
+  startRoot: Uint8Array;
+  headerData: HeaderData;
+  gasLimit: bigint;
+  /** Exactly these transactions, in order (genesis predeploys); any failure aborts the block. */
+  only?: TypedTransaction[];
+  /** Otherwise: executable pool transactions by tip, with each sender's state nonce. */
+  pool?: { pool: TxPool; baseFee: bigint; nonces: Map<string, bigint> };
+}
+
+/** A block could not be produced; the head and its state are unchanged. */
+export class BlockProductionError extends Error {
+  override name = "BlockProductionError";
+}
+
+/**
+ * Errors that mean the node, not the transaction, failed: a bug (TypeError, ReferenceError), memory
+ * or stack exhaustion (RangeError), or anything thrown that is not an Error at all. Their outcome
+ * differs between machines, so the transaction must never be included with it.
+ */
+export function isNodeFault(err: unknown): boolean {
+  return (
+    !(err instanceof Error) ||
+    err instanceof RangeError ||
+    err instanceof TypeError ||
+    err instanceof ReferenceError
+  );
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Gives RPC requests a turn between transactions of a big block. */
+const YIELD_EVERY = 16;
+
+/**
+ * Builds one block on the live state. Every transaction runs inside the builder's checkpoint; one
+ * that throws out of the EVM (leaving checkpoints open, so the state can no longer be trusted) is
+ * dropped, the live VM is reopened at the block's start state and the transactions already taken
+ * are re-run on it. The sealed block is verified against a fresh trie view before it is returned.
+ * On any failure the live state is back at `startRoot` when this throws.
+ */
+export class BlockProducer {
+  constructor(
+    private readonly live: LiveState,
+    private readonly trieDb: TrieNodeDB,
+    private readonly stateAt: (root: Uint8Array) => MerkleStateManager,
+  ) {}
+
+  async build(spec: BlockSpec): Promise<BuiltBlock> {
+    try {
+      return await this.buildOnce(spec);
+    } catch (err) {
+      await this.live.reset(spec.startRoot);
+      if (err instanceof BlockProductionError) throw err;
+      throw new BlockProductionError(
+        `block ${spec.parent.header.number + 1n} was not produced (${message(err)}); the head and its state are unchanged`,
+      );
+    }
+  }
+
+  private async buildOnce(spec: BlockSpec): Promise<BuiltBlock> {
+    const included: IncludedTx[] = [];
+    const dropped: BuiltBlock["dropped"] = [];
+    const faulted: FaultedTx[] = [];
+    let session = await this.session(spec);
+    const recover = async () => {
+      await this.live.reset(spec.startRoot);
+      session = await this.session(spec);
+      for (const inc of included) {
+        const again = await this.tryAdd(session, inc.tx);
+        if (!again.ok) throw new BlockProductionError(`re-running ${bytesToHex(inc.tx.hash())} failed`);
+        inc.result = again.result;
+      }
+    };
+    if (spec.only) {
+      for (const tx of spec.only) {
+        const r = await this.tryAdd(session, tx);
+        if (!r.ok) throw new BlockProductionError(`transaction ${bytesToHex(tx.hash())}: ${r.reason}`);
+        included.push({ tx, from: tx.getSenderAddress().toString(), result: r.result });
+      }
+    } else if (spec.pool) {
+      const { pool, baseFee, nonces } = spec.pool;
+      const order = pool.ordered(baseFee, (s) => nonces.get(s) ?? 0n);
+      let step = order.next();
+      while (!step.done) {
+        const ptx = step.value;
+        if (session.gasUsed() + ptx.tx.gasLimit > spec.gasLimit) {
+          step = order.next(false);
+          continue;
+        }
+        const r = await this.tryAdd(session, ptx.tx);
+        if (r.ok) {
+          included.push({ tx: ptx.tx, from: ptx.sender, result: r.result, poolHash: ptx.hashHex });
+          if (included.length % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+          step = order.next(true);
+          continue;
+        }
+        if (r.fault) {
+          faulted.push({ ptx, reason: r.reason });
+          await recover();
+        } else {
+          dropped.push({ ptx, reason: r.reason });
+        }
+        step = order.next(false);
+      }
+    }
+    const block = await session.seal();
+    await this.verify(block, included);
+    return { block, included, dropped, faulted };
+  }
+
+  private async tryAdd(
+    session: Session,
+    tx: TypedTransaction,
+  ): Promise<{ ok: true; result: RunTxResult } | { ok: false; fault: boolean; reason: string }> {
+    const depth = this.live.checkpointDepth();
+    try {
+      return { ok: true, result: await session.add(tx) };
+    } catch (err) {
+      const fault = depth === undefined || this.live.checkpointDepth() !== depth || isNodeFault(err);
+      return { ok: false, fault, reason: message(err) };
+    }
+  }
+
+  private async session(spec: BlockSpec): Promise<Session> {
+    const builder = await buildBlock(this.live.vm, {
+      parentBlock: spec.parent,
+      headerData: { ...spec.headerData, gasLimit: spec.gasLimit },
+      blockOpts: { putBlockIntoBlockchain: false },
+    });
+    return new Session(builder);
+  }
+
+  /**
+   * The sealed block's state root must resolve in a fresh trie view over the node store, and every
+   * account the block touched must read there as the live state has it, with each sender's nonce
+   * past its last included transaction. A block that fails is never committed.
+   */
+  private async verify(block: Block, included: IncludedTx[]): Promise<void> {
+    const root = block.header.stateRoot;
+    const fail = (why: string) => {
+      throw new BlockProductionError(
+        `block ${block.header.number} failed verification before commit: ${why}; the head and its state are unchanged`,
+      );
+    };
+    if (!equalsBytes(root, KECCAK256_RLP) && !this.trieDb.has(bytesToHex(root).slice(2))) {
+      fail(`state root ${bytesToHex(root)} is not in the trie`);
+    }
+    const view = this.stateAt(root);
+    const minNonce = new Map<string, bigint>();
+    const touched = new Map<string, Address>();
+    const touch = (a: Address | undefined) => {
+      if (a) touched.set(a.toString(), a);
+    };
+    for (const inc of included) {
+      const sender = createAddressFromString(inc.from);
+      touch(sender);
+      touch(inc.tx.to);
+      touch(inc.result.createdAddress);
+      const key = sender.toString();
+      const next = inc.tx.nonce + 1n;
+      if ((minNonce.get(key) ?? 0n) < next) minNonce.set(key, next);
+    }
+    for (const [key, address] of touched) {
+      const fresh = await view.getAccount(address);
+      const live = await this.live.vm.stateManager.getAccount(address);
+      const a = fresh ? bytesToHex(fresh.serialize()) : "none";
+      const b = live ? bytesToHex(live.serialize()) : "none";
+      if (a !== b) fail(`account ${key} reads ${a} from the trie but ${b} from the live state`);
+      const want = minNonce.get(key);
+      if (want !== undefined && (fresh?.nonce ?? 0n) < want) {
+        fail(`sender ${key} has nonce ${fresh?.nonce ?? 0n}, expected at least ${want}`);
+      }
+    }
+  }
+}
+
+/**
+ * One BlockBuilder. It re-creates every earlier transaction of the block for each one it adds
+ * (O(n^2)); its list stays empty while adding and gets the transactions back before sealing.
+ */
+class Session {
+  private readonly added: TypedTransaction[] = [];
+  private readonly builderTxs: TypedTransaction[];
+
+  constructor(private readonly builder: BlockBuilder) {
+    this.builderTxs = (builder as unknown as { transactions: TypedTransaction[] }).transactions;
+  }
+
+  gasUsed(): bigint {
+    return this.builder.gasUsed;
+  }
+
+  async add(tx: TypedTransaction): Promise<RunTxResult> {
+    try {
+      return await this.builder.addTransaction(tx);
+    } finally {
+      this.added.push(...this.builderTxs.splice(0, this.builderTxs.length));
+    }
+  }
+
+  async seal(): Promise<Block> {
+    this.builderTxs.push(...this.added);
+    const { block } = await this.builder.build();
+    return block;
+  }
+}

@@ -1,0 +1,63 @@
+import type { Common } from "@ethereumjs/common";
+import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
+import { MerklePatriciaTrie } from "@ethereumjs/mpt";
+import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
+import { ValueEncoding } from "@ethereumjs/util";
+import { createVM, type VM } from "@ethereumjs/vm";
+import type { PrecompileRegistry } from "./precompiles.ts";
+import type { TrieNodeDB } from "./store.ts";
+
+/**
+ * The VM over the head state: the only writer of the state trie. Block production, admission and
+ * the dev controls all go through `vm`. After a fault (an exception thrown out of the EVM, which can
+ * leave @ethereumjs checkpoints open) the whole VM is replaced by `reset`, so no half-applied
+ * transaction can leak into a later block.
+ */
+export class LiveState {
+  vm!: VM;
+
+  constructor(
+    private readonly common: Common,
+    private readonly trieDb: TrieNodeDB,
+    private readonly registry: PrecompileRegistry,
+    private readonly blockchain: EVMMockBlockchainInterface,
+  ) {}
+
+  /** A fresh VM at `root` (undefined: the empty state of a new chain). */
+  async open(root?: Uint8Array): Promise<void> {
+    const stateManager = new MerkleStateManager({
+      common: this.common,
+      trie: new MerklePatriciaTrie({
+        db: this.trieDb,
+        useKeyHashing: true,
+        valueEncoding: ValueEncoding.Bytes,
+        common: this.common,
+      }),
+      caches: new Caches(),
+    });
+    if (root) await stateManager.setStateRoot(root);
+    this.vm = await createVM({
+      common: this.common,
+      stateManager,
+      blockchain: this.blockchain,
+      evmOpts: { customPrecompiles: this.registry.toEvm() },
+    });
+    // The hardfork never changes; EVMs created on the shared Common must not pile up listeners.
+    this.common.events.removeAllListeners("hardforkChanged");
+  }
+
+  /** Drops the VM and every trie node written since the last commit, and reopens at `root`. */
+  async reset(root: Uint8Array): Promise<void> {
+    this.trieDb.discardUnwritten();
+    await this.open(root);
+  }
+
+  /**
+   * How many state checkpoints are open. A transaction that @ethereumjs refuses cleanly leaves this
+   * unchanged; one that throws out of the EVM mid-call does not.
+   */
+  checkpointDepth(): number | undefined {
+    const depth = (this.vm.stateManager as unknown as { _checkpointCount?: unknown })._checkpointCount;
+    return typeof depth === "number" ? depth : undefined;
+  }
+}
