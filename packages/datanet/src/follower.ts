@@ -1,64 +1,86 @@
-import type { ChunkRow, ContributionRow } from "./db.ts";
+import type { BlobStore } from "./blobstore.ts";
+import type { ChunkRow, ContributionRow, DatanetDb } from "./db.ts";
 import { type DerivedContent, deriveContent, licenseFromBytes32, loadContributionMeta } from "./ingest.ts";
-import { signatureToBytes } from "./neardup.ts";
-import type { RegistryEvent } from "./registry-port.ts";
-import type { DatanetService } from "./service.ts";
+import { type NearDupIndex, signatureToBytes } from "./neardup.ts";
+import type { ContentRefs } from "./refs.ts";
+import type { RegistryEvent, RegistryEventOf } from "./registry-port.ts";
+import type { SnapshotStore } from "./snapshots.ts";
+
+/** What the follower reads and writes: the stores, and the staging area's two hooks. */
+export interface FollowerTarget {
+  readonly db: DatanetDb;
+  readonly blobs: BlobStore;
+  readonly refs: ContentRefs;
+  readonly nearDup: NearDupIndex;
+  readonly snapshots: SnapshotStore;
+  /** Cached derived chunks of a staged upload (undefined: the follower re-derives them). */
+  takeDerived(metaCid: string): DerivedContent | undefined;
+  /** A staged upload became a contribution: its staged near-duplicate entries go. */
+  stagedSubmitted(datanetId: number, contentHash: string): void;
+}
 
 /**
  * Mirrors registry events into the index. Every step is idempotent, so re-applying a block range after
  * a crash (the last processed block is saved after each range) gives the same state.
  */
-export async function applyEvents(service: DatanetService, events: readonly RegistryEvent[]): Promise<void> {
-  const { db } = service;
+export async function applyEvents(target: FollowerTarget, events: readonly RegistryEvent[]): Promise<void> {
+  const { db } = target;
   for (const e of events) {
-    switch (e.type) {
+    switch (e.eventName) {
       case "DatanetCreated": {
-        const { name, description } = await datanetMeta(service, e.metadataUri, e.datanetId);
+        const { datanetId, owner, metadataURI, licensePrice } = e.args;
+        const { name, description } = await datanetMeta(target, metadataURI, datanetId);
         db.upsertDatanet({
-          id: Number(e.datanetId),
-          owner: e.owner,
+          id: Number(datanetId),
+          owner,
           name,
           description,
-          metadataUri: e.metadataUri,
-          licensePrice: e.licensePrice.toString(),
-          createdBlock: Number(e.block),
+          metadataUri: metadataURI,
+          licensePrice: licensePrice.toString(),
+          createdBlock: Number(e.blockNumber),
         });
         break;
       }
       case "MetadataURISet": {
-        const { name, description } = await datanetMeta(service, e.metadataUri, e.datanetId);
-        db.setDatanetMetadata(Number(e.datanetId), e.metadataUri, name, description);
+        const { datanetId, metadataURI } = e.args;
+        const { name, description } = await datanetMeta(target, metadataURI, datanetId);
+        db.setDatanetMetadata(Number(datanetId), metadataURI, name, description);
         break;
       }
       case "LicenseTermsSet":
-        db.setDatanetLicensePrice(Number(e.datanetId), e.licensePrice.toString());
+        db.setDatanetLicensePrice(Number(e.args.datanetId), e.args.licensePrice.toString());
         break;
       case "DatanetOwnershipTransferred":
-        db.setDatanetOwner(Number(e.datanetId), e.to);
+        db.setDatanetOwner(Number(e.args.datanetId), e.args.to);
         break;
       case "ContributionSubmitted":
-        await applyContribution(service, e);
+        await applyContribution(target, e);
         break;
       case "ContributionCurated": {
-        const id = Number(e.contributionId);
+        const id = Number(e.args.contributionId);
         const row = db.getContribution(id);
         if (!row) break;
-        db.setStatus(id, e.accepted ? "accepted" : "rejected");
-        if (!e.accepted) service.nearDup.remove(row.datanetId, id);
+        db.setStatus(id, e.args.accepted ? "accepted" : "rejected");
+        if (!e.args.accepted) target.nearDup.remove(row.datanetId, id);
         break;
       }
       case "SnapshotPublished":
-        await service.snapshots.index(e);
+        await target.snapshots.index(e);
         break;
       case "LicensePurchased":
-        db.recordLicense(Number(e.snapshotId), e.licensee, Number(e.block), e.txHash);
+        db.recordLicense(
+          Number(e.args.snapshotId),
+          e.args.licensee,
+          Number(e.blockNumber),
+          e.transactionHash,
+        );
         break;
     }
   }
 }
 
 async function datanetMeta(
-  service: DatanetService,
+  service: FollowerTarget,
   uri: string,
   id: bigint,
 ): Promise<{ name: string; description: string }> {
@@ -74,37 +96,38 @@ async function datanetMeta(
 }
 
 async function applyContribution(
-  service: DatanetService,
-  e: Extract<RegistryEvent, { type: "ContributionSubmitted" }>,
+  service: FollowerTarget,
+  e: RegistryEventOf<"ContributionSubmitted">,
 ): Promise<void> {
   const { db } = service;
-  const id = Number(e.contributionId);
+  const id = Number(e.args.contributionId);
   if (db.hasContribution(id)) return;
-  const datanetId = Number(e.datanetId);
+  const datanetId = Number(e.args.datanetId);
+  const { contributor, contentHash } = e.args;
   const base: ContributionRow = {
     id,
     datanetId,
-    contributor: e.contributor,
+    contributor,
     cid: "",
     metaCid: "",
-    contentHash: e.contentHash,
+    contentHash,
     format: "",
-    license: licenseFromBytes32(e.license),
+    license: licenseFromBytes32(e.args.license),
     source: "",
     signature: "",
-    byteSize: Number(e.byteSize),
+    byteSize: Number(e.args.byteSize),
     chunkCount: 0,
     status: "pending",
     contentState: "missing",
-    block: Number(e.block),
-    txHash: e.txHash,
+    block: Number(e.blockNumber),
+    txHash: e.transactionHash,
   };
   // Content counts as ours only when its signed metadata names the same contributor.
-  const metaCid = await service.refs.get(datanetId, e.contentHash);
+  const metaCid = await service.refs.get(datanetId, contentHash);
   let derived: DerivedContent | undefined;
   if (metaCid && (await service.blobs.has(metaCid))) {
     const meta = await loadContributionMeta(service.blobs, metaCid);
-    if (meta.contributor.toLowerCase() === e.contributor.toLowerCase()) {
+    if (meta.contributor.toLowerCase() === contributor.toLowerCase()) {
       derived = service.takeDerived(metaCid);
       if (!derived) {
         const bytes = await service.blobs.get(meta.contentCid);
@@ -132,9 +155,9 @@ async function applyContribution(
   }));
   db.transaction(() => {
     db.insertContribution(base, chunks);
-    db.deleteStaged(datanetId, e.contentHash);
+    db.deleteStaged(datanetId, contentHash);
   });
-  service.nearDup.remove(datanetId, service.stagedKey(datanetId, e.contentHash));
+  service.stagedSubmitted(datanetId, contentHash);
   for (const c of derived?.chunks ?? [])
     if (c.minhash) service.nearDup.add(datanetId, id, c.index, c.minhash);
 }

@@ -4,7 +4,8 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } 
 import type { Hex } from "viem";
 import { DatanetError, InvalidInputError, PayloadTooLargeError } from "./errors.ts";
 import { formatFromFileName, parseFormat } from "./formats.ts";
-import { type DatanetService, toId } from "./service.ts";
+import { toId } from "./ids.ts";
+import type { DatanetService } from "./service.ts";
 
 export interface DatanetHttpOptions {
   service: DatanetService;

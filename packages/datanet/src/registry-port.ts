@@ -1,4 +1,17 @@
+import type {
+  ContributionInput,
+  CreateDatanetParams,
+  DatanetRegistryEvent,
+  SnapshotCommitment,
+} from "@openledger/sdk";
 import type { Address, Hex } from "viem";
+
+/** A DatanetRegistry event as decoded by the sdk from the generated ABI (typed args, block, log index). */
+export type RegistryEvent = DatanetRegistryEvent;
+export type RegistryEventOf<name extends RegistryEvent["eventName"]> = Extract<
+  RegistryEvent,
+  { eventName: name }
+>;
 
 /** What the Datanet service needs from the chain's DatanetRegistry (implemented over the sdk). */
 export interface RegistryPort {
@@ -11,25 +24,20 @@ export interface RegistryPort {
   events(fromBlock: bigint, toBlock: bigint): Promise<RegistryEvent[]>;
   createDatanet(
     from: Address,
-    args: { metadataUri: string; licensePrice: bigint; ownerBps: number; bond: bigint; curators: Address[] },
+    args: Omit<CreateDatanetParams, "registry">,
   ): Promise<{ datanetId: bigint; block: bigint }>;
   submitContributions(
     from: Address,
     datanetId: bigint,
-    items: { contentHash: Hex; byteSize: bigint; license: Hex }[],
+    items: readonly ContributionInput[],
   ): Promise<{ firstId: bigint; block: bigint }>;
-  curateBatch(from: Address, contributionIds: bigint[], accepts: boolean[]): Promise<{ block: bigint }>;
+  curateBatch(
+    from: Address,
+    decisions: readonly { contributionId: bigint; accept: boolean }[],
+  ): Promise<{ block: bigint }>;
   publishSnapshot(
     from: Address,
-    args: {
-      datanetId: bigint;
-      chunksRoot: Hex;
-      chunkCount: number;
-      contributionCount: number;
-      contributorsRoot: Hex;
-      totalWeight: bigint;
-      uri: string;
-    },
+    snapshot: SnapshotCommitment,
   ): Promise<{ snapshotId: bigint; block: bigint }>;
   buyLicense(from: Address, snapshotId: bigint, licensee: Address): Promise<{ block: bigint; price: bigint }>;
   hasLicense(snapshotId: bigint, account: Address): Promise<boolean>;
@@ -37,45 +45,3 @@ export interface RegistryPort {
   /** Accounts this process can send transactions from. */
   canSendFrom(account: Address): boolean;
 }
-
-interface EventBase {
-  block: bigint;
-  logIndex: number;
-  txHash: Hex;
-}
-
-export type RegistryEvent =
-  | (EventBase & {
-      type: "DatanetCreated";
-      datanetId: bigint;
-      owner: Address;
-      metadataUri: string;
-      licensePrice: bigint;
-    })
-  | (EventBase & { type: "MetadataURISet"; datanetId: bigint; metadataUri: string })
-  | (EventBase & { type: "LicenseTermsSet"; datanetId: bigint; licensePrice: bigint })
-  | (EventBase & { type: "DatanetOwnershipTransferred"; datanetId: bigint; to: Address })
-  | (EventBase & {
-      type: "ContributionSubmitted";
-      contributionId: bigint;
-      datanetId: bigint;
-      contributor: Address;
-      contentHash: Hex;
-      byteSize: bigint;
-      license: Hex;
-    })
-  | (EventBase & {
-      type: "ContributionCurated";
-      contributionId: bigint;
-      datanetId: bigint;
-      accepted: boolean;
-    })
-  | (EventBase & {
-      type: "SnapshotPublished";
-      snapshotId: bigint;
-      datanetId: bigint;
-      version: number;
-      chunksRoot: Hex;
-      uri: string;
-    })
-  | (EventBase & { type: "LicensePurchased"; snapshotId: bigint; licensee: Address });

@@ -1,32 +1,28 @@
 import {
   approveToken,
   buyLicense,
+  type ContractWrite,
+  type ContributionInput,
+  type CreateDatanetParams,
+  contributeBatchWrite,
+  createDatanetWrite,
+  curateBatchWrite,
   datanetRegistryAbi,
-  decodeContractError,
+  eventOf,
   getDatanet,
+  getSnapshot,
   hasLicense,
   OpenLedgerContractError,
   OpenLedgerTransactionError,
+  publishSnapshotWrite,
+  SendQueue,
+  type SnapshotCommitment,
   tokenAllowance,
   type WalletClientWithAccount,
+  waitForWrite,
 } from "@openledger/sdk";
-import {
-  type Address,
-  encodeFunctionData,
-  type Hex,
-  type PublicClient,
-  parseEventLogs,
-  type TransactionReceipt,
-} from "viem";
-import {
-  call,
-  getBlock,
-  getBlockNumber,
-  getLogs,
-  readContract,
-  sendTransaction,
-  waitForTransactionReceipt,
-} from "viem/actions";
+import { type Address, type Hex, type PublicClient, parseEventLogs } from "viem";
+import { getBlock, getBlockNumber, getLogs, readContract } from "viem/actions";
 import { ChainError, DatanetError, InvalidInputError, NotFoundError, PermissionError } from "./errors.ts";
 import type { RegistryEvent, RegistryPort } from "./registry-port.ts";
 
@@ -37,6 +33,8 @@ export interface SdkRegistryOptions {
   token?: Address;
   /** Wallet clients this process may send from (e.g. the dev accounts on a local chain). */
   wallets?: readonly WalletClientWithAccount[];
+  /** Orders each account's sends; share one with other parts of the process sending from these accounts. */
+  queue?: SendQueue;
 }
 
 // Registry reverts a user can cause, mapped to the service's error kinds.
@@ -72,21 +70,25 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** RegistryPort over the sdk's viem actions. */
+/**
+ * RegistryPort over the sdk's actions: writes are the sdk's typed builders sent through a per-account
+ * SendQueue (each account's sends in call order, receipts awaited concurrently, so an account's
+ * transactions, and different accounts' transactions, share blocks); events are the sdk's typed logs.
+ */
 export class SdkRegistry implements RegistryPort {
   readonly chainId: number;
   readonly address: Address;
   private readonly client: PublicClient;
   private readonly wallets = new Map<string, WalletClientWithAccount>();
+  private readonly queue: SendQueue;
   private token: Address | undefined;
-  /** Per sender: the tail of its simulate-and-send queue (receipts are awaited outside it). */
-  private readonly sendQueues = new Map<string, Promise<unknown>>();
 
   constructor(chainId: number, opts: SdkRegistryOptions) {
     this.chainId = chainId;
     this.address = opts.registry;
     this.client = opts.publicClient;
     this.token = opts.token;
+    this.queue = opts.queue ?? new SendQueue();
     for (const w of opts.wallets ?? []) this.wallets.set(w.account.address.toLowerCase(), w);
   }
 
@@ -122,230 +124,59 @@ export class SdkRegistry implements RegistryPort {
 
   async events(fromBlock: bigint, toBlock: bigint): Promise<RegistryEvent[]> {
     const logs = await guarded(() => getLogs(this.client, { address: this.address, fromBlock, toBlock }));
-    const out: RegistryEvent[] = [];
-    for (const log of parseEventLogs({ abi: datanetRegistryAbi, logs })) {
-      const base = { block: log.blockNumber, logIndex: log.logIndex, txHash: log.transactionHash };
-      const a = log.args as Record<string, unknown>;
-      switch (log.eventName) {
-        case "DatanetCreated":
-          out.push({
-            ...base,
-            type: "DatanetCreated",
-            datanetId: a.datanetId as bigint,
-            owner: a.owner as Address,
-            metadataUri: a.metadataURI as string,
-            licensePrice: a.licensePrice as bigint,
-          });
-          break;
-        case "MetadataURISet":
-          out.push({
-            ...base,
-            type: "MetadataURISet",
-            datanetId: a.datanetId as bigint,
-            metadataUri: a.metadataURI as string,
-          });
-          break;
-        case "LicenseTermsSet":
-          out.push({
-            ...base,
-            type: "LicenseTermsSet",
-            datanetId: a.datanetId as bigint,
-            licensePrice: a.licensePrice as bigint,
-          });
-          break;
-        case "DatanetOwnershipTransferred":
-          out.push({
-            ...base,
-            type: "DatanetOwnershipTransferred",
-            datanetId: a.datanetId as bigint,
-            to: a.to as Address,
-          });
-          break;
-        case "ContributionSubmitted":
-          out.push({
-            ...base,
-            type: "ContributionSubmitted",
-            contributionId: a.contributionId as bigint,
-            datanetId: a.datanetId as bigint,
-            contributor: a.contributor as Address,
-            contentHash: a.contentHash as Hex,
-            byteSize: a.byteSize as bigint,
-            license: a.license as Hex,
-          });
-          break;
-        case "ContributionCurated":
-          out.push({
-            ...base,
-            type: "ContributionCurated",
-            contributionId: a.contributionId as bigint,
-            datanetId: a.datanetId as bigint,
-            accepted: a.accepted as boolean,
-          });
-          break;
-        case "SnapshotPublished":
-          out.push({
-            ...base,
-            type: "SnapshotPublished",
-            snapshotId: a.snapshotId as bigint,
-            datanetId: a.datanetId as bigint,
-            version: Number(a.version),
-            chunksRoot: a.chunksRoot as Hex,
-            uri: a.uri as string,
-          });
-          break;
-        case "LicensePurchased":
-          out.push({
-            ...base,
-            type: "LicensePurchased",
-            snapshotId: a.snapshotId as bigint,
-            licensee: a.licensee as Address,
-          });
-          break;
-      }
-    }
-    return out;
+    return parseEventLogs<typeof datanetRegistryAbi, true>({ abi: datanetRegistryAbi, logs, strict: true });
   }
 
-  /**
-   * Simulates and sends a registry call from `from`, then waits for its receipt. Sends from one
-   * account go out one at a time in call order (each takes the next pending nonce), but nobody waits
-   * for a receipt before the next send, so an account's transactions, and different accounts'
-   * transactions, share blocks.
-   */
-  private async transact(from: Address, functionName: string, data: Hex): Promise<TransactionReceipt> {
-    const wallet = this.wallet(from);
-    const label = `DatanetRegistry.${functionName}`;
-    const sent = this.inTurn(from, async () => {
-      try {
-        await call(wallet, { account: wallet.account, to: this.address, data });
-        return await sendTransaction(wallet, {
-          account: wallet.account,
-          chain: wallet.chain ?? null,
-          to: this.address,
-          data,
-        });
-      } catch (err) {
-        throw decodeContractError(err, label);
-      }
-    });
-    const hash = await sent;
-    const receipt = await waitForTransactionReceipt(this.client, { hash });
-    if (receipt.status !== "success") {
-      throw new OpenLedgerTransactionError(
-        `${label}: transaction ${hash} reverted in block ${receipt.blockNumber}`,
-      );
-    }
-    return receipt;
+  /** Sends `write` from `from` in that account's turn and waits for its receipt and events. */
+  private async write(from: Address, write: ContractWrite<typeof datanetRegistryAbi>) {
+    const hash = await this.queue.sendWrite(this.wallet(from), write as ContractWrite);
+    return waitForWrite(this.client, { hash, label: write.label ?? "", abi: datanetRegistryAbi });
   }
 
-  /** Runs `fn` when `from`'s earlier sends are out; later sends from `from` wait for it. */
-  private inTurn<T>(from: Address, fn: () => Promise<T>): Promise<T> {
-    const key = from.toLowerCase();
-    const run = (this.sendQueues.get(key) ?? Promise.resolve()).then(fn);
-    const tail = run.catch(() => undefined);
-    this.sendQueues.set(key, tail);
-    tail.then(() => {
-      if (this.sendQueues.get(key) === tail) this.sendQueues.delete(key);
-    });
-    return run;
-  }
-
-  createDatanet(
-    from: Address,
-    args: { metadataUri: string; licensePrice: bigint; ownerBps: number; bond: bigint; curators: Address[] },
-  ) {
-    const data = encodeFunctionData({
-      abi: datanetRegistryAbi,
-      functionName: "createDatanet",
-      args: [args.metadataUri, args.licensePrice, args.ownerBps, args.bond, args.curators],
-    });
+  createDatanet(from: Address, args: Omit<CreateDatanetParams, "registry">) {
     return guarded(async () => {
-      const receipt = await this.transact(from, "createDatanet", data);
-      const [event] = parseEventLogs({
-        abi: datanetRegistryAbi,
-        logs: receipt.logs,
-        eventName: "DatanetCreated",
-      });
-      return { datanetId: event.args.datanetId, block: receipt.blockNumber };
+      const { receipt, events } = await this.write(
+        from,
+        createDatanetWrite({ registry: this.address, ...args }),
+      );
+      return { datanetId: eventOf(events, "DatanetCreated").args.datanetId, block: receipt.blockNumber };
     });
   }
 
-  submitContributions(
-    from: Address,
-    datanetId: bigint,
-    items: { contentHash: Hex; byteSize: bigint; license: Hex }[],
-  ) {
+  submitContributions(from: Address, datanetId: bigint, contributions: readonly ContributionInput[]) {
     return guarded(async () => {
       const wallet = this.wallet(from);
       const { bond } = await getDatanet(this.client, { registry: this.address, datanetId });
       if (bond > 0n) {
-        await this.inTurn(from, () => this.ensureAllowance(wallet, from, bond * BigInt(items.length)));
+        await this.queue.turn(from, () =>
+          this.ensureAllowance(wallet, from, bond * BigInt(contributions.length)),
+        );
       }
-      const data = encodeFunctionData({
-        abi: datanetRegistryAbi,
-        functionName: "submitContributions",
-        args: [
-          datanetId,
-          items.map((x) => x.contentHash),
-          items.map((x) => x.byteSize),
-          items.map((x) => x.license),
-        ],
-      });
-      const receipt = await this.transact(from, "submitContributions", data);
-      const [first] = parseEventLogs({
-        abi: datanetRegistryAbi,
-        logs: receipt.logs,
-        eventName: "ContributionSubmitted",
-      });
-      return { firstId: first.args.contributionId, block: receipt.blockNumber };
+      const { receipt, events } = await this.write(
+        from,
+        contributeBatchWrite({ registry: this.address, datanetId, contributions }),
+      );
+      return {
+        firstId: eventOf(events, "ContributionSubmitted").args.contributionId,
+        block: receipt.blockNumber,
+      };
     });
   }
 
-  curateBatch(from: Address, contributionIds: bigint[], accepts: boolean[]) {
-    const data = encodeFunctionData({
-      abi: datanetRegistryAbi,
-      functionName: "curateBatch",
-      args: [contributionIds, accepts],
-    });
+  curateBatch(from: Address, decisions: readonly { contributionId: bigint; accept: boolean }[]) {
     return guarded(async () => {
-      const receipt = await this.transact(from, "curateBatch", data);
+      const { receipt } = await this.write(from, curateBatchWrite({ registry: this.address, decisions }));
       return { block: receipt.blockNumber };
     });
   }
 
-  publishSnapshot(
-    from: Address,
-    args: {
-      datanetId: bigint;
-      chunksRoot: Hex;
-      chunkCount: number;
-      contributionCount: number;
-      contributorsRoot: Hex;
-      totalWeight: bigint;
-      uri: string;
-    },
-  ) {
-    const data = encodeFunctionData({
-      abi: datanetRegistryAbi,
-      functionName: "publishSnapshot",
-      args: [
-        args.datanetId,
-        args.chunksRoot,
-        args.chunkCount,
-        args.contributionCount,
-        args.contributorsRoot,
-        args.totalWeight,
-        args.uri,
-      ],
-    });
+  publishSnapshot(from: Address, snapshot: SnapshotCommitment) {
     return guarded(async () => {
-      const receipt = await this.transact(from, "publishSnapshot", data);
-      const [event] = parseEventLogs({
-        abi: datanetRegistryAbi,
-        logs: receipt.logs,
-        eventName: "SnapshotPublished",
-      });
-      return { snapshotId: event.args.snapshotId, block: receipt.blockNumber };
+      const { receipt, events } = await this.write(
+        from,
+        publishSnapshotWrite({ registry: this.address, ...snapshot }),
+      );
+      return { snapshotId: eventOf(events, "SnapshotPublished").args.snapshotId, block: receipt.blockNumber };
     });
   }
 
@@ -372,16 +203,11 @@ export class SdkRegistry implements RegistryPort {
   buyLicense(from: Address, snapshotId: bigint, licensee: Address) {
     return guarded(async () => {
       const wallet = this.wallet(from);
-      const snapshot = await readContract(this.client, {
-        address: this.address,
-        abi: datanetRegistryAbi,
-        functionName: "getSnapshot",
-        args: [snapshotId],
-      });
+      const snapshot = await getSnapshot(this.client, { registry: this.address, snapshotId });
       if (snapshot.version === 0)
         throw new NotFoundError("unknown_snapshot", `snapshot ${snapshotId} does not exist`);
-      // The sdk's calls wait for their receipts: hold this account's turn until both are mined.
-      const r = await this.inTurn(from, async () => {
+      // The approval must be mined before buyLicense is simulated: hold this account's turn for both.
+      const r = await this.queue.turn(from, async () => {
         await this.ensureAllowance(wallet, from, snapshot.licensePrice);
         return buyLicense(wallet, { registry: this.address, snapshotId, licensee });
       });
@@ -393,14 +219,7 @@ export class SdkRegistry implements RegistryPort {
     return guarded(() => hasLicense(this.client, { registry: this.address, snapshotId, account }));
   }
 
-  snapshotChunksRoot(snapshotId: bigint): Promise<Hex> {
-    return guarded(() =>
-      readContract(this.client, {
-        address: this.address,
-        abi: datanetRegistryAbi,
-        functionName: "snapshotChunksRoot",
-        args: [snapshotId],
-      }),
-    );
+  async snapshotChunksRoot(snapshotId: bigint): Promise<Hex> {
+    return (await guarded(() => getSnapshot(this.client, { registry: this.address, snapshotId }))).chunksRoot;
   }
 }

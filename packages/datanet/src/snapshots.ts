@@ -7,7 +7,7 @@ import type { Address, Hex } from "viem";
 import type { BlobStore } from "./blobstore.ts";
 import type { ContributionRow, DatanetDb } from "./db.ts";
 import { DatanetError, InvalidInputError, NotFoundError } from "./errors.ts";
-import type { RegistryEvent } from "./registry-port.ts";
+import type { RegistryEventOf } from "./registry-port.ts";
 import { type BuiltSnapshot, buildSnapshot, entryForLeaf, type SnapshotManifest } from "./snapshot.ts";
 import { utf8 } from "./text.ts";
 
@@ -70,17 +70,15 @@ export class SnapshotStore {
   }
 
   /** Follower step for SnapshotPublished: loads the manifest named by the URI and records the entries. */
-  async index(e: Extract<RegistryEvent, { type: "SnapshotPublished" }>): Promise<void> {
-    const id = Number(e.snapshotId);
+  async index(e: RegistryEventOf<"SnapshotPublished">): Promise<void> {
+    const { datanetId, version, chunksRoot, uri } = e.args;
+    const id = Number(e.args.snapshotId);
     if (this.db.getSnapshot(id)) return;
     let manifest: SnapshotManifest | undefined;
-    const cid = e.uri.startsWith("ipfs://") ? e.uri.slice(7) : "";
+    const cid = uri.startsWith("ipfs://") ? uri.slice(7) : "";
     if (cid && (await this.blobs.has(cid))) {
       const parsed = JSON.parse(new TextDecoder().decode(await this.blobs.get(cid))) as SnapshotManifest;
-      if (
-        parsed.kind === "openledger.snapshot/1" &&
-        parsed.root.toLowerCase() === e.chunksRoot.toLowerCase()
-      ) {
+      if (parsed.kind === "openledger.snapshot/1" && parsed.root.toLowerCase() === chunksRoot.toLowerCase()) {
         manifest = parsed;
       }
     }
@@ -88,14 +86,14 @@ export class SnapshotStore {
       this.db.insertSnapshot(
         {
           id,
-          datanetId: Number(e.datanetId),
-          version: e.version,
-          root: e.chunksRoot,
+          datanetId: Number(datanetId),
+          version,
+          root: chunksRoot,
           chunkCount: manifest?.leafCount ?? 0,
           contributionCount: manifest?.contributions.length ?? 0,
           manifestCid: manifest ? cid : "",
-          block: Number(e.block),
-          txHash: e.txHash,
+          block: Number(e.blockNumber),
+          txHash: e.transactionHash,
         },
         (manifest?.contributions ?? []).map((c, position) => ({
           snapshotId: id,

@@ -1,0 +1,33 @@
+import type { ChainAccess, DatanetStores } from "./context.ts";
+import type { ContributionRow } from "./db.ts";
+import { InvalidInputError, NotFoundError } from "./errors.ts";
+
+/** Accepts or rejects pending contributions on-chain (one curateBatch call) as `curator`. */
+export async function curate(
+  stores: DatanetStores,
+  chain: ChainAccess,
+  curator: string,
+  decisions: readonly { contributionId: number; accept: boolean }[],
+): Promise<ContributionRow[]> {
+  const { db } = stores;
+  const sender = chain.sender(curator, "curator");
+  if (decisions.length === 0) throw new InvalidInputError("empty_batch", "no curation decisions given");
+  await chain.sync();
+  for (const d of decisions) {
+    const row = db.getContribution(d.contributionId);
+    if (!row)
+      throw new NotFoundError("unknown_contribution", `contribution ${d.contributionId} does not exist`);
+    if (row.status !== "pending") {
+      throw new InvalidInputError(
+        "not_pending",
+        `contribution ${d.contributionId} is already ${row.status}; only pending ones can be curated`,
+      );
+    }
+  }
+  await chain.registry.curateBatch(
+    sender,
+    decisions.map((d) => ({ contributionId: BigInt(d.contributionId), accept: d.accept })),
+  );
+  await chain.sync();
+  return decisions.map((d) => db.getContribution(d.contributionId)!);
+}

@@ -1,0 +1,111 @@
+import { MerkleTree, settlementLeaf } from "@openledger/merkle";
+import type { Address, Hex } from "viem";
+import type { ChainAccess, DatanetStores, Progress } from "./context.ts";
+import type { SnapshotRow } from "./db.ts";
+import {
+  ChainError,
+  DuplicateContentError,
+  InvalidInputError,
+  NotFoundError,
+  PermissionError,
+} from "./errors.ts";
+import { toId } from "./ids.ts";
+import { validateAddress } from "./ingest.ts";
+
+// Snapshots and licences: freezing a Datanet's accepted contributions and selling training licences.
+
+export function getSnapshot(stores: DatanetStores, snapshotId: number): SnapshotRow {
+  const row = stores.db.getSnapshot(snapshotId);
+  if (!row) throw new NotFoundError("unknown_snapshot", `snapshot ${snapshotId} does not exist`);
+  return row;
+}
+
+/**
+ * Freezes the Datanet's accepted contributions into the next snapshot: builds the chunk tree and the
+ * contributors' royalty tree (weight = chunks contributed), stores the manifest, publishes the roots.
+ */
+export async function publishSnapshot(
+  stores: DatanetStores,
+  chain: ChainAccess,
+  owner: string,
+  datanetId: number,
+  onProgress?: Progress,
+): Promise<SnapshotRow> {
+  const { db, snapshots } = stores;
+  const sender = chain.sender(owner, "owner");
+  await chain.sync();
+  const datanet = db.getDatanet(datanetId);
+  if (!datanet) throw new NotFoundError("unknown_datanet", `Datanet ${datanetId} does not exist`);
+  if (datanet.owner.toLowerCase() !== sender.toLowerCase()) {
+    throw new PermissionError(
+      "not_owner",
+      `only the owner ${datanet.owner} may snapshot Datanet ${datanetId}`,
+    );
+  }
+  const accepted = db
+    .listContributions(datanetId, { status: "accepted" })
+    .filter((c) => c.contentState === "available" && c.chunkCount > 0);
+  if (accepted.length === 0) {
+    throw new InvalidInputError(
+      "nothing_accepted",
+      `Datanet ${datanetId} has no accepted contributions to snapshot; curate some first`,
+    );
+  }
+  const built = snapshots.build(datanetId, accepted, onProgress);
+  const weights = new Map<string, bigint>();
+  for (const e of built.manifest.contributions) {
+    weights.set(e.contributor, (weights.get(e.contributor) ?? 0n) + BigInt(e.chunkCount));
+  }
+  const contributors = [...weights.entries()]
+    .sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))
+    .map(([account, weight]) => ({ account: account as Address, weight: weight.toString() }));
+  const contributorsTree = MerkleTree.build(
+    contributors.map((c) => settlementLeaf(c.account, BigInt(c.weight))),
+  );
+  built.manifest.contributors = contributors;
+  built.manifest.contributorsRoot = contributorsTree.root as Hex;
+  const manifestCid = await snapshots.storeManifest(built.manifest);
+  const { snapshotId } = await chain.registry.publishSnapshot(sender, {
+    datanetId: BigInt(datanetId),
+    chunksRoot: built.manifest.root,
+    chunkCount: built.manifest.leafCount,
+    contributionCount: built.manifest.contributions.length,
+    contributorsRoot: contributorsTree.root as Hex,
+    totalWeight: [...weights.values()].reduce((a, b) => a + b, 0n),
+    uri: `ipfs://${manifestCid}`,
+  });
+  await chain.sync();
+  const row = db.getSnapshot(Number(snapshotId));
+  if (!row) throw new ChainError("not_indexed", `snapshot ${snapshotId} was published but is not indexed`);
+  snapshots.remember(row.id, built);
+  return row;
+}
+
+/** Buys a training license for `snapshotId` (paid by `buyer`, held by `licensee`, default the buyer). */
+export async function buyLicense(
+  stores: DatanetStores,
+  chain: ChainAccess,
+  buyer: string,
+  snapshotId: number,
+  licensee?: string,
+): Promise<{ price: bigint }> {
+  const sender = chain.sender(buyer, "buyer");
+  const holder = licensee ? validateAddress(licensee, "licensee") : sender;
+  getSnapshot(stores, snapshotId);
+  if (await chain.registry.hasLicense(BigInt(snapshotId), holder)) {
+    throw new DuplicateContentError(
+      "exact_duplicate",
+      `${holder} already holds a license for snapshot ${snapshotId}`,
+      { snapshotId },
+    );
+  }
+  const { price } = await chain.registry.buyLicense(sender, BigInt(snapshotId), holder);
+  await chain.sync();
+  return { price };
+}
+
+/** Whether `account` holds a training license for the snapshot (read from the chain). */
+export function hasLicense(chain: ChainAccess, snapshotId: number, account: string): Promise<boolean> {
+  const address = validateAddress(account, "account");
+  return chain.registry.hasLicense(BigInt(toId(snapshotId, "snapshotId")), address);
+}
