@@ -44,16 +44,47 @@ const QA: i32 = 40;
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
-// Σ a·w over 16 signed bytes each, added to acc (i32x4 lanes).
+// Σ a·w over 16 signed bytes each, added to acc (i32x4 lanes). Not i32x4.relaxed_dot_i8x16_i7x16_add_s:
+// Node 20's baseline compiler (Liftoff) computes it differently from its optimising one, so results
+// would depend on tier-up.
 @inline function dot16s(a: v128, w: v128, acc: v128): v128 {
   acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(w)));
   return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(w)));
 }
 
-// Σ a·w where w holds values 0..127 (unsigned nibbles): one relaxed instruction where available.
-@inline function dot16u(a: v128, w: v128, acc: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_dot_i8x16_i7x16_add_s(a, w, acc);
-  return dot16s(a, w, acc);
+// The block scale as llama.cpp stores it in block_q8_0: rounded to f16 precision (11 significant bits).
+@inline function roundScale(d: f32): f32 {
+  return reinterpret<f32>((reinterpret<u32>(d) + 0x1000) & ~0x1fff);
+}
+
+@inline function blockScale(xp: usize): f32 {
+  let amax = f32x4.splat(0);
+  for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
+  const mx = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+  return roundScale(mx / 127);
+}
+
+/**
+ * Rows m0..m1 of x[M, K] rounded through 8-bit blocks of 32 (q = round(x/d), back to q·d), into out: the
+ * activation rounding llama.cpp applies before a quantised matmul, for the dequantised-panel path.
+ */
+export function round_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1: i32): void {
+  const nb = K >> 5;
+  for (let m = m0; m < m1; m++) {
+    const xr = x + ((<usize>m * ldx) << 2);
+    const orow = out + ((<usize>m * K) << 2);
+    for (let b = 0; b < nb; b++) {
+      const xp = xr + (<usize>b << 7);
+      const op = orow + (<usize>b << 7);
+      const d = blockScale(xp);
+      const dv = f32x4.splat(d);
+      const id = f32x4.splat(d != 0 ? 1 / d : 0);
+      for (let i = 0; i < 8; i++) {
+        const o = <usize>i << 4;
+        v128.store(op + o, f32x4.mul(f32x4.nearest(f32x4.mul(v128.load(xp + o), id)), dv));
+      }
+    }
+  }
 }
 
 /** Quantises rows m0..m1 of x[M, K] (K a multiple of 32) to blocks of 32 int8 values with an f32 scale. */
@@ -64,10 +95,7 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
     const orow = out + <usize>m * nb * QA;
     for (let b = 0; b < nb; b++) {
       const xp = xr + (<usize>b << 7);
-      let amax = f32x4.splat(0);
-      for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
-      const mx = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
-      const d: f32 = mx / 127;
+      const d = blockScale(xp);
       const id = f32x4.splat(d != 0 ? 1 / d : 0);
       const ob = orow + <usize>b * QA;
       let s = i32x4.splat(0);
@@ -174,8 +202,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   for (let b = 0; b < nb; b++) {
     const wb = w + <usize>b * 18, ab = a + <usize>b * QA;
     const q = v128.load(wb, 2);
-    let s = dot16u(v128.load(ab, 8), v128.and(q, lo), i32x4.splat(0));
-    s = dot16u(v128.load(ab, 24), i8x16.shr_u(q, 4), s);
+    let s = dot16s(v128.load(ab, 8), v128.and(q, lo), i32x4.splat(0));
+    s = dot16s(v128.load(ab, 24), i8x16.shr_u(q, 4), s);
     const d = h2f(load<u16>(wb)) * load<f32>(ab);
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(d), acc);
     corr += d * <f32>load<i32>(ab, 4);
@@ -190,8 +218,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   for (let b = 0; b < nb; b++) {
     const wb = w + <usize>b * 20, ab = a + <usize>b * QA;
     const q = v128.load(wb, 4);
-    let s = dot16u(v128.load(ab, 8), v128.and(q, lo), i32x4.splat(0));
-    s = dot16u(v128.load(ab, 24), i8x16.shr_u(q, 4), s);
+    let s = dot16s(v128.load(ab, 8), v128.and(q, lo), i32x4.splat(0));
+    s = dot16s(v128.load(ab, 24), i8x16.shr_u(q, 4), s);
     const da = load<f32>(ab);
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(h2f(load<u16>(wb)) * da), acc);
     corr += h2f(load<u16>(wb, 2)) * da * <f32>load<i32>(ab, 4);
@@ -218,8 +246,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
     const wb = w + <usize>b * size, ab = a + <usize>b * QA;
     const qh = load<u32>(wb + hAt);
     const q = v128.load(wb + hAt + 4);
-    let s = dot16u(v128.load(ab, 8), v128.or(v128.and(q, lo), highBits(qh, 0)), i32x4.splat(0));
-    s = dot16u(v128.load(ab, 24), v128.or(i8x16.shr_u(q, 4), highBits(qh, 16)), s);
+    let s = dot16s(v128.load(ab, 8), v128.or(v128.and(q, lo), highBits(qh, 0)), i32x4.splat(0));
+    s = dot16s(v128.load(ab, 24), v128.or(i8x16.shr_u(q, 4), highBits(qh, 16)), s);
     const da = load<f32>(ab);
     const d = h2f(load<u16>(wb)) * da;
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(d), acc);
@@ -262,8 +290,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
         h0 = v128.or(h0, v128.and(i8x16.eq(v128.and(x0, bh), bh), i8x16.splat(16)));
         h1 = v128.or(h1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
       }
-      const sl = ihsum(dot16u(v128.load(a0, 24), l1, dot16u(v128.load(a0, 8), l0, i32x4.splat(0))));
-      const sh = ihsum(dot16u(v128.load(a1, 24), h1, dot16u(v128.load(a1, 8), h0, i32x4.splat(0))));
+      const sl = ihsum(dot16s(v128.load(a0, 24), l1, dot16s(v128.load(a0, 8), l0, i32x4.splat(0))));
+      const sh = ihsum(dot16s(v128.load(a1, 24), h1, dot16s(v128.load(a1, 8), h0, i32x4.splat(0))));
       const da0 = load<f32>(a0), da1 = load<f32>(a1);
       sumq += da0 * <f32>(kScale(wb + 4, 2 * c) * sl) + da1 * <f32>(kScale(wb + 4, 2 * c + 1) * sh);
       summ += da0 * <f32>(kMin(wb + 4, 2 * c) * load<i32>(a0, 4)) + da1 * <f32>(kMin(wb + 4, 2 * c + 1) * load<i32>(a1, 4));
@@ -307,7 +335,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
     const ab = a + <usize>(blk + qi) * QA;
     const av = v128.load(ab + 8 + o);
     const v = qi == 0 ? v1 : qi == 1 ? v2 : qi == 2 ? v3 : v4;
-    const s = ihsum(dot16u(av, v, i32x4.splat(0)));
+    const s = ihsum(dot16s(av, v, i32x4.splat(0)));
     const ones = ihsum(dot16s(av, i8x16.splat(1), i32x4.splat(0)));
     sum += load<f32>(ab) * <f32>load<i8>(sc + 2 * qi) * <f32>(s - 32 * ones);
   }

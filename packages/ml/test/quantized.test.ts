@@ -81,17 +81,17 @@ for (const [threads, relaxedSimd] of [
           const out = e.alloc(M * N);
           e.linear(x, W, out, M, N, K);
           const want = ref.matmulABt(xs, decoded, M, N, K);
-          const direct = M <= 4 && !type.startsWith("F") && type !== "BF16";
-          const err = relErr(out.f32, want);
-          assert.ok(err < (direct ? 0.02 : 1e-5), `${type} M=${M}: relative error ${err}`);
+          // block types round activations to 8 bits (as llama.cpp does) unless `exact` (training) asks not to
+          const rounded = !type.startsWith("F") && type !== "BF16";
+          const tol = rounded ? 0.02 : 1e-5;
+          assert.ok(relErr(out.f32, want) < tol, `${type} M=${M}: relative error ${relErr(out.f32, want)}`);
           e.linear(x, W, out, M, N, K, { accumulate: true });
-          assert.ok(
-            relErr(
-              out.f32,
-              want.map((v) => 2 * v),
-            ) < (direct ? 0.02 : 1e-5),
-            `${type} accumulate`,
-          );
+          const twice = want.map((v) => 2 * v);
+          assert.ok(relErr(out.f32, twice) < tol, `${type} accumulate`);
+          if (M > 4) {
+            e.linear(x, W, out, M, N, K, { exact: true });
+            assert.ok(relErr(out.f32, want) < 1e-5, `${type} M=${M} exact: ${relErr(out.f32, want)}`);
+          }
           const dys = randomData(M * N, 5 + M);
           const dy = e.from(dys);
           const dx = e.alloc(M * K);
@@ -146,12 +146,12 @@ describe("models loaded with packed weights", () => {
         q.weightBytes < f.weightBytes / 5,
         `${q.weightBytes} bytes packed vs ${f.weightBytes} as f32`,
       );
-      // prefill (8 rows, dequantised panels) equals the f32 model; a decode step (8-bit activations) is close
+      // prefill (dequantised panels) and a decode step (blocks) round activations to 8 bits: close to f32
       const tokens = [5, 17, 33, 2, 90, 41, 8, 64];
       const [cq, cf] = [new KVCache(q), new KVCache(f)];
       const [lq] = forward(q, [{ tokens, cache: cq, allLogits: true }]);
       const [lf] = forward(f, [{ tokens, cache: cf, allLogits: true }]);
-      assert.ok(relErr(lq, lf) < 1e-4, `prefill ${relErr(lq, lf)}`);
+      assert.ok(relErr(lq, lf) < 0.05, `prefill ${relErr(lq, lf)}`);
       const [dq] = forward(q, [{ tokens: [7], cache: cq }]);
       const [df] = forward(f, [{ tokens: [7], cache: cf }]);
       assert.ok(relErr(dq, df) < 0.05, `decode ${relErr(dq, df)}`);

@@ -77,6 +77,7 @@ type KernelName =
   | "adamw"
   | "sumsq"
   | "quant_q8_rows"
+  | "round_q8_rows"
   | "mmd_f16"
   | "mmd_bf16"
   | "mmd_q"
@@ -100,6 +101,7 @@ const KERNELS: KernelName[] = [
   "adamw",
   "sumsq",
   "quant_q8_rows",
+  "round_q8_rows",
   "mmd_f16",
   "mmd_bf16",
   "mmd_q",
@@ -544,14 +546,23 @@ export class Engine {
       }
       return;
     }
+    // Block types round the activations to 8 bits as llama.cpp does (not in training: o.exact)
+    const floatType = W.type === GgmlType.F16 || W.type === GgmlType.BF16;
+    const xr = floatType || o.exact ? null : this.alloc(M * K, false);
+    if (xr) {
+      this.run(
+        "round_q8_rows",
+        this.split(M, 1, M * K * 8).map(([m0, m1]) => [x.ptr, lda, K, xr.ptr, m0, m1]),
+      );
+    }
     const P = Math.max(2, Math.min(256, Math.floor(PANEL_ELEMENTS / K / 2) * 2));
     const scratch = this.panelScratch(P * K);
     this.run(
       "mmp_abt",
       this.split(N, 2, work).map(([n0, n1], part) => [
         W.type,
-        x.ptr,
-        lda,
+        xr ? xr.ptr : x.ptr,
+        xr ? K : lda,
         w,
         W.rowBytes,
         out.ptr,
@@ -566,6 +577,7 @@ export class Engine {
         P,
       ]),
     );
+    xr?.free();
   }
 
   /** dx[M,K] (+)= dy[M,N] · W[N,K]: the input gradient of `linear`, for f32 or packed W. */
@@ -876,6 +888,11 @@ export interface MatmulOptions {
   ldc?: number;
   /** add into C instead of overwriting it */
   accumulate?: boolean;
+  /**
+   * linear on packed block types: keep activations in f32 for many rows (training, where the backward
+   * pass must match the forward) instead of rounding them to 8 bits as llama.cpp does
+   */
+  exact?: boolean;
 }
 
 export interface RopeTable {

@@ -178,10 +178,11 @@ export function linearForward(
   target: LoraTarget,
   xa: Buf | undefined,
   rmax: number,
+  exact = false,
 ): void {
   const outDim = W.length / (x.length / N);
   const inDim = x.length / N;
-  e.linear(x, W, out, N, outDim, inDim, { accumulate });
+  e.linear(x, W, out, N, outDim, inDim, { accumulate, exact });
   if (bias) {
     const o = out.f32;
     const b = bias.f32;
@@ -282,7 +283,7 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
     const L: LayerParams = model.layers[l];
     const A = acts[save ? l : 0];
     const lin = (inp: Buf, W: Weight, bias: Buf | null, out: Buf, acc: boolean, t: LoraTarget) =>
-      linearForward(e, inp, N, W, bias, out, acc, runs, l, t, A.xa.get(t), rmax);
+      linearForward(e, inp, N, W, bias, out, acc, runs, l, t, A.xa.get(t), rmax, save);
 
     if (A.xIn) A.xIn.f32.set(x.f32);
     e.rmsnorm(x, L.attnNorm, A.xn1, A.rstd1, N, D, c.rmsNormEps);

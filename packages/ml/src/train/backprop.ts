@@ -141,7 +141,7 @@ export function lossAndGrad(
     for (const ex of examples) for (let i = 0; i < ex.targets.length; i++) tv[r++] = ex.targets[i];
     weight.f32.fill(1 / scored);
     e.rmsnorm(st.x, model.norm, xf, rstdF, N, D, c.rmsNormEps);
-    e.linear(xf, model.lmHead, logits, N, V, D);
+    e.linear(xf, model.lmHead, logits, N, V, D, { exact: sink !== null });
     e.crossEntropy(logits, targets, weight, losses, sink ? logits : null, N, V);
     let total = 0;
     for (const l of losses.f32) total += l;
