@@ -1,14 +1,20 @@
+import type { AttributionRoutesOptions } from "@openledger/attribution";
+import { openAIError } from "@openledger/common";
 import type { DatanetService } from "@openledger/datanet";
 import type { FastifyInstance } from "fastify";
+import { activeLogger } from "./context.ts";
+import type { Logger } from "./log.ts";
 
 export interface ApiServerOptions {
   host: string;
   port: number;
   datanets: DatanetService;
-  /** Span-v1 index files by the snapshot name clients use. */
-  snapshotIndexes: Record<string, string>;
+  /** Span index files by the snapshot name clients use, or a function giving the current list. */
+  snapshotIndexes: AttributionRoutesOptions["snapshots"];
   /** Uploads larger than this are refused with 413. */
   bodyLimit?: number;
+  /** Access and error log (default: the running command's logger, so --log-format applies). */
+  log?: Logger;
 }
 
 /**
@@ -22,17 +28,39 @@ export async function startApiServer(
   const { datanetRoutes } = await import("@openledger/datanet");
   const { attributionRoutes } = await import("@openledger/attribution");
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
+  const log = options.log ?? activeLogger();
+  // Access log: one line per request. Error log: the cause of every 5xx, which the client is only
+  // told to look for here. Hooks on the root instance reach every route registered after them.
+  const failures = new WeakMap<object, Error>();
+  app.addHook("onError", async (request, _reply, error) => {
+    failures.set(request, error);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const fields = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+      remote: request.ip,
+    };
+    const failure = failures.get(request);
+    if (reply.statusCode >= 500) {
+      log.error("request failed", {
+        ...fields,
+        error: failure ? `${failure.name}: ${failure.message}` : "(no error object; see the route's handler)",
+        stack: failure?.stack,
+      });
+    } else {
+      log.info("request", fields);
+    }
+  });
   app.get("/health", async () => ({ ok: true }));
   await app.register(datanetRoutes, { service: options.datanets, prefix: "/v1" });
   await app.register(attributionRoutes, { snapshots: options.snapshotIndexes });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({
-      error: {
-        message: `no route ${req.method} ${req.url}`,
-        type: "invalid_request_error",
-        code: "not_found",
-      },
-    }),
+    reply
+      .code(404)
+      .send(openAIError(`no route ${req.method} ${req.url}`, "invalid_request_error", "not_found")),
   );
   const url = await app.listen({ host: options.host, port: options.port });
   return { app, url };

@@ -1,13 +1,27 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import type { ServedSnapshot } from "@openledger/attribution";
 import type { DatanetService } from "@openledger/datanet";
 import type { Hex } from "viem";
 
-export interface SnapshotIndexFile {
+export interface SnapshotIndexFile extends ServedSnapshot {
   /** Name clients pass to POST /v1/attribution: `<datanet name slug>@<version>`. */
   name: string;
   snapshotId: number;
+  root: string;
   path: string;
+}
+
+/** What the indexer reads: the Datanet service's public API (listing, snapshot rows, chunks). */
+export type SnapshotSource = Pick<DatanetService, "listDatanets" | "getDatanet" | "snapshots">;
+
+export interface SnapshotIndexerOptions {
+  /** How often to look for newly published snapshots (ms); 1000 by default. */
+  intervalMs?: number;
+  /** Called when a snapshot could not be indexed (it is retried on the next pass). */
+  onError?: (err: unknown, snapshotId: number) => void;
+  /** Called when a snapshot starts being served. */
+  onIndexed?: (file: SnapshotIndexFile) => void;
 }
 
 function slug(name: string): string {
@@ -18,26 +32,90 @@ function slug(name: string): string {
 }
 
 /**
- * Builds (once) a span-v1 index file for the latest snapshot of every Datanet, from the snapshot's
- * chunks in leaf order, so the attribution route can answer for the Datanets this service holds.
+ * Keeps a span index file for the latest snapshot of every Datanet and serves them to the
+ * attribution route: `refresh()` indexes what is new (snapshots are immutable, so a file is written
+ * once, atomically), and `start()` polls the service so a snapshot is served as soon as it is
+ * published, without a restart. Until a Datanet's new version is indexed its previous one is served.
  */
+export class SnapshotIndexer {
+  readonly #source: SnapshotSource;
+  readonly #dir: string;
+  readonly #opts: SnapshotIndexerOptions;
+  /** Served snapshot by Datanet id. */
+  readonly #latest = new Map<number, SnapshotIndexFile>();
+  #running: Promise<SnapshotIndexFile[]> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(source: SnapshotSource, dir: string, opts: SnapshotIndexerOptions = {}) {
+    this.#source = source;
+    this.#dir = dir;
+    this.#opts = opts;
+  }
+
+  /** The snapshots served now, one per Datanet (its latest indexed version). */
+  served(): SnapshotIndexFile[] {
+    return [...this.#latest.values()];
+  }
+
+  /** Indexes every Datanet's latest snapshot not indexed yet; one pass at a time. */
+  refresh(): Promise<SnapshotIndexFile[]> {
+    this.#running ??= this.#pass().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Polls for new snapshots every `intervalMs` until `close()`. */
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.refresh(), this.#opts.intervalMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  async #pass(): Promise<SnapshotIndexFile[]> {
+    const { SpanIndex } = await import("@openledger/attribution");
+    mkdirSync(this.#dir, { recursive: true });
+    for (const row of this.#source.listDatanets()) {
+      const latest = this.#source.getDatanet(row.id).snapshots.at(-1);
+      if (!latest || this.#latest.get(row.id)?.snapshotId === latest.id) continue;
+      const path = join(this.#dir, `snapshot-${latest.id}.spanidx`);
+      try {
+        // A file from an earlier run is reused: snapshots never change, and it was renamed into place whole.
+        if (!existsSync(path)) {
+          const chunks = [];
+          for await (const c of this.#source.snapshots.chunks(latest.id)) chunks.push(c);
+          const index = SpanIndex.build(chunks, latest.root as Hex);
+          // Written beside and renamed, so a reader never sees half a file.
+          index.writeFile(`${path}.tmp`);
+          renameSync(`${path}.tmp`, path);
+        }
+      } catch (err) {
+        this.#opts.onError?.(err, latest.id);
+        continue;
+      }
+      const file = {
+        name: `${slug(row.name)}@${latest.version}`,
+        snapshotId: latest.id,
+        root: latest.root.toLowerCase(),
+        path,
+      };
+      this.#latest.set(row.id, file);
+      this.#opts.onIndexed?.(file);
+    }
+    return this.served();
+  }
+}
+
+/** Indexes the latest snapshot of every Datanet once (see SnapshotIndexer for serving as they appear). */
 export async function buildSnapshotIndexes(
-  service: DatanetService,
+  service: SnapshotSource,
   dir: string,
 ): Promise<SnapshotIndexFile[]> {
-  const { SpanIndex } = await import("@openledger/attribution");
-  mkdirSync(dir, { recursive: true });
-  const files: SnapshotIndexFile[] = [];
-  for (const row of service.listDatanets()) {
-    const latest = service.getDatanet(row.id).snapshots.at(-1);
-    if (!latest) continue;
-    const path = join(dir, `snapshot-${latest.id}.spanidx`);
-    if (!existsSync(path)) {
-      const chunks = [];
-      for await (const c of service.snapshots.chunks(latest.id)) chunks.push(c);
-      SpanIndex.build(chunks, latest.root as Hex).writeFile(path);
-    }
-    files.push({ name: `${slug(row.name)}@${latest.version}`, snapshotId: latest.id, path });
-  }
-  return files;
+  return new SnapshotIndexer(service, dir).refresh();
 }

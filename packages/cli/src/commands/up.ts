@@ -48,7 +48,7 @@ export function registerUpCommand(program: Command): void {
       const { devAccounts } = await import("@openledger/devnet");
       const { openDatanetService } = await import("@openledger/datanet");
       const { startL2Node } = await import("../genesis.ts");
-      const { buildSnapshotIndexes } = await import("../attribution-indexes.ts");
+      const { SnapshotIndexer } = await import("../attribution-indexes.ts");
       const { startApiServer } = await import("../api-server.ts");
       const { seedWordnetDemo } = await import("./datanet.ts");
 
@@ -92,12 +92,20 @@ export function registerUpCommand(program: Command): void {
           });
           log.info(summary);
         }
-        const indexes = await buildSnapshotIndexes(datanets, join(options.datadir, "attribution"));
+        // Every Datanet's latest snapshot is indexed now and, while running, as soon as it is published.
+        const indexer = new SnapshotIndexer(datanets, join(options.datadir, "attribution"), {
+          onError: (err, snapshotId) =>
+            log.warn("snapshot not indexed yet", { snapshotId, error: (err as Error).message }),
+          onIndexed: (file) => log.debug("snapshot indexed for attribution", { name: file.name }),
+        });
+        const indexes = await indexer.refresh();
+        indexer.start();
+        closers.push(() => indexer.close());
         const api = await startApiServer({
           host: options.host,
           port: options.apiPort,
           datanets,
-          snapshotIndexes: Object.fromEntries(indexes.map((i) => [i.name, i.path])),
+          snapshotIndexes: () => indexer.served(),
         });
         closers.push(() => api.app.close());
 
@@ -115,7 +123,7 @@ export function registerUpCommand(program: Command): void {
         );
         if (indexes[0]) {
           print(
-            `  try: curl -s ${api.url}/v1/attribution -H 'content-type: application/json' -d '{"text":"...","snapshots":["${indexes[0].name}"]}'`,
+            `  try: curl -s ${api.url}/v1/attribution -H 'content-type: application/json' -d '{"text":"..."}'   (every snapshot; GET /v1/attribution/snapshots lists them)`,
           );
         }
         print("");
