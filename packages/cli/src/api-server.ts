@@ -48,8 +48,8 @@ export async function startApiServer(
       log.error("request failed", {
         ...fields,
         error: failure ? `${failure.name}: ${failure.message}` : "(no error object; see the route's handler)",
-        stack: failure?.stack,
       });
+      if (failure?.stack) log.debug("request failure stack", { stack: failure.stack });
     } else {
       log.info("request", fields);
     }

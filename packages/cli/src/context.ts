@@ -16,9 +16,22 @@ export interface CommandContext<T> {
   print(line: string): void;
 }
 
+let active: Logger | undefined;
+
+/**
+ * The logger of the command that is running (the process runs one), for parts that log on its
+ * behalf (the HTTP server's access log, progress when stderr is not a terminal), so --log-format,
+ * --quiet and --verbose apply to them too.
+ */
+export function activeLogger(): Logger {
+  active ??= createLogger();
+  return active;
+}
+
 /** What an action needs: its resolved options, a logger honouring the global flags, stdout. */
 export function commandContext<T extends object>(command: Command): CommandContext<T> {
   const options = command.optsWithGlobals<T & GlobalOptions>();
   const log = createLogger({ format: options.logFormat, quiet: options.quiet, verbose: options.verbose });
+  active = log;
   return { options, log, print: (line) => process.stdout.write(`${line}\n`) };
 }

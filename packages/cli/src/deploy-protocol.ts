@@ -1,8 +1,9 @@
-import { devAccounts } from "@openledger/devnet";
-import { connect, type DeployResult, deployProtocol } from "@openledger/sdk";
+import { devAccounts } from "@openledger/common";
+import { type DeployResult, deployProtocol } from "@openledger/sdk";
 import type { Hex } from "viem";
 import { CliError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { connectRpc } from "./rpc.ts";
 
 /** anvil's default chain id, used by `openledger start`. */
 export const LOCAL_DEV_CHAIN_ID = 31337;
@@ -28,7 +29,7 @@ export async function deployToChain(params: {
   log: Logger;
 }): Promise<DeployResult> {
   const { log } = params;
-  const probe = await connect(params.rpc);
+  const probe = await connectRpc(params.rpc);
   let key = params.privateKey;
   if (!key) {
     if (!isLocalDevChain(probe.chain.id)) {
@@ -39,7 +40,7 @@ export async function deployToChain(params: {
     key = devAccounts[0].privateKey;
     log.info("no private key given: deploying from dev account 0", { deployer: devAccounts[0].address });
   }
-  const { walletClient, publicClient } = await connect(params.rpc, key);
+  const { walletClient, publicClient } = await connectRpc(params.rpc, key);
   if (!walletClient) throw new CliError("could not create a wallet client");
   // On the OpenLedger L2, OPEN is the native currency and span-v1 runs as a precompile: the defaults
   // match its genesis deployment, so re-running deploy there finds everything.

@@ -1,17 +1,21 @@
-import { devAccounts } from "@openledger/devnet";
-import { connect, readDeployment, tokenBalance } from "@openledger/sdk";
-import { formatEther } from "viem";
+import { devAccounts } from "@openledger/common";
 
 export interface AccountRow {
   index: number;
   address: string;
   privateKey: string;
-  eth?: string;
+  /** Native balance, in whole units, labelled `nativeSymbol` (OPEN on the L2, ETH elsewhere). */
+  native?: string;
+  nativeSymbol?: "OPEN" | "ETH";
+  /** The protocol token's balance (OpenToken, or WrappedOpen on the L2). */
   open?: string;
 }
 
 export function formatAccountRow(r: AccountRow): string {
-  const balances = [r.eth !== undefined ? `${r.eth} ETH` : "", r.open !== undefined ? `${r.open} OPEN` : ""]
+  const balances = [
+    r.native !== undefined ? `${r.native} ${r.nativeSymbol ?? "ETH"}` : "",
+    r.open !== undefined ? `${r.open} ${r.nativeSymbol === "OPEN" ? "WOPEN" : "OPEN"}` : "",
+  ]
     .filter(Boolean)
     .join("  ");
   return `(${r.index}) ${r.address}  ${r.privateKey}${balances ? `  ${balances}` : ""}`;
@@ -25,12 +29,19 @@ export async function accountRows(options: { rpc?: string; deployments: string }
     privateKey: a.privateKey,
   }));
   if (!options.rpc) return rows;
-  const { publicClient, chain } = await connect(options.rpc);
+  // the chain client loads only when balances are asked for
+  const { readDeployment, tokenBalance } = await import("@openledger/sdk");
+  const { connectRpc } = await import("./rpc.ts");
+  const { formatEther } = await import("viem");
+  const { nativeSymbol } = await import("./wallet.ts");
+  const { publicClient, chain } = await connectRpc(options.rpc);
+  const symbol = await nativeSymbol(publicClient);
   const deployment = readDeployment(options.deployments, chain.id);
   const token = deployment?.addresses.token;
   for (const row of rows) {
     const address = row.address as `0x${string}`;
-    row.eth = formatEther(await publicClient.getBalance({ address }));
+    row.native = formatEther(await publicClient.getBalance({ address }));
+    row.nativeSymbol = symbol;
     if (token) row.open = formatEther(await tokenBalance(publicClient, { token, account: address }));
   }
   return rows;

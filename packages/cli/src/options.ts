@@ -64,3 +64,37 @@ export function parseBlockTime(value: string): number {
   }
   return n;
 }
+
+/** commander parser for an amount in wei: a whole decimal number below 2^256. */
+export function parseWei(value: string): bigint {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a whole number of wei");
+  const wei = BigInt(value);
+  if (wei >= 2n ** 256n) throw new InvalidArgumentError("expected an amount below 2^256 wei");
+  return wei;
+}
+
+/** commander parser for a dev account index (the test mnemonic's first ten accounts). */
+export function parseAccountIndex(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 9) {
+    throw new InvalidArgumentError("expected a dev account index 0..9 (see `openledger accounts`)");
+  }
+  return Number(value);
+}
+
+/** commander parser for an address: 0x and 40 hex digits (the checksum is not required). */
+export function parseAddress(value: string): `0x${string}` {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(value))
+    throw new InvalidArgumentError("expected a 0x address (40 hex digits)");
+  return value as `0x${string}`;
+}
+
+/** commander parser for an amount of OPEN in decimal (`1.5`), kept in wei (18 decimals). */
+export function parseOpenAmount(value: string): bigint {
+  const match = /^(\d+)(?:\.(\d{1,18}))?$/.exec(value);
+  if (!match)
+    throw new InvalidArgumentError("expected an amount of OPEN like 10 or 0.25 (at most 18 decimals)");
+  const wei = BigInt(match[1]) * 10n ** 18n + BigInt((match[2] ?? "").padEnd(18, "0"));
+  if (wei === 0n) throw new InvalidArgumentError("expected an amount above 0");
+  if (wei >= 2n ** 256n) throw new InvalidArgumentError("expected an amount below 2^256 wei");
+  return wei;
+}

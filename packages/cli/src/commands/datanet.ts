@@ -1,26 +1,13 @@
-import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { basename } from "node:path";
-import {
-  contentHashOf,
-  contributionTypedData,
-  countingStream,
-  type DatanetService,
-  formatFromFileName,
-  openDatanetService,
-  parseFormat,
-  progressBar,
-  seedWordnet,
-} from "@openledger/datanet";
-import { devAccounts } from "@openledger/devnet";
-import { connect, readDeployment } from "@openledger/sdk";
-import { type Command, InvalidArgumentError } from "commander";
+// Types only at the top: the modules behind them load when a command runs, so help stays fast.
+import type { DatanetService } from "@openledger/datanet";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Address, Hex, LocalAccount } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { commandContext } from "../context.ts";
-import { isLocalDevChain } from "../deploy-protocol.ts";
 import { CliError } from "../errors.ts";
-import { parsePrivateKey, parseRpcUrl } from "../options.ts";
+import { parseAccountIndex, parsePrivateKey, parseRpcUrl, parseWei } from "../options.ts";
+import type { ProgressStream } from "../progress.ts";
 
 interface DatanetOptions {
   rpc: string;
@@ -40,14 +27,30 @@ function idList(value: string, previous: number[] = []): number[] {
   return [...previous, ...value.split(",").map((v) => positiveInt(v.trim()))];
 }
 
-function wei(value: string): bigint {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a whole number of wei");
-  return BigInt(value);
+/** commander parser for a file argument: it must exist and be a regular file. */
+function existingFile(path: string): string {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    throw new InvalidArgumentError(`no such file: ${path}`);
+  }
+  if (!isFile) throw new InvalidArgumentError(`${path} is not a regular file (a directory?)`);
+  return path;
 }
 
 /** Opens the service for the chain at --rpc; the acting account is --private-key or dev account --account. */
 async function open(opts: DatanetOptions): Promise<{ service: DatanetService; me: LocalAccount }> {
-  const { chain } = await connect(opts.rpc);
+  const [{ readDeployment }, { openDatanetService }, { devAccounts }, { privateKeyToAccount }] =
+    await Promise.all([
+      import("@openledger/sdk"),
+      import("@openledger/datanet"),
+      import("@openledger/common"),
+      import("viem/accounts"),
+    ]);
+  const { isLocalDevChain } = await import("../deploy-protocol.ts");
+  const { connectRpc } = await import("../rpc.ts");
+  const { chain } = await connectRpc(opts.rpc);
   const deployment = readDeployment(opts.deployments, chain.id);
   const registry = deployment?.addresses.datanetRegistry;
   if (!registry) {
@@ -104,14 +107,24 @@ export function registerDatanetCommand(program: Command): void {
       "key of the acting account (default: a dev account on a local dev chain, 31337 or 1337)",
       parsePrivateKey,
     )
-    .option("--account <index>", "dev account index to act as on the local chain", (v) => Number(v), 0);
+    .option(
+      "--account <index>",
+      "dev account index to act as on the local chain (0..9)",
+      parseAccountIndex,
+      0,
+    );
 
   datanet
     .command("create")
     .description("create a Datanet owned by the acting account")
     .requiredOption("--name <name>", "display name")
     .option("--description <text>", "what the Datanet collects", "")
-    .option("--license-price <wei>", "training-license price per snapshot in $OPEN wei", wei, 0n)
+    .addOption(
+      new Option("--license-price <wei>", "training-license price per snapshot in $OPEN wei")
+        .argParser(parseWei)
+        // commander prints defaults with JSON.stringify, which cannot print a bigint
+        .default(0n, "0"),
+    )
     .option("--owner-bps <bps>", "owner's share of license fees in basis points", (v) => Number(v), 2000)
     .option("--curator <address>", "a curator besides the owner (repeatable)", (v, p: string[] = []) => [
       ...p,
@@ -140,7 +153,8 @@ export function registerDatanetCommand(program: Command): void {
     );
 
   datanet
-    .command("contribute <file>")
+    .command("contribute")
+    .argument("<file>", "the file to contribute", existingFile)
     .description(
       "sign, upload and submit a file (text, markdown, jsonl, csv) to a Datanet as the acting account",
     )
@@ -160,7 +174,11 @@ export function registerDatanetCommand(program: Command): void {
           column?: string;
           source: string;
         }
-      >(command, async ({ options, print }, service, me) => {
+      >(command, async ({ options, log, print }, service, me) => {
+        const { readFile, stat } = await import("node:fs/promises");
+        const { createReadStream } = await import("node:fs");
+        const { contentHashOf, contributionTypedData, countingStream, formatFromFileName, parseFormat } =
+          await import("@openledger/datanet");
         const format = options.format ? parseFormat(options.format) : formatFromFileName(file);
         const extract = { field: options.field, column: options.column };
         const size = (await stat(file)).size;
@@ -169,7 +187,9 @@ export function registerDatanetCommand(program: Command): void {
         const signature = await me.signTypedData(
           contributionTypedData(domain, BigInt(options.datanet), contentHash),
         );
-        const bar = progressBar(`upload ${basename(file)}`);
+        const { multiProgress } = await import("../progress.ts");
+        const label = `upload ${basename(file)}`;
+        const bar = multiProgress([label], { log });
         const row = await service.contribute({
           datanetId: options.datanet,
           contributor: me.address,
@@ -178,9 +198,10 @@ export function registerDatanetCommand(program: Command): void {
           source: options.source,
           format,
           extract,
-          content: countingStream(createReadStream(file), (n) => bar.update(n, size)),
+          content: countingStream(createReadStream(file), (n) => bar.update(label, n, size)),
         });
-        bar.finish(size, size);
+        bar.update(label, size, size);
+        bar.finish();
         print(`contribution ${row.id}  ${row.status}  ${row.chunkCount} chunks  ${row.cid}`);
       }),
     );
@@ -253,17 +274,21 @@ export function registerDatanetCommand(program: Command): void {
     .action(async (_o, command: Command) =>
       withService<DatanetOptions & { datanet: number; export?: string }>(
         command,
-        async ({ options, print }, service, me) => {
-          const bar = progressBar("snapshot");
-          const snap = await service.snapshot(me.address, options.datanet, (d, t) => bar.update(d, t));
-          bar.finish(1, 1);
+        async ({ options, log, print }, service, me) => {
+          const { multiProgress } = await import("../progress.ts");
+          const bar = multiProgress(["snapshot"], { log });
+          const snap = await service.snapshot(me.address, options.datanet, (d, t) =>
+            bar.update("snapshot", d, t),
+          );
+          bar.finish();
           print(`snapshot ${snap.id}  version ${snap.version}  ${snap.chunkCount} chunks  root ${snap.root}`);
           if (options.export) {
-            const out = progressBar("export");
+            const out = multiProgress(["export"], { log });
             const r = await service.snapshots.exportDataset(snap.id, options.export, (d, t) =>
-              out.update(d, t),
+              out.update("export", d, t),
             );
-            out.finish(r.lines, r.lines);
+            out.update("export", r.lines, r.lines);
+            out.finish();
             print(`exported ${r.lines} chunks to ${r.datasetPath} (manifest ${r.manifestPath})`);
           }
         },
@@ -326,22 +351,34 @@ export function registerDatanetCommand(program: Command): void {
 export async function seedWordnetDemo(
   service: DatanetService,
   owner: LocalAccount,
-  opts: { perDomain?: number; domains?: string[]; progress?: boolean } = {},
+  opts: { perDomain?: number; domains?: string[]; progress?: boolean; progressStream?: ProgressStream } = {},
 ): Promise<string> {
   if (service.listDatanets().some((d) => d.name.startsWith("WordNet "))) {
     return "WordNet Datanets already exist here; nothing to do";
   }
+  const { seedWordnet } = await import("@openledger/datanet");
+  const { devAccounts } = await import("@openledger/common");
+  const { privateKeyToAccount } = await import("viem/accounts");
+  const { multiProgress } = await import("../progress.ts");
   const contributors = devAccounts.slice(1, 6).map((a) => privateKeyToAccount(a.privateKey));
-  const bars = { stage: progressBar("contributions"), snapshot: progressBar("snapshots") };
-  const summary = await seedWordnet(service, {
-    owner,
-    contributors,
-    perDomain: opts.perDomain,
-    domains: opts.domains,
-    onProgress:
-      opts.progress === false
-        ? undefined
-        : (phase, done, total) => bars[phase as keyof typeof bars]?.update(done, total),
-  });
+  // both phases advance at once (domains run in parallel): one line shows the two
+  const labels: Record<string, string> = { stage: "contributions", snapshot: "snapshots" };
+  const { activeLogger } = await import("../context.ts");
+  const progress = multiProgress(Object.values(labels), { stream: opts.progressStream, log: activeLogger() });
+  let summary: Awaited<ReturnType<typeof seedWordnet>>;
+  try {
+    summary = await seedWordnet(service, {
+      owner,
+      contributors,
+      perDomain: opts.perDomain,
+      domains: opts.domains,
+      onProgress:
+        opts.progress === false
+          ? undefined
+          : (phase, done, total) => labels[phase] && progress.update(labels[phase], done, total),
+    });
+  } finally {
+    progress.finish();
+  }
   return `${summary.datanets} Datanets, ${summary.contributions} contributions (${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.skippedDuplicates} duplicates skipped), ${summary.snapshots.length} snapshots`;
 }

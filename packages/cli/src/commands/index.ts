@@ -1,19 +1,23 @@
 import type { Command } from "commander";
 import { registerAccountsCommand } from "./accounts.ts";
 import { registerAttributeCommand } from "./attribute.ts";
+import { registerBalanceCommand } from "./balance.ts";
 import { registerDatanetCommand } from "./datanet.ts";
 import { registerDeployCommand } from "./deploy.ts";
 import { registerNodeCommand } from "./node.ts";
 import { registerStartCommand } from "./start.ts";
 import { registerUpCommand } from "./up.ts";
+import { registerWrapCommands } from "./wrap.ts";
 
 /** Adds every subcommand. Each part adds its command in its own file and one line here. */
 export function registerCommands(program: Command): void {
   registerAccountsCommand(program);
   registerAttributeCommand(program);
+  registerBalanceCommand(program);
   registerDatanetCommand(program);
   registerDeployCommand(program);
   registerNodeCommand(program);
   registerStartCommand(program);
   registerUpCommand(program);
+  registerWrapCommands(program);
 }

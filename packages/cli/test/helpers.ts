@@ -1,0 +1,42 @@
+// Runs the real `openledger` binary as a subprocess, as a user would.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const BIN = resolve(fileURLToPath(import.meta.url), "../../bin/openledger.js");
+export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without OPENLEDGER_* variables (so a developer's settings do not leak in). */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OPENLEDGER_")) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? mkdtempSync(join(tmpdir(), "openledger-cli-")),
+      env: cleanEnv(options.env),
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+export const lines = (text: string) => text.split("\n").filter((l) => l.trim());
