@@ -39,11 +39,20 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+export interface StartNodeOptions extends NodeOptions, RpcServerOptions {
+  /**
+   * Runs once the chain is open (genesis done) and before the RPC port is bound, e.g. to write the
+   * deployments file of the genesis predeploys: a failure here closes the node and nothing listens.
+   */
+  beforeListen?: (node: ChainNode) => Promise<void> | void;
+}
+
 /** A node with its JSON-RPC server (HTTP + WebSocket on one port; port 0 picks a free one). */
-export async function startNode(opts: NodeOptions & RpcServerOptions): Promise<RunningNode> {
+export async function startNode(opts: StartNodeOptions): Promise<RunningNode> {
   const node = await ChainNode.create(opts);
   let rpc: RpcServer;
   try {
+    await opts.beforeListen?.(node);
     rpc = await startRpcServer(node, opts);
   } catch (err) {
     await node.close();

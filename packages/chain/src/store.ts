@@ -2,6 +2,12 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BatchDBOp, DB } from "@ethereumjs/util";
 import Database from "better-sqlite3";
+import {
+  decodeConsensusReceipt,
+  encodeConsensusReceipt,
+  receiptFromLegacyJson,
+  type StoredReceipt,
+} from "./receipts.ts";
 
 /** One log row as the log index keeps it. */
 export interface StoredLog {
@@ -19,8 +25,7 @@ export interface BlockWrite {
   number: number;
   hash: Uint8Array;
   rlp: Uint8Array;
-  /** Per transaction: its hash and the receipt as the RPC returns it (JSON text). */
-  txs: { hash: Uint8Array; receipt: string }[];
+  receipts: StoredReceipt[];
   logs: StoredLog[];
 }
 
@@ -37,8 +42,10 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trie (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, rlp BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS txs (hash BLOB PRIMARY KEY, block_number INTEGER NOT NULL, receipt TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS txs_block ON txs(block_number);
+CREATE TABLE IF NOT EXISTS receipts (
+  hash BLOB PRIMARY KEY, block_number INTEGER NOT NULL, tx_index INTEGER NOT NULL, first_log_index INTEGER NOT NULL,
+  sender BLOB NOT NULL, gas_used INTEGER NOT NULL, contract_address BLOB, receipt BLOB NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS receipts_block ON receipts(block_number, tx_index);
 CREATE TABLE IF NOT EXISTS logs (
   block_number INTEGER NOT NULL, log_index INTEGER NOT NULL, tx_index INTEGER NOT NULL, tx_hash BLOB NOT NULL,
   address BLOB NOT NULL, topic0 BLOB, topic1 BLOB, topic2 BLOB, topic3 BLOB, data BLOB NOT NULL,
@@ -63,6 +70,7 @@ export class ChainStore {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");
     this.db.exec(SCHEMA);
+    migrateJsonReceipts(this.db);
     const db = this.db;
     this.stmts = {
       getMeta: db.prepare<[string], { v: string }>("SELECT v FROM meta WHERE k = ?"),
@@ -73,18 +81,18 @@ export class ChainStore {
       putBlock: db.prepare("INSERT INTO blocks (number, hash, rlp) VALUES (?, ?, ?)"),
       blockByNumber: db.prepare<[number], { rlp: Buffer }>("SELECT rlp FROM blocks WHERE number = ?"),
       numberByHash: db.prepare<[Buffer], { number: number }>("SELECT number FROM blocks WHERE hash = ?"),
-      putTx: db.prepare("INSERT OR REPLACE INTO txs (hash, block_number, receipt) VALUES (?, ?, ?)"),
-      getTx: db.prepare<[Buffer], { block_number: number; receipt: string }>(
-        "SELECT block_number, receipt FROM txs WHERE hash = ?",
+      putReceipt: db.prepare(
+        "INSERT OR REPLACE INTO receipts (hash, block_number, tx_index, first_log_index, sender, gas_used, contract_address, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ),
-      receiptsOfBlock: db.prepare<[number], { receipt: string }>(
-        "SELECT receipt FROM txs WHERE block_number = ? ORDER BY json_extract(receipt, '$.transactionIndex')",
+      getReceipt: db.prepare<[Buffer], ReceiptRow>("SELECT * FROM receipts WHERE hash = ?"),
+      receiptsOfBlock: db.prepare<[number], ReceiptRow>(
+        "SELECT * FROM receipts WHERE block_number = ? ORDER BY tx_index",
       ),
       putLog: db.prepare(
         "INSERT INTO logs (block_number, log_index, tx_index, tx_hash, address, topic0, topic1, topic2, topic3, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       delBlocksAbove: db.prepare("DELETE FROM blocks WHERE number > ?"),
-      delTxsAbove: db.prepare("DELETE FROM txs WHERE block_number > ?"),
+      delTxsAbove: db.prepare("DELETE FROM receipts WHERE block_number > ?"),
       delLogsAbove: db.prepare("DELETE FROM logs WHERE block_number > ?"),
     };
     this.trie = new TrieNodeDB((k) => this.stmts.getNode.get(Buffer.from(k, "hex"))?.v);
@@ -114,7 +122,7 @@ export class ChainStore {
     this.db.transaction(() => {
       this.flushTrie();
       this.stmts.putBlock.run(block.number, Buffer.from(block.hash), Buffer.from(block.rlp));
-      for (const tx of block.txs) this.stmts.putTx.run(Buffer.from(tx.hash), block.number, tx.receipt);
+      for (const r of block.receipts) putReceipt(this.stmts.putReceipt, r);
       for (const log of block.logs) {
         const t = log.topics;
         this.stmts.putLog.run(
@@ -155,13 +163,13 @@ export class ChainStore {
     return this.stmts.numberByHash.get(Buffer.from(hash))?.number;
   }
 
-  txRecord(hash: Uint8Array): { blockNumber: number; receipt: string } | undefined {
-    const row = this.stmts.getTx.get(Buffer.from(hash));
-    return row && { blockNumber: row.block_number, receipt: row.receipt };
+  receipt(hash: Uint8Array): StoredReceipt | undefined {
+    const row = this.stmts.getReceipt.get(Buffer.from(hash));
+    return row && fromRow(row);
   }
 
-  receiptsOfBlock(number: number): string[] {
-    return this.stmts.receiptsOfBlock.all(number).map((r) => r.receipt);
+  receiptsOfBlock(number: number): StoredReceipt[] {
+    return this.stmts.receiptsOfBlock.all(number).map(fromRow);
   }
 
   queryLogs(q: LogQuery): StoredLog[] {
@@ -212,6 +220,61 @@ export class ChainStore {
       else this.stmts.putMeta.run(k, v);
     }
   }
+}
+
+interface ReceiptRow {
+  hash: Buffer;
+  block_number: number;
+  tx_index: number;
+  first_log_index: number;
+  sender: Buffer;
+  gas_used: number;
+  contract_address: Buffer | null;
+  receipt: Buffer;
+}
+
+function putReceipt(stmt: Database.Statement, r: StoredReceipt): void {
+  stmt.run(
+    Buffer.from(r.txHash),
+    r.blockNumber,
+    r.txIndex,
+    r.firstLogIndex,
+    Buffer.from(r.sender),
+    Number(r.gasUsed),
+    r.contractAddress ? Buffer.from(r.contractAddress) : null,
+    Buffer.from(encodeConsensusReceipt(r)),
+  );
+}
+
+function fromRow(row: ReceiptRow): StoredReceipt {
+  return {
+    txHash: row.hash,
+    blockNumber: row.block_number,
+    txIndex: row.tx_index,
+    firstLogIndex: row.first_log_index,
+    sender: row.sender,
+    gasUsed: BigInt(row.gas_used),
+    contractAddress: row.contract_address ?? undefined,
+    ...decodeConsensusReceipt(row.receipt),
+  };
+}
+
+/**
+ * Data dirs written before receipts were stored in consensus form kept them as JSON-RPC JSON in a
+ * `txs` table: converted here, in one transaction, the first time such a data dir is opened.
+ */
+function migrateJsonReceipts(db: Database.Database): void {
+  const legacy = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'txs'").get();
+  if (!legacy) return;
+  const put = db.prepare(
+    "INSERT OR REPLACE INTO receipts (hash, block_number, tx_index, first_log_index, sender, gas_used, contract_address, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+  );
+  db.transaction(() => {
+    for (const row of db.prepare("SELECT receipt FROM txs").all() as { receipt: string }[]) {
+      putReceipt(put, receiptFromLegacyJson(row.receipt));
+    }
+    db.exec("DROP TABLE txs");
+  })();
 }
 
 const NODE_CACHE_LIMIT = 200_000;

@@ -27,12 +27,14 @@ export interface L2NodeOptions {
  * never leaves a chain without its deployments file.
  */
 export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> {
-  const { createNode, startRpcServer } = await import("@openledger/chain");
+  const { startNode } = await import("@openledger/chain");
   const { spanV1Precompile, spanV2Precompile } = await import("@openledger/attribution");
   const fresh = !existsSync(join(options.datadir, "chain.sqlite"));
   const plan = fresh && options.predeploy ? await genesisPlan() : undefined;
-  const node = await createNode({
+  return startNode({
     datadir: options.datadir,
+    port: options.port,
+    host: options.host,
     blockTime: options.blockTime,
     automine: options.automine,
     chainId: options.chainId,
@@ -44,27 +46,12 @@ export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> 
       value: t.value,
       label: t.kind === "deploy" ? t.label : undefined,
     })),
-  });
-  try {
-    if (plan) {
+    async beforeListen(node) {
+      if (!plan) return;
       const path = await writeGenesisDeployment(options.deployments, node, plan);
       options.log.info("protocol predeployed in block 1", { deployments: path });
-    }
-    const rpc = await startRpcServer(node, { port: options.port, host: options.host });
-    return {
-      node,
-      rpc,
-      url: rpc.url,
-      wsUrl: rpc.wsUrl,
-      async close() {
-        await rpc.close();
-        await node.close();
-      },
-    };
-  } catch (err) {
-    await node.close();
-    throw err;
-  }
+    },
+  });
 }
 
 /**

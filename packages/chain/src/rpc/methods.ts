@@ -6,8 +6,9 @@ import { keccak256 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { InvalidParamsError, RpcCode, RpcError } from "../errors.ts";
 import { CallTracer, Executor, StructLogTracer, type Tracer } from "../execution.ts";
+import { effectiveGasPrice } from "../fees.ts";
 import { formatBlock, formatTransaction, quantity } from "../format.ts";
-import { type ChainNode, effectiveGasPrice } from "../node.ts";
+import type { ChainNode } from "../node.ts";
 import { FilterRegistry, type LogCriteria } from "./filters.ts";
 import {
   Params,
@@ -118,10 +119,10 @@ export class RpcMethods {
         block,
         block.transactions.map((t) => bytesToHex(t.hash())),
       );
-    const receipts = this.node.receiptsOfBlock(block.header.number);
+    const senders = this.node.sendersOfBlock(block.header.number);
     const hash = bytesToHex(block.hash());
     const txs = block.transactions.map((t, index) =>
-      formatTransaction(t, receipts[index]?.from ?? t.getSenderAddress().toString(), {
+      formatTransaction(t, senders[index] ?? t.getSenderAddress().toString(), {
         blockHash: hash,
         blockNumber: block.header.number,
         index,

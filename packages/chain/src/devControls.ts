@@ -1,0 +1,114 @@
+import type { Block } from "@ethereumjs/block";
+import { Account, bytesToHex, createAddressFromString } from "@ethereumjs/util";
+import type { SerialQueue } from "@openledger/common";
+import type { BlockIndex } from "./blocks.ts";
+import { quantity } from "./format.ts";
+import type { LiveState } from "./liveState.ts";
+import type { TxPool } from "./mempool.ts";
+import type { ChainStore } from "./store.ts";
+
+/**
+ * Block timestamps: wall-clock seconds plus the offset evm_increaseTime added (kept in the store),
+ * or the one evm_setNextBlockTimestamp asked for; always after the parent's.
+ */
+export class BlockClock {
+  private offsetSeconds: bigint;
+  private next: bigint | undefined;
+
+  constructor(private readonly store: ChainStore) {
+    this.offsetSeconds = BigInt(store.getMeta("timeOffset") ?? "0");
+  }
+
+  get offset(): bigint {
+    return this.offsetSeconds;
+  }
+
+  set offset(seconds: bigint) {
+    this.offsetSeconds = seconds;
+    this.store.commitState({ timeOffset: seconds.toString() });
+  }
+
+  setNext(timestamp: bigint): void {
+    this.next = timestamp;
+  }
+
+  /** The timestamp of the child of `parent` (an explicit one wins, then the one set for next). */
+  timestampFor(parent: Block, explicit?: bigint): bigint {
+    const now = BigInt(Math.floor(Date.now() / 1000)) + this.offsetSeconds;
+    const ts = explicit ?? this.next ?? now;
+    this.next = undefined;
+    return ts <= parent.header.timestamp ? parent.header.timestamp + 1n : ts;
+  }
+}
+
+/** What the dev controls change: the live state, the chain and the pool, one task at a time. */
+export interface DevContext {
+  queue: SerialQueue;
+  live: LiveState;
+  store: ChainStore;
+  blocks: BlockIndex;
+  pool: TxPool;
+  clock: BlockClock;
+  stateNonce: (address: string) => Promise<bigint>;
+}
+
+/**
+ * The anvil_* / evm_* test controls: balances set outside blocks, time travel, and snapshots that
+ * evm_revert returns to (dropping the blocks above).
+ */
+export class DevControls {
+  private readonly snapshots = new Map<string, { head: number; timeOffset: bigint }>();
+  private snapshotSeq = 0;
+
+  constructor(private readonly ctx: DevContext) {}
+
+  /** anvil_setBalance: the head state changes without a block (its root is kept in the store). */
+  setBalance(address: string, balance: bigint): Promise<void> {
+    const { queue, live, store } = this.ctx;
+    return queue.run(async () => {
+      const sm = live.vm.stateManager;
+      const addr = createAddressFromString(address);
+      await sm.checkpoint();
+      const acct = (await sm.getAccount(addr)) ?? new Account();
+      acct.balance = balance;
+      await sm.putAccount(addr, acct);
+      await sm.commit();
+      store.commitState({ stateRoot: bytesToHex(await sm.getStateRoot()) });
+    });
+  }
+
+  increaseTime(seconds: bigint): bigint {
+    this.ctx.clock.offset += seconds;
+    return this.ctx.clock.offset;
+  }
+
+  setNextBlockTimestamp(ts: bigint): void {
+    this.ctx.clock.setNext(ts);
+  }
+
+  snapshot(): string {
+    const id = quantity(++this.snapshotSeq);
+    this.snapshots.set(id, {
+      head: Number(this.ctx.blocks.head.header.number),
+      timeOffset: this.ctx.clock.offset,
+    });
+    return id;
+  }
+
+  revert(id: string): Promise<boolean> {
+    const { queue, live, blocks, pool, clock } = this.ctx;
+    return queue.run(async () => {
+      const snap = this.snapshots.get(id);
+      if (!snap) return false;
+      for (const key of [...this.snapshots.keys()]) {
+        if (BigInt(key) >= BigInt(id)) this.snapshots.delete(key);
+      }
+      if (!blocks.byNumber(BigInt(snap.head))) return false;
+      const block = blocks.truncateAbove(snap.head, { stateRoot: null });
+      clock.offset = snap.timeOffset;
+      await live.vm.stateManager.setStateRoot(block.header.stateRoot);
+      for (const sender of pool.senders()) pool.dropStale(sender, await this.ctx.stateNonce(sender));
+      return true;
+    });
+  }
+}
