@@ -25,6 +25,8 @@ contract DatanetRegistry is IDatanetRegistry {
     using SafeERC20 for IERC20;
 
     uint16 public constant BPS = 10_000;
+    /// @notice Notice a bond raise gives: submissions already on their way never pay more than they saw.
+    uint64 public constant BOND_NOTICE = 1 days;
 
     enum Status {
         None,
@@ -44,6 +46,8 @@ contract DatanetRegistry is IDatanetRegistry {
         uint256 bond;
         uint256 pool;
         string metadataURI;
+        uint96 pendingBond;
+        uint64 bondEffectiveAt; // 0: no raise scheduled
     }
 
     struct Contribution {
@@ -102,8 +106,8 @@ contract DatanetRegistry is IDatanetRegistry {
     event MetadataURISet(uint256 indexed datanetId, string metadataURI);
     /// @notice License terms for future snapshots changed.
     event LicenseTermsSet(uint256 indexed datanetId, uint256 licensePrice, uint16 ownerBps);
-    /// @notice The bond for future contributions changed.
-    event ContributionBondSet(uint256 indexed datanetId, uint256 bond);
+    /// @notice The bond for contributions submitted from `effectiveAt` on changed.
+    event ContributionBondSet(uint256 indexed datanetId, uint256 bond, uint64 effectiveAt);
     /// @notice A curator was added or removed.
     event CuratorSet(uint256 indexed datanetId, address indexed curator, bool enabled);
     /// @notice Ownership of a Datanet moved.
@@ -255,13 +259,24 @@ contract DatanetRegistry is IDatanetRegistry {
         emit LicenseTermsSet(datanetId, licensePrice, ownerBps);
     }
 
-    /// @notice Sets the bond for contributions submitted from now on. Only the owner.
+    /// @notice Sets the bond for future contributions: a lower bond at once, a higher one after
+    /// {BOND_NOTICE}, so an owner cannot raise the bond under a submission already sent. Only the owner.
     /// @param datanetId The Datanet.
     /// @param bond Bond in wei (0 for none).
     function setContributionBond(uint256 datanetId, uint256 bond) external onlyDatanetOwner(datanetId) {
         if (bond > type(uint96).max) revert BondTooLarge(bond);
-        _datanets[datanetId].bond = bond;
-        emit ContributionBondSet(datanetId, bond);
+        Datanet storage d = _datanets[datanetId];
+        _applyBond(d);
+        uint64 effectiveAt = uint64(block.timestamp);
+        if (bond <= d.bond) {
+            d.bond = bond;
+            d.bondEffectiveAt = 0;
+        } else {
+            effectiveAt += BOND_NOTICE;
+            d.pendingBond = uint96(bond);
+            d.bondEffectiveAt = effectiveAt;
+        }
+        emit ContributionBondSet(datanetId, bond, effectiveAt);
     }
 
     /// @notice Adds or removes a curator. Only the owner.
@@ -306,7 +321,7 @@ contract DatanetRegistry is IDatanetRegistry {
         returns (uint256 contributionId)
     {
         Datanet storage d = _datanet(datanetId);
-        uint96 bond = uint96(d.bond);
+        uint96 bond = _applyBond(d);
         contributionId = _submit(datanetId, d, contentHash, byteSize, license, bond);
         if (bond > 0) token.safeTransferFrom(msg.sender, address(this), bond);
     }
@@ -329,7 +344,7 @@ contract DatanetRegistry is IDatanetRegistry {
         if (byteSizes.length != n) revert LengthMismatch(n, byteSizes.length);
         if (licenses.length != n) revert LengthMismatch(n, licenses.length);
         Datanet storage d = _datanet(datanetId);
-        uint96 bond = uint96(d.bond);
+        uint96 bond = _applyBond(d);
         firstId = _nextContributionId;
         for (uint256 i = 0; i < n; i++) {
             _submit(datanetId, d, contentHashes[i], byteSizes[i], licenses[i], bond);
@@ -527,6 +542,11 @@ contract DatanetRegistry is IDatanetRegistry {
     }
 
     /// @inheritdoc IDatanetRegistry
+    function contributorOf(uint256 contributionId) external view returns (address) {
+        return _contributions[contributionId].contributor;
+    }
+
+    /// @inheritdoc IDatanetRegistry
     function snapshotChunksRoot(uint256 snapshotId) external view returns (bytes32) {
         return _snapshots[snapshotId].chunksRoot;
     }
@@ -594,6 +614,16 @@ contract DatanetRegistry is IDatanetRegistry {
             if (bond > 0) d.pool += bond;
         }
         emit ContributionCurated(contributionId, datanetId, msg.sender, accept);
+    }
+
+    /// @dev Makes a scheduled bond raise current once its notice has passed; returns the current bond.
+    function _applyBond(Datanet storage d) private returns (uint96) {
+        uint64 effectiveAt = d.bondEffectiveAt;
+        if (effectiveAt != 0 && block.timestamp >= effectiveAt) {
+            d.bond = d.pendingBond;
+            d.bondEffectiveAt = 0;
+        }
+        return uint96(d.bond);
     }
 
     function _setCurator(uint256 datanetId, Datanet storage d, address curator, bool enabled) private {

@@ -4,36 +4,63 @@ pragma solidity 0.8.30;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IAttributionVerifier} from "./interfaces/IAttributionVerifier.sol";
 import {IEIP3009} from "./interfaces/IEIP3009.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
+import {Payout, RecordTree, SumNode} from "./libraries/RecordTree.sol";
 
-/// @title Prepaid inference escrow and settlement batches with a challenge window
-/// @notice Users prepay $OPEN into an escrow (withdrawals wait out a delay, so operators can settle
-/// what was served). A staked operator posts a batch per model: per-account debits and a root over
-/// (account, amount) payout leaves for the credited data contributors. The fee (sum of debits) is
-/// split by governable basis points between the platform, the model owner, stakers and contributors.
-/// After the challenge window the batch is final: platform and model-owner shares become claimable,
-/// the stakers' share goes to Staking, and contributors pull theirs with Merkle proofs (once per
-/// account and batch). A challenge proven within the window (through the attribution verifier, or
-/// directly by showing a payout leaf larger than the batch's contributors total) reverts the batch:
-/// nothing is credited, the debits return to the escrows ({refundRevertedBatch}), and the operator is
-/// slashed, part of the slash going to the challenger and the rest to the platform.
-/// Rounding: each of the model-owner, stakers and contributors shares is fee * bps / 10000 rounded
-/// down; the platform gets the rest, so the four shares always sum to the fee exactly.
-contract InferenceSettlement is AccessControl {
+/// @title Prepaid inference escrow, payer-bounded settlement batches, disputes and challenges
+/// @notice Payers prepay $OPEN into an escrow and authorise each operator separately: a cap on the
+/// cumulative amount that operator may debit and an expiry, set on-chain or signed (EIP-712) for the
+/// operator to submit. An authorisation marked `voucherOnly` also lets the payer dispute any debit the
+/// operator cannot cover with the payer's signed cumulative voucher. A staked operator posts a batch per
+/// model: debits (each within its payer's authorisation and unreserved escrow), an optional prepaid part
+/// (x402 payments it already collected, pulled from the operator) and the root of a sum tree over one
+/// attribution record per served output, whose payouts sum to the contributors' share. Contributors claim
+/// their payouts from the records themselves, so payouts are bound to the attribution that a verifier can
+/// recompute. Within the challenge window a batch can be challenged (a record proven wrong), a payer can
+/// dispute a debit and anyone can ask for a record's evidence; an unanswered dispute reverts the batch like
+/// a proven challenge: the operator is slashed and every debit can be refunded, account by account.
+/// Parameters are fixed per batch when it is posted; admin changes wait out {PARAMS_DELAY}.
+/// Rounding: the model-owner, stakers and contributors shares are fee * bps / 10000 rounded down; the
+/// platform gets the rest, so the four shares always sum to the fee exactly.
+contract InferenceSettlement is AccessControl, EIP712 {
     using SafeERC20 for IERC20;
 
     uint16 public constant BPS = 10_000;
+    /// @notice How long a matured withdrawal request stays usable.
+    uint64 public constant WITHDRAWAL_VALIDITY = 1 days;
+    /// @notice Delay between an admin scheduling parameters and their taking effect (once a batch exists).
+    uint64 public constant PARAMS_DELAY = 3 days;
+    /// @notice Most payouts per record (claims are tracked in one 256-bit word per record).
+    uint256 public constant MAX_PAYOUTS = 256;
+    bytes32 public constant AUTHORIZATION_TYPEHASH = keccak256(
+        "SpendingAuthorization(address payer,address operator,uint256 cap,uint256 expiry,bool voucherOnly,uint256 nonce)"
+    );
+    bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(address payer,address operator,uint256 cumulative)");
 
     enum BatchStatus {
         None,
         Pending,
         Finalized,
-        Reverted,
-        Refunded
+        Reverted
+    }
+
+    enum DisputeKind {
+        None,
+        Debit,
+        Evidence
+    }
+
+    enum DisputeStatus {
+        None,
+        Open,
+        Answered,
+        Upheld
     }
 
     struct FeeSplit {
@@ -43,25 +70,94 @@ contract InferenceSettlement is AccessControl {
         uint16 contributorsBps;
     }
 
+    /// @notice Everything a batch is judged and paid by, fixed when it is posted.
+    struct Params {
+        IAttributionVerifier verifier;
+        uint64 challengeWindow;
+        uint64 responseWindow;
+        address treasury;
+        uint64 withdrawalDelay;
+        uint16 challengerRewardBps;
+        uint256 slashAmount;
+        FeeSplit split;
+    }
+
     struct Batch {
         address operator;
-        uint64 challengeDeadline;
+        uint32 paramsId;
+        uint32 openDisputes;
         BatchStatus status;
+        uint64 challengeDeadline;
+        uint64 finalizableAt;
         address modelOwner;
         uint256 modelId;
         uint256 fee;
+        uint256 prepaid;
         uint256 platformShare;
         uint256 modelOwnerShare;
         uint256 stakersShare;
         uint256 contributorsShare;
         uint256 contributorsClaimed;
-        bytes32 contributorsRoot;
-        bytes32 debitsHash; // keccak256(abi.encode(accounts, debits))
+        bytes32 recordsRoot;
+        bytes32 debitsRoot;
     }
 
-    struct WithdrawalRequest {
+    struct Escrow {
+        uint96 balance;
+        uint96 withdrawal;
+        uint32 readyAt;
+        uint32 expiresAt;
+    }
+
+    struct Authorization {
+        uint96 cap;
+        uint96 spent;
+        uint40 expiry;
+        bool voucherOnly;
+    }
+
+    struct SpendingAuthorization {
+        address payer;
+        address operator;
+        uint256 cap;
+        uint256 expiry;
+        bool voucherOnly;
+        uint256 nonce;
+    }
+
+    /// @notice One debit of a batch as its debits tree holds it.
+    struct Debit {
+        address account;
         uint256 amount;
-        uint64 readyAt;
+        uint256 spentAfter;
+        bool voucherOnly;
+        bytes32[] proof;
+    }
+
+    /// @notice A record of a batch with its attribution bytes, for challenges and evidence requests.
+    struct Record {
+        uint256 index;
+        bytes attribution;
+        Payout[] payouts;
+        SumNode[] proof;
+    }
+
+    /// @notice A payout to claim: entry `entry` of record `index`.
+    struct Claim {
+        uint256 index;
+        bytes32 attributionHash;
+        Payout[] payouts;
+        uint256 entry;
+        SumNode[] proof;
+    }
+
+    struct Dispute {
+        uint256 batchId;
+        address opener;
+        uint64 answerBy;
+        DisputeKind kind;
+        DisputeStatus status;
+        bytes32 subject;
     }
 
     /// @notice The fee token ($OPEN or WOPEN).
@@ -71,134 +167,123 @@ contract InferenceSettlement is AccessControl {
     /// @notice Model owners and status.
     IModelRegistry public immutable models;
 
-    /// @notice Receiver of the platform share (and the platform's part of slashes).
-    address public platformTreasury;
-    /// @notice Seconds a batch stays challengeable after posting.
-    uint64 public challengeWindow;
-    /// @notice Seconds between a withdrawal request and the withdrawal.
-    uint64 public withdrawalDelay;
-    /// @notice Judges challenges; zero means only {challengeInvalidLeaf} works.
-    IAttributionVerifier public verifier;
-    /// @notice Tokens slashed from an operator per successful challenge (capped at its pool).
-    uint256 public slashAmount;
-    /// @notice Share of each slash paid to the challenger, in basis points.
-    uint16 public challengerRewardBps;
+    /// @notice Id of the parameters new batches are posted with.
+    uint32 public currentParamsId;
+    /// @notice When the scheduled parameters may be activated (0: none scheduled).
+    uint64 public pendingParamsEta;
+    Params private _pendingParams;
+    mapping(uint32 id => Params) private _params;
 
-    FeeSplit private _feeSplit;
     uint256 private _nextBatchId = 1;
-    mapping(address account => uint256) private _escrow;
-    mapping(address account => WithdrawalRequest) private _withdrawals;
+    uint256 private _nextDisputeId = 1;
+    mapping(address account => Escrow) private _escrows;
+    mapping(address payer => mapping(address operator => Authorization)) private _authorizations;
+    mapping(address payer => mapping(address operator => uint256)) private _authorizationNonces;
     mapping(uint256 batchId => Batch) private _batches;
-    mapping(uint256 batchId => mapping(address account => bool)) private _claimed;
+    mapping(uint256 batchId => mapping(uint256 recordIndex => uint256 claimedBits)) private _claimed;
+    mapping(uint256 batchId => mapping(bytes32 debitLeaf => bool)) private _refunded;
+    mapping(uint256 disputeId => Dispute) private _disputes;
+    mapping(uint256 batchId => mapping(bytes32 subject => uint256 disputeId)) private _disputeOf;
     mapping(address account => uint256) private _earnings;
 
     /// @notice Sum of all escrows.
     uint256 public totalEscrow;
-    /// @notice Fees of batches that are pending or reverted but not yet refunded.
+    /// @notice Fees of pending batches and debits of reverted batches not yet refunded.
     uint256 public totalLocked;
-    /// @notice Sum of all claimable earnings (platform, model owners).
+    /// @notice Sum of all claimable earnings.
     uint256 public totalEarnings;
     /// @notice Contributors' shares of finalized batches not yet claimed.
     uint256 public totalContributorsOwed;
 
-    /// @notice `account`'s escrow was credited `amount` by `payer`.
     event Deposited(address indexed account, address indexed payer, uint256 amount);
-    /// @notice `account` asked to withdraw `amount` at `readyAt`.
-    event WithdrawalRequested(address indexed account, uint256 amount, uint64 readyAt);
-    /// @notice `account` withdrew `amount` from its escrow.
+    event WithdrawalRequested(address indexed account, uint256 amount, uint64 readyAt, uint64 expiresAt);
     event Withdrawn(address indexed account, uint256 amount);
-    /// @notice A batch was posted and the escrows debited.
+    /// @notice `payer` lets `operator` debit up to `cap` in total until `expiry`.
+    event Authorized(address indexed payer, address indexed operator, uint256 cap, uint64 expiry, bool voucherOnly);
     event BatchPosted(
         uint256 indexed batchId,
         address indexed operator,
         uint256 indexed modelId,
         uint256 fee,
-        bytes32 contributorsRoot,
-        uint256 contributorsTotal,
+        uint256 prepaid,
+        bytes32 recordsRoot,
+        bytes32 debitsRoot,
+        uint32 paramsId,
         uint64 challengeDeadline
     );
-    /// @notice A batch became final and its shares were credited.
-    event BatchFinalized(
-        uint256 indexed batchId, uint256 platformShare, uint256 modelOwnerShare, uint256 stakersShare
-    );
-    /// @notice A batch was proven wrong and reverted; the operator was slashed.
-    event BatchChallenged(
-        uint256 indexed batchId, address indexed challenger, uint256 slashed, uint256 challengerReward
-    );
-    /// @notice A reverted batch's debits went back to the escrows.
-    event BatchRefunded(uint256 indexed batchId, uint256 amount);
-    /// @notice A contributor pulled its payout from a batch.
-    event Claimed(uint256 indexed batchId, address indexed account, uint256 amount);
-    /// @notice `account` withdrew its earnings to `to`.
+    event BatchFinalized(uint256 indexed batchId, uint256 platformShare, uint256 modelOwnerShare, uint256 stakersShare);
+    /// @notice A batch was reverted (challenge proven or dispute unanswered); `rewarded` got `reward`.
+    event BatchReverted(uint256 indexed batchId, address indexed rewarded, uint256 slashed, uint256 reward);
+    event DebitRefunded(uint256 indexed batchId, address indexed account, uint256 amount);
+    event Claimed(uint256 indexed batchId, address indexed account, uint256 indexed recordIndex, uint256 amount);
     event EarningsClaimed(address indexed account, address indexed to, uint256 amount);
-    /// @notice The fee split changed.
-    event FeeSplitSet(uint16 platformBps, uint16 modelOwnerBps, uint16 stakersBps, uint16 contributorsBps);
-    /// @notice The challenge window changed (for batches posted from now on).
-    event ChallengeWindowSet(uint64 challengeWindow);
-    /// @notice The withdrawal delay changed (for requests made from now on).
-    event WithdrawalDelaySet(uint64 withdrawalDelay);
-    /// @notice The attribution verifier changed.
-    event VerifierSet(address verifier);
-    /// @notice The slash parameters changed.
-    event SlashParamsSet(uint256 slashAmount, uint16 challengerRewardBps);
-    /// @notice The platform treasury changed.
-    event PlatformTreasurySet(address platformTreasury);
+    event DisputeOpened(
+        uint256 indexed disputeId, uint256 indexed batchId, DisputeKind kind, bytes32 subject, uint64 answerBy
+    );
+    /// @notice The operator answered; an evidence answer's data is in the transaction's calldata.
+    event DisputeAnswered(uint256 indexed disputeId, uint256 indexed batchId);
+    event ParamsScheduled(uint64 eta, Params params);
+    event ParamsActivated(uint32 indexed paramsId, Params params);
 
-    /// @notice Amount must be positive.
     error ZeroAmount();
-    /// @notice The zero address is not allowed here.
     error ZeroAddress();
-    /// @notice The basis points do not sum to 10000.
+    error AmountTooLarge(uint256 amount);
     error InvalidFeeSplit(uint256 sum);
-    /// @notice Basis points above 10000.
     error InvalidBps(uint256 bps);
-    /// @notice `account` holds `balance` in escrow, less than `required`.
-    error InsufficientEscrow(address account, uint256 balance, uint256 required);
-    /// @notice `account` has no withdrawal request.
+    /// @notice The challenge window plus two response windows must be shorter than Staking's unbonding
+    /// period, or an operator could unbond before its batches can be judged.
+    error WindowsExceedUnbonding(uint256 windows, uint256 unbondingPeriod);
+    error NoParamsScheduled();
+    error ParamsNotReady(uint64 eta, uint256 timestamp);
+    /// @notice `account` can be debited `available`, less than `required`.
+    error InsufficientEscrow(address account, uint256 available, uint256 required);
     error NoWithdrawalRequested(address account);
-    /// @notice The withdrawal is ready at `readyAt`.
     error WithdrawalNotReady(address account, uint64 readyAt, uint256 timestamp);
-    /// @notice The caller is not a staked operator.
+    error WithdrawalExpired(address account, uint64 expiresAt, uint256 timestamp);
+    /// @notice `payer`'s authorisation of the operator expired at `expiry`.
+    error AuthorizationExpired(address payer, uint64 expiry);
+    /// @notice The debit would take `payer`'s total with the operator to `spent`, above `cap`.
+    error AuthorizationExceeded(address payer, uint256 cap, uint256 spent);
+    error InvalidAuthorizationNonce(uint256 expected, uint256 actual);
+    error InvalidSignature(address signer);
     error NotOperator(address caller);
-    /// @notice The model does not exist or is retired.
     error InactiveModel(uint256 modelId);
-    /// @notice An empty batch.
     error EmptyBatch();
-    /// @notice Array lengths differ.
     error LengthMismatch(uint256 expected, uint256 actual);
-    /// @notice The contributors total must equal the contributors' share of the fee.
-    error ContributorsTotalMismatch(uint256 expected, uint256 actual);
-    /// @notice A positive contributors share needs a non-zero root.
-    error MissingContributorsRoot();
-    /// @notice No batch with this id.
+    /// @notice The records' total must equal the contributors' share of the fee.
+    error RecordsTotalMismatch(uint256 expected, uint256 actual);
+    error MissingRecordsRoot();
     error UnknownBatch(uint256 batchId);
-    /// @notice The batch is not in the status this needs.
     error WrongBatchStatus(uint256 batchId, BatchStatus status);
-    /// @notice The challenge window is still open until `deadline`.
-    error ChallengeWindowOpen(uint256 batchId, uint64 deadline, uint256 timestamp);
-    /// @notice The challenge window closed at `deadline`.
+    error ChallengeWindowOpen(uint256 batchId, uint64 finalizableAt, uint256 timestamp);
     error ChallengeWindowClosed(uint256 batchId, uint64 deadline, uint256 timestamp);
-    /// @notice No attribution verifier is set, so only {challengeInvalidLeaf} is available.
+    error DisputesOpen(uint256 batchId, uint256 count);
     error VerifierNotSet();
-    /// @notice The evidence does not prove the batch wrong.
     error ChallengeRejected(uint256 batchId);
-    /// @notice The proof does not prove (account, amount) in the batch's root.
-    error InvalidProof(uint256 batchId, address account, uint256 amount);
-    /// @notice `account` already claimed from the batch.
-    error AlreadyClaimed(uint256 batchId, address account);
-    /// @notice The claim would exceed what the batch owes contributors.
-    error ClaimExceedsBatch(uint256 batchId, uint256 requested, uint256 remaining);
-    /// @notice The accounts and debits do not match the batch's commitment.
-    error DebitsMismatch(uint256 batchId);
-    /// @notice Nothing to claim.
+    /// @notice The proof does not place the record at `index` in the batch's records tree.
+    error InvalidRecordProof(uint256 batchId, uint256 index);
+    error InvalidDebitProof(uint256 batchId, address account);
+    error PayoutOutOfRange(uint256 entry, uint256 count);
+    error AlreadyClaimed(uint256 batchId, uint256 recordIndex, uint256 entry);
+    error AlreadyRefunded(uint256 batchId, address account);
     error NothingToClaim(address account);
+    error UnknownDispute(uint256 disputeId);
+    error DuplicateDispute(uint256 batchId, bytes32 subject, uint256 disputeId);
+    error NotPayer(address caller, address account);
+    error NotDisputable(address account);
+    error WrongDispute(uint256 disputeId);
+    error NotTheOperator(address caller, address operator);
+    error AnswerWindowClosed(uint256 disputeId, uint64 answerBy, uint256 timestamp);
+    error AnswerWindowOpen(uint256 disputeId, uint64 answerBy, uint256 timestamp);
+    error VoucherTooLow(uint256 cumulative, uint256 spentAfter);
+    error AnswerRejected(uint256 disputeId);
 
-    /// @param admin Holder of DEFAULT_ADMIN_ROLE (all parameters).
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (parameters).
     /// @param token_ The fee token.
     /// @param staking_ Staking (this contract needs its SLASHER_ROLE).
     /// @param models_ ModelRegistry.
     /// @param platformTreasury_ Receiver of the platform share.
-    /// @param challengeWindow_ Seconds a batch stays challengeable.
+    /// @param challengeWindow_ Seconds a batch stays challengeable (the response window starts equal).
     /// @param withdrawalDelay_ Seconds between a withdrawal request and the withdrawal.
     constructor(
         address admin,
@@ -208,50 +293,42 @@ contract InferenceSettlement is AccessControl {
         address platformTreasury_,
         uint64 challengeWindow_,
         uint64 withdrawalDelay_
-    ) {
-        if (platformTreasury_ == address(0)) revert ZeroAddress();
+    ) EIP712("OpenLedger InferenceSettlement", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         token = token_;
         staking = staking_;
         models = models_;
-        platformTreasury = platformTreasury_;
-        challengeWindow = challengeWindow_;
-        withdrawalDelay = withdrawalDelay_;
-        _setFeeSplit(FeeSplit(500, 3000, 1500, 5000));
-        slashAmount = 1000 ether;
-        challengerRewardBps = 5000;
-        emit PlatformTreasurySet(platformTreasury_);
-        emit ChallengeWindowSet(challengeWindow_);
-        emit WithdrawalDelaySet(withdrawalDelay_);
-        emit SlashParamsSet(1000 ether, 5000);
+        _schedule(
+            Params({
+                verifier: IAttributionVerifier(address(0)),
+                challengeWindow: challengeWindow_,
+                responseWindow: challengeWindow_,
+                treasury: platformTreasury_,
+                withdrawalDelay: withdrawalDelay_,
+                challengerRewardBps: 5000,
+                slashAmount: 1000 ether,
+                split: FeeSplit(500, 3000, 1500, 5000)
+            })
+        );
     }
 
     // ---------------------------------------------------------------- escrow
 
     /// @notice Credits `amount` to the caller's escrow, pulled from the caller (approve first).
-    /// @param amount Amount in wei.
     function deposit(uint256 amount) external {
         token.safeTransferFrom(msg.sender, address(this), amount);
         _deposit(msg.sender, amount);
     }
 
     /// @notice Credits `amount` to `account`'s escrow, pulled from the caller (approve first).
-    /// @param account The escrow to credit.
-    /// @param amount Amount in wei.
     function depositFor(address account, uint256 amount) external {
         if (account == address(0)) revert ZeroAddress();
         token.safeTransferFrom(msg.sender, address(this), amount);
         _deposit(account, amount);
     }
 
-    /// @notice Credits `from`'s escrow with an EIP-3009 ReceiveWithAuthorization signed by `from` to
-    /// this contract (gasless for `from`; anyone may submit it).
-    /// @param from Payer and escrow owner.
-    /// @param value Amount in wei.
-    /// @param validAfter Authorization start (exclusive).
-    /// @param validBefore Authorization end (exclusive).
-    /// @param nonce Authorization nonce.
-    /// @param signature `from`'s signature.
+    /// @notice Credits `from`'s escrow with an EIP-3009 ReceiveWithAuthorization signed by `from` to this
+    /// contract (gasless for `from`; anyone may submit it).
     function depositWithAuthorization(
         address from,
         uint256 value,
@@ -260,95 +337,133 @@ contract InferenceSettlement is AccessControl {
         bytes32 nonce,
         bytes calldata signature
     ) external {
-        IEIP3009(address(token)).receiveWithAuthorization(
-            from, address(this), value, validAfter, validBefore, nonce, signature
-        );
+        IEIP3009(address(token))
+            .receiveWithAuthorization(from, address(this), value, validAfter, validBefore, nonce, signature);
         _deposit(from, value);
     }
 
-    /// @notice Asks to withdraw `amount` of the caller's escrow after the withdrawal delay; replaces any
-    /// earlier request. The escrow stays debitable by settlements until the withdrawal.
-    /// @param amount Amount in wei.
+    /// @notice Asks to withdraw `amount` after the withdrawal delay; replaces any earlier request. Until the
+    /// request matures operators may still debit the escrow; from then until it expires
+    /// ({WITHDRAWAL_VALIDITY} later) the requested amount is reserved for the withdrawal.
     function requestWithdrawal(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
-        uint256 balance = _escrow[msg.sender];
-        if (amount > balance) revert InsufficientEscrow(msg.sender, balance, amount);
-        uint64 readyAt = uint64(block.timestamp) + withdrawalDelay;
-        _withdrawals[msg.sender] = WithdrawalRequest(amount, readyAt);
-        emit WithdrawalRequested(msg.sender, amount, readyAt);
+        Escrow storage e = _escrows[msg.sender];
+        if (amount > e.balance) revert InsufficientEscrow(msg.sender, e.balance, amount);
+        uint64 readyAt = uint64(block.timestamp) + _params[currentParamsId].withdrawalDelay;
+        uint64 expiresAt = readyAt + WITHDRAWAL_VALIDITY;
+        e.withdrawal = uint96(amount);
+        e.readyAt = uint32(readyAt);
+        e.expiresAt = uint32(expiresAt);
+        emit WithdrawalRequested(msg.sender, amount, readyAt, expiresAt);
     }
 
-    /// @notice Withdraws the requested amount (or the whole escrow if less remains) once ready.
+    /// @notice Withdraws the requested amount (or the whole escrow if less remains) between the request's
+    /// maturity and its expiry.
     /// @return amount Tokens sent to the caller.
     function withdraw() external returns (uint256 amount) {
-        WithdrawalRequest memory request = _withdrawals[msg.sender];
-        if (request.amount == 0) revert NoWithdrawalRequested(msg.sender);
-        if (block.timestamp < request.readyAt) {
-            revert WithdrawalNotReady(msg.sender, request.readyAt, block.timestamp);
-        }
-        uint256 balance = _escrow[msg.sender];
-        amount = request.amount < balance ? request.amount : balance;
-        delete _withdrawals[msg.sender];
-        _escrow[msg.sender] = balance - amount;
+        Escrow memory e = _escrows[msg.sender];
+        if (e.withdrawal == 0) revert NoWithdrawalRequested(msg.sender);
+        if (block.timestamp < e.readyAt) revert WithdrawalNotReady(msg.sender, e.readyAt, block.timestamp);
+        if (block.timestamp >= e.expiresAt) revert WithdrawalExpired(msg.sender, e.expiresAt, block.timestamp);
+        amount = e.withdrawal < e.balance ? e.withdrawal : e.balance;
+        _escrows[msg.sender] = Escrow(uint96(e.balance - amount), 0, 0, 0);
         totalEscrow -= amount;
         emit Withdrawn(msg.sender, amount);
         if (amount > 0) token.safeTransfer(msg.sender, amount);
     }
 
+    // ---------------------------------------------------------------- authorisations
+
+    /// @notice Lets `operator` debit the caller's escrow up to `cap` in total (including what it already
+    /// debited) until `expiry`. `voucherOnly`: every debit must be covered by the caller's signed voucher,
+    /// and the caller may dispute any that is not.
+    function authorize(address operator, uint256 cap, uint64 expiry, bool voucherOnly) external {
+        _authorize(msg.sender, operator, cap, expiry, voucherOnly);
+    }
+
+    /// @notice {authorize} with the payer's EIP-712 `SpendingAuthorization` signature (anyone may submit,
+    /// typically the operator); `nonce` must be the pair's current {authorizationNonce}.
+    function authorizeWithSignature(SpendingAuthorization calldata a, bytes calldata signature) external {
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(AUTHORIZATION_TYPEHASH, a.payer, a.operator, a.cap, a.expiry, a.voucherOnly, a.nonce))
+        );
+        if (!SignatureChecker.isValidSignatureNowCalldata(a.payer, digest, signature)) {
+            revert InvalidSignature(a.payer);
+        }
+        uint256 expected = _authorizationNonces[a.payer][a.operator];
+        if (a.nonce != expected) revert InvalidAuthorizationNonce(expected, a.nonce);
+        if (a.expiry > type(uint40).max) revert AmountTooLarge(a.expiry);
+        _authorize(a.payer, a.operator, a.cap, uint64(a.expiry), a.voucherOnly);
+    }
+
     // ---------------------------------------------------------------- batches
 
-    /// @notice Posts a settlement batch for `modelId`: debits each account's escrow and commits to the
-    /// contributors' payout root. Only staked operators ({IStaking-isOperator}).
-    /// @param modelId The model served (must be active).
-    /// @param accounts Paying accounts.
-    /// @param debits Amount debited from each account.
-    /// @param contributorsRoot Root over keccak256(bytes.concat(keccak256(abi.encode(account, amount)))) leaves.
-    /// @param contributorsTotal Sum of the leaves' amounts; must equal the contributors' share of the fee.
+    /// @notice Posts a settlement batch for `modelId`. Only staked operators. Each `amounts[i]` is debited
+    /// from `payers[i]`'s escrow within its authorisation of the caller; `prepaid` (x402 payments already
+    /// collected) is pulled from the caller. The fee is their sum; `recordsTotal` (the root's payout sum)
+    /// must equal the contributors' share of it.
     /// @return batchId The new batch's id.
     function postBatch(
         uint256 modelId,
-        address[] calldata accounts,
-        uint256[] calldata debits,
-        bytes32 contributorsRoot,
-        uint256 contributorsTotal
+        address[] calldata payers,
+        uint256[] calldata amounts,
+        uint256 prepaid,
+        bytes32 recordsRoot,
+        uint256 recordsTotal
     ) external returns (uint256 batchId) {
         if (!staking.isOperator(msg.sender)) revert NotOperator(msg.sender);
         if (!models.isActive(modelId)) revert InactiveModel(modelId);
-        uint256 fee = _debitAll(accounts, debits);
+        uint256 n = payers.length;
+        if (amounts.length != n) revert LengthMismatch(n, amounts.length);
+        if (n == 0 && prepaid == 0) revert EmptyBatch();
+        (bytes32 debitsRoot, uint256 debited) = _debitAll(payers, amounts);
+        totalEscrow -= debited;
+        batchId = _storeBatch(modelId, debited + prepaid, prepaid, recordsRoot, recordsTotal, debitsRoot);
+        if (prepaid > 0) token.safeTransferFrom(msg.sender, address(this), prepaid);
+    }
+
+    function _storeBatch(
+        uint256 modelId,
+        uint256 fee,
+        uint256 prepaid,
+        bytes32 recordsRoot,
+        uint256 recordsTotal,
+        bytes32 debitsRoot
+    ) private returns (uint256 batchId) {
+        uint32 paramsId = currentParamsId;
+        Params storage p = _params[paramsId];
+        _checkWindows(p.challengeWindow, p.responseWindow);
         batchId = _nextBatchId++;
         Batch storage b = _batches[batchId];
-        (b.platformShare, b.modelOwnerShare, b.stakersShare, b.contributorsShare) = splitFee(fee);
-        if (contributorsTotal != b.contributorsShare) {
-            revert ContributorsTotalMismatch(b.contributorsShare, contributorsTotal);
-        }
-        if (contributorsTotal > 0 && contributorsRoot == bytes32(0)) revert MissingContributorsRoot();
-        uint64 deadline = uint64(block.timestamp) + challengeWindow;
+        (b.platformShare, b.modelOwnerShare, b.stakersShare, b.contributorsShare) = _split(p.split, fee);
+        if (recordsTotal != b.contributorsShare) revert RecordsTotalMismatch(b.contributorsShare, recordsTotal);
+        if (recordsRoot == bytes32(0) && recordsTotal > 0) revert MissingRecordsRoot();
+        uint64 deadline = uint64(block.timestamp) + p.challengeWindow;
         b.operator = msg.sender;
-        b.challengeDeadline = deadline;
+        b.paramsId = paramsId;
         b.status = BatchStatus.Pending;
+        b.challengeDeadline = deadline;
+        b.finalizableAt = deadline;
         b.modelOwner = models.ownerOf(modelId);
         b.modelId = modelId;
         b.fee = fee;
-        b.contributorsRoot = contributorsRoot;
-        b.debitsHash = keccak256(abi.encode(accounts, debits));
-        totalEscrow -= fee;
+        b.prepaid = prepaid;
+        b.recordsRoot = recordsRoot;
+        b.debitsRoot = debitsRoot;
         totalLocked += fee;
-        emit BatchPosted(batchId, msg.sender, modelId, fee, contributorsRoot, contributorsTotal, deadline);
+        emit BatchPosted(batchId, msg.sender, modelId, fee, prepaid, recordsRoot, debitsRoot, paramsId, deadline);
     }
 
-    /// @notice Makes a batch final after its challenge window: credits the platform and model-owner
-    /// shares, sends the stakers' share to Staking, and opens contributor claims. Anyone may call it;
-    /// {claim} calls it too.
-    /// @param batchId The batch.
+    /// @notice Makes a batch final once its window closed and no dispute is open: credits the platform and
+    /// model-owner shares, sends the stakers' share to Staking and opens contributor claims. Anyone.
     function finalizeBatch(uint256 batchId) public {
         Batch storage b = _batch(batchId);
         if (b.status != BatchStatus.Pending) revert WrongBatchStatus(batchId, b.status);
-        if (block.timestamp < b.challengeDeadline) {
-            revert ChallengeWindowOpen(batchId, b.challengeDeadline, block.timestamp);
-        }
+        if (block.timestamp < b.finalizableAt) revert ChallengeWindowOpen(batchId, b.finalizableAt, block.timestamp);
+        if (b.openDisputes > 0) revert DisputesOpen(batchId, b.openDisputes);
         b.status = BatchStatus.Finalized;
         totalLocked -= b.fee;
-        _credit(platformTreasury, b.platformShare);
+        _credit(_params[b.paramsId].treasury, b.platformShare);
         _credit(b.modelOwner, b.modelOwnerShare);
         totalContributorsOwed += b.contributorsShare;
         emit BatchFinalized(batchId, b.platformShare, b.modelOwnerShare, b.stakersShare);
@@ -359,73 +474,132 @@ contract InferenceSettlement is AccessControl {
         }
     }
 
-    /// @notice Pulls the caller's payout from a batch after its challenge window.
-    /// @param batchId The batch.
-    /// @param amount The amount in the caller's leaf.
-    /// @param proof Merkle proof of the (caller, amount) leaf.
-    function claim(uint256 batchId, uint256 amount, bytes32[] calldata proof) external {
-        _claim(batchId, msg.sender, amount, proof);
-    }
-
-    /// @notice Pulls `account`'s payout from a batch to `account` (for relayers).
-    /// @param batchId The batch.
-    /// @param account The contributor in the leaf.
-    /// @param amount The amount in the leaf.
-    /// @param proof Merkle proof of the (account, amount) leaf.
-    function claimFor(uint256 batchId, address account, uint256 amount, bytes32[] calldata proof) external {
-        _claim(batchId, account, amount, proof);
-    }
-
-    /// @notice Challenges a pending batch through the attribution verifier, within the window.
-    /// A proven challenge reverts the batch and slashes its operator.
-    /// @param batchId The batch.
-    /// @param evidence Verifier-specific proof that the batch is wrong.
-    function challenge(uint256 batchId, bytes calldata evidence) external {
-        Batch storage b = _challengeable(batchId);
-        IAttributionVerifier v = verifier;
-        if (address(v) == address(0)) revert VerifierNotSet();
-        if (!v.verifyChallenge(batchId, b.contributorsRoot, evidence)) revert ChallengeRejected(batchId);
-        _revertBatch(batchId, b);
-    }
-
-    /// @notice Challenges a pending batch without a verifier by proving its root holds a leaf whose
-    /// amount exceeds the batch's whole contributors total (the root cannot be honest).
-    /// @param batchId The batch.
-    /// @param account The leaf's account.
-    /// @param amount The leaf's amount (must exceed the contributors total).
-    /// @param proof Merkle proof of the leaf.
-    function challengeInvalidLeaf(uint256 batchId, address account, uint256 amount, bytes32[] calldata proof)
-        external
-    {
-        Batch storage b = _challengeable(batchId);
-        if (!MerkleProof.verifyCalldata(proof, b.contributorsRoot, _leaf(account, amount))) {
-            revert InvalidProof(batchId, account, amount);
+    /// @notice Pays record payouts of a finalized batch (finalizing it first when due). Anyone may call it;
+    /// each payout goes to its own account.
+    function claim(uint256 batchId, Claim[] calldata claims) external {
+        Batch storage b = _batch(batchId);
+        if (b.status == BatchStatus.Pending) finalizeBatch(batchId);
+        if (b.status != BatchStatus.Finalized) revert WrongBatchStatus(batchId, b.status);
+        for (uint256 i; i < claims.length; ++i) {
+            Claim calldata c = claims[i];
+            if (c.entry >= c.payouts.length) revert PayoutOutOfRange(c.entry, c.payouts.length);
+            _proveRecord(batchId, b, c.index, c.attributionHash, c.payouts, c.proof);
+            uint256 bits = _claimed[batchId][c.index];
+            uint256 bit = 1 << c.entry;
+            if (bits & bit != 0) revert AlreadyClaimed(batchId, c.index, c.entry);
+            _claimed[batchId][c.index] = bits | bit;
+            Payout calldata payout = c.payouts[c.entry];
+            if (payout.amount == 0) revert NothingToClaim(payout.account);
+            b.contributorsClaimed += payout.amount;
+            totalContributorsOwed -= payout.amount;
+            emit Claimed(batchId, payout.account, c.index, payout.amount);
+            token.safeTransfer(payout.account, payout.amount);
         }
-        if (amount <= b.contributorsShare) revert ChallengeRejected(batchId);
-        _revertBatch(batchId, b);
     }
 
-    /// @notice Returns a reverted batch's debits to the escrows. Anyone may call it with the batch's
-    /// accounts and debits exactly as posted.
-    /// @param batchId The reverted batch.
-    /// @param accounts The accounts as posted.
-    /// @param debits The debits as posted.
-    function refundRevertedBatch(uint256 batchId, address[] calldata accounts, uint256[] calldata debits) external {
+    // ---------------------------------------------------------------- challenges and disputes
+
+    /// @notice Proves a record of a pending batch wrong through the batch's verifier; reverts the batch,
+    /// slashes its operator and credits the challenger's reward.
+    function challenge(uint256 batchId, Record calldata record, bytes calldata evidence) external {
+        Batch storage b = _batch(batchId);
+        if (b.status != BatchStatus.Pending) revert WrongBatchStatus(batchId, b.status);
+        if (block.timestamp >= b.finalizableAt) {
+            revert ChallengeWindowClosed(batchId, b.finalizableAt, block.timestamp);
+        }
+        IAttributionVerifier v = _params[b.paramsId].verifier;
+        if (address(v) == address(0)) revert VerifierNotSet();
+        _proveRecord(batchId, b, record.index, keccak256(record.attribution), record.payouts, record.proof);
+        if (!v.verifyChallenge(record.attribution, record.payouts, evidence)) revert ChallengeRejected(batchId);
+        _revertBatch(batchId, b, msg.sender);
+    }
+
+    /// @notice Asks the operator for a record's evidence (its output and witness proofs, see
+    /// {IAttributionVerifier-verifyAnswer}); unanswered within the response window, the batch reverts.
+    /// @return disputeId The dispute.
+    function requestEvidence(uint256 batchId, Record calldata record) external returns (uint256 disputeId) {
+        Batch storage b = _disputable(batchId);
+        bytes32 attributionHash = keccak256(record.attribution);
+        _proveRecord(batchId, b, record.index, attributionHash, record.payouts, record.proof);
+        disputeId = _openDispute(batchId, b, DisputeKind.Evidence, attributionHash);
+    }
+
+    /// @notice Answers an evidence request with the record's attribution bytes and the verifier's answer;
+    /// keeps the batch challengeable for one more response window. Only the batch's operator.
+    function answerEvidence(uint256 disputeId, bytes calldata attribution, bytes calldata answer) external {
+        (Dispute storage d, Batch storage b) = _answerable(disputeId, DisputeKind.Evidence);
+        if (keccak256(attribution) != d.subject) revert WrongDispute(disputeId);
+        if (!_params[b.paramsId].verifier.verifyAnswer(attribution, answer)) revert AnswerRejected(disputeId);
+        uint64 until = uint64(block.timestamp) + _params[b.paramsId].responseWindow;
+        if (until > b.finalizableAt) b.finalizableAt = until;
+        _closeDispute(disputeId, d, b);
+    }
+
+    /// @notice A payer with a `voucherOnly` authorisation disputes its debit in a pending batch; the
+    /// operator must answer with the payer's voucher covering it within the response window.
+    /// @return disputeId The dispute.
+    function disputeDebit(uint256 batchId, Debit calldata debit) external returns (uint256 disputeId) {
+        if (msg.sender != debit.account) revert NotPayer(msg.sender, debit.account);
+        if (!debit.voucherOnly) revert NotDisputable(debit.account);
+        Batch storage b = _disputable(batchId);
+        _proveDebit(batchId, b, debit);
+        disputeId = _openDispute(batchId, b, DisputeKind.Debit, keccak256(abi.encode(debit.account, debit.spentAfter)));
+    }
+
+    /// @notice Answers a debit dispute with the payer's EIP-712 `Voucher` for a cumulative amount at
+    /// least the disputed debit's `spentAfter`. Only the batch's operator.
+    function answerDebit(
+        uint256 disputeId,
+        address account,
+        uint256 spentAfter,
+        uint256 cumulative,
+        bytes calldata signature
+    ) external {
+        (Dispute storage d, Batch storage b) = _answerable(disputeId, DisputeKind.Debit);
+        if (keccak256(abi.encode(account, spentAfter)) != d.subject) revert WrongDispute(disputeId);
+        if (cumulative < spentAfter) revert VoucherTooLow(cumulative, spentAfter);
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, account, b.operator, cumulative)));
+        if (!SignatureChecker.isValidSignatureNowCalldata(account, digest, signature)) {
+            revert InvalidSignature(account);
+        }
+        _closeDispute(disputeId, d, b);
+    }
+
+    /// @notice Upholds a dispute left unanswered past its deadline: the batch reverts as if challenged and
+    /// the dispute's opener gets the challenger's reward. Anyone.
+    function resolveDispute(uint256 disputeId) external {
+        Dispute storage d = _dispute(disputeId);
+        if (d.status != DisputeStatus.Open) revert WrongDispute(disputeId);
+        if (block.timestamp < d.answerBy) revert AnswerWindowOpen(disputeId, d.answerBy, block.timestamp);
+        Batch storage b = _batches[d.batchId];
+        d.status = DisputeStatus.Upheld;
+        b.openDisputes -= 1;
+        if (b.status == BatchStatus.Pending) _revertBatch(d.batchId, b, d.opener);
+    }
+
+    /// @notice Returns debits of a reverted batch to their escrows and authorisations, any number at a
+    /// time, each once. Anyone.
+    function refund(uint256 batchId, Debit[] calldata debits) external {
         Batch storage b = _batch(batchId);
         if (b.status != BatchStatus.Reverted) revert WrongBatchStatus(batchId, b.status);
-        if (keccak256(abi.encode(accounts, debits)) != b.debitsHash) revert DebitsMismatch(batchId);
-        b.status = BatchStatus.Refunded;
-        for (uint256 i = 0; i < accounts.length; i++) {
-            _escrow[accounts[i]] += debits[i];
+        address operator = b.operator;
+        uint256 total;
+        for (uint256 i; i < debits.length; ++i) {
+            Debit calldata d = debits[i];
+            bytes32 leaf = _proveDebit(batchId, b, d);
+            if (_refunded[batchId][leaf]) revert AlreadyRefunded(batchId, d.account);
+            _refunded[batchId][leaf] = true;
+            _escrows[d.account].balance += uint96(d.amount);
+            _authorizations[d.account][operator].spent -= uint96(d.amount);
+            total += d.amount;
+            emit DebitRefunded(batchId, d.account, d.amount);
         }
-        totalLocked -= b.fee;
-        totalEscrow += b.fee;
-        emit BatchRefunded(batchId, b.fee);
+        totalLocked -= total;
+        totalEscrow += total;
     }
 
-    /// @notice Withdraws the caller's earnings (platform share, model-owner shares) to `to`.
-    /// @param to Receiver.
-    /// @return amount Tokens sent.
+    /// @notice Withdraws the caller's earnings (platform and model-owner shares, challenge rewards,
+    /// a reverted batch's prepaid part) to `to`.
     function claimEarnings(address to) external returns (uint256 amount) {
         amount = _earnings[msg.sender];
         if (amount == 0) revert NothingToClaim(msg.sender);
@@ -437,167 +611,329 @@ contract InferenceSettlement is AccessControl {
 
     // ---------------------------------------------------------------- parameters
 
-    /// @notice Sets the fee split; the four must sum to 10000. Only DEFAULT_ADMIN_ROLE.
-    /// @param platformBps Platform share.
-    /// @param modelOwnerBps Model owner share.
-    /// @param stakersBps Stakers share.
-    /// @param contributorsBps Contributors share.
+    /// @notice Schedules a fee split (the four must sum to 10000). Only DEFAULT_ADMIN_ROLE.
     function setFeeSplit(uint16 platformBps, uint16 modelOwnerBps, uint16 stakersBps, uint16 contributorsBps)
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
-        _setFeeSplit(FeeSplit(platformBps, modelOwnerBps, stakersBps, contributorsBps));
+        Params memory p = _latestParams();
+        p.split = FeeSplit(platformBps, modelOwnerBps, stakersBps, contributorsBps);
+        _schedule(p);
     }
 
-    /// @notice Sets the challenge window for batches posted from now on. Only DEFAULT_ADMIN_ROLE.
-    /// @param challengeWindow_ Seconds.
-    function setChallengeWindow(uint64 challengeWindow_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        challengeWindow = challengeWindow_;
-        emit ChallengeWindowSet(challengeWindow_);
+    /// @notice Schedules the challenge and response windows. Only DEFAULT_ADMIN_ROLE.
+    function setWindows(uint64 challengeWindow_, uint64 responseWindow_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        Params memory p = _latestParams();
+        p.challengeWindow = challengeWindow_;
+        p.responseWindow = responseWindow_;
+        _schedule(p);
     }
 
-    /// @notice Sets the withdrawal delay for requests made from now on. Only DEFAULT_ADMIN_ROLE.
-    /// @param withdrawalDelay_ Seconds.
+    /// @notice Schedules the withdrawal delay. Only DEFAULT_ADMIN_ROLE.
     function setWithdrawalDelay(uint64 withdrawalDelay_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        withdrawalDelay = withdrawalDelay_;
-        emit WithdrawalDelaySet(withdrawalDelay_);
+        Params memory p = _latestParams();
+        p.withdrawalDelay = withdrawalDelay_;
+        _schedule(p);
     }
 
-    /// @notice Sets the attribution verifier (zero disables {challenge}). Only DEFAULT_ADMIN_ROLE.
-    /// @param verifier_ The verifier.
+    /// @notice Schedules the attribution verifier (zero disables {challenge} and evidence requests).
+    /// Only DEFAULT_ADMIN_ROLE.
     function setVerifier(IAttributionVerifier verifier_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        verifier = verifier_;
-        emit VerifierSet(address(verifier_));
+        Params memory p = _latestParams();
+        p.verifier = verifier_;
+        _schedule(p);
     }
 
-    /// @notice Sets the slash per successful challenge and the challenger's part. Only DEFAULT_ADMIN_ROLE.
-    /// @param slashAmount_ Tokens slashed (capped at the operator's pool).
-    /// @param challengerRewardBps_ Challenger's share of the slash in basis points.
+    /// @notice Schedules the slash per reverted batch and the challenger's part. Only DEFAULT_ADMIN_ROLE.
     function setSlashParams(uint256 slashAmount_, uint16 challengerRewardBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (challengerRewardBps_ > BPS) revert InvalidBps(challengerRewardBps_);
-        slashAmount = slashAmount_;
-        challengerRewardBps = challengerRewardBps_;
-        emit SlashParamsSet(slashAmount_, challengerRewardBps_);
+        Params memory p = _latestParams();
+        p.slashAmount = slashAmount_;
+        p.challengerRewardBps = challengerRewardBps_;
+        _schedule(p);
     }
 
-    /// @notice Sets the platform treasury (receives platform shares finalized from now on). Only DEFAULT_ADMIN_ROLE.
-    /// @param platformTreasury_ The treasury.
+    /// @notice Schedules the platform treasury. Only DEFAULT_ADMIN_ROLE.
     function setPlatformTreasury(address platformTreasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (platformTreasury_ == address(0)) revert ZeroAddress();
-        platformTreasury = platformTreasury_;
-        emit PlatformTreasurySet(platformTreasury_);
+        Params memory p = _latestParams();
+        p.treasury = platformTreasury_;
+        _schedule(p);
+    }
+
+    /// @notice Activates the scheduled parameters once {PARAMS_DELAY} has passed. Anyone.
+    function activateParams() external {
+        uint64 eta = pendingParamsEta;
+        if (eta == 0) revert NoParamsScheduled();
+        if (block.timestamp < eta) revert ParamsNotReady(eta, block.timestamp);
+        _activate(_pendingParams);
     }
 
     // ---------------------------------------------------------------- views
 
-    /// @notice How a fee of `fee` wei splits now; the platform takes the rounding remainder.
-    /// @param fee The fee.
-    /// @return platformShare Platform.
-    /// @return modelOwnerShare Model owner.
-    /// @return stakersShare Stakers.
-    /// @return contributorsShare Contributors.
+    /// @notice How a fee splits under the current parameters; the platform takes the rounding remainder.
     function splitFee(uint256 fee)
-        public
+        external
         view
         returns (uint256 platformShare, uint256 modelOwnerShare, uint256 stakersShare, uint256 contributorsShare)
     {
-        FeeSplit memory s = _feeSplit;
-        modelOwnerShare = (fee * s.modelOwnerBps) / BPS;
-        stakersShare = (fee * s.stakersBps) / BPS;
-        contributorsShare = (fee * s.contributorsBps) / BPS;
-        platformShare = fee - modelOwnerShare - stakersShare - contributorsShare;
+        return _split(_params[currentParamsId].split, fee);
+    }
+
+    /// @notice Parameters by id (those of a batch: `getBatch(id).paramsId`).
+    function paramsOf(uint32 paramsId) external view returns (Params memory) {
+        return _params[paramsId];
+    }
+
+    /// @notice The current parameters.
+    function currentParams() external view returns (Params memory) {
+        return _params[currentParamsId];
+    }
+
+    /// @notice The scheduled parameters (meaningful while {pendingParamsEta} is non-zero).
+    function pendingParams() external view returns (Params memory) {
+        return _pendingParams;
+    }
+
+    /// @notice The current attribution verifier.
+    function verifier() external view returns (IAttributionVerifier) {
+        return _params[currentParamsId].verifier;
     }
 
     /// @notice The current fee split.
-    /// @return The split in basis points.
     function feeSplit() external view returns (FeeSplit memory) {
-        return _feeSplit;
+        return _params[currentParamsId].split;
     }
 
     /// @notice `account`'s escrow balance.
-    /// @param account The account.
-    /// @return Amount in wei.
     function escrowOf(address account) external view returns (uint256) {
-        return _escrow[account];
+        return _escrows[account].balance;
     }
 
-    /// @notice `account`'s pending withdrawal request.
-    /// @param account The account.
-    /// @return The request (amount zero when none).
-    function withdrawalOf(address account) external view returns (WithdrawalRequest memory) {
-        return _withdrawals[account];
+    /// @notice What operators may debit from `account` now (the balance less a matured withdrawal).
+    function debitableOf(address account) external view returns (uint256) {
+        return _debitable(_escrows[account]);
+    }
+
+    /// @notice `account`'s escrow with its withdrawal request.
+    function escrowDetails(address account) external view returns (Escrow memory) {
+        return _escrows[account];
+    }
+
+    /// @notice `payer`'s authorisation of `operator`.
+    function authorizationOf(address payer, address operator) external view returns (Authorization memory) {
+        return _authorizations[payer][operator];
+    }
+
+    /// @notice The nonce the next signed authorisation of `operator` by `payer` must carry.
+    function authorizationNonce(address payer, address operator) external view returns (uint256) {
+        return _authorizationNonces[payer][operator];
     }
 
     /// @notice A batch's record.
-    /// @param batchId The batch.
-    /// @return The record (status None when unknown).
     function getBatch(uint256 batchId) external view returns (Batch memory) {
         return _batches[batchId];
     }
 
-    /// @notice Whether `account` claimed from the batch.
-    /// @param batchId The batch.
-    /// @param account The contributor.
-    /// @return True when claimed.
-    function hasClaimed(uint256 batchId, address account) external view returns (bool) {
-        return _claimed[batchId][account];
+    /// @notice A dispute's record.
+    function getDispute(uint256 disputeId) external view returns (Dispute memory) {
+        return _disputes[disputeId];
+    }
+
+    /// @notice Whether payout `entry` of record `recordIndex` was claimed.
+    function isClaimed(uint256 batchId, uint256 recordIndex, uint256 entry) external view returns (bool) {
+        return entry < MAX_PAYOUTS && _claimed[batchId][recordIndex] & (1 << entry) != 0;
+    }
+
+    /// @notice Whether a reverted batch's debit (by its leaf, {debitLeaf}) was refunded.
+    function isRefunded(uint256 batchId, bytes32 leaf) external view returns (bool) {
+        return _refunded[batchId][leaf];
     }
 
     /// @notice `account`'s claimable earnings.
-    /// @param account The account.
-    /// @return Amount in wei.
     function earningsOf(address account) external view returns (uint256) {
         return _earnings[account];
+    }
+
+    /// @notice The leaf of a debit in a batch's debits tree (OpenZeppelin's double-hashed leaf over
+    /// `abi.encode(account, amount, spentAfter, voucherOnly)`; the tree is the merkle package's layout over
+    /// the leaves in posting order).
+    function debitLeaf(address account, uint256 amount, uint256 spentAfter, bool voucherOnly)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, amount, spentAfter, voucherOnly))));
+    }
+
+    /// @notice The EIP-712 domain separator for authorisations and vouchers.
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
     }
 
     // ---------------------------------------------------------------- internals
 
     function _deposit(address account, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
-        _escrow[account] += amount;
+        Escrow storage e = _escrows[account];
+        uint256 balance = uint256(e.balance) + amount;
+        if (balance > type(uint96).max) revert AmountTooLarge(balance);
+        e.balance = uint96(balance);
         totalEscrow += amount;
         emit Deposited(account, msg.sender, amount);
     }
 
-    function _debitAll(address[] calldata accounts, uint256[] calldata debits) private returns (uint256 fee) {
-        uint256 n = accounts.length;
-        if (n == 0) revert EmptyBatch();
-        if (debits.length != n) revert LengthMismatch(n, debits.length);
-        for (uint256 i = 0; i < n; i++) {
-            address account = accounts[i];
-            uint256 debit = debits[i];
-            uint256 balance = _escrow[account];
-            if (debit > balance) revert InsufficientEscrow(account, balance, debit);
-            _escrow[account] = balance - debit;
-            fee += debit;
+    function _authorize(address payer, address operator, uint256 cap, uint64 expiry, bool voucherOnly) private {
+        if (operator == address(0)) revert ZeroAddress();
+        if (cap > type(uint96).max) revert AmountTooLarge(cap);
+        if (expiry > type(uint40).max) revert AmountTooLarge(expiry);
+        Authorization storage a = _authorizations[payer][operator];
+        a.cap = uint96(cap);
+        a.expiry = uint40(expiry);
+        a.voucherOnly = voucherOnly;
+        _authorizationNonces[payer][operator] += 1;
+        emit Authorized(payer, operator, cap, expiry, voucherOnly);
+    }
+
+    function _debitable(Escrow storage e) private view returns (uint256) {
+        uint256 balance = e.balance;
+        uint256 withdrawal = e.withdrawal;
+        if (withdrawal == 0 || block.timestamp < e.readyAt || block.timestamp >= e.expiresAt) return balance;
+        return balance > withdrawal ? balance - withdrawal : 0;
+    }
+
+    /// @dev Debits every payer within its authorisation and builds the debits tree in memory (leaves
+    /// hashed in scratch space, so memory grows by one word per node only).
+    function _debitAll(address[] calldata payers, uint256[] calldata amounts)
+        private
+        returns (bytes32 root, uint256 total)
+    {
+        uint256 n = payers.length;
+        if (n == 0) return (bytes32(0), 0);
+        bytes32[] memory tree = new bytes32[](2 * n - 1);
+        for (uint256 i; i < n; ++i) {
+            address payer = payers[i];
+            uint256 amount = amounts[i];
+            // storage pointers only: a memory struct per debit would grow memory, and its cost, quadratically
+            Authorization storage a = _authorizations[payer][msg.sender];
+            uint40 expiry = a.expiry;
+            if (block.timestamp > expiry) revert AuthorizationExpired(payer, expiry);
+            uint256 spentAfter = uint256(a.spent) + amount;
+            if (spentAfter > a.cap) revert AuthorizationExceeded(payer, a.cap, spentAfter);
+            Escrow storage e = _escrows[payer];
+            uint256 available = _debitable(e);
+            if (amount > available) revert InsufficientEscrow(payer, available, amount);
+            e.balance -= uint96(amount);
+            a.spent = uint96(spentAfter);
+            total += amount;
+            bool voucherOnly = a.voucherOnly;
+            bytes32 leaf;
+            assembly ("memory-safe") {
+                let ptr := mload(0x40)
+                mstore(ptr, payer)
+                mstore(add(ptr, 0x20), amount)
+                mstore(add(ptr, 0x40), spentAfter)
+                mstore(add(ptr, 0x60), voucherOnly)
+                mstore(0x00, keccak256(ptr, 0x80))
+                leaf := keccak256(0x00, 0x20)
+            }
+            tree[2 * n - 2 - i] = leaf;
+        }
+        assembly ("memory-safe") {
+            let nodes := add(tree, 0x20)
+            for { let i := sub(n, 1) } gt(i, 0) {} {
+                i := sub(i, 1)
+                let a := mload(add(nodes, shl(5, add(shl(1, i), 1))))
+                let b := mload(add(nodes, shl(5, add(shl(1, i), 2))))
+                switch lt(a, b)
+                case 1 {
+                    mstore(0x00, a)
+                    mstore(0x20, b)
+                }
+                default {
+                    mstore(0x00, b)
+                    mstore(0x20, a)
+                }
+                mstore(add(nodes, shl(5, i)), keccak256(0x00, 0x40))
+            }
+            root := mload(nodes)
         }
     }
 
-    function _claim(uint256 batchId, address account, uint256 amount, bytes32[] calldata proof) private {
-        Batch storage b = _batch(batchId);
-        if (b.status == BatchStatus.Pending) finalizeBatch(batchId);
-        if (b.status != BatchStatus.Finalized) revert WrongBatchStatus(batchId, b.status);
-        if (amount == 0) revert ZeroAmount();
-        if (_claimed[batchId][account]) revert AlreadyClaimed(batchId, account);
-        if (!MerkleProof.verifyCalldata(proof, b.contributorsRoot, _leaf(account, amount))) {
-            revert InvalidProof(batchId, account, amount);
+    function _proveRecord(
+        uint256 batchId,
+        Batch storage b,
+        uint256 index,
+        bytes32 attributionHash,
+        Payout[] calldata payouts,
+        SumNode[] calldata proof
+    ) private view {
+        if (payouts.length > MAX_PAYOUTS) revert PayoutOutOfRange(payouts.length, MAX_PAYOUTS);
+        (bool ok, SumNode memory top) = RecordTree.root(RecordTree.leaf(attributionHash, payouts), index, proof);
+        if (!ok || top.hash != b.recordsRoot || top.sum != b.contributorsShare) {
+            revert InvalidRecordProof(batchId, index);
         }
-        uint256 remaining = b.contributorsShare - b.contributorsClaimed;
-        if (amount > remaining) revert ClaimExceedsBatch(batchId, amount, remaining);
-        _claimed[batchId][account] = true;
-        b.contributorsClaimed += amount;
-        totalContributorsOwed -= amount;
-        emit Claimed(batchId, account, amount);
-        token.safeTransfer(account, amount);
     }
 
-    function _revertBatch(uint256 batchId, Batch storage b) private {
+    function _proveDebit(uint256 batchId, Batch storage b, Debit calldata d) private view returns (bytes32 leaf) {
+        leaf = debitLeaf(d.account, d.amount, d.spentAfter, d.voucherOnly);
+        if (!MerkleProof.verifyCalldata(d.proof, b.debitsRoot, leaf)) revert InvalidDebitProof(batchId, d.account);
+    }
+
+    function _disputable(uint256 batchId) private view returns (Batch storage b) {
+        b = _batch(batchId);
+        if (b.status != BatchStatus.Pending) revert WrongBatchStatus(batchId, b.status);
+        if (block.timestamp >= b.challengeDeadline) {
+            revert ChallengeWindowClosed(batchId, b.challengeDeadline, block.timestamp);
+        }
+    }
+
+    function _openDispute(uint256 batchId, Batch storage b, DisputeKind kind, bytes32 subject)
+        private
+        returns (uint256 disputeId)
+    {
+        uint256 existing = _disputeOf[batchId][subject];
+        if (existing != 0) revert DuplicateDispute(batchId, subject, existing);
+        if (kind == DisputeKind.Evidence && address(_params[b.paramsId].verifier) == address(0)) {
+            revert VerifierNotSet();
+        }
+        disputeId = _nextDisputeId++;
+        uint64 answerBy = uint64(block.timestamp) + _params[b.paramsId].responseWindow;
+        _disputes[disputeId] = Dispute(batchId, msg.sender, answerBy, kind, DisputeStatus.Open, subject);
+        _disputeOf[batchId][subject] = disputeId;
+        b.openDisputes += 1;
+        emit DisputeOpened(disputeId, batchId, kind, subject, answerBy);
+    }
+
+    function _answerable(uint256 disputeId, DisputeKind kind)
+        private
+        view
+        returns (Dispute storage d, Batch storage b)
+    {
+        d = _dispute(disputeId);
+        if (d.kind != kind || d.status != DisputeStatus.Open) revert WrongDispute(disputeId);
+        b = _batches[d.batchId];
+        if (msg.sender != b.operator) revert NotTheOperator(msg.sender, b.operator);
+        if (block.timestamp >= d.answerBy) revert AnswerWindowClosed(disputeId, d.answerBy, block.timestamp);
+    }
+
+    function _closeDispute(uint256 disputeId, Dispute storage d, Batch storage b) private {
+        d.status = DisputeStatus.Answered;
+        b.openDisputes -= 1;
+        emit DisputeAnswered(disputeId, d.batchId);
+    }
+
+    /// @dev Marks the batch reverted, returns its prepaid part to the operator's earnings, slashes the
+    /// operator by the batch's slash amount and splits the slash between `rewarded` and the treasury.
+    function _revertBatch(uint256 batchId, Batch storage b, address rewarded) private {
         b.status = BatchStatus.Reverted;
-        uint256 slashed = staking.slash(b.operator, slashAmount, address(this));
-        uint256 reward = (slashed * challengerRewardBps) / BPS;
-        _credit(platformTreasury, slashed - reward);
-        emit BatchChallenged(batchId, msg.sender, slashed, reward);
-        if (reward > 0) token.safeTransfer(msg.sender, reward);
+        Params storage p = _params[b.paramsId];
+        uint256 prepaid = b.prepaid;
+        totalLocked -= prepaid;
+        _credit(b.operator, prepaid);
+        uint256 slashed = staking.slash(b.operator, p.slashAmount, address(this));
+        uint256 reward = (slashed * p.challengerRewardBps) / BPS;
+        _credit(rewarded, reward);
+        _credit(p.treasury, slashed - reward);
+        emit BatchReverted(batchId, rewarded, slashed, reward);
     }
 
     function _credit(address account, uint256 amount) private {
@@ -606,11 +942,52 @@ contract InferenceSettlement is AccessControl {
         totalEarnings += amount;
     }
 
-    function _setFeeSplit(FeeSplit memory s) private {
+    function _split(FeeSplit memory s, uint256 fee)
+        private
+        pure
+        returns (uint256 platformShare, uint256 modelOwnerShare, uint256 stakersShare, uint256 contributorsShare)
+    {
+        modelOwnerShare = (fee * s.modelOwnerBps) / BPS;
+        stakersShare = (fee * s.stakersBps) / BPS;
+        contributorsShare = (fee * s.contributorsBps) / BPS;
+        platformShare = fee - modelOwnerShare - stakersShare - contributorsShare;
+    }
+
+    function _latestParams() private view returns (Params memory) {
+        return pendingParamsEta != 0 ? _pendingParams : _params[currentParamsId];
+    }
+
+    /// @dev Validates `p`; applies it at once while no batch exists (nobody's payment depends on it yet),
+    /// otherwise schedules it {PARAMS_DELAY} ahead.
+    function _schedule(Params memory p) private {
+        FeeSplit memory s = p.split;
         uint256 sum = uint256(s.platformBps) + s.modelOwnerBps + s.stakersBps + s.contributorsBps;
         if (sum != BPS) revert InvalidFeeSplit(sum);
-        _feeSplit = s;
-        emit FeeSplitSet(s.platformBps, s.modelOwnerBps, s.stakersBps, s.contributorsBps);
+        if (p.challengerRewardBps > BPS) revert InvalidBps(p.challengerRewardBps);
+        if (p.treasury == address(0)) revert ZeroAddress();
+        _checkWindows(p.challengeWindow, p.responseWindow);
+        if (_nextBatchId == 1) {
+            _activate(p);
+            return;
+        }
+        uint64 eta = uint64(block.timestamp) + PARAMS_DELAY;
+        _pendingParams = p;
+        pendingParamsEta = eta;
+        emit ParamsScheduled(eta, p);
+    }
+
+    function _activate(Params memory p) private {
+        uint32 id = currentParamsId + 1;
+        _params[id] = p;
+        currentParamsId = id;
+        pendingParamsEta = 0;
+        emit ParamsActivated(id, p);
+    }
+
+    function _checkWindows(uint64 challengeWindow, uint64 responseWindow) private view {
+        uint256 windows = uint256(challengeWindow) + 2 * uint256(responseWindow);
+        uint256 unbonding = staking.unbondingPeriod();
+        if (windows >= unbonding) revert WindowsExceedUnbonding(windows, unbonding);
     }
 
     function _batch(uint256 batchId) private view returns (Batch storage b) {
@@ -618,15 +995,8 @@ contract InferenceSettlement is AccessControl {
         if (b.status == BatchStatus.None) revert UnknownBatch(batchId);
     }
 
-    function _challengeable(uint256 batchId) private view returns (Batch storage b) {
-        b = _batch(batchId);
-        if (b.status != BatchStatus.Pending) revert WrongBatchStatus(batchId, b.status);
-        if (block.timestamp >= b.challengeDeadline) {
-            revert ChallengeWindowClosed(batchId, b.challengeDeadline, block.timestamp);
-        }
-    }
-
-    function _leaf(address account, uint256 amount) private pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
+    function _dispute(uint256 disputeId) private view returns (Dispute storage d) {
+        d = _disputes[disputeId];
+        if (d.status == DisputeStatus.None) revert UnknownDispute(disputeId);
     }
 }

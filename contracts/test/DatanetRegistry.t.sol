@@ -90,8 +90,36 @@ contract DatanetRegistryTest is Fixture {
         assertEq(d.owner, bob);
         assertEq(d.licensePrice, 5 ether);
         assertEq(d.ownerBps, 500);
-        assertEq(d.bond, 2 ether);
+        assertEq(d.bond, 0); // a raise waits out the notice
+        assertEq(d.pendingBond, 2 ether);
+        assertEq(d.bondEffectiveAt, block.timestamp + datanets.BOND_NOTICE());
         assertEq(d.metadataURI, "ipfs://new");
+    }
+
+    /// Issue 18.7: a bond raise cannot land under a submission already sent; a cut applies at once.
+    function test_bondRaiseWaitsOutTheNotice() public {
+        uint256 id = _create(0, 0, 1 ether);
+        vm.prank(owner);
+        datanets.setContributionBond(id, 50_000 ether); // front-running the submission below
+        uint256 before = token.balanceOf(alice);
+        uint256 c = _submit(alice, id, keccak256("text"));
+        assertEq(before - token.balanceOf(alice), 1 ether);
+        assertEq(datanets.getContribution(c).bond, 1 ether);
+        vm.prank(owner);
+        datanets.curate(c, false);
+        assertEq(datanets.getDatanet(id).pool, 1 ether);
+        vm.warp(block.timestamp + datanets.BOND_NOTICE());
+        before = token.balanceOf(bob);
+        _submit(bob, id, keccak256("later"));
+        assertEq(before - token.balanceOf(bob), 50_000 ether);
+        assertEq(datanets.getDatanet(id).bond, 50_000 ether);
+        vm.prank(owner);
+        datanets.setContributionBond(id, 3 ether);
+        assertEq(datanets.getDatanet(id).bond, 3 ether);
+        assertEq(datanets.getDatanet(id).bondEffectiveAt, 0);
+        before = token.balanceOf(bob);
+        _submit(bob, id, keccak256("cheaper"));
+        assertEq(before - token.balanceOf(bob), 3 ether);
     }
 
     function test_submitPullsBondAndRejectsDuplicates() public {
@@ -379,7 +407,9 @@ contract DatanetRegistryTest is Fixture {
         assertGe(ownerShare, (price * ownerBps) / 10_000);
         assertLt(ownerShare - (price * ownerBps) / 10_000, 6);
         assertEq(ownerShare + paidOut, price);
-        assertEq(datanets.getSnapshot(s.snapshotId).royaltiesClaimed, datanets.getSnapshot(s.snapshotId).contributorsPool);
+        assertEq(
+            datanets.getSnapshot(s.snapshotId).royaltiesClaimed, datanets.getSnapshot(s.snapshotId).contributorsPool
+        );
     }
 }
 

@@ -6,7 +6,10 @@ import {InferenceSettlement} from "../src/InferenceSettlement.sol";
 import {SpanV1} from "../src/attribution/SpanV1.sol";
 import {SpanV1Verifier} from "../src/attribution/SpanV1Verifier.sol";
 import {IDatanetRegistry} from "../src/interfaces/IDatanetRegistry.sol";
+import {Payout, SumNode} from "../src/libraries/RecordTree.sol";
 import {Fixture} from "./utils/Fixture.sol";
+import {Merkle} from "./utils/Merkle.sol";
+import {Records} from "./utils/Records.sol";
 
 /// @notice Exposes the library as an external call, so gas is measured per computation.
 contract SpanV1Harness {
@@ -19,6 +22,8 @@ contract SpanV1Harness {
     }
 }
 
+/// @notice span-v1 records judged on a real snapshot: four facts by four contributors (the third a later
+/// verbatim copy of the first), plus a second text under the first fact's id (a snapshot root can hold two).
 contract SpanV1VerifierTest is Fixture {
     SpanV1Harness internal harness;
     SpanV1Verifier internal verifier;
@@ -26,6 +31,25 @@ contract SpanV1VerifierTest is Fixture {
     address internal user = makeAddr("user");
     address internal challenger = makeAddr("challenger");
     uint256 internal modelId;
+    uint256 internal snapshotId;
+    bytes32 internal snapshotRoot;
+    bytes32[] internal leaves;
+    bytes[] internal texts;
+    address[] internal contributors;
+
+    bytes internal constant OUTPUT =
+        "Fun facts: octopuses have three hearts and blue copper-based blood, and honeybees communicate flower locations through dancing.";
+    bytes internal constant ALT_TEXT = "Octopuses have three hearts and no copper at all.";
+
+    struct Scenario {
+        SpanV1.Chunk[] chunks;
+        bytes attribution;
+        Payout[] payouts;
+        SpanV1.Credit[] credits;
+        SpanV1.Span[] spans;
+        uint256 batchId;
+        InferenceSettlement.Record record;
+    }
 
     function setUp() public {
         harness = new SpanV1Harness();
@@ -34,11 +58,31 @@ contract SpanV1VerifierTest is Fixture {
         vm.prank(admin);
         settlement.setVerifier(verifier);
 
+        texts.push("Octopuses have three hearts and blue copper-based blood.");
+        texts.push("Honeybees communicate flower locations through a waggle dance.");
+        texts.push("Octopuses have three hearts and blue copper-based blood.");
+        texts.push("Saturn's rings are made mostly of water ice particles.");
         address owner = makeAddr("datanetOwner");
         vm.startPrank(owner);
         uint256 datanetId = datanets.createDatanet("ipfs://datanet", 0, 0, 0, new address[](0));
-        assertEq(datanets.publishSnapshot(datanetId, SNAPSHOT_ROOT, 4, 0, bytes32(0), 0, "ipfs://snapshot"), 1);
+        uint256 copierDatanet = datanets.createDatanet("ipfs://copies", 0, 0, 0, new address[](0));
         vm.stopPrank();
+        for (uint256 i; i < 4; ++i) {
+            address who = makeAddr(string.concat("contributor", vm.toString(i + 1)));
+            contributors.push(who);
+            vm.prank(who); // the copy (3) went into another Datanet
+            uint256 id = datanets.submitContribution(
+                i == 2 ? copierDatanet : datanetId, keccak256(texts[i]), uint64(texts[i].length), "MIT"
+            );
+            assertEq(id, i + 1);
+            vm.prank(owner);
+            datanets.curate(id, true);
+            leaves.push(_chunkLeaf(id, texts[i]));
+        }
+        leaves.push(_chunkLeaf(1, ALT_TEXT));
+        snapshotRoot = Merkle.root(leaves);
+        vm.prank(owner);
+        snapshotId = datanets.publishSnapshot(datanetId, snapshotRoot, 5, 3, bytes32(0), 0, "ipfs://snapshot");
 
         fundAndApprove(operator, address(staking), MIN_STAKE);
         vm.prank(operator);
@@ -46,8 +90,101 @@ contract SpanV1VerifierTest is Fixture {
         vm.prank(makeAddr("modelOwner"));
         modelId = models.registerModel("ipfs://model");
         fundAndApprove(user, address(settlement), 100 ether);
-        vm.prank(user);
+        vm.startPrank(user);
         settlement.deposit(100 ether);
+        settlement.authorize(operator, 100 ether, uint64(block.timestamp + 1 days), false);
+        vm.stopPrank();
+    }
+
+    function _chunkLeaf(uint256 id, bytes memory text) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(id, uint32(0), keccak256(text)))));
+    }
+
+    function _roots() internal view returns (bytes32[] memory roots) {
+        roots = new bytes32[](1);
+        roots[0] = snapshotRoot;
+    }
+
+    function _snapshots() internal view returns (uint256[] memory ids) {
+        ids = new uint256[](1);
+        ids[0] = snapshotId;
+    }
+
+    function _chunks(uint256[] memory ids) internal view returns (SpanV1.Chunk[] memory chunks) {
+        chunks = new SpanV1.Chunk[](ids.length);
+        for (uint256 i; i < ids.length; ++i) {
+            chunks[i] = SpanV1.Chunk(ids[i], 0, texts[ids[i] - 1]);
+        }
+    }
+
+    function _ids(uint256 a, uint256 b) internal pure returns (uint256[] memory ids) {
+        ids = new uint256[](2);
+        ids[0] = a;
+        ids[1] = b;
+    }
+
+    function _proven(uint256[] memory ids) internal view returns (SpanV1Verifier.ProvenChunk[] memory proven) {
+        proven = new SpanV1Verifier.ProvenChunk[](ids.length);
+        for (uint256 i; i < ids.length; ++i) {
+            proven[i] =
+                SpanV1Verifier.ProvenChunk(ids[i], 0, texts[ids[i] - 1], snapshotId, Merkle.proof(leaves, ids[i] - 1));
+        }
+    }
+
+    function _attribution(bytes32 commitment, uint256[] memory snapshotIds, SpanV1.Chunk[] memory witnesses)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        SpanV1Verifier.Witness[] memory w = new SpanV1Verifier.Witness[](witnesses.length);
+        for (uint256 i; i < w.length; ++i) {
+            w[i] = SpanV1Verifier.Witness(witnesses[i].contributionId, 0, keccak256(witnesses[i].text));
+        }
+        return abi.encode(SpanV1Verifier.Attribution(keccak256(OUTPUT), commitment, snapshotIds, w));
+    }
+
+    /// @dev What the credits pay out of `total`: the rule the verifier checks.
+    function _payouts(SpanV1.Credit[] memory credits, uint256 total) internal view returns (Payout[] memory p) {
+        p = new Payout[](credits.length);
+        uint256 paid;
+        for (uint256 i = credits.length; i > 0;) {
+            --i;
+            uint256 amount = i == 0 ? total - paid : (total * credits[i].share) / 1_000_000;
+            p[i] = Payout(contributors[credits[i].contributionId - 1], amount);
+            paid += amount;
+        }
+    }
+
+    /// @dev The operator attributes over `settled` chunks and posts a one-record batch paying by it.
+    function _settle(uint256[] memory settled) internal returns (Scenario memory s) {
+        s.chunks = _chunks(settled);
+        bytes32 commitment;
+        (commitment, s.credits, s.spans) = harness.compute(OUTPUT, _roots(), s.chunks);
+        s.attribution = _attribution(commitment, _snapshots(), s.chunks);
+        uint256 fee = 10 ether;
+        (,,, uint256 total) = settlement.splitFee(fee);
+        s.payouts = _payouts(s.credits, total);
+        if (s.credits.length == 0) s.payouts = Records.one(makeAddr("fallback"), total); // nothing credited
+        s.batchId = _post(s.attribution, s.payouts, fee);
+        s.record = InferenceSettlement.Record(0, s.attribution, s.payouts, new SumNode[](0));
+    }
+
+    function _post(bytes memory attribution, Payout[] memory payouts, uint256 fee) internal returns (uint256) {
+        SumNode memory leaf = Records.leaf(keccak256(attribution), payouts);
+        address[] memory payers = new address[](1);
+        payers[0] = user;
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = fee;
+        vm.prank(operator);
+        return settlement.postBatch(modelId, payers, amounts, 0, leaf.hash, leaf.sum);
+    }
+
+    function _recompute(SpanV1Verifier.ProvenChunk[] memory chunks) internal pure returns (bytes memory) {
+        return abi.encode(verifierKind(0), abi.encode(SpanV1Verifier.Recomputation(OUTPUT, chunks)));
+    }
+
+    function verifierKind(uint8 k) internal pure returns (uint8) {
+        return k;
     }
 
     function test_sharedVectorsEqualTheTypeScriptLibrary() public view {
@@ -65,10 +202,6 @@ contract SpanV1VerifierTest is Fixture {
             (bytes32 c, SpanV1.Credit[] memory credits,) = harness.compute(output, roots, chunks);
             uint256 used = gasBefore - gasleft();
             totalGas += used;
-            uint256 chunkBytes;
-            for (uint256 i; i < chunks.length; ++i) chunkBytes += chunks[i].text.length;
-            console.log("vector %d: output %d bytes, chunks %d bytes", k, output.length, chunkBytes);
-            console.log("  gas %d", used);
             assertEq(c, commitment, "commitment");
             assertEq(credits.length, ids.length, "credit count");
             for (uint256 i; i < ids.length; ++i) {
@@ -97,69 +230,239 @@ contract SpanV1VerifierTest is Fixture {
 
     function test_oversizedOutputReverts() public {
         bytes memory output = new bytes(32_769);
-        for (uint256 i; i < output.length; ++i) output[i] = "x";
+        for (uint256 i; i < output.length; ++i) {
+            output[i] = "x";
+        }
         vm.expectRevert(abi.encodeWithSelector(SpanV1.SpanV1OutputTooLarge.selector, 32_769, 1));
         harness.compute(output, new bytes32[](0), new SpanV1.Chunk[](0));
     }
 
-    function _postBatch(bytes32 contributorsRoot, bytes32 record) internal returns (uint256 batchId) {
-        uint256 fee = 10 ether;
-        (,,, uint256 contributorsShare) = settlement.splitFee(fee);
-        address[] memory accounts = new address[](1);
-        accounts[0] = user;
-        uint256[] memory debits = new uint256[](1);
-        debits[0] = fee;
-        vm.startPrank(operator);
-        if (record != bytes32(0)) verifier.postAttributions(contributorsRoot, record);
-        batchId = settlement.postBatch(modelId, accounts, debits, contributorsRoot, contributorsShare);
-        vm.stopPrank();
-    }
-
     function test_challengeAddingTheOmittedOriginalWins() public {
-        uint256 batchId = _postBatch(keccak256("payouts paying the copy"), DISHONEST_RECORD);
+        Scenario memory s = _settle(_ids(2, 3)); // pays the later copy
+        uint256[] memory all = new uint256[](3);
+        (all[0], all[1], all[2]) = (2, 3, 1);
         uint256 gasBefore = gasleft();
         vm.prank(challenger);
-        settlement.challenge(batchId, DISHONEST_EVIDENCE);
+        settlement.challenge(s.batchId, s.record, _recompute(_proven(all)));
         console.log("challenge (Solidity span-v1) gas: %d", gasBefore - gasleft());
-        assertEq(uint256(settlement.getBatch(batchId).status), uint256(InferenceSettlement.BatchStatus.Reverted));
+        assertEq(uint256(settlement.getBatch(s.batchId).status), uint256(InferenceSettlement.BatchStatus.Reverted));
     }
 
     function test_challengeAddingIrrelevantChunksLoses() public {
-        uint256 batchId = _postBatch(keccak256("honest payouts"), HONEST_RECORD);
+        Scenario memory s = _settle(_ids(1, 2));
+        uint256[] memory all = new uint256[](4);
+        (all[0], all[1], all[2], all[3]) = (1, 2, 3, 4);
         vm.prank(challenger);
-        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.ChallengeRejected.selector, batchId));
-        settlement.challenge(batchId, HONEST_EVIDENCE);
+        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.ChallengeRejected.selector, s.batchId));
+        settlement.challenge(s.batchId, s.record, _recompute(_proven(all)));
     }
 
-    function test_forgedChunkProofIsUnconvincing() public {
-        bytes32 contributorsRoot = keccak256("payouts paying the copy");
-        uint256 batchId = _postBatch(contributorsRoot, DISHONEST_RECORD);
-        assertFalse(verifier.verifyChallenge(batchId, contributorsRoot, FORGED_EVIDENCE));
-        assertTrue(verifier.verifyChallenge(batchId, contributorsRoot, DISHONEST_EVIDENCE));
+    /// The witness-completeness check: leaving out a witness chunk would change the result, so without
+    /// the check a challenger could slash an honest operator.
+    function test_challengeLeavingOutAWitnessLoses() public {
+        Scenario memory s = _settle(_ids(1, 2));
+        uint256[] memory some = new uint256[](2);
+        (some[0], some[1]) = (2, 3); // omits witness 1, adds its later copy
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(_proven(some))));
+        uint256[] memory one = new uint256[](1);
+        one[0] = 2;
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(_proven(one))));
     }
 
-    function test_recordForAnotherBatchIsUnconvincing() public {
-        bytes32 contributorsRoot = keccak256("honest payouts");
-        uint256 batchId = _postBatch(contributorsRoot, HONEST_RECORD);
-        assertFalse(verifier.verifyChallenge(batchId, contributorsRoot, DISHONEST_EVIDENCE));
+    /// Issue 18.4: the record binds each witness's text, so another text under the same id is no witness.
+    function test_challengeSwappingAWitnessTextLoses() public {
+        Scenario memory s = _settle(_ids(1, 2));
+        SpanV1Verifier.ProvenChunk[] memory chunks = _proven(_ids(1, 2));
+        chunks[0].text = ALT_TEXT;
+        chunks[0].proof = Merkle.proof(leaves, 4);
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(chunks)));
     }
 
-    function test_batchWithoutPostedRecordsIsWrong() public {
-        bytes32 contributorsRoot = keccak256("unrecorded payouts");
-        uint256 batchId = _postBatch(contributorsRoot, bytes32(0));
-        assertTrue(verifier.verifyChallenge(batchId, contributorsRoot, ""));
+    function test_forgedOrForeignChunksAreUnconvincing() public {
+        Scenario memory s = _settle(_ids(2, 3));
+        SpanV1Verifier.ProvenChunk[] memory chunks = _proven(_ids(2, 3));
+        SpanV1Verifier.ProvenChunk[] memory withForged = new SpanV1Verifier.ProvenChunk[](3);
+        (withForged[0], withForged[1], withForged[2]) = (chunks[0], chunks[1], _proven(_ids(1, 1))[0]);
+        withForged[2].text = "Octopuses have three hearts and blue copper-based blood!";
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
+        withForged[2] = _proven(_ids(1, 1))[0];
+        withForged[2].snapshotId = snapshotId + 1; // a snapshot the record does not name
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
+        withForged[2].snapshotId = snapshotId;
+        assertTrue(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
+        bytes memory otherOutput = abi.encode(uint8(0), abi.encode(SpanV1Verifier.Recomputation("other", withForged)));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, otherOutput));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, abi.encode(uint8(7), bytes(""))));
+        SpanV1Verifier.ProvenChunk[] memory tooMany = new SpanV1Verifier.ProvenChunk[](257);
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(tooMany)));
     }
 
-    function test_recordsArePostedOnce() public {
-        vm.startPrank(operator);
-        verifier.postAttributions(bytes32(uint256(1)), bytes32(uint256(2)));
-        vm.expectRevert(
-            abi.encodeWithSelector(SpanV1Verifier.AttributionsAlreadyPosted.selector, operator, bytes32(uint256(1)))
+    function test_challengerInputOverTheLimitsIsUnconvincing() public {
+        Scenario memory s = _settle(_ids(2, 3));
+        SpanV1Verifier.ProvenChunk[] memory chunks = new SpanV1Verifier.ProvenChunk[](3);
+        (chunks[0], chunks[1]) = (_proven(_ids(2, 3))[0], _proven(_ids(2, 3))[1]);
+        bytes memory big = new bytes(262_145);
+        bytes32[] memory bigLeaves = new bytes32[](2);
+        bigLeaves[0] = _chunkLeaf(9, big);
+        bigLeaves[1] = _chunkLeaf(10, "x");
+        vm.prank(makeAddr("datanetOwner"));
+        uint256 bigSnapshot = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
+        uint256[] memory snaps = new uint256[](2);
+        (snaps[0], snaps[1]) = (snapshotId, bigSnapshot);
+        bytes memory attribution =
+            _attribution(abi.decode(s.attribution, (SpanV1Verifier.Attribution)).commitment, snaps, s.chunks);
+        chunks[2] = SpanV1Verifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
+        assertFalse(verifier.verifyChallenge(attribution, s.payouts, _recompute(chunks)));
+    }
+
+    function test_recordsThatCannotBeCheckedCountAgainstTheOperator() public view {
+        bytes32 c = keccak256("any commitment");
+        // a snapshot never published
+        uint256[] memory unpublished = new uint256[](1);
+        unpublished[0] = 999;
+        assertTrue(verifier.verifyChallenge(_attribution(c, unpublished, _chunks(_ids(1, 2))), new Payout[](0), ""));
+        // malformed attribution bytes
+        assertTrue(verifier.verifyChallenge(hex"1234", new Payout[](0), ""));
+        // too many witnesses or snapshots
+        SpanV1.Chunk[] memory many = new SpanV1.Chunk[](129);
+        for (uint256 i; i < many.length; ++i) {
+            many[i] = SpanV1.Chunk(1, 0, texts[0]);
+        }
+        assertTrue(verifier.verifyChallenge(_attribution(c, _snapshots(), many), new Payout[](0), ""));
+        uint256[] memory snaps = new uint256[](65);
+        for (uint256 i; i < snaps.length; ++i) {
+            snaps[i] = snapshotId;
+        }
+        assertTrue(verifier.verifyChallenge(_attribution(c, snaps, _chunks(_ids(1, 2))), new Payout[](0), ""));
+        // the same records cannot be answered either
+        assertFalse(verifier.verifyAnswer(_attribution(c, unpublished, _chunks(_ids(1, 2))), ""));
+        assertFalse(verifier.verifyAnswer(hex"1234", ""));
+    }
+
+    function test_oversizedOutputsAndWitnessesCountAgainstTheOperator() public {
+        // an output past span-v1's word limit: recomputing over the witnesses alone fails
+        bytes memory words = new bytes(8_200);
+        for (uint256 i; i < words.length; i += 2) {
+            (words[i], words[i + 1]) = ("a", " ");
+        }
+        SpanV1Verifier.Witness[] memory w = new SpanV1Verifier.Witness[](1);
+        w[0] = SpanV1Verifier.Witness(2, 0, keccak256(texts[1]));
+        bytes memory attribution = abi.encode(SpanV1Verifier.Attribution(keccak256(words), bytes32(0), _snapshots(), w));
+        SpanV1Verifier.ProvenChunk[] memory witness = new SpanV1Verifier.ProvenChunk[](1);
+        witness[0] = _proven(_ids(2, 2))[0];
+        bytes memory evidence = abi.encode(uint8(0), abi.encode(SpanV1Verifier.Recomputation(words, witness)));
+        assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), evidence));
+        // with a challenger's extra chunk the failure proves nothing
+        SpanV1Verifier.ProvenChunk[] memory more = new SpanV1Verifier.ProvenChunk[](2);
+        (more[0], more[1]) = (witness[0], _proven(_ids(4, 4))[0]);
+        evidence = abi.encode(uint8(0), abi.encode(SpanV1Verifier.Recomputation(words, more)));
+        assertFalse(verifier.verifyChallenge(attribution, new Payout[](0), evidence));
+        // an output past 32,768 bytes
+        bytes memory huge = new bytes(32_769);
+        attribution = abi.encode(SpanV1Verifier.Attribution(keccak256(huge), bytes32(0), _snapshots(), w));
+        evidence = abi.encode(uint8(0), abi.encode(SpanV1Verifier.Recomputation(huge, witness)));
+        assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), evidence));
+        assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanV1Verifier.Recomputation(huge, witness))));
+        // witness texts over 131,072 bytes
+        bytes memory big = new bytes(131_073);
+        bytes32[] memory bigLeaves = new bytes32[](2);
+        bigLeaves[0] = _chunkLeaf(9, big);
+        bigLeaves[1] = _chunkLeaf(10, "x");
+        vm.prank(makeAddr("datanetOwner"));
+        uint256 bigSnapshot = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
+        uint256[] memory snaps = new uint256[](1);
+        snaps[0] = bigSnapshot;
+        w[0] = SpanV1Verifier.Witness(9, 0, keccak256(big));
+        attribution = abi.encode(SpanV1Verifier.Attribution(keccak256(OUTPUT), bytes32(0), snaps, w));
+        witness[0] = SpanV1Verifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
+        assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), _recompute(witness)));
+        assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, witness))));
+    }
+
+    /// Issue 18.2: payouts are bound to the credits the record commits to.
+    function test_payoutsMustFollowTheCredits() public {
+        Scenario memory s = _settle(_ids(1, 2));
+        assertEq(s.credits.length, 2);
+        bytes memory creditsAndSpans =
+            abi.encode(uint8(1), abi.encode(SpanV1Verifier.CreditsAndSpans(s.credits, s.spans)));
+        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.ChallengeRejected.selector, s.batchId));
+        settlement.challenge(s.batchId, s.record, creditsAndSpans);
+
+        // honest records paying the operator: the challenge wins
+        Payout[] memory selfPaid = new Payout[](2);
+        selfPaid[0] = Payout(operator, s.payouts[0].amount + s.payouts[1].amount);
+        assertTrue(verifier.verifyChallenge(s.attribution, selfPaid, creditsAndSpans));
+        selfPaid = new Payout[](1);
+        selfPaid[0] = Payout(operator, s.payouts[0].amount + s.payouts[1].amount);
+        assertTrue(verifier.verifyChallenge(s.attribution, selfPaid, creditsAndSpans));
+        // the right accounts with the rounding remainder moved
+        Payout[] memory shifted = new Payout[](2);
+        shifted[0] = Payout(s.payouts[0].account, s.payouts[0].amount - 1);
+        shifted[1] = Payout(s.payouts[1].account, s.payouts[1].amount + 1);
+        assertTrue(verifier.verifyChallenge(s.attribution, shifted, creditsAndSpans));
+        // credits that are not the record's commitment prove nothing
+        s.credits[0].share += 1;
+        bytes memory forged = abi.encode(uint8(1), abi.encode(SpanV1Verifier.CreditsAndSpans(s.credits, s.spans)));
+        assertFalse(verifier.verifyChallenge(s.attribution, selfPaid, forged));
+
+        uint256 batchId = _post(s.attribution, selfPaid, 10 ether);
+        InferenceSettlement.Record memory r = InferenceSettlement.Record(0, s.attribution, selfPaid, new SumNode[](0));
+        vm.prank(challenger);
+        settlement.challenge(batchId, r, creditsAndSpans);
+        assertEq(uint256(settlement.getBatch(batchId).status), uint256(InferenceSettlement.BatchStatus.Reverted));
+    }
+
+    function test_aRecordWithoutCreditsPaysItsFallback() public {
+        Scenario memory s = _settle(_ids(4, 4));
+        assertEq(s.credits.length, 0);
+        bytes memory creditsAndSpans =
+            abi.encode(uint8(1), abi.encode(SpanV1Verifier.CreditsAndSpans(s.credits, s.spans)));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, creditsAndSpans));
+    }
+
+    function test_evidenceAnswerMustProveEveryWitness() public {
+        Scenario memory s = _settle(_ids(1, 2));
+        bytes memory complete = abi.encode(SpanV1Verifier.Recomputation(OUTPUT, _proven(_ids(1, 2))));
+        assertTrue(verifier.verifyAnswer(s.attribution, complete));
+        uint256[] memory one = new uint256[](1);
+        one[0] = 2;
+        assertFalse(
+            verifier.verifyAnswer(s.attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, _proven(one))))
         );
-        verifier.postAttributions(bytes32(uint256(1)), bytes32(uint256(3)));
-        vm.expectRevert(SpanV1Verifier.ZeroRecordsRoot.selector);
-        verifier.postAttributions(bytes32(uint256(4)), bytes32(0));
-        vm.stopPrank();
+        assertFalse(
+            verifier.verifyAnswer(s.attribution, abi.encode(SpanV1Verifier.Recomputation("other", _proven(_ids(1, 2)))))
+        );
+        assertFalse(
+            verifier.verifyAnswer(s.attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, _proven(_ids(1, 3)))))
+        );
+
+        vm.prank(challenger);
+        uint256 id = settlement.requestEvidence(s.batchId, s.record);
+        vm.prank(operator);
+        settlement.answerEvidence(id, s.attribution, complete);
+        assertEq(uint8(settlement.getDispute(id).status), uint8(InferenceSettlement.DisputeStatus.Answered));
+    }
+
+    /// Issue 18.3: a witness that exists in no snapshot cannot be answered for, so the batch reverts.
+    function test_witnessInNoSnapshotLosesTheEvidenceRequest() public {
+        SpanV1.Chunk[] memory ghost = new SpanV1.Chunk[](1);
+        ghost[0] = SpanV1.Chunk(7, 0, "A chunk that no snapshot holds.");
+        bytes memory attribution = _attribution(keccak256("whatever"), _snapshots(), ghost);
+        (,,, uint256 total) = settlement.splitFee(10 ether);
+        Payout[] memory payouts = new Payout[](1);
+        payouts[0] = Payout(operator, total);
+        uint256 batchId = _post(attribution, payouts, 10 ether);
+        InferenceSettlement.Record memory r = InferenceSettlement.Record(0, attribution, payouts, new SumNode[](0));
+        vm.prank(challenger);
+        uint256 id = settlement.requestEvidence(batchId, r);
+        SpanV1Verifier.ProvenChunk[] memory none = new SpanV1Verifier.ProvenChunk[](1);
+        none[0] = SpanV1Verifier.ProvenChunk(7, 0, "A chunk that no snapshot holds.", snapshotId, new bytes32[](0));
+        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.AnswerRejected.selector, id));
+        vm.prank(operator);
+        settlement.answerEvidence(id, attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, none)));
+        vm.warp(settlement.getDispute(id).answerBy);
+        settlement.resolveDispute(id);
+        assertEq(uint256(settlement.getBatch(batchId).status), uint256(InferenceSettlement.BatchStatus.Reverted));
     }
 
     // BEGIN GENERATED (packages/attribution/test/vectors/vectors.ts)

@@ -62,7 +62,7 @@ library SpanV1 {
         _checkChunks(chunks);
         spans = _keptSpans(_costs(o), _matchLengths(o, chunks), chunks);
         credits = _credits(spans);
-        commitment = keccak256(abi.encode(TAG, keccak256(output), _sortedRoots(roots), credits, spans));
+        commitment = commitmentOf(keccak256(output), roots, credits, spans);
     }
 
     /// @notice keccak256 of each span-v1 word (ASCII-lower-cased UTF-8 bytes) of `text`, in order.
@@ -301,6 +301,16 @@ library SpanV1 {
             credits[pick].share += 1;
             rem[pick] = type(uint256).max;
         }
+    }
+
+    /// @notice The commitment of a span-v1 result (README, step 9): what a record's credits and spans must
+    /// reproduce for the record's payouts to be judged against them.
+    function commitmentOf(bytes32 outputHash, bytes32[] memory roots, Credit[] memory credits, Span[] memory spans)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(TAG, outputHash, _sortedRoots(roots), credits, spans));
     }
 
     function _sortedRoots(bytes32[] memory roots) private pure returns (bytes32[] memory sorted) {

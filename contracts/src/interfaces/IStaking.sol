@@ -6,6 +6,9 @@ interface IStaking {
     /// @notice Whether `operator` is registered and its self-stake is at least the minimum.
     function isOperator(address operator) external view returns (bool);
 
+    /// @notice Seconds between an unbond request and its withdrawal (settlement windows must be shorter).
+    function unbondingPeriod() external view returns (uint64);
+
     /// @notice Pulls `amount` $OPEN from the caller and distributes it pro rata over all active stake.
     function notifyReward(uint256 amount) external;
 

@@ -10,18 +10,24 @@ import {IAttributionVerifier} from "../../src/interfaces/IAttributionVerifier.so
 import {IDatanetRegistry} from "../../src/interfaces/IDatanetRegistry.sol";
 import {IModelRegistry} from "../../src/interfaces/IModelRegistry.sol";
 import {IStaking} from "../../src/interfaces/IStaking.sol";
+import {Payout} from "../../src/libraries/RecordTree.sol";
 import {OpenToken} from "../../src/token/OpenToken.sol";
 
-/// @notice A verifier for tests: a challenge succeeds when the evidence is
-/// abi.encode(expectedRoot) and differs from the batch's committed root.
+/// @notice A verifier for tests: a record is wrong when the evidence is abi.encode(recomputed) with
+/// `recomputed` different from keccak256 of the record's attribution; an evidence answer is complete when it
+/// repeats the attribution bytes.
 contract RecomputingVerifier is IAttributionVerifier {
-    function verifyChallenge(uint256, bytes32 contributorsRoot, bytes calldata evidence)
+    function verifyChallenge(bytes calldata attribution, Payout[] calldata, bytes calldata evidence)
         external
         pure
         returns (bool)
     {
         if (evidence.length != 32) return false;
-        return abi.decode(evidence, (bytes32)) != contributorsRoot;
+        return abi.decode(evidence, (bytes32)) != keccak256(attribution);
+    }
+
+    function verifyAnswer(bytes calldata attribution, bytes calldata answer) external pure returns (bool) {
+        return keccak256(answer) == keccak256(attribution);
     }
 }
 
