@@ -47,8 +47,8 @@ const invalid = (reply: FastifyReply, status: number, message: string, code: str
 /**
  * `POST /v1/attribution {text, snapshots?: [name...], algorithm?}` -> span-v2 (default) or span-v1
  * result over the named snapshots, or over every served snapshot when none are named, queried
- * together; `GET /v1/attribution/snapshots` lists what is served. Indexes are opened once per file
- * version and reused; errors use the OpenAI-style error JSON.
+ * together; `GET /v1/attribution/snapshots` lists what is served. Errors use the OpenAI-style
+ * error JSON.
  */
 export const attributionRoutes: FastifyPluginAsync<AttributionRoutesOptions> = async (
   app: FastifyInstance,
@@ -64,15 +64,21 @@ export const attributionRoutes: FastifyPluginAsync<AttributionRoutesOptions> = a
         })();
   const served = () => new Map(listServed().map((s) => [s.name, s.path]));
 
+  // Index files are opened (paged positioned reads, not read into memory) once per file version.
   const open = new Map<string, { index: SpanIndex; mtimeMs: number }>();
   const indexAt = (path: string): SpanIndex => {
     const mtimeMs = statSync(path).mtimeMs;
     const cached = open.get(path);
     if (cached && cached.mtimeMs === mtimeMs) return cached.index;
-    const index = SpanIndex.readFile(path);
+    cached?.index.close();
+    const index = SpanIndex.open(path);
     open.set(path, { index, mtimeMs });
     return index;
   };
+  app.addHook("onClose", async () => {
+    for (const { index } of open.values()) index.close();
+    open.clear();
+  });
 
   app.get("/v1/attribution/snapshots", async () => ({
     object: "list",

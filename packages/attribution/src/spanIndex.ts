@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, type Hex, hexToBytes, isHex } from "viem";
 import { canonicalChunks } from "./chunks.ts";
 import { IndexFormatError, InvalidChunkError } from "./errors.ts";
+import { PageBudget, PagedArray } from "./paged.ts";
 import { suffixArray } from "./sais.ts";
 import { scanWords } from "./text.ts";
 import type { Occurrence, SpanChunk } from "./types.ts";
@@ -18,26 +19,40 @@ const MAX_CONTRIBUTION_ID = (1n << 64n) - 1n;
 const align8 = (n: number) => (n + 7) & ~7;
 
 interface Sections {
-  text: Uint8Array;
-  wordPos: Uint32Array;
-  suffixes: Uint32Array;
+  text: PagedArray;
+  wordPos: PagedArray;
+  suffixes: PagedArray;
   chunkFirstWord: Uint32Array;
   chunkIndex: Uint32Array;
   contributionId: BigUint64Array;
-  contentHash: Uint8Array;
+  /** The 32-byte content hash of chunk slot c. */
+  contentHash: (c: number) => Uint8Array;
+  /** The persisted form: the whole file, in memory or read on demand. */
+  bytes: () => Uint8Array;
 }
 
+export interface OpenIndexOptions {
+  /** Bytes of index pages kept resident (the OS page cache holds the rest); 64 MiB by default. */
+  cacheBytes?: number;
+}
+
+/** Page size of opened index files (a multiple of the OS page). */
+const PAGE_BYTES = 16 * 1024;
+
 /**
- * A span-v1 index over one snapshot: the chunks' words as text, a word-level suffix array (SA-IS)
- * and the word -> (contributionId, chunkIndex, offset) map, all typed arrays (README, "Index").
+ * A span index (span-v1 and span-v2) over one snapshot: the chunks' words as text, a word-level
+ * suffix array (SA-IS) and the word -> (contributionId, chunkIndex, offset) map (README, "Index").
+ * Built or loaded in memory, or opened from a file and read a page at a time (`open`).
  */
 export class SpanIndex {
   readonly root: Hex;
   readonly #s: Sections;
+  #close: (() => void) | undefined;
 
-  private constructor(root: Hex, sections: Sections) {
+  private constructor(root: Hex, sections: Sections, close?: () => void) {
     this.root = root;
     this.#s = sections;
+    this.#close = close;
   }
 
   get chunkCount(): number {
@@ -46,6 +61,12 @@ export class SpanIndex {
 
   get wordCount(): number {
     return this.#s.wordPos.length;
+  }
+
+  /** Closes an index opened with `open` (its file descriptor); a no-op for in-memory indexes. */
+  close(): void {
+    this.#close?.();
+    this.#close = undefined;
   }
 
   /** Bytes of normalised text indexed (words, separators and chunk ends). */
@@ -127,7 +148,7 @@ export class SpanIndex {
       const g = wordAt[sa[x]];
       if (g >= 0) suffixes[k++] = g;
     }
-    return new SpanIndex(root.toLowerCase() as Hex, {
+    return SpanIndex.#inMemory(root.toLowerCase() as Hex, {
       text: text.slice(0, pos),
       wordPos: wordPos.slice(0, words),
       suffixes,
@@ -138,35 +159,22 @@ export class SpanIndex {
     });
   }
 
+  static #inMemory(root: Hex, a: RawSections, file?: Uint8Array): SpanIndex {
+    return new SpanIndex(root, {
+      text: PagedArray.of(a.text),
+      wordPos: PagedArray.of(a.wordPos),
+      suffixes: PagedArray.of(a.suffixes),
+      chunkFirstWord: a.chunkFirstWord,
+      chunkIndex: a.chunkIndex,
+      contributionId: a.contributionId,
+      contentHash: (c) => a.contentHash.subarray(32 * c, 32 * c + 32),
+      bytes: () => file ?? serialize(root, a),
+    });
+  }
+
   /** The persisted form (README, "Index"). */
   toBuffer(): Uint8Array {
-    const s = this.#s;
-    const layout = sectionLayout(s.text.length, s.wordPos.length, s.chunkIndex.length);
-    const out = new Uint8Array(layout.total);
-    const view = new DataView(out.buffer);
-    for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
-    view.setUint32(8, SPAN_INDEX_VERSION, true);
-    view.setUint32(12, s.chunkIndex.length, true);
-    view.setUint32(16, s.wordPos.length, true);
-    view.setUint32(20, s.text.length, true);
-    out.set(hexToBytes(this.root), 24);
-    out.set(s.text, layout.text);
-    out.set(new Uint8Array(s.wordPos.buffer, s.wordPos.byteOffset, s.wordPos.byteLength), layout.wordPos);
-    out.set(new Uint8Array(s.suffixes.buffer, s.suffixes.byteOffset, s.suffixes.byteLength), layout.suffixes);
-    out.set(
-      new Uint8Array(s.chunkFirstWord.buffer, s.chunkFirstWord.byteOffset, s.chunkFirstWord.byteLength),
-      layout.chunkFirstWord,
-    );
-    out.set(
-      new Uint8Array(s.chunkIndex.buffer, s.chunkIndex.byteOffset, s.chunkIndex.byteLength),
-      layout.chunkIndex,
-    );
-    out.set(
-      new Uint8Array(s.contributionId.buffer, s.contributionId.byteOffset, s.contributionId.byteLength),
-      layout.contributionId,
-    );
-    out.set(s.contentHash, layout.contentHash);
-    return out;
+    return this.#s.bytes();
   }
 
   writeFile(path: string): void {
@@ -176,23 +184,9 @@ export class SpanIndex {
   /** Wraps a persisted index as typed-array views (one aligned copy at most, no per-entry objects). */
   static load(buffer: Uint8Array, source = "index"): SpanIndex {
     if (!(buffer instanceof Uint8Array)) throw new IndexFormatError(`${source}: expected bytes`);
-    if (buffer.length < HEADER_BYTES)
-      throw new IndexFormatError(`${source}: too short to be a span-v1 index`);
-    for (let i = 0; i < MAGIC.length; i++) {
-      if (buffer[i] !== MAGIC.charCodeAt(i))
-        throw new IndexFormatError(`${source}: not a span-v1 index (bad magic)`);
-    }
+    if (buffer.length < HEADER_BYTES) throw new IndexFormatError(`${source}: too short to be a span index`);
     const bytes = buffer.byteOffset % 8 === 0 ? buffer : buffer.slice();
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const version = view.getUint32(8, true);
-    if (version !== SPAN_INDEX_VERSION) {
-      throw new IndexFormatError(
-        `${source}: index version ${version}; this build reads version ${SPAN_INDEX_VERSION}`,
-      );
-    }
-    const chunks = view.getUint32(12, true);
-    const words = view.getUint32(16, true);
-    const textBytes = view.getUint32(20, true);
+    const { chunks, words, textBytes } = readHeader(bytes, source);
     const layout = sectionLayout(textBytes, words, chunks);
     if (layout.total !== bytes.length) {
       throw new IndexFormatError(
@@ -201,7 +195,7 @@ export class SpanIndex {
     }
     const base = bytes.byteOffset;
     const ab = bytes.buffer;
-    const sections: Sections = {
+    const sections: RawSections = {
       text: new Uint8Array(ab, base + layout.text, textBytes),
       wordPos: new Uint32Array(ab, base + layout.wordPos, words),
       suffixes: new Uint32Array(ab, base + layout.suffixes, words),
@@ -211,11 +205,64 @@ export class SpanIndex {
       contentHash: new Uint8Array(ab, base + layout.contentHash, 32 * chunks),
     };
     checkSections(sections, source);
-    return new SpanIndex(bytesToHex(bytes.subarray(24, 56)), sections);
+    return SpanIndex.#inMemory(bytesToHex(bytes.subarray(24, 56)), sections, bytes);
   }
 
+  /** Reads a whole index file into memory (see `open` for large ones). */
   static readFile(path: string): SpanIndex {
     return SpanIndex.load(readFileSync(path), path);
+  }
+
+  /**
+   * Opens an index file without reading it: the text, word positions and suffix array are read a
+   * page at a time with positioned reads when a query touches them (at most `cacheBytes` resident;
+   * the OS page cache keeps the rest warm), so memory use does not grow with the snapshot. The chunk
+   * tables (a few bytes per chunk) are read at once and checked; `close()` releases the file.
+   */
+  static open(path: string, opts: OpenIndexOptions = {}): SpanIndex {
+    const fd = openSync(path, "r");
+    try {
+      const header = new Uint8Array(HEADER_BYTES);
+      const size = fstatSync(fd).size;
+      if (size < HEADER_BYTES || readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES) {
+        throw new IndexFormatError(`${path}: too short to be a span index`);
+      }
+      const { chunks, words, textBytes } = readHeader(header, path);
+      const layout = sectionLayout(textBytes, words, chunks);
+      if (layout.total !== size) {
+        throw new IndexFormatError(
+          `${path}: ${size} bytes but the header describes ${layout.total} (truncated or corrupt)`,
+        );
+      }
+      const read = (offset: number, length: number) => {
+        const out = new Uint8Array(length);
+        if (readSync(fd, out, 0, length, offset) !== length)
+          throw new IndexFormatError(`${path}: short read`);
+        return out;
+      };
+      const tables = read(layout.chunkFirstWord, layout.total - layout.chunkFirstWord);
+      const at = (offset: number) => tables.byteOffset + offset - layout.chunkFirstWord;
+      const chunkFirstWord = new Uint32Array(tables.buffer, at(layout.chunkFirstWord), chunks + 1);
+      const chunkIndex = new Uint32Array(tables.buffer, at(layout.chunkIndex), chunks);
+      const contributionId = new BigUint64Array(tables.buffer, at(layout.contributionId), chunks);
+      const contentHash = new Uint8Array(tables.buffer, at(layout.contentHash), 32 * chunks);
+      checkChunkTable(chunkFirstWord, words, path);
+      const budget = new PageBudget(opts.cacheBytes ?? 64 * 1024 * 1024, PAGE_BYTES);
+      const sections: Sections = {
+        text: PagedArray.fromFile(fd, layout.text, textBytes, 1, budget, path),
+        wordPos: PagedArray.fromFile(fd, layout.wordPos, words, 4, budget, path),
+        suffixes: PagedArray.fromFile(fd, layout.suffixes, words, 4, budget, path),
+        chunkFirstWord,
+        chunkIndex,
+        contributionId,
+        contentHash: (c) => contentHash.subarray(32 * c, 32 * c + 32),
+        bytes: () => readFileSync(path),
+      };
+      return new SpanIndex(bytesToHex(header.subarray(24, 56)), sections, () => closeSync(fd));
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
   }
 
   /** The chunk (contributionId, chunkIndex, contentHash) at chunk slot `c` (sorted order). */
@@ -223,7 +270,7 @@ export class SpanIndex {
     return {
       contributionId: this.#s.contributionId[c],
       chunkIndex: this.#s.chunkIndex[c],
-      contentHash: bytesToHex(this.#s.contentHash.subarray(32 * c, 32 * c + 32)),
+      contentHash: bytesToHex(this.#s.contentHash(c)),
     };
   }
 
@@ -248,14 +295,14 @@ export class SpanIndex {
       let b = hi;
       while (a < b) {
         const mid = (a + b) >>> 1;
-        if (compareWord(text, wordPos[suffixes[mid]] + offset, w) < 0) a = mid + 1;
+        if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) < 0) a = mid + 1;
         else b = mid;
       }
       const newLo = a;
       b = hi;
       while (a < b) {
         const mid = (a + b) >>> 1;
-        if (compareWord(text, wordPos[suffixes[mid]] + offset, w) <= 0) a = mid + 1;
+        if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) <= 0) a = mid + 1;
         else b = mid;
       }
       if (a === newLo) break;
@@ -289,14 +336,14 @@ export class SpanIndex {
       let b = hi;
       while (a < b) {
         const mid = (a + b) >>> 1;
-        if (compareWord(text, wordPos[suffixes[mid]] + offset, w) < 0) a = mid + 1;
+        if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) < 0) a = mid + 1;
         else b = mid;
       }
       const newLo = a;
       b = hi;
       while (a < b) {
         const mid = (a + b) >>> 1;
-        if (compareWord(text, wordPos[suffixes[mid]] + offset, w) <= 0) a = mid + 1;
+        if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) <= 0) a = mid + 1;
         else b = mid;
       }
       if (a === newLo) break;
@@ -314,7 +361,10 @@ export class SpanIndex {
   minWord(lo: number, hi: number): number {
     const suffixes = this.#s.suffixes;
     let first = 0xffffffff;
-    for (let x = lo; x < hi; x++) if (suffixes[x] < first) first = suffixes[x];
+    for (let x = lo; x < hi; x++) {
+      const g = suffixes.at(x);
+      if (g < first) first = g;
+    }
     return first;
   }
 
@@ -325,10 +375,7 @@ export class SpanIndex {
 
   /** The smallest occurrence in a suffix-array interval: global word order is (contributionId, chunkIndex, offset). */
   firstOccurrence(lo: number, hi: number): Occurrence {
-    const suffixes = this.#s.suffixes;
-    let first = suffixes[lo];
-    for (let x = lo + 1; x < hi; x++) if (suffixes[x] < first) first = suffixes[x];
-    return this.#occurrenceOf(first);
+    return this.#occurrenceOf(this.minWord(lo, hi));
   }
 
   #occurrenceOf(globalWord: number): Occurrence {
@@ -348,14 +395,29 @@ export class SpanIndex {
   }
 }
 
+/** The index's arrays in memory (what `build` makes and `load` wraps). */
+interface RawSections {
+  text: Uint8Array;
+  wordPos: Uint32Array;
+  suffixes: Uint32Array;
+  chunkFirstWord: Uint32Array;
+  chunkIndex: Uint32Array;
+  contributionId: BigUint64Array;
+  contentHash: Uint8Array;
+}
+
+function checkChunkTable(chunkFirstWord: Uint32Array, words: number, source: string): void {
+  const chunks = chunkFirstWord.length - 1;
+  const bad = new IndexFormatError(`${source}: corrupt index (chunk table)`);
+  if (chunkFirstWord[0] !== 0 || chunkFirstWord[chunks] !== words) throw bad;
+  for (let c = 0; c < chunks; c++) if (chunkFirstWord[c] > chunkFirstWord[c + 1]) throw bad;
+}
+
 /** Bounds checks in one sequential pass, so a corrupt file fails here instead of reading out of range. */
-function checkSections(s: Sections, source: string): void {
+function checkSections(s: RawSections, source: string): void {
   const words = s.wordPos.length;
-  const chunks = s.chunkIndex.length;
   const bad = (what: string) => new IndexFormatError(`${source}: corrupt index (${what})`);
-  if (s.chunkFirstWord[0] !== 0 || s.chunkFirstWord[chunks] !== words) throw bad("chunk table");
-  for (let c = 0; c < chunks; c++)
-    if (s.chunkFirstWord[c] > s.chunkFirstWord[c + 1]) throw bad("chunk table");
+  checkChunkTable(s.chunkFirstWord, words, source);
   if (words > 0 && s.text[s.text.length - 1] !== END_OF_CHUNK) throw bad("text end");
   for (let g = 0; g < words; g++) {
     if (s.wordPos[g] >= s.text.length || (g > 0 && s.wordPos[g] <= s.wordPos[g - 1]))
@@ -365,14 +427,60 @@ function checkSections(s: Sections, source: string): void {
 }
 
 /** Compares the indexed word at text position `p` with `word` (byte order, shorter prefix first). */
-function compareWord(text: Uint8Array, p: number, word: Uint8Array): number {
+function compareWord(text: PagedArray, p: number, word: Uint8Array): number {
   for (let t = 0; t < word.length; t++) {
-    const a = text[p + t];
+    const a = text.at(p + t);
     const b = word[t];
     if (a !== b) return a < b ? -1 : 1;
   }
-  const next = text[p + word.length];
+  const next = text.at(p + word.length);
   return next === SPACE ? 0 : next < SPACE ? -1 : 1;
+}
+
+/** Checks the magic and version of a header (its first 64 bytes) and reads the section sizes. */
+function readHeader(
+  header: Uint8Array,
+  source: string,
+): { chunks: number; words: number; textBytes: number } {
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (header[i] !== MAGIC.charCodeAt(i))
+      throw new IndexFormatError(`${source}: not a span index (bad magic)`);
+  }
+  const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
+  const version = view.getUint32(8, true);
+  if (version !== SPAN_INDEX_VERSION) {
+    throw new IndexFormatError(
+      `${source}: index version ${version}; this build reads version ${SPAN_INDEX_VERSION}`,
+    );
+  }
+  return {
+    chunks: view.getUint32(12, true),
+    words: view.getUint32(16, true),
+    textBytes: view.getUint32(20, true),
+  };
+}
+
+/** The file bytes of an in-memory index (README, "Index"). */
+function serialize(root: Hex, s: RawSections): Uint8Array {
+  const layout = sectionLayout(s.text.length, s.wordPos.length, s.chunkIndex.length);
+  const out = new Uint8Array(layout.total);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
+  view.setUint32(8, SPAN_INDEX_VERSION, true);
+  view.setUint32(12, s.chunkIndex.length, true);
+  view.setUint32(16, s.wordPos.length, true);
+  view.setUint32(20, s.text.length, true);
+  out.set(hexToBytes(root), 24);
+  const put = (a: Uint8Array | Uint32Array | BigUint64Array, at: number) =>
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+  put(s.text, layout.text);
+  put(s.wordPos, layout.wordPos);
+  put(s.suffixes, layout.suffixes);
+  put(s.chunkFirstWord, layout.chunkFirstWord);
+  put(s.chunkIndex, layout.chunkIndex);
+  put(s.contributionId, layout.contributionId);
+  put(s.contentHash, layout.contentHash);
+  return out;
 }
 
 function sectionLayout(textBytes: number, words: number, chunks: number) {

@@ -22,7 +22,7 @@ function openSnapshot({ indexSnapshotExport, SpanIndex }: Attribution, path: str
   } catch {
     throw new CliError(`snapshot ${path} does not exist`);
   }
-  return isDir ? indexSnapshotExport(path) : SpanIndex.readFile(path);
+  return isDir ? indexSnapshotExport(path) : SpanIndex.open(path);
 }
 
 function asCliError({ AttributionError }: Attribution, err: unknown): never {

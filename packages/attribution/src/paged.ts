@@ -1,0 +1,115 @@
+import { readSync } from "node:fs";
+import { IndexFormatError } from "./errors.ts";
+
+/** u8 or u32 entries, read through `at(i)`. */
+type Entries = Uint8Array | Uint32Array;
+
+interface FileSection {
+  fd: number;
+  offset: number;
+  bytesPerEntry: 1 | 4;
+  budget: PageBudget;
+  source: string;
+}
+
+/** Resident pages shared by every PagedArray of one opened file, evicted oldest first. */
+export class PageBudget {
+  readonly #maxPages: number;
+  readonly #resident: { owner: PagedArray; page: number }[] = [];
+  #head = 0;
+
+  constructor(
+    maxBytes: number,
+    readonly pageBytes: number,
+  ) {
+    this.#maxPages = Math.max(16, Math.floor(maxBytes / pageBytes));
+  }
+
+  admit(owner: PagedArray, page: number): void {
+    this.#resident.push({ owner, page });
+    if (this.#resident.length - this.#head > this.#maxPages) {
+      const old = this.#resident[this.#head++];
+      old.owner.evict(old.page);
+      if (this.#head > 4096) {
+        this.#resident.splice(0, this.#head);
+        this.#head = 0;
+      }
+    }
+  }
+}
+
+/**
+ * A read-only array of u8 or u32 entries that is either one in-memory typed array or a section of
+ * a file read a page at a time with positioned reads (`pread`): only the pages a query touches are
+ * resident, up to a budget, and the operating system's page cache keeps the file warm between them.
+ * Every index into the file is bounds-checked, so a corrupt file fails with IndexFormatError.
+ */
+export class PagedArray {
+  readonly length: number;
+  readonly #pages: (Entries | undefined)[];
+  readonly #shift: number;
+  readonly #mask: number;
+  readonly #file: FileSection | undefined;
+
+  private constructor(length: number, pages: (Entries | undefined)[], shift: number, file?: FileSection) {
+    this.length = length;
+    this.#pages = pages;
+    this.#shift = shift;
+    this.#mask = 2 ** shift - 1;
+    this.#file = file;
+  }
+
+  /** Wraps an in-memory typed array (one page). */
+  static of(entries: Entries): PagedArray {
+    return new PagedArray(entries.length, [entries], 31);
+  }
+
+  /** `length` entries of `bytesPerEntry` bytes at byte `offset` of the open file `fd`. */
+  static fromFile(
+    fd: number,
+    offset: number,
+    length: number,
+    bytesPerEntry: 1 | 4,
+    budget: PageBudget,
+    source: string,
+  ): PagedArray {
+    const shift = Math.log2(budget.pageBytes / bytesPerEntry);
+    const pages = new Array<Entries | undefined>(Math.ceil(length / 2 ** shift)).fill(undefined);
+    return new PagedArray(length, pages, shift, { fd, offset, bytesPerEntry, budget, source });
+  }
+
+  at(i: number): number {
+    const page = this.#pages[i >>> this.#shift] ?? this.#load(i);
+    return page[i & this.#mask];
+  }
+
+  /** Copies entries [from, to) out (for small tables read once). */
+  slice(from: number, to: number): number[] {
+    const out: number[] = [];
+    for (let i = from; i < to; i++) out.push(this.at(i));
+    return out;
+  }
+
+  evict(page: number): void {
+    this.#pages[page] = undefined;
+  }
+
+  #load(i: number): Entries {
+    const file = this.#file;
+    if (!file || !(i >= 0 && i < this.length)) {
+      throw new IndexFormatError(`${file?.source ?? "index"}: corrupt index (entry ${i} of ${this.length})`);
+    }
+    const page = i >>> this.#shift;
+    const first = page * 2 ** this.#shift;
+    const count = Math.min(2 ** this.#shift, this.length - first);
+    const bytes = new Uint8Array(count * file.bytesPerEntry);
+    const position = file.offset + first * file.bytesPerEntry;
+    if (readSync(file.fd, bytes, 0, bytes.length, position) !== bytes.length) {
+      throw new IndexFormatError(`${file.source}: truncated at byte ${position}`);
+    }
+    const entries = file.bytesPerEntry === 4 ? new Uint32Array(bytes.buffer) : bytes;
+    this.#pages[page] = entries;
+    file.budget.admit(this, page);
+    return entries;
+  }
+}
