@@ -1,7 +1,7 @@
 // The sdk's protocol suite (deploy, Datanets, models, settlement, staking through viem) run unchanged
 // against this node, as it runs against anvil in packages/sdk.
 import { after, before } from "node:test";
-import { protocolSuite } from "../../sdk/test/protocol-suite.ts";
+import { protocolSuite } from "@openledger/sdk/protocol-suite";
 import { startTestNode } from "./helpers.ts";
 
 let node: Awaited<ReturnType<typeof startTestNode>> | undefined;
