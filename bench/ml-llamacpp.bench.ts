@@ -1,177 +1,393 @@
-// Prefill and decode tokens/s of this engine beside llama.cpp (node-llama-cpp, prebuilt CPU binaries) on the
-// same generated GGUF and thread count. Env: BENCH_THREADS (default 2), BENCH_SIZE ("small" | "medium"),
-// BENCH_REPEAT (default 3).
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+// This engine beside llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU binaries) on the same GGUF files at
+// real model shapes: SmolLM-135M, Qwen2.5-0.5B, Qwen2.5-1.5B and Llama-3.1-8B, in F16, Q8_0 and Q4_0/Q4_K.
+// The files hold random weights written straight in their block formats (no f32 model in memory), so
+// 8B-sized files take seconds to write. Each engine runs in its own child process per file, so load
+// time and peak RSS are its own.
+// Env: BENCH_SHAPES (default "135m,0.5b"; also 1.5b, 8b), BENCH_TYPES (default "F16,Q8_0,Q4"),
+// BENCH_THREADS (default "1"; "1,2" adds 2-thread rows, marked), BENCH_PROMPT (64), BENCH_DECODE (32).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { getLlama, type LlamaModel as LlamaCppModel, LlamaLogLevel, type Token } from "node-llama-cpp";
-import type { GgufWriteType } from "../packages/ml/src/formats/ggml-types.ts";
-import { readLlamaGguf, writeLlamaGguf } from "../packages/ml/src/formats/llama-gguf.ts";
-import type { LlamaConfig } from "../packages/ml/src/formats/model-config.ts";
-import { Engine } from "../packages/ml/src/kernels/engine.ts";
-import { forward } from "../packages/ml/src/model/infer.ts";
-import { initWeights, KVCache, LlamaModel } from "../packages/ml/src/model/llama.ts";
-import { argmax } from "../packages/ml/src/model/sampling.ts";
-import { BYTE_TO_CHAR } from "../packages/ml/src/tokenizer/byte-level.ts";
-import { type BpeVocab, TokenType } from "../packages/ml/src/tokenizer/vocab.ts";
+import {
+  BYTE_TO_CHAR,
+  Engine,
+  expectedShapes,
+  f32ToF16,
+  forward,
+  type GgufEncodedTensor,
+  type GgufWriteType,
+  ggufVocabMetadata,
+  hfToGgufName,
+  KVCache,
+  type LlamaConfig,
+  llamaGgufMetadata,
+  loadLlamaGguf,
+  TokenType,
+  writeGguf,
+} from "@openledger/ml";
 
-const threads = Number(process.env.BENCH_THREADS ?? 2);
-const sizes: Record<string, Omit<LlamaConfig, "architecture">> = {
-  small: {
-    vocabSize: 4096,
-    hiddenSize: 256,
-    intermediateSize: 704,
-    numLayers: 6,
-    numHeads: 8,
-    numKvHeads: 4,
-    headDim: 32,
-    contextLength: 512,
+const SHAPES: Record<string, LlamaConfig> = {
+  "135m": {
+    architecture: "llama",
+    vocabSize: 49152,
+    hiddenSize: 576,
+    intermediateSize: 1536,
+    numLayers: 30,
+    numHeads: 9,
+    numKvHeads: 3,
+    headDim: 64,
+    contextLength: 2048,
     ropeTheta: 10000,
     rmsNormEps: 1e-5,
-    tieWordEmbeddings: false,
+    tieWordEmbeddings: true,
     attentionBias: false,
   },
-  medium: {
-    vocabSize: 8192,
-    hiddenSize: 512,
-    intermediateSize: 1408,
-    numLayers: 8,
-    numHeads: 8,
-    numKvHeads: 4,
+  "0.5b": {
+    architecture: "qwen2",
+    vocabSize: 151936,
+    hiddenSize: 896,
+    intermediateSize: 4864,
+    numLayers: 24,
+    numHeads: 14,
+    numKvHeads: 2,
     headDim: 64,
-    contextLength: 512,
-    ropeTheta: 10000,
+    contextLength: 32768,
+    ropeTheta: 1000000,
+    rmsNormEps: 1e-6,
+    tieWordEmbeddings: true,
+    attentionBias: true,
+  },
+  "1.5b": {
+    architecture: "qwen2",
+    vocabSize: 151936,
+    hiddenSize: 1536,
+    intermediateSize: 8960,
+    numLayers: 28,
+    numHeads: 12,
+    numKvHeads: 2,
+    headDim: 128,
+    contextLength: 32768,
+    ropeTheta: 1000000,
+    rmsNormEps: 1e-6,
+    tieWordEmbeddings: true,
+    attentionBias: true,
+  },
+  "8b": {
+    architecture: "llama",
+    vocabSize: 128256,
+    hiddenSize: 4096,
+    intermediateSize: 14336,
+    numLayers: 32,
+    numHeads: 32,
+    numKvHeads: 8,
+    headDim: 128,
+    contextLength: 8192,
+    ropeTheta: 500000,
     rmsNormEps: 1e-5,
     tieWordEmbeddings: false,
     attentionBias: false,
   },
 };
-const size = process.env.BENCH_SIZE ?? "small";
-const config: LlamaConfig = { architecture: "llama", ...sizes[size] };
-const PROMPT = 128;
-const DECODE = 32;
-const DEMO = new URL("../packages/ml/recipes/demo-base/out/demo-base.gguf", import.meta.url).pathname;
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
-const promptFor = (vocabSize: number, length: number) =>
-  Array.from({ length }, (_, i) => (i * 7919 + 13) % vocabSize);
 
-async function llamaCpp(
-  model: LlamaCppModel,
-  prompt: number[],
-): Promise<{ prefill: number; decode: number }> {
+const PROMPT = Number(process.env.BENCH_PROMPT ?? 64);
+const DECODE = Number(process.env.BENCH_DECODE ?? 32);
+const promptFor = (vocabSize: number) =>
+  Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % (vocabSize - 1));
+
+interface Measured {
+  load: number;
+  prefill: number;
+  decode: number;
+  peakRss: number;
+  error?: string;
+}
+
+// ---- child: one engine, one file ----
+
+async function measureOurs(path: string, threads: number): Promise<Measured> {
+  const size = statSync(path).size;
+  const engine = await Engine.create({
+    threads,
+    maxMemoryMiB: Math.min(4096, Math.ceil(size / 2 ** 20) + 512),
+  });
+  try {
+    let t0 = performance.now();
+    const { model, file, config } = loadLlamaGguf(engine, path, { maxContext: PROMPT + DECODE + 8 });
+    file.close();
+    const load = (performance.now() - t0) / 1000;
+    const prompt = promptFor(config.vocabSize);
+    const cache = new KVCache(model);
+    t0 = performance.now();
+    let [logits] = forward(model, [{ tokens: prompt, cache }]);
+    const prefill = PROMPT / ((performance.now() - t0) / 1000);
+    t0 = performance.now();
+    for (let i = 0; i < DECODE; i++) [logits] = forward(model, [{ tokens: [argmaxOf(logits)], cache }]);
+    const decode = DECODE / ((performance.now() - t0) / 1000);
+    return { load, prefill, decode, peakRss: process.resourceUsage().maxRSS * 1024 };
+  } finally {
+    await engine.close();
+  }
+}
+
+function argmaxOf(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+async function measureLlamaCpp(path: string, threads: number, vocabSize: number): Promise<Measured> {
+  const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
+  const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+  let t0 = performance.now();
+  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: 512, batchSize: 512, threads });
+  const load = (performance.now() - t0) / 1000;
   try {
     const seq = context.getSequence();
-    let t0 = performance.now();
-    await seq.evaluateWithoutGeneratingNewTokens(prompt as Token[]);
-    const prefill = prompt.length / ((performance.now() - t0) / 1000);
+    // node-llama-cpp's Token is a branded number
+    const prompt = promptFor(vocabSize) as unknown as Parameters<
+      typeof seq.evaluateWithoutGeneratingNewTokens
+    >[0];
+    t0 = performance.now();
+    await seq.evaluateWithoutGeneratingNewTokens(prompt);
+    const prefill = PROMPT / ((performance.now() - t0) / 1000);
     await seq.clearHistory();
     let n = 0;
-    for await (const _ of seq.evaluate(prompt as Token[], { temperature: 0 })) {
+    for await (const _ of seq.evaluate(prompt, { temperature: 0 })) {
       if (++n === 1) t0 = performance.now(); // after prefill and the first token
       if (n > DECODE) break;
     }
-    return { prefill, decode: DECODE / ((performance.now() - t0) / 1000) };
+    const decode = DECODE / ((performance.now() - t0) / 1000);
+    return { load, prefill, decode, peakRss: process.resourceUsage().maxRSS * 1024 };
   } finally {
     await context.dispose();
+    await model.dispose();
+    await llama.dispose();
   }
 }
 
-function ours(model: LlamaModel, prompt: number[]): { prefill: number; decode: number } {
-  const cache = new KVCache(model);
-  try {
-    let t0 = performance.now();
-    let [logits] = forward(model, [{ tokens: prompt, cache }]);
-    const prefill = prompt.length / ((performance.now() - t0) / 1000);
-    t0 = performance.now();
-    for (let i = 0; i < DECODE; i++) [logits] = forward(model, [{ tokens: [argmax(logits)], cache }]);
-    return { prefill, decode: DECODE / ((performance.now() - t0) / 1000) };
-  } finally {
-    cache.free();
+// ---- random files in their storage formats ----
+
+/** xorshift32 filling bytes quickly (the values only need to look like weights). */
+function randomBytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(Math.ceil(n / 4) * 4);
+  const u = new Uint32Array(out.buffer);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < u.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    u[i] = s >>> 0;
   }
+  return out.subarray(0, n);
 }
 
-/** llama.cpp needs a vocabulary: the 256 byte tokens, unused fillers, and an end-of-text token. */
-function placeholderVocab(size: number): BpeVocab {
-  const fill = Array.from({ length: size - 257 }, (_, i) => `<|unused_${i}|>`);
-  const tokens = [...BYTE_TO_CHAR, ...fill, "<|endoftext|>"];
-  const tokenTypes = [
-    ...BYTE_TO_CHAR.map(() => TokenType.NORMAL),
-    ...fill.map(() => TokenType.UNUSED),
-    TokenType.CONTROL,
-  ];
-  return { tokens, tokenTypes, merges: [], pre: "gpt-2", bosId: size - 1, eosId: size - 1, addBos: false };
-}
+const BLOCKS: Record<string, [number, number]> = {
+  F16: [1, 2],
+  Q8_0: [32, 34],
+  Q4_0: [32, 18],
+  Q4_K: [256, 144],
+  Q6_K: [256, 210],
+};
 
-const dir = mkdtempSync(join(tmpdir(), "bench-llamacpp-"));
-const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-const engine = await Engine.create({ threads, maxMemoryMiB: 2048 });
-const weights = initWeights(config, 1);
-const rows: string[][] = [];
-
-async function benchFile(label: string, path: string, promptLength: number): Promise<void> {
-  const { config: c, weights: w } = readLlamaGguf(path);
-  const prompt = promptFor(c.vocabSize, promptLength);
-  const cpp = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  const mine = LlamaModel.fromWeights(engine, c, w);
-  try {
-    await llamaCpp(cpp, prompt); // warm-up
-    ours(mine, prompt);
-    // best of REPEAT runs each, alternating engines, since the machine may be shared
-    const a = { prefill: 0, decode: 0 };
-    const b = { prefill: 0, decode: 0 };
-    for (let i = 0; i < REPEAT; i++) {
-      const x = await llamaCpp(cpp, prompt);
-      const y = ours(mine, prompt);
-      a.prefill = Math.max(a.prefill, x.prefill);
-      a.decode = Math.max(a.decode, x.decode);
-      b.prefill = Math.max(b.prefill, y.prefill);
-      b.decode = Math.max(b.decode, y.decode);
-    }
-    const name = `${label} (${(statSync(path).size / 2 ** 20).toFixed(1)} MiB)`;
-    for (const phase of ["prefill", "decode"] as const) {
-      const digits = phase === "prefill" ? 0 : 1;
-      rows.push([
-        name,
-        phase,
-        b[phase].toFixed(digits),
-        a[phase].toFixed(digits),
-        (b[phase] / a[phase]).toFixed(2),
-      ]);
-    }
-  } finally {
-    mine.free();
-    await cpp.dispose();
+/** Random blocks of `type` for [rows, cols] with values of roughly `std`. */
+function randomTensor(
+  type: GgufWriteType,
+  rows: number,
+  cols: number,
+  std: number,
+  seed: number,
+): Uint8Array {
+  const [block, bytes] = BLOCKS[type];
+  const nb = (rows * cols) / block;
+  const out = randomBytes(nb * bytes, seed);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  if (type === "F16") {
+    // uniform in ±std·√3 from the random 16-bit words: keep the bits as an index into a table
+    const table = new Uint16Array(65536);
+    for (let i = 0; i < 65536; i++) table[i] = f32ToF16(((i / 65535) * 2 - 1) * std * Math.sqrt(3));
+    for (let i = 0; i < out.length; i += 2) view.setUint16(i, table[view.getUint16(i, true)], true);
+    return out;
   }
-}
-
-try {
-  for (const type of ["F32", "F16"] as GgufWriteType[]) {
-    const path = join(dir, `bench-${type}.gguf`);
-    writeLlamaGguf(path, { config, weights, tensorType: type, vocab: placeholderVocab(config.vocabSize) });
-    await benchFile(`${size} ${type}`, path, PROMPT);
+  const scale = (q: number) => f32ToF16(std / q);
+  for (let b = 0; b < nb; b++) {
+    const at = b * bytes;
+    if (type === "Q8_0") view.setUint16(at, scale(74), true);
+    else if (type === "Q4_0") view.setUint16(at, scale(4.6), true);
+    else if (type === "Q4_K") {
+      view.setUint16(at, scale(4.6 * 40), true); // d: 6-bit sub-block scales are ~40 on average
+      view.setUint16(at + 2, scale((40 * 4.6) / 7.5), true); // dmin: centres the unsigned nibbles
+    } else if (type === "Q6_K") view.setUint16(at + 208, scale(18 * 30), true);
   }
-  // the demo base model, when its recipe has been run (context 128: a 64-token prompt)
-  if (existsSync(DEMO)) await benchFile("demo-base F32, prompt 64", DEMO, 64);
-} finally {
-  await llama.dispose();
-  await engine.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (type === "Q6_K") for (let b = 0; b < nb; b++) for (let j = 0; j < 16; j++) out[b * 210 + 192 + j] &= 31;
+  return out;
 }
 
-const params = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
-console.log(
-  `generated LLaMA ${size}: ${(params / 1e6).toFixed(1)}M parameters; ${threads} threads, prompt ${PROMPT}, ` +
-    `decode ${DECODE}, best of ${REPEAT}` +
-    " (this engine computes in f32; F16 weights are widened on load)",
-);
-const load = loadavg()[0];
-if (load > cpus().length) {
-  console.log(
-    `warning: load average ${load.toFixed(1)} on ${cpus().length} CPUs; llama.cpp's spinning thread barrier ` +
-      "degrades badly when its threads are descheduled, so multi-thread figures are not comparable now",
+function writeModel(path: string, config: LlamaConfig, type: GgufWriteType): void {
+  const tensors: GgufEncodedTensor[] = [];
+  let seed = 1;
+  for (const [name, shape] of expectedShapes(config)) {
+    const s = seed++;
+    const [rows, cols] = shape.length === 2 ? shape : [1, shape[0]];
+    const packed = shape.length === 2 && cols % BLOCKS[type][0] === 0;
+    // Q4_K files keep the output/embedding matrix in Q6_K, as llama.cpp's Q4_K_M does
+    const t: GgufWriteType = !packed
+      ? "F32"
+      : type === "Q4_K" && /embed_tokens|lm_head/.test(name)
+        ? "Q6_K"
+        : type;
+    tensors.push({
+      name: hfToGgufName(name)!,
+      shape,
+      type: t,
+      encode: () => {
+        if (t !== "F32") return randomTensor(t, rows, cols, Math.sqrt(1 / cols), s);
+        const v = new Float32Array(rows * cols).fill(name.endsWith(".bias") ? 0 : 1);
+        return new Uint8Array(v.buffer);
+      },
+    });
+  }
+  const metadata = llamaGgufMetadata(config, "bench", type);
+  const fill = Array.from({ length: config.vocabSize - 257 }, (_, i) => `<|unused_${i}|>`);
+  const vocab = {
+    tokens: [...BYTE_TO_CHAR, ...fill, "<|endoftext|>"],
+    tokenTypes: [
+      ...BYTE_TO_CHAR.map(() => TokenType.NORMAL),
+      ...fill.map(() => TokenType.UNUSED),
+      TokenType.CONTROL,
+    ],
+    merges: [] as [string, string][],
+    pre: "gpt-2",
+    bosId: config.vocabSize - 1,
+    eosId: config.vocabSize - 1,
+    addBos: false,
+  };
+  for (const [k, v] of ggufVocabMetadata(vocab)) metadata.set(k, v);
+  writeGguf(path, { metadata, tensors });
+}
+
+// ---- parent ----
+
+function runChild(engine: "ours" | "llama.cpp", path: string, threads: number, vocabSize: number): Measured {
+  const run = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      new URL(import.meta.url).pathname,
+      "--child",
+      engine,
+      path,
+      String(threads),
+      String(vocabSize),
+    ],
+    { encoding: "utf8", maxBuffer: 1 << 24 },
   );
+  const line = run.stdout.trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line) as Measured;
+  } catch {
+    const why = (run.stderr || run.stdout).trim().split("\n").slice(-1)[0] ?? `exit ${run.status}`;
+    return { load: 0, prefill: 0, decode: 0, peakRss: 0, error: why.slice(0, 160) };
+  }
 }
-const header = ["weights", "phase", "ours tok/s", "llama.cpp tok/s", "ratio"];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
+
+async function main(): Promise<void> {
+  const shapes = (process.env.BENCH_SHAPES ?? "135m,0.5b").split(",");
+  const types = (process.env.BENCH_TYPES ?? "F16,Q8_0,Q4").split(",");
+  const threadList = (process.env.BENCH_THREADS ?? "1").split(",").map(Number);
+  const dir = mkdtempSync(join(tmpdir(), "bench-ml-llamacpp-"));
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const GiB = 2 ** 30;
+  try {
+    for (const shape of shapes) {
+      const config = SHAPES[shape];
+      if (!config) throw new Error(`unknown shape ${shape}; known: ${Object.keys(SHAPES).join(", ")}`);
+      for (const t of types) {
+        // "Q4": Q4_K (with Q6_K output) where rows are whole 256-value super-blocks, else Q4_0
+        const type: GgufWriteType =
+          t === "Q4"
+            ? config.hiddenSize % 256 === 0 && config.intermediateSize % 256 === 0
+              ? "Q4_K"
+              : "Q4_0"
+            : (t as GgufWriteType);
+        const path = join(dir, `${shape}-${type}.gguf`);
+        const w0 = performance.now();
+        writeModel(path, config, type);
+        const size = statSync(path).size;
+        notes.push(
+          `${shape} ${type}: ${(size / GiB).toFixed(2)} GiB written in ${((performance.now() - w0) / 1000).toFixed(1)} s`,
+        );
+        for (const threads of threadList) {
+          const cpp = runChild("llama.cpp", path, threads, config.vocabSize);
+          const ours = runChild("ours", path, threads, config.vocabSize);
+          const label = `${shape} ${type}${threads > 1 ? ` (${threads} threads, see note)` : ""}`;
+          const ratio = (a: number, b: number) => (a && b ? (a / b).toFixed(2) : "-");
+          const f = (x: number, d = 1) => (x ? x.toFixed(d) : "-");
+          rows.push([
+            label,
+            `${(size / GiB).toFixed(2)}`,
+            f(ours.decode),
+            f(cpp.decode),
+            ratio(ours.decode, cpp.decode),
+            f(ours.prefill),
+            f(cpp.prefill),
+            ratio(ours.prefill, cpp.prefill),
+            ours.peakRss ? (ours.peakRss / size).toFixed(2) : "-",
+            cpp.peakRss ? (cpp.peakRss / size).toFixed(2) : "-",
+            f(ours.load, 2),
+            f(cpp.load, 2),
+          ]);
+          if (ours.error) notes.push(`${label} ours: ${ours.error}`);
+          if (cpp.error) notes.push(`${label} llama.cpp: ${cpp.error}`);
+        }
+        rmSync(path, { force: true });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `prompt ${PROMPT} tokens, decode ${DECODE} greedy tokens; random weights in each format; ` +
+      `load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs shared with other work, so figures vary run to run`,
+  );
+  const header = [
+    "model",
+    "GiB",
+    "decode ours",
+    "llama.cpp",
+    "ratio",
+    "prefill ours",
+    "llama.cpp",
+    "ratio",
+    "RSS/file ours",
+    "llama.cpp",
+    "load s ours",
+    "llama.cpp",
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
+  for (const n of notes) console.log(`  ${n}`);
+  if (threadList.some((t) => t > 1)) {
+    console.log(
+      "  2-thread rows: llama.cpp's spinning thread barrier collapses when its threads are descheduled on this shared machine, so those ratios mislead",
+    );
+  }
+}
+
+const argv = process.argv;
+if (argv[2] === "--child") {
+  const [engine, path, threads, vocabSize] = argv.slice(3);
+  try {
+    const m =
+      engine === "ours"
+        ? await measureOurs(path, Number(threads))
+        : await measureLlamaCpp(path, Number(threads), Number(vocabSize));
+    console.log(JSON.stringify(m));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+} else await main();

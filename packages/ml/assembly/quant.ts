@@ -17,8 +17,9 @@ const Q5_K: i32 = 13;
 const Q6_K: i32 = 14;
 const BF16: i32 = 30;
 
-// A quantised activation block: f32 scale, i32 sum of the 32 values, then 32 x i8.
-const QA: i32 = 40;
+// A quantised activation block: f32 scale, i32 sum of the 32 values, then the 32 values as i16 (widened
+// once here rather than for every weight row they meet).
+const QA: i32 = 72;
 
 @inline function h2f(h: u32): f32 {
   // exponent and mantissa moved into f32 position, rescaled by 2^112 (exact for normals and subnormals)
@@ -44,13 +45,14 @@ const QA: i32 = 40;
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
-// Σ a·w over 16 signed bytes each, added to acc (i32x4 lanes). Not i32x4.relaxed_dot_i8x16_i7x16_add_s:
-// Node 20's baseline compiler (Liftoff) computes it differently from its optimising one, so results
-// would depend on tier-up.
-@inline function dot16s(a: v128, w: v128, acc: v128): v128 {
-  acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(w)));
-  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(w)));
+// Σ a·w over 16 values: a at ap as i16, w as signed bytes; added to acc (i32x4 lanes). Not
+// i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline compiler (Liftoff) computes it differently
+// from its optimising one, so results would depend on tier-up.
+@inline function dotA(ap: usize, w: v128, acc: v128): v128 {
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(ap), i16x8.extend_low_i8x16_s(w)));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(ap, 16), i16x8.extend_high_i8x16_s(w)));
 }
+
 
 // The block scale as llama.cpp stores it in block_q8_0: rounded to f16 precision (11 significant bits).
 @inline function roundScale(d: f32): f32 {
@@ -106,7 +108,8 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
         const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 32), id)));
         const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 48), id)));
         s = i32x4.add(s, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
-        v128.store(ob + 8 + (<usize>i << 4), i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
+        v128.store(ob + 8 + (<usize>i << 5), i16x8.narrow_i32x4_s(q0, q1));
+        v128.store(ob + 24 + (<usize>i << 5), i16x8.narrow_i32x4_s(q2, q3));
       }
       store<f32>(ob, d);
       store<i32>(ob, ihsum(s), 4);
@@ -184,31 +187,73 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   }
 }
 
+// Lane j = Σ lanes of s_j: four block sums reduced at once.
+@inline function hsum4(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const t0 = i32x4.add(v128.shuffle<i32>(s0, s1, 0, 1, 4, 5), v128.shuffle<i32>(s0, s1, 2, 3, 6, 7));
+  const t1 = i32x4.add(v128.shuffle<i32>(s2, s3, 0, 1, 4, 5), v128.shuffle<i32>(s2, s3, 2, 3, 6, 7));
+  return i32x4.add(v128.shuffle<i32>(t0, t1, 0, 2, 4, 6), v128.shuffle<i32>(t0, t1, 1, 3, 5, 7));
+}
+
+// f16 scales at w, w + stride, w + 2·stride, w + 3·stride as f32 lanes.
+@inline function scales4(w: usize, stride: usize): v128 {
+  let v = i32x4.splat(<i32>load<u16>(w));
+  v = i32x4.replace_lane(v, 1, <i32>load<u16>(w + stride));
+  v = i32x4.replace_lane(v, 2, <i32>load<u16>(w + 2 * stride));
+  v = i32x4.replace_lane(v, 3, <i32>load<u16>(w + 3 * stride));
+  return h2f4(v);
+}
+
+// The f32 scales (off 0) or i32 sums (off 4) of four consecutive activation blocks.
+@inline function act4(a: usize, off: usize): v128 {
+  let v = i32x4.splat(load<i32>(a + off));
+  v = i32x4.replace_lane(v, 1, load<i32>(a + QA + off));
+  v = i32x4.replace_lane(v, 2, load<i32>(a + 2 * QA + off));
+  return i32x4.replace_lane(v, 3, load<i32>(a + 3 * QA + off));
+}
+
+@inline function blockQ8_0(wb: usize, ab: usize): v128 {
+  return dotA(ab + 40, v128.load(wb, 18), dotA(ab + 8, v128.load(wb, 2), i32x4.splat(0)));
+}
+
+@inline function blockQ4_0(wb: usize, ab: usize): v128 {
+  const q = v128.load(wb, 2);
+  return dotA(ab + 40, i8x16.shr_u(q, 4), dotA(ab + 8, v128.and(q, i8x16.splat(0x0f)), i32x4.splat(0)));
+}
+
 @inline function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
   let acc = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
     const wb = w + <usize>b * 34, ab = a + <usize>b * QA;
-    let s = dot16s(v128.load(ab, 8), v128.load(wb, 2), i32x4.splat(0));
-    s = dot16s(v128.load(ab, 24), v128.load(wb, 18), s);
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(h2f(load<u16>(wb)) * load<f32>(ab)), acc);
+    const s = hsum4(blockQ8_0(wb, ab), blockQ8_0(wb + 34, ab + QA), blockQ8_0(wb + 68, ab + 2 * QA), blockQ8_0(wb + 102, ab + 3 * QA));
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(scales4(wb, 34), act4(ab, 0)), acc);
   }
-  return hsum(acc);
+  let total = hsum(acc);
+  for (; b < nb; b++) {
+    const wb = w + <usize>b * 34, ab = a + <usize>b * QA;
+    total += h2f(load<u16>(wb)) * load<f32>(ab) * <f32>ihsum(blockQ8_0(wb, ab));
+  }
+  return total;
 }
 
 @inline function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
   let acc = f32x4.splat(0);
-  let corr: f32 = 0;
-  const lo = i8x16.splat(0x0f);
-  for (let b = 0; b < nb; b++) {
+  let corr = f32x4.splat(0);
+  let b = 0;
+  for (; b + 4 <= nb; b += 4) {
     const wb = w + <usize>b * 18, ab = a + <usize>b * QA;
-    const q = v128.load(wb, 2);
-    let s = dot16s(v128.load(ab, 8), v128.and(q, lo), i32x4.splat(0));
-    s = dot16s(v128.load(ab, 24), i8x16.shr_u(q, 4), s);
-    const d = h2f(load<u16>(wb)) * load<f32>(ab);
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(d), acc);
-    corr += d * <f32>load<i32>(ab, 4);
+    const s = hsum4(blockQ4_0(wb, ab), blockQ4_0(wb + 18, ab + QA), blockQ4_0(wb + 36, ab + 2 * QA), blockQ4_0(wb + 54, ab + 3 * QA));
+    const d = f32x4.mul(scales4(wb, 18), act4(ab, 0));
+    acc = madd(f32x4.convert_i32x4_s(s), d, acc);
+    corr = madd(f32x4.convert_i32x4_s(act4(ab, 4)), d, corr);
   }
-  return hsum(acc) - 8 * corr;
+  let total = hsum(acc) - 8 * hsum(corr);
+  for (; b < nb; b++) {
+    const wb = w + <usize>b * 18, ab = a + <usize>b * QA;
+    const d = h2f(load<u16>(wb)) * load<f32>(ab);
+    total += d * <f32>(ihsum(blockQ4_0(wb, ab)) - 8 * load<i32>(ab, 4));
+  }
+  return total;
 }
 
 @inline function dotQ4_1(w: usize, a: usize, nb: i32): f32 {
@@ -218,8 +263,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   for (let b = 0; b < nb; b++) {
     const wb = w + <usize>b * 20, ab = a + <usize>b * QA;
     const q = v128.load(wb, 4);
-    let s = dot16s(v128.load(ab, 8), v128.and(q, lo), i32x4.splat(0));
-    s = dot16s(v128.load(ab, 24), i8x16.shr_u(q, 4), s);
+    let s = dotA(ab + 8, v128.and(q, lo), i32x4.splat(0));
+    s = dotA(ab + 40, i8x16.shr_u(q, 4), s);
     const da = load<f32>(ab);
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(h2f(load<u16>(wb)) * da), acc);
     corr += h2f(load<u16>(wb, 2)) * da * <f32>load<i32>(ab, 4);
@@ -246,8 +291,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
     const wb = w + <usize>b * size, ab = a + <usize>b * QA;
     const qh = load<u32>(wb + hAt);
     const q = v128.load(wb + hAt + 4);
-    let s = dot16s(v128.load(ab, 8), v128.or(v128.and(q, lo), highBits(qh, 0)), i32x4.splat(0));
-    s = dot16s(v128.load(ab, 24), v128.or(i8x16.shr_u(q, 4), highBits(qh, 16)), s);
+    let s = dotA(ab + 8, v128.or(v128.and(q, lo), highBits(qh, 0)), i32x4.splat(0));
+    s = dotA(ab + 40, v128.or(i8x16.shr_u(q, 4), highBits(qh, 16)), s);
     const da = load<f32>(ab);
     const d = h2f(load<u16>(wb)) * da;
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(d), acc);
@@ -290,8 +335,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
         h0 = v128.or(h0, v128.and(i8x16.eq(v128.and(x0, bh), bh), i8x16.splat(16)));
         h1 = v128.or(h1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
       }
-      const sl = ihsum(dot16s(v128.load(a0, 24), l1, dot16s(v128.load(a0, 8), l0, i32x4.splat(0))));
-      const sh = ihsum(dot16s(v128.load(a1, 24), h1, dot16s(v128.load(a1, 8), h0, i32x4.splat(0))));
+      const sl = ihsum(dotA(a0 + 40, l1, dotA(a0 + 8, l0, i32x4.splat(0))));
+      const sh = ihsum(dotA(a1 + 40, h1, dotA(a1 + 8, h0, i32x4.splat(0))));
       const da0 = load<f32>(a0), da1 = load<f32>(a1);
       sumq += da0 * <f32>(kScale(wb + 4, 2 * c) * sl) + da1 * <f32>(kScale(wb + 4, 2 * c + 1) * sh);
       summ += da0 * <f32>(kMin(wb + 4, 2 * c) * load<i32>(a0, 4)) + da1 * <f32>(kMin(wb + 4, 2 * c + 1) * load<i32>(a1, 4));
@@ -333,10 +378,10 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   let sum: f32 = 0;
   for (let qi = 0; qi < 4; qi++) {
     const ab = a + <usize>(blk + qi) * QA;
-    const av = v128.load(ab + 8 + o);
+    const ap = ab + 8 + (o << 1);
     const v = qi == 0 ? v1 : qi == 1 ? v2 : qi == 2 ? v3 : v4;
-    const s = ihsum(dot16s(av, v, i32x4.splat(0)));
-    const ones = ihsum(dot16s(av, i8x16.splat(1), i32x4.splat(0)));
+    const s = ihsum(dotA(ap, v, i32x4.splat(0)));
+    const ones = ihsum(i32x4.add(i32x4.dot_i16x8_s(v128.load(ap), i16x8.splat(1)), i32x4.dot_i16x8_s(v128.load(ap, 16), i16x8.splat(1))));
     sum += load<f32>(ab) * <f32>load<i8>(sc + 2 * qi) * <f32>(s - 32 * ones);
   }
   return sum;

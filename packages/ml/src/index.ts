@@ -3,6 +3,7 @@ export * from "./formats/ggml-types.ts";
 export * from "./formats/gguf-read.ts";
 export * from "./formats/gguf-values.ts";
 export * from "./formats/gguf-write.ts";
+export * from "./formats/half.ts";
 export * from "./formats/hf-model.ts";
 export * from "./formats/llama-gguf.ts";
 export * from "./formats/lora-formats.ts";

@@ -13,9 +13,17 @@ export interface GgufTensorInput {
   type?: GgufWriteType;
 }
 
+/** A tensor whose stored bytes are produced when it is written (large files, one tensor in memory at a time). */
+export interface GgufEncodedTensor {
+  name: string;
+  shape: number[];
+  type: GgufWriteType;
+  encode: () => Uint8Array;
+}
+
 export interface GgufWriteSpec {
   metadata: GgufMetadata;
-  tensors: GgufTensorInput[];
+  tensors: (GgufTensorInput | GgufEncodedTensor)[];
 }
 
 class ByteWriter {
@@ -143,7 +151,7 @@ function writeValue(w: ByteWriter, type: number, v: GgufValue, key: string): voi
 }
 
 interface PlacedTensor {
-  input: GgufTensorInput;
+  input: GgufTensorInput | GgufEncodedTensor;
   ne: number[];
   type: number;
   offset: number;
@@ -162,9 +170,10 @@ function layout(spec: GgufWriteSpec): { header: Uint8Array; placed: PlacedTensor
     if (names.has(input.name)) throw new FormatError(`duplicate tensor '${input.name}'`);
     names.add(input.name);
     const count = input.shape.reduce((a, b) => a * b, 1);
-    if (input.shape.length === 0 || input.shape.length > 4 || count !== input.data.length) {
+    const values = "data" in input ? input.data.length : count;
+    if (input.shape.length === 0 || input.shape.length > 4 || count !== values) {
       throw new FormatError(
-        `tensor '${input.name}': shape [${input.shape.join(", ")}] does not match its ${input.data.length} values`,
+        `tensor '${input.name}': shape [${input.shape.join(", ")}] does not match its ${values} values`,
       );
     }
     const ne = [...input.shape].reverse();
@@ -199,7 +208,14 @@ function* chunks(spec: GgufWriteSpec): Generator<Uint8Array> {
   const { header, placed, alignment } = layout(spec);
   yield header;
   for (const t of placed) {
-    const bytes = encodeTensor(t.input.type ?? "F32", t.input.data, t.input.name);
+    const { input } = t;
+    const bytes =
+      "data" in input ? encodeTensor(input.type ?? "F32", input.data, input.name) : input.encode();
+    if (bytes.length !== t.size) {
+      throw new FormatError(
+        `tensor '${input.name}': ${bytes.length} bytes encoded, its type needs ${t.size}`,
+      );
+    }
     yield bytes;
     const pad = (alignment - (bytes.length % alignment)) % alignment;
     if (pad) yield new Uint8Array(pad);
