@@ -2,7 +2,12 @@
 // fidelity with planted sources, and extended copies (span-v2's reason to exist), beside the
 // brute-force scan a user would otherwise write.
 // `npm run bench -- attribution` (10 MB); ATTRIBUTION_BENCH_LARGE=1 adds the 100 MB snapshot;
+// ATTRIBUTION_BENCH_SCALE_MB=1024 builds an index file of that much text and queries it opened from
+// disk (positioned reads; run node with --max-old-space-size=8192 for 1 GB);
 // ATTRIBUTION_BENCH_DEBUG=1 prints grad-v1's per-contribution influence beside its measured effect.
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import {
   attributeSpanV1,
@@ -185,6 +190,13 @@ function run(label: string, targetBytes: number, outputs: number) {
   const fillers = Array.from({ length: 50 }, () => sentence(200));
   const v1 = fidelity(attributeSpanV1, index, c, planted, fillers);
   const v2 = fidelity(attributeSpanV2, index, c, planted, fillers);
+  // The same index opened from its file (paged positioned reads) instead of loaded into memory.
+  const dir = mkdtempSync(join(tmpdir(), "attribution-bench-"));
+  built.writeFile(join(dir, "index.spanidx"));
+  const opened = SpanIndex.open(join(dir, "index.spanidx"));
+  const v2Opened = fidelity(attributeSpanV2, opened, c, planted, fillers);
+  opened.close();
+  rmSync(dir, { recursive: true });
   console.log(
     `\n${label}: ${(c.bytes / MB).toFixed(1)} MB corpus, ${c.chunks.length} chunks, ${index.wordCount} words`,
   );
@@ -197,7 +209,7 @@ function run(label: string, targetBytes: number, outputs: number) {
     },
     "index load": { value: `${loadMs.toFixed(1)} ms` },
   });
-  console.table({ "span-v1": v1, "span-v2": v2 });
+  console.table({ "span-v1": v1, "span-v2": v2, "span-v2, index opened from file": v2Opened });
   return { c, index, planted };
 }
 
@@ -239,6 +251,86 @@ if (process.env.ATTRIBUTION_BENCH_LARGE === "1") run("100 MB snapshot", 100 * MB
 else console.log("\n(set ATTRIBUTION_BENCH_LARGE=1 for the 100 MB snapshot)");
 
 extendedCopies(sliceChunks, c);
+
+if (process.env.ATTRIBUTION_BENCH_SCALE_MB) scale(Number(process.env.ATTRIBUTION_BENCH_SCALE_MB));
+else console.log("\n(set ATTRIBUTION_BENCH_SCALE_MB=1024 for a 1 GB index queried from its file)");
+
+/**
+ * Scale: `mb` MB of snapshot text in one index file, opened (not loaded) and queried with 200-word
+ * outputs holding 1-3 verbatim passages. Chunks are generated lean (no per-word bookkeeping) so the
+ * build fits in memory; the query side's resident memory is reported beside the file size.
+ */
+function scale(mb: number) {
+  const chunks: SpanChunk[] = [];
+  const samples: string[][] = [];
+  let bytes = 0;
+  let id = 1n;
+  const t0 = performance.now();
+  while (bytes < mb * MB) {
+    for (let k = 0, n = 1 + int(3); k < n; k++) {
+      const text = sentence(80 + int(80));
+      if (chunks.length % 500 === 0) samples.push(text.split(" "));
+      chunks.push({ contributionId: id, chunkIndex: k, text });
+      bytes += text.length;
+    }
+    id++;
+  }
+  const genMs = performance.now() - t0;
+  const dir = mkdtempSync(join(tmpdir(), "attribution-scale-"));
+  const path = join(dir, "scale.spanidx");
+  const t1 = performance.now();
+  SpanIndex.build(chunks, ROOT).writeFile(path);
+  const buildMs = performance.now() - t1;
+  chunks.length = 0;
+  const outputs = Array.from({ length: 200 }, () => {
+    const parts: string[] = [];
+    for (let k = 1 + int(3); k > 0; k--) {
+      const src = samples[int(samples.length)];
+      const from = int(Math.max(1, src.length - 30));
+      parts.push(sentence(10 + int(20)), src.slice(from, from + 12 + int(19)).join(" "));
+    }
+    const text = parts.join(". ");
+    const n = text.split(" ").length;
+    return n < 200 ? `${text}. ${sentence(200 - n)}` : text;
+  });
+  const before = process.memoryUsage();
+  const index = SpanIndex.open(path);
+  const measure = (attribute: Attribute) => {
+    for (const o of outputs.slice(0, 10)) attribute(o, [index]); // warm the page cache a little
+    const ms: number[] = [];
+    let credited = 0;
+    for (const o of outputs) {
+      const s = performance.now();
+      credited += attribute(o, [index]).credits.length > 0 ? 1 : 0;
+      ms.push(performance.now() - s);
+    }
+    return { ms, credited };
+  };
+  const v2 = measure(attributeSpanV2);
+  const v1 = measure(attributeSpanV1);
+  const after = process.memoryUsage();
+  index.close();
+  const fileMb = statSync(path).size / MB;
+  rmSync(dir, { recursive: true });
+  console.log(
+    `\nscale: ${(bytes / MB).toFixed(0)} MB of snapshot text in one index file (${fileMb.toFixed(0)} MB), opened with positioned reads:`,
+  );
+  console.table({
+    "generate / build": {
+      value: `${(genMs / 1000).toFixed(0)} s / ${(buildMs / 1000).toFixed(0)} s (${(bytes / MB / (buildMs / 1000)).toFixed(2)} MB/s)`,
+    },
+    "span-v2 p50 / p99 (200 words)": {
+      value: `${pct(v2.ms, 50).toFixed(2)} ms / ${pct(v2.ms, 99).toFixed(2)} ms`,
+    },
+    "span-v1 p50 / p99 (200 words)": {
+      value: `${pct(v1.ms, 50).toFixed(2)} ms / ${pct(v1.ms, 99).toFixed(2)} ms`,
+    },
+    "outputs credited (v2, v1)": { value: `${v2.credited}, ${v1.credited} of ${outputs.length}` },
+    "memory growth while querying": {
+      value: `heap ${((after.heapUsed - before.heapUsed) / MB).toFixed(0)} MB, array buffers ${((after.arrayBuffers - before.arrayBuffers) / MB).toFixed(0)} MB (index file ${fileMb.toFixed(0)} MB)`,
+    },
+  });
+}
 
 /**
  * Extended copies: a later contribution holding an original's passage with k of the output's own

@@ -36,6 +36,10 @@ export interface OpenIndexOptions {
   cacheBytes?: number;
 }
 
+/** One- and two-word prefix intervals remembered per index. */
+const PREFIX_CACHE = 65_536;
+const latin1 = new TextDecoder("latin1");
+
 /** Page size of opened index files (a multiple of the OS page). */
 const PAGE_BYTES = 16 * 1024;
 
@@ -48,6 +52,8 @@ export class SpanIndex {
   readonly root: Hex;
   readonly #s: Sections;
   #close: (() => void) | undefined;
+  /** Intervals of one- and two-word prefixes already searched (see #extend). */
+  readonly #prefixes = new Map<string, readonly [number, number]>();
 
   private constructor(root: Hex, sections: Sections, close?: () => void) {
     this.root = root;
@@ -283,32 +289,17 @@ export class SpanIndex {
     start: number,
     minLength: number,
   ): { length: number; lo: number; hi: number } | null {
-    const { text, wordPos, suffixes } = this.#s;
     if (start + minLength > words.length) return null;
     let lo = 0;
-    let hi = suffixes.length;
+    let hi = this.#s.suffixes.length;
     let offset = 0;
     let k = 0;
     while (start + k < words.length) {
-      const w = words[start + k];
-      let a = lo;
-      let b = hi;
-      while (a < b) {
-        const mid = (a + b) >>> 1;
-        if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) < 0) a = mid + 1;
-        else b = mid;
-      }
-      const newLo = a;
-      b = hi;
-      while (a < b) {
-        const mid = (a + b) >>> 1;
-        if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) <= 0) a = mid + 1;
-        else b = mid;
-      }
-      if (a === newLo) break;
-      lo = newLo;
-      hi = a;
-      offset += w.length + 1;
+      const [a, b] = this.#extend(words, start, k, lo, hi, offset);
+      if (a === b) break;
+      lo = a;
+      hi = b;
+      offset += words[start + k].length + 1;
       k++;
     }
     if (k < minLength) return null;
@@ -324,37 +315,69 @@ export class SpanIndex {
     start: number,
     minLength: number,
   ): { lo: number[]; hi: number[] } {
-    const { text, wordPos, suffixes } = this.#s;
     const los: number[] = [];
     const his: number[] = [];
     let lo = 0;
-    let hi = suffixes.length;
+    let hi = this.#s.suffixes.length;
     let offset = 0;
     for (let k = 0; start + k < words.length; k++) {
-      const w = words[start + k];
-      let a = lo;
-      let b = hi;
-      while (a < b) {
-        const mid = (a + b) >>> 1;
-        if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) < 0) a = mid + 1;
-        else b = mid;
-      }
-      const newLo = a;
-      b = hi;
-      while (a < b) {
-        const mid = (a + b) >>> 1;
-        if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) <= 0) a = mid + 1;
-        else b = mid;
-      }
-      if (a === newLo) break;
-      lo = newLo;
-      hi = a;
+      const [a, b] = this.#extend(words, start, k, lo, hi, offset);
+      if (a === b) break;
+      lo = a;
+      hi = b;
       los.push(lo);
       his.push(hi);
-      offset += w.length + 1;
+      offset += words[start + k].length + 1;
     }
     if (los.length < minLength) return { lo: [], hi: [] };
     return { lo: los, hi: his };
+  }
+
+  /**
+   * The interval of `words[start..start+k+1)` inside `[lo, hi)`, the interval of its first k words
+   * (`offset` bytes into each suffix). The first two steps are the widest binary searches and repeat
+   * across queries (common words), so their intervals are remembered, up to PREFIX_CACHE entries.
+   */
+  #extend(
+    words: readonly Uint8Array[],
+    start: number,
+    k: number,
+    lo: number,
+    hi: number,
+    offset: number,
+  ): readonly [number, number] {
+    if (k > 1) return this.#narrow(lo, hi, offset, words[start + k]);
+    const key =
+      k === 0
+        ? latin1.decode(words[start])
+        : `${latin1.decode(words[start])} ${latin1.decode(words[start + 1])}`;
+    let hit = this.#prefixes.get(key);
+    if (!hit) {
+      hit = this.#narrow(lo, hi, offset, words[start + k]);
+      if (this.#prefixes.size >= PREFIX_CACHE) this.#prefixes.clear();
+      this.#prefixes.set(key, hit);
+    }
+    return hit;
+  }
+
+  /** The sub-interval of `[lo, hi)` whose suffixes continue with word `w` at byte `offset`. */
+  #narrow(lo: number, hi: number, offset: number, w: Uint8Array): readonly [number, number] {
+    const { text, wordPos, suffixes } = this.#s;
+    let a = lo;
+    let b = hi;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) < 0) a = mid + 1;
+      else b = mid;
+    }
+    const first = a;
+    b = hi;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) <= 0) a = mid + 1;
+      else b = mid;
+    }
+    return [first, a];
   }
 
   /** The smallest global word number (corpus word order) in suffix-array entries [lo, hi). */
