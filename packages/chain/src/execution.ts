@@ -11,6 +11,7 @@ import {
   setLengthLeft,
 } from "@ethereumjs/util";
 import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
+import { SerialQueue } from "@openledger/common";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
 import type { ChainNode } from "./node.ts";
@@ -92,13 +93,12 @@ export class Executor {
         if (!clean && this.cached === cached) this.cached = undefined;
       }
     };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => {});
-    return next;
+    return this.queue.run(run);
   }
 
   private cached: { root: string; vm: Promise<VM> } | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Uses of the cached VM run one at a time (each is rolled back before the next). */
+  private readonly queue = new SerialQueue();
 
   /** Executes `req` on top of `block` the way geth's eth_call does (no nonce or balance checks). */
   async run(
