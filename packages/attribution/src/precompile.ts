@@ -1,4 +1,8 @@
-import { type PrecompileDefinition, SPAN_V1_PRECOMPILE_ADDRESS } from "@openledger/common";
+import {
+  type PrecompileDefinition,
+  SPAN_V1_PRECOMPILE_ADDRESS,
+  SPAN_V2_PRECOMPILE_ADDRESS,
+} from "@openledger/common";
 import { decodeAbiParameters, encodeAbiParameters, type Hex, parseAbiParameters, toBytes, toHex } from "viem";
 import { computeSpanV1 } from "./attribute.ts";
 import { AttributionError, PrecompileError } from "./errors.ts";
@@ -8,10 +12,8 @@ import { nfcBytes, splitWords } from "./text.ts";
 // The definition's shape and the address live in @openledger/common (shared with the node and
 // generated into the Solidity golden test).
 export type { PrecompileDefinition };
-export { SPAN_V1_PRECOMPILE_ADDRESS };
-
 /** span-v2 (README): the same input, output, limits and gas schedule as span-v1, its own address. */
-export const SPAN_V2_PRECOMPILE_ADDRESS = "0x0000000000000000000000000000000000000802" as const;
+export { SPAN_V1_PRECOMPILE_ADDRESS, SPAN_V2_PRECOMPILE_ADDRESS };
 
 /** Input: `abi.encode(bytes output, bytes32[] roots, (uint256 contributionId, uint32 chunkIndex, bytes text)[] chunks)`. */
 export const SPAN_V1_PRECOMPILE_INPUT = parseAbiParameters(

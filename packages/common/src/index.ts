@@ -5,6 +5,7 @@ export {
   PRECOMPILE_ADDRESSES,
   type PrecompileDefinition,
   SPAN_V1_PRECOMPILE_ADDRESS,
+  SPAN_V2_PRECOMPILE_ADDRESS,
 } from "./precompiles.ts";
 export { mulberry32, SeededRandom } from "./prng.ts";
 export { KeyedSerialQueue, SerialQueue } from "./serial-queue.ts";

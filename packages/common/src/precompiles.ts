@@ -17,8 +17,12 @@ export const MERKLE_MULTIPROOF_ADDRESS = "0x000000000000000000000000000000000000
 /** span-v1 attribution (the SpanV1Verifier's `SPAN_V1_PRECOMPILE`). */
 export const SPAN_V1_PRECOMPILE_ADDRESS = "0x0000000000000000000000000000000000000801" as const;
 
+/** span-v2 attribution: the same input, output, limits and gas schedule as span-v1. */
+export const SPAN_V2_PRECOMPILE_ADDRESS = "0x0000000000000000000000000000000000000802" as const;
+
 /** Every assigned address by precompile name, for registries and the Solidity golden test. */
 export const PRECOMPILE_ADDRESSES = {
   "merkle-multiproof-v1": MERKLE_MULTIPROOF_ADDRESS,
   "attribution-span-v1": SPAN_V1_PRECOMPILE_ADDRESS,
+  "attribution-span-v2": SPAN_V2_PRECOMPILE_ADDRESS,
 } as const;
