@@ -1,36 +1,128 @@
-export * from "./formats/errors.ts";
-export * from "./formats/ggml-types.ts";
-export * from "./formats/gguf-read.ts";
-export * from "./formats/gguf-values.ts";
-export * from "./formats/gguf-write.ts";
-export * from "./formats/half.ts";
-export * from "./formats/hf-model.ts";
-export * from "./formats/llama-gguf.ts";
-export * from "./formats/lora-formats.ts";
-export * from "./formats/model-config.ts";
-export * from "./formats/safetensors.ts";
-export * from "./formats/tensor-names.ts";
-export * from "./kernels/engine.ts";
-export * from "./kernels/qtensor.ts";
-export * from "./kernels/rng.ts";
-export * from "./lora/adapter.ts";
-export * from "./lora/merge.ts";
-export * from "./lora/per-example.ts";
-export * from "./model/errors.ts";
-export * from "./model/forward.ts";
-export * from "./model/generate.ts";
-export * from "./model/infer.ts";
-export * from "./model/llama.ts";
-export * from "./model/load-gguf.ts";
-export * from "./model/sampling.ts";
-export * from "./tokenizer/bpe-tokenizer.ts";
-export * from "./tokenizer/byte-level.ts";
-export * from "./tokenizer/hf-tokenizer.ts";
-export * from "./tokenizer/index.ts";
-export * from "./tokenizer/pretokenize.ts";
-export * from "./tokenizer/spm-tokenizer.ts";
-export * from "./tokenizer/train-bpe.ts";
-export * from "./tokenizer/vocab.ts";
-export * from "./train/backprop.ts";
-export * from "./train/optim.ts";
-export * from "./train/trainer.ts";
+// The public surface of @openledger/ml. Internals (the forward-pass state, layer kernels, tensor-name
+// permutations, pre-tokenizer regexes, reference kernels) stay private to the package.
+
+// formats: GGUF, safetensors, Hugging Face and PEFT files
+export { FormatError, UnsupportedModelError, UnsupportedTensorTypeError } from "./formats/errors.ts";
+export {
+  decodeTensor,
+  encodeTensor,
+  GgmlType,
+  type GgmlTypeName,
+  type GgufWriteType,
+  ggmlTypeName,
+  SUPPORTED_TENSOR_TYPES,
+} from "./formats/ggml-types.ts";
+export { GgufFile, type GgufTensorInfo } from "./formats/gguf-read.ts";
+export {
+  type GgufEntry,
+  type GgufMetadata,
+  type GgufValue,
+  GgufValueType,
+  gguf,
+} from "./formats/gguf-values.ts";
+export {
+  encodeGguf,
+  type GgufEncodedTensor,
+  type GgufTensorInput,
+  type GgufWriteSpec,
+  writeGguf,
+} from "./formats/gguf-write.ts";
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "./formats/half.ts";
+export { convertHfToGguf, llamaConfigFromHf, llamaConfigToHf, readHfModel } from "./formats/hf-model.ts";
+export {
+  ggufSpmVocabMetadata,
+  ggufVocabMetadata,
+  llamaConfigFromGguf,
+  llamaGgufMetadata,
+  llamaGgufTensors,
+  readGgufSpmVocab,
+  readGgufVocab,
+  readLlamaGguf,
+  type WriteLlamaGgufOptions,
+  writeLlamaGguf,
+} from "./formats/llama-gguf.ts";
+export {
+  LORA_TARGETS,
+  type LoraAdapterFile,
+  readGgufLora,
+  readPeftAdapter,
+  writeGgufLora,
+  writePeftAdapter,
+} from "./formats/lora-formats.ts";
+export {
+  type Architecture,
+  expectedShapes,
+  type LlamaConfig,
+  SUPPORTED_ARCHITECTURES,
+  type Weights,
+} from "./formats/model-config.ts";
+export {
+  encodeSafetensors,
+  type SafetensorsDtype,
+  SafetensorsFile,
+  type SafetensorsTensorInfo,
+  writeSafetensors,
+} from "./formats/safetensors.ts";
+export { ggufToHfName, hfToGgufName } from "./formats/tensor-names.ts";
+
+// kernels
+export {
+  type AdamWStep,
+  type AttentionArgs,
+  Buf,
+  Engine,
+  EngineError,
+  type EngineOptions,
+  type MatmulOptions,
+  type RopeTable,
+} from "./kernels/engine.ts";
+export { QTensor, type Weight } from "./kernels/qtensor.ts";
+export { Rng } from "./kernels/rng.ts";
+
+// LoRA
+export { LoraAdapter, type LoraOptions, type LoraSlot, type LoraTarget } from "./lora/adapter.ts";
+export { mergeAdapter } from "./lora/merge.ts";
+export { type PerExampleGradients, type PerExampleOptions, perExampleGradients } from "./lora/per-example.ts";
+
+// model and inference
+export { ModelInputError, ModelMemoryError, WeightShapeError } from "./model/errors.ts";
+export {
+  type BatchRequest,
+  type GeneratedToken,
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
+  generateBatch,
+  stream,
+  type TokenLogprob,
+} from "./model/generate.ts";
+export { type ForwardRequest, forward } from "./model/infer.ts";
+export { initWeights, KVCache, LlamaModel, type ModelOptions } from "./model/llama.ts";
+export { type LoadedGgufModel, loadLlamaGguf } from "./model/load-gguf.ts";
+export { argmax, logSoftmax, type SamplingOptions, sampleToken, topIndices } from "./model/sampling.ts";
+
+// tokenizers
+export { BpeTokenizer, type EncodeOptions } from "./tokenizer/bpe-tokenizer.ts";
+export { BYTE_TO_CHAR } from "./tokenizer/byte-level.ts";
+export {
+  isSpmHfTokenizer,
+  spmVocabFromHfTokenizer,
+  vocabFromHfTokenizer,
+  vocabToHfTokenizer,
+} from "./tokenizer/hf-tokenizer.ts";
+export { tokenizerFromGguf, tokenizerFromHfJson } from "./tokenizer/index.ts";
+export { SpmTokenizer } from "./tokenizer/spm-tokenizer.ts";
+export { type TrainBpeOptions, trainBpe } from "./tokenizer/train-bpe.ts";
+export { type BpeVocab, type SpmVocab, type Tokenizer, TokenType } from "./tokenizer/vocab.ts";
+
+// training
+export {
+  causalExample,
+  type GradSink,
+  type LoraGrad,
+  type LossResult,
+  lossAndGrad,
+  type TrainExample,
+} from "./train/backprop.ts";
+export { type AdamWOptions, learningRateAt, type ScheduleOptions } from "./train/optim.ts";
+export { CheckpointError, type StepResult, Trainer, type TrainerOptions } from "./train/trainer.ts";
