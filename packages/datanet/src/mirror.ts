@@ -1,10 +1,11 @@
+import { SerialQueue } from "@openledger/common";
 import type { DatanetStores } from "./context.ts";
 import { applyEvents, type FollowerTarget } from "./follower.ts";
 import type { RegistryPort } from "./registry-port.ts";
 
 /** Follows the DatanetRegistry into the index, one block range at a time, resuming after a restart. */
 export class ChainMirror {
-  private syncing: Promise<void> = Promise.resolve();
+  private readonly syncing = new SerialQueue();
 
   constructor(
     private readonly stores: DatanetStores,
@@ -16,9 +17,7 @@ export class ChainMirror {
 
   /** Applies every registry event up to the chain head; resumes from the last processed block. */
   sync(): Promise<void> {
-    const run = this.syncing.then(() => this.syncOnce());
-    this.syncing = run.catch(() => undefined);
-    return run;
+    return this.syncing.run(() => this.syncOnce());
   }
 
   private async syncOnce(): Promise<void> {
@@ -46,7 +45,7 @@ export class ChainMirror {
 
   /** Forgets the chain mirror and replays the chain from block 0 (blobs, refs and staged uploads stay). */
   async rebuild(): Promise<void> {
-    await this.syncing;
+    await this.syncing.idle();
     this.reset();
     await this.sync();
   }

@@ -1,3 +1,4 @@
+import { KeyedSerialQueue } from "@openledger/common";
 import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hex } from "viem";
 import {
   type CallRequest,
@@ -19,8 +20,8 @@ type Mutability = "nonpayable" | "payable";
  * queue and a direct `transact`) sending from one account at once race for the same nonce.
  */
 export class SendQueue {
-  /** Per account (lower-case): the tail of its turns. */
-  private readonly tails = new Map<string, Promise<unknown>>();
+  /** Per account (lower-case): its turns, one at a time. */
+  private readonly turns = new KeyedSerialQueue();
 
   /**
    * Runs `fn` once `account`'s earlier turns have finished; later turns wait for this one. Hold a
@@ -28,14 +29,7 @@ export class SendQueue {
    * call that spends it).
    */
   turn<T>(account: Address, fn: () => Promise<T>): Promise<T> {
-    const key = account.toLowerCase();
-    const run = (this.tails.get(key) ?? Promise.resolve()).then(fn);
-    const tail = run.catch(() => undefined);
-    this.tails.set(key, tail);
-    tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return run;
+    return this.turns.run(account.toLowerCase(), fn);
   }
 
   /** `sendCall` in the client account's turn: resolves with the hash once the node has the transaction. */
