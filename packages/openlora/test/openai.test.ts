@@ -1,0 +1,402 @@
+import assert from "node:assert/strict";
+import { readFileSync, rmSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import {
+  Engine,
+  GgufFile,
+  generate,
+  LlamaModel,
+  LoraAdapter,
+  readGgufLora,
+  readLlamaGguf,
+  tokenizerFromHfJson,
+} from "@openledger/ml";
+import Fastify, { type FastifyInstance } from "fastify";
+import OpenAI from "openai";
+import { RegistryCatalog } from "../src/catalog.ts";
+import { renderChat } from "../src/chat-template.ts";
+import { EmbeddedBackend } from "../src/embedded-backend.ts";
+import type { UsageRecord } from "../src/metering.ts";
+import { RemoteBackend } from "../src/remote-backend.ts";
+import { openaiRoutes } from "../src/routes.ts";
+import { OpenLora } from "../src/service.ts";
+import type { Backend } from "../src/types.ts";
+import {
+  DEMO_BASE,
+  DEMO_TOKENIZER,
+  type DemoChain,
+  demoAdapterBytes,
+  demoConfig,
+  publishDemoModel,
+  startDemoChain,
+  writeTemp,
+} from "./fixtures.ts";
+
+async function serve(
+  c: DemoChain,
+  backend: Backend,
+  records: UsageRecord[] = [],
+): Promise<{ app: FastifyInstance; url: string; lora: OpenLora }> {
+  const lora = new OpenLora({
+    catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
+    defaultBackend: backend,
+    metering: [(r) => void records.push(r)],
+  });
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  app.get("/health", async () => ({ ok: true }));
+  await app.register(openaiRoutes, { openlora: lora });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  return { app, url, lora };
+}
+
+describe("OpenLoRA through the openai client", () => {
+  let c: DemoChain;
+  let engine: Engine;
+  let model: LlamaModel;
+  let adapters: Record<string, LoraAdapter>;
+  const tokenizer = tokenizerFromHfJson(readFileSync(DEMO_TOKENIZER, "utf8"));
+  const records: UsageRecord[] = [];
+  let server: Awaited<ReturnType<typeof serve>>;
+  let client: OpenAI;
+
+  before(async () => {
+    c = await startDemoChain();
+    engine = await Engine.create({ threads: 1, maxMemoryMiB: 128 });
+    const config = demoConfig();
+    const { weights } = readLlamaGguf(GgufFile.open(DEMO_BASE));
+    model = LlamaModel.fromWeights(engine, config, weights);
+    const bytes = {
+      a: demoAdapterBytes(engine, config, 1, c.dir),
+      b: demoAdapterBytes(engine, config, 2, c.dir),
+    };
+    const evil = demoAdapterBytes(engine, config, 3, c.dir);
+    await publishDemoModel(c, "demo-base");
+    await publishDemoModel(c, "demo-a", { bytes: bytes.a });
+    await publishDemoModel(c, "demo-b", { bytes: bytes.b });
+    // the registry records adapter a's hash, the URI serves other bytes
+    await publishDemoModel(c, "demo-tampered", {
+      bytes: evil,
+      registryHash: (await import("../src/content.ts")).sha256Hex(bytes.a),
+    });
+    adapters = {
+      a: LoraAdapter.fromFile(engine, config, readGgufLora(writeTemp(c.dir, "a.gguf", bytes.a), config)),
+      b: LoraAdapter.fromFile(engine, config, readGgufLora(writeTemp(c.dir, "b.gguf", bytes.b), config)),
+    };
+    server = await serve(c, new EmbeddedBackend({ blobs: c.blobs, threads: 1, maxMemoryMiB: 256 }), records);
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "test", maxRetries: 0 });
+  });
+
+  after(async () => {
+    await server?.app.close();
+    await server?.lora.close();
+    for (const a of Object.values(adapters ?? {})) a.free();
+    model?.free();
+    await engine?.close();
+    await c?.stop();
+    rmSync(c.dir, { recursive: true, force: true });
+  });
+
+  /** ml's own generate on the same weights, prompt and seed. */
+  async function direct(
+    prompt: string,
+    adapter: LoraAdapter | null,
+    o: { maxTokens: number; temperature: number; seed: number; stop?: string[] },
+  ) {
+    const r = await generate(model, tokenizer.encode(prompt), {
+      ...o,
+      topP: 1,
+      adapter,
+      stopTokens: [tokenizer.eosId!],
+      decode: (ids) => tokenizer.decode(ids, { skipSpecial: true }),
+    });
+    return r;
+  }
+
+  test("GET /v1/models lists the published models with base, price and provenance", async () => {
+    const list = await client.models.list();
+    const byId = new Map(
+      list.data.map((m) => [m.id, m as unknown as { openledger: Record<string, unknown> }]),
+    );
+    assert.deepEqual([...byId.keys()].sort(), ["demo-a", "demo-b", "demo-base", "demo-tampered"]);
+    const a = byId.get("demo-a")!.openledger;
+    assert.equal(a.kind, "adapter");
+    assert.equal(a.pricePer1kTokens, (10n ** 15n).toString());
+    assert.deepEqual(a.snapshotIds, [c.snapshotId.toString()]);
+    assert.equal((a.baseModel as { hash: string }).hash, c.base.hash);
+    assert.equal(byId.get("demo-base")!.openledger.kind, "base");
+  });
+
+  test("a completion equals ml's direct output for the same seed, streamed or not", async () => {
+    const want = await direct("apple:", adapters.a, { maxTokens: 12, temperature: 0.8, seed: 7 });
+    const got = await client.completions.create({
+      model: "demo-a",
+      prompt: "apple:",
+      max_tokens: 12,
+      temperature: 0.8,
+      seed: 7,
+    });
+    assert.equal(got.choices[0].text, want.text);
+    assert.equal(got.usage?.completion_tokens, want.tokens.length);
+    assert.equal(got.usage?.prompt_tokens, want.promptTokens);
+    const stream = await client.completions.create({
+      model: "demo-a",
+      prompt: "apple:",
+      max_tokens: 12,
+      temperature: 0.8,
+      seed: 7,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let usage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.text ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(text, want.text);
+    assert.deepEqual(usage, got.usage);
+    const base = await client.completions.create({
+      model: "demo-base",
+      prompt: "apple:",
+      max_tokens: 12,
+      temperature: 0,
+    });
+    assert.equal(
+      base.choices[0].text,
+      (await direct("apple:", null, { maxTokens: 12, temperature: 0, seed: 0 })).text,
+    );
+    assert.notEqual(base.choices[0].text, got.choices[0].text, "the adapter changes the answer");
+  });
+
+  test("chat uses the default template; logprobs come back", async () => {
+    const messages = [{ role: "user" as const, content: "dog" }];
+    const want = await direct(renderChat(messages), adapters.b, {
+      maxTokens: 10,
+      temperature: 0,
+      seed: 1,
+      stop: ["\nuser:"],
+    });
+    const got = await client.chat.completions.create({
+      model: "demo-b",
+      messages,
+      max_tokens: 10,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    assert.equal(got.choices[0].message.content, want.text);
+    const lp = got.choices[0].logprobs!.content!;
+    assert.equal(lp.length, got.usage!.completion_tokens);
+    assert.equal(lp[0].top_logprobs.length, 2);
+    assert.ok(lp[0].logprob <= 0);
+    const chunks = await client.chat.completions.create({
+      model: "demo-b",
+      messages,
+      max_tokens: 10,
+      temperature: 0,
+      stream: true,
+    });
+    let text = "";
+    for await (const ch of chunks) text += ch.choices[0]?.delta?.content ?? "";
+    assert.equal(text, want.text);
+  });
+
+  test("two adapters in one batch give the same tokens as each alone", async () => {
+    const params = (seed: number) => ({ maxTokens: 16, temperature: 0.7, topP: 1, seed, stop: [] });
+    const alone = async (model: string, seed: number) =>
+      (await client.completions.create({ model, prompt: "river:", max_tokens: 16, temperature: 0.7, seed }))
+        .choices[0].text;
+    const aloneA = await alone("demo-a", 3);
+    const aloneB = await alone("demo-b", 4);
+    const m = server.lora.metrics;
+    const multiBefore = m.batchSize.count - bucket(m.render(), "1");
+    // both started in one tick, so they enter the same batch from their first step
+    const a = await server.lora.start({ model: "demo-a", prompt: "river:", params: params(3), tenant: "a" });
+    const b = await server.lora.start({ model: "demo-b", prompt: "river:", params: params(4), tenant: "b" });
+    const never = new AbortController().signal;
+    const [ra, rb] = await Promise.all([a.run(() => {}, never), b.run(() => {}, never)]);
+    assert.ok(m.batchSize.count - bucket(m.render(), "1") > multiBefore, "the two ran as rows of one batch");
+    assert.equal(ra.text, aloneA);
+    assert.equal(rb.text, aloneB);
+    assert.notEqual(ra.text, rb.text);
+  });
+
+  test("an ensemble with a zero-weight partner answers as the one adapter", async () => {
+    const alone = await client.completions.create({
+      model: "demo-a",
+      prompt: "stone:",
+      max_tokens: 10,
+      temperature: 0,
+    });
+    const body = {
+      model: "demo-base",
+      prompt: "stone:",
+      max_tokens: 10,
+      temperature: 0,
+      openledger: {
+        adapters: [
+          { model: "demo-a", weight: 1 },
+          { model: "demo-b", weight: 0 },
+        ],
+      },
+    };
+    const ens = await client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming);
+    assert.equal(ens.choices[0].text, alone.choices[0].text);
+  });
+
+  test("an adapter whose bytes do not match ModelRegistry is refused", async () => {
+    await assert.rejects(
+      client.completions.create({ model: "demo-tampered", prompt: "apple:", max_tokens: 4 }),
+      (err: InstanceType<typeof OpenAI.APIError>) =>
+        err.status === 502 && err.code === "adapter_hash_mismatch",
+    );
+    assert.ok(server.lora.metrics.refusedAdapters.get() >= 1);
+  });
+
+  test("a client that disconnects mid-stream stops its generation; partial usage is metered", async () => {
+    const ctl = new AbortController();
+    const stream = await client.completions.create(
+      {
+        model: "demo-a",
+        prompt: "cat:",
+        max_tokens: 120,
+        temperature: 1,
+        seed: 5,
+        stream: true,
+        user: "leaver",
+      },
+      { signal: ctl.signal },
+    );
+    let n = 0;
+    try {
+      for await (const _ of stream) if (++n === 2) ctl.abort();
+    } catch {
+      // the aborted read ends the iteration
+    }
+    assert.equal(n, 2);
+    let rec: UsageRecord | undefined;
+    for (let i = 0; i < 250 && !(rec = records.find((r) => r.tenant === "user:leaver")); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(rec, `metered: ${JSON.stringify(records.map((r) => [r.tenant, r.finishReason]))}`);
+    assert.equal(rec.finishReason, "cancelled");
+    assert.ok(
+      rec.completionTokens >= 2 && rec.completionTokens < 120,
+      `stopped after ${rec.completionTokens} tokens`,
+    );
+    assert.equal(rec.model.name, "demo-a");
+    assert.equal(rec.output.length > 0, true);
+  });
+
+  test("hostile input gets OpenAI errors", async () => {
+    const fails = async (p: Promise<unknown>, status: number, code: string, message?: RegExp) =>
+      assert.rejects(p, (err: InstanceType<typeof OpenAI.APIError>) => {
+        assert.equal(err.status, status);
+        assert.equal(err.code, code);
+        if (message) assert.match(err.message, message);
+        return true;
+      });
+    await fails(client.completions.create({ model: "no-such-model", prompt: "x" }), 404, "model_not_found");
+    await fails(
+      client.completions.create({ model: "demo-a", prompt: "word ".repeat(400) }),
+      400,
+      "context_length_exceeded",
+      /maximum context length is 128 tokens/,
+    );
+    await fails(
+      client.completions.create({ model: "demo-a", prompt: "x", temperature: 7 }),
+      400,
+      "invalid_value",
+      /temperature/,
+    );
+    await fails(client.completions.create({ model: "demo-a", prompt: "x", n: 3 }), 400, "invalid_value");
+    await fails(
+      client.completions.create({ model: "demo-a", prompt: "x", max_tokens: -1 }),
+      400,
+      "invalid_value",
+      /max_tokens/,
+    );
+    await fails(
+      client.chat.completions.create({ model: "demo-a", messages: [] }),
+      400,
+      "invalid_value",
+      /messages/,
+    );
+    const raw = await fetch(`${server.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    assert.equal(raw.status, 400);
+    assert.equal(((await raw.json()) as { error: { type: string } }).error.type, "invalid_request_error");
+    const big = await fetch(`${server.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "demo-a", prompt: "x".repeat(300_000) }),
+    });
+    assert.equal(big.status, 413);
+  });
+
+  test("a full queue answers 429 with Retry-After", async () => {
+    const full = await serve(
+      c,
+      new EmbeddedBackend({ blobs: c.blobs, threads: 1, maxMemoryMiB: 64, maxQueue: 0 }),
+    );
+    try {
+      const res = await fetch(`${full.url}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "demo-a", prompt: "x", max_tokens: 2 }),
+      });
+      assert.equal(res.status, 429);
+      assert.ok(Number(res.headers.get("retry-after")) >= 1);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, "queue_full");
+    } finally {
+      await full.app.close();
+      await full.lora.close();
+    }
+  });
+
+  test("the remote backend answers the same as the embedded one, failing over a dead worker", async () => {
+    const remote = new RemoteBackend({
+      workers: [{ url: "http://127.0.0.1:9/v1" }, { url: `${server.url}/v1` }],
+    });
+    const front = await serve(c, remote);
+    try {
+      const viaFront = new OpenAI({ baseURL: `${front.url}/v1`, apiKey: "test", maxRetries: 0 });
+      for (const model of ["demo-a", "demo-b"]) {
+        const q = { model, prompt: "apple:", max_tokens: 12, temperature: 0.9, seed: 11 };
+        const want = await client.completions.create(q);
+        const got = await viaFront.completions.create(q);
+        assert.equal(got.choices[0].text, want.choices[0].text);
+        assert.deepEqual(got.usage, want.usage);
+      }
+      assert.deepEqual(
+        remote.status().map((s) => s.healthy),
+        [false, true],
+      );
+    } finally {
+      await front.app.close();
+      await front.lora.close();
+    }
+  });
+
+  test("/metrics is Prometheus text", async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    for (const name of [
+      "openlora_generated_tokens_total",
+      "openlora_queue_depth",
+      "openlora_batch_size_bucket",
+      "openlora_adapter_cache_hits_total",
+      "openlora_adapter_cache_misses_total",
+      "openlora_adapter_load_seconds_count",
+      "openlora_request_duration_seconds_bucket",
+      "openlora_decode_tokens_per_second",
+    ])
+      assert.match(text, new RegExp(`^${name}`, "m"), name);
+  });
+});
+
+function bucket(text: string, le: string): number {
+  const m = new RegExp(`^openlora_batch_size_bucket\\{le="${le}"\\} (\\d+)`, "m").exec(text);
+  return Number(m?.[1] ?? 0);
+}
