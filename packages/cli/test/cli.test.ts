@@ -4,50 +4,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type Anvil, devAccounts, portIsFree, startAnvil } from "@openledger/devnet";
-
-const BIN = resolve(fileURLToPath(import.meta.url), "../../bin/openledger.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("OPENLEDGER_")) env[k] = v;
-  return { ...env, ...extra };
-}
-
-function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd ?? mkdtempSync(join(tmpdir(), "openledger-cli-")),
-      env: cleanEnv(options.env),
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
-
-const lines = (text: string) => text.split("\n").filter((l) => l.trim());
-
-/** A failed run: non-zero exit, exactly one stderr line starting with "error: ". */
-function assertOneLineError(run: Run, pattern: RegExp): void {
-  assert.notEqual(run.code, 0, `expected failure, got exit 0: ${run.stdout}`);
-  const errLines = lines(run.stderr);
-  assert.equal(errLines.length, 1, `expected one stderr line, got:\n${run.stderr}`);
-  assert.match(errLines[0], /^error: /);
-  assert.match(errLines[0], pattern);
-}
+import { assertOneLineError, BIN, cleanEnv, lines, runCli } from "./helpers.ts";
 
 describe("openledger CLI", () => {
   let anvil: Anvil;
@@ -191,7 +151,9 @@ describe("openledger CLI", () => {
     assert.equal(json.code, 0, json.stderr);
     const parsed = JSON.parse(json.stdout);
     assert.equal(parsed.accounts.length, 10);
-    assert.match(parsed.accounts[3].eth, /^\d/);
+    assert.match(parsed.accounts[3].native, /^\d/);
+    // anvil's native currency is ETH; on the OpenLedger L2 it is OPEN (l2-wallet.test.ts)
+    assert.equal(parsed.accounts[3].nativeSymbol, "ETH");
   });
 });
 

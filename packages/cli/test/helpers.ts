@@ -1,4 +1,5 @@
 // Runs the real `openledger` binary as a subprocess, as a user would.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,3 +41,12 @@ export function runCli(
 }
 
 export const lines = (text: string) => text.split("\n").filter((l) => l.trim());
+
+/** A failed run: non-zero exit, exactly one stderr line starting with "error: ", matching `pattern`. */
+export function assertOneLineError(run: Run, pattern: RegExp): void {
+  assert.notEqual(run.code, 0, `expected failure, got exit 0: ${run.stdout}`);
+  const errLines = lines(run.stderr);
+  assert.equal(errLines.length, 1, `expected one stderr line, got:\n${run.stderr}`);
+  assert.match(errLines[0], /^error: /);
+  assert.match(errLines[0], pattern);
+}

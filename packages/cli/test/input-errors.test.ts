@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { oneLine } from "../src/errors.ts";
-import { lines, type Run, runCli } from "./helpers.ts";
+import { assertOneLineError, runCli } from "./helpers.ts";
 
 function catchError(fn: () => unknown): unknown {
   try {
@@ -16,14 +16,6 @@ function catchError(fn: () => unknown): unknown {
     return err;
   }
   throw new Error("expected a throw");
-}
-
-function assertOneLineError(run: Run, pattern: RegExp): void {
-  assert.notEqual(run.code, 0, `expected failure, got exit 0: ${run.stdout}`);
-  const errLines = lines(run.stderr);
-  assert.equal(errLines.length, 1, `expected one stderr line, got:\n${run.stderr}`);
-  assert.match(errLines[0], /^error: /);
-  assert.match(errLines[0], pattern);
 }
 
 /** A loopback port with a real listener on it, until `close()`. */
