@@ -1,4 +1,4 @@
-import { devAccounts } from "@openledger/common";
+import { devAccounts } from "@openledger/common/dev-accounts";
 import { type DeployResult, deployProtocol } from "@openledger/sdk";
 import type { Hex } from "viem";
 import { CliError } from "./errors.ts";

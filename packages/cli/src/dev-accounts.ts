@@ -1,4 +1,4 @@
-import { devAccounts } from "@openledger/common";
+import { devAccounts } from "@openledger/common/dev-accounts";
 
 export interface AccountRow {
   index: number;

@@ -33,7 +33,7 @@ export async function actingKey(options: WalletOptions, chainId: number): Promis
       `chain ${chainId} is not a local dev chain: pass --private-key or set OPENLEDGER_PRIVATE_KEY`,
     );
   }
-  const { devAccounts } = await import("@openledger/common");
+  const { devAccounts } = await import("@openledger/common/dev-accounts");
   return devAccounts[options.account].privateKey;
 }
 

@@ -1,23 +1,13 @@
-import { bytesToHex, type Hex } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+// The dev accounts as constants, with no imports: `@openledger/common/dev-accounts` gives them to a
+// CLI that must start fast; derive-dev-accounts.ts derives any number of them (and checks the table).
 
 /** The well-known development mnemonic anvil and hardhat fund by default. Never use it on a real chain. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
 export interface DevAccount {
   index: number;
-  address: Hex;
-  privateKey: Hex;
-}
-
-/** Accounts `0..count-1` of `mnemonic` on the path m/44'/60'/0'/0/i. */
-export function deriveDevAccounts(count: number, mnemonic = DEV_MNEMONIC): DevAccount[] {
-  return Array.from({ length: count }, (_, index) => {
-    const account = mnemonicToAccount(mnemonic, { addressIndex: index });
-    const key = account.getHdKey().privateKey;
-    if (!key) throw new Error(`no private key derived for dev account ${index}`);
-    return { index, address: account.address, privateKey: bytesToHex(key) };
-  });
+  address: `0x${string}`;
+  privateKey: `0x${string}`;
 }
 
 /**

@@ -1,4 +1,5 @@
-export { DEV_MNEMONIC, type DevAccount, deriveDevAccounts, devAccounts } from "./dev-accounts.ts";
+export { deriveDevAccounts } from "./derive-dev-accounts.ts";
+export { DEV_MNEMONIC, type DevAccount, devAccounts } from "./dev-accounts.ts";
 export { internalErrorBody, type OpenAIErrorBody, openAIError } from "./openai-error.ts";
 export {
   MERKLE_MULTIPROOF_ADDRESS,

@@ -19,7 +19,7 @@ export function registerAccountsCommand(program: Command): void {
       const { options, print } = commandContext<AccountsOptions>(command);
       // heavy modules load only when the command runs, so --help stays fast
       const { accountRows, formatAccountRow } = await import("../dev-accounts.ts");
-      const { DEV_MNEMONIC } = await import("@openledger/common");
+      const { DEV_MNEMONIC } = await import("@openledger/common/dev-accounts");
       const rows = await accountRows(options);
       if (options.json) {
         print(JSON.stringify({ mnemonic: DEV_MNEMONIC, accounts: rows }, null, 2));

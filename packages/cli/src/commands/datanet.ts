@@ -45,7 +45,7 @@ async function open(opts: DatanetOptions): Promise<{ service: DatanetService; me
     await Promise.all([
       import("@openledger/sdk"),
       import("@openledger/datanet"),
-      import("@openledger/common"),
+      import("@openledger/common/dev-accounts"),
       import("viem/accounts"),
     ]);
   const { isLocalDevChain } = await import("../deploy-protocol.ts");
@@ -357,7 +357,7 @@ export async function seedWordnetDemo(
     return "WordNet Datanets already exist here; nothing to do";
   }
   const { seedWordnet } = await import("@openledger/datanet");
-  const { devAccounts } = await import("@openledger/common");
+  const { devAccounts } = await import("@openledger/common/dev-accounts");
   const { privateKeyToAccount } = await import("viem/accounts");
   const { multiProgress } = await import("../progress.ts");
   const contributors = devAccounts.slice(1, 6).map((a) => privateKeyToAccount(a.privateKey));
