@@ -182,9 +182,9 @@ describe("models loaded with packed weights", () => {
       const gq = grads(q);
       const gf = grads(f);
       assert.ok(Math.abs(gq.loss - gf.loss) < 1e-5, `${gq.loss} vs ${gf.loss}`);
-      gq.out.forEach((g, i) =>
-        assert.ok(relErr(g, gf.out[i]) < 1e-4, `gradient ${i}: ${relErr(g, gf.out[i])}`),
-      );
+      for (const [i, g] of gq.out.entries()) {
+        assert.ok(relErr(g, gf.out[i]) < 1e-4, `gradient ${i}: ${relErr(g, gf.out[i])}`);
+      }
 
       // a quantised base trains LoRA; full training and merging into packed weights are refused
       const trainer = new Trainer(q, {

@@ -1,5 +1,6 @@
 // Hugging Face tokenizer.json (byte-level BPE models) <-> BpeVocab.
-import { FormatError, UnsupportedModelError } from "../formats/errors.ts";
+import { UnsupportedModelError } from "../formats/errors.ts";
+import { type HfStep, type HfTokenizerJson, parseHfTokenizerJson } from "./hf-json.ts";
 import { hfRegexFor, hfRegexToJs, PRE_TOKENIZERS, preTokenizerName } from "./pretokenize.ts";
 import { type BpeVocab, type SpmVocab, TokenType } from "./vocab.ts";
 
@@ -12,18 +13,17 @@ type Json = Record<string, unknown>;
  * ("gpt-2"), one regex Split then ByteLevel without regex (named by the regex), or individual Digits then
  * ByteLevel with regex ("smollm").
  */
-function preTokenizerOf(pre: Json | null | undefined): string {
+function preTokenizerOf(pre: HfStep | null): string {
   if (!pre)
     throw new UnsupportedModelError("tokenizer.json has no pre_tokenizer; byte-level BPE needs ByteLevel");
-  const steps =
-    pre.type === "Sequence" && Array.isArray(pre.pretokenizers) ? (pre.pretokenizers as Json[]) : [pre];
+  const steps = pre.type === "Sequence" ? (pre.steps ?? []) : [pre];
   const kinds: string[] = [];
   let regex: string | undefined;
   for (const p of steps) {
     if (p.type === "ByteLevel") kinds.push(p.use_regex === false ? "bytes" : "gpt2");
     else if (p.type === "Digits" && p.individual_digits === true) kinds.push("digits");
-    else if (p.type === "Split" && typeof (p.pattern as Json | undefined)?.Regex === "string") {
-      regex = (p.pattern as Json).Regex as string;
+    else if (p.type === "Split" && p.pattern?.Regex !== undefined) {
+      regex = p.pattern.Regex;
       kinds.push("regex");
     } else
       throw new UnsupportedModelError(`tokenizer.json: pre-tokenizer '${String(p.type)}' is not supported`);
@@ -41,33 +41,26 @@ function preTokenizerOf(pre: Json | null | undefined): string {
   return named;
 }
 
-function parse(input: string | Json): { json: Json; model: Json } {
-  const json = (typeof input === "string" ? JSON.parse(input) : input) as Json;
-  const model = json.model as Json | undefined;
-  if (model?.type !== "BPE") {
-    throw new UnsupportedModelError(
-      `tokenizer.json model '${String(model?.type)}' is not supported; only BPE is`,
-    );
+function parse(input: string | Json): { json: HfTokenizerJson; model: HfTokenizerJson["model"] } {
+  const json = parseHfTokenizerJson(input);
+  const model = json.model;
+  if (model.type !== "BPE") {
+    throw new UnsupportedModelError(`tokenizer.json model '${model.type}' is not supported; only BPE is`);
   }
   return { json, model };
 }
 
 /** Token strings and types by id, with the special ids named by the file. */
-function tokenTable(json: Json, model: Json) {
-  const vocabMap = (model.vocab ?? {}) as Record<string, number>;
-  const added = (json.added_tokens ?? []) as { id: number; content: string; special?: boolean }[];
+function tokenTable(json: HfTokenizerJson, model: HfTokenizerJson["model"]) {
+  const vocabMap = model.vocab;
+  const added = json.added_tokens;
   let size = 0;
   for (const id of Object.values(vocabMap)) size = Math.max(size, id + 1);
   for (const a of added) size = Math.max(size, a.id + 1);
   const tokens: string[] = new Array(size);
   const tokenTypes: number[] = new Array(size).fill(TokenType.NORMAL);
-  for (const [t, id] of Object.entries(vocabMap)) {
-    if (!Number.isInteger(id) || id < 0) throw new FormatError(`tokenizer.json: token '${t}' has id ${id}`);
-    tokens[id] = t;
-  }
+  for (const [t, id] of Object.entries(vocabMap)) tokens[id] = t;
   for (const a of added) {
-    if (!Number.isInteger(a.id) || a.id < 0)
-      throw new FormatError(`tokenizer.json: added token has id ${a.id}`);
     tokens[a.id] = a.content;
     tokenTypes[a.id] = a.special === false ? TokenType.USER_DEFINED : TokenType.CONTROL;
   }
@@ -77,25 +70,17 @@ function tokenTable(json: Json, model: Json) {
       tokenTypes[i] = TokenType.UNUSED;
     }
   }
-  const idOf = (content: unknown) => (typeof content === "string" ? tokens.indexOf(content) : -1);
+  const idOf = (content: string | null | undefined) =>
+    typeof content === "string" ? tokens.indexOf(content) : -1;
   // BOS comes from the post-processor template when it starts with a special token (Llama style).
-  const post = json.post_processor as Json | null | undefined;
-  const single = (post?.type === "TemplateProcessing" ? (post.single as Json[]) : undefined) ?? [];
-  const first = single[0]?.SpecialToken as Json | undefined;
-  const bos = first ? idOf(first.id) : -1;
+  const bos = idOf(json.template_first_special);
   const unk = idOf(model.unk_token);
   const eos = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<|im_end|>"].map(idOf).find((i) => i >= 0);
   const ids: { bosId?: number; eosId?: number; unkId?: number } = {};
   if (bos >= 0) ids.bosId = bos;
   if (eos !== undefined) ids.eosId = eos;
   if (unk >= 0) ids.unkId = unk;
-  const merges = ((model.merges ?? []) as (string | [string, string])[]).map((m, i) => {
-    const pair = typeof m === "string" ? m.split(" ") : m;
-    if (pair.length !== 2)
-      throw new FormatError(`tokenizer.json: merge #${i} ${JSON.stringify(m)} is not a pair`);
-    return pair as [string, string];
-  });
-  return { tokens, tokenTypes, ids, merges, addBos: bos >= 0 };
+  return { tokens, tokenTypes, ids, merges: model.merges, addBos: bos >= 0 };
 }
 
 /** Whether a tokenizer.json is SentencePiece-style BPE (Llama 2, TinyLlama): "▁" for spaces, byte fallback. */
@@ -116,13 +101,13 @@ export function vocabFromHfTokenizer(input: string | Json): {
       "tokenizer.json uses byte fallback: read it with spmVocabFromHfTokenizer",
     );
   }
-  const normalizer = json.normalizer as Json | null | undefined;
+  const normalizer = json.normalizer;
   if (normalizer && normalizer.type !== "NFC") {
     throw new UnsupportedModelError(
       `tokenizer.json normalizer '${String(normalizer.type)}' is not supported`,
     );
   }
-  const pre = preTokenizerOf(json.pre_tokenizer as Json | null);
+  const pre = preTokenizerOf(json.pre_tokenizer);
   const { tokens, tokenTypes, ids, merges, addBos } = tokenTable(json, model);
   return {
     vocab: { tokens, merges, tokenTypes, pre, ...ids, addBos },
@@ -142,16 +127,15 @@ export function spmVocabFromHfTokenizer(input: string | Json): SpmVocab {
   }
   if (json.pre_tokenizer) {
     throw new UnsupportedModelError(
-      `tokenizer.json: pre-tokenizer '${String((json.pre_tokenizer as Json).type)}' is not supported with byte fallback`,
+      `tokenizer.json: pre-tokenizer '${json.pre_tokenizer.type}' is not supported with byte fallback`,
     );
   }
-  const normalizer = json.normalizer as Json | null | undefined;
-  const steps =
-    normalizer?.type === "Sequence" ? (normalizer.normalizers as Json[]) : normalizer ? [normalizer] : [];
+  const normalizer = json.normalizer;
+  const steps = normalizer?.type === "Sequence" ? (normalizer.steps ?? []) : normalizer ? [normalizer] : [];
   let addSpacePrefix = false;
   for (const n of steps) {
     if (n.type === "Prepend" && n.prepend === SPM_SPACE) addSpacePrefix = true;
-    else if (!(n.type === "Replace" && (n.pattern as Json)?.String === " " && n.content === SPM_SPACE)) {
+    else if (!(n.type === "Replace" && n.pattern?.String === " " && n.content === SPM_SPACE)) {
       throw new UnsupportedModelError(`tokenizer.json normalizer '${String(n.type)}' is not supported`);
     }
   }

@@ -3,12 +3,13 @@ import { FormatError, UnsupportedModelError } from "../formats/errors.ts";
 import type { GgufFile } from "../formats/gguf-read.ts";
 import { readGgufSpmVocab, readGgufVocab } from "../formats/llama-gguf.ts";
 import { BpeTokenizer } from "./bpe-tokenizer.ts";
+import { parseJsonText } from "./hf-json.ts";
 import { isSpmHfTokenizer, spmVocabFromHfTokenizer, vocabFromHfTokenizer } from "./hf-tokenizer.ts";
 import { SpmTokenizer } from "./spm-tokenizer.ts";
 
 /** The tokenizer of a tokenizer.json: byte-level BPE, or SentencePiece-style BPE when it uses byte fallback. */
 export function tokenizerFromHfJson(input: string | Record<string, unknown>): BpeTokenizer | SpmTokenizer {
-  const json = typeof input === "string" ? (JSON.parse(input) as Record<string, unknown>) : input;
+  const json = (typeof input === "string" ? parseJsonText(input) : input) as Record<string, unknown>;
   if (isSpmHfTokenizer(json)) return new SpmTokenizer(spmVocabFromHfTokenizer(json));
   const { vocab, ignoreMerges, normalization } = vocabFromHfTokenizer(json);
   return new BpeTokenizer(vocab, { ignoreMerges, normalization });
