@@ -187,7 +187,7 @@ describe("openledger start", () => {
 
     // a second start on the same port fails clearly
     const clash = await runCli(["start", "--port", String(port)]);
-    assertOneLineError(clash, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    assertOneLineError(clash, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use \\(--port\\)`));
 
     child.kill("SIGINT");
     assert.equal(await exited, 0, stderr);

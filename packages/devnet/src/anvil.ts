@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { anvilBinaryPath } from "./binary.ts";
-import { DevnetError } from "./errors.ts";
+import { DevnetError, PortInUseError } from "./errors.ts";
 
 export interface StartAnvilOptions {
   /** Port on 127.0.0.1; a free one is picked when omitted. */
@@ -39,9 +39,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   validate(options, chainId);
   if (options.port !== undefined) {
     if (!(await portIsFree(options.port))) {
-      throw new DevnetError(
-        `port ${options.port} on ${HOST} is already in use; stop what runs there or pick another`,
-      );
+      throw new PortInUseError(options.port, HOST);
     }
     return launch(binary, options.port, chainId, options);
   }

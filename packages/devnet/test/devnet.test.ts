@@ -11,6 +11,7 @@ import {
   DevnetError,
   devAccounts,
   foundryBinaryPath,
+  PortInUseError,
   portIsFree,
   startAnvil,
 } from "../src/index.ts";
@@ -112,6 +113,10 @@ describe("startAnvil", () => {
       await assert.rejects(startAnvil({ port }), (err: unknown) => {
         assert.ok(err instanceof DevnetError);
         assert.match(err.message, new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+        // shaped like Node's EADDRINUSE, so the CLI can name the flag that chose the port
+        assert.ok(err instanceof PortInUseError);
+        assert.equal(err.code, "EADDRINUSE");
+        assert.equal(err.port, port);
         return true;
       });
     } finally {
