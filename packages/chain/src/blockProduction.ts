@@ -99,7 +99,28 @@ export class BlockProducer {
     }
   }
 
-  private async buildOnce(spec: BlockSpec): Promise<BuiltBlock> {
+  /**
+   * The block `spec` would give, without sealing it: the transactions that would go in with their
+   * results; the live state is rolled back to `startRoot` afterwards (eth_getBlockByNumber "pending").
+   */
+  async preview(spec: BlockSpec): Promise<{ included: IncludedTx[]; gasUsed: bigint }> {
+    try {
+      return await this.buildOnce(spec, true);
+    } catch (err) {
+      await this.live.reset(spec.startRoot);
+      throw err;
+    }
+  }
+
+  private async buildOnce(spec: BlockSpec): Promise<BuiltBlock>;
+  private async buildOnce(
+    spec: BlockSpec,
+    dryRun: true,
+  ): Promise<{ included: IncludedTx[]; gasUsed: bigint }>;
+  private async buildOnce(
+    spec: BlockSpec,
+    dryRun = false,
+  ): Promise<BuiltBlock | { included: IncludedTx[]; gasUsed: bigint }> {
     const included: IncludedTx[] = [];
     const dropped: BuiltBlock["dropped"] = [];
     const faulted: FaultedTx[] = [];
@@ -144,6 +165,11 @@ export class BlockProducer {
         }
         step = order.next(false);
       }
+    }
+    if (dryRun) {
+      const gasUsed = session.gasUsed();
+      await session.discard();
+      return { included, gasUsed };
     }
     const block = await session.seal();
     await this.verify(block, included);
@@ -238,6 +264,11 @@ class Session {
     } finally {
       this.added.push(...this.builderTxs.splice(0, this.builderTxs.length));
     }
+  }
+
+  /** Rolls the live state back to where the block started. */
+  async discard(): Promise<void> {
+    await this.builder.revert();
   }
 
   async seal(): Promise<Block> {

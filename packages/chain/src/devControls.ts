@@ -32,6 +32,12 @@ export class BlockClock {
     this.next = timestamp;
   }
 
+  /** The timestamp the next block would get now, without using up the one set for next. */
+  peekTimestampFor(parent: Block): bigint {
+    const ts = this.next ?? BigInt(Math.floor(Date.now() / 1000)) + this.offsetSeconds;
+    return ts <= parent.header.timestamp ? parent.header.timestamp + 1n : ts;
+  }
+
   /** The timestamp of the child of `parent` (an explicit one wins, then the one set for next). */
   timestampFor(parent: Block, explicit?: bigint): bigint {
     const now = BigInt(Math.floor(Date.now() / 1000)) + this.offsetSeconds;

@@ -382,11 +382,19 @@ export class CallTracer implements Tracer {
               !this.stack[this.stack.length - 1].type.startsWith("STATIC")
             ? "STATICCALL"
             : "CALL";
+    // A DELEGATECALL runs the implementation's code in the caller's context: geth reports the
+    // calling contract as `from`, the code's address as `to` and the value it inherits.
     const frame: CallFrame = {
       type: msg.isStatic && type === "CALL" && this.stack.length > 0 ? "STATICCALL" : type,
-      from: msg.caller.toString(),
-      to: msg.to?.toString(),
-      value: type === "STATICCALL" || type === "DELEGATECALL" ? undefined : quantity(msg.value),
+      from: type === "DELEGATECALL" ? (msg.to?.toString() ?? "") : msg.caller.toString(),
+      // A CREATE's `to` is the new contract, set once it exists (a failed CREATE has none).
+      to:
+        type === "DELEGATECALL"
+          ? msg.codeAddress.toString()
+          : type.startsWith("CREATE")
+            ? undefined
+            : msg.to?.toString(),
+      value: type === "STATICCALL" ? undefined : quantity(msg.value),
       gas: quantity(msg.gasLimit),
       gasUsed: "0x0",
       input: bytesToHex(msg.data),
@@ -404,8 +412,8 @@ export class CallTracer implements Tracer {
     if (!frame) return;
     const exec = res.execResult;
     frame.gasUsed = quantity(exec.executionGasUsed);
-    frame.output = bytesToHex(exec.returnValue);
-    if (res.createdAddress) frame.to = res.createdAddress.toString();
+    if (exec.returnValue.length > 0) frame.output = bytesToHex(exec.returnValue);
+    if (res.createdAddress && !exec.exceptionError) frame.to = res.createdAddress.toString();
     if (exec.exceptionError) {
       frame.error = exec.exceptionError.error === "revert" ? "execution reverted" : exec.exceptionError.error;
       if (exec.exceptionError.error === "revert") {
@@ -415,16 +423,37 @@ export class CallTracer implements Tracer {
     }
   };
 
+  /** SELFDESTRUCT is a frame of its own in geth's trace: the contract's balance to the beneficiary. */
+  private readonly onStep = (step: InterpreterStep) => {
+    if (step.opcode.name !== "SELFDESTRUCT" || this.stack.length === 0) return;
+    const parent = this.stack[this.stack.length - 1];
+    const beneficiary = step.stack[step.stack.length - 1] ?? 0n;
+    parent.calls = [
+      ...(parent.calls ?? []),
+      {
+        type: "SELFDESTRUCT",
+        from: step.address.toString(),
+        to: `0x${beneficiary.toString(16).padStart(40, "0").slice(-40)}`,
+        value: quantity(step.account.balance),
+        gas: "0x0",
+        gasUsed: "0x0",
+        input: "0x",
+      },
+    ];
+  };
+
   constructor(private readonly config: { onlyTopCall?: boolean; withLog?: boolean } = {}) {}
 
   attach(vm: VM): void {
     vm.evm.events?.on("beforeMessage", this.onBefore);
     vm.evm.events?.on("afterMessage", this.onAfter);
+    vm.evm.events?.on("step", this.onStep);
   }
 
   detach(vm: VM): void {
     vm.evm.events?.off("beforeMessage", this.onBefore);
     vm.evm.events?.off("afterMessage", this.onAfter);
+    vm.evm.events?.off("step", this.onStep);
   }
 
   result(result: RunTxResult, tx: TypedTransaction, from: string): unknown {
@@ -438,7 +467,8 @@ export class CallTracer implements Tracer {
       input: bytesToHex(tx.data),
     };
     root.from = from.toLowerCase();
-    root.gas = quantity(tx.gasLimit);
+    // As geth: the top frame's gas is what execution got (the gas limit less the intrinsic gas),
+    // its gasUsed what the whole transaction used.
     root.gasUsed = quantity(result.totalGasSpent);
     if (this.config.withLog) {
       root.logs = (result.execResult.logs ?? []).map(([address, topics, data], i) => ({

@@ -26,6 +26,7 @@ export interface TxPosition {
   blockNumber: bigint;
   index: number;
   baseFee?: bigint;
+  timestamp?: bigint;
 }
 
 /** A transaction as eth_getTransactionByHash answers (geth field set). */
@@ -42,6 +43,7 @@ export function formatTransaction(
     blockHash: pos ? pos.blockHash : null,
     blockNumber: pos ? quantity(pos.blockNumber) : null,
     transactionIndex: pos ? quantity(pos.index) : null,
+    ...(pos?.timestamp !== undefined ? { blockTimestamp: quantity(pos.timestamp) } : {}),
     from,
     to: tx.to ? tx.to.toString() : null,
     value: quantity(tx.value),
@@ -72,8 +74,24 @@ export function formatTransaction(
   } else if (tx.supports(155)) {
     out.chainId = quantity(tx.common.chainId());
   }
-  if (json.authorizationList) out.authorizationList = json.authorizationList;
+  if (json.authorizationList) {
+    // EIP-7702 entries as geth and anvil answer them: every number a quantity, the address as is.
+    const list = json.authorizationList as Record<string, string>[];
+    out.authorizationList = list.map((a) => ({
+      chainId: hexQuantity(a.chainId),
+      address: a.address,
+      nonce: hexQuantity(a.nonce),
+      yParity: hexQuantity(a.yParity),
+      r: hexQuantity(a.r),
+      s: hexQuantity(a.s),
+    }));
+  }
   return out;
+}
+
+/** A hex string of any form ("0x", padded bytes) as a JSON-RPC quantity. */
+function hexQuantity(hex: string | undefined): string {
+  return quantity(hex === undefined || hex === "0x" ? 0n : BigInt(hex));
 }
 
 /** A block as eth_getBlockByNumber answers. `txs` are hashes or full transaction objects. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
-import type { Block } from "@ethereumjs/block";
+import { type Block, createBlock } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
@@ -342,6 +342,48 @@ export class ChainNode extends EventEmitter {
   /** Mines one block now from the pool (evm_mine). */
   async mine(timestamp?: bigint): Promise<Block> {
     return (await this.queue.run(() => this.mineLocked(timestamp))).block;
+  }
+
+  /**
+   * The block the pool would make next (the "pending" tag, as geth has it): number latest+1, the
+   * executable pool transactions that fit, their gas; nothing is committed.
+   */
+  pendingBlock(): Promise<{ block: Block; senders: string[] }> {
+    return this.queue.run(async () => {
+      const parent = this.blocks.head;
+      const baseFee = parent.header.calcNextBaseFee();
+      const nonces = new Map<string, bigint>();
+      for (const sender of this.pool.senders()) nonces.set(sender, await this.stateNonce(sender));
+      const timestamp = this.clock.peekTimestampFor(parent);
+      const { included, gasUsed } = await this.producer.preview({
+        parent,
+        startRoot: await this.vm.stateManager.getStateRoot(),
+        gasLimit: this.blockGasLimit,
+        headerData: { timestamp, parentBeaconBlockRoot: ZERO32 },
+        pool: { pool: this.pool, baseFee, nonces },
+      });
+      const block = createBlock(
+        {
+          header: {
+            number: parent.header.number + 1n,
+            parentHash: parent.hash(),
+            timestamp,
+            gasLimit: this.blockGasLimit,
+            gasUsed,
+            baseFeePerGas: baseFee,
+            stateRoot: parent.header.stateRoot,
+            mixHash: hexToBytes(keccak256(parent.hash())),
+            parentBeaconBlockRoot: ZERO32,
+            withdrawalsRoot: KECCAK256_RLP,
+            excessBlobGas: 0n,
+            blobGasUsed: 0n,
+          },
+          transactions: included.map((i) => i.tx),
+        },
+        { common: this.common },
+      );
+      return { block, senders: included.map((i) => i.from) };
+    });
   }
 
   /** Builds, verifies and commits one block: from the pool, or exactly `only` (genesis). */

@@ -152,6 +152,51 @@ describe("node RPC", () => {
     }
   });
 
+  test("the pending block is latest+1 with the pool's executable transactions, as geth has it", async () => {
+    const node = await startTestNode({ automine: false });
+    try {
+      const [a, b] = node.node.devAccounts;
+      const hashes = [];
+      for (const nonce of [0n, 1n, 3n]) {
+        const raw = bytesToHex(transfer(a.privateKey, nonce, b.address));
+        hashes.push((await rpc(node.url, "eth_sendRawTransaction", [raw])).result);
+      }
+      const pending = (await rpc(node.url, "eth_getBlockByNumber", ["pending", false])).result as {
+        number: string;
+        parentHash: string;
+        gasUsed: string;
+        transactions: string[];
+      };
+      const latest = (await rpc(node.url, "eth_getBlockByNumber", ["latest", false])).result as {
+        number: string;
+        hash: string;
+      };
+      assert.equal(BigInt(pending.number), BigInt(latest.number) + 1n);
+      assert.equal(pending.parentHash, latest.hash);
+      assert.deepEqual(
+        pending.transactions,
+        hashes.slice(0, 2),
+        "the queued nonce-3 transaction is not executable",
+      );
+      assert.equal(pending.gasUsed, "0xa410");
+      const full = (await rpc(node.url, "eth_getBlockByNumber", ["pending", true])).result as {
+        transactions: { from: string; hash: string }[];
+      };
+      assert.deepEqual(
+        full.transactions.map((t) => [t.from, t.hash]),
+        hashes.slice(0, 2).map((h) => [a.address.toLowerCase(), h]),
+      );
+      assert.equal((await rpc(node.url, "eth_blockNumber")).result, latest.number, "nothing was mined");
+      await rpc(node.url, "evm_mine");
+      const mined = (await rpc(node.url, "eth_getBlockByNumber", ["latest", false])).result as {
+        transactions: string[];
+      };
+      assert.deepEqual(mined.transactions, hashes.slice(0, 2));
+    } finally {
+      await node.close();
+    }
+  });
+
   test("filters, fee history, txpool and proofs", async () => {
     const node = await startTestNode({ automine: false });
     try {

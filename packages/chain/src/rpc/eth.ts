@@ -4,7 +4,7 @@ import { bytesToHex, createAddressFromString, hexToBytes, setLengthLeft } from "
 import { privateKeyToAccount } from "viem/accounts";
 import { InvalidParamsError, RpcCode, RpcError } from "../errors.ts";
 import { effectiveGasPrice } from "../fees.ts";
-import { quantity } from "../format.ts";
+import { formatBlock, formatTransaction, quantity } from "../format.ts";
 import type { Handler, RpcMethods } from "./methods.ts";
 import { type Params, quantity as parseQuantity, storageKey as parseStorageKey } from "./params.ts";
 
@@ -135,8 +135,9 @@ export function ethMethods(m: RpcMethods): Record<string, Handler> {
       p.count(1, 1);
       return node.receipt(p.hash(0)) ?? null;
     },
-    eth_getBlockByNumber: (p) => {
+    eth_getBlockByNumber: async (p) => {
       p.count(1, 2);
+      if (p.raw(0) === "pending") return pendingBlockJson(m, p.bool(1));
       const block = m.findBlock(p.raw(0), 0);
       return block ? m.blockJson(block, p.bool(1)) : null;
     },
@@ -314,6 +315,15 @@ function feeHistory(m: RpcMethods, p: Params): unknown {
     baseFeePerBlobGas: blobFees,
     blobGasUsedRatio: blobRatios,
   };
-  if (percentiles.length > 0) out.reward = rewards;
+  out.reward = rewards;
   return out;
+}
+
+/** geth's "pending" block: latest+1 with the pool's executable transactions (not yet sealed). */
+async function pendingBlockJson(m: RpcMethods, full: boolean): Promise<unknown> {
+  const { block, senders } = await m.node.pendingBlock();
+  const txs = block.transactions.map((t, i) =>
+    full ? formatTransaction(t, senders[i]) : bytesToHex(t.hash()),
+  );
+  return formatBlock(block, txs);
 }

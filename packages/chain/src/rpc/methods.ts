@@ -92,6 +92,7 @@ export class RpcMethods {
         blockNumber: mined.block.header.number,
         index: mined.index,
         baseFee: mined.block.header.baseFeePerGas,
+        timestamp: mined.block.header.timestamp,
       });
     }
     const pending = this.node.pool.get(bytesToHex(hash));
@@ -112,6 +113,7 @@ export class RpcMethods {
         blockNumber: block.header.number,
         index,
         baseFee: block.header.baseFeePerGas,
+        timestamp: block.header.timestamp,
       }),
     );
     return formatBlock(block, txs);
