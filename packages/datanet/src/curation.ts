@@ -8,6 +8,8 @@ export async function curate(
   chain: ChainAccess,
   curator: string,
   decisions: readonly { contributionId: number; accept: boolean }[],
+  /** When given, every contribution must belong to this Datanet. */
+  datanetId?: number,
 ): Promise<ContributionRow[]> {
   const { db } = stores;
   const sender = chain.sender(curator, "curator");
@@ -17,6 +19,12 @@ export async function curate(
     const row = db.getContribution(d.contributionId);
     if (!row)
       throw new NotFoundError("unknown_contribution", `contribution ${d.contributionId} does not exist`);
+    if (datanetId !== undefined && row.datanetId !== datanetId) {
+      throw new InvalidInputError(
+        "wrong_datanet",
+        `contribution ${d.contributionId} belongs to Datanet ${row.datanetId}, not Datanet ${datanetId}; curate it under its own Datanet`,
+      );
+    }
     if (row.status !== "pending") {
       throw new InvalidInputError(
         "not_pending",

@@ -164,8 +164,11 @@ export class DatanetDb {
       | undefined;
   }
 
-  listDatanets(): DatanetRow[] {
-    return this.db.prepare(`SELECT ${DATANET_COLS} FROM datanets ORDER BY id`).all() as DatanetRow[];
+  /** Datanets by id ascending: all of them, or a page of `limit` after id `afterId`. */
+  listDatanets(opts: { limit?: number; afterId?: number } = {}): DatanetRow[] {
+    return this.db
+      .prepare(`SELECT ${DATANET_COLS} FROM datanets WHERE id > ? ORDER BY id LIMIT ?`)
+      .all(opts.afterId ?? 0, opts.limit ?? -1) as DatanetRow[];
   }
 
   hasContribution(id: number): boolean {

@@ -89,7 +89,12 @@ async function datanetMeta(
   try {
     const meta = JSON.parse(new TextDecoder().decode(await service.blobs.get(uri.slice(7))));
     if (typeof meta?.name !== "string") return fallback;
-    return { name: meta.name, description: typeof meta.description === "string" ? meta.description : "" };
+    const description = typeof meta.description === "string" ? meta.description : "";
+    // Metadata written straight to the chain skipped the service's checks: defuse terminal escapes.
+    return {
+      name: meta.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, "\uFFFD"),
+      description: description.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\uFFFD"),
+    };
   } catch {
     return fallback;
   }

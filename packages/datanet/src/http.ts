@@ -4,14 +4,16 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } 
 import type { Hex } from "viem";
 import { DatanetError, InvalidInputError, PayloadTooLargeError } from "./errors.ts";
 import { formatFromFileName, parseFormat } from "./formats.ts";
-import { toId } from "./ids.ts";
+import { toId, toIndex } from "./ids.ts";
 import type { DatanetService } from "./service.ts";
+import { firstInvalidUtf8Offset } from "./text.ts";
 
 export interface DatanetHttpOptions {
   service: DatanetService;
 }
 
 const STATUSES = new Set(["pending", "accepted", "rejected"]);
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** JSON-safe copies: bigints become decimal strings. */
 function json(value: unknown): unknown {
@@ -77,8 +79,41 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     });
   }
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
+  // JSON bodies must be valid UTF-8: the default parser would turn bad bytes into U+FFFD and store them.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, raw, done) => {
+    const bytes = raw as Buffer;
+    let text: string;
+    try {
+      text = strictUtf8.decode(bytes);
+    } catch {
+      done(
+        new InvalidInputError(
+          "invalid_utf8",
+          `request body is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8Offset(bytes)}); send JSON encoded as UTF-8`,
+        ),
+      );
+      return;
+    }
+    try {
+      done(null, text === "" ? undefined : JSON.parse(text));
+    } catch (err) {
+      done(
+        new InvalidInputError("invalid_json", `request body is not valid JSON: ${(err as Error).message}`),
+      );
+    }
+  });
 
-  app.get("/datanets", async () => ({ data: service.listDatanets() }));
+  app.get<{ Querystring: { limit?: string; after?: string } }>("/datanets", async (request) => {
+    const q = request.query;
+    const limit = Math.min(q.limit === undefined ? 100 : toId(q.limit, "limit"), 1000);
+    const afterId = q.after === undefined ? 0 : toIndex(q.after, "after");
+    // One row more than asked says whether another page follows.
+    const rows = service.listDatanets({ limit: limit + 1, afterId });
+    const data = rows.slice(0, limit);
+    const hasMore = rows.length > limit;
+    return json({ data, has_more: hasMore, next_after: hasMore ? data[data.length - 1].id : null });
+  });
 
   app.post("/datanets", async (request, reply) => {
     const b = body(request);
@@ -123,8 +158,9 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     },
   );
 
-  // Multipart upload: text fields first (contributor, signature, license, [source, format, field, column,
-  // submit]), then one file part. The file streams into the blob store; past the limit -> 413.
+  // Multipart upload: text fields first (contributor, signature, license, [contentHash, source, format,
+  // field, column, submit]), then one file part. With contentHash the signature is checked before the
+  // file is read. The file streams into the blob store; past the limit -> 413.
   app.post<{ Params: { id: string } }>("/datanets/:id/contributions", async (request, reply) => {
     const datanetId = toId(request.params.id, "datanet id");
     const declared = Number(request.headers["content-length"] ?? 0);
@@ -159,6 +195,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
         datanetId,
         contributor: need("contributor"),
         signature: need("signature") as Hex,
+        contentHash: fields.contentHash as Hex | undefined,
         license: need("license"),
         source: fields.source,
         format: fields.format ? parseFormat(fields.format) : formatFromFileName(part.filename ?? ""),
@@ -186,6 +223,43 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     return reply.status(201).send(row);
   });
 
+  // Staged uploads: listed with their owner and expiry; submitted (from a key this server holds) or
+  // cancelled by their owner's CancelStaged signature.
+  app.get<{ Params: { id: string }; Querystring: { contributor?: string } }>(
+    "/datanets/:id/staged",
+    async (request) => ({
+      data: await service.listStaged({
+        datanetId: toId(request.params.id, "datanet id"),
+        contributor: request.query.contributor,
+      }),
+    }),
+  );
+
+  app.post<{ Params: { id: string } }>("/datanets/:id/staged/submit", async (request) => {
+    const datanetId = toId(request.params.id, "datanet id");
+    const b = body(request);
+    const hashes = b.contentHashes;
+    if (!Array.isArray(hashes) || hashes.length === 0 || hashes.some((h) => typeof h !== "string")) {
+      throw new InvalidInputError(
+        "invalid_field",
+        '"contentHashes" must be a non-empty array of content hashes',
+      );
+    }
+    const rows = await service.submitStaged(
+      str(b, "contributor")!,
+      hashes.map((contentHash) => ({ datanetId, contentHash: contentHash as Hex })),
+    );
+    return { data: rows };
+  });
+
+  app.post<{ Params: { id: string; hash: string } }>("/datanets/:id/staged/:hash/cancel", async (request) => {
+    const b = body(request);
+    const cancelled = await service.cancelStaged(toId(request.params.id, "datanet id"), request.params.hash, {
+      signature: str(b, "signature") as Hex,
+    });
+    return { cancelled: true, ...cancelled };
+  });
+
   app.get<{ Params: { id: string }; Querystring: { chunks?: string } }>(
     "/contributions/:id",
     async (request) =>
@@ -195,7 +269,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
   );
 
   app.post<{ Params: { id: string } }>("/datanets/:id/curate", async (request) => {
-    toId(request.params.id, "datanet id");
+    const datanetId = toId(request.params.id, "datanet id");
     const b = body(request);
     const decisions = b.decisions;
     if (!Array.isArray(decisions) || decisions.length === 0) {
@@ -210,7 +284,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
         throw new InvalidInputError("invalid_field", '"accept" must be true or false');
       return { contributionId: toId(x.contributionId, "contributionId"), accept: x.accept };
     });
-    return { data: await service.curate(str(b, "curator")!, parsed) };
+    return { data: await service.curate(str(b, "curator")!, parsed, { datanetId }) };
   });
 
   app.get<{ Params: { id: string } }>("/datanets/:id/snapshots", async (request) => ({
@@ -233,14 +307,15 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     async (request) => {
       const id = toId(request.params.id, "snapshot id");
       const q = request.query;
-      if (q.leaf !== undefined) return json(await service.snapshots.proof(id, { leafIndex: Number(q.leaf) }));
+      if (q.leaf !== undefined)
+        return json(await service.snapshots.proof(id, { leafIndex: toIndex(q.leaf, "leaf") }));
       if (q.contribution === undefined || q.chunk === undefined) {
         throw new InvalidInputError("invalid_query", "give ?leaf=N or ?contribution=ID&chunk=N");
       }
       return json(
         await service.snapshots.proof(id, {
           contributionId: toId(q.contribution, "contribution"),
-          chunkIndex: Number(q.chunk),
+          chunkIndex: toIndex(q.chunk, "chunk"),
         }),
       );
     },
@@ -262,12 +337,15 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     return reply.status(201).send({ licensed: true, price: price.toString() });
   });
 
-  app.get<{ Params: { id: string; address: string } }>(
-    "/snapshots/:id/license/:address",
-    async (request) => ({
-      snapshotId: toId(request.params.id, "snapshot id"),
+  app.get<{ Params: { id: string; address: string } }>("/snapshots/:id/license/:address", async (request) => {
+    const snapshotId = toId(request.params.id, "snapshot id");
+    // An unknown snapshot is a 404, not "no license".
+    if (!service.db.getSnapshot(snapshotId)) await service.sync();
+    service.getSnapshot(snapshotId);
+    return {
+      snapshotId,
       account: request.params.address,
-      hasLicense: await service.hasLicense(toId(request.params.id, "snapshot id"), request.params.address),
-    }),
-  );
+      hasLicense: await service.hasLicense(snapshotId, request.params.address),
+    };
+  });
 };

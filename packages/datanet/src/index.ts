@@ -40,11 +40,13 @@ export {
   type DatanetServiceOptions,
   type DatanetView,
   type StagedContribution,
+  type StagedView,
   type StageInput,
 } from "./service.ts";
 export { CONTRIBUTION_TYPES, contributionTypedData, verifyContributionSignature } from "./signature.ts";
 export { LEAF_ENCODING, type ManifestEntry, type SnapshotManifest } from "./snapshot.ts";
 export { type ChunkProof, type SnapshotChunk, SnapshotStore } from "./snapshots.ts";
+export { CANCEL_STAGED_TYPES, cancelStagedTypedData, DEFAULT_STAGED_TTL_MS } from "./staging.ts";
 export { decodeUtf8Strict, normalizeText } from "./text.ts";
 export {
   LEXICOGRAPHER_FILES,

@@ -23,10 +23,10 @@ import { buyLicense, getSnapshot, hasLicense, publishSnapshot } from "./publishi
 import { ContentRefs } from "./refs.ts";
 import type { RegistryPort } from "./registry-port.ts";
 import { SnapshotStore } from "./snapshots.ts";
-import { type StagedContribution, type StageInput, StagingArea } from "./staging.ts";
+import { type StagedContribution, type StagedView, type StageInput, StagingArea } from "./staging.ts";
 import { utf8 } from "./text.ts";
 
-export type { StagedContribution, StageInput } from "./staging.ts";
+export type { StagedContribution, StagedView, StageInput } from "./staging.ts";
 
 export interface DatanetServiceOptions {
   /** Holds `index.sqlite`, `blobs/` and `refs/`. */
@@ -40,6 +40,10 @@ export interface DatanetServiceOptions {
   maxChunkBytes?: number;
   /** Block range per eth_getLogs call while following the chain. */
   logRange?: bigint;
+  /** How long an upload may stay staged without its on-chain submission (default one day). */
+  stagedTtlMs?: number;
+  /** The clock for staged-upload expiry and rate limits (tests pass their own). */
+  now?: () => number;
 }
 
 export interface CreateDatanetInput {
@@ -86,11 +90,11 @@ export class DatanetService implements DatanetStores, ChainAccess {
     this.blobs = opts.blobs ?? new FileBlobStore(join(opts.dataDir, "blobs"));
     this.refs = new ContentRefs(join(opts.dataDir, "refs"));
     this.nearDup = new NearDupIndex(opts.minhash, opts.nearDupThreshold);
-    this.limiter = new RateLimiter({ ...DEFAULT_LIMITS, ...opts.limits });
+    this.limiter = new RateLimiter({ ...DEFAULT_LIMITS, ...opts.limits }, opts.now);
     this.maxChunkBytes = opts.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;
     this.registryPort = opts.registry;
     this.snapshots = new SnapshotStore(this.db, this.blobs);
-    this.staging = new StagingArea(this, this);
+    this.staging = new StagingArea(this, this, opts.stagedTtlMs, opts.now);
     const follower: FollowerTarget = {
       db: this.db,
       blobs: this.blobs,
@@ -158,9 +162,7 @@ export class DatanetService implements DatanetStores, ChainAccess {
 
   async createDatanet(input: CreateDatanetInput): Promise<DatanetView> {
     const owner = this.sender(input.owner, "owner");
-    if (typeof input.name !== "string" || input.name.trim() === "" || input.name.length > 200) {
-      throw new InvalidInputError("invalid_name", "a Datanet needs a name of 1 to 200 characters");
-    }
+    validateDatanetText(input.name, input.description);
     const ownerBps = input.ownerBps ?? 2000;
     if (!Number.isInteger(ownerBps) || ownerBps < 0 || ownerBps > 10_000) {
       throw new InvalidInputError(
@@ -196,8 +198,9 @@ export class DatanetService implements DatanetStores, ChainAccess {
     return this.getDatanet(Number(datanetId));
   }
 
-  listDatanets(): DatanetRow[] {
-    return this.db.listDatanets();
+  /** Datanets by id: all, or a page of `limit` after id `afterId`. */
+  listDatanets(opts: { limit?: number; afterId?: number } = {}): DatanetRow[] {
+    return this.db.listDatanets(opts);
   }
 
   getDatanet(id: number): DatanetView {
@@ -219,6 +222,24 @@ export class DatanetService implements DatanetStores, ChainAccess {
     staged: readonly { datanetId: number; contentHash: `0x${string}` }[],
   ): Promise<ContributionRow[]> {
     return this.staging.submitStaged(from, staged);
+  }
+
+  /** Live staged uploads (each with its owner and expiry), optionally of one Datanet or contributor. */
+  listStaged(filter: { datanetId?: number; contributor?: string } = {}): Promise<StagedView[]> {
+    if (filter.datanetId !== undefined) this.getDatanet(filter.datanetId);
+    return this.staging.list(filter);
+  }
+
+  /**
+   * Cancels a staged upload, freeing its text: its owner signs CancelStaged(datanetId, contentHash)
+   * (`cancelStagedTypedData`), or acts through a key this service holds (`{ from }`).
+   */
+  cancelStaged(
+    datanetId: number,
+    contentHash: string,
+    by: { signature: `0x${string}` } | { from: string },
+  ): Promise<StagedView> {
+    return this.staging.cancel(datanetId, contentHash, by);
   }
 
   /** stage + submitStaged for one upload from an account this service can send from. */
@@ -255,12 +276,17 @@ export class DatanetService implements DatanetStores, ChainAccess {
 
   // ------------------------------------------------------------------ curation
 
-  /** Accepts or rejects pending contributions on-chain (one curateBatch call) as `curator`. */
+  /**
+   * Accepts or rejects pending contributions on-chain (one curateBatch call) as `curator`. With
+   * `datanetId`, every contribution must belong to that Datanet.
+   */
   curate(
     curator: string,
     decisions: readonly { contributionId: number; accept: boolean }[],
+    opts: { datanetId?: number } = {},
   ): Promise<ContributionRow[]> {
-    return curate(this, this, curator, decisions);
+    if (opts.datanetId !== undefined) this.getDatanet(opts.datanetId);
+    return curate(this, this, curator, decisions, opts.datanetId);
   }
 
   // ------------------------------------------------------------------ snapshots and licences
@@ -286,3 +312,49 @@ export class DatanetService implements DatanetStores, ChainAccess {
 }
 
 export { toId } from "./ids.ts";
+
+/** Longest Datanet name, in characters, and description, in UTF-8 bytes. */
+export const MAX_NAME_CHARS = 200;
+export const MAX_DESCRIPTION_BYTES = 4096;
+
+// C0 and C1 control characters (terminal escapes among them); a description may keep tabs and newlines.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_BUT_TAB_NEWLINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+function describeControl(text: string, pattern: RegExp): string {
+  const c = text.match(pattern)![0];
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} at position ${text.search(pattern)}`;
+}
+
+/** Names and descriptions are printed by CLIs and web pages: plain text of bounded size only. */
+function validateDatanetText(name: unknown, description: unknown): void {
+  if (typeof name !== "string" || name.trim() === "" || name.length > MAX_NAME_CHARS) {
+    throw new InvalidInputError(
+      "invalid_name",
+      `a Datanet needs a name of 1 to ${MAX_NAME_CHARS} characters`,
+    );
+  }
+  if (CONTROL.test(name)) {
+    throw new InvalidInputError(
+      "invalid_name",
+      `a Datanet name must not contain control characters (terminal escapes, newlines); found ${describeControl(name, CONTROL)}`,
+    );
+  }
+  if (description === undefined) return;
+  if (typeof description !== "string") {
+    throw new InvalidInputError("invalid_description", "a Datanet description must be a string");
+  }
+  const bytes = utf8.encode(description).length;
+  if (bytes > MAX_DESCRIPTION_BYTES) {
+    throw new InvalidInputError(
+      "description_too_long",
+      `a Datanet description is at most ${MAX_DESCRIPTION_BYTES} bytes of UTF-8, got ${bytes}; link to a longer text instead`,
+    );
+  }
+  if (CONTROL_BUT_TAB_NEWLINE.test(description)) {
+    throw new InvalidInputError(
+      "invalid_description",
+      `a Datanet description must not contain control characters other than tab and newline (terminal escapes); found ${describeControl(description, CONTROL_BUT_TAB_NEWLINE)}`,
+    );
+  }
+}

@@ -23,6 +23,28 @@ export function contributionTypedData(domain: ContributionDomain, datanetId: big
   };
 }
 
+/** The signer of EIP-712 typed data; a malformed or unrecoverable signature is a clear error. */
+export async function recoverSigner(
+  typedData: Parameters<typeof recoverTypedDataAddress>[0] extends infer P
+    ? Omit<P & object, "signature">
+    : never,
+  signature: Hex,
+): Promise<Address> {
+  if (!isHex(signature) || (signature.length !== 132 && signature.length !== 130)) {
+    throw new InvalidInputError("invalid_signature", "signature must be a 65-byte hex string");
+  }
+  try {
+    return await recoverTypedDataAddress({ ...typedData, signature } as Parameters<
+      typeof recoverTypedDataAddress
+    >[0]);
+  } catch {
+    throw new PermissionError(
+      "bad_signature",
+      "the signature cannot be recovered; sign the EIP-712 message again",
+    );
+  }
+}
+
 /** Throws unless `signature` is `contributor`'s EIP-712 signature over (datanetId, contentHash). */
 export async function verifyContributionSignature(args: {
   domain: ContributionDomain;
@@ -50,9 +72,11 @@ export async function verifyContributionSignature(args: {
     );
   }
   if (signer.toLowerCase() !== args.contributor.toLowerCase()) {
+    // The recovered address alone says nothing useful: a signature over another Datanet or file
+    // recovers to a random-looking address. Name what the signature had to cover.
     throw new PermissionError(
       "bad_signature",
-      `signature is by ${signer}, not by contributor ${args.contributor}; the contributor must sign (datanetId, contentHash)`,
+      `signature does not match (datanetId ${args.datanetId}, contentHash ${args.contentHash}): it was made over other data or with another key, not by contributor ${args.contributor}; sign this Datanet id and this upload's content hash as the contributor`,
     );
   }
 }

@@ -1,7 +1,13 @@
 import type { Address, Hex } from "viem";
 import type { ChainAccess, DatanetStores } from "./context.ts";
 import type { ContributionRow } from "./db.ts";
-import { ChainError, DuplicateContentError, NotFoundError, PermissionError } from "./errors.ts";
+import {
+  ChainError,
+  DuplicateContentError,
+  InvalidInputError,
+  NotFoundError,
+  PermissionError,
+} from "./errors.ts";
 import type { ContentFormat, ExtractOptions } from "./formats.ts";
 import { toId } from "./ids.ts";
 import {
@@ -14,13 +20,18 @@ import {
   validateAddress,
   validateLicense,
 } from "./ingest.ts";
-import { verifyContributionSignature } from "./signature.ts";
+import { recoverSigner, verifyContributionSignature } from "./signature.ts";
 
 export interface StageInput {
   datanetId: number;
   contributor: string;
   /** EIP-712 signature by the contributor over (datanetId, contentHash); see `contributionTypedData`. */
   signature: Hex;
+  /**
+   * The content hash the contributor signed, when the client sends it ahead of the content: the
+   * signature is then checked before the upload is read, and the content must hash to it.
+   */
+  contentHash?: Hex;
   license: string;
   source?: string;
   format: ContentFormat;
@@ -38,8 +49,52 @@ export interface StagedContribution {
   chunkCount: number;
 }
 
+function validateContentHash(value: string): Hex {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
+    throw new InvalidInputError("invalid_content_hash", `contentHash "${value}" is not a 32-byte hex string`);
+  }
+  return value as Hex;
+}
+
+/** A staged upload as listed: its owner (the contributor who signed it) and when it expires. */
+export interface StagedView {
+  datanetId: number;
+  contentHash: Hex;
+  contributor: Address;
+  metaCid: string;
+  contentCid: string;
+  stagedAt: number;
+  expiresAt: number;
+}
+
+/** What the owner of a staged upload signs to cancel it (EIP-712, same domain as contributions). */
+export const CANCEL_STAGED_TYPES = {
+  CancelStaged: [
+    { name: "datanetId", type: "uint256" },
+    { name: "contentHash", type: "bytes32" },
+  ],
+} as const;
+
+export function cancelStagedTypedData(
+  domain: { chainId: number; verifyingContract: Address },
+  datanetId: bigint,
+  contentHash: Hex,
+) {
+  return {
+    domain: { name: "OpenLedger Datanet", version: "1", ...domain },
+    types: CANCEL_STAGED_TYPES,
+    primaryType: "CancelStaged" as const,
+    message: { datanetId, contentHash },
+  };
+}
+
+/** How long an upload stays staged without its on-chain submission (default one day). */
+export const DEFAULT_STAGED_TTL_MS = 24 * 60 * 60 * 1000;
+
 /**
- * Uploads checked and stored but not yet submitted on-chain. Staged uploads take part in duplicate
+ * Uploads checked and stored but not yet submitted on-chain. Each has an owner (its contributor) and
+ * an expiry: an upload whose transaction never comes (a key with no gas, a client that went away)
+ * stops blocking its text once it expires, and its owner can cancel it sooner. Staged uploads take part in duplicate
  * checks (under negative keys in the near-duplicate index) until the follower sees their submission.
  */
 export class StagingArea {
@@ -50,7 +105,94 @@ export class StagingArea {
   constructor(
     private readonly stores: DatanetStores,
     private readonly chain: ChainAccess,
+    private readonly ttlMs: number = DEFAULT_STAGED_TTL_MS,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  private view(row: {
+    datanetId: number;
+    contentHash: string;
+    contributor: string;
+    metaCid: string;
+    contentCid: string;
+    stagedAt: number;
+  }): StagedView {
+    return {
+      ...row,
+      contentHash: row.contentHash as Hex,
+      contributor: row.contributor as Address,
+      expiresAt: row.stagedAt + this.ttlMs,
+    };
+  }
+
+  /** Live staged uploads, oldest first (expired ones are removed first). */
+  async list(filter: { datanetId?: number; contributor?: string } = {}): Promise<StagedView[]> {
+    await this.purgeExpired();
+    const who = filter.contributor
+      ? validateAddress(filter.contributor, "contributor").toLowerCase()
+      : undefined;
+    return this.stores.db
+      .listStaged(filter.datanetId)
+      .filter((r) => !who || r.contributor.toLowerCase() === who)
+      .map((r) => this.view(r));
+  }
+
+  /** Removes every expired staged upload (its row, its duplicate-index entries, its unused blobs). */
+  async purgeExpired(): Promise<number> {
+    const cutoff = this.now() - this.ttlMs;
+    const expired = this.stores.db.listStaged().filter((r) => r.stagedAt <= cutoff);
+    for (const r of expired) await this.drop(r.datanetId, r.contentHash);
+    return expired.length;
+  }
+
+  private async drop(datanetId: number, contentHash: string): Promise<void> {
+    const { db, blobs } = this.stores;
+    const row = db.getStaged(datanetId, contentHash);
+    if (!row) return;
+    db.deleteStaged(datanetId, contentHash);
+    this.stagedSubmitted(datanetId, contentHash);
+    this.derived.delete(row.metaCid);
+    for (const cid of [row.metaCid, row.contentCid]) if (!db.blobInUse(cid)) await blobs.delete(cid);
+  }
+
+  /**
+   * Cancels a staged upload: only its owner may, by signing CancelStaged(datanetId, contentHash)
+   * (`cancelStagedTypedData`), or through a key this service holds (`from`).
+   */
+  async cancel(
+    datanetId: number,
+    contentHash: string,
+    by: { signature: Hex } | { from: string },
+  ): Promise<StagedView> {
+    const hash = validateContentHash(contentHash);
+    const row =
+      this.stores.db.getStaged(datanetId, hash) ?? this.stores.db.getStaged(datanetId, hash.toLowerCase());
+    if (!row || row.stagedAt + this.ttlMs <= this.now()) {
+      throw new NotFoundError("not_staged", `no staged upload ${hash} for Datanet ${datanetId}`);
+    }
+    let canceller: Address;
+    if ("from" in by) canceller = this.chain.sender(by.from, "canceller");
+    else {
+      const registry = this.chain.registry;
+      canceller = await recoverSigner(
+        cancelStagedTypedData(
+          { chainId: registry.chainId, verifyingContract: registry.address },
+          BigInt(datanetId),
+          row.contentHash as Hex,
+        ),
+        by.signature,
+      );
+    }
+    if (canceller.toLowerCase() !== row.contributor.toLowerCase()) {
+      throw new PermissionError(
+        "not_owner",
+        `staged upload ${row.contentHash} belongs to ${row.contributor}; only that account may cancel it (the signature is by ${canceller})`,
+      );
+    }
+    const view = this.view(row);
+    await this.drop(datanetId, row.contentHash);
+    return view;
+  }
 
   /** Cached derived chunks of a staged upload, handed to the follower (falls back to re-deriving). */
   takeDerived(metaCid: string): DerivedContent | undefined {
@@ -94,19 +236,40 @@ export class StagingArea {
       throw new NotFoundError("unknown_datanet", `Datanet ${datanetId} does not exist; create it first`);
     }
     limiter.check(contributor, 0);
+    await this.purgeExpired();
+    const domain = { chainId: registry.chainId, verifyingContract: registry.address };
+    // Cheap checks first: with the signed hash declared up front, a bad signature costs no upload.
+    const declared = input.contentHash === undefined ? undefined : validateContentHash(input.contentHash);
+    if (declared) {
+      await verifyContributionSignature({
+        domain,
+        datanetId: BigInt(datanetId),
+        contentHash: declared,
+        contributor,
+        signature: input.signature,
+      });
+    }
     const { cid, size } = await blobs.put(input.content, { maxBytes: limiter.limits.maxUploadBytes });
     try {
       limiter.check(contributor, size);
       const bytes = await blobs.get(cid);
       const extract = input.extract ?? {};
       const derived = deriveContent(bytes, input.format, extract, maxChunkBytes, nearDup.hasher);
-      await verifyContributionSignature({
-        domain: { chainId: registry.chainId, verifyingContract: registry.address },
-        datanetId: BigInt(datanetId),
-        contentHash: derived.contentHash,
-        contributor,
-        signature: input.signature,
-      });
+      if (declared && declared.toLowerCase() !== derived.contentHash.toLowerCase()) {
+        throw new InvalidInputError(
+          "content_hash_mismatch",
+          `the content hashes to ${derived.contentHash}, not to the declared contentHash ${declared}; hash the normalised text (contentHashOf) and sign that`,
+        );
+      }
+      if (!declared) {
+        await verifyContributionSignature({
+          domain,
+          datanetId: BigInt(datanetId),
+          contentHash: derived.contentHash,
+          contributor,
+          signature: input.signature,
+        });
+      }
       this.checkDuplicates(datanetId, derived);
       const meta: ContributionMeta = {
         kind: "openledger.contribution/1",
@@ -131,7 +294,7 @@ export class StagingArea {
         contributor,
         metaCid: encoded.cid,
         contentCid: cid,
-        stagedAt: Date.now(),
+        stagedAt: this.now(),
       });
       try {
         await blobs.put(encoded.bytes);
@@ -171,7 +334,8 @@ export class StagingArea {
         { contributionId: exact.id },
       );
     }
-    if (db.getStaged(datanetId, derived.contentHash)) {
+    const staged = db.getStaged(datanetId, derived.contentHash);
+    if (staged && staged.stagedAt + this.ttlMs > this.now()) {
       throw new DuplicateContentError(
         "exact_duplicate",
         `the same content is already staged for Datanet ${datanetId} (content hash ${derived.contentHash})`,
@@ -209,8 +373,11 @@ export class StagingArea {
     const byDatanet = new Map<number, string[]>();
     for (const s of staged) {
       const row = db.getStaged(s.datanetId, s.contentHash);
-      if (!row) {
-        throw new NotFoundError("not_staged", `no staged upload ${s.contentHash} for Datanet ${s.datanetId}`);
+      if (!row || row.stagedAt + this.ttlMs <= this.now()) {
+        throw new NotFoundError(
+          "not_staged",
+          `no staged upload ${s.contentHash} for Datanet ${s.datanetId}${row ? " (it expired; upload it again)" : ""}`,
+        );
       }
       if (row.contributor.toLowerCase() !== sender.toLowerCase()) {
         throw new PermissionError(
