@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, type Hex, hexToBytes, isHex } from "viem";
 import { canonicalChunks } from "./chunks.ts";
@@ -16,7 +16,8 @@ const SPACE = 0x20;
 const END_OF_CHUNK = 0x0a;
 const MAX_CONTRIBUTION_ID = (1n << 64n) - 1n;
 
-const align8 = (n: number) => (n + 7) & ~7;
+// Plain arithmetic, not bit operations: index files may exceed 2 GiB.
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 interface Sections {
   text: PagedArray;
@@ -29,6 +30,8 @@ interface Sections {
   contentHash: (c: number) => Uint8Array;
   /** The persisted form: the whole file, in memory or read on demand. */
   bytes: () => Uint8Array;
+  /** Writes the persisted form to `path` without holding it in memory at once. */
+  writeFile: (path: string) => void;
 }
 
 export interface OpenIndexOptions {
@@ -175,6 +178,7 @@ export class SpanIndex {
       contributionId: a.contributionId,
       contentHash: (c) => a.contentHash.subarray(32 * c, 32 * c + 32),
       bytes: () => file ?? serialize(root, a),
+      writeFile: (path) => writeSections(path, root, a),
     });
   }
 
@@ -184,7 +188,7 @@ export class SpanIndex {
   }
 
   writeFile(path: string): void {
-    writeFileSync(path, this.toBuffer());
+    this.#s.writeFile(path);
   }
 
   /** Wraps a persisted index as typed-array views (one aligned copy at most, no per-entry objects). */
@@ -263,6 +267,7 @@ export class SpanIndex {
         contributionId,
         contentHash: (c) => contentHash.subarray(32 * c, 32 * c + 32),
         bytes: () => readFileSync(path),
+        writeFile: (to) => copyFileSync(path, to),
       };
       return new SpanIndex(bytesToHex(header.subarray(24, 56)), sections, () => closeSync(fd));
     } catch (err) {
@@ -483,27 +488,58 @@ function readHeader(
   };
 }
 
-/** The file bytes of an in-memory index (README, "Index"). */
-function serialize(root: Hex, s: RawSections): Uint8Array {
+/** The header and the sections with their file offsets (README, "Index"). */
+function fileParts(root: Hex, s: RawSections): { at: number; bytes: Uint8Array }[] {
   const layout = sectionLayout(s.text.length, s.wordPos.length, s.chunkIndex.length);
-  const out = new Uint8Array(layout.total);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < MAGIC.length; i++) out[i] = MAGIC.charCodeAt(i);
+  const header = new Uint8Array(HEADER_BYTES);
+  const view = new DataView(header.buffer);
+  for (let i = 0; i < MAGIC.length; i++) header[i] = MAGIC.charCodeAt(i);
   view.setUint32(8, SPAN_INDEX_VERSION, true);
   view.setUint32(12, s.chunkIndex.length, true);
   view.setUint32(16, s.wordPos.length, true);
   view.setUint32(20, s.text.length, true);
-  out.set(hexToBytes(root), 24);
-  const put = (a: Uint8Array | Uint32Array | BigUint64Array, at: number) =>
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
-  put(s.text, layout.text);
-  put(s.wordPos, layout.wordPos);
-  put(s.suffixes, layout.suffixes);
-  put(s.chunkFirstWord, layout.chunkFirstWord);
-  put(s.chunkIndex, layout.chunkIndex);
-  put(s.contributionId, layout.contributionId);
-  put(s.contentHash, layout.contentHash);
+  header.set(hexToBytes(root), 24);
+  const part = (a: Uint8Array | Uint32Array | BigUint64Array, at: number) => ({
+    at,
+    bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+  });
+  return [
+    { at: 0, bytes: header },
+    part(s.text, layout.text),
+    part(s.wordPos, layout.wordPos),
+    part(s.suffixes, layout.suffixes),
+    part(s.chunkFirstWord, layout.chunkFirstWord),
+    part(s.chunkIndex, layout.chunkIndex),
+    part(s.contributionId, layout.contributionId),
+    part(s.contentHash, layout.contentHash),
+    { at: layout.total, bytes: new Uint8Array(0) },
+  ];
+}
+
+/** The file bytes of an in-memory index. */
+function serialize(root: Hex, s: RawSections): Uint8Array {
+  const parts = fileParts(root, s);
+  const out = new Uint8Array(parts[parts.length - 1].at);
+  for (const p of parts) out.set(p.bytes, p.at);
   return out;
+}
+
+/** Writes the file section by section (gaps are the zero padding), in writes of at most 1 GiB. */
+function writeSections(path: string, root: Hex, s: RawSections): void {
+  const fd = openSync(path, "w");
+  try {
+    const parts = fileParts(root, s);
+    let end = 0;
+    for (const p of parts) {
+      if (p.at > end) writeSync(fd, new Uint8Array(p.at - end), 0, p.at - end, end);
+      for (let done = 0; done < p.bytes.length; ) {
+        done += writeSync(fd, p.bytes, done, Math.min(p.bytes.length - done, 2 ** 30), p.at + done);
+      }
+      end = p.at + p.bytes.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function sectionLayout(textBytes: number, words: number, chunks: number) {

@@ -42,6 +42,10 @@ describe("SpanIndex.open (positioned reads, paged)", () => {
   const path = join(dir, "corpus.spanidx");
   built.writeFile(path);
 
+  test("writeFile (written section by section) equals toBuffer", () => {
+    assert.deepEqual(readFileSync(path), Buffer.from(built.toBuffer()));
+  });
+
   test("answers exactly as the in-memory index, also with a page budget far below the file size", () => {
     for (const cacheBytes of [64 * 1024 * 1024, 0]) {
       const opened = SpanIndex.open(path, { cacheBytes });
