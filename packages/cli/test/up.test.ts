@@ -4,27 +4,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createPublicClient, http } from "viem";
-
-const BIN = resolve(fileURLToPath(import.meta.url), "../../bin/openledger.js");
-
-function runCli(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+import { BIN, runCli } from "./helpers.ts";
 
 test("openledger up: node + protocol in genesis + seeded Datanets + attribution API; SIGINT stops it", async () => {
   const dir = mkdtempSync(join(tmpdir(), "openledger-up-"));
@@ -79,7 +62,9 @@ test("openledger up: node + protocol in genesis + seeded Datanets + attribution 
     }
 
     // `openledger deploy` (no key: 1337 is a local dev chain) finds the genesis deployment and deploys nothing.
-    const redeploy = await runCli(["deploy", "--rpc", rpc, "--deployments", join(dir, "deployments")], dir);
+    const redeploy = await runCli(["deploy", "--rpc", rpc, "--deployments", join(dir, "deployments")], {
+      cwd: dir,
+    });
     assert.equal(redeploy.code, 0, redeploy.stderr);
     assert.doesNotMatch(redeploy.stderr, /info\s+deployed contract=/);
     assert.match(redeploy.stderr, /everything was already deployed/);
