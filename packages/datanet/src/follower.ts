@@ -1,4 +1,5 @@
 import type { BlobStore } from "./blobstore.ts";
+import { defuseControls } from "./controls.ts";
 import type { ChunkRow, ContributionRow, DatanetDb } from "./db.ts";
 import { type DerivedContent, deriveContent, licenseFromBytes32, loadContributionMeta } from "./ingest.ts";
 import { type NearDupIndex, signatureToBytes } from "./neardup.ts";
@@ -92,8 +93,8 @@ async function datanetMeta(
     const description = typeof meta.description === "string" ? meta.description : "";
     // Metadata written straight to the chain skipped the service's checks: defuse terminal escapes.
     return {
-      name: meta.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, "\uFFFD"),
-      description: description.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\uFFFD"),
+      name: defuseControls(meta.name),
+      description: defuseControls(description, true),
     };
   } catch {
     return fallback;

@@ -4,6 +4,7 @@ import type { Address } from "viem";
 import { type BlobStore, FileBlobStore } from "./blobstore.ts";
 import { DEFAULT_MAX_CHUNK_BYTES } from "./chunking.ts";
 import type { ChainAccess, DatanetStores, Progress } from "./context.ts";
+import { firstControl } from "./controls.ts";
 import { curate } from "./curation.ts";
 import {
   type ContributionRow,
@@ -317,13 +318,8 @@ export { toId } from "./ids.ts";
 export const MAX_NAME_CHARS = 200;
 export const MAX_DESCRIPTION_BYTES = 4096;
 
-// C0 and C1 control characters (terminal escapes among them); a description may keep tabs and newlines.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROL_BUT_TAB_NEWLINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
-
-function describeControl(text: string, pattern: RegExp): string {
-  const c = text.match(pattern)![0];
-  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} at position ${text.search(pattern)}`;
+function describeControl(text: string, at: number): string {
+  return `U+${text.charCodeAt(at).toString(16).toUpperCase().padStart(4, "0")} at position ${at}`;
 }
 
 /** Names and descriptions are printed by CLIs and web pages: plain text of bounded size only. */
@@ -334,10 +330,11 @@ function validateDatanetText(name: unknown, description: unknown): void {
       `a Datanet needs a name of 1 to ${MAX_NAME_CHARS} characters`,
     );
   }
-  if (CONTROL.test(name)) {
+  const inName = firstControl(name);
+  if (inName >= 0) {
     throw new InvalidInputError(
       "invalid_name",
-      `a Datanet name must not contain control characters (terminal escapes, newlines); found ${describeControl(name, CONTROL)}`,
+      `a Datanet name must not contain control characters (terminal escapes, newlines); found ${describeControl(name, inName)}`,
     );
   }
   if (description === undefined) return;
@@ -351,10 +348,11 @@ function validateDatanetText(name: unknown, description: unknown): void {
       `a Datanet description is at most ${MAX_DESCRIPTION_BYTES} bytes of UTF-8, got ${bytes}; link to a longer text instead`,
     );
   }
-  if (CONTROL_BUT_TAB_NEWLINE.test(description)) {
+  const inDescription = firstControl(description, true);
+  if (inDescription >= 0) {
     throw new InvalidInputError(
       "invalid_description",
-      `a Datanet description must not contain control characters other than tab and newline (terminal escapes); found ${describeControl(description, CONTROL_BUT_TAB_NEWLINE)}`,
+      `a Datanet description must not contain control characters other than tab and newline (terminal escapes); found ${describeControl(description, inDescription)}`,
     );
   }
 }
