@@ -5,6 +5,9 @@
 import { LORA_TARGETS } from "../formats/lora-formats.ts";
 import type { Buf, Engine } from "../kernels/engine.ts";
 import { QTensor, type Weight } from "../kernels/qtensor.ts";
+import { attentionForward } from "../layers/attention.ts";
+import { mlpForward } from "../layers/mlp.ts";
+import type { LayerPass } from "../layers/pass.ts";
 import type { LoraAdapter, LoraTarget } from "../lora/adapter.ts";
 import { ModelInputError } from "./errors.ts";
 import type { KVCache, LayerParams, LlamaModel } from "./llama.ts";
@@ -161,45 +164,6 @@ function adapterRuns(inputs: PassInput[], seqs: SeqRows[]): AdapterRun[] {
   return runs;
 }
 
-/**
- * out (+)= x·Wᵀ + bias + Σ_runs scale·(x·Aᵀ)·Bᵀ. x [N, inDim], W [outDim, inDim]. The scaled x·Aᵀ of
- * each run is left in xa for the backward pass.
- */
-export function linearForward(
-  e: Engine,
-  x: Buf,
-  N: number,
-  W: Weight,
-  bias: Buf | null,
-  out: Buf,
-  accumulate: boolean,
-  runs: AdapterRun[],
-  layer: number,
-  target: LoraTarget,
-  xa: Buf | undefined,
-  rmax: number,
-  exact = false,
-): void {
-  const outDim = W.length / (x.length / N);
-  const inDim = x.length / N;
-  e.linear(x, W, out, N, outDim, inDim, { accumulate, exact });
-  if (bias) {
-    const o = out.f32;
-    const b = bias.f32;
-    for (let r = 0; r < N; r++) for (let j = 0; j < outDim; j++) o[r * outDim + j] += b[j];
-  }
-  for (const run of runs) {
-    const slot = run.adapter?.slots[layer].get(target);
-    if (!slot || !xa) continue;
-    const n = run.r1 - run.r0;
-    const xar = xa.at(run.r0 * rmax);
-    e.matmulABt(x.at(run.r0 * inDim), slot.A, xar, n, slot.rank, inDim, { ldc: rmax });
-    const v = xar.f32;
-    for (let r = 0; r < n; r++) for (let j = 0; j < slot.rank; j++) v[r * rmax + j] *= slot.scale;
-    e.matmulABt(xar, slot.B, out.at(run.r0 * outDim), n, outDim, slot.rank, { lda: rmax, accumulate: true });
-  }
-}
-
 /** The embedding of one token into `out` (D values), from f32 or packed embeddings. */
 function embedRow(e: Engine, embed: Weight, token: number, out: Buf): void {
   if (embed instanceof QTensor) e.dequantRows(embed, token, token + 1, out);
@@ -211,11 +175,8 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
   const e = model.engine;
   const c = model.config;
   const D = c.hiddenSize;
-  const hd = c.headDim;
   const nHq = c.numHeads;
   const nHkv = c.numKvHeads;
-  const qd = nHq * hd;
-  const kvd = nHkv * hd;
   const F = c.intermediateSize;
   const V = c.vocabSize;
 
@@ -277,54 +238,13 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
     }
   });
   const state: PassState = { N, seqs, runs, rmax, pos, x, acts };
-  const scale = 1 / Math.sqrt(hd);
 
   for (let l = 0; l < c.numLayers; l++) {
     const L: LayerParams = model.layers[l];
     const A = acts[save ? l : 0];
-    const lin = (inp: Buf, W: Weight, bias: Buf | null, out: Buf, acc: boolean, t: LoraTarget) =>
-      linearForward(e, inp, N, W, bias, out, acc, runs, l, t, A.xa.get(t), rmax, save);
-
-    if (A.xIn) A.xIn.f32.set(x.f32);
-    e.rmsnorm(x, L.attnNorm, A.xn1, A.rstd1, N, D, c.rmsNormEps);
-    lin(A.xn1, L.q, L.qBias, A.q, false, "q_proj");
-    lin(A.xn1, L.k, L.kBias, A.k, false, "k_proj");
-    lin(A.xn1, L.v, L.vBias, A.v, false, "v_proj");
-    e.rope(A.q, N, qd, nHq, hd, pos, model.rope);
-    e.rope(A.k, N, kvd, nHkv, hd, pos, model.rope);
-    for (const s of seqs) {
-      let kk = A.k.at(s.r0 * kvd);
-      let vv = A.v.at(s.r0 * kvd);
-      if (s.cache) {
-        s.cache.k[l].f32.set(A.k.f32.subarray(s.r0 * kvd, (s.r0 + s.n) * kvd), s.S0 * kvd);
-        s.cache.v[l].f32.set(A.v.f32.subarray(s.r0 * kvd, (s.r0 + s.n) * kvd), s.S0 * kvd);
-        kk = s.cache.k[l];
-        vv = s.cache.v[l];
-      }
-      e.attention({
-        q: A.q.at(s.r0 * qd),
-        qStride: qd,
-        k: kk,
-        v: vv,
-        kvStride: kvd,
-        out: A.ao.at(s.r0 * qd),
-        outStride: qd,
-        att: A.att.at(s.attOffset),
-        T: s.n,
-        S0: s.S0,
-        nHq,
-        nHkv,
-        hd,
-        scale,
-      });
-    }
-    lin(A.ao, L.o, null, x, true, "o_proj");
-    if (A.xMid) A.xMid.f32.set(x.f32);
-    e.rmsnorm(x, L.ffnNorm, A.xn2, A.rstd2, N, D, c.rmsNormEps);
-    lin(A.xn2, L.gate, null, A.g, false, "gate_proj");
-    lin(A.xn2, L.up, null, A.u, false, "up_proj");
-    e.swiglu(A.g, A.u, A.h, N * F);
-    lin(A.h, L.down, null, x, true, "down_proj");
+    const p: LayerPass = { e, model, layer: l, N, seqs, runs, rmax, pos, save };
+    attentionForward(p, L, A, x);
+    mlpForward(p, L, A, x);
   }
   for (const s of seqs) if (s.cache) s.cache.length = s.S0 + s.n;
   return state;

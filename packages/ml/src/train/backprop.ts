@@ -1,11 +1,13 @@
 // Loss and gradients of the decoder, llm.c style: each layer's backward mirrors its forward in
 // model/forward.ts (same buffers, reverse order). Gradients go to the full weights, to one LoRA
 // adapter's A/B matrices, or both.
-import type { Buf, Engine } from "../kernels/engine.ts";
-import type { Weight } from "../kernels/qtensor.ts";
-import type { LoraAdapter, LoraSlot, LoraTarget } from "../lora/adapter.ts";
+import type { Buf } from "../kernels/engine.ts";
+import { attentionBackward } from "../layers/attention.ts";
+import { mlpBackward } from "../layers/mlp.ts";
+import type { LayerGrad, LayerPass, LayerScratch } from "../layers/pass.ts";
+import type { LoraAdapter, LoraSlot } from "../lora/adapter.ts";
 import { ModelInputError } from "../model/errors.ts";
-import { type AdapterRun, forwardPass, freeState, type PassInput } from "../model/forward.ts";
+import { forwardPass, freeState, type PassInput } from "../model/forward.ts";
 import type { LlamaModel } from "../model/llama.ts";
 
 /** One training sequence: targets[i] is the token after tokens[i], or -1 where no loss is taken. */
@@ -42,50 +44,6 @@ export function causalExample(sequence: ArrayLike<number>, promptLength = 0): Tr
   const tokens = Array.from({ length: n }, (_, i) => sequence[i]);
   const targets = Array.from({ length: n }, (_, i) => (i + 1 < promptLength ? -1 : sequence[i + 1]));
   return { tokens, targets };
-}
-
-function linearBackward(
-  e: Engine,
-  dy: Buf,
-  x: Buf,
-  N: number,
-  W: Weight,
-  dx: Buf | null,
-  dxAccumulate: boolean,
-  gradW: Buf | null,
-  gradBias: Buf | null,
-  runs: AdapterRun[],
-  layer: number,
-  target: LoraTarget,
-  xa: Buf | undefined,
-  rmax: number,
-  sink: GradSink,
-  dxa: Buf,
-): void {
-  const inDim = x.length / N;
-  const outDim = W.length / inDim;
-  if (dx) e.linearInputGrad(dy, W, dx, N, outDim, inDim, dxAccumulate);
-  if (gradW) e.matmulAtB(dy, x, gradW, outDim, inDim, N, { accumulate: true });
-  if (gradBias) {
-    const g = gradBias.f32;
-    const d = dy.f32;
-    for (let r = 0; r < N; r++) for (let j = 0; j < outDim; j++) g[j] += d[r * outDim + j];
-  }
-  for (const run of runs) {
-    const slot = run.adapter?.slots[layer].get(target);
-    if (!slot || !xa) continue;
-    const n = run.r1 - run.r0;
-    const dyr = dy.at(run.r0 * outDim);
-    const xr = x.at(run.r0 * inDim);
-    const g = sink.lora?.get(slot);
-    if (g)
-      e.matmulAtB(dyr, xa.at(run.r0 * rmax), g.dB, outDim, slot.rank, n, { ldb: rmax, accumulate: true });
-    e.matmulAB(dyr, slot.B, dxa, n, slot.rank, outDim);
-    const v = dxa.f32;
-    for (let i = 0; i < n * slot.rank; i++) v[i] *= slot.scale;
-    if (g) e.matmulAtB(dxa, xr, g.dA, slot.rank, inDim, n, { accumulate: true });
-    if (dx) e.matmulAB(dxa, slot.A, dx.at(run.r0 * inDim), n, inDim, slot.rank, { accumulate: true });
-  }
 }
 
 /**
@@ -167,96 +125,33 @@ export function lossAndGrad(
     const qd = c.numHeads * c.headDim;
     const kvd = c.numKvHeads * c.headDim;
     const F = c.intermediateSize;
-    const dh = tmp(N * F);
-    const dg = tmp(N * F);
-    const du = tmp(N * F);
-    const dxn = tmp(N * D);
-    const dao = tmp(N * qd);
-    const dq = tmp(N * qd);
-    const dk = tmp(N * kvd);
-    const dv = tmp(N * kvd);
-    const dxa = tmp(Math.max(1, N * st.rmax));
-    const scale = 1 / Math.sqrt(c.headDim);
+    const scratch: LayerScratch = {
+      dh: tmp(N * F),
+      dg: tmp(N * F),
+      du: tmp(N * F),
+      dxn: tmp(N * D),
+      dao: tmp(N * qd),
+      dq: tmp(N * qd),
+      dk: tmp(N * kvd),
+      dv: tmp(N * kvd),
+      dxa: tmp(Math.max(1, N * st.rmax)),
+    };
+    // each layer's backward mirrors its forward (layers/attention.ts, layers/mlp.ts), in reverse order
     for (let l = c.numLayers - 1; l >= 0; l--) {
-      const L = model.layers[l];
-      const A = st.acts[l];
-      const p = `model.layers.${l}.`;
-      const lin = (
-        dy: Buf,
-        x: Buf,
-        W: Weight,
-        dx: Buf,
-        acc: boolean,
-        t: LoraTarget,
-        wName: string,
-        bias: Buf | null,
-      ) =>
-        linearBackward(
-          e,
-          dy,
-          x,
-          N,
-          W,
-          dx,
-          acc,
-          gw(`${p}${wName}.weight`),
-          bias && full ? gw(`${p}${wName}.bias`) : null,
-          st.runs,
-          l,
-          t,
-          A.xa.get(t),
-          st.rmax,
-          sink,
-          dxa,
-        );
-      // MLP: x += down(silu(gate(xn2)) * up(xn2)),  xn2 = rmsnorm(xMid)
-      lin(dX, A.h, L.down, dh, false, "down_proj", "mlp.down_proj", null);
-      e.swigluBackward(A.g, A.u, dh, dg, du, N * F);
-      lin(dg, A.xn2, L.gate, dxn, false, "gate_proj", "mlp.gate_proj", null);
-      lin(du, A.xn2, L.up, dxn, true, "up_proj", "mlp.up_proj", null);
-      e.rmsnormBackward(
-        A.xMid!,
-        L.ffnNorm,
-        A.rstd2,
-        dxn,
-        dX,
-        gw(`${p}post_attention_layernorm.weight`),
+      const pass: LayerPass = {
+        e,
+        model,
+        layer: l,
         N,
-        D,
-      );
-      // attention: x += o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))),  xn1 = rmsnorm(xIn)
-      lin(dX, A.ao, L.o, dao, false, "o_proj", "self_attn.o_proj", null);
-      dq.f32.fill(0);
-      dk.f32.fill(0);
-      dv.f32.fill(0);
-      for (const s of st.seqs) {
-        e.attentionBackward({
-          q: A.q.at(s.r0 * qd),
-          qStride: qd,
-          k: A.k.at(s.r0 * kvd),
-          v: A.v.at(s.r0 * kvd),
-          kvStride: kvd,
-          out: dao,
-          outStride: qd,
-          att: A.att.at(s.attOffset),
-          dout: dao.at(s.r0 * qd),
-          dq: dq.at(s.r0 * qd),
-          dk: dk.at(s.r0 * kvd),
-          dv: dv.at(s.r0 * kvd),
-          T: s.n,
-          S0: 0,
-          nHq: c.numHeads,
-          nHkv: c.numKvHeads,
-          hd: c.headDim,
-          scale,
-        });
-      }
-      e.rope(dq, N, qd, c.numHeads, c.headDim, st.pos, model.rope, true);
-      e.rope(dk, N, kvd, c.numKvHeads, c.headDim, st.pos, model.rope, true);
-      lin(dq, A.xn1, L.q, dxn, false, "q_proj", "self_attn.q_proj", L.qBias);
-      lin(dk, A.xn1, L.k, dxn, true, "k_proj", "self_attn.k_proj", L.kBias);
-      lin(dv, A.xn1, L.v, dxn, true, "v_proj", "self_attn.v_proj", L.vBias);
-      e.rmsnormBackward(A.xIn!, L.attnNorm, A.rstd1, dxn, dX, gw(`${p}input_layernorm.weight`), N, D);
+        seqs: st.seqs,
+        runs: st.runs,
+        rmax: st.rmax,
+        pos: st.pos,
+        save: true,
+      };
+      const g: LayerGrad = { sink, gw: (name) => gw(`model.layers.${l}.${name}`), scratch };
+      mlpBackward(pass, g, model.layers[l], st.acts[l], dX);
+      attentionBackward(pass, g, model.layers[l], st.acts[l], dX);
     }
     const gEmb = gw("model.embed_tokens.weight");
     if (gEmb) {
