@@ -138,6 +138,22 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: FineTuningRou
 
   app.post("/v1/fine_tuning/jobs/:id/cancel", async (req) => jobObject(f.cancel(id(req))));
 
+  // extension: publish a job trained with `openledger.publish: false`
+  app.post("/v1/fine_tuning/jobs/:id/publish", async (req) => {
+    const price = ((req.body ?? {}) as { price_per_1k_tokens?: unknown }).price_per_1k_tokens ?? "0";
+    if (
+      !(typeof price === "string" && /^\d{1,40}$/.test(price)) &&
+      !(typeof price === "number" && Number.isSafeInteger(price) && price >= 0)
+    ) {
+      throw new InvalidRequestError(
+        "invalid_price",
+        "price_per_1k_tokens must be a whole number of OPEN wei",
+        "price_per_1k_tokens",
+      );
+    }
+    return jobObject(await f.publishJob(id(req), BigInt(price)));
+  });
+
   app.get("/v1/fine_tuning/jobs/:id/checkpoints", async (req) => {
     const job = f.store.get(id(req));
     const rows = f.store.checkpoints(job.id);

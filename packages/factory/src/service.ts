@@ -499,7 +499,14 @@ export class FactoryService {
   startLocalWorkers(
     count: number,
     serverUrl: string,
-    opts: { threads?: number; externalCommand?: string; name?: string; log?: (line: string) => void } = {},
+    opts: {
+      threads?: number;
+      externalCommand?: string;
+      name?: string;
+      /** exit when the queue is empty */
+      once?: boolean;
+      log?: (line: string) => void;
+    } = {},
   ): ChildProcess[] {
     const started: ChildProcess[] = [];
     const main = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
@@ -510,6 +517,7 @@ export class FactoryService {
       args.push("--work-dir", join(this.options.dataDir, "workers", name));
       if (opts.threads) args.push("--threads", String(opts.threads));
       if (opts.externalCommand) args.push("--external-command", opts.externalCommand);
+      if (opts.once) args.push("--once");
       const child = spawn(process.execPath, args, {
         env: { ...process.env, OPENLEDGER_WORKER_TOKEN: this.options.workerToken },
         stdio: ["ignore", "pipe", "pipe"],

@@ -131,8 +131,8 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
   let stop = false;
   let progress = { step: 0, totalSteps: 0, trainedTokens: 0 };
   const flushEvery = Math.min(1000, claim.lease.leaseMs / 3);
-  const flush = async (force = false) => {
-    if (!force && Date.now() - lastFlush < flushEvery) return;
+  let flushing: Promise<void> = Promise.resolve();
+  const send = async () => {
     lastFlush = Date.now();
     try {
       if (pending.length) {
@@ -145,6 +145,14 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
       else throw err;
     }
   };
+  /** Sends buffered events and a heartbeat (one at a time); between steps only every flushEvery ms. */
+  const flush = (force = false): Promise<void> => {
+    if (!force && Date.now() - lastFlush < flushEvery) return flushing;
+    flushing = flushing.then(send, send);
+    return flushing;
+  };
+  // heartbeats also while nothing reports steps (loading, evaluation, an external trainer starting up)
+  const beat = setInterval(() => void flush(true).catch(() => undefined), flushEvery);
   const hooks: TrainHooks = {
     onStep: async (m: StepMetrics) => {
       progress = { step: m.step, totalSteps: m.totalSteps, trainedTokens: m.trainedTokens };
@@ -250,6 +258,8 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
       })
       .catch(() => undefined);
   } finally {
+    clearInterval(beat);
+    await flushing.catch(() => undefined);
     rmSync(jobDir, { recursive: true, force: true });
   }
 }

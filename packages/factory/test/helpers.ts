@@ -39,7 +39,8 @@ export interface Fixture {
 export async function startFixture(
   opts: { perDomain?: number; leaseMs?: number; checkpointEvery?: number } = {},
 ): Promise<Fixture> {
-  const anvil = await startAnvil();
+  // the settlement contract is over the 24 KB EIP-170 limit of a plain anvil (the L2 node lifts it)
+  const anvil = await startAnvil({ extraArgs: ["--disable-code-size-limit"] });
   const { walletClient, publicClient } = await connect(anvil.rpcUrl, devAccounts[0].privateKey);
   const { addresses } = await deployProtocol(walletClient!, publicClient, {
     deploymentsDir: tempDir("factory-deploy-"),

@@ -239,7 +239,16 @@ export async function runEmbedded(input: EmbeddedRunInput): Promise<RunOutput> {
     writeGgufLora(ggufPath, file, model.config);
     const gradStorePath = join(input.workDir, "gradients.olgrad");
     if (input.gradients !== false) {
-      writeFileSync(gradStorePath, gradientStore(model, adapter, split.train, c));
+      let store: Uint8Array;
+      try {
+        store = gradientStore(model, adapter, split.train, c);
+      } catch (err) {
+        throw new TrainingError(
+          "gradient_overflow",
+          `the per-example gradients cannot be stored: ${(err as Error).message}`,
+        );
+      }
+      writeFileSync(gradStorePath, store);
     }
     const samples = await sampleGenerations(model, tokenizer, adapter, split, c);
     return {

@@ -1,0 +1,59 @@
+import { hostname } from "node:os";
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { commandContext } from "../context.ts";
+import { CliError } from "../errors.ts";
+import { parseApiUrl } from "./jobs.ts";
+
+interface WorkerCliOptions {
+  server: string;
+  token?: string;
+  name: string;
+  workDir: string;
+  threads?: number;
+  externalCommand?: string;
+  once: boolean;
+}
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command("worker")
+    .description(
+      "claim fine-tuning jobs from a factory server over HTTP, train them here (embedded engine or an external trainer) and upload the results",
+    )
+    .requiredOption("--server <url>", "the factory server (the HTTP API of `openledger up`)", parseApiUrl)
+    .option("--token <token>", "worker token (the server's <datadir>/factory/worker-token)")
+    .option("--name <name>", "worker name shown in job events", `${hostname()}-${process.pid}`)
+    .option("--work-dir <dir>", "cache of base models and scratch space", ".openledger/worker")
+    .option("--threads <n>", "compute threads (default: all cores)", (v) => {
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 16)
+        throw new InvalidArgumentError("expected 1..16");
+      return Number(v);
+    })
+    .option(
+      "--external-command <cmd>",
+      "train with this command instead ({config}, {data_dir}, {output_dir}, {base_model} are replaced); it must write PEFT safetensors to {output_dir}",
+    )
+    .option("--once", "exit when the queue is empty", false)
+    .action(async (_o, command: Command) => {
+      const { options, log } = commandContext<WorkerCliOptions>(command);
+      if (!options.token)
+        throw new CliError("--token (or OPENLEDGER_TOKEN) is required: the server's worker token");
+      const { runWorker } = await import("@openledger/factory");
+      const controller = new AbortController();
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => controller.abort());
+      log.info("worker started", { server: options.server, name: options.name });
+      const done = await runWorker({
+        server: options.server,
+        token: options.token,
+        worker: options.name,
+        workDir: options.workDir,
+        threads: options.threads,
+        external: options.externalCommand ? { command: options.externalCommand } : undefined,
+        once: options.once,
+        signal: controller.signal,
+        log: (line) => log.info(line),
+      });
+      log.info("worker stopped", { jobs: done });
+    });
+}
