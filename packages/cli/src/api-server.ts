@@ -1,6 +1,7 @@
 import type { AttributionRoutesOptions } from "@openledger/attribution";
 import { openAIError } from "@openledger/common";
 import type { DatanetService } from "@openledger/datanet";
+import type { OpenLora } from "@openledger/openlora";
 import type { FastifyInstance } from "fastify";
 import { activeLogger } from "./context.ts";
 import type { Logger } from "./log.ts";
@@ -13,6 +14,8 @@ export interface ApiServerOptions {
   snapshotIndexes: AttributionRoutesOptions["snapshots"];
   /** Uploads larger than this are refused with 413. */
   bodyLimit?: number;
+  /** OpenAI-compatible model serving (GET /v1/models, completions, chat, /metrics) when given. */
+  openlora?: OpenLora;
   /** Access and error log (default: the running command's logger, so --log-format applies). */
   log?: Logger;
 }
@@ -57,6 +60,8 @@ export async function startApiServer(
   app.get("/health", async () => ({ ok: true }));
   await app.register(datanetRoutes, { service: options.datanets, prefix: "/v1" });
   await app.register(attributionRoutes, { snapshots: options.snapshotIndexes });
+  if (options.openlora)
+    await app.register((await import("@openledger/openlora")).openaiRoutes, { openlora: options.openlora });
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import {
@@ -378,6 +379,37 @@ describe("OpenLoRA through the openai client", () => {
       await front.app.close();
       await front.lora.close();
     }
+  });
+
+  test("openledger complete and chat stream answers; an unknown model is one error line", async () => {
+    const cli = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
+    // async: the server under test answers from this same process
+    const run = (args: string[], input = "") =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const p = spawn(process.execPath, [cli, ...args, "--api", server.url]);
+        let out = "";
+        let err = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => (err += d));
+        p.on("close", (code) => resolve({ code, out, err }));
+        p.stdin.end(input);
+      });
+    const want = await client.completions.create({
+      model: "demo-a",
+      prompt: "apple:",
+      max_tokens: 8,
+      temperature: 0,
+    });
+    const done = await run(["complete", "demo-a", "apple:", "--max-tokens", "8", "--temperature", "0"]);
+    assert.equal(done.code, 0, done.err);
+    assert.equal(done.out, `${want.choices[0].text}\n`);
+    const chat = await run(["chat", "demo-b", "--max-tokens", "6", "--temperature", "0"], "dog\ncat\n");
+    assert.equal(chat.code, 0, chat.err);
+    assert.equal(chat.out.split("\n").length, 3, chat.out);
+    const bad = await run(["complete", "nope", "x"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /^error: the model 'nope' does not exist/);
+    assert.equal(bad.err.trim().split("\n").length, 1);
   });
 
   test("/metrics is Prometheus text", async () => {

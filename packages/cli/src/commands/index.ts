@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { registerAccountsCommand } from "./accounts.ts";
 import { registerAttributeCommand } from "./attribute.ts";
 import { registerBalanceCommand } from "./balance.ts";
+import { registerChatCommand } from "./chat.ts";
+import { registerCompleteCommand } from "./complete.ts";
 import { registerDatanetCommand } from "./datanet.ts";
 import { registerDeployCommand } from "./deploy.ts";
 import { registerNodeCommand } from "./node.ts";
@@ -14,6 +16,8 @@ export function registerCommands(program: Command): void {
   registerAccountsCommand(program);
   registerAttributeCommand(program);
   registerBalanceCommand(program);
+  registerChatCommand(program);
+  registerCompleteCommand(program);
   registerDatanetCommand(program);
   registerDeployCommand(program);
   registerNodeCommand(program);

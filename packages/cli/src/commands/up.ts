@@ -101,17 +101,27 @@ export function registerUpCommand(program: Command): void {
         const indexes = await indexer.refresh();
         indexer.start();
         closers.push(() => indexer.close());
+        const { openOpenLora } = await import("@openledger/openlora");
+        const openlora = await openOpenLora({
+          rpcUrl: chain.url,
+          modelRegistry: deployment.addresses.modelRegistry!,
+          dataDir: options.datadir,
+        });
+        closers.push(() => openlora.close());
         const api = await startApiServer({
           host: options.host,
           port: options.apiPort,
           datanets,
+          openlora,
           snapshotIndexes: () => indexer.served(),
         });
         closers.push(() => api.app.close());
 
         print(`RPC       ${chain.url}`);
         print(`WS        ${chain.wsUrl}`);
-        print(`API       ${api.url}  (GET /v1/datanets, POST /v1/attribution)`);
+        print(
+          `API       ${api.url}  (GET /v1/datanets, POST /v1/attribution, GET /v1/models, POST /v1/chat/completions)`,
+        );
         print(`chain id  ${chainId}`);
         print("");
         print("Contracts");
