@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { SerialQueue } from "@openledger/common";
 import type { Address } from "viem";
 import { type BlobStore, FileBlobStore } from "./blobstore.ts";
 import { DEFAULT_MAX_CHUNK_BYTES } from "./chunking.ts";
@@ -83,7 +84,7 @@ export class DatanetService implements DatanetStores, ChainAccess {
   private readonly registryPort: RegistryPort | undefined;
   private readonly staging: StagingArea;
   private readonly mirror: ChainMirror;
-  private creating: Promise<unknown> = Promise.resolve();
+  private readonly creating = new SerialQueue();
 
   constructor(opts: DatanetServiceOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
@@ -181,7 +182,7 @@ export class DatanetService implements DatanetStores, ChainAccess {
     );
     // Concurrent creations reach the chain in call order (so Datanet ids follow it); only the send is
     // ordered, the receipts are awaited together.
-    const queued = this.creating.then(async () => {
+    const queued = this.creating.run(async () => {
       const { cid } = await this.blobs.put(meta);
       return {
         created: this.registry.createDatanet(owner, {
@@ -193,7 +194,6 @@ export class DatanetService implements DatanetStores, ChainAccess {
         }),
       };
     });
-    this.creating = queued.catch(() => undefined);
     const { datanetId } = await (await queued).created;
     await this.sync();
     return this.getDatanet(Number(datanetId));
