@@ -46,6 +46,14 @@ export function causalExample(sequence: ArrayLike<number>, promptLength = 0): Tr
   return { tokens, targets };
 }
 
+export interface LossAndGradOptions {
+  /**
+   * Divide the summed loss gradient by this instead of the examples' own scored count: with the scored
+   * count of a whole batch, micro-batches accumulate exactly the gradient of that batch.
+   */
+  gradientDivisor?: number;
+}
+
 /**
  * Mean next-token cross-entropy over the examples (one batch, any lengths), and, when `sink` is given,
  * its gradient accumulated into the sink. `adapter` applies to every example.
@@ -55,6 +63,7 @@ export function lossAndGrad(
   examples: TrainExample[],
   adapter: LoraAdapter | null,
   sink: GradSink | null,
+  options: LossAndGradOptions = {},
 ): LossResult {
   const e = model.engine;
   const c = model.config;
@@ -97,7 +106,7 @@ export function lossAndGrad(
     const tv = targets.i32;
     let r = 0;
     for (const ex of examples) for (let i = 0; i < ex.targets.length; i++) tv[r++] = ex.targets[i];
-    weight.f32.fill(1 / scored);
+    weight.f32.fill(1 / (options.gradientDivisor ?? scored));
     e.rmsnorm(st.x, model.norm, xf, rstdF, N, D, c.rmsNormEps);
     e.linear(xf, model.lmHead, logits, N, V, D, { exact: sink !== null });
     e.crossEntropy(logits, targets, weight, losses, sink ? logits : null, N, V);

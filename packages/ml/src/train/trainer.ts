@@ -23,6 +23,12 @@ export interface TrainerOptions extends ScheduleOptions, AdamWOptions {
   seed: number;
   /** examples per step for run(); default 8 */
   batchSize?: number;
+  /**
+   * gradient accumulation: run each step's batch through the model this many examples at a time and
+   * sum their gradients (the same update as the whole batch, with activation memory for this many);
+   * default: the whole batch at once
+   */
+  microBatchSize?: number;
 }
 
 export interface StepResult extends LossResult {
@@ -53,6 +59,8 @@ export class Trainer {
     const o = options;
     if (!(o.learningRate > 0))
       throw new ModelInputError(`learningRate must be positive, got ${o.learningRate}`);
+    if (o.microBatchSize !== undefined && !(Number.isInteger(o.microBatchSize) && o.microBatchSize >= 1))
+      throw new ModelInputError(`microBatchSize must be a positive integer, got ${o.microBatchSize}`);
     if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1)
       throw new ModelInputError("totalSteps must be a positive integer");
     if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0)
@@ -92,10 +100,10 @@ export class Trainer {
     this.optimizer = new AdamW(params, o);
   }
 
-  /** One optimisation step on one batch. */
+  /** One optimisation step on one batch (in micro-batches of microBatchSize when set). */
   trainStep(batch: TrainExample[]): StepResult {
     this.optimizer.zeroGrad();
-    const r = lossAndGrad(this.model, batch, this.adapter, this.sink);
+    const r = this.accumulate(batch);
     if (!Number.isFinite(r.loss))
       throw new ModelInputError(`loss became ${r.loss} at step ${this.step}; lower the learning rate`);
     const gradNorm = this.optimizer.gradNorm();
@@ -105,6 +113,25 @@ export class Trainer {
     this.optimizer.step(lr, scale);
     this.step++;
     return { ...r, step: this.step, lr, gradNorm };
+  }
+
+  /** Loss and summed gradients of the batch, micro-batch by micro-batch. */
+  private accumulate(batch: TrainExample[]): LossResult {
+    const micro = this.options.microBatchSize ?? batch.length;
+    if (micro >= batch.length) return lossAndGrad(this.model, batch, this.adapter, this.sink);
+    let scored = 0;
+    for (const ex of batch) for (let i = 0; i < ex.targets.length; i++) if (ex.targets[i] >= 0) scored++;
+    if (scored === 0) throw new ModelInputError("the batch has no scored targets (all masked)");
+    let sum = 0;
+    let tokens = 0;
+    for (let i = 0; i < batch.length; i += micro) {
+      const part = batch.slice(i, i + micro);
+      if (!part.some((ex) => Array.prototype.some.call(ex.targets, (t: number) => t >= 0))) continue;
+      const r = lossAndGrad(this.model, part, this.adapter, this.sink, { gradientDivisor: scored });
+      sum += r.loss * r.scored;
+      tokens += r.tokens;
+    }
+    return { loss: sum / scored, scored, tokens };
   }
 
   /** Releases gradients and optimiser state, and the adapter if this trainer created it. */
