@@ -311,23 +311,36 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   return (load<u8>(p + j + 4) >> 4) | ((load<u8>(p + j) >> 6) << 4);
 }
 
+// Four 6-bit scales (mins: min = true) of sub-blocks j0..j0+3 of a Q4_K/Q5_K super-block, as f32 lanes.
+@inline function kScales4(p: usize, j0: i32, min: bool): v128 {
+  let v = i32x4.splat(min ? kMin(p, j0) : kScale(p, j0));
+  v = i32x4.replace_lane(v, 1, min ? kMin(p, j0 + 1) : kScale(p, j0 + 1));
+  v = i32x4.replace_lane(v, 2, min ? kMin(p, j0 + 2) : kScale(p, j0 + 2));
+  v = i32x4.replace_lane(v, 3, min ? kMin(p, j0 + 3) : kScale(p, j0 + 3));
+  return f32x4.convert_i32x4_s(v);
+}
+
+// Σ over 32 values of activation block ab times the 32 weights l0 (values 0..15) and l1 (16..31).
+@inline function dot32(ab: usize, l0: v128, l1: v128): v128 {
+  return dotA(ab + 40, l1, dotA(ab + 8, l0, i32x4.splat(0)));
+}
+
 @inline function dotQ45K(w: usize, a: usize, nsb: i32, five: bool): f32 {
   let total: f32 = 0;
   const lo = i8x16.splat(0x0f);
   const size: usize = five ? 176 : 144;
   for (let b = 0; b < nsb; b++) {
     const wb = w + <usize>b * size;
-    const d = h2f(load<u16>(wb)), dmin = h2f(load<u16>(wb, 2));
     const qs = wb + (five ? 48 : 16);
-    const qh = wb + 16;
-    let sumq: f32 = 0, summ: f32 = 0;
+    const ab = a + <usize>(b * 8) * QA;
+    // sub-block 2c: low nibbles of qs[32c..32c+31]; 2c+1: high nibbles; Q5_K adds bit 2c / 2c+1 of qh
+    let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
     for (let c = 0; c < 4; c++) {
-      const a0 = a + <usize>(b * 8 + 2 * c) * QA, a1 = a0 + QA;
       const q0 = v128.load(qs + (<usize>c << 5)), q1 = v128.load(qs + (<usize>c << 5), 16);
       let l0 = v128.and(q0, lo), l1 = v128.and(q1, lo);
       let h0 = i8x16.shr_u(q0, 4), h1 = i8x16.shr_u(q1, 4);
       if (five) {
-        const x0 = v128.load(qh), x1 = v128.load(qh, 16);
+        const x0 = v128.load(wb + 16), x1 = v128.load(wb + 16, 16);
         const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
         const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
         l0 = v128.or(l0, v128.and(i8x16.eq(v128.and(x0, bl), bl), i8x16.splat(16)));
@@ -335,56 +348,65 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
         h0 = v128.or(h0, v128.and(i8x16.eq(v128.and(x0, bh), bh), i8x16.splat(16)));
         h1 = v128.or(h1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
       }
-      const sl = ihsum(dotA(a0 + 40, l1, dotA(a0 + 8, l0, i32x4.splat(0))));
-      const sh = ihsum(dotA(a1 + 40, h1, dotA(a1 + 8, h0, i32x4.splat(0))));
-      const da0 = load<f32>(a0), da1 = load<f32>(a1);
-      sumq += da0 * <f32>(kScale(wb + 4, 2 * c) * sl) + da1 * <f32>(kScale(wb + 4, 2 * c + 1) * sh);
-      summ += da0 * <f32>(kMin(wb + 4, 2 * c) * load<i32>(a0, 4)) + da1 * <f32>(kMin(wb + 4, 2 * c + 1) * load<i32>(a1, 4));
+      const lowSum = dot32(ab + <usize>(2 * c) * QA, l0, l1);
+      const highSum = dot32(ab + <usize>(2 * c + 1) * QA, h0, h1);
+      if (c == 0) { s0 = lowSum; s1 = highSum; }
+      else if (c == 1) { s2 = lowSum; s3 = highSum; }
+      else if (c == 2) { s4 = lowSum; s5 = highSum; }
+      else { s6 = lowSum; s7 = highSum; }
     }
-    total += d * sumq - dmin * summ;
+    const da0 = act4(ab, 0), da1 = act4(ab + 4 * QA, 0);
+    const q = madd(
+      f32x4.convert_i32x4_s(hsum4(s0, s1, s2, s3)), f32x4.mul(kScales4(wb + 4, 0, false), da0),
+      f32x4.mul(f32x4.convert_i32x4_s(hsum4(s4, s5, s6, s7)), f32x4.mul(kScales4(wb + 4, 4, false), da1)),
+    );
+    const m = madd(
+      f32x4.convert_i32x4_s(act4(ab, 4)), f32x4.mul(kScales4(wb + 4, 0, true), da0),
+      f32x4.mul(f32x4.convert_i32x4_s(act4(ab + 4 * QA, 4)), f32x4.mul(kScales4(wb + 4, 4, true), da1)),
+    );
+    total += h2f(load<u16>(wb)) * hsum(q) - h2f(load<u16>(wb, 2)) * hsum(m);
   }
   return total;
+}
+
+// Four signed 8-bit scales at p, p + 2, p + 4, p + 6 as f32 lanes.
+@inline function q6Scales4(p: usize): v128 {
+  let v = i32x4.splat(<i32>load<i8>(p));
+  v = i32x4.replace_lane(v, 1, <i32>load<i8>(p + 2));
+  v = i32x4.replace_lane(v, 2, <i32>load<i8>(p + 4));
+  v = i32x4.replace_lane(v, 3, <i32>load<i8>(p + 6));
+  return f32x4.convert_i32x4_s(v);
 }
 
 @inline function dotQ6K(w: usize, a: usize, nsb: i32): f32 {
   let total: f32 = 0;
   const lo = i8x16.splat(0x0f);
   const three = i8x16.splat(3);
+  const off = i8x16.splat(32);
   for (let b = 0; b < nsb; b++) {
     const wb = w + <usize>b * 210;
-    const d = h2f(load<u16>(wb, 208));
-    let sum: f32 = 0;
+    let acc = f32x4.splat(0);
     for (let h = 0; h < 2; h++) {
       const ql = wb + <usize>h * 64, qh = wb + 128 + <usize>h * 32, sc = wb + 192 + <usize>h * 8;
+      const ab = a + <usize>(b * 8 + h * 4) * QA;
+      const da = act4(ab, 0);
       for (let half = 0; half < 2; half++) {
         const o = <usize>half << 4;
         const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
-        // quarters q1..q4 of 16 values each: values 0..63, minus 32 via the activation sums
-        const v1 = v128.or(v128.and(L0, lo), i8x16.shl(v128.and(H, three), 4));
-        const v2 = v128.or(v128.and(L1, lo), i8x16.shl(v128.and(i8x16.shr_u(H, 2), three), 4));
-        const v3 = v128.or(i8x16.shr_u(L0, 4), i8x16.shl(v128.and(i8x16.shr_u(H, 4), three), 4));
-        const v4 = v128.or(i8x16.shr_u(L1, 4), i8x16.shl(i8x16.shr_u(H, 6), 4));
-        sum += q6Quarter(a, b * 8 + h * 4, o, sc + half, v1, v2, v3, v4);
+        // quarters of 16 values, 6-bit values recentred to -32..31; quarter qi meets activation block h*4+qi
+        const v1 = i8x16.sub(v128.or(v128.and(L0, lo), i8x16.shl(v128.and(H, three), 4)), off);
+        const v2 = i8x16.sub(v128.or(v128.and(L1, lo), i8x16.shl(v128.and(i8x16.shr_u(H, 2), three), 4)), off);
+        const v3 = i8x16.sub(v128.or(i8x16.shr_u(L0, 4), i8x16.shl(v128.and(i8x16.shr_u(H, 4), three), 4)), off);
+        const v4 = i8x16.sub(v128.or(i8x16.shr_u(L1, 4), i8x16.shl(i8x16.shr_u(H, 6), 4)), off);
+        const ap = ab + 8 + (o << 1);
+        const z = i32x4.splat(0);
+        const S = hsum4(dotA(ap, v1, z), dotA(ap + QA, v2, z), dotA(ap + 2 * QA, v3, z), dotA(ap + 3 * QA, v4, z));
+        acc = madd(f32x4.convert_i32x4_s(S), f32x4.mul(q6Scales4(sc + half), da), acc);
       }
     }
-    total += d * sum;
+    total += h2f(load<u16>(wb, 208)) * hsum(acc);
   }
   return total;
-}
-
-// The four quarters of a Q6_K half (16 values each) against their activations; the -32 offset goes
-// through the activation sums.
-@inline function q6Quarter(a: usize, blk: i32, o: usize, sc: usize, v1: v128, v2: v128, v3: v128, v4: v128): f32 {
-  let sum: f32 = 0;
-  for (let qi = 0; qi < 4; qi++) {
-    const ab = a + <usize>(blk + qi) * QA;
-    const ap = ab + 8 + (o << 1);
-    const v = qi == 0 ? v1 : qi == 1 ? v2 : qi == 2 ? v3 : v4;
-    const s = ihsum(dotA(ap, v, i32x4.splat(0)));
-    const ones = ihsum(i32x4.add(i32x4.dot_i16x8_s(v128.load(ap), i16x8.splat(1)), i32x4.dot_i16x8_s(v128.load(ap, 16), i16x8.splat(1))));
-    sum += load<f32>(ab) * <f32>load<i8>(sc + 2 * qi) * <f32>(s - 32 * ones);
-  }
-  return sum;
 }
 
 // ---- dequantisation of row panels ----
