@@ -37,6 +37,7 @@ import {
   packIntoBlocks,
   signGenesisTransactions,
 } from "./genesis.ts";
+import { installJumpAnalysisCache } from "./jumpAnalysisCache.ts";
 import { LiveState } from "./liveState.ts";
 import { DEFAULT_POOL_LIMITS, type PoolLimits, TxPool } from "./mempool.ts";
 import { PendingLog } from "./pendingLog.ts";
@@ -176,6 +177,7 @@ export class ChainNode extends EventEmitter {
   }
 
   static async create(opts: NodeOptions): Promise<ChainNode> {
+    await installJumpAnalysisCache();
     const chainId = BigInt(opts.chainId ?? DEFAULT_CHAIN_ID);
     const common = createSharedCommon(createChainCommon(chainId, fastCrypto()));
     const store = new ChainStore(opts.datadir);

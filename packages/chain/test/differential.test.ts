@@ -18,7 +18,7 @@ import {
   parseEther,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { rpc, startTestNode } from "./helpers.ts";
+import { rpc, startTestNode, waitReceipt } from "./helpers.ts";
 
 const require = createRequire(import.meta.url);
 const periphery = createRequire(require.resolve("@uniswap/v2-periphery/package.json"));
@@ -122,9 +122,7 @@ describe("differential: the node and anvil run the same transactions alike", () 
       assert.ok(res.result, `${label} on ${url}: ${JSON.stringify(res.error)}`);
       hash = res.result as string;
       // Settings for the next block must not reach this one: wait until it is mined.
-      while ((await rpc(url, "eth_getTransactionReceipt", [hash])).result == null) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitReceipt(url, hash);
     }
     sent.push({ label, hash });
     return hash;

@@ -87,3 +87,12 @@ export async function rpc(
   const { json } = await rpcRaw(url, JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }));
   return json as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
 }
+
+/** The receipt of `hash`, polled until the node has it (anvil may answer a send before it mines). */
+export async function waitReceipt(url: string, hash: string): Promise<Record<string, unknown>> {
+  for (;;) {
+    const { result } = await rpc(url, "eth_getTransactionReceipt", [hash]);
+    if (result) return result as Record<string, unknown>;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

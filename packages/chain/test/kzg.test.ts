@@ -9,7 +9,7 @@ import { bytesToHex, hexToBytes } from "@ethereumjs/util";
 import { type Anvil, startAnvil } from "@openledger/devnet";
 import { createChainCommon } from "../src/chainConfig.ts";
 import { kzgBackend } from "../src/kzg.ts";
-import { rpc, startTestNode } from "./helpers.ts";
+import { rpc, startTestNode, waitReceipt } from "./helpers.ts";
 
 interface Vector {
   name: string;
@@ -114,9 +114,7 @@ describe("point evaluation precompile 0x0a: node and anvil agree", () => {
         assert.equal(sent.result, hash, `${v.name} on ${url}: ${JSON.stringify(sent.error)}`);
       }
       const [ours, theirs] = (await Promise.all(
-        [node.url, anvil.rpcUrl].map(
-          async (url) => (await rpc(url, "eth_getTransactionReceipt", [hash])).result,
-        ),
+        [node.url, anvil.rpcUrl].map((url) => waitReceipt(url, hash)),
       )) as { status: string; gasUsed: string }[];
       assert.ok(ours, `${v.name}: the node has a receipt`);
       assert.equal(ours.status, theirs.status, `${v.name}: status`);
