@@ -1,6 +1,7 @@
 import type { AttributionRoutesOptions } from "@openledger/attribution";
 import { openAIError } from "@openledger/common";
 import type { DatanetService } from "@openledger/datanet";
+import type { FactoryService } from "@openledger/factory";
 import type { OpenLora } from "@openledger/openlora";
 import type { FastifyInstance } from "fastify";
 import { activeLogger } from "./context.ts";
@@ -16,6 +17,8 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   /** OpenAI-compatible model serving (GET /v1/models, completions, chat, /metrics) when given. */
   openlora?: OpenLora;
+  /** Fine-tuning jobs (OpenAI /v1/fine_tuning routes) and the worker protocol when given. */
+  factory?: FactoryService;
   /** Access and error log (default: the running command's logger, so --log-format applies). */
   log?: Logger;
 }
@@ -62,6 +65,8 @@ export async function startApiServer(
   await app.register(attributionRoutes, { snapshots: options.snapshotIndexes });
   if (options.openlora)
     await app.register((await import("@openledger/openlora")).openaiRoutes, { openlora: options.openlora });
+  if (options.factory)
+    await app.register((await import("@openledger/factory")).fineTuningRoutes, { factory: options.factory });
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)

@@ -1,5 +1,13 @@
 export { canonicalHash, canonicalJson, sha256Hex } from "./canonical.ts";
 export { type DatasetRecord, datanetSlug, resolveSnapshot, type SnapshotRef } from "./dataset.ts";
+export {
+  DEMO_DOMAINS,
+  DEMO_HYPERPARAMETERS,
+  openStackFactory,
+  type StackFactoryOptions,
+  startDemoAdapters,
+  waitForJobs,
+} from "./demo.ts";
 export * from "./errors.ts";
 export { eventObject, type FineTuningRoutesOptions, fineTuningRoutes, jobObject } from "./http.ts";
 export { DEFAULT_CONFIG, parseHyperparameters, RANGES, type TrainingConfig } from "./hyperparameters.ts";

@@ -6,9 +6,13 @@ import { registerChatCommand } from "./chat.ts";
 import { registerCompleteCommand } from "./complete.ts";
 import { registerDatanetCommand } from "./datanet.ts";
 import { registerDeployCommand } from "./deploy.ts";
+import { registerJobsCommand } from "./jobs.ts";
+import { registerModelsCommand } from "./models.ts";
 import { registerNodeCommand } from "./node.ts";
 import { registerStartCommand } from "./start.ts";
+import { registerTrainCommand } from "./train.ts";
 import { registerUpCommand } from "./up.ts";
+import { registerWorkerCommand } from "./worker.ts";
 import { registerWrapCommands } from "./wrap.ts";
 
 /** Adds every subcommand. Each part adds its command in its own file and one line here. */
@@ -20,8 +24,12 @@ export function registerCommands(program: Command): void {
   registerCompleteCommand(program);
   registerDatanetCommand(program);
   registerDeployCommand(program);
+  registerJobsCommand(program);
+  registerModelsCommand(program);
   registerNodeCommand(program);
   registerStartCommand(program);
+  registerTrainCommand(program);
   registerUpCommand(program);
+  registerWorkerCommand(program);
   registerWrapCommands(program);
 }

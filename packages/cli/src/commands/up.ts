@@ -12,6 +12,7 @@ interface UpOptions {
   automine: boolean;
   deployments: string;
   seed: boolean;
+  demoAdapters: boolean;
   perDomain: number;
   domains?: string;
 }
@@ -36,6 +37,7 @@ export function registerUpCommand(program: Command): void {
     .option("--automine", "mine a block for every transaction as it arrives", false)
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
     .option("--no-seed", "do not seed the WordNet demo Datanets")
+    .option("--no-demo-adapters", "do not fine-tune the demo adapters (noun.animal, noun.food, verb.motion)")
     .option("--per-domain <n>", "WordNet synsets per lexicographer domain when seeding", parseCount, 60)
     .option(
       "--domains <list>",
@@ -108,11 +110,22 @@ export function registerUpCommand(program: Command): void {
           dataDir: options.datadir,
         });
         closers.push(() => openlora.close());
+        const factoryPkg = await import("@openledger/factory");
+        const factory = await factoryPkg.openStackFactory({
+          dataDir: options.datadir,
+          rpcUrl: chain.url,
+          datanets,
+          modelRegistry: deployment.addresses.modelRegistry!,
+          datanetRegistry: registry,
+          privateKeys: devAccounts.map((a) => a.privateKey),
+        });
+        closers.push(() => factory.close());
         const api = await startApiServer({
           host: options.host,
           port: options.apiPort,
           datanets,
           openlora,
+          factory,
           snapshotIndexes: () => indexer.served(),
         });
         closers.push(() => api.app.close());
@@ -141,6 +154,13 @@ export function registerUpCommand(program: Command): void {
         for (const a of devAccounts) print(`  ${a.address}  ${a.privateKey}`);
         print("");
         print("Ready. Press Ctrl-C to stop.");
+        if (options.demoAdapters) {
+          // fine-tuned in a worker process, so serving stays responsive; published as demo-<domain>
+          factoryPkg
+            .startDemoAdapters(factory, api.url, { log: (m, f) => log.info(m, f) })
+            .then((ids) => factoryPkg.waitForJobs(factory, ids, (m, f) => log.info(m, f)))
+            .catch((err) => log.warn("demo adapters not trained", { error: (err as Error).message }));
+        } else factory.startLocalWorkers(1, api.url, { log: (l) => log.info(l) });
         const signal = await new Promise<NodeJS.Signals>((resolve) => {
           process.once("SIGINT", () => resolve("SIGINT"));
           process.once("SIGTERM", () => resolve("SIGTERM"));
