@@ -4,7 +4,6 @@ pragma solidity 0.8.30;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IAttributionVerifier} from "./interfaces/IAttributionVerifier.sol";
@@ -28,7 +27,7 @@ import {Payout, RecordTree, SumNode} from "./libraries/RecordTree.sol";
 /// Parameters are fixed per batch when it is posted; admin changes wait out {PARAMS_DELAY}.
 /// Rounding: the model-owner, stakers and contributors shares are fee * bps / 10000 rounded down; the
 /// platform gets the rest, so the four shares always sum to the fee exactly.
-contract InferenceSettlement is AccessControl, EIP712 {
+contract InferenceSettlement is AccessControl {
     using SafeERC20 for IERC20;
 
     uint16 public constant BPS = 10_000;
@@ -160,6 +159,11 @@ contract InferenceSettlement is AccessControl, EIP712 {
         bytes32 subject;
     }
 
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    uint256 private immutable _chainId;
+    bytes32 private immutable _cachedDomainSeparator;
+
     /// @notice The fee token ($OPEN or WOPEN).
     IERC20 public immutable token;
     /// @notice Operator registry, reward sink and slasher.
@@ -223,7 +227,7 @@ contract InferenceSettlement is AccessControl, EIP712 {
     /// @notice The operator answered; an evidence answer's data is in the transaction's calldata.
     event DisputeAnswered(uint256 indexed disputeId, uint256 indexed batchId);
     event ParamsScheduled(uint64 eta, Params params);
-    event ParamsActivated(uint32 indexed paramsId, Params params);
+    event ParamsActivated(uint32 indexed paramsId);
 
     error ZeroAmount();
     error ZeroAddress();
@@ -293,7 +297,9 @@ contract InferenceSettlement is AccessControl, EIP712 {
         address platformTreasury_,
         uint64 challengeWindow_,
         uint64 withdrawalDelay_
-    ) EIP712("OpenLedger InferenceSettlement", "1") {
+    ) {
+        _chainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         token = token_;
         staking = staking_;
@@ -384,7 +390,7 @@ contract InferenceSettlement is AccessControl, EIP712 {
     /// @notice {authorize} with the payer's EIP-712 `SpendingAuthorization` signature (anyone may submit,
     /// typically the operator); `nonce` must be the pair's current {authorizationNonce}.
     function authorizeWithSignature(SpendingAuthorization calldata a, bytes calldata signature) external {
-        bytes32 digest = _hashTypedDataV4(
+        bytes32 digest = _typedDataHash(
             keccak256(abi.encode(AUTHORIZATION_TYPEHASH, a.payer, a.operator, a.cap, a.expiry, a.voucherOnly, a.nonce))
         );
         if (!SignatureChecker.isValidSignatureNowCalldata(a.payer, digest, signature)) {
@@ -392,8 +398,7 @@ contract InferenceSettlement is AccessControl, EIP712 {
         }
         uint256 expected = _authorizationNonces[a.payer][a.operator];
         if (a.nonce != expected) revert InvalidAuthorizationNonce(expected, a.nonce);
-        if (a.expiry > type(uint40).max) revert AmountTooLarge(a.expiry);
-        _authorize(a.payer, a.operator, a.cap, uint64(a.expiry), a.voucherOnly);
+        _authorize(a.payer, a.operator, a.cap, a.expiry, a.voucherOnly);
     }
 
     // ---------------------------------------------------------------- batches
@@ -558,7 +563,7 @@ contract InferenceSettlement is AccessControl, EIP712 {
         (Dispute storage d, Batch storage b) = _answerable(disputeId, DisputeKind.Debit);
         if (keccak256(abi.encode(account, spentAfter)) != d.subject) revert WrongDispute(disputeId);
         if (cumulative < spentAfter) revert VoucherTooLow(cumulative, spentAfter);
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, account, b.operator, cumulative)));
+        bytes32 digest = _typedDataHash(keccak256(abi.encode(VOUCHER_TYPEHASH, account, b.operator, cumulative)));
         if (!SignatureChecker.isValidSignatureNowCalldata(account, digest, signature)) {
             revert InvalidSignature(account);
         }
@@ -611,51 +616,18 @@ contract InferenceSettlement is AccessControl, EIP712 {
 
     // ---------------------------------------------------------------- parameters
 
-    /// @notice Schedules a fee split (the four must sum to 10000). Only DEFAULT_ADMIN_ROLE.
-    function setFeeSplit(uint16 platformBps, uint16 modelOwnerBps, uint16 stakersBps, uint16 contributorsBps)
-        external
-        onlyRole(DEFAULT_ADMIN_ROLE)
-    {
-        Params memory p = _latestParams();
-        p.split = FeeSplit(platformBps, modelOwnerBps, stakersBps, contributorsBps);
+    /// @notice Schedules a whole parameter set (read the current one with {paramsOf}). The fee split must
+    /// sum to 10000, the challenger's part be at most 10000, the treasury non-zero and the windows shorter
+    /// than unbonding. Only DEFAULT_ADMIN_ROLE.
+    function setParams(Params calldata p) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _schedule(p);
     }
 
-    /// @notice Schedules the challenge and response windows. Only DEFAULT_ADMIN_ROLE.
-    function setWindows(uint64 challengeWindow_, uint64 responseWindow_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        Params memory p = _latestParams();
-        p.challengeWindow = challengeWindow_;
-        p.responseWindow = responseWindow_;
-        _schedule(p);
-    }
-
-    /// @notice Schedules the withdrawal delay. Only DEFAULT_ADMIN_ROLE.
-    function setWithdrawalDelay(uint64 withdrawalDelay_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        Params memory p = _latestParams();
-        p.withdrawalDelay = withdrawalDelay_;
-        _schedule(p);
-    }
-
-    /// @notice Schedules the attribution verifier (zero disables {challenge} and evidence requests).
+    /// @notice Schedules the attribution verifier alone (zero disables challenges and evidence requests).
     /// Only DEFAULT_ADMIN_ROLE.
     function setVerifier(IAttributionVerifier verifier_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        Params memory p = _latestParams();
+        Params memory p = pendingParamsEta != 0 ? _pendingParams : _params[currentParamsId];
         p.verifier = verifier_;
-        _schedule(p);
-    }
-
-    /// @notice Schedules the slash per reverted batch and the challenger's part. Only DEFAULT_ADMIN_ROLE.
-    function setSlashParams(uint256 slashAmount_, uint16 challengerRewardBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        Params memory p = _latestParams();
-        p.slashAmount = slashAmount_;
-        p.challengerRewardBps = challengerRewardBps_;
-        _schedule(p);
-    }
-
-    /// @notice Schedules the platform treasury. Only DEFAULT_ADMIN_ROLE.
-    function setPlatformTreasury(address platformTreasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        Params memory p = _latestParams();
-        p.treasury = platformTreasury_;
         _schedule(p);
     }
 
@@ -683,14 +655,9 @@ contract InferenceSettlement is AccessControl, EIP712 {
         return _params[paramsId];
     }
 
-    /// @notice The current parameters.
-    function currentParams() external view returns (Params memory) {
-        return _params[currentParamsId];
-    }
-
-    /// @notice The scheduled parameters (meaningful while {pendingParamsEta} is non-zero).
-    function pendingParams() external view returns (Params memory) {
-        return _pendingParams;
+    /// @notice The current challenge window in seconds.
+    function challengeWindow() external view returns (uint64) {
+        return _params[currentParamsId].challengeWindow;
     }
 
     /// @notice The current attribution verifier.
@@ -698,9 +665,10 @@ contract InferenceSettlement is AccessControl, EIP712 {
         return _params[currentParamsId].verifier;
     }
 
-    /// @notice The current fee split.
-    function feeSplit() external view returns (FeeSplit memory) {
-        return _params[currentParamsId].split;
+    /// @notice The EIP-712 domain separator of authorisations and vouchers: name "OpenLedger
+    /// InferenceSettlement", version "1", this chain and this contract.
+    function domainSeparator() public view returns (bytes32) {
+        return block.chainid == _chainId ? _cachedDomainSeparator : _buildDomainSeparator();
     }
 
     /// @notice `account`'s escrow balance.
@@ -743,11 +711,6 @@ contract InferenceSettlement is AccessControl, EIP712 {
         return entry < MAX_PAYOUTS && _claimed[batchId][recordIndex] & (1 << entry) != 0;
     }
 
-    /// @notice Whether a reverted batch's debit (by its leaf, {debitLeaf}) was refunded.
-    function isRefunded(uint256 batchId, bytes32 leaf) external view returns (bool) {
-        return _refunded[batchId][leaf];
-    }
-
     /// @notice `account`'s claimable earnings.
     function earningsOf(address account) external view returns (uint256) {
         return _earnings[account];
@@ -756,20 +719,31 @@ contract InferenceSettlement is AccessControl, EIP712 {
     /// @notice The leaf of a debit in a batch's debits tree (OpenZeppelin's double-hashed leaf over
     /// `abi.encode(account, amount, spentAfter, voucherOnly)`; the tree is the merkle package's layout over
     /// the leaves in posting order).
-    function debitLeaf(address account, uint256 amount, uint256 spentAfter, bool voucherOnly)
-        public
+    function _debitLeaf(address account, uint256 amount, uint256 spentAfter, bool voucherOnly)
+        private
         pure
         returns (bytes32)
     {
         return keccak256(bytes.concat(keccak256(abi.encode(account, amount, spentAfter, voucherOnly))));
     }
 
-    /// @notice The EIP-712 domain separator for authorisations and vouchers.
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
+    // ---------------------------------------------------------------- internals
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                DOMAIN_TYPEHASH,
+                keccak256("OpenLedger InferenceSettlement"),
+                keccak256("1"),
+                block.chainid,
+                address(this)
+            )
+        );
     }
 
-    // ---------------------------------------------------------------- internals
+    function _typedDataHash(bytes32 structHash) private view returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
+    }
 
     function _deposit(address account, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();
@@ -781,7 +755,7 @@ contract InferenceSettlement is AccessControl, EIP712 {
         emit Deposited(account, msg.sender, amount);
     }
 
-    function _authorize(address payer, address operator, uint256 cap, uint64 expiry, bool voucherOnly) private {
+    function _authorize(address payer, address operator, uint256 cap, uint256 expiry, bool voucherOnly) private {
         if (operator == address(0)) revert ZeroAddress();
         if (cap > type(uint96).max) revert AmountTooLarge(cap);
         if (expiry > type(uint40).max) revert AmountTooLarge(expiry);
@@ -790,7 +764,7 @@ contract InferenceSettlement is AccessControl, EIP712 {
         a.expiry = uint40(expiry);
         a.voucherOnly = voucherOnly;
         _authorizationNonces[payer][operator] += 1;
-        emit Authorized(payer, operator, cap, expiry, voucherOnly);
+        emit Authorized(payer, operator, cap, uint64(expiry), voucherOnly);
     }
 
     function _debitable(Escrow storage e) private view returns (uint256) {
@@ -874,7 +848,7 @@ contract InferenceSettlement is AccessControl, EIP712 {
     }
 
     function _proveDebit(uint256 batchId, Batch storage b, Debit calldata d) private view returns (bytes32 leaf) {
-        leaf = debitLeaf(d.account, d.amount, d.spentAfter, d.voucherOnly);
+        leaf = _debitLeaf(d.account, d.amount, d.spentAfter, d.voucherOnly);
         if (!MerkleProof.verifyCalldata(d.proof, b.debitsRoot, leaf)) revert InvalidDebitProof(batchId, d.account);
     }
 
@@ -953,10 +927,6 @@ contract InferenceSettlement is AccessControl, EIP712 {
         platformShare = fee - modelOwnerShare - stakersShare - contributorsShare;
     }
 
-    function _latestParams() private view returns (Params memory) {
-        return pendingParamsEta != 0 ? _pendingParams : _params[currentParamsId];
-    }
-
     /// @dev Validates `p`; applies it at once while no batch exists (nobody's payment depends on it yet),
     /// otherwise schedules it {PARAMS_DELAY} ahead.
     function _schedule(Params memory p) private {
@@ -981,7 +951,7 @@ contract InferenceSettlement is AccessControl, EIP712 {
         _params[id] = p;
         currentParamsId = id;
         pendingParamsEta = 0;
-        emit ParamsActivated(id, p);
+        emit ParamsActivated(id);
     }
 
     function _checkWindows(uint64 challengeWindow, uint64 responseWindow) private view {

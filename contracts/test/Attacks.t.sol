@@ -114,10 +114,10 @@ contract AttacksTest is SettlementBase {
         settlement.authorize(operator, 1 ether, uint64(block.timestamp + 1 days), false);
         Posted memory p = _post(payers, amounts, 0);
         IAttributionVerifier alwaysWrong = new AlwaysWrong();
-        vm.startPrank(admin);
-        settlement.setVerifier(alwaysWrong);
-        settlement.setSlashParams(1_000_000 ether, 10_000);
-        vm.stopPrank();
+        InferenceSettlement.Params memory next = _currentParams();
+        (next.verifier, next.slashAmount, next.challengerRewardBps) = (alwaysWrong, 1_000_000 ether, 10_000);
+        vm.prank(admin);
+        settlement.setParams(next);
         vm.warp(settlement.pendingParamsEta());
         settlement.activateParams();
         assertEq(address(settlement.verifier()), address(alwaysWrong));

@@ -160,6 +160,10 @@ abstract contract SettlementBase is Fixture {
         return abi.encodePacked(r, s, v);
     }
 
+    function _currentParams() internal view returns (InferenceSettlement.Params memory) {
+        return settlement.paramsOf(settlement.currentParamsId());
+    }
+
     function _useVerifier() internal returns (IAttributionVerifier v) {
         v = new RecomputingVerifier();
         vm.prank(admin);
@@ -177,7 +181,7 @@ contract InferenceSettlementTest is SettlementBase {
     }
 
     function test_defaultsAfterDeploy() public view {
-        InferenceSettlement.Params memory p = settlement.currentParams();
+        InferenceSettlement.Params memory p = settlement.paramsOf(settlement.currentParamsId());
         InferenceSettlement.FeeSplit memory s = p.split;
         assertEq(uint256(s.platformBps) + s.modelOwnerBps + s.stakersBps + s.contributorsBps, 10_000);
         assertEq(p.treasury, treasury);
@@ -697,13 +701,14 @@ contract InferenceSettlementTest is SettlementBase {
         assertEq(address(settlement.verifier()), address(v));
         Posted memory p = _postTwo(1 ether, 0);
         uint32 paramsId = settlement.getBatch(p.batchId).paramsId;
+        InferenceSettlement.Params memory next = _currentParams();
+        next.slashAmount = 5_000 ether;
+        next.challengerRewardBps = 10_000;
         vm.startPrank(admin);
-        settlement.setVerifier(IAttributionVerifier(address(0)));
-        settlement.setSlashParams(5_000 ether, 10_000);
+        settlement.setParams(next);
+        settlement.setVerifier(IAttributionVerifier(address(0))); // composes with the scheduled set
         vm.stopPrank();
         assertEq(address(settlement.verifier()), address(v)); // only scheduled
-        assertEq(address(settlement.pendingParams().verifier), address(0));
-        assertEq(settlement.pendingParams().slashAmount, 5_000 ether);
         uint64 eta = settlement.pendingParamsEta();
         assertEq(eta, block.timestamp + settlement.PARAMS_DELAY());
         vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.ParamsNotReady.selector, eta, block.timestamp));
@@ -711,6 +716,7 @@ contract InferenceSettlementTest is SettlementBase {
         vm.warp(eta);
         settlement.activateParams();
         assertEq(address(settlement.verifier()), address(0));
+        assertEq(settlement.paramsOf(settlement.currentParamsId()).slashAmount, 5_000 ether);
         assertEq(settlement.currentParamsId(), paramsId + 1);
         vm.expectRevert(InferenceSettlement.NoParamsScheduled.selector);
         settlement.activateParams();
@@ -718,11 +724,14 @@ contract InferenceSettlementTest is SettlementBase {
     }
 
     function test_windowsMustCloseBeforeUnbonding() public {
+        InferenceSettlement.Params memory p = _currentParams();
+        (p.challengeWindow, p.responseWindow) = (7 days - 2, 1);
         vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.WindowsExceedUnbonding.selector, 7 days, 7 days));
         vm.prank(admin);
-        settlement.setWindows(7 days - 2, 1);
+        settlement.setParams(p);
+        (p.challengeWindow, p.responseWindow) = (6 days, 12 hours - 1);
         vm.prank(admin);
-        settlement.setWindows(6 days, 12 hours - 1);
+        settlement.setParams(p);
         // Staking's admin shortening unbonding under live parameters stops new batches
         vm.prank(admin);
         staking.setUnbondingPeriod(6 days);
@@ -736,42 +745,41 @@ contract InferenceSettlementTest is SettlementBase {
         bytes32 role = settlement.DEFAULT_ADMIN_ROLE();
         bytes memory denied =
             abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, alice, role);
+        InferenceSettlement.Params memory p = _currentParams();
         vm.startPrank(alice);
         vm.expectRevert(denied);
-        settlement.setFeeSplit(0, 0, 0, 10_000);
+        settlement.setParams(p);
         vm.expectRevert(denied);
         settlement.setVerifier(IAttributionVerifier(alice));
-        vm.expectRevert(denied);
-        settlement.setWindows(0, 0);
-        vm.expectRevert(denied);
-        settlement.setWithdrawalDelay(0);
-        vm.expectRevert(denied);
-        settlement.setSlashParams(0, 0);
-        vm.expectRevert(denied);
-        settlement.setPlatformTreasury(alice);
         vm.stopPrank();
 
         vm.startPrank(admin);
+        p.split = InferenceSettlement.FeeSplit(1, 2, 3, 9_993);
         vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.InvalidFeeSplit.selector, 9_999));
-        settlement.setFeeSplit(1, 2, 3, 9_993);
+        settlement.setParams(p);
+        p.split = InferenceSettlement.FeeSplit(10_000, 10_000, 10_000, 10_000);
         vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.InvalidFeeSplit.selector, 40_000));
-        settlement.setFeeSplit(10_000, 10_000, 10_000, 10_000);
+        settlement.setParams(p);
+        p.split = InferenceSettlement.FeeSplit(1000, 2000, 3000, 4000);
+        p.challengerRewardBps = 10_001;
         vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.InvalidBps.selector, 10_001));
-        settlement.setSlashParams(1, 10_001);
+        settlement.setParams(p);
+        p.challengerRewardBps = 10_000;
+        p.treasury = address(0);
         vm.expectRevert(InferenceSettlement.ZeroAddress.selector);
-        settlement.setPlatformTreasury(address(0));
-        settlement.setFeeSplit(1000, 2000, 3000, 4000);
-        settlement.setWindows(5, 6);
-        settlement.setWithdrawalDelay(7);
-        settlement.setPlatformTreasury(bob);
+        settlement.setParams(p);
+        (p.treasury, p.challengeWindow, p.responseWindow, p.withdrawalDelay) = (bob, 5, 6, 7);
+        settlement.setParams(p); // no batch yet: at once
         vm.stopPrank();
-        InferenceSettlement.Params memory p = settlement.currentParams();
+        p = _currentParams();
         assertEq(p.split.contributorsBps, 4000);
+        assertEq(p.split.modelOwnerBps, 2000);
         assertEq(p.challengeWindow, 5);
         assertEq(p.responseWindow, 6);
         assertEq(p.withdrawalDelay, 7);
         assertEq(p.treasury, bob);
-        assertEq(settlement.feeSplit().modelOwnerBps, 2000);
+        assertEq(p.challengerRewardBps, 10_000);
+        assertEq(settlement.challengeWindow(), 5);
     }
 
     function test_depositGuards() public {
@@ -830,8 +838,10 @@ contract InferenceSettlementTest is SettlementBase {
         a = uint16(bound(a, 0, 10_000));
         b = uint16(bound(b, 0, 10_000 - a));
         c = uint16(bound(c, 0, 10_000 - a - b));
+        InferenceSettlement.Params memory p = _currentParams();
+        p.split = InferenceSettlement.FeeSplit(10_000 - a - b - c, a, b, c);
         vm.prank(admin);
-        settlement.setFeeSplit(10_000 - a - b - c, a, b, c);
+        settlement.setParams(p);
         (uint256 platform, uint256 owner, uint256 stakers, uint256 contributors) = settlement.splitFee(fee);
         assertEq(platform + owner + stakers + contributors, fee);
         assertEq(owner, (fee * a) / 10_000);
