@@ -32,7 +32,13 @@ export { type OpenDatanetServiceOptions, openDatanetService } from "./open.ts";
 export { countingStream, progressBar } from "./progress.ts";
 export { SdkRegistry, type SdkRegistryOptions } from "./registry.ts";
 export type { RegistryEvent, RegistryPort } from "./registry-port.ts";
-export { type SeedSummary, type SeedWordnetOptions, seedWordnet } from "./seed.ts";
+export {
+  SeedInterruptedError,
+  type SeedSummary,
+  type SeedWordnetOptions,
+  seedWordnet,
+  wordnetSeedUnfinished,
+} from "./seed.ts";
 export {
   type ContributionView,
   type CreateDatanetInput,

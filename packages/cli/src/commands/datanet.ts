@@ -353,10 +353,11 @@ export async function seedWordnetDemo(
   owner: LocalAccount,
   opts: { perDomain?: number; domains?: string[]; progress?: boolean; progressStream?: ProgressStream } = {},
 ): Promise<string> {
-  if (service.listDatanets().some((d) => d.name.startsWith("WordNet "))) {
+  const { seedWordnet, wordnetSeedUnfinished } = await import("@openledger/datanet");
+  // An interrupted seed resumes; a finished one is not repeated.
+  if (!wordnetSeedUnfinished(service) && service.listDatanets().some((d) => d.name.startsWith("WordNet "))) {
     return "WordNet Datanets already exist here; nothing to do";
   }
-  const { seedWordnet } = await import("@openledger/datanet");
   const { devAccounts } = await import("@openledger/common/dev-accounts");
   const { privateKeyToAccount } = await import("viem/accounts");
   const { multiProgress } = await import("../progress.ts");
