@@ -245,9 +245,9 @@ contract InferenceSettlement is AccessControl {
     error WithdrawalNotReady(address account, uint64 readyAt, uint256 timestamp);
     error WithdrawalExpired(address account, uint64 expiresAt, uint256 timestamp);
     /// @notice `payer`'s authorisation of the operator expired at `expiry`.
-    error AuthorizationExpired(address payer, uint64 expiry);
+    error SpendingAuthorizationExpired(address payer, uint64 expiry);
     /// @notice The debit would take `payer`'s total with the operator to `spent`, above `cap`.
-    error AuthorizationExceeded(address payer, uint256 cap, uint256 spent);
+    error SpendingCapExceeded(address payer, uint256 cap, uint256 spent);
     error InvalidAuthorizationNonce(uint256 expected, uint256 actual);
     error InvalidSignature(address signer);
     error NotOperator(address caller);
@@ -789,9 +789,9 @@ contract InferenceSettlement is AccessControl {
             // storage pointers only: a memory struct per debit would grow memory, and its cost, quadratically
             Authorization storage a = _authorizations[payer][msg.sender];
             uint40 expiry = a.expiry;
-            if (block.timestamp > expiry) revert AuthorizationExpired(payer, expiry);
+            if (block.timestamp > expiry) revert SpendingAuthorizationExpired(payer, expiry);
             uint256 spentAfter = uint256(a.spent) + amount;
-            if (spentAfter > a.cap) revert AuthorizationExceeded(payer, a.cap, spentAfter);
+            if (spentAfter > a.cap) revert SpendingCapExceeded(payer, a.cap, spentAfter);
             Escrow storage e = _escrows[payer];
             uint256 available = _debitable(e);
             if (amount > available) revert InsufficientEscrow(payer, available, amount);

@@ -47,7 +47,7 @@ contract AttacksTest is SettlementBase {
         (address[] memory payers, uint256[] memory amounts) = _one(victim, 1_000_000 ether);
         (,,, uint256 contributors) = settlement.splitFee(1_000_000 ether);
         bytes32 root = Records.leaf(keccak256("no records"), Records.one(attacker, contributors)).hash;
-        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.AuthorizationExpired.selector, victim, 0));
+        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.SpendingAuthorizationExpired.selector, victim, 0));
         settlement.postBatch(model, payers, amounts, 0, root, contributors);
         vm.stopPrank();
 
@@ -55,9 +55,7 @@ contract AttacksTest is SettlementBase {
         vm.prank(victim);
         settlement.authorize(operator, 10 ether, uint64(block.timestamp + 1 days), false);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                InferenceSettlement.AuthorizationExceeded.selector, victim, 10 ether, 1_000_000 ether
-            )
+            abi.encodeWithSelector(InferenceSettlement.SpendingCapExceeded.selector, victim, 10 ether, 1_000_000 ether)
         );
         vm.prank(operator);
         settlement.postBatch(modelId, payers, amounts, 0, root, contributors);

@@ -266,21 +266,23 @@ contract InferenceSettlementTest is SettlementBase {
         // a payer that never authorised the operator, one over its cap, one past its expiry
         payers[0] = c1;
         amounts[0] = 1;
-        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.AuthorizationExpired.selector, c1, 0));
+        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.SpendingAuthorizationExpired.selector, c1, 0));
         vm.prank(operator);
         settlement.postBatch(modelId, payers, amounts, 0, keccak256("r"), 0);
         vm.prank(bob);
         settlement.authorize(operator, 2 ether, uint64(block.timestamp + 10), false);
         (payers, amounts) = _two(bob, 2 ether + 1, alice, 0);
         vm.expectRevert(
-            abi.encodeWithSelector(InferenceSettlement.AuthorizationExceeded.selector, bob, 2 ether, 2 ether + 1)
+            abi.encodeWithSelector(InferenceSettlement.SpendingCapExceeded.selector, bob, 2 ether, 2 ether + 1)
         );
         vm.prank(operator);
         settlement.postBatch(modelId, payers, amounts, 0, keccak256("r"), 0);
         amounts[0] = 2 ether;
         vm.warp(block.timestamp + 11);
         vm.expectRevert(
-            abi.encodeWithSelector(InferenceSettlement.AuthorizationExpired.selector, bob, uint64(block.timestamp - 1))
+            abi.encodeWithSelector(
+                InferenceSettlement.SpendingAuthorizationExpired.selector, bob, uint64(block.timestamp - 1)
+            )
         );
         vm.prank(operator);
         settlement.postBatch(modelId, payers, amounts, 0, keccak256("r"), 0);
@@ -295,7 +297,7 @@ contract InferenceSettlementTest is SettlementBase {
         assertEq(settlement.authorizationOf(bob, operator).spent, 3 ether);
         (payers, amounts) = _two(bob, 1, alice, 0);
         vm.expectRevert(
-            abi.encodeWithSelector(InferenceSettlement.AuthorizationExceeded.selector, bob, 3 ether, 3 ether + 1)
+            abi.encodeWithSelector(InferenceSettlement.SpendingCapExceeded.selector, bob, 3 ether, 3 ether + 1)
         );
         vm.prank(operator);
         settlement.postBatch(modelId, payers, amounts, 0, keccak256("r"), 0);
@@ -304,7 +306,7 @@ contract InferenceSettlementTest is SettlementBase {
         fundAndApprove(other, address(staking), MIN_STAKE);
         vm.prank(other);
         staking.stake(other, MIN_STAKE);
-        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.AuthorizationExpired.selector, bob, 0));
+        vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.SpendingAuthorizationExpired.selector, bob, 0));
         vm.prank(other);
         settlement.postBatch(modelId, payers, amounts, 0, keccak256("r"), 0);
         vm.expectRevert(InferenceSettlement.ZeroAddress.selector);
