@@ -6,6 +6,7 @@ export * from "./decoder.ts";
 export * from "./embedded-backend.ts";
 export * from "./ensemble.ts";
 export * from "./errors.ts";
+export * from "./llamacpp-backend.ts";
 export * from "./metering.ts";
 export * from "./metrics.ts";
 export * from "./open.ts";
