@@ -2,6 +2,7 @@ export { type BlobStore, cidForBytes, FileBlobStore, type PutResult } from "./bl
 export { chunkRecords, DEFAULT_MAX_CHUNK_BYTES, type TextChunk } from "./chunking.ts";
 export type { ChunkRow, ContributionRow, ContributionStatus, DatanetRow, SnapshotRow } from "./db.ts";
 export { DatanetDb } from "./db.ts";
+export { DataDirInUseError } from "./dir-lock.ts";
 export * from "./errors.ts";
 export {
   type ContentFormat,

@@ -51,6 +51,11 @@ export async function openDatanetService(opts: OpenDatanetServiceOptions): Promi
     wallets,
   });
   const service = new DatanetService({ ...opts, registry });
-  await service.sync();
+  try {
+    await service.sync();
+  } catch (err) {
+    service.close();
+    throw err;
+  }
   return service;
 }

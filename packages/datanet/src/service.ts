@@ -14,6 +14,7 @@ import {
   type DatanetRow,
   type SnapshotRow,
 } from "./db.ts";
+import { lockDataDir } from "./dir-lock.ts";
 import { ChainError, InvalidInputError, NotFoundError, PermissionError } from "./errors.ts";
 import type { FollowerTarget } from "./follower.ts";
 import { validateAddress } from "./ingest.ts";
@@ -85,10 +86,18 @@ export class DatanetService implements DatanetStores, ChainAccess {
   private readonly staging: StagingArea;
   private readonly mirror: ChainMirror;
   private readonly creating = new SerialQueue();
+  private readonly unlock: () => void;
 
   constructor(opts: DatanetServiceOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
-    this.db = new DatanetDb(join(opts.dataDir, "index.sqlite"));
+    // A process that writes (one with a chain) holds the directory; read-only opens do not.
+    this.unlock = opts.registry ? lockDataDir(opts.dataDir) : () => {};
+    try {
+      this.db = new DatanetDb(join(opts.dataDir, "index.sqlite"));
+    } catch (err) {
+      this.unlock();
+      throw err;
+    }
     this.blobs = opts.blobs ?? new FileBlobStore(join(opts.dataDir, "blobs"));
     this.refs = new ContentRefs(join(opts.dataDir, "refs"));
     this.nearDup = new NearDupIndex(opts.minhash, opts.nearDupThreshold);
@@ -107,7 +116,12 @@ export class DatanetService implements DatanetStores, ChainAccess {
       stagedSubmitted: (datanetId, contentHash) => this.staging.stagedSubmitted(datanetId, contentHash),
     };
     this.mirror = new ChainMirror(this, follower, () => this.registry, opts.logRange ?? 2000n);
-    this.checkRegistryBinding();
+    try {
+      this.checkRegistryBinding();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
     for (const row of this.db.liveSignatures()) {
       this.nearDup.add(row.datanetId, row.contributionId, row.idx, signatureFromBytes(row.minhash));
     }
@@ -115,6 +129,7 @@ export class DatanetService implements DatanetStores, ChainAccess {
 
   close(): void {
     this.db.close();
+    this.unlock();
   }
 
   get registry(): RegistryPort {
