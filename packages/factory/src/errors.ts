@@ -1,3 +1,5 @@
+import { type OpenAIErrorBody, openAIError } from "@openledger/common";
+
 /** OpenAI-style error types used in `{ error: { message, type, code, param } }` bodies. */
 export type FactoryErrorType =
   | "invalid_request_error"
@@ -23,8 +25,8 @@ export class FactoryError extends Error {
     super(message);
   }
 
-  toBody(): { error: { message: string; type: string; code: string; param: string | null } } {
-    return { error: { message: this.message, type: this.type, code: this.code, param: this.param } };
+  toBody(): OpenAIErrorBody {
+    return openAIError(this.message, this.type, this.code, this.param);
   }
 }
 

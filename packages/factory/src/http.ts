@@ -1,6 +1,8 @@
 // HTTP: OpenAI's fine-tuning routes (so existing clients work) and the worker protocol, as one
 // fastify plugin. Errors are `{ error: { message, type, code, param } }`.
+
 import { timingSafeEqual } from "node:crypto";
+import { openAIError } from "@openledger/common";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AuthenticationError, FactoryError, InvalidRequestError } from "./errors.ts";
 import { hyperparametersView } from "./hyperparameters.ts";
@@ -76,33 +78,16 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof FactoryError) return reply.code(err.status).send(err.toBody());
   const e = err as { statusCode?: number; code?: string; message?: string };
   if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-    return reply.code(413).send({
-      error: {
-        message: "the request body is too large",
-        type: "invalid_request_error",
-        code: "payload_too_large",
-        param: null,
-      },
-    });
+    return reply
+      .code(413)
+      .send(openAIError("the request body is too large", "invalid_request_error", "payload_too_large"));
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return reply.code(e.statusCode).send({
-      error: {
-        message: e.message ?? "bad request",
-        type: "invalid_request_error",
-        code: e.code ?? "bad_request",
-        param: null,
-      },
-    });
+    return reply
+      .code(e.statusCode)
+      .send(openAIError(e.message ?? "bad request", "invalid_request_error", e.code ?? "bad_request"));
   }
-  return reply.code(500).send({
-    error: {
-      message: e.message ?? "internal error",
-      type: "server_error",
-      code: "internal_error",
-      param: null,
-    },
-  });
+  return reply.code(500).send(openAIError(e.message ?? "internal error", "server_error", "internal_error"));
 }
 
 export async function fineTuningRoutes(app: FastifyInstance, opts: FineTuningRoutesOptions): Promise<void> {

@@ -21,6 +21,9 @@ export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
 export interface Fixture {
   rpcUrl: string;
+  /** data dir whose blobs/ is the content store */
+  dir: string;
+  deploymentsDir: string;
   addresses: ProtocolAddresses;
   datanets: DatanetService;
   factory: FactoryService;
@@ -42,9 +45,8 @@ export async function startFixture(
   // the settlement contract is over the 24 KB EIP-170 limit of a plain anvil (the L2 node lifts it)
   const anvil = await startAnvil({ extraArgs: ["--disable-code-size-limit"] });
   const { walletClient, publicClient } = await connect(anvil.rpcUrl, devAccounts[0].privateKey);
-  const { addresses } = await deployProtocol(walletClient!, publicClient, {
-    deploymentsDir: tempDir("factory-deploy-"),
-  });
+  const deploymentsDir = tempDir("factory-deploy-");
+  const { addresses } = await deployProtocol(walletClient!, publicClient, { deploymentsDir });
   const dir = tempDir("factory-");
   const keys = devAccounts.slice(0, 6).map((a) => a.privateKey);
   const datanets = await openDatanetService({
@@ -84,6 +86,8 @@ export async function startFixture(
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   return {
     rpcUrl: anvil.rpcUrl,
+    dir,
+    deploymentsDir,
     addresses,
     datanets,
     factory,

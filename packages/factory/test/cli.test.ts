@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { CID } from "multiformats/cid";
+import { startDemoAdapters, waitForJobs } from "../src/demo.ts";
+import { DEMO_BASE, type Fixture, startFixture } from "./helpers.ts";
+
+const BIN = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 120_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe("the openledger train / jobs / models commands", () => {
+  let fx: Fixture;
+  let chainArgs: string[];
+  before(async () => {
+    fx = await startFixture({ perDomain: 20 });
+    fx.factory.startLocalWorkers(1, fx.url, { threads: 1, name: "cli" });
+    chainArgs = ["--rpc", fx.rpcUrl, "--data-dir", fx.dir, "--deployments", fx.deploymentsDir];
+  });
+  after(async () => fx?.stop());
+
+  test("train --follow runs a job to a published, verifiable model", async () => {
+    const run = await cli([
+      "train",
+      "--base",
+      "demo-base",
+      "--snapshot",
+      fx.snapshot,
+      "--epochs",
+      "1",
+      "--batch",
+      "4",
+      "--suffix",
+      "cli",
+      "--follow",
+      "--api",
+      fx.url,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const id = /job (ftjob-[0-9a-f]+) queued/.exec(run.stdout)![1];
+    assert.match(run.stdout, /succeeded/);
+    assert.match(run.stdout, /published {3}model \d+ version 1/);
+    assert.match(run.stdout, /Published ft:demo-base:cli/);
+
+    const list = await cli(["jobs", "list", "--api", fx.url]);
+    assert.match(list.stdout, new RegExp(`${id}  succeeded`));
+    const show = await cli(["jobs", "show", id, "--api", fx.url]);
+    assert.match(show.stdout, /held-out {4}loss \d+\.\d+ -> \d+\.\d+/);
+    const events = await cli(["jobs", "events", id, "--api", fx.url]);
+    assert.match(events.stdout, /Validated: base demo-base/);
+
+    const models = await cli(["models", "list", ...chainArgs]);
+    assert.match(models.stdout, /adapter {2}ft:demo-base:cli/);
+    assert.match(models.stdout, /base {5}demo-base/);
+    const shown = await cli(["models", "show", "ft:demo-base:cli", ...chainArgs]);
+    assert.match(shown.stdout, /perplexity {2}\d+\.\d+ -> \d+\.\d+/);
+    const ok = await cli(["models", "verify", "ft:demo-base:cli", ...chainArgs]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /verified: \d+ checks/);
+
+    // corrupt the stored PEFT weights: verify names exactly that artefact and exits non-zero
+    const manifest = JSON.parse(
+      (await cli(["models", "show", "ft:demo-base:cli", "--json", ...chainArgs])).stdout,
+    ).manifest;
+    const cid = manifest.adapter.peftWeights.uri.slice("ipfs://".length);
+    const hex = Buffer.from(CID.parse(cid).multihash.digest).toString("hex");
+    writeFileSync(join(fx.dir, "blobs", hex.slice(0, 2), hex.slice(2, 4), cid), "tampered");
+    const bad = await cli(["models", "verify", "ft:demo-base:cli", ...chainArgs]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, /MISMATCH {2}PEFT adapter_model\.safetensors/);
+    assert.equal(bad.stderr.trim().split("\n").length, 1);
+    assert.match(
+      bad.stderr,
+      /^error: ft:demo-base:cli \(model \d+\) failed verification: PEFT adapter_model\.safetensors\n$/,
+    );
+  });
+
+  test("bad input gets one error line and a non-zero exit", async () => {
+    const unknown = await cli(["train", "--base", "nope", "--snapshot", fx.snapshot, "--api", fx.url]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^error: no published model 'nope'.*\(model_not_found\)\n$/);
+    const range = await cli([
+      "train",
+      "--base",
+      "demo-base",
+      "--snapshot",
+      fx.snapshot,
+      "--rank",
+      "999",
+      "--api",
+      fx.url,
+    ]);
+    assert.match(
+      range.stderr,
+      /^error: hyperparameters\.lora_rank must be in 1\.\.256, got 999 \(hyperparameter_out_of_range\)\n$/,
+    );
+    const cancel = await cli(["jobs", "cancel", "ftjob-nope", "--api", fx.url]);
+    assert.equal(cancel.code, 1);
+    assert.match(cancel.stderr, /^error: no fine-tuning job 'ftjob-nope' \(job_not_found\)\n$/);
+    const again = await cli(["models", "add-base", DEMO_BASE, "--name", "demo-base", ...chainArgs]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /already registered: demo-base/);
+    const missing = await cli(["models", "add-base", "/nonexistent.gguf", ...chainArgs]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: \/nonexistent\.gguf does not exist\n$/);
+  });
+
+  test("the demo flow licenses, queues, trains and publishes demo-<domain> once", async () => {
+    const ids = await startDemoAdapters(fx.factory, fx.url, {
+      domains: ["noun.animal", "noun.food"],
+      workers: 0,
+    });
+    assert.equal(ids.length, 1); // noun.food has no Datanet in this fixture
+    await waitForJobs(fx.factory, ids);
+    assert.equal(fx.factory.store.get(ids[0]).status, "succeeded");
+    const models = await cli(["models", "list", ...chainArgs]);
+    assert.match(models.stdout, /demo-noun\.animal/);
+    assert.deepEqual(
+      await startDemoAdapters(fx.factory, fx.url, { domains: ["noun.animal"], workers: 0 }),
+      [],
+    );
+  });
+});
