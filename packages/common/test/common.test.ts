@@ -93,8 +93,9 @@ describe("serial queues", () => {
   });
 });
 
-test("openAIError has the OpenAI shape", () => {
+test("openAIError has the OpenAI shape, param null unless a field is named", () => {
   assert.deepEqual(openAIError("no", "invalid_request_error", "bad"), {
-    error: { message: "no", type: "invalid_request_error", code: "bad" },
+    error: { message: "no", type: "invalid_request_error", param: null, code: "bad" },
   });
+  assert.equal(openAIError("no", "invalid_request_error", "bad", "limit").error.param, "limit");
 });

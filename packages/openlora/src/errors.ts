@@ -1,3 +1,5 @@
+import { type OpenAIErrorBody, openAIError } from "@openledger/common";
+
 /**
  * Errors a client can act on, each with the HTTP status and the OpenAI-style `type`/`code` the API
  * answers with (`{error:{message,type,param,code}}`).
@@ -93,19 +95,10 @@ export class BackendUnavailableError extends OpenLoraError {
 }
 
 /** The OpenAI error body for any thrown value (unknown errors become 500 server_error). */
-export function errorBody(err: unknown): {
-  status: number;
-  body: { error: { message: string; type: string; param: string | null; code: string } };
-} {
+export function errorBody(err: unknown): { status: number; body: OpenAIErrorBody } {
   if (err instanceof OpenLoraError) {
-    return {
-      status: err.status,
-      body: { error: { message: err.message, type: err.type, param: err.param, code: err.code } },
-    };
+    return { status: err.status, body: openAIError(err.message, err.type, err.code, err.param) };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return {
-    status: 500,
-    body: { error: { message, type: "server_error", param: null, code: "internal_error" } },
-  };
+  return { status: 500, body: openAIError(message, "server_error", "internal_error") };
 }

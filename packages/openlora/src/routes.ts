@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { openAIError } from "@openledger/common";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { DEFAULT_CHAT_STOPS, DEFAULT_CHAT_TEMPLATE, renderChat } from "./chat-template.ts";
 import { errorBody, InvalidRequestError, QueueFullError } from "./errors.ts";
@@ -203,14 +204,11 @@ export async function openaiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
   app.setErrorHandler((err, _req, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     const code = status === 413 ? "request_too_large" : status === 400 ? "invalid_json" : "internal_error";
-    return reply.code(status).send({
-      error: {
-        message: (err as Error).message,
-        type: status < 500 ? "invalid_request_error" : "server_error",
-        param: null,
-        code,
-      },
-    });
+    return reply
+      .code(status)
+      .send(
+        openAIError((err as Error).message, status < 500 ? "invalid_request_error" : "server_error", code),
+      );
   });
 
   app.get("/v1/models", async () => ({ object: "list", data: (await lora.catalog.list()).map(modelCard) }));
