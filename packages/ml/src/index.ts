@@ -97,8 +97,14 @@ export {
   type TokenLogprob,
 } from "./model/generate.ts";
 export { type ForwardRequest, forward } from "./model/infer.ts";
-export { initWeights, KVCache, LlamaModel, type ModelOptions } from "./model/llama.ts";
-export { type LoadedGgufModel, loadLlamaGguf } from "./model/load-gguf.ts";
+export { initWeights, KVCache, LlamaModel, type ModelOptions, type ModelPart } from "./model/llama.ts";
+export {
+  type LoadedGgufModel,
+  type LoadedSplitModel,
+  loadLlamaGguf,
+  loadLlamaGgufSplit,
+  type SplitLoadOptions,
+} from "./model/load-gguf.ts";
 export { argmax, logSoftmax, type SamplingOptions, sampleToken, topIndices } from "./model/sampling.ts";
 
 // tokenizers

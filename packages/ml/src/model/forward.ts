@@ -60,6 +60,8 @@ export interface PassState {
   x: Buf;
   /** per layer when saving for backward, otherwise one scratch set */
   acts: LayerActs[];
+  /** the model part whose engine holds this state (the last part after the pass) */
+  part: LlamaModel;
 }
 
 export interface PassInput {
@@ -211,6 +213,11 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
     }
   }
   const runs = adapterRuns(inputs, seqs);
+  if (model.next && (save || rmax > 0)) {
+    throw new ModelInputError(
+      "a model split across engines serves without adapters and cannot train; load a smaller quantisation to use LoRA",
+    );
+  }
 
   seqs.forEach((s, i) => {
     const toks = inputs[i].tokens;
@@ -226,7 +233,7 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
   try {
     for (let l = 0; l < (save ? c.numLayers : 1); l++) acts.push(allocActs(e, model, N, attSize, rmax, save));
   } catch (err) {
-    freeState({ N, seqs, runs, rmax, pos, x, acts });
+    freeState({ N, seqs, runs, rmax, pos, x, acts, part: model });
     throw err;
   }
   const pv = pos.i32;
@@ -237,15 +244,49 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
       embedRow(e, model.embed, toks[j], x.at((s.r0 + j) * D, D));
     }
   });
-  const state: PassState = { N, seqs, runs, rmax, pos, x, acts };
-
-  for (let l = 0; l < c.numLayers; l++) {
-    const L: LayerParams = model.layers[l];
-    const A = acts[save ? l : 0];
-    const p: LayerPass = { e, model, layer: l, N, seqs, runs, rmax, pos, save };
-    attentionForward(p, L, A, x);
-    mlpForward(p, L, A, x);
+  let state: PassState = { N, seqs, runs, rmax, pos, x, acts, part: model };
+  for (;;) {
+    const part = state.part;
+    for (let l = part.first; l < part.end; l++) {
+      const L: LayerParams = part.layers[l - part.first];
+      const A = state.acts[save ? l : 0];
+      const p: LayerPass = {
+        e: part.engine,
+        model: part,
+        layer: l,
+        N,
+        seqs,
+        runs,
+        rmax,
+        pos: state.pos,
+        save,
+      };
+      attentionForward(p, L, A, state.x);
+      mlpForward(p, L, A, state.x);
+    }
+    if (!part.next) break;
+    state = handOff(state, part.next, attSize);
   }
   for (const s of seqs) if (s.cache) s.cache.length = s.S0 + s.n;
   return state;
+}
+
+/** Moves a pass to the next part of a split model: positions and residual stream copied to its engine. */
+function handOff(st: PassState, next: LlamaModel, attSize: number): PassState {
+  const e = next.engine;
+  const pos = e.alloc(st.N, false);
+  const x = e.alloc(st.x.length, false);
+  let acts: LayerActs[];
+  try {
+    acts = [allocActs(e, next, st.N, attSize, 0, false)];
+  } catch (err) {
+    pos.free();
+    x.free();
+    freeState(st);
+    throw err;
+  }
+  pos.i32.set(st.pos.i32);
+  x.f32.set(st.x.f32);
+  freeState(st);
+  return { ...st, pos, x, acts, part: next };
 }

@@ -100,7 +100,8 @@ function batchStep(model: LlamaModel, requests: ForwardRequest[]): Float32Array[
     adapter: requests[i].adapter ?? null,
   }));
   const state = forwardPass(model, inputs, false);
-  const e = model.engine;
+  const head = state.part; // the last part of a split model: final norm and output head
+  const e = head.engine;
   const c = model.config;
   const D = c.hiddenSize;
   const V = c.vocabSize;
@@ -121,8 +122,8 @@ function batchStep(model: LlamaModel, requests: ForwardRequest[]): Float32Array[
         xsv.set(xv.subarray(r.r0 * D, (r.r0 + r.n) * D), at * D);
         at += r.n;
       }
-      e.rmsnorm(xs, model.norm, xn, null, R, D, c.rmsNormEps);
-      e.linear(xn, model.lmHead, logits, R, V, D);
+      e.rmsnorm(xs, head.norm, xn, null, R, D, c.rmsNormEps);
+      e.linear(xn, head.lmHead, logits, R, V, D);
       const out: Float32Array[] = new Array(requests.length);
       const lv = logits.f32;
       at = 0;

@@ -57,6 +57,20 @@ export interface ModelOptions {
   maxContext?: number;
 }
 
+/**
+ * One part of a model split across engines (each WebAssembly memory holds at most 4 GiB): the layers
+ * first..end-1 live in this part's engine; the embedding in the first part, the final norm and output
+ * head in the last. A part built with this receives the other parts' tensors it does not hold.
+ */
+export interface ModelPart {
+  first: number;
+  end: number;
+  /** the tensors held elsewhere (embedding of the first part, norm and head of the last) */
+  embed?: Weight;
+  norm?: Buf;
+  lmHead?: Weight;
+}
+
 function checkSupported(c: LlamaConfig): void {
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(c.architecture)) {
     throw new WeightShapeError(
@@ -90,26 +104,43 @@ export class LlamaModel {
   readonly embed: Weight;
   readonly lmHead: Weight;
   readonly norm: Buf;
+  /** this part's layers: layers[l - first] is layer l */
   readonly layers: LayerParams[] = [];
   readonly rope: RopeTable;
   readonly maxContext: number;
+  /** the layers this engine holds: first..end-1 (all of them unless the model is split) */
+  readonly first: number;
+  readonly end: number;
+  /** the part holding the next layers, when the model is split across engines */
+  next: LlamaModel | null = null;
 
-  /** `params` holds every tensor of expectedShapes(config), already in engine memory (the model owns them). */
+  /**
+   * `params` holds every tensor of expectedShapes(config) (or of this part's layers), already in engine
+   * memory (the model owns them).
+   */
   constructor(
     readonly engine: Engine,
     readonly config: LlamaConfig,
     params: Map<string, Weight>,
     options: ModelOptions = {},
+    part?: ModelPart,
   ) {
     checkSupported(config);
+    this.first = part?.first ?? 0;
+    this.end = part?.end ?? config.numLayers;
+    const inPart = (name: string) => {
+      const m = /^model\.layers\.(\d+)\./.exec(name);
+      return m ? Number(m[1]) >= this.first && Number(m[1]) < this.end : !part;
+    };
     for (const name of expectedShapes(config).keys()) {
-      if (!params.has(name)) throw new WeightShapeError(`weight '${name}' is missing`);
+      if (inPart(name) && !params.has(name)) throw new WeightShapeError(`weight '${name}' is missing`);
     }
     this.params = params;
-    this.embed = this.params.get("model.embed_tokens.weight")!;
-    this.lmHead = config.tieWordEmbeddings ? this.embed : this.params.get("lm_head.weight")!;
-    this.norm = f32Param(this.params, "model.norm.weight");
-    for (let l = 0; l < config.numLayers; l++) {
+    this.embed = part?.embed ?? this.params.get("model.embed_tokens.weight")!;
+    this.lmHead =
+      part?.lmHead ?? (config.tieWordEmbeddings ? this.embed : this.params.get("lm_head.weight")!);
+    this.norm = part?.norm ?? f32Param(this.params, "model.norm.weight");
+    for (let l = this.first; l < this.end; l++) {
       const layer = {} as Record<keyof LayerParams, Weight | null>;
       for (const [field, suffix] of LAYER_NAMES)
         layer[field] = this.params.get(`model.layers.${l}.${suffix}`) ?? null;
@@ -158,12 +189,12 @@ export class LlamaModel {
   /** Whether any matrix stays packed in its storage format (then full-parameter training is refused). */
   get packed(): boolean {
     for (const p of this.params.values()) if (p instanceof QTensor) return true;
-    return false;
+    return this.next?.packed ?? false;
   }
 
-  /** Bytes of weights held in engine memory. */
+  /** Bytes of weights held in engine memory (all parts of a split model). */
   get weightBytes(): number {
-    let n = 0;
+    let n = this.next?.weightBytes ?? 0;
     for (const p of this.params.values()) n += p instanceof QTensor ? p.byteLength : p.length * 4;
     return n;
   }
@@ -177,26 +208,36 @@ export class LlamaModel {
   exportWeights(): Weights {
     const out: Weights = new Map();
     const shapes = expectedShapes(this.config);
-    for (const [name, w] of this.params) {
-      let data: Float32Array;
-      if (w instanceof QTensor) {
-        const tmp = this.engine.alloc(w.length, false);
-        this.engine.dequantRows(w, 0, w.rows, tmp);
-        data = tmp.f32.slice();
-        tmp.free();
-      } else data = w.f32.slice();
-      out.set(name, { shape: shapes.get(name)!, data });
+    for (let part: LlamaModel | null = this; part; part = part.next) {
+      for (const [name, w] of part.params) {
+        let data: Float32Array;
+        if (w instanceof QTensor) {
+          const tmp = part.engine.alloc(w.length, false);
+          part.engine.dequantRows(w, 0, w.rows, tmp);
+          data = tmp.f32.slice();
+          tmp.free();
+        } else data = w.f32.slice();
+        out.set(name, { shape: shapes.get(name)!, data });
+      }
     }
     return out;
   }
 
   get parameterCount(): number {
-    let n = 0;
+    let n = this.next?.parameterCount ?? 0;
     for (const b of this.params.values()) n += b.length;
     return n;
   }
 
+  /** The part that holds the last layers, the final norm and the output head (this one unless split). */
+  get last(): LlamaModel {
+    let m: LlamaModel = this;
+    while (m.next) m = m.next;
+    return m;
+  }
+
   free(): void {
+    this.next?.free();
     for (const b of this.params.values()) b.free();
     this.params.clear();
     this.rope.cos.free();
@@ -232,7 +273,7 @@ export function initWeights(config: LlamaConfig, seed: number): Weights {
 export class KVCache {
   readonly k: Buf[] = [];
   readonly v: Buf[] = [];
-  private readonly block: Buf;
+  private readonly blocks: Buf[] = [];
   /** positions filled so far */
   length = 0;
 
@@ -243,12 +284,21 @@ export class KVCache {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > model.maxContext) {
       throw new ModelInputError(`KV cache capacity must be 1..${model.maxContext}, got ${capacity}`);
     }
-    const c = model.config;
-    const kvd = c.numKvHeads * c.headDim;
-    this.block = model.engine.alloc(2 * c.numLayers * capacity * kvd);
-    for (let l = 0; l < c.numLayers; l++) {
-      this.k.push(this.block.at(2 * l * capacity * kvd, capacity * kvd));
-      this.v.push(this.block.at((2 * l + 1) * capacity * kvd, capacity * kvd));
+    const kvd = model.config.numKvHeads * model.config.headDim;
+    // each part keeps its layers' keys and values in its own engine
+    try {
+      for (let part: LlamaModel | null = model; part; part = part.next) {
+        const n = part.end - part.first;
+        const block = part.engine.alloc(2 * n * capacity * kvd);
+        this.blocks.push(block);
+        for (let i = 0; i < n; i++) {
+          this.k.push(block.at(2 * i * capacity * kvd, capacity * kvd));
+          this.v.push(block.at((2 * i + 1) * capacity * kvd, capacity * kvd));
+        }
+      }
+    } catch (err) {
+      this.free();
+      throw err;
     }
   }
 
@@ -260,6 +310,7 @@ export class KVCache {
   }
 
   free(): void {
-    this.block.free();
+    for (const b of this.blocks) b.free();
+    this.blocks.length = 0;
   }
 }

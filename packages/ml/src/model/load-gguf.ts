@@ -8,7 +8,7 @@ import { GgufFile, type GgufTensorInfo } from "../formats/gguf-read.ts";
 import { llamaConfigFromGguf } from "../formats/llama-gguf.ts";
 import { expectedShapes, type LlamaConfig } from "../formats/model-config.ts";
 import { ggufToHfName, unpermuteRowsFromGguf, usesPairwiseRope } from "../formats/tensor-names.ts";
-import type { Buf, Engine } from "../kernels/engine.ts";
+import { type Buf, Engine } from "../kernels/engine.ts";
 import { keepsPacked, packedRowBytes, QTensor, type Weight } from "../kernels/qtensor.ts";
 import { ModelMemoryError } from "./errors.ts";
 import { LlamaModel, type ModelOptions } from "./llama.ts";
@@ -51,12 +51,15 @@ function plan(file: GgufFile, config: LlamaConfig): Plan[] {
   return plans;
 }
 
+/** Memory beside the weights: RoPE tables, one decode step's activations and logits, panel scratch. */
+function workingMargin(config: LlamaConfig, maxContext: number): number {
+  return maxContext * config.headDim * 4 + (config.vocabSize + 8 * config.intermediateSize) * 64 + (8 << 20);
+}
+
 /** Refuses a model whose weights (plus tables and a working margin) do not fit, before reading any. */
 function checkFits(engine: Engine, file: GgufFile, config: LlamaConfig, plans: Plan[], maxContext: number) {
   const weights = plans.reduce((n, p) => n + p.bytes, 0);
-  // RoPE tables, one decode step's activations and logits, panel scratch
-  const extra =
-    maxContext * config.headDim * 4 + (config.vocabSize + 8 * config.intermediateSize) * 64 + (8 << 20);
+  const extra = workingMargin(config, maxContext);
   const need = weights + extra;
   const engineFree = engine.availableBytes;
   const machineFree = freemem();
@@ -146,6 +149,143 @@ export function loadLlamaGguf(
   } catch (err) {
     for (const w of params.values()) w.free();
     if (typeof pathOrFile === "string") file.close();
+    throw err;
+  }
+}
+
+export interface SplitLoadOptions extends ModelOptions {
+  /** threads of each part's engine (default: number of CPUs) */
+  threads?: number;
+  relaxedSimd?: boolean;
+  /** memory of each part's engine in MiB, at most 4096 (one wasm32 memory); default 4096 */
+  maxMemoryMiB?: number;
+  /** split into exactly this many parts; default: as few as fit */
+  parts?: number;
+}
+
+export interface LoadedSplitModel extends LoadedGgufModel {
+  /** one engine per part, first to last: close them all when done (after model.free()) */
+  engines: Engine[];
+}
+
+/** Layer index of a Hugging Face tensor name, or -1 for the embedding, final norm and head. */
+function layerOf(hf: string): number {
+  const m = /^model\.layers\.(\d+)\./.exec(hf);
+  return m ? Number(m[1]) : -1;
+}
+
+/** Contiguous layer ranges, about equal in bytes, each with its share of embedding/head within budget. */
+function splitLayers(plans: Plan[], config: LlamaConfig, parts: number, budget: number, forced: boolean) {
+  const layerBytes = new Array<number>(config.numLayers).fill(0);
+  let embed = 0;
+  let head = 0;
+  for (const p of plans) {
+    const l = layerOf(p.hf);
+    if (l >= 0) layerBytes[l] += p.bytes;
+    else if (p.hf === "model.embed_tokens.weight") embed += p.bytes;
+    else head += p.bytes;
+  }
+  if (config.tieWordEmbeddings) head += embed; // the last part keeps its own copy as output head
+  for (let n = parts; n <= config.numLayers; n++) {
+    const total = embed + head + layerBytes.reduce((a, b) => a + b, 0);
+    const ranges: { first: number; end: number; bytes: number }[] = [];
+    let first = 0;
+    let bytes = embed;
+    let done = embed;
+    for (let l = 0; l < config.numLayers; l++) {
+      bytes += layerBytes[l];
+      done += layerBytes[l];
+      const left = config.numLayers - l - 1;
+      if (
+        ranges.length < n - 1 &&
+        left >= n - 1 - ranges.length &&
+        done >= ((ranges.length + 1) * total) / n
+      ) {
+        ranges.push({ first, end: l + 1, bytes });
+        first = l + 1;
+        bytes = 0;
+      }
+    }
+    ranges.push({ first, end: config.numLayers, bytes: bytes + head });
+    if (ranges.length === n && ranges.every((r) => r.bytes <= budget)) return ranges;
+    if (forced) break;
+  }
+  return null;
+}
+
+/**
+ * Loads a GGUF whose weights may exceed one WebAssembly memory (4 GiB): contiguous layer ranges go to
+ * separate engines (one memory and set of worker threads each) and the forward pass hands the residual
+ * stream from one to the next. A model that fits one engine loads into one. Split models serve without
+ * adapters and do not train. Refuses (ModelMemoryError) before reading tensors when the machine lacks
+ * the memory.
+ */
+export async function loadLlamaGgufSplit(
+  path: string,
+  options: SplitLoadOptions = {},
+): Promise<LoadedSplitModel> {
+  const maxMiB = options.maxMemoryMiB ?? 4096;
+  const file = GgufFile.open(path);
+  const engines: Engine[] = [];
+  const loaded: Map<string, Weight>[] = [];
+  try {
+    const config = llamaConfigFromGguf(file);
+    const plans = plan(file, config);
+    const maxContext = Math.min(options.maxContext ?? 4096, config.contextLength || 4096);
+    const budget = maxMiB * 2 ** 20 - workingMargin(config, maxContext);
+    const ranges = splitLayers(plans, config, options.parts ?? 1, budget, options.parts !== undefined);
+    const weights = plans.reduce((n, p) => n + p.bytes, 0);
+    if (!ranges || weights > freemem()) {
+      throw new ModelMemoryError(
+        `${file.label}: the model's ${fmt(weights)} of weights ` +
+          (ranges
+            ? `exceed the ${fmt(freemem())} this machine has available; free memory or use a smaller quantisation`
+            : `do not split into ${options.parts ?? "any number of"} parts of at most ${maxMiB} MiB; raise maxMemoryMiB (up to 4096) or the number of parts`),
+      );
+    }
+    const last = ranges.length - 1;
+    for (const [i, r] of ranges.entries()) {
+      const engine = await Engine.create({
+        threads: options.threads,
+        relaxedSimd: options.relaxedSimd,
+        maxMemoryMiB: maxMiB,
+      });
+      engines.push(engine);
+      const params = new Map<string, Weight>();
+      loaded.push(params);
+      for (const p of plans) {
+        const l = layerOf(p.hf);
+        const mine =
+          l >= 0
+            ? l >= r.first && l < r.end
+            : p.hf === "model.embed_tokens.weight"
+              ? i === 0 || (i === last && config.tieWordEmbeddings)
+              : i === last;
+        if (mine) params.set(p.hf, loadTensor(engine, file, p, config));
+      }
+    }
+    const head = loaded[last];
+    const models = ranges.map(
+      (r, i) =>
+        new LlamaModel(engines[i], config, loaded[i], options, {
+          first: r.first,
+          end: r.end,
+          embed: i === 0 ? undefined : loaded[0].get("model.embed_tokens.weight"),
+          norm: i === last ? undefined : (head.get("model.norm.weight") as Buf),
+          lmHead:
+            i === last
+              ? undefined
+              : (head.get(
+                  config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight",
+                ) as Weight),
+        }),
+    );
+    for (let i = 0; i < last; i++) models[i].next = models[i + 1];
+    return { model: models[0], config, file, engines };
+  } catch (err) {
+    for (const params of loaded) for (const w of params.values()) w.free();
+    await Promise.all(engines.map((e) => e.close()));
+    file.close();
     throw err;
   }
 }
