@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SerialQueue } from "@openledger/common";
 import type { BlobStore, DatanetService } from "@openledger/datanet";
 import { GgufFile } from "@openledger/ml";
 import {
@@ -69,7 +70,7 @@ export class FactoryService {
   readonly checkpointEvery: number;
   private readonly children = new Set<ChildProcess>();
   private readonly requeueTimer: NodeJS.Timeout;
-  private publishing: Promise<unknown> = Promise.resolve();
+  private readonly publishing = new SerialQueue();
 
   constructor(readonly options: FactoryServiceOptions) {
     this.store = new JobStore(join(options.dataDir, "jobs.sqlite"));
@@ -98,7 +99,7 @@ export class FactoryService {
   async close(): Promise<void> {
     clearInterval(this.requeueTimer);
     await Promise.all([...this.children].map((c) => stopChild(c)));
-    await this.publishing.catch(() => undefined);
+    await this.publishing.idle();
     this.store.close();
   }
 
@@ -408,9 +409,7 @@ export class FactoryService {
    * Publications are serialised so one owner's transactions never race for a nonce.
    */
   async publish(job: Job, result: JobResult, pricePer1kTokens: bigint): Promise<JobResult> {
-    const run = this.publishing.then(() => this.publishNow(job, result, pricePer1kTokens));
-    this.publishing = run.catch(() => undefined);
-    return run;
+    return this.publishing.run(() => this.publishNow(job, result, pricePer1kTokens));
   }
 
   private async publishNow(job: Job, result: JobResult, pricePer1kTokens: bigint): Promise<JobResult> {
