@@ -1,7 +1,8 @@
 // The protocol's end-to-end suite, driven only through the sdk's viem actions. It takes the RPC URL as
 // a parameter so the same tests run against anvil (protocol.anvil.test.ts) and later against the
 // project's own L2 node. Needs the dev accounts funded with native currency; deploys its own protocol
-// instance (time-dependent paths use the admin setters, so no time travel is needed).
+// instance. Settlement parameters are set before the first batch (later changes wait out a timelock);
+// the challenge windows are short and advanced with evm_increaseTime where the chain has it.
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import {
   createWalletClient,
   encodeAbiParameters,
   encodeFunctionData,
+  getAddress,
   type Hex,
   http,
   keccak256,
@@ -27,8 +29,13 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
+  answerDebit,
+  answerEvidence,
   approveToken,
+  authorizationOf,
   authorizationState,
+  authorize,
+  authorizeWithSignature,
   buildPayoutTree,
   buyLicense,
   cancelAuthorization,
@@ -45,22 +52,26 @@ import {
   createDatanet,
   curate,
   curateBatch,
+  currentParams,
   datanetClaimable,
+  debitableOf,
   delegate,
   deployProtocol,
   deposit,
   depositWithAuthorization,
+  disputeDebit,
   earningsOf,
   escrowOf,
   executeAuthorization,
   getBatch,
   getContribution,
+  getDispute,
   getFeeSplit,
   getProvenance,
   getSnapshot,
-  hasClaimed,
   hasLicense,
   inferenceSettlementAbi,
+  isClaimed,
   isCurator,
   isOperator,
   modelRegistryAbi,
@@ -73,15 +84,20 @@ import {
   postBatch,
   publishModelVersion,
   publishSnapshot,
-  refundRevertedBatch,
+  refund,
   registerModel,
+  requestEvidence,
   requestWithdraw,
+  resolveDispute,
   retireModel,
   SLASHER_ROLE,
+  setParams,
   setVerifier,
   signDepositAuthorization,
   signPermit,
+  signSpendingAuthorization,
   signTransferAuthorization,
+  signVoucher,
   snapshotIdOf,
   spdxToBytes32,
   splitFee,
@@ -575,6 +591,17 @@ export function protocolSuite(getRpcUrl: () => string): void {
 
     describe("Staking, escrow and settlement", () => {
       const fee = 1_000n * OPEN + 7n; // odd wei to exercise rounding
+      const WINDOW = 5n; // challenge and response windows, seconds
+      let testVerifier: Address;
+      /** Moves the chain's clock forward (anvil), or waits it out on a chain without time travel. */
+      const advance = async (seconds: bigint) => {
+        try {
+          await pub.request({ method: "evm_increaseTime", params: [Number(seconds)] } as never);
+          await pub.request({ method: "evm_mine", params: [] } as never);
+        } catch {
+          await new Promise((r) => setTimeout(r, Number(seconds) * 1000 + 1000));
+        }
+      };
 
       test("operators stake, delegators delegate; unknown operators and zero stakes are refused", async () => {
         await approveToken(wallet(operator), { token: a.token, spender: a.staking, amount: maxUint256 });
@@ -621,7 +648,7 @@ export function protocolSuite(getRpcUrl: () => string): void {
         );
       });
 
-      test("escrow: approve+deposit, EIP-3009 deposit, delayed withdrawal", async () => {
+      test("escrow: approve+deposit, EIP-3009 deposit, a withdrawal request that matures then expires", async () => {
         await approveToken(wallet(user), {
           token: a.token,
           spender: a.inferenceSettlement,
@@ -670,29 +697,29 @@ export function protocolSuite(getRpcUrl: () => string): void {
           settlement: a.inferenceSettlement,
           amount: 100n * OPEN,
         });
+        assert.equal(requested.expiresAt - requested.readyAt, 86_400n);
         assert.deepEqual(await withdrawalOf(pub, { settlement: a.inferenceSettlement, account: user }), {
           amount: 100n * OPEN,
           readyAt: requested.readyAt,
+          expiresAt: requested.expiresAt,
         });
         await revertsWith(
           withdraw(wallet(user), { settlement: a.inferenceSettlement }),
           "WithdrawalNotReady",
         );
-        const setDelay = encodeFunctionData({
-          abi: inferenceSettlementAbi,
-          functionName: "setWithdrawalDelay",
-          args: [0n],
-        });
+        const current = await currentParams(pub, { settlement: a.inferenceSettlement });
+        const noDelay = { ...current, withdrawalDelay: 0n };
         await revertsWith(
-          transact(wallet(mallory), {
-            to: a.inferenceSettlement,
-            data: setDelay,
-            label: "setWithdrawalDelay",
-          }),
+          setParams(wallet(mallory), { settlement: a.inferenceSettlement, params: noDelay }),
           "AccessControlUnauthorizedAccount",
         );
-        await adminCall(a.inferenceSettlement, setDelay, "setWithdrawalDelay");
+        // no batch exists yet, so the admin's change applies at once (later ones wait out PARAMS_DELAY)
+        await setParams(wallet(admin), { settlement: a.inferenceSettlement, params: noDelay });
         await requestWithdraw(wallet(user), { settlement: a.inferenceSettlement, amount: 100n * OPEN });
+        assert.equal(
+          await debitableOf(pub, { settlement: a.inferenceSettlement, account: user }),
+          3_400n * OPEN,
+        );
         const out = await withdraw(wallet(user), { settlement: a.inferenceSettlement });
         assert.equal(out.amount, 100n * OPEN);
         await revertsWith(
@@ -701,18 +728,68 @@ export function protocolSuite(getRpcUrl: () => string): void {
         );
       });
 
-      test("postBatch, claims with Merkle proofs, no double claim; the fee is conserved to the wei", async () => {
-        const setWindow = (s: bigint) =>
-          adminCall(
-            a.inferenceSettlement,
-            encodeFunctionData({
-              abi: inferenceSettlementAbi,
-              functionName: "setChallengeWindow",
-              args: [s],
-            }),
-            "setChallengeWindow",
-          );
-        await setWindow(0n);
+      test("payers authorise operators on chain or by signature; debits stay within the cap", async () => {
+        const expiry = (await now()) + 86_400n;
+        await authorize(wallet(user), {
+          settlement: a.inferenceSettlement,
+          operator,
+          cap: 3_000n * OPEN,
+          expiry,
+        });
+        assert.deepEqual(
+          await authorizationOf(pub, { settlement: a.inferenceSettlement, payer: user, operator }),
+          { cap: 3_000n * OPEN, spent: 0n, expiry, voucherOnly: false },
+        );
+        // bob (an SDK client) signs a voucher-only authorisation; the operator submits it
+        await approveToken(wallet(bob), {
+          token: a.token,
+          spender: a.inferenceSettlement,
+          amount: maxUint256,
+        });
+        await deposit(wallet(bob), { settlement: a.inferenceSettlement, amount: 1_000n * OPEN });
+        const signed = await signSpendingAuthorization(wallet(bob), {
+          settlement: a.inferenceSettlement,
+          operator,
+          cap: 1_000n * OPEN,
+          expiry: (await now()) + 86_400n,
+          voucherOnly: true,
+        });
+        await authorizeWithSignature(wallet(operator), { settlement: a.inferenceSettlement, ...signed });
+        await revertsWith(
+          authorizeWithSignature(wallet(operator), { settlement: a.inferenceSettlement, ...signed }),
+          "InvalidAuthorizationNonce",
+        );
+        await revertsWith(
+          authorizeWithSignature(wallet(operator), {
+            settlement: a.inferenceSettlement,
+            authorization: { ...signed.authorization, cap: maxUint256 >> 160n },
+            signature: signed.signature,
+          }),
+          "InvalidSignature",
+        );
+        const bobs = await authorizationOf(pub, { settlement: a.inferenceSettlement, payer: bob, operator });
+        assert.equal(bobs.voucherOnly, true);
+        assert.equal(bobs.cap, 1_000n * OPEN);
+        // the parameters every batch below is posted with, set before the first batch (so at once)
+        const { abi, bytecode } = compileFixtures().TestVerifier;
+        const hash = await wallet(admin).deployContract({ abi, bytecode });
+        testVerifier = (await pub.waitForTransactionReceipt({ hash })).contractAddress!;
+        await revertsWith(
+          setVerifier(wallet(mallory), { settlement: a.inferenceSettlement, verifier: testVerifier }),
+          "AccessControlUnauthorizedAccount",
+        );
+        await setVerifier(wallet(admin), { settlement: a.inferenceSettlement, verifier: testVerifier });
+        const current = await currentParams(pub, { settlement: a.inferenceSettlement });
+        await setParams(wallet(admin), {
+          settlement: a.inferenceSettlement,
+          params: { ...current, challengeWindow: WINDOW, responseWindow: WINDOW, slashAmount: 100n * OPEN },
+        });
+        const params = await currentParams(pub, { settlement: a.inferenceSettlement });
+        assert.equal(getAddress(params.verifier), getAddress(testVerifier));
+        assert.equal(params.slashAmount, 100n * OPEN);
+      });
+
+      test("postBatch, record claims, no double claim; the fee is conserved to the wei", async () => {
         assert.deepEqual(await getFeeSplit(pub, { settlement: a.inferenceSettlement }), {
           platformBps: 500,
           modelOwnerBps: 3000,
@@ -722,71 +799,83 @@ export function protocolSuite(getRpcUrl: () => string): void {
         const split = await splitFee(pub, { settlement: a.inferenceSettlement, fee });
         assert.equal(split.platform + split.modelOwner + split.stakers + split.contributors, fee);
         const alicePart = (split.contributors * 3n) / 5n;
-        const payouts = [
-          { account: alice, amount: alicePart },
-          { account: bob, amount: split.contributors - alicePart },
+        const records = [
+          { attribution: "0x01" as Hex, payouts: [{ account: alice, amount: alicePart }] },
+          { attribution: "0x02" as Hex, payouts: [{ account: bob, amount: split.contributors - alicePart }] },
         ];
         const debits = [{ account: user, amount: fee }];
-        const params = { settlement: a.inferenceSettlement, modelId, debits, payouts };
+        const params = { settlement: a.inferenceSettlement, modelId, debits, records };
         await revertsWith(postBatch(wallet(mallory), params), "NotOperator");
         await revertsWith(postBatch(wallet(operator), { ...params, modelId: 999_999n }), "InactiveModel");
         await revertsWith(
-          postBatch(wallet(operator), { ...params, payouts: [{ account: alice, amount: 1n }] }),
-          "ContributorsTotalMismatch",
+          postBatch(wallet(operator), {
+            ...params,
+            records: [{ attribution: "0x01", payouts: [{ account: alice, amount: 1n }] }],
+          }),
+          "RecordsTotalMismatch",
         );
         await revertsWith(
-          postBatch(wallet(operator), { ...params, debits: [{ account: user, amount: maxUint256 }] }),
-          "InsufficientEscrow",
+          postBatch(wallet(operator), { ...params, debits: [{ account: user, amount: 3_000n * OPEN + 1n }] }),
+          "SpendingCapExceeded",
+        );
+        await revertsWith(
+          postBatch(wallet(operator), { ...params, debits: [{ account: alice, amount: 1n }] }),
+          "SpendingAuthorizationExpired",
         );
         await revertsWith(postBatch(wallet(operator), { ...params, debits: [] }), "EmptyBatch");
 
         const rewardsBefore = await pendingRewards(pub, { staking: a.staking, operator, account: delegator });
         const posted = await postBatch(wallet(operator), params);
         assert.equal(posted.fee, fee);
-        const bobBefore = await tokenBalance(pub, { token: a.token, account: bob });
-        const bobProof = posted.payoutTree.proof(bob);
+        assert.deepEqual(posted.debitTree.entries, [
+          { account: user, amount: fee, spentAfter: fee, voucherOnly: false },
+        ]);
+        const bobClaims = posted.recordTree.claimsOf(bob);
+        assert.equal(bobClaims.length, 1);
         await revertsWith(
           claim(wallet(bob), {
             settlement: a.inferenceSettlement,
             batchId: posted.batchId,
-            amount: bobProof.amount + 1n,
-            proof: bobProof.proof,
+            claims: bobClaims,
           }),
-          "InvalidProof",
+          "ChallengeWindowOpen",
         );
+        await advance(WINDOW);
+        const bobBefore = await tokenBalance(pub, { token: a.token, account: bob });
+        const forged = [{ ...bobClaims[0], payouts: [{ account: bob, amount: split.contributors }] }];
         await revertsWith(
-          claim(wallet(bob), {
-            settlement: a.inferenceSettlement,
-            batchId: posted.batchId,
-            amount: 0n,
-            proof: bobProof.proof,
-          }),
-          "ZeroAmount",
+          claim(wallet(bob), { settlement: a.inferenceSettlement, batchId: posted.batchId, claims: forged }),
+          "InvalidRecordProof",
         );
         const claimed = await claim(wallet(bob), {
           settlement: a.inferenceSettlement,
           batchId: posted.batchId,
-          ...bobProof,
+          claims: bobClaims,
         });
         assert.equal(claimed.amount, split.contributors - alicePart);
         assert.equal(await tokenBalance(pub, { token: a.token, account: bob }), bobBefore + claimed.amount);
         await revertsWith(
-          claim(wallet(bob), { settlement: a.inferenceSettlement, batchId: posted.batchId, ...bobProof }),
+          claim(wallet(bob), {
+            settlement: a.inferenceSettlement,
+            batchId: posted.batchId,
+            claims: bobClaims,
+          }),
           "AlreadyClaimed",
         );
         // a relayer may claim on alice's behalf; tokens still go to alice
-        const aliceProof = posted.payoutTree.proof(alice);
+        const aliceBefore = await tokenBalance(pub, { token: a.token, account: alice });
         await claim(wallet(mallory), {
           settlement: a.inferenceSettlement,
           batchId: posted.batchId,
-          account: alice,
-          ...aliceProof,
+          claims: posted.recordTree.claimsOf(alice),
         });
+        assert.equal(await tokenBalance(pub, { token: a.token, account: alice }), aliceBefore + alicePart);
         assert.equal(
-          await hasClaimed(pub, {
+          await isClaimed(pub, {
             settlement: a.inferenceSettlement,
             batchId: posted.batchId,
-            account: alice,
+            index: 0n,
+            entry: 0n,
           }),
           true,
         );
@@ -814,114 +903,200 @@ export function protocolSuite(getRpcUrl: () => string): void {
         assert.equal(paid.amount, rewardsAfter);
       });
 
-      test("a proven challenge reverts the batch and slashes the operator; the debits are refunded", async () => {
-        const setWindow = (s: bigint) =>
-          adminCall(
-            a.inferenceSettlement,
-            encodeFunctionData({
-              abi: inferenceSettlementAbi,
-              functionName: "setChallengeWindow",
-              args: [s],
-            }),
-            "setChallengeWindow",
-          );
-        const { abi, bytecode } = compileFixtures().TestVerifier;
-        const hash = await wallet(admin).deployContract({ abi, bytecode });
-        const verifier = (await pub.waitForTransactionReceipt({ hash })).contractAddress!;
+      test("a voucher answers a payer's dispute; an unanswered one reverts the batch and every debit is refunded", async () => {
+        const split = await splitFee(pub, { settlement: a.inferenceSettlement, fee: 10n * OPEN });
+        const records = [
+          { attribution: "0x03" as Hex, payouts: [{ account: alice, amount: split.contributors }] },
+        ];
+        const batch = (debits: { account: Address; amount: bigint }[]) =>
+          postBatch(wallet(operator), { settlement: a.inferenceSettlement, modelId, debits, records });
+        const answered = await batch([{ account: bob, amount: 10n * OPEN }]);
+        const [bobDebit] = answered.debitTree.proofsOf(bob);
         await revertsWith(
-          setVerifier(wallet(mallory), { settlement: a.inferenceSettlement, verifier }),
-          "AccessControlUnauthorizedAccount",
+          disputeDebit(wallet(mallory), {
+            settlement: a.inferenceSettlement,
+            batchId: answered.batchId,
+            debit: bobDebit,
+          }),
+          "NotPayer",
         );
-        await setVerifier(wallet(admin), { settlement: a.inferenceSettlement, verifier });
-        await setWindow(3600n);
+        const dispute = await disputeDebit(wallet(bob), {
+          settlement: a.inferenceSettlement,
+          batchId: answered.batchId,
+          debit: bobDebit,
+        });
+        const voucher = await signVoucher(wallet(bob), {
+          settlement: a.inferenceSettlement,
+          operator,
+          cumulative: bobDebit.spentAfter,
+        });
+        await answerDebit(wallet(operator), {
+          settlement: a.inferenceSettlement,
+          disputeId: dispute.disputeId,
+          debit: bobDebit,
+          cumulative: bobDebit.spentAfter,
+          voucher,
+        });
+        assert.equal(
+          (await getDispute(pub, { settlement: a.inferenceSettlement, disputeId: dispute.disputeId })).status,
+          2,
+        );
 
+        const escrowBefore = await escrowOf(pub, { settlement: a.inferenceSettlement, account: bob });
+        const userBefore = await escrowOf(pub, { settlement: a.inferenceSettlement, account: user });
+        const unanswered = await batch([
+          { account: user, amount: 4n * OPEN },
+          { account: bob, amount: 6n * OPEN },
+        ]);
+        const open = await disputeDebit(wallet(bob), {
+          settlement: a.inferenceSettlement,
+          batchId: unanswered.batchId,
+          debit: unanswered.debitTree.proofsOf(bob)[0],
+        });
+        await revertsWith(
+          resolveDispute(wallet(mallory), { settlement: a.inferenceSettlement, disputeId: open.disputeId }),
+          "AnswerWindowOpen",
+        );
+        await advance(WINDOW);
+        await resolveDispute(wallet(mallory), {
+          settlement: a.inferenceSettlement,
+          disputeId: open.disputeId,
+        });
+        assert.equal(
+          (await getBatch(pub, { settlement: a.inferenceSettlement, batchId: unanswered.batchId })).status,
+          3,
+        );
+        assert.equal(await earningsOf(pub, { settlement: a.inferenceSettlement, account: bob }), 50n * OPEN);
+        const refunded = await refund(wallet(mallory), {
+          settlement: a.inferenceSettlement,
+          batchId: unanswered.batchId,
+          debits: unanswered.debitTree.entries.map((_, i) => unanswered.debitTree.proof(i)),
+        });
+        assert.equal(refunded.amount, 10n * OPEN);
+        assert.equal(await escrowOf(pub, { settlement: a.inferenceSettlement, account: bob }), escrowBefore);
+        assert.equal(await escrowOf(pub, { settlement: a.inferenceSettlement, account: user }), userBefore);
+        await revertsWith(
+          refund(wallet(mallory), {
+            settlement: a.inferenceSettlement,
+            batchId: unanswered.batchId,
+            debits: [unanswered.debitTree.proof(0)],
+          }),
+          "AlreadyRefunded",
+        );
+      });
+
+      test("a proven challenge reverts the batch and slashes the operator; evidence requests must be answered", async () => {
         const split = await splitFee(pub, { settlement: a.inferenceSettlement, fee });
+        const records = [
+          { attribution: "0x0a" as Hex, payouts: [{ account: alice, amount: split.contributors / 2n }] },
+          {
+            attribution: "0x0b" as Hex,
+            payouts: [{ account: bob, amount: split.contributors - split.contributors / 2n }],
+          },
+        ];
         const debits = [{ account: user, amount: fee }];
-        const payouts = [{ account: alice, amount: split.contributors }];
         const escrowBefore = await escrowOf(pub, { settlement: a.inferenceSettlement, account: user });
         const posted = await postBatch(wallet(operator), {
           settlement: a.inferenceSettlement,
           modelId,
           debits,
-          payouts,
+          records,
         });
         assert.equal(
           await escrowOf(pub, { settlement: a.inferenceSettlement, account: user }),
           escrowBefore - fee,
         );
-        const proof = posted.payoutTree.proof(alice);
+        const record = posted.recordTree.proof(1);
+        const asked = await requestEvidence(wallet(mallory), {
+          settlement: a.inferenceSettlement,
+          batchId: posted.batchId,
+          record,
+        });
         await revertsWith(
-          claim(wallet(alice), { settlement: a.inferenceSettlement, batchId: posted.batchId, ...proof }),
-          "ChallengeWindowOpen",
+          answerEvidence(wallet(operator), {
+            settlement: a.inferenceSettlement,
+            disputeId: asked.disputeId,
+            attribution: record.attribution,
+            answer: "0xdead",
+          }),
+          "AnswerRejected",
         );
+        await answerEvidence(wallet(operator), {
+          settlement: a.inferenceSettlement,
+          disputeId: asked.disputeId,
+          attribution: record.attribution,
+          answer: record.attribution,
+        });
         await revertsWith(
           challenge(wallet(mallory), {
             settlement: a.inferenceSettlement,
             batchId: posted.batchId,
+            record,
             evidence: "0x1234",
           }),
           "ChallengeRejected",
         );
         const evidence = keccak256(
-          encodeAbiParameters(
-            [{ type: "string" }, { type: "uint256" }, { type: "bytes32" }],
-            ["fault", posted.batchId, posted.payoutTree.root],
-          ),
+          encodeAbiParameters([{ type: "string" }, { type: "bytes" }], ["fault", record.attribution]),
         );
-        const malloryBefore = await tokenBalance(pub, { token: a.token, account: mallory });
         const won = await challenge(wallet(mallory), {
           settlement: a.inferenceSettlement,
           batchId: posted.batchId,
+          record,
           evidence,
         });
-        assert.equal(won.slashed, 1_000n * OPEN);
-        assert.equal(won.challengerReward, 500n * OPEN);
+        assert.equal(won.slashed, 100n * OPEN);
+        assert.equal(won.reward, 50n * OPEN);
+        const malloryBefore = await tokenBalance(pub, { token: a.token, account: mallory });
+        await claimEarnings(wallet(mallory), { settlement: a.inferenceSettlement });
         assert.equal(
           await tokenBalance(pub, { token: a.token, account: mallory }),
-          malloryBefore + won.challengerReward,
+          malloryBefore + won.reward,
         );
         await revertsWith(
           challenge(wallet(mallory), {
             settlement: a.inferenceSettlement,
             batchId: posted.batchId,
+            record,
             evidence,
           }),
           "WrongBatchStatus",
         );
         await revertsWith(
-          claim(wallet(alice), { settlement: a.inferenceSettlement, batchId: posted.batchId, ...proof }),
-          "WrongBatchStatus",
-        );
-        await revertsWith(
-          refundRevertedBatch(wallet(mallory), {
+          claim(wallet(alice), {
             settlement: a.inferenceSettlement,
             batchId: posted.batchId,
-            debits: [{ account: mallory, amount: fee }],
+            claims: posted.recordTree.claimsOf(alice),
           }),
-          "DebitsMismatch",
+          "WrongBatchStatus",
         );
-        await refundRevertedBatch(wallet(mallory), {
+        await refund(wallet(mallory), {
           settlement: a.inferenceSettlement,
           batchId: posted.batchId,
-          debits,
+          debits: posted.debitTree.proofsOf(user),
         });
         assert.equal(await escrowOf(pub, { settlement: a.inferenceSettlement, account: user }), escrowBefore);
 
         // after the window closes no challenge is accepted
-        await setWindow(0n);
         const late = await postBatch(wallet(operator), {
           settlement: a.inferenceSettlement,
           modelId,
           debits,
-          payouts,
+          records,
         });
+        await advance(WINDOW);
         await revertsWith(
-          challenge(wallet(mallory), { settlement: a.inferenceSettlement, batchId: late.batchId, evidence }),
+          challenge(wallet(mallory), {
+            settlement: a.inferenceSettlement,
+            batchId: late.batchId,
+            record: late.recordTree.proof(0),
+            evidence,
+          }),
           "ChallengeWindowClosed",
         );
       });
 
-      test("unbonding waits out the period; fee-split changes are admin-only and must sum to 10000", async () => {
+      test("unbonding waits out the period; parameter changes are admin-only and the fee split must sum to 10000", async () => {
         const started = await unbond(wallet(delegator), {
           staking: a.staking,
           operator,
@@ -957,14 +1132,17 @@ export function protocolSuite(getRpcUrl: () => string): void {
           unbond(wallet(mallory), { staking: a.staking, operator, amount: 1n }),
           "NothingToUnbond",
         );
-        const badSplit = encodeFunctionData({
-          abi: inferenceSettlementAbi,
-          functionName: "setFeeSplit",
-          args: [5000, 5000, 1, 0],
-        });
-        await revertsWith(adminCall(a.inferenceSettlement, badSplit, "setFeeSplit"), "InvalidFeeSplit");
+        const current = await currentParams(pub, { settlement: a.inferenceSettlement });
+        const badSplit = {
+          ...current,
+          split: { platformBps: 5000, modelOwnerBps: 5000, stakersBps: 1, contributorsBps: 0 },
+        };
         await revertsWith(
-          transact(wallet(mallory), { to: a.inferenceSettlement, data: badSplit, label: "setFeeSplit" }),
+          setParams(wallet(admin), { settlement: a.inferenceSettlement, params: badSplit }),
+          "InvalidFeeSplit",
+        );
+        await revertsWith(
+          setParams(wallet(mallory), { settlement: a.inferenceSettlement, params: badSplit }),
           "AccessControlUnauthorizedAccount",
         );
       });

@@ -1,0 +1,96 @@
+// Mutation pass over the settlement's checks (not part of `npm test`: it runs forge once per mutant).
+// Each mutant removes one check: a single-line `if (COND) revert ...;` or `if (COND) return ...;` becomes
+// `if (false) ...`. A mutant is caught when the forge suite fails with it. Reports caught/total and lists
+// the survivors. Restores every file afterwards (also on Ctrl-C).
+//
+//   node scripts/mutate.mjs [--files src/A.sol,src/B.sol] [--match <regex on the mutated line>] [--list]
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const forge = resolve(root, "../node_modules/@foundry-rs/forge-linux-amd64/bin/forge");
+const DEFAULT_FILES = [
+  "src/InferenceSettlement.sol",
+  "src/libraries/RecordTree.sol",
+  "src/attribution/SpanV1Verifier.sol",
+  "src/DatanetRegistry.sol",
+];
+// The unit suites that judge these contracts (the invariant suite is too slow to run per mutant; check
+// survivors against it by hand).
+const TEST_FILTER = "test/(InferenceSettlement|Attacks|SpanV1Verifier|DatanetRegistry)\\.t\\.sol";
+
+const args = process.argv.slice(2);
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const files = opt("--files")?.split(",") ?? DEFAULT_FILES;
+const match = opt("--match") ? new RegExp(opt("--match")) : undefined;
+
+const CHECK = /^(\s*)if \((.+)\) (revert |return )(.*)$/;
+const BLOCK = /^(\s*)if \((.+)\) \{$/;
+
+/**
+ * Every guarded revert/return in `text`, as { line, before, after }: single-line `if (C) revert|return`
+ * and `if (C) {` blocks whose first statement is a revert (forge fmt's form of long ones).
+ */
+function mutants(file, text) {
+  const lines = text.split("\n");
+  const out = [];
+  lines.forEach((line, i) => {
+    if (match && !match.test(line)) return;
+    const m = CHECK.exec(line);
+    if (m) {
+      out.push({ file, line: i + 1, before: line, after: `${m[1]}if (false) ${m[3]}${m[4]}` });
+      return;
+    }
+    const b = BLOCK.exec(line);
+    if (b && /^\s*revert /.test(lines[i + 1] ?? "")) {
+      out.push({ file, line: i + 1, before: line, after: `${b[1]}if (false) {` });
+    }
+  });
+  return out;
+}
+
+const originals = new Map(files.map((f) => [f, readFileSync(join(root, f), "utf8")]));
+const restore = () => {
+  for (const [f, text] of originals) writeFileSync(join(root, f), text);
+};
+process.on("SIGINT", () => {
+  restore();
+  process.exit(130);
+});
+
+const all = files.flatMap((f) => mutants(f, originals.get(f)));
+if (args.includes("--list")) {
+  for (const m of all) console.log(`${m.file}:${m.line}: ${m.before.trim()}`);
+  process.exit(0);
+}
+
+const survivors = [];
+let caught = 0;
+try {
+  for (const [k, m] of all.entries()) {
+    const lines = originals.get(m.file).split("\n");
+    lines[m.line - 1] = m.after;
+    writeFileSync(join(root, m.file), lines.join("\n"));
+    const run = spawnSync(forge, ["test", "--match-path", TEST_FILTER, "--fail-fast"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    writeFileSync(join(root, m.file), originals.get(m.file));
+    const killed = run.status !== 0;
+    if (killed) caught++;
+    else survivors.push(m);
+    console.log(
+      `[${k + 1}/${all.length}] ${killed ? "caught  " : "SURVIVED"} ${m.file}:${m.line}: ${m.before.trim()}`,
+    );
+  }
+} finally {
+  restore();
+}
+console.log(`\nmutants caught: ${caught}/${all.length}`);
+for (const m of survivors) console.log(`survivor ${m.file}:${m.line}: ${m.before.trim()}`);
+process.exit(survivors.length === 0 ? 0 : 1);
