@@ -1,5 +1,11 @@
 export { canonicalHash, canonicalJson, sha256Hex } from "./canonical.ts";
-export { type DatasetRecord, datanetSlug, resolveSnapshot, type SnapshotRef } from "./dataset.ts";
+export {
+  type DatasetRecord,
+  datanetSlug,
+  datasetRecords,
+  resolveSnapshot,
+  type SnapshotRef,
+} from "./dataset.ts";
 export {
   DEMO_DOMAINS,
   DEMO_HYPERPARAMETERS,
@@ -28,7 +34,8 @@ export {
 export { factoryClients, type OpenFactoryOptions, openFactory, workerTokenFor } from "./open.ts";
 export { type ReportData, reportHtml } from "./report.ts";
 export { type CompletionBody, FactoryService, type FactoryServiceOptions } from "./service.ts";
-export { type RunMetrics, runEmbedded } from "./train/embedded.ts";
+export { type RunMetrics, runEmbedded, totalStepsFor } from "./train/embedded.ts";
+export { splitDataset } from "./train/examples.ts";
 export { type ExternalTrainer, type ExternalTrainerConfig, runExternal } from "./train/external.ts";
 export { type VerifyCheck, type VerifyResult, verifyModel } from "./verify.ts";
 export { runWorker, type WorkerOptions } from "./worker.ts";

@@ -1,0 +1,154 @@
+// ModelFactory benchmark: a demo adapter (WordNet noun.animal, the demo hyperparameters) fine-tuned
+// through the service (HTTP job, a worker process claiming it, dataset and base model fetched by
+// content hash, heartbeats, events, checkpoints, uploads, manifest, publish) against the same LoRA
+// training written directly against @openledger/ml in one process, on one compute thread each.
+// `npm run bench -- factory`. FACTORY_BENCH_EPOCHS=n changes the length of the run.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { FileBlobStore, openDatanetService, seedWordnet } from "@openledger/datanet";
+import { devAccounts, startAnvil } from "@openledger/devnet";
+import {
+  addBaseModel,
+  DEMO_HYPERPARAMETERS,
+  datasetRecords,
+  fineTuningRoutes,
+  openFactory,
+  parseHyperparameters,
+  splitDataset,
+  totalStepsFor,
+} from "@openledger/factory";
+import { Engine, LlamaModel, readLlamaGguf, Trainer, tokenizerFromHfJson } from "@openledger/ml";
+import { connect, deployProtocol } from "@openledger/sdk";
+import Fastify from "fastify";
+import { privateKeyToAccount } from "viem/accounts";
+
+const BASE = new URL("../packages/ml/recipes/demo-base/out/demo-base.gguf", import.meta.url).pathname;
+const TOKENIZER = new URL("../packages/ml/recipes/demo-base/out/tokenizer.json", import.meta.url).pathname;
+const hyper = { ...DEMO_HYPERPARAMETERS, n_epochs: Number(process.env.FACTORY_BENCH_EPOCHS ?? 12) };
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+
+const anvil = await startAnvil({ extraArgs: ["--disable-code-size-limit"] });
+const keys = devAccounts.slice(0, 4).map((a) => a.privateKey);
+const accounts = keys.map((k) => privateKeyToAccount(k));
+const { walletClient, publicClient } = await connect(anvil.rpcUrl, keys[0]);
+const { addresses } = await deployProtocol(walletClient!, publicClient, {
+  deploymentsDir: tmp("fb-deploy-"),
+});
+const dir = tmp("fb-");
+const datanets = await openDatanetService({
+  dataDir: join(dir, "datanet"),
+  rpcUrl: anvil.rpcUrl,
+  registry: addresses.datanetRegistry,
+  token: addresses.token,
+  privateKeys: keys,
+});
+const seeded = await seedWordnet(datanets, {
+  owner: accounts[0],
+  contributors: accounts.slice(1, 3),
+  perDomain: 60,
+  domains: ["noun.animal"],
+});
+const snapshotId = seeded.snapshots[0].snapshotId;
+await datanets.buyLicense(accounts[0].address, snapshotId);
+const factory = await openFactory({
+  dataDir: join(dir, "factory"),
+  rpcUrl: anvil.rpcUrl,
+  privateKeys: [keys[0]],
+  blobs: new FileBlobStore(join(dir, "blobs")),
+  datanets,
+  modelRegistry: addresses.modelRegistry,
+  datanetRegistry: addresses.datanetRegistry,
+});
+await addBaseModel(factory.registry, factory.options.wallets[0], {
+  path: BASE,
+  name: "demo-base",
+  tokenizerPath: TOKENIZER,
+});
+const app = Fastify({ logger: false });
+await app.register(fineTuningRoutes, { factory });
+const url = await app.listen({ host: "127.0.0.1", port: 0 });
+
+// --- through the service: job creation to published model, worker in its own process
+factory.startLocalWorkers(1, url, { threads: 1, name: "bench" });
+await new Promise((r) => setTimeout(r, 1500)); // let the worker process start before the clock runs
+const t0 = performance.now();
+const job = await factory.createJob({
+  model: "demo-base",
+  training_file: "wordnet-noun.animal@1",
+  seed: 1,
+  hyperparameters: hyper,
+  openledger: { name: "bench-noun.animal" },
+});
+let done = factory.store.get(job.id);
+while (!["succeeded", "failed", "cancelled"].includes(done.status)) {
+  await new Promise((r) => setTimeout(r, 50));
+  done = factory.store.get(job.id);
+}
+const serviceWall = (performance.now() - t0) / 1000;
+if (done.status !== "succeeded") throw new Error(`bench job ${done.status}: ${done.error?.message}`);
+const metrics = JSON.parse(
+  Buffer.from(await factory.blobs.get(done.result!.artefacts.metrics)).toString("utf8"),
+);
+const serviceTps = metrics.tokensPerSecond as number;
+
+// --- directly: the same examples, Trainer options and steps, on one thread
+async function direct(relaxedSimd: boolean) {
+  const config = parseHyperparameters(hyper, 1);
+  const records = await datasetRecords(datanets, [snapshotId]);
+  const start = performance.now();
+  const engine = await Engine.create({ threads: 1, relaxedSimd });
+  const { config: mc, weights } = readLlamaGguf(BASE);
+  const model = LlamaModel.fromWeights(engine, mc, weights);
+  const tokenizer = tokenizerFromHfJson(readFileSync(TOKENIZER, "utf8"));
+  const train = splitDataset(tokenizer, records, config).train.map((t) => t.example);
+  const totalSteps = totalStepsFor(train.length, config);
+  const trainer = new Trainer(model, {
+    mode: "lora",
+    lora: { rank: config.rank, alpha: config.alpha, targets: config.targets },
+    learningRate: config.learningRate,
+    warmupSteps: config.warmupSteps,
+    totalSteps,
+    weightDecay: config.weightDecay,
+    seed: config.seed,
+    batchSize: config.batchSize,
+    gradClip: 1,
+  });
+  let tokens = 0;
+  let stepMs = 0;
+  while (trainer.step < totalSteps) {
+    const s = performance.now();
+    tokens += trainer.trainStep(trainer.batchFor(train, trainer.step)).tokens;
+    stepMs += performance.now() - s;
+  }
+  const wall = (performance.now() - start) / 1000;
+  trainer.free();
+  model.free();
+  await engine.close();
+  return { tps: tokens / (stepMs / 1000), wall, steps: totalSteps, tokens };
+}
+const plain = await direct(false);
+const relaxed = await direct(true);
+
+console.log(
+  "ModelFactory: demo adapter (noun.animal, 60 synsets), one compute thread; shared, loaded 2-core machine",
+);
+console.log(`  steps ${plain.steps}, ${plain.tokens} training tokens, epochs ${hyper.n_epochs}`);
+console.log(
+  `  training tokens/s  service ${serviceTps.toFixed(0)}   direct ml ${plain.tps.toFixed(0)}   ratio ${(serviceTps / plain.tps).toFixed(3)} (overhead ${((1 - serviceTps / plain.tps) * 100).toFixed(1)}%)`,
+);
+console.log(
+  `  direct ml with relaxed SIMD (not bit-reproducible across CPUs): ${relaxed.tps.toFixed(0)} tokens/s`,
+);
+console.log(
+  `  wall  service ${serviceWall.toFixed(2)} s (job created -> published: claim, fetch, load, eval before/after, train, grad-v1 store, samples, uploads, manifest, 2 transactions)`,
+);
+console.log(
+  `        direct  ${plain.wall.toFixed(2)} s (load + train steps only)   ratio ${(serviceWall / plain.wall).toFixed(2)}`,
+);
+
+await app.close();
+await factory.close();
+datanets.close();
+await anvil.stop();
