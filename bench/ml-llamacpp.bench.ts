@@ -11,7 +11,6 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   BYTE_TO_CHAR,
-  Engine,
   expectedShapes,
   f32ToF16,
   forward,
@@ -22,7 +21,7 @@ import {
   KVCache,
   type LlamaConfig,
   llamaGgufMetadata,
-  loadLlamaGguf,
+  loadLlamaGgufSplit,
   TokenType,
   writeGguf,
 } from "@openledger/ml";
@@ -100,21 +99,24 @@ interface Measured {
   prefill: number;
   decode: number;
   peakRss: number;
+  /** greedy continuation of the prompt */
+  tokens: number[];
+  /** engines the model was split across (ours) */
+  parts?: number;
   error?: string;
 }
 
 // ---- child: one engine, one file ----
 
 async function measureOurs(path: string, threads: number): Promise<Measured> {
-  const size = statSync(path).size;
-  const engine = await Engine.create({
+  let t0 = performance.now();
+  // one engine when the model fits one 4 GiB memory, layer ranges on several otherwise
+  const { model, file, config, engines } = await loadLlamaGgufSplit(path, {
     threads,
-    maxMemoryMiB: Math.min(4096, Math.ceil(size / 2 ** 20) + 512),
+    maxContext: PROMPT + DECODE + 8,
   });
+  file.close();
   try {
-    let t0 = performance.now();
-    const { model, file, config } = loadLlamaGguf(engine, path, { maxContext: PROMPT + DECODE + 8 });
-    file.close();
     const load = (performance.now() - t0) / 1000;
     const prompt = promptFor(config.vocabSize);
     const cache = new KVCache(model);
@@ -122,11 +124,17 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
     let [logits] = forward(model, [{ tokens: prompt, cache }]);
     const prefill = PROMPT / ((performance.now() - t0) / 1000);
     t0 = performance.now();
-    for (let i = 0; i < DECODE; i++) [logits] = forward(model, [{ tokens: [argmaxOf(logits)], cache }]);
+    const tokens: number[] = [];
+    for (let i = 0; i < DECODE; i++) {
+      tokens.push(argmaxOf(logits));
+      [logits] = forward(model, [{ tokens: [tokens[i]], cache }]);
+    }
     const decode = DECODE / ((performance.now() - t0) / 1000);
-    return { load, prefill, decode, peakRss: process.resourceUsage().maxRSS * 1024 };
+    const peakRss = process.resourceUsage().maxRSS * 1024;
+    return { load, prefill, decode, peakRss, tokens, parts: engines.length };
   } finally {
-    await engine.close();
+    model.free();
+    await Promise.all(engines.map((e) => e.close()));
   }
 }
 
@@ -153,13 +161,15 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
     await seq.evaluateWithoutGeneratingNewTokens(prompt);
     const prefill = PROMPT / ((performance.now() - t0) / 1000);
     await seq.clearHistory();
-    let n = 0;
-    for await (const _ of seq.evaluate(prompt, { temperature: 0 })) {
-      if (++n === 1) t0 = performance.now(); // after prefill and the first token
-      if (n > DECODE) break;
+    const tokens: number[] = [];
+    for await (const t of seq.evaluate(prompt, { temperature: 0 })) {
+      tokens.push(Number(t));
+      if (tokens.length === 1) t0 = performance.now(); // after prefill and the first token
+      if (tokens.length > DECODE) break;
     }
     const decode = DECODE / ((performance.now() - t0) / 1000);
-    return { load, prefill, decode, peakRss: process.resourceUsage().maxRSS * 1024 };
+    const peakRss = process.resourceUsage().maxRSS * 1024;
+    return { load, prefill, decode, peakRss, tokens: tokens.slice(0, DECODE) };
   } finally {
     await context.dispose();
     await model.dispose();
@@ -289,7 +299,7 @@ function runChild(engine: "ours" | "llama.cpp", path: string, threads: number, v
     return JSON.parse(line) as Measured;
   } catch {
     const why = (run.stderr || run.stdout).trim().split("\n").slice(-1)[0] ?? `exit ${run.status}`;
-    return { load: 0, prefill: 0, decode: 0, peakRss: 0, error: why.slice(0, 160) };
+    return { load: 0, prefill: 0, decode: 0, peakRss: 0, tokens: [], error: why.slice(0, 160) };
   }
 }
 
@@ -323,7 +333,10 @@ async function main(): Promise<void> {
         for (const threads of threadList) {
           const cpp = runChild("llama.cpp", path, threads, config.vocabSize);
           const ours = runChild("ours", path, threads, config.vocabSize);
-          const label = `${shape} ${type}${threads > 1 ? ` (${threads} threads, see note)` : ""}`;
+          const parts = (ours.parts ?? 1) > 1 ? ` [${ours.parts} memories]` : "";
+          const label = `${shape} ${type}${threads > 1 ? ` (${threads} threads, see note)` : ""}${parts}`;
+          let agree = 0;
+          while (agree < ours.tokens.length && ours.tokens[agree] === cpp.tokens[agree]) agree++;
           const ratio = (a: number, b: number) => (a && b ? (a / b).toFixed(2) : "-");
           const f = (x: number, d = 1) => (x ? x.toFixed(d) : "-");
           rows.push([
@@ -339,6 +352,7 @@ async function main(): Promise<void> {
             cpp.peakRss ? (cpp.peakRss / size).toFixed(2) : "-",
             f(ours.load, 2),
             f(cpp.load, 2),
+            ours.tokens.length && cpp.tokens.length ? `${agree}/${ours.tokens.length}` : "-",
           ]);
           if (ours.error) notes.push(`${label} ours: ${ours.error}`);
           if (cpp.error) notes.push(`${label} llama.cpp: ${cpp.error}`);
@@ -366,6 +380,7 @@ async function main(): Promise<void> {
     "llama.cpp",
     "load s ours",
     "llama.cpp",
+    "greedy same",
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
