@@ -1,5 +1,7 @@
 import { devAccounts } from "@openledger/common/dev-accounts";
-import { type DeployResult, deployProtocol } from "@openledger/sdk";
+// Only types from the sdk at the top: other commands import isLocalDevChain from here, and loading the
+// sdk (viem, the generated ABIs) would cost every `openledger` start most of a second.
+import type { DeployResult } from "@openledger/sdk";
 import type { Hex } from "viem";
 import { CliError } from "./errors.ts";
 import type { Logger } from "./log.ts";
@@ -54,6 +56,7 @@ export async function deployToChain(params: {
     token,
     verifier,
   });
+  const { deployProtocol } = await import("@openledger/sdk");
   return deployProtocol(walletClient, publicClient, {
     deploymentsDir: params.deploymentsDir,
     fresh: params.fresh,
