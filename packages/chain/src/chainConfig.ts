@@ -65,6 +65,18 @@ export function createSharedCommon(base: Common): Common {
   const merged = new Set<unknown>([paramsTx, paramsBlock]);
   const update = shared.updateParams.bind(shared);
   shared.copy = () => shared;
+  // isActivatedEIP scans an array of ~100 EIPs and runs for nearly every opcode: answer from a Set,
+  // rebuilt whenever @ethereumjs replaces that array (setEIPs, setHardfork).
+  const internals = shared as unknown as { _activatedEIPsCache: number[] };
+  let source = internals._activatedEIPsCache;
+  let active = new Set(source);
+  shared.isActivatedEIP = (eip: number) => {
+    if (internals._activatedEIPsCache !== source) {
+      source = internals._activatedEIPsCache;
+      active = new Set(source);
+    }
+    return active.has(eip);
+  };
   shared.updateParams = (params) => {
     if (!merged.has(params)) {
       merged.add(params);

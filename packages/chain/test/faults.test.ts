@@ -81,6 +81,8 @@ describe("execution faults", () => {
         signed(dev[4].privateKey, 0n, INJECTOR, "0x01"),
         signed(dev[5].privateKey, 0n, INJECTOR, "0x02"),
       ];
+      const errors: string[] = [];
+      running.node.on("error", (err: Error) => errors.push(err.message));
       // One batch: all of them land in the pool before the next 1 s block, interleaved.
       const order = [good[0], bad[0], good[1], bad[1], good[2], good[3]];
       const batch = order.map((t, id) => ({
@@ -99,8 +101,6 @@ describe("execution faults", () => {
         answers.map((a) => a.result),
         order.map((t) => t.hash),
       );
-      const errors: string[] = [];
-      running.node.on("error", (err: Error) => errors.push(err.message));
       while ((await Promise.all(good.map((t) => receiptOf(running.url, t.hash)))).some((r) => r === null)) {
         await new Promise((r) => setTimeout(r, 100));
       }
