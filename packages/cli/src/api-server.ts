@@ -56,12 +56,16 @@ export async function startApiServer(
         error: failure ? `${failure.name}: ${failure.message}` : "(no error object; see the route's handler)",
       });
       if (failure?.stack) log.debug("request failure stack", { stack: failure.stack });
+    } else if (request.url.startsWith("/v1/factory/worker/")) {
+      log.debug("request", fields); // workers poll and heartbeat every second or two
     } else {
       log.info("request", fields);
     }
   });
   app.get("/health", async () => ({ ok: true }));
-  await app.register(datanetRoutes, { service: options.datanets, prefix: "/v1" });
+  // Dev-key signing for callers only when the API listens on loopback (datanetRoutes also checks each caller).
+  const loopback = ["127.0.0.1", "::1", "localhost"].includes(options.host);
+  await app.register(datanetRoutes, { service: options.datanets, prefix: "/v1", devSigning: loopback });
   await app.register(attributionRoutes, { snapshots: options.snapshotIndexes });
   if (options.openlora)
     await app.register((await import("@openledger/openlora")).openaiRoutes, { openlora: options.openlora });

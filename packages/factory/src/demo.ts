@@ -2,6 +2,7 @@
 // worker process, and the demo adapters fine-tuned and published in the background.
 import { join } from "node:path";
 import { type DatanetService, FileBlobStore } from "@openledger/datanet";
+import { datanetRegistryAbi, tokenBalance, wrapOpen } from "@openledger/sdk";
 import type { Address, Hex } from "viem";
 import { resolveSnapshot } from "./dataset.ts";
 import { TERMINAL } from "./job-store.ts";
@@ -76,6 +77,7 @@ export async function startDemoAdapters(
       continue;
     }
     if (!(await factory.datanets.hasLicense(snapshot.id, owner))) {
+      await fundLicence(factory, BigInt(factory.datanets.getDatanet(snapshot.datanetId).licensePrice));
       await factory.datanets.buyLicense(owner, snapshot.id);
     }
     const job = await factory.createJob({
@@ -91,14 +93,32 @@ export async function startDemoAdapters(
   return ids;
 }
 
-/** Resolves when every job has finished (polling the store); logs each as it ends. */
+/**
+ * On the OpenLedger L2 the payment token is WrappedOpen: a dev account holds native OPEN, so it wraps
+ * what a licence costs before buying (on other chains the balance is used as it is).
+ */
+async function fundLicence(factory: FactoryService, price: bigint): Promise<void> {
+  if (price === 0n) return;
+  const wallet = factory.options.wallets[0];
+  const client = factory.options.client;
+  const token = await client.readContract({
+    address: factory.options.datanetRegistry,
+    abi: datanetRegistryAbi,
+    functionName: "token",
+  });
+  const balance = await tokenBalance(client, { token, account: wallet.account.address });
+  if (balance >= price) return;
+  await wrapOpen(wallet, { token, amount: price - balance });
+}
+
+/** Resolves when every job has finished or the factory closes (polling the store); logs each as it ends. */
 export async function waitForJobs(
   factory: FactoryService,
   ids: string[],
   log: (message: string, fields?: Record<string, unknown>) => void = () => undefined,
 ): Promise<void> {
   const open = new Set(ids);
-  while (open.size > 0) {
+  while (open.size > 0 && !factory.closed) {
     for (const id of [...open]) {
       const job = factory.store.get(id);
       if (!TERMINAL.includes(job.status)) continue;

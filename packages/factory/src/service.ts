@@ -96,7 +96,11 @@ export class FactoryService {
     return w;
   }
 
+  /** true once close() has begun */
+  closed = false;
+
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.requeueTimer);
     await Promise.all([...this.children].map((c) => stopChild(c)));
     await this.publishing.idle();
