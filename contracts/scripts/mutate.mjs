@@ -11,15 +11,15 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const forge = resolve(root, "../node_modules/@foundry-rs/forge-linux-amd64/bin/forge");
-const DEFAULT_FILES = [
-  "src/InferenceSettlement.sol",
-  "src/libraries/RecordTree.sol",
-  "src/attribution/SpanV1Verifier.sol",
-  "src/DatanetRegistry.sol",
-];
-// The unit suites that judge these contracts (the invariant suite is too slow to run per mutant; check
-// survivors against it by hand).
-const TEST_FILTER = "test/(InferenceSettlement|Attacks|SpanV1Verifier|DatanetRegistry)\\.t\\.sol";
+// Each mutated file with the unit suites (a forge --match-path glob) that judge it; the invariant suite is
+// too slow to run per mutant, so check survivors against it by hand.
+const SUITES = {
+  "src/attribution/SpanV1Verifier.sol": "test/SpanV1Verifier.t.sol",
+  "src/libraries/RecordTree.sol": "test/{InferenceSettlement,Attacks,SpanV1Verifier}.t.sol",
+  "src/InferenceSettlement.sol": "test/{InferenceSettlement,Attacks,SpanV1Verifier}.t.sol",
+  "src/DatanetRegistry.sol": "test/DatanetRegistry.t.sol",
+};
+const DEFAULT_FILES = Object.keys(SUITES);
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -76,11 +76,12 @@ try {
     const lines = originals.get(m.file).split("\n");
     lines[m.line - 1] = m.after;
     writeFileSync(join(root, m.file), lines.join("\n"));
-    const run = spawnSync(forge, ["test", "--match-path", TEST_FILTER, "--fail-fast"], {
+    const run = spawnSync(forge, ["test", "--match-path", SUITES[m.file], "--fail-fast"], {
       cwd: root,
       encoding: "utf8",
     });
     writeFileSync(join(root, m.file), originals.get(m.file));
+    if (/No tests found/.test(run.stdout)) throw new Error(`no tests match ${SUITES[m.file]}`);
     const killed = run.status !== 0;
     if (killed) caught++;
     else survivors.push(m);

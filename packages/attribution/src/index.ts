@@ -49,7 +49,10 @@ export {
   type AttributionRecord,
   buildAttributionRecords,
   type EvidenceChunk,
+  encodeSpanV1Attribution,
+  encodeSpanV1Challenge,
   encodeSpanV1Evidence,
+  encodeSpanV1Recomputation,
   spanV1RecordLeaf,
 } from "./onchain.ts";
 export {

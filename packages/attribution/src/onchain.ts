@@ -79,3 +79,69 @@ export function buildAttributionRecords(records: readonly AttributionRecord[]): 
   const tree = MerkleTree.build(leaves);
   return { root: tree.root, leaves, proof: (index) => tree.proof(index) };
 }
+
+// ---------------------------------------------------------------- settlement records (issue 18 format)
+
+const ATTRIBUTION_ABI = parseAbiParameters(
+  "(bytes32 outputHash, bytes32 commitment, uint256[] snapshotIds, (uint256 contributionId, uint32 chunkIndex, bytes32 textHash)[] witnesses)",
+);
+const RECOMPUTATION_ABI = parseAbiParameters(
+  "(bytes output, (uint256 contributionId, uint32 chunkIndex, bytes text, uint256 snapshotId, bytes32[] proof)[] chunks)",
+);
+const CHALLENGE_ABI = parseAbiParameters("uint8 kind, bytes body");
+
+/**
+ * A record's attribution bytes for SpanV1Verifier (`abi.encode(Attribution)`): the output hash, the
+ * commitment, the snapshots and each witness chunk bound to its text hash. A settlement record leaf commits
+ * to keccak256 of these bytes and the record's payouts (@openledger/sdk `buildRecordTree`).
+ */
+export function encodeSpanV1Attribution(a: {
+  outputHash: Hex;
+  commitment: Hex;
+  snapshotIds: readonly bigint[];
+  witnesses: readonly SpanChunk[];
+}): Hex {
+  return encodeAbiParameters(ATTRIBUTION_ABI, [
+    {
+      outputHash: a.outputHash,
+      commitment: a.commitment,
+      snapshotIds: a.snapshotIds,
+      witnesses: a.witnesses.map((w) => ({
+        contributionId: w.contributionId,
+        chunkIndex: w.chunkIndex,
+        textHash: keccak256(nfcBytes(w.text, "witness")),
+      })),
+    },
+  ]);
+}
+
+/**
+ * `abi.encode(Recomputation)`: the output and proven chunks. As an evidence answer the chunks are exactly
+ * the record's witnesses; in a challenge ({@link encodeSpanV1Challenge}) they are the witnesses plus the
+ * challenger's own.
+ */
+export function encodeSpanV1Recomputation(e: {
+  output: string | Uint8Array;
+  chunks: readonly EvidenceChunk[];
+}): Hex {
+  return encodeAbiParameters(RECOMPUTATION_ABI, [
+    {
+      output: bytesHex(nfcBytes(e.output, "output")),
+      chunks: e.chunks.map((c) => ({
+        contributionId: c.contributionId,
+        chunkIndex: c.chunkIndex,
+        text: bytesHex(nfcBytes(c.text, "chunk")),
+        snapshotId: c.snapshotId,
+        proof: c.proof,
+      })),
+    },
+  ]);
+}
+
+/** A recomputation challenge's evidence for InferenceSettlement.challenge (kind 0, SpanV1Verifier.RECOMPUTE). */
+export function encodeSpanV1Challenge(e: {
+  output: string | Uint8Array;
+  chunks: readonly EvidenceChunk[];
+}): Hex {
+  return encodeAbiParameters(CHALLENGE_ABI, [0, encodeSpanV1Recomputation(e)]);
+}
