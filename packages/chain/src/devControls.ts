@@ -38,12 +38,18 @@ export class BlockClock {
     return ts <= parent.header.timestamp ? parent.header.timestamp + 1n : ts;
   }
 
-  /** The timestamp of the child of `parent` (an explicit one wins, then the one set for next). */
+  /**
+   * The timestamp of the child of `parent` (an explicit one wins, then the one set for next). As in
+   * anvil, a timestamp set for the next block moves the clock: later blocks continue from it.
+   */
   timestampFor(parent: Block, explicit?: bigint): bigint {
-    const now = BigInt(Math.floor(Date.now() / 1000)) + this.offsetSeconds;
-    const ts = explicit ?? this.next ?? now;
+    const wall = BigInt(Math.floor(Date.now() / 1000));
+    const exact = explicit ?? this.next;
     this.next = undefined;
-    return ts <= parent.header.timestamp ? parent.header.timestamp + 1n : ts;
+    let ts = exact ?? wall + this.offsetSeconds;
+    if (ts <= parent.header.timestamp) ts = parent.header.timestamp + 1n;
+    if (exact !== undefined && ts - wall !== this.offsetSeconds) this.offset = ts - wall;
+    return ts;
   }
 }
 

@@ -152,6 +152,23 @@ describe("node RPC", () => {
     }
   });
 
+  test("a timestamp set for the next block moves the clock for later blocks, as in anvil", async () => {
+    const node = await startTestNode({ automine: false });
+    try {
+      const target = Math.floor(Date.now() / 1000) + 100_000;
+      await rpc(node.url, "evm_setNextBlockTimestamp", [target]);
+      await rpc(node.url, "evm_mine");
+      const mined = (await rpc(node.url, "eth_getBlockByNumber", ["latest", false])).result as {
+        timestamp: string;
+      };
+      assert.equal(Number(mined.timestamp), target);
+      const offset = (await rpc(node.url, "evm_increaseTime", [0])).result as number;
+      assert.ok(offset > 90_000, `the clock follows the set timestamp (offset ${offset})`);
+    } finally {
+      await node.close();
+    }
+  });
+
   test("the pending block is latest+1 with the pool's executable transactions, as geth has it", async () => {
     const node = await startTestNode({ automine: false });
     try {
