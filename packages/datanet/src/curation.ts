@@ -2,21 +2,18 @@ import type { ChainAccess, DatanetStores } from "./context.ts";
 import type { ContributionRow } from "./db.ts";
 import { InvalidInputError, NotFoundError } from "./errors.ts";
 
-/** Accepts or rejects pending contributions on-chain (one curateBatch call) as `curator`. */
-export async function curate(
+/** Every decision names an existing, pending contribution (of `datanetId`, when given). */
+export function checkDecisions(
   stores: DatanetStores,
-  chain: ChainAccess,
-  curator: string,
   decisions: readonly { contributionId: number; accept: boolean }[],
-  /** When given, every contribution must belong to this Datanet. */
   datanetId?: number,
-): Promise<ContributionRow[]> {
-  const { db } = stores;
-  const sender = chain.sender(curator, "curator");
+): void {
   if (decisions.length === 0) throw new InvalidInputError("empty_batch", "no curation decisions given");
-  await chain.sync();
+  if (datanetId !== undefined && !stores.db.getDatanet(datanetId)) {
+    throw new NotFoundError("unknown_datanet", `Datanet ${datanetId} does not exist`);
+  }
   for (const d of decisions) {
-    const row = db.getContribution(d.contributionId);
+    const row = stores.db.getContribution(d.contributionId);
     if (!row)
       throw new NotFoundError("unknown_contribution", `contribution ${d.contributionId} does not exist`);
     if (datanetId !== undefined && row.datanetId !== datanetId) {
@@ -32,10 +29,25 @@ export async function curate(
       );
     }
   }
+}
+
+/** Accepts or rejects pending contributions on-chain (one curateBatch call) as `curator`. */
+export async function curate(
+  stores: DatanetStores,
+  chain: ChainAccess,
+  curator: string,
+  decisions: readonly { contributionId: number; accept: boolean }[],
+  /** When given, every contribution must belong to this Datanet. */
+  datanetId?: number,
+): Promise<ContributionRow[]> {
+  const sender = chain.sender(curator, "curator");
+  if (decisions.length === 0) throw new InvalidInputError("empty_batch", "no curation decisions given");
+  await chain.sync();
+  checkDecisions(stores, decisions, datanetId);
   await chain.registry.curateBatch(
     sender,
     decisions.map((d) => ({ contributionId: BigInt(d.contributionId), accept: d.accept })),
   );
   await chain.sync();
-  return decisions.map((d) => db.getContribution(d.contributionId)!);
+  return decisions.map((d) => stores.db.getContribution(d.contributionId)!);
 }

@@ -1,6 +1,12 @@
 import multipart from "@fastify/multipart";
 import { internalErrorBody, openAIError } from "@openledger/common";
-import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+} from "fastify";
 import type { Hex } from "viem";
 import { DatanetError, InvalidInputError, PayloadTooLargeError } from "./errors.ts";
 import { formatFromFileName, parseFormat } from "./formats.ts";
@@ -10,7 +16,24 @@ import { firstInvalidUtf8Offset } from "./text.ts";
 
 export interface DatanetHttpOptions {
   service: DatanetService;
+  /**
+   * Dev mode: the service's own keys (the local dev accounts) sign for callers, and only for callers
+   * on the loopback interface. Off (the default), actions that need a transaction answer 202 with
+   * the unsigned transactions for the caller's wallet: the server never acts for an address that did
+   * not sign.
+   */
+  devSigning?: boolean;
 }
+
+/** Whether a socket address is the loopback interface (127.0.0.0/8, ::1, IPv4-mapped). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return address === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+const NEXT_UNSIGNED =
+  "sign and send these transactions, in order, from the `from` account (e.g. eth_sendTransaction in your wallet); the Datanet index shows the result once they are mined";
 
 const STATUSES = new Set(["pending", "accepted", "rejected"]);
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -71,6 +94,15 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
  */
 export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app: FastifyInstance, opts) => {
   const { service } = opts;
+  // The server acts with its own keys only in dev mode, and only for a caller on this machine.
+  const signsFor = (request: FastifyRequest) =>
+    opts.devSigning === true && isLoopback(request.socket.remoteAddress);
+  const unsignedReply = (reply: FastifyReply, transactions: unknown[]) =>
+    reply.status(202).send(json({ status: "unsigned", transactions, next: NEXT_UNSIGNED }));
+  // Reads catch up with the chain first, so transactions the caller sent show up.
+  const fresh = async () => {
+    if (service.hasChain) await service.sync();
+  };
   const maxUpload = service.limiter.limits.maxUploadBytes;
   // A host app may already have multipart registered; the blob store enforces the size limit either way.
   if (!app.hasRequestDecorator("isMultipart")) {
@@ -109,6 +141,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     const limit = Math.min(q.limit === undefined ? 100 : toId(q.limit, "limit"), 1000);
     const afterId = q.after === undefined ? 0 : toIndex(q.after, "after");
     // One row more than asked says whether another page follows.
+    await fresh();
     const rows = service.listDatanets({ limit: limit + 1, afterId });
     const data = rows.slice(0, limit);
     const hasMore = rows.length > limit;
@@ -122,7 +155,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
       throw new InvalidInputError("invalid_field", '"curators" must be an array of addresses');
     }
     const ownerBps = b.ownerBps === undefined ? undefined : Number(b.ownerBps);
-    const datanet = await service.createDatanet({
+    const input = {
       owner: str(b, "owner") as Hex,
       name: str(b, "name")!,
       description: str(b, "description", false),
@@ -130,13 +163,16 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
       ownerBps,
       bond: bigintField(b, "bond"),
       curators: curators as Hex[],
-    });
-    return reply.status(201).send(json(datanet));
+    };
+    if (!signsFor(request)) return unsignedReply(reply, await service.createDatanetTransactions(input));
+    return reply.status(201).send(json(await service.createDatanet(input)));
   });
 
-  app.get<{ Params: { id: string } }>("/datanets/:id", async (request) =>
-    json(service.getDatanet(toId(request.params.id, "datanet id"))),
-  );
+  app.get<{ Params: { id: string } }>("/datanets/:id", async (request) => {
+    const id = toId(request.params.id, "datanet id");
+    await fresh();
+    return json(service.getDatanet(id));
+  });
 
   app.get<{ Params: { id: string }; Querystring: { status?: string; limit?: string; after?: string } }>(
     "/datanets/:id/contributions",
@@ -149,6 +185,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
         );
       }
       const limit = q.limit === undefined ? 100 : toId(q.limit, "limit");
+      await fresh();
       const data = service.listContributions(toId(request.params.id, "datanet id"), {
         status: q.status as "pending" | "accepted" | "rejected" | undefined,
         limit: Math.min(limit, 1000),
@@ -211,13 +248,17 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
       reply.header("connection", "close");
       throw err;
     }
-    const submit = fields.submit !== "false" && service.registry.canSendFrom(staged.contributor);
+    const submit =
+      fields.submit !== "false" && signsFor(request) && service.registry.canSendFrom(staged.contributor);
     if (!submit) {
-      return reply.status(202).send({
-        status: "staged",
-        ...staged,
-        next: "submit the content hash on-chain from the contributor's account (submitContribution)",
-      });
+      return reply.status(202).send(
+        json({
+          status: "staged",
+          ...staged,
+          transactions: await service.submitTransactions(staged.contributor, [staged]),
+          next: "submit the content hash on-chain from the contributor's account: send `transactions` (submitContributions) before the upload expires",
+        }),
+      );
     }
     const [row] = await service.submitStaged(staged.contributor, [staged]);
     return reply.status(201).send(row);
@@ -235,7 +276,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     }),
   );
 
-  app.post<{ Params: { id: string } }>("/datanets/:id/staged/submit", async (request) => {
+  app.post<{ Params: { id: string } }>("/datanets/:id/staged/submit", async (request, reply) => {
     const datanetId = toId(request.params.id, "datanet id");
     const b = body(request);
     const hashes = b.contentHashes;
@@ -245,11 +286,10 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
         '"contentHashes" must be a non-empty array of content hashes',
       );
     }
-    const rows = await service.submitStaged(
-      str(b, "contributor")!,
-      hashes.map((contentHash) => ({ datanetId, contentHash: contentHash as Hex })),
-    );
-    return { data: rows };
+    const staged = hashes.map((contentHash) => ({ datanetId, contentHash: contentHash as Hex }));
+    if (!signsFor(request))
+      return unsignedReply(reply, await service.submitTransactions(str(b, "contributor")!, staged));
+    return { data: await service.submitStaged(str(b, "contributor")!, staged) };
   });
 
   app.post<{ Params: { id: string; hash: string } }>("/datanets/:id/staged/:hash/cancel", async (request) => {
@@ -262,13 +302,14 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
 
   app.get<{ Params: { id: string }; Querystring: { chunks?: string } }>(
     "/contributions/:id",
-    async (request) =>
-      service.getContribution(toId(request.params.id, "contribution id"), {
-        chunks: request.query.chunks === "true",
-      }),
+    async (request) => {
+      const id = toId(request.params.id, "contribution id");
+      await fresh();
+      return service.getContribution(id, { chunks: request.query.chunks === "true" });
+    },
   );
 
-  app.post<{ Params: { id: string } }>("/datanets/:id/curate", async (request) => {
+  app.post<{ Params: { id: string } }>("/datanets/:id/curate", async (request, reply) => {
     const datanetId = toId(request.params.id, "datanet id");
     const b = body(request);
     const decisions = b.decisions;
@@ -284,16 +325,26 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
         throw new InvalidInputError("invalid_field", '"accept" must be true or false');
       return { contributionId: toId(x.contributionId, "contributionId"), accept: x.accept };
     });
+    if (!signsFor(request))
+      return unsignedReply(
+        reply,
+        await service.curateTransactions(str(b, "curator")!, parsed, { datanetId }),
+      );
     return { data: await service.curate(str(b, "curator")!, parsed, { datanetId }) };
   });
 
-  app.get<{ Params: { id: string } }>("/datanets/:id/snapshots", async (request) => ({
-    data: service.getDatanet(toId(request.params.id, "datanet id")).snapshots,
-  }));
+  app.get<{ Params: { id: string } }>("/datanets/:id/snapshots", async (request) => {
+    const id = toId(request.params.id, "datanet id");
+    await fresh();
+    return { data: service.getDatanet(id).snapshots };
+  });
 
   app.post<{ Params: { id: string } }>("/datanets/:id/snapshots", async (request, reply) => {
     const b = body(request);
-    const row = await service.snapshot(str(b, "owner")!, toId(request.params.id, "datanet id"));
+    const datanetId = toId(request.params.id, "datanet id");
+    if (!signsFor(request))
+      return unsignedReply(reply, await service.snapshotTransactions(str(b, "owner")!, datanetId));
+    const row = await service.snapshot(str(b, "owner")!, datanetId);
     return reply.status(201).send(row);
   });
 
@@ -329,11 +380,14 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
 
   app.post<{ Params: { id: string } }>("/snapshots/:id/license", async (request, reply) => {
     const b = body(request);
-    const { price } = await service.buyLicense(
-      str(b, "buyer")!,
-      toId(request.params.id, "snapshot id"),
-      str(b, "licensee", false),
-    );
+    const snapshotId = toId(request.params.id, "snapshot id");
+    if (!signsFor(request)) {
+      return unsignedReply(
+        reply,
+        await service.licenseTransactions(str(b, "buyer")!, snapshotId, str(b, "licensee", false)),
+      );
+    }
+    const { price } = await service.buyLicense(str(b, "buyer")!, snapshotId, str(b, "licensee", false));
     return reply.status(201).send({ licensed: true, price: price.toString() });
   });
 

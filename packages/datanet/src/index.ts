@@ -12,7 +12,7 @@ export {
   formatFromFileName,
   parseFormat,
 } from "./formats.ts";
-export { type DatanetHttpOptions, datanetRoutes } from "./http.ts";
+export { type DatanetHttpOptions, datanetRoutes, isLoopback } from "./http.ts";
 export {
   type ContributionMeta,
   contentHashOf,
@@ -49,6 +49,7 @@ export {
   type StagedContribution,
   type StagedView,
   type StageInput,
+  type UnsignedTransaction,
 } from "./service.ts";
 export { CONTRIBUTION_TYPES, contributionTypedData, verifyContributionSignature } from "./signature.ts";
 export { LEAF_ENCODING, type ManifestEntry, type SnapshotManifest } from "./snapshot.ts";

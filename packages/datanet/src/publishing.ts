@@ -1,4 +1,5 @@
 import { MerkleTree, settlementLeaf } from "@openledger/merkle";
+import type { SnapshotCommitment } from "@openledger/sdk";
 import type { Address, Hex } from "viem";
 import type { ChainAccess, DatanetStores, Progress } from "./context.ts";
 import type { SnapshotRow } from "./db.ts";
@@ -11,6 +12,7 @@ import {
 } from "./errors.ts";
 import { toId } from "./ids.ts";
 import { validateAddress } from "./ingest.ts";
+import type { BuiltSnapshot } from "./snapshot.ts";
 
 // Snapshots and licences: freezing a Datanet's accepted contributions and selling training licences.
 
@@ -21,22 +23,20 @@ export function getSnapshot(stores: DatanetStores, snapshotId: number): Snapshot
 }
 
 /**
- * Freezes the Datanet's accepted contributions into the next snapshot: builds the chunk tree and the
- * contributors' royalty tree (weight = chunks contributed), stores the manifest, publishes the roots.
+ * Freezes the Datanet's accepted contributions into the next snapshot's commitment: builds the chunk
+ * tree and the contributors' royalty tree (weight = chunks contributed) and stores the manifest. Only
+ * the Datanet's owner may publish it.
  */
-export async function publishSnapshot(
+export async function prepareSnapshot(
   stores: DatanetStores,
-  chain: ChainAccess,
-  owner: string,
+  owner: Address,
   datanetId: number,
   onProgress?: Progress,
-): Promise<SnapshotRow> {
+): Promise<{ commitment: SnapshotCommitment; built: BuiltSnapshot }> {
   const { db, snapshots } = stores;
-  const sender = chain.sender(owner, "owner");
-  await chain.sync();
   const datanet = db.getDatanet(datanetId);
   if (!datanet) throw new NotFoundError("unknown_datanet", `Datanet ${datanetId} does not exist`);
-  if (datanet.owner.toLowerCase() !== sender.toLowerCase()) {
+  if (datanet.owner.toLowerCase() !== owner.toLowerCase()) {
     throw new PermissionError(
       "not_owner",
       `only the owner ${datanet.owner} may snapshot Datanet ${datanetId}`,
@@ -65,7 +65,7 @@ export async function publishSnapshot(
   built.manifest.contributors = contributors;
   built.manifest.contributorsRoot = contributorsTree.root as Hex;
   const manifestCid = await snapshots.storeManifest(built.manifest);
-  const { snapshotId } = await chain.registry.publishSnapshot(sender, {
+  const commitment: SnapshotCommitment = {
     datanetId: BigInt(datanetId),
     chunksRoot: built.manifest.root,
     chunkCount: built.manifest.leafCount,
@@ -73,11 +73,26 @@ export async function publishSnapshot(
     contributorsRoot: contributorsTree.root as Hex,
     totalWeight: [...weights.values()].reduce((a, b) => a + b, 0n),
     uri: `ipfs://${manifestCid}`,
-  });
+  };
+  return { commitment, built };
+}
+
+/** prepareSnapshot, then publishes the commitment from `owner` (a key this service holds). */
+export async function publishSnapshot(
+  stores: DatanetStores,
+  chain: ChainAccess,
+  owner: string,
+  datanetId: number,
+  onProgress?: Progress,
+): Promise<SnapshotRow> {
+  const sender = chain.sender(owner, "owner");
   await chain.sync();
-  const row = db.getSnapshot(Number(snapshotId));
+  const { commitment, built } = await prepareSnapshot(stores, sender, datanetId, onProgress);
+  const { snapshotId } = await chain.registry.publishSnapshot(sender, commitment);
+  await chain.sync();
+  const row = stores.db.getSnapshot(Number(snapshotId));
   if (!row) throw new ChainError("not_indexed", `snapshot ${snapshotId} was published but is not indexed`);
-  snapshots.remember(row.id, built);
+  stores.snapshots.remember(row.id, built);
   return row;
 }
 

@@ -42,6 +42,10 @@ export interface RegistryPort {
   buyLicense(from: Address, snapshotId: bigint, licensee: Address): Promise<{ block: bigint; price: bigint }>;
   hasLicense(snapshotId: bigint, account: Address): Promise<boolean>;
   snapshotChunksRoot(snapshotId: bigint): Promise<Hex>;
+  /** The payment token (license fees and bonds are pulled from it with transferFrom). */
+  token(): Promise<Address>;
+  /** What a licence of the snapshot costs (a not_found error when it does not exist). */
+  licensePrice(snapshotId: bigint): Promise<bigint>;
   /** Accounts this process can send transactions from. */
   canSendFrom(account: Address): boolean;
 }

@@ -81,13 +81,13 @@ export class SdkRegistry implements RegistryPort {
   private readonly client: PublicClient;
   private readonly wallets = new Map<string, WalletClientWithAccount>();
   private readonly queue: SendQueue;
-  private token: Address | undefined;
+  private tokenAddress: Address | undefined;
 
   constructor(chainId: number, opts: SdkRegistryOptions) {
     this.chainId = chainId;
     this.address = opts.registry;
     this.client = opts.publicClient;
-    this.token = opts.token;
+    this.tokenAddress = opts.token;
     this.queue = opts.queue ?? new SendQueue();
     for (const w of opts.wallets ?? []) this.wallets.set(w.account.address.toLowerCase(), w);
   }
@@ -180,13 +180,24 @@ export class SdkRegistry implements RegistryPort {
     });
   }
 
-  private async tokenAddress(): Promise<Address> {
-    this.token ??= await readContract(this.client, {
-      address: this.address,
-      abi: datanetRegistryAbi,
-      functionName: "token",
+  token(): Promise<Address> {
+    return guarded(async () => {
+      this.tokenAddress ??= await readContract(this.client, {
+        address: this.address,
+        abi: datanetRegistryAbi,
+        functionName: "token",
+      });
+      return this.tokenAddress;
     });
-    return this.token;
+  }
+
+  licensePrice(snapshotId: bigint): Promise<bigint> {
+    return guarded(async () => {
+      const snapshot = await getSnapshot(this.client, { registry: this.address, snapshotId });
+      if (snapshot.version === 0)
+        throw new NotFoundError("unknown_snapshot", `snapshot ${snapshotId} does not exist`);
+      return snapshot.licensePrice;
+    });
   }
 
   /** Bonds and license fees are pulled with transferFrom: approve the registry for `amount` if needed. */
@@ -195,7 +206,7 @@ export class SdkRegistry implements RegistryPort {
     owner: Address,
     amount: bigint,
   ): Promise<void> {
-    const token = await this.tokenAddress();
+    const token = await this.token();
     const allowance = await tokenAllowance(this.client, { token, owner, spender: this.address });
     if (allowance < amount) await approveToken(wallet, { token, spender: this.address, amount });
   }

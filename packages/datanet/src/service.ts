@@ -5,8 +5,8 @@ import type { Address } from "viem";
 import { type BlobStore, FileBlobStore } from "./blobstore.ts";
 import { DEFAULT_MAX_CHUNK_BYTES } from "./chunking.ts";
 import type { ChainAccess, DatanetStores, Progress } from "./context.ts";
-import { firstControl } from "./controls.ts";
 import { curate } from "./curation.ts";
+import { type CreateDatanetInput, datanetParams } from "./datanets.ts";
 import {
   type ContributionRow,
   type ContributionStatus,
@@ -27,9 +27,18 @@ import { ContentRefs } from "./refs.ts";
 import type { RegistryPort } from "./registry-port.ts";
 import { SnapshotStore } from "./snapshots.ts";
 import { type StagedContribution, type StagedView, type StageInput, StagingArea } from "./staging.ts";
-import { utf8 } from "./text.ts";
+import {
+  createDatanetTransactions,
+  curateTransactions,
+  licenseTransactions,
+  snapshotTransactions,
+  submitTransactions,
+  type UnsignedTransaction,
+} from "./unsigned.ts";
 
+export { type CreateDatanetInput, MAX_DESCRIPTION_BYTES, MAX_NAME_CHARS } from "./datanets.ts";
 export type { StagedContribution, StagedView, StageInput } from "./staging.ts";
+export type { UnsignedTransaction } from "./unsigned.ts";
 
 export interface DatanetServiceOptions {
   /** Holds `index.sqlite`, `blobs/` and `refs/`. */
@@ -47,16 +56,6 @@ export interface DatanetServiceOptions {
   stagedTtlMs?: number;
   /** The clock for staged-upload expiry and rate limits (tests pass their own). */
   now?: () => number;
-}
-
-export interface CreateDatanetInput {
-  owner: Address;
-  name: string;
-  description?: string;
-  licensePrice?: bigint;
-  ownerBps?: number;
-  bond?: bigint;
-  curators?: Address[];
 }
 
 export interface ContributionView extends ContributionRow {
@@ -132,6 +131,11 @@ export class DatanetService implements DatanetStores, ChainAccess {
     this.unlock();
   }
 
+  /** Whether a chain is configured (else only reads of the existing index work). */
+  get hasChain(): boolean {
+    return this.registryPort !== undefined;
+  }
+
   get registry(): RegistryPort {
     if (!this.registryPort) {
       throw new ChainError("no_chain", "no chain is configured for this Datanet service; pass an RPC URL");
@@ -179,35 +183,12 @@ export class DatanetService implements DatanetStores, ChainAccess {
 
   async createDatanet(input: CreateDatanetInput): Promise<DatanetView> {
     const owner = this.sender(input.owner, "owner");
-    validateDatanetText(input.name, input.description);
-    const ownerBps = input.ownerBps ?? 2000;
-    if (!Number.isInteger(ownerBps) || ownerBps < 0 || ownerBps > 10_000) {
-      throw new InvalidInputError(
-        "invalid_owner_bps",
-        `ownerBps must be an integer in [0, 10000], got ${ownerBps}`,
-      );
-    }
-    const curators = (input.curators ?? []).map((c) => validateAddress(c, "curator"));
-    const meta = utf8.encode(
-      JSON.stringify({
-        kind: "openledger.datanet/1",
-        name: input.name.trim(),
-        description: input.description ?? "",
-      }),
-    );
+    const { meta, params } = datanetParams(input);
     // Concurrent creations reach the chain in call order (so Datanet ids follow it); only the send is
     // ordered, the receipts are awaited together.
     const queued = this.creating.run(async () => {
       const { cid } = await this.blobs.put(meta);
-      return {
-        created: this.registry.createDatanet(owner, {
-          metadataURI: `ipfs://${cid}`,
-          licensePrice: input.licensePrice ?? 0n,
-          ownerBps,
-          bond: input.bond ?? 0n,
-          curators,
-        }),
-      };
+      return { created: this.registry.createDatanet(owner, { ...params, metadataURI: `ipfs://${cid}` }) };
     });
     const { datanetId } = await (await queued).created;
     await this.sync();
@@ -305,6 +286,37 @@ export class DatanetService implements DatanetStores, ChainAccess {
     return curate(this, this, curator, decisions, opts.datanetId);
   }
 
+  // ------------------------------------------------------------------ transactions for the caller's wallet
+  // The same actions for an account this service holds no key for (and must not act for): checked
+  // here, returned unsigned, signed and sent by the caller; the index picks them up from the chain.
+
+  createDatanetTransactions(input: CreateDatanetInput): Promise<UnsignedTransaction[]> {
+    return createDatanetTransactions(this, this, input);
+  }
+
+  curateTransactions(
+    curator: string,
+    decisions: readonly { contributionId: number; accept: boolean }[],
+    opts: { datanetId?: number } = {},
+  ): Promise<UnsignedTransaction[]> {
+    return curateTransactions(this, this, curator, decisions, opts.datanetId);
+  }
+
+  snapshotTransactions(owner: string, datanetId: number): Promise<UnsignedTransaction[]> {
+    return snapshotTransactions(this, this, owner, datanetId);
+  }
+
+  licenseTransactions(buyer: string, snapshotId: number, licensee?: string): Promise<UnsignedTransaction[]> {
+    return licenseTransactions(this, this, buyer, snapshotId, licensee);
+  }
+
+  submitTransactions(
+    contributor: string,
+    staged: readonly { datanetId: number; contentHash: `0x${string}` }[],
+  ): Promise<UnsignedTransaction[]> {
+    return submitTransactions(this, this, contributor, staged);
+  }
+
   // ------------------------------------------------------------------ snapshots and licences
 
   /** Freezes the accepted contributions into the next snapshot and publishes its roots. */
@@ -328,46 +340,3 @@ export class DatanetService implements DatanetStores, ChainAccess {
 }
 
 export { toId } from "./ids.ts";
-
-/** Longest Datanet name, in characters, and description, in UTF-8 bytes. */
-export const MAX_NAME_CHARS = 200;
-export const MAX_DESCRIPTION_BYTES = 4096;
-
-function describeControl(text: string, at: number): string {
-  return `U+${text.charCodeAt(at).toString(16).toUpperCase().padStart(4, "0")} at position ${at}`;
-}
-
-/** Names and descriptions are printed by CLIs and web pages: plain text of bounded size only. */
-function validateDatanetText(name: unknown, description: unknown): void {
-  if (typeof name !== "string" || name.trim() === "" || name.length > MAX_NAME_CHARS) {
-    throw new InvalidInputError(
-      "invalid_name",
-      `a Datanet needs a name of 1 to ${MAX_NAME_CHARS} characters`,
-    );
-  }
-  const inName = firstControl(name);
-  if (inName >= 0) {
-    throw new InvalidInputError(
-      "invalid_name",
-      `a Datanet name must not contain control characters (terminal escapes, newlines); found ${describeControl(name, inName)}`,
-    );
-  }
-  if (description === undefined) return;
-  if (typeof description !== "string") {
-    throw new InvalidInputError("invalid_description", "a Datanet description must be a string");
-  }
-  const bytes = utf8.encode(description).length;
-  if (bytes > MAX_DESCRIPTION_BYTES) {
-    throw new InvalidInputError(
-      "description_too_long",
-      `a Datanet description is at most ${MAX_DESCRIPTION_BYTES} bytes of UTF-8, got ${bytes}; link to a longer text instead`,
-    );
-  }
-  const inDescription = firstControl(description, true);
-  if (inDescription >= 0) {
-    throw new InvalidInputError(
-      "invalid_description",
-      `a Datanet description must not contain control characters other than tab and newline (terminal escapes); found ${describeControl(description, inDescription)}`,
-    );
-  }
-}

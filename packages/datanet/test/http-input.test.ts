@@ -25,7 +25,7 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     chain = await startTestChain();
     service = await chain.open(tempDir("datanet-http-input-"), { limits: { maxUploadBytes: MAX_UPLOAD } });
     app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1" });
+    await app.register(datanetRoutes, { service, prefix: "/v1", devSigning: true });
     base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
     first = (await service.createDatanet({ owner: owner.address, name: "First" })).id;
     second = (await service.createDatanet({ owner: owner.address, name: "Second" })).id;

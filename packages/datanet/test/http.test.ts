@@ -40,7 +40,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
     chain = await startTestChain();
     service = await chain.open(dataDir, { limits: { maxUploadBytes: MAX_UPLOAD } });
     app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1" });
+    await app.register(datanetRoutes, { service, prefix: "/v1", devSigning: true });
     base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
   });
 

@@ -31,7 +31,7 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
     chain = await startTestChain();
     service = await open();
     app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1" });
+    await app.register(datanetRoutes, { service, prefix: "/v1", devSigning: true });
     base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
     datanetId = (await service.createDatanet({ owner: owner.address, name: "Bees" })).id;
   });
@@ -114,7 +114,7 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
     service.close();
     service = await open();
     app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1" });
+    await app.register(datanetRoutes, { service, prefix: "/v1", devSigning: true });
     base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
     assert.deepEqual(await service.listStaged({ datanetId }), []);
     const retaken = await stage(alice, TEXT);

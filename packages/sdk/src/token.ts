@@ -9,7 +9,14 @@ import {
 } from "viem";
 import { getEip712Domain, readContract, signTypedData } from "viem/actions";
 import { openTokenAbi, wrappedOpenAbi } from "./generated/abis.ts";
-import { read, type Sent, transact, type WalletClientWithAccount } from "./transact.ts";
+import {
+  type ContractWrite,
+  callOf,
+  read,
+  type Sent,
+  transact,
+  type WalletClientWithAccount,
+} from "./transact.ts";
 
 // OpenToken and WrappedOpen share one ERC-20 + EIP-2612 + EIP-3009 surface; openTokenAbi encodes both.
 const abi = openTokenAbi;
@@ -84,12 +91,25 @@ export function transferToken(
   return transact(client, { to: params.token, data, label: "OpenToken.transfer" });
 }
 
-export function approveToken(
-  client: WalletClientWithAccount,
-  params: { token: Address; spender: Address; amount: bigint },
-): Promise<Sent> {
-  const data = encodeFunctionData({ abi, functionName: "approve", args: [params.spender, params.amount] });
-  return transact(client, { to: params.token, data, label: "OpenToken.approve" });
+export interface ApproveTokenParams {
+  token: Address;
+  spender: Address;
+  amount: bigint;
+}
+
+/** The typed `approve` call (for a SendQueue, or an unsigned transaction for the user's wallet). */
+export function approveTokenWrite(params: ApproveTokenParams): ContractWrite<typeof abi, "approve"> {
+  return {
+    address: params.token,
+    abi,
+    functionName: "approve",
+    args: [params.spender, params.amount],
+    label: "OpenToken.approve",
+  };
+}
+
+export function approveToken(client: WalletClientWithAccount, params: ApproveTokenParams): Promise<Sent> {
+  return transact(client, callOf(approveTokenWrite(params) as ContractWrite));
 }
 
 /** WrappedOpen: wraps `amount` of the native currency (OPEN on the L2) into the ERC-20, 1:1. */
