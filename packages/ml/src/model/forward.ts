@@ -62,6 +62,8 @@ export interface PassState {
   acts: LayerActs[];
   /** the model part whose engine holds this state (the last part after the pass) */
   part: LlamaModel;
+  /** with activation checkpointing: each layer's input (acts then holds one reusable set) */
+  layerInputs: Buf[];
 }
 
 export interface PassInput {
@@ -132,6 +134,7 @@ function buildActs(
 export function freeState(s: PassState): void {
   s.pos.free();
   s.x.free();
+  for (const b of s.layerInputs) b.free();
   for (const a of s.acts) {
     for (const b of [
       a.xIn,
@@ -173,7 +176,17 @@ function embedRow(e: Engine, embed: Weight, token: number, out: Buf): void {
 }
 
 /** Runs every layer over the inputs; the caller turns state.x into logits and frees the state. */
-export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolean): PassState {
+/**
+ * Runs every layer over the inputs; the caller turns state.x into logits and frees the state. `save`
+ * keeps every layer's activations for the backward pass; with `checkpoint` only each layer's input is
+ * kept (one set of activations is reused) and the backward pass recomputes a layer before its gradient.
+ */
+export function forwardPass(
+  model: LlamaModel,
+  inputs: PassInput[],
+  save: boolean,
+  checkpoint = false,
+): PassState {
   const e = model.engine;
   const c = model.config;
   const D = c.hiddenSize;
@@ -230,10 +243,13 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
   const pos = e.alloc(N);
   const x = e.alloc(N * D);
   const acts: LayerActs[] = [];
+  const layerInputs: Buf[] = [];
   try {
-    for (let l = 0; l < (save ? c.numLayers : 1); l++) acts.push(allocActs(e, model, N, attSize, rmax, save));
+    const sets = save && !checkpoint ? c.numLayers : 1;
+    for (let l = 0; l < sets; l++) acts.push(allocActs(e, model, N, attSize, rmax, save));
+    if (save && checkpoint) for (let l = 0; l < c.numLayers; l++) layerInputs.push(e.alloc(N * D, false));
   } catch (err) {
-    freeState({ N, seqs, runs, rmax, pos, x, acts, part: model });
+    freeState({ N, seqs, runs, rmax, pos, x, acts, part: model, layerInputs });
     throw err;
   }
   const pv = pos.i32;
@@ -244,12 +260,13 @@ export function forwardPass(model: LlamaModel, inputs: PassInput[], save: boolea
       embedRow(e, model.embed, toks[j], x.at((s.r0 + j) * D, D));
     }
   });
-  let state: PassState = { N, seqs, runs, rmax, pos, x, acts, part: model };
+  let state: PassState = { N, seqs, runs, rmax, pos, x, acts, part: model, layerInputs };
   for (;;) {
     const part = state.part;
     for (let l = part.first; l < part.end; l++) {
       const L: LayerParams = part.layers[l - part.first];
-      const A = state.acts[save ? l : 0];
+      const A = state.acts[save && !checkpoint ? l : 0];
+      if (save && checkpoint) layerInputs[l].f32.set(state.x.f32);
       const p: LayerPass = {
         e: part.engine,
         model: part,
@@ -288,5 +305,5 @@ function handOff(st: PassState, next: LlamaModel, attSize: number): PassState {
   pos.i32.set(st.pos.i32);
   x.f32.set(st.x.f32);
   freeState(st);
-  return { ...st, pos, x, acts, part: next };
+  return { ...st, pos, x, acts, part: next, layerInputs: [] };
 }

@@ -2,8 +2,8 @@
 // model/forward.ts (same buffers, reverse order). Gradients go to the full weights, to one LoRA
 // adapter's A/B matrices, or both.
 import type { Buf } from "../kernels/engine.ts";
-import { attentionBackward } from "../layers/attention.ts";
-import { mlpBackward } from "../layers/mlp.ts";
+import { attentionBackward, attentionForward } from "../layers/attention.ts";
+import { mlpBackward, mlpForward } from "../layers/mlp.ts";
 import type { LayerGrad, LayerPass, LayerScratch } from "../layers/pass.ts";
 import type { LoraAdapter, LoraSlot } from "../lora/adapter.ts";
 import { ModelInputError } from "../model/errors.ts";
@@ -52,6 +52,11 @@ export interface LossAndGradOptions {
    * count of a whole batch, micro-batches accumulate exactly the gradient of that batch.
    */
   gradientDivisor?: number;
+  /**
+   * activation checkpointing: keep only each layer's input during the forward pass and recompute the
+   * layer's activations just before its backward (about a third more compute, a fraction of the memory)
+   */
+  checkpoint?: boolean;
 }
 
 /**
@@ -88,7 +93,7 @@ export function lossAndGrad(
     );
   }
   const inputs: PassInput[] = examples.map((ex) => ({ tokens: ex.tokens, cache: null, adapter }));
-  const st = forwardPass(model, inputs, sink !== null);
+  const st = forwardPass(model, inputs, sink !== null, options.checkpoint === true);
   const N = st.N;
   const bufs: Buf[] = [];
   const tmp = (n: number, zero = false) => {
@@ -159,8 +164,16 @@ export function lossAndGrad(
         save: true,
       };
       const g: LayerGrad = { sink, gw: (name) => gw(`model.layers.${l}.${name}`), scratch };
-      mlpBackward(pass, g, model.layers[l], st.acts[l], dX);
-      attentionBackward(pass, g, model.layers[l], st.acts[l], dX);
+      let A = st.acts[l];
+      if (st.layerInputs.length > 0) {
+        // checkpointed: recompute this layer's activations from its saved input
+        A = st.acts[0];
+        st.x.f32.set(st.layerInputs[l].f32);
+        attentionForward(pass, model.layers[l], A, st.x);
+        mlpForward(pass, model.layers[l], A, st.x);
+      }
+      mlpBackward(pass, g, model.layers[l], A, dX);
+      attentionBackward(pass, g, model.layers[l], A, dX);
     }
     const gEmb = gw("model.embed_tokens.weight");
     if (gEmb) {

@@ -29,6 +29,8 @@ export interface TrainerOptions extends ScheduleOptions, AdamWOptions {
    * default: the whole batch at once
    */
   microBatchSize?: number;
+  /** activation checkpointing (recompute each layer in the backward pass): for long sequences */
+  checkpointActivations?: boolean;
 }
 
 export interface StepResult extends LossResult {
@@ -118,7 +120,8 @@ export class Trainer {
   /** Loss and summed gradients of the batch, micro-batch by micro-batch. */
   private accumulate(batch: TrainExample[]): LossResult {
     const micro = this.options.microBatchSize ?? batch.length;
-    if (micro >= batch.length) return lossAndGrad(this.model, batch, this.adapter, this.sink);
+    const checkpoint = this.options.checkpointActivations === true;
+    if (micro >= batch.length) return lossAndGrad(this.model, batch, this.adapter, this.sink, { checkpoint });
     let scored = 0;
     for (const ex of batch) for (let i = 0; i < ex.targets.length; i++) if (ex.targets[i] >= 0) scored++;
     if (scored === 0) throw new ModelInputError("the batch has no scored targets (all masked)");
@@ -127,7 +130,10 @@ export class Trainer {
     for (let i = 0; i < batch.length; i += micro) {
       const part = batch.slice(i, i + micro);
       if (!part.some((ex) => Array.prototype.some.call(ex.targets, (t: number) => t >= 0))) continue;
-      const r = lossAndGrad(this.model, part, this.adapter, this.sink, { gradientDivisor: scored });
+      const r = lossAndGrad(this.model, part, this.adapter, this.sink, {
+        gradientDivisor: scored,
+        checkpoint,
+      });
       sum += r.loss * r.scored;
       tokens += r.tokens;
     }
