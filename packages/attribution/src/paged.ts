@@ -12,7 +12,11 @@ interface FileSection {
   source: string;
 }
 
-/** Resident pages shared by every PagedArray of one opened file, evicted oldest first. */
+/**
+ * Resident pages shared by every PagedArray of one opened file. Eviction is second-chance (CLOCK):
+ * the oldest page goes unless it was read since it was last passed over, so the pages every binary
+ * search starts with (the top levels) stay resident.
+ */
 export class PageBudget {
   readonly #maxPages: number;
   readonly #resident: { owner: PagedArray; page: number }[] = [];
@@ -27,13 +31,14 @@ export class PageBudget {
 
   admit(owner: PagedArray, page: number): void {
     this.#resident.push({ owner, page });
-    if (this.#resident.length - this.#head > this.#maxPages) {
+    while (this.#resident.length - this.#head > this.#maxPages) {
       const old = this.#resident[this.#head++];
-      old.owner.evict(old.page);
-      if (this.#head > 4096) {
-        this.#resident.splice(0, this.#head);
-        this.#head = 0;
-      }
+      if (old.owner.takeUsed(old.page)) this.#resident.push(old);
+      else old.owner.evict(old.page);
+    }
+    if (this.#head > 4096) {
+      this.#resident.splice(0, this.#head);
+      this.#head = 0;
     }
   }
 }
@@ -47,6 +52,8 @@ export class PageBudget {
 export class PagedArray {
   readonly length: number;
   readonly #pages: (Entries | undefined)[];
+  /** Per page: read since the eviction clock last passed it. */
+  readonly #used: Uint8Array;
   readonly #shift: number;
   readonly #mask: number;
   readonly #file: FileSection | undefined;
@@ -54,6 +61,7 @@ export class PagedArray {
   private constructor(length: number, pages: (Entries | undefined)[], shift: number, file?: FileSection) {
     this.length = length;
     this.#pages = pages;
+    this.#used = new Uint8Array(pages.length);
     this.#shift = shift;
     this.#mask = 2 ** shift - 1;
     this.#file = file;
@@ -79,7 +87,9 @@ export class PagedArray {
   }
 
   at(i: number): number {
-    const page = this.#pages[i >>> this.#shift] ?? this.#load(i);
+    const p = i >>> this.#shift;
+    const page = this.#pages[p] ?? this.#load(i);
+    this.#used[p] = 1;
     return page[i & this.#mask];
   }
 
@@ -92,6 +102,13 @@ export class PagedArray {
 
   evict(page: number): void {
     this.#pages[page] = undefined;
+  }
+
+  /** Whether `page` was read since the last call (clearing the mark). */
+  takeUsed(page: number): boolean {
+    const used = this.#used[page] === 1;
+    this.#used[page] = 0;
+    return used;
   }
 
   #load(i: number): Entries {
