@@ -3,7 +3,11 @@ pragma solidity 0.8.30;
 
 import {console} from "forge-std/Test.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {InferenceSettlement} from "../src/InferenceSettlement.sol";
+import {Payout, SumNode} from "../src/libraries/RecordTree.sol";
+import {SettlementBase} from "./InferenceSettlement.t.sol";
 import {Fixture} from "./utils/Fixture.sol";
+import {Records} from "./utils/Records.sol";
 
 /// @notice Per-item gas of the batch paths on cold storage (printed with -vv) and bounds that keep a 100k-contribution
 /// Datanet within a few hundred 30M-gas transactions.
@@ -136,5 +140,73 @@ contract SettlementScaleGasTest is GasTest {
         console.log("10,000 inferences, one debit per payer (1,000): gas per inference", gasAggregated / INFERENCES);
         assertLt(gasAggregated / INFERENCES, 1_500);
         assertLt(gasPerInference / INFERENCES, 5_000);
+    }
+}
+
+/// @notice Gas of the dispute and claim paths on a batch of 1,024 records (proof depth 10; each further
+/// doubling of the records adds one proof level).
+contract SettlementPathsGasTest is SettlementBase {
+    SumNode[] internal leaves;
+    uint256 internal total;
+
+    function _batch() internal returns (uint256 batchId) {
+        address[] memory payers = new address[](1);
+        payers[0] = alice;
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = 10 ether;
+        vm.prank(operator);
+        batchId = settlement.postBatch(modelId, payers, amounts, 0, Records.root(leaves).hash, total);
+    }
+
+    function _debit(uint256 spentAfter) internal view returns (InferenceSettlement.Debit memory) {
+        return InferenceSettlement.Debit(alice, 10 ether, spentAfter, true, new bytes32[](0));
+    }
+
+    function setUp() public {
+        _setUpProtocol();
+        _payer(alice, 100 ether, true);
+        (,,, total) = settlement.splitFee(10 ether);
+        leaves.push(Records.leaf(keccak256("record 0"), Records.one(c1, total)));
+        for (uint256 i = 1; i < 1_024; ++i) {
+            leaves.push(Records.leaf(keccak256(abi.encode(i)), new Payout[](0)));
+        }
+    }
+
+    function test_disputeAnswerAndClaimGas() public {
+        uint256 batchId = _batch();
+        vm.prank(alice);
+        uint256 id = settlement.disputeDebit(batchId, _debit(10 ether));
+        uint256 disputeGas = vm.lastCallGas().gasTotalUsed;
+        bytes memory voucher = _voucher(alicePk, alice, 10 ether);
+        vm.prank(operator);
+        settlement.answerDebit(id, alice, 10 ether, 10 ether, voucher);
+        uint256 answerGas = vm.lastCallGas().gasTotalUsed;
+        vm.warp(block.timestamp + WINDOW);
+        settlement.finalizeBatch(batchId);
+        InferenceSettlement.Claim[] memory claims = new InferenceSettlement.Claim[](1);
+        claims[0] =
+            InferenceSettlement.Claim(0, keccak256("record 0"), Records.one(c1, total), 0, Records.proof(leaves, 0));
+        vm.cool(address(settlement));
+        settlement.claim(batchId, claims);
+        uint256 claimGas = vm.lastCallGas().gasTotalUsed;
+        console.log("disputeDebit %d, answerDebit (voucher) %d", disputeGas, answerGas);
+        console.log("claim one payout of 1,024 records %d", claimGas);
+        assertLt(claimGas, 120_000);
+        assertLt(disputeGas, 150_000);
+    }
+
+    function test_unansweredDisputeAndRefundGas() public {
+        uint256 batchId = _batch();
+        vm.prank(alice);
+        uint256 id = settlement.disputeDebit(batchId, _debit(10 ether));
+        vm.warp(block.timestamp + WINDOW);
+        settlement.resolveDispute(id);
+        uint256 resolveGas = vm.lastCallGas().gasTotalUsed;
+        InferenceSettlement.Debit[] memory refunds = new InferenceSettlement.Debit[](1);
+        refunds[0] = _debit(10 ether);
+        settlement.refund(batchId, refunds);
+        uint256 refundGas = vm.lastCallGas().gasTotalUsed;
+        console.log("resolveDispute (revert + slash) %d, refund one debit %d", resolveGas, refundGas);
+        assertLt(refundGas, 80_000);
     }
 }
