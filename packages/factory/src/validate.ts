@@ -228,7 +228,7 @@ export async function validateJobRequest(
     if (!(await ctx.datanets.hasLicense(s.id, req.owner))) {
       throw new PermissionError(
         "missing_license",
-        `${req.owner} holds no training licence for snapshot ${s.name} (id ${s.id}); buy one first (\`openledger datanet license\`)`,
+        `${req.owner} holds no training licence for snapshot ${s.name} (id ${s.id}); buy one first (\`openledger datanet license --snapshot ${s.id}\`, or POST /v1/snapshots/${s.id}/license)`,
         "training_file",
       );
     }
