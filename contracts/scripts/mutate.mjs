@@ -1,7 +1,7 @@
 // Mutation pass over the settlement's checks (not part of `npm test`: it runs forge once per mutant).
 // Each mutant removes one check: a single-line `if (COND) revert ...;` or `if (COND) return ...;` becomes
 // `if (false) ...`. A mutant is caught when the forge suite fails with it. Reports caught/total and lists
-// the survivors. Restores every file afterwards (also on Ctrl-C).
+// the survivors. Restores every file afterwards (also on SIGINT/SIGTERM).
 //
 //   node scripts/mutate.mjs [--files src/A.sol,src/B.sol] [--match <regex on the mutated line>] [--list]
 import { spawnSync } from "node:child_process";
@@ -58,10 +58,12 @@ const originals = new Map(files.map((f) => [f, readFileSync(join(root, f), "utf8
 const restore = () => {
   for (const [f, text] of originals) writeFileSync(join(root, f), text);
 };
-process.on("SIGINT", () => {
-  restore();
-  process.exit(130);
-});
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    restore();
+    process.exit(130);
+  });
+}
 
 const all = files.flatMap((f) => mutants(f, originals.get(f)));
 if (args.includes("--list")) {
