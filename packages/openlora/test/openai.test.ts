@@ -400,13 +400,16 @@ describe("OpenLoRA through the openai client", () => {
       max_tokens: 8,
       temperature: 0,
     });
-    const done = await run(["complete", "demo-a", "apple:", "--max-tokens", "8", "--temperature", "0"]);
+    // the three CLI processes run at once (each spends most of its time loading)
+    const [done, chat, bad] = await Promise.all([
+      run(["complete", "demo-a", "apple:", "--max-tokens", "8", "--temperature", "0"]),
+      run(["chat", "demo-b", "--max-tokens", "6", "--temperature", "0"], "dog\ncat\n"),
+      run(["complete", "nope", "x"]),
+    ]);
     assert.equal(done.code, 0, done.err);
     assert.equal(done.out, `${want.choices[0].text}\n`);
-    const chat = await run(["chat", "demo-b", "--max-tokens", "6", "--temperature", "0"], "dog\ncat\n");
     assert.equal(chat.code, 0, chat.err);
     assert.equal(chat.out.split("\n").length, 3, chat.out);
-    const bad = await run(["complete", "nope", "x"]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /^error: the model 'nope' does not exist/);
     assert.equal(bad.err.trim().split("\n").length, 1);
