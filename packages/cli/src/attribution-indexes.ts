@@ -18,7 +18,7 @@ export type SnapshotSource = Pick<DatanetService, "listDatanets" | "getDatanet" 
 export interface SnapshotIndexerOptions {
   /** How often to look for newly published snapshots (ms); 1000 by default. */
   intervalMs?: number;
-  /** Called when a snapshot could not be indexed (it is retried on the next pass). */
+  /** Called when a snapshot could not be indexed (snapshotId 0: the pass failed); retried next pass. */
   onError?: (err: unknown, snapshotId: number) => void;
   /** Called when a snapshot starts being served. */
   onIndexed?: (file: SnapshotIndexFile) => void;
@@ -68,21 +68,31 @@ export class SnapshotIndexer {
   /** Polls for new snapshots every `intervalMs` until `close()`. */
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.refresh(), this.#opts.intervalMs ?? 1000);
+    // A failed pass (e.g. the service closing) is reported and retried on the next tick.
+    this.#timer = setInterval(
+      () => void this.refresh().catch((err) => this.#opts.onError?.(err, 0)),
+      this.#opts.intervalMs ?? 1000,
+    );
     this.#timer.unref();
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#running;
+    await this.#running?.catch(() => undefined);
   }
 
   async #pass(): Promise<SnapshotIndexFile[]> {
     const { SpanIndex } = await import("@openledger/attribution");
     mkdirSync(this.#dir, { recursive: true });
     for (const row of this.#source.listDatanets()) {
-      const latest = this.#source.getDatanet(row.id).snapshots.at(-1);
+      let latest: { id: number; version: number; root: string } | undefined;
+      try {
+        latest = this.#source.getDatanet(row.id).snapshots.at(-1);
+      } catch (err) {
+        this.#opts.onError?.(err, 0);
+        continue;
+      }
       if (!latest || this.#latest.get(row.id)?.snapshotId === latest.id) continue;
       const path = join(this.#dir, `snapshot-${latest.id}.spanidx`);
       try {
