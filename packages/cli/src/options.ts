@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Hex } from "viem";
 
 /** commander parser for `--rpc`: an http(s) or ws(s) URL. */
@@ -97,4 +97,17 @@ export function parseOpenAmount(value: string): bigint {
   if (wei === 0n) throw new InvalidArgumentError("expected an amount above 0");
   if (wei >= 2n ** 256n) throw new InvalidArgumentError("expected an amount below 2^256 wei");
   return wei;
+}
+
+/** The options of the commands that act as (or read) one account: balance, wrap, unwrap. */
+export function addWalletOptions(command: Command): Command {
+  return command
+    .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseRpcUrl, "http://127.0.0.1:8545")
+    .option(
+      "--deployments <dir>",
+      "folder of deployments/<chainId>.json (for the token address)",
+      "deployments",
+    )
+    .option("--private-key <hex>", "key of the acting account", parsePrivateKey)
+    .option("--account <index>", "dev account index on a local dev chain (0..9)", parseAccountIndex, 0);
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Address } from "viem";
 import { commandContext } from "../context.ts";
-import { parseAccountIndex, parseAddress, parsePrivateKey, parseRpcUrl } from "../options.ts";
+import { addWalletOptions, parseAddress } from "../options.ts";
 import type { WalletOptions } from "../wallet.ts";
 
 interface BalanceOptions extends WalletOptions {
@@ -9,24 +9,18 @@ interface BalanceOptions extends WalletOptions {
 }
 
 export function registerBalanceCommand(program: Command): void {
-  program
-    .command("balance")
-    .description(
-      "native and $OPEN token balances of an address (default: the acting account); native OPEN on the L2, ETH elsewhere",
-    )
-    .argument(
-      "[address]",
-      "whose balances (default: --private-key's account or dev account --account)",
-      parseAddress,
-    )
-    .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseRpcUrl, "http://127.0.0.1:8545")
-    .option(
-      "--deployments <dir>",
-      "folder of deployments/<chainId>.json (for the token address)",
-      "deployments",
-    )
-    .option("--private-key <hex>", "key of the acting account", parsePrivateKey)
-    .option("--account <index>", "dev account index on a local dev chain (0..9)", parseAccountIndex, 0)
+  addWalletOptions(
+    program
+      .command("balance")
+      .description(
+        "native and $OPEN token balances of an address (default: the acting account); native OPEN on the L2, ETH elsewhere",
+      )
+      .argument(
+        "[address]",
+        "whose balances (default: --private-key's account or dev account --account)",
+        parseAddress,
+      ),
+  )
     .option("--json", "print JSON", false)
     .action(async (address: Address | undefined, _opts, command: Command) => {
       const { options, print } = commandContext<BalanceOptions>(command);

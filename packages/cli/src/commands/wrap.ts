@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { commandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { parseAccountIndex, parseOpenAmount, parsePrivateKey, parseRpcUrl } from "../options.ts";
+import { addWalletOptions, parseOpenAmount } from "../options.ts";
 import type { WalletOptions } from "../wallet.ts";
 
 /** Shared by wrap and unwrap: the acting wallet and the WrappedOpen token of this chain. */
@@ -28,16 +28,8 @@ async function wrappedToken(options: WalletOptions) {
   return { walletClient, publicClient, token: token.address };
 }
 
-function walletOptions(command: Command): Command {
-  return command
-    .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseRpcUrl, "http://127.0.0.1:8545")
-    .option("--deployments <dir>", "folder of deployments/<chainId>.json", "deployments")
-    .option("--private-key <hex>", "key of the acting account", parsePrivateKey)
-    .option("--account <index>", "dev account index on a local dev chain (0..9)", parseAccountIndex, 0);
-}
-
 export function registerWrapCommands(program: Command): void {
-  walletOptions(
+  addWalletOptions(
     program
       .command("wrap")
       .description("wrap native OPEN into the WrappedOpen ERC-20 (1:1), e.g. to pay for licences on the L2")
@@ -52,7 +44,7 @@ export function registerWrapCommands(program: Command): void {
     print(`wrapped ${formatEther(amount)} OPEN into WOPEN for ${walletClient.account.address} (tx ${hash})`);
   });
 
-  walletOptions(
+  addWalletOptions(
     program
       .command("unwrap")
       .description("unwrap WrappedOpen back into native OPEN (1:1)")
