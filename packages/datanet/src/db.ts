@@ -1,10 +1,11 @@
 import Database from "better-sqlite3";
+import type { Address, Hex } from "viem";
 
 export type ContributionStatus = "pending" | "accepted" | "rejected";
 
 export interface DatanetRow {
   id: number;
-  owner: string;
+  owner: Address;
   name: string;
   description: string;
   metadataUri: string;
@@ -15,10 +16,10 @@ export interface DatanetRow {
 export interface ContributionRow {
   id: number;
   datanetId: number;
-  contributor: string;
+  contributor: Address;
   cid: string;
   metaCid: string;
-  contentHash: string;
+  contentHash: Hex;
   format: string;
   license: string;
   source: string;
@@ -29,13 +30,13 @@ export interface ContributionRow {
   /** `available`: content and chunks are in this store; `missing`: submitted on-chain without uploading here. */
   contentState: "available" | "missing";
   block: number;
-  txHash: string;
+  txHash: Hex;
 }
 
 export interface StagedRow {
   datanetId: number;
-  contentHash: string;
-  contributor: string;
+  contentHash: Hex;
+  contributor: Address;
   metaCid: string;
   contentCid: string;
   stagedAt: number;
@@ -46,7 +47,7 @@ export interface ChunkRow {
   idx: number;
   byteStart: number;
   byteEnd: number;
-  contentHash: string;
+  contentHash: Hex;
   text: string;
   minhash: Uint8Array | null;
 }
@@ -55,12 +56,12 @@ export interface SnapshotRow {
   id: number;
   datanetId: number;
   version: number;
-  root: string;
+  root: Hex;
   chunkCount: number;
   contributionCount: number;
   manifestCid: string;
   block: number;
-  txHash: string;
+  txHash: Hex;
 }
 
 export interface SnapshotEntryRow {
@@ -295,10 +296,10 @@ export class DatanetDb {
   }
 
   /** Chunk indexes and content hashes only (what a snapshot's leaves need). */
-  chunkHashes(contributionId: number): { idx: number; contentHash: string }[] {
+  chunkHashes(contributionId: number): { idx: number; contentHash: Hex }[] {
     return this.db
       .prepare("SELECT idx, content_hash AS contentHash FROM chunks WHERE contribution_id = ? ORDER BY idx")
-      .all(contributionId) as { idx: number; contentHash: string }[];
+      .all(contributionId) as { idx: number; contentHash: Hex }[];
   }
 
   /** Every live (pending or accepted) chunk signature, for rebuilding the near-duplicate index. */

@@ -53,15 +53,15 @@ export function buildSnapshot(
     const chunks = chunksOf(c.id);
     entries.push({
       contributionId: String(c.id),
-      contributor: c.contributor as Address,
+      contributor: c.contributor,
       cid: c.cid,
-      contentHash: c.contentHash as Hex,
+      contentHash: c.contentHash,
       license: c.license,
       firstLeaf: leafCount,
       chunkCount: chunks.length,
     });
     for (const chunk of chunks)
-      leaves.push(hexToBytes(chunkLeaf(BigInt(c.id), chunk.idx, chunk.contentHash as Hex)));
+      leaves.push(hexToBytes(chunkLeaf(BigInt(c.id), chunk.idx, chunk.contentHash)));
     leafCount += chunks.length;
     onProgress?.(k + 1, sorted.length);
   }

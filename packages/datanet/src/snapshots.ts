@@ -183,7 +183,7 @@ export class SnapshotStore {
       leafIndex,
       contributionId: BigInt(entry.contributionId),
       chunkIndex,
-      contentHash: chunk.contentHash as Hex,
+      contentHash: chunk.contentHash,
       leaf: tree.leaf(leafIndex),
       proof: tree.proof(leafIndex),
     };
@@ -231,8 +231,8 @@ export class SnapshotStore {
           contributionId,
           chunkIndex: i,
           text: c.text,
-          contentHash: c.contentHash as Hex,
-          leaf: chunkLeaf(contributionId, i, c.contentHash as Hex),
+          contentHash: c.contentHash,
+          leaf: chunkLeaf(contributionId, i, c.contentHash),
           proof: withProofs ? tree.proof(leafIndex) : [],
         };
       }

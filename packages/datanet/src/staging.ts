@@ -1,6 +1,6 @@
 import type { Address, Hex } from "viem";
 import type { ChainAccess, DatanetStores } from "./context.ts";
-import type { ContributionRow } from "./db.ts";
+import type { ContributionRow, StagedRow } from "./db.ts";
 import {
   ChainError,
   DuplicateContentError,
@@ -109,20 +109,8 @@ export class StagingArea {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private view(row: {
-    datanetId: number;
-    contentHash: string;
-    contributor: string;
-    metaCid: string;
-    contentCid: string;
-    stagedAt: number;
-  }): StagedView {
-    return {
-      ...row,
-      contentHash: row.contentHash as Hex,
-      contributor: row.contributor as Address,
-      expiresAt: row.stagedAt + this.ttlMs,
-    };
+  private view(row: StagedRow): StagedView {
+    return { ...row, expiresAt: row.stagedAt + this.ttlMs };
   }
 
   /** Live staged uploads, oldest first (expired ones are removed first). */
@@ -178,7 +166,7 @@ export class StagingArea {
         cancelStagedTypedData(
           { chainId: registry.chainId, verifyingContract: registry.address },
           BigInt(datanetId),
-          row.contentHash as Hex,
+          row.contentHash,
         ),
         by.signature,
       );
