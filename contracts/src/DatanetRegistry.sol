@@ -147,6 +147,8 @@ contract DatanetRegistry is IDatanetRegistry {
     );
     /// @notice A contributor pulled license royalties of a snapshot.
     event RoyaltyClaimed(uint256 indexed snapshotId, address indexed account, uint256 amount);
+    /// @notice A snapshot's overstated total weight was corrected to the sum of its contributors root.
+    event TotalWeightCorrected(uint256 indexed snapshotId, uint256 asserted, uint256 proven);
     /// @notice `account` withdrew its claimable balance (owner shares, refunded bonds).
     event Claimed(address indexed account, address indexed to, uint256 amount);
     /// @notice The owner withdrew forfeited bonds from the Datanet's pool.
@@ -190,6 +192,10 @@ contract DatanetRegistry is IDatanetRegistry {
     error InvalidProof(uint256 snapshotId, address account, uint256 weight);
     /// @notice The claim would take more than the contributors were credited (bad contributors root).
     error RoyaltyExceedsPool(uint256 snapshotId, uint256 requested, uint256 available);
+    /// @notice The leaves do not rebuild the snapshot's contributors root.
+    error ContributorsRootMismatch(uint256 snapshotId);
+    /// @notice The leaves' total is not below the snapshot's total weight: nothing to correct.
+    error TotalWeightNotOverstated(uint256 snapshotId, uint256 asserted, uint256 proven);
     /// @notice Nothing to claim.
     error NothingToClaim(address account);
     /// @notice The pool holds less than requested.
@@ -484,6 +490,34 @@ contract DatanetRegistry is IDatanetRegistry {
         s.royaltiesClaimed += amount;
         emit RoyaltyClaimed(snapshotId, account, amount);
         token.safeTransfer(account, amount);
+    }
+
+    /// @notice Corrects a snapshot's total weight when the owner overstated it (which would leave part of
+    /// every royalty unclaimable): anyone supplies all (contributor, weight) leaves in tree order (the merkle
+    /// package's layout, as the contributors root was built); when they rebuild the root and sum to less
+    /// than the recorded total, the total becomes their sum. Cost grows with the leaves (about 1k gas each).
+    /// @param snapshotId The snapshot.
+    /// @param accounts Every leaf's contributor, in tree order.
+    /// @param weights Every leaf's weight.
+    function correctTotalWeight(uint256 snapshotId, address[] calldata accounts, uint256[] calldata weights) external {
+        Snapshot storage s = _snapshot(snapshotId);
+        uint256 n = accounts.length;
+        if (n == 0 || weights.length != n) revert LengthMismatch(n, weights.length);
+        bytes32[] memory nodes = new bytes32[](2 * n - 1);
+        uint256 sum;
+        for (uint256 k; k < n; ++k) {
+            nodes[2 * n - 2 - k] = keccak256(bytes.concat(keccak256(abi.encode(accounts[k], weights[k]))));
+            sum += weights[k];
+        }
+        for (uint256 i = n - 1; i > 0;) {
+            --i;
+            (bytes32 a, bytes32 b) = (nodes[2 * i + 1], nodes[2 * i + 2]);
+            nodes[i] = a < b ? keccak256(abi.encodePacked(a, b)) : keccak256(abi.encodePacked(b, a));
+        }
+        if (nodes[0] != s.contributorsRoot) revert ContributorsRootMismatch(snapshotId);
+        if (sum == 0 || sum >= s.totalWeight) revert TotalWeightNotOverstated(snapshotId, s.totalWeight, sum);
+        emit TotalWeightCorrected(snapshotId, s.totalWeight, sum);
+        s.totalWeight = sum;
     }
 
     /// @notice Withdraws the caller's claimable balance (owner license shares, refunded bonds) to `to`.

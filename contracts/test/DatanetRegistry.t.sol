@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {DatanetRegistry} from "../src/DatanetRegistry.sol";
 import {Fixture} from "./utils/Fixture.sol";
 import {Merkle} from "./utils/Merkle.sol";
+import {Records} from "./utils/Records.sol";
 
 contract DatanetRegistryTest is Fixture {
     address owner = makeAddr("owner");
@@ -341,6 +342,41 @@ contract DatanetRegistryTest is Fixture {
         datanets.claimRoyalty(s.snapshotId, carol, 3, new bytes32[](0));
         vm.expectRevert(abi.encodeWithSelector(DatanetRegistry.UnknownSnapshot.selector, 77));
         datanets.claimRoyalty(77, carol, 3, proof);
+    }
+
+    /// Issue 18.10: an overstated total weight no longer locks royalties: anyone proves the true total.
+    function test_overstatedTotalWeightIsCorrectedByTheLeaves() public {
+        uint256 id = _create(100 ether, 0, 0);
+        _accept(_submit(alice, id, keccak256("a")));
+        _accept(_submit(bob, id, keccak256("b")));
+        address[] memory accounts = new address[](3);
+        (accounts[0], accounts[1], accounts[2]) = (alice, bob, carol);
+        uint256[] memory weights = new uint256[](3);
+        (weights[0], weights[1], weights[2]) = (1, 2, 2);
+        bytes32[] memory leaves = new bytes32[](3);
+        for (uint256 i; i < 3; ++i) {
+            leaves[i] = Merkle.payoutLeaf(accounts[i], weights[i]);
+        }
+        bytes32 root = Records.debitsRoot(leaves); // the merkle package's layout
+        vm.prank(owner);
+        uint256 snap = datanets.publishSnapshot(id, keccak256("chunks"), 2, 2, root, 1_000, "");
+        vm.prank(buyer);
+        datanets.buyLicense(snap, buyer);
+        weights[2] = 3;
+        vm.expectRevert(abi.encodeWithSelector(DatanetRegistry.ContributorsRootMismatch.selector, snap));
+        datanets.correctTotalWeight(snap, accounts, weights);
+        weights[2] = 2;
+        vm.expectRevert(abi.encodeWithSelector(DatanetRegistry.LengthMismatch.selector, 3, 2));
+        datanets.correctTotalWeight(snap, accounts, new uint256[](2));
+        datanets.correctTotalWeight(snap, accounts, weights);
+        assertEq(datanets.getSnapshot(snap).totalWeight, 5);
+        vm.expectRevert(abi.encodeWithSelector(DatanetRegistry.TotalWeightNotOverstated.selector, snap, 5, 5));
+        datanets.correctTotalWeight(snap, accounts, weights);
+        uint256 pool = datanets.getSnapshot(snap).contributorsPool;
+        for (uint256 i; i < 3; ++i) {
+            datanets.claimRoyalty(snap, accounts[i], weights[i], Records.debitProof(leaves, i));
+        }
+        assertEq(datanets.getSnapshot(snap).royaltiesClaimed, pool); // nothing locked
     }
 
     function test_overweightRootCannotDrainOtherSnapshots() public {
