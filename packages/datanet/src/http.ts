@@ -38,6 +38,13 @@ const NEXT_UNSIGNED =
 const STATUSES = new Set(["pending", "accepted", "rejected"]);
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** A page of a list fetched with one row more than `limit` (which says whether another page follows). */
+function page<T extends { id: number }>(rows: T[], limit: number) {
+  const data = rows.slice(0, limit);
+  const hasMore = rows.length > limit;
+  return json({ data, has_more: hasMore, next_after: hasMore ? data[data.length - 1].id : null });
+}
+
 /** JSON-safe copies: bigints become decimal strings. */
 function json(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
@@ -140,12 +147,8 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     const q = request.query;
     const limit = Math.min(q.limit === undefined ? 100 : toId(q.limit, "limit"), 1000);
     const afterId = q.after === undefined ? 0 : toIndex(q.after, "after");
-    // One row more than asked says whether another page follows.
     await fresh();
-    const rows = service.listDatanets({ limit: limit + 1, afterId });
-    const data = rows.slice(0, limit);
-    const hasMore = rows.length > limit;
-    return json({ data, has_more: hasMore, next_after: hasMore ? data[data.length - 1].id : null });
+    return page(service.listDatanets({ limit: limit + 1, afterId }), limit);
   });
 
   app.post("/datanets", async (request, reply) => {
@@ -184,14 +187,14 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
           `status must be pending, accepted or rejected, not "${q.status}"`,
         );
       }
-      const limit = q.limit === undefined ? 100 : toId(q.limit, "limit");
+      const limit = Math.min(q.limit === undefined ? 100 : toId(q.limit, "limit"), 1000);
       await fresh();
-      const data = service.listContributions(toId(request.params.id, "datanet id"), {
+      const rows = service.listContributions(toId(request.params.id, "datanet id"), {
         status: q.status as "pending" | "accepted" | "rejected" | undefined,
-        limit: Math.min(limit, 1000),
-        afterId: q.after === undefined || q.after === "0" ? 0 : toId(q.after, "after"),
+        limit: limit + 1,
+        afterId: q.after === undefined ? 0 : toIndex(q.after, "after"),
       });
-      return { data };
+      return page(rows, limit);
     },
   );
 

@@ -166,6 +166,14 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     assert.equal(rest.has_more, false);
     assert.equal(rest.next_after, null);
     await expectError(await fetch(`${base}/datanets?limit=0`), 400, "invalid_id");
+    const contributions = (await (await fetch(`${base}/datanets/${first}/contributions?limit=1`)).json()) as {
+      data: { id: number }[];
+      has_more: boolean;
+      next_after: number | null;
+    };
+    assert.equal(contributions.data.length, 1);
+    assert.equal(contributions.has_more, false);
+    assert.equal(contributions.next_after, null);
   });
 
   test("a signature over another Datanet says it does not match (datanetId, contentHash)", async () => {
