@@ -42,8 +42,8 @@ export function openStackFactory(o: StackFactoryOptions): Promise<FactoryService
 
 /**
  * Registers the demo base (once), buys the owner's licences for the demo snapshots, queues one job
- * per demo domain that has no adapter yet, and starts a local worker. Returns the queued job ids;
- * `onProgress` hears each job's step and its end.
+ * per demo domain that has no adapter yet, and starts a local worker. Returns the ids of the demo jobs
+ * not finished yet (new ones, and any an earlier run left queued or running).
  */
 export async function startDemoAdapters(
   factory: FactoryService,
@@ -64,11 +64,15 @@ export async function startDemoAdapters(
     tokenizerPath: DEMO_TOKENIZER,
   });
   const names = new Set((await listModelRecords(factory.registry)).map((r) => r.published.name));
-  const pending = new Set(factory.pending().map((j) => j.spec.name));
+  const pending = new Map(factory.pending().map((j) => [j.spec.name, j.id]));
   const ids: string[] = [];
   for (const domain of opts.domains ?? DEMO_DOMAINS) {
     const name = `demo-${domain}`;
-    if (names.has(name) || pending.has(name)) continue;
+    if (names.has(name)) continue;
+    if (pending.has(name)) {
+      ids.push(pending.get(name)!); // queued by an earlier run that stopped: it resumes
+      continue;
+    }
     let snapshot: ReturnType<typeof resolveSnapshot>;
     try {
       snapshot = resolveSnapshot(factory.datanets, `wordnet-${domain}`);
@@ -76,23 +80,42 @@ export async function startDemoAdapters(
       log(`demo adapter ${name} skipped: no snapshot of WordNet ${domain}`);
       continue;
     }
-    if (!(await factory.datanets.hasLicense(snapshot.id, owner))) {
-      await fundLicence(factory, BigInt(factory.datanets.getDatanet(snapshot.datanetId).licensePrice));
-      await factory.datanets.buyLicense(owner, snapshot.id);
+    try {
+      await ensureLicence(factory, snapshot.id, snapshot.datanetId);
+      const job = await factory.createJob({
+        model: record.published.name,
+        training_file: snapshot.name,
+        seed: 1,
+        hyperparameters: DEMO_HYPERPARAMETERS,
+        openledger: { name, owner },
+      });
+      ids.push(job.id);
+      log(`demo adapter ${name} queued`, { job: job.id, snapshot: snapshot.name });
+    } catch (err) {
+      log(`demo adapter ${name} not queued: ${(err as Error).message.split("\n")[0]}`);
     }
-    const job = await factory.createJob({
-      model: record.published.name,
-      training_file: snapshot.name,
-      seed: 1,
-      hyperparameters: DEMO_HYPERPARAMETERS,
-      openledger: { name, owner },
-    });
-    ids.push(job.id);
-    log(`demo adapter ${name} queued`, { job: job.id, snapshot: snapshot.name });
   }
   return ids;
 }
 
+/**
+ * Buys the owner's licence unless it is held. A purchase an interrupted earlier run sent may still be
+ * pending, so a refused purchase is checked again for a few blocks before it counts as a failure.
+ */
+async function ensureLicence(factory: FactoryService, snapshotId: number, datanetId: number): Promise<void> {
+  const owner = factory.accounts[0];
+  if (await factory.datanets.hasLicense(snapshotId, owner)) return;
+  try {
+    await fundLicence(factory, BigInt(factory.datanets.getDatanet(datanetId).licensePrice));
+    await factory.datanets.buyLicense(owner, snapshotId);
+  } catch (err) {
+    for (let i = 0; i < 10; i++) {
+      if (await factory.datanets.hasLicense(snapshotId, owner)) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw err;
+  }
+}
 /**
  * On the OpenLedger L2 the payment token is WrappedOpen: a dev account holds native OPEN, so it wraps
  * what a licence costs before buying (on other chains the balance is used as it is).
