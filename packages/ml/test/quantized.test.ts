@@ -1,10 +1,11 @@
 // Linear kernels on weights kept in their GGUF storage format, against float64 products of the same
 // weights decoded by the formats module (the decoder the GGUF tests check bit by bit).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { FormatError } from "../src/formats/errors.ts";
 import { decodeTensor, encodeTensor, GgmlType, type GgufWriteType } from "../src/formats/ggml-types.ts";
 import { readLlamaGguf, writeLlamaGguf } from "../src/formats/llama-gguf.ts";
 import type { LlamaConfig } from "../src/formats/model-config.ts";
@@ -210,6 +211,37 @@ describe("models loaded with packed weights", () => {
       q.free();
       f.free();
     }
+  });
+
+  test("a truncated or mis-shaped GGUF is a FormatError and leaves no memory allocated", async (t) => {
+    const path = join(dir, "good.gguf");
+    writeLlamaGguf(path, { config: cfg, weights, tensorType: "Q4_0" });
+    const bytes = readFileSync(path);
+    const cut = join(dir, "cut.gguf");
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 1000));
+    const engine = await Engine.create({ threads: 1, maxMemoryMiB: 32 });
+    t.after(() => engine.close());
+    assert.throws(
+      () => loadLlamaGguf(engine, cut),
+      (err: Error) => err instanceof FormatError && /truncated/.test(err.message),
+    );
+    // a config that disagrees with the tensors (one more layer claimed than stored)
+    const wrong = join(dir, "wrong.gguf");
+    writeLlamaGguf(wrong, {
+      config: { ...cfg, numLayers: 1 },
+      weights: new Map([...weights].filter(([n]) => !n.includes("layers.1."))),
+      tensorType: "Q4_0",
+    });
+    const patched = readFileSync(wrong);
+    const key = Buffer.from("llama.block_count");
+    const at = patched.indexOf(key) + key.length + 4; // u32 value after the type tag
+    patched.writeUInt32LE(2, at);
+    writeFileSync(wrong, patched);
+    assert.throws(
+      () => loadLlamaGguf(engine, wrong),
+      (err: Error) => err instanceof FormatError && /missing/.test(err.message),
+    );
+    assert.equal(engine.allocatedBytes, 0);
   });
 
   test("a model that cannot fit is refused before any tensor is read, naming sizes and what to change", async (t) => {
