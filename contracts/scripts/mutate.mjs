@@ -8,9 +8,12 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { register } from "tsx/esm/api";
 
+register();
+const { foundryBinaryPath } = await import("@openledger/devnet");
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const forge = resolve(root, "../node_modules/@foundry-rs/forge-linux-amd64/bin/forge");
+const forge = foundryBinaryPath("forge"); // the platform binary (the npm wrapper exits 0 on failure)
 // Each mutated file with the unit suites (a forge --match-path glob) that judge it; the invariant suite is
 // too slow to run per mutant, so check survivors against it by hand.
 const SUITES = {
