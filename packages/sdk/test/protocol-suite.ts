@@ -70,7 +70,6 @@ import {
   getProvenance,
   getSnapshot,
   hasLicense,
-  inferenceSettlementAbi,
   isClaimed,
   isCurator,
   isOperator,
