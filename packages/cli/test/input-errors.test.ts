@@ -95,6 +95,25 @@ describe("CLI input errors", () => {
         run,
         new RegExp(`port ${taken.port} on 127\\.0\\.0\\.1 is already in use \\(--port\\)`),
       );
+      // up has two ports: the error names the one that is taken
+      const up = await runCli(
+        [
+          "--quiet",
+          "up",
+          "--datadir",
+          join(cwd, "up"),
+          "--deployments",
+          join(cwd, "deployments"),
+          "--port",
+          "0",
+          "--api-port",
+          String(taken.port),
+          "--no-seed",
+          "--automine",
+        ],
+        { cwd },
+      );
+      assertOneLineError(up, new RegExp(`port ${taken.port} .*already in use \\(--api-port\\)`));
     } finally {
       await taken.close();
     }
