@@ -482,16 +482,21 @@ export class FactoryService {
     };
   }
 
-  /** `models publish JOB`: publishes a succeeded job that was trained with publish off. */
+  /**
+   * `models publish JOB`: publishes a succeeded job trained with publish off, or retries one whose
+   * training succeeded but whose publishing failed.
+   */
   async publishJob(id: string, pricePer1kTokens: bigint): Promise<Job> {
     const job = this.store.get(id);
-    if (job.status !== "succeeded" || !job.result) {
+    const retry = job.status === "failed" && job.error?.code === "publish_failed";
+    if ((job.status !== "succeeded" && !retry) || !job.result) {
       throw new ConflictError(
         "job_not_succeeded",
-        `job ${id} is ${job.status}; only a succeeded job can be published`,
+        `job ${id} is ${job.status}; only a succeeded job (or one whose publishing failed) can be published`,
       );
     }
     const result = await this.publish(job, job.result, pricePer1kTokens);
+    if (retry) return this.store.succeed(id, result);
     this.store.setResult(id, result);
     return this.store.get(id);
   }
