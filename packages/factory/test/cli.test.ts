@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { llamaConfigToHf, readLlamaGguf, writeSafetensors } from "@openledger/ml";
 import { CID } from "multiformats/cid";
 import { startDemoAdapters, waitForJobs } from "../src/demo.ts";
-import { DEMO_BASE, type Fixture, startFixture } from "./helpers.ts";
+import { DEMO_BASE, DEMO_TOKENIZER, type Fixture, startFixture, tempDir } from "./helpers.ts";
 
 const BIN = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
 
@@ -111,6 +112,22 @@ describe("the openledger train / jobs / models commands", () => {
     const missing = await cli(["models", "add-base", "/nonexistent.gguf", ...chainArgs]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error: \/nonexistent\.gguf does not exist\n$/);
+  });
+
+  test("add-base converts a Hugging Face folder (config.json + safetensors) to GGUF and registers it", async () => {
+    const hf = tempDir("factory-hf-");
+    const { config, weights } = readLlamaGguf(DEMO_BASE);
+    writeFileSync(join(hf, "config.json"), JSON.stringify(llamaConfigToHf(config)));
+    writeSafetensors(join(hf, "model.safetensors"), weights);
+    copyFileSync(DEMO_TOKENIZER, join(hf, "tokenizer.json"));
+    const added = await cli(["models", "add-base", hf, "--name", "demo-base-hf", ...chainArgs]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /^registered: demo-base-hf {2}model \d+ {2}0x[0-9a-f]{64}/);
+    const verified = await cli(["models", "verify", "demo-base-hf", ...chainArgs]);
+    assert.equal(verified.code, 0, verified.stderr);
+    const notModel = await cli(["models", "add-base", DEMO_TOKENIZER, "--name", "junk", ...chainArgs]);
+    assert.equal(notModel.code, 1);
+    assert.equal(notModel.stderr.split("\n").filter(Boolean).length, 1);
   });
 
   test("the demo flow licenses, queues, trains and publishes demo-<domain> once", async () => {
