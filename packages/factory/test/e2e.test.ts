@@ -50,6 +50,17 @@ describe("a tiny fine-tuning job end to end", () => {
     const all = await listPublishedModels(fx.registry);
     assert.deepEqual(all.map((m) => m.name).sort(), ["demo-base", "ft:demo-base:animals"]);
 
+    // the report: curves, perplexity before and after, samples beside the base model's
+    const report = JSON.parse(
+      Buffer.from(await fx.factory.blobs.get(done.result!.artefacts.metrics)).toString("utf8"),
+    );
+    assert.equal(report.steps.length, done.totalSteps);
+    assert.ok(report.evals.length >= 2 && report.evals[0].step === 0);
+    assert.ok(report.perplexityAfter < report.perplexityBefore);
+    assert.ok(report.samples.length >= 1 && typeof report.samples[0].base === "string");
+    const html = Buffer.from(await fx.factory.blobs.get(done.result!.artefacts.reportHtml)).toString("utf8");
+    assert.match(html, /<svg[^>]*aria-label="loss"[\s\S]*<polyline/);
+
     const verified = await verifyModel(fx.registry, model.modelId);
     assert.ok(verified.ok, JSON.stringify(verified.checks.filter((c) => !c.ok)));
     assert.ok(verified.checks.length >= 10);
