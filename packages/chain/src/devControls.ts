@@ -9,7 +9,7 @@ import type { ChainStore } from "./store.ts";
 
 /**
  * Block timestamps: wall-clock seconds plus the offset evm_increaseTime added (kept in the store),
- * or the one evm_setNextBlockTimestamp asked for; always after the parent's.
+ * or the one evm_setNextBlockTimestamp asked for; never before the parent's.
  */
 export class BlockClock {
   private offsetSeconds: bigint;
@@ -35,7 +35,7 @@ export class BlockClock {
   /** The timestamp the next block would get now, without using up the one set for next. */
   peekTimestampFor(parent: Block): bigint {
     const ts = this.next ?? BigInt(Math.floor(Date.now() / 1000)) + this.offsetSeconds;
-    return ts <= parent.header.timestamp ? parent.header.timestamp + 1n : ts;
+    return notBefore(parent, ts);
   }
 
   /**
@@ -46,11 +46,19 @@ export class BlockClock {
     const wall = BigInt(Math.floor(Date.now() / 1000));
     const exact = explicit ?? this.next;
     this.next = undefined;
-    let ts = exact ?? wall + this.offsetSeconds;
-    if (ts <= parent.header.timestamp) ts = parent.header.timestamp + 1n;
+    const ts = notBefore(parent, exact ?? wall + this.offsetSeconds);
     if (exact !== undefined && ts - wall !== this.offsetSeconds) this.offset = ts - wall;
     return ts;
   }
+}
+
+/**
+ * As anvil does: blocks mined within the same second share its timestamp, so a burst of automined
+ * blocks does not run the chain's clock ahead of the wall clock (evm_increaseTime then moves it by
+ * exactly what was asked); a timestamp behind the parent's becomes the parent's plus one.
+ */
+function notBefore(parent: Block, ts: bigint): bigint {
+  return ts < parent.header.timestamp ? parent.header.timestamp + 1n : ts;
 }
 
 /** What the dev controls change: the live state, the chain and the pool, one task at a time. */

@@ -129,9 +129,16 @@ export class Executor {
     }
   }
 
-  /** The block a call runs in: the child of `block`, free of base fee unless the call is priced. */
+  /**
+   * The block a call runs in: the child of `block`, free of base fee unless the call is priced; on
+   * the head it has the timestamp the next block would get (as anvil's calls do).
+   */
   private callBlock(block: Block, priced: boolean): Block {
-    const key = `${bytesToHex(block.hash())}:${priced}`;
+    const timestamp =
+      block.header.number === this.node.head.header.number
+        ? this.node.nextTimestamp()
+        : block.header.timestamp + 1n;
+    const key = `${bytesToHex(block.hash())}:${priced}:${timestamp}`;
     const hit = this.callBlocks.get(key);
     if (hit) return hit;
     const callBlock = createBlock(
@@ -140,7 +147,7 @@ export class Executor {
           ...block.header.toJSON(),
           number: block.header.number + 1n,
           parentHash: block.hash(),
-          timestamp: block.header.timestamp + 1n,
+          timestamp,
           baseFeePerGas: priced ? block.header.calcNextBaseFee() : 0n,
           // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.min takes numbers
           gasLimit: this.node.blockGasLimit > this.callGasCap ? this.node.blockGasLimit : this.callGasCap,

@@ -219,6 +219,11 @@ export class ChainNode extends EventEmitter {
     return this.blocks.head;
   }
 
+  /** The timestamp the next block would get if it were mined now. */
+  nextTimestamp(): bigint {
+    return this.clock.peekTimestampFor(this.blocks.head);
+  }
+
   get baseFee(): bigint {
     return this.blocks.head.header.calcNextBaseFee();
   }
