@@ -1,12 +1,26 @@
-// sdk pieces that need no chain: error decoding, payout trees, license ids, deploy planning.
+// sdk pieces that need no chain: error decoding, payout, record and debit trees, license ids, deploy planning.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { verify } from "@openledger/merkle";
 import fc from "fast-check";
-import { BaseError, encodeErrorResult, getAddress, getContractAddress, zeroHash } from "viem";
 import {
+  BaseError,
+  concat,
+  encodeAbiParameters,
+  encodeErrorResult,
+  getAddress,
+  getContractAddress,
+  keccak256,
+  numberToHex,
+  parseAbiParameters,
+  zeroHash,
+} from "viem";
+import {
+  buildDebitTree,
   buildPayoutTree,
+  buildRecordTree,
   bytes32ToSpdx,
+  debitLeaf,
   decodeContractError,
   OpenLedgerContractError,
   protocolDeployTransactions,
@@ -139,5 +153,87 @@ describe("protocolDeployTransactions", () => {
       () => protocolDeployTransactions({ deployer: alice, params: { bridge: bob, token: "wrapped" } }),
       /bridge role exists only on OpenToken/,
     );
+  });
+});
+
+describe("buildRecordTree and buildDebitTree", () => {
+  /** RecordTree.root in TypeScript: folds a proof up from a leaf by the bits of its index. */
+  const fold = (
+    leaf: { hash: `0x${string}`; sum: bigint },
+    index: bigint,
+    proof: readonly { hash: `0x${string}`; sum: bigint }[],
+  ) =>
+    proof.reduce((top, sibling, level) => {
+      const [l, r] = (index >> BigInt(level)) & 1n ? [sibling, top] : [top, sibling];
+      return {
+        hash: keccak256(
+          concat([l.hash, numberToHex(l.sum, { size: 32 }), r.hash, numberToHex(r.sum, { size: 32 })]),
+        ),
+        sum: l.sum + r.sum,
+      };
+    }, leaf);
+
+  test("every record's proof folds to the root and its total; claims find every payout of an account", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.array(fc.tuple(fc.constantFrom(alice, bob), fc.bigInt({ min: 0n, max: 10n ** 24n })), {
+            maxLength: 3,
+          }),
+          {
+            minLength: 1,
+            maxLength: 9,
+          },
+        ),
+        (raw) => {
+          const records = raw.map((payouts, i) => ({
+            attribution: numberToHex(i + 1, { size: 4 }),
+            payouts: payouts.map(([account, amount]) => ({ account, amount })),
+          }));
+          const tree = buildRecordTree(records);
+          assert.equal(
+            tree.total,
+            raw.flat().reduce((s, [, a]) => s + a, 0n),
+          );
+          for (let i = 0; i < records.length; i++) {
+            const p = tree.proof(i);
+            const leaf = {
+              hash: keccak256(
+                encodeAbiParameters(parseAbiParameters("bytes32, (address account, uint256 amount)[]"), [
+                  p.attributionHash,
+                  p.payouts,
+                ]),
+              ),
+              sum: p.payouts.reduce((s, x) => s + x.amount, 0n),
+            };
+            assert.deepEqual(fold(leaf, p.index, p.proof), { hash: tree.root, sum: tree.total });
+          }
+          const claims = tree.claimsOf(alice);
+          assert.equal(
+            claims.reduce((s, c) => s + c.payouts[Number(c.entry)].amount, 0n),
+            raw.flat().reduce((s, [who, a]) => (who === alice ? s + a : s), 0n),
+          );
+        },
+      ),
+      { seed: 18, numRuns: 60 },
+    );
+  });
+
+  test("empty, oversized and unknown records are refused; the debits tree proves each debit", () => {
+    assert.throws(() => buildRecordTree([]), /at least one record/);
+    const many = Array.from({ length: 257 }, () => ({ account: alice as `0x${string}`, amount: 1n }));
+    assert.throws(() => buildRecordTree([{ attribution: "0x01", payouts: many }]), /at most 256/);
+    assert.throws(() => buildRecordTree([{ attribution: "0x01", payouts: [] }]).proof(1), /no record 1/);
+    const debits = buildDebitTree([
+      { account: alice, amount: 5n, spentAfter: 5n, voucherOnly: true },
+      { account: bob, amount: 7n, spentAfter: 7n, voucherOnly: false },
+      { account: alice, amount: 1n, spentAfter: 6n, voucherOnly: true },
+    ]);
+    assert.equal(debits.proofsOf(alice).length, 2);
+    for (let i = 0; i < 3; i++) {
+      const d = debits.proof(i);
+      assert.ok(verify(d.proof, debits.root, debitLeaf(d)));
+    }
+    assert.equal(buildDebitTree([]).root, zeroHash);
   });
 });
