@@ -1,4 +1,5 @@
 export * from "./adapter-cache.ts";
+export * from "./admission.ts";
 export * from "./catalog.ts";
 export * from "./chat-template.ts";
 export * from "./content.ts";

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { openAIError } from "@openledger/common";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Credentials } from "./admission.ts";
 import { DEFAULT_CHAT_STOPS, DEFAULT_CHAT_TEMPLATE, renderChat } from "./chat-template.ts";
 import { errorBody, InvalidRequestError, QueueFullError } from "./errors.ts";
 import { type Body, chatParams, completionParams, ensembleField, requireModel } from "./params.ts";
-import type { OpenLora, StartedGeneration } from "./service.ts";
+import type { OpenLora, ServedResult, StartedGeneration } from "./service.ts";
 import type { GenerationEvent, GenerationResult, PublishedModel, TokenLogprob } from "./types.ts";
 
 export interface OpenAiRoutesOptions {
@@ -37,6 +38,14 @@ function tenantOf(req: FastifyRequest, body: Body): string {
   const auth = req.headers.authorization;
   if (auth) return `key:${createHash("sha256").update(auth).digest("hex").slice(0, 16)}`;
   return `ip:${req.ip}`;
+}
+
+/** The payment credentials a request carries, for the admission hook. */
+function credentialsOf(req: FastifyRequest): Credentials {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+  const authorization = one(req.headers.authorization);
+  const payment = one(req.headers["payment-signature"]) ?? one(req.headers["x-payment"]);
+  return { ...(authorization ? { authorization } : {}), ...(payment ? { payment } : {}) };
 }
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
@@ -104,8 +113,9 @@ async function respond(
   req.raw.on("aborted", onClose);
   if (body.stream !== true) {
     try {
-      const r = await started.run(() => {}, abort.signal);
+      const r: ServedResult = await started.run(() => {}, abort.signal);
       if (abort.signal.aborted) return reply.hijack();
+      if (r.settlement) reply.headers(r.settlement.headers);
       const finish_reason = r.finishReason === "cancelled" ? "stop" : r.finishReason;
       const choice =
         kind === "chat"
@@ -128,6 +138,7 @@ async function respond(
         model,
         choices: [choice],
         usage: usage(r),
+        ...(r.settlement ? { openledger: r.settlement.extension } : {}),
       });
     } catch (err) {
       return sendError(reply, err);
@@ -173,7 +184,7 @@ async function respond(
         : { index: 0, text: ev.text, logprobs: lp ? completionLogprobs(lp) : null, finish_reason: finish };
     write({ id, object, created, model, choices: [choice] });
   };
-  let result: GenerationResult;
+  let result: ServedResult;
   try {
     result = await started.run((ev) => chunk(ev, null), abort.signal);
   } catch (err) {
@@ -188,6 +199,9 @@ async function respond(
     return;
   }
   chunk({ text: "" }, result.finishReason);
+  // a stream's headers left before the usage was known: its receipt rides in a last extension event
+  if (result.settlement)
+    write({ id, object, created, model, choices: [], openledger: result.settlement.extension });
   if (includeUsage) write({ id, object, created, model, choices: [], usage: usage(result) });
   reply.raw.write("data: [DONE]\n\n");
   reply.raw.end();
@@ -235,6 +249,7 @@ export async function openaiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
         prompt,
         params,
         tenant: tenantOf(req, body),
+        credentials: credentialsOf(req),
         ...(ensemble ? { ensemble } : {}),
       });
     } catch (err) {
@@ -261,6 +276,7 @@ export async function openaiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
         prompt: renderChat(messages, template),
         params,
         tenant: tenantOf(req, body),
+        credentials: credentialsOf(req),
         ...(ensemble ? { ensemble } : {}),
       });
     } catch (err) {

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { AdmissionHook, AdmissionTicket, Credentials, Settlement } from "./admission.ts";
 import { InvalidRequestError } from "./errors.ts";
 import type { MeteringHook, UsageRecord } from "./metering.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -19,6 +20,8 @@ export interface OpenLoraOptions {
   /** backends by base model hash (0x...) or base model name */
   backends?: Record<string, Backend>;
   metering?: MeteringHook[];
+  /** the payments layer's admission (see admission.ts); none: every request runs free */
+  admission?: AdmissionHook;
   metrics?: ServerMetrics;
   onError?(err: unknown): void;
 }
@@ -29,13 +32,19 @@ export interface StartInput {
   prompt: string;
   params: SamplingParams;
   tenant: string;
+  credentials?: Credentials;
+}
+
+/** A run's result and, for an admitted paid request, what its settlement adds to the answer. */
+export interface ServedResult extends GenerationResult {
+  settlement?: Settlement;
 }
 
 export interface StartedGeneration {
   id: string;
   model: PublishedModel;
   promptTokens: number;
-  run(onEvent: (ev: GenerationEvent) => void, signal: AbortSignal): Promise<GenerationResult>;
+  run(onEvent: (ev: GenerationEvent) => void, signal: AbortSignal): Promise<ServedResult>;
 }
 
 /**
@@ -47,17 +56,23 @@ export class OpenLora {
   readonly metrics: ServerMetrics;
   readonly catalog: ModelCatalog;
   private readonly metering: MeteringHook[];
+  private admission: AdmissionHook | undefined;
 
   constructor(private readonly o: OpenLoraOptions) {
     this.metrics = o.metrics ?? new ServerMetrics();
     this.catalog = o.catalog;
     this.metering = [...(o.metering ?? [])];
+    this.admission = o.admission;
     for (const b of new Set([o.defaultBackend, ...Object.values(o.backends ?? {})]))
       b.useMetrics?.(this.metrics);
   }
 
   addMeteringHook(hook: MeteringHook): void {
     this.metering.push(hook);
+  }
+
+  setAdmission(hook: AdmissionHook | undefined): void {
+    this.admission = hook;
   }
 
   backendFor(m: PublishedModel): Backend {
@@ -88,6 +103,23 @@ export class OpenLora {
       prompt: input.prompt,
       params: input.params,
     });
+    let ticket: AdmissionTicket | null = null;
+    if (this.admission) {
+      try {
+        ticket = await this.admission({
+          id,
+          model,
+          adapters,
+          promptTokens: prepared.promptTokens,
+          maxTokens: input.params.maxTokens,
+          credentials: input.credentials ?? {},
+        });
+      } catch (err) {
+        // a refused request never runs: an aborted run only frees what prepare holds (adapter lease)
+        await prepared.run(() => {}, AbortSignal.abort()).catch(() => {});
+        throw err;
+      }
+    }
     const startedAt = new Date();
     const t0 = performance.now();
     return {
@@ -141,7 +173,13 @@ export class OpenLora {
             this.o.onError?.(err);
           }
         }
-        return result;
+        if (!ticket) return result;
+        try {
+          return { ...result, settlement: await ticket.settle(record) };
+        } catch (err) {
+          this.o.onError?.(err);
+          return result;
+        }
       },
     };
   }

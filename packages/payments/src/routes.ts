@@ -1,0 +1,45 @@
+import { openAIError } from "@openledger/common";
+import type { FastifyInstance } from "fastify";
+import type { Address } from "viem";
+import { verifyKeyBinding } from "./api-keys.ts";
+import type { PaymentsDb } from "./db.ts";
+import { InvalidKeyBindingError } from "./errors.ts";
+
+export interface PaymentRoutesOptions {
+  db: PaymentsDb;
+  chainId: number;
+  settlement: Address;
+}
+
+/**
+ * POST /v1/keys registers a payer-signed key binding (the key itself never reaches the server);
+ * GET /v1/receipts/:id serves the signed receipt of a request (`cmpl-…`/`chatcmpl-…` or the bare id).
+ */
+export async function paymentRoutes(app: FastifyInstance, o: PaymentRoutesOptions): Promise<void> {
+  app.post("/v1/keys", async (req, reply) => {
+    try {
+      const b = await verifyKeyBinding(req.body, { chainId: o.chainId, settlement: o.settlement });
+      o.db.putKey(b);
+      return reply.code(201).send({ keyHash: b.keyHash, payer: b.payer });
+    } catch (err) {
+      if (!(err instanceof InvalidKeyBindingError)) throw err;
+      return reply.code(400).send(openAIError(err.message, "invalid_request_error", "invalid_key_binding"));
+    }
+  });
+
+  app.get<{ Params: { id: string } }>("/v1/receipts/:id", async (req, reply) => {
+    const id = req.params.id.replace(/^(chatcmpl|cmpl)-/, "");
+    const row = o.db.usage(id);
+    if (!row)
+      return reply
+        .code(404)
+        .send(
+          openAIError(
+            `no receipt for request '${req.params.id}'`,
+            "invalid_request_error",
+            "receipt_not_found",
+          ),
+        );
+    return JSON.parse(row.receipt);
+  });
+}

@@ -1,0 +1,243 @@
+// Prepaid inference end to end: a real anvil with the protocol deployed, demo models published as
+// ModelFactory does, OpenLoRA serving them with the payment gate, and the `openai` client paying
+// with API keys bound to escrow accounts.
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { devAccounts } from "@openledger/devnet";
+import { Engine } from "@openledger/ml";
+import { EmbeddedBackend, OpenLora, openaiRoutes, RegistryCatalog } from "@openledger/openlora";
+import { approveToken, authorize, connect, deposit, transferToken } from "@openledger/sdk";
+import Fastify, { type FastifyInstance } from "fastify";
+import OpenAI from "openai";
+import type { Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { getChainId } from "viem/actions";
+import {
+  type DemoChain,
+  demoAdapterBytes,
+  demoConfig,
+  publishDemoModel,
+  startDemoChain,
+} from "../../openlora/test/fixtures.ts";
+import { createKeyBinding } from "../src/api-keys.ts";
+import { PaymentsDb } from "../src/db.ts";
+import { PaymentGate, RECEIPT_HEADER } from "../src/gate.ts";
+import { decodeReceiptHeader, verifyReceipt } from "../src/receipt.ts";
+import { paymentRoutes } from "../src/routes.ts";
+
+const PRICE = 10n ** 15n; // per 1,000 tokens: 10^12 wei a token
+const OPEN = 10n ** 18n;
+
+describe("prepaid inference through the openai client", () => {
+  let c: DemoChain;
+  let app: FastifyInstance;
+  let url: string;
+  let gate: PaymentGate;
+  let db: PaymentsDb;
+  let chainId: number;
+  const operator = privateKeyToAccount(devAccounts[2].privateKey);
+  const payerA = devAccounts[3];
+  const payerB = devAccounts[4];
+
+  /** Funds `who` with `amount` of escrow and authorises the operator for all of it; returns an API key. */
+  async function payerWithKey(who: (typeof devAccounts)[number], amount: bigint): Promise<string> {
+    const { walletClient } = await connect(c.anvil.rpcUrl, who.privateKey);
+    const settlement = c.addresses.inferenceSettlement;
+    if (amount > 0n) {
+      await transferToken(c.wallet, { token: c.addresses.token, to: who.address, amount });
+      await approveToken(walletClient!, { token: c.addresses.token, spender: settlement, amount });
+      await deposit(walletClient!, { settlement, amount });
+      await authorize(walletClient!, {
+        settlement,
+        operator: operator.address,
+        cap: amount,
+        expiry: 2n ** 39n,
+      });
+    }
+    const { key, binding } = await createKeyBinding(privateKeyToAccount(who.privateKey), {
+      chainId,
+      settlement,
+      issuedAt: 1n,
+    });
+    const res = await fetch(`${url}/v1/keys`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...binding, issuedAt: binding.issuedAt.toString() }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    return key;
+  }
+
+  const client = (apiKey: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
+
+  before(async () => {
+    c = await startDemoChain();
+    chainId = await getChainId(c.client);
+    const engine = await Engine.create({ threads: 1, maxMemoryMiB: 128 });
+    await publishDemoModel(c, "demo-base");
+    await publishDemoModel(c, "demo-a", {
+      bytes: demoAdapterBytes(engine, demoConfig(), 1, c.dir),
+      price: PRICE,
+    });
+    await engine.close();
+    db = new PaymentsDb(join(c.dir, "payments.sqlite"));
+    gate = new PaymentGate({
+      client: c.client,
+      chainId,
+      settlement: c.addresses.inferenceSettlement,
+      operator,
+      db,
+    });
+    const lora = new OpenLora({
+      catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
+      defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1 }),
+      admission: gate.admission,
+    });
+    app = Fastify({ logger: false });
+    await app.register(openaiRoutes, { openlora: lora });
+    await app.register(paymentRoutes, { db, chainId, settlement: c.addresses.inferenceSettlement });
+    app.addHook("onClose", () => lora.close());
+    url = await app.listen({ host: "127.0.0.1", port: 0 });
+  });
+
+  after(async () => {
+    await app?.close();
+    db?.close();
+    await c?.stop();
+    if (c) rmSync(c.dir, { recursive: true, force: true });
+  });
+
+  const refused = (status: number, code: string) => (err: InstanceType<typeof OpenAI.APIError>) => {
+    assert.equal(err.status, status, err.message);
+    assert.equal(err.code, code);
+    return true;
+  };
+
+  test("no key, a malformed key and an unbound key get 401; an empty escrow gets 402 with the amounts", async () => {
+    const req = { model: "demo-a", prompt: "dog", max_tokens: 4 };
+    const bare = await fetch(`${url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(req),
+    });
+    assert.equal(bare.status, 401);
+    assert.equal(((await bare.json()) as { error: { code: string } }).error.code, "invalid_api_key");
+    await assert.rejects(client("sk-not-ours").completions.create(req), refused(401, "invalid_api_key"));
+    await assert.rejects(
+      client(`olk_${"ab".repeat(32)}`).completions.create(req),
+      refused(401, "invalid_api_key"),
+    );
+    const empty = await payerWithKey(devAccounts[5], 0n);
+    await assert.rejects(
+      client(empty).completions.create(req),
+      (err: InstanceType<typeof OpenAI.APIError>) => {
+        refused(402, "insufficient_funds")(err);
+        assert.match(err.message, /may cost up to \d+ wei .* has 0 wei available/);
+        return true;
+      },
+    );
+  });
+
+  test("a forged key binding is refused", async () => {
+    const { binding } = await createKeyBinding(privateKeyToAccount(payerA.privateKey), {
+      chainId,
+      settlement: c.addresses.inferenceSettlement,
+      issuedAt: 1n,
+    });
+    // Mallory claims the key draws on payer B's escrow with payer A's signature
+    const res = await fetch(`${url}/v1/keys`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...binding, payer: payerB.address, issuedAt: "1" }),
+    });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, "invalid_key_binding");
+  });
+
+  test("a paid answer carries an operator-signed receipt for exactly its tokens; a forged one fails", async () => {
+    const key = await payerWithKey(payerA, OPEN);
+    const { data, response } = await client(key)
+      .completions.create({ model: "demo-a", prompt: "dog", max_tokens: 6, temperature: 0 })
+      .withResponse();
+    const ext = (data as unknown as { openledger: { receipt: unknown; fee: string } }).openledger;
+    const fromHeader = decodeReceiptHeader(response.headers.get(RECEIPT_HEADER)!);
+    assert.deepEqual(fromHeader, ext.receipt);
+    const r = await verifyReceipt(ext.receipt, {
+      operator: operator.address,
+      chainId,
+      settlement: c.addresses.inferenceSettlement,
+    });
+    const tokens = data.usage!.prompt_tokens + data.usage!.completion_tokens;
+    assert.equal(r.fee, (BigInt(tokens) * PRICE) / 1000n);
+    assert.equal(r.payer, payerA.address);
+    assert.equal(r.completionTokens, data.usage!.completion_tokens);
+    assert.equal(ext.fee, r.fee.toString());
+    const stored = await (await fetch(`${url}/v1/receipts/${data.id}`)).json();
+    assert.deepEqual(stored, ext.receipt);
+
+    const forged = structuredClone(ext.receipt) as { receipt: { fee: string } };
+    forged.receipt.fee = "1";
+    await assert.rejects(verifyReceipt(forged), /not by the operator/);
+    const impostor = privateKeyToAccount(devAccounts[6].privateKey).address;
+    await assert.rejects(
+      verifyReceipt({ ...(ext.receipt as object), operator: impostor }),
+      /not by the operator/,
+    );
+    await assert.rejects(verifyReceipt(ext.receipt, { operator: impostor }), /expected operator/);
+  });
+
+  test("concurrent requests reserve: two that together exceed the escrow get one answer and one 402", async () => {
+    const probe = await client(await payerWithKey(devAccounts[8], OPEN)).completions.create({
+      model: "demo-a",
+      prompt: "apple:",
+      max_tokens: 1,
+    });
+    const maxTokens = 12;
+    const maxCost = (BigInt(probe.usage!.prompt_tokens + maxTokens) * PRICE) / 1000n;
+    const key = await payerWithKey(payerB, (maxCost * 3n) / 2n);
+    const req = { model: "demo-a", prompt: "apple:", max_tokens: maxTokens, temperature: 0 };
+    const results = await Promise.allSettled([
+      client(key).completions.create(req),
+      client(key).completions.create(req),
+    ]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+    const no = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    refused(402, "insufficient_funds")(no.reason);
+    assert.equal(gate.reservations.heldBy(payerB.address as Address), 0n);
+  });
+
+  test("a client that drops a stream pays only for the tokens delivered", async () => {
+    const key = await payerWithKey(devAccounts[7], OPEN);
+    const ctl = new AbortController();
+    const stream = await client(key).completions.create(
+      { model: "demo-a", prompt: "cat:", max_tokens: 100, temperature: 1, seed: 5, stream: true },
+      { signal: ctl.signal },
+    );
+    let n = 0;
+    let id = "";
+    try {
+      for await (const chunk of stream) {
+        id = chunk.id;
+        if (++n === 2) ctl.abort();
+      }
+    } catch {
+      // the aborted read ends the iteration
+    }
+    let res: Response | undefined;
+    for (let i = 0; i < 250; i++) {
+      res = await fetch(`${url}/v1/receipts/${id}`);
+      if (res.status === 200) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(res!.status, 200);
+    const r = await verifyReceipt(await res!.json(), { operator: operator.address });
+    assert.ok(
+      r.completionTokens >= 2 && r.completionTokens < 100,
+      `charged for ${r.completionTokens} tokens`,
+    );
+    assert.equal(r.fee, (BigInt(r.promptTokens + r.completionTokens) * PRICE) / 1000n);
+    assert.equal(gate.reservations.heldBy(devAccounts[7].address as Address), 0n);
+  });
+});
