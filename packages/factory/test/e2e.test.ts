@@ -27,10 +27,17 @@ describe("a tiny fine-tuning job end to end", () => {
     assert.equal(job.model, "demo-base");
     const listed = await openai.fineTuning.jobs.list();
     assert.ok(listed.data.some((j) => j.id === job.id));
+    // follow it the way an OpenAI client does: poll the job and page through new events
+    let view = await openai.fineTuning.jobs.retrieve(job.id);
+    const seen = new Set<string>();
+    while (!["succeeded", "failed", "cancelled"].includes(view.status)) {
+      for (const e of (await openai.fineTuning.jobs.listEvents(job.id, { limit: 100 })).data) seen.add(e.id);
+      await new Promise((r) => setTimeout(r, 200));
+      view = await openai.fineTuning.jobs.retrieve(job.id);
+    }
+    assert.equal(view.status, "succeeded", JSON.stringify(view.error));
+    assert.ok(seen.size > 0);
     const done = await waitForJob(fx, job.id);
-    assert.equal(done.status, "succeeded", JSON.stringify(done.error));
-    const view = await openai.fineTuning.jobs.retrieve(job.id);
-    assert.equal(view.status, "succeeded");
     assert.equal(view.fine_tuned_model, "ft:demo-base:animals");
     assert.ok(done.result!.heldOutLossAfter < done.result!.heldOutLossBefore);
 
