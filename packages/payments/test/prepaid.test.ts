@@ -2,7 +2,8 @@
 // ModelFactory does, OpenLoRA serving them with the payment gate, and the `openai` client paying
 // with API keys bound to escrow accounts.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { devAccounts } from "@openledger/devnet";
@@ -27,6 +28,7 @@ import { PaymentGate, RECEIPT_HEADER } from "../src/gate.ts";
 import { decodeReceiptHeader, verifyReceipt } from "../src/receipt.ts";
 import { paymentRoutes } from "../src/routes.ts";
 
+const OPENLEDGER = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
 const PRICE = 10n ** 15n; // per 1,000 tokens: 10^12 wei a token
 const OPEN = 10n ** 18n;
 
@@ -186,6 +188,23 @@ describe("prepaid inference through the openai client", () => {
       /not by the operator/,
     );
     await assert.rejects(verifyReceipt(ext.receipt, { operator: impostor }), /expected operator/);
+
+    // `openledger receipts verify FILE`: the header value and the JSON pass, the forged one fails
+    const cli = (file: string, ...args: string[]) =>
+      spawnSync(process.execPath, [OPENLEDGER, "receipts", "verify", file, ...args], { encoding: "utf8" });
+    const header = join(c.dir, "receipt.b64");
+    writeFileSync(header, response.headers.get(RECEIPT_HEADER)!);
+    const ok = cli(header, "--operator", operator.address);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`fee ${r.fee} wei`));
+    const bad = join(c.dir, "forged.json");
+    writeFileSync(bad, JSON.stringify(forged));
+    const no = cli(bad);
+    assert.equal(no.status, 1);
+    assert.match(
+      no.stderr,
+      /^error: .*invalid receipt: the receipt is signed by 0x[0-9a-fA-F]{40}, not by the operator/m,
+    );
   });
 
   test("concurrent requests reserve: two that together exceed the escrow get one answer and one 402", async () => {

@@ -9,6 +9,7 @@ import { registerDeployCommand } from "./deploy.ts";
 import { registerJobsCommand } from "./jobs.ts";
 import { registerModelsCommand } from "./models.ts";
 import { registerNodeCommand } from "./node.ts";
+import { registerReceiptsCommand } from "./receipts.ts";
 import { registerStartCommand } from "./start.ts";
 import { registerTrainCommand } from "./train.ts";
 import { registerUpCommand } from "./up.ts";
@@ -27,6 +28,7 @@ export function registerCommands(program: Command): void {
   registerJobsCommand(program);
   registerModelsCommand(program);
   registerNodeCommand(program);
+  registerReceiptsCommand(program);
   registerStartCommand(program);
   registerTrainCommand(program);
   registerUpCommand(program);
