@@ -9,19 +9,19 @@ import { after, before, describe, test } from "node:test";
 import { devAccounts } from "@openledger/devnet";
 import { Engine } from "@openledger/ml";
 import { EmbeddedBackend, OpenLora, openaiRoutes, RegistryCatalog } from "@openledger/openlora";
-import { approveToken, authorize, connect, deposit, transferToken } from "@openledger/sdk";
-import Fastify, { type FastifyInstance } from "fastify";
-import OpenAI from "openai";
-import type { Address } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { getChainId } from "viem/actions";
 import {
   type DemoChain,
   demoAdapterBytes,
   demoConfig,
   publishDemoModel,
   startDemoChain,
-} from "../../openlora/test/fixtures.ts";
+} from "@openledger/openlora/test-fixtures";
+import { approveToken, authorize, connect, deposit, transferToken } from "@openledger/sdk";
+import Fastify, { type FastifyInstance } from "fastify";
+import OpenAI from "openai";
+import type { Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { getChainId } from "viem/actions";
 import { createKeyBinding } from "../src/api-keys.ts";
 import { PaymentsDb } from "../src/db.ts";
 import { PaymentGate, RECEIPT_HEADER } from "../src/gate.ts";
