@@ -1,3 +1,10 @@
+import {
+  AttributionError,
+  attributeSpanV2,
+  resultToJson,
+  type SpanIndex,
+  type SpanV2Result,
+} from "@openledger/attribution";
 import type { AdmissionHook, AdmissionRequest, AdmissionTicket, UsageRecord } from "@openledger/openlora";
 import { authorizationOf, debitableOf } from "@openledger/sdk";
 import {
@@ -17,6 +24,8 @@ import { encodeReceiptHeader, requestIdHash, signReceipt } from "./receipt.ts";
 import { Reservations } from "./reservations.ts";
 
 export const RECEIPT_HEADER = "openledger-receipt";
+/** A receipt's `attribution` when span-v2 could not run on the answer (it credits no span). */
+export const NOT_ATTRIBUTED = `0x${"00".repeat(32)}` as const;
 
 export interface PaymentGateOptions {
   client: Client;
@@ -25,6 +34,11 @@ export interface PaymentGateOptions {
   /** the operator: signs receipts, and is the account payers authorise to debit them */
   operator: LocalAccount;
   db: PaymentsDb;
+  /**
+   * The span indexes of the given Datanet snapshots (those a model was trained on); absent or
+   * empty: answers credit nobody (their attribution is span-v2 over no chunks).
+   */
+  spanIndexes?: (snapshotIds: readonly bigint[]) => Promise<SpanIndex[]>;
   /** unix seconds now (authorisation expiry); defaults to the wall clock */
   now?: () => bigint;
 }
@@ -92,10 +106,13 @@ export class PaymentGate {
     const funds = await this.fundsOf(payer);
     // no await between reading the funds and reserving: concurrent admissions see each other's holds
     const hold = this.reservations.reserve(payer, feeFor(req.promptTokens + req.maxTokens, per1k), funds);
+    const snapshotIds = [
+      ...new Set([req.model, ...req.adapters.map((a) => a.model)].flatMap((m) => m.snapshotIds)),
+    ];
     return {
       settle: async (record) => {
         try {
-          return await this.settle(record, payer);
+          return await this.settle(record, payer, snapshotIds);
         } finally {
           hold.release();
         }
@@ -103,7 +120,18 @@ export class PaymentGate {
     };
   }
 
-  private async settle(record: UsageRecord, payer: Address) {
+  /** span-v2 of the answer over the snapshots its model (and adapters) were trained on. */
+  async attribute(output: string, snapshotIds: readonly bigint[]): Promise<SpanV2Result> {
+    const indexes = snapshotIds.length && this.o.spanIndexes ? await this.o.spanIndexes(snapshotIds) : [];
+    return attributeSpanV2(output, indexes);
+  }
+
+  private async settle(record: UsageRecord, payer: Address, snapshotIds: readonly bigint[]) {
+    // an answer span-v2 cannot take (over its output limits) is charged all the same and credits no span
+    const attribution = await this.attribute(record.output, snapshotIds).catch((err: unknown) => {
+      if (err instanceof AttributionError) return err;
+      throw err;
+    });
     // the tokens that ran: a cancelled stream's counts stop where the client went away
     const fee = feeFor(record.promptTokens + record.completionTokens, recordPricePer1k(record));
     const signed = await signReceipt(
@@ -116,7 +144,7 @@ export class PaymentGate {
         promptTokens: record.promptTokens,
         completionTokens: record.completionTokens,
         fee,
-        attribution: attributionCommitment(record.output, []),
+        attribution: attribution instanceof AttributionError ? NOT_ATTRIBUTED : attribution.commitment,
       },
       { chainId: this.o.chainId, settlement: this.o.settlement },
     );
@@ -132,26 +160,15 @@ export class PaymentGate {
     this.unbatched.set(payer, this.unbatchedOf(payer) + fee);
     return {
       headers: { [RECEIPT_HEADER]: encodeReceiptHeader(signed) },
-      extension: { payer, fee: fee.toString(), receipt: signed },
+      extension: {
+        payer,
+        fee: fee.toString(),
+        receipt: signed,
+        attribution:
+          attribution instanceof AttributionError
+            ? { error: attribution.message, snapshotIds: snapshotIds.map(String) }
+            : { ...resultToJson(attribution), snapshotIds: snapshotIds.map(String) },
+      },
     };
   }
-}
-
-/** A credited span of the answer: which contribution it reproduces and its share (basis points). */
-export interface Credit {
-  contributionId: bigint;
-  shareBps: number;
-}
-
-/** keccak256(abi.encode(keccak256(output), keccak256(abi.encode(credits)))): binds answer and credits. */
-export function attributionCommitment(output: string, credits: readonly Credit[]): Hex {
-  const creditsHash = keccak256(
-    encodeAbiParameters(
-      [{ type: "uint256[]" }, { type: "uint32[]" }],
-      [credits.map((c) => c.contributionId), credits.map((c) => c.shareBps)],
-    ),
-  );
-  return keccak256(
-    encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [keccak256(toHex(output)), creditsHash]),
-  );
 }

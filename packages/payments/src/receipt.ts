@@ -21,7 +21,7 @@ export interface UsageReceipt {
   promptTokens: number;
   completionTokens: number;
   fee: bigint;
-  /** keccak256(output hash ‖ credits hash): binds the answer and the attribution it credited */
+  /** the span-v2 commitment of the answer over the model's training snapshots (zero: not attributable) */
   attribution: Hex;
 }
 

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { computeSpanV2, SpanIndex } from "@openledger/attribution";
 import { devAccounts } from "@openledger/devnet";
 import { Engine } from "@openledger/ml";
 import { EmbeddedBackend, OpenLora, openaiRoutes, RegistryCatalog } from "@openledger/openlora";
@@ -19,7 +20,7 @@ import {
 import { approveToken, authorize, connect, deposit, transferToken } from "@openledger/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
 import OpenAI from "openai";
-import type { Address } from "viem";
+import { type Address, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getChainId } from "viem/actions";
 import { createKeyBinding } from "../src/api-keys.ts";
@@ -42,6 +43,8 @@ describe("prepaid inference through the openai client", () => {
   const operator = privateKeyToAccount(devAccounts[2].privateKey);
   const payerA = devAccounts[3];
   const payerB = devAccounts[4];
+  /** span indexes the gate attributes over, by snapshot id (filled by the attribution test) */
+  const indexes = new Map<bigint, SpanIndex>();
 
   /** Funds `who` with `amount` of escrow and authorises the operator for all of it; returns an API key. */
   async function payerWithKey(who: (typeof devAccounts)[number], amount: bigint): Promise<string> {
@@ -91,6 +94,7 @@ describe("prepaid inference through the openai client", () => {
       settlement: c.addresses.inferenceSettlement,
       operator,
       db,
+      spanIndexes: async (ids) => ids.flatMap((id) => indexes.get(id) ?? []),
     });
     const lora = new OpenLora({
       catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
@@ -258,5 +262,44 @@ describe("prepaid inference through the openai client", () => {
     );
     assert.equal(r.fee, (BigInt(r.promptTokens + r.completionTokens) * PRICE) / 1000n);
     assert.equal(gate.reservations.heldBy(devAccounts[7].address as Address), 0n);
+  });
+
+  test("an answer that reproduces a training passage credits its contribution, committed in the receipt", async () => {
+    const key = await payerWithKey(devAccounts[9], OPEN);
+    const req = { model: "demo-a", prompt: "dog", max_tokens: 24, temperature: 0 };
+    const probe = await client(key).completions.create(req);
+    const before = (probe as unknown as { openledger: { attribution: { credits: unknown[] } } }).openledger;
+    assert.deepEqual(before.attribution.credits, [], "nothing indexed yet: no credit");
+    const output = probe.choices[0]!.text;
+    assert.ok(
+      output.split(/\s+/).filter(Boolean).length >= 4,
+      `a long enough answer: ${JSON.stringify(output)}`,
+    );
+    // the model's training snapshot holds the passage (contribution 7) and an unrelated one (9)
+    const chunks = [
+      { contributionId: 7n, chunkIndex: 0, text: `earlier words here ${output} and more after` },
+      { contributionId: 9n, chunkIndex: 0, text: "zebras graze quietly beside the river delta" },
+    ];
+    const root = keccak256(toHex("demo snapshot chunks"));
+    indexes.set(c.snapshotId, SpanIndex.build(chunks, root));
+    const { data, response } = await client(key).completions.create(req).withResponse();
+    assert.equal(data.choices[0]!.text, output);
+    const ext = (
+      data as unknown as { openledger: { attribution: Record<string, unknown>; receipt: unknown } }
+    ).openledger;
+    const a = ext.attribution as { credits: { contributionId: string; share: number }[]; spans: unknown[] };
+    assert.deepEqual(
+      a.credits.map((x) => [x.contributionId, x.share]),
+      [["7", 1_000_000]],
+    );
+    assert.ok(a.spans.length >= 1);
+    assert.deepEqual(ext.attribution.snapshotIds, [c.snapshotId.toString()]);
+    // anyone recomputes the same commitment from the output and the chunks; the receipt signs it
+    const expected = computeSpanV2(output, chunks, [root]).commitment;
+    assert.equal(ext.attribution.commitment, expected);
+    const r = await verifyReceipt(decodeReceiptHeader(response.headers.get(RECEIPT_HEADER)!), {
+      operator: operator.address,
+    });
+    assert.equal(r.attribution, expected);
   });
 });
