@@ -1,6 +1,7 @@
 import type { Address, Hex } from "viem";
 import type { ChainAccess, DatanetStores } from "./context.ts";
 import type { ContributionRow, StagedRow } from "./db.ts";
+import { deriveOffThread } from "./derive-off-thread.ts";
 import {
   ChainError,
   DuplicateContentError,
@@ -13,7 +14,6 @@ import { toId } from "./ids.ts";
 import {
   type ContributionMeta,
   type DerivedContent,
-  deriveContent,
   encodeMeta,
   licenseToBytes32,
   loadContributionMeta,
@@ -242,7 +242,14 @@ export class StagingArea {
       limiter.check(contributor, size);
       const bytes = await blobs.get(cid);
       const extract = input.extract ?? {};
-      const derived = deriveContent(bytes, input.format, extract, maxChunkBytes, nearDup.hasher);
+      // Off the event loop: a large upload must not stall the API, the RPC or block production.
+      const { threadId: _, ...derived } = await deriveOffThread(
+        bytes,
+        input.format,
+        extract,
+        maxChunkBytes,
+        nearDup.hasher,
+      );
       if (declared && declared.toLowerCase() !== derived.contentHash.toLowerCase()) {
         throw new InvalidInputError(
           "content_hash_mismatch",
