@@ -7,15 +7,7 @@ import {
 } from "@openledger/attribution";
 import type { AdmissionHook, AdmissionRequest, AdmissionTicket, UsageRecord } from "@openledger/openlora";
 import { authorizationOf, debitableOf } from "@openledger/sdk";
-import {
-  type Address,
-  type Client,
-  encodeAbiParameters,
-  type Hex,
-  keccak256,
-  type LocalAccount,
-  toHex,
-} from "viem";
+import type { Address, Client, LocalAccount } from "viem";
 import { apiKeyHash, isApiKey } from "./api-keys.ts";
 import type { PaymentsDb } from "./db.ts";
 import { InvalidApiKeyError } from "./errors.ts";
