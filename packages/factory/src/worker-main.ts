@@ -1,5 +1,5 @@
 // Entry point of a worker process: `node --import tsx worker-main.ts --server URL [--worker NAME]
-// [--work-dir DIR] [--threads N] [--external-command CMD] [--once]`; the token comes from
+// [--work-dir DIR] [--threads N] [--relaxed-simd] [--external-command CMD] [--once]`; the token comes from
 // OPENLEDGER_WORKER_TOKEN. `openledger worker` runs the same loop.
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
@@ -13,6 +13,7 @@ const { values } = parseArgs({
     threads: { type: "string" },
     "external-command": { type: "string" },
     once: { type: "boolean", default: false },
+    "relaxed-simd": { type: "boolean", default: false },
   },
 });
 const token = process.env.OPENLEDGER_WORKER_TOKEN;
@@ -28,6 +29,7 @@ await runWorker({
   worker: values.worker ?? `${hostname()}-${process.pid}`,
   workDir: values["work-dir"] ?? `.openledger/worker-${process.pid}`,
   threads: values.threads ? Number(values.threads) : undefined,
+  relaxedSimd: values["relaxed-simd"],
   external: values["external-command"] ? { command: values["external-command"] } : undefined,
   once: values.once,
   signal: controller.signal,

@@ -22,6 +22,8 @@ export interface WorkerOptions {
   worker: string;
   workDir: string;
   threads?: number;
+  /** relaxed-SIMD kernels for the embedded engine (see EmbeddedRunInput.relaxedSimd) */
+  relaxedSimd?: boolean;
   /** default: the embedded engine */
   external?: ExternalTrainer;
   /** stop when the queue is empty instead of polling */
@@ -218,6 +220,7 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
       config: spec.config,
       workDir: jobDir,
       threads: o.threads,
+      relaxedSimd: o.relaxedSimd,
       hooks,
     };
     const out: RunOutput = o.external

@@ -12,6 +12,7 @@ interface WorkerCliOptions {
   workDir: string;
   threads?: number;
   externalCommand?: string;
+  relaxedSimd: boolean;
   once: boolean;
 }
 
@@ -34,6 +35,11 @@ export function registerWorkerCommand(program: Command): void {
       "--external-command <cmd>",
       "train with this command instead ({config}, {data_dir}, {output_dir}, {base_model} are replaced); it must write PEFT safetensors to {output_dir}",
     )
+    .option(
+      "--relaxed-simd",
+      "faster fused multiply-add kernels; a checkpoint then resumes to the same bytes only on the same kind of CPU",
+      false,
+    )
     .option("--once", "exit when the queue is empty", false)
     .action(async (_o, command: Command) => {
       const { options, log } = commandContext<WorkerCliOptions>(command);
@@ -49,6 +55,7 @@ export function registerWorkerCommand(program: Command): void {
         worker: options.name,
         workDir: options.workDir,
         threads: options.threads,
+        relaxedSimd: options.relaxedSimd,
         external: options.externalCommand ? { command: options.externalCommand } : undefined,
         once: options.once,
         signal: controller.signal,

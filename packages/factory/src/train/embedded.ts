@@ -78,6 +78,8 @@ export interface EmbeddedRunInput {
   config: TrainingConfig;
   workDir: string;
   threads?: number;
+  /** fused multiply-add kernels: faster, but a checkpoint then resumes to the same bytes only on the same CPU */
+  relaxedSimd?: boolean;
   /** a Trainer checkpoint to continue from */
   resumeFrom?: string;
   checkpointEvery?: number;
@@ -124,8 +126,13 @@ export function totalStepsFor(trainCount: number, c: TrainingConfig): number {
 }
 
 /** Loads the base model and tokenizer into a fresh engine. */
-export async function loadBase(baseGgufPath: string, tokenizerJson: string, threads?: number) {
-  const engine = await Engine.create({ threads, relaxedSimd: false, maxMemoryMiB: 2048 });
+export async function loadBase(
+  baseGgufPath: string,
+  tokenizerJson: string,
+  threads?: number,
+  relaxedSimd = false,
+) {
+  const engine = await Engine.create({ threads, relaxedSimd, maxMemoryMiB: 2048 });
   const { config, weights } = readLlamaGguf(baseGgufPath);
   const model = LlamaModel.fromWeights(engine, config, weights);
   return { engine, model, tokenizer: tokenizerFromHfJson(tokenizerJson) };
@@ -158,7 +165,12 @@ export function gradientStore(
 export async function runEmbedded(input: EmbeddedRunInput): Promise<RunOutput> {
   const c = input.config;
   const hooks = input.hooks ?? {};
-  const { engine, model, tokenizer } = await loadBase(input.baseGgufPath, input.tokenizerJson, input.threads);
+  const { engine, model, tokenizer } = await loadBase(
+    input.baseGgufPath,
+    input.tokenizerJson,
+    input.threads,
+    input.relaxedSimd,
+  );
   let trainer: Trainer | null = null;
   try {
     if (c.maxSeqLen > model.config.contextLength) {
