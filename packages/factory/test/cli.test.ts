@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,9 +21,10 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 describe("the openledger train / jobs / models commands", () => {
   let fx: Fixture;
   let chainArgs: string[];
+  let local: ChildProcess;
   before(async () => {
     fx = await startFixture({ perDomain: 20 });
-    fx.factory.startLocalWorkers(1, fx.url, { threads: 1, name: "cli" });
+    [local] = fx.factory.startLocalWorkers(1, fx.url, { threads: 1, name: "cli" });
     chainArgs = ["--rpc", fx.rpcUrl, "--data-dir", fx.dir, "--deployments", fx.deploymentsDir];
   });
   after(async () => fx?.stop());
@@ -144,5 +145,38 @@ describe("the openledger train / jobs / models commands", () => {
       await startDemoAdapters(fx.factory, fx.url, { domains: ["noun.animal"], workers: 0 }),
       [],
     );
+  });
+
+  test("openledger worker --server claims a job over HTTP, trains it and uploads the result", async () => {
+    local.kill("SIGTERM");
+    if (local.exitCode === null && local.signalCode === null) await new Promise((r) => local.once("exit", r));
+    const job = await fx.factory.createJob({
+      model: "demo-base",
+      training_file: fx.snapshot,
+      suffix: "remote",
+      hyperparameters: { n_epochs: 1, batch_size: 4 },
+      openledger: { publish: false },
+    });
+    const run = await cli([
+      "worker",
+      "--server",
+      fx.url,
+      "--token",
+      fx.factory.options.workerToken,
+      "--name",
+      "remote-1",
+      "--work-dir",
+      tempDir("factory-remote-"),
+      "--threads",
+      "1",
+      "--once",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const done = fx.factory.store.get(job.id);
+    assert.equal(done.status, "succeeded", JSON.stringify(done.error));
+    assert.ok(fx.factory.store.events(job.id).some((e) => /Worker remote-1 started the job/.test(e.message)));
+    const refused = await cli(["worker", "--server", fx.url, "--token", "wrong", "--once"]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /HTTP 401/);
   });
 });
