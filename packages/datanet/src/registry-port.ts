@@ -44,6 +44,8 @@ export interface RegistryPort {
   snapshotChunksRoot(snapshotId: bigint): Promise<Hex>;
   /** The payment token (license fees and bonds are pulled from it with transferFrom). */
   token(): Promise<Address>;
+  /** The bond each contribution to the Datanet pulls from its contributor (0 for none). */
+  contributionBond(datanetId: bigint): Promise<bigint>;
   /** What a licence of the snapshot costs (a not_found error when it does not exist). */
   licensePrice(snapshotId: bigint): Promise<bigint>;
   /** Accounts this process can send transactions from. */

@@ -191,6 +191,10 @@ export class SdkRegistry implements RegistryPort {
     });
   }
 
+  async contributionBond(datanetId: bigint): Promise<bigint> {
+    return (await guarded(() => getDatanet(this.client, { registry: this.address, datanetId }))).bond;
+  }
+
   licensePrice(snapshotId: bigint): Promise<bigint> {
     return guarded(async () => {
       const snapshot = await getSnapshot(this.client, { registry: this.address, snapshotId });

@@ -121,7 +121,7 @@ export async function licenseTransactions(
   return [unsigned(chain, from, approve as ContractWrite), unsigned(chain, from, buy as ContractWrite)];
 }
 
-/** The on-chain submission of staged uploads, from their contributor (one batch per Datanet). */
+/** The on-chain submission of staged uploads, from their contributor (one batch per Datanet, after the bond approval). */
 export async function submitTransactions(
   stores: DatanetStores,
   chain: ChainAccess,
@@ -154,6 +154,16 @@ export async function submitTransactions(
         license: licenseToBytes32(m.license),
       })),
     });
+    // A bonded Datanet pulls the bonds with transferFrom: the approval goes first.
+    const bond = await chain.registry.contributionBond(BigInt(datanetId));
+    if (bond > 0n) {
+      const approve = approveTokenWrite({
+        token: await chain.registry.token(),
+        spender: chain.registry.address,
+        amount: bond * BigInt(metas.length),
+      });
+      out.push(unsigned(chain, from, approve as ContractWrite));
+    }
     out.push(unsigned(chain, from, write as ContractWrite));
   }
   return out;

@@ -121,6 +121,33 @@ describe("the API returns unsigned transactions instead of signing for callers",
     assert.equal(await nonce(alice), aliceNonce + 3);
   });
 
+  test("an upload to a bonded Datanet comes with the bond approval first", async () => {
+    const bonded = await service.createDatanet({ owner: owner.address, name: "Bonded", bond: 5n });
+    await chain.fund(alice.address, 100n);
+    const text = enc(
+      "Lighthouse lenses bend the lamp's light into a narrow beam that sailors see from afar.",
+    );
+    const form = new FormData();
+    form.append("contributor", alice.address);
+    form.append("signature", await signContribution(service, alice, bonded.id, text));
+    form.append("license", "CC0-1.0");
+    form.append("file", new Blob([text]), "c.txt");
+    const upload = await fetch(`${base}/datanets/${bonded.id}/contributions`, { method: "POST", body: form });
+    const { transactions } = (await upload.clone().json()) as { transactions: UnsignedTransaction[] };
+    assert.deepEqual(
+      transactions.map((t) => t.label),
+      ["OpenToken.approve", "DatanetRegistry.submitContributions"],
+    );
+    await sendAll(upload, alice);
+    const list = (await (await fetch(`${base}/datanets/${bonded.id}/contributions`)).json()) as {
+      data: { contributor: string }[];
+    };
+    assert.deepEqual(
+      list.data.map((c) => c.contributor),
+      [alice.address],
+    );
+  });
+
   test("unsigned answers are checked like signed ones", async () => {
     const res = await post("/datanets/1/curate", {
       curator: owner.address,
