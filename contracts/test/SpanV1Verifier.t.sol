@@ -379,6 +379,43 @@ contract SpanV1VerifierTest is Fixture {
         assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, witness))));
     }
 
+    /// Witness texts over the limit count against the operator even with their true commitment.
+    function test_oversizedWitnessesCountEvenWithTheirTrueCommitment() public {
+        bytes memory big = new bytes(131_073);
+        bytes32[] memory bigLeaves = new bytes32[](2);
+        bigLeaves[0] = _chunkLeaf(9, big);
+        bigLeaves[1] = _chunkLeaf(10, "x");
+        vm.prank(makeAddr("datanetOwner"));
+        uint256 bigSnapshot = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
+        uint256[] memory snaps = new uint256[](1);
+        snaps[0] = bigSnapshot;
+        SpanV1.Chunk[] memory bigChunk = new SpanV1.Chunk[](1);
+        bigChunk[0] = SpanV1.Chunk(9, 0, big);
+        bytes32[] memory bigRoots = new bytes32[](1);
+        bigRoots[0] = Merkle.root(bigLeaves);
+        (bytes32 honest,,) = harness.compute(OUTPUT, bigRoots, bigChunk);
+        SpanV1Verifier.Witness[] memory w = new SpanV1Verifier.Witness[](1);
+        w[0] = SpanV1Verifier.Witness(9, 0, keccak256(big));
+        bytes memory attribution = abi.encode(SpanV1Verifier.Attribution(keccak256(OUTPUT), honest, snaps, w));
+        SpanV1Verifier.ProvenChunk[] memory witness = new SpanV1Verifier.ProvenChunk[](1);
+        witness[0] = SpanV1Verifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
+        assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), _recompute(witness)));
+    }
+
+    /// A precompile that fails or answers short counts as no recomputation, never as a commitment.
+    function test_failedPrecompileIsNoRecomputation() public {
+        SpanV1Verifier onNode = new SpanV1Verifier(IDatanetRegistry(address(datanets)), settlement, true);
+        address precompile = onNode.SPAN_V1_PRECOMPILE();
+        vm.etch(precompile, hex"60006000fd"); // reverts
+        (bool ok, bytes32 commitment) = onNode.recompute(OUTPUT, _roots(), _chunks(_ids(1, 2)));
+        assertFalse(ok);
+        assertEq(commitment, bytes32(0));
+        vm.etch(precompile, hex"60016000f3"); // returns one byte
+        (ok, commitment) = onNode.recompute(OUTPUT, _roots(), _chunks(_ids(1, 2)));
+        assertFalse(ok);
+        assertEq(commitment, bytes32(0));
+    }
+
     /// Issue 18.2: payouts are bound to the credits the record commits to.
     function test_payoutsMustFollowTheCredits() public {
         Scenario memory s = _settle(_ids(1, 2));
@@ -395,6 +432,11 @@ contract SpanV1VerifierTest is Fixture {
         selfPaid = new Payout[](1);
         selfPaid[0] = Payout(operator, s.payouts[0].amount + s.payouts[1].amount);
         assertTrue(verifier.verifyChallenge(s.attribution, selfPaid, creditsAndSpans));
+        // the right amounts to the wrong account
+        Payout[] memory misdirected = new Payout[](2);
+        misdirected[0] = Payout(operator, s.payouts[0].amount);
+        misdirected[1] = s.payouts[1];
+        assertTrue(verifier.verifyChallenge(s.attribution, misdirected, creditsAndSpans));
         // the right accounts with the rounding remainder moved
         Payout[] memory shifted = new Payout[](2);
         shifted[0] = Payout(s.payouts[0].account, s.payouts[0].amount - 1);

@@ -60,7 +60,6 @@ contract SpanV1Verifier is IAttributionVerifier {
     uint256 public constant MAX_SNAPSHOTS = 64;
     uint256 public constant MAX_WITNESSES = 128;
     uint256 public constant MAX_WITNESS_BYTES = 131_072;
-    uint256 public constant MAX_CHALLENGE_CHUNKS = 256;
     uint256 public constant MAX_CHALLENGE_BYTES = 262_144;
     uint256 private constant SHARE_TOTAL = 1_000_000;
     address public constant SPAN_V1_PRECOMPILE = address(0x0000000000000000000000000000000000000801);
@@ -101,24 +100,23 @@ contract SpanV1Verifier is IAttributionVerifier {
         if (kind != RECOMPUTE) return false;
         Recomputation memory r = abi.decode(body, (Recomputation));
         if (keccak256(r.output) != a.outputHash) return false;
-        if (r.output.length > SpanV1.MAX_OUTPUT_BYTES) return true;
         (bool proven, bool oversized, SpanV1.Chunk[] memory chunks) = _provenChunks(a, roots, r.chunks);
         if (!proven) return false;
         if (oversized) return true;
         (bool computed, bytes32 commitment) = recompute(r.output, roots, chunks);
-        // Over the witnesses alone a failed recomputation can only be the record's fault.
+        // Over the witnesses alone a failed recomputation (an output over span-v1's limits, text that is not
+        // NFC UTF-8) can only be the record's fault.
         if (!computed) return chunks.length == a.witnesses.length;
         return commitment != a.commitment;
     }
 
     /// @inheritdoc IAttributionVerifier
-    /// @dev `answer` is `abi.encode(Recomputation)` whose chunks are exactly proofs of the witnesses.
+    /// @dev `answer` is `abi.encode(Recomputation)` whose chunks prove every witness.
     function verifyAnswer(bytes calldata attribution, bytes calldata answer) external view returns (bool complete) {
         (bool valid, Attribution memory a, bytes32[] memory roots) = _record(attribution);
         if (!valid) return false;
         Recomputation memory r = abi.decode(answer, (Recomputation));
         if (keccak256(r.output) != a.outputHash || r.output.length > SpanV1.MAX_OUTPUT_BYTES) return false;
-        if (r.chunks.length != a.witnesses.length) return false;
         (bool proven, bool oversized,) = _provenChunks(a, roots, r.chunks);
         return proven && !oversized;
     }
@@ -176,13 +174,13 @@ contract SpanV1Verifier is IAttributionVerifier {
     /// @dev Checks every chunk's proof against the root of a snapshot the record names, and that every
     /// witness is present with its recorded text (witness completeness: a challenger cannot leave one out
     /// or swap its text). `oversized` when the witnesses' texts exceed {MAX_WITNESS_BYTES}; `proven` is
-    /// false when any proof fails or the challenger's input exceeds the challenge limits.
+    /// false when any proof fails or the chunks' texts exceed {MAX_CHALLENGE_BYTES} (beyond the
+    /// precompile's input limit a failed recomputation would prove nothing).
     function _provenChunks(Attribution memory a, bytes32[] memory roots, ProvenChunk[] memory proven)
         private
         pure
         returns (bool ok, bool oversized, SpanV1.Chunk[] memory chunks)
     {
-        if (proven.length > MAX_CHALLENGE_CHUNKS) return (false, false, chunks);
         chunks = new SpanV1.Chunk[](proven.length);
         uint256 totalBytes;
         for (uint256 k; k < proven.length; ++k) {
