@@ -39,7 +39,7 @@ import {
   transferToken,
   type WalletClientWithAccount,
 } from "@openledger/sdk";
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 import {
   computeSpanV1,
   encodeSpanV1Attribution,
