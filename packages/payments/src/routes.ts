@@ -9,13 +9,22 @@ export interface PaymentRoutesOptions {
   db: PaymentsDb;
   chainId: number;
   settlement: Address;
+  /** the account payers authorise (and that signs receipts) */
+  operator: Address;
 }
 
 /**
+ * GET /v1/payments says where this server settles and which operator to authorise;
  * POST /v1/keys registers a payer-signed key binding (the key itself never reaches the server);
  * GET /v1/receipts/:id serves the signed receipt of a request (`cmpl-…`/`chatcmpl-…` or the bare id).
  */
 export async function paymentRoutes(app: FastifyInstance, o: PaymentRoutesOptions): Promise<void> {
+  app.get("/v1/payments", async () => ({
+    chainId: o.chainId,
+    settlement: o.settlement,
+    operator: o.operator,
+  }));
+
   app.post("/v1/keys", async (req, reply) => {
     try {
       const b = await verifyKeyBinding(req.body, { chainId: o.chainId, settlement: o.settlement });

@@ -2,7 +2,7 @@
 // ModelFactory does, OpenLoRA serving them with the payment gate, and the `openai` client paying
 // with API keys bound to escrow accounts.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -17,7 +17,7 @@ import {
   publishDemoModel,
   startDemoChain,
 } from "@openledger/openlora/test-fixtures";
-import { approveToken, authorize, connect, deposit, transferToken } from "@openledger/sdk";
+import { approveToken, authorizationOf, authorize, connect, deposit, transferToken } from "@openledger/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
 import OpenAI from "openai";
 import { type Address, keccak256, toHex } from "viem";
@@ -103,7 +103,12 @@ describe("prepaid inference through the openai client", () => {
     });
     app = Fastify({ logger: false });
     await app.register(openaiRoutes, { openlora: lora });
-    await app.register(paymentRoutes, { db, chainId, settlement: c.addresses.inferenceSettlement });
+    await app.register(paymentRoutes, {
+      db,
+      chainId,
+      settlement: c.addresses.inferenceSettlement,
+      operator: operator.address,
+    });
     app.addHook("onClose", () => lora.close());
     url = await app.listen({ host: "127.0.0.1", port: 0 });
   });
@@ -301,5 +306,45 @@ describe("prepaid inference through the openai client", () => {
       operator: operator.address,
     });
     assert.equal(r.attribution, expected);
+  });
+
+  test("the CLI: escrow deposit, keys create (binding + on-chain authorisation), escrow show", async () => {
+    const who = devAccounts[1];
+    await transferToken(c.wallet, { token: c.addresses.token, to: who.address, amount: 2n * OPEN });
+    const chain = ["--rpc", c.anvil.rpcUrl, "--deployments", join(c.dir, "deployments"), "--account", "1"];
+    // asynchronous: the server answering `keys create` runs in this process
+    const cli = (...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [OPENLEDGER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
+      });
+    const dep = await cli("escrow", "deposit", "1.5", ...chain);
+    assert.equal(dep.status, 0, dep.stderr);
+    assert.match(dep.stdout, /escrow of 0x[0-9a-fA-F]{40} is 1.5 OPEN/);
+    const tooMuch = await cli("escrow", "deposit", "5", ...chain);
+    assert.equal(tooMuch.status, 1);
+    assert.match(tooMuch.stderr, /^error: .* holds 0.5 OPEN, less than the 5 to deposit/m);
+    const made = await cli("keys", "create", "--api", url, "--cap", "1", ...chain);
+    assert.equal(made.status, 0, made.stderr);
+    const key = made.stdout.trim();
+    const auth = await authorizationOf(c.client, {
+      settlement: c.addresses.inferenceSettlement,
+      payer: who.address,
+      operator: operator.address,
+    });
+    assert.equal(auth.cap, OPEN);
+    const answer = await client(key).completions.create({ model: "demo-a", prompt: "dog", max_tokens: 3 });
+    const fee = BigInt((answer as unknown as { openledger: { fee: string } }).openledger.fee);
+    assert.equal(fee, (BigInt(answer.usage!.total_tokens) * PRICE) / 1000n);
+    const show = await cli("escrow", "show", "--json", ...chain);
+    assert.equal(show.status, 0, show.stderr);
+    assert.equal(JSON.parse(show.stdout).escrow, ((3n * OPEN) / 2n).toString());
+    const nowhere = await cli("keys", "create", "--api", "http://127.0.0.1:9", ...chain);
+    assert.equal(nowhere.status, 1);
+    assert.match(nowhere.stderr, /^error: cannot reach http:\/\/127.0.0.1:9\/v1\/payments/m);
   });
 });
