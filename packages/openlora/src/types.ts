@@ -1,20 +1,8 @@
-import type { Address, Hex } from "viem";
+import type { PublishedModel } from "@openledger/factory";
 import type { ServerMetrics } from "./metrics.ts";
 
-/** A published model as ModelRegistry and its metadata blob describe it (the factory's read API shape). */
-export interface PublishedModel {
-  modelId: bigint;
-  /** the served version; 0 for a base model, which has no adapter version */
-  version: number;
-  name: string;
-  owner: Address;
-  pricePer1kTokens: bigint;
-  baseModel: { name: string; hash: Hex; cid: string };
-  tokenizerCid: string;
-  adapter?: { hash: Hex; cid: string };
-  snapshotIds: bigint[];
-  chatTemplate?: string;
-}
+/** A published model as ModelRegistry and its metadata blob describe it: the factory's read API shape. */
+export type { PublishedModel };
 
 /** Where models are looked up: ModelRegistry plus the content store, or the factory's read API. */
 export interface ModelCatalog {
