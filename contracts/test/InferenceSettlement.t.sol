@@ -630,6 +630,14 @@ contract InferenceSettlementTest is SettlementBase {
             )
         );
         settlement.finalizeBatch(p.batchId);
+        // a batch reverted inside its window takes no evidence request or debit dispute either
+        assertLt(block.timestamp, settlement.getBatch(p.batchId).challengeDeadline);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                InferenceSettlement.WrongBatchStatus.selector, p.batchId, InferenceSettlement.BatchStatus.Reverted
+            )
+        );
+        settlement.requestEvidence(p.batchId, _record(p, 1));
     }
 
     function test_challengeAfterTheWindowOrWithoutVerifier() public {
