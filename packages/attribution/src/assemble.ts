@@ -3,9 +3,9 @@ import { canonicalRoots, encodeSpanV1Result } from "./commitment.ts";
 import { MIN_SPAN_COST } from "./constants.ts";
 import { wordCost } from "./costTable.ts";
 import { compareOccurrences } from "./occurrence.ts";
-import { largestRemainderShares } from "./shares.ts";
+import { creditsFromSpans } from "./shares.ts";
 import type { Words } from "./text.ts";
-import type { ChunkRef, Credit, MaximalSpan, SpanMatch, SpanV1Result } from "./types.ts";
+import type { ChunkRef, MaximalSpan, SpanMatch, SpanV1Result } from "./types.ts";
 
 /** Steps 6-9 of span-v1: rarity filter, weights, credit, shares and commitment. */
 export function assembleResult(
@@ -33,17 +33,7 @@ export function assembleResult(
       weight,
     });
   }
-  const byContribution = new Map<bigint, number>();
-  for (const s of spans)
-    byContribution.set(s.contributionId, (byContribution.get(s.contributionId) ?? 0) + s.weight);
-  const ids = [...byContribution.keys()].sort((a, b) => (a < b ? -1 : 1));
-  const weights = ids.map((id) => BigInt(byContribution.get(id)!));
-  const shares = largestRemainderShares(ids, weights);
-  const credits: Credit[] = ids.map((id, k) => ({
-    contributionId: id,
-    weight: Number(weights[k]),
-    share: Number(shares[k]),
-  }));
+  const credits = creditsFromSpans(spans);
   const witnessMap = new Map<string, ChunkRef>();
   for (const m of [...spans].sort(compareOccurrences)) {
     const ref = { contributionId: m.contributionId, chunkIndex: m.chunkIndex };

@@ -1,4 +1,5 @@
 import { SHARE_TOTAL } from "./constants.ts";
+import type { Credit } from "./types.ts";
 
 /**
  * Integer shares of SHARE_TOTAL proportional to `weights` by largest remainder; ties go to the
@@ -18,4 +19,15 @@ export function largestRemainderShares(keys: readonly bigint[], weights: readonl
     left -= 1n;
   }
   return shares;
+}
+
+/** Sums span weights per contribution and gives each its share, contributions by id ascending. */
+export function creditsFromSpans(spans: readonly { contributionId: bigint; weight: number }[]): Credit[] {
+  const byContribution = new Map<bigint, number>();
+  for (const s of spans)
+    byContribution.set(s.contributionId, (byContribution.get(s.contributionId) ?? 0) + s.weight);
+  const ids = [...byContribution.keys()].sort((a, b) => (a < b ? -1 : 1));
+  const weights = ids.map((id) => BigInt(byContribution.get(id)!));
+  const shares = largestRemainderShares(ids, weights);
+  return ids.map((id, k) => ({ contributionId: id, weight: Number(weights[k]), share: Number(shares[k]) }));
 }

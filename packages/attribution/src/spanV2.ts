@@ -4,10 +4,10 @@ import { MIN_SPAN_COST, MIN_WORDS } from "./constants.ts";
 import { wordCost } from "./costTable.ts";
 import { AttributionError } from "./errors.ts";
 import { compareOccurrences } from "./occurrence.ts";
-import { largestRemainderShares } from "./shares.ts";
+import { creditsFromSpans } from "./shares.ts";
 import { SpanIndex } from "./spanIndex.ts";
 import { outputWords, type Words } from "./text.ts";
-import type { ChunkRef, Credit, Occurrence, SpanChunk, SpanMatch, SpanV2Result } from "./types.ts";
+import type { ChunkRef, Occurrence, SpanChunk, SpanMatch, SpanV2Result } from "./types.ts";
 
 /**
  * span-v2 step 1: per output position a, the fewest words a kept match starting at a needs (at
@@ -70,17 +70,7 @@ export function assembleSpanV2(
     }
     w = end;
   }
-  const byContribution = new Map<bigint, number>();
-  for (const s of spans)
-    byContribution.set(s.contributionId, (byContribution.get(s.contributionId) ?? 0) + s.weight);
-  const ids = [...byContribution.keys()].sort((a, b) => (a < b ? -1 : 1));
-  const weights = ids.map((id) => BigInt(byContribution.get(id)!));
-  const shares = largestRemainderShares(ids, weights);
-  const credits: Credit[] = ids.map((id, k) => ({
-    contributionId: id,
-    weight: Number(weights[k]),
-    share: Number(shares[k]),
-  }));
+  const credits = creditsFromSpans(spans);
   const witnesses = [...witnessMap.values()].sort((a, b) =>
     compareOccurrences({ ...a, chunkWordOffset: 0 }, { ...b, chunkWordOffset: 0 }),
   );
