@@ -17,7 +17,7 @@ import {
   type Transport,
   zeroAddress,
 } from "viem";
-import { call, sendTransaction, waitForTransactionReceipt } from "viem/actions";
+import { estimateGas, getBlock, getTransaction, sendTransaction, waitForTransactionReceipt } from "viem/actions";
 import { decodeContractError, OpenLedgerTransactionError } from "./errors.ts";
 
 // The write path, split as viem splits writeContract and waitForTransactionReceipt:
@@ -78,11 +78,26 @@ export async function sendCall(client: WalletClientWithAccount, request: CallReq
   if (to !== undefined && to === zeroAddress)
     throw new OpenLedgerTransactionError(`${label}: contract address is the zero address`);
   try {
-    await call(client, { account, to, data, value });
-    return await sendTransaction(client, { account, chain: client.chain ?? null, to, data, value });
+    // The estimate doubles as the simulation: a revert here carries the decoded reason.
+    const estimate = await estimateGas(client, { account, to, data, value });
+    const gas = await withGasMargin(client, estimate);
+    return await sendTransaction(client, { account, chain: client.chain ?? null, to, data, value, gas });
   } catch (err) {
     throw decodeContractError(err, label, request.errorsAbi);
   }
+}
+
+/**
+ * The estimate is exact for the block it was made on; the block the transaction lands in can take
+ * another branch (a later timestamp flips a deadline check, another sender's write changes a slot)
+ * and run out of gas. A fifth more, never above the block's gas limit, covers such branches; unused
+ * gas is not charged.
+ */
+async function withGasMargin(client: Client, estimate: bigint): Promise<bigint> {
+  const gas = estimate + estimate / 5n;
+  if (gas <= 15_000_000n) return gas;
+  const { gasLimit } = await getBlock(client, { blockTag: "latest" });
+  return gas < gasLimit ? gas : gasLimit;
 }
 
 /** Encodes a typed contract write, simulates it, sends it; returns the transaction hash. */
@@ -125,8 +140,9 @@ export async function waitForWrite<
   const { hash, label } = params;
   const receipt = await waitForTransactionReceipt(client, { hash });
   if (receipt.status !== "success") {
+    const why = await explainRevert(client, receipt, label);
     throw new OpenLedgerTransactionError(
-      `${label}: transaction ${hash} reverted in block ${receipt.blockNumber}`,
+      `${label}: transaction ${hash} reverted in block ${receipt.blockNumber}${why ? `: ${why}` : ""}`,
     );
   }
   const events = (
@@ -140,6 +156,29 @@ export async function waitForWrite<
     );
   }
   return { hash, receipt, events };
+}
+
+/**
+ * Why a mined transaction reverted, as far as the node can tell: out of gas when it used its whole
+ * limit, otherwise the revert data from a call trace (geth's `callTracer`), decoded against the
+ * protocol's errors. Undefined when the node has no tracer.
+ */
+async function explainRevert(client: Client, receipt: TransactionReceipt, label: string): Promise<string | undefined> {
+  try {
+    const tx = await getTransaction(client, { hash: receipt.transactionHash });
+    if (receipt.gasUsed >= tx.gas) return `out of gas (used all ${tx.gas} of its limit)`;
+    const trace = (await client.request({
+      method: "debug_traceTransaction",
+      params: [receipt.transactionHash, { tracer: "callTracer" }],
+    } as never)) as { output?: Hex; error?: string };
+    if (trace.output && trace.output.length >= 10) {
+      const decoded = decodeContractError({ data: trace.output }, label);
+      if (decoded instanceof Error) return decoded.message.replace(`${label} reverted: `, "");
+    }
+    return trace.error;
+  } catch {
+    return undefined;
+  }
 }
 
 /** sendCall + waitForWrite: simulates, sends from the client's account and waits for the receipt. */

@@ -183,7 +183,27 @@ for (const target of targets) {
       });
       await assert.rejects(
         waitForWrite(pub, { hash, label: "DatanetRegistry.curateBatch" }),
-        (err: unknown) => err instanceof OpenLedgerTransactionError && /reverted in block/.test(err.message),
+        (err: unknown) =>
+          err instanceof OpenLedgerTransactionError && /reverted in block \d+: EmptyBatch/.test(err.message),
+      );
+      // a Datanet creation (fresh storage slots) with gas for its calldata but not its writes:
+      // named as out of gas, not as a revert
+      const create = createDatanetWrite({
+        registry: addresses.datanetRegistry,
+        metadataURI: "ipfs://starved",
+        licensePrice: 0n,
+        ownerBps: 0,
+      });
+      const starved = await sendTransaction(wallet, {
+        account: wallet.account,
+        chain: wallet.chain,
+        to: addresses.datanetRegistry,
+        data: encodeFunctionData({ abi: create.abi, functionName: create.functionName, args: create.args }),
+        gas: 40_000n,
+      });
+      await assert.rejects(
+        waitForWrite(pub, { hash: starved, label: "DatanetRegistry.curateBatch" }),
+        /reverted in block \d+: out of gas \(used all 40000 of its limit\)/,
       );
       const plain = await transact(wallet, { to: wallet.account.address, data: "0x", label: "self" });
       await assert.rejects(
