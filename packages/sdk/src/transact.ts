@@ -17,7 +17,13 @@ import {
   type Transport,
   zeroAddress,
 } from "viem";
-import { estimateGas, getBlock, getTransaction, sendTransaction, waitForTransactionReceipt } from "viem/actions";
+import {
+  estimateGas,
+  getBlock,
+  getTransaction,
+  sendTransaction,
+  waitForTransactionReceipt,
+} from "viem/actions";
 import { decodeContractError, OpenLedgerTransactionError } from "./errors.ts";
 
 // The write path, split as viem splits writeContract and waitForTransactionReceipt:
@@ -163,7 +169,11 @@ export async function waitForWrite<
  * limit, otherwise the revert data from a call trace (geth's `callTracer`), decoded against the
  * protocol's errors. Undefined when the node has no tracer.
  */
-async function explainRevert(client: Client, receipt: TransactionReceipt, label: string): Promise<string | undefined> {
+async function explainRevert(
+  client: Client,
+  receipt: TransactionReceipt,
+  label: string,
+): Promise<string | undefined> {
   try {
     const tx = await getTransaction(client, { hash: receipt.transactionHash });
     if (receipt.gasUsed >= tx.gas) return `out of gas (used all ${tx.gas} of its limit)`;
