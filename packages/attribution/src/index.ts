@@ -53,6 +53,12 @@ export {
   encodeSpanV1Challenge,
   encodeSpanV1Evidence,
   encodeSpanV1Recomputation,
+  encodeSpanV2Attribution,
+  encodeSpanV2Challenge,
+  encodeSpanV2PayoutsChallenge,
+  encodeSpanV2Recomputation,
+  payoutsForCredits,
+  type RecordPayout,
   spanV1RecordLeaf,
 } from "./onchain.ts";
 export {

@@ -1,7 +1,8 @@
 import { MerkleTree } from "@openledger/merkle";
 import { encodeAbiParameters, type Hex, keccak256, parseAbiParameters } from "viem";
+import { SHARE_TOTAL } from "./constants.ts";
 import { nfcBytes } from "./text.ts";
-import type { ChunkRef, SpanChunk } from "./types.ts";
+import type { ChunkRef, SpanChunk, SpanV2Result } from "./types.ts";
 
 /** What SpanV1Verifier (contracts/src/attribution) needs for one proven chunk. */
 export interface EvidenceChunk extends SpanChunk {
@@ -144,4 +145,73 @@ export function encodeSpanV1Challenge(e: {
   chunks: readonly EvidenceChunk[];
 }): Hex {
   return encodeAbiParameters(CHALLENGE_ABI, [0, encodeSpanV1Recomputation(e)]);
+}
+
+// ---------------------------------------------------------------- span-v2 records (SpanV2Verifier)
+
+/**
+ * A span-v2 record's attribution bytes for SpanV2Verifier: the same layout as span-v1's
+ * ({@link encodeSpanV1Attribution}), with `commitment` a span-v2 commitment and `witnesses` the span-v2
+ * result's witness chunks (the first source of every covered word), each bound to its text hash.
+ */
+export function encodeSpanV2Attribution(a: Parameters<typeof encodeSpanV1Attribution>[0]): Hex {
+  return encodeSpanV1Attribution(a);
+}
+
+/** `abi.encode(Recomputation)` for SpanV2Verifier: an evidence answer (the witnesses) or a challenge's body. */
+export function encodeSpanV2Recomputation(e: Parameters<typeof encodeSpanV1Recomputation>[0]): Hex {
+  return encodeSpanV1Recomputation(e);
+}
+
+/** A recomputation challenge's evidence (kind 0, SpanV2Verifier.RECOMPUTE): the witnesses plus the challenger's chunks. */
+export function encodeSpanV2Challenge(e: Parameters<typeof encodeSpanV1Recomputation>[0]): Hex {
+  return encodeAbiParameters(CHALLENGE_ABI, [0, encodeSpanV2Recomputation(e)]);
+}
+
+const SPAN_V2_PAYOUTS_ABI = parseAbiParameters(
+  "((uint256 contributionId, uint256 share)[] credits, (uint32 wordStart, uint32 wordEnd, uint256 contributionId, uint64 weight)[] segments)",
+);
+
+/**
+ * A payouts challenge's evidence (kind 1, SpanV2Verifier.PAYOUTS): the credits and credited segments the
+ * record's commitment stands for (a span-v2 result's `credits` and `spans`). The record is wrong when its
+ * payouts differ from {@link payoutsForCredits} of those credits.
+ */
+export function encodeSpanV2PayoutsChallenge(r: Pick<SpanV2Result, "credits" | "spans">): Hex {
+  const body = encodeAbiParameters(SPAN_V2_PAYOUTS_ABI, [
+    {
+      credits: r.credits.map((c) => ({ contributionId: c.contributionId, share: BigInt(c.share) })),
+      segments: r.spans.map((s) => ({
+        wordStart: s.wordStart,
+        wordEnd: s.wordEnd,
+        contributionId: s.contributionId,
+        weight: BigInt(s.weight),
+      })),
+    },
+  ]);
+  return encodeAbiParameters(CHALLENGE_ABI, [1, body]);
+}
+
+/** One `(account, amount)` payout of a settlement record (contracts' `Payout`). */
+export interface RecordPayout {
+  account: Hex;
+  amount: bigint;
+}
+
+/**
+ * The payouts a credited record must carry, byte for byte the verifiers' rule (SpanV1Verifier and
+ * SpanV2Verifier `_payoutsMatch`): one payout per credit, in credit order (ascending contributionId), to
+ * `contributorOf(contributionId)`, each `floor(total * share / 1,000,000)` except the first, which takes
+ * `total` minus the others (the rounding dust). No credits: no payouts (see contracts/README.md for
+ * uncredited records).
+ */
+export function payoutsForCredits(
+  credits: readonly { contributionId: bigint; share: number }[],
+  total: bigint,
+  contributorOf: (contributionId: bigint) => Hex,
+): RecordPayout[] {
+  if (total < 0n) throw new RangeError("payoutsForCredits: total must not be negative");
+  const amounts = credits.map((c) => (total * BigInt(c.share)) / SHARE_TOTAL);
+  if (amounts.length > 0) amounts[0] = total - amounts.slice(1).reduce((a, b) => a + b, 0n);
+  return credits.map((c, i) => ({ account: contributorOf(c.contributionId), amount: amounts[i] }));
 }
