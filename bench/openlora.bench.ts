@@ -27,7 +27,7 @@ import {
   BatchScheduler,
   EmbeddedBackend,
   type PublishedModel,
-  SequenceDecoder,
+  requestSequence,
   sha256Hex,
 } from "@openledger/openlora";
 
@@ -113,16 +113,17 @@ async function openlora(
   const start = performance.now();
   const results = await Promise.all(
     picks.map(async (k, i) => {
-      const decoder = new SequenceDecoder(
+      const sequence = requestSequence(
+        model,
+        encode(prompts[i % prompts.length]),
         { maxTokens: MAX_TOKENS, temperature: 0.8, topP: 1, seed: i, stop: [] },
         () => "",
         [],
+        adapters[k],
       );
       const r = await scheduler.submit({
         tenant: `t${i % 8}`,
-        prompt: encode(prompts[i % prompts.length]),
-        adapter: adapters[k],
-        decoder,
+        sequence,
         signal: never,
         onToken: () => {},
       });

@@ -86,16 +86,7 @@ export { type PerExampleGradients, type PerExampleOptions, perExampleGradients }
 
 // model and inference
 export { ModelInputError, ModelMemoryError, WeightShapeError } from "./model/errors.ts";
-export {
-  type BatchRequest,
-  type GeneratedToken,
-  type GenerateOptions,
-  type GenerateResult,
-  generate,
-  generateBatch,
-  stream,
-  type TokenLogprob,
-} from "./model/generate.ts";
+export { type BatchRequest, generate, generateBatch, stream } from "./model/generate.ts";
 export { type ForwardRequest, forward } from "./model/infer.ts";
 export { initWeights, KVCache, LlamaModel, type ModelOptions, type ModelPart } from "./model/llama.ts";
 export {
@@ -106,6 +97,13 @@ export {
   type SplitLoadOptions,
 } from "./model/load-gguf.ts";
 export { argmax, logSoftmax, type SamplingOptions, sampleToken, topIndices } from "./model/sampling.ts";
+export {
+  type GeneratedToken,
+  type GenerateOptions,
+  type GenerateResult,
+  Sequence,
+  type TokenLogprob,
+} from "./model/sequence.ts";
 
 // tokenizers
 export { BpeTokenizer, type EncodeOptions } from "./tokenizer/bpe-tokenizer.ts";

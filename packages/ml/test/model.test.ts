@@ -5,6 +5,7 @@ import { ModelInputError, WeightShapeError } from "../src/model/errors.ts";
 import { generate, generateBatch, stream } from "../src/model/generate.ts";
 import { forward } from "../src/model/infer.ts";
 import { KVCache, LlamaModel } from "../src/model/llama.ts";
+import { Sequence } from "../src/model/sequence.ts";
 import { referenceLogits } from "./helpers/reference-model.ts";
 import { tinyConfig, tinyWeights } from "./helpers/tiny.ts";
 
@@ -206,6 +207,27 @@ describe("generation", () => {
       const one = await generate(m, reqs[i].prompt, reqs[i]);
       assert.deepEqual(batch[i].tokens, one.tokens);
     }
+  });
+
+  test("a Sequence stepped by hand equals generate; its cache is allocated on first input and capped", async () => {
+    const before = e.allocatedBytes;
+    const seq = new Sequence(m, [2, 4, 6], { maxTokens: 100, temperature: 0.7, seed: 5, decode });
+    assert.equal(e.allocatedBytes, before, "a queued sequence holds no cache");
+    const first = seq.input();
+    assert.deepEqual([...first.tokens], [2, 4, 6], "the first input is the prefill");
+    assert.ok(e.allocatedBytes > before);
+    const ev = seq.accept(forward(m, [first])[0])!;
+    assert.deepEqual([...seq.input().tokens], [ev.token], "then the last sampled token");
+    while (!seq.done) seq.step();
+    const r = seq.result();
+    assert.equal(r.finishReason, "length");
+    assert.equal(r.tokens.length, 64 - 3 + 1, "the context (64) caps it before maxTokens");
+    const g = await generate(m, [2, 4, 6], { maxTokens: 100, temperature: 0.7, seed: 5, decode });
+    assert.deepEqual(r.tokens, g.tokens);
+    assert.equal(r.text, g.text);
+    seq.free();
+    assert.equal(e.allocatedBytes, before, "free releases the cache");
+    assert.throws(() => seq.input(), ModelInputError);
   });
 
   test("invalid generation options are rejected", async () => {

@@ -1,90 +1,40 @@
-import { logSoftmax, Rng, sampleToken, topIndices } from "@openledger/ml";
-import type { FinishReason, SamplingParams, TokenLogprob } from "./types.ts";
-
-export interface DecodeStep {
-  token: number;
-  /** text released by this token (a suffix that could start a stop string is held back) */
-  text: string;
-  logprob?: TokenLogprob;
-}
+import { type GeneratedToken, type LlamaModel, type LoraAdapter, Sequence } from "@openledger/ml";
+import type { SamplingParams, TokenLogprob } from "./types.ts";
 
 /**
- * One sequence's decoding state: seeded sampling exactly as @openledger/ml's generate does it (one
- * Rng per request seeded with `seed`, temperature → top-p → draw), the stop token, stop strings
- * and log-probabilities. The scheduler feeds it the logits of each batched step.
+ * The ml engine's per-request stepper for an OpenAI-style request: seeded sampling exactly as
+ * @openledger/ml's generate does it, the tokenizer's end-of-sequence as stop token, stop strings and
+ * log-probabilities. The scheduler puts its input in each batched step and feeds it the logits.
  */
-export class SequenceDecoder {
-  readonly tokens: number[] = [];
-  readonly logprobs: TokenLogprob[] = [];
-  private readonly rng: Rng;
-  private emitted = 0;
-  text = "";
-  done: FinishReason | null = null;
+export function requestSequence(
+  model: LlamaModel,
+  prompt: number[],
+  params: SamplingParams,
+  decode: (ids: number[]) => string,
+  stopTokens: number[],
+  adapter: LoraAdapter | null = null,
+): Sequence {
+  return new Sequence(model, prompt, {
+    maxTokens: params.maxTokens,
+    temperature: params.temperature,
+    topP: params.topP,
+    seed: params.seed,
+    stop: params.stop,
+    stopTokens,
+    decode,
+    adapter,
+    ...(params.logprobs !== undefined ? { logprobs: params.logprobs } : {}),
+  });
+}
 
-  constructor(
-    private readonly params: SamplingParams,
-    private readonly decode: (ids: number[]) => string,
-    private readonly stopTokens: number[],
-  ) {
-    this.rng = new Rng(params.seed);
-  }
-
-  get maxTokens(): number {
-    return this.params.maxTokens;
-  }
-
-  step(logits: Float32Array): DecodeStep | null {
-    const p = this.params;
-    const token = sampleToken(logits, { temperature: p.temperature, topP: p.topP }, this.rng);
-    if (this.stopTokens.includes(token)) {
-      this.done = "stop";
-      return null;
-    }
-    this.tokens.push(token);
-    const ev: DecodeStep = { token, text: "" };
-    if (p.logprobs !== undefined) {
-      const lp = logSoftmax(logits);
-      ev.logprob = { token: this.decode([token]), logprob: lp[token] };
-      if (p.logprobs > 0) {
-        ev.logprob.top = topIndices(lp, p.logprobs).map((t) => ({ token: this.decode([t]), logprob: lp[t] }));
-      }
-      this.logprobs.push(ev.logprob);
-    }
-    const full = this.decode(this.tokens);
-    let end = full.length;
-    let hit = -1;
-    for (const s of p.stop) {
-      const i = full.indexOf(s);
-      if (i >= 0 && (hit < 0 || i < hit)) hit = i;
-    }
-    if (hit >= 0) {
-      end = hit;
-      this.done = "stop";
-    } else {
-      for (const s of p.stop) {
-        for (let k = Math.min(s.length - 1, full.length); k > 0; k--) {
-          if (full.endsWith(s.slice(0, k))) {
-            end = Math.min(end, full.length - k);
-            break;
-          }
-        }
-      }
-      // an unfinished UTF-8 character decodes as U+FFFD until its last byte arrives
-      while (end > this.emitted && full.charCodeAt(end - 1) === 0xfffd) end--;
-    }
-    if (end > this.emitted) {
-      ev.text = full.slice(this.emitted, end);
-      this.emitted = end;
-    }
-    this.text = full.slice(0, this.done ? end : full.length);
-    if (!this.done && this.tokens.length >= p.maxTokens) this.done = "length";
-    return ev;
-  }
-
-  /** Text held back so far, released at the end. */
-  flush(): string {
-    const rest = this.text.slice(this.emitted);
-    this.emitted = this.text.length;
-    return rest;
-  }
+/** A sampled token's log-probability as the OpenAI API reports it: tokens as text. */
+export function textLogprob(
+  decode: (ids: number[]) => string,
+  ev: Pick<GeneratedToken, "token" | "logprob" | "top">,
+): TokenLogprob {
+  return {
+    token: decode([ev.token]),
+    logprob: ev.logprob!,
+    ...(ev.top ? { top: ev.top.map((t) => ({ token: decode([t.token]), logprob: t.logprob })) } : {}),
+  };
 }

@@ -14,7 +14,7 @@ import {
 } from "@openledger/ml";
 import { AdapterCache, type AdapterLease } from "./adapter-cache.ts";
 import { hashMismatch, readBlob } from "./content.ts";
-import { SequenceDecoder } from "./decoder.ts";
+import { requestSequence, textLogprob } from "./decoder.ts";
 import { combineAdapters } from "./ensemble.ts";
 import { AdapterIntegrityError, ContextLengthError, InvalidRequestError } from "./errors.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -181,22 +181,33 @@ export class EmbeddedBackend implements Backend {
       run: async (onEvent: (ev: GenerationEvent) => void, signal: AbortSignal): Promise<GenerationResult> => {
         if (used) throw new Error("a prepared generation runs once");
         used = true;
-        const decoder = new SequenceDecoder(req.params, decode, stopTokens);
+        const sequence = requestSequence(
+          model,
+          prompt,
+          req.params,
+          decode,
+          stopTokens,
+          lease?.adapter ?? null,
+        );
         try {
           const outcome = await scheduler.submit({
             tenant: req.tenant,
-            prompt,
-            adapter: lease?.adapter ?? null,
-            decoder,
+            sequence,
             signal,
-            onToken: (text, step) => onEvent({ text, ...(step?.logprob ? { logprob: step.logprob } : {}) }),
+            onToken: (text, step) =>
+              onEvent({
+                text,
+                ...(step?.logprob !== undefined ? { logprob: textLogprob(decode, step) } : {}),
+              }),
           });
           return {
-            text: decoder.text,
+            text: sequence.text,
             finishReason: outcome.finishReason,
             promptTokens: prompt.length,
             completionTokens: outcome.completionTokens,
-            ...(req.params.logprobs !== undefined ? { logprobs: decoder.logprobs } : {}),
+            ...(req.params.logprobs !== undefined
+              ? { logprobs: sequence.logprobs.map((lp) => textLogprob(decode, lp)) }
+              : {}),
           };
         } finally {
           lease?.release();

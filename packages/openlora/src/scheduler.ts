@@ -1,5 +1,4 @@
-import { forward, KVCache, type LlamaModel, type LoraAdapter } from "@openledger/ml";
-import type { SequenceDecoder } from "./decoder.ts";
+import { forward, type GeneratedToken, type LlamaModel, type Sequence } from "@openledger/ml";
 import { QueueFullError } from "./errors.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { FinishReason } from "./types.ts";
@@ -14,11 +13,10 @@ export interface SchedulerOptions {
 
 export interface BatchJob {
   tenant: string;
-  prompt: number[];
-  adapter: LoraAdapter | null;
-  decoder: SequenceDecoder;
+  /** the request's stepper (prompt, adapter, sampling); its KV cache is allocated once admitted */
+  sequence: Sequence;
   signal: AbortSignal;
-  onToken(text: string, step: ReturnType<SequenceDecoder["step"]>): void;
+  onToken(text: string, step: GeneratedToken | null): void;
 }
 
 export interface JobOutcome {
@@ -28,9 +26,6 @@ export interface JobOutcome {
 
 interface Row {
   job: BatchJob;
-  cache: KVCache | null;
-  /** tokens to feed at the next step: the prompt first, then the last sampled token */
-  next: number[];
   resolve(o: JobOutcome): void;
   reject(err: unknown): void;
 }
@@ -77,7 +72,7 @@ export class BatchScheduler {
       throw new QueueFullError(this.maxQueue, Math.max(1, Math.ceil(this.waitingCount / perSecond)));
     }
     return new Promise<JobOutcome>((resolve, reject) => {
-      const row: Row = { job, cache: null, next: job.prompt, resolve, reject };
+      const row: Row = { job, resolve, reject };
       const q = this.waiting.get(job.tenant) ?? [];
       q.push(row);
       this.waiting.set(job.tenant, q);
@@ -108,10 +103,6 @@ export class BatchScheduler {
           row.resolve({ finishReason: "cancelled", completionTokens: 0 });
           continue;
         }
-        row.cache = new KVCache(
-          this.model,
-          Math.min(this.model.maxContext, row.job.prompt.length + row.job.decoder.maxTokens),
-        );
         this.running.push(row);
         this.metrics?.running.add(1);
       }
@@ -121,8 +112,7 @@ export class BatchScheduler {
   private finish(row: Row, outcome: JobOutcome | null, err?: unknown): void {
     this.running.splice(this.running.indexOf(row), 1);
     this.metrics?.running.add(-1);
-    row.cache?.free();
-    row.cache = null;
+    row.job.sequence.free();
     if (outcome) row.resolve(outcome);
     else row.reject(err);
   }
@@ -134,7 +124,7 @@ export class BatchScheduler {
       this.admit();
       for (const row of [...this.running]) {
         if (row.job.signal.aborted) {
-          this.finish(row, { finishReason: "cancelled", completionTokens: row.job.decoder.tokens.length });
+          this.finish(row, { finishReason: "cancelled", completionTokens: row.job.sequence.tokens.length });
         }
       }
       if (this.running.length === 0) {
@@ -149,7 +139,7 @@ export class BatchScheduler {
       try {
         logits = forward(
           this.model,
-          rows.map((r) => ({ tokens: r.next, cache: r.cache!, adapter: r.job.adapter })),
+          rows.map((r) => r.job.sequence.input()),
         );
       } catch (err) {
         for (const r of rows) this.finish(r, null, err);
@@ -157,22 +147,19 @@ export class BatchScheduler {
         continue;
       }
       rows.forEach((row, i) => {
-        const dec = row.job.decoder;
-        let ev: ReturnType<SequenceDecoder["step"]>;
+        const seq = row.job.sequence;
+        let ev: GeneratedToken | null;
         try {
-          ev = dec.step(logits[i]);
+          ev = seq.accept(logits[i]);
         } catch (err) {
           this.finish(row, null, err);
           return;
         }
-        if (!dec.done && row.cache!.length >= row.cache!.capacity) dec.done = "length";
         if (ev) row.job.onToken(ev.text, ev);
-        if (dec.done) {
-          const rest = dec.flush();
+        if (seq.done) {
+          const rest = seq.flush();
           if (rest) row.job.onToken(rest, null);
-          this.finish(row, { finishReason: dec.done, completionTokens: dec.tokens.length });
-        } else {
-          row.next = [ev!.token];
+          this.finish(row, { finishReason: seq.done, completionTokens: seq.tokens.length });
         }
       });
       const seconds = (performance.now() - started) / 1000;

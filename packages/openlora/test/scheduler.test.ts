@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Engine, LlamaModel } from "@openledger/ml";
-import { SequenceDecoder } from "../src/decoder.ts";
+import { requestSequence } from "../src/decoder.ts";
 import { QueueFullError } from "../src/errors.ts";
 import { type BatchJob, BatchScheduler } from "../src/scheduler.ts";
 import { demoConfig } from "./fixtures.ts";
@@ -20,9 +20,9 @@ describe("BatchScheduler", () => {
 
   const job = (tenant: string, signal = new AbortController().signal, maxTokens = 3): BatchJob => ({
     tenant,
-    prompt: [1, 2, 3],
-    adapter: null,
-    decoder: new SequenceDecoder(
+    sequence: requestSequence(
+      model,
+      [1, 2, 3],
       { maxTokens, temperature: 0, topP: 1, seed: 0, stop: [] },
       (ids) => ids.join(","),
       [],
