@@ -6,6 +6,8 @@ import { type OpenAIErrorBody, openAIError } from "@openledger/common";
  */
 export class OpenLoraError extends Error {
   override name = "OpenLoraError";
+  /** response headers the refusal carries (x402's `PAYMENT-REQUIRED` on a 402) */
+  readonly headers?: Record<string, string>;
   constructor(
     message: string,
     readonly status: number,

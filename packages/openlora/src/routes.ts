@@ -3,7 +3,7 @@ import { openAIError } from "@openledger/common";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Credentials } from "./admission.ts";
 import { DEFAULT_CHAT_STOPS, DEFAULT_CHAT_TEMPLATE, renderChat } from "./chat-template.ts";
-import { errorBody, InvalidRequestError, QueueFullError } from "./errors.ts";
+import { errorBody, InvalidRequestError, OpenLoraError, QueueFullError } from "./errors.ts";
 import { type Body, chatParams, completionParams, ensembleField, requireModel } from "./params.ts";
 import type { OpenLora, ServedResult, StartedGeneration } from "./service.ts";
 import type { GenerationEvent, GenerationResult, PublishedModel, TokenLogprob } from "./types.ts";
@@ -50,6 +50,7 @@ function credentialsOf(req: FastifyRequest): Credentials {
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const { status, body } = errorBody(err);
+  if (err instanceof OpenLoraError && err.headers) reply.headers(err.headers);
   if (err instanceof QueueFullError) reply.header("retry-after", String(err.retryAfterSeconds));
   return reply.code(status).send(body);
 }
