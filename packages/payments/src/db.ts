@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import type { Address, Hex } from "viem";
+import type { StoredAttribution } from "./evidence.ts";
 
 /** An API key's binding to its payer: the payer's EIP-712 signature over the key's hash. */
 export interface KeyRow {
@@ -9,7 +10,13 @@ export interface KeyRow {
   signature: Hex;
 }
 
-/** One settled request: what the payer owes for it, until a batch carries it on-chain. */
+/**
+ * How a request was paid: 'escrow' (a debit of the payer's prepaid escrow in the batch) or 'x402'
+ * (the payer already paid the operator by EIP-3009; the batch brings it in as `prepaid`).
+ */
+export type PaymentKind = "escrow" | "x402";
+
+/** One settled request: what the payer owes for it and what it credits, until a batch carries it on-chain. */
 export interface UsageRow {
   requestId: string;
   payer: Address;
@@ -18,9 +25,43 @@ export interface UsageRow {
   completionTokens: number;
   fee: bigint;
   receipt: string;
+  payment?: PaymentKind;
+  /** the answer's text, as attributed */
+  output?: string;
+  /** the Datanet snapshots the model (and its adapters) were trained on */
+  snapshotIds?: bigint[];
+  /** span-v2 result with proven witness chunks; null when span-v2 could not take the output */
+  attribution?: StoredAttribution | null;
+  /** the settlement batch that carries it (set once that batch's transaction is mined) */
+  batchId?: bigint;
 }
 
-/** The payments store: key bindings and usage records in one SQLite file (WAL). */
+/** A batch this operator posted, as the routes and the claimers read it. */
+export interface BatchRow {
+  batchId: bigint;
+  modelId: bigint;
+  txHash: Hex;
+  fee: bigint;
+  prepaid: bigint;
+  challengeDeadline: bigint;
+  status: "pending" | "finalized" | "reverted";
+  /** request ids, in record order (record i is requestIds[i]) */
+  requestIds: string[];
+  /** each record's attribution bytes and payouts (decimal strings), in order */
+  records: { attribution: Hex; payouts: { account: Address; amount: string }[] }[];
+  debits: { account: Address; amount: string; spentAfter: string; voucherOnly: boolean }[];
+}
+
+/** A batch being posted: written before the transaction is sent, resolved once its fate is known. */
+export interface PostingRow {
+  recordsRoot: Hex;
+  modelId: bigint;
+  txHash: Hex | null;
+  fromBlock: bigint;
+  batch: Omit<BatchRow, "batchId" | "txHash" | "fee" | "challengeDeadline" | "status">;
+}
+
+/** The payments store: key bindings, usage records and settlement batches in one SQLite file (WAL). */
 export class PaymentsDb {
   private readonly db: Database.Database;
 
@@ -34,7 +75,28 @@ export class PaymentsDb {
         request_id TEXT PRIMARY KEY, payer TEXT NOT NULL, model_id TEXT NOT NULL,
         prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, fee TEXT NOT NULL,
         receipt TEXT NOT NULL, batch_id TEXT);
-      CREATE INDEX IF NOT EXISTS usage_unbatched ON usage (payer) WHERE batch_id IS NULL;`);
+      CREATE INDEX IF NOT EXISTS usage_unbatched ON usage (payer) WHERE batch_id IS NULL;
+      CREATE TABLE IF NOT EXISTS batches (
+        batch_id TEXT PRIMARY KEY, model_id TEXT NOT NULL, tx_hash TEXT NOT NULL, fee TEXT NOT NULL,
+        prepaid TEXT NOT NULL, challenge_deadline TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS postings (
+        records_root TEXT PRIMARY KEY, model_id TEXT NOT NULL, tx_hash TEXT, from_block TEXT NOT NULL,
+        body TEXT NOT NULL);`);
+    // stores written before settlement batches existed gain the columns settlement needs
+    const columns = new Set(
+      (this.db.prepare("PRAGMA table_info(usage)").all() as { name: string }[]).map((c) => c.name),
+    );
+    const add = (name: string, decl: string) => {
+      if (!columns.has(name)) this.db.exec(`ALTER TABLE usage ADD COLUMN ${name} ${decl}`);
+    };
+    add("payment", "TEXT NOT NULL DEFAULT 'escrow'");
+    add("output", "TEXT NOT NULL DEFAULT ''");
+    add("snapshot_ids", "TEXT NOT NULL DEFAULT '[]'");
+    add("attribution", "TEXT");
+    add("created_at", "INTEGER NOT NULL DEFAULT 0");
+    this.db.exec(
+      "CREATE INDEX IF NOT EXISTS usage_model_unbatched ON usage (model_id) WHERE batch_id IS NULL",
+    );
   }
 
   putKey(k: KeyRow): void {
@@ -54,7 +116,11 @@ export class PaymentsDb {
 
   addUsage(u: UsageRow): void {
     this.db
-      .prepare("INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")
+      .prepare(
+        `INSERT INTO usage (request_id, payer, model_id, prompt_tokens, completion_tokens, fee, receipt,
+           batch_id, payment, output, snapshot_ids, attribution, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`,
+      )
       .run(
         u.requestId,
         u.payer,
@@ -63,34 +129,187 @@ export class PaymentsDb {
         u.completionTokens,
         u.fee.toString(),
         u.receipt,
+        u.payment ?? "escrow",
+        u.output ?? "",
+        JSON.stringify((u.snapshotIds ?? []).map(String)),
+        u.attribution ? JSON.stringify(u.attribution) : null,
+        Date.now(),
       );
   }
 
-  /** What `payer` owes for requests no batch has carried yet (wei). */
+  /** What `payer` owes from its escrow for requests no batch has carried yet (wei; x402 ones are paid). */
   unbatchedFees(payer: Address): bigint {
-    const rows = this.db.prepare("SELECT fee FROM usage WHERE payer = ? AND batch_id IS NULL").all(payer) as {
-      fee: string;
-    }[];
+    const rows = this.db
+      .prepare("SELECT fee FROM usage WHERE payer = ? AND batch_id IS NULL AND payment = 'escrow'")
+      .all(payer) as { fee: string }[];
     return rows.reduce((s, r) => s + BigInt(r.fee), 0n);
   }
 
   usage(requestId: string): UsageRow | undefined {
     const r = this.db.prepare("SELECT * FROM usage WHERE request_id = ?").get(requestId) as
-      | Record<string, string | number>
+      | UsageRecordRow
       | undefined;
-    if (!r) return undefined;
-    return {
-      requestId: r.request_id as string,
-      payer: r.payer as Address,
-      modelId: BigInt(r.model_id as string),
-      promptTokens: r.prompt_tokens as number,
-      completionTokens: r.completion_tokens as number,
-      fee: BigInt(r.fee as string),
-      receipt: r.receipt as string,
-    };
+    return r && toUsage(r);
+  }
+
+  /** Models with charged usage no batch carries yet: how many rows, and when the oldest came (ms). */
+  unbatchedModels(): { modelId: bigint; count: number; oldest: number }[] {
+    const rows = this.db
+      .prepare(
+        "SELECT model_id, COUNT(*) AS n, MIN(created_at) AS oldest FROM usage WHERE batch_id IS NULL AND fee != '0' GROUP BY model_id",
+      )
+      .all() as { model_id: string; n: number; oldest: number }[];
+    return rows.map((r) => ({ modelId: BigInt(r.model_id), count: r.n, oldest: r.oldest }));
+  }
+
+  /** Up to `limit` unbatched rows of a model, oldest first, leaving out those a posting holds. */
+  unbatched(modelId: bigint, limit: number): UsageRow[] {
+    const held = new Set(this.postings().flatMap((p) => p.batch.requestIds));
+    const rows = this.db
+      .prepare("SELECT * FROM usage WHERE model_id = ? AND batch_id IS NULL AND fee != '0' ORDER BY rowid")
+      .all(modelId.toString()) as UsageRecordRow[];
+    return rows
+      .filter((r) => !held.has(r.request_id))
+      .slice(0, limit)
+      .map(toUsage);
+  }
+
+  addPosting(p: PostingRow): void {
+    this.db
+      .prepare("INSERT INTO postings VALUES (?, ?, ?, ?, ?)")
+      .run(p.recordsRoot, p.modelId.toString(), p.txHash, p.fromBlock.toString(), JSON.stringify(p.batch));
+  }
+
+  setPostingTx(recordsRoot: Hex, txHash: Hex): void {
+    this.db.prepare("UPDATE postings SET tx_hash = ? WHERE records_root = ?").run(txHash, recordsRoot);
+  }
+
+  dropPosting(recordsRoot: Hex): void {
+    this.db.prepare("DELETE FROM postings WHERE records_root = ?").run(recordsRoot);
+  }
+
+  postings(): PostingRow[] {
+    const rows = this.db.prepare("SELECT * FROM postings").all() as {
+      records_root: Hex;
+      model_id: string;
+      tx_hash: Hex | null;
+      from_block: string;
+      body: string;
+    }[];
+    return rows.map((r) => ({
+      recordsRoot: r.records_root,
+      modelId: BigInt(r.model_id),
+      txHash: r.tx_hash,
+      fromBlock: BigInt(r.from_block),
+      batch: JSON.parse(r.body),
+    }));
+  }
+
+  /** The posting became batch `b` on-chain: one transaction stores the batch, marks its rows, drops the posting. */
+  commitPosting(recordsRoot: Hex, b: BatchRow): void {
+    const mark = this.db.prepare("UPDATE usage SET batch_id = ? WHERE request_id = ?");
+    this.db.transaction(() => {
+      const { batchId, modelId, txHash, fee, prepaid, challengeDeadline, status, ...body } = b;
+      this.db
+        .prepare("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(
+          batchId.toString(),
+          modelId.toString(),
+          txHash,
+          fee.toString(),
+          prepaid.toString(),
+          challengeDeadline.toString(),
+          status,
+          JSON.stringify(body),
+        );
+      for (const id of b.requestIds) mark.run(batchId.toString(), id);
+      this.db.prepare("DELETE FROM postings WHERE records_root = ?").run(recordsRoot);
+    })();
+  }
+
+  setBatchStatus(batchId: bigint, status: BatchRow["status"]): void {
+    this.db.prepare("UPDATE batches SET status = ? WHERE batch_id = ?").run(status, batchId.toString());
+  }
+
+  batch(batchId: bigint): BatchRow | undefined {
+    const r = this.db.prepare("SELECT * FROM batches WHERE batch_id = ?").get(batchId.toString()) as
+      | BatchRecordRow
+      | undefined;
+    return r && toBatch(r);
+  }
+
+  /** Batches, newest first. */
+  batches(o: { status?: BatchRow["status"]; limit?: number; before?: bigint } = {}): BatchRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM batches WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR CAST(batch_id AS INTEGER) < ?2)
+         ORDER BY CAST(batch_id AS INTEGER) DESC LIMIT ?3`,
+      )
+      .all(
+        o.status ?? null,
+        o.before === undefined ? null : Number(o.before),
+        o.limit ?? -1,
+      ) as BatchRecordRow[];
+    return rows.map(toBatch);
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+interface UsageRecordRow {
+  request_id: string;
+  payer: Address;
+  model_id: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  fee: string;
+  receipt: string;
+  batch_id: string | null;
+  payment: PaymentKind;
+  output: string;
+  snapshot_ids: string;
+  attribution: string | null;
+}
+
+function toUsage(r: UsageRecordRow): UsageRow {
+  return {
+    requestId: r.request_id,
+    payer: r.payer,
+    modelId: BigInt(r.model_id),
+    promptTokens: r.prompt_tokens,
+    completionTokens: r.completion_tokens,
+    fee: BigInt(r.fee),
+    receipt: r.receipt,
+    payment: r.payment,
+    output: r.output,
+    snapshotIds: (JSON.parse(r.snapshot_ids) as string[]).map(BigInt),
+    attribution: r.attribution ? JSON.parse(r.attribution) : null,
+    ...(r.batch_id === null ? {} : { batchId: BigInt(r.batch_id) }),
+  };
+}
+
+interface BatchRecordRow {
+  batch_id: string;
+  model_id: string;
+  tx_hash: Hex;
+  fee: string;
+  prepaid: string;
+  challenge_deadline: string;
+  status: BatchRow["status"];
+  body: string;
+}
+
+function toBatch(r: BatchRecordRow): BatchRow {
+  return {
+    batchId: BigInt(r.batch_id),
+    modelId: BigInt(r.model_id),
+    txHash: r.tx_hash,
+    fee: BigInt(r.fee),
+    prepaid: BigInt(r.prepaid),
+    challengeDeadline: BigInt(r.challenge_deadline),
+    status: r.status,
+    ...JSON.parse(r.body),
+  };
 }

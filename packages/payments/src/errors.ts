@@ -41,3 +41,18 @@ export class InvalidKeyBindingError extends Error {
 export class InvalidReceiptError extends Error {
   override name = "InvalidReceiptError";
 }
+
+/** A span-v2 witness whose chunk text and proof the snapshot source did not return. */
+export class MissingWitnessError extends Error {
+  override name = "MissingWitnessError";
+  constructor(contributionId: bigint, chunkIndex: number) {
+    super(
+      `the witness chunk ${chunkIndex} of contribution ${contributionId} has no proven text: the snapshot source (witnessChunks) must return every witness of the model's training snapshots`,
+    );
+  }
+}
+
+/** A settlement batch that cannot be built as asked (no contributor to pay, an inactive model, ...). */
+export class SettlementError extends Error {
+  override name = "SettlementError";
+}

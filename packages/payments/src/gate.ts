@@ -9,8 +9,9 @@ import type { AdmissionHook, AdmissionRequest, AdmissionTicket, UsageRecord } fr
 import { authorizationOf, debitableOf } from "@openledger/sdk";
 import type { Address, Client, LocalAccount } from "viem";
 import { apiKeyHash, isApiKey } from "./api-keys.ts";
-import type { PaymentsDb } from "./db.ts";
+import type { PaymentKind, PaymentsDb } from "./db.ts";
 import { InvalidApiKeyError } from "./errors.ts";
+import { type StoredAttribution, storeAttribution, type WitnessChunks } from "./evidence.ts";
 import { feeFor, pricePer1k, recordPricePer1k } from "./price.ts";
 import { encodeReceiptHeader, requestIdHash, signReceipt } from "./receipt.ts";
 import { Reservations } from "./reservations.ts";
@@ -31,6 +32,11 @@ export interface PaymentGateOptions {
    * empty: answers credit nobody (their attribution is span-v2 over no chunks).
    */
   spanIndexes?: (snapshotIds: readonly bigint[]) => Promise<SpanIndex[]>;
+  /**
+   * The witness chunks of an answer with their texts and Merkle proofs (settlement records and
+   * evidence answers need them); absent: answers are charged and receipted, but settle as uncredited.
+   */
+  witnessChunks?: WitnessChunks;
   /** unix seconds now (authorisation expiry); defaults to the wall clock */
   now?: () => bigint;
 }
@@ -104,7 +110,7 @@ export class PaymentGate {
     return {
       settle: async (record) => {
         try {
-          return await this.settle(record, payer, snapshotIds);
+          return await this.settleUsage(record, payer, snapshotIds);
         } finally {
           hold.release();
         }
@@ -118,14 +124,34 @@ export class PaymentGate {
     return attributeSpanV2(output, indexes);
   }
 
-  private async settle(record: UsageRecord, payer: Address, snapshotIds: readonly bigint[]) {
+  /** Fees a posted batch debited from escrows no longer count as unbatched (the batcher calls this). */
+  batched(debits: readonly { account: Address; amount: bigint }[]): void {
+    for (const d of debits) {
+      const left = this.unbatchedOf(d.account) - d.amount;
+      this.unbatched.set(d.account, left > 0n ? left : 0n);
+    }
+  }
+
+  /**
+   * Charges a finished request: attributes the answer, signs its receipt and stores the usage row the
+   * settlement batcher carries on-chain (output, span-v2 result with proven witnesses, payment kind).
+   * `payment` 'x402': the payer already paid the operator `fee` (the amount transferred), so nothing
+   * is owed from its escrow; absent: 'escrow', charged the fee of the tokens that ran.
+   */
+  async settleUsage(
+    record: UsageRecord,
+    payer: Address,
+    snapshotIds: readonly bigint[],
+    o: { payment?: PaymentKind; fee?: bigint } = {},
+  ) {
+    const payment = o.payment ?? "escrow";
     // an answer span-v2 cannot take (over its output limits) is charged all the same and credits no span
     const attribution = await this.attribute(record.output, snapshotIds).catch((err: unknown) => {
       if (err instanceof AttributionError) return err;
       throw err;
     });
     // the tokens that ran: a cancelled stream's counts stop where the client went away
-    const fee = feeFor(record.promptTokens + record.completionTokens, recordPricePer1k(record));
+    const fee = o.fee ?? feeFor(record.promptTokens + record.completionTokens, recordPricePer1k(record));
     const signed = await signReceipt(
       this.o.operator,
       {
@@ -140,6 +166,13 @@ export class PaymentGate {
       },
       { chainId: this.o.chainId, settlement: this.o.settlement },
     );
+    let stored: StoredAttribution | null = null;
+    if (!(attribution instanceof AttributionError) && this.o.witnessChunks) {
+      const chunks = attribution.witnesses.length
+        ? await this.o.witnessChunks(snapshotIds, attribution.witnesses)
+        : [];
+      stored = storeAttribution(attribution, chunks);
+    }
     this.o.db.addUsage({
       requestId: record.id,
       payer,
@@ -148,8 +181,12 @@ export class PaymentGate {
       completionTokens: record.completionTokens,
       fee,
       receipt: JSON.stringify(signed),
+      payment,
+      output: record.output,
+      snapshotIds: [...snapshotIds],
+      attribution: stored,
     });
-    this.unbatched.set(payer, this.unbatchedOf(payer) + fee);
+    if (payment === "escrow") this.unbatched.set(payer, this.unbatchedOf(payer) + fee);
     return {
       headers: { [RECEIPT_HEADER]: encodeReceiptHeader(signed) },
       extension: {
