@@ -3,9 +3,11 @@ import { openAIError } from "@openledger/common";
 import type { DatanetService } from "@openledger/datanet";
 import type { FactoryService } from "@openledger/factory";
 import type { OpenLora } from "@openledger/openlora";
+import type { PaymentRoutesOptions } from "@openledger/payments";
 import type { FastifyInstance } from "fastify";
 import { activeLogger } from "./context.ts";
 import type { Logger } from "./log.ts";
+import { registerHttpDocs } from "./openapi.ts";
 
 export interface ApiServerOptions {
   host: string;
@@ -19,8 +21,12 @@ export interface ApiServerOptions {
   openlora?: OpenLora;
   /** Fine-tuning jobs (OpenAI /v1/fine_tuning routes) and the worker protocol when given. */
   factory?: FactoryService;
+  /** The payment routes (GET /v1/payments, POST /v1/keys, GET /v1/receipts/:id) when inference is paid. */
+  payments?: PaymentRoutesOptions;
   /** Access and error log (default: the running command's logger, so --log-format applies). */
   log?: Logger;
+  /** Browser origins CORS allows (`["*"]` for any); default: pages on this machine (see openapi.ts). */
+  corsOrigins?: string[];
 }
 
 /**
@@ -62,6 +68,7 @@ export async function startApiServer(
       log.info("request", fields);
     }
   });
+  await registerHttpDocs(app, { corsOrigins: options.corsOrigins }); // before the routes it describes
   app.get("/health", async () => ({ ok: true }));
   // Dev-key signing for callers only when the API listens on loopback (datanetRoutes also checks each caller).
   const loopback = ["127.0.0.1", "::1", "localhost"].includes(options.host);
@@ -71,6 +78,8 @@ export async function startApiServer(
     await app.register((await import("@openledger/openlora")).openaiRoutes, { openlora: options.openlora });
   if (options.factory)
     await app.register((await import("@openledger/factory")).fineTuningRoutes, { factory: options.factory });
+  if (options.payments)
+    await app.register((await import("@openledger/payments")).paymentRoutes, options.payments);
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)

@@ -11,6 +11,7 @@ import type { Hex } from "viem";
 import { DatanetError, InvalidInputError, PayloadTooLargeError } from "./errors.ts";
 import { formatFromFileName, parseFormat } from "./formats.ts";
 import { toId, toIndex } from "./ids.ts";
+import { routeDocs } from "./route-docs.ts";
 import type { DatanetService } from "./service.ts";
 import { firstInvalidUtf8Offset } from "./text.ts";
 
@@ -118,6 +119,9 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     });
   }
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
+  // The route schemas (route-docs.ts) describe the API for its OpenAPI document; the handlers check the
+  // input themselves, with error codes of their own, so the schemas validate nothing here.
+  app.setValidatorCompiler(() => () => true);
   // JSON bodies must be valid UTF-8: the default parser would turn bad bytes into U+FFFD and store them.
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, raw, done) => {
@@ -143,15 +147,19 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     }
   });
 
-  app.get<{ Querystring: { limit?: string; after?: string } }>("/datanets", async (request) => {
-    const q = request.query;
-    const limit = Math.min(q.limit === undefined ? 100 : toId(q.limit, "limit"), 1000);
-    const afterId = q.after === undefined ? 0 : toIndex(q.after, "after");
-    await fresh();
-    return page(service.listDatanets({ limit: limit + 1, afterId }), limit);
-  });
+  app.get<{ Querystring: { limit?: string; after?: string } }>(
+    "/datanets",
+    { schema: routeDocs.listDatanets },
+    async (request) => {
+      const q = request.query;
+      const limit = Math.min(q.limit === undefined ? 100 : toId(q.limit, "limit"), 1000);
+      const afterId = q.after === undefined ? 0 : toIndex(q.after, "after");
+      await fresh();
+      return page(service.listDatanets({ limit: limit + 1, afterId }), limit);
+    },
+  );
 
-  app.post("/datanets", async (request, reply) => {
+  app.post("/datanets", { schema: routeDocs.createDatanet }, async (request, reply) => {
     const b = body(request);
     const curators = b.curators ?? [];
     if (!Array.isArray(curators) || curators.some((c) => typeof c !== "string")) {
@@ -171,7 +179,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     return reply.status(201).send(json(await service.createDatanet(input)));
   });
 
-  app.get<{ Params: { id: string } }>("/datanets/:id", async (request) => {
+  app.get<{ Params: { id: string } }>("/datanets/:id", { schema: routeDocs.getDatanet }, async (request) => {
     const id = toId(request.params.id, "datanet id");
     await fresh();
     return json(service.getDatanet(id));
@@ -179,6 +187,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
 
   app.get<{ Params: { id: string }; Querystring: { status?: string; limit?: string; after?: string } }>(
     "/datanets/:id/contributions",
+    { schema: routeDocs.listContributions },
     async (request) => {
       const q = request.query;
       if (q.status !== undefined && !STATUSES.has(q.status)) {
@@ -201,76 +210,81 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
   // Multipart upload: text fields first (contributor, signature, license, [contentHash, source, format,
   // field, column, submit]), then one file part. With contentHash the signature is checked before the
   // file is read. The file streams into the blob store; past the limit -> 413.
-  app.post<{ Params: { id: string } }>("/datanets/:id/contributions", async (request, reply) => {
-    const datanetId = toId(request.params.id, "datanet id");
-    const declared = Number(request.headers["content-length"] ?? 0);
-    if (declared > maxUpload + 64 * 1024) throw new PayloadTooLargeError(maxUpload);
-    if (!request.isMultipart()) {
-      throw new InvalidInputError(
-        "not_multipart",
-        "upload the contribution as multipart/form-data with a file part",
-      );
-    }
-    const part = await request.file();
-    if (!part) throw new InvalidInputError("missing_file", "the form has no file part");
-    const fields: Record<string, string> = {};
-    for (const [name, f] of Object.entries(part.fields)) {
-      const field = Array.isArray(f) ? f[0] : f;
-      if (field && field.type === "field") fields[name] = String(field.value);
-    }
-    const need = (name: string) => {
-      const v = fields[name];
-      if (!v) {
+  app.post<{ Params: { id: string } }>(
+    "/datanets/:id/contributions",
+    { schema: routeDocs.uploadContribution },
+    async (request, reply) => {
+      const datanetId = toId(request.params.id, "datanet id");
+      const declared = Number(request.headers["content-length"] ?? 0);
+      if (declared > maxUpload + 64 * 1024) throw new PayloadTooLargeError(maxUpload);
+      if (!request.isMultipart()) {
         throw new InvalidInputError(
-          "missing_field",
-          `form field "${name}" is required (send fields before the file)`,
+          "not_multipart",
+          "upload the contribution as multipart/form-data with a file part",
         );
       }
-      return v;
-    };
-    let staged: Awaited<ReturnType<DatanetService["stage"]>>;
-    try {
-      const column = fields.column;
-      staged = await service.stage({
-        datanetId,
-        contributor: need("contributor"),
-        signature: need("signature") as Hex,
-        contentHash: fields.contentHash as Hex | undefined,
-        license: need("license"),
-        source: fields.source,
-        format: fields.format ? parseFormat(fields.format) : formatFromFileName(part.filename ?? ""),
-        extract: {
-          field: fields.field,
-          column: column === undefined ? undefined : /^\d+$/.test(column) ? Number(column) : column,
-        },
-        content: part.file,
-      });
-    } catch (err) {
-      // The rest of the upload is not read: answer, then close the connection instead of draining it.
-      part.file.destroy();
-      reply.header("connection", "close");
-      throw err;
-    }
-    const submit =
-      fields.submit !== "false" && signsFor(request) && service.registry.canSendFrom(staged.contributor);
-    if (!submit) {
-      return reply.status(202).send(
-        json({
-          status: "staged",
-          ...staged,
-          transactions: await service.submitTransactions(staged.contributor, [staged]),
-          next: "submit the content hash on-chain from the contributor's account: send `transactions` (submitContributions) before the upload expires",
-        }),
-      );
-    }
-    const [row] = await service.submitStaged(staged.contributor, [staged]);
-    return reply.status(201).send(row);
-  });
+      const part = await request.file();
+      if (!part) throw new InvalidInputError("missing_file", "the form has no file part");
+      const fields: Record<string, string> = {};
+      for (const [name, f] of Object.entries(part.fields)) {
+        const field = Array.isArray(f) ? f[0] : f;
+        if (field && field.type === "field") fields[name] = String(field.value);
+      }
+      const need = (name: string) => {
+        const v = fields[name];
+        if (!v) {
+          throw new InvalidInputError(
+            "missing_field",
+            `form field "${name}" is required (send fields before the file)`,
+          );
+        }
+        return v;
+      };
+      let staged: Awaited<ReturnType<DatanetService["stage"]>>;
+      try {
+        const column = fields.column;
+        staged = await service.stage({
+          datanetId,
+          contributor: need("contributor"),
+          signature: need("signature") as Hex,
+          contentHash: fields.contentHash as Hex | undefined,
+          license: need("license"),
+          source: fields.source,
+          format: fields.format ? parseFormat(fields.format) : formatFromFileName(part.filename ?? ""),
+          extract: {
+            field: fields.field,
+            column: column === undefined ? undefined : /^\d+$/.test(column) ? Number(column) : column,
+          },
+          content: part.file,
+        });
+      } catch (err) {
+        // The rest of the upload is not read: answer, then close the connection instead of draining it.
+        part.file.destroy();
+        reply.header("connection", "close");
+        throw err;
+      }
+      const submit =
+        fields.submit !== "false" && signsFor(request) && service.registry.canSendFrom(staged.contributor);
+      if (!submit) {
+        return reply.status(202).send(
+          json({
+            status: "staged",
+            ...staged,
+            transactions: await service.submitTransactions(staged.contributor, [staged]),
+            next: "submit the content hash on-chain from the contributor's account: send `transactions` (submitContributions) before the upload expires",
+          }),
+        );
+      }
+      const [row] = await service.submitStaged(staged.contributor, [staged]);
+      return reply.status(201).send(row);
+    },
+  );
 
   // Staged uploads: listed with their owner and expiry; submitted (from a key this server holds) or
   // cancelled by their owner's CancelStaged signature.
   app.get<{ Params: { id: string }; Querystring: { contributor?: string } }>(
     "/datanets/:id/staged",
+    { schema: routeDocs.listStaged },
     async (request) => ({
       data: await service.listStaged({
         datanetId: toId(request.params.id, "datanet id"),
@@ -279,32 +293,45 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     }),
   );
 
-  app.post<{ Params: { id: string } }>("/datanets/:id/staged/submit", async (request, reply) => {
-    const datanetId = toId(request.params.id, "datanet id");
-    const b = body(request);
-    const hashes = b.contentHashes;
-    if (!Array.isArray(hashes) || hashes.length === 0 || hashes.some((h) => typeof h !== "string")) {
-      throw new InvalidInputError(
-        "invalid_field",
-        '"contentHashes" must be a non-empty array of content hashes',
-      );
-    }
-    const staged = hashes.map((contentHash) => ({ datanetId, contentHash: contentHash as Hex }));
-    if (!signsFor(request))
-      return unsignedReply(reply, await service.submitTransactions(str(b, "contributor")!, staged));
-    return { data: await service.submitStaged(str(b, "contributor")!, staged) };
-  });
+  app.post<{ Params: { id: string } }>(
+    "/datanets/:id/staged/submit",
+    { schema: routeDocs.submitStaged },
+    async (request, reply) => {
+      const datanetId = toId(request.params.id, "datanet id");
+      const b = body(request);
+      const hashes = b.contentHashes;
+      if (!Array.isArray(hashes) || hashes.length === 0 || hashes.some((h) => typeof h !== "string")) {
+        throw new InvalidInputError(
+          "invalid_field",
+          '"contentHashes" must be a non-empty array of content hashes',
+        );
+      }
+      const staged = hashes.map((contentHash) => ({ datanetId, contentHash: contentHash as Hex }));
+      if (!signsFor(request))
+        return unsignedReply(reply, await service.submitTransactions(str(b, "contributor")!, staged));
+      return { data: await service.submitStaged(str(b, "contributor")!, staged) };
+    },
+  );
 
-  app.post<{ Params: { id: string; hash: string } }>("/datanets/:id/staged/:hash/cancel", async (request) => {
-    const b = body(request);
-    const cancelled = await service.cancelStaged(toId(request.params.id, "datanet id"), request.params.hash, {
-      signature: str(b, "signature") as Hex,
-    });
-    return { cancelled: true, ...cancelled };
-  });
+  app.post<{ Params: { id: string; hash: string } }>(
+    "/datanets/:id/staged/:hash/cancel",
+    { schema: routeDocs.cancelStaged },
+    async (request) => {
+      const b = body(request);
+      const cancelled = await service.cancelStaged(
+        toId(request.params.id, "datanet id"),
+        request.params.hash,
+        {
+          signature: str(b, "signature") as Hex,
+        },
+      );
+      return { cancelled: true, ...cancelled };
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: { chunks?: string } }>(
     "/contributions/:id",
+    { schema: routeDocs.getContribution },
     async (request) => {
       const id = toId(request.params.id, "contribution id");
       await fresh();
@@ -312,52 +339,69 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     },
   );
 
-  app.post<{ Params: { id: string } }>("/datanets/:id/curate", async (request, reply) => {
-    const datanetId = toId(request.params.id, "datanet id");
-    const b = body(request);
-    const decisions = b.decisions;
-    if (!Array.isArray(decisions) || decisions.length === 0) {
-      throw new InvalidInputError(
-        "invalid_field",
-        '"decisions" must be a non-empty array of {contributionId, accept}',
-      );
-    }
-    const parsed = decisions.map((d) => {
-      const x = d as { contributionId?: unknown; accept?: unknown };
-      if (typeof x?.accept !== "boolean")
-        throw new InvalidInputError("invalid_field", '"accept" must be true or false');
-      return { contributionId: toId(x.contributionId, "contributionId"), accept: x.accept };
-    });
-    if (!signsFor(request))
-      return unsignedReply(
-        reply,
-        await service.curateTransactions(str(b, "curator")!, parsed, { datanetId }),
-      );
-    return { data: await service.curate(str(b, "curator")!, parsed, { datanetId }) };
-  });
+  app.post<{ Params: { id: string } }>(
+    "/datanets/:id/curate",
+    { schema: routeDocs.curate },
+    async (request, reply) => {
+      const datanetId = toId(request.params.id, "datanet id");
+      const b = body(request);
+      const decisions = b.decisions;
+      if (!Array.isArray(decisions) || decisions.length === 0) {
+        throw new InvalidInputError(
+          "invalid_field",
+          '"decisions" must be a non-empty array of {contributionId, accept}',
+        );
+      }
+      const parsed = decisions.map((d) => {
+        const x = d as { contributionId?: unknown; accept?: unknown };
+        if (typeof x?.accept !== "boolean")
+          throw new InvalidInputError("invalid_field", '"accept" must be true or false');
+        return { contributionId: toId(x.contributionId, "contributionId"), accept: x.accept };
+      });
+      if (!signsFor(request))
+        return unsignedReply(
+          reply,
+          await service.curateTransactions(str(b, "curator")!, parsed, { datanetId }),
+        );
+      return { data: await service.curate(str(b, "curator")!, parsed, { datanetId }) };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>("/datanets/:id/snapshots", async (request) => {
-    const id = toId(request.params.id, "datanet id");
-    await fresh();
-    return { data: service.getDatanet(id).snapshots };
-  });
+  app.get<{ Params: { id: string } }>(
+    "/datanets/:id/snapshots",
+    { schema: routeDocs.listSnapshots },
+    async (request) => {
+      const id = toId(request.params.id, "datanet id");
+      await fresh();
+      return { data: service.getDatanet(id).snapshots };
+    },
+  );
 
-  app.post<{ Params: { id: string } }>("/datanets/:id/snapshots", async (request, reply) => {
-    const b = body(request);
-    const datanetId = toId(request.params.id, "datanet id");
-    if (!signsFor(request))
-      return unsignedReply(reply, await service.snapshotTransactions(str(b, "owner")!, datanetId));
-    const row = await service.snapshot(str(b, "owner")!, datanetId);
-    return reply.status(201).send(row);
-  });
+  app.post<{ Params: { id: string } }>(
+    "/datanets/:id/snapshots",
+    { schema: routeDocs.createSnapshot },
+    async (request, reply) => {
+      const b = body(request);
+      const datanetId = toId(request.params.id, "datanet id");
+      if (!signsFor(request))
+        return unsignedReply(reply, await service.snapshotTransactions(str(b, "owner")!, datanetId));
+      const row = await service.snapshot(str(b, "owner")!, datanetId);
+      return reply.status(201).send(row);
+    },
+  );
 
-  app.get<{ Params: { id: string } }>("/snapshots/:id", async (request) => {
-    const id = toId(request.params.id, "snapshot id");
-    return { ...service.getSnapshot(id), manifest: await service.snapshots.manifest(id) };
-  });
+  app.get<{ Params: { id: string } }>(
+    "/snapshots/:id",
+    { schema: routeDocs.getSnapshot },
+    async (request) => {
+      const id = toId(request.params.id, "snapshot id");
+      return { ...service.getSnapshot(id), manifest: await service.snapshots.manifest(id) };
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: { leaf?: string; contribution?: string; chunk?: string } }>(
     "/snapshots/:id/proof",
+    { schema: routeDocs.proof },
     async (request) => {
       const id = toId(request.params.id, "snapshot id");
       const q = request.query;
@@ -375,34 +419,45 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     },
   );
 
-  app.get<{ Params: { id: string; address: string } }>("/snapshots/:id/royalty/:address", async (request) =>
-    json(
-      await service.snapshots.royaltyProof(toId(request.params.id, "snapshot id"), request.params.address),
-    ),
+  app.get<{ Params: { id: string; address: string } }>(
+    "/snapshots/:id/royalty/:address",
+    { schema: routeDocs.royaltyProof },
+    async (request) =>
+      json(
+        await service.snapshots.royaltyProof(toId(request.params.id, "snapshot id"), request.params.address),
+      ),
   );
 
-  app.post<{ Params: { id: string } }>("/snapshots/:id/license", async (request, reply) => {
-    const b = body(request);
-    const snapshotId = toId(request.params.id, "snapshot id");
-    if (!signsFor(request)) {
-      return unsignedReply(
-        reply,
-        await service.licenseTransactions(str(b, "buyer")!, snapshotId, str(b, "licensee", false)),
-      );
-    }
-    const { price } = await service.buyLicense(str(b, "buyer")!, snapshotId, str(b, "licensee", false));
-    return reply.status(201).send({ licensed: true, price: price.toString() });
-  });
+  app.post<{ Params: { id: string } }>(
+    "/snapshots/:id/license",
+    { schema: routeDocs.buyLicense },
+    async (request, reply) => {
+      const b = body(request);
+      const snapshotId = toId(request.params.id, "snapshot id");
+      if (!signsFor(request)) {
+        return unsignedReply(
+          reply,
+          await service.licenseTransactions(str(b, "buyer")!, snapshotId, str(b, "licensee", false)),
+        );
+      }
+      const { price } = await service.buyLicense(str(b, "buyer")!, snapshotId, str(b, "licensee", false));
+      return reply.status(201).send({ licensed: true, price: price.toString() });
+    },
+  );
 
-  app.get<{ Params: { id: string; address: string } }>("/snapshots/:id/license/:address", async (request) => {
-    const snapshotId = toId(request.params.id, "snapshot id");
-    // An unknown snapshot is a 404, not "no license".
-    if (!service.db.getSnapshot(snapshotId)) await service.sync();
-    service.getSnapshot(snapshotId);
-    return {
-      snapshotId,
-      account: request.params.address,
-      hasLicense: await service.hasLicense(snapshotId, request.params.address),
-    };
-  });
+  app.get<{ Params: { id: string; address: string } }>(
+    "/snapshots/:id/license/:address",
+    { schema: routeDocs.hasLicense },
+    async (request) => {
+      const snapshotId = toId(request.params.id, "snapshot id");
+      // An unknown snapshot is a 404, not "no license".
+      if (!service.db.getSnapshot(snapshotId)) await service.sync();
+      service.getSnapshot(snapshotId);
+      return {
+        snapshotId,
+        account: request.params.address,
+        hasLicense: await service.hasLicense(snapshotId, request.params.address),
+      };
+    },
+  );
 };

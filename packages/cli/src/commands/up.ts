@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { commandContext } from "../context.ts";
-import { parseBlockTime, parseListenPort } from "../options.ts";
+import { parseCorsOrigins } from "../openapi.ts";
+import { parseBlockTime, parseListenPort, parsePrivateKey, parseSeconds } from "../options.ts";
 
 interface UpOptions {
   datadir: string;
@@ -15,6 +16,10 @@ interface UpOptions {
   demoAdapters: boolean;
   perDomain: number;
   domains?: string;
+  free: boolean;
+  operatorKey?: `0x${string}`;
+  challengeWindow: number;
+  corsOrigin?: string[];
 }
 
 function parseCount(value: string): number {
@@ -33,6 +38,11 @@ export function registerUpCommand(program: Command): void {
     .option("-p, --port <port>", "JSON-RPC port (HTTP and WebSocket)", parseListenPort, 8545)
     .option("--api-port <port>", "HTTP API port (Datanets, attribution)", parseListenPort, 8080)
     .option("--host <host>", "interface to listen on", "127.0.0.1")
+    .option(
+      "--cors-origin <origins>",
+      "browser origins the API allows: * or a comma-separated list (default: pages on this machine)",
+      parseCorsOrigins,
+    )
     .option("--block-time <seconds>", "seconds between blocks", parseBlockTime, 1)
     .option("--automine", "mine a block for every transaction as it arrives", false)
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
@@ -42,6 +52,14 @@ export function registerUpCommand(program: Command): void {
     .option(
       "--domains <list>",
       "seed only these lexicographer domains, comma-separated (e.g. noun.food,verb.motion)",
+    )
+    .option("--free", "serve every model free: no API keys, receipts or settlement", false)
+    .option("--operator-key <hex>", "key of the inference operator (default: dev account 9)", parsePrivateKey)
+    .option(
+      "--challenge-window <seconds>",
+      "seconds a settlement batch stays challengeable (set on a chain with no batch yet)",
+      parseSeconds,
+      30,
     )
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<UpOptions>(command);
@@ -110,6 +128,26 @@ export function registerUpCommand(program: Command): void {
           dataDir: options.datadir,
         });
         closers.push(() => openlora.close());
+        let payable: import("../payable-inference.ts").PayableInference | undefined;
+        if (!options.free) {
+          const { openPayableInference } = await import("../payable-inference.ts");
+          const { SnapshotSpanIndexes } = await import("../snapshot-span-indexes.ts");
+          const spans = new SnapshotSpanIndexes(datanets, join(options.datadir, "attribution"));
+          closers.push(() => spans.close());
+          const { inferenceSettlement, staking, token } = deployment.addresses;
+          payable = await openPayableInference({
+            dataDir: join(options.datadir, "payments"),
+            rpcUrl: chain.url,
+            addresses: { inferenceSettlement: inferenceSettlement!, staking: staking!, token: token! },
+            operatorKey: options.operatorKey ?? devAccounts[9].privateKey,
+            adminKey: devAccounts[0].privateKey,
+            challengeWindow: options.challengeWindow,
+            spanIndexes: (ids) => spans.get(ids),
+            log,
+          });
+          closers.push(() => payable!.close());
+          openlora.setAdmission(payable.admission);
+        }
         const factoryPkg = await import("@openledger/factory");
         const factory = await factoryPkg.openStackFactory({
           dataDir: options.datadir,
@@ -127,6 +165,8 @@ export function registerUpCommand(program: Command): void {
           openlora,
           factory,
           snapshotIndexes: () => indexer.served(),
+          ...(payable ? { payments: payable.routes } : {}),
+          corsOrigins: options.corsOrigin,
         });
         closers.push(() => api.app.close());
 
@@ -136,6 +176,11 @@ export function registerUpCommand(program: Command): void {
           `API       ${api.url}  (GET /v1/datanets, POST /v1/attribution, GET /v1/models, POST /v1/chat/completions)`,
         );
         print(`chain id  ${chainId}`);
+        print(
+          payable
+            ? `Payments  operator ${payable.operator}; models priced above 0 take an API key (openledger escrow deposit, keys create), models at 0 are free`
+            : "Payments  off (--free): every model is served free",
+        );
         print("");
         print("Contracts");
         for (const [role, address] of Object.entries(deployment.addresses))
