@@ -3,8 +3,10 @@ pragma solidity 0.8.30;
 
 import {console} from "forge-std/console.sol";
 import {InferenceSettlement} from "../src/InferenceSettlement.sol";
+import {SpanText} from "../src/attribution/SpanText.sol";
 import {SpanV1} from "../src/attribution/SpanV1.sol";
 import {SpanV1Verifier} from "../src/attribution/SpanV1Verifier.sol";
+import {SpanVerifier} from "../src/attribution/SpanVerifier.sol";
 import {IDatanetRegistry} from "../src/interfaces/IDatanetRegistry.sol";
 import {Payout, SumNode} from "../src/libraries/RecordTree.sol";
 import {Fixture} from "./utils/Fixture.sol";
@@ -13,10 +15,10 @@ import {Records} from "./utils/Records.sol";
 
 /// @notice Exposes the library as an external call, so gas is measured per computation.
 contract SpanV1Harness {
-    function compute(bytes memory output, bytes32[] memory roots, SpanV1.Chunk[] memory chunks)
+    function compute(bytes memory output, bytes32[] memory roots, SpanText.Chunk[] memory chunks)
         external
         pure
-        returns (bytes32 commitment, SpanV1.Credit[] memory credits, SpanV1.Span[] memory spans)
+        returns (bytes32 commitment, SpanText.Credit[] memory credits, SpanV1.Span[] memory spans)
     {
         return SpanV1.compute(output, roots, chunks);
     }
@@ -42,10 +44,10 @@ contract SpanV1VerifierTest is Fixture {
     bytes internal constant ALT_TEXT = "Octopuses have three hearts and no copper at all.";
 
     struct Scenario {
-        SpanV1.Chunk[] chunks;
+        SpanText.Chunk[] chunks;
         bytes attribution;
         Payout[] payouts;
-        SpanV1.Credit[] credits;
+        SpanText.Credit[] credits;
         SpanV1.Span[] spans;
         uint256 batchId;
         InferenceSettlement.Record record;
@@ -110,10 +112,10 @@ contract SpanV1VerifierTest is Fixture {
         ids[0] = snapshotId;
     }
 
-    function _chunks(uint256[] memory ids) internal view returns (SpanV1.Chunk[] memory chunks) {
-        chunks = new SpanV1.Chunk[](ids.length);
+    function _chunks(uint256[] memory ids) internal view returns (SpanText.Chunk[] memory chunks) {
+        chunks = new SpanText.Chunk[](ids.length);
         for (uint256 i; i < ids.length; ++i) {
-            chunks[i] = SpanV1.Chunk(ids[i], 0, texts[ids[i] - 1]);
+            chunks[i] = SpanText.Chunk(ids[i], 0, texts[ids[i] - 1]);
         }
     }
 
@@ -123,28 +125,28 @@ contract SpanV1VerifierTest is Fixture {
         ids[1] = b;
     }
 
-    function _proven(uint256[] memory ids) internal view returns (SpanV1Verifier.ProvenChunk[] memory proven) {
-        proven = new SpanV1Verifier.ProvenChunk[](ids.length);
+    function _proven(uint256[] memory ids) internal view returns (SpanVerifier.ProvenChunk[] memory proven) {
+        proven = new SpanVerifier.ProvenChunk[](ids.length);
         for (uint256 i; i < ids.length; ++i) {
             proven[i] =
-                SpanV1Verifier.ProvenChunk(ids[i], 0, texts[ids[i] - 1], snapshotId, Merkle.proof(leaves, ids[i] - 1));
+                SpanVerifier.ProvenChunk(ids[i], 0, texts[ids[i] - 1], snapshotId, Merkle.proof(leaves, ids[i] - 1));
         }
     }
 
-    function _attribution(bytes32 commitment, uint256[] memory snapshotIds, SpanV1.Chunk[] memory witnesses)
+    function _attribution(bytes32 commitment, uint256[] memory snapshotIds, SpanText.Chunk[] memory witnesses)
         internal
         pure
         returns (bytes memory)
     {
-        SpanV1Verifier.Witness[] memory w = new SpanV1Verifier.Witness[](witnesses.length);
+        SpanVerifier.Witness[] memory w = new SpanVerifier.Witness[](witnesses.length);
         for (uint256 i; i < w.length; ++i) {
-            w[i] = SpanV1Verifier.Witness(witnesses[i].contributionId, 0, keccak256(witnesses[i].text));
+            w[i] = SpanVerifier.Witness(witnesses[i].contributionId, 0, keccak256(witnesses[i].text));
         }
-        return abi.encode(SpanV1Verifier.Attribution(keccak256(OUTPUT), commitment, snapshotIds, w));
+        return abi.encode(SpanVerifier.Attribution(keccak256(OUTPUT), commitment, snapshotIds, w));
     }
 
     /// @dev What the credits pay out of `total`: the rule the verifier checks.
-    function _payouts(SpanV1.Credit[] memory credits, uint256 total) internal view returns (Payout[] memory p) {
+    function _payouts(SpanText.Credit[] memory credits, uint256 total) internal view returns (Payout[] memory p) {
         p = new Payout[](credits.length);
         uint256 paid;
         for (uint256 i = credits.length; i > 0;) {
@@ -179,8 +181,8 @@ contract SpanV1VerifierTest is Fixture {
         return settlement.postBatch(modelId, payers, amounts, 0, leaf.hash, leaf.sum);
     }
 
-    function _recompute(SpanV1Verifier.ProvenChunk[] memory chunks) internal pure returns (bytes memory) {
-        return abi.encode(verifierKind(0), abi.encode(SpanV1Verifier.Recomputation(OUTPUT, chunks)));
+    function _recompute(SpanVerifier.ProvenChunk[] memory chunks) internal pure returns (bytes memory) {
+        return abi.encode(verifierKind(0), abi.encode(SpanVerifier.Recomputation(OUTPUT, chunks)));
     }
 
     function verifierKind(uint8 k) internal pure returns (uint8) {
@@ -193,13 +195,13 @@ contract SpanV1VerifierTest is Fixture {
             (
                 bytes memory output,
                 bytes32[] memory roots,
-                SpanV1.Chunk[] memory chunks,
+                SpanText.Chunk[] memory chunks,
                 bytes32 commitment,
                 uint256[] memory ids,
                 uint256[] memory shares
-            ) = abi.decode(_vector(k), (bytes, bytes32[], SpanV1.Chunk[], bytes32, uint256[], uint256[]));
+            ) = abi.decode(_vector(k), (bytes, bytes32[], SpanText.Chunk[], bytes32, uint256[], uint256[]));
             uint256 gasBefore = gasleft();
-            (bytes32 c, SpanV1.Credit[] memory credits,) = harness.compute(output, roots, chunks);
+            (bytes32 c, SpanText.Credit[] memory credits,) = harness.compute(output, roots, chunks);
             uint256 used = gasBefore - gasleft();
             totalGas += used;
             assertEq(c, commitment, "commitment");
@@ -213,18 +215,18 @@ contract SpanV1VerifierTest is Fixture {
     }
 
     function test_wordCostTable() public pure {
-        bytes memory table = SpanV1.COST_TABLE;
-        assertEq(SpanV1.wordCost(table, keccak256("the")), 4);
-        assertEq(SpanV1.wordCost(table, keccak256("over")), 6);
-        assertEq(SpanV1.wordCost(table, keccak256("important")), 8);
-        assertEq(SpanV1.wordCost(table, keccak256("zebras")), 12);
+        bytes memory table = SpanText.COST_TABLE;
+        assertEq(SpanText.wordCost(table, keccak256("the")), 4);
+        assertEq(SpanText.wordCost(table, keccak256("over")), 6);
+        assertEq(SpanText.wordCost(table, keccak256("important")), 8);
+        assertEq(SpanText.wordCost(table, keccak256("zebras")), 12);
     }
 
     function test_conflictingChunksRevert() public {
-        SpanV1.Chunk[] memory chunks = new SpanV1.Chunk[](2);
-        chunks[0] = SpanV1.Chunk(1, 0, "a b c");
-        chunks[1] = SpanV1.Chunk(1, 0, "a b d");
-        vm.expectRevert(abi.encodeWithSelector(SpanV1.SpanV1ConflictingChunk.selector, 1, 0));
+        SpanText.Chunk[] memory chunks = new SpanText.Chunk[](2);
+        chunks[0] = SpanText.Chunk(1, 0, "a b c");
+        chunks[1] = SpanText.Chunk(1, 0, "a b d");
+        vm.expectRevert(abi.encodeWithSelector(SpanText.SpanConflictingChunk.selector, 1, 0));
         harness.compute("a b c", new bytes32[](0), chunks);
     }
 
@@ -233,8 +235,8 @@ contract SpanV1VerifierTest is Fixture {
         for (uint256 i; i < output.length; ++i) {
             output[i] = "x";
         }
-        vm.expectRevert(abi.encodeWithSelector(SpanV1.SpanV1OutputTooLarge.selector, 32_769, 1));
-        harness.compute(output, new bytes32[](0), new SpanV1.Chunk[](0));
+        vm.expectRevert(abi.encodeWithSelector(SpanText.SpanOutputTooLarge.selector, 32_769, 1));
+        harness.compute(output, new bytes32[](0), new SpanText.Chunk[](0));
     }
 
     function test_challengeAddingTheOmittedOriginalWins() public {
@@ -272,7 +274,7 @@ contract SpanV1VerifierTest is Fixture {
     /// Issue 18.4: the record binds each witness's text, so another text under the same id is no witness.
     function test_challengeSwappingAWitnessTextLoses() public {
         Scenario memory s = _settle(_ids(1, 2));
-        SpanV1Verifier.ProvenChunk[] memory chunks = _proven(_ids(1, 2));
+        SpanVerifier.ProvenChunk[] memory chunks = _proven(_ids(1, 2));
         chunks[0].text = ALT_TEXT;
         chunks[0].proof = Merkle.proof(leaves, 4);
         assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(chunks)));
@@ -280,8 +282,8 @@ contract SpanV1VerifierTest is Fixture {
 
     function test_forgedOrForeignChunksAreUnconvincing() public {
         Scenario memory s = _settle(_ids(2, 3));
-        SpanV1Verifier.ProvenChunk[] memory chunks = _proven(_ids(2, 3));
-        SpanV1Verifier.ProvenChunk[] memory withForged = new SpanV1Verifier.ProvenChunk[](3);
+        SpanVerifier.ProvenChunk[] memory chunks = _proven(_ids(2, 3));
+        SpanVerifier.ProvenChunk[] memory withForged = new SpanVerifier.ProvenChunk[](3);
         (withForged[0], withForged[1], withForged[2]) = (chunks[0], chunks[1], _proven(_ids(1, 1))[0]);
         withForged[2].text = "Octopuses have three hearts and blue copper-based blood!";
         assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
@@ -290,16 +292,16 @@ contract SpanV1VerifierTest is Fixture {
         assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
         withForged[2].snapshotId = snapshotId;
         assertTrue(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
-        bytes memory otherOutput = abi.encode(uint8(0), abi.encode(SpanV1Verifier.Recomputation("other", withForged)));
+        bytes memory otherOutput = abi.encode(uint8(0), abi.encode(SpanVerifier.Recomputation("other", withForged)));
         assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, otherOutput));
         assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, abi.encode(uint8(7), bytes(""))));
-        SpanV1Verifier.ProvenChunk[] memory tooMany = new SpanV1Verifier.ProvenChunk[](257);
+        SpanVerifier.ProvenChunk[] memory tooMany = new SpanVerifier.ProvenChunk[](257);
         assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(tooMany)));
     }
 
     function test_challengerInputOverTheLimitsIsUnconvincing() public {
         Scenario memory s = _settle(_ids(2, 3));
-        SpanV1Verifier.ProvenChunk[] memory chunks = new SpanV1Verifier.ProvenChunk[](3);
+        SpanVerifier.ProvenChunk[] memory chunks = new SpanVerifier.ProvenChunk[](3);
         (chunks[0], chunks[1]) = (_proven(_ids(2, 3))[0], _proven(_ids(2, 3))[1]);
         bytes memory big = new bytes(262_145);
         bytes32[] memory bigLeaves = new bytes32[](2);
@@ -310,8 +312,8 @@ contract SpanV1VerifierTest is Fixture {
         uint256[] memory snaps = new uint256[](2);
         (snaps[0], snaps[1]) = (snapshotId, bigSnapshot);
         bytes memory attribution =
-            _attribution(abi.decode(s.attribution, (SpanV1Verifier.Attribution)).commitment, snaps, s.chunks);
-        chunks[2] = SpanV1Verifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
+            _attribution(abi.decode(s.attribution, (SpanVerifier.Attribution)).commitment, snaps, s.chunks);
+        chunks[2] = SpanVerifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
         assertFalse(verifier.verifyChallenge(attribution, s.payouts, _recompute(chunks)));
     }
 
@@ -324,9 +326,9 @@ contract SpanV1VerifierTest is Fixture {
         // malformed attribution bytes
         assertTrue(verifier.verifyChallenge(hex"1234", new Payout[](0), ""));
         // too many witnesses or snapshots
-        SpanV1.Chunk[] memory many = new SpanV1.Chunk[](129);
+        SpanText.Chunk[] memory many = new SpanText.Chunk[](129);
         for (uint256 i; i < many.length; ++i) {
-            many[i] = SpanV1.Chunk(1, 0, texts[0]);
+            many[i] = SpanText.Chunk(1, 0, texts[0]);
         }
         assertTrue(verifier.verifyChallenge(_attribution(c, _snapshots(), many), new Payout[](0), ""));
         uint256[] memory snaps = new uint256[](65);
@@ -345,24 +347,24 @@ contract SpanV1VerifierTest is Fixture {
         for (uint256 i; i < words.length; i += 2) {
             (words[i], words[i + 1]) = ("a", " ");
         }
-        SpanV1Verifier.Witness[] memory w = new SpanV1Verifier.Witness[](1);
-        w[0] = SpanV1Verifier.Witness(2, 0, keccak256(texts[1]));
-        bytes memory attribution = abi.encode(SpanV1Verifier.Attribution(keccak256(words), bytes32(0), _snapshots(), w));
-        SpanV1Verifier.ProvenChunk[] memory witness = new SpanV1Verifier.ProvenChunk[](1);
+        SpanVerifier.Witness[] memory w = new SpanVerifier.Witness[](1);
+        w[0] = SpanVerifier.Witness(2, 0, keccak256(texts[1]));
+        bytes memory attribution = abi.encode(SpanVerifier.Attribution(keccak256(words), bytes32(0), _snapshots(), w));
+        SpanVerifier.ProvenChunk[] memory witness = new SpanVerifier.ProvenChunk[](1);
         witness[0] = _proven(_ids(2, 2))[0];
-        bytes memory evidence = abi.encode(uint8(0), abi.encode(SpanV1Verifier.Recomputation(words, witness)));
+        bytes memory evidence = abi.encode(uint8(0), abi.encode(SpanVerifier.Recomputation(words, witness)));
         assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), evidence));
         // with a challenger's extra chunk the failure proves nothing
-        SpanV1Verifier.ProvenChunk[] memory more = new SpanV1Verifier.ProvenChunk[](2);
+        SpanVerifier.ProvenChunk[] memory more = new SpanVerifier.ProvenChunk[](2);
         (more[0], more[1]) = (witness[0], _proven(_ids(4, 4))[0]);
-        evidence = abi.encode(uint8(0), abi.encode(SpanV1Verifier.Recomputation(words, more)));
+        evidence = abi.encode(uint8(0), abi.encode(SpanVerifier.Recomputation(words, more)));
         assertFalse(verifier.verifyChallenge(attribution, new Payout[](0), evidence));
         // an output past 32,768 bytes
         bytes memory huge = new bytes(32_769);
-        attribution = abi.encode(SpanV1Verifier.Attribution(keccak256(huge), bytes32(0), _snapshots(), w));
-        evidence = abi.encode(uint8(0), abi.encode(SpanV1Verifier.Recomputation(huge, witness)));
+        attribution = abi.encode(SpanVerifier.Attribution(keccak256(huge), bytes32(0), _snapshots(), w));
+        evidence = abi.encode(uint8(0), abi.encode(SpanVerifier.Recomputation(huge, witness)));
         assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), evidence));
-        assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanV1Verifier.Recomputation(huge, witness))));
+        assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanVerifier.Recomputation(huge, witness))));
         // witness texts over 131,072 bytes
         bytes memory big = new bytes(131_073);
         bytes32[] memory bigLeaves = new bytes32[](2);
@@ -372,11 +374,11 @@ contract SpanV1VerifierTest is Fixture {
         uint256 bigSnapshot = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
         uint256[] memory snaps = new uint256[](1);
         snaps[0] = bigSnapshot;
-        w[0] = SpanV1Verifier.Witness(9, 0, keccak256(big));
-        attribution = abi.encode(SpanV1Verifier.Attribution(keccak256(OUTPUT), bytes32(0), snaps, w));
-        witness[0] = SpanV1Verifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
+        w[0] = SpanVerifier.Witness(9, 0, keccak256(big));
+        attribution = abi.encode(SpanVerifier.Attribution(keccak256(OUTPUT), bytes32(0), snaps, w));
+        witness[0] = SpanVerifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
         assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), _recompute(witness)));
-        assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, witness))));
+        assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanVerifier.Recomputation(OUTPUT, witness))));
     }
 
     /// Witness texts over the limit count against the operator even with their true commitment.
@@ -389,16 +391,16 @@ contract SpanV1VerifierTest is Fixture {
         uint256 bigSnapshot = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
         uint256[] memory snaps = new uint256[](1);
         snaps[0] = bigSnapshot;
-        SpanV1.Chunk[] memory bigChunk = new SpanV1.Chunk[](1);
-        bigChunk[0] = SpanV1.Chunk(9, 0, big);
+        SpanText.Chunk[] memory bigChunk = new SpanText.Chunk[](1);
+        bigChunk[0] = SpanText.Chunk(9, 0, big);
         bytes32[] memory bigRoots = new bytes32[](1);
         bigRoots[0] = Merkle.root(bigLeaves);
         (bytes32 honest,,) = harness.compute(OUTPUT, bigRoots, bigChunk);
-        SpanV1Verifier.Witness[] memory w = new SpanV1Verifier.Witness[](1);
-        w[0] = SpanV1Verifier.Witness(9, 0, keccak256(big));
-        bytes memory attribution = abi.encode(SpanV1Verifier.Attribution(keccak256(OUTPUT), honest, snaps, w));
-        SpanV1Verifier.ProvenChunk[] memory witness = new SpanV1Verifier.ProvenChunk[](1);
-        witness[0] = SpanV1Verifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
+        SpanVerifier.Witness[] memory w = new SpanVerifier.Witness[](1);
+        w[0] = SpanVerifier.Witness(9, 0, keccak256(big));
+        bytes memory attribution = abi.encode(SpanVerifier.Attribution(keccak256(OUTPUT), honest, snaps, w));
+        SpanVerifier.ProvenChunk[] memory witness = new SpanVerifier.ProvenChunk[](1);
+        witness[0] = SpanVerifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
         assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), _recompute(witness)));
     }
 
@@ -464,18 +466,18 @@ contract SpanV1VerifierTest is Fixture {
 
     function test_evidenceAnswerMustProveEveryWitness() public {
         Scenario memory s = _settle(_ids(1, 2));
-        bytes memory complete = abi.encode(SpanV1Verifier.Recomputation(OUTPUT, _proven(_ids(1, 2))));
+        bytes memory complete = abi.encode(SpanVerifier.Recomputation(OUTPUT, _proven(_ids(1, 2))));
         assertTrue(verifier.verifyAnswer(s.attribution, complete));
         uint256[] memory one = new uint256[](1);
         one[0] = 2;
         assertFalse(
-            verifier.verifyAnswer(s.attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, _proven(one))))
+            verifier.verifyAnswer(s.attribution, abi.encode(SpanVerifier.Recomputation(OUTPUT, _proven(one))))
         );
         assertFalse(
-            verifier.verifyAnswer(s.attribution, abi.encode(SpanV1Verifier.Recomputation("other", _proven(_ids(1, 2)))))
+            verifier.verifyAnswer(s.attribution, abi.encode(SpanVerifier.Recomputation("other", _proven(_ids(1, 2)))))
         );
         assertFalse(
-            verifier.verifyAnswer(s.attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, _proven(_ids(1, 3)))))
+            verifier.verifyAnswer(s.attribution, abi.encode(SpanVerifier.Recomputation(OUTPUT, _proven(_ids(1, 3)))))
         );
 
         vm.prank(challenger);
@@ -487,8 +489,8 @@ contract SpanV1VerifierTest is Fixture {
 
     /// Issue 18.3: a witness that exists in no snapshot cannot be answered for, so the batch reverts.
     function test_witnessInNoSnapshotLosesTheEvidenceRequest() public {
-        SpanV1.Chunk[] memory ghost = new SpanV1.Chunk[](1);
-        ghost[0] = SpanV1.Chunk(7, 0, "A chunk that no snapshot holds.");
+        SpanText.Chunk[] memory ghost = new SpanText.Chunk[](1);
+        ghost[0] = SpanText.Chunk(7, 0, "A chunk that no snapshot holds.");
         bytes memory attribution = _attribution(keccak256("whatever"), _snapshots(), ghost);
         (,,, uint256 total) = settlement.splitFee(10 ether);
         Payout[] memory payouts = new Payout[](1);
@@ -497,11 +499,11 @@ contract SpanV1VerifierTest is Fixture {
         InferenceSettlement.Record memory r = InferenceSettlement.Record(0, attribution, payouts, new SumNode[](0));
         vm.prank(challenger);
         uint256 id = settlement.requestEvidence(batchId, r);
-        SpanV1Verifier.ProvenChunk[] memory none = new SpanV1Verifier.ProvenChunk[](1);
-        none[0] = SpanV1Verifier.ProvenChunk(7, 0, "A chunk that no snapshot holds.", snapshotId, new bytes32[](0));
+        SpanVerifier.ProvenChunk[] memory none = new SpanVerifier.ProvenChunk[](1);
+        none[0] = SpanVerifier.ProvenChunk(7, 0, "A chunk that no snapshot holds.", snapshotId, new bytes32[](0));
         vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.AnswerRejected.selector, id));
         vm.prank(operator);
-        settlement.answerEvidence(id, attribution, abi.encode(SpanV1Verifier.Recomputation(OUTPUT, none)));
+        settlement.answerEvidence(id, attribution, abi.encode(SpanVerifier.Recomputation(OUTPUT, none)));
         vm.warp(settlement.getDispute(id).answerBy);
         settlement.resolveDispute(id);
         assertEq(uint256(settlement.getBatch(batchId).status), uint256(InferenceSettlement.BatchStatus.Reverted));

@@ -3,15 +3,15 @@ pragma solidity 0.8.30;
 
 import {Test} from "forge-std/Test.sol";
 import {console} from "forge-std/console.sol";
-import {SpanV1} from "../src/attribution/SpanV1.sol";
+import {SpanText} from "../src/attribution/SpanText.sol";
 import {SpanV2} from "../src/attribution/SpanV2.sol";
 
 /// @notice Exposes the library as an external call, so gas is measured per computation and reverts surface.
 contract SpanV2Harness {
-    function compute(bytes memory output, bytes32[] memory roots, SpanV1.Chunk[] memory chunks)
+    function compute(bytes memory output, bytes32[] memory roots, SpanText.Chunk[] memory chunks)
         external
         pure
-        returns (bytes32 commitment, SpanV1.Credit[] memory credits, SpanV2.Segment[] memory segments)
+        returns (bytes32 commitment, SpanText.Credit[] memory credits, SpanV2.Segment[] memory segments)
     {
         return SpanV2.compute(output, roots, chunks);
     }
@@ -30,13 +30,13 @@ contract SpanV2Test is Test {
             (
                 bytes memory output,
                 bytes32[] memory roots,
-                SpanV1.Chunk[] memory chunks,
+                SpanText.Chunk[] memory chunks,
                 bytes32 commitment,
                 uint256[] memory ids,
                 uint256[] memory shares
-            ) = abi.decode(_vector(k), (bytes, bytes32[], SpanV1.Chunk[], bytes32, uint256[], uint256[]));
+            ) = abi.decode(_vector(k), (bytes, bytes32[], SpanText.Chunk[], bytes32, uint256[], uint256[]));
             uint256 gasBefore = gasleft();
-            (bytes32 c, SpanV1.Credit[] memory credits,) = harness.compute(output, roots, chunks);
+            (bytes32 c, SpanText.Credit[] memory credits,) = harness.compute(output, roots, chunks);
             totalGas += gasBefore - gasleft();
             assertEq(c, commitment, "commitment");
             assertEq(credits.length, ids.length, "credit count");
@@ -49,10 +49,10 @@ contract SpanV2Test is Test {
     }
 
     function test_extendedCopyEarnsNothing() public view {
-        SpanV1.Chunk[] memory chunks = new SpanV1.Chunk[](2);
-        chunks[0] = SpanV1.Chunk(9, 0, "and zebras graze quietly near the river, while");
-        chunks[1] = SpanV1.Chunk(1, 0, "Zebras graze quietly near the river.");
-        (, SpanV1.Credit[] memory credits, SpanV2.Segment[] memory segments) =
+        SpanText.Chunk[] memory chunks = new SpanText.Chunk[](2);
+        chunks[0] = SpanText.Chunk(9, 0, "and zebras graze quietly near the river, while");
+        chunks[1] = SpanText.Chunk(1, 0, "Zebras graze quietly near the river.");
+        (, SpanText.Credit[] memory credits, SpanV2.Segment[] memory segments) =
             harness.compute("Look: and zebras graze quietly near the river, while we watch.", new bytes32[](0), chunks);
         assertEq(credits.length, 1);
         assertEq(credits[0].contributionId, 1);
@@ -63,25 +63,25 @@ contract SpanV2Test is Test {
     }
 
     function test_conflictingChunksRevert() public {
-        SpanV1.Chunk[] memory chunks = new SpanV1.Chunk[](2);
-        chunks[0] = SpanV1.Chunk(1, 0, "one text");
-        chunks[1] = SpanV1.Chunk(1, 0, "another text");
-        vm.expectRevert(abi.encodeWithSelector(SpanV2.SpanV2ConflictingChunk.selector, 1, 0));
+        SpanText.Chunk[] memory chunks = new SpanText.Chunk[](2);
+        chunks[0] = SpanText.Chunk(1, 0, "one text");
+        chunks[1] = SpanText.Chunk(1, 0, "another text");
+        vm.expectRevert(abi.encodeWithSelector(SpanText.SpanConflictingChunk.selector, 1, 0));
         harness.compute("one text", new bytes32[](0), chunks);
     }
 
     function test_zeroContributionIdReverts() public {
-        SpanV1.Chunk[] memory chunks = new SpanV1.Chunk[](1);
-        chunks[0] = SpanV1.Chunk(0, 0, "text");
-        vm.expectRevert(abi.encodeWithSelector(SpanV2.SpanV2ZeroContributionId.selector, 0));
+        SpanText.Chunk[] memory chunks = new SpanText.Chunk[](1);
+        chunks[0] = SpanText.Chunk(0, 0, "text");
+        vm.expectRevert(abi.encodeWithSelector(SpanText.SpanZeroContributionId.selector, 0));
         harness.compute("text", new bytes32[](0), chunks);
     }
 
     function test_oversizedOutputReverts() public {
         bytes memory output = new bytes(32_769);
         for (uint256 i; i < output.length; ++i) output[i] = "a";
-        vm.expectRevert(abi.encodeWithSelector(SpanV2.SpanV2OutputTooLarge.selector, 32_769, 1));
-        harness.compute(output, new bytes32[](0), new SpanV1.Chunk[](0));
+        vm.expectRevert(abi.encodeWithSelector(SpanText.SpanOutputTooLarge.selector, 32_769, 1));
+        harness.compute(output, new bytes32[](0), new SpanText.Chunk[](0));
     }
 
     // BEGIN GENERATED (packages/attribution/test/vectors/spanV2Vectors.ts)

@@ -146,7 +146,7 @@ export function buildVectors(): Vector[] {
 }
 
 export const VECTORS_FILE = new URL("./span-v1.json", import.meta.url);
-export const SOLIDITY_LIBRARY = new URL("../../../../contracts/src/attribution/SpanV1.sol", import.meta.url);
+export const SOLIDITY_LIBRARY = new URL("../../../../contracts/src/attribution/SpanText.sol", import.meta.url);
 export const SOLIDITY_TEST = new URL("../../../../contracts/test/SpanV1Verifier.t.sol", import.meta.url);
 
 /** The cost table as the Solidity library embeds it: sorted 4-byte keys, each followed by its cost. */
@@ -266,5 +266,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   writeFileSync(VECTORS_FILE, `${JSON.stringify({ vectors }, null, 2)}\n`);
   writeFileSync(SOLIDITY_LIBRARY, withCostTable(readFileSync(SOLIDITY_LIBRARY, "utf8")));
   writeFileSync(SOLIDITY_TEST, withGeneratedSection(readFileSync(SOLIDITY_TEST, "utf8"), vectors));
-  console.log("wrote span-v1.json, the cost table in SpanV1.sol and the vectors in SpanV1Verifier.t.sol");
+  console.log("wrote span-v1.json, the cost table in SpanText.sol and the vectors in SpanV1Verifier.t.sol");
 }
