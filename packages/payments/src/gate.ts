@@ -15,6 +15,7 @@ import { type StoredAttribution, storeAttribution, type WitnessChunks } from "./
 import { feeFor, pricePer1k, recordPricePer1k } from "./price.ts";
 import { encodeReceiptHeader, requestIdHash, signReceipt } from "./receipt.ts";
 import { Reservations } from "./reservations.ts";
+import { PAYMENT_RESPONSE_HEADER, type X402Admission } from "./x402/admission.ts";
 
 export const RECEIPT_HEADER = "openledger-receipt";
 /** A receipt's `attribution` when span-v2 could not run on the answer (it credits no span). */
@@ -37,6 +38,12 @@ export interface PaymentGateOptions {
    * evidence answers need them); absent: answers are charged and receipted, but settle as uncredited.
    */
   witnessChunks?: WitnessChunks;
+  /**
+   * Per-call payment with no account (x402 v2, exact scheme, $OPEN by EIP-3009): a request with a
+   * `PAYMENT-SIGNATURE` header, or with neither a key nor a payment (402 with the terms), pays this way.
+   * Absent: API keys only (no key: 401).
+   */
+  x402?: X402Admission;
   /** unix seconds now (authorisation expiry); defaults to the wall clock */
   now?: () => bigint;
 }
@@ -99,14 +106,15 @@ export class PaymentGate {
   }
 
   private async admit(req: AdmissionRequest): Promise<AdmissionTicket> {
-    const payer = this.payerOf(req.credentials.authorization);
+    const { authorization, payment } = req.credentials;
+    if (this.o.x402 && (payment !== undefined || authorization === undefined))
+      return this.admitX402(this.o.x402, req);
+    const payer = this.payerOf(authorization);
     const per1k = pricePer1k(req);
     const funds = await this.fundsOf(payer);
     // no await between reading the funds and reserving: concurrent admissions see each other's holds
     const hold = this.reservations.reserve(payer, feeFor(req.promptTokens + req.maxTokens, per1k), funds);
-    const snapshotIds = [
-      ...new Set([req.model, ...req.adapters.map((a) => a.model)].flatMap((m) => m.snapshotIds)),
-    ];
+    const snapshotIds = snapshotIdsOf(req);
     return {
       settle: async (record) => {
         try {
@@ -114,6 +122,28 @@ export class PaymentGate {
         } finally {
           hold.release();
         }
+      },
+    };
+  }
+
+  /**
+   * x402: the payment for the request's maximum cost is verified and settled on chain before the
+   * request runs (402 otherwise); the usage row records the amount transferred as its fee, and the
+   * answer carries the settlement in `PAYMENT-RESPONSE` and `openledger.x402`.
+   */
+  private async admitX402(x402: X402Admission, req: AdmissionRequest): Promise<AdmissionTicket> {
+    const paid = await x402.pay(req, feeFor(req.promptTokens + req.maxTokens, pricePer1k(req)));
+    const snapshotIds = snapshotIdsOf(req);
+    return {
+      settle: async (record) => {
+        const s = await this.settleUsage(record, paid.payer, snapshotIds, {
+          payment: "x402",
+          fee: paid.amount,
+        });
+        return {
+          headers: { ...s.headers, [PAYMENT_RESPONSE_HEADER]: paid.header },
+          extension: { ...s.extension, x402: paid.settlement },
+        };
       },
     };
   }
@@ -200,4 +230,9 @@ export class PaymentGate {
       },
     };
   }
+}
+
+/** The Datanet snapshots a request's model and adapters were trained on (each once). */
+function snapshotIdsOf(req: AdmissionRequest): bigint[] {
+  return [...new Set([req.model, ...req.adapters.map((a) => a.model)].flatMap((m) => m.snapshotIds))];
 }
