@@ -8,10 +8,16 @@ import {Test} from "forge-std/Test.sol";
 import {IDatanetRegistry} from "../src/interfaces/IDatanetRegistry.sol";
 import {InferenceSettlement} from "../src/InferenceSettlement.sol";
 import {SpanV1Verifier} from "../src/attribution/SpanV1Verifier.sol";
+import {SpanV2Verifier} from "../src/attribution/SpanV2Verifier.sol";
 
 contract PrecompileAddressesTest is Test {
     function test_SpanV1Verifier_SPAN_V1_PRECOMPILE() public {
         SpanV1Verifier deployed = new SpanV1Verifier(IDatanetRegistry(address(0)), InferenceSettlement(address(0)), true);
         assertEq(deployed.SPAN_V1_PRECOMPILE(), address(0x0000000000000000000000000000000000000801), "attribution-span-v1");
+    }
+
+    function test_SpanV2Verifier_SPAN_V2_PRECOMPILE() public {
+        SpanV2Verifier deployed = new SpanV2Verifier(IDatanetRegistry(address(0)), InferenceSettlement(address(0)), true);
+        assertEq(deployed.SPAN_V2_PRECOMPILE(), address(0x0000000000000000000000000000000000000802), "attribution-span-v2");
     }
 }

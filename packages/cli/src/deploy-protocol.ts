@@ -27,7 +27,7 @@ export async function deployToChain(params: {
   deploymentsDir: string;
   fresh?: boolean;
   token?: "open" | "wrapped";
-  verifier?: "none" | "span-v1" | "span-v1-precompile";
+  verifier?: "none" | "span-v1" | "span-v1-precompile" | "span-v2" | "span-v2-precompile";
   log: Logger;
 }): Promise<DeployResult> {
   const { log } = params;
@@ -44,11 +44,12 @@ export async function deployToChain(params: {
   }
   const { walletClient, publicClient } = await connectRpc(params.rpc, key);
   if (!walletClient) throw new CliError("could not create a wallet client");
-  // On the OpenLedger L2, OPEN is the native currency and span-v1 runs as a precompile: the defaults
-  // match its genesis deployment, so re-running deploy there finds everything.
+  // On the OpenLedger L2, OPEN is the native currency and span-v2 runs as a precompile: the defaults
+  // match its genesis deployment, so re-running deploy there finds everything. span-v1 stays available
+  // (--verifier span-v1[-precompile]) for batches already posted with it.
   const onL2 = (await publicClient.request({ method: "web3_clientVersion" })).startsWith("OpenLedger/");
   const token = params.token ?? (onL2 ? "wrapped" : "open");
-  const verifier = params.verifier ?? (onL2 ? "span-v1-precompile" : "span-v1");
+  const verifier = params.verifier ?? (onL2 ? "span-v2-precompile" : "span-v2");
   log.info("deploying the protocol", {
     rpc: params.rpc,
     chainId: probe.chain.id,

@@ -57,7 +57,7 @@ export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> 
 /**
  * The protocol's deploy transactions for a fresh L2 chain: sent from dev account 0 at nonces 0.. in
  * block 1, so every fresh chain has the contracts at the same addresses. The token is the
- * wrapped-native form (OPEN is the chain's currency) and the settlement verifier uses the span-v1
+ * wrapped-native form (OPEN is the chain's currency) and the settlement verifier uses the span-v2
  * precompile.
  */
 export async function genesisPlan() {
@@ -67,7 +67,7 @@ export async function genesisPlan() {
   return protocolDeployTransactions({
     deployer,
     startNonce: 0,
-    params: { token: "wrapped", verifier: "span-v1-precompile" },
+    params: { token: "wrapped", verifier: "span-v2-precompile" },
   });
 }
 

@@ -47,12 +47,13 @@ export function parseSeconds(value: string): number {
 }
 
 /** The `--verifier` option shared by deploy and start. */
-export function verifierOption(defaultKind?: "span-v1" | "span-v1-precompile" | "none"): Option {
-  const about = "challenge verifier: SpanV1Verifier in Solidity, through the L2 precompile, or none";
+export function verifierOption(defaultKind?: "span-v2" | "span-v1" | "span-v1-precompile" | "none"): Option {
+  const about =
+    "challenge verifier: SpanV2Verifier (or SpanV1Verifier) in Solidity, through the L2 precompile, or none";
   const option = new Option(
     "--verifier <kind>",
-    defaultKind ? about : `${about}; default: span-v1-precompile on the OpenLedger L2, span-v1 elsewhere`,
-  ).choices(["span-v1", "span-v1-precompile", "none"]);
+    defaultKind ? about : `${about}; default: span-v2-precompile on the OpenLedger L2, span-v2 elsewhere`,
+  ).choices(["span-v2", "span-v2-precompile", "span-v1", "span-v1-precompile", "none"]);
   return defaultKind ? option.default(defaultKind) : option;
 }
 

@@ -69,7 +69,7 @@ describe("openledger CLI", () => {
     const addresses = lines(first.stdout);
     assert.deepEqual(
       addresses.map((l) => l.split(/\s+/)[0]),
-      ["OpenToken", "Staking", "DatanetRegistry", "ModelRegistry", "InferenceSettlement", "SpanV1Verifier"],
+      ["OpenToken", "Staking", "DatanetRegistry", "ModelRegistry", "InferenceSettlement", "SpanV2Verifier"],
     );
     for (const l of addresses) assert.match(l, /0x[0-9a-fA-F]{40}$/);
     assert.match(first.stderr, /deployed contract=OpenToken/);

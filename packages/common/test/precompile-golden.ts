@@ -26,6 +26,13 @@ const SOLIDITY_CONSTANTS: {
     constant: "SPAN_V1_PRECOMPILE",
     precompile: "attribution-span-v1",
   },
+  {
+    contract: "SpanV2Verifier",
+    importPath: "../src/attribution/SpanV2Verifier.sol",
+    deploy: "new SpanV2Verifier(IDatanetRegistry(address(0)), InferenceSettlement(address(0)), true)",
+    constant: "SPAN_V2_PRECOMPILE",
+    precompile: "attribution-span-v2",
+  },
 ];
 
 /** Types the deploy expressions name. */

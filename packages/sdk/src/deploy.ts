@@ -29,6 +29,8 @@ import {
   openTokenBytecode,
   spanV1VerifierAbi,
   spanV1VerifierBytecode,
+  spanV2VerifierAbi,
+  spanV2VerifierBytecode,
   stakingAbi,
   stakingBytecode,
   wrappedOpenAbi,
@@ -57,11 +59,12 @@ export interface ProtocolParams {
   challengeWindow?: bigint;
   withdrawalDelay?: bigint;
   /**
-   * Challenge verifier plugged into InferenceSettlement: "span-v1" (SpanV1Verifier computing span-v1
-   * in Solidity, any EVM chain), "span-v1-precompile" (the same through the 0x…0801 precompile of the
-   * OpenLedger L2), or "none" (default; no challenge can succeed until one is set).
+   * Challenge verifier plugged into InferenceSettlement: "span-v2" (SpanV2Verifier computing span-v2
+   * in Solidity, any EVM chain), "span-v2-precompile" (the same through the 0x…0802 precompile of the
+   * OpenLedger L2), "span-v1" / "span-v1-precompile" (SpanV1Verifier, for batches posted with span-v1),
+   * or "none" (default; no challenge can succeed until one is set).
    */
-  verifier?: "none" | "span-v1" | "span-v1-precompile";
+  verifier?: "none" | "span-v1" | "span-v1-precompile" | "span-v2" | "span-v2-precompile";
   /** Holder of OpenToken's BRIDGE_ROLE (the L1<->L2 bridge); nobody when omitted. */
   bridge?: Address;
 }
@@ -193,19 +196,21 @@ function protocolPlan(deployerInput: Address, params: ProtocolParams): Step[] {
     },
   ];
   if (p.verifier !== "none") {
-    const usePrecompile = p.verifier === "span-v1-precompile";
+    const usePrecompile = p.verifier.endsWith("-precompile");
+    const v2 = p.verifier.startsWith("span-v2");
+    const contract = v2 ? "SpanV2Verifier" : "SpanV1Verifier";
     steps.push(
       {
         kind: "deploy",
         role: "verifier",
-        contract: "SpanV1Verifier",
-        abi: spanV1VerifierAbi,
-        bytecode: spanV1VerifierBytecode,
+        contract,
+        abi: v2 ? spanV2VerifierAbi : spanV1VerifierAbi,
+        bytecode: v2 ? spanV2VerifierBytecode : spanV1VerifierBytecode,
         args: (a) => [a.datanetRegistry, a.inferenceSettlement, usePrecompile],
       },
       {
         kind: "call",
-        id: "InferenceSettlement.setVerifier(SpanV1Verifier)",
+        id: `InferenceSettlement.setVerifier(${contract})`,
         target: "inferenceSettlement",
         abi: inferenceSettlementAbi,
         functionName: "setVerifier",

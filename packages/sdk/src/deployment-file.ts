@@ -10,7 +10,7 @@ export interface ProtocolAddresses {
   datanetRegistry: Address;
   modelRegistry: Address;
   inferenceSettlement: Address;
-  /** The challenge verifier (SpanV1Verifier), when one was deployed. */
+  /** The challenge verifier (SpanV2Verifier or SpanV1Verifier), when one was deployed. */
   verifier?: Address;
 }
 

@@ -11,7 +11,7 @@ interface DeployOptions {
   deployments: string;
   fresh: boolean;
   token?: "open" | "wrapped";
-  verifier?: "none" | "span-v1" | "span-v1-precompile";
+  verifier?: "none" | "span-v1" | "span-v1-precompile" | "span-v2" | "span-v2-precompile";
   json: boolean;
 }
 

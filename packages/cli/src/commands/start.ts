@@ -6,7 +6,7 @@ interface StartOptions {
   port: number;
   deployments: string;
   blockTime?: number;
-  verifier: "none" | "span-v1" | "span-v1-precompile";
+  verifier: "none" | "span-v1" | "span-v1-precompile" | "span-v2" | "span-v2-precompile";
 }
 
 export function registerStartCommand(program: Command): void {
@@ -22,7 +22,7 @@ export function registerStartCommand(program: Command): void {
       parseSeconds,
     )
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
-    .addOption(verifierOption("span-v1"))
+    .addOption(verifierOption("span-v2"))
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<StartOptions>(command);
       const { startAnvil } = await import("@openledger/devnet");
