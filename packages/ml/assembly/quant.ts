@@ -17,9 +17,16 @@ const Q5_K: i32 = 13;
 const Q6_K: i32 = 14;
 const BF16: i32 = 30;
 
-// A quantised activation block: f32 scale, i32 sum of the 32 values, then the 32 values as i16 (widened
-// once here rather than for every weight row they meet).
-const QA: i32 = 72;
+// A quantised activation block: f32 scale, i32 sum of the 32 values, the 32 values as i8 (at AI8: for the
+// relaxed byte dot), then as i16 (at AI16: widened once here rather than for every weight row they meet).
+const QA: i32 = 104;
+const AI8: usize = 8;
+const AI16: usize = 40;
+
+/** Bytes of one quantised activation block of 32 values (the engine sizes quant_q8_rows' output by it). */
+export function q8_block_bytes(): i32 {
+  return QA;
+}
 
 @inline function h2f(h: u32): f32 {
   // exponent and mantissa moved into f32 position, rescaled by 2^112 (exact for normals and subnormals)
@@ -45,14 +52,27 @@ const QA: i32 = 72;
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
-// Σ a·w over 16 values: a at ap as i16, w as signed bytes; added to acc (i32x4 lanes). Not
-// i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline compiler (Liftoff) computes it differently
-// from its optimising one, so results would depend on tier-up.
+// Σ a·w over 16 values: a at ap as i16, w as signed bytes; added to acc (i32x4 lanes).
 @inline function dotA(ap: usize, w: v128, acc: v128): v128 {
   acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(ap), i16x8.extend_low_i8x16_s(w)));
   return i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(ap, 16), i16x8.extend_high_i8x16_s(w)));
 }
 
+// Σ a·w over the 32 values of activation block ab, for weights l0 (values 0..15) and l1 (16..31) in 0..63,
+// as i32x4 lanes. The relaxed build multiplies bytes directly: i16x8.relaxed_dot_i8x16_i7x16_s is exact
+// when its second operand is in 0..127 (pair sums stay within i16 for weights below 64). Not
+// i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline compiler (Liftoff) miscomputes it (the
+// accumulator is dropped and the dot doubled), so results would depend on tier-up.
+@inline function dot32u(ab: usize, l0: v128, l1: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const p = i16x8.add(
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + AI8), l0),
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + AI8 + 16), l1),
+    );
+    return i32x4.extadd_pairwise_i16x8_s(p);
+  }
+  return dotA(ab + AI16 + 32, l1, dotA(ab + AI16, l0, i32x4.splat(0)));
+}
 
 // The block scale as llama.cpp stores it in block_q8_0: rounded to f16 precision (11 significant bits).
 @inline function roundScale(d: f32): f32 {
@@ -108,8 +128,10 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
         const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 32), id)));
         const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 48), id)));
         s = i32x4.add(s, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
-        v128.store(ob + 8 + (<usize>i << 5), i16x8.narrow_i32x4_s(q0, q1));
-        v128.store(ob + 24 + (<usize>i << 5), i16x8.narrow_i32x4_s(q2, q3));
+        const h01 = i16x8.narrow_i32x4_s(q0, q1), h23 = i16x8.narrow_i32x4_s(q2, q3);
+        v128.store(ob + AI8 + (<usize>i << 4), i8x16.narrow_i16x8_s(h01, h23));
+        v128.store(ob + AI16 + (<usize>i << 5), h01);
+        v128.store(ob + AI16 + 16 + (<usize>i << 5), h23);
       }
       store<f32>(ob, d);
       store<i32>(ob, ihsum(s), 4);
@@ -212,12 +234,12 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 }
 
 @inline function blockQ8_0(wb: usize, ab: usize): v128 {
-  return dotA(ab + 40, v128.load(wb, 18), dotA(ab + 8, v128.load(wb, 2), i32x4.splat(0)));
+  return dotA(ab + AI16 + 32, v128.load(wb, 18), dotA(ab + AI16, v128.load(wb, 2), i32x4.splat(0)));
 }
 
 @inline function blockQ4_0(wb: usize, ab: usize): v128 {
   const q = v128.load(wb, 2);
-  return dotA(ab + 40, i8x16.shr_u(q, 4), dotA(ab + 8, v128.and(q, i8x16.splat(0x0f)), i32x4.splat(0)));
+  return dot32u(ab, v128.and(q, i8x16.splat(0x0f)), i8x16.shr_u(q, 4));
 }
 
 @inline function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
@@ -263,8 +285,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   for (let b = 0; b < nb; b++) {
     const wb = w + <usize>b * 20, ab = a + <usize>b * QA;
     const q = v128.load(wb, 4);
-    let s = dotA(ab + 8, v128.and(q, lo), i32x4.splat(0));
-    s = dotA(ab + 40, i8x16.shr_u(q, 4), s);
+    const s = dot32u(ab, v128.and(q, lo), i8x16.shr_u(q, 4));
     const da = load<f32>(ab);
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(h2f(load<u16>(wb)) * da), acc);
     corr += h2f(load<u16>(wb, 2)) * da * <f32>load<i32>(ab, 4);
@@ -291,8 +312,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
     const wb = w + <usize>b * size, ab = a + <usize>b * QA;
     const qh = load<u32>(wb + hAt);
     const q = v128.load(wb + hAt + 4);
-    let s = dotA(ab + 8, v128.or(v128.and(q, lo), highBits(qh, 0)), i32x4.splat(0));
-    s = dotA(ab + 40, v128.or(i8x16.shr_u(q, 4), highBits(qh, 16)), s);
+    const s = dot32u(ab, v128.or(v128.and(q, lo), highBits(qh, 0)), v128.or(i8x16.shr_u(q, 4), highBits(qh, 16)));
     const da = load<f32>(ab);
     const d = h2f(load<u16>(wb)) * da;
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.splat(d), acc);
@@ -320,11 +340,6 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   return f32x4.convert_i32x4_s(v);
 }
 
-// Σ over 32 values of activation block ab times the 32 weights l0 (values 0..15) and l1 (16..31).
-@inline function dot32(ab: usize, l0: v128, l1: v128): v128 {
-  return dotA(ab + 40, l1, dotA(ab + 8, l0, i32x4.splat(0)));
-}
-
 @inline function dotQ45K(w: usize, a: usize, nsb: i32, five: bool): f32 {
   let total: f32 = 0;
   const lo = i8x16.splat(0x0f);
@@ -348,8 +363,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
         h0 = v128.or(h0, v128.and(i8x16.eq(v128.and(x0, bh), bh), i8x16.splat(16)));
         h1 = v128.or(h1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
       }
-      const lowSum = dot32(ab + <usize>(2 * c) * QA, l0, l1);
-      const highSum = dot32(ab + <usize>(2 * c + 1) * QA, h0, h1);
+      const lowSum = dot32u(ab + <usize>(2 * c) * QA, l0, l1);
+      const highSum = dot32u(ab + <usize>(2 * c + 1) * QA, h0, h1);
       if (c == 0) { s0 = lowSum; s1 = highSum; }
       else if (c == 1) { s2 = lowSum; s3 = highSum; }
       else if (c == 2) { s4 = lowSum; s5 = highSum; }
@@ -398,7 +413,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
         const v2 = i8x16.sub(v128.or(v128.and(L1, lo), i8x16.shl(v128.and(i8x16.shr_u(H, 2), three), 4)), off);
         const v3 = i8x16.sub(v128.or(i8x16.shr_u(L0, 4), i8x16.shl(v128.and(i8x16.shr_u(H, 4), three), 4)), off);
         const v4 = i8x16.sub(v128.or(i8x16.shr_u(L1, 4), i8x16.shl(i8x16.shr_u(H, 6), 4)), off);
-        const ap = ab + 8 + (o << 1);
+        const ap = ab + AI16 + (o << 1);
         const z = i32x4.splat(0);
         const S = hsum4(dotA(ap, v1, z), dotA(ap + QA, v2, z), dotA(ap + 2 * QA, v3, z), dotA(ap + 3 * QA, v4, z));
         acc = madd(f32x4.convert_i32x4_s(S), f32x4.mul(q6Scales4(sc + half), da), acc);

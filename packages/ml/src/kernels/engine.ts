@@ -76,6 +76,7 @@ type KernelName =
   | "add_range"
   | "adamw"
   | "sumsq"
+  | "q8_block_bytes"
   | "quant_q8_rows"
   | "round_q8_rows"
   | "mmd_f16"
@@ -100,6 +101,7 @@ const KERNELS: KernelName[] = [
   "add_range",
   "adamw",
   "sumsq",
+  "q8_block_bytes",
   "quant_q8_rows",
   "round_q8_rows",
   "mmd_f16",
@@ -165,6 +167,8 @@ export class Engine {
   private closed = false;
   /** per-thread panels of dequantised weights (grown on demand, not counted as allocated) */
   private scratch: Buf | null = null;
+  /** bytes of one 32-value block of quant_q8_rows' output, as the kernels lay it out */
+  private readonly q8BlockBytes: number;
 
   private constructor(
     module: WasmModule,
@@ -176,6 +180,7 @@ export class Engine {
     const instance = new WA.Instance(module, { env: { memory: this.memory } });
     this.k = instance.exports as unknown as Record<KernelName, (...args: number[]) => number>;
     this.relaxedSimd = relaxed;
+    this.q8BlockBytes = this.k.q8_block_bytes();
     this.threads = threads;
     this.ctrl = new Int32Array(this.memory.buffer, CTRL_PTR, 32);
     for (let part = 1; part < threads; part++) {
@@ -521,7 +526,7 @@ export class Engine {
         );
         return;
       }
-      const aq = this.allocBytes(M * (K / 32) * 40);
+      const aq = this.allocBytes(M * (K / 32) * this.q8BlockBytes);
       try {
         this.run("quant_q8_rows", [[x.ptr, lda, K, aq.ptr, 0, M]]);
         this.run(
