@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 // Types only at the top: the modules behind them load when a command runs, so help stays fast.
-import type { DatanetService } from "@openledger/datanet";
+import type { DatanetService, SeedSummary } from "@openledger/datanet";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Address, Hex, LocalAccount } from "viem";
 import { commandContext } from "../context.ts";
@@ -15,10 +15,34 @@ interface DatanetOptions {
   deployments: string;
   privateKey?: Hex;
   account: number;
+  json: boolean;
+}
+
+/** One JSON document on stdout (bigints as decimal strings), for scripts. */
+function printJson(print: (line: string) => void, value: unknown): void {
+  print(JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+}
+
+/** A page of a list fetched with one row more than `limit` (which says whether another page follows). */
+function page<T extends { id: number }>(rows: T[], limit: number) {
+  const data = rows.slice(0, limit);
+  const hasMore = rows.length > limit;
+  return { data, has_more: hasMore, next_after: hasMore ? data[data.length - 1].id : null };
+}
+
+function pageSize(value: string): number {
+  const n = positiveInt(value);
+  if (n > 1000) throw new InvalidArgumentError("expected 1..1000");
+  return n;
+}
+
+function afterId(value: string): number {
+  if (!/^(0|[1-9]\d*)$/.test(value)) throw new InvalidArgumentError("expected an id (0 or more)");
+  return Number(value);
 }
 
 function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1)
+  if (!/^[1-9]\d*$/.test(value) || !Number.isSafeInteger(Number(value)))
     throw new InvalidArgumentError("expected a positive integer");
   return Number(value);
 }
@@ -95,10 +119,34 @@ async function withService<T extends DatanetOptions>(
   }
 }
 
-export function registerDatanetCommand(program: Command): void {
-  const datanet = program
-    .command("datanet")
-    .description("Datanets: create, contribute, review, snapshot, license, seed the WordNet demo")
+/**
+ * For commands that only read: the index as of the chain's head, or, while another process (such as
+ * `openledger up`) holds the data directory and keeps it up to date, that index read-only.
+ */
+async function withReader<T extends DatanetOptions>(
+  command: Command,
+  fn: (ctx: ReturnType<typeof commandContext<T>>, service: DatanetService) => Promise<void>,
+): Promise<void> {
+  const ctx = commandContext<T>(command);
+  const { DataDirInUseError, DatanetService } = await import("@openledger/datanet");
+  let service: DatanetService;
+  try {
+    service = (await open(ctx.options)).service;
+  } catch (err) {
+    if (!(err instanceof DataDirInUseError)) throw err;
+    ctx.log.debug("data directory in use; reading its index", { dataDir: ctx.options.dataDir });
+    service = new DatanetService({ dataDir: ctx.options.dataDir });
+  }
+  try {
+    await fn(ctx, service);
+  } finally {
+    service.close();
+  }
+}
+
+/** The shared flags of `datanet` and `contribution`. */
+function serviceOptions(command: Command): Command {
+  return command
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseRpcUrl, "http://127.0.0.1:8545")
     .option("--data-dir <dir>", "Datanet store (SQLite index, blobs)", ".openledger/datanet")
     .option("--deployments <dir>", "folder of deployments/<chainId>.json", "deployments")
@@ -112,7 +160,18 @@ export function registerDatanetCommand(program: Command): void {
       "dev account index to act as on the local chain (0..9)",
       parseAccountIndex,
       0,
-    );
+    )
+    .option("--json", "print results as JSON (one document on stdout)", false);
+}
+
+export function registerDatanetCommand(program: Command): void {
+  const datanet = serviceOptions(
+    program
+      .command("datanet")
+      .description(
+        "Datanets: create, contribute, list, show, review, snapshot, export, license, seed the WordNet demo",
+      ),
+  );
 
   datanet
     .command("create")
@@ -148,7 +207,8 @@ export function registerDatanetCommand(program: Command): void {
           ownerBps: options.ownerBps,
           curators: (options.curator ?? []) as Address[],
         });
-        print(`datanet ${d.id}  ${d.name}  owner ${d.owner}`);
+        if (options.json) printJson(print, d);
+        else print(`datanet ${d.id}  ${d.name}  owner ${d.owner}`);
       }),
     );
 
@@ -202,35 +262,77 @@ export function registerDatanetCommand(program: Command): void {
         });
         bar.update(label, size, size);
         bar.finish();
-        print(`contribution ${row.id}  ${row.status}  ${row.chunkCount} chunks  ${row.cid}`);
+        if (options.json) printJson(print, row);
+        else print(`contribution ${row.id}  ${row.status}  ${row.chunkCount} chunks  ${row.cid}`);
       }),
     );
 
   datanet
     .command("list")
-    .description("list Datanets, or the contributions of one")
+    .description("list Datanets, or the contributions of one (a page at a time)")
     .option("--datanet <id>", "list this Datanet's contributions", positiveInt)
     .option("--status <status>", "pending | accepted | rejected")
+    .option("--limit <n>", "page size (1..1000)", pageSize, 100)
+    .option("--after <id>", "start after this id (the previous page's next_after)", afterId, 0)
     .action(async (_o, command: Command) =>
-      withService<DatanetOptions & { datanet?: number; status?: "pending" | "accepted" | "rejected" }>(
-        command,
-        async ({ options, print }, service) => {
-          if (options.datanet === undefined) {
-            for (const d of service.listDatanets()) {
-              const v = service.getDatanet(d.id);
-              print(
-                `${String(d.id).padStart(4)}  ${d.name.padEnd(32)} pending ${v.counts.pending}  accepted ${v.counts.accepted}  rejected ${v.counts.rejected}  snapshots ${v.snapshots.length}`,
-              );
-            }
-            return;
-          }
-          for (const c of service.listContributions(options.datanet, { status: options.status })) {
+      withReader<
+        DatanetOptions & {
+          datanet?: number;
+          status?: "pending" | "accepted" | "rejected";
+          limit: number;
+          after: number;
+        }
+      >(command, async ({ options, print }, service) => {
+        const range = { limit: options.limit + 1, afterId: options.after };
+        if (options.datanet === undefined) {
+          const datanets = page(service.listDatanets(range), options.limit);
+          const rows = datanets.data.map((d) => ({ ...d, ...service.getDatanet(d.id) }));
+          if (options.json) return printJson(print, { ...datanets, data: rows });
+          for (const v of rows) {
             print(
-              `${String(c.id).padStart(6)}  ${c.status.padEnd(8)}  ${c.contributor}  ${c.chunkCount} chunks  ${c.license}  ${c.cid}`,
+              `${String(v.id).padStart(4)}  ${v.name.padEnd(32)} pending ${v.counts.pending}  accepted ${v.counts.accepted}  rejected ${v.counts.rejected}  snapshots ${v.snapshots.length}`,
             );
           }
-        },
-      ),
+          if (datanets.has_more) print(`more: --after ${datanets.next_after}`);
+          return;
+        }
+        const contributions = page(
+          service.listContributions(options.datanet, { status: options.status, ...range }),
+          options.limit,
+        );
+        if (options.json) return printJson(print, contributions);
+        for (const c of contributions.data) {
+          print(
+            `${String(c.id).padStart(6)}  ${c.status.padEnd(8)}  ${c.contributor}  ${c.chunkCount} chunks  ${c.license}  ${c.cid}`,
+          );
+        }
+        if (contributions.has_more) print(`more: --after ${contributions.next_after}`);
+      }),
+    );
+
+  datanet
+    .command("show")
+    .argument("<id>", "Datanet id", positiveInt)
+    .description("one Datanet: owner, licence price, contribution counts, snapshots")
+    .action(async (id: number, _o, command: Command) =>
+      withReader<DatanetOptions>(command, async ({ options, print }, service) => {
+        const d = service.getDatanet(id);
+        if (options.json) return printJson(print, d);
+        print(`datanet ${d.id}  ${d.name}`);
+        print(`owner          ${d.owner}`);
+        if (d.description) print(`description    ${d.description.replace(/\s+/g, " ")}`);
+        print(`licence price  ${d.licensePrice} wei`);
+        print(`metadata       ${d.metadataUri}`);
+        print(
+          `contributions  pending ${d.counts.pending}  accepted ${d.counts.accepted}  rejected ${d.counts.rejected}`,
+        );
+        if (d.snapshots.length === 0) print("snapshots      none");
+        for (const s of d.snapshots) {
+          print(
+            `snapshot ${s.id}  version ${s.version}  ${s.contributionCount} contributions  ${s.chunkCount} chunks  root ${s.root}`,
+          );
+        }
+      }),
     );
 
   datanet
@@ -253,16 +355,18 @@ export function registerDatanetCommand(program: Command): void {
           ...(options.reject ?? []).map((id) => ({ contributionId: id, accept: false })),
         ];
         if (decisions.length === 0) {
-          for (const c of pending) {
+          const shown = pending.map((c) => {
             const chunks = service.getContribution(c.id, { chunks: true }).chunks ?? [];
-            print(
-              `${c.id}  ${c.contributor}  ${c.license}  ${chunks[0]?.text.slice(0, 80).replace(/\s+/g, " ") ?? ""}`,
-            );
-          }
+            return { ...c, preview: chunks[0]?.text.slice(0, 80).replace(/\s+/g, " ") ?? "" };
+          });
+          if (options.json) return printJson(print, { pending: shown });
+          for (const c of shown) print(`${c.id}  ${c.contributor}  ${c.license}  ${c.preview}`);
           if (pending.length === 0) print("nothing pending");
           return;
         }
-        for (const row of await service.curate(me.address, decisions)) print(`${row.id}  ${row.status}`);
+        const rows = await service.curate(me.address, decisions, { datanetId: options.datanet });
+        if (options.json) return printJson(print, { curated: rows });
+        for (const row of rows) print(`${row.id}  ${row.status}`);
       }),
     );
 
@@ -281,16 +385,44 @@ export function registerDatanetCommand(program: Command): void {
             bar.update("snapshot", d, t),
           );
           bar.finish();
+          const exported = options.export
+            ? await exportSnapshot(service, snap.id, options.export, log)
+            : undefined;
+          if (options.json) return printJson(print, { snapshot: snap, export: exported });
           print(`snapshot ${snap.id}  version ${snap.version}  ${snap.chunkCount} chunks  root ${snap.root}`);
-          if (options.export) {
-            const out = multiProgress(["export"], { log });
-            const r = await service.snapshots.exportDataset(snap.id, options.export, (d, t) =>
-              out.update("export", d, t),
-            );
-            out.update("export", r.lines, r.lines);
-            out.finish();
-            print(`exported ${r.lines} chunks to ${r.datasetPath} (manifest ${r.manifestPath})`);
+          if (exported) print(exportedLine(exported));
+        },
+      ),
+    );
+
+  datanet
+    .command("export")
+    .argument("<dir>", "folder for dataset.jsonl and manifest.json")
+    .description("write a published snapshot's dataset.jsonl and manifest.json (publishes nothing)")
+    .option("--snapshot <id>", "snapshot id", positiveInt)
+    .option("--datanet <id>", "the latest snapshot of this Datanet (instead of --snapshot)", positiveInt)
+    .action(async (dir: string, _o, command: Command) =>
+      withReader<DatanetOptions & { snapshot?: number; datanet?: number }>(
+        command,
+        async ({ options, log, print }, service) => {
+          if ((options.snapshot === undefined) === (options.datanet === undefined)) {
+            throw new CliError("give --snapshot <id> or --datanet <id> (its latest snapshot)");
           }
+          let snapshotId = options.snapshot;
+          if (snapshotId === undefined) {
+            const snapshots = service.getDatanet(options.datanet!).snapshots;
+            const latest = snapshots.at(-1);
+            if (!latest) {
+              throw new CliError(
+                `Datanet ${options.datanet} has no snapshot yet; publish one with \`openledger datanet snapshot --datanet ${options.datanet}\``,
+              );
+            }
+            snapshotId = latest.id;
+          }
+          const snap = service.getSnapshot(snapshotId);
+          const exported = await exportSnapshot(service, snap.id, dir, log);
+          if (options.json) return printJson(print, { snapshot: snap, export: exported });
+          print(exportedLine(exported));
         },
       ),
     );
@@ -307,16 +439,20 @@ export function registerDatanetCommand(program: Command): void {
         async ({ options, print }, service, me) => {
           if (options.check) {
             const has = await service.hasLicense(options.snapshot, options.check);
-            print(
-              `${options.check} ${has ? "holds" : "does not hold"} a license for snapshot ${options.snapshot}`,
-            );
+            if (options.json) {
+              printJson(print, { snapshotId: options.snapshot, account: options.check, hasLicense: has });
+            } else {
+              print(
+                `${options.check} ${has ? "holds" : "does not hold"} a license for snapshot ${options.snapshot}`,
+              );
+            }
             if (!has) process.exitCode = 2;
             return;
           }
+          const licensee = options.licensee ?? me.address;
           const { price } = await service.buyLicense(me.address, options.snapshot, options.licensee);
-          print(
-            `licensed snapshot ${options.snapshot} for ${options.licensee ?? me.address}, paid ${price} wei`,
-          );
+          if (options.json) return printJson(print, { snapshotId: options.snapshot, licensee, price });
+          print(`licensed snapshot ${options.snapshot} for ${licensee}, paid ${price} wei`);
         },
       ),
     );
@@ -332,16 +468,58 @@ export function registerDatanetCommand(program: Command): void {
       withService<DatanetOptions & { perDomain: number; domains?: string }>(
         command,
         async ({ options, print }, service, me) => {
-          print(
-            await seedWordnetDemo(service, me, {
-              perDomain: options.perDomain,
-              domains: options.domains?.split(",").map((d) => d.trim()),
-            }),
-          );
+          const result = await seedWordnetDemoRun(service, me, {
+            perDomain: options.perDomain,
+            domains: options.domains?.split(",").map((d) => d.trim()),
+          });
+          if (options.json) printJson(print, result.summary ?? { skipped: result.text });
+          else print(result.text);
         },
       ),
     );
+
+  const contribution = serviceOptions(
+    program.command("contribution").description("Datanet contributions: show one"),
+  );
+  contribution
+    .command("show")
+    .argument("<id>", "contribution id", positiveInt)
+    .description("one contribution: Datanet, contributor, status, licence, content hash (and its chunks)")
+    .option("--chunks", "also print its chunks' text", false)
+    .action(async (id: number, _o, command: Command) =>
+      withReader<DatanetOptions & { chunks: boolean }>(command, async ({ options, print }, service) => {
+        const c = service.getContribution(id, { chunks: options.chunks });
+        if (options.json) return printJson(print, c);
+        print(`contribution ${c.id}  Datanet ${c.datanetId}  ${c.status}`);
+        print(`contributor   ${c.contributor}`);
+        print(`licence       ${c.license}${c.source ? `  source ${c.source.replace(/\s+/g, " ")}` : ""}`);
+        print(`content       ${c.contentHash}  ${c.byteSize} bytes  ${c.chunkCount} chunks  ${c.cid}`);
+        if (c.contentState === "missing")
+          print("content       missing here (submitted on-chain without an upload)");
+        print(`submitted     block ${c.block}  tx ${c.txHash}`);
+        for (const chunk of c.chunks ?? []) print(`[${chunk.index}] ${chunk.text}`);
+      }),
+    );
 }
+
+type Exported = { datasetPath: string; manifestPath: string; lines: number };
+
+async function exportSnapshot(
+  service: DatanetService,
+  snapshotId: number,
+  dir: string,
+  log: ReturnType<typeof commandContext>["log"],
+): Promise<Exported> {
+  const { multiProgress } = await import("../progress.ts");
+  const out = multiProgress(["export"], { log });
+  const r = await service.snapshots.exportDataset(snapshotId, dir, (d, t) => out.update("export", d, t));
+  out.update("export", r.lines, r.lines);
+  out.finish();
+  return r;
+}
+
+const exportedLine = (r: Exported) =>
+  `exported ${r.lines} chunks to ${r.datasetPath} (manifest ${r.manifestPath})`;
 
 /**
  * Seeds the WordNet demo Datanets (owner `owner`, contributors dev accounts 1..5) unless this data
@@ -351,12 +529,28 @@ export function registerDatanetCommand(program: Command): void {
 export async function seedWordnetDemo(
   service: DatanetService,
   owner: LocalAccount,
-  opts: { perDomain?: number; domains?: string[]; progress?: boolean; progressStream?: ProgressStream } = {},
+  opts: SeedDemoOptions = {},
 ): Promise<string> {
+  return (await seedWordnetDemoRun(service, owner, opts)).text;
+}
+
+type SeedDemoOptions = {
+  perDomain?: number;
+  domains?: string[];
+  progress?: boolean;
+  progressStream?: ProgressStream;
+};
+
+/** seedWordnetDemo, with the summary (undefined when the Datanets already exist). */
+async function seedWordnetDemoRun(
+  service: DatanetService,
+  owner: LocalAccount,
+  opts: SeedDemoOptions,
+): Promise<{ text: string; summary?: SeedSummary }> {
   const { seedWordnet, wordnetSeedUnfinished } = await import("@openledger/datanet");
   // An interrupted seed resumes; a finished one is not repeated.
   if (!wordnetSeedUnfinished(service) && service.listDatanets().some((d) => d.name.startsWith("WordNet "))) {
-    return "WordNet Datanets already exist here; nothing to do";
+    return { text: "WordNet Datanets already exist here; nothing to do" };
   }
   const { devAccounts } = await import("@openledger/common/dev-accounts");
   const { privateKeyToAccount } = await import("viem/accounts");
@@ -366,7 +560,7 @@ export async function seedWordnetDemo(
   const labels: Record<string, string> = { stage: "contributions", snapshot: "snapshots" };
   const { activeLogger } = await import("../context.ts");
   const progress = multiProgress(Object.values(labels), { stream: opts.progressStream, log: activeLogger() });
-  let summary: Awaited<ReturnType<typeof seedWordnet>>;
+  let summary: SeedSummary;
   try {
     summary = await seedWordnet(service, {
       owner,
@@ -381,5 +575,8 @@ export async function seedWordnetDemo(
   } finally {
     progress.finish();
   }
-  return `${summary.datanets} Datanets, ${summary.contributions} contributions (${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.skippedDuplicates} duplicates skipped), ${summary.snapshots.length} snapshots`;
+  return {
+    summary,
+    text: `${summary.datanets} Datanets, ${summary.contributions} contributions (${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.skippedDuplicates} duplicates skipped), ${summary.snapshots.length} snapshots`,
+  };
 }
