@@ -52,13 +52,17 @@ export interface BatchRow {
   debits: { account: Address; amount: string; spentAfter: string; voucherOnly: boolean }[];
 }
 
+/** What a batch is made of, as stored (JSON). */
+export type BatchBody = Pick<BatchRow, "requestIds" | "records" | "debits">;
+
 /** A batch being posted: written before the transaction is sent, resolved once its fate is known. */
 export interface PostingRow {
   recordsRoot: Hex;
   modelId: bigint;
+  prepaid: bigint;
   txHash: Hex | null;
   fromBlock: bigint;
-  batch: Omit<BatchRow, "batchId" | "txHash" | "fee" | "challengeDeadline" | "status">;
+  batch: BatchBody;
 }
 
 /** The payments store: key bindings, usage records and settlement batches in one SQLite file (WAL). */
@@ -80,8 +84,8 @@ export class PaymentsDb {
         batch_id TEXT PRIMARY KEY, model_id TEXT NOT NULL, tx_hash TEXT NOT NULL, fee TEXT NOT NULL,
         prepaid TEXT NOT NULL, challenge_deadline TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS postings (
-        records_root TEXT PRIMARY KEY, model_id TEXT NOT NULL, tx_hash TEXT, from_block TEXT NOT NULL,
-        body TEXT NOT NULL);`);
+        records_root TEXT PRIMARY KEY, model_id TEXT NOT NULL, prepaid TEXT NOT NULL, tx_hash TEXT,
+        from_block TEXT NOT NULL, body TEXT NOT NULL);`);
     // stores written before settlement batches existed gain the columns settlement needs
     const columns = new Set(
       (this.db.prepare("PRAGMA table_info(usage)").all() as { name: string }[]).map((c) => c.name),
@@ -176,8 +180,15 @@ export class PaymentsDb {
 
   addPosting(p: PostingRow): void {
     this.db
-      .prepare("INSERT INTO postings VALUES (?, ?, ?, ?, ?)")
-      .run(p.recordsRoot, p.modelId.toString(), p.txHash, p.fromBlock.toString(), JSON.stringify(p.batch));
+      .prepare("INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?)")
+      .run(
+        p.recordsRoot,
+        p.modelId.toString(),
+        p.prepaid.toString(),
+        p.txHash,
+        p.fromBlock.toString(),
+        JSON.stringify(p.batch),
+      );
   }
 
   setPostingTx(recordsRoot: Hex, txHash: Hex): void {
@@ -192,6 +203,7 @@ export class PaymentsDb {
     const rows = this.db.prepare("SELECT * FROM postings").all() as {
       records_root: Hex;
       model_id: string;
+      prepaid: string;
       tx_hash: Hex | null;
       from_block: string;
       body: string;
@@ -199,6 +211,7 @@ export class PaymentsDb {
     return rows.map((r) => ({
       recordsRoot: r.records_root,
       modelId: BigInt(r.model_id),
+      prepaid: BigInt(r.prepaid),
       txHash: r.tx_hash,
       fromBlock: BigInt(r.from_block),
       batch: JSON.parse(r.body),
@@ -209,7 +222,19 @@ export class PaymentsDb {
   commitPosting(recordsRoot: Hex, b: BatchRow): void {
     const mark = this.db.prepare("UPDATE usage SET batch_id = ? WHERE request_id = ?");
     this.db.transaction(() => {
-      const { batchId, modelId, txHash, fee, prepaid, challengeDeadline, status, ...body } = b;
+      const {
+        batchId,
+        modelId,
+        txHash,
+        fee,
+        prepaid,
+        challengeDeadline,
+        status,
+        requestIds,
+        records,
+        debits,
+      } = b;
+      const body: BatchBody = { requestIds, records, debits };
       this.db
         .prepare("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .run(
@@ -242,14 +267,15 @@ export class PaymentsDb {
   batches(o: { status?: BatchRow["status"]; limit?: number; before?: bigint } = {}): BatchRow[] {
     const rows = this.db
       .prepare(
-        `SELECT * FROM batches WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR CAST(batch_id AS INTEGER) < ?2)
-         ORDER BY CAST(batch_id AS INTEGER) DESC LIMIT ?3`,
+        `SELECT * FROM batches
+         WHERE (@status IS NULL OR status = @status) AND (@before IS NULL OR CAST(batch_id AS INTEGER) < @before)
+         ORDER BY CAST(batch_id AS INTEGER) DESC LIMIT @limit`,
       )
-      .all(
-        o.status ?? null,
-        o.before === undefined ? null : Number(o.before),
-        o.limit ?? -1,
-      ) as BatchRecordRow[];
+      .all({
+        status: o.status ?? null,
+        before: o.before === undefined ? null : o.before,
+        limit: o.limit ?? -1,
+      }) as BatchRecordRow[];
     return rows.map(toBatch);
   }
 

@@ -112,6 +112,6 @@ export function unattributedRecord(outputHash: Hex): Hex {
 }
 
 /** The operator's answer to an evidence request: the output and every proven witness. */
-export function evidenceAnswer(output: string, a: StoredAttribution): Hex {
-  return encodeSpanV2Recomputation({ output, chunks: witnessChunks(a) });
+export function evidenceAnswer(output: string, a: StoredAttribution | null): Hex {
+  return encodeSpanV2Recomputation({ output, chunks: a ? witnessChunks(a) : [] });
 }

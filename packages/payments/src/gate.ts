@@ -203,6 +203,8 @@ export class PaymentGate {
         : [];
       stored = storeAttribution(attribution, chunks);
     }
+    // read before the row is stored: a first read loads the store's sum, which must not count it twice
+    const owed = payment === "escrow" ? this.unbatchedOf(payer) : 0n;
     this.o.db.addUsage({
       requestId: record.id,
       payer,
@@ -216,7 +218,7 @@ export class PaymentGate {
       snapshotIds: [...snapshotIds],
       attribution: stored,
     });
-    if (payment === "escrow") this.unbatched.set(payer, this.unbatchedOf(payer) + fee);
+    if (payment === "escrow") this.unbatched.set(payer, owed + fee);
     return {
       headers: { [RECEIPT_HEADER]: encodeReceiptHeader(signed) },
       extension: {
