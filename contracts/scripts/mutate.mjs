@@ -3,7 +3,8 @@
 // `if (false) ...`. A mutant is caught when the forge suite fails with it. Reports caught/total and lists
 // the survivors. Restores every file afterwards (also on SIGINT/SIGTERM).
 //
-//   node scripts/mutate.mjs [--files src/A.sol,src/B.sol] [--match <regex on the mutated line>] [--list]
+//   node scripts/mutate.mjs [--files src/A.sol,src/B.sol] [--match <regex on the mutated line>]
+//                           [--suites <forge --match-path glob, instead of the files' own>] [--list]
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -17,7 +18,8 @@ const forge = foundryBinaryPath("forge"); // the platform binary (the npm wrappe
 // Each mutated file with the unit suites (a forge --match-path glob) that judge it; the invariant suite is
 // too slow to run per mutant, so check survivors against it by hand.
 const SUITES = {
-  "src/attribution/SpanV1Verifier.sol": "test/SpanV1Verifier.t.sol",
+  "src/attribution/SpanVerifier.sol": "test/SpanV{1,2}Verifier.t.sol",
+  "src/attribution/SpanText.sol": "test/SpanV*.t.sol",
   "src/libraries/RecordTree.sol": "test/{InferenceSettlement,Attacks,SpanV1Verifier}.t.sol",
   "src/InferenceSettlement.sol": "test/{InferenceSettlement,Attacks,SpanV1Verifier}.t.sol",
   "src/DatanetRegistry.sol": "test/DatanetRegistry.t.sol",
@@ -31,6 +33,7 @@ const opt = (name) => {
 };
 const files = opt("--files")?.split(",") ?? DEFAULT_FILES;
 const match = opt("--match") ? new RegExp(opt("--match")) : undefined;
+const suitesOf = (file) => opt("--suites") ?? SUITES[file];
 
 const CHECK = /^(\s*)if \((.+)\) (revert |return )(.*)$/;
 const BLOCK = /^(\s*)if \((.+)\) \{$/;
@@ -81,12 +84,15 @@ try {
     const lines = originals.get(m.file).split("\n");
     lines[m.line - 1] = m.after;
     writeFileSync(join(root, m.file), lines.join("\n"));
-    const run = spawnSync(forge, ["test", "--match-path", SUITES[m.file], "--fail-fast"], {
+    const run = spawnSync(forge, ["test", "--match-path", suitesOf(m.file), "--fail-fast"], {
       cwd: root,
       encoding: "utf8",
     });
     writeFileSync(join(root, m.file), originals.get(m.file));
-    if (/No tests found/.test(run.stdout)) throw new Error(`no tests match ${SUITES[m.file]}`);
+    if (/No tests found/.test(run.stdout)) throw new Error(`no tests match ${suitesOf(m.file)}`);
+    // A removed check never breaks the build: a compile error is someone else's, not a caught mutant.
+    if (/Compil(er run|ation) failed/.test(run.stdout + run.stderr))
+      throw new Error(`forge did not build:\n${run.stderr}`);
     const killed = run.status !== 0;
     if (killed) caught++;
     else survivors.push(m);
