@@ -424,6 +424,7 @@ contract InferenceSettlement is AccessControl {
         (bytes32 debitsRoot, uint256 debited) = _debitAll(payers, amounts);
         totalEscrow -= debited;
         batchId = _storeBatch(modelId, debited + prepaid, prepaid, recordsRoot, recordsTotal, debitsRoot);
+        staking.openBatch(msg.sender, batchId);
         if (prepaid > 0) token.safeTransferFrom(msg.sender, address(this), prepaid);
     }
 
@@ -460,7 +461,7 @@ contract InferenceSettlement is AccessControl {
     }
 
     /// @notice Makes a batch final once its window closed and no dispute is open: credits the platform and
-    /// model-owner shares, sends the stakers' share to Staking and opens contributor claims. Anyone.
+    /// model-owner shares, pays the stakers' share to its operator's pool and opens contributor claims. Anyone.
     function finalizeBatch(uint256 batchId) public {
         Batch storage b = _batch(batchId);
         if (b.status != BatchStatus.Pending) revert WrongBatchStatus(batchId, b.status);
@@ -473,10 +474,8 @@ contract InferenceSettlement is AccessControl {
         totalContributorsOwed += b.contributorsShare;
         emit BatchFinalized(batchId, b.platformShare, b.modelOwnerShare, b.stakersShare);
         uint256 stakersShare = b.stakersShare;
-        if (stakersShare > 0) {
-            token.forceApprove(address(staking), stakersShare);
-            staking.notifyReward(stakersShare);
-        }
+        if (stakersShare > 0) token.forceApprove(address(staking), stakersShare);
+        staking.closeBatch(batchId, stakersShare);
     }
 
     /// @notice Pays record payouts of a finalized batch (finalizing it first when due). Anyone may call it;
@@ -903,7 +902,7 @@ contract InferenceSettlement is AccessControl {
         uint256 prepaid = b.prepaid;
         totalLocked -= prepaid;
         _credit(b.operator, prepaid);
-        uint256 slashed = staking.slash(b.operator, p.slashAmount, address(this));
+        uint256 slashed = staking.slashBatch(batchId, p.slashAmount, address(this));
         uint256 reward = (slashed * p.challengerRewardBps) / BPS;
         _credit(rewarded, reward);
         _credit(p.treasury, slashed - reward);
