@@ -26,6 +26,8 @@ export interface Settlement {
 
 /** An admitted request's hold on the payer's funds; settled once with the usage that ran. */
 export interface AdmissionTicket {
+  /** response headers known at admission (x402's PAYMENT-RESPONSE): sent with the answer, streams too */
+  headers?: Record<string, string>;
   settle(record: UsageRecord): Promise<Settlement>;
 }
 

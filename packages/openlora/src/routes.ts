@@ -116,6 +116,7 @@ async function respond(
     try {
       const r: ServedResult = await started.run(() => {}, abort.signal);
       if (abort.signal.aborted) return reply.hijack();
+      if (started.headers) reply.headers(started.headers);
       if (r.settlement) reply.headers(r.settlement.headers);
       const finish_reason = r.finishReason === "cancelled" ? "stop" : r.finishReason;
       const choice =
@@ -158,6 +159,7 @@ async function respond(
         "content-type": "text/event-stream",
         "cache-control": "no-cache",
         connection: "keep-alive",
+        ...started.headers,
       });
       if (kind === "chat")
         write({

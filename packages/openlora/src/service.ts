@@ -44,6 +44,8 @@ export interface StartedGeneration {
   id: string;
   model: PublishedModel;
   promptTokens: number;
+  /** the admission ticket's headers, to send with the answer's first byte */
+  headers?: Record<string, string>;
   run(onEvent: (ev: GenerationEvent) => void, signal: AbortSignal): Promise<ServedResult>;
 }
 
@@ -126,6 +128,7 @@ export class OpenLora {
       id,
       model,
       promptTokens: prepared.promptTokens,
+      ...(ticket?.headers ? { headers: ticket.headers } : {}),
       run: async (onEvent, signal) => {
         let first = true;
         const result = await prepared.run((ev) => {

@@ -135,15 +135,14 @@ export class PaymentGate {
     const paid = await x402.pay(req, feeFor(req.promptTokens + req.maxTokens, pricePer1k(req)));
     const snapshotIds = snapshotIdsOf(req);
     return {
+      // known before the run, so a stream's headers carry it too
+      headers: { [PAYMENT_RESPONSE_HEADER]: paid.header },
       settle: async (record) => {
         const s = await this.settleUsage(record, paid.payer, snapshotIds, {
           payment: "x402",
           fee: paid.amount,
         });
-        return {
-          headers: { ...s.headers, [PAYMENT_RESPONSE_HEADER]: paid.header },
-          extension: { ...s.extension, x402: paid.settlement },
-        };
+        return { headers: s.headers, extension: { ...s.extension, x402: paid.settlement } };
       },
     };
   }

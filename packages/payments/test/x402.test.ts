@@ -270,6 +270,19 @@ describe("x402 v2 per-call payments", () => {
     assert.equal(await balance(operator.address), operatorBefore + amount);
   });
 
+  test("a paid stream carries PAYMENT-RESPONSE in its headers and the settlement in its last event", async () => {
+    const { required } = await requirementsOf({ ...REQ, stream: true });
+    const { data: stream, response } = await payingClient(payer)
+      .completions.create({ ...REQ, stream: true })
+      .withResponse();
+    const settled = decodePaymentResponseHeader(response.headers.get("payment-response")!);
+    assert.equal(settled.success, true);
+    let ext: { x402?: { transaction: string }; fee?: string } | undefined;
+    for await (const chunk of stream) ext = (chunk as { openledger?: typeof ext }).openledger ?? ext;
+    assert.equal(ext?.x402?.transaction, settled.transaction);
+    assert.equal(ext?.fee, required.accepts[0]!.amount, "the stream's fee is the amount paid");
+  });
+
   test("the same payment sent twice at once pays for one answer", async () => {
     const { required } = await requirementsOf();
     const header = encodePaymentSignatureHeader(await handSigned(BigInt(required.accepts[0]!.amount)));
