@@ -19,6 +19,8 @@ const BF16: i32 = 30;
 
 // A quantised activation block: f32 scale, i32 sum of the 32 values, the 32 values as i8 (at AI8: for the
 // relaxed byte dot), then as i16 (at AI16: widened once here rather than for every weight row they meet).
+// Q8_0 weights keep the widened dot in both builds: a signed-by-signed byte dot needs sign juggling
+// that costs what it saves.
 const QA: i32 = 104;
 const AI8: usize = 8;
 const AI16: usize = 40;
@@ -37,6 +39,12 @@ export function q8_block_bytes(): i32 {
 @inline function h2f4(h: v128): v128 {
   const f = f32x4.mul(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), f32x4.splat(reinterpret<f32>(0x77800000)));
   return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+// f16 values sign-extended into i32 lanes, as f32: sign and the 15 low bits moved into place in one mask,
+// then the exponent rebased by 2^112 (the same values as h2f4, one operation less).
+@inline function h2f4s(h: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(h, 13), i32x4.splat(0x8fffe000)), f32x4.splat(reinterpret<f32>(0x77800000)));
 }
 
 @inline function madd(a: v128, b: v128, c: v128): v128 {
@@ -146,18 +154,30 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
 /** C[m,n] (+)= A·Wᵀ for F16 weights (row stride ldw elements), f32 activations. */
 export function mmd_f16(a: usize, lda: i32, w: usize, ldw: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
   const kv = K & ~7;
+  const k16 = K & ~15;
   for (let n = n0; n < n1; n++) {
     const wr = w + ((<usize>n * ldw) << 1);
     for (let m = m0; m < m1; m++) {
       const ar = a + ((<usize>m * lda) << 2);
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-      for (let k = 0; k < kv; k += 8) {
+      // four independent sums over 16 values a step, so the multiply-adds overlap
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let k = 0;
+      for (; k < k16; k += 16) {
+        const wp = wr + (<usize>k << 1);
+        const h0 = v128.load(wp), h1 = v128.load(wp, 16);
+        const ap = ar + (<usize>k << 2);
+        s0 = madd(h2f4s(i32x4.extend_low_i16x8_s(h0)), v128.load(ap), s0);
+        s1 = madd(h2f4s(i32x4.extend_high_i16x8_s(h0)), v128.load(ap, 16), s1);
+        s2 = madd(h2f4s(i32x4.extend_low_i16x8_s(h1)), v128.load(ap, 32), s2);
+        s3 = madd(h2f4s(i32x4.extend_high_i16x8_s(h1)), v128.load(ap, 48), s3);
+      }
+      for (; k < kv; k += 8) {
         const h = v128.load(wr + (<usize>k << 1));
         const ap = ar + (<usize>k << 2);
-        s0 = madd(h2f4(i32x4.extend_low_i16x8_u(h)), v128.load(ap), s0);
-        s1 = madd(h2f4(i32x4.extend_high_i16x8_u(h)), v128.load(ap, 16), s1);
+        s0 = madd(h2f4s(i32x4.extend_low_i16x8_s(h)), v128.load(ap), s0);
+        s1 = madd(h2f4s(i32x4.extend_high_i16x8_s(h)), v128.load(ap, 16), s1);
       }
-      let s = hsum(f32x4.add(s0, s1));
+      let s = hsum(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)));
       for (let k = kv; k < K; k++) s += h2f(load<u16>(wr + (<usize>k << 1))) * load<f32>(ar + (<usize>k << 2));
       finish(c + ((<usize>m * ldc + n) << 2), accumulate != 0, s);
     }
@@ -439,6 +459,15 @@ export function dequant_rows(type: i32, w: usize, rowBytes: i32, r0: i32, r1: i3
   store<f32>(o + (<usize>i << 2), v);
 }
 
+// 16 signed bytes q as f32 d·q + m at o (64 bytes).
+@inline function bytesToF32(q: v128, d: v128, m: v128, o: usize): void {
+  const lo = i16x8.extend_low_i8x16_s(q), hi = i16x8.extend_high_i8x16_s(q);
+  v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d), m));
+  v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), m), 16);
+  v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), m), 32);
+  v128.store(o, f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), m), 48);
+}
+
 function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize): void {
   if (type == F16 || type == BF16) {
     let k = k0;
@@ -471,8 +500,19 @@ function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize): void {
     const ob = o + (<usize>((b << 5) - k0) << 2);
     if (type == Q8_0) {
       const wb = wr + <usize>b * 34;
-      const d = h2f(load<u16>(wb));
-      for (let j = 0; j < 32; j++) put(ob, j, d * <f32>load<i8>(wb + 2 + j));
+      const d = f32x4.splat(h2f(load<u16>(wb)));
+      bytesToF32(v128.load(wb, 2), d, f32x4.splat(0), ob);
+      bytesToF32(v128.load(wb, 18), d, f32x4.splat(0), ob + 64);
+      continue;
+    }
+    if (type == Q4_0) {
+      // as the scalar path below: d·(q − 8) + 0
+      const wb = wr + <usize>b * 18;
+      const d = f32x4.splat(h2f(load<u16>(wb)));
+      const q = v128.load(wb, 2);
+      const eight = i8x16.splat(8);
+      bytesToF32(i8x16.sub(v128.and(q, i8x16.splat(0x0f)), eight), d, f32x4.splat(0), ob);
+      bytesToF32(i8x16.sub(i8x16.shr_u(q, 4), eight), d, f32x4.splat(0), ob + 64);
       continue;
     }
     const hasMin = type == Q4_1 || type == Q5_1;
