@@ -8,9 +8,10 @@ import {
   equalsBytes,
   KECCAK256_RLP,
 } from "@ethereumjs/util";
-import { type BlockBuilder, buildBlock, type RunTxResult } from "@ethereumjs/vm";
+import { type BlockBuilder, buildBlock, encodeReceipt, type RunTxResult } from "@ethereumjs/vm";
 import type { LiveState } from "./liveState.ts";
 import type { PoolTx, TxPool } from "./mempool.ts";
+import { orderedTrieRoot } from "./orderedTrie.ts";
 import type { TrieNodeDB } from "./store.ts";
 
 /** A transaction that went into the block, with its execution result. */
@@ -251,7 +252,17 @@ class Session {
   private readonly builderTxs: TypedTransaction[];
 
   constructor(private readonly builder: BlockBuilder) {
-    this.builderTxs = (builder as unknown as { transactions: TypedTransaction[] }).transactions;
+    const inner = builder as unknown as {
+      transactions: TypedTransaction[];
+      transactionResults: RunTxResult[];
+    };
+    this.builderTxs = inner.transactions;
+    // The header's transactions and receipts roots, without an MPT put per transaction.
+    builder.transactionsTrie = async () => orderedTrieRoot(inner.transactions.map((tx) => tx.serialize()));
+    builder.receiptTrie = async () =>
+      orderedTrieRoot(
+        inner.transactionResults.map((r, i) => encodeReceipt(r.receipt, inner.transactions[i].type)),
+      );
   }
 
   gasUsed(): bigint {

@@ -32,8 +32,18 @@ export async function installJumpAnalysisCache(): Promise<boolean> {
   if (!proto || typeof original !== "function") return false;
   if (proto.__openledgerCached) return true;
   const caches = new WeakMap<object, Map<string, unknown>>();
+  // The same code array comes back from the node's trie database on every call of a contract, so
+  // the analysis is first looked up by that array (hashing 10 KB of code costs more than the call).
+  const byArray = new WeakMap<object, WeakMap<Uint8Array, unknown>>();
   proto._getValidJumpDestinations = function (this: { _evm: object }, code: Uint8Array) {
     if (code.length < MIN_CODE || typeof this._evm !== "object") return original.call(this, code);
+    let seen = byArray.get(this._evm);
+    if (!seen) {
+      seen = new WeakMap();
+      byArray.set(this._evm, seen);
+    }
+    const known = seen.get(code);
+    if (known !== undefined) return known;
     let cache = caches.get(this._evm);
     if (!cache) {
       cache = new Map();
@@ -46,6 +56,7 @@ export async function installJumpAnalysisCache(): Promise<boolean> {
       if (cache.size >= PER_EVM) cache.delete(cache.keys().next().value as string);
       cache.set(key, analysis);
     }
+    seen.set(code, analysis);
     return analysis;
   };
   proto.__openledgerCached = true;

@@ -2,14 +2,17 @@ import assert from "node:assert/strict";
 import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { MerklePatriciaTrie } from "@ethereumjs/mpt";
+import { RLP } from "@ethereumjs/rlp";
 import { createTx } from "@ethereumjs/tx";
-import { hexToBytes } from "@ethereumjs/util";
+import { bytesToHex, hexToBytes } from "@ethereumjs/util";
 import { MerkleTree } from "@openledger/merkle";
 import { encodeAbiParameters, keccak256, toHex } from "viem";
 import { createChainCommon } from "../src/chainConfig.ts";
 import { deriveDevAccounts } from "../src/devAccounts.ts";
 import { TxRejectedError } from "../src/errors.ts";
 import { type PoolTx, TxPool } from "../src/mempool.ts";
+import { orderedTrieRoot } from "../src/orderedTrie.ts";
 import { PendingLog } from "../src/pendingLog.ts";
 import { MERKLE_MULTIPROOF_GAS, merkleMultiproofPrecompile, PrecompileRegistry } from "../src/precompiles.ts";
 import { loadNativeRecover, SenderRecovery } from "../src/recovery.ts";
@@ -224,4 +227,23 @@ describe("sender recovery ahead of use", () => {
       await recovery.close();
     }
   }
+});
+
+describe("ordered trie root (transactions and receipts roots)", () => {
+  test("equals @ethereumjs's MerklePatriciaTrie after one put per index, across RLP key-length boundaries", async () => {
+    let seed = 11;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed;
+    };
+    for (const n of [0, 1, 2, 16, 17, 127, 128, 129, 255, 256, 257, 1500]) {
+      // 1 to 119 bytes, so some nodes are inlined (< 32 bytes) and some hashed
+      const values = Array.from({ length: n }, () =>
+        Uint8Array.from({ length: 1 + (next() % 119) }, () => next() & 255),
+      );
+      const trie = new MerklePatriciaTrie();
+      for (let i = 0; i < n; i++) await trie.put(RLP.encode(i), values[i]);
+      assert.equal(bytesToHex(orderedTrieRoot(values)), bytesToHex(trie.root()), `${n} values`);
+    }
+  });
 });
