@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {InferenceSettlement} from "../src/InferenceSettlement.sol";
+import {Staking} from "../src/Staking.sol";
 import {IAttributionVerifier} from "../src/interfaces/IAttributionVerifier.sol";
 import {Payout, SumNode} from "../src/libraries/RecordTree.sol";
 import {SettlementBase} from "./InferenceSettlement.t.sol";
@@ -18,8 +19,8 @@ contract AlwaysWrong is IAttributionVerifier {
 }
 
 /// @notice Issue 18's settlement attacks, each of which succeeded on the contracts before the fix (commit
-/// dbc9e41), now failing. The verifier attacks (2, 3, 4) are in SpanV1Verifier.t.sol, the bond attack (7)
-/// in DatanetRegistry.t.sol.
+/// dbc9e41; 8 and 9 before 200a68a), now failing. The verifier attacks (2, 3, 4) are in SpanV1Verifier.t.sol,
+/// the bond attack (7) in DatanetRegistry.t.sol.
 contract AttacksTest is SettlementBase {
     address victim = makeAddr("victim");
     address attacker = makeAddr("attacker");
@@ -102,6 +103,68 @@ contract AttacksTest is SettlementBase {
         vm.prank(victim);
         settlement.withdraw();
         assertEq(settlement.escrowOf(victim), 1_000_000 ether);
+    }
+
+    /// 8. Stake that arrives just before `finalizeBatch` (anyone may call it) no longer takes the stakers'
+    /// share the operator earned over the window (before the fix: 14,850 of 15,000 OPEN): the share goes to
+    /// the batch operator's pool, and only to stake bonded there when the batch was posted.
+    function test_attack8_lateStakeTakesNoneOfABatchsReward() public {
+        _payer(alice, 100_000 ether, false);
+        (address[] memory payers, uint256[] memory amounts) = _one(alice, 100_000 ether);
+        Posted memory p = _post(payers, amounts, 0);
+        uint256 share = settlement.getBatch(p.batchId).stakersShare;
+        assertEq(share, 15_000 ether);
+        vm.warp(settlement.getBatch(p.batchId).finalizableAt);
+        fundAndApprove(attacker, address(staking), 990_000 ether);
+        vm.startPrank(attacker);
+        staking.stake(attacker, 495_000 ether); // a pool of its own
+        staking.stake(operator, 495_000 ether); // and a delegation to the batch's operator
+        settlement.finalizeBatch(p.batchId);
+        vm.stopPrank();
+        assertEq(staking.pendingRewards(attacker, attacker), 0);
+        assertEq(staking.pendingRewards(operator, attacker), 0);
+        assertApproxEqAbs(staking.pendingRewards(operator, operator), share, 1);
+    }
+
+    /// 9. A slash cuts only stake bonded at the fault: neither stake that started unbonding before the bad
+    /// batch was posted (before the fix it lost 10 %) nor stake delegated after it.
+    function test_attack9_slashSparesStakeNotBondedAtTheFault() public {
+        _useVerifier();
+        address early = makeAddr("early delegator");
+        address late = makeAddr("late delegator");
+        fundAndApprove(early, address(staking), 5_000 ether);
+        fundAndApprove(late, address(staking), 5_000 ether);
+        vm.startPrank(early);
+        staking.stake(operator, 5_000 ether);
+        uint256 unbondingId = staking.unbond(operator, type(uint256).max);
+        vm.stopPrank();
+        _payer(alice, 10 ether, false);
+        (address[] memory payers, uint256[] memory amounts) = _one(alice, 10 ether);
+        Posted memory p = _post(payers, amounts, 0); // the fault
+        vm.prank(late);
+        staking.stake(operator, 5_000 ether);
+        settlement.challenge(p.batchId, _record(p, 0), abi.encode(bytes32(0)));
+        (,,, uint256 unbonding) = staking.unbondingOf(unbondingId);
+        assertEq(unbonding, 5_000 ether);
+        vm.prank(late);
+        staking.claimRewards(operator); // activates the late stake now that the batch is closed
+        assertEq(staking.stakeOf(operator, late), 5_000 ether);
+        assertEq(staking.stakeOf(operator, operator), 4_000 ether); // the whole 1,000 OPEN slash
+    }
+
+    /// 9. The operator cannot dodge the slash by unbonding its self-stake under an open batch.
+    function test_attack9_operatorCannotUnbondUnderAnOpenBatch() public {
+        _payer(alice, 10 ether, false);
+        (address[] memory payers, uint256[] memory amounts) = _one(alice, 10 ether);
+        Posted memory p = _post(payers, amounts, 0);
+        vm.expectRevert(abi.encodeWithSelector(Staking.SelfStakeLocked.selector, operator));
+        vm.prank(operator);
+        staking.unbond(operator, type(uint256).max);
+        vm.warp(settlement.getBatch(p.batchId).finalizableAt);
+        settlement.finalizeBatch(p.batchId);
+        vm.prank(operator);
+        staking.unbond(operator, type(uint256).max);
+        assertFalse(staking.isOperator(operator));
     }
 
     /// 11. An admin cannot change the verifier (or slash terms) under a posted batch.
