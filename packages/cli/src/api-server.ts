@@ -3,11 +3,12 @@ import { openAIError } from "@openledger/common";
 import type { DatanetService } from "@openledger/datanet";
 import type { FactoryService } from "@openledger/factory";
 import type { OpenLora } from "@openledger/openlora";
-import type { PaymentRoutesOptions } from "@openledger/payments";
 import type { FastifyInstance } from "fastify";
 import { activeLogger } from "./context.ts";
 import type { Logger } from "./log.ts";
+import type { PayableRoutes } from "./payable-inference.ts";
 import { registerHttpDocs } from "./openapi.ts";
+import { resolveDevSigning } from "./options.ts";
 
 export interface ApiServerOptions {
   host: string;
@@ -21,12 +22,17 @@ export interface ApiServerOptions {
   openlora?: OpenLora;
   /** Fine-tuning jobs (OpenAI /v1/fine_tuning routes) and the worker protocol when given. */
   factory?: FactoryService;
-  /** The payment routes (GET /v1/payments, POST /v1/keys, GET /v1/receipts/:id) when inference is paid. */
-  payments?: PaymentRoutesOptions;
+  /**
+   * When inference is paid: GET /v1/payments, POST /v1/keys, GET /v1/receipts/:id, the settlement
+   * records (/v1/settlement/batches...) and the x402 facilitator (/v1/x402/...).
+   */
+  payments?: PayableRoutes;
   /** Access and error log (default: the running command's logger, so --log-format applies). */
   log?: Logger;
   /** Browser origins CORS allows (`["*"]` for any); default: pages on this machine (see openapi.ts). */
   corsOrigins?: string[];
+  /** Dev mode: the service's dev keys sign for loopback callers (default: on a loopback host only; refused elsewhere). */
+  devSigning?: boolean;
 }
 
 /**
@@ -70,16 +76,20 @@ export async function startApiServer(
   });
   await registerHttpDocs(app, { corsOrigins: options.corsOrigins }); // before the routes it describes
   app.get("/health", async () => ({ ok: true }));
-  // Dev-key signing for callers only when the API listens on loopback (datanetRoutes also checks each caller).
-  const loopback = ["127.0.0.1", "::1", "localhost"].includes(options.host);
-  await app.register(datanetRoutes, { service: options.datanets, prefix: "/v1", devSigning: loopback });
+  // Dev-key signing only on a loopback host (datanetRoutes also checks each caller).
+  const devSigning = resolveDevSigning(options.devSigning, options.host);
+  await app.register(datanetRoutes, { service: options.datanets, prefix: "/v1", devSigning });
   await app.register(attributionRoutes, { snapshots: options.snapshotIndexes });
   if (options.openlora)
     await app.register((await import("@openledger/openlora")).openaiRoutes, { openlora: options.openlora });
   if (options.factory)
     await app.register((await import("@openledger/factory")).fineTuningRoutes, { factory: options.factory });
-  if (options.payments)
-    await app.register((await import("@openledger/payments")).paymentRoutes, options.payments);
+  if (options.payments) {
+    const payments = await import("@openledger/payments");
+    await app.register(payments.paymentRoutes, options.payments.payments);
+    await app.register(payments.settlementRoutes, options.payments.settlement);
+    if (options.payments.x402) await app.register(payments.x402FacilitatorRoutes, options.payments.x402);
+  }
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Hex } from "viem";
+import { CliError } from "./errors.ts";
 
 /** commander parser for `--rpc`: an http(s) or ws(s) URL. */
 export function parseRpcUrl(value: string): string {
@@ -111,4 +112,24 @@ export function addWalletOptions(command: Command): Command {
     )
     .option("--private-key <hex>", "key of the acting account", parsePrivateKey)
     .option("--account <index>", "dev account index on a local dev chain (0..9)", parseAccountIndex, 0);
+}
+
+/** Whether a listen address is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Dev-key signing (the server's dev accounts send transactions for HTTP callers) is a dev mode: on by
+ * default only on a loopback host (the quick start), never on one others can reach, where anyone could
+ * act as the dev accounts.
+ */
+export function resolveDevSigning(requested: boolean | undefined, host: string): boolean {
+  const loopback = isLoopbackHost(host);
+  if (requested && !loopback) {
+    throw new CliError(
+      `--dev-signing is only allowed on a loopback --host (127.0.0.1, ::1, localhost), not ${host}: anyone who can reach the API could act as the dev accounts; drop it and callers' wallets sign (202 with unsigned transactions)`,
+    );
+  }
+  return requested ?? loopback;
 }

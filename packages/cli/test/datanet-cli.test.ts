@@ -8,8 +8,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { RunningNode } from "@openledger/chain";
 import { devAccounts } from "@openledger/common";
+import { openDatanetService } from "@openledger/datanet";
+import { readDeployment } from "@openledger/sdk";
+import { startApiServer } from "../src/api-server.ts";
 import { startL2Node } from "../src/genesis.ts";
 import { createLogger } from "../src/log.ts";
+import { resolveDevSigning } from "../src/options.ts";
 import { assertOneLineError, runCli } from "./helpers.ts";
 
 describe("datanet commands for scripts", () => {
@@ -160,5 +164,78 @@ describe("datanet commands for scripts", () => {
     assertOneLineError(await datanet(["show", "0x1"]), /positive integer/);
     assertOneLineError(await datanet(["list", "--limit", "5000"]), /1\.\.1000/);
     assertOneLineError(await datanet(["export", join(dir, "x")]), /--snapshot <id> or --datanet <id>/);
+  });
+
+  test("dev-key signing: on for loopback by default, off on request, refused on a reachable host", async () => {
+    const up = await runCli(["up", "--host", "0.0.0.0", "--dev-signing", "--datadir", "never"], { cwd: dir });
+    assertOneLineError(up, /--dev-signing is only allowed on a loopback --host .* not 0\.0\.0\.0/);
+    assert.ok(!existsSync(join(dir, "never")), "refused before anything started");
+    assert.equal(resolveDevSigning(undefined, "127.0.0.1"), true);
+    assert.equal(resolveDevSigning(undefined, "0.0.0.0"), false);
+    assert.equal(resolveDevSigning(false, "localhost"), false);
+    assert.throws(() => resolveDevSigning(true, "192.168.1.5"), /only allowed on a loopback/);
+
+    // the service holds the data directory, as `openledger up` does
+    const registry = readDeployment(join(dir, "deployments"), 1337)!.addresses.datanetRegistry!;
+    const service = await openDatanetService({
+      dataDir: join(dir, "datanet"),
+      rpcUrl: node.url,
+      registry,
+      privateKeys: [devAccounts[0].privateKey],
+    });
+    try {
+      // read commands still work: they read the index the holder keeps
+      const listed = await json(datanet(["list", "--json"]));
+      assert.deepEqual(
+        listed.data.map((d: { name: string }) => d.name),
+        ["First", "Second"],
+      );
+      const start = (devSigning?: boolean) =>
+        startApiServer({
+          host: "127.0.0.1",
+          port: 0,
+          datanets: service,
+          snapshotIndexes: {},
+          devSigning,
+          log: createLogger({ quiet: true }),
+        });
+      const create = (url: string) =>
+        fetch(`${url}/v1/datanets`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ owner: devAccounts[0].address, name: "Via HTTP" }),
+        });
+      const off = await start(false);
+      try {
+        const res = await create(off.url);
+        assert.equal(res.status, 202);
+        const body = (await res.json()) as { status: string; transactions: { from: string }[] };
+        assert.equal(body.status, "unsigned");
+        assert.equal(body.transactions[0].from, devAccounts[0].address);
+      } finally {
+        await off.app.close();
+      }
+      const on = await start();
+      try {
+        const res = await create(on.url);
+        assert.equal(res.status, 201);
+        assert.equal(((await res.json()) as { name: string }).name, "Via HTTP");
+      } finally {
+        await on.app.close();
+      }
+      await assert.rejects(
+        startApiServer({
+          host: "0.0.0.0",
+          port: 0,
+          datanets: service,
+          snapshotIndexes: {},
+          devSigning: true,
+          log: createLogger({ quiet: true }),
+        }),
+        /only allowed on a loopback/,
+      );
+    } finally {
+      service.close();
+    }
   });
 });

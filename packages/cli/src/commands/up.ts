@@ -2,7 +2,13 @@ import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { commandContext } from "../context.ts";
 import { parseCorsOrigins } from "../openapi.ts";
-import { parseBlockTime, parseListenPort, parsePrivateKey, parseSeconds } from "../options.ts";
+import {
+  parseBlockTime,
+  parseListenPort,
+  parsePrivateKey,
+  parseSeconds,
+  resolveDevSigning,
+} from "../options.ts";
 
 interface UpOptions {
   datadir: string;
@@ -19,7 +25,10 @@ interface UpOptions {
   free: boolean;
   operatorKey?: `0x${string}`;
   challengeWindow: number;
+  batchSize: number;
+  batchAge: number;
   corsOrigin?: string[];
+  devSigning?: boolean;
 }
 
 function parseCount(value: string): number {
@@ -43,6 +52,11 @@ export function registerUpCommand(program: Command): void {
       "browser origins the API allows: * or a comma-separated list (default: pages on this machine)",
       parseCorsOrigins,
     )
+    .option(
+      "--dev-signing",
+      "the dev accounts sign for HTTP callers on this machine (default on a loopback --host)",
+    )
+    .option("--no-dev-signing", "the API never signs: callers get unsigned transactions for their wallets")
     .option("--block-time <seconds>", "seconds between blocks", parseBlockTime, 1)
     .option("--automine", "mine a block for every transaction as it arrives", false)
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
@@ -61,8 +75,16 @@ export function registerUpCommand(program: Command): void {
       parseSeconds,
       30,
     )
+    .option(
+      "--batch-size <n>",
+      "a model's settlement batch closes at this many paid answers",
+      parseCount,
+      256,
+    )
+    .option("--batch-age <seconds>", "... or once its oldest answer is this old", parseSeconds, 15)
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<UpOptions>(command);
+      const devSigning = resolveDevSigning(options.devSigning, options.host); // before anything starts
       const { privateKeyToAccount } = await import("viem/accounts");
       const { readDeployment } = await import("@openledger/sdk");
       const { devAccounts } = await import("@openledger/devnet");
@@ -134,15 +156,24 @@ export function registerUpCommand(program: Command): void {
           const { SnapshotSpanIndexes } = await import("../snapshot-span-indexes.ts");
           const spans = new SnapshotSpanIndexes(datanets, join(options.datadir, "attribution"));
           closers.push(() => spans.close());
-          const { inferenceSettlement, staking, token } = deployment.addresses;
+          const a = deployment.addresses;
           payable = await openPayableInference({
             dataDir: join(options.datadir, "payments"),
             rpcUrl: chain.url,
-            addresses: { inferenceSettlement: inferenceSettlement!, staking: staking!, token: token! },
+            addresses: {
+              inferenceSettlement: a.inferenceSettlement!,
+              staking: a.staking!,
+              token: a.token!,
+              datanetRegistry: registry,
+              modelRegistry: a.modelRegistry!,
+            },
             operatorKey: options.operatorKey ?? devAccounts[9].privateKey,
             adminKey: devAccounts[0].privateKey,
             challengeWindow: options.challengeWindow,
+            batchSize: options.batchSize,
+            batchAge: options.batchAge,
             spanIndexes: (ids) => spans.get(ids),
+            datanets,
             log,
           });
           closers.push(() => payable!.close());
@@ -167,8 +198,10 @@ export function registerUpCommand(program: Command): void {
           snapshotIndexes: () => indexer.served(),
           ...(payable ? { payments: payable.routes } : {}),
           corsOrigins: options.corsOrigin,
+          devSigning,
         });
         closers.push(() => api.app.close());
+        payable?.start();
 
         print(`RPC       ${chain.url}`);
         print(`WS        ${chain.wsUrl}`);
