@@ -76,19 +76,27 @@ export class X402Admission {
       if (err instanceof MalformedPaymentError) return refuse(err.reason, err.message);
       throw err;
     }
-    const accepted = BigInt(/^\d{1,78}$/.test(payment.accepted.amount) ? payment.accepted.amount : "-1");
-    if (accepted < required || value !== accepted)
+    if (value < required)
       return refuse(
         X402Reason.underpaid,
         `the payment authorizes ${value} wei of OPEN but this request may cost up to ${required} wei; pay the amount in the PAYMENT-REQUIRED header`,
       );
+    if (payment.accepted.amount !== value.toString())
+      return refuse(
+        "invalid_exact_evm_payload_authorization_value_mismatch",
+        `the authorization's value (${value}) differs from the amount the payment says it accepted (${payment.accepted.amount})`,
+      );
+    // a payment above the maximum cost is taken as it is (the exact scheme settles what was signed)
+    const accepted = value;
     const requirements = requirementsFor(terms, accepted);
     const settlement = await this.facilitator.settle(payment, requirements);
-    if (!settlement.success)
+    if (!settlement.success) {
+      const why = settlement.errorMessage?.split("\n")[0]?.slice(0, 300);
       return refuse(
-        settlement.errorReason ?? "settlement_failed",
-        `the x402 payment was refused (${settlement.errorReason ?? "settlement failed"})${settlement.errorMessage ? `: ${settlement.errorMessage}` : ""}`,
+        settlement.errorReason ?? "unexpected_settle_error",
+        `the x402 payment was refused (${settlement.errorReason ?? "settlement failed"})${why ? `: ${why}` : ""}`,
       );
+    }
     return {
       payer: getAddress(from),
       amount: accepted,

@@ -32,6 +32,8 @@ export const X402Reason = {
   nonceUsed: "invalid_exact_evm_nonce_already_used",
   insufficientBalance: "invalid_exact_evm_insufficient_balance",
   simulationFailed: "invalid_exact_evm_transaction_simulation_failed",
+  unexpectedVerify: "unexpected_verify_error",
+  unexpectedSettle: "unexpected_settle_error",
 } as const;
 
 const refused = (reason: string, message: string, payer?: string): VerifyResponse => ({
@@ -93,7 +95,7 @@ export class X402Facilitator {
     try {
       res = await this.inner.verify(payment, requirements);
     } catch (err) {
-      return refused(X402Reason.invalidPayload, (err as Error).message, auth.from);
+      return refused(X402Reason.unexpectedVerify, (err as Error).message, auth.from);
     }
     if (res.isValid || res.invalidReason !== X402Reason.simulationFailed) return res;
     return (await this.diagnose(auth, requirements)) ?? res;
@@ -135,7 +137,7 @@ export class X402Facilitator {
         )) ?? res
       );
     } catch (err) {
-      return failed(X402Reason.invalidPayload, (err as Error).message, auth.from);
+      return failed(X402Reason.unexpectedSettle, (err as Error).message, auth.from);
     } finally {
       this.settling.delete(key);
     }
