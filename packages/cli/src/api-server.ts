@@ -6,9 +6,9 @@ import type { OpenLora } from "@openledger/openlora";
 import type { FastifyInstance } from "fastify";
 import { activeLogger } from "./context.ts";
 import type { Logger } from "./log.ts";
-import type { PayableRoutes } from "./payable-inference.ts";
 import { registerHttpDocs } from "./openapi.ts";
 import { resolveDevSigning } from "./options.ts";
+import type { PayableRoutes } from "./payable-inference.ts";
 
 export interface ApiServerOptions {
   host: string;
