@@ -2,15 +2,23 @@
 // rewrites span-v2.json and the generated part of contracts/test/SpanV2.t.sol; a test checks both
 // equal what the library computes now.
 import { readFileSync, writeFileSync } from "node:fs";
-import { bytesToHex, encodeAbiParameters, parseAbiParameters } from "viem";
+import { bytesToHex } from "viem";
 import { computeSpanV2, nfcBytes, type SpanChunk } from "../../src/index.ts";
-import { HAND, randomCase, root } from "./vectors.ts";
+import {
+  HAND,
+  randomCase,
+  replaceGenerated,
+  root,
+  solidityVectors,
+  storedChunks,
+  type VectorChunk,
+} from "./vectors.ts";
 
 export interface SpanV2Vector {
   name: string;
   output: `0x${string}`;
   roots: `0x${string}`[];
-  chunks: { contributionId: string; chunkIndex: number; text: `0x${string}` }[];
+  chunks: VectorChunk[];
   commitment: `0x${string}`;
   contributionIds: string[];
   shares: number[];
@@ -56,11 +64,7 @@ export function buildSpanV2Vectors(): SpanV2Vector[] {
       name: c.name,
       output: bytesToHex(nfcBytes(c.output)),
       roots,
-      chunks: c.chunks.map((ch) => ({
-        contributionId: ch.contributionId.toString(),
-        chunkIndex: ch.chunkIndex,
-        text: bytesToHex(nfcBytes(ch.text)),
-      })),
+      chunks: storedChunks(c.chunks),
       commitment: r.commitment,
       contributionIds: r.credits.map((x) => x.contributionId.toString()),
       shares: r.credits.map((x) => x.share),
@@ -77,41 +81,13 @@ export function buildSpanV2Vectors(): SpanV2Vector[] {
 export const SPAN_V2_VECTORS_FILE = new URL("./span-v2.json", import.meta.url);
 export const SPAN_V2_SOLIDITY_TEST = new URL("../../../../contracts/test/SpanV2.t.sol", import.meta.url);
 
-const BEGIN = "    // BEGIN GENERATED (packages/attribution/test/vectors/spanV2Vectors.ts)";
-const END = "    // END GENERATED";
-const VECTOR_ABI = parseAbiParameters(
-  "bytes output, bytes32[] roots, (uint256 contributionId, uint32 chunkIndex, bytes text)[] chunks, bytes32 commitment, uint256[] ids, uint256[] shares",
-);
-
-/** The generated part of the forge test: the shared span-v2 vectors, ABI-encoded. */
-export function spanV2SoliditySection(vectors: SpanV2Vector[]): string {
-  const lines = [BEGIN, `    uint256 internal constant VECTOR_COUNT = ${vectors.length};`, ""];
-  lines.push("    function _vector(uint256 k) internal pure returns (bytes memory) {");
-  vectors.forEach((v, k) => {
-    const data = encodeAbiParameters(VECTOR_ABI, [
-      v.output,
-      v.roots,
-      v.chunks.map((c) => ({
-        contributionId: BigInt(c.contributionId),
-        chunkIndex: c.chunkIndex,
-        text: c.text,
-      })),
-      v.commitment,
-      v.contributionIds.map(BigInt),
-      v.shares.map(BigInt),
-    ]);
-    lines.push(`        if (k == ${k}) return hex"${data.slice(2)}";`);
-  });
-  lines.push('        revert("no such vector");', "    }");
-  lines.push(END);
-  return lines.join("\n");
-}
-
+/** The generated part of the span-v2 forge test: the shared span-v2 vectors, ABI-encoded. */
 export function withSpanV2Section(source: string, vectors: SpanV2Vector[]): string {
-  const a = source.indexOf(BEGIN);
-  const b = source.indexOf(END);
-  if (a < 0 || b < 0) throw new Error("SpanV2.t.sol lacks the generated-section markers");
-  return source.slice(0, a) + spanV2SoliditySection(vectors) + source.slice(b + END.length);
+  return replaceGenerated(
+    source,
+    "packages/attribution/test/vectors/spanV2Vectors.ts",
+    solidityVectors(vectors),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
