@@ -3,6 +3,8 @@ import type { FacilitatorEvmSigner } from "@x402/evm";
 import { type Abi, type Client, concat, type Hex } from "viem";
 import { getCode, readContract, verifyTypedData, waitForTransactionReceipt } from "viem/actions";
 
+const RECEIPT_POLL_MS = 200;
+
 /**
  * The chain access `@x402/evm`'s facilitator needs, on this project's own paths: reads and
  * signature checks through `client`, and every transaction from the operator's `wallet` through the
@@ -42,6 +44,8 @@ export function facilitatorSigner(o: {
     waitForTransactionReceipt: async (args) => {
       const receipt = await waitForTransactionReceipt(client, {
         hash: args.hash as Hex,
+        // the request waits on this receipt: poll well below viem's 4 s default (blocks come every ~1 s)
+        pollingInterval: RECEIPT_POLL_MS,
         ...(args.timeout !== undefined ? { timeout: args.timeout } : {}),
       });
       return { status: receipt.status, logs: receipt.logs };
