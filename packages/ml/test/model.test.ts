@@ -214,10 +214,10 @@ describe("generation", () => {
     const seq = new Sequence(m, [2, 4, 6], { maxTokens: 100, temperature: 0.7, seed: 5, decode });
     assert.equal(e.allocatedBytes, before, "a queued sequence holds no cache");
     const first = seq.input();
-    assert.deepEqual([...first.tokens], [2, 4, 6], "the first input is the prefill");
+    assert.deepEqual(Array.from(first.tokens), [2, 4, 6], "the first input is the prefill");
     assert.ok(e.allocatedBytes > before);
     const ev = seq.accept(forward(m, [first])[0])!;
-    assert.deepEqual([...seq.input().tokens], [ev.token], "then the last sampled token");
+    assert.deepEqual(Array.from(seq.input().tokens), [ev.token], "then the last sampled token");
     while (!seq.done) seq.step();
     const r = seq.result();
     assert.equal(r.finishReason, "length");
