@@ -37,6 +37,11 @@ contract SettlementHandler is SettlementBase {
     mapping(uint256 batchId => uint256[]) internal _spentAfterOf;
     mapping(uint256 batchId => bool[]) internal _voucherOnlyOf;
     uint256[] internal disputeIds;
+    uint256[] internal unbondingIds;
+    /// @notice Whether the delegator had stake in the operator's pool when each batch was posted.
+    mapping(uint256 batchId => bool) internal _delegatorBonded;
+    /// @notice Times a batch's close paid rewards to, or slashed, a delegator not bonded at its posting.
+    uint256 public stakeViolations;
 
     constructor() {
         _setUpProtocol();
@@ -113,6 +118,7 @@ contract SettlementHandler is SettlementBase {
         if (amounts[0] + amounts[1] + prepaid == 0) return;
         Posted memory p = _post(who, amounts, prepaid);
         posted++;
+        _delegatorBonded[p.batchId] = _delegatorHeld() > 0;
         batchIds.push(p.batchId);
         _payersOf[p.batchId] = who;
         _amountsOf[p.batchId] = amounts;
@@ -209,31 +215,42 @@ contract SettlementHandler is SettlementBase {
 
     function resolve(uint256 seed) external {
         if (disputeIds.length == 0) return;
-        try settlement.resolveDispute(disputeIds[seed % disputeIds.length]) {
+        uint256 id = disputeIds[seed % disputeIds.length];
+        (uint256 held, uint256 pending) = _delegatorBefore();
+        try settlement.resolveDispute(id) {
             reverted++;
+            _checkDelegator(settlement.getDispute(id).batchId, held, pending);
         } catch {}
     }
 
     function challenge(uint256 seed) external {
         if (batchIds.length == 0) return;
         (Posted memory p,) = _posted(seed);
+        (uint256 held, uint256 pending) = _delegatorBefore();
         vm.prank(challenger);
         try settlement.challenge(p.batchId, _record(p, seed % 2), abi.encode(keccak256(abi.encode(seed)))) {
             reverted++;
+            _checkDelegator(p.batchId, held, pending);
         } catch {}
     }
 
     function finalize(uint256 seed) external {
         if (batchIds.length == 0) return;
-        try settlement.finalizeBatch(batchIds[seed % batchIds.length]) {} catch {}
+        uint256 batchId = batchIds[seed % batchIds.length];
+        (uint256 held, uint256 pending) = _delegatorBefore();
+        try settlement.finalizeBatch(batchId) {
+            _checkDelegator(batchId, held, pending);
+        } catch {}
     }
 
     function claim(uint256 seed, uint256 r, uint256 e) external {
         if (batchIds.length == 0) return;
         (Posted memory p,) = _posted(seed);
         r = r % 2;
+        (uint256 held, uint256 pending) = _delegatorBefore();
         try settlement.claim(p.batchId, _claim(p, r, e % p.payouts[r].length)) {
             claims++;
+            _checkDelegator(p.batchId, held, pending);
         } catch {}
     }
 
@@ -255,6 +272,43 @@ contract SettlementHandler is SettlementBase {
     function stake(uint256 amount) external {
         vm.prank(delegator);
         try staking.stake(operator, bound(amount, 1, 1e21)) {} catch {}
+    }
+
+    function unbond(uint256 amount) external {
+        uint256 held = _delegatorHeld();
+        if (held == 0) return;
+        vm.prank(delegator);
+        unbondingIds.push(staking.unbond(operator, bound(amount, 1, held)));
+    }
+
+    function withdrawStake(uint256 seed) external {
+        if (unbondingIds.length == 0) return;
+        uint256 i = seed % unbondingIds.length;
+        (,, uint64 readyAt,) = staking.unbondingOf(unbondingIds[i]);
+        if (block.timestamp < readyAt) vm.warp(readyAt);
+        vm.prank(delegator);
+        staking.withdraw(unbondingIds[i]);
+        unbondingIds[i] = unbondingIds[unbondingIds.length - 1];
+        unbondingIds.pop();
+    }
+
+    function activate() external {
+        try staking.activate(operator, delegator) {} catch {}
+    }
+
+    function _delegatorHeld() internal view returns (uint256) {
+        (uint256 warming,) = staking.warmingOf(operator, delegator);
+        return staking.stakeOf(operator, delegator) + warming;
+    }
+
+    function _delegatorBefore() internal view returns (uint256 held, uint256 pending) {
+        return (_delegatorHeld(), staking.pendingRewards(operator, delegator));
+    }
+
+    /// A batch's close may pay or cut the delegator only if it held stake when the batch was posted.
+    function _checkDelegator(uint256 batchId, uint256 held, uint256 pending) internal {
+        if (_delegatorBonded[batchId]) return;
+        if (_delegatorHeld() != held || staking.pendingRewards(operator, delegator) != pending) stakeViolations++;
     }
 
     function claimRewards(uint256 who) external {
@@ -322,7 +376,7 @@ contract SettlementInvariantTest is Fixture {
         handler = new SettlementHandler();
         s = handler.settlementContract();
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](22);
+        bytes4[] memory selectors = new bytes4[](25);
         selectors[0] = SettlementHandler.deposit.selector;
         selectors[1] = SettlementHandler.authorize.selector;
         selectors[2] = SettlementHandler.requestWithdrawal.selector;
@@ -345,6 +399,9 @@ contract SettlementInvariantTest is Fixture {
         selectors[19] = SettlementHandler.stake.selector;
         selectors[20] = SettlementHandler.claimRewards.selector;
         selectors[21] = SettlementHandler.claimEarnings.selector;
+        selectors[22] = SettlementHandler.unbond.selector;
+        selectors[23] = SettlementHandler.withdrawStake.selector;
+        selectors[24] = SettlementHandler.activate.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -373,6 +430,11 @@ contract SettlementInvariantTest is Fixture {
             sum += handler.tokenBalance(handler.actors(i));
         }
         assertEq(sum, handler.totalSupplyHeld());
+    }
+
+    /// A batch's stakers' share and slash reach only stake bonded in its operator's pool when it was posted.
+    function invariant_stakeRewardsAndSlashesFollowPostingTime() public view {
+        assertEq(handler.stakeViolations(), 0);
     }
 
     function afterInvariant() public view {
