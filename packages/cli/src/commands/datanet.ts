@@ -224,47 +224,50 @@ export function registerDatanetCommand(program: Command): void {
     .option("--field <name>", "JSONL: the text field (default: messages for chat records, else text)")
     .option("--column <name>", "CSV: the text column (default: text)")
     .option("--source <note>", "where the content comes from", "")
+    .option("--api <url>", "upload through this server's HTTP API (while `openledger up` holds the store)")
     .action(async (file: string, _o, command: Command) =>
-      withService<
-        DatanetOptions & {
-          datanet: number;
-          license: string;
-          format?: string;
-          field?: string;
-          column?: string;
-          source: string;
-        }
-      >(command, async ({ options, log, print }, service, me) => {
-        const { readFile, stat } = await import("node:fs/promises");
-        const { createReadStream } = await import("node:fs");
-        const { contentHashOf, contributionTypedData, countingStream, formatFromFileName, parseFormat } =
-          await import("@openledger/datanet");
-        const format = options.format ? parseFormat(options.format) : formatFromFileName(file);
-        const extract = { field: options.field, column: options.column };
-        const size = (await stat(file)).size;
-        const contentHash = contentHashOf(await readFile(file), format, extract);
-        const domain = { chainId: service.registry.chainId, verifyingContract: service.registry.address };
-        const signature = await me.signTypedData(
-          contributionTypedData(domain, BigInt(options.datanet), contentHash),
-        );
-        const { multiProgress } = await import("../progress.ts");
-        const label = `upload ${basename(file)}`;
-        const bar = multiProgress([label], { log });
-        const row = await service.contribute({
-          datanetId: options.datanet,
-          contributor: me.address,
-          signature,
-          license: options.license,
-          source: options.source,
-          format,
-          extract,
-          content: countingStream(createReadStream(file), (n) => bar.update(label, n, size)),
-        });
-        bar.update(label, size, size);
-        bar.finish();
-        if (options.json) printJson(print, row);
-        else print(`contribution ${row.id}  ${row.status}  ${row.chunkCount} chunks  ${row.cid}`);
-      }),
+      command.opts().api
+        ? (await import("../datanet-api.ts")).contributeCommandThroughApi(file, command)
+        : withService<
+            DatanetOptions & {
+              datanet: number;
+              license: string;
+              format?: string;
+              field?: string;
+              column?: string;
+              source: string;
+            }
+          >(command, async ({ options, log, print }, service, me) => {
+            const { readFile, stat } = await import("node:fs/promises");
+            const { createReadStream } = await import("node:fs");
+            const { contentHashOf, contributionTypedData, countingStream, formatFromFileName, parseFormat } =
+              await import("@openledger/datanet");
+            const format = options.format ? parseFormat(options.format) : formatFromFileName(file);
+            const extract = { field: options.field, column: options.column };
+            const size = (await stat(file)).size;
+            const contentHash = contentHashOf(await readFile(file), format, extract);
+            const domain = { chainId: service.registry.chainId, verifyingContract: service.registry.address };
+            const signature = await me.signTypedData(
+              contributionTypedData(domain, BigInt(options.datanet), contentHash),
+            );
+            const { multiProgress } = await import("../progress.ts");
+            const label = `upload ${basename(file)}`;
+            const bar = multiProgress([label], { log });
+            const row = await service.contribute({
+              datanetId: options.datanet,
+              contributor: me.address,
+              signature,
+              license: options.license,
+              source: options.source,
+              format,
+              extract,
+              content: countingStream(createReadStream(file), (n) => bar.update(label, n, size)),
+            });
+            bar.update(label, size, size);
+            bar.finish();
+            if (options.json) printJson(print, row);
+            else print(`contribution ${row.id}  ${row.status}  ${row.chunkCount} chunks  ${row.cid}`);
+          }),
     );
 
   datanet
