@@ -108,6 +108,32 @@ for (const [threads, relaxedSimd] of [
   });
 }
 
+test("the relaxed build's byte dots give the plain build's integer sums (decode, every block type)", async () => {
+  // both builds sum the same 8-bit products exactly; only the float scaling may round differently (FMA)
+  const plain = await Engine.create({ threads: 1, relaxedSimd: false, maxMemoryMiB: 64 });
+  const relaxed = await Engine.create({ threads: 1, maxMemoryMiB: 64 });
+  try {
+    if (!relaxed.relaxedSimd) return;
+    const N = 40;
+    const K = 768;
+    for (const type of TYPES) {
+      const outs = [plain, relaxed].map((e) => {
+        const { W } = packed(e, type, N, K, 3);
+        const x = e.from(randomData(K, 4));
+        const out = e.alloc(N);
+        e.linear(x, W, out, 1, N, K);
+        const r = Float64Array.from(out.f32);
+        for (const b of [W, x, out]) b.free();
+        return r;
+      });
+      assert.ok(relErr(outs[1], outs[0]) < 1e-5, `${type}: ${relErr(outs[1], outs[0])}`);
+    }
+  } finally {
+    await plain.close();
+    await relaxed.close();
+  }
+});
+
 describe("models loaded with packed weights", () => {
   const dir = mkdtempSync(join(tmpdir(), "ml-packed-"));
   const cfg: LlamaConfig = {
