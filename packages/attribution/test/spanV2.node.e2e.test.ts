@@ -299,10 +299,41 @@ describe("span-v2 on the OpenLedger node", () => {
       (await getDispute(publicClient, { settlement: settlement(), disputeId: asked.disputeId })).status,
       2,
     );
-    for (const evidence of [
+    const evidences = [
       encodeSpanV2Challenge({ output, chunks: [1n, 2n, 3n, 4n].map(proven) }),
       encodeSpanV2PayoutsChallenge(r),
-    ]) {
+    ];
+    // the verifier's own cost for this record (eth_estimateGas of the view calls)
+    const verifier = { address: addresses.verifier!, abi: spanV2VerifierAbi } as const;
+    for (const [kind, evidence] of evidences.entries()) {
+      const args = [record.attribution, record.payouts, evidence] as const;
+      assert.equal(
+        await publicClient.readContract({ ...verifier, functionName: "verifyChallenge", args }),
+        false,
+      );
+      const gas = await publicClient.estimateContractGas({
+        ...verifier,
+        functionName: "verifyChallenge",
+        args,
+      });
+      console.log(`span-v2 verifyChallenge (kind ${kind}, precompile): ${gas} gas`);
+    }
+    const answer = encodeSpanV2Recomputation({
+      output,
+      chunks: r.witnesses.map((w) => proven(w.contributionId)),
+    });
+    const answerArgs = [record.attribution, answer] as const;
+    assert.equal(
+      await publicClient.readContract({ ...verifier, functionName: "verifyAnswer", args: answerArgs }),
+      true,
+    );
+    const answerGas = await publicClient.estimateContractGas({
+      ...verifier,
+      functionName: "verifyAnswer",
+      args: answerArgs,
+    });
+    console.log(`span-v2 verifyAnswer (3 witnesses): ${answerGas} gas`);
+    for (const evidence of evidences) {
       await assert.rejects(
         challenge(wallets.challenger, { settlement: settlement(), batchId, record, evidence }),
         /ChallengeRejected/,
