@@ -2,70 +2,151 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { SpanIndex } from "@openledger/attribution";
 import type { AdmissionHook } from "@openledger/openlora";
-import type { PaymentGate, PaymentRoutesOptions, PaymentsDb } from "@openledger/payments";
+import type {
+  PaymentGate,
+  PaymentRoutesOptions,
+  PaymentsDb,
+  SettlementBatcher,
+  SettlementRoutesOptions,
+  X402RoutesOptions,
+} from "@openledger/payments";
 import type { Address, Hex } from "viem";
 import type { Logger } from "./log.ts";
+import type { SettlementSource } from "./settlement-sources.ts";
 
 export interface PayableInferenceOptions {
-  /** payments.sqlite (API keys, usage rows) lives here */
+  /** payments.sqlite (API keys, usage rows, batches) lives here */
   dataDir: string;
   rpcUrl: string;
-  addresses: { inferenceSettlement: Address; staking: Address; token: Address };
+  addresses: {
+    inferenceSettlement: Address;
+    staking: Address;
+    token: Address;
+    datanetRegistry: Address;
+    modelRegistry: Address;
+  };
   /** the operator: signs receipts, is authorised by payers, posts batches; staked here when it is not */
   operatorKey: Hex;
   /** the settlement admin (sets the dev challenge window before the first batch) */
   adminKey: Hex;
   /** seconds a batch stays challengeable; applied only while the chain has no batch yet */
   challengeWindow: number;
+  /** a model's batch closes at this many answers ... */
+  batchSize: number;
+  /** ... or once its oldest answer is this many seconds old */
+  batchAge: number;
+  /** the API's public URL (x402 requirements name the resource by it) */
+  publicUrl?: string;
   spanIndexes: (snapshotIds: readonly bigint[]) => Promise<SpanIndex[]>;
+  /** chunk texts, snapshot proofs and contributors, for settlement records */
+  datanets: SettlementSource;
   log: Logger;
+}
+
+/** The payment routes the API server registers. */
+export interface PayableRoutes {
+  payments: PaymentRoutesOptions;
+  settlement: SettlementRoutesOptions;
+  /** absent when the token cannot take x402 payments */
+  x402?: X402RoutesOptions;
 }
 
 export interface PayableInference {
   gate: PaymentGate;
   db: PaymentsDb;
+  batcher: SettlementBatcher;
   operator: Address;
   /** the gate, except that a model priced at 0 runs free for anyone (no key, no receipt) */
   admission: AdmissionHook;
-  /** what the API server registers the payment routes with */
-  routes: PaymentRoutesOptions;
+  routes: PayableRoutes;
+  /** starts posting batches, finalising them and answering evidence requests */
+  start(): void;
   close(): Promise<void>;
 }
 
 /**
  * Payable inference for `openledger up`: the payments store, the operator staked in Staking (postBatch
- * takes batches only from staked operators), the dev challenge window, and the PaymentGate that
- * OpenLoRA admits every request through.
+ * takes batches only from staked operators), the dev challenge window, the PaymentGate that OpenLoRA
+ * admits every request through (API keys and x402), and the SettlementBatcher that carries the
+ * charged answers on-chain.
  */
 export async function openPayableInference(o: PayableInferenceOptions): Promise<PayableInference> {
-  const { connect } = await import("@openledger/sdk");
-  const { PaymentGate, PaymentsDb, pricePer1k } = await import("@openledger/payments");
+  const { connect, SendQueue } = await import("@openledger/sdk");
+  const payments = await import("@openledger/payments");
+  const { witnessChunksFrom, trainingSnapshotsFrom } = await import("./settlement-sources.ts");
   const { privateKeyToAccount } = await import("viem/accounts");
   const operator = privateKeyToAccount(o.operatorKey);
   const { publicClient, walletClient } = await connect(o.rpcUrl, operator);
+  const wallet = walletClient!;
   const chainId = publicClient.chain.id;
-  await ensureOperatorStake(publicClient, walletClient!, o.addresses, o.log);
-  await applyChallengeWindow(o.rpcUrl, o.adminKey, o.addresses.inferenceSettlement, o.challengeWindow, o.log);
+  const settlement = o.addresses.inferenceSettlement;
+  await ensureOperatorStake(publicClient, wallet, o.addresses, o.log);
+  await applyChallengeWindow(o.rpcUrl, o.adminKey, settlement, o.challengeWindow, o.log);
+
+  // one queue for everything this process sends from the operator (batches, x402 settlements)
+  const queue = new SendQueue();
+  let x402: { admission: InstanceType<typeof payments.X402Admission>; routes: X402RoutesOptions } | undefined;
+  try {
+    const terms = await payments.loadX402Terms(publicClient, {
+      chainId,
+      token: o.addresses.token,
+      operator: operator.address,
+    });
+    const facilitator = new payments.X402Facilitator({ client: publicClient, wallet, queue, terms });
+    x402 = {
+      admission: new payments.X402Admission(facilitator, { publicUrl: o.publicUrl }),
+      routes: { facilitator },
+    };
+  } catch (err) {
+    o.log.warn("x402 payments off", { reason: (err as Error).message });
+  }
 
   mkdirSync(o.dataDir, { recursive: true });
-  const db = new PaymentsDb(join(o.dataDir, "payments.sqlite"));
-  const gate = new PaymentGate({
+  const db = new payments.PaymentsDb(join(o.dataDir, "payments.sqlite"));
+  const gate = new payments.PaymentGate({
     client: publicClient,
     chainId,
-    settlement: o.addresses.inferenceSettlement,
+    settlement,
     operator,
     db,
     spanIndexes: o.spanIndexes,
+    witnessChunks: witnessChunksFrom(o.datanets),
+    ...(x402 ? { x402: x402.admission } : {}),
+  });
+  const batcher = new payments.SettlementBatcher({
+    client: publicClient,
+    wallet,
+    queue,
+    settlement,
+    token: o.addresses.token,
+    datanetRegistry: o.addresses.datanetRegistry,
+    modelRegistry: o.addresses.modelRegistry,
+    db,
+    onBatched: (debits) => gate.batched(debits),
+    maxRecords: o.batchSize,
+    maxAgeMs: o.batchAge * 1000,
+    trainingSnapshots: trainingSnapshotsFrom(o.datanets, publicClient, o.addresses.modelRegistry),
+    onError: (err) =>
+      o.log.warn("settlement round failed (retried next round)", { error: (err as Error).message }),
   });
   const admission: AdmissionHook = (req) =>
-    pricePer1k(req) === 0n ? Promise.resolve(null) : gate.admission(req);
+    payments.pricePer1k(req) === 0n ? Promise.resolve(null) : gate.admission(req);
   return {
     gate,
     db,
+    batcher,
     operator: operator.address,
     admission,
-    routes: { db, chainId, settlement: o.addresses.inferenceSettlement, operator: operator.address },
-    close: async () => db.close(),
+    routes: {
+      payments: { db, chainId, settlement, operator: operator.address },
+      settlement: { db, settlement, operator: operator.address },
+      ...(x402 ? { x402: x402.routes } : {}),
+    },
+    start: () => batcher.start(),
+    close: async () => {
+      await batcher.stop();
+      db.close();
+    },
   };
 }
 
