@@ -36,7 +36,10 @@ export const X402Reason = {
   unexpectedSettle: "unexpected_settle_error",
 } as const;
 
-const refused = (reason: string, message: string, payer?: string): VerifyResponse => ({
+/** A refusal always names its reason and says why. */
+type Refusal = VerifyResponse & { isValid: false; invalidReason: string; invalidMessage: string };
+
+const refused = (reason: string, message: string, payer?: string): Refusal => ({
   isValid: false,
   invalidReason: reason,
   invalidMessage: message,
@@ -75,15 +78,8 @@ export class X402Facilitator {
 
   /** `GET /supported`: the one kind this facilitator settles and the address that sends. */
   supported(): SupportedResponse {
-    const s = this.inner.getSupported();
-    return {
-      kinds: s.kinds.map((k) => ({
-        ...k,
-        network: k.network as SupportedResponse["kinds"][number]["network"],
-      })),
-      extensions: s.extensions,
-      signers: s.signers,
-    };
+    // its kinds' networks are the CAIP-2 id registered above (typed as plain strings by the library)
+    return this.inner.getSupported() as SupportedResponse;
   }
 
   /** Checks a payment against requirements; refusals carry an x402 reason and a message a user can act on. */
@@ -115,7 +111,7 @@ export class X402Facilitator {
       ...(payer ? { payer } : {}),
     });
     const early = this.check(payment, requirements);
-    if (early) return failed(early.invalidReason!, early.invalidMessage!, early.payer);
+    if (early) return failed(early.invalidReason, early.invalidMessage, early.payer);
     const auth = eip3009Of(payment);
     const key = `${auth.from.toLowerCase()}:${auth.nonce.toLowerCase()}`;
     if (this.settling.has(key))
@@ -131,11 +127,9 @@ export class X402Facilitator {
         return failed(v.invalidReason ?? X402Reason.invalidPayload, v.invalidMessage ?? "", auth.from);
       const res = await this.inner.settle(payment, requirements);
       if (res.success || res.errorReason === "settlement_pending") return res;
-      return (
-        (await this.diagnose(auth, requirements).then((d) =>
-          d ? failed(d.invalidReason!, d.invalidMessage!, auth.from) : undefined,
-        )) ?? res
-      );
+      // the library's reason for a reverted send is generic: say whether the nonce or the balance was it
+      const why = await this.diagnose(auth, requirements);
+      return why ? failed(why.invalidReason, why.invalidMessage, auth.from) : res;
     } catch (err) {
       return failed(X402Reason.unexpectedSettle, (err as Error).message, auth.from);
     } finally {
@@ -144,7 +138,7 @@ export class X402Facilitator {
   }
 
   /** Refuses what the library's scheme would not check against this server's terms, and malformed payloads. */
-  private check(payment: PaymentPayload, req: PaymentRequirements): VerifyResponse | undefined {
+  private check(payment: PaymentPayload, req: PaymentRequirements): Refusal | undefined {
     const t = this.o.terms;
     let from: string | undefined;
     try {
@@ -181,7 +175,7 @@ export class X402Facilitator {
   private async diagnose(
     auth: ReturnType<typeof eip3009Of>,
     req: PaymentRequirements,
-  ): Promise<VerifyResponse | undefined> {
+  ): Promise<Refusal | undefined> {
     const { client, terms } = this.o;
     const [used, balance] = await Promise.all([
       authorizationState(client, { token: terms.asset, authorizer: auth.from, nonce: auth.nonce }),
