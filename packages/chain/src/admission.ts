@@ -114,7 +114,10 @@ export class Admission {
     if (raw[0] === 3) throw new TxRejectedError("transaction type not supported");
     if (raw[0] > 4 && raw[0] < 0x80) throw new TxRejectedError("transaction type not supported");
     try {
-      return createTxFromRLP(raw, { common: this.ctx.common });
+      const tx = createTxFromRLP(raw, { common: this.ctx.common, freeze: false });
+      rememberSender(tx);
+      Object.freeze(tx);
+      return tx;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const have = peekChainId(raw);
@@ -132,6 +135,20 @@ export class Admission {
       throw new TxRejectedError(`rlp: ${message.split(" (")[0]}`);
     }
   }
+}
+
+/**
+ * @ethereumjs derives the sender address from the (cached) public key with a pure-JS keccak on every
+ * `getSenderAddress` call, and admission, the pool and runTx call it several times per transaction:
+ * the first answer is kept on the transaction.
+ */
+function rememberSender(tx: TypedTransaction): void {
+  const derive = tx.getSenderAddress.bind(tx);
+  let sender: Address | undefined;
+  tx.getSenderAddress = () => {
+    sender ??= derive();
+    return sender;
+  };
 }
 
 /** The chain id a raw transaction claims, if it can be read. */

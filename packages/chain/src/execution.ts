@@ -14,6 +14,7 @@ import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import { SerialQueue } from "@openledger/common";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
+import { TrieReadMemo } from "./memoTrie.ts";
 import type { ChainNode } from "./node.ts";
 import { executionReverted } from "./revert.ts";
 
@@ -45,6 +46,9 @@ const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 /** Runs calls, estimates and traces on a throwaway copy of the state at some block. */
 export class Executor {
+  /** Trie lookups of every call's VM, shared (answers depend only on the trie root). */
+  private readonly memo = new TrieReadMemo();
+
   constructor(private readonly node: ChainNode) {}
 
   /** The gas ceiling of a call: the block gas limit, capped by EIP-7825 when active. */
@@ -55,7 +59,7 @@ export class Executor {
   }
 
   async vmAt(block: Block, overrides?: StateOverrides): Promise<{ vm: VM; state: MerkleStateManager }> {
-    const state = this.node.stateAt(await this.node.stateRootOf(block));
+    const state = this.node.stateAt(await this.node.stateRootOf(block), this.memo);
     if (overrides) await applyOverrides(state, overrides);
     const vm = await createVM({
       common: this.node.common,

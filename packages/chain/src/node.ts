@@ -39,6 +39,7 @@ import {
 } from "./genesis.ts";
 import { installJumpAnalysisCache } from "./jumpAnalysisCache.ts";
 import { LiveState } from "./liveState.ts";
+import { MemoTrie, type TrieReadMemo } from "./memoTrie.ts";
 import { DEFAULT_POOL_LIMITS, type PoolLimits, TxPool } from "./mempool.ts";
 import { PendingLog } from "./pendingLog.ts";
 import { merkleMultiproofPrecompile, type PrecompileDefinition, PrecompileRegistry } from "./precompiles.ts";
@@ -532,17 +533,21 @@ export class ChainNode extends EventEmitter {
     });
   }
 
-  /** A throwaway state manager at `stateRoot`: reads the store, writes go nowhere. */
-  stateAt(stateRoot: Uint8Array): MerkleStateManager {
+  /**
+   * A throwaway state manager at `stateRoot`: reads the store, writes go nowhere. With `memo`, trie
+   * lookups are remembered there (eth_call's VMs).
+   */
+  stateAt(stateRoot: Uint8Array, memo?: TrieReadMemo): MerkleStateManager {
+    const opts = {
+      db: new OverlayDB(this.store.trie),
+      root: stateRoot,
+      useKeyHashing: true,
+      valueEncoding: ValueEncoding.Bytes,
+      common: this.common,
+    };
     return new MerkleStateManager({
       common: this.common,
-      trie: new MerklePatriciaTrie({
-        db: new OverlayDB(this.store.trie),
-        root: stateRoot,
-        useKeyHashing: true,
-        valueEncoding: ValueEncoding.Bytes,
-        common: this.common,
-      }),
+      trie: memo ? new MemoTrie(opts, memo) : new MerklePatriciaTrie(opts),
       caches: new Caches(),
     });
   }

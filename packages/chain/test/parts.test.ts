@@ -11,6 +11,7 @@ import { encodeAbiParameters, keccak256, toHex } from "viem";
 import { createChainCommon } from "../src/chainConfig.ts";
 import { deriveDevAccounts } from "../src/devAccounts.ts";
 import { TxRejectedError } from "../src/errors.ts";
+import { MemoTrie, TrieReadMemo } from "../src/memoTrie.ts";
 import { type PoolTx, TxPool } from "../src/mempool.ts";
 import { orderedTrieRoot } from "../src/orderedTrie.ts";
 import { PendingLog } from "../src/pendingLog.ts";
@@ -245,5 +246,27 @@ describe("ordered trie root (transactions and receipts roots)", () => {
       for (let i = 0; i < n; i++) await trie.put(RLP.encode(i), values[i]);
       assert.equal(bytesToHex(orderedTrieRoot(values)), bytesToHex(trie.root()), `${n} values`);
     }
+  });
+});
+
+describe("MemoTrie (eth_call's trie reads)", () => {
+  test("answers by (root, key): a write moves the root and reads see it; copies share the memo", async () => {
+    const memo = new TrieReadMemo();
+    const trie = new MemoTrie({ useKeyHashing: true }, memo);
+    const key = Uint8Array.of(1, 2, 3);
+    await trie.put(key, Uint8Array.of(7));
+    const first = trie.root();
+    assert.deepEqual(await trie.get(key), Uint8Array.of(7));
+    await trie.put(key, Uint8Array.of(8));
+    assert.deepEqual(await trie.get(key), Uint8Array.of(8));
+    const copy = trie.shallowCopy(false);
+    assert.ok(copy instanceof MemoTrie);
+    copy.root(first);
+    assert.deepEqual(await copy.get(key), Uint8Array.of(7));
+    assert.equal(await copy.get(Uint8Array.of(9)), null);
+    // a fresh trie on the same memo but without the nodes still answers the remembered lookups only
+    const bare = new MemoTrie({ useKeyHashing: true, root: first }, memo);
+    assert.deepEqual(await bare.get(key), Uint8Array.of(7));
+    await assert.rejects(() => bare.get(Uint8Array.of(4), true));
   });
 });
