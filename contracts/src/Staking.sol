@@ -109,8 +109,6 @@ contract Staking is IStaking, AccessControl {
     error UnknownOperator(address operator);
     /// @notice `operator`'s pool was slashed to zero and takes no new stake.
     error PoolWiped(address operator);
-    /// @notice The stake is too small to buy one pool share.
-    error StakeTooSmall(uint256 amount);
     /// @notice `account` has no stake in `operator`'s pool to unbond.
     error NothingToUnbond(address operator, address account);
     /// @notice `account` has no warming stake in `operator`'s pool that can be activated now.
@@ -166,7 +164,6 @@ contract Staking is IStaking, AccessControl {
         _activate(operator, pool, member, msg.sender);
         if (pool.closedThrough == pool.opened) {
             shares = _mint(pool, member, amount);
-            if (shares == 0) revert StakeTooSmall(amount);
         } else {
             member.warming += amount;
             member.warmAfter = pool.opened;
@@ -436,7 +433,7 @@ contract Staking is IStaking, AccessControl {
     }
 
     /// @dev Turns the member's warming stake into active shares once the pool closed every batch it waits
-    /// for (not into a wiped pool, nor when it would buy no share). The member must be synced.
+    /// for (not into a wiped pool). The member must be synced.
     function _activate(address operator, Pool storage pool, Member storage member, address account)
         private
         returns (uint256 shares)
@@ -445,17 +442,17 @@ contract Staking is IStaking, AccessControl {
         if (amount == 0 || pool.closedThrough < member.warmAfter) return 0;
         if (pool.shares > 0 && pool.stake == 0) return 0;
         shares = _mint(pool, member, amount);
-        if (shares == 0) return 0;
         member.warming = 0;
         pool.warming -= amount;
         totalWarming -= amount;
         emit Activated(operator, account, amount, shares);
     }
 
-    /// @dev Adds `amount` of active stake for a synced member; mints nothing when it buys no share.
+    /// @dev Adds `amount` of active stake for a synced member. A pool's stake never exceeds its shares
+    /// (mints round shares down from at least the amount, unbonds round tokens down, slashes only cut
+    /// stake), so every mint buys at least `amount` shares. Not for a wiped pool.
     function _mint(Pool storage pool, Member storage member, uint256 amount) private returns (uint256 shares) {
         shares = pool.shares == 0 ? amount : (amount * pool.shares) / pool.stake;
-        if (shares == 0) return 0;
         pool.stake += amount;
         pool.shares += shares;
         member.shares += shares;
@@ -469,7 +466,6 @@ contract Staking is IStaking, AccessControl {
     }
 
     function _shareValue(Pool storage pool, uint256 shares) private view returns (uint256) {
-        if (shares == 0) return 0;
         return shares == pool.shares ? pool.stake : (shares * pool.stake) / pool.shares;
     }
 
