@@ -1,6 +1,6 @@
-import { nfcBytes, payoutsForCredits } from "@openledger/attribution";
+import { payoutsForCredits } from "@openledger/attribution";
 import type { Payout, RecordInput } from "@openledger/sdk";
-import { type Address, getAddress, keccak256 } from "viem";
+import { type Address, getAddress } from "viem";
 import type { UsageRow } from "./db.ts";
 import { SettlementError } from "./errors.ts";
 import { creditsOf, recordAttribution, unattributedRecord } from "./evidence.ts";
@@ -111,7 +111,7 @@ export function buildBatch(
     const credits = creditsOf(r.attribution);
     const attribution = r.attribution
       ? recordAttribution(r.attribution, r.snapshotIds ?? [])
-      : unattributedRecord(keccak256(nfcBytes(r.output ?? "", "output")));
+      : unattributedRecord(r.output ?? "");
     const payouts = credits.length
       ? payoutsForCredits(credits, totals[i]!, (id) => o.contributorOf(id)).map((p) => ({
           account: getAddress(p.account),

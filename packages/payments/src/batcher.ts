@@ -164,10 +164,14 @@ export class SettlementBatcher {
       training,
       modelOwner: model.owner,
     });
-    return this.send(built);
+    return this.postBuilt(built);
   }
 
-  private async send(b: BuiltBatch): Promise<bigint> {
+  /**
+   * Posts a batch built by {@link buildBatch} (what `post` does after building): approves the prepaid
+   * fees, writes the posting down, sends, and records the batch once mined; returns its id.
+   */
+  async postBuilt(b: BuiltBatch): Promise<bigint> {
     const { settlement } = this.o;
     const wallet = this.o.wallet;
     if (b.prepaid > 0n) await this.approvePrepaid(b.prepaid);
@@ -178,7 +182,7 @@ export class SettlementBatcher {
       modelId: b.modelId,
       txHash: null,
       prepaid: b.prepaid,
-      fromBlock: await getBlockNumber(this.o.client),
+      fromBlock: await getBlockNumber(this.o.client, { cacheTime: 0 }),
       batch: {
         requestIds: b.requestIds,
         records: b.records.map((r) => ({
@@ -353,7 +357,7 @@ export class SettlementBatcher {
   /** Answers every open evidence request against this operator's pending batches. */
   async answerEvidenceRequests(): Promise<void> {
     const pending = this.o.db.batches({ status: "pending" });
-    const head = await getBlockNumber(this.o.client);
+    const head = await getBlockNumber(this.o.client, { cacheTime: 0 });
     if (pending.length === 0) {
       this.scannedTo = head;
       return;

@@ -1,11 +1,14 @@
 import {
+  AttributionError,
   type ChunkRef,
+  computeSpanV2,
   type EvidenceChunk,
   encodeSpanV2Attribution,
   encodeSpanV2Recomputation,
+  nfcBytes,
   type SpanV2Result,
 } from "@openledger/attribution";
-import type { Hex } from "viem";
+import { type Hex, keccak256 } from "viem";
 import { MissingWitnessError } from "./errors.ts";
 
 /** A proven witness chunk as stored and served (JSON: ids as decimal strings). */
@@ -99,13 +102,20 @@ export function recordAttribution(a: StoredAttribution, snapshotIds: readonly bi
 }
 
 /**
- * The attribution bytes of an answer span-v2 could not take (over its limits): no commitment, no
- * snapshots, no witnesses. It credits no span, so its payouts follow the uncredited rule.
+ * The attribution bytes of an answer settled without proven witnesses: span-v2 over no snapshot at all
+ * (no credits, which anyone can recompute), so its share follows the uncredited rule. An answer over
+ * span-v2's limits has no honest record (a challenge shows span-v2 cannot take it): the zero commitment.
  */
-export function unattributedRecord(outputHash: Hex): Hex {
+export function unattributedRecord(output: string): Hex {
+  let commitment: Hex = `0x${"00".repeat(32)}`;
+  try {
+    commitment = computeSpanV2(output, [], []).commitment;
+  } catch (err) {
+    if (!(err instanceof AttributionError)) throw err;
+  }
   return encodeSpanV2Attribution({
-    outputHash,
-    commitment: `0x${"00".repeat(32)}`,
+    outputHash: keccak256(nfcBytes(output, "output")),
+    commitment,
     snapshotIds: [],
     witnesses: [],
   });

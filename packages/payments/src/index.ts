@@ -10,4 +10,5 @@ export * from "./receipt.ts";
 export * from "./reservations.ts";
 export * from "./routes.ts";
 export * from "./settlement-routes.ts";
+export * from "./watcher.ts";
 export * from "./x402/index.ts";

@@ -112,7 +112,7 @@ describe("settlement batches", () => {
     assert.match(String(errors[0]), /NotOperator/);
     assert.equal(c.db.postings().length, 0);
     assert.equal(c.db.unbatched(c.modelId, 10).length, 3);
-    assert.equal((await get("/v1/settlement/batches")).body.data instanceof Array, true);
+    assert.deepEqual((await get("/v1/settlement/batches")).body.data, [], "no batch was posted");
 
     await c.stakeOperator();
     const settlement = c.addresses.inferenceSettlement;

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerAccountsCommand } from "./accounts.ts";
 import { registerAttributeCommand } from "./attribute.ts";
 import { registerBalanceCommand } from "./balance.ts";
+import { registerChallengeCommand } from "./challenge.ts";
 import { registerChatCommand } from "./chat.ts";
 import { registerCompleteCommand } from "./complete.ts";
 import { registerDatanetCommand } from "./datanet.ts";
@@ -23,6 +24,7 @@ export function registerCommands(program: Command): void {
   registerAccountsCommand(program);
   registerAttributeCommand(program);
   registerBalanceCommand(program);
+  registerChallengeCommand(program);
   registerChatCommand(program);
   registerCompleteCommand(program);
   registerDatanetCommand(program);

@@ -1,0 +1,271 @@
+import {
+  checkChunkProofs,
+  computeSpanV2,
+  encodeSpanV2Challenge,
+  encodeSpanV2PayoutsChallenge,
+  nfcBytes,
+  payoutsForCredits,
+  type SpanV2Result,
+} from "@openledger/attribution";
+import {
+  challenge,
+  datanetRegistryAbi,
+  getBatch,
+  type RecordProof,
+  type WalletClientWithAccount,
+} from "@openledger/sdk";
+import {
+  type Address,
+  type Client,
+  decodeAbiParameters,
+  getAddress,
+  type Hex,
+  keccak256,
+  parseAbiParameters,
+} from "viem";
+import { readContract } from "viem/actions";
+import { SettlementError } from "./errors.ts";
+import { type StoredAttribution, witnessChunks } from "./evidence.ts";
+
+/** A record as `GET /v1/settlement/batches/:id/records/:index` serves it. */
+export interface PublishedRecord {
+  batchId: string;
+  index: number;
+  attribution: Hex;
+  attributionHash: Hex;
+  payouts: { account: Address; amount: string }[];
+  proof: { hash: Hex; sum: string }[];
+  output: string | null;
+  snapshotIds: string[];
+  evidence: StoredAttribution | null;
+}
+
+/**
+ * What checking a record found: `right` (recomputed and paid as its credits say), `wrong` with the
+ * evidence that proves it on-chain, or `unchecked` (what was published does not let anyone check it:
+ * ask the operator with requestEvidence; or an uncredited record, whose payouts only the off-chain rule
+ * constrains).
+ */
+export type RecordVerdict =
+  | { index: number; verdict: "right" }
+  | { index: number; verdict: "wrong"; reason: string; evidence: Hex }
+  | { index: number; verdict: "unchecked"; reason: string };
+
+const ATTRIBUTION = parseAbiParameters(
+  "(bytes32 outputHash, bytes32 commitment, uint256[] snapshotIds, (uint256 contributionId, uint32 chunkIndex, bytes32 textHash)[] witnesses)",
+);
+
+/** The record with its sum-tree proof, as `challenge` / `requestEvidence` send it. */
+export function recordProofOf(r: PublishedRecord): RecordProof {
+  return {
+    index: BigInt(r.index),
+    attribution: r.attribution,
+    attributionHash: keccak256(r.attribution),
+    payouts: r.payouts.map((p) => ({ account: getAddress(p.account), amount: BigInt(p.amount) })),
+    proof: r.proof.map((n) => ({ hash: n.hash, sum: BigInt(n.sum) })),
+  };
+}
+
+/**
+ * Checks one published span-v2 record against the chain: its snapshots exist, its witnesses are
+ * proven against their on-chain chunk roots with the texts it commits to, span-v2 recomputed over
+ * them gives its commitment, and its payouts are exactly what its credits pay (the verifier's rule).
+ */
+export async function checkRecord(
+  client: Client,
+  o: { datanetRegistry: Address },
+  r: PublishedRecord,
+): Promise<RecordVerdict> {
+  const index = r.index;
+  // a record whose attribution does not decode, or names an unpublished snapshot, is wrong whatever
+  // the evidence: the verifier rules on the record alone
+  const anyEvidence = encodeSpanV2Challenge({ output: "", chunks: [] });
+  let a: {
+    outputHash: Hex;
+    commitment: Hex;
+    snapshotIds: readonly bigint[];
+    witnesses: readonly { contributionId: bigint; chunkIndex: number; textHash: Hex }[];
+  };
+  try {
+    [a] = decodeAbiParameters(ATTRIBUTION, r.attribution);
+  } catch {
+    return { index, verdict: "wrong", reason: "its attribution bytes do not decode", evidence: anyEvidence };
+  }
+  const roots: Hex[] = [];
+  for (const id of a.snapshotIds) {
+    const exists = await readContract(client, {
+      address: o.datanetRegistry,
+      abi: datanetRegistryAbi,
+      functionName: "snapshotExists",
+      args: [id],
+    });
+    if (!exists)
+      return {
+        index,
+        verdict: "wrong",
+        reason: `it names snapshot ${id}, never published`,
+        evidence: anyEvidence,
+      };
+    roots.push(
+      await readContract(client, {
+        address: o.datanetRegistry,
+        abi: datanetRegistryAbi,
+        functionName: "snapshotChunksRoot",
+        args: [id],
+      }),
+    );
+  }
+  if (r.output === null || keccak256(nfcBytes(r.output, "output")) !== a.outputHash)
+    return {
+      index,
+      verdict: "unchecked",
+      reason: "the operator did not publish the answer this record hashes",
+    };
+  if (!r.evidence) {
+    if (a.witnesses.length > 0)
+      return { index, verdict: "unchecked", reason: "the operator did not publish the witness chunks" };
+  }
+  const chunks = r.evidence ? witnessChunks(r.evidence) : [];
+  const proven = a.witnesses.every((w) =>
+    chunks.some(
+      (c) =>
+        c.contributionId === w.contributionId &&
+        c.chunkIndex === w.chunkIndex &&
+        keccak256(nfcBytes(c.text, "witness")) === w.textHash,
+    ),
+  );
+  try {
+    const rootOf = new Map(a.snapshotIds.map((id, k) => [id, roots[k]!]));
+    checkChunkProofs(
+      chunks.map((c) => ({ ...c, root: rootOf.get(c.snapshotId) ?? `0x${"00".repeat(32)}` })),
+      roots,
+    );
+  } catch (err) {
+    return {
+      index,
+      verdict: "unchecked",
+      reason: `the published witnesses are not proven: ${(err as Error).message}`,
+    };
+  }
+  if (!proven)
+    return { index, verdict: "unchecked", reason: "the published chunks do not include every witness" };
+  const recompute = encodeSpanV2Challenge({ output: r.output, chunks });
+  let result: SpanV2Result;
+  try {
+    result = computeSpanV2(r.output, chunks, roots);
+  } catch (err) {
+    return {
+      index,
+      verdict: "wrong",
+      reason: `span-v2 cannot take it: ${(err as Error).message}`,
+      evidence: recompute,
+    };
+  }
+  if (result.commitment !== a.commitment)
+    return {
+      index,
+      verdict: "wrong",
+      reason: `span-v2 over its witnesses gives commitment ${result.commitment}, not the recorded ${a.commitment}`,
+      evidence: recompute,
+    };
+  if (result.credits.length === 0)
+    return {
+      index,
+      verdict: "right",
+    };
+  const ids = result.credits.map((c) => c.contributionId);
+  const owners = await Promise.all(
+    ids.map((id) =>
+      readContract(client, {
+        address: o.datanetRegistry,
+        abi: datanetRegistryAbi,
+        functionName: "contributorOf",
+        args: [id],
+      }),
+    ),
+  );
+  const total = r.payouts.reduce((s, p) => s + BigInt(p.amount), 0n);
+  const expected = payoutsForCredits(result.credits, total, (id) => owners[ids.indexOf(id)]!);
+  const same =
+    expected.length === r.payouts.length &&
+    expected.every(
+      (p, i) =>
+        getAddress(p.account) === getAddress(r.payouts[i]!.account) &&
+        p.amount === BigInt(r.payouts[i]!.amount),
+    );
+  if (!same)
+    return {
+      index,
+      verdict: "wrong",
+      reason: `its payouts differ from what its credits pay (${expected.map((p) => `${p.amount} to ${p.account}`).join(", ")})`,
+      evidence: encodeSpanV2PayoutsChallenge(result),
+    };
+  return { index, verdict: "right" };
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch {
+    throw new SettlementError(`cannot reach ${url}`);
+  }
+  const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+  if (!res.ok) throw new SettlementError(`${url}: ${body?.error?.message ?? `HTTP ${res.status}`}`);
+  return body as T;
+}
+
+/** A batch's summary and records from an operator's API (`api` like http://127.0.0.1:8080). */
+export async function fetchBatchRecords(
+  api: string,
+  batchId: bigint,
+): Promise<{ batch: { id: string; status: string; records: number }; records: PublishedRecord[] }> {
+  const base = `${api.replace(/\/+$/, "")}/v1/settlement/batches/${batchId}`;
+  const batch = await getJson<{ id: string; status: string; records: number }>(base);
+  const records: PublishedRecord[] = [];
+  for (let i = 0; i < batch.records; i++)
+    records.push(await getJson<PublishedRecord>(`${base}/records/${i}`));
+  return { batch, records };
+}
+
+/** The ids of an operator's published batches, newest first. */
+export async function listBatches(api: string, limit = 100): Promise<bigint[]> {
+  const list = await getJson<{ data: { id: string }[] }>(
+    `${api.replace(/\/+$/, "")}/v1/settlement/batches?limit=${limit}`,
+  );
+  return list.data.map((b) => BigInt(b.id));
+}
+
+export interface ChallengeOutcome {
+  batchId: bigint;
+  verdicts: RecordVerdict[];
+  /** set when a wrong record was challenged on-chain (the batch reverted) */
+  challenged?: { index: number; hash: Hex; reward: bigint };
+}
+
+/**
+ * Checks every record of a batch; with `wallet`, challenges the first wrong one on-chain while the
+ * batch is still pending (a proven challenge reverts the batch and pays the challenger's reward).
+ */
+export async function checkBatch(
+  client: Client,
+  o: { api: string; settlement: Address; datanetRegistry: Address; wallet?: WalletClientWithAccount },
+  batchId: bigint,
+): Promise<ChallengeOutcome> {
+  const { records } = await fetchBatchRecords(o.api, batchId);
+  const verdicts: RecordVerdict[] = [];
+  for (const r of records) verdicts.push(await checkRecord(client, o, r));
+  const wrong = verdicts.find(
+    (v): v is Extract<RecordVerdict, { verdict: "wrong" }> => v.verdict === "wrong",
+  );
+  if (!wrong || !o.wallet) return { batchId, verdicts };
+  const onChain = await getBatch(client, { settlement: o.settlement, batchId });
+  if (onChain.status !== 1) return { batchId, verdicts };
+  const sent = await challenge(o.wallet, {
+    settlement: o.settlement,
+    batchId,
+    record: recordProofOf(records[wrong.index]!),
+    evidence: wrong.evidence,
+  });
+  return { batchId, verdicts, challenged: { index: wrong.index, hash: sent.hash, reward: sent.reward } };
+}
