@@ -1,6 +1,6 @@
 // What the balance and wrap commands share: which account acts, what the chain's native currency is
-// called, and the protocol token deployed there.
-import type { Address, Hex, PublicClient } from "viem";
+// called (the protocol token deployed there: `deployedToken` in fast-chain.ts).
+import type { Hex, PublicClient } from "viem";
 import { CliError } from "./errors.ts";
 
 /** The options every wallet command takes. */
@@ -35,16 +35,4 @@ export async function actingKey(options: WalletOptions, chainId: number): Promis
   }
   const { devAccounts } = await import("@openledger/common/dev-accounts");
   return devAccounts[options.account].privateKey;
-}
-
-/** The protocol token on this chain: its address and whether it is WrappedOpen (native OPEN, 1:1). */
-export async function protocolToken(
-  deployments: string,
-  chainId: number,
-): Promise<{ address: Address; wrapped: boolean } | undefined> {
-  const { readDeployment } = await import("@openledger/sdk");
-  const deployment = readDeployment(deployments, chainId);
-  const address = deployment?.addresses.token;
-  if (!address) return undefined;
-  return { address, wrapped: deployment.contracts.WrappedOpen?.address === address };
 }

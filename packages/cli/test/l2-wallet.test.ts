@@ -2,17 +2,20 @@
 // pay for a training licence (which it could not do before `wrap` existed). The HTTP API's access and
 // error log runs against the same chain. Issue 12.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import type { RunningNode } from "@openledger/chain";
 import { devAccounts } from "@openledger/common";
 import { openDatanetService } from "@openledger/datanet";
 import { startApiServer } from "../src/api-server.ts";
 import { startL2Node } from "../src/genesis.ts";
 import { createLogger } from "../src/log.ts";
-import { lines, runCli } from "./helpers.ts";
+import { BIN, cleanEnv, lines, runCli } from "./helpers.ts";
 
 describe("wallet commands on the L2", () => {
   let node: RunningNode;
@@ -97,6 +100,27 @@ describe("wallet commands on the L2", () => {
     assert.equal(after.native.symbol, "OPEN");
     assert.equal(after.token.wrapped, true);
     assert.equal(after.token.wei, "0");
+  });
+
+  test("balance loads neither the sdk nor viem's ESM build, so it starts fast", async () => {
+    // the forbidding hook fails any ESM import of viem or the sdk (viem's CommonJS build is allowed);
+    // spawned asynchronously: the node answering it runs in this process
+    const forbid = fileURLToPath(new URL("./fixtures/forbid-heavy-imports.mjs", import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ["--import", forbid, BIN, "balance", ...common, "--account", "3", "--json"],
+      { cwd: dir, env: cleanEnv() },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const [code] = await once(child, "close");
+    assert.equal(code, 0, stderr);
+    const balance = JSON.parse(stdout);
+    assert.equal(balance.address, devAccounts[3].address);
+    assert.equal(balance.native.symbol, "OPEN");
+    assert.equal(balance.token.wrapped, true);
   });
 
   test("the HTTP API logs every request, and the cause of every 500, in the chosen format", async () => {

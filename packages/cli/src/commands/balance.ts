@@ -24,34 +24,40 @@ export function registerBalanceCommand(program: Command): void {
     .option("--json", "print JSON", false)
     .action(async (address: Address | undefined, _opts, command: Command) => {
       const { options, print } = commandContext<BalanceOptions>(command);
-      const { tokenBalance } = await import("@openledger/sdk");
-      const { connectRpc } = await import("../rpc.ts");
-      const { formatEther } = await import("viem");
-      const { privateKeyToAccount } = await import("viem/accounts");
-      const { actingKey, nativeSymbol, protocolToken } = await import("../wallet.ts");
-      const { publicClient, chain } = await connectRpc(options.rpc);
-      const who = address ?? privateKeyToAccount(await actingKey(options, chain.id)).address;
-      const native = await publicClient.getBalance({ address: who });
-      const symbol = await nativeSymbol(publicClient);
-      const token = await protocolToken(options.deployments, chain.id);
+      // viem through require, no sdk: this command starts in well under a second (see fast-chain.ts)
+      const { addressOfKey, deployedToken, readOnlyChain, viemCjs } = await import("../fast-chain.ts");
+      const { actingKey, nativeSymbol } = await import("../wallet.ts");
+      const { erc20Abi, formatEther } = viemCjs();
+      const { publicClient, chainId } = await readOnlyChain(options.rpc);
+      const who = address ?? addressOfKey(await actingKey(options, chainId));
+      const [native, symbol] = await Promise.all([
+        publicClient.getBalance({ address: who }),
+        nativeSymbol(publicClient),
+      ]);
+      const token = deployedToken(options.deployments, chainId);
       const held = token
-        ? await tokenBalance(publicClient, { token: token.address, account: who })
+        ? await publicClient.readContract({
+            address: token.address,
+            abi: erc20Abi,
+            functionName: "balanceOf",
+            args: [who],
+          })
         : undefined;
       const tokenLabel = token?.wrapped ? "WOPEN (wrapped OPEN, ERC-20)" : "OPEN (ERC-20)";
       if (options.json) {
         print(
           JSON.stringify({
             address: who,
-            chainId: chain.id,
+            chainId,
             native: { symbol, wei: native.toString() },
             token: token && { address: token.address, wrapped: token.wrapped, wei: held?.toString() },
           }),
         );
         return;
       }
-      print(`${who} on chain ${chain.id}`);
+      print(`${who} on chain ${chainId}`);
       print(`  ${formatEther(native)} ${symbol} (native)`);
       if (token && held !== undefined) print(`  ${formatEther(held)} ${tokenLabel} at ${token.address}`);
-      else print(`  no protocol token deployment for chain ${chain.id} in ${options.deployments}/`);
+      else print(`  no protocol token deployment for chain ${chainId} in ${options.deployments}/`);
     });
 }

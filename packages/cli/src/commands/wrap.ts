@@ -7,9 +7,10 @@ import type { WalletOptions } from "../wallet.ts";
 /** Shared by wrap and unwrap: the acting wallet and the WrappedOpen token of this chain. */
 async function wrappedToken(options: WalletOptions) {
   const { connectRpc } = await import("../rpc.ts");
-  const { actingKey, protocolToken } = await import("../wallet.ts");
+  const { actingKey } = await import("../wallet.ts");
+  const { deployedToken } = await import("../fast-chain.ts");
   const probe = await connectRpc(options.rpc);
-  const token = await protocolToken(options.deployments, probe.chain.id);
+  const token = deployedToken(options.deployments, probe.chain.id);
   if (!token) {
     throw new CliError(
       `no protocol deployment for chain ${probe.chain.id} in ${options.deployments}/; run \`openledger deploy --rpc ${options.rpc}\` first`,
