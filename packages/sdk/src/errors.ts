@@ -100,7 +100,9 @@ const HINTS: Record<string, string> = {
   // Staking
   UnknownOperator: "delegate only to a registered operator (one that staked to itself)",
   PoolWiped: "the operator's pool was slashed to zero; it cannot take new stake",
-  StakeTooSmall: "the amount is too small to mint a pool share",
+  NothingToActivate: "this account has no warming stake the pool can activate yet (its open batches must close first)",
+  SelfStakeLocked: "an operator cannot unbond its self-stake while it has an open settlement batch",
+  BatchAlreadyOpened: "this batch is already open in the staking pool",
   NothingToUnbond: "this account has no stake with the operator",
   UnknownUnbonding: "no pending unbonding has this id",
   NotUnbondingOwner: "only the account that started the unbonding may withdraw it",
