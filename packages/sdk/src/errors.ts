@@ -100,7 +100,7 @@ const HINTS: Record<string, string> = {
   // Staking
   UnknownOperator: "delegate only to a registered operator (one that staked to itself)",
   PoolWiped: "the operator's pool was slashed to zero; it cannot take new stake",
-  NothingToActivate: "this account has no warming stake the pool can activate yet (its open batches must close first)",
+  NothingToActivate: "no warming stake to activate yet (the batches open at its arrival must close first)",
   SelfStakeLocked: "an operator cannot unbond its self-stake while it has an open settlement batch",
   BatchAlreadyOpened: "this batch is already open in the staking pool",
   NothingToUnbond: "this account has no stake with the operator",
