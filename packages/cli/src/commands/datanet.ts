@@ -257,6 +257,7 @@ export function registerDatanetCommand(program: Command): void {
               datanetId: options.datanet,
               contributor: me.address,
               signature,
+              contentHash, // declared first: the signature is checked before the file is read
               license: options.license,
               source: options.source,
               format,
