@@ -21,6 +21,9 @@ interface Measured {
   load: number;
   prefill: number;
   decode: number;
+  /** tokens per CPU second of the process (steadier than wall time on a shared machine) */
+  prefillCpu: number;
+  decodeCpu: number;
   peakRss: number;
   /** greedy continuation of the prompt */
   tokens: number[];
@@ -44,21 +47,30 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
     const prompt = promptFor(config.vocabSize);
     const cache = new KVCache(model);
     t0 = performance.now();
+    let c0 = process.cpuUsage();
     let [logits] = forward(model, [{ tokens: prompt, cache }]);
     const prefill = PROMPT / ((performance.now() - t0) / 1000);
+    const prefillCpu = PROMPT / cpuSince(c0);
     t0 = performance.now();
+    c0 = process.cpuUsage();
     const tokens: number[] = [];
     for (let i = 0; i < DECODE; i++) {
       tokens.push(argmaxOf(logits));
       [logits] = forward(model, [{ tokens: [tokens[i]], cache }]);
     }
     const decode = DECODE / ((performance.now() - t0) / 1000);
+    const decodeCpu = DECODE / cpuSince(c0);
     const peakRss = process.resourceUsage().maxRSS * 1024;
-    return { load, prefill, decode, peakRss, tokens, parts: engines.length };
+    return { load, prefill, decode, prefillCpu, decodeCpu, peakRss, tokens, parts: engines.length };
   } finally {
     model.free();
     await Promise.all(engines.map((e) => e.close()));
   }
+}
+
+function cpuSince(c0: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
 }
 
 function argmaxOf(x: Float32Array): number {
@@ -81,18 +93,25 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
       typeof seq.evaluateWithoutGeneratingNewTokens
     >[0];
     t0 = performance.now();
+    let c0 = process.cpuUsage();
     await seq.evaluateWithoutGeneratingNewTokens(prompt);
     const prefill = PROMPT / ((performance.now() - t0) / 1000);
+    const prefillCpu = PROMPT / cpuSince(c0);
     await seq.clearHistory();
     const tokens: number[] = [];
     for await (const t of seq.evaluate(prompt, { temperature: 0 })) {
       tokens.push(Number(t));
-      if (tokens.length === 1) t0 = performance.now(); // after prefill and the first token
+      if (tokens.length === 1) {
+        // after prefill and the first token
+        t0 = performance.now();
+        c0 = process.cpuUsage();
+      }
       if (tokens.length > DECODE) break;
     }
     const decode = DECODE / ((performance.now() - t0) / 1000);
+    const decodeCpu = DECODE / cpuSince(c0);
     const peakRss = process.resourceUsage().maxRSS * 1024;
-    return { load, prefill, decode, peakRss, tokens: tokens.slice(0, DECODE) };
+    return { load, prefill, decode, prefillCpu, decodeCpu, peakRss, tokens: tokens.slice(0, DECODE) };
   } finally {
     await context.dispose();
     await model.dispose();
@@ -123,7 +142,16 @@ function runChild(engine: "ours" | "llama.cpp", path: string, threads: number, v
     return JSON.parse(line) as Measured;
   } catch {
     const why = (run.stderr || run.stdout).trim().split("\n").slice(-1)[0] ?? `exit ${run.status}`;
-    return { load: 0, prefill: 0, decode: 0, peakRss: 0, tokens: [], error: why.slice(0, 160) };
+    return {
+      load: 0,
+      prefill: 0,
+      decode: 0,
+      prefillCpu: 0,
+      decodeCpu: 0,
+      peakRss: 0,
+      tokens: [],
+      error: why.slice(0, 160),
+    };
   }
 }
 
@@ -166,12 +194,12 @@ async function main(): Promise<void> {
           rows.push([
             label,
             `${(size / GiB).toFixed(2)}`,
-            f(ours.decode),
-            f(cpp.decode),
-            ratio(ours.decode, cpp.decode),
-            f(ours.prefill),
-            f(cpp.prefill),
-            ratio(ours.prefill, cpp.prefill),
+            `${f(ours.decode)} (${f(ours.decodeCpu)})`,
+            `${f(cpp.decode)} (${f(cpp.decodeCpu)})`,
+            `${ratio(ours.decode, cpp.decode)} (${ratio(ours.decodeCpu, cpp.decodeCpu)})`,
+            `${f(ours.prefill)} (${f(ours.prefillCpu)})`,
+            `${f(cpp.prefill)} (${f(cpp.prefillCpu)})`,
+            `${ratio(ours.prefill, cpp.prefill)} (${ratio(ours.prefillCpu, cpp.prefillCpu)})`,
             ours.peakRss ? (ours.peakRss / size).toFixed(2) : "-",
             cpp.peakRss ? (cpp.peakRss / size).toFixed(2) : "-",
             f(ours.load, 2),
@@ -188,7 +216,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(
-    `prompt ${PROMPT} tokens, decode ${DECODE} greedy tokens; random weights in each format; ` +
+    `prompt ${PROMPT} tokens, decode ${DECODE} greedy tokens; random weights in each format; tok/s of wall time ` +
+      `(in brackets: per CPU second of the engine's process, steadier on a shared machine); ` +
       `load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs shared with other work, so figures vary run to run`,
   );
   const header = [

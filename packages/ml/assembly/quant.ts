@@ -21,13 +21,20 @@ const BF16: i32 = 30;
 // relaxed byte dot), then as i16 (at AI16: widened once here rather than for every weight row they meet).
 // Q8_0 weights keep the widened dot in both builds: a signed-by-signed byte dot needs sign juggling
 // that costs what it saves.
+// A row of nb blocks is followed by the nb scales (f32) and then the nb sums (i32) again, contiguous, so
+// the dot kernels load four blocks' scales or sums with one vector load.
 const QA: i32 = 104;
 const AI8: usize = 8;
 const AI16: usize = 40;
 
-/** Bytes of one quantised activation block of 32 values (the engine sizes quant_q8_rows' output by it). */
+/** Bytes of a quantised activation row per 32 values (the engine sizes quant_q8_rows' output by it). */
 export function q8_block_bytes(): i32 {
-  return QA;
+  return QA + 8;
+}
+
+// Where the scales of a quantised activation row of nb blocks start (its sums follow at + nb·4).
+@inline function rowScales(a: usize, nb: i32): usize {
+  return a + <usize>nb * QA;
 }
 
 @inline function h2f(h: u32): f32 {
@@ -122,7 +129,8 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
   const nb = K >> 5;
   for (let m = m0; m < m1; m++) {
     const xr = x + ((<usize>m * ldx) << 2);
-    const orow = out + <usize>m * nb * QA;
+    const orow = out + <usize>m * nb * (QA + 8);
+    const ds = rowScales(orow, nb);
     for (let b = 0; b < nb; b++) {
       const xp = xr + (<usize>b << 7);
       const d = blockScale(xp);
@@ -141,8 +149,11 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
         v128.store(ob + AI16 + (<usize>i << 5), h01);
         v128.store(ob + AI16 + 16 + (<usize>i << 5), h23);
       }
+      const sum = ihsum(s);
       store<f32>(ob, d);
-      store<i32>(ob, ihsum(s), 4);
+      store<i32>(ob, sum, 4);
+      store<f32>(ds + (<usize>b << 2), d);
+      store<i32>(ds + (<usize>(nb + b) << 2), sum);
     }
   }
 }
@@ -215,7 +226,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   for (let n = n0; n < n1; n++) {
     const wr = w + <usize>n * rowBytes;
     for (let m = m0; m < m1; m++) {
-      const ar = aq + <usize>m * nb * QA;
+      const ar = aq + <usize>m * nb * (QA + 8);
       let s: f32 = 0;
       if (type == Q4_0) s = dotQ4_0(wr, ar, nb);
       else if (type == Q8_0) s = dotQ8_0(wr, ar, nb);
@@ -238,19 +249,11 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 
 // f16 scales at w, w + stride, w + 2·stride, w + 3·stride as f32 lanes.
 @inline function scales4(w: usize, stride: usize): v128 {
-  let v = i32x4.splat(<i32>load<u16>(w));
-  v = i32x4.replace_lane(v, 1, <i32>load<u16>(w + stride));
-  v = i32x4.replace_lane(v, 2, <i32>load<u16>(w + 2 * stride));
-  v = i32x4.replace_lane(v, 3, <i32>load<u16>(w + 3 * stride));
-  return h2f4(v);
-}
-
-// The f32 scales (off 0) or i32 sums (off 4) of four consecutive activation blocks.
-@inline function act4(a: usize, off: usize): v128 {
-  let v = i32x4.splat(load<i32>(a + off));
-  v = i32x4.replace_lane(v, 1, load<i32>(a + QA + off));
-  v = i32x4.replace_lane(v, 2, load<i32>(a + 2 * QA + off));
-  return i32x4.replace_lane(v, 3, load<i32>(a + 3 * QA + off));
+  let v = i32x4.splat(<i32>load<i16>(w));
+  v = i32x4.replace_lane(v, 1, <i32>load<i16>(w + stride));
+  v = i32x4.replace_lane(v, 2, <i32>load<i16>(w + 2 * stride));
+  v = i32x4.replace_lane(v, 3, <i32>load<i16>(w + 3 * stride));
+  return h2f4s(v);
 }
 
 @inline function blockQ8_0(wb: usize, ab: usize): v128 {
@@ -263,12 +266,13 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 }
 
 @inline function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
+  const ds = rowScales(a, nb);
   let acc = f32x4.splat(0);
   let b = 0;
   for (; b + 4 <= nb; b += 4) {
     const wb = w + <usize>b * 34, ab = a + <usize>b * QA;
     const s = hsum4(blockQ8_0(wb, ab), blockQ8_0(wb + 34, ab + QA), blockQ8_0(wb + 68, ab + 2 * QA), blockQ8_0(wb + 102, ab + 3 * QA));
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(scales4(wb, 34), act4(ab, 0)), acc);
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(scales4(wb, 34), v128.load(ds + (<usize>b << 2))), acc);
   }
   let total = hsum(acc);
   for (; b < nb; b++) {
@@ -279,15 +283,17 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 }
 
 @inline function dotQ4_0(w: usize, a: usize, nb: i32): f32 {
+  const ds = rowScales(a, nb);
+  const sums = ds + (<usize>nb << 2);
   let acc = f32x4.splat(0);
   let corr = f32x4.splat(0);
   let b = 0;
   for (; b + 4 <= nb; b += 4) {
     const wb = w + <usize>b * 18, ab = a + <usize>b * QA;
     const s = hsum4(blockQ4_0(wb, ab), blockQ4_0(wb + 18, ab + QA), blockQ4_0(wb + 36, ab + 2 * QA), blockQ4_0(wb + 54, ab + 3 * QA));
-    const d = f32x4.mul(scales4(wb, 18), act4(ab, 0));
+    const d = f32x4.mul(scales4(wb, 18), v128.load(ds + (<usize>b << 2)));
     acc = madd(f32x4.convert_i32x4_s(s), d, acc);
-    corr = madd(f32x4.convert_i32x4_s(act4(ab, 4)), d, corr);
+    corr = madd(f32x4.convert_i32x4_s(v128.load(sums + (<usize>b << 2))), d, corr);
   }
   let total = hsum(acc) - 8 * hsum(corr);
   for (; b < nb; b++) {
@@ -364,6 +370,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   let total: f32 = 0;
   const lo = i8x16.splat(0x0f);
   const size: usize = five ? 176 : 144;
+  const ds = rowScales(a, nsb * 8);
+  const sums = ds + (<usize>(nsb * 8) << 2);
   for (let b = 0; b < nsb; b++) {
     const wb = w + <usize>b * size;
     const qs = wb + (five ? 48 : 16);
@@ -390,14 +398,14 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
       else if (c == 2) { s4 = lowSum; s5 = highSum; }
       else { s6 = lowSum; s7 = highSum; }
     }
-    const da0 = act4(ab, 0), da1 = act4(ab + 4 * QA, 0);
+    const da0 = v128.load(ds + (<usize>b << 5)), da1 = v128.load(ds + (<usize>b << 5), 16);
     const q = madd(
       f32x4.convert_i32x4_s(hsum4(s0, s1, s2, s3)), f32x4.mul(kScales4(wb + 4, 0, false), da0),
       f32x4.mul(f32x4.convert_i32x4_s(hsum4(s4, s5, s6, s7)), f32x4.mul(kScales4(wb + 4, 4, false), da1)),
     );
     const m = madd(
-      f32x4.convert_i32x4_s(act4(ab, 4)), f32x4.mul(kScales4(wb + 4, 0, true), da0),
-      f32x4.mul(f32x4.convert_i32x4_s(act4(ab + 4 * QA, 4)), f32x4.mul(kScales4(wb + 4, 4, true), da1)),
+      f32x4.convert_i32x4_s(v128.load(sums + (<usize>b << 5))), f32x4.mul(kScales4(wb + 4, 0, true), da0),
+      f32x4.mul(f32x4.convert_i32x4_s(v128.load(sums + (<usize>b << 5), 16)), f32x4.mul(kScales4(wb + 4, 4, true), da1)),
     );
     total += h2f(load<u16>(wb)) * hsum(q) - h2f(load<u16>(wb, 2)) * hsum(m);
   }
@@ -418,13 +426,14 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   const lo = i8x16.splat(0x0f);
   const three = i8x16.splat(3);
   const off = i8x16.splat(32);
+  const ds = rowScales(a, nsb * 8);
   for (let b = 0; b < nsb; b++) {
     const wb = w + <usize>b * 210;
     let acc = f32x4.splat(0);
     for (let h = 0; h < 2; h++) {
       const ql = wb + <usize>h * 64, qh = wb + 128 + <usize>h * 32, sc = wb + 192 + <usize>h * 8;
       const ab = a + <usize>(b * 8 + h * 4) * QA;
-      const da = act4(ab, 0);
+      const da = v128.load(ds + (<usize>(b * 8 + h * 4) << 2));
       for (let half = 0; half < 2; half++) {
         const o = <usize>half << 4;
         const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
