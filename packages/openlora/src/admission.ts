@@ -29,6 +29,8 @@ export interface AdmissionTicket {
   /** response headers known at admission (x402's PAYMENT-RESPONSE): sent with the answer, streams too */
   headers?: Record<string, string>;
   settle(record: UsageRecord): Promise<Settlement>;
+  /** The run failed with an error (not a cancellation) and is not settled: release or return what was taken. */
+  abandon?(error: unknown): Promise<void>;
 }
 
 /**

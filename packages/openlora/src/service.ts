@@ -131,13 +131,20 @@ export class OpenLora {
       ...(ticket?.headers ? { headers: ticket.headers } : {}),
       run: async (onEvent, signal) => {
         let first = true;
-        const result = await prepared.run((ev) => {
-          if (first && ev.text) {
-            first = false;
-            this.metrics.firstToken.observe((performance.now() - t0) / 1000);
-          }
-          onEvent(ev);
-        }, signal);
+        let result: GenerationResult;
+        try {
+          result = await prepared.run((ev) => {
+            if (first && ev.text) {
+              first = false;
+              this.metrics.firstToken.observe((performance.now() - t0) / 1000);
+            }
+            onEvent(ev);
+          }, signal);
+        } catch (err) {
+          // the run failed (queue full, backend error): the payer's hold is released or its payment returned
+          await ticket?.abandon?.(err).catch((e: unknown) => this.o.onError?.(e));
+          throw err;
+        }
         this.metrics.requestLatency.observe((performance.now() - t0) / 1000);
         this.metrics.promptTokens.inc(result.promptTokens);
         this.metrics.requests.inc(1, { finish_reason: result.finishReason });

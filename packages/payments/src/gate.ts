@@ -123,6 +123,7 @@ export class PaymentGate {
           hold.release();
         }
       },
+      abandon: async () => hold.release(),
     };
   }
 
@@ -137,6 +138,10 @@ export class PaymentGate {
     return {
       // known before the run, so a stream's headers carry it too
       headers: { [PAYMENT_RESPONSE_HEADER]: paid.header },
+      // the run failed (queue full, backend error): the payment goes back to the payer
+      abandon: async () => {
+        await x402.facilitator.repay(paid.payer, paid.amount);
+      },
       settle: async (record) => {
         const s = await this.settleUsage(record, paid.payer, snapshotIds, {
           payment: "x402",

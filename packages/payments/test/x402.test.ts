@@ -51,6 +51,7 @@ describe("x402 v2 per-call payments", () => {
   let url: string;
   let db: PaymentsDb;
   let terms: X402Terms;
+  let gate: PaymentGate;
   const operator = privateKeyToAccount(devAccounts[2].privateKey);
   const payer = privateKeyToAccount(devAccounts[6].privateKey);
   const stranger = privateKeyToAccount(devAccounts[7].privateKey);
@@ -60,7 +61,7 @@ describe("x402 v2 per-call payments", () => {
   const nextNonce = (): Hex => toHex(++seed, { size: 32 });
 
   /** The `openai` client paying with x402: @x402/fetch signs the 402's requirements with `account`. */
-  function payingClient(account: LocalAccount, sent?: string[]) {
+  function payingClient(account: LocalAccount, sent?: string[], server = url) {
     const x402 = x402Client.fromConfig({
       schemes: [{ network: "eip155:*", client: new ExactEvmScheme(account) }],
       // $OPEN is not one of x402's default (USD) assets: allow it, capped at 1 OPEN a call
@@ -76,7 +77,7 @@ describe("x402 v2 per-call payments", () => {
       return fetch(input, init);
     };
     return new OpenAI({
-      baseURL: `${url}/v1`,
+      baseURL: `${server}/v1`,
       apiKey: "unused",
       defaultHeaders: { Authorization: null },
       fetch: wrapFetchWithPayment(recording, x402),
@@ -189,7 +190,7 @@ describe("x402 v2 per-call payments", () => {
       terms,
     });
     db = new PaymentsDb(join(c.dir, "payments.sqlite"));
-    const gate = new PaymentGate({
+    gate = new PaymentGate({
       client: c.client,
       chainId,
       settlement: c.addresses.inferenceSettlement,
@@ -281,6 +282,32 @@ describe("x402 v2 per-call payments", () => {
     for await (const chunk of stream) ext = (chunk as { openledger?: typeof ext }).openledger ?? ext;
     assert.equal(ext?.x402?.transaction, settled.transaction);
     assert.equal(ext?.fee, required.accepts[0]!.amount, "the stream's fee is the amount paid");
+  });
+
+  test("a paid request the server cannot run (queue full) gets its payment back before the 429", async () => {
+    // the same gate in front of a backend whose queue takes nothing
+    const lora = new OpenLora({
+      catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
+      defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1, maxQueue: 0 }),
+      admission: gate.admission,
+    });
+    const full = Fastify({ logger: false });
+    await full.register(openaiRoutes, { openlora: lora });
+    full.addHook("onClose", () => lora.close());
+    const fullUrl = await full.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const [payerBefore, operatorBefore] = [await balance(payer.address), await balance(operator.address)];
+      const sent: string[] = [];
+      await assert.rejects(
+        payingClient(payer, sent, fullUrl).completions.create(REQ),
+        (err: InstanceType<typeof OpenAI.APIError>) => err.status === 429,
+      );
+      assert.equal(sent.length, 1, "it was paid for");
+      assert.equal(await balance(payer.address), payerBefore);
+      assert.equal(await balance(operator.address), operatorBefore);
+    } finally {
+      await full.close();
+    }
   });
 
   test("the same payment sent twice at once pays for one answer", async () => {

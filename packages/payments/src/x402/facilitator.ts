@@ -1,8 +1,10 @@
 import {
   authorizationState,
+  openTokenAbi,
   type SendQueue,
   tokenBalance,
   type WalletClientWithAccount,
+  waitForWrite,
 } from "@openledger/sdk";
 import { x402Facilitator } from "@x402/core/facilitator";
 import type {
@@ -13,7 +15,7 @@ import type {
   VerifyResponse,
 } from "@x402/core/types";
 import { ExactEvmScheme } from "@x402/evm/exact/facilitator";
-import { type Client, isAddressEqual } from "viem";
+import { type Address, type Client, type Hex, isAddressEqual } from "viem";
 import { eip3009Of, MalformedPaymentError } from "./payload.ts";
 import { facilitatorSigner } from "./signer.ts";
 import type { X402Terms } from "./terms.ts";
@@ -135,6 +137,24 @@ export class X402Facilitator {
     } finally {
       this.settling.delete(key);
     }
+  }
+
+  /**
+   * Sends a settled amount back to its payer from the operator (a request that was paid for but
+   * could not run); resolves with the mined transaction's hash.
+   */
+  async repay(to: Address, amount: bigint): Promise<Hex> {
+    const { client, wallet, queue, terms } = this.o;
+    const label = "OpenToken.transfer (x402 refund)";
+    const hash = await queue.sendWrite(wallet, {
+      address: terms.asset,
+      abi: openTokenAbi,
+      functionName: "transfer",
+      args: [to, amount],
+      label,
+    });
+    await waitForWrite(client, { hash, label });
+    return hash;
   }
 
   /** Refuses what the library's scheme would not check against this server's terms, and malformed payloads. */
