@@ -36,12 +36,12 @@ import {
   paymentRoutes,
   SettlementBatcher,
 } from "@openledger/payments";
+import { startSettlementChain } from "@openledger/payments/test-fixtures";
 import { approveToken, authorize, connect, deposit, transferToken } from "@openledger/sdk";
 import Fastify from "fastify";
 import { type Address, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getChainId, getTransactionReceipt } from "viem/actions";
-import { startSettlementChain } from "../packages/payments/test/settlement-fixture.ts";
 
 const REQUESTS = Number(process.env.PAYMENTS_BENCH_REQUESTS ?? 60);
 const PAYERS = Number(process.env.PAYMENTS_BENCH_PAYERS ?? 100);
