@@ -7,7 +7,8 @@ import { read, type Sent, transact, type WalletClientWithAccount } from "./trans
 
 /**
  * Stakes `amount` into `operator`'s pool (default: the sender's own pool, which registers the sender
- * as an operator). Returns the pool shares minted.
+ * as an operator). Returns the pool shares minted: 0 when the pool has open settlement batches, in
+ * which case the stake warms up until they close (see {@link warmingOf} and {@link activateStake}).
  */
 export async function stake(
   client: WalletClientWithAccount,
@@ -28,7 +29,10 @@ export function delegate(
   return stake(client, params);
 }
 
-/** Starts unbonding `amount` (capped at the stake) from `operator`'s pool. */
+/**
+ * Starts unbonding `amount` (capped at the stake, warming stake first) from `operator`'s pool. An operator
+ * cannot unbond its active self-stake while it has an open settlement batch (`SelfStakeLocked`).
+ */
 export async function unbond(
   client: WalletClientWithAccount,
   params: { staking: Address; operator: Address; amount: bigint },
@@ -127,4 +131,36 @@ export async function unbondingOf(client: Client, params: { staking: Address; un
     }),
   );
   return { account, operator, readyAt, amount };
+}
+
+/**
+ * Activates `account`'s warming stake in `operator`'s pool (stake that arrived while the pool had open
+ * settlement batches earns and is slashable only once they closed). Anyone may send it. Returns the
+ * pool shares minted.
+ */
+export async function activateStake(
+  client: WalletClientWithAccount,
+  params: { staking: Address; operator: Address; account?: Address },
+): Promise<Sent & { amount: bigint; shares: bigint }> {
+  const account = params.account ?? client.account.address;
+  const data = encodeFunctionData({ abi, functionName: "activate", args: [params.operator, account] });
+  const sent = await transact(client, { to: params.staking, data, label: "Staking.activate" });
+  const [event] = parseEventLogs({ abi, logs: sent.receipt.logs, eventName: "Activated" });
+  return { ...sent, amount: event.args.amount, shares: event.args.shares };
+}
+
+/** `account`'s warming stake in `operator`'s pool and whether it can be activated now. */
+export async function warmingOf(
+  client: Client,
+  params: { staking: Address; operator: Address; account: Address },
+): Promise<{ amount: bigint; activatable: boolean }> {
+  const [amount, activatable] = await read("Staking.warmingOf", () =>
+    readContract(client, {
+      address: params.staking,
+      abi,
+      functionName: "warmingOf",
+      args: [params.operator, params.account],
+    }),
+  );
+  return { amount, activatable };
 }

@@ -29,6 +29,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
+  activateStake,
   answerDebit,
   answerEvidence,
   approveToken,
@@ -108,6 +109,7 @@ import {
   transferToken,
   unbond,
   unbondingOf,
+  warmingOf,
   withdraw,
   withdrawalOf,
   withdrawUnbonded,
@@ -839,6 +841,12 @@ export function protocolSuite(getRpcUrl: () => string): void {
           }),
           "ChallengeWindowOpen",
         );
+        // stake arriving while the batch is open warms up and takes none of its reward
+        const lateStake = { staking: a.staking, operator, amount: 10_000n * OPEN };
+        assert.equal((await delegate(wallet(delegator), lateStake)).shares, 0n);
+        const warming = { staking: a.staking, operator, account: delegator };
+        assert.deepEqual(await warmingOf(pub, warming), { amount: lateStake.amount, activatable: false });
+        await revertsWith(activateStake(wallet(mallory), warming), "NothingToActivate");
         await advance(WINDOW);
         const bobBefore = await tokenBalance(pub, { token: a.token, account: bob });
         const forged = [{ ...bobClaims[0], payouts: [{ account: bob, amount: split.contributors }] }];
@@ -898,8 +906,11 @@ export function protocolSuite(getRpcUrl: () => string): void {
           delegatorShare <= split.stakers / 5n && split.stakers / 5n - delegatorShare <= 1n,
           `${delegatorShare}`,
         );
+        // the batch closed: anyone may activate the late stake (which then leaves again)
+        assert.equal((await activateStake(wallet(mallory), warming)).shares, lateStake.amount);
         const paid = await claimRewards(wallet(delegator), { staking: a.staking, operator });
         assert.equal(paid.amount, rewardsAfter);
+        await unbond(wallet(delegator), lateStake);
       });
 
       test("a voucher answers a payer's dispute; an unanswered one reverts the batch and every debit is refunded", async () => {
