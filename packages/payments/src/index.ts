@@ -8,6 +8,7 @@ export * from "./gate.ts";
 export * from "./price.ts";
 export * from "./receipt.ts";
 export * from "./reservations.ts";
+export * from "./rewards.ts";
 export * from "./routes.ts";
 export * from "./settlement-routes.ts";
 export * from "./watcher.ts";

@@ -1,7 +1,7 @@
 import { openAIError } from "@openledger/common";
 import { buildRecordTree, type RecordTree } from "@openledger/sdk";
 import type { FastifyInstance, FastifyReply } from "fastify";
-import type { Address } from "viem";
+import { type Address, getAddress, isAddress } from "viem";
 import type { BatchRow, PaymentsDb } from "./db.ts";
 
 export interface SettlementRoutesOptions {
@@ -35,7 +35,8 @@ function summary(b: BatchRow, tree: RecordTree) {
  * `GET /v1/settlement/batches[?limit=N&before=ID]` (newest first), `GET /v1/settlement/batches/:id`
  * (with the debits and each record's payouts), `GET /v1/settlement/batches/:id/records/:index` (the
  * record's attribution bytes, payouts and sum-tree proof, the answer's text and its span-v2 evidence:
- * credits, credited segments and the witness chunks with their Merkle proofs).
+ * credits, credited segments and the witness chunks with their Merkle proofs),
+ * `GET /v1/settlement/accounts/:address/payouts` (every payout to an account, ready to claim).
  */
 export async function settlementRoutes(app: FastifyInstance, o: SettlementRoutesOptions): Promise<void> {
   const trees = new Map<bigint, RecordTree>();
@@ -134,4 +135,36 @@ export async function settlementRoutes(app: FastifyInstance, o: SettlementRoutes
       };
     },
   );
+
+  app.get<{ Params: { address: string } }>("/v1/settlement/accounts/:address/payouts", async (req, reply) => {
+    if (!isAddress(req.params.address))
+      return bad(reply, 400, `'${req.params.address.slice(0, 80)}' is not an address`, "invalid_address");
+    const account = getAddress(req.params.address);
+    const data = o.db.batches().flatMap((b) => {
+      const tree = treeOf(b);
+      return b.records.flatMap((r, index) =>
+        r.payouts.flatMap((p, entry) => {
+          if (getAddress(p.account) !== account || p.amount === "0") return [];
+          const credits = o.db.usage(b.requestIds[index]!)?.attribution?.credits ?? [];
+          const proof = tree.proof(index);
+          return [
+            {
+              batchId: b.batchId.toString(),
+              modelId: b.modelId.toString(),
+              status: b.status,
+              index,
+              entry,
+              amount: p.amount,
+              // a credited record pays its credits in order; an uncredited one pays training snapshots' contributors
+              contributionId: credits.length ? (credits[entry]?.contributionId ?? null) : null,
+              attributionHash: proof.attributionHash,
+              payouts: r.payouts,
+              proof: proof.proof.map((n) => ({ hash: n.hash, sum: n.sum.toString() })),
+            },
+          ];
+        }),
+      );
+    });
+    return { object: "list", account, data };
+  });
 }

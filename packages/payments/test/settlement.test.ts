@@ -2,7 +2,9 @@
 // every party exactly; a failed post is retried without loss; the records routes serve any record with
 // its evidence and refuse hostile ids.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { devAccounts } from "@openledger/devnet";
 import {
@@ -18,8 +20,23 @@ import {
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Address, Hex } from "viem";
 import { SettlementBatcher } from "../src/batcher.ts";
+import { paymentRoutes } from "../src/routes.ts";
 import { settlementRoutes } from "../src/settlement-routes.ts";
 import { OPEN, PASSAGES, type SettlementChain, startSettlementChain } from "./settlement-fixture.ts";
+
+const OPENLEDGER = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
+
+/** Runs the CLI without blocking this process, which serves the API it reads. */
+function cli(...args: string[]) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [OPENLEDGER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 interface RecordJson {
   index: number;
@@ -62,6 +79,12 @@ describe("settlement batches", () => {
     app = Fastify({ logger: false });
     await app.register(settlementRoutes, {
       db: c.db,
+      settlement: c.addresses.inferenceSettlement,
+      operator: c.operator.address,
+    });
+    await app.register(paymentRoutes, {
+      db: c.db,
+      chainId: c.chainId,
       settlement: c.addresses.inferenceSettlement,
       operator: c.operator.address,
     });
@@ -153,7 +176,32 @@ describe("settlement batches", () => {
     }
     const split = await splitFee(c.client, { settlement, fee });
     const claimed = [0n, 0n];
+    // passage 0's contributor uses the CLI: `rewards` shows its payouts claimable, `rewards claim` takes them
+    const chain = ["--api", url, "--rpc", c.anvil.rpcUrl, "--deployments", join(c.dir, "deployments")];
+    const shown = await cli("rewards", "--json", "--account", "1", ...chain);
+    assert.equal(shown.status, 0, shown.stderr);
+    const report = JSON.parse(shown.stdout) as {
+      payouts: { state: string; amount: string; contributionId: string | null }[];
+    };
+    assert.deepEqual(
+      report.payouts.map((p) => [p.state, p.contributionId]),
+      [
+        ["claimable", c.contributionIds[0]!.toString()],
+        ["claimable", null],
+      ],
+    );
+    const took = await cli("rewards", "claim", "--json", "--account", "1", ...chain);
+    assert.equal(took.status, 0, took.stderr);
+    claimed[0] = BigInt(JSON.parse(took.stdout).payouts);
+    assert.equal(
+      claimed[0],
+      report.payouts.reduce((s, p) => s + BigInt(p.amount), 0n),
+    );
+    const again = await cli("rewards", "--json", "--account", "1", ...chain);
+    assert.ok((JSON.parse(again.stdout) as typeof report).payouts.every((p) => p.state === "claimed"));
+    // passage 1's contributor claims by hand with the records route's proofs
     for (const [k, account] of c.contributors.entries()) {
+      if (k === 0) continue;
       const claims = records.flatMap((r) =>
         r.payouts.flatMap((p, entry) =>
           p.account === account && BigInt(p.amount) > 0n

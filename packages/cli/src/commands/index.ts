@@ -13,6 +13,7 @@ import { registerKeysCommand } from "./keys.ts";
 import { registerModelsCommand } from "./models.ts";
 import { registerNodeCommand } from "./node.ts";
 import { registerReceiptsCommand } from "./receipts.ts";
+import { registerRewardsCommand } from "./rewards.ts";
 import { registerStartCommand } from "./start.ts";
 import { registerTrainCommand } from "./train.ts";
 import { registerUpCommand } from "./up.ts";
@@ -35,6 +36,7 @@ export function registerCommands(program: Command): void {
   registerModelsCommand(program);
   registerNodeCommand(program);
   registerReceiptsCommand(program);
+  registerRewardsCommand(program);
   registerStartCommand(program);
   registerTrainCommand(program);
   registerUpCommand(program);
