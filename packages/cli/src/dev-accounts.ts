@@ -29,20 +29,28 @@ export async function accountRows(options: { rpc?: string; deployments: string }
     privateKey: a.privateKey,
   }));
   if (!options.rpc) return rows;
-  // the chain client loads only when balances are asked for
-  const { readDeployment, tokenBalance } = await import("@openledger/sdk");
-  const { connectRpc } = await import("./rpc.ts");
-  const { formatEther } = await import("viem");
+  // the chain client loads only when balances are asked for, through viem's CommonJS build (fast-chain.ts)
+  const { deployedToken, readOnlyChain, viemCjs } = await import("./fast-chain.ts");
   const { nativeSymbol } = await import("./wallet.ts");
-  const { publicClient, chain } = await connectRpc(options.rpc);
+  const { erc20Abi, formatEther } = viemCjs();
+  const { publicClient, chainId } = await readOnlyChain(options.rpc);
   const symbol = await nativeSymbol(publicClient);
-  const deployment = readDeployment(options.deployments, chain.id);
-  const token = deployment?.addresses.token;
-  for (const row of rows) {
-    const address = row.address as `0x${string}`;
-    row.native = formatEther(await publicClient.getBalance({ address }));
-    row.nativeSymbol = symbol;
-    if (token) row.open = formatEther(await tokenBalance(publicClient, { token, account: address }));
-  }
+  const token = deployedToken(options.deployments, chainId)?.address;
+  await Promise.all(
+    rows.map(async (row) => {
+      const address = row.address as `0x${string}`;
+      row.native = formatEther(await publicClient.getBalance({ address }));
+      row.nativeSymbol = symbol;
+      if (token) {
+        const held = await publicClient.readContract({
+          address: token,
+          abi: erc20Abi,
+          functionName: "balanceOf",
+          args: [address],
+        });
+        row.open = formatEther(held);
+      }
+    }),
+  );
   return rows;
 }

@@ -102,7 +102,7 @@ describe("wallet commands on the L2", () => {
     assert.equal(after.token.wei, "0");
   });
 
-  test("balance loads neither the sdk nor viem's ESM build, so it starts fast", async () => {
+  test("balance and accounts load neither the sdk nor viem's ESM build, so it starts fast", async () => {
     // the forbidding hook fails any ESM import of viem or the sdk (viem's CommonJS build is allowed);
     // spawned asynchronously: the node answering it runs in this process
     const forbid = fileURLToPath(new URL("./fixtures/forbid-heavy-imports.mjs", import.meta.url));
@@ -121,6 +121,14 @@ describe("wallet commands on the L2", () => {
     assert.equal(balance.address, devAccounts[3].address);
     assert.equal(balance.native.symbol, "OPEN");
     assert.equal(balance.token.wrapped, true);
+    const accounts = spawn(process.execPath, ["--import", forbid, BIN, "accounts", ...common, "--json"], {
+      cwd: dir,
+      env: cleanEnv(),
+    });
+    let listed = "";
+    accounts.stdout.on("data", (d) => (listed += d));
+    assert.equal((await once(accounts, "close"))[0], 0);
+    assert.equal(JSON.parse(listed).accounts[3].nativeSymbol, "OPEN");
   });
 
   test("the HTTP API logs every request, and the cause of every 500, in the chosen format", async () => {
