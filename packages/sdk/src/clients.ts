@@ -53,9 +53,12 @@ export async function connect(rpcUrl: string, signer?: Hex | Account): Promise<C
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
-  const publicClient = createPublicClient({ chain, transport });
+  // receipts are polled every 500 ms (viem's default without a known block time is 4 s: a send on a
+  // 1 s-block chain would wait up to 4 s for a receipt mined after one)
+  const pollingInterval = 500;
+  const publicClient = createPublicClient({ chain, transport, pollingInterval });
   if (!signer) return { chain, publicClient };
   const account = typeof signer === "string" ? privateKeyToAccount(signer) : signer;
-  const walletClient = createWalletClient({ chain, transport, account });
+  const walletClient = createWalletClient({ chain, transport, account, pollingInterval });
   return { chain, publicClient, walletClient };
 }
