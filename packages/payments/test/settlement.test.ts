@@ -12,6 +12,8 @@ import {
   earningsOf,
   escrowOf,
   getBatch,
+  inferenceSettlementAbi,
+  postBatch,
   type SumNode,
   splitFee,
   tokenBalance,
@@ -19,6 +21,8 @@ import {
 } from "@openledger/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Address, Hex } from "viem";
+import { getBlockNumber, getContractEvents } from "viem/actions";
+import { buildBatch } from "../src/batch-builder.ts";
 import { SettlementBatcher } from "../src/batcher.ts";
 import { paymentRoutes } from "../src/routes.ts";
 import { settlementRoutes } from "../src/settlement-routes.ts";
@@ -242,6 +246,97 @@ describe("settlement batches", () => {
     assert.deepEqual(paid, claimed);
     // conservation to the wei: everything that entered as fees left as someone's amount
     assert.equal(split.platform + split.modelOwner + split.stakers + claimed[0]! + claimed[1]!, fee);
+  });
+
+  test("a restart resolves postings left by a crash: a mined one is recorded, not posted twice; an unsent one is posted again", async () => {
+    const settlement = c.addresses.inferenceSettlement;
+    const operatorWallet = await c.wallet(4);
+    await c.gate.settleUsage(c.usage("r1", "Plain words that no contributor ever wrote down", 5), payer, [
+      c.snapshotId,
+    ]);
+    const rows = c.db.unbatched(c.modelId, 10);
+    assert.deepEqual(
+      rows.map((r) => r.requestId),
+      ["r1"],
+    );
+    const fee = rows[0]!.fee;
+    const { contributors } = await splitFee(c.client, { settlement, fee });
+    const built = buildBatch(rows, {
+      contributorsShare: contributors,
+      contributorOf: () => c.contributors[0]!,
+      training: c.training,
+      modelOwner: c.modelOwner,
+    });
+    // the batcher wrote its posting and sent the batch, then the process died before it saw the receipt
+    const fromBlock = await getBlockNumber(c.client, { cacheTime: 0 });
+    const sent = await postBatch(operatorWallet, {
+      settlement,
+      modelId: c.modelId,
+      debits: built.debits,
+      records: built.records,
+    });
+    c.db.addPosting({
+      recordsRoot: sent.recordTree.root,
+      modelId: c.modelId,
+      prepaid: 0n,
+      txHash: null,
+      fromBlock,
+      batch: {
+        requestIds: built.requestIds,
+        records: built.records.map((r) => ({
+          attribution: r.attribution,
+          payouts: r.payouts.map((x) => ({ account: x.account, amount: x.amount.toString() })),
+        })),
+        debits: sent.debitTree.entries.map((d) => ({
+          ...d,
+          amount: d.amount.toString(),
+          spentAfter: d.spentAfter.toString(),
+        })),
+      },
+    });
+    // and another answer whose posting was written but never sent
+    await c.gate.settleUsage(c.usage("r2", "More plain words that nobody contributed", 6), payer, [
+      c.snapshotId,
+    ]);
+    c.db.addPosting({
+      recordsRoot: `0x${"ab".repeat(32)}`,
+      modelId: c.modelId,
+      prepaid: 0n,
+      txHash: null,
+      fromBlock: await getBlockNumber(c.client, { cacheTime: 0 }),
+      batch: { requestIds: ["r2"], records: [], debits: [] },
+    });
+    assert.equal(c.db.unbatched(c.modelId, 10).length, 0, "both rows are held by their postings");
+
+    const restarted = new SettlementBatcher({
+      client: c.client,
+      wallet: operatorWallet,
+      settlement,
+      token: c.addresses.token,
+      datanetRegistry: c.addresses.datanetRegistry,
+      modelRegistry: c.addresses.modelRegistry,
+      db: c.db,
+      trainingSnapshots: async () => c.training,
+      onError: (err) => errors.push(err),
+    });
+    const postedBefore = c.db.batches().length;
+    await restarted.tick({ force: true });
+    assert.equal(errors.length, 1, String(errors[1]));
+    assert.deepEqual(c.db.postings(), []);
+    assert.equal(c.db.usage("r1")!.batchId, sent.batchId, "the mined batch is recorded, not posted again");
+    const r2 = c.db.usage("r2")!.batchId;
+    assert.ok(r2 !== undefined && r2 > sent.batchId, "the unsent answer went into a new batch");
+    assert.equal(c.db.batches().length, postedBefore + 2);
+    const events = await getContractEvents(c.client, {
+      address: settlement,
+      abi: inferenceSettlementAbi,
+      eventName: "BatchPosted",
+      fromBlock,
+    });
+    assert.deepEqual(
+      events.map((e) => e.args.batchId),
+      [sent.batchId, r2],
+    );
   });
 
   test("the records routes refuse bad ids and out-of-range indexes with OpenAI-style errors", async () => {
