@@ -1,10 +1,12 @@
 // LoRA fine-tuning at real shapes, QLoRA-style: the base stays packed as stored in the file and frozen, the
 // adapter (rank 16 on q/k/v/o) trains on top with activation checkpointing, in one 4 GiB engine on one
-// thread. Prints tokens per second of a training step (wall and CPU time: this machine is shared, so the
-// CPU figure is the steadier one) and the longest sequence that fits, for random-weight files of
-// Qwen2.5-0.5B and -1.5B shapes written by ml-shapes.ts.
-// Env: LORA_SHAPES ("0.5b,1.5b"), LORA_TYPE ("Q4_0"), LORA_SEQ (the speed row's length, 128),
-// LORA_TRY (lengths tried for "fits", one step each, stopping at the first that does not: "512,1024,2048").
+// thread. For random-weight files of Qwen2.5-0.5B and -1.5B shapes (ml-shapes.ts) it runs one training
+// step at each length of LORA_SEQ and prints tokens per second (wall, and per CPU second: this machine
+// is shared, so the CPU figure is the steadier one) and the engine's peak memory. The longest sequence
+// that fits is then estimated from the two longest measured steps' peaks (memory grows with length;
+// the fit is linear, so attention's quadratic scratch makes it an upper estimate), or run outright
+// with LORA_FITS=N (one step at N tokens).
+// Env: LORA_SHAPES ("0.5b,1.5b"), LORA_TYPE ("Q4_0"), LORA_SEQ ("64,256"), LORA_FITS (off).
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,8 +15,8 @@ import { SHAPES, writeModel } from "./ml-shapes.ts";
 
 const shapes = (process.env.LORA_SHAPES ?? "0.5b,1.5b").split(",");
 const type = (process.env.LORA_TYPE ?? "Q4_0") as GgufWriteType;
-const speedLength = Number(process.env.LORA_SEQ ?? 128);
-const tryLengths = (process.env.LORA_TRY ?? "512,1024,2048").split(",").map(Number);
+const lengths = (process.env.LORA_SEQ ?? "64,256").split(",").map(Number);
+const fitsLength = process.env.LORA_FITS ? Number(process.env.LORA_FITS) : null;
 const MiB = 2 ** 20;
 
 interface Step {
@@ -45,7 +47,7 @@ function step(path: string, engine: Engine, length: number): Step | null {
     return {
       wall: (performance.now() - t0) / 1000,
       cpu: (c.user + c.system) / 1e6,
-      peakMiB: engine.memory.buffer.byteLength / MiB,
+      peakMiB: engine.peakBytes / MiB,
     };
   } catch (err) {
     const name = (err as Error).name;
@@ -54,6 +56,16 @@ function step(path: string, engine: Engine, length: number): Step | null {
   } finally {
     trainer.free();
     model.free();
+  }
+}
+
+/** One step at `length` on a fresh engine (a failed step leaves an engine's memory grown). */
+async function measure(path: string, length: number): Promise<Step | null> {
+  const engine = await Engine.create({ threads: 1, maxMemoryMiB: 4096 });
+  try {
+    return step(path, engine, length);
+  } finally {
+    await engine.close();
   }
 }
 
@@ -66,34 +78,45 @@ try {
     const path = join(dir, `${shape}-${type}.gguf`);
     writeModel(path, config, type);
     const fileMiB = statSync(path).size / MiB;
-    let speed = "-";
-    let fits = "-";
-    // a fresh engine per attempt: a failed one leaves its memory grown
-    const engine = await Engine.create({ threads: 1, maxMemoryMiB: 4096 });
-    try {
-      const s = step(path, engine, speedLength);
-      if (s) {
-        speed = `${(speedLength / s.wall).toFixed(1)} (${(speedLength / s.cpu).toFixed(1)} per CPU s)`;
-        fits = `${speedLength}`;
+    const steps: [number, Step][] = [];
+    for (const length of lengths) {
+      const s = await measure(path, length);
+      const label = `${shape} ${type}, ${length} tokens`;
+      if (!s) {
+        rows.push([label, fileMiB.toFixed(0), "does not fit", "-", "-"]);
+        break;
       }
-    } finally {
-      await engine.close();
+      steps.push([length, s]);
+      rows.push([
+        label,
+        fileMiB.toFixed(0),
+        (length / s.wall).toFixed(1),
+        (length / s.cpu).toFixed(1),
+        s.peakMiB.toFixed(0),
+      ]);
     }
-    for (const length of tryLengths) {
-      if (fits === "-") break;
-      const e = await Engine.create({ threads: 1, maxMemoryMiB: 4096 });
-      try {
-        const s = step(path, e, length);
-        if (!s) {
-          fits += ` (${length} does not)`;
-          break;
-        }
-        fits = `${length} (step ${s.wall.toFixed(0)} s, memory ${s.peakMiB.toFixed(0)} MiB)`;
-      } finally {
-        await e.close();
-      }
+    if (steps.length >= 2) {
+      const [[l0, s0], [l1, s1]] = steps.slice(-2);
+      const perToken = (s1.peakMiB - s0.peakMiB) / (l1 - l0);
+      const longest = Math.floor(l1 + (4096 - s1.peakMiB) / perToken);
+      rows.push([
+        `${shape} ${type}: longest sequence, estimated`,
+        fileMiB.toFixed(0),
+        "-",
+        "-",
+        `~${longest} tokens (${perToken.toFixed(2)} MiB a token)`,
+      ]);
     }
-    rows.push([`${shape} ${type}`, fileMiB.toFixed(0), speed, fits]);
+    if (fitsLength) {
+      const s = await measure(path, fitsLength);
+      rows.push([
+        `${shape} ${type}, ${fitsLength} tokens`,
+        fileMiB.toFixed(0),
+        s ? (fitsLength / s.wall).toFixed(1) : "does not fit",
+        s ? (fitsLength / s.cpu).toFixed(1) : "-",
+        s ? s.peakMiB.toFixed(0) : "-",
+      ]);
+    }
     rmSync(path, { force: true });
   }
 } finally {
@@ -103,6 +126,6 @@ console.log(
   `LoRA rank 16 on q/k/v/o, frozen packed base, activation checkpointing, 1 thread, one 4 GiB engine; ` +
     `load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs shared with other work`,
 );
-const header = ["model", "file MiB", `train tok/s at ${speedLength}`, "longest sequence tried that fits"];
+const header = ["model, sequence", "file MiB", "train tok/s", "per CPU s", "peak MiB"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));

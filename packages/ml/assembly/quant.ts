@@ -223,10 +223,11 @@ export function mmd_bf16(a: usize, lda: i32, w: usize, ldw: i32, c: usize, ldc: 
 export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
   const nb = K >> 5;
   const add = accumulate != 0;
+  const stride = <usize>nb * (QA + 8);
   for (let n = n0; n < n1; n++) {
     const wr = w + <usize>n * rowBytes;
     for (let m = m0; m < m1; m++) {
-      const ar = aq + <usize>m * nb * (QA + 8);
+      const ar = aq + <usize>m * stride;
       let s: f32 = 0;
       if (type == Q4_0) s = dotQ4_0(wr, ar, nb);
       else if (type == Q8_0) s = dotQ8_0(wr, ar, nb);

@@ -162,6 +162,7 @@ export class Engine {
   private readonly workers: Worker[] = [];
   private readonly ctrl: Int32Array;
   private top = HEAP_BASE;
+  private highWater = HEAP_BASE;
   private readonly freeList: { ptr: number; size: number }[] = [];
   private readonly live = new Map<number, { size: number; buf: Buf }>();
   private closed = false;
@@ -270,6 +271,7 @@ export class Engine {
         }
       }
       this.top = end;
+      if (end > this.highWater) this.highWater = end;
     }
     const buf = new Buf(this, ptr, n, true);
     this.live.set(ptr, { size, buf });
@@ -334,6 +336,11 @@ export class Engine {
       prev.size += this.freeList[i].size;
       this.freeList.splice(i, 1);
     }
+  }
+
+  /** The most bytes of memory in use at once so far (the heap's high-water mark, weights included). */
+  get peakBytes(): number {
+    return this.highWater;
   }
 
   /** Bytes currently handed out (for leak checks). */
