@@ -267,7 +267,7 @@ describe("x402 v2 per-call payments", () => {
 
     // replaying the very header that paid is refused, and moves nothing
     const replay = await post(REQ, { "payment-signature": sent[0]! });
-    assert.match(await refusedWith(replay, "invalid_exact_evm_nonce_already_used"), /already used/);
+    assert.match(await refusedWith(replay, "invalid_exact_evm_nonce_already_used"), /nonce was used/);
     assert.equal(await balance(operator.address), operatorBefore + amount);
   });
 

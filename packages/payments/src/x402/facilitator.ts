@@ -38,6 +38,9 @@ export const X402Reason = {
   unexpectedSettle: "unexpected_settle_error",
 } as const;
 
+/** The scheme's reasons that say only that the transfer would not go through. */
+const GENERIC = new Set([X402Reason.simulationFailed, "invalid_exact_evm_transaction_failed"]);
+
 /** A refusal always names its reason and says why. */
 type Refusal = VerifyResponse & { isValid: false; invalidReason: string; invalidMessage: string };
 
@@ -100,7 +103,7 @@ export class X402Facilitator {
   }
 
   /**
-   * Verifies, then sends `transferWithAuthorization` from the operator and waits for it to be mined.
+   * Checks, then sends `transferWithAuthorization` from the operator and waits for it to be mined.
    * A payment already being settled is refused as a used nonce (one authorization pays once).
    */
   async settle(payment: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse> {
@@ -124,12 +127,11 @@ export class X402Facilitator {
       );
     this.settling.add(key);
     try {
-      const v = await this.verify(payment, requirements);
-      if (!v.isValid)
-        return failed(v.invalidReason ?? X402Reason.invalidPayload, v.invalidMessage ?? "", auth.from);
+      // the scheme re-verifies (signature, window, value) and the send simulates before signing, so a
+      // separate verify with its own simulation first would only add round trips
       const res = await this.inner.settle(payment, requirements);
-      if (res.success || res.errorReason === "settlement_pending") return res;
-      // the library's reason for a reverted send is generic: say whether the nonce or the balance was it
+      if (res.success || !GENERIC.has(res.errorReason ?? "")) return res;
+      // a reverted send's reason is generic: say whether the nonce or the balance was it
       const why = await this.diagnose(auth, requirements);
       return why ? failed(why.invalidReason, why.invalidMessage, auth.from) : res;
     } catch (err) {
