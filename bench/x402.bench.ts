@@ -94,7 +94,8 @@ async function run(blockTime: number, payments: number): Promise<void> {
       ["@x402 default (viem wallet)", peer],
     ];
     for (let i = 0; i < payments; i++) {
-      for (const [name, f] of sides) {
+      // alternate which goes first, so neither always meets the node just after the other
+      for (const [name, f] of i % 2 ? [...sides].reverse() : sides) {
         const t = timings.get(name) ?? { verify: [], settle: [], gas: [] };
         timings.set(name, t);
         const payment = await client.createPaymentPayload({
