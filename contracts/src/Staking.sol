@@ -382,8 +382,7 @@ contract Staking is IStaking, AccessControl {
     /// @return Amount in wei.
     function pendingRewards(address operator, address account) external view returns (uint256) {
         Member storage member = _members[operator][account];
-        return member.unclaimed
-            + (member.shares * (_pools[operator].accRewardPerShare - member.rewardDebt)) / PRECISION;
+        return member.unclaimed + (member.shares * (_pools[operator].accRewardPerShare - member.rewardDebt)) / PRECISION;
     }
 
     /// @notice An unbonding entry.
