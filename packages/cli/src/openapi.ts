@@ -45,6 +45,8 @@ export async function registerHttpDocs(app: FastifyInstance, options: HttpDocsOp
   await app.register(cors, {
     origin: origins?.includes("*") ? "*" : (origins ?? LOOPBACK_ORIGIN),
     methods: ["GET", "HEAD", "POST", "DELETE"],
+    // a page's script reads the x402 terms and settlement and the usage receipt from these
+    exposedHeaders: ["payment-required", "payment-response", "openledger-receipt"],
     maxAge: 600,
   });
   await app.register(swagger, {

@@ -119,6 +119,11 @@ describe("OpenAPI document and CORS", () => {
     assert.equal(foreign.headers.get("access-control-allow-origin"), null);
     const simple = await fetch(`${api.url}/health`, { headers: { origin: "http://127.0.0.1:3000" } });
     assert.equal(simple.headers.get("access-control-allow-origin"), "http://127.0.0.1:3000");
+    // x402 clients in a page read the payment terms and settlement from these
+    assert.match(
+      simple.headers.get("access-control-expose-headers") ?? "",
+      /payment-required.*payment-response/,
+    );
   });
 
   test("configured origins replace the default", async () => {
