@@ -269,12 +269,12 @@ async function latency(): Promise<void> {
     const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)]!;
     const row = (name: string, xs: number[]) =>
       console.log(
-        `${name.padEnd(34)}${q(xs, 0.5).toFixed(2).padStart(10)}${q(xs, 0.99).toFixed(2).padStart(10)}`,
+        `${name.padEnd(40)}${q(xs, 0.5).toFixed(2).padStart(10)}${q(xs, 0.99).toFixed(2).padStart(10)}`,
       );
     console.log(
       `\npayments latency: ${REQUESTS} requests each, 16 tokens, span-v2 over ${chunks.length} synsets; shared 2-core machine`,
     );
-    console.log(`${"".padEnd(34)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}`);
+    console.log(`${"".padEnd(40)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}`);
     row("request, payments off (peer)", free);
     row("request, payments on", paid);
     row("gate (admit + settle)", gateMs);
