@@ -103,6 +103,13 @@ export class BatchScheduler {
           row.resolve({ finishReason: "cancelled", completionTokens: 0 });
           continue;
         }
+        try {
+          // allocates the row's KV cache now, so a request that cannot get one fails alone
+          row.job.sequence.input();
+        } catch (err) {
+          row.reject(err);
+          continue;
+        }
         this.running.push(row);
         this.metrics?.running.add(1);
       }
