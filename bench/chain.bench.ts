@@ -1,12 +1,14 @@
 // The OpenLedger node beside anvil on this machine, in one run: simple and ERC-20 transfers per
 // second through eth_sendRawTransaction until every receipt is in (pre-signed, 64 in flight, 1 s
-// blocks), and eth_call latency. Both nodes run as child processes on loopback with the same
-// pre-signed transactions (chain id 1337 on both). Run: node --import tsx bench/chain.bench.ts
+// blocks), eth_call latency, and the CPU time each node process spent per transaction and per call
+// (robust to a loaded machine, where the rates are not). Both nodes run as child processes on
+// loopback with the same pre-signed transactions (chain id 1337 on both).
+// Run: node --import tsx bench/chain.bench.ts
 // Env: BENCH_TXS (default 4000), BENCH_CALLS (default 1000), BENCH_NODE_ARGS (extra bin.ts arguments),
-// BENCH_SKIP_ANVIL (ours only), BENCH_NODE_FLAGS (extra node flags for
-// the OpenLedger process, e.g. --cpu-prof).
+// BENCH_SKIP_ANVIL (ours only), BENCH_NODE_FLAGS (extra node flags for the OpenLedger process, e.g.
+// --cpu-prof).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -84,8 +86,13 @@ async function throughput(url: string, raws: Hex[]): Promise<number> {
       }
     }),
   );
+  const sent = performance.now();
   await waitReceipts(url, hashes);
-  return raws.length / ((performance.now() - start) / 1000);
+  const end = performance.now();
+  console.log(
+    `  ${raws.length} txs: all acknowledged after ${(sent - start).toFixed(0)} ms, last receipt after ${(end - start).toFixed(0)} ms`,
+  );
+  return raws.length / ((end - start) / 1000);
 }
 
 async function waitReceipts(url: string, hashes: string[]): Promise<void> {
@@ -128,7 +135,7 @@ async function callLatency(url: string, to: Hex): Promise<{ p50: number; p99: nu
   return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
 }
 
-async function startOpenLedger(): Promise<{ url: string; stop(): Promise<void> }> {
+async function startOpenLedger(): Promise<{ url: string; pid?: number; stop(): Promise<void> }> {
   const datadir = mkdtempSync(join(tmpdir(), "ol-bench-"));
   const bin = fileURLToPath(new URL("../packages/chain/src/bin.ts", import.meta.url));
   const flags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
@@ -157,6 +164,7 @@ async function startOpenLedger(): Promise<{ url: string; stop(): Promise<void> }
   });
   return {
     url: JSON.parse(line).url,
+    pid: child.pid,
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
@@ -188,20 +196,62 @@ const tokenTransfers = Array.from({ length: N }, (_, i) =>
   }),
 );
 
-async function runOn(url: string) {
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux; undefined elsewhere).
+ * On a loaded machine wall-clock rates say as much about the neighbours as about the node; the CPU
+ * each node spends per transaction does not.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** The pid of the anvil listening on `port` (its command line names the port). */
+function anvilPid(port: number): number | undefined {
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const at = args.indexOf("--port");
+      if (args[0].endsWith("anvil") && at >= 0 && args[at + 1] === String(port)) return Number(entry);
+    }
+  } catch {
+    // not Linux, or the process went away
+  }
+  return undefined;
+}
+
+async function runOn(url: string, pid: number | undefined) {
+  const used = (from: number | undefined) => {
+    const now = cpuMs(pid);
+    return from === undefined || now === undefined ? Number.NaN : now - from;
+  };
+  let t = cpuMs(pid);
   const simple = await throughput(url, transfers);
+  const simpleCpu = (used(t) * 1000) / transfers.length;
   await waitReceipts(url, [(await call(url, "eth_sendRawTransaction", [deploy])) as string]);
   await throughput(url, fund);
+  t = cpuMs(pid);
   const erc20 = await throughput(url, tokenTransfers);
+  const erc20Cpu = (used(t) * 1000) / tokenTransfers.length;
+  t = cpuMs(pid);
   const latency = await callLatency(url, token);
-  return { simple, erc20, ...latency };
+  const callCpu = (used(t) * 1000) / CALLS;
+  return { simple, erc20, ...latency, simpleCpu, erc20Cpu, callCpu };
 }
 
 const ours = await startOpenLedger();
 let mine: Awaited<ReturnType<typeof runOn>>;
 try {
   console.log("running on the OpenLedger node...");
-  mine = await runOn(ours.url);
+  mine = await runOn(ours.url, ours.pid);
 } finally {
   await ours.stop();
 }
@@ -213,7 +263,7 @@ const anvil = await startAnvil({ chainId: Number(CHAIN_ID), blockTime: 1 });
 let theirs: Awaited<ReturnType<typeof runOn>>;
 try {
   console.log("running on anvil...");
-  theirs = await runOn(anvil.rpcUrl);
+  theirs = await runOn(anvil.rpcUrl, anvilPid(anvil.port));
 } finally {
   await anvil.stop();
 }
@@ -228,3 +278,7 @@ console.log(row("simple transfers/s", mine.simple, theirs.simple, true));
 console.log(row("ERC-20 transfers/s", mine.erc20, theirs.erc20, true));
 console.log(row("eth_call p50 (ms)", mine.p50, theirs.p50, false));
 console.log(row("eth_call p99 (ms)", mine.p99, theirs.p99, false));
+console.log("server CPU (user + system), lower is better:");
+console.log(row("  ms per 1000 transfers", mine.simpleCpu, theirs.simpleCpu, false));
+console.log(row("  ms per 1000 ERC-20", mine.erc20Cpu, theirs.erc20Cpu, false));
+console.log(row("  µs per eth_call", mine.callCpu, theirs.callCpu, false));
