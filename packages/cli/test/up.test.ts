@@ -2,12 +2,12 @@
 // the WordNet demo Datanets seeded, the HTTP API serving Datanets and attribution; Ctrl-C stops it.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createPublicClient, http } from "viem";
-import { BIN, runCli } from "./helpers.ts";
+import { assertOneLineError, BIN, runCli } from "./helpers.ts";
 
 test("openledger up: node + protocol in genesis + seeded Datanets + attribution API; SIGINT stops it", async () => {
   const dir = mkdtempSync(join(tmpdir(), "openledger-up-"));
@@ -96,6 +96,36 @@ test("openledger up: node + protocol in genesis + seeded Datanets + attribution 
       result.credits.map((c) => c.share).reduce((a, b) => a + b),
       1_000_000,
     );
+
+    // Payable inference: the operator is dev account 9 (not a payer), no batch yet; a hostile batch id
+    // is a 400 in the OpenAI error shape.
+    assert.match(stdout, /^Payments\s+operator 0xa0Ee7A142d267C1f36714E4a8F75612F20a79720/m);
+    const payments = (await (await fetch(`${api}/v1/payments`)).json()) as {
+      operator: string;
+      chainId: number;
+    };
+    assert.deepEqual(payments, {
+      chainId: 1337,
+      settlement: deployment.addresses.inferenceSettlement,
+      operator: "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720",
+    });
+    const batches = (await (await fetch(`${api}/v1/settlement/batches`)).json()) as { data: unknown[] };
+    assert.deepEqual(batches.data, []);
+    const hostile = await fetch(`${api}/v1/settlement/batches/1%20OR%201=1`);
+    assert.equal(hostile.status, 400);
+    assert.ok(((await hostile.json()) as { error: { code: string } }).error.code);
+
+    // `datanet contribute --api` goes through the running server (its store is locked to `up`); a
+    // Datanet that does not exist is one error line naming the server's answer.
+    const passage = join(dir, "passage.txt");
+    writeFileSync(passage, "a passage for no Datanet\n");
+    const orphan = await runCli(
+      ["datanet", "contribute", passage, "--datanet", "999", "--license", "CC0-1.0", "--account", "1"].concat(
+        ["--api", api, "--rpc", rpc, "--deployments", join(dir, "deployments")],
+      ),
+      { cwd: dir },
+    );
+    assertOneLineError(orphan, /answered 404/);
 
     // Unknown snapshot names and routes get OpenAI-style errors, not stack traces.
     const unknown = await fetch(`${api}/v1/attribution`, {
