@@ -1,12 +1,19 @@
 import {
+  attributeSpanV2,
+  type ChunkRef,
   checkChunkProofs,
   computeSpanV2,
+  type EvidenceChunk,
   encodeSpanV2Challenge,
   encodeSpanV2PayoutsChallenge,
   nfcBytes,
   payoutsForCredits,
+  type SpanChunk,
+  SpanIndex,
   type SpanV2Result,
+  spanChunkLeaf,
 } from "@openledger/attribution";
+import { MerkleTree } from "@openledger/merkle";
 import {
   challenge,
   datanetRegistryAbi,
@@ -55,6 +62,42 @@ const ATTRIBUTION = parseAbiParameters(
   "(bytes32 outputHash, bytes32 commitment, uint256[] snapshotIds, (uint256 contributionId, uint32 chunkIndex, bytes32 textHash)[] witnesses)",
 );
 
+/** Published snapshots a checker recomputes answers over: span indexes and proven chunks by snapshot id. */
+export interface SnapshotSource {
+  index(snapshotId: bigint): SpanIndex | undefined;
+  /** the chunk with its Merkle proof against the snapshot's chunks root */
+  chunk(snapshotId: bigint, ref: ChunkRef): EvidenceChunk | undefined;
+}
+
+/**
+ * A snapshot source over whole snapshots (e.g. Datanet snapshot exports: chunks in leaf order). Each
+ * snapshot's chunks must rebuild its root, or it is refused.
+ */
+export function snapshotSource(
+  snapshots: readonly { snapshotId: bigint; root: Hex; chunks: SpanChunk[] }[],
+): SnapshotSource {
+  const by = new Map<bigint, { index: SpanIndex; tree: MerkleTree; chunks: SpanChunk[] }>();
+  for (const s of snapshots) {
+    const tree = MerkleTree.build(s.chunks.map(spanChunkLeaf));
+    if (tree.root.toLowerCase() !== s.root.toLowerCase())
+      throw new SettlementError(
+        `snapshot ${s.snapshotId}: its chunks rebuild root ${tree.root}, not ${s.root} (not this snapshot, or not in leaf order)`,
+      );
+    by.set(s.snapshotId, { index: SpanIndex.build(s.chunks, s.root), tree, chunks: s.chunks });
+  }
+  return {
+    index: (id) => by.get(id)?.index,
+    chunk(id, ref) {
+      const s = by.get(id);
+      const leaf = s?.chunks.findIndex(
+        (c) => c.contributionId === ref.contributionId && c.chunkIndex === ref.chunkIndex,
+      );
+      if (!s || leaf === undefined || leaf < 0) return undefined;
+      return { ...s.chunks[leaf]!, snapshotId: id, proof: s.tree.proof(leaf) };
+    },
+  };
+}
+
 /** The record with its sum-tree proof, as `challenge` / `requestEvidence` send it. */
 export function recordProofOf(r: PublishedRecord): RecordProof {
   return {
@@ -70,10 +113,13 @@ export function recordProofOf(r: PublishedRecord): RecordProof {
  * Checks one published span-v2 record against the chain: its snapshots exist, its witnesses are
  * proven against their on-chain chunk roots with the texts it commits to, span-v2 recomputed over
  * them gives its commitment, and its payouts are exactly what its credits pay (the verifier's rule).
+ * With `snapshots` holding every snapshot it names, span-v2 is also recomputed over the whole
+ * snapshots: a record that left out a chunk that matters (paying a later copy instead of the original)
+ * is wrong, and the evidence adds the missing chunks with their proofs.
  */
 export async function checkRecord(
   client: Client,
-  o: { datanetRegistry: Address },
+  o: { datanetRegistry: Address; snapshots?: SnapshotSource },
   r: PublishedRecord,
 ): Promise<RecordVerdict> {
   const index = r.index;
@@ -168,11 +214,27 @@ export async function checkRecord(
       reason: `span-v2 over its witnesses gives commitment ${result.commitment}, not the recorded ${a.commitment}`,
       evidence: recompute,
     };
-  if (result.credits.length === 0)
-    return {
-      index,
-      verdict: "right",
-    };
+  const indexes = a.snapshotIds.map((id) => o.snapshots?.index(id));
+  if (o.snapshots && indexes.every((x) => x !== undefined)) {
+    const full = attributeSpanV2(r.output, indexes as SpanIndex[]);
+    if (full.commitment !== a.commitment) {
+      const added = full.witnesses
+        .filter(
+          (w) => !chunks.some((c) => c.contributionId === w.contributionId && c.chunkIndex === w.chunkIndex),
+        )
+        .map((w) => a.snapshotIds.map((id) => o.snapshots!.chunk(id, w)).find((c) => c !== undefined))
+        .filter((c): c is EvidenceChunk => c !== undefined);
+      const credited = (x: SpanV2Result) =>
+        x.credits.map((c) => `${c.contributionId}:${c.share}`).join(", ") || "nobody";
+      return {
+        index,
+        verdict: "wrong",
+        reason: `span-v2 over the whole snapshots credits ${credited(full)}; the record credits ${credited(result)} (it leaves out ${added.length} chunk(s) that matter)`,
+        evidence: encodeSpanV2Challenge({ output: r.output, chunks: [...chunks, ...added] }),
+      };
+    }
+  }
+  if (result.credits.length === 0) return { index, verdict: "right" };
   const ids = result.credits.map((c) => c.contributionId);
   const owners = await Promise.all(
     ids.map((id) =>
@@ -249,7 +311,13 @@ export interface ChallengeOutcome {
  */
 export async function checkBatch(
   client: Client,
-  o: { api: string; settlement: Address; datanetRegistry: Address; wallet?: WalletClientWithAccount },
+  o: {
+    api: string;
+    settlement: Address;
+    datanetRegistry: Address;
+    snapshots?: SnapshotSource;
+    wallet?: WalletClientWithAccount;
+  },
   batchId: bigint,
 ): Promise<ChallengeOutcome> {
   const { records } = await fetchBatchRecords(o.api, batchId);

@@ -3,15 +3,17 @@
 // wrong contributor and reverts it on-chain; `openledger challenge BATCH` passes an honest batch.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { SpanIndex } from "@openledger/attribution";
 import { devAccounts } from "@openledger/devnet";
 import { getBatch, getDispute, requestEvidence, splitFee } from "@openledger/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Address } from "viem";
 import { buildBatch } from "../src/batch-builder.ts";
 import { SettlementBatcher } from "../src/batcher.ts";
+import { PaymentGate } from "../src/gate.ts";
 import { settlementRoutes } from "../src/settlement-routes.ts";
 import { fetchBatchRecords, recordProofOf } from "../src/watcher.ts";
 import { OPEN, PASSAGES, type SettlementChain, startSettlementChain } from "./settlement-fixture.ts";
@@ -47,8 +49,9 @@ describe("challenges", () => {
   ];
 
   before(async () => {
-    c = await startSettlementChain("span-v2");
-    await c.stakeOperator();
+    c = await startSettlementChain("span-v2", { withCopy: true });
+    // enough to stay an operator after one slash (1,000 OPEN a reverted batch)
+    await c.stakeOperator(2_500n * OPEN);
     await c.fundEscrow(5, OPEN);
     batcher = new SettlementBatcher({
       client: c.client,
@@ -139,5 +142,64 @@ describe("challenges", () => {
     } finally {
       watcher.kill("SIGTERM");
     }
+  });
+
+  test("`challenge BATCH --snapshot` reverts a batch that credits a later copy by leaving out the original", async () => {
+    // the operator attributes over the copy alone (the original's chunk left out of its index)
+    const copy = c.chunks[2]!;
+    const dishonest = new PaymentGate({
+      client: c.client,
+      chainId: c.chainId,
+      settlement: c.addresses.inferenceSettlement,
+      operator: c.operator,
+      db: c.db,
+      spanIndexes: async () => [SpanIndex.build([copy], c.snapshotRoot)],
+      witnessChunks: c.witnessChunks,
+    });
+    await dishonest.settleUsage(c.usage("c1", `Indeed ${PASSAGES[0]} as before`, 12), payer, [c.snapshotId]);
+    assert.equal(c.db.usage("c1")!.attribution!.credits[0]!.contributionId, copy.contributionId.toString());
+    await batcher.tick();
+    assert.deepEqual(errors, []);
+    const [posted] = c.db.batches();
+    assert.deepEqual(posted!.requestIds, ["c1"]);
+    // the published snapshot, as `openledger datanet snapshot --export` writes it
+    const dir = join(c.dir, "snapshot-export");
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, "manifest.json"),
+      JSON.stringify({ snapshotId: Number(c.snapshotId), root: c.snapshotRoot }),
+    );
+    writeFileSync(
+      join(dir, "dataset.jsonl"),
+      c.chunks
+        .map((x) =>
+          JSON.stringify({
+            text: x.text,
+            contributionId: x.contributionId.toString(),
+            chunkIndex: x.chunkIndex,
+          }),
+        )
+        .join("\n"),
+    );
+    const run = await cli(
+      "challenge",
+      posted!.batchId.toString(),
+      "--snapshot",
+      dir,
+      "--api",
+      url,
+      ...chainArgs(),
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(
+      run.stdout,
+      /record 0 wrong: span-v2 over the whole snapshots credits 1:1000000; the record credits 3:1000000/,
+    );
+    assert.match(run.stdout, new RegExp(`challenged record 0: batch ${posted!.batchId} reverted`));
+    const onChain = await getBatch(c.client, {
+      settlement: c.addresses.inferenceSettlement,
+      batchId: posted!.batchId,
+    });
+    assert.equal(onChain.status, 3, "reverted");
   });
 });

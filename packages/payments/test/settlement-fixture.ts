@@ -26,11 +26,12 @@ import {
   transferToken,
   type WalletClientWithAccount,
 } from "@openledger/sdk";
-import { type Address, type Client, keccak256, toHex } from "viem";
+import { type Address, type Client, type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getChainId } from "viem/actions";
 import type { TrainingSnapshot } from "../src/batch-builder.ts";
 import { PaymentsDb } from "../src/db.ts";
+import type { WitnessChunks } from "../src/evidence.ts";
 import { PaymentGate } from "../src/gate.ts";
 
 export const OPEN = 10n ** 18n;
@@ -55,11 +56,15 @@ export interface SettlementChain {
   modelOwner: Address;
   operator: ReturnType<typeof privateKeyToAccount>;
   training: TrainingSnapshot[];
+  /** the snapshot's chunks, in leaf order, and its on-chain chunks root */
   chunks: SpanChunk[];
+  snapshotRoot: Hex;
+  /** the gate's witness source: chunk texts with proofs against the snapshot root */
+  witnessChunks: WitnessChunks;
   db: PaymentsDb;
   gate: PaymentGate;
-  /** stakes the operator (a batch is refused until then) */
-  stakeOperator(): Promise<void>;
+  /** stakes the operator (a batch is refused until then): the minimum, 1,000 OPEN, unless told */
+  stakeOperator(amount?: bigint): Promise<void>;
   /** funds `who`'s escrow and authorises the operator for all of it */
   fundEscrow(who: number, amount: bigint): Promise<void>;
   /** a finished request of `tokens` completion tokens answering `output` */
@@ -70,7 +75,13 @@ export interface SettlementChain {
 
 const ZERO = `0x${"00".repeat(32)}` as const;
 
-export async function startSettlementChain(verifier: "none" | "span-v2" = "none"): Promise<SettlementChain> {
+/** A later contribution (dev account 7) that copies passage 0 with one word added: span-v2 pays it nothing. */
+export const COPY = `Quoted ${PASSAGES[0]}`;
+
+export async function startSettlementChain(
+  verifier: "none" | "span-v2" = "none",
+  o: { withCopy?: boolean } = {},
+): Promise<SettlementChain> {
   const dir = mkdtempSync(join(tmpdir(), "payments-settlement-"));
   const anvil = await startAnvil({ extraArgs: ["--disable-code-size-limit"] });
   const wallets = new Map<number, WalletClientWithAccount>();
@@ -96,10 +107,12 @@ export async function startSettlementChain(verifier: "none" | "span-v2" = "none"
     ownerBps: 10_000,
   });
   // contributors: dev accounts 1 and 2, one passage each
-  const contributors = [devAccounts[1]!.address as Address, devAccounts[2]!.address as Address];
+  const texts: string[] = [...PASSAGES, ...(o.withCopy ? [COPY] : [])];
+  const authors = o.withCopy ? [1, 2, 7] : [1, 2];
+  const contributors = authors.map((i) => devAccounts[i]!.address as Address);
   const contributionIds: bigint[] = [];
-  for (const [k, text] of PASSAGES.entries()) {
-    const { contributionId } = await contribute(await wallet(k + 1), {
+  for (const [k, text] of texts.entries()) {
+    const { contributionId } = await contribute(await wallet(authors[k]!), {
       registry,
       datanetId,
       contentHash: keccak256(toHex(text)),
@@ -109,7 +122,7 @@ export async function startSettlementChain(verifier: "none" | "span-v2" = "none"
     await curate(admin, { registry, contributionId, accept: true });
     contributionIds.push(contributionId);
   }
-  const chunks: SpanChunk[] = PASSAGES.map((text, k) => ({
+  const chunks: SpanChunk[] = texts.map((text, k) => ({
     contributionId: contributionIds[k]!,
     chunkIndex: 0,
     text,
@@ -123,7 +136,7 @@ export async function startSettlementChain(verifier: "none" | "span-v2" = "none"
     chunkCount: chunks.length,
     contributionCount: chunks.length,
     contributorsRoot: weights.root,
-    totalWeight: 2n,
+    totalWeight: BigInt(contributors.length),
     uri: "ipfs://settlement-test-snapshot",
   });
   const modelOwner = devAccounts[3]!.address as Address;
@@ -145,6 +158,13 @@ export async function startSettlementChain(verifier: "none" | "span-v2" = "none"
   const operator = privateKeyToAccount(devAccounts[4]!.privateKey);
   const chainId = await getChainId(client);
   const db = new PaymentsDb(join(dir, "payments.sqlite"));
+  const witnessChunks: WitnessChunks = async (ids, refs) =>
+    refs.map((r) => {
+      const leaf = chunks.findIndex(
+        (c) => c.contributionId === r.contributionId && c.chunkIndex === r.chunkIndex,
+      );
+      return { ...chunks[leaf]!, snapshotId: ids[0]!, proof: chunkTree.proof(leaf) };
+    });
   const gate = new PaymentGate({
     client,
     chainId,
@@ -152,13 +172,7 @@ export async function startSettlementChain(verifier: "none" | "span-v2" = "none"
     operator,
     db,
     spanIndexes: async () => [index],
-    witnessChunks: async (ids, refs) =>
-      refs.map((r) => {
-        const leaf = chunks.findIndex(
-          (c) => c.contributionId === r.contributionId && c.chunkIndex === r.chunkIndex,
-        );
-        return { ...chunks[leaf]!, snapshotId: ids[0]!, proof: chunkTree.proof(leaf) };
-      }),
+    witnessChunks,
   });
   return {
     anvil,
@@ -173,19 +187,20 @@ export async function startSettlementChain(verifier: "none" | "span-v2" = "none"
     contributors,
     modelOwner,
     operator,
+    snapshotRoot: chunkTree.root,
+    witnessChunks,
     training: [
       {
         snapshotId,
         trainingTokens: 100n,
-        totalWeight: 2n,
+        totalWeight: BigInt(contributors.length),
         contributors: contributors.map((account) => ({ account, weight: 1n })),
       },
     ],
     chunks,
     db,
     gate,
-    async stakeOperator() {
-      const amount = 1_000n * OPEN;
+    async stakeOperator(amount = 1_000n * OPEN) {
       await transferToken(admin, { token: addresses.token, to: operator.address, amount });
       const op = await wallet(4);
       await approveToken(op, { token: addresses.token, spender: addresses.staking, amount });

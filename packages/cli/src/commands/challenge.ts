@@ -10,6 +10,7 @@ interface ChallengeOptions extends WalletOptions {
   interval: number;
   checkOnly: boolean;
   json: boolean;
+  snapshot: string[];
 }
 
 function parseBatchId(value: string): bigint {
@@ -23,6 +24,28 @@ function parseInterval(value: string): number {
   if (!Number.isInteger(n) || n < 100)
     throw new CliError("--interval must be an integer of at least 100 (ms)");
   return n;
+}
+
+/** Snapshot exports as a source for the checker (each must rebuild its manifest's root). */
+async function readSnapshots(dirs: string[]) {
+  const { readFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { readSnapshotExport } = await import("@openledger/attribution");
+  const { snapshotSource } = await import("@openledger/payments");
+  return snapshotSource(
+    dirs.map((dir) => {
+      const { root, chunks } = readSnapshotExport(dir);
+      let manifest: { snapshotId?: unknown };
+      try {
+        manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+      } catch (err) {
+        throw new CliError(`${dir}/manifest.json: ${(err as Error).message}`);
+      }
+      if (typeof manifest.snapshotId !== "number" && typeof manifest.snapshotId !== "string")
+        throw new CliError(`${dir}/manifest.json names no snapshotId`);
+      return { snapshotId: BigInt(manifest.snapshotId), root, chunks };
+    }),
+  );
 }
 
 export function registerChallengeCommand(program: Command): void {
@@ -40,6 +63,12 @@ export function registerChallengeCommand(program: Command): void {
       )
       .option("--watch", "keep checking every batch the operator publishes", false)
       .option("--interval <ms>", "how often --watch looks for new batches", parseInterval, 2000)
+      .option(
+        "--snapshot <dir>",
+        "a snapshot export (manifest.json + dataset.jsonl, `datanet snapshot --export`) to recompute span-v2 over whole snapshots; repeatable",
+        (v: string, prev: string[]) => [...prev, v],
+        [] as string[],
+      )
       .option("--check-only", "report wrong records without sending a challenge", false)
       .option("--json", "print one JSON object per batch", false),
   ).action(async (batch: bigint | undefined, _opts, command: Command) => {
@@ -52,6 +81,7 @@ export function registerChallengeCommand(program: Command): void {
     const datanetRegistry = readDeployment(options.deployments, w.chainId)?.addresses.datanetRegistry;
     if (!datanetRegistry)
       throw new CliError(`no DatanetRegistry in ${options.deployments}/${w.chainId}.json`);
+    const snapshots = options.snapshot.length ? await readSnapshots(options.snapshot) : undefined;
     const check = async (id: bigint) => {
       const out = await checkBatch(
         w.publicClient,
@@ -59,6 +89,7 @@ export function registerChallengeCommand(program: Command): void {
           api: options.api,
           settlement: w.settlement,
           datanetRegistry,
+          ...(snapshots ? { snapshots } : {}),
           ...(options.checkOnly ? {} : { wallet: w.walletClient }),
         },
         id,
