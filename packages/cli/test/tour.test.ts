@@ -97,6 +97,8 @@ test("the README tour: a contributed passage earns $OPEN, every party's balance 
       "2",
       "--challenge-window",
       "4",
+      "--block-time",
+      "0.25",
     ],
     { cwd, env: cleanEnv({ OPENLEDGER_LOG_FORMAT: "text" }) },
   );
