@@ -3,10 +3,9 @@
 // thread. For random-weight files of Qwen2.5-0.5B and -1.5B shapes (ml-shapes.ts) it runs one training
 // step at each length of LORA_SEQ and prints tokens per second (wall, and per CPU second: this machine
 // is shared, so the CPU figure is the steadier one) and the engine's peak memory. The longest sequence
-// that fits is then estimated from the two longest measured steps' peaks (memory grows with length;
-// the fit is linear, so attention's quadratic scratch makes it an upper estimate), or run outright
-// with LORA_FITS=N (one step at N tokens).
-// Env: LORA_SHAPES ("0.5b,1.5b"), LORA_TYPE ("Q4_0"), LORA_SEQ ("64,256"), LORA_FITS (off).
+// that fits 4 GiB is then estimated from the measured peaks (see longestFitting), or run outright with
+// LORA_FITS=N (one step at N tokens).
+// Env: LORA_SHAPES ("0.5b,1.5b"), LORA_TYPE ("Q4_0"), LORA_SEQ ("64,256,512"), LORA_FITS (off).
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +14,7 @@ import { SHAPES, writeModel } from "./ml-shapes.ts";
 
 const shapes = (process.env.LORA_SHAPES ?? "0.5b,1.5b").split(",");
 const type = (process.env.LORA_TYPE ?? "Q4_0") as GgufWriteType;
-const lengths = (process.env.LORA_SEQ ?? "64,256").split(",").map(Number);
+const lengths = (process.env.LORA_SEQ ?? "64,256,512").split(",").map(Number);
 const fitsLength = process.env.LORA_FITS ? Number(process.env.LORA_FITS) : null;
 const MiB = 2 ** 20;
 
@@ -59,6 +58,32 @@ function step(path: string, engine: Engine, length: number): Step | null {
   }
 }
 
+/**
+ * The length whose step's peak memory reaches the engine's 4096 MiB, from measured (length, peak MiB)
+ * points: through the last three with a quadratic (attention's scratch grows with the square of the
+ * length), else the last two with a line (then an upper estimate).
+ */
+function longestFitting(points: [number, number][]): { tokens: number; how: string } | null {
+  const cap = 4096;
+  if (points.length >= 3) {
+    const [[l0, p0], [l1, p1], [l2, p2]] = points.slice(-3);
+    const c = ((p2 - p1) / (l2 - l1) - (p1 - p0) / (l1 - l0)) / (l2 - l0);
+    const b = (p1 - p0) / (l1 - l0) - c * (l1 + l0);
+    const a = p0 - b * l0 - c * l0 * l0;
+    if (c > 0) {
+      const tokens = Math.floor((-b + Math.sqrt(b * b - 4 * c * (a - cap))) / (2 * c));
+      return { tokens, how: `quadratic through ${l0}, ${l1}, ${l2}` };
+    }
+  }
+  if (points.length < 2) return null;
+  const [[l0, p0], [l1, p1]] = points.slice(-2);
+  const perToken = (p1 - p0) / (l1 - l0);
+  return {
+    tokens: Math.floor(l1 + (cap - p1) / perToken),
+    how: `linear, ${perToken.toFixed(2)} MiB a token`,
+  };
+}
+
 /** One step at `length` on a fresh engine (a failed step leaves an engine's memory grown). */
 async function measure(path: string, length: number): Promise<Step | null> {
   const engine = await Engine.create({ threads: 1, maxMemoryMiB: 4096 });
@@ -95,16 +120,14 @@ try {
         s.peakMiB.toFixed(0),
       ]);
     }
-    if (steps.length >= 2) {
-      const [[l0, s0], [l1, s1]] = steps.slice(-2);
-      const perToken = (s1.peakMiB - s0.peakMiB) / (l1 - l0);
-      const longest = Math.floor(l1 + (4096 - s1.peakMiB) / perToken);
+    const longest = longestFitting(steps.map(([l, st]) => [l, st.peakMiB]));
+    if (longest) {
       rows.push([
         `${shape} ${type}: longest sequence, estimated`,
         fileMiB.toFixed(0),
         "-",
         "-",
-        `~${longest} tokens (${perToken.toFixed(2)} MiB a token)`,
+        `~${longest.tokens} tokens (${longest.how})`,
       ]);
     }
     if (fitsLength) {
