@@ -5,6 +5,7 @@ import {
   buildDebitTree,
   buildRecordTree,
   datanetRegistryAbi,
+  debitableOf,
   finalizeBatch,
   getBatch,
   getModel,
@@ -33,7 +34,8 @@ import {
   readContract,
 } from "viem/actions";
 import { type BuiltBatch, buildBatch, type TrainingSnapshot } from "./batch-builder.ts";
-import type { BatchRow, PaymentsDb, PostingRow } from "./db.ts";
+import type { BatchRow, PaymentsDb, PostingRow, UsageRow } from "./db.ts";
+import { SettlementError } from "./errors.ts";
 import { evidenceAnswer } from "./evidence.ts";
 
 /** Batch status values of InferenceSettlement.BatchStatus. */
@@ -136,7 +138,7 @@ export class SettlementBatcher {
 
   /** Builds and posts one batch of `modelId`'s oldest unbatched answers; returns its id once mined. */
   async post(modelId: bigint): Promise<bigint | undefined> {
-    const rows = this.o.db.unbatched(modelId, this.o.maxRecords ?? 256);
+    const rows = await this.coverable(this.o.db.unbatched(modelId, this.o.maxRecords ?? 256));
     if (rows.length === 0) return undefined;
     const fee = rows.reduce((s, r) => s + r.fee, 0n);
     const { contributors } = await splitFee(this.o.client, { settlement: this.o.settlement, fee });
@@ -234,6 +236,36 @@ export class SettlementBatcher {
     });
     const event = mined.events[0]!.args;
     return this.commit({ ...posting, txHash: hash }, event.batchId, hash, event.fee, event.challengeDeadline);
+  }
+
+  /**
+   * The rows whose escrow payers can be debited now (authorisation cap left, not expired, debitable
+   * escrow): a payer that withdrew or cut the operator off would make the whole batch revert, so its
+   * rows wait (reported through onError) and the others settle.
+   */
+  private async coverable(rows: UsageRow[]): Promise<UsageRow[]> {
+    const owed = new Map<Address, bigint>();
+    for (const r of rows)
+      if (r.payment !== "x402") owed.set(getAddress(r.payer), (owed.get(getAddress(r.payer)) ?? 0n) + r.fee);
+    if (owed.size === 0) return rows;
+    const now = (await getBlock(this.o.client, { blockTag: "latest" })).timestamp;
+    const short = new Set<Address>();
+    for (const [payer, amount] of owed) {
+      const [auth, escrow] = await Promise.all([
+        authorizationOf(this.o.client, { settlement: this.o.settlement, payer, operator: this.operator }),
+        debitableOf(this.o.client, { settlement: this.o.settlement, account: payer }),
+      ]);
+      const left = auth.expiry > now && auth.cap > auth.spent ? auth.cap - auth.spent : 0n;
+      if (amount > left || amount > escrow) {
+        short.add(payer);
+        (this.o.onError ?? console.error)(
+          new SettlementError(
+            `${payer} owes ${amount} wei for ${rows.filter((r) => getAddress(r.payer) === payer).length} answers but its authorisation of ${this.operator} leaves ${left} and its debitable escrow is ${escrow}: those answers wait for the next batch`,
+          ),
+        );
+      }
+    }
+    return rows.filter((r) => r.payment === "x402" || !short.has(getAddress(r.payer)));
   }
 
   /** Each debit's cumulative `spentAfter`, as the contract's debits tree records it. */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { devAccounts } from "@openledger/devnet";
 import {
+  authorize,
   claim,
   earningsOf,
   escrowOf,
@@ -337,6 +338,28 @@ describe("settlement batches", () => {
       events.map((e) => e.args.batchId),
       [sent.batchId, r2],
     );
+  });
+
+  test("a payer who cut the operator off does not hold up the batch: its answers wait, the others settle", async () => {
+    const settlement = c.addresses.inferenceSettlement;
+    const quitter = devAccounts[8]!.address as Address;
+    await c.fundEscrow(8, OPEN);
+    await c.gate.settleUsage(c.usage("k1", "Words from a payer who then walks away", 4), quitter, [
+      c.snapshotId,
+    ]);
+    await c.gate.settleUsage(c.usage("k2", "Words from the payer who stays", 4), payer, [c.snapshotId]);
+    await authorize(await c.wallet(8), {
+      settlement,
+      operator: c.operator.address,
+      cap: 0n,
+      expiry: 2n ** 39n,
+    });
+    const seen = errors.length;
+    await batcher.tick({ force: true });
+    assert.equal(errors.length, seen + 1);
+    assert.match(String(errors[seen]), /owes \d+ wei for 1 answers but its authorisation .* leaves 0/);
+    assert.ok(c.db.usage("k2")!.batchId !== undefined, "the other payer's answer settled");
+    assert.equal(c.db.usage("k1")!.batchId, undefined, "the quitter's answer waits, still owed");
   });
 
   test("the records routes refuse bad ids and out-of-range indexes with OpenAI-style errors", async () => {
