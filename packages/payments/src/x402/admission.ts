@@ -87,8 +87,7 @@ export class X402Admission {
         `the authorization's value (${value}) differs from the amount the payment says it accepted (${payment.accepted.amount})`,
       );
     // a payment above the maximum cost is taken as it is (the exact scheme settles what was signed)
-    const accepted = value;
-    const requirements = requirementsFor(terms, accepted);
+    const requirements = requirementsFor(terms, value);
     const settlement = await this.facilitator.settle(payment, requirements);
     if (!settlement.success) {
       const why = settlement.errorMessage?.split("\n")[0]?.slice(0, 300);
@@ -99,7 +98,7 @@ export class X402Admission {
     }
     return {
       payer: getAddress(from),
-      amount: accepted,
+      amount: value,
       settlement,
       header: encodePaymentResponseHeader(settlement),
     };
