@@ -82,7 +82,8 @@ async function ingestion(): Promise<void> {
       service.nearDup.hasher,
     );
     derived.chunks.forEach((c, i) => {
-      if (c.minhash) service!.nearDup.add(datanet.id, 1_000_000 + Math.floor(i / 16), i % 16, c.minhash);
+      if (c.minhash)
+        service!.nearDup.add(datanet.id, BigInt(1_000_000 + Math.floor(i / 16)), i % 16, c.minhash);
     });
     console.log(
       `accepted corpus: ${corpusMb} MB, ${derived.chunks.length} chunks indexed in ${fmt((performance.now() - t) / 1000)} s`,
@@ -142,7 +143,7 @@ function snapshots(): void {
     const contributions = 1000;
     const perContribution = 100;
     db.upsertDatanet({
-      id: 1,
+      id: 1n,
       owner: "0x0",
       name: "b",
       description: "",
@@ -152,10 +153,11 @@ function snapshots(): void {
     });
     const rows: ContributionRow[] = [];
     db.transaction(() => {
-      for (let id = 1; id <= contributions; id++) {
+      for (let n = 1; n <= contributions; n++) {
+        const id = BigInt(n);
         const row: ContributionRow = {
           id,
-          datanetId: 1,
+          datanetId: 1n,
           contributor: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
           cid: "",
           metaCid: "",
@@ -173,7 +175,7 @@ function snapshots(): void {
         };
         rows.push(row);
         const chunks = Array.from({ length: perContribution }, (_, idx) => {
-          const text = `chunk ${id}/${idx} ${vocab[(id * 131 + idx) % vocab.length]}`;
+          const text = `chunk ${id}/${idx} ${vocab[(n * 131 + idx) % vocab.length]}`;
           return {
             contributionId: id,
             idx,
@@ -189,7 +191,7 @@ function snapshots(): void {
     });
     const store = new SnapshotStore(db, new FileBlobStore(join(dir, "blobs")));
     let t = performance.now();
-    const built = store.build(1, rows);
+    const built = store.build(1n, rows);
     const buildS = (performance.now() - t) / 1000;
     const n = built.manifest.leafCount;
     t = performance.now();

@@ -96,7 +96,7 @@ const serviceTps = metrics.tokensPerSecond as number;
 // --- directly: the same examples, Trainer options and steps, on one thread
 async function direct(relaxedSimd: boolean) {
   const config = parseHyperparameters(hyper, 1);
-  const records = await datasetRecords(datanets, [snapshotId]);
+  const records = await datasetRecords(datanets, [Number(snapshotId)]);
   const start = performance.now();
   const engine = await Engine.create({ threads: 1, relaxedSimd });
   const { config: mc, weights } = readLlamaGguf(BASE);

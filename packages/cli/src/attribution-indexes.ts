@@ -7,7 +7,7 @@ import type { Hex } from "viem";
 export interface SnapshotIndexFile extends ServedSnapshot {
   /** Name clients pass to POST /v1/attribution: `<datanet name slug>@<version>`. */
   name: string;
-  snapshotId: number;
+  snapshotId: bigint;
   root: string;
   path: string;
 }
@@ -18,8 +18,8 @@ export type SnapshotSource = Pick<DatanetService, "listDatanets" | "getDatanet" 
 export interface SnapshotIndexerOptions {
   /** How often to look for newly published snapshots (ms); 1000 by default. */
   intervalMs?: number;
-  /** Called when a snapshot could not be indexed (snapshotId 0: the pass failed); retried next pass. */
-  onError?: (err: unknown, snapshotId: number) => void;
+  /** Called when a snapshot could not be indexed (snapshotId 0n: the pass failed); retried next pass. */
+  onError?: (err: unknown, snapshotId: bigint) => void;
   /** Called when a snapshot starts being served. */
   onIndexed?: (file: SnapshotIndexFile) => void;
 }
@@ -42,7 +42,7 @@ export class SnapshotIndexer {
   readonly #dir: string;
   readonly #opts: SnapshotIndexerOptions;
   /** Served snapshot by Datanet id. */
-  readonly #latest = new Map<number, SnapshotIndexFile>();
+  readonly #latest = new Map<bigint, SnapshotIndexFile>();
   #running: Promise<SnapshotIndexFile[]> | undefined;
   #timer: NodeJS.Timeout | undefined;
 
@@ -70,7 +70,7 @@ export class SnapshotIndexer {
     if (this.#timer) return;
     // A failed pass (e.g. the service closing) is reported and retried on the next tick.
     this.#timer = setInterval(
-      () => void this.refresh().catch((err) => this.#opts.onError?.(err, 0)),
+      () => void this.refresh().catch((err) => this.#opts.onError?.(err, 0n)),
       this.#opts.intervalMs ?? 1000,
     );
     this.#timer.unref();
@@ -86,11 +86,11 @@ export class SnapshotIndexer {
     const { SpanIndex } = await import("@openledger/attribution");
     mkdirSync(this.#dir, { recursive: true });
     for (const row of this.#source.listDatanets()) {
-      let latest: { id: number; version: number; root: string } | undefined;
+      let latest: { id: bigint; version: number; root: string } | undefined;
       try {
         latest = this.#source.getDatanet(row.id).snapshots.at(-1);
       } catch (err) {
-        this.#opts.onError?.(err, 0);
+        this.#opts.onError?.(err, 0n);
         continue;
       }
       if (!latest || this.#latest.get(row.id)?.snapshotId === latest.id) continue;

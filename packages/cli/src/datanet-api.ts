@@ -12,7 +12,7 @@ export interface ApiContributeOptions {
   deployments: string;
   privateKey?: Hex;
   account: number;
-  datanet: number;
+  datanet: bigint;
   license: string;
   format?: string;
   field?: string;
@@ -59,11 +59,7 @@ export async function contributeThroughApi(file: string, o: ApiContributeOptions
   const format = o.format ? parseFormat(o.format) : formatFromFileName(file);
   const contentHash = contentHashOf(bytes, format, { field: o.field, column: o.column });
   const signature = await walletClient.signTypedData(
-    contributionTypedData(
-      { chainId: probe.chain.id, verifyingContract: registry },
-      BigInt(o.datanet),
-      contentHash,
-    ),
+    contributionTypedData({ chainId: probe.chain.id, verifyingContract: registry }, o.datanet, contentHash),
   );
   // fields before the file part, contentHash first: the server checks the signature before reading it
   const form = new FormData();

@@ -14,13 +14,12 @@ export function witnessChunksFrom(source: SettlementSource) {
   return async (snapshotIds: readonly bigint[], refs: readonly ChunkRef[]): Promise<EvidenceChunk[]> => {
     const out: EvidenceChunk[] = [];
     for (const ref of refs) {
-      const text = source.getContribution(Number(ref.contributionId), { chunks: true }).chunks?.[
-        ref.chunkIndex
-      ]?.text;
+      const text = source.getContribution(ref.contributionId, { chunks: true }).chunks?.[ref.chunkIndex]
+        ?.text;
       let found: EvidenceChunk | undefined;
       for (const snapshotId of snapshotIds) {
         const proof = await source.snapshots
-          .proof(Number(snapshotId), { contributionId: ref.contributionId, chunkIndex: ref.chunkIndex })
+          .proof(snapshotId, { contributionId: ref.contributionId, chunkIndex: ref.chunkIndex })
           .catch(() => undefined); // not in this snapshot: the next one
         if (proof && text !== undefined) {
           found = { ...ref, text, snapshotId, proof: proof.proof };
@@ -53,8 +52,8 @@ export function trainingSnapshotsFrom(
     const { snapshotIds } = await getProvenance(client, { registry: modelRegistry, modelId });
     const out: TrainingSnapshot[] = [];
     for (const id of snapshotIds) {
-      const row = source.getSnapshot(Number(id));
-      const manifest = await source.snapshots.manifest(Number(id));
+      const row = source.getSnapshot(id);
+      const manifest = await source.snapshots.manifest(id);
       const contributors = (manifest.contributors ?? []).map((c) => ({
         account: c.account,
         weight: BigInt(c.weight),

@@ -40,7 +40,7 @@ export class SnapshotSpanIndexes {
     const { SpanIndex } = await import("@openledger/attribution");
     const path = join(this.dir, `snapshot-${id}.spanidx`);
     if (!existsSync(path)) {
-      const row = this.source.getSnapshot(Number(id));
+      const row = this.source.getSnapshot(id);
       const chunks = [];
       for await (const c of this.source.snapshots.chunks(row.id, { proofs: false })) chunks.push(c);
       mkdirSync(this.dir, { recursive: true });

@@ -83,7 +83,7 @@ describe("one attribution query over every served snapshot", () => {
     assert.equal(res.status, 200);
     return (await res.json()) as { commitment: string; credits: { contributionId: string; share: number }[] };
   };
-  const firstChunkOf = async (snapshotId: number) => {
+  const firstChunkOf = async (snapshotId: bigint) => {
     for await (const c of service.snapshots.chunks(snapshotId)) return c;
     throw new Error(`snapshot ${snapshotId} has no chunks`);
   };

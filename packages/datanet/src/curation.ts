@@ -5,8 +5,8 @@ import { InvalidInputError, NotFoundError } from "./errors.ts";
 /** Every decision names an existing, pending contribution (of `datanetId`, when given). */
 export function checkDecisions(
   stores: DatanetStores,
-  decisions: readonly { contributionId: number; accept: boolean }[],
-  datanetId?: number,
+  decisions: readonly { contributionId: bigint; accept: boolean }[],
+  datanetId?: bigint,
 ): void {
   if (decisions.length === 0) throw new InvalidInputError("empty_batch", "no curation decisions given");
   if (datanetId !== undefined && !stores.db.getDatanet(datanetId)) {
@@ -36,9 +36,9 @@ export async function curate(
   stores: DatanetStores,
   chain: ChainAccess,
   curator: string,
-  decisions: readonly { contributionId: number; accept: boolean }[],
+  decisions: readonly { contributionId: bigint; accept: boolean }[],
   /** When given, every contribution must belong to this Datanet. */
-  datanetId?: number,
+  datanetId?: bigint,
 ): Promise<ContributionRow[]> {
   const sender = chain.sender(curator, "curator");
   if (decisions.length === 0) throw new InvalidInputError("empty_batch", "no curation decisions given");
@@ -46,7 +46,7 @@ export async function curate(
   checkDecisions(stores, decisions, datanetId);
   await chain.registry.curateBatch(
     sender,
-    decisions.map((d) => ({ contributionId: BigInt(d.contributionId), accept: d.accept })),
+    decisions.map((d) => ({ contributionId: d.contributionId, accept: d.accept })),
   );
   await chain.sync();
   return decisions.map((d) => stores.db.getContribution(d.contributionId)!);

@@ -4,7 +4,7 @@ import type { Address, Hex } from "viem";
 export type ContributionStatus = "pending" | "accepted" | "rejected";
 
 export interface DatanetRow {
-  id: number;
+  id: bigint;
   owner: Address;
   name: string;
   description: string;
@@ -14,8 +14,8 @@ export interface DatanetRow {
 }
 
 export interface ContributionRow {
-  id: number;
-  datanetId: number;
+  id: bigint;
+  datanetId: bigint;
   contributor: Address;
   cid: string;
   metaCid: string;
@@ -34,7 +34,7 @@ export interface ContributionRow {
 }
 
 export interface StagedRow {
-  datanetId: number;
+  datanetId: bigint;
   contentHash: Hex;
   contributor: Address;
   metaCid: string;
@@ -43,7 +43,7 @@ export interface StagedRow {
 }
 
 export interface ChunkRow {
-  contributionId: number;
+  contributionId: bigint;
   idx: number;
   byteStart: number;
   byteEnd: number;
@@ -53,8 +53,8 @@ export interface ChunkRow {
 }
 
 export interface SnapshotRow {
-  id: number;
-  datanetId: number;
+  id: bigint;
+  datanetId: bigint;
   version: number;
   root: Hex;
   chunkCount: number;
@@ -65,9 +65,9 @@ export interface SnapshotRow {
 }
 
 export interface SnapshotEntryRow {
-  snapshotId: number;
+  snapshotId: bigint;
   position: number;
-  contributionId: number;
+  contributionId: bigint;
   firstLeaf: number;
   chunkCount: number;
 }
@@ -128,6 +128,14 @@ export class DatanetDb {
     this.db.close();
   }
 
+  /**
+   * A statement that reads every INTEGER column as a bigint: ids are uint256 on-chain and a number
+   * would round them past 2^53. The row mappers below turn the counting columns back into numbers.
+   */
+  private reading(sql: string): Database.Statement {
+    return this.db.prepare(sql).safeIntegers(true);
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
@@ -159,20 +167,22 @@ export class DatanetDb {
       .run(d);
   }
 
-  getDatanet(id: number): DatanetRow | undefined {
-    return this.db.prepare(`SELECT ${DATANET_COLS} FROM datanets WHERE id = ?`).get(id) as
-      | DatanetRow
-      | undefined;
+  getDatanet(id: bigint): DatanetRow | undefined {
+    const row = this.reading(`SELECT ${DATANET_COLS} FROM datanets WHERE id = ?`).get(id);
+    return row === undefined ? undefined : datanetRow(row as SqlRow<DatanetRow>);
   }
 
   /** Datanets by id ascending: all of them, or a page of `limit` after id `afterId`. */
-  listDatanets(opts: { limit?: number; afterId?: number } = {}): DatanetRow[] {
-    return this.db
-      .prepare(`SELECT ${DATANET_COLS} FROM datanets WHERE id > ? ORDER BY id LIMIT ?`)
-      .all(opts.afterId ?? 0, opts.limit ?? -1) as DatanetRow[];
+  listDatanets(opts: { limit?: number; afterId?: bigint } = {}): DatanetRow[] {
+    return (
+      this.reading(`SELECT ${DATANET_COLS} FROM datanets WHERE id > ? ORDER BY id LIMIT ?`).all(
+        opts.afterId ?? 0n,
+        opts.limit ?? -1,
+      ) as SqlRow<DatanetRow>[]
+    ).map(datanetRow);
   }
 
-  hasContribution(id: number): boolean {
+  hasContribution(id: bigint): boolean {
     return this.db.prepare("SELECT 1 FROM contributions WHERE id = ?").get(id) !== undefined;
   }
 
@@ -192,41 +202,39 @@ export class DatanetDb {
     for (const chunk of chunks) insert.run(chunk);
   }
 
-  setStatus(id: number, status: ContributionStatus): void {
+  setStatus(id: bigint, status: ContributionStatus): void {
     this.db.prepare("UPDATE contributions SET status = ? WHERE id = ?").run(status, id);
   }
 
-  getContribution(id: number): ContributionRow | undefined {
-    return this.db.prepare(`SELECT ${CONTRIBUTION_COLS} FROM contributions WHERE id = ?`).get(id) as
-      | ContributionRow
-      | undefined;
+  getContribution(id: bigint): ContributionRow | undefined {
+    const row = this.reading(`SELECT ${CONTRIBUTION_COLS} FROM contributions WHERE id = ?`).get(id);
+    return row === undefined ? undefined : contributionRow(row as SqlRow<ContributionRow>);
   }
 
   listContributions(
-    datanetId: number,
-    opts: { status?: ContributionStatus; limit?: number; afterId?: number } = {},
+    datanetId: bigint,
+    opts: { status?: ContributionStatus; limit?: number; afterId?: bigint } = {},
   ): ContributionRow[] {
-    return this.db
-      .prepare(
+    return (
+      this.reading(
         `SELECT ${CONTRIBUTION_COLS} FROM contributions
          WHERE datanet_id = ? AND (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?`,
-      )
-      .all(
+      ).all(
         datanetId,
         opts.status ?? null,
         opts.status ?? null,
-        opts.afterId ?? 0,
+        opts.afterId ?? 0n,
         opts.limit ?? -1,
-      ) as ContributionRow[];
+      ) as SqlRow<ContributionRow>[]
+    ).map(contributionRow);
   }
 
   /** Any contribution with this content hash (the registry refuses a hash twice, even after rejection). */
-  findByContentHash(datanetId: number, contentHash: string): ContributionRow | undefined {
-    return this.db
-      .prepare(
-        `SELECT ${CONTRIBUTION_COLS} FROM contributions WHERE datanet_id = ? AND content_hash = ? LIMIT 1`,
-      )
-      .get(datanetId, contentHash) as ContributionRow | undefined;
+  findByContentHash(datanetId: bigint, contentHash: string): ContributionRow | undefined {
+    const row = this.reading(
+      `SELECT ${CONTRIBUTION_COLS} FROM contributions WHERE datanet_id = ? AND content_hash = ? LIMIT 1`,
+    ).get(datanetId, contentHash);
+    return row === undefined ? undefined : contributionRow(row as SqlRow<ContributionRow>);
   }
 
   insertStaged(row: StagedRow): void {
@@ -238,19 +246,22 @@ export class DatanetDb {
       .run(row);
   }
 
-  getStaged(datanetId: number, contentHash: string): StagedRow | undefined {
-    return this.db
-      .prepare(`SELECT ${STAGED_COLS} FROM staged WHERE datanet_id = ? AND content_hash = ?`)
-      .get(datanetId, contentHash) as StagedRow | undefined;
+  getStaged(datanetId: bigint, contentHash: string): StagedRow | undefined {
+    const row = this.reading(
+      `SELECT ${STAGED_COLS} FROM staged WHERE datanet_id = ? AND content_hash = ?`,
+    ).get(datanetId, contentHash);
+    return row === undefined ? undefined : stagedRow(row as SqlRow<StagedRow>);
   }
 
-  listStaged(datanetId?: number): StagedRow[] {
-    return this.db
-      .prepare(`SELECT ${STAGED_COLS} FROM staged WHERE (? IS NULL OR datanet_id = ?) ORDER BY staged_at`)
-      .all(datanetId ?? null, datanetId ?? null) as StagedRow[];
+  listStaged(datanetId?: bigint): StagedRow[] {
+    return (
+      this.reading(
+        `SELECT ${STAGED_COLS} FROM staged WHERE (? IS NULL OR datanet_id = ?) ORDER BY staged_at`,
+      ).all(datanetId ?? null, datanetId ?? null) as SqlRow<StagedRow>[]
+    ).map(stagedRow);
   }
 
-  deleteStaged(datanetId: number, contentHash: string): void {
+  deleteStaged(datanetId: bigint, contentHash: string): void {
     this.db
       .prepare("DELETE FROM staged WHERE datanet_id = ? AND content_hash = ?")
       .run(datanetId, contentHash);
@@ -266,7 +277,7 @@ export class DatanetDb {
     );
   }
 
-  counts(datanetId: number): Record<ContributionStatus, number> {
+  counts(datanetId: bigint): Record<ContributionStatus, number> {
     const out: Record<ContributionStatus, number> = { pending: 0, accepted: 0, rejected: 0 };
     const rows = this.db
       .prepare("SELECT status, COUNT(*) AS n FROM contributions WHERE datanet_id = ? GROUP BY status")
@@ -275,46 +286,50 @@ export class DatanetDb {
     return out;
   }
 
-  setDatanetOwner(id: number, owner: string): void {
+  setDatanetOwner(id: bigint, owner: string): void {
     this.db.prepare("UPDATE datanets SET owner = ? WHERE id = ?").run(owner, id);
   }
 
-  setDatanetLicensePrice(id: number, price: string): void {
+  setDatanetLicensePrice(id: bigint, price: string): void {
     this.db.prepare("UPDATE datanets SET license_price = ? WHERE id = ?").run(price, id);
   }
 
-  setDatanetMetadata(id: number, metadataUri: string, name: string, description: string): void {
+  setDatanetMetadata(id: bigint, metadataUri: string, name: string, description: string): void {
     this.db
       .prepare("UPDATE datanets SET metadata_uri = ?, name = ?, description = ? WHERE id = ?")
       .run(metadataUri, name, description, id);
   }
 
-  chunks(contributionId: number): ChunkRow[] {
-    return this.db
-      .prepare(`SELECT ${CHUNK_COLS} FROM chunks WHERE contribution_id = ? ORDER BY idx`)
-      .all(contributionId) as ChunkRow[];
+  chunks(contributionId: bigint): ChunkRow[] {
+    return (
+      this.reading(`SELECT ${CHUNK_COLS} FROM chunks WHERE contribution_id = ? ORDER BY idx`).all(
+        contributionId,
+      ) as SqlRow<ChunkRow>[]
+    ).map(chunkRow);
   }
 
   /** Chunk indexes and content hashes only (what a snapshot's leaves need). */
-  chunkHashes(contributionId: number): { idx: number; contentHash: Hex }[] {
+  chunkHashes(contributionId: bigint): { idx: number; contentHash: Hex }[] {
     return this.db
       .prepare("SELECT idx, content_hash AS contentHash FROM chunks WHERE contribution_id = ? ORDER BY idx")
       .all(contributionId) as { idx: number; contentHash: Hex }[];
   }
 
   /** Every live (pending or accepted) chunk signature, for rebuilding the near-duplicate index. */
-  *liveSignatures(): Generator<{ datanetId: number; contributionId: number; idx: number; minhash: Buffer }> {
-    const stmt = this.db.prepare(
+  *liveSignatures(): Generator<{ datanetId: bigint; contributionId: bigint; idx: number; minhash: Buffer }> {
+    const stmt = this.reading(
       `SELECT c.datanet_id AS datanetId, k.contribution_id AS contributionId, k.idx AS idx, k.minhash AS minhash
        FROM chunks k JOIN contributions c ON c.id = k.contribution_id
        WHERE c.status != 'rejected' AND k.minhash IS NOT NULL`,
     );
-    yield* stmt.iterate() as Iterable<{
-      datanetId: number;
-      contributionId: number;
-      idx: number;
+    for (const row of stmt.iterate() as Iterable<{
+      datanetId: bigint;
+      contributionId: bigint;
+      idx: bigint;
       minhash: Buffer;
-    }>;
+    }>) {
+      yield { ...row, idx: Number(row.idx) };
+    }
   }
 
   insertSnapshot(s: SnapshotRow, entries: SnapshotEntryRow[]): void {
@@ -332,28 +347,29 @@ export class DatanetDb {
     for (const e of entries) insert.run(e);
   }
 
-  getSnapshot(id: number): SnapshotRow | undefined {
-    return this.db.prepare(`SELECT ${SNAPSHOT_COLS} FROM snapshots WHERE id = ?`).get(id) as
-      | SnapshotRow
-      | undefined;
+  getSnapshot(id: bigint): SnapshotRow | undefined {
+    const row = this.reading(`SELECT ${SNAPSHOT_COLS} FROM snapshots WHERE id = ?`).get(id);
+    return row === undefined ? undefined : snapshotRow(row as SqlRow<SnapshotRow>);
   }
 
-  listSnapshots(datanetId: number): SnapshotRow[] {
-    return this.db
-      .prepare(`SELECT ${SNAPSHOT_COLS} FROM snapshots WHERE datanet_id = ? ORDER BY version`)
-      .all(datanetId) as SnapshotRow[];
+  listSnapshots(datanetId: bigint): SnapshotRow[] {
+    return (
+      this.reading(`SELECT ${SNAPSHOT_COLS} FROM snapshots WHERE datanet_id = ? ORDER BY version`).all(
+        datanetId,
+      ) as SqlRow<SnapshotRow>[]
+    ).map(snapshotRow);
   }
 
-  snapshotEntries(snapshotId: number): SnapshotEntryRow[] {
-    return this.db
-      .prepare(
+  snapshotEntries(snapshotId: bigint): SnapshotEntryRow[] {
+    return (
+      this.reading(
         `SELECT snapshot_id AS snapshotId, position, contribution_id AS contributionId, first_leaf AS firstLeaf,
            chunk_count AS chunkCount FROM snapshot_entries WHERE snapshot_id = ? ORDER BY position`,
-      )
-      .all(snapshotId) as SnapshotEntryRow[];
+      ).all(snapshotId) as SqlRow<SnapshotEntryRow>[]
+    ).map(snapshotEntryRow);
   }
 
-  recordLicense(snapshotId: number, licensee: string, block: number, txHash: string): void {
+  recordLicense(snapshotId: bigint, licensee: string, block: number, txHash: string): void {
     this.db
       .prepare(
         "INSERT INTO licenses (snapshot_id, licensee, block, tx_hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -361,7 +377,7 @@ export class DatanetDb {
       .run(snapshotId, licensee.toLowerCase(), block, txHash);
   }
 
-  hasLicense(snapshotId: number, licensee: string): boolean {
+  hasLicense(snapshotId: bigint, licensee: string): boolean {
     return (
       this.db
         .prepare("SELECT 1 FROM licenses WHERE snapshot_id = ? AND licensee = ?")
@@ -381,3 +397,43 @@ const STAGED_COLS = `datanet_id AS datanetId, content_hash AS contentHash, contr
   content_cid AS contentCid, staged_at AS stagedAt`;
 const SNAPSHOT_COLS = `id, datanet_id AS datanetId, version, root, chunk_count AS chunkCount,
   contribution_count AS contributionCount, manifest_cid AS manifestCid, block, tx_hash AS txHash`;
+
+/** A row as a safe-integer statement reads it: every column of `T` that is a number arrives as a bigint. */
+type SqlRow<T> = { [K in keyof T]: T[K] extends number ? bigint : T[K] };
+
+// One mapper per table: ids stay bigint, counts, sizes, offsets and block numbers become numbers.
+
+function datanetRow(r: SqlRow<DatanetRow>): DatanetRow {
+  return { ...r, createdBlock: Number(r.createdBlock) };
+}
+
+function contributionRow(r: SqlRow<ContributionRow>): ContributionRow {
+  return { ...r, byteSize: Number(r.byteSize), chunkCount: Number(r.chunkCount), block: Number(r.block) };
+}
+
+function stagedRow(r: SqlRow<StagedRow>): StagedRow {
+  return { ...r, stagedAt: Number(r.stagedAt) };
+}
+
+function chunkRow(r: SqlRow<ChunkRow>): ChunkRow {
+  return { ...r, idx: Number(r.idx), byteStart: Number(r.byteStart), byteEnd: Number(r.byteEnd) };
+}
+
+function snapshotRow(r: SqlRow<SnapshotRow>): SnapshotRow {
+  return {
+    ...r,
+    version: Number(r.version),
+    chunkCount: Number(r.chunkCount),
+    contributionCount: Number(r.contributionCount),
+    block: Number(r.block),
+  };
+}
+
+function snapshotEntryRow(r: SqlRow<SnapshotEntryRow>): SnapshotEntryRow {
+  return {
+    ...r,
+    position: Number(r.position),
+    firstLeaf: Number(r.firstLeaf),
+    chunkCount: Number(r.chunkCount),
+  };
+}

@@ -17,7 +17,7 @@ export interface FollowerTarget {
   /** Cached derived chunks of a staged upload (undefined: the follower re-derives them). */
   takeDerived(metaCid: string): DerivedContent | undefined;
   /** A staged upload became a contribution: its staged near-duplicate entries go. */
-  stagedSubmitted(datanetId: number, contentHash: string): void;
+  stagedSubmitted(datanetId: bigint, contentHash: string): void;
 }
 
 /**
@@ -32,7 +32,7 @@ export async function applyEvents(target: FollowerTarget, events: readonly Regis
         const { datanetId, owner, metadataURI, licensePrice } = e.args;
         const { name, description } = await datanetMeta(target, metadataURI, datanetId);
         db.upsertDatanet({
-          id: Number(datanetId),
+          id: datanetId,
           owner,
           name,
           description,
@@ -45,20 +45,20 @@ export async function applyEvents(target: FollowerTarget, events: readonly Regis
       case "MetadataURISet": {
         const { datanetId, metadataURI } = e.args;
         const { name, description } = await datanetMeta(target, metadataURI, datanetId);
-        db.setDatanetMetadata(Number(datanetId), metadataURI, name, description);
+        db.setDatanetMetadata(datanetId, metadataURI, name, description);
         break;
       }
       case "LicenseTermsSet":
-        db.setDatanetLicensePrice(Number(e.args.datanetId), e.args.licensePrice.toString());
+        db.setDatanetLicensePrice(e.args.datanetId, e.args.licensePrice.toString());
         break;
       case "DatanetOwnershipTransferred":
-        db.setDatanetOwner(Number(e.args.datanetId), e.args.to);
+        db.setDatanetOwner(e.args.datanetId, e.args.to);
         break;
       case "ContributionSubmitted":
         await applyContribution(target, e);
         break;
       case "ContributionCurated": {
-        const id = Number(e.args.contributionId);
+        const id = e.args.contributionId;
         const row = db.getContribution(id);
         if (!row) break;
         db.setStatus(id, e.args.accepted ? "accepted" : "rejected");
@@ -69,12 +69,7 @@ export async function applyEvents(target: FollowerTarget, events: readonly Regis
         await target.snapshots.index(e);
         break;
       case "LicensePurchased":
-        db.recordLicense(
-          Number(e.args.snapshotId),
-          e.args.licensee,
-          Number(e.blockNumber),
-          e.transactionHash,
-        );
+        db.recordLicense(e.args.snapshotId, e.args.licensee, Number(e.blockNumber), e.transactionHash);
         break;
     }
   }
@@ -106,9 +101,9 @@ async function applyContribution(
   e: RegistryEventOf<"ContributionSubmitted">,
 ): Promise<void> {
   const { db } = service;
-  const id = Number(e.args.contributionId);
+  const id = e.args.contributionId;
   if (db.hasContribution(id)) return;
-  const datanetId = Number(e.args.datanetId);
+  const datanetId = e.args.datanetId;
   const { contributor, contentHash } = e.args;
   const base: ContributionRow = {
     id,

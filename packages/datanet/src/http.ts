@@ -10,10 +10,11 @@ import type {
 import type { Hex } from "viem";
 import { DatanetError, InvalidInputError, PayloadTooLargeError } from "./errors.ts";
 import { formatFromFileName, parseFormat } from "./formats.ts";
-import { toId, toIndex } from "./ids.ts";
+import { toCount, toCursor, toId, toIndex } from "./ids.ts";
 import { routeDocs } from "./route-docs.ts";
 import type { DatanetService } from "./service.ts";
 import { firstInvalidUtf8Offset } from "./text.ts";
+import { toWireJson } from "./wire.ts";
 
 export interface DatanetHttpOptions {
   service: DatanetService;
@@ -40,15 +41,10 @@ const STATUSES = new Set(["pending", "accepted", "rejected"]);
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A page of a list fetched with one row more than `limit` (which says whether another page follows). */
-function page<T extends { id: number }>(rows: T[], limit: number) {
+function page<T extends { id: bigint }>(rows: T[], limit: number) {
   const data = rows.slice(0, limit);
   const hasMore = rows.length > limit;
-  return json({ data, has_more: hasMore, next_after: hasMore ? data[data.length - 1].id : null });
-}
-
-/** JSON-safe copies: bigints become decimal strings. */
-function json(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+  return { data, has_more: hasMore, next_after: hasMore ? data[data.length - 1].id : null };
 }
 
 function body(request: { body: unknown }): Record<string, unknown> {
@@ -106,7 +102,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
   const signsFor = (request: FastifyRequest) =>
     opts.devSigning === true && isLoopback(request.socket.remoteAddress);
   const unsignedReply = (reply: FastifyReply, transactions: unknown[]) =>
-    reply.status(202).send(json({ status: "unsigned", transactions, next: NEXT_UNSIGNED }));
+    reply.status(202).send({ status: "unsigned", transactions, next: NEXT_UNSIGNED });
   // Reads catch up with the chain first, so transactions the caller sent show up.
   const fresh = async () => {
     if (service.hasChain) await service.sync();
@@ -119,6 +115,8 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     });
   }
   app.setErrorHandler((err, _request, reply) => sendError(reply, err));
+  // Ids leave as JSON numbers, amounts as decimal strings (wire.ts).
+  app.setReplySerializer((payload) => toWireJson(payload));
   // The route schemas (route-docs.ts) describe the API for its OpenAPI document; the handlers check the
   // input themselves, with error codes of their own, so the schemas validate nothing here.
   app.setValidatorCompiler(() => () => true);
@@ -152,8 +150,8 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     { schema: routeDocs.listDatanets },
     async (request) => {
       const q = request.query;
-      const limit = Math.min(q.limit === undefined ? 100 : toId(q.limit, "limit"), 1000);
-      const afterId = q.after === undefined ? 0 : toIndex(q.after, "after");
+      const limit = Math.min(q.limit === undefined ? 100 : toCount(q.limit, "limit"), 1000);
+      const afterId = q.after === undefined ? 0n : toCursor(q.after, "after");
       await fresh();
       return page(service.listDatanets({ limit: limit + 1, afterId }), limit);
     },
@@ -176,13 +174,13 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
       curators: curators as Hex[],
     };
     if (!signsFor(request)) return unsignedReply(reply, await service.createDatanetTransactions(input));
-    return reply.status(201).send(json(await service.createDatanet(input)));
+    return reply.status(201).send(await service.createDatanet(input));
   });
 
   app.get<{ Params: { id: string } }>("/datanets/:id", { schema: routeDocs.getDatanet }, async (request) => {
     const id = toId(request.params.id, "datanet id");
     await fresh();
-    return json(service.getDatanet(id));
+    return service.getDatanet(id);
   });
 
   app.get<{ Params: { id: string }; Querystring: { status?: string; limit?: string; after?: string } }>(
@@ -196,12 +194,12 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
           `status must be pending, accepted or rejected, not "${q.status}"`,
         );
       }
-      const limit = Math.min(q.limit === undefined ? 100 : toId(q.limit, "limit"), 1000);
+      const limit = Math.min(q.limit === undefined ? 100 : toCount(q.limit, "limit"), 1000);
       await fresh();
       const rows = service.listContributions(toId(request.params.id, "datanet id"), {
         status: q.status as "pending" | "accepted" | "rejected" | undefined,
         limit: limit + 1,
-        afterId: q.after === undefined ? 0 : toIndex(q.after, "after"),
+        afterId: q.after === undefined ? 0n : toCursor(q.after, "after"),
       });
       return page(rows, limit);
     },
@@ -266,14 +264,12 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
       const submit =
         fields.submit !== "false" && signsFor(request) && service.registry.canSendFrom(staged.contributor);
       if (!submit) {
-        return reply.status(202).send(
-          json({
-            status: "staged",
-            ...staged,
-            transactions: await service.submitTransactions(staged.contributor, [staged]),
-            next: "submit the content hash on-chain from the contributor's account: send `transactions` (submitContributions) before the upload expires",
-          }),
-        );
+        return reply.status(202).send({
+          status: "staged",
+          ...staged,
+          transactions: await service.submitTransactions(staged.contributor, [staged]),
+          next: "submit the content hash on-chain from the contributor's account: send `transactions` (submitContributions) before the upload expires",
+        });
       }
       const [row] = await service.submitStaged(staged.contributor, [staged]);
       return reply.status(201).send(row);
@@ -405,17 +401,16 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     async (request) => {
       const id = toId(request.params.id, "snapshot id");
       const q = request.query;
-      if (q.leaf !== undefined)
-        return json(await service.snapshots.proof(id, { leafIndex: toIndex(q.leaf, "leaf") }));
-      if (q.contribution === undefined || q.chunk === undefined) {
-        throw new InvalidInputError("invalid_query", "give ?leaf=N or ?contribution=ID&chunk=N");
-      }
-      return json(
-        await service.snapshots.proof(id, {
-          contributionId: toId(q.contribution, "contribution"),
-          chunkIndex: toIndex(q.chunk, "chunk"),
-        }),
-      );
+      const at =
+        q.leaf !== undefined
+          ? { leafIndex: toIndex(q.leaf, "leaf") }
+          : q.contribution !== undefined && q.chunk !== undefined
+            ? { contributionId: toId(q.contribution, "contribution"), chunkIndex: toIndex(q.chunk, "chunk") }
+            : undefined;
+      if (!at) throw new InvalidInputError("invalid_query", "give ?leaf=N or ?contribution=ID&chunk=N");
+      const proof = await service.snapshots.proof(id, at);
+      // A proof has always carried its contribution id as a decimal string.
+      return { ...proof, contributionId: proof.contributionId.toString() };
     },
   );
 
@@ -423,9 +418,7 @@ export const datanetRoutes: FastifyPluginAsync<DatanetHttpOptions> = async (app:
     "/snapshots/:id/royalty/:address",
     { schema: routeDocs.royaltyProof },
     async (request) =>
-      json(
-        await service.snapshots.royaltyProof(toId(request.params.id, "snapshot id"), request.params.address),
-      ),
+      service.snapshots.royaltyProof(toId(request.params.id, "snapshot id"), request.params.address),
   );
 
   app.post<{ Params: { id: string } }>(

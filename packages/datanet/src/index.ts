@@ -13,6 +13,7 @@ export {
   parseFormat,
 } from "./formats.ts";
 export { type DatanetHttpOptions, datanetRoutes, isLoopback } from "./http.ts";
+export { idToNumber } from "./ids.ts";
 export {
   type ContributionMeta,
   contentHashOf,
@@ -56,6 +57,7 @@ export { LEAF_ENCODING, type ManifestEntry, type SnapshotManifest } from "./snap
 export { type ChunkProof, type SnapshotChunk, SnapshotStore } from "./snapshots.ts";
 export { CANCEL_STAGED_TYPES, cancelStagedTypedData, DEFAULT_STAGED_TTL_MS } from "./staging.ts";
 export { decodeUtf8Strict, normalizeText } from "./text.ts";
+export { toWireJson } from "./wire.ts";
 export {
   LEXICOGRAPHER_FILES,
   parseSynsetLine,

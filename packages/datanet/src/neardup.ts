@@ -7,7 +7,7 @@ import {
 } from "./minhash.ts";
 
 export interface ChunkRef {
-  contributionId: number;
+  contributionId: bigint;
   chunkIndex: number;
 }
 
@@ -24,9 +24,9 @@ export interface NearDuplicate extends ChunkRef {
 export class NearDupIndex {
   readonly hasher: MinHasher;
   readonly threshold: number;
-  private readonly perDatanet = new Map<number, LshIndex<number>>();
+  private readonly perDatanet = new Map<bigint, LshIndex<number>>();
   private readonly chunkOf = new Map<number, ChunkRef>();
-  private readonly keysOf = new Map<number, number[]>();
+  private readonly keysOf = new Map<bigint, number[]>();
   private nextKey = 0;
 
   constructor(params: MinHashParams = DEFAULT_MINHASH, threshold = DEFAULT_NEAR_DUP_THRESHOLD) {
@@ -34,7 +34,7 @@ export class NearDupIndex {
     this.threshold = threshold;
   }
 
-  private lsh(datanetId: number): LshIndex<number> {
+  private lsh(datanetId: bigint): LshIndex<number> {
     let index = this.perDatanet.get(datanetId);
     if (!index) {
       index = new LshIndex<number>(this.hasher);
@@ -43,7 +43,7 @@ export class NearDupIndex {
     return index;
   }
 
-  add(datanetId: number, contributionId: number, chunkIndex: number, signature: Uint32Array): void {
+  add(datanetId: bigint, contributionId: bigint, chunkIndex: number, signature: Uint32Array): void {
     const key = this.nextKey++;
     this.lsh(datanetId).add(key, signature);
     this.chunkOf.set(key, { contributionId, chunkIndex });
@@ -52,7 +52,7 @@ export class NearDupIndex {
     else this.keysOf.set(contributionId, [key]);
   }
 
-  remove(datanetId: number, contributionId: number): void {
+  remove(datanetId: bigint, contributionId: bigint): void {
     const index = this.perDatanet.get(datanetId);
     for (const key of this.keysOf.get(contributionId) ?? []) {
       index?.remove(key);
@@ -62,7 +62,7 @@ export class NearDupIndex {
   }
 
   /** The closest live chunk at or above the threshold for any of `signatures`, or null. */
-  find(datanetId: number, signatures: readonly (Uint32Array | null)[]): NearDuplicate | null {
+  find(datanetId: bigint, signatures: readonly (Uint32Array | null)[]): NearDuplicate | null {
     const index = this.perDatanet.get(datanetId);
     if (!index) return null;
     let best: NearDuplicate | null = null;

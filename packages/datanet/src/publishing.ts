@@ -16,7 +16,7 @@ import type { BuiltSnapshot } from "./snapshot.ts";
 
 // Snapshots and licences: freezing a Datanet's accepted contributions and selling training licences.
 
-export function getSnapshot(stores: DatanetStores, snapshotId: number): SnapshotRow {
+export function getSnapshot(stores: DatanetStores, snapshotId: bigint): SnapshotRow {
   const row = stores.db.getSnapshot(snapshotId);
   if (!row) throw new NotFoundError("unknown_snapshot", `snapshot ${snapshotId} does not exist`);
   return row;
@@ -30,7 +30,7 @@ export function getSnapshot(stores: DatanetStores, snapshotId: number): Snapshot
 export async function prepareSnapshot(
   stores: DatanetStores,
   owner: Address,
-  datanetId: number,
+  datanetId: bigint,
   onProgress?: Progress,
 ): Promise<{ commitment: SnapshotCommitment; built: BuiltSnapshot }> {
   const { db, snapshots } = stores;
@@ -66,7 +66,7 @@ export async function prepareSnapshot(
   built.manifest.contributorsRoot = contributorsTree.root as Hex;
   const manifestCid = await snapshots.storeManifest(built.manifest);
   const commitment: SnapshotCommitment = {
-    datanetId: BigInt(datanetId),
+    datanetId,
     chunksRoot: built.manifest.root,
     chunkCount: built.manifest.leafCount,
     contributionCount: built.manifest.contributions.length,
@@ -82,7 +82,7 @@ export async function publishSnapshot(
   stores: DatanetStores,
   chain: ChainAccess,
   owner: string,
-  datanetId: number,
+  datanetId: bigint,
   onProgress?: Progress,
 ): Promise<SnapshotRow> {
   const sender = chain.sender(owner, "owner");
@@ -90,7 +90,7 @@ export async function publishSnapshot(
   const { commitment, built } = await prepareSnapshot(stores, sender, datanetId, onProgress);
   const { snapshotId } = await chain.registry.publishSnapshot(sender, commitment);
   await chain.sync();
-  const row = stores.db.getSnapshot(Number(snapshotId));
+  const row = stores.db.getSnapshot(snapshotId);
   if (!row) throw new ChainError("not_indexed", `snapshot ${snapshotId} was published but is not indexed`);
   stores.snapshots.remember(row.id, built);
   return row;
@@ -101,26 +101,26 @@ export async function buyLicense(
   stores: DatanetStores,
   chain: ChainAccess,
   buyer: string,
-  snapshotId: number,
+  snapshotId: bigint,
   licensee?: string,
 ): Promise<{ price: bigint }> {
   const sender = chain.sender(buyer, "buyer");
   const holder = licensee ? validateAddress(licensee, "licensee") : sender;
   getSnapshot(stores, snapshotId);
-  if (await chain.registry.hasLicense(BigInt(snapshotId), holder)) {
+  if (await chain.registry.hasLicense(snapshotId, holder)) {
     throw new DuplicateContentError(
       "exact_duplicate",
       `${holder} already holds a license for snapshot ${snapshotId}`,
       { snapshotId },
     );
   }
-  const { price } = await chain.registry.buyLicense(sender, BigInt(snapshotId), holder);
+  const { price } = await chain.registry.buyLicense(sender, snapshotId, holder);
   await chain.sync();
   return { price };
 }
 
 /** Whether `account` holds a training license for the snapshot (read from the chain). */
-export function hasLicense(chain: ChainAccess, snapshotId: number, account: string): Promise<boolean> {
+export function hasLicense(chain: ChainAccess, snapshotId: bigint, account: string): Promise<boolean> {
   const address = validateAddress(account, "account");
-  return chain.registry.hasLicense(BigInt(toId(snapshotId, "snapshotId")), address);
+  return chain.registry.hasLicense(toId(snapshotId, "snapshotId"), address);
 }

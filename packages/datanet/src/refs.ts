@@ -15,11 +15,11 @@ export class ContentRefs {
     mkdirSync(root, { recursive: true });
   }
 
-  private path(datanetId: number, contentHash: string): string {
+  private path(datanetId: bigint, contentHash: string): string {
     return join(this.root, String(datanetId), contentHash.toLowerCase());
   }
 
-  async set(datanetId: number, contentHash: string, metaCid: string): Promise<void> {
+  async set(datanetId: bigint, contentHash: string, metaCid: string): Promise<void> {
     const dir = join(this.root, String(datanetId));
     mkdirSync(dir, { recursive: true });
     const tmp = join(dir, `.tmp-${randomBytes(6).toString("hex")}`);
@@ -33,7 +33,7 @@ export class ContentRefs {
     await rename(tmp, this.path(datanetId, contentHash));
   }
 
-  async get(datanetId: number, contentHash: string): Promise<string | undefined> {
+  async get(datanetId: bigint, contentHash: string): Promise<string | undefined> {
     try {
       return (await readFile(this.path(datanetId, contentHash), "utf8")).trim();
     } catch (err) {

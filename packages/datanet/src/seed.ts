@@ -32,7 +32,7 @@ export interface SeedSummary {
   accepted: number;
   rejected: number;
   skippedDuplicates: number;
-  snapshots: { datanetId: number; snapshotId: number; chunks: number; root: string }[];
+  snapshots: { datanetId: bigint; snapshotId: bigint; chunks: number; root: string }[];
 }
 
 /** What the data directory remembers of a seed run, so an interrupted run resumes. */
@@ -41,20 +41,34 @@ interface SeedRun {
   perDomain: number;
   owner: string;
   /** Datanets with larger ids may belong to this run (adopted by name on resume). */
-  afterId: number;
-  datanetIds: Record<string, number>;
+  afterId: bigint;
+  datanetIds: Record<string, bigint>;
   done: boolean;
 }
 
 const RUN_KEY = "seed:wordnet";
 
+// The record is JSON with ids as decimal strings (runs recorded before ids were bigint hold numbers;
+// BigInt reads both).
 function readRun(service: DatanetService): SeedRun | undefined {
   const raw = service.db.getSync(RUN_KEY);
-  return raw === undefined ? undefined : (JSON.parse(raw) as SeedRun);
+  if (raw === undefined) return undefined;
+  const run = JSON.parse(raw) as Omit<SeedRun, "afterId" | "datanetIds"> & {
+    afterId: string | number;
+    datanetIds: Record<string, string | number>;
+  };
+  return {
+    ...run,
+    afterId: BigInt(run.afterId),
+    datanetIds: Object.fromEntries(Object.entries(run.datanetIds).map(([k, id]) => [k, BigInt(id)])),
+  };
 }
 
 function writeRun(service: DatanetService, run: SeedRun): void {
-  service.db.setSync(RUN_KEY, JSON.stringify(run));
+  service.db.setSync(
+    RUN_KEY,
+    JSON.stringify(run, (_, v) => (typeof v === "bigint" ? v.toString() : v)),
+  );
 }
 
 /** Whether this data directory holds a WordNet seed that was interrupted (the next seed resumes it). */
@@ -171,7 +185,7 @@ function resumableRun(service: DatanetService, owner: string, domains: string[],
         domains,
         perDomain,
         owner,
-        afterId: service.listDatanets().at(-1)?.id ?? 0,
+        afterId: service.listDatanets().at(-1)?.id ?? 0n,
         datanetIds: {},
         done: false,
       };
@@ -203,7 +217,7 @@ async function seedDomain(
   service: DatanetService,
   opts: SeedWordnetOptions,
   job: {
-    datanetId: number;
+    datanetId: bigint;
     synsets: Synset[];
     perDomain: number;
     rejectEvery: number;
@@ -216,7 +230,7 @@ async function seedDomain(
   const picked = synsets.filter((_, i) => i % step === 0).slice(0, perDomain);
   await service.sync();
   const existing = service.getDatanet(datanetId).snapshots.at(-1);
-  const staged = new Map<LocalAccount, { datanetId: number; contentHash: Hex }[]>();
+  const staged = new Map<LocalAccount, { datanetId: bigint; contentHash: Hex }[]>();
   // Curation decisions follow the pick order, not contribution ids.
   const pickOrder = new Map<string, number>();
   const onChain: ContributionRow[] = [];
@@ -243,7 +257,7 @@ async function seedDomain(
       continue;
     }
     const signature: Hex = await account.signTypedData(
-      contributionTypedData({ chainId, verifyingContract }, BigInt(datanetId), contentHash),
+      contributionTypedData({ chainId, verifyingContract }, datanetId, contentHash),
     );
     try {
       const s = await service.stage({

@@ -192,15 +192,15 @@ export class DatanetService implements DatanetStores, ChainAccess {
     });
     const { datanetId } = await (await queued).created;
     await this.sync();
-    return this.getDatanet(Number(datanetId));
+    return this.getDatanet(datanetId);
   }
 
   /** Datanets by id: all, or a page of `limit` after id `afterId`. */
-  listDatanets(opts: { limit?: number; afterId?: number } = {}): DatanetRow[] {
+  listDatanets(opts: { limit?: number; afterId?: bigint } = {}): DatanetRow[] {
     return this.db.listDatanets(opts);
   }
 
-  getDatanet(id: number): DatanetView {
+  getDatanet(id: bigint): DatanetView {
     const row = this.db.getDatanet(id);
     if (!row) throw new NotFoundError("unknown_datanet", `Datanet ${id} does not exist`);
     return { ...row, counts: this.db.counts(id), snapshots: this.db.listSnapshots(id) };
@@ -216,13 +216,13 @@ export class DatanetService implements DatanetStores, ChainAccess {
   /** Submits staged uploads on-chain from `from`; see StagingArea.submitStaged. */
   submitStaged(
     from: string,
-    staged: readonly { datanetId: number; contentHash: `0x${string}` }[],
+    staged: readonly { datanetId: bigint; contentHash: `0x${string}` }[],
   ): Promise<ContributionRow[]> {
     return this.staging.submitStaged(from, staged);
   }
 
   /** Live staged uploads (each with its owner and expiry), optionally of one Datanet or contributor. */
-  listStaged(filter: { datanetId?: number; contributor?: string } = {}): Promise<StagedView[]> {
+  listStaged(filter: { datanetId?: bigint; contributor?: string } = {}): Promise<StagedView[]> {
     if (filter.datanetId !== undefined) this.getDatanet(filter.datanetId);
     return this.staging.list(filter);
   }
@@ -232,7 +232,7 @@ export class DatanetService implements DatanetStores, ChainAccess {
    * (`cancelStagedTypedData`), or acts through a key this service holds (`{ from }`).
    */
   cancelStaged(
-    datanetId: number,
+    datanetId: bigint,
     contentHash: string,
     by: { signature: `0x${string}` } | { from: string },
   ): Promise<StagedView> {
@@ -248,14 +248,14 @@ export class DatanetService implements DatanetStores, ChainAccess {
   }
 
   listContributions(
-    datanetId: number,
-    opts: { status?: ContributionStatus; limit?: number; afterId?: number } = {},
+    datanetId: bigint,
+    opts: { status?: ContributionStatus; limit?: number; afterId?: bigint } = {},
   ): ContributionRow[] {
     this.getDatanet(datanetId);
     return this.db.listContributions(datanetId, opts);
   }
 
-  getContribution(id: number, opts: { chunks?: boolean } = {}): ContributionView {
+  getContribution(id: bigint, opts: { chunks?: boolean } = {}): ContributionView {
     const row = this.db.getContribution(id);
     if (!row) throw new NotFoundError("unknown_contribution", `contribution ${id} does not exist`);
     if (!opts.chunks) return row;
@@ -279,8 +279,8 @@ export class DatanetService implements DatanetStores, ChainAccess {
    */
   curate(
     curator: string,
-    decisions: readonly { contributionId: number; accept: boolean }[],
-    opts: { datanetId?: number } = {},
+    decisions: readonly { contributionId: bigint; accept: boolean }[],
+    opts: { datanetId?: bigint } = {},
   ): Promise<ContributionRow[]> {
     if (opts.datanetId !== undefined) this.getDatanet(opts.datanetId);
     return curate(this, this, curator, decisions, opts.datanetId);
@@ -296,23 +296,23 @@ export class DatanetService implements DatanetStores, ChainAccess {
 
   curateTransactions(
     curator: string,
-    decisions: readonly { contributionId: number; accept: boolean }[],
-    opts: { datanetId?: number } = {},
+    decisions: readonly { contributionId: bigint; accept: boolean }[],
+    opts: { datanetId?: bigint } = {},
   ): Promise<UnsignedTransaction[]> {
     return curateTransactions(this, this, curator, decisions, opts.datanetId);
   }
 
-  snapshotTransactions(owner: string, datanetId: number): Promise<UnsignedTransaction[]> {
+  snapshotTransactions(owner: string, datanetId: bigint): Promise<UnsignedTransaction[]> {
     return snapshotTransactions(this, this, owner, datanetId);
   }
 
-  licenseTransactions(buyer: string, snapshotId: number, licensee?: string): Promise<UnsignedTransaction[]> {
+  licenseTransactions(buyer: string, snapshotId: bigint, licensee?: string): Promise<UnsignedTransaction[]> {
     return licenseTransactions(this, this, buyer, snapshotId, licensee);
   }
 
   submitTransactions(
     contributor: string,
-    staged: readonly { datanetId: number; contentHash: `0x${string}` }[],
+    staged: readonly { datanetId: bigint; contentHash: `0x${string}` }[],
   ): Promise<UnsignedTransaction[]> {
     return submitTransactions(this, this, contributor, staged);
   }
@@ -320,21 +320,21 @@ export class DatanetService implements DatanetStores, ChainAccess {
   // ------------------------------------------------------------------ snapshots and licences
 
   /** Freezes the accepted contributions into the next snapshot and publishes its roots. */
-  snapshot(owner: string, datanetId: number, onProgress?: Progress): Promise<SnapshotRow> {
+  snapshot(owner: string, datanetId: bigint, onProgress?: Progress): Promise<SnapshotRow> {
     return publishSnapshot(this, this, owner, datanetId, onProgress);
   }
 
-  getSnapshot(snapshotId: number): SnapshotRow {
+  getSnapshot(snapshotId: bigint): SnapshotRow {
     return getSnapshot(this, snapshotId);
   }
 
   /** Buys a training license for `snapshotId` (paid by `buyer`, held by `licensee`, default the buyer). */
-  buyLicense(buyer: string, snapshotId: number, licensee?: string): Promise<{ price: bigint }> {
+  buyLicense(buyer: string, snapshotId: bigint, licensee?: string): Promise<{ price: bigint }> {
     return buyLicense(this, this, buyer, snapshotId, licensee);
   }
 
   /** Whether `account` holds a training license for the snapshot (read from the chain). */
-  hasLicense(snapshotId: number, account: string): Promise<boolean> {
+  hasLicense(snapshotId: bigint, account: string): Promise<boolean> {
     return hasLicense(this, snapshotId, account);
   }
 }

@@ -40,12 +40,12 @@ export interface BuiltSnapshot {
  * leaf per chunk (`chunkLeaf`), one Merkle tree (leaves in that order, not sorted).
  */
 export function buildSnapshot(
-  datanetId: number,
+  datanetId: bigint,
   contributions: readonly ContributionRow[],
-  chunksOf: (contributionId: number) => readonly Pick<ChunkRow, "idx" | "contentHash">[],
+  chunksOf: (contributionId: bigint) => readonly Pick<ChunkRow, "idx" | "contentHash">[],
   onProgress?: (done: number, total: number) => void,
 ): BuiltSnapshot {
-  const sorted = [...contributions].sort((a, b) => a.id - b.id);
+  const sorted = [...contributions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const entries: ManifestEntry[] = [];
   const leaves: Uint8Array[] = [];
   let leafCount = 0;
@@ -60,8 +60,7 @@ export function buildSnapshot(
       firstLeaf: leafCount,
       chunkCount: chunks.length,
     });
-    for (const chunk of chunks)
-      leaves.push(hexToBytes(chunkLeaf(BigInt(c.id), chunk.idx, chunk.contentHash)));
+    for (const chunk of chunks) leaves.push(hexToBytes(chunkLeaf(c.id, chunk.idx, chunk.contentHash)));
     leafCount += chunks.length;
     onProgress?.(k + 1, sorted.length);
   }

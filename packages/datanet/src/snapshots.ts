@@ -7,13 +7,14 @@ import type { Address, Hex } from "viem";
 import type { BlobStore } from "./blobstore.ts";
 import type { ContributionRow, DatanetDb } from "./db.ts";
 import { DatanetError, InvalidInputError, NotFoundError } from "./errors.ts";
+import { idToNumber } from "./ids.ts";
 import type { RegistryEventOf } from "./registry-port.ts";
 import { type BuiltSnapshot, buildSnapshot, entryForLeaf, type SnapshotManifest } from "./snapshot.ts";
 import { utf8 } from "./text.ts";
 
 /** One chunk of a snapshot, in leaf order, with everything needed to prove it against the root. */
 export interface SnapshotChunk {
-  snapshotId: number;
+  snapshotId: bigint;
   leafIndex: number;
   contributionId: bigint;
   chunkIndex: number;
@@ -24,7 +25,7 @@ export interface SnapshotChunk {
 }
 
 export interface ChunkProof {
-  snapshotId: number;
+  snapshotId: bigint;
   root: Hex;
   leafIndex: number;
   contributionId: bigint;
@@ -40,7 +41,7 @@ const CACHE = 4;
 export class SnapshotStore {
   private readonly db: DatanetDb;
   private readonly blobs: BlobStore;
-  private readonly cache = new Map<number, BuiltSnapshot>();
+  private readonly cache = new Map<bigint, BuiltSnapshot>();
 
   constructor(db: DatanetDb, blobs: BlobStore) {
     this.db = db;
@@ -48,7 +49,7 @@ export class SnapshotStore {
   }
 
   build(
-    datanetId: number,
+    datanetId: bigint,
     accepted: readonly ContributionRow[],
     onProgress?: (done: number, total: number) => void,
   ) {
@@ -59,10 +60,10 @@ export class SnapshotStore {
     return (await this.blobs.put(utf8.encode(JSON.stringify(manifest)))).cid;
   }
 
-  remember(snapshotId: number, built: BuiltSnapshot): void {
+  remember(snapshotId: bigint, built: BuiltSnapshot): void {
     this.cache.delete(snapshotId);
     this.cache.set(snapshotId, built);
-    while (this.cache.size > CACHE) this.cache.delete(this.cache.keys().next().value as number);
+    while (this.cache.size > CACHE) this.cache.delete(this.cache.keys().next().value as bigint);
   }
 
   forget(): void {
@@ -72,7 +73,7 @@ export class SnapshotStore {
   /** Follower step for SnapshotPublished: loads the manifest named by the URI and records the entries. */
   async index(e: RegistryEventOf<"SnapshotPublished">): Promise<void> {
     const { datanetId, version, chunksRoot, uri } = e.args;
-    const id = Number(e.args.snapshotId);
+    const id = e.args.snapshotId;
     if (this.db.getSnapshot(id)) return;
     let manifest: SnapshotManifest | undefined;
     const cid = uri.startsWith("ipfs://") ? uri.slice(7) : "";
@@ -86,7 +87,7 @@ export class SnapshotStore {
       this.db.insertSnapshot(
         {
           id,
-          datanetId: Number(datanetId),
+          datanetId,
           version,
           root: chunksRoot,
           chunkCount: manifest?.leafCount ?? 0,
@@ -98,7 +99,7 @@ export class SnapshotStore {
         (manifest?.contributions ?? []).map((c, position) => ({
           snapshotId: id,
           position,
-          contributionId: Number(c.contributionId),
+          contributionId: BigInt(c.contributionId),
           firstLeaf: c.firstLeaf,
           chunkCount: c.chunkCount,
         })),
@@ -106,11 +107,11 @@ export class SnapshotStore {
     );
   }
 
-  async manifest(snapshotId: number): Promise<SnapshotManifest> {
+  async manifest(snapshotId: bigint): Promise<SnapshotManifest> {
     return (await this.built(snapshotId)).manifest;
   }
 
-  private async built(snapshotId: number): Promise<BuiltSnapshot> {
+  private async built(snapshotId: bigint): Promise<BuiltSnapshot> {
     const cached = this.cache.get(snapshotId);
     if (cached) return cached;
     const row = this.db.getSnapshot(snapshotId);
@@ -125,7 +126,7 @@ export class SnapshotStore {
       new TextDecoder().decode(await this.blobs.get(row.manifestCid)),
     ) as SnapshotManifest;
     const contributions = manifest.contributions.map(
-      (c) => this.db.getContribution(Number(c.contributionId))!,
+      (c) => this.db.getContribution(BigInt(c.contributionId))!,
     );
     const built = buildSnapshot(row.datanetId, contributions, (id) => this.db.chunkHashes(id));
     if (built.manifest.root !== row.root) {
@@ -140,14 +141,14 @@ export class SnapshotStore {
     return built;
   }
 
-  async tree(snapshotId: number): Promise<MerkleTree> {
+  async tree(snapshotId: bigint): Promise<MerkleTree> {
     return (await this.built(snapshotId)).tree;
   }
 
   /** Proof for a leaf, by leaf index or by (contributionId, chunkIndex). */
   async proof(
-    snapshotId: number,
-    at: { leafIndex: number } | { contributionId: number | bigint; chunkIndex: number },
+    snapshotId: bigint,
+    at: { leafIndex: number } | { contributionId: bigint; chunkIndex: number },
   ): Promise<ChunkProof> {
     const { tree, manifest } = await this.built(snapshotId);
     let leafIndex: number;
@@ -176,7 +177,7 @@ export class SnapshotStore {
     }
     const entry = entryForLeaf(manifest, leafIndex)!;
     const chunkIndex = leafIndex - entry.firstLeaf;
-    const chunk = this.db.chunks(Number(entry.contributionId))[chunkIndex];
+    const chunk = this.db.chunks(BigInt(entry.contributionId))[chunkIndex];
     return {
       snapshotId,
       root: manifest.root,
@@ -194,7 +195,7 @@ export class SnapshotStore {
    * `contributorsRoot`, as `DatanetRegistry.claimRoyalty` takes them.
    */
   async royaltyProof(
-    snapshotId: number,
+    snapshotId: bigint,
     account: string,
   ): Promise<{ account: Address; weight: bigint; proof: Hex[]; contributorsRoot: Hex }> {
     const { manifest } = await this.built(snapshotId);
@@ -216,12 +217,12 @@ export class SnapshotStore {
    * Every chunk of a snapshot in leaf order (contribution id ascending, then chunk index), with its
    * leaf and, unless `proofs: false`, its inclusion proof. This is what attribution indexes.
    */
-  async *chunks(snapshotId: number, opts: { proofs?: boolean } = {}): AsyncGenerator<SnapshotChunk> {
+  async *chunks(snapshotId: bigint, opts: { proofs?: boolean } = {}): AsyncGenerator<SnapshotChunk> {
     const { tree, manifest } = await this.built(snapshotId);
     const withProofs = opts.proofs ?? true;
     for (const entry of manifest.contributions) {
       const contributionId = BigInt(entry.contributionId);
-      const rows = this.db.chunks(Number(entry.contributionId));
+      const rows = this.db.chunks(contributionId);
       for (let i = 0; i < entry.chunkCount; i++) {
         const leafIndex = entry.firstLeaf + i;
         const c = rows[i];
@@ -244,7 +245,7 @@ export class SnapshotStore {
    * `manifest.json` (every contribution with its leaf range) into `dir`.
    */
   async exportDataset(
-    snapshotId: number,
+    snapshotId: bigint,
     dir: string,
     onProgress?: (done: number, total: number) => void,
   ): Promise<{ datasetPath: string; manifestPath: string; lines: number }> {
@@ -270,7 +271,7 @@ export class SnapshotStore {
     await once(out, "finish");
     const exported = {
       ...manifest,
-      snapshotId,
+      snapshotId: idToNumber(snapshotId, "snapshot id"),
       version: row.version,
       contributions: manifest.contributions.map((c) => ({
         ...c,

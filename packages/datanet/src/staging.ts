@@ -23,7 +23,7 @@ import {
 import { recoverSigner, verifyContributionSignature } from "./signature.ts";
 
 export interface StageInput {
-  datanetId: number;
+  datanetId: bigint;
   contributor: string;
   /** EIP-712 signature by the contributor over (datanetId, contentHash); see `contributionTypedData`. */
   signature: Hex;
@@ -40,7 +40,7 @@ export interface StageInput {
 }
 
 export interface StagedContribution {
-  datanetId: number;
+  datanetId: bigint;
   contentHash: Hex;
   contributor: Address;
   metaCid: string;
@@ -58,7 +58,7 @@ function validateContentHash(value: string): Hex {
 
 /** A staged upload as listed: its owner (the contributor who signed it) and when it expires. */
 export interface StagedView {
-  datanetId: number;
+  datanetId: bigint;
   contentHash: Hex;
   contributor: Address;
   metaCid: string;
@@ -99,8 +99,8 @@ export const DEFAULT_STAGED_TTL_MS = 24 * 60 * 60 * 1000;
  */
 export class StagingArea {
   private readonly derived = new Map<string, DerivedContent>();
-  private readonly stagedKeys = new Map<string, number>();
-  private nextStagedKey = -1;
+  private readonly stagedKeys = new Map<string, bigint>();
+  private nextStagedKey = -1n;
 
   constructor(
     private readonly stores: DatanetStores,
@@ -114,7 +114,7 @@ export class StagingArea {
   }
 
   /** Live staged uploads, oldest first (expired ones are removed first). */
-  async list(filter: { datanetId?: number; contributor?: string } = {}): Promise<StagedView[]> {
+  async list(filter: { datanetId?: bigint; contributor?: string } = {}): Promise<StagedView[]> {
     await this.purgeExpired();
     const who = filter.contributor
       ? validateAddress(filter.contributor, "contributor").toLowerCase()
@@ -133,7 +133,7 @@ export class StagingArea {
     return expired.length;
   }
 
-  private async drop(datanetId: number, contentHash: string): Promise<void> {
+  private async drop(datanetId: bigint, contentHash: string): Promise<void> {
     const { db, blobs } = this.stores;
     const row = db.getStaged(datanetId, contentHash);
     if (!row) return;
@@ -148,7 +148,7 @@ export class StagingArea {
    * (`cancelStagedTypedData`), or through a key this service holds (`from`).
    */
   async cancel(
-    datanetId: number,
+    datanetId: bigint,
     contentHash: string,
     by: { signature: Hex } | { from: string },
   ): Promise<StagedView> {
@@ -165,7 +165,7 @@ export class StagingArea {
       canceller = await recoverSigner(
         cancelStagedTypedData(
           { chainId: registry.chainId, verifyingContract: registry.address },
-          BigInt(datanetId),
+          datanetId,
           row.contentHash,
         ),
         by.signature,
@@ -189,11 +189,11 @@ export class StagingArea {
     return d;
   }
 
-  stagedSubmitted(datanetId: number, contentHash: string): void {
+  stagedSubmitted(datanetId: bigint, contentHash: string): void {
     this.stores.nearDup.remove(datanetId, this.stagedKey(datanetId, contentHash));
   }
 
-  private stagedKey(datanetId: number, contentHash: string): number {
+  private stagedKey(datanetId: bigint, contentHash: string): bigint {
     const key = `${datanetId}:${contentHash.toLowerCase()}`;
     let id = this.stagedKeys.get(key);
     if (id === undefined) {
@@ -203,7 +203,7 @@ export class StagingArea {
     return id;
   }
 
-  private stagedHashOf(key: number): string {
+  private stagedHashOf(key: bigint): string {
     for (const [k, v] of this.stagedKeys) if (v === key) return k.split(":")[1];
     return "unknown";
   }
@@ -231,7 +231,7 @@ export class StagingArea {
     if (declared) {
       await verifyContributionSignature({
         domain,
-        datanetId: BigInt(datanetId),
+        datanetId,
         contentHash: declared,
         contributor,
         signature: input.signature,
@@ -259,7 +259,7 @@ export class StagingArea {
       if (!declared) {
         await verifyContributionSignature({
           domain,
-          datanetId: BigInt(datanetId),
+          datanetId,
           contentHash: derived.contentHash,
           contributor,
           signature: input.signature,
@@ -319,7 +319,7 @@ export class StagingArea {
     }
   }
 
-  private checkDuplicates(datanetId: number, derived: DerivedContent): void {
+  private checkDuplicates(datanetId: bigint, derived: DerivedContent): void {
     const { db, nearDup } = this.stores;
     const exact = db.findByContentHash(datanetId, derived.contentHash);
     if (exact) {
@@ -361,11 +361,11 @@ export class StagingArea {
    */
   async submitStaged(
     from: string,
-    staged: readonly { datanetId: number; contentHash: Hex }[],
+    staged: readonly { datanetId: bigint; contentHash: Hex }[],
   ): Promise<ContributionRow[]> {
     const { db, blobs } = this.stores;
     const sender = this.chain.sender(from, "contributor");
-    const byDatanet = new Map<number, string[]>();
+    const byDatanet = new Map<bigint, string[]>();
     for (const s of staged) {
       const row = db.getStaged(s.datanetId, s.contentHash);
       if (!row || row.stagedAt + this.ttlMs <= this.now()) {
@@ -386,7 +386,7 @@ export class StagingArea {
       const metas = await Promise.all(metaCids.map((cid) => loadContributionMeta(blobs, cid)));
       await this.chain.registry.submitContributions(
         sender,
-        BigInt(datanetId),
+        datanetId,
         metas.map((m) => ({
           contentHash: m.contentHash,
           byteSize: BigInt(m.byteSize),

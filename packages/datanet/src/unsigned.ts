@@ -62,15 +62,15 @@ export async function curateTransactions(
   stores: DatanetStores,
   chain: ChainAccess,
   curator: string,
-  decisions: readonly { contributionId: number; accept: boolean }[],
-  datanetId?: number,
+  decisions: readonly { contributionId: bigint; accept: boolean }[],
+  datanetId?: bigint,
 ): Promise<UnsignedTransaction[]> {
   const from = validateAddress(curator, "curator");
   await chain.sync();
   checkDecisions(stores, decisions, datanetId);
   const write = curateBatchWrite({
     registry: chain.registry.address,
-    decisions: decisions.map((d) => ({ contributionId: BigInt(d.contributionId), accept: d.accept })),
+    decisions: decisions.map((d) => ({ contributionId: d.contributionId, accept: d.accept })),
   });
   return [unsigned(chain, from, write as ContractWrite)];
 }
@@ -79,7 +79,7 @@ export async function snapshotTransactions(
   stores: DatanetStores,
   chain: ChainAccess,
   owner: string,
-  datanetId: number,
+  datanetId: bigint,
 ): Promise<UnsignedTransaction[]> {
   const from = validateAddress(owner, "owner");
   await chain.sync();
@@ -93,21 +93,21 @@ export async function licenseTransactions(
   stores: DatanetStores,
   chain: ChainAccess,
   buyer: string,
-  snapshotId: number,
+  snapshotId: bigint,
   licensee?: string,
 ): Promise<UnsignedTransaction[]> {
   const from = validateAddress(buyer, "buyer");
   const holder = licensee ? validateAddress(licensee, "licensee") : from;
   getSnapshot(stores, snapshotId);
   const registry = chain.registry;
-  if (await registry.hasLicense(BigInt(snapshotId), holder)) {
+  if (await registry.hasLicense(snapshotId, holder)) {
     throw new DuplicateContentError(
       "exact_duplicate",
       `${holder} already holds a license for snapshot ${snapshotId}`,
       { snapshotId },
     );
   }
-  const price = await registry.licensePrice(BigInt(snapshotId));
+  const price = await registry.licensePrice(snapshotId);
   const approve = approveTokenWrite({
     token: await registry.token(),
     spender: registry.address,
@@ -115,7 +115,7 @@ export async function licenseTransactions(
   });
   const buy = buyLicenseWrite({
     registry: registry.address,
-    snapshotId: BigInt(snapshotId),
+    snapshotId: snapshotId,
     licensee: holder,
   });
   return [unsigned(chain, from, approve as ContractWrite), unsigned(chain, from, buy as ContractWrite)];
@@ -126,10 +126,10 @@ export async function submitTransactions(
   stores: DatanetStores,
   chain: ChainAccess,
   contributor: string,
-  staged: readonly { datanetId: number; contentHash: Hex }[],
+  staged: readonly { datanetId: bigint; contentHash: Hex }[],
 ): Promise<UnsignedTransaction[]> {
   const from = validateAddress(contributor, "contributor");
-  const byDatanet = new Map<number, string[]>();
+  const byDatanet = new Map<bigint, string[]>();
   for (const s of staged) {
     const row = stores.db.getStaged(s.datanetId, s.contentHash);
     if (!row)
@@ -147,7 +147,7 @@ export async function submitTransactions(
     const metas = await Promise.all(metaCids.map((cid) => loadContributionMeta(stores.blobs, cid)));
     const write = contributeBatchWrite({
       registry: chain.registry.address,
-      datanetId: BigInt(datanetId),
+      datanetId,
       contributions: metas.map((m) => ({
         contentHash: m.contentHash,
         byteSize: BigInt(m.byteSize),
@@ -155,7 +155,7 @@ export async function submitTransactions(
       })),
     });
     // A bonded Datanet pulls the bonds with transferFrom: the approval goes first.
-    const bond = await chain.registry.contributionBond(BigInt(datanetId));
+    const bond = await chain.registry.contributionBond(datanetId);
     if (bond > 0n) {
       const approve = approveTokenWrite({
         token: await chain.registry.token(),

@@ -55,13 +55,13 @@ export async function startTestChain(): Promise<TestChain> {
 export async function signContribution(
   service: DatanetService,
   account: LocalAccount,
-  datanetId: number,
+  datanetId: bigint,
   bytes: Uint8Array,
   format: ContentFormat = "text",
   extract: ExtractOptions = {},
 ): Promise<Hex> {
   const domain = { chainId: service.registry.chainId, verifyingContract: service.registry.address };
   return account.signTypedData(
-    contributionTypedData(domain, BigInt(datanetId), contentHashOf(bytes, format, extract)),
+    contributionTypedData(domain, datanetId, contentHashOf(bytes, format, extract)),
   );
 }

@@ -20,7 +20,7 @@ describe("the index follows the chain it is pointed at", () => {
       service = await second.open(dataDir);
       assert.deepEqual(service.listDatanets(), []);
       const d = await service.createDatanet({ owner: accounts[0].address, name: "New chain" });
-      assert.equal(d.id, 1);
+      assert.equal(d.id, 1n);
       assert.deepEqual(
         service.listDatanets().map((x) => x.name),
         ["New chain"],

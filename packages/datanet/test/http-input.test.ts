@@ -18,8 +18,8 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
   let app: FastifyInstance;
   let base: string;
   const [owner, , alice, bob] = accounts;
-  let first: number;
-  let second: number;
+  let first: bigint;
+  let second: bigint;
 
   before(async () => {
     chain = await startTestChain();
@@ -52,7 +52,7 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     return body;
   }
 
-  async function upload(datanetId: number, fields: Record<string, string>, bytes: Uint8Array) {
+  async function upload(datanetId: bigint, fields: Record<string, string>, bytes: Uint8Array) {
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) form.append(k, v);
     form.append("file", new Blob([bytes]), "c.txt");
@@ -82,7 +82,7 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
       format: "text",
       content: text,
     });
-    const decisions = [{ contributionId: row.id, accept: true }];
+    const decisions = [{ contributionId: Number(row.id), accept: true }];
     await expectError(
       await post("/datanets/9999/curate", { curator: owner.address, decisions }),
       404,
@@ -141,7 +141,7 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
   });
 
   test("GET /datanets is paginated with metadata", async () => {
-    const all = service.listDatanets().map((d) => d.id);
+    const all = service.listDatanets().map((d) => Number(d.id));
     assert.ok(all.length >= 3);
     const page1 = (await (await fetch(`${base}/datanets?limit=2`)).json()) as {
       data: { id: number }[];

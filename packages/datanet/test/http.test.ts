@@ -34,7 +34,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
   let base: string;
   const dataDir = tempDir("datanet-http-");
   const [owner, curator, alice, bob, , stranger] = accounts;
-  let datanetId: number;
+  let datanetId: bigint;
 
   before(async () => {
     chain = await startTestChain();
@@ -100,7 +100,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
       curators: [curator.address],
     });
     assert.equal(res.status, 201);
-    datanetId = ((await res.json()) as { id: number }).id;
+    datanetId = BigInt(((await res.json()) as { id: number }).id);
     const up = await upload(await signedFields(alice, enc(TEXT_A)), enc(TEXT_A));
     assert.equal(up.status, 201);
     const row = (await up.json()) as { id: number; status: string; contributor: string; cid: string };
@@ -185,7 +185,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
     const before = state();
     const bytes = enc(TEXT_B);
     await expectError(
-      await upload(await signedFields(alice, bytes, 999), bytes, "c.txt", 999),
+      await upload(await signedFields(alice, bytes, 999n), bytes, "c.txt", 999n),
       404,
       "unknown_datanet",
       /Datanet 999/,
@@ -238,7 +238,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
       decisions: [{ contributionId: 1, accept: true }],
     });
     await expectError(res, 403, "not_curator", /NotCurator/);
-    assert.equal(service.getContribution(1).status, "pending");
+    assert.equal(service.getContribution(1n).status, "pending");
   });
 
   test("snapshotting with nothing accepted is refused (400)", async () => {

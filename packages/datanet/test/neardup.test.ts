@@ -40,21 +40,21 @@ describe("near-duplicate detection (MinHash + LSH)", () => {
     };
     const index = new NearDupIndex();
     const corpus = Array.from({ length: 1500 }, doc);
-    for (const [i, d] of corpus.entries()) index.add(1, i + 1, 0, index.hasher.signature(d)!);
+    for (const [i, d] of corpus.entries()) index.add(1n, BigInt(i + 1), 0, index.hasher.signature(d)!);
     const planted = Array.from({ length: 200 }, (_, k) => ({
       text: paraphrase(corpus[k * 7]),
-      source: k * 7 + 1,
+      source: BigInt(k * 7 + 1),
     }));
     const unrelated = Array.from({ length: 200 }, doc);
     let tp = 0;
     let fn = 0;
     let fp = 0;
     for (const p of planted) {
-      const m = index.find(1, [index.hasher.signature(p.text)]);
+      const m = index.find(1n, [index.hasher.signature(p.text)]);
       if (m && m.contributionId === p.source) tp++;
       else fn++;
     }
-    for (const u of unrelated) if (index.find(1, [index.hasher.signature(u)])) fp++;
+    for (const u of unrelated) if (index.find(1n, [index.hasher.signature(u)])) fp++;
     const precision = tp / Math.max(1, tp + fp);
     const recall = tp / (tp + fn);
     console.log(
@@ -64,15 +64,15 @@ describe("near-duplicate detection (MinHash + LSH)", () => {
     assert.ok(recall >= 0.95, `recall ${recall}`);
     assert.ok(precision >= 0.95, `precision ${precision}`);
     // another Datanet's corpus never matches
-    assert.equal(index.find(2, [index.hasher.signature(corpus[0])]), null);
+    assert.equal(index.find(2n, [index.hasher.signature(corpus[0])]), null);
   });
 
   test("a removed (rejected) contribution no longer matches", () => {
     const index = new NearDupIndex();
     const text = glosses.slice(100, 110).join(". ");
-    index.add(1, 42, 0, index.hasher.signature(text)!);
-    assert.equal(index.find(1, [index.hasher.signature(text)])?.contributionId, 42);
-    index.remove(1, 42);
-    assert.equal(index.find(1, [index.hasher.signature(text)]), null);
+    index.add(1n, 42n, 0, index.hasher.signature(text)!);
+    assert.equal(index.find(1n, [index.hasher.signature(text)])?.contributionId, 42n);
+    index.remove(1n, 42n);
+    assert.equal(index.find(1n, [index.hasher.signature(text)]), null);
   });
 });

@@ -87,7 +87,7 @@ describe("round trip on anvil: contribute, curate, snapshot, prove, license, reb
       licensePrice: 5n * 10n ** 18n,
       curators: [curator.address],
     });
-    assert.equal(datanet.id, 1);
+    assert.equal(datanet.id, 1n);
     assert.equal(datanet.name, "Natural science");
 
     const uploads = [
@@ -167,7 +167,7 @@ describe("round trip on anvil: contribute, curate, snapshot, prove, license, reb
     const manifest = JSON.parse(readFileSync(out.manifestPath, "utf8"));
     assert.equal(manifest.root, snap.root);
     assert.deepEqual(
-      manifest.contributions.map((c: { contributionId: string }) => Number(c.contributionId)),
+      manifest.contributions.map((c: { contributionId: string }) => BigInt(c.contributionId)),
       rows.slice(0, 4).map((r) => r.id),
     );
     for (const c of manifest.contributions) {
@@ -226,7 +226,7 @@ describe("round trip on anvil: contribute, curate, snapshot, prove, license, reb
     });
     service = await chain.open(dataDir, { maxChunkBytes: 160 });
     assert.ok(Number(service.db.getSync("lastBlock")) > lastBlock);
-    const outside = service.getContribution(6);
+    const outside = service.getContribution(6n);
     assert.equal(outside.contentState, "missing");
     assert.equal(outside.license, "MIT");
     assert.equal(outside.contributor, bob.address);
@@ -242,8 +242,8 @@ describe("round trip on anvil: contribute, curate, snapshot, prove, license, reb
     await service.rebuild();
     assert.deepEqual(dump(service), expected);
     // proofs still work off the rebuilt index
-    const snap = service.getSnapshot(1);
-    const p = await service.snapshots.proof(1, { leafIndex: snap.chunkCount - 1 });
+    const snap = service.getSnapshot(1n);
+    const p = await service.snapshots.proof(1n, { leafIndex: snap.chunkCount - 1 });
     assert.ok(verify(p.proof, p.root, p.leaf));
     assert.equal(p.root, snap.root);
   });

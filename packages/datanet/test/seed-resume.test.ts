@@ -40,7 +40,7 @@ describe("WordNet seed resumes after an interruption", () => {
     await chain?.stop();
   });
 
-  const content = (datanetId: number) =>
+  const content = (datanetId: bigint) =>
     service
       .listContributions(datanetId)
       .map((c) => `${c.contributor} ${c.contentHash} ${c.status}`)

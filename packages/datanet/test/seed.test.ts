@@ -49,7 +49,7 @@ describe("WordNet demo seed", () => {
     assert.deepEqual([...phases].sort(), ["snapshot", "stage"]);
     const names = service.listDatanets().map((d) => d.name);
     assert.deepEqual(names, ["WordNet noun.food", "WordNet verb.weather"]);
-    const contributors = new Set(service.listContributions(1).map((c) => c.contributor));
+    const contributors = new Set(service.listContributions(1n).map((c) => c.contributor));
     assert.equal(contributors.size, 3);
     for (const s of summary.snapshots) {
       const root = await service.registry.snapshotChunksRoot(BigInt(s.snapshotId));
@@ -75,7 +75,7 @@ describe("WordNet demo seed", () => {
       created.map((d) => d.name),
       [...opts.domains, ...opts.domains].map((d) => `WordNet ${d}`),
     );
-    const content = (datanetId: number) =>
+    const content = (datanetId: bigint) =>
       service.listContributions(datanetId).map((c) => [c.contributor, c.contentHash, c.status]);
     for (let k = 0; k < 3; k++) {
       assert.deepEqual(content(parallel.snapshots[k].datanetId), content(serial.snapshots[k].datanetId));

@@ -23,7 +23,7 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
   let clock = 1_000_000;
   const dataDir = tempDir("datanet-staged-");
   const [owner, , alice, bob] = accounts;
-  let datanetId: number;
+  let datanetId: bigint;
 
   const open = () => chain.open(dataDir, { stagedTtlMs: TTL, now: () => clock });
 

@@ -14,7 +14,7 @@ describe("staging: duplicates of the pending queue, concurrent uploads, rate lim
   let chain: TestChain;
   let service: DatanetService;
   const [owner, , alice, bob, carol] = accounts;
-  let datanetId: number;
+  let datanetId: bigint;
 
   before(async () => {
     chain = await startTestChain();

@@ -75,7 +75,7 @@ describe("the API returns unsigned transactions instead of signing for callers",
       data.map((d) => d.owner),
       [owner.address],
     );
-    const datanetId = data[0].id;
+    const datanetId = BigInt(data[0].id);
 
     const text = enc("Cartographers mark contour lines to show the shape and height of the land.");
     const form = new FormData();

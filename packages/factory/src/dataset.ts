@@ -1,6 +1,6 @@
 // Training data from Datanet snapshots: snapshot names resolve to on-chain snapshots, and a job's
 // dataset is every chunk of its snapshots in leaf order, as JSONL that workers download.
-import type { DatanetService } from "@openledger/datanet";
+import { type DatanetService, idToNumber, type SnapshotRow } from "@openledger/datanet";
 import type { Hex } from "viem";
 import { sha256Hex } from "./canonical.ts";
 import { InvalidRequestError, NotFoundError } from "./errors.ts";
@@ -47,18 +47,19 @@ export function resolveSnapshot(
   }
   const byId = /^snapshot:(\d+)$/.exec(name);
   const rows = datanets.listDatanets();
-  const ref = (snap: { id: number; version: number; root: string; datanetId: number }): SnapshotRef => {
+  // A job's records keep ids as JSON numbers: converted here, where they leave the Datanet service.
+  const ref = (snap: SnapshotRow): SnapshotRef => {
     const datanet = rows.find((d) => d.id === snap.datanetId);
     return {
-      id: snap.id,
+      id: idToNumber(snap.id, "snapshot id"),
       name: `${datanetSlug(datanet?.name ?? `datanet-${snap.datanetId}`)}@${snap.version}`,
-      root: snap.root as Hex,
-      datanetId: snap.datanetId,
+      root: snap.root,
+      datanetId: idToNumber(snap.datanetId, "Datanet id"),
     };
   };
   if (byId) {
     try {
-      return ref(datanets.getSnapshot(Number(byId[1])));
+      return ref(datanets.getSnapshot(BigInt(byId[1])));
     } catch {
       throw new NotFoundError("snapshot_not_found", `snapshot ${byId[1]} does not exist`, param);
     }
@@ -100,10 +101,10 @@ export async function datasetRecords(
 ): Promise<DatasetRecord[]> {
   const out: DatasetRecord[] = [];
   for (const id of snapshotIds) {
-    for await (const c of datanets.snapshots.chunks(id)) {
+    for await (const c of datanets.snapshots.chunks(BigInt(id))) {
       out.push({
         text: c.text,
-        contributionId: Number(c.contributionId),
+        contributionId: idToNumber(c.contributionId, "contribution id"),
         snapshotId: id,
         leafIndex: c.leafIndex,
       });

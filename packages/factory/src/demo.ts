@@ -81,7 +81,7 @@ export async function startDemoAdapters(
       continue;
     }
     try {
-      await ensureLicence(factory, snapshot.id, snapshot.datanetId);
+      await ensureLicence(factory, BigInt(snapshot.id), BigInt(snapshot.datanetId));
       const job = await factory.createJob({
         model: record.published.name,
         training_file: snapshot.name,
@@ -102,7 +102,7 @@ export async function startDemoAdapters(
  * Buys the owner's licence unless it is held. A purchase an interrupted earlier run sent may still be
  * pending, so a refused purchase is checked again for a few blocks before it counts as a failure.
  */
-async function ensureLicence(factory: FactoryService, snapshotId: number, datanetId: number): Promise<void> {
+async function ensureLicence(factory: FactoryService, snapshotId: bigint, datanetId: bigint): Promise<void> {
   const owner = factory.accounts[0];
   if (await factory.datanets.hasLicense(snapshotId, owner)) return;
   try {

@@ -421,7 +421,7 @@ export class FactoryService {
       throw new ConflictError("already_published", `${job.spec.name} is already published`);
     const wallet = this.walletFor(job.spec.owner);
     for (const s of job.spec.snapshots) {
-      if (!(await this.datanets.hasLicense(s.id, job.spec.owner))) {
+      if (!(await this.datanets.hasLicense(BigInt(s.id), job.spec.owner))) {
         throw new PermissionError(
           "missing_license",
           `${job.spec.owner} no longer holds a licence for ${s.name}`,

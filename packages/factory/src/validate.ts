@@ -225,7 +225,7 @@ export async function validateJobRequest(
     );
   }
   for (const s of snapshots) {
-    if (!(await ctx.datanets.hasLicense(s.id, req.owner))) {
+    if (!(await ctx.datanets.hasLicense(BigInt(s.id), req.owner))) {
       throw new PermissionError(
         "missing_license",
         `${req.owner} holds no training licence for snapshot ${s.name} (id ${s.id}); buy one first (\`openledger datanet license --snapshot ${s.id}\`, or POST /v1/snapshots/${s.id}/license)`,

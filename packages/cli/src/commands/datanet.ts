@@ -18,13 +18,14 @@ interface DatanetOptions {
   json: boolean;
 }
 
-/** One JSON document on stdout (bigints as decimal strings), for scripts. */
-function printJson(print: (line: string) => void, value: unknown): void {
-  print(JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+/** One JSON document on stdout (ids as numbers, other bigints as decimal strings), for scripts. */
+async function printJson(print: (line: string) => void, value: unknown): Promise<void> {
+  const { toWireJson } = await import("@openledger/datanet");
+  print(toWireJson(value, 2));
 }
 
 /** A page of a list fetched with one row more than `limit` (which says whether another page follows). */
-function page<T extends { id: number }>(rows: T[], limit: number) {
+function page<T extends { id: bigint }>(rows: T[], limit: number) {
   const data = rows.slice(0, limit);
   const hasMore = rows.length > limit;
   return { data, has_more: hasMore, next_after: hasMore ? data[data.length - 1].id : null };
@@ -36,9 +37,9 @@ function pageSize(value: string): number {
   return n;
 }
 
-function afterId(value: string): number {
+function afterId(value: string): bigint {
   if (!/^(0|[1-9]\d*)$/.test(value)) throw new InvalidArgumentError("expected an id (0 or more)");
-  return Number(value);
+  return BigInt(value);
 }
 
 function positiveInt(value: string): number {
@@ -47,8 +48,13 @@ function positiveInt(value: string): number {
   return Number(value);
 }
 
-function idList(value: string, previous: number[] = []): number[] {
-  return [...previous, ...value.split(",").map((v) => positiveInt(v.trim()))];
+/** A Datanet, contribution or snapshot id. */
+function idArg(value: string): bigint {
+  return BigInt(positiveInt(value));
+}
+
+function idList(value: string, previous: bigint[] = []): bigint[] {
+  return [...previous, ...value.split(",").map((v) => idArg(v.trim()))];
 }
 
 /** commander parser for a file argument: it must exist and be a regular file. */
@@ -207,7 +213,7 @@ export function registerDatanetCommand(program: Command): void {
           ownerBps: options.ownerBps,
           curators: (options.curator ?? []) as Address[],
         });
-        if (options.json) printJson(print, d);
+        if (options.json) await printJson(print, d);
         else print(`datanet ${d.id}  ${d.name}  owner ${d.owner}`);
       }),
     );
@@ -218,7 +224,7 @@ export function registerDatanetCommand(program: Command): void {
     .description(
       "sign, upload and submit a file (text, markdown, jsonl, csv) to a Datanet as the acting account",
     )
-    .requiredOption("--datanet <id>", "Datanet id", positiveInt)
+    .requiredOption("--datanet <id>", "Datanet id", idArg)
     .requiredOption("--license <spdx>", "SPDX license id of the content, e.g. CC-BY-4.0")
     .option("--format <format>", "text | markdown | jsonl | csv (default: from the file extension)")
     .option("--field <name>", "JSONL: the text field (default: messages for chat records, else text)")
@@ -230,7 +236,7 @@ export function registerDatanetCommand(program: Command): void {
         ? (await import("../datanet-api.ts")).contributeCommandThroughApi(file, command)
         : withService<
             DatanetOptions & {
-              datanet: number;
+              datanet: bigint;
               license: string;
               format?: string;
               field?: string;
@@ -248,7 +254,7 @@ export function registerDatanetCommand(program: Command): void {
             const contentHash = contentHashOf(await readFile(file), format, extract);
             const domain = { chainId: service.registry.chainId, verifyingContract: service.registry.address };
             const signature = await me.signTypedData(
-              contributionTypedData(domain, BigInt(options.datanet), contentHash),
+              contributionTypedData(domain, options.datanet, contentHash),
             );
             const { multiProgress } = await import("../progress.ts");
             const label = `upload ${basename(file)}`;
@@ -266,7 +272,7 @@ export function registerDatanetCommand(program: Command): void {
             });
             bar.update(label, size, size);
             bar.finish();
-            if (options.json) printJson(print, row);
+            if (options.json) await printJson(print, row);
             else print(`contribution ${row.id}  ${row.status}  ${row.chunkCount} chunks  ${row.cid}`);
           }),
     );
@@ -274,17 +280,21 @@ export function registerDatanetCommand(program: Command): void {
   datanet
     .command("list")
     .description("list Datanets, or the contributions of one (a page at a time)")
-    .option("--datanet <id>", "list this Datanet's contributions", positiveInt)
+    .option("--datanet <id>", "list this Datanet's contributions", idArg)
     .option("--status <status>", "pending | accepted | rejected")
     .option("--limit <n>", "page size (1..1000)", pageSize, 100)
-    .option("--after <id>", "start after this id (the previous page's next_after)", afterId, 0)
+    .addOption(
+      new Option("--after <id>", "start after this id (the previous page's next_after)")
+        .argParser(afterId)
+        .default(0n, "0"),
+    )
     .action(async (_o, command: Command) =>
       withReader<
         DatanetOptions & {
-          datanet?: number;
+          datanet?: bigint;
           status?: "pending" | "accepted" | "rejected";
           limit: number;
-          after: number;
+          after: bigint;
         }
       >(command, async ({ options, print }, service) => {
         const range = { limit: options.limit + 1, afterId: options.after };
@@ -316,9 +326,9 @@ export function registerDatanetCommand(program: Command): void {
 
   datanet
     .command("show")
-    .argument("<id>", "Datanet id", positiveInt)
+    .argument("<id>", "Datanet id", idArg)
     .description("one Datanet: owner, licence price, contribution counts, snapshots")
-    .action(async (id: number, _o, command: Command) =>
+    .action(async (id: bigint, _o, command: Command) =>
       withReader<DatanetOptions>(command, async ({ options, print }, service) => {
         const d = service.getDatanet(id);
         if (options.json) return printJson(print, d);
@@ -342,13 +352,13 @@ export function registerDatanetCommand(program: Command): void {
   datanet
     .command("review")
     .description("show pending contributions, or accept/reject them on-chain as curator")
-    .requiredOption("--datanet <id>", "Datanet id", positiveInt)
+    .requiredOption("--datanet <id>", "Datanet id", idArg)
     .option("--accept <ids>", "contribution ids to accept (comma-separated, repeatable)", idList)
     .option("--reject <ids>", "contribution ids to reject (comma-separated, repeatable)", idList)
     .option("--accept-all", "accept every pending contribution", false)
     .action(async (_o, command: Command) =>
       withService<
-        DatanetOptions & { datanet: number; accept?: number[]; reject?: number[]; acceptAll: boolean }
+        DatanetOptions & { datanet: bigint; accept?: bigint[]; reject?: bigint[]; acceptAll: boolean }
       >(command, async ({ options, print }, service, me) => {
         const pending = service.listContributions(options.datanet, { status: "pending" });
         const decisions = [
@@ -377,10 +387,10 @@ export function registerDatanetCommand(program: Command): void {
   datanet
     .command("snapshot")
     .description("freeze the accepted contributions into a new snapshot and publish its root on-chain")
-    .requiredOption("--datanet <id>", "Datanet id", positiveInt)
+    .requiredOption("--datanet <id>", "Datanet id", idArg)
     .option("--export <dir>", "also write dataset.jsonl and manifest.json there")
     .action(async (_o, command: Command) =>
-      withService<DatanetOptions & { datanet: number; export?: string }>(
+      withService<DatanetOptions & { datanet: bigint; export?: string }>(
         command,
         async ({ options, log, print }, service, me) => {
           const { multiProgress } = await import("../progress.ts");
@@ -403,10 +413,10 @@ export function registerDatanetCommand(program: Command): void {
     .command("export")
     .argument("<dir>", "folder for dataset.jsonl and manifest.json")
     .description("write a published snapshot's dataset.jsonl and manifest.json (publishes nothing)")
-    .option("--snapshot <id>", "snapshot id", positiveInt)
-    .option("--datanet <id>", "the latest snapshot of this Datanet (instead of --snapshot)", positiveInt)
+    .option("--snapshot <id>", "snapshot id", idArg)
+    .option("--datanet <id>", "the latest snapshot of this Datanet (instead of --snapshot)", idArg)
     .action(async (dir: string, _o, command: Command) =>
-      withReader<DatanetOptions & { snapshot?: number; datanet?: number }>(
+      withReader<DatanetOptions & { snapshot?: bigint; datanet?: bigint }>(
         command,
         async ({ options, log, print }, service) => {
           if ((options.snapshot === undefined) === (options.datanet === undefined)) {
@@ -434,17 +444,21 @@ export function registerDatanetCommand(program: Command): void {
   datanet
     .command("license")
     .description("buy a training license for a snapshot as the acting account, or check one")
-    .requiredOption("--snapshot <id>", "snapshot id", positiveInt)
+    .requiredOption("--snapshot <id>", "snapshot id", idArg)
     .option("--check <address>", "only report whether this address holds a license")
     .option("--licensee <address>", "who holds the bought license (default: the acting account)")
     .action(async (_o, command: Command) =>
-      withService<DatanetOptions & { snapshot: number; check?: string; licensee?: string }>(
+      withService<DatanetOptions & { snapshot: bigint; check?: string; licensee?: string }>(
         command,
         async ({ options, print }, service, me) => {
           if (options.check) {
             const has = await service.hasLicense(options.snapshot, options.check);
             if (options.json) {
-              printJson(print, { snapshotId: options.snapshot, account: options.check, hasLicense: has });
+              await printJson(print, {
+                snapshotId: options.snapshot,
+                account: options.check,
+                hasLicense: has,
+              });
             } else {
               print(
                 `${options.check} ${has ? "holds" : "does not hold"} a license for snapshot ${options.snapshot}`,
@@ -476,7 +490,7 @@ export function registerDatanetCommand(program: Command): void {
             perDomain: options.perDomain,
             domains: options.domains?.split(",").map((d) => d.trim()),
           });
-          if (options.json) printJson(print, result.summary ?? { skipped: result.text });
+          if (options.json) await printJson(print, result.summary ?? { skipped: result.text });
           else print(result.text);
         },
       ),
@@ -487,10 +501,10 @@ export function registerDatanetCommand(program: Command): void {
   );
   contribution
     .command("show")
-    .argument("<id>", "contribution id", positiveInt)
+    .argument("<id>", "contribution id", idArg)
     .description("one contribution: Datanet, contributor, status, licence, content hash (and its chunks)")
     .option("--chunks", "also print its chunks' text", false)
-    .action(async (id: number, _o, command: Command) =>
+    .action(async (id: bigint, _o, command: Command) =>
       withReader<DatanetOptions & { chunks: boolean }>(command, async ({ options, print }, service) => {
         const c = service.getContribution(id, { chunks: options.chunks });
         if (options.json) return printJson(print, c);
@@ -510,7 +524,7 @@ type Exported = { datasetPath: string; manifestPath: string; lines: number };
 
 async function exportSnapshot(
   service: DatanetService,
-  snapshotId: number,
+  snapshotId: bigint,
   dir: string,
   log: ReturnType<typeof commandContext>["log"],
 ): Promise<Exported> {
