@@ -1,7 +1,7 @@
 import { payoutsForCredits } from "@openledger/attribution";
 import type { Payout, RecordInput } from "@openledger/sdk";
 import { type Address, getAddress } from "viem";
-import type { UsageRow } from "./db.ts";
+import type { TrainingSnapshotJson, UsageRow } from "./db.ts";
 import { SettlementError } from "./errors.ts";
 import { creditsOf, recordAttribution, unattributedRecord } from "./evidence.ts";
 
@@ -16,6 +16,28 @@ export interface TrainingSnapshot {
   contributors: readonly { account: Address; weight: bigint }[];
 }
 
+/** A training snapshot as stored and served (decimal strings). */
+export function trainingToJson(t: readonly TrainingSnapshot[]): TrainingSnapshotJson[] {
+  return t.map((s) => ({
+    snapshotId: s.snapshotId.toString(),
+    trainingTokens: s.trainingTokens.toString(),
+    totalWeight: s.totalWeight.toString(),
+    contributors: s.contributors.map((c) => ({
+      account: getAddress(c.account),
+      weight: c.weight.toString(),
+    })),
+  }));
+}
+
+export function trainingFromJson(t: readonly TrainingSnapshotJson[]): TrainingSnapshot[] {
+  return t.map((s) => ({
+    snapshotId: BigInt(s.snapshotId),
+    trainingTokens: BigInt(s.trainingTokens),
+    totalWeight: BigInt(s.totalWeight),
+    contributors: s.contributors.map((c) => ({ account: getAddress(c.account), weight: BigInt(c.weight) })),
+  }));
+}
+
 /** One settlement batch of one model, ready for `postBatch`. */
 export interface BuiltBatch {
   modelId: bigint;
@@ -27,6 +49,8 @@ export interface BuiltBatch {
   /** the x402 fees already at the operator */
   prepaid: bigint;
   fee: bigint;
+  /** the training snapshots uncredited records were paid by (empty when every record is credited) */
+  training: readonly TrainingSnapshot[];
 }
 
 /**
@@ -129,5 +153,14 @@ export function buildBatch(
   const debits = [...owed]
     .filter(([, amount]) => amount > 0n)
     .map(([account, amount]) => ({ account, amount }));
-  return { modelId, requestIds: rows.map((r) => r.requestId), records, debits, prepaid, fee };
+  const uncredited = rows.some((r) => creditsOf(r.attribution).length === 0);
+  return {
+    modelId,
+    requestIds: rows.map((r) => r.requestId),
+    records,
+    debits,
+    prepaid,
+    fee,
+    training: uncredited ? o.training : [],
+  };
 }

@@ -33,7 +33,7 @@ import {
   getTransactionCount,
   readContract,
 } from "viem/actions";
-import { type BuiltBatch, buildBatch, type TrainingSnapshot } from "./batch-builder.ts";
+import { type BuiltBatch, buildBatch, type TrainingSnapshot, trainingToJson } from "./batch-builder.ts";
 import type { BatchRow, PaymentsDb, PostingRow, UsageRow } from "./db.ts";
 import { SettlementError } from "./errors.ts";
 import { evidenceAnswer } from "./evidence.ts";
@@ -196,6 +196,7 @@ export class SettlementBatcher {
           amount: d.amount.toString(),
           spentAfter: d.spentAfter.toString(),
         })),
+        ...(b.training.length ? { training: trainingToJson(b.training) } : {}),
       },
     };
     // written down before the transaction leaves: a crash from here on is resolved by reconcile()

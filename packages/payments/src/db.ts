@@ -50,10 +50,20 @@ export interface BatchRow {
   /** each record's attribution bytes and payouts (decimal strings), in order */
   records: { attribution: Hex; payouts: { account: Address; amount: string }[] }[];
   debits: { account: Address; amount: string; spentAfter: string; voucherOnly: boolean }[];
+  /** the training snapshots its uncredited records were paid by (decimal strings), when it has such records */
+  training?: TrainingSnapshotJson[];
+}
+
+/** A TrainingSnapshot as stored and served (decimal strings). */
+export interface TrainingSnapshotJson {
+  snapshotId: string;
+  trainingTokens: string;
+  totalWeight: string;
+  contributors: { account: Address; weight: string }[];
 }
 
 /** What a batch is made of, as stored (JSON). */
-export type BatchBody = Pick<BatchRow, "requestIds" | "records" | "debits">;
+export type BatchBody = Pick<BatchRow, "requestIds" | "records" | "debits" | "training">;
 
 /** A batch being posted: written before the transaction is sent, resolved once its fate is known. */
 export interface PostingRow {
@@ -233,8 +243,9 @@ export class PaymentsDb {
         requestIds,
         records,
         debits,
+        training,
       } = b;
-      const body: BatchBody = { requestIds, records, debits };
+      const body: BatchBody = { requestIds, records, debits, ...(training ? { training } : {}) };
       this.db
         .prepare("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .run(

@@ -132,6 +132,8 @@ export async function settlementRoutes(app: FastifyInstance, o: SettlementRoutes
         output: usage?.output ?? null,
         snapshotIds: (usage?.snapshotIds ?? []).map(String),
         evidence: usage?.attribution ?? null,
+        // what the batch's uncredited records were paid by (the off-chain rule the watcher checks)
+        training: b.training ?? [],
       };
     },
   );

@@ -15,9 +15,11 @@ import {
 } from "@openledger/attribution";
 import { MerkleTree } from "@openledger/merkle";
 import {
+  buildPayoutTree,
   challenge,
   datanetRegistryAbi,
   getBatch,
+  getSnapshot,
   type RecordProof,
   type WalletClientWithAccount,
 } from "@openledger/sdk";
@@ -31,6 +33,8 @@ import {
   parseAbiParameters,
 } from "viem";
 import { readContract } from "viem/actions";
+import { trainingFromJson, uncreditedPayouts } from "./batch-builder.ts";
+import type { TrainingSnapshotJson } from "./db.ts";
 import { SettlementError } from "./errors.ts";
 import { type StoredAttribution, witnessChunks } from "./evidence.ts";
 
@@ -45,6 +49,7 @@ export interface PublishedRecord {
   output: string | null;
   snapshotIds: string[];
   evidence: StoredAttribution | null;
+  training?: TrainingSnapshotJson[];
 }
 
 /**
@@ -56,7 +61,9 @@ export interface PublishedRecord {
 export type RecordVerdict =
   | { index: number; verdict: "right" }
   | { index: number; verdict: "wrong"; reason: string; evidence: Hex }
-  | { index: number; verdict: "unchecked"; reason: string };
+  | { index: number; verdict: "unchecked"; reason: string }
+  /** breaks the off-chain rule for uncredited records, which no on-chain challenge can prove */
+  | { index: number; verdict: "disputed"; reason: string };
 
 const ATTRIBUTION = parseAbiParameters(
   "(bytes32 outputHash, bytes32 commitment, uint256[] snapshotIds, (uint256 contributionId, uint32 chunkIndex, bytes32 textHash)[] witnesses)",
@@ -115,11 +122,14 @@ export function recordProofOf(r: PublishedRecord): RecordProof {
  * them gives its commitment, and its payouts are exactly what its credits pay (the verifier's rule).
  * With `snapshots` holding every snapshot it names, span-v2 is also recomputed over the whole
  * snapshots: a record that left out a chunk that matters (paying a later copy instead of the original)
- * is wrong, and the evidence adds the missing chunks with their proofs.
+ * is wrong, and the evidence adds the missing chunks with their proofs. With `modelOwner` (the batch's,
+ * from the chain) an uncredited record's payouts are checked against the uncredited rule over the
+ * training snapshots the operator published (their contributors must be the on-chain contributors
+ * roots; the training tokens are the operator's word): a mismatch is `disputed`.
  */
 export async function checkRecord(
   client: Client,
-  o: { datanetRegistry: Address; snapshots?: SnapshotSource },
+  o: { datanetRegistry: Address; snapshots?: SnapshotSource; modelOwner?: Address },
   r: PublishedRecord,
 ): Promise<RecordVerdict> {
   const index = r.index;
@@ -234,7 +244,7 @@ export async function checkRecord(
       };
     }
   }
-  if (result.credits.length === 0) return { index, verdict: "right" };
+  if (result.credits.length === 0) return checkUncredited(client, o, r);
   const ids = result.credits.map((c) => c.contributionId);
   const owners = await Promise.all(
     ids.map((id) =>
@@ -263,6 +273,47 @@ export async function checkRecord(
       evidence: encodeSpanV2PayoutsChallenge(result),
     };
   return { index, verdict: "right" };
+}
+
+async function checkUncredited(
+  client: Client,
+  o: { datanetRegistry: Address; modelOwner?: Address },
+  r: PublishedRecord,
+): Promise<RecordVerdict> {
+  const index = r.index;
+  if (!o.modelOwner) return { index, verdict: "right" };
+  const training = trainingFromJson(r.training ?? []);
+  for (const s of training) {
+    const snap = await getSnapshot(client, { registry: o.datanetRegistry, snapshotId: s.snapshotId });
+    let root: Hex;
+    try {
+      root = buildPayoutTree(s.contributors.map((c) => ({ account: c.account, amount: c.weight }))).root;
+    } catch {
+      root = `0x${"00".repeat(32)}`;
+    }
+    if (root !== snap.contributorsRoot || s.totalWeight !== snap.totalWeight)
+      return {
+        index,
+        verdict: "disputed",
+        reason: `the contributors it publishes for snapshot ${s.snapshotId} are not the snapshot's on-chain contributors root and total weight`,
+      };
+  }
+  const total = r.payouts.reduce((sum, p) => sum + BigInt(p.amount), 0n);
+  const expected = uncreditedPayouts(total, training, o.modelOwner);
+  const same =
+    expected.length === r.payouts.length &&
+    expected.every(
+      (p, i) =>
+        getAddress(p.account) === getAddress(r.payouts[i]!.account) &&
+        p.amount === BigInt(r.payouts[i]!.amount),
+    );
+  return same
+    ? { index, verdict: "right" }
+    : {
+        index,
+        verdict: "disputed",
+        reason: `it credits no span, but its payouts are not the uncredited rule's over the training snapshots (${expected.map((p) => `${p.amount} to ${p.account}`).join(", ") || "model owner"})`,
+      };
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -321,14 +372,14 @@ export async function checkBatch(
   batchId: bigint,
 ): Promise<ChallengeOutcome> {
   const { records } = await fetchBatchRecords(o.api, batchId);
+  const onChain = await getBatch(client, { settlement: o.settlement, batchId });
   const verdicts: RecordVerdict[] = [];
-  for (const r of records) verdicts.push(await checkRecord(client, o, r));
+  for (const r of records)
+    verdicts.push(await checkRecord(client, { ...o, modelOwner: onChain.modelOwner }, r));
   const wrong = verdicts.find(
     (v): v is Extract<RecordVerdict, { verdict: "wrong" }> => v.verdict === "wrong",
   );
-  if (!wrong || !o.wallet) return { batchId, verdicts };
-  const onChain = await getBatch(client, { settlement: o.settlement, batchId });
-  if (onChain.status !== 1) return { batchId, verdicts };
+  if (!wrong || !o.wallet || onChain.status !== 1) return { batchId, verdicts };
   const sent = await challenge(o.wallet, {
     settlement: o.settlement,
     batchId,

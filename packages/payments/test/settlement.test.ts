@@ -27,6 +27,7 @@ import { buildBatch } from "../src/batch-builder.ts";
 import { SettlementBatcher } from "../src/batcher.ts";
 import { paymentRoutes } from "../src/routes.ts";
 import { settlementRoutes } from "../src/settlement-routes.ts";
+import { checkRecord, type PublishedRecord } from "../src/watcher.ts";
 import { OPEN, PASSAGES, type SettlementChain, startSettlementChain } from "./settlement-fixture.ts";
 
 const OPENLEDGER = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
@@ -179,6 +180,17 @@ describe("settlement batches", () => {
       assert.equal(r.status, 200);
       records.push(r.body as unknown as RecordJson);
     }
+    // a watcher finds every record right, and an uncredited record paying against the rule disputed
+    const watch = { datanetRegistry: c.addresses.datanetRegistry, modelOwner: c.modelOwner };
+    for (const r of records)
+      assert.deepEqual(await checkRecord(c.client, watch, r as unknown as PublishedRecord), {
+        index: r.index,
+        verdict: "right",
+      });
+    const skewed = structuredClone(records[2]!) as unknown as PublishedRecord;
+    skewed.payouts = skewed.payouts.map((p, k, all) => ({ ...p, account: all[all.length - 1 - k]!.account }));
+    const verdict = await checkRecord(c.client, watch, skewed);
+    assert.equal(verdict.verdict, "disputed", JSON.stringify(verdict));
     const split = await splitFee(c.client, { settlement, fee });
     const claimed = [0n, 0n];
     // passage 0's contributor uses the CLI: `rewards` shows its payouts claimable, `rewards claim` takes them
