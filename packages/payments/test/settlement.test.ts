@@ -14,6 +14,7 @@ import {
   escrowOf,
   getBatch,
   inferenceSettlementAbi,
+  pendingRewards,
   postBatch,
   type SumNode,
   splitFee,
@@ -259,6 +260,25 @@ describe("settlement batches", () => {
     assert.deepEqual(paid, claimed);
     // conservation to the wei: everything that entered as fees left as someone's amount
     assert.equal(split.platform + split.modelOwner + split.stakers + claimed[0]! + claimed[1]!, fee);
+
+    // the model owner and the operator (its own pool's only staker) take theirs with `rewards claim`
+    const ownerTokens = await tokenBalance(c.client, { token, account: c.modelOwner });
+    const owner = await cli("rewards", "claim", "--json", "--account", "3", ...chain);
+    assert.equal(owner.status, 0, owner.stderr);
+    assert.equal(BigInt(JSON.parse(owner.stdout).earnings), split.modelOwner);
+    assert.equal(
+      (await tokenBalance(c.client, { token, account: c.modelOwner })) - ownerTokens,
+      split.modelOwner,
+    );
+    const pendingStake = await pendingRewards(c.client, {
+      staking: c.addresses.staking,
+      operator: c.operator.address,
+      account: c.operator.address,
+    });
+    assert.ok(pendingStake > 0n && pendingStake <= split.stakers, `${pendingStake} of ${split.stakers}`);
+    const staker = await cli("rewards", "claim", "--json", "--account", "4", ...chain);
+    assert.equal(staker.status, 0, staker.stderr);
+    assert.equal(BigInt(JSON.parse(staker.stdout).staking), pendingStake);
   });
 
   test("a restart resolves postings left by a crash: a mined one is recorded, not posted twice; an unsent one is posted again", async () => {
