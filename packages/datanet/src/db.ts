@@ -230,7 +230,7 @@ export class DatanetDb {
   }
 
   /** Any contribution with this content hash (the registry refuses a hash twice, even after rejection). */
-  findByContentHash(datanetId: bigint, contentHash: string): ContributionRow | undefined {
+  findByContentHash(datanetId: bigint, contentHash: Hex): ContributionRow | undefined {
     const row = this.reading(
       `SELECT ${CONTRIBUTION_COLS} FROM contributions WHERE datanet_id = ? AND content_hash = ? LIMIT 1`,
     ).get(datanetId, contentHash);
@@ -261,7 +261,7 @@ export class DatanetDb {
     ).map(stagedRow);
   }
 
-  deleteStaged(datanetId: bigint, contentHash: string): void {
+  deleteStaged(datanetId: bigint, contentHash: Hex): void {
     this.db
       .prepare("DELETE FROM staged WHERE datanet_id = ? AND content_hash = ?")
       .run(datanetId, contentHash);
@@ -286,7 +286,7 @@ export class DatanetDb {
     return out;
   }
 
-  setDatanetOwner(id: bigint, owner: string): void {
+  setDatanetOwner(id: bigint, owner: Address): void {
     this.db.prepare("UPDATE datanets SET owner = ? WHERE id = ?").run(owner, id);
   }
 
@@ -369,7 +369,7 @@ export class DatanetDb {
     ).map(snapshotEntryRow);
   }
 
-  recordLicense(snapshotId: bigint, licensee: string, block: number, txHash: string): void {
+  recordLicense(snapshotId: bigint, licensee: Address, block: number, txHash: Hex): void {
     this.db
       .prepare(
         "INSERT INTO licenses (snapshot_id, licensee, block, tx_hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",

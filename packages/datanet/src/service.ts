@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { SerialQueue } from "@openledger/common";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { type BlobStore, FileBlobStore } from "./blobstore.ts";
 import { DEFAULT_MAX_CHUNK_BYTES } from "./chunking.ts";
 import type { ChainAccess, DatanetStores, Progress } from "./context.ts";
@@ -59,7 +59,7 @@ export interface DatanetServiceOptions {
 }
 
 export interface ContributionView extends ContributionRow {
-  chunks?: { index: number; byteStart: number; byteEnd: number; contentHash: string; text: string }[];
+  chunks?: { index: number; byteStart: number; byteEnd: number; contentHash: Hex; text: string }[];
 }
 
 export interface DatanetView extends DatanetRow {

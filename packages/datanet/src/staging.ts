@@ -133,7 +133,7 @@ export class StagingArea {
     return expired.length;
   }
 
-  private async drop(datanetId: bigint, contentHash: string): Promise<void> {
+  private async drop(datanetId: bigint, contentHash: Hex): Promise<void> {
     const { db, blobs } = this.stores;
     const row = db.getStaged(datanetId, contentHash);
     if (!row) return;
