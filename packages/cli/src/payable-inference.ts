@@ -35,8 +35,6 @@ export interface PayableInferenceOptions {
   batchSize: number;
   /** ... or once its oldest answer is this many seconds old */
   batchAge: number;
-  /** the API's public URL (x402 requirements name the resource by it) */
-  publicUrl?: string;
   spanIndexes: (snapshotIds: readonly bigint[]) => Promise<SpanIndex[]>;
   /** chunk texts, snapshot proofs and contributors, for settlement records */
   datanets: SettlementSource;
@@ -94,7 +92,8 @@ export async function openPayableInference(o: PayableInferenceOptions): Promise<
     });
     const facilitator = new payments.X402Facilitator({ client: publicClient, wallet, queue, terms });
     x402 = {
-      admission: new payments.X402Admission(facilitator, { publicUrl: o.publicUrl }),
+      // requirements name the resource by its path (the API's URL is known once it listens)
+      admission: new payments.X402Admission(facilitator),
       routes: { facilitator },
     };
   } catch (err) {
