@@ -8,6 +8,7 @@ import {
   debitableOf,
   finalizeBatch,
   getBatch,
+  getDispute,
   getModel,
   inferenceSettlementAbi,
   SendQueue,
@@ -44,6 +45,8 @@ const FINALIZED = 2;
 const REVERTED = 3;
 /** InferenceSettlement.DisputeKind.Evidence */
 const EVIDENCE = 2;
+/** InferenceSettlement.DisputeStatus.Open */
+const DISPUTE_OPEN = 1;
 
 export interface SettlementBatcherOptions {
   /** reads (and waits for receipts) */
@@ -124,16 +127,19 @@ export class SettlementBatcher {
   }
 
   private async round(force: boolean): Promise<void> {
-    await this.reconcile();
-    await this.answerEvidenceRequests();
+    // each step on its own: a failing one (an answer the verifier refuses, one model's post) is
+    // reported and retried next round without holding up the others
+    const step = (fn: () => Promise<unknown>) => fn().catch((err) => (this.o.onError ?? console.error)(err));
+    await step(() => this.reconcile());
+    await step(() => this.answerEvidenceRequests());
     for (const m of this.o.db.unbatchedModels()) {
       const due =
         force ||
         m.count >= (this.o.maxRecords ?? 256) ||
         Date.now() - m.oldest >= (this.o.maxAgeMs ?? 60_000);
-      if (due) await this.post(m.modelId);
+      if (due) await step(() => this.post(m.modelId));
     }
-    await this.finalizeDue();
+    await step(() => this.finalizeDue());
   }
 
   /** Builds and posts one batch of `modelId`'s oldest unbatched answers; returns its id once mined. */
@@ -405,6 +411,7 @@ export class SettlementBatcher {
       toBlock: head,
       strict: true,
     });
+    let scanned = head;
     for (const e of events) {
       if (e.args.kind !== EVIDENCE) continue;
       const batch = pending.find((b) => b.batchId === e.args.batchId);
@@ -414,16 +421,28 @@ export class SettlementBatcher {
       const row = this.o.db.usage(batch.requestIds[index]!);
       if (!row) continue;
       const attribution = batch.records[index]!.attribution;
-      await this.queue.turn(this.operator, () =>
-        answerEvidence(this.o.wallet, {
+      try {
+        // after a restart the scan starts over: requests answered already are left alone
+        const d = await getDispute(this.o.client, {
           settlement: this.o.settlement,
           disputeId: e.args.disputeId,
-          attribution,
-          answer: evidenceAnswer(row.output ?? "", row.attribution ?? null),
-        }),
-      );
+        });
+        if (d.status !== DISPUTE_OPEN) continue;
+        await this.queue.turn(this.operator, () =>
+          answerEvidence(this.o.wallet, {
+            settlement: this.o.settlement,
+            disputeId: e.args.disputeId,
+            attribution,
+            answer: evidenceAnswer(row.output ?? "", row.attribution ?? null),
+          }),
+        );
+      } catch (err) {
+        // answered again next round: an unanswered request reverts the batch
+        if (e.blockNumber - 1n < scanned) scanned = e.blockNumber - 1n;
+        (this.o.onError ?? console.error)(err);
+      }
     }
-    this.scannedTo = head;
+    this.scannedTo = scanned;
   }
 }
 
