@@ -103,6 +103,15 @@ describe("challenges", () => {
     const bad = await cli("challenge", "x1", "--api", url, ...chainArgs());
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^error: batch id 'x1' must be a decimal integer/m);
+    const nowhere = await cli("challenge", "1", "--api", "http://127.0.0.1:9", ...chainArgs());
+    assert.equal(nowhere.status, 1);
+    assert.match(nowhere.stderr, /^error: cannot reach http:\/\/127.0.0.1:9\/v1\/settlement\/batches\/1$/m);
+    const unknown = await cli("challenge", "999", "--api", url, ...chainArgs());
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /^error: .*no batch 999 was posted by operator/m);
+    const who = await cli("rewards", "--address", "0xnope", "--api", url, ...chainArgs());
+    assert.equal(who.status, 1);
+    assert.match(who.stderr, /^error: /m);
   });
 
   test("`challenge --watch` reverts a batch that pays the wrong contributor", async () => {
