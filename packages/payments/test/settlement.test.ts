@@ -412,6 +412,8 @@ describe("settlement batches", () => {
       ["/v1/settlement/batches?limit=0", 400, "invalid_limit"],
       ["/v1/settlement/batches?limit=100000", 400, "invalid_limit"],
       ["/v1/settlement/batches?before=x", 400, "invalid_batch_id"],
+      ["/v1/settlement/accounts/0x1234/payouts", 400, "invalid_address"],
+      [`/v1/settlement/accounts/${"%00".repeat(20)}/payouts`, 400, "invalid_address"],
     ];
     for (const [path, status, code] of cases) {
       const r = await get(path);
