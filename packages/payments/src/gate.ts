@@ -8,6 +8,7 @@ import {
 import type { AdmissionHook, AdmissionRequest, AdmissionTicket, UsageRecord } from "@openledger/openlora";
 import { authorizationOf, debitableOf } from "@openledger/sdk";
 import type { Address, Client, LocalAccount } from "viem";
+import { getBlockNumber } from "viem/actions";
 import { apiKeyHash, isApiKey } from "./api-keys.ts";
 import type { PaymentKind, PaymentsDb } from "./db.ts";
 import { InvalidApiKeyError } from "./errors.ts";
@@ -16,6 +17,13 @@ import { feeFor, pricePer1k, recordPricePer1k } from "./price.ts";
 import { encodeReceiptHeader, requestIdHash, signReceipt } from "./receipt.ts";
 import { Reservations } from "./reservations.ts";
 import { PAYMENT_RESPONSE_HEADER, type X402Admission } from "./x402/admission.ts";
+
+interface ChainFunds {
+  block: bigint;
+  escrow: bigint;
+  auth: Awaited<ReturnType<typeof authorizationOf>>;
+}
+const MAX_CACHED_PAYERS = 10_000;
 
 export const RECEIPT_HEADER = "openledger-receipt";
 /** A receipt's `attribution` when span-v2 could not run on the answer (it credits no span). */
@@ -57,6 +65,8 @@ export class PaymentGate {
   readonly reservations = new Reservations();
   /** fees charged but not yet carried by a batch, per payer (loaded from the store on first use) */
   private readonly unbatched = new Map<Address, bigint>();
+  /** the payer's on-chain funds, read once per head block */
+  private readonly chainFunds = new Map<Address, ChainFunds>();
 
   constructor(private readonly o: PaymentGateOptions) {}
 
@@ -82,18 +92,35 @@ export class PaymentGate {
    * its authorisation's remaining cap (zero once expired), whichever is less, less unbatched fees.
    */
   async fundsOf(payer: Address): Promise<bigint> {
-    const [escrow, auth] = await Promise.all([
-      debitableOf(this.o.client, { settlement: this.o.settlement, account: payer }),
-      authorizationOf(this.o.client, {
-        settlement: this.o.settlement,
-        payer,
-        operator: this.o.operator.address,
-      }),
-    ]);
+    const { escrow, auth } = await this.chainFundsOf(payer);
     const now = this.o.now?.() ?? BigInt(Math.floor(Date.now() / 1000));
     const authLeft = auth.expiry > now && auth.cap > auth.spent ? auth.cap - auth.spent : 0n;
     const limit = escrow < authLeft ? escrow : authLeft;
     return limit - this.unbatchedOf(payer);
+  }
+
+  /**
+   * The payer's escrow and authorisation as of the head block. Both change only in a new block, so
+   * one read per payer per block serves every request admitted meanwhile (two eth_calls were most of
+   * the latency payments add); a batch just mined drops its payers' entries (see `batched`).
+   */
+  private async chainFundsOf(payer: Address): Promise<ChainFunds> {
+    const block = await getBlockNumber(this.o.client, { cacheTime: 0 });
+    const hit = this.chainFunds.get(payer);
+    if (hit && hit.block === block) return hit;
+    const [escrow, auth] = await Promise.all([
+      debitableOf(this.o.client, { settlement: this.o.settlement, account: payer, blockNumber: block }),
+      authorizationOf(this.o.client, {
+        settlement: this.o.settlement,
+        payer,
+        operator: this.o.operator.address,
+        blockNumber: block,
+      }),
+    ]);
+    if (this.chainFunds.size >= MAX_CACHED_PAYERS) this.chainFunds.clear();
+    const read = { block, escrow, auth };
+    this.chainFunds.set(payer, read);
+    return read;
   }
 
   private unbatchedOf(payer: Address): bigint {
@@ -161,6 +188,8 @@ export class PaymentGate {
   /** Fees a posted batch debited from escrows no longer count as unbatched (the batcher calls this). */
   batched(debits: readonly { account: Address; amount: bigint }[]): void {
     for (const d of debits) {
+      // the debit is on chain now and no longer unbatched: a read from before the batch would count it twice
+      this.chainFunds.delete(d.account);
       const left = this.unbatchedOf(d.account) - d.amount;
       this.unbatched.set(d.account, left > 0n ? left : 0n);
     }

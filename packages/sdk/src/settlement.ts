@@ -705,14 +705,18 @@ export function escrowOf(client: Client, params: { settlement: Address; account:
   );
 }
 
-/** What operators may debit from `account` now (its escrow less a matured withdrawal). */
-export function debitableOf(client: Client, params: { settlement: Address; account: Address }) {
+/** What operators may debit from `account` (its escrow less a matured withdrawal), at `blockNumber` or latest. */
+export function debitableOf(
+  client: Client,
+  params: { settlement: Address; account: Address; blockNumber?: bigint },
+) {
   return read("InferenceSettlement.debitableOf", () =>
     readContract(client, {
       address: params.settlement,
       abi,
       functionName: "debitableOf",
       args: [params.account],
+      blockNumber: params.blockNumber,
     }),
   );
 }
@@ -733,7 +737,7 @@ export async function withdrawalOf(client: Client, params: { settlement: Address
 /** `payer`'s authorisation of `operator`: cap, spent so far, expiry, voucher-only. */
 export async function authorizationOf(
   client: Client,
-  params: { settlement: Address; payer: Address; operator: Address },
+  params: { settlement: Address; payer: Address; operator: Address; blockNumber?: bigint },
 ) {
   const a = await read("InferenceSettlement.authorizationOf", () =>
     readContract(client, {
@@ -741,6 +745,7 @@ export async function authorizationOf(
       abi,
       functionName: "authorizationOf",
       args: [params.payer, params.operator],
+      blockNumber: params.blockNumber,
     }),
   );
   return { cap: BigInt(a.cap), spent: BigInt(a.spent), expiry: BigInt(a.expiry), voucherOnly: a.voucherOnly };
