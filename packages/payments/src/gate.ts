@@ -102,7 +102,8 @@ export class PaymentGate {
   /**
    * The payer's escrow and authorisation as of the head block. Both change only in a new block, so
    * one read per payer per block serves every request admitted meanwhile (two eth_calls were most of
-   * the latency payments add); a batch just mined drops its payers' entries (see `batched`).
+   * the latency payments add). A batch reaches `batched` only once mined, so the head has moved past
+   * any read taken before it and the debit is never counted twice.
    */
   private async chainFundsOf(payer: Address): Promise<ChainFunds> {
     const block = await getBlockNumber(this.o.client, { cacheTime: 0 });
@@ -188,8 +189,6 @@ export class PaymentGate {
   /** Fees a posted batch debited from escrows no longer count as unbatched (the batcher calls this). */
   batched(debits: readonly { account: Address; amount: bigint }[]): void {
     for (const d of debits) {
-      // the debit is on chain now and no longer unbatched: a read from before the batch would count it twice
-      this.chainFunds.delete(d.account);
       const left = this.unbatchedOf(d.account) - d.amount;
       this.unbatched.set(d.account, left > 0n ? left : 0n);
     }

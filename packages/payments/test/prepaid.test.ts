@@ -149,6 +149,10 @@ describe("prepaid inference through the openai client", () => {
         return true;
       },
     );
+    // the gate keeps a payer's funds per head block: a deposit (a later block) is seen at once
+    await payerWithKey(devAccounts[5], OPEN);
+    const paid = await client(empty).completions.create(req);
+    assert.equal(paid.choices.length, 1);
   });
 
   test("a forged key binding is refused", async () => {
