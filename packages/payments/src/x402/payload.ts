@@ -1,19 +1,11 @@
+import type { TransferAuthorization } from "@openledger/sdk";
 import { decodePaymentSignatureHeader } from "@x402/core/http";
 import { parsePaymentPayload } from "@x402/core/schemas";
 import type { Network, PaymentPayload } from "@x402/core/types";
-import type { Address, Hex } from "viem";
 import { X402_VERSION } from "./terms.ts";
 
 /** The EIP-3009 authorization an `exact` payment carries, with its fields range-checked. */
-export interface Eip3009Authorization {
-  from: Address;
-  to: Address;
-  value: bigint;
-  validAfter: bigint;
-  validBefore: bigint;
-  nonce: Hex;
-  signature: Hex;
-}
+export type Eip3009Authorization = Omit<TransferAuthorization, "kind">;
 
 /** A payment whose header or payload is not a well-formed x402 v2 EIP-3009 payment. */
 export class MalformedPaymentError extends Error {
