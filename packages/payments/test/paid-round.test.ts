@@ -62,7 +62,12 @@ import { loadX402Terms } from "../src/x402/terms.ts";
 
 const OPEN = 10n ** 18n;
 const PRICES = [10n ** 15n, 3n * 10n ** 15n] as const; // per 1,000 tokens, adapter 1 and adapter 2
-const PROMPTS = ["dog", "cat:"] as const;
+/** the round's three calls: P asks adapter 1 and adapter 2, X asks adapter 2 */
+const CALLS = [
+  { adapter: 0, prompt: "dog" },
+  { adapter: 1, prompt: "cat:" },
+  { adapter: 1, prompt: "apple:" },
+] as const;
 const MAX_TOKENS = 24;
 const ZERO = `0x${"00".repeat(32)}` as const;
 
@@ -86,7 +91,8 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
   let lora: OpenLora;
   const operator = privateKeyToAccount(devAccounts[2].privateKey);
   const owner = devAccounts[3];
-  const contributors = [devAccounts[4], devAccounts[5]];
+  /** contributor k's one passage holds the answer to call k */
+  const contributors = [devAccounts[4], devAccounts[5], devAccounts[8]];
   const payerP = devAccounts[6];
   const payerX = privateKeyToAccount(devAccounts[7].privateKey);
   const treasury = devAccounts[0].address as Address; // the deployer
@@ -95,7 +101,7 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
   let x402Terms: Awaited<ReturnType<typeof loadX402Terms>>;
   const contributionIds: bigint[] = [];
   const modelIds: bigint[] = [];
-  /** each adapter's greedy answer, which a contributed passage holds */
+  /** each call's greedy answer, which a contributed passage holds */
   const expected: string[] = [];
   /** what the batcher's rounds report */
   const errors: unknown[] = [];
@@ -125,13 +131,13 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
     for (const k of [0, 1])
       await publishDemoModel(c, `probe-${k + 1}`, { bytes: bytes[k]!, price: PRICES[k] });
     const answers: string[] = [];
-    for (const k of [0, 1]) {
+    for (const { adapter, prompt } of CALLS) {
       const res = await fetch(`${url}/v1/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({
-          model: `probe-${k + 1}`,
-          prompt: PROMPTS[k],
+          model: `probe-${adapter + 1}`,
+          prompt,
           max_tokens: MAX_TOKENS,
           temperature: 0,
           seed: 1,
@@ -146,9 +152,9 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
       answers.push(text);
     }
 
-    // contributors 4 and 5 each contribute a passage holding one answer; the Datanet owner curates
+    // each contributor contributes a passage holding one answer; the Datanet owner curates
     const registry = c.addresses.datanetRegistry;
-    const texts = answers.map((a, k) => `${["Long ago", "They wrote"][k]} ${a} and so on`);
+    const texts = answers.map((a, k) => `${["Long ago", "They wrote", "It is said"][k]} ${a} and so on`);
     const chunks: SpanChunk[] = [];
     for (const [k, text] of texts.entries()) {
       const { contributionId } = await contribute(await wallet(contributors[k]!), {
@@ -170,7 +176,7 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
       chunkCount: chunks.length,
       contributionCount: chunks.length,
       contributorsRoot: weights.root,
-      totalWeight: 2n,
+      totalWeight: BigInt(contributors.length),
       uri: "ipfs://paid-round-snapshot",
     });
     const ownerWallet = await wallet(owner);
@@ -296,22 +302,25 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
       fetch: wrapFetchWithPayment(fetch, x402),
       maxRetries: 0,
     });
-    const ask = (client: OpenAI, k: 0 | 1) =>
+    const ask = (client: OpenAI, call: (typeof CALLS)[number]) =>
       client.completions.create({
-        model: `adapter-${k + 1}`,
-        prompt: PROMPTS[k],
+        model: `adapter-${call.adapter + 1}`,
+        prompt: call.prompt,
         max_tokens: MAX_TOKENS,
         temperature: 0,
         seed: 1,
       });
-    const answers = [await ask(prepaid, 0), await ask(prepaid, 1), await ask(perCall, 1)];
-    const credited = [0, 1, 1]; // the contribution each answer reproduces
+    const answers = [
+      await ask(prepaid, CALLS[0]),
+      await ask(prepaid, CALLS[1]),
+      await ask(perCall, CALLS[2]),
+    ];
     const fees = answers.map((a, i) => {
-      assert.equal(a.choices[0]!.text, expected[credited[i]!]);
+      assert.equal(a.choices[0]!.text, expected[i]);
       const ext = (a as unknown as { openledger: Extension }).openledger;
       assert.deepEqual(
         ext.attribution.credits.map((x) => [x.contributionId, x.share]),
-        [[contributionIds[credited[i]!]!.toString(), 1_000_000]],
+        [[contributionIds[i]!.toString(), 1_000_000]],
       );
       return BigInt(ext.fee);
     });
@@ -344,7 +353,7 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
     await batcher.tick();
     assert.deepEqual(errors, []);
     for (const b of batches) assert.equal(db.batch(b.batchId)!.status, "finalized");
-    const claimed = [0n, 0n];
+    const claimed = contributors.map(() => 0n);
     for (const [k, who] of contributors.entries()) {
       for (const b of batches) {
         const claims = [];
@@ -368,12 +377,12 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
       }
     }
 
-    // each batch's contributors' share goes whole to the one contribution its answers reproduce
+    // adapter 1's batch: its contributors' share goes whole to passage 0. Adapter 2's: record i takes
+    // floor(C * fee_i / fee) for the passage it reproduces, and record 0 (P's, the older) the dust
     const splits = await Promise.all(batchFees.map((fee) => splitFee(c.client, { settlement, fee })));
-    assert.deepEqual(
-      claimed,
-      splits.map((s) => s.contributors),
-    );
+    const c2 = splits[1]!.contributors;
+    const shareX = (c2 * fees[2]!) / batchFees[1]!;
+    assert.deepEqual(claimed, [splits[0]!.contributors, c2 - shareX, shareX]);
     assert.ok(claimed.every((x) => x > 0n));
     const end = await balances();
     const sum = (pick: (s: (typeof splits)[number]) => bigint) => splits.reduce((t, s) => t + pick(s), 0n);
