@@ -34,6 +34,17 @@ export interface UsageRow {
   attribution?: StoredAttribution | null;
   /** the settlement batch that carries it (set once that batch's transaction is mined) */
   batchId?: bigint;
+  /** grad-v1 of the answer, once the background attributor has run (never for a model without a gradient store) */
+  grad?: GradAttributionJson | null;
+}
+
+/** A grad-v1 result as stored and served (bigints as decimal strings). */
+export interface GradAttributionJson {
+  algorithm: "grad-v1";
+  commitment: Hex;
+  queryHash: Hex;
+  storeHash: Hex;
+  credits: { contributionId: string; influence: string; share: number }[];
 }
 
 /** A batch this operator posted, as the routes and the claimers read it. */
@@ -108,6 +119,7 @@ export class PaymentsDb {
     add("snapshot_ids", "TEXT NOT NULL DEFAULT '[]'");
     add("attribution", "TEXT");
     add("created_at", "INTEGER NOT NULL DEFAULT 0");
+    add("grad_attribution", "TEXT");
     this.db.exec(
       "CREATE INDEX IF NOT EXISTS usage_model_unbatched ON usage (model_id) WHERE batch_id IS NULL",
     );
@@ -157,6 +169,13 @@ export class PaymentsDb {
       .prepare("SELECT fee FROM usage WHERE payer = ? AND batch_id IS NULL AND payment = 'escrow'")
       .all(payer) as { fee: string }[];
     return rows.reduce((s, r) => s + BigInt(r.fee), 0n);
+  }
+
+  /** Stores the grad-v1 result of a request's answer. */
+  setGradAttribution(requestId: string, grad: GradAttributionJson): void {
+    this.db
+      .prepare("UPDATE usage SET grad_attribution = ? WHERE request_id = ?")
+      .run(JSON.stringify(grad), requestId);
   }
 
   usage(requestId: string): UsageRow | undefined {
@@ -308,6 +327,7 @@ interface UsageRecordRow {
   output: string;
   snapshot_ids: string;
   attribution: string | null;
+  grad_attribution: string | null;
 }
 
 function toUsage(r: UsageRecordRow): UsageRow {
@@ -323,6 +343,7 @@ function toUsage(r: UsageRecordRow): UsageRow {
     output: r.output,
     snapshotIds: (JSON.parse(r.snapshot_ids) as string[]).map(BigInt),
     attribution: r.attribution ? JSON.parse(r.attribution) : null,
+    grad: r.grad_attribution ? JSON.parse(r.grad_attribution) : null,
     ...(r.batch_id === null ? {} : { batchId: BigInt(r.batch_id) }),
   };
 }

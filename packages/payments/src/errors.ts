@@ -56,3 +56,8 @@ export class MissingWitnessError extends Error {
 export class SettlementError extends Error {
   override name = "SettlementError";
 }
+
+/** grad-v1 could not run on an answer (reported through the attributor's onError, never to a request). */
+export class GradAttributionError extends Error {
+  override name = "GradAttributionError";
+}

@@ -13,6 +13,7 @@ import { apiKeyHash, isApiKey } from "./api-keys.ts";
 import type { PaymentKind, PaymentsDb } from "./db.ts";
 import { InvalidApiKeyError } from "./errors.ts";
 import { type StoredAttribution, storeAttribution, type WitnessChunks } from "./evidence.ts";
+import type { GradAttributor } from "./grad-attribution.ts";
 import { feeFor, pricePer1k, recordPricePer1k } from "./price.ts";
 import { encodeReceiptHeader, requestIdHash, signReceipt } from "./receipt.ts";
 import { Reservations } from "./reservations.ts";
@@ -52,6 +53,11 @@ export interface PaymentGateOptions {
    * Absent: API keys only (no key: 401).
    */
   x402?: X402Admission;
+  /**
+   * grad-v1 per answer: each settled answer is queued to it after its usage row is stored (the
+   * response does not wait); absent: span-v2 only.
+   */
+  grad?: GradAttributor;
   /** unix seconds now (authorisation expiry); defaults to the wall clock */
   now?: () => bigint;
 }
@@ -251,6 +257,7 @@ export class PaymentGate {
       attribution: stored,
     });
     if (payment === "escrow") this.unbatched.set(payer, owed + fee);
+    this.o.grad?.enqueue(record);
     return {
       headers: { [RECEIPT_HEADER]: encodeReceiptHeader(signed) },
       extension: {

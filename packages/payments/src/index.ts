@@ -5,6 +5,7 @@ export * from "./db.ts";
 export * from "./errors.ts";
 export * from "./evidence.ts";
 export * from "./gate.ts";
+export * from "./grad-attribution.ts";
 export * from "./price.ts";
 export * from "./receipt.ts";
 export * from "./reservations.ts";

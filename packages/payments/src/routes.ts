@@ -16,7 +16,8 @@ export interface PaymentRoutesOptions {
 /**
  * GET /v1/payments says where this server settles and which operator to authorise;
  * POST /v1/keys registers a payer-signed key binding (the key itself never reaches the server);
- * GET /v1/receipts/:id serves the signed receipt of a request (`cmpl-…`/`chatcmpl-…` or the bare id).
+ * GET /v1/receipts/:id serves the signed receipt of a request (`cmpl-…`/`chatcmpl-…` or the bare id);
+ * GET /v1/attribution/requests/:id its grad-v1 result (`{ id, grad }`, grad null until computed).
  */
 export async function paymentRoutes(app: FastifyInstance, o: PaymentRoutesOptions): Promise<void> {
   app.get("/v1/payments", async () => ({
@@ -50,5 +51,23 @@ export async function paymentRoutes(app: FastifyInstance, o: PaymentRoutesOption
           ),
         );
     return JSON.parse(row.receipt);
+  });
+
+  // grad-v1 runs after the answer is sent: `grad` is null until it has run, and stays null for a
+  // model without a gradient store
+  app.get<{ Params: { id: string } }>("/v1/attribution/requests/:id", async (req, reply) => {
+    const id = req.params.id.replace(/^(chatcmpl|cmpl)-/, "");
+    const row = o.db.usage(id);
+    if (!row)
+      return reply
+        .code(404)
+        .send(
+          openAIError(
+            `no request '${req.params.id}' was charged here`,
+            "invalid_request_error",
+            "request_not_found",
+          ),
+        );
+    return { id, grad: row.grad ?? null };
   });
 }

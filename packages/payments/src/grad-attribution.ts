@@ -1,0 +1,177 @@
+// grad-v1 per answer, in the background: after a paid answer is settled, the answer's projected
+// gradient under the model's adapter is scored against the adapter's gradient store (TracIn over the
+// training examples) and the result is stored on the usage row. The response never waits for it.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GradientStore, gradV1 } from "@openledger/attribution";
+import { toExample } from "@openledger/factory";
+import {
+  Engine,
+  GgufFile,
+  LlamaModel,
+  LoraAdapter,
+  perExampleGradients,
+  readGgufLora,
+  readLlamaGguf,
+  tokenizerFromHfJson,
+} from "@openledger/ml";
+import type { UsageRecord } from "@openledger/openlora";
+import type { GradAttributionJson, PaymentsDb } from "./db.ts";
+import { GradAttributionError } from "./errors.ts";
+
+/** What grad-v1 needs of a model version: the files training used and wrote, and its settings. */
+export interface GradModelFiles {
+  baseGguf: Uint8Array;
+  tokenizerJson: string;
+  adapterGguf: Uint8Array;
+  /** the grad-v1 store written at training time */
+  gradientStore: Uint8Array;
+  /** the training seed: the store's random projection was drawn from it */
+  seed: number;
+  /** examples were cut to maxSeqLen + 1 tokens */
+  maxSeqLen: number;
+}
+
+/** The files of a model version; null when it has no gradient store (no grad-v1 for it). */
+export type GradModelSource = (model: { modelId: bigint; version: number }) => Promise<GradModelFiles | null>;
+
+export interface GradAttributorOptions {
+  db: PaymentsDb;
+  source: GradModelSource;
+  /** background failures go here (default: console.error); they never reach a request */
+  onError?: (err: unknown) => void;
+  /** loaded models kept (each holds a base model and adapter in memory); default 2 */
+  maxModels?: number;
+  threads?: number;
+}
+
+interface LoadedModel {
+  engine: Engine;
+  model: LlamaModel;
+  adapter: LoraAdapter;
+  tokenizer: ReturnType<typeof tokenizerFromHfJson>;
+  store: GradientStore;
+  seed: number;
+  maxSeqLen: number;
+}
+
+/**
+ * Runs grad-v1 for settled answers one at a time, off the request path. `enqueue` returns at once;
+ * `idle()` resolves when every queued answer has been attributed (or has failed and been reported).
+ */
+export class GradAttributor {
+  /** model key → loaded model, or null when the model has no store; oldest first (LRU) */
+  private readonly cache = new Map<string, LoadedModel | null>();
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly o: GradAttributorOptions) {}
+
+  /** Schedules grad-v1 for a stored usage row's answer. */
+  enqueue(record: UsageRecord): void {
+    if (this.closed) return;
+    this.queue = this.queue
+      .then(async () => {
+        await this.attribute(record);
+      })
+      .catch((err: unknown) => (this.o.onError ?? console.error)(err));
+  }
+
+  /** Resolves once the queue is empty. */
+  async idle(): Promise<void> {
+    let seen: Promise<void>;
+    do {
+      seen = this.queue;
+      await seen;
+    } while (seen !== this.queue);
+  }
+
+  /** Finishes queued work and frees every loaded model. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.idle();
+    for (const m of this.cache.values()) if (m) await free(m);
+    this.cache.clear();
+  }
+
+  /** grad-v1 of one answer (null when the model has no gradient store); also stored on its usage row. */
+  async attribute(record: UsageRecord): Promise<GradAttributionJson | null> {
+    const m = await this.load(record.model);
+    if (!m) return null;
+    if (m.store.checkpoints !== 1) {
+      throw new GradAttributionError(
+        `model ${record.model.modelId} v${record.model.version}: its gradient store has ${m.store.checkpoints} checkpoints, but only the final adapter is published (one checkpoint expected)`,
+      );
+    }
+    const example = toExample(m.tokenizer, record.prompt + record.output, m.maxSeqLen);
+    if (!example) return null;
+    const g = perExampleGradients(m.model, m.adapter, [example], {
+      projectDims: m.store.dims,
+      seed: m.seed,
+    });
+    const result = gradV1([g.vectors[0]!], m.store);
+    const json: GradAttributionJson = {
+      algorithm: result.algorithm,
+      commitment: result.commitment,
+      queryHash: result.queryHash,
+      storeHash: result.storeHash,
+      credits: result.credits.map((c) => ({
+        contributionId: c.contributionId.toString(),
+        influence: c.influence.toString(),
+        share: c.share,
+      })),
+    };
+    this.o.db.setGradAttribution(record.id, json);
+    return json;
+  }
+
+  private async load(ref: { modelId: bigint; version: number }): Promise<LoadedModel | null> {
+    const key = `${ref.modelId}/${ref.version}`;
+    if (this.cache.has(key)) {
+      const hit = this.cache.get(key)!;
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const files = await this.o.source(ref);
+    const loaded = files && (await loadModel(files, this.o.threads));
+    const max = this.o.maxModels ?? 2;
+    while (this.cache.size >= max) {
+      const [oldest, m] = this.cache.entries().next().value!;
+      this.cache.delete(oldest);
+      if (m) await free(m);
+    }
+    this.cache.set(key, loaded);
+    return loaded;
+  }
+}
+
+async function loadModel(f: GradModelFiles, threads = 1): Promise<LoadedModel> {
+  const store = GradientStore.load(f.gradientStore);
+  const engine = await Engine.create({ threads, maxMemoryMiB: 512 });
+  try {
+    const { config, weights } = readLlamaGguf(GgufFile.fromBytes(f.baseGguf, "base model"));
+    const model = LlamaModel.fromWeights(engine, config, weights);
+    // the GGUF LoRA reader takes a path
+    const dir = mkdtempSync(join(tmpdir(), "grad-adapter-"));
+    try {
+      const path = join(dir, "adapter.gguf");
+      writeFileSync(path, f.adapterGguf);
+      const adapter = LoraAdapter.fromFile(engine, config, readGgufLora(path, config));
+      const tokenizer = tokenizerFromHfJson(f.tokenizerJson);
+      return { engine, model, adapter, tokenizer, store, seed: f.seed, maxSeqLen: f.maxSeqLen };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+}
+
+async function free(m: LoadedModel): Promise<void> {
+  m.adapter.free();
+  m.model.free();
+  await m.engine.close();
+}

@@ -1,0 +1,235 @@
+// grad-v1 per answer: a paid answer settled by the real PaymentGate (real SQLite) is attributed in the
+// background against a gradient store built, as ModelFactory builds one, from the adapter's own training
+// examples; the result is read back over HTTP and must equal gradV1 run directly on the same inputs.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { GradientStore, GradientStoreBuilder, gradV1 } from "@openledger/attribution";
+import { toExample } from "@openledger/factory";
+import {
+  Engine,
+  LlamaModel,
+  LoraAdapter,
+  perExampleGradients,
+  readGgufLora,
+  readLlamaGguf,
+  tokenizerFromHfJson,
+} from "@openledger/ml";
+import type { UsageRecord } from "@openledger/openlora";
+import {
+  DEMO_BASE,
+  DEMO_TOKENIZER,
+  demoAdapterBytes,
+  demoConfig,
+  writeTemp,
+} from "@openledger/openlora/test-fixtures";
+import Fastify, { type FastifyInstance } from "fastify";
+import { createPublicClient, http } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { GradAttributionJson } from "../src/db.ts";
+import { PaymentsDb } from "../src/db.ts";
+import { PaymentGate } from "../src/gate.ts";
+import { GradAttributor, type GradModelFiles, type GradModelSource } from "../src/grad-attribution.ts";
+import { paymentRoutes } from "../src/routes.ts";
+
+const SEED = 7; // the "training" seed: the store's projection is drawn from it
+const MAX_SEQ_LEN = 48;
+const DIMS = 32;
+const PROMPT = "dog:";
+const ANSWER = " a loyal animal that barks at the moon";
+/** the adapter's training texts and their contribution ids; the first holds the answer */
+const TRAINING = [
+  { id: 101n, text: `${PROMPT}${ANSWER}` },
+  { id: 102n, text: "apple: a red fruit that grows on trees" },
+  { id: 103n, text: "river: water that runs to the sea" },
+] as const;
+const operator = privateKeyToAccount(`0x${"11".repeat(32)}`);
+const payer = privateKeyToAccount(`0x${"22".repeat(32)}`).address;
+
+function usageRecord(id: string, modelId: bigint): UsageRecord {
+  const model = {
+    name: `m-${modelId}`,
+    modelId,
+    version: 1,
+    owner: operator.address,
+    pricePer1kTokens: 10n ** 15n,
+  };
+  return {
+    id,
+    model,
+    adapters: [{ ...model, weight: 1 }],
+    tenant: payer,
+    backend: "embedded",
+    prompt: PROMPT,
+    output: ANSWER,
+    promptTokens: 2,
+    completionTokens: 9,
+    totalTokens: 11,
+    finishReason: "stop",
+    startedAt: new Date(0),
+    finishedAt: new Date(0),
+  };
+}
+
+/** The store ModelFactory would write for this adapter: per-example projected gradients, one checkpoint. */
+async function buildStore(
+  adapterGguf: Uint8Array,
+  dir: string,
+): Promise<{ store: Uint8Array; query: number[] }> {
+  const engine = await Engine.create({ threads: 1, maxMemoryMiB: 256 });
+  try {
+    const { config, weights } = readLlamaGguf(DEMO_BASE);
+    const model = LlamaModel.fromWeights(engine, config, weights);
+    const adapter = LoraAdapter.fromFile(
+      engine,
+      config,
+      readGgufLora(writeTemp(dir, "store-adapter.gguf", adapterGguf), config),
+    );
+    const tokenizer = tokenizerFromHfJson(readFileSync(DEMO_TOKENIZER, "utf8"));
+    const examples = TRAINING.map((t) => toExample(tokenizer, t.text, MAX_SEQ_LEN)!);
+    const g = perExampleGradients(model, adapter, examples, { projectDims: DIMS, seed: SEED });
+    const builder = new GradientStoreBuilder({
+      dims: DIMS,
+      learningRates: [2e-3],
+      contributionIds: TRAINING.map((t) => t.id),
+    });
+    g.vectors.forEach((v, i) => {
+      builder.set(0, i, v);
+    });
+    // the answer as one example, prompt then answer, as the attributor forms it
+    const q = perExampleGradients(model, adapter, [toExample(tokenizer, PROMPT + ANSWER, MAX_SEQ_LEN)!], {
+      projectDims: DIMS,
+      seed: SEED,
+    });
+    const query = Array.from(q.vectors[0]!);
+    adapter.free();
+    model.free();
+    return { store: builder.toBuffer(), query };
+  } finally {
+    await engine.close();
+  }
+}
+
+describe("grad-v1 per paid answer", () => {
+  let dir: string;
+  let db: PaymentsDb;
+  let app: FastifyInstance;
+  let url: string;
+  let files: GradModelFiles;
+  let query: number[];
+  const errors: unknown[] = [];
+  /** model 1 has a gradient store, model 2 none, model 3's source fails */
+  const source: GradModelSource = async ({ modelId }) => {
+    if (modelId === 1n) return files;
+    if (modelId === 3n) throw new Error("the content store is unreachable");
+    return null;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "payments-grad-"));
+    const engine = await Engine.create({ threads: 1, maxMemoryMiB: 128 });
+    const adapterGguf = demoAdapterBytes(engine, demoConfig(), 1, dir);
+    await engine.close();
+    const built = await buildStore(adapterGguf, dir);
+    query = built.query;
+    files = {
+      baseGguf: readFileSync(DEMO_BASE),
+      tokenizerJson: readFileSync(DEMO_TOKENIZER, "utf8"),
+      adapterGguf,
+      gradientStore: built.store,
+      seed: SEED,
+      maxSeqLen: MAX_SEQ_LEN,
+    };
+    db = new PaymentsDb(join(dir, "payments.sqlite"));
+    app = Fastify({ logger: false });
+    await app.register(paymentRoutes, {
+      db,
+      chainId: 31337,
+      settlement: operator.address,
+      operator: operator.address,
+    });
+    url = await app.listen({ host: "127.0.0.1", port: 0 });
+  });
+
+  after(async () => {
+    await app?.close();
+    db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** settles `record` through a gate with its own attributor, waits for grad-v1, reads it over HTTP */
+  async function paidAnswer(
+    record: UsageRecord,
+  ): Promise<{ grad: GradAttributionJson | null; sentFirst: boolean }> {
+    const grad = new GradAttributor({ db, source, onError: (e) => errors.push(e) });
+    const gate = new PaymentGate({
+      // settling a finished answer reads no chain state: nothing listens here, and nothing is asked
+      client: createPublicClient({ transport: http("http://127.0.0.1:9") }),
+      chainId: 31337,
+      settlement: operator.address,
+      operator,
+      db,
+      grad,
+    });
+    const settled = await gate.settleUsage(record, payer, []);
+    assert.ok(settled.extension.receipt, "the answer is receipted");
+    // the response is built before grad-v1 has run
+    const sentFirst = db.usage(record.id)!.grad === null;
+    await grad.close();
+    const res = await fetch(`${url}/v1/attribution/requests/cmpl-${record.id}`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { id: string; grad: GradAttributionJson | null };
+    assert.equal(body.id, record.id);
+    return { grad: body.grad, sentFirst };
+  }
+
+  test("a paid answer gets grad-v1 credits equal to gradV1 on the same inputs, the same on every run", async () => {
+    const first = await paidAnswer(usageRecord("req-a", 1n));
+    assert.ok(first.sentFirst, "grad-v1 ran after the answer was settled");
+    const second = await paidAnswer(usageRecord("req-b", 1n));
+    assert.ok(first.grad && second.grad);
+    assert.deepEqual(second.grad, first.grad);
+
+    const direct = gradV1([query], GradientStore.load(files.gradientStore));
+    assert.equal(first.grad.commitment, direct.commitment);
+    assert.equal(first.grad.storeHash, direct.storeHash);
+    assert.deepEqual(
+      first.grad.credits,
+      direct.credits.map((c) => ({
+        contributionId: c.contributionId.toString(),
+        influence: c.influence.toString(),
+        share: c.share,
+      })),
+    );
+    // the credits name the store's contributions, and the passage holding the answer is among them
+    const ids = TRAINING.map((t) => t.id.toString());
+    assert.ok(first.grad.credits.length > 0);
+    for (const c of first.grad.credits) assert.ok(ids.includes(c.contributionId), c.contributionId);
+    assert.ok(first.grad.credits.some((c) => c.contributionId === "101"));
+    assert.deepEqual(errors, []);
+  });
+
+  test("a model without a gradient store gets no grad-v1 result and no error", async () => {
+    const { grad } = await paidAnswer(usageRecord("req-c", 2n));
+    assert.equal(grad, null);
+    assert.deepEqual(errors, []);
+  });
+
+  test("a failing background job is reported to onError, and the answer is still settled", async () => {
+    const { grad } = await paidAnswer(usageRecord("req-d", 3n));
+    assert.equal(grad, null);
+    assert.equal(errors.length, 1);
+    assert.match((errors[0] as Error).message, /content store is unreachable/);
+    assert.ok(db.usage("req-d"), "the usage row is stored");
+    errors.length = 0;
+  });
+
+  test("an unknown request is a 404 in OpenAI's error form", async () => {
+    const res = await fetch(`${url}/v1/attribution/requests/chatcmpl-nope`);
+    assert.equal(res.status, 404);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, "request_not_found");
+  });
+});
