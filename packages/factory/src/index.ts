@@ -35,7 +35,7 @@ export { factoryClients, type OpenFactoryOptions, openFactory, workerTokenFor } 
 export { type ReportData, reportHtml } from "./report.ts";
 export { type CompletionBody, FactoryService, type FactoryServiceOptions } from "./service.ts";
 export { type RunMetrics, runEmbedded, totalStepsFor } from "./train/embedded.ts";
-export { splitDataset } from "./train/examples.ts";
+export { splitDataset, toExample } from "./train/examples.ts";
 export { type ExternalTrainer, type ExternalTrainerConfig, runExternal } from "./train/external.ts";
 export { type VerifyCheck, type VerifyResult, verifyModel } from "./verify.ts";
 export { runWorker, type WorkerOptions } from "./worker.ts";
