@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { GradientStore, GradientStoreBuilder, gradV1 } from "@openledger/attribution";
-import { toExample } from "@openledger/factory";
+import { MANIFEST_SCHEMA, sha256Hex, toExample } from "@openledger/factory";
 import {
   Engine,
   LlamaModel,
@@ -23,15 +23,19 @@ import {
   DEMO_TOKENIZER,
   demoAdapterBytes,
   demoConfig,
+  publishDemoModel,
+  startDemoChain,
   writeTemp,
 } from "@openledger/openlora/test-fixtures";
+import { registerModel } from "@openledger/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
-import { createPublicClient, http } from "viem";
+import { createPublicClient, http, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { GradAttributionJson } from "../src/db.ts";
 import { PaymentsDb } from "../src/db.ts";
 import { PaymentGate } from "../src/gate.ts";
 import { GradAttributor, type GradModelFiles, type GradModelSource } from "../src/grad-attribution.ts";
+import { registryGradSource } from "../src/grad-source.ts";
 import { paymentRoutes } from "../src/routes.ts";
 
 const SEED = 7; // the "training" seed: the store's projection is drawn from it
@@ -162,8 +166,9 @@ describe("grad-v1 per paid answer", () => {
   /** settles `record` through a gate with its own attributor, waits for grad-v1, reads it over HTTP */
   async function paidAnswer(
     record: UsageRecord,
+    from: GradModelSource = source,
   ): Promise<{ grad: GradAttributionJson | null; sentFirst: boolean }> {
-    const grad = new GradAttributor({ db, source, onError: (e) => errors.push(e) });
+    const grad = new GradAttributor({ db, source: from, onError: (e) => errors.push(e) });
     const gate = new PaymentGate({
       // settling a finished answer reads no chain state: nothing listens here, and nothing is asked
       client: createPublicClient({ transport: http("http://127.0.0.1:9") }),
@@ -224,6 +229,59 @@ describe("grad-v1 per paid answer", () => {
     assert.match((errors[0] as Error).message, /content store is unreachable/);
     assert.ok(db.usage("req-d"), "the usage row is stored");
     errors.length = 0;
+  });
+
+  test("registryGradSource finds the store through the registry, the metadata and the training manifest", async () => {
+    const c = await startDemoChain();
+    try {
+      const ctx = { client: c.client, modelRegistry: c.addresses.modelRegistry, blobs: c.blobs };
+      const uri = async (bytes: Uint8Array) => `ipfs://${(await c.blobs.put(bytes)).cid}`;
+      const adapterURI = await uri(files.adapterGguf);
+      // the manifest fields the source reads, as ModelFactory writes them
+      const manifest = {
+        schema: MANIFEST_SCHEMA,
+        adapter: { gguf: { uri: adapterURI } },
+        gradients: { uri: await uri(files.gradientStore), format: "grad-v1", dims: DIMS },
+        config: { seed: SEED, maxSeqLen: MAX_SEQ_LEN },
+      };
+      const metadata = {
+        name: "trained",
+        kind: "adapter",
+        baseModel: c.base,
+        tokenizer: c.tokenizer,
+        manifest: await uri(new TextEncoder().encode(JSON.stringify(manifest))),
+      };
+      const { modelId } = await registerModel(c.wallet, {
+        registry: c.addresses.modelRegistry,
+        metadataURI: await uri(new TextEncoder().encode(JSON.stringify(metadata))),
+        version: {
+          baseModelHash: c.base.hash,
+          adapterHash: sha256Hex(files.adapterGguf),
+          adapterURI,
+          snapshotIds: [c.snapshotId],
+          trainingConfigHash: keccak256(toHex("trained")),
+          pricePer1kTokens: 10n ** 15n,
+        },
+      });
+      const plain = await publishDemoModel(c, "no-manifest", { bytes: files.adapterGguf });
+      const fromRegistry = registryGradSource(ctx);
+      const found = await fromRegistry({ modelId, version: 1 });
+      assert.ok(found);
+      const { baseGguf, adapterGguf, gradientStore, ...settings } = found;
+      assert.ok(Buffer.from(baseGguf).equals(files.baseGguf));
+      assert.ok(Buffer.from(adapterGguf).equals(files.adapterGguf));
+      assert.ok(Buffer.from(gradientStore).equals(files.gradientStore));
+      assert.deepEqual(settings, { tokenizerJson: files.tokenizerJson, seed: SEED, maxSeqLen: MAX_SEQ_LEN });
+      assert.equal(await fromRegistry({ modelId: plain, version: 1 }), null);
+
+      const direct = gradV1([query], GradientStore.load(files.gradientStore));
+      const { grad } = await paidAnswer(usageRecord("req-e", modelId), fromRegistry);
+      assert.equal(grad?.commitment, direct.commitment);
+      assert.equal((await paidAnswer(usageRecord("req-f", plain), fromRegistry)).grad, null);
+      assert.deepEqual(errors, []);
+    } finally {
+      await c.stop();
+    }
   });
 
   test("an unknown request is a 404 in OpenAI's error form", async () => {
