@@ -22,6 +22,7 @@ export { JobStore, TERMINAL } from "./job-store.ts";
 export { MANIFEST_SCHEMA, type TrainingManifest } from "./manifest.ts";
 export {
   addBaseModel,
+  cidOfUri,
   listModelRecords,
   listPublishedModels,
   type ModelMetadata,
