@@ -213,6 +213,11 @@ describe("grad-v1 per paid answer", () => {
     assert.ok(first.grad.credits.length > 0);
     for (const c of first.grad.credits) assert.ok(ids.includes(c.contributionId), c.contributionId);
     assert.ok(first.grad.credits.some((c) => c.contributionId === "101"));
+    assert.equal(
+      first.grad.credits.reduce((a, c) => a + c.share, 0),
+      1_000_000,
+      "shares are parts per million",
+    );
     assert.deepEqual(errors, []);
   });
 
