@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { GradientStore, GradientStoreBuilder, gradV1 } from "@openledger/attribution";
+import { devAccounts } from "@openledger/devnet";
 import { MANIFEST_SCHEMA, sha256Hex, toExample } from "@openledger/factory";
 import {
   Engine,
@@ -18,6 +19,7 @@ import {
   tokenizerFromHfJson,
 } from "@openledger/ml";
 import type { UsageRecord } from "@openledger/openlora";
+import { EmbeddedBackend, OpenLora, openaiRoutes, RegistryCatalog } from "@openledger/openlora";
 import {
   DEMO_BASE,
   DEMO_TOKENIZER,
@@ -27,10 +29,13 @@ import {
   startDemoChain,
   writeTemp,
 } from "@openledger/openlora/test-fixtures";
-import { registerModel } from "@openledger/sdk";
+import { approveToken, authorize, connect, deposit, registerModel, transferToken } from "@openledger/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
+import OpenAI from "openai";
 import { createPublicClient, http, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { getChainId } from "viem/actions";
+import { createKeyBinding } from "../src/api-keys.ts";
 import type { GradAttributionJson } from "../src/db.ts";
 import { PaymentsDb } from "../src/db.ts";
 import { PaymentGate } from "../src/gate.ts";
@@ -77,11 +82,12 @@ function usageRecord(id: string, modelId: bigint): UsageRecord {
   };
 }
 
-/** The store ModelFactory would write for this adapter: per-example projected gradients, one checkpoint. */
-async function buildStore(
+/** Projected gradients (the store's dims and seed) of texts under the adapter, one example each as training forms them. */
+async function projected(
   adapterGguf: Uint8Array,
   dir: string,
-): Promise<{ store: Uint8Array; query: number[] }> {
+  texts: readonly string[],
+): Promise<Float32Array[]> {
   const engine = await Engine.create({ threads: 1, maxMemoryMiB: 256 });
   try {
     const { config, weights } = readLlamaGguf(DEMO_BASE);
@@ -89,31 +95,35 @@ async function buildStore(
     const adapter = LoraAdapter.fromFile(
       engine,
       config,
-      readGgufLora(writeTemp(dir, "store-adapter.gguf", adapterGguf), config),
+      readGgufLora(writeTemp(dir, "projected-adapter.gguf", adapterGguf), config),
     );
     const tokenizer = tokenizerFromHfJson(readFileSync(DEMO_TOKENIZER, "utf8"));
-    const examples = TRAINING.map((t) => toExample(tokenizer, t.text, MAX_SEQ_LEN)!);
+    const examples = texts.map((t) => toExample(tokenizer, t, MAX_SEQ_LEN)!);
     const g = perExampleGradients(model, adapter, examples, { projectDims: DIMS, seed: SEED });
-    const builder = new GradientStoreBuilder({
-      dims: DIMS,
-      learningRates: [2e-3],
-      contributionIds: TRAINING.map((t) => t.id),
-    });
-    g.vectors.forEach((v, i) => {
-      builder.set(0, i, v);
-    });
-    // the answer as one example, prompt then answer, as the attributor forms it
-    const q = perExampleGradients(model, adapter, [toExample(tokenizer, PROMPT + ANSWER, MAX_SEQ_LEN)!], {
-      projectDims: DIMS,
-      seed: SEED,
-    });
-    const query = Array.from(q.vectors[0]!);
     adapter.free();
     model.free();
-    return { store: builder.toBuffer(), query };
+    return g.vectors.map((v) => Float32Array.from(v));
   } finally {
     await engine.close();
   }
+}
+
+/** The store ModelFactory would write for this adapter: per-example projected gradients, one checkpoint. */
+async function buildStore(adapterGguf: Uint8Array, dir: string): Promise<Uint8Array> {
+  const builder = new GradientStoreBuilder({
+    dims: DIMS,
+    learningRates: [2e-3],
+    contributionIds: TRAINING.map((t) => t.id),
+  });
+  const vectors = await projected(
+    adapterGguf,
+    dir,
+    TRAINING.map((t) => t.text),
+  );
+  vectors.forEach((v, i) => {
+    builder.set(0, i, v);
+  });
+  return builder.toBuffer();
 }
 
 describe("grad-v1 per paid answer", () => {
@@ -122,7 +132,8 @@ describe("grad-v1 per paid answer", () => {
   let app: FastifyInstance;
   let url: string;
   let files: GradModelFiles;
-  let query: number[];
+  /** the answer's projected gradient: prompt then answer as one example, as the attributor forms it */
+  let query: Float32Array;
   const errors: unknown[] = [];
   /** model 1 has a gradient store, model 2 none, model 3's source fails */
   const source: GradModelSource = async ({ modelId }) => {
@@ -136,13 +147,13 @@ describe("grad-v1 per paid answer", () => {
     const engine = await Engine.create({ threads: 1, maxMemoryMiB: 128 });
     const adapterGguf = demoAdapterBytes(engine, demoConfig(), 1, dir);
     await engine.close();
-    const built = await buildStore(adapterGguf, dir);
-    query = built.query;
+    const store = await buildStore(adapterGguf, dir);
+    query = (await projected(adapterGguf, dir, [PROMPT + ANSWER]))[0]!;
     files = {
       baseGguf: readFileSync(DEMO_BASE),
       tokenizerJson: readFileSync(DEMO_TOKENIZER, "utf8"),
       adapterGguf,
-      gradientStore: built.store,
+      gradientStore: store,
       seed: SEED,
       maxSeqLen: MAX_SEQ_LEN,
     };
@@ -279,11 +290,75 @@ describe("grad-v1 per paid answer", () => {
       assert.deepEqual(settings, { tokenizerJson: files.tokenizerJson, seed: SEED, maxSeqLen: MAX_SEQ_LEN });
       assert.equal(await fromRegistry({ modelId: plain, version: 1 }), null);
 
-      const direct = gradV1([query], GradientStore.load(files.gradientStore));
-      const { grad } = await paidAnswer(usageRecord("req-e", modelId), fromRegistry);
-      assert.equal(grad?.commitment, direct.commitment);
-      assert.equal((await paidAnswer(usageRecord("req-f", plain), fromRegistry)).grad, null);
-      assert.deepEqual(errors, []);
+      // a paid call over HTTP with the openai client: API key, escrow, OpenLoRA, the gate with grad-v1
+      const chainId = await getChainId(c.client);
+      const settlement = c.addresses.inferenceSettlement;
+      const op = privateKeyToAccount(devAccounts[2].privateKey);
+      const paidDb = new PaymentsDb(join(dir, "paid.sqlite"));
+      const grad = new GradAttributor({ db: paidDb, source: fromRegistry, onError: (e) => errors.push(e) });
+      const gate = new PaymentGate({ client: c.client, chainId, settlement, operator: op, db: paidDb, grad });
+      const lora = new OpenLora({
+        catalog: new RegistryCatalog({
+          client: c.client,
+          registry: c.addresses.modelRegistry,
+          blobs: c.blobs,
+        }),
+        defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1 }),
+        admission: gate.admission,
+      });
+      const server = Fastify({ logger: false });
+      await server.register(openaiRoutes, { openlora: lora });
+      await server.register(paymentRoutes, { db: paidDb, chainId, settlement, operator: op.address });
+      server.addHook("onClose", () => lora.close());
+      const base = await server.listen({ host: "127.0.0.1", port: 0 });
+      try {
+        const who = devAccounts[3];
+        const amount = 10n ** 18n;
+        const payerWallet = (await connect(c.anvil.rpcUrl, who.privateKey)).walletClient!;
+        await transferToken(c.wallet, { token: c.addresses.token, to: who.address, amount });
+        await approveToken(payerWallet, { token: c.addresses.token, spender: settlement, amount });
+        await deposit(payerWallet, { settlement, amount });
+        await authorize(payerWallet, { settlement, operator: op.address, cap: amount, expiry: 2n ** 39n });
+        const { key, binding } = await createKeyBinding(privateKeyToAccount(who.privateKey), {
+          chainId,
+          settlement,
+          issuedAt: 1n,
+        });
+        const bound = await fetch(`${base}/v1/keys`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ ...binding, issuedAt: binding.issuedAt.toString() }),
+        });
+        assert.equal(bound.status, 201);
+        const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0 });
+        const ask = (model: string) =>
+          openai.completions.create({ model, prompt: PROMPT, max_tokens: 8, temperature: 0 });
+        const paid = await ask("trained");
+        const unstored = await ask("no-manifest");
+        await grad.idle();
+        const read = async (id: string) =>
+          (
+            (await (await fetch(`${base}/v1/attribution/requests/${id}`)).json()) as {
+              grad: GradAttributionJson | null;
+            }
+          ).grad;
+        const answer = paid.choices[0]!.text;
+        const q = (await projected(files.adapterGguf, dir, [PROMPT + answer]))[0]!;
+        const direct = gradV1([q], GradientStore.load(files.gradientStore));
+        const got = await read(paid.id);
+        assert.ok(got, "the paid answer has a grad-v1 result");
+        assert.equal(got.commitment, direct.commitment);
+        assert.deepEqual(
+          got.credits.map((x) => x.contributionId),
+          direct.credits.map((x) => x.contributionId.toString()),
+        );
+        assert.equal(await read(unstored.id), null);
+        assert.deepEqual(errors, []);
+      } finally {
+        await server.close();
+        await grad.close();
+        paidDb.close();
+      }
     } finally {
       await c.stop();
     }
