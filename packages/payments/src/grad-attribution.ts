@@ -43,6 +43,8 @@ export interface GradAttributorOptions {
   onError?: (err: unknown) => void;
   /** loaded models kept (each holds a base model and adapter in memory); default 2 */
   maxModels?: number;
+  /** answers waiting at most; past it an answer is skipped (reported to onError); default 1,000 */
+  maxPending?: number;
   threads?: number;
 }
 
@@ -65,17 +67,32 @@ export class GradAttributor {
   private readonly cache = new Map<string, LoadedModel | null>();
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  private pending = 0;
 
   constructor(private readonly o: GradAttributorOptions) {}
 
   /** Schedules grad-v1 for a stored usage row's answer. */
   enqueue(record: UsageRecord): void {
     if (this.closed) return;
+    const report = this.o.onError ?? console.error;
+    // answers can arrive faster than grad-v1 runs: the backlog is bounded, not the answers
+    if (this.pending >= (this.o.maxPending ?? 1000)) {
+      report(
+        new GradAttributionError(
+          `grad-v1 skipped for request ${record.id}: ${this.pending} answers are waiting`,
+        ),
+      );
+      return;
+    }
+    this.pending++;
     this.queue = this.queue
       .then(async () => {
         await this.attribute(record);
       })
-      .catch((err: unknown) => (this.o.onError ?? console.error)(err));
+      .catch(report)
+      .finally(() => {
+        this.pending--;
+      });
   }
 
   /** Resolves once the queue is empty. */

@@ -364,6 +364,27 @@ describe("grad-v1 per paid answer", () => {
     }
   });
 
+  test("past maxPending an answer is skipped and reported, the rest are attributed", async () => {
+    const gate = new PaymentGate({
+      client: createPublicClient({ transport: http("http://127.0.0.1:9") }),
+      chainId: 31337,
+      settlement: operator.address,
+      operator,
+      db,
+    });
+    const records = [usageRecord("req-g", 1n), usageRecord("req-h", 1n)];
+    for (const r of records) await gate.settleUsage(r, payer, []);
+    const grad = new GradAttributor({ db, source, maxPending: 1, onError: (e) => errors.push(e) });
+    // queued back to back: the second finds the first still waiting
+    for (const r of records) grad.enqueue(r);
+    await grad.close();
+    assert.ok(db.usage("req-g")!.grad, "the first answer is attributed");
+    assert.equal(db.usage("req-h")!.grad, null);
+    assert.equal(errors.length, 1);
+    assert.match((errors[0] as Error).message, /skipped for request req-h/);
+    errors.length = 0;
+  });
+
   test("an unknown request is a 404 in OpenAI's error form", async () => {
     const res = await fetch(`${url}/v1/attribution/requests/chatcmpl-nope`);
     assert.equal(res.status, 404);
