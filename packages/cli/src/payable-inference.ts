@@ -17,6 +17,8 @@ import type { SettlementSource } from "./settlement-sources.ts";
 export interface PayableInferenceOptions {
   /** payments.sqlite (API keys, usage rows, batches) lives here */
   dataDir: string;
+  /** the content store models are published to (grad-v1 reads base, adapter and gradient store there) */
+  blobsDir: string;
   rpcUrl: string;
   addresses: {
     inferenceSettlement: Address;
@@ -102,6 +104,17 @@ export async function openPayableInference(o: PayableInferenceOptions): Promise<
 
   mkdirSync(o.dataDir, { recursive: true });
   const db = new payments.PaymentsDb(join(o.dataDir, "payments.sqlite"));
+  const { FileBlobStore } = await import("@openledger/datanet");
+  // grad-v1 of every paid answer, in the background, for models whose training wrote a gradient store
+  const grad = new payments.GradAttributor({
+    db,
+    source: payments.registryGradSource({
+      client: publicClient,
+      modelRegistry: o.addresses.modelRegistry,
+      blobs: new FileBlobStore(o.blobsDir),
+    }),
+    onError: (err) => o.log.warn("grad-v1 attribution failed", { error: (err as Error).message }),
+  });
   const gate = new payments.PaymentGate({
     client: publicClient,
     chainId,
@@ -110,6 +123,7 @@ export async function openPayableInference(o: PayableInferenceOptions): Promise<
     db,
     spanIndexes: o.spanIndexes,
     witnessChunks: witnessChunksFrom(o.datanets),
+    grad,
     ...(x402 ? { x402: x402.admission } : {}),
   });
   const batcher = new payments.SettlementBatcher({
@@ -144,6 +158,7 @@ export async function openPayableInference(o: PayableInferenceOptions): Promise<
     start: () => batcher.start(),
     close: async () => {
       await batcher.stop();
+      await grad.close();
       db.close();
     },
   };

@@ -159,6 +159,7 @@ export function registerUpCommand(program: Command): void {
           const a = deployment.addresses;
           payable = await openPayableInference({
             dataDir: join(options.datadir, "payments"),
+            blobsDir: join(options.datadir, "blobs"),
             rpcUrl: chain.url,
             addresses: {
               inferenceSettlement: a.inferenceSettlement!,
