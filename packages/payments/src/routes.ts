@@ -1,5 +1,5 @@
 import { openAIError } from "@openledger/common";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Address } from "viem";
 import { verifyKeyBinding } from "./api-keys.ts";
 import type { PaymentsDb } from "./db.ts";
@@ -37,37 +37,29 @@ export async function paymentRoutes(app: FastifyInstance, o: PaymentRoutesOption
     }
   });
 
-  app.get<{ Params: { id: string } }>("/v1/receipts/:id", async (req, reply) => {
-    const id = req.params.id.replace(/^(chatcmpl|cmpl)-/, "");
+  /** The usage row of a served request id (`cmpl-…`/`chatcmpl-…` or the bare id), or a 404 sent. */
+  const usageOf = (served: string, reply: FastifyReply, notFound: { message: string; code: string }) => {
+    const id = served.replace(/^(chatcmpl|cmpl)-/, "");
     const row = o.db.usage(id);
-    if (!row)
-      return reply
-        .code(404)
-        .send(
-          openAIError(
-            `no receipt for request '${req.params.id}'`,
-            "invalid_request_error",
-            "receipt_not_found",
-          ),
-        );
-    return JSON.parse(row.receipt);
+    if (!row) reply.code(404).send(openAIError(notFound.message, "invalid_request_error", notFound.code));
+    return row && { id, row };
+  };
+
+  app.get<{ Params: { id: string } }>("/v1/receipts/:id", async (req, reply) => {
+    const found = usageOf(req.params.id, reply, {
+      message: `no receipt for request '${req.params.id}'`,
+      code: "receipt_not_found",
+    });
+    return found ? JSON.parse(found.row.receipt) : reply;
   });
 
   // grad-v1 runs after the answer is sent: `grad` is null until it has run, and stays null for a
   // model without a gradient store
   app.get<{ Params: { id: string } }>("/v1/attribution/requests/:id", async (req, reply) => {
-    const id = req.params.id.replace(/^(chatcmpl|cmpl)-/, "");
-    const row = o.db.usage(id);
-    if (!row)
-      return reply
-        .code(404)
-        .send(
-          openAIError(
-            `no request '${req.params.id}' was charged here`,
-            "invalid_request_error",
-            "request_not_found",
-          ),
-        );
-    return { id, grad: row.grad ?? null };
+    const found = usageOf(req.params.id, reply, {
+      message: `no request '${req.params.id}' was charged here`,
+      code: "request_not_found",
+    });
+    return found ? { id: found.id, grad: found.row.grad ?? null } : reply;
   });
 }

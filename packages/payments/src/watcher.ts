@@ -258,13 +258,7 @@ export async function checkRecord(
   );
   const total = r.payouts.reduce((s, p) => s + BigInt(p.amount), 0n);
   const expected = payoutsForCredits(result.credits, total, (id) => owners[ids.indexOf(id)]!);
-  const same =
-    expected.length === r.payouts.length &&
-    expected.every(
-      (p, i) =>
-        getAddress(p.account) === getAddress(r.payouts[i]!.account) &&
-        p.amount === BigInt(r.payouts[i]!.amount),
-    );
+  const same = samePayouts(expected, r.payouts);
   if (!same)
     return {
       index,
@@ -300,13 +294,7 @@ async function checkUncredited(
   }
   const total = r.payouts.reduce((sum, p) => sum + BigInt(p.amount), 0n);
   const expected = uncreditedPayouts(total, training, o.modelOwner);
-  const same =
-    expected.length === r.payouts.length &&
-    expected.every(
-      (p, i) =>
-        getAddress(p.account) === getAddress(r.payouts[i]!.account) &&
-        p.amount === BigInt(r.payouts[i]!.amount),
-    );
+  const same = samePayouts(expected, r.payouts);
   return same
     ? { index, verdict: "right" }
     : {
@@ -387,4 +375,19 @@ export async function checkBatch(
     evidence: wrong.evidence,
   });
   return { batchId, verdicts, challenged: { index: wrong.index, hash: sent.hash, reward: sent.reward } };
+}
+
+/** Whether a record's published payouts are exactly `expected`, in order (addresses in any case). */
+function samePayouts(
+  expected: readonly { account: Address; amount: bigint }[],
+  published: PublishedRecord["payouts"],
+): boolean {
+  return (
+    expected.length === published.length &&
+    expected.every(
+      (p, i) =>
+        getAddress(p.account) === getAddress(published[i]!.account) &&
+        p.amount === BigInt(published[i]!.amount),
+    )
+  );
 }
