@@ -16,21 +16,14 @@ import { SettlementBatcher } from "../src/batcher.ts";
 import { PaymentGate } from "../src/gate.ts";
 import { settlementRoutes } from "../src/settlement-routes.ts";
 import { fetchBatchRecords, recordProofOf } from "../src/watcher.ts";
-import { OPEN, PASSAGES, type SettlementChain, startSettlementChain } from "./settlement-fixture.ts";
-
-const OPENLEDGER = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
-
-/** Runs the CLI without blocking this process, which serves the API it reads. */
-function cli(...args: string[]) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [OPENLEDGER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import {
+  cli,
+  OPEN,
+  OPENLEDGER,
+  PASSAGES,
+  type SettlementChain,
+  startSettlementChain,
+} from "./settlement-fixture.ts";
 
 describe("challenges", () => {
   let c: SettlementChain;

@@ -2,7 +2,7 @@
 // ModelFactory does, OpenLoRA serving them with the payment gate, and the `openai` client paying
 // with API keys bound to escrow accounts.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -28,8 +28,8 @@ import { PaymentsDb } from "../src/db.ts";
 import { PaymentGate, RECEIPT_HEADER } from "../src/gate.ts";
 import { decodeReceiptHeader, verifyReceipt } from "../src/receipt.ts";
 import { paymentRoutes } from "../src/routes.ts";
+import { cli, OPENLEDGER } from "./settlement-fixture.ts";
 
-const OPENLEDGER = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
 const PRICE = 10n ** 15n; // per 1,000 tokens: 10^12 wei a token
 const OPEN = 10n ** 18n;
 
@@ -316,16 +316,7 @@ describe("prepaid inference through the openai client", () => {
     const who = devAccounts[1];
     await transferToken(c.wallet, { token: c.addresses.token, to: who.address, amount: 2n * OPEN });
     const chain = ["--rpc", c.anvil.rpcUrl, "--deployments", join(c.dir, "deployments"), "--account", "1"];
-    // asynchronous: the server answering `keys create` runs in this process
-    const cli = (...args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [OPENLEDGER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        child.on("close", (status) => resolve({ status, stdout, stderr }));
-      });
+    // asynchronous (cli): the server answering `keys create` runs in this process
     const dep = await cli("escrow", "deposit", "1.5", ...chain);
     assert.equal(dep.status, 0, dep.stderr);
     assert.match(dep.stdout, /escrow of 0x[0-9a-fA-F]{40} is 1.5 OPEN/);

@@ -1,6 +1,7 @@
 // A real anvil with the protocol deployed, one Datanet whose snapshot holds two contributed passages
 // (a true chunks root and contributors root), a model trained on it, a staked-or-not operator and the
 // payment gate attributing answers against the snapshot: what the settlement tests share.
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,21 @@ import type { TrainingSnapshot } from "../src/batch-builder.ts";
 import { PaymentsDb } from "../src/db.ts";
 import type { WitnessChunks } from "../src/evidence.ts";
 import { PaymentGate } from "../src/gate.ts";
+
+/** The `openledger` CLI entry point. */
+export const OPENLEDGER = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
+
+/** Runs the CLI without blocking this process, which serves the API it reads. */
+export function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [OPENLEDGER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 export const OPEN = 10n ** 18n;
 export const PRICE = 10n ** 15n; // per 1,000 tokens

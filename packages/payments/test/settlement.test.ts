@@ -2,7 +2,6 @@
 // every party exactly; a failed post is retried without loss; the records routes serve any record with
 // its evidence and refuse hostile ids.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -29,21 +28,7 @@ import { SettlementBatcher } from "../src/batcher.ts";
 import { paymentRoutes } from "../src/routes.ts";
 import { settlementRoutes } from "../src/settlement-routes.ts";
 import { checkRecord, type PublishedRecord } from "../src/watcher.ts";
-import { OPEN, PASSAGES, type SettlementChain, startSettlementChain } from "./settlement-fixture.ts";
-
-const OPENLEDGER = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
-
-/** Runs the CLI without blocking this process, which serves the API it reads. */
-function cli(...args: string[]) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [OPENLEDGER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { cli, OPEN, PASSAGES, type SettlementChain, startSettlementChain } from "./settlement-fixture.ts";
 
 interface RecordJson {
   index: number;
