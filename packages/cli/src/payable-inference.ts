@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { SpanIndex } from "@openledger/attribution";
-import type { AdmissionHook } from "@openledger/openlora";
+import type { AdmissionHook, OpenLora } from "@openledger/openlora";
 import type {
   PaymentGate,
   PaymentRoutesOptions,
@@ -40,6 +40,8 @@ export interface PayableInferenceOptions {
   spanIndexes: (snapshotIds: readonly bigint[]) => Promise<SpanIndex[]>;
   /** chunk texts, snapshot proofs and contributors, for settlement records */
   datanets: SettlementSource;
+  /** grad-v1 borrows the base models and adapters its embedded engine has loaded (else loads its own) */
+  openlora?: OpenLora;
   log: Logger;
 }
 
@@ -113,6 +115,7 @@ export async function openPayableInference(o: PayableInferenceOptions): Promise<
       modelRegistry: o.addresses.modelRegistry,
       blobs: new FileBlobStore(o.blobsDir),
     }),
+    ...(o.openlora ? { lender: payments.openLoraLender(o.openlora) } : {}),
     onError: (err) => o.log.warn("grad-v1 attribution failed", { error: (err as Error).message }),
   });
   const gate = new payments.PaymentGate({

@@ -135,7 +135,10 @@ export class EmbeddedBackend implements Backend {
   }
 
   /** A lease on the (possibly ensembled) adapter of a request; null for the base model alone. */
-  private async lease(req: GenerationRequest, base: LoadedBase): Promise<AdapterLease | null> {
+  private async lease(
+    req: Pick<GenerationRequest, "model" | "adapters">,
+    base: LoadedBase,
+  ): Promise<AdapterLease | null> {
     if (req.adapters.length === 0) return null;
     for (const { model } of req.adapters) {
       if (!model.adapter)
@@ -163,6 +166,18 @@ export class EmbeddedBackend implements Backend {
         parts.push({ file: await this.adapterFile(a.model, base), weight: a.weight });
       return LoraAdapter.fromFile(engine, config, combineAdapters(parts));
     });
+  }
+
+  /**
+   * Lends an adapter model's loaded base and its adapter (loaded as a request would) to other work on
+   * this engine, e.g. payments' grad-v1, so nothing is loaded twice. ml calls are synchronous, so that
+   * work runs between the scheduler's forward steps, never inside one; it must not write the weights.
+   * Release the lease when done.
+   */
+  async borrow(m: PublishedModel): Promise<{ base: LoadedBase; lease: AdapterLease }> {
+    const base = await this.base(m);
+    const lease = await this.lease({ model: m, adapters: [{ model: m, weight: 1 }] }, base);
+    return { base, lease: lease! };
   }
 
   async prepare(req: GenerationRequest): Promise<PreparedGeneration> {

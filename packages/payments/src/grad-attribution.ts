@@ -17,45 +17,85 @@ import {
   tokenizerFromHfJson,
 } from "@openledger/ml";
 import type { UsageRecord } from "@openledger/openlora";
+import type { Hex } from "viem";
 import type { GradAttributionJson, PaymentsDb } from "./db.ts";
 import { GradAttributionError } from "./errors.ts";
 
-/** What grad-v1 needs of a model version: the files training used and wrote, and its settings. */
-export interface GradModelFiles {
+/** The weights training used: the base model, its tokenizer and the LoRA adapter. */
+export interface GradModelWeights {
   baseGguf: Uint8Array;
   tokenizerJson: string;
   adapterGguf: Uint8Array;
+}
+
+/** What grad-v1 needs of a model version: the files training used and wrote, and its settings. */
+export interface GradModelFiles {
+  /** sha256 of the adapter file (ModelRegistry's adapterHash): a borrowed adapter must be this one */
+  adapterHash: Hex;
   /** the grad-v1 store written at training time */
   gradientStore: Uint8Array;
   /** the training seed: the store's random projection was drawn from it */
   seed: number;
   /** examples were cut to maxSeqLen + 1 tokens */
   maxSeqLen: number;
+  /** reads the weights; called only when no loaded copy can be borrowed (see GradModelLender) */
+  weights(): Promise<GradModelWeights>;
 }
 
 /** The files of a model version; null when it has no gradient store (no grad-v1 for it). */
-export type GradModelSource = (model: { modelId: bigint; version: number }) => Promise<GradModelFiles | null>;
+export type GradModelSource = (model: ModelRef) => Promise<GradModelFiles | null>;
+
+export interface ModelRef {
+  modelId: bigint;
+  version: number;
+}
+
+/** A base model and adapter that the server already holds in memory, lent for one answer. */
+export interface LentModel {
+  model: LlamaModel;
+  adapter: LoraAdapter;
+  tokenizer: Tokenizer;
+  /** hands them back (the lender may then evict the adapter) */
+  release(): void;
+}
+
+/**
+ * Lends the loaded base model and adapter a model version is served with, so grad-v1 does not load
+ * them a second time; null when they are not in this process (served by llama.cpp or remote workers,
+ * or not with the adapter whose sha256 is `adapterHash`): then the attributor loads its own copy.
+ */
+export type GradModelLender = (model: ModelRef, adapterHash: Hex) => Promise<LentModel | null>;
 
 export interface GradAttributorOptions {
   db: PaymentsDb;
   source: GradModelSource;
+  /** where to borrow loaded models from (openLoraLender); absent: every model is loaded here */
+  lender?: GradModelLender;
   /** background failures go here (default: console.error); they never reach a request */
   onError?: (err: unknown) => void;
-  /** loaded models kept (each holds a base model and adapter in memory); default 2 */
+  /** models kept (each holds a gradient store, and a base model and adapter when none is lent); default 2 */
   maxModels?: number;
   /** answers waiting at most; past it an answer is skipped (reported to onError); default 1,000 */
   maxPending?: number;
+  /** threads of the attributor's own engine (only used when a model is not lent) */
   threads?: number;
 }
 
-interface LoadedModel {
+type Tokenizer = ReturnType<typeof tokenizerFromHfJson>;
+
+/** A base model and adapter loaded by the attributor itself, on its own engine. */
+interface OwnModel {
   engine: Engine;
   model: LlamaModel;
   adapter: LoraAdapter;
-  tokenizer: ReturnType<typeof tokenizerFromHfJson>;
+  tokenizer: Tokenizer;
+}
+
+interface GradModel {
+  files: GradModelFiles;
   store: GradientStore;
-  seed: number;
-  maxSeqLen: number;
+  /** loaded on first use when the lender had none */
+  own?: OwnModel;
 }
 
 /**
@@ -64,7 +104,7 @@ interface LoadedModel {
  */
 export class GradAttributor {
   /** model key → loaded model, or null when the model has no store; oldest first (LRU) */
-  private readonly cache = new Map<string, LoadedModel | null>();
+  private readonly cache = new Map<string, GradModel | null>();
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
   private pending = 0;
@@ -108,7 +148,7 @@ export class GradAttributor {
   async close(): Promise<void> {
     this.closed = true;
     await this.idle();
-    for (const m of this.cache.values()) if (m) await free(m);
+    for (const m of this.cache.values()) if (m?.own) await free(m.own);
     this.cache.clear();
   }
 
@@ -121,29 +161,37 @@ export class GradAttributor {
         `model ${record.model.modelId} v${record.model.version}: its gradient store has ${m.store.checkpoints} checkpoints, but only the final adapter is published (one checkpoint expected)`,
       );
     }
-    const example = toExample(m.tokenizer, record.prompt + record.output, m.maxSeqLen);
-    if (!example) return null;
-    const g = perExampleGradients(m.model, m.adapter, [example], {
-      projectDims: m.store.dims,
-      seed: m.seed,
-    });
-    const result = gradV1([g.vectors[0]!], m.store);
-    const json: GradAttributionJson = {
-      algorithm: result.algorithm,
-      commitment: result.commitment,
-      queryHash: result.queryHash,
-      storeHash: result.storeHash,
-      credits: result.credits.map((c) => ({
-        contributionId: c.contributionId.toString(),
-        influence: c.influence.toString(),
-        share: c.share,
-      })),
-    };
-    this.o.db.setGradAttribution(record.id, json);
-    return json;
+    const lent = this.o.lender ? await this.o.lender(record.model, m.files.adapterHash) : null;
+    try {
+      const w = lent ?? (m.own ??= await loadOwn(await m.files.weights(), this.o.threads));
+      const example = toExample(w.tokenizer, record.prompt + record.output, m.files.maxSeqLen);
+      if (!example) return null;
+      // synchronous, like every ml call: on a lent model it runs between the server's forward steps,
+      // on scratch buffers of its own (no KV cache), and only reads the weights
+      const g = perExampleGradients(w.model, w.adapter, [example], {
+        projectDims: m.store.dims,
+        seed: m.files.seed,
+      });
+      const result = gradV1([g.vectors[0]!], m.store);
+      const json: GradAttributionJson = {
+        algorithm: result.algorithm,
+        commitment: result.commitment,
+        queryHash: result.queryHash,
+        storeHash: result.storeHash,
+        credits: result.credits.map((c) => ({
+          contributionId: c.contributionId.toString(),
+          influence: c.influence.toString(),
+          share: c.share,
+        })),
+      };
+      this.o.db.setGradAttribution(record.id, json);
+      return json;
+    } finally {
+      lent?.release();
+    }
   }
 
-  private async load(ref: { modelId: bigint; version: number }): Promise<LoadedModel | null> {
+  private async load(ref: ModelRef): Promise<GradModel | null> {
     const key = `${ref.modelId}/${ref.version}`;
     if (this.cache.has(key)) {
       const hit = this.cache.get(key)!;
@@ -152,20 +200,19 @@ export class GradAttributor {
       return hit;
     }
     const files = await this.o.source(ref);
-    const loaded = files && (await loadModel(files, this.o.threads));
+    const loaded = files && { files, store: GradientStore.load(files.gradientStore) };
     const max = this.o.maxModels ?? 2;
     while (this.cache.size >= max) {
       const [oldest, m] = this.cache.entries().next().value!;
       this.cache.delete(oldest);
-      if (m) await free(m);
+      if (m?.own) await free(m.own);
     }
     this.cache.set(key, loaded);
     return loaded;
   }
 }
 
-async function loadModel(f: GradModelFiles, threads = 1): Promise<LoadedModel> {
-  const store = GradientStore.load(f.gradientStore);
+async function loadOwn(f: GradModelWeights, threads = 1): Promise<OwnModel> {
   const engine = await Engine.create({ threads, maxMemoryMiB: 512 });
   try {
     const { config, weights } = readLlamaGguf(GgufFile.fromBytes(f.baseGguf, "base model"));
@@ -176,8 +223,7 @@ async function loadModel(f: GradModelFiles, threads = 1): Promise<LoadedModel> {
       const path = join(dir, "adapter.gguf");
       writeFileSync(path, f.adapterGguf);
       const adapter = LoraAdapter.fromFile(engine, config, readGgufLora(path, config));
-      const tokenizer = tokenizerFromHfJson(f.tokenizerJson);
-      return { engine, model, adapter, tokenizer, store, seed: f.seed, maxSeqLen: f.maxSeqLen };
+      return { engine, model, adapter, tokenizer: tokenizerFromHfJson(f.tokenizerJson) };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -187,7 +233,7 @@ async function loadModel(f: GradModelFiles, threads = 1): Promise<LoadedModel> {
   }
 }
 
-async function free(m: LoadedModel): Promise<void> {
+async function free(m: OwnModel): Promise<void> {
   m.adapter.free();
   m.model.free();
   await m.engine.close();

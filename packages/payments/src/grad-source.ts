@@ -1,6 +1,7 @@
 // Where a published model's grad-v1 inputs live: ModelRegistry names the version's adapter, the
 // model's metadata blob names ModelFactory's training manifest, and the manifest names the gradient
-// store and the seed and sequence length it was written with; every file comes from the content store.
+// store and the seed and sequence length it was written with; every file comes from the content store
+// (the weights only when no loaded copy is lent).
 import {
   cidOfUri,
   MANIFEST_SCHEMA,
@@ -24,19 +25,19 @@ export function registryGradSource(ctx: RegistryContext): GradModelSource {
     if (manifest.schema !== MANIFEST_SCHEMA || manifest.gradients?.format !== "grad-v1") return null;
     const v = await getModelVersion(ctx.client, { registry: ctx.modelRegistry, modelId, version });
     if (cidOfUri(v.adapterURI) !== cidOfUri(manifest.adapter.gguf.uri)) return null;
-    const [baseGguf, tokenizer, adapterGguf, gradientStore] = await Promise.all([
-      ctx.blobs.get(record.published.baseModel.cid),
-      ctx.blobs.get(record.published.tokenizerCid),
-      ctx.blobs.get(cidOfUri(v.adapterURI)),
-      ctx.blobs.get(cidOfUri(manifest.gradients.uri)),
-    ]);
     return {
-      baseGguf,
-      tokenizerJson: new TextDecoder().decode(tokenizer),
-      adapterGguf,
-      gradientStore,
+      adapterHash: v.adapterHash,
+      gradientStore: await ctx.blobs.get(cidOfUri(manifest.gradients.uri)),
       seed: manifest.config.seed,
       maxSeqLen: manifest.config.maxSeqLen,
+      weights: async () => {
+        const [baseGguf, tokenizer, adapterGguf] = await Promise.all([
+          ctx.blobs.get(record.published.baseModel.cid),
+          ctx.blobs.get(record.published.tokenizerCid),
+          ctx.blobs.get(cidOfUri(v.adapterURI)),
+        ]);
+        return { baseGguf, tokenizerJson: new TextDecoder().decode(tokenizer), adapterGguf };
+      },
     };
   };
 }

@@ -6,6 +6,7 @@ export * from "./errors.ts";
 export * from "./evidence.ts";
 export * from "./gate.ts";
 export * from "./grad-attribution.ts";
+export * from "./grad-lender.ts";
 export * from "./grad-source.ts";
 export * from "./price.ts";
 export * from "./receipt.ts";

@@ -19,7 +19,13 @@ import {
   tokenizerFromHfJson,
 } from "@openledger/ml";
 import type { UsageRecord } from "@openledger/openlora";
-import { EmbeddedBackend, OpenLora, openaiRoutes, RegistryCatalog } from "@openledger/openlora";
+import {
+  EmbeddedBackend,
+  LlamaCppBackend,
+  OpenLora,
+  openaiRoutes,
+  RegistryCatalog,
+} from "@openledger/openlora";
 import {
   DEMO_BASE,
   DEMO_TOKENIZER,
@@ -39,7 +45,13 @@ import { createKeyBinding } from "../src/api-keys.ts";
 import type { GradAttributionJson } from "../src/db.ts";
 import { PaymentsDb } from "../src/db.ts";
 import { PaymentGate } from "../src/gate.ts";
-import { GradAttributor, type GradModelFiles, type GradModelSource } from "../src/grad-attribution.ts";
+import {
+  GradAttributor,
+  type GradModelFiles,
+  type GradModelSource,
+  type GradModelWeights,
+} from "../src/grad-attribution.ts";
+import { openLoraLender } from "../src/grad-lender.ts";
 import { registryGradSource } from "../src/grad-source.ts";
 import { paymentRoutes } from "../src/routes.ts";
 
@@ -132,6 +144,9 @@ describe("grad-v1 per paid answer", () => {
   let app: FastifyInstance;
   let url: string;
   let files: GradModelFiles;
+  let weights: GradModelWeights;
+  /** how often the attributor read model 1's weights to load them on its own engine */
+  let weightLoads = 0;
   /** the answer's projected gradient: prompt then answer as one example, as the attributor forms it */
   let query: Float32Array;
   const errors: unknown[] = [];
@@ -149,13 +164,20 @@ describe("grad-v1 per paid answer", () => {
     await engine.close();
     const store = await buildStore(adapterGguf, dir);
     query = (await projected(adapterGguf, dir, [PROMPT + ANSWER]))[0]!;
-    files = {
+    weights = {
       baseGguf: readFileSync(DEMO_BASE),
       tokenizerJson: readFileSync(DEMO_TOKENIZER, "utf8"),
       adapterGguf,
+    };
+    files = {
+      adapterHash: sha256Hex(adapterGguf),
       gradientStore: store,
       seed: SEED,
       maxSeqLen: MAX_SEQ_LEN,
+      weights: async () => {
+        weightLoads++;
+        return weights;
+      },
     };
     db = new PaymentsDb(join(dir, "payments.sqlite"));
     app = Fastify({ logger: false });
@@ -202,8 +224,11 @@ describe("grad-v1 per paid answer", () => {
   }
 
   test("a paid answer gets grad-v1 credits equal to gradV1 on the same inputs, the same on every run", async () => {
+    const loadsBefore = weightLoads;
     const first = await paidAnswer(usageRecord("req-a", 1n));
     assert.ok(first.sentFirst, "grad-v1 ran after the answer was settled");
+    // no lender: the attributor loads the weights on its own engine, once per attributor
+    assert.equal(weightLoads, loadsBefore + 1);
     const second = await paidAnswer(usageRecord("req-b", 1n));
     assert.ok(first.grad && second.grad);
     assert.deepEqual(second.grad, first.grad);
@@ -252,7 +277,7 @@ describe("grad-v1 per paid answer", () => {
     try {
       const ctx = { client: c.client, modelRegistry: c.addresses.modelRegistry, blobs: c.blobs };
       const uri = async (bytes: Uint8Array) => `ipfs://${(await c.blobs.put(bytes)).cid}`;
-      const adapterURI = await uri(files.adapterGguf);
+      const adapterURI = await uri(weights.adapterGguf);
       // the manifest fields the source reads, as ModelFactory writes them
       const manifest = {
         schema: MANIFEST_SCHEMA,
@@ -272,40 +297,69 @@ describe("grad-v1 per paid answer", () => {
         metadataURI: await uri(new TextEncoder().encode(JSON.stringify(metadata))),
         version: {
           baseModelHash: c.base.hash,
-          adapterHash: sha256Hex(files.adapterGguf),
+          adapterHash: sha256Hex(weights.adapterGguf),
           adapterURI,
           snapshotIds: [c.snapshotId],
           trainingConfigHash: keccak256(toHex("trained")),
           pricePer1kTokens: 10n ** 15n,
         },
       });
-      const plain = await publishDemoModel(c, "no-manifest", { bytes: files.adapterGguf });
+      const plain = await publishDemoModel(c, "no-manifest", { bytes: weights.adapterGguf });
       const fromRegistry = registryGradSource(ctx);
       const found = await fromRegistry({ modelId, version: 1 });
       assert.ok(found);
-      const { baseGguf, adapterGguf, gradientStore, ...settings } = found;
-      assert.ok(Buffer.from(baseGguf).equals(files.baseGguf));
-      assert.ok(Buffer.from(adapterGguf).equals(files.adapterGguf));
+      const { weights: read, gradientStore, ...settings } = found;
       assert.ok(Buffer.from(gradientStore).equals(files.gradientStore));
-      assert.deepEqual(settings, { tokenizerJson: files.tokenizerJson, seed: SEED, maxSeqLen: MAX_SEQ_LEN });
+      assert.deepEqual(settings, { adapterHash: files.adapterHash, seed: SEED, maxSeqLen: MAX_SEQ_LEN });
+      const { baseGguf, adapterGguf, tokenizerJson } = await read();
+      assert.ok(Buffer.from(baseGguf).equals(weights.baseGguf));
+      assert.ok(Buffer.from(adapterGguf).equals(weights.adapterGguf));
+      assert.equal(tokenizerJson, weights.tokenizerJson);
       assert.equal(await fromRegistry({ modelId: plain, version: 1 }), null);
 
       // a paid call over HTTP with the openai client: API key, escrow, OpenLoRA, the gate with grad-v1
+      // borrowing OpenLoRA's loaded base and adapter (the source's weights are never read)
       const chainId = await getChainId(c.client);
       const settlement = c.addresses.inferenceSettlement;
       const op = privateKeyToAccount(devAccounts[2].privateKey);
       const paidDb = new PaymentsDb(join(dir, "paid.sqlite"));
-      const grad = new GradAttributor({ db: paidDb, source: fromRegistry, onError: (e) => errors.push(e) });
-      const gate = new PaymentGate({ client: c.client, chainId, settlement, operator: op, db: paidDb, grad });
-      const lora = new OpenLora({
-        catalog: new RegistryCatalog({
-          client: c.client,
-          registry: c.addresses.modelRegistry,
-          blobs: c.blobs,
-        }),
-        defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1 }),
-        admission: gate.admission,
+      let registryWeightLoads = 0;
+      const counted: GradModelSource = async (ref) => {
+        const f = await fromRegistry(ref);
+        return (
+          f && {
+            ...f,
+            weights: () => {
+              registryWeightLoads++;
+              return f.weights();
+            },
+          }
+        );
+      };
+      const catalog = new RegistryCatalog({
+        client: c.client,
+        registry: c.addresses.modelRegistry,
+        blobs: c.blobs,
       });
+      const embedded = new EmbeddedBackend({ blobs: c.blobs, threads: 1 });
+      const lora = new OpenLora({ catalog, defaultBackend: embedded });
+      const grad = new GradAttributor({
+        db: paidDb,
+        source: counted,
+        lender: openLoraLender(lora),
+        onError: (e) => errors.push(e),
+      });
+      const gate = new PaymentGate({ client: c.client, chainId, settlement, operator: op, db: paidDb, grad });
+      lora.setAdmission(gate.admission);
+      // a base served by another backend (llama.cpp here) is not lent: the attributor loads its own
+      const cpp = new LlamaCppBackend({ blobs: c.blobs, cacheDir: join(dir, "llamacpp") });
+      const elsewhere = new OpenLora({
+        catalog,
+        defaultBackend: new EmbeddedBackend({ blobs: c.blobs }),
+        backends: { [c.base.hash]: cpp },
+      });
+      assert.equal(await openLoraLender(elsewhere)({ modelId, version: 1 }, files.adapterHash), null);
+      await cpp.close();
       const server = Fastify({ logger: false });
       await server.register(openaiRoutes, { openlora: lora });
       await server.register(paymentRoutes, { db: paidDb, chainId, settlement, operator: op.address });
@@ -343,7 +397,7 @@ describe("grad-v1 per paid answer", () => {
             }
           ).grad;
         const answer = paid.choices[0]!.text;
-        const q = (await projected(files.adapterGguf, dir, [PROMPT + answer]))[0]!;
+        const q = (await projected(weights.adapterGguf, dir, [PROMPT + answer]))[0]!;
         const direct = gradV1([q], GradientStore.load(files.gradientStore));
         const got = await read(paid.id);
         assert.ok(got, "the paid answer has a grad-v1 result");
@@ -354,6 +408,9 @@ describe("grad-v1 per paid answer", () => {
         );
         assert.equal(await read(unstored.id), null);
         assert.deepEqual(errors, []);
+        // the base model is in memory once: OpenLoRA's; grad-v1 never read the weights to load a copy
+        assert.equal(registryWeightLoads, 0);
+        assert.equal((await embedded.loaded()).length, 1);
       } finally {
         await server.close();
         await grad.close();

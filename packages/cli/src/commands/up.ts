@@ -175,6 +175,7 @@ export function registerUpCommand(program: Command): void {
             batchAge: options.batchAge,
             spanIndexes: (ids) => spans.get(ids),
             datanets,
+            openlora,
             log,
           });
           closers.push(() => payable!.close());
