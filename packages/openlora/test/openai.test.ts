@@ -33,6 +33,9 @@ import {
   writeTemp,
 } from "./fixtures.ts";
 
+/** A request that, left alone, generates all its 100 tokens (seed 1 draws no end-of-text before them). */
+const LONG_RUN = { model: "demo-a", prompt: "cat:", max_tokens: 100, temperature: 1.5, seed: 1 };
+
 async function serve(
   c: DemoChain,
   backend: Backend,
@@ -254,18 +257,14 @@ describe("OpenLoRA through the openai client", () => {
     assert.ok(server.lora.metrics.refusedAdapters.get() >= 1);
   });
 
-  test("a client that disconnects mid-stream stops its generation; partial usage is metered", async () => {
+  test("a client that disconnects mid-stream stops its generation; partial usage is metered", async (t) => {
+    // left alone, this request runs to its full LONG_RUN.max_tokens (no end-of-text before it)
+    const full = await client.completions.create(LONG_RUN);
+    assert.deepEqual([full.choices[0].finish_reason, full.usage?.completion_tokens], ["length", 100]);
+    const generatedBefore = server.lora.metrics.tokensGenerated.get();
     const ctl = new AbortController();
     const stream = await client.completions.create(
-      {
-        model: "demo-a",
-        prompt: "cat:",
-        max_tokens: 120,
-        temperature: 1,
-        seed: 5,
-        stream: true,
-        user: "leaver",
-      },
+      { ...LONG_RUN, stream: true, user: "leaver" },
       { signal: ctl.signal },
     );
     let n = 0;
@@ -280,12 +279,13 @@ describe("OpenLoRA through the openai client", () => {
       await new Promise((r) => setTimeout(r, 20));
     assert.ok(rec, `metered: ${JSON.stringify(records.map((r) => [r.tenant, r.finishReason]))}`);
     assert.equal(rec.finishReason, "cancelled");
-    assert.ok(
-      rec.completionTokens >= 2 && rec.completionTokens < 120,
-      `stopped after ${rec.completionTokens} tokens`,
-    );
+    // the scheduler's own count: the row stopped stepping, not only the stream
+    const generated = server.lora.metrics.tokensGenerated.get() - generatedBefore;
+    t.diagnostic(`stopped after ${generated} of 100 tokens`);
+    assert.equal(generated, rec.completionTokens);
+    assert.ok(generated >= 2 && generated < 100, `stopped after ${generated} tokens`);
     assert.equal(rec.model.name, "demo-a");
-    assert.equal(rec.output.length > 0, true);
+    assert.ok(full.choices[0].text.startsWith(rec.output), "the partial output is the full answer's start");
   });
 
   test("hostile input gets OpenAI errors", async () => {
@@ -357,13 +357,21 @@ describe("OpenLoRA through the openai client", () => {
     }
   });
 
-  test("the remote backend answers the same as the embedded one, failing over a dead worker", async () => {
+  test("the remote backend: a second server process answers as the embedded one; failover, health, metering, disconnect", async (t) => {
+    const worker = await startWorker(c);
     const remote = new RemoteBackend({
-      workers: [{ url: "http://127.0.0.1:9/v1" }, { url: `${server.url}/v1` }],
+      workers: [{ url: "http://127.0.0.1:9/v1" }, { url: `${worker.url}/v1` }],
+      // checked by hand below
+      healthIntervalSeconds: 3600,
     });
-    const front = await serve(c, remote);
+    const frontRecords: UsageRecord[] = [];
+    const front = await serve(c, remote, frontRecords);
+    let again: Worker | undefined;
     try {
+      const health = (await (await fetch(`${worker.url}/health`)).json()) as { pid: number };
+      assert.notEqual(health.pid, process.pid, "the worker is a process of its own");
       const viaFront = new OpenAI({ baseURL: `${front.url}/v1`, apiKey: "test", maxRetries: 0 });
+      const workerMetrics = async () => (await fetch(`${worker.url}/metrics`)).text();
       for (const model of ["demo-a", "demo-b"]) {
         const q = { model, prompt: "apple:", max_tokens: 12, temperature: 0.9, seed: 11 };
         const want = await client.completions.create(q);
@@ -371,13 +379,104 @@ describe("OpenLoRA through the openai client", () => {
         assert.equal(got.choices[0].text, want.choices[0].text);
         assert.deepEqual(got.usage, want.usage);
       }
+      assert.equal(metric(await workerMetrics(), "openlora_requests_total", 'finish_reason="length"'), 2);
+      assert.deepEqual(
+        remote.status().map((s) => s.healthy),
+        [false, true],
+        "the dead worker was marked down, the live one answered",
+      );
+      // the front meters what the worker generated, as the embedded backend does
+      assert.deepEqual(
+        frontRecords.map((r) => [r.model.name, r.backend, r.completionTokens > 0, r.finishReason]),
+        [
+          ["demo-a", "remote", true, "length"],
+          ["demo-b", "remote", true, "length"],
+        ],
+      );
+
+      // a client leaving the front stops the row on the worker
+      const tokensBefore = metric(await workerMetrics(), "openlora_generated_tokens_total");
+      const ctl = new AbortController();
+      const stream = await viaFront.completions.create(
+        { ...LONG_RUN, stream: true, user: "gone" },
+        { signal: ctl.signal },
+      );
+      let n = 0;
+      try {
+        for await (const _ of stream) if (++n === 2) ctl.abort();
+      } catch {
+        // the aborted read ends the iteration
+      }
+      let text = "";
+      for (let i = 0; i < 250; i++) {
+        text = await workerMetrics();
+        if (metric(text, "openlora_requests_total", 'finish_reason="cancelled"') > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(
+        metric(text, "openlora_requests_total", 'finish_reason="cancelled"'),
+        1,
+        text
+          .split("\n")
+          .filter((l) => /^openlora_(requests|generated)/.test(l))
+          .join("\n") +
+          JSON.stringify([frontRecords.at(-1)?.finishReason, frontRecords.at(-1)?.completionTokens]),
+      );
+      const made = metric(text, "openlora_generated_tokens_total") - tokensBefore;
+      t.diagnostic(`the worker stopped after ${made} of 100 tokens`);
+      assert.ok(made >= 2 && made < 100, `the worker generated ${made} tokens`);
+
+      // the worker goes away: a 503; back on its port, the health check marks it up and it answers again
+      const port = new URL(worker.url).port;
+      await worker.stop();
+      await remote.checkHealth();
+      assert.deepEqual(
+        remote.status().map((s) => s.healthy),
+        [false, false],
+      );
+      const q = { model: "demo-b", prompt: "river:", max_tokens: 6, temperature: 0 };
+      await assert.rejects(
+        viaFront.completions.create(q),
+        (err: InstanceType<typeof OpenAI.APIError>) =>
+          err.status === 503 && err.code === "backend_unavailable",
+      );
+      again = await startWorker(c, port);
+      await remote.checkHealth();
       assert.deepEqual(
         remote.status().map((s) => s.healthy),
         [false, true],
       );
+      assert.equal(
+        (await viaFront.completions.create(q)).choices[0].text,
+        (await client.completions.create(q)).choices[0].text,
+      );
     } finally {
       await front.app.close();
       await front.lora.close();
+      await worker.stop();
+      await again?.stop();
+    }
+  });
+
+  test("remote routing: each adapter has one first worker, and a worker leaving moves only its own adapters", () => {
+    const urls = ["http://10.0.0.1:8000/v1", "http://10.0.0.2:8000/v1", "http://10.0.0.3:8000/v1"];
+    const three = new RemoteBackend({ workers: urls.map((url) => ({ url })) });
+    const two = new RemoteBackend({ workers: urls.slice(0, 2).map((url) => ({ url })) });
+    try {
+      const keys = Array.from({ length: 300 }, (_, i) => `adapter-cid-${i}`);
+      const first = (b: RemoteBackend, k: string) => b.route(k)[0].w.url;
+      const share = new Map<string, number>();
+      for (const k of keys) {
+        assert.equal(first(three, k), first(three, k), "stable");
+        share.set(first(three, k), (share.get(first(three, k)) ?? 0) + 1);
+        // without worker 3, only worker 3's adapters move
+        if (first(three, k) !== urls[2]) assert.equal(first(two, k), first(three, k));
+      }
+      // each worker keeps a share of the adapters hot (300 keys, about 100 each)
+      for (const url of urls) assert.ok((share.get(url) ?? 0) > 50, `${url}: ${share.get(url)}`);
+    } finally {
+      void three.close();
+      void two.close();
     }
   });
 
@@ -430,6 +529,50 @@ describe("OpenLoRA through the openai client", () => {
       assert.match(text, new RegExp(`^${name}`, "m"), name);
   });
 });
+
+/** A sample of a Prometheus text metric (0 when absent); `labels` as written inside the braces. */
+function metric(text: string, name: string, labels?: string): number {
+  const key = labels ? `${name}{${labels}}` : name;
+  const line = text.split("\n").find((l) => l.startsWith(`${key} `));
+  return Number(line?.slice(key.length + 1) ?? 0);
+}
+
+interface Worker {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** worker-process.ts in a process of its own, on the demo chain and its content store. */
+async function startWorker(c: DemoChain, port: string | number = 0): Promise<Worker> {
+  const script = new URL("./worker-process.ts", import.meta.url).pathname;
+  const p = spawn(process.execPath, [
+    "--import",
+    "tsx",
+    script,
+    c.anvil.rpcUrl,
+    c.addresses.modelRegistry,
+    c.dir,
+    String(port),
+  ]);
+  const exited = new Promise<void>((done) => p.on("close", () => done()));
+  let err = "";
+  p.stderr.on("data", (d) => (err += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    p.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(out.trim());
+    });
+    void exited.then(() => reject(new Error(`the worker process exited: ${err}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      p.stdin.end();
+      await exited;
+    },
+  };
+}
 
 function bucket(text: string, le: string): number {
   const m = new RegExp(`^openlora_batch_size_bucket\\{le="${le}"\\} (\\d+)`, "m").exec(text);
