@@ -1,7 +1,8 @@
 // `models verify`: re-hash every artefact of a published model and hold it against the chain.
 import { BlobIntegrityError, type BlobStore } from "@openledger/datanet";
-import { getProvenance } from "@openledger/sdk";
-import type { Hex } from "viem";
+import { datanetRegistryAbi, getProvenance, modelRegistryAbi } from "@openledger/sdk";
+import { type Address, type Hex, parseEventLogs } from "viem";
+import { getTransactionReceipt, readContract } from "viem/actions";
 import { canonicalHash, sha256Hex } from "./canonical.ts";
 import type { TrainingManifest } from "./manifest.ts";
 import { cidOfUri, digestOfCid, type RegistryContext, resolveModelRecord } from "./models.ts";
@@ -115,6 +116,12 @@ export async function verifyModel(ctx: RegistryContext, nameOrId: string | bigin
     manifest.baseModel.hash === chain.baseModelHash,
     `manifest ${manifest.baseModel.hash}, chain ${chain.baseModelHash}`,
   );
+  check(
+    "manifest owner",
+    manifest.owner.toLowerCase() === p.owner.toLowerCase(),
+    `manifest ${manifest.owner}, on-chain model owner ${p.owner}`,
+  );
+  await checkLicences(ctx, manifest, check);
   await blob(
     "PEFT adapter_config.json",
     cidOfUri(manifest.adapter.peftConfig.uri),
@@ -134,4 +141,50 @@ export async function verifyModel(ctx: RegistryContext, nameOrId: string | bigin
     "the manifest's hash",
   );
   return { modelId: p.modelId, version: p.version, name: p.name, ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * Each snapshot's licence transaction named in the manifest must be on this chain and hold a
+ * LicensePurchased of that snapshot to the owner, emitted by the DatanetRegistry ModelRegistry trusts
+ * (so a look-alike event from another contract does not count).
+ */
+async function checkLicences(
+  ctx: RegistryContext,
+  manifest: TrainingManifest,
+  check: (what: string, ok: boolean, detail: string) => void,
+): Promise<void> {
+  const registry = (await readContract(ctx.client, {
+    address: ctx.modelRegistry,
+    abi: modelRegistryAbi,
+    functionName: "datanets",
+  })) as Address;
+  for (const s of manifest.snapshots) {
+    const what = `licence of snapshot ${s.id}`;
+    const licence = manifest.licences.find((l) => l.snapshotId === s.id);
+    if (!licence?.transactionHash) {
+      check(what, false, "the manifest names no licence transaction for it");
+      continue;
+    }
+    const tx = licence.transactionHash;
+    const receipt = await getTransactionReceipt(ctx.client, { hash: tx }).catch(() => null);
+    if (!receipt || receipt.status !== "success") {
+      check(what, false, `transaction ${tx} is not a successful transaction on this chain`);
+      continue;
+    }
+    const bought = parseEventLogs({
+      abi: datanetRegistryAbi,
+      eventName: "LicensePurchased",
+      logs: receipt.logs.filter((l) => l.address.toLowerCase() === registry.toLowerCase()),
+    }).some(
+      (e) =>
+        e.args.snapshotId === BigInt(s.id) && e.args.licensee.toLowerCase() === manifest.owner.toLowerCase(),
+    );
+    check(
+      what,
+      bought,
+      bought
+        ? `LicensePurchased to ${manifest.owner} in ${tx}`
+        : `transaction ${tx} holds no LicensePurchased of snapshot ${s.id} to ${manifest.owner}`,
+    );
+  }
 }

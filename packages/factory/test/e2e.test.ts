@@ -1,9 +1,22 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { GradientStore } from "@openledger/attribution";
+import { getProvenance, publishModelVersion, registerModel } from "@openledger/sdk";
 import OpenAI from "openai";
-import { listPublishedModels, resolveModel } from "../src/models.ts";
+import { canonicalHash, sha256Hex } from "../src/canonical.ts";
+import { datasetJsonl, datasetRecords } from "../src/dataset.ts";
+import type { TrainingManifest } from "../src/manifest.ts";
+import { ipfsUri, listPublishedModels, putJson, resolveModel } from "../src/models.ts";
 import { verifyModel } from "../src/verify.ts";
-import { type Fixture, startFixture, waitForJob } from "./helpers.ts";
+import { DEMO_BASE, type Fixture, startFixture, waitForJob } from "./helpers.ts";
+
+/** The `data:` frames of a server-sent event stream, parsed, up to `[DONE]`. */
+const sseFrames = (text: string) =>
+  text
+    .split("\n\n")
+    .filter((f) => f.startsWith("data: "))
+    .map((f) => f.slice(6));
 
 describe("a tiny fine-tuning job end to end", () => {
   let fx: Fixture;
@@ -25,6 +38,8 @@ describe("a tiny fine-tuning job end to end", () => {
     });
     assert.equal(job.status, "queued");
     assert.equal(job.model, "demo-base");
+    // server-sent progress, from the first event until [DONE]
+    const stream = fetch(`${fx.url}/v1/fine_tuning/jobs/${job.id}/events?stream=true`).then((r) => r.text());
     const listed = await openai.fineTuning.jobs.list();
     assert.ok(listed.data.some((j) => j.id === job.id));
     // follow it the way an OpenAI client does: poll the job and page through new events
@@ -68,8 +83,105 @@ describe("a tiny fine-tuning job end to end", () => {
     const html = Buffer.from(await fx.factory.blobs.get(done.result!.artefacts.reportHtml)).toString("utf8");
     assert.match(html, /<svg[^>]*aria-label="loss"[\s\S]*<polyline/);
 
+    // the SSE stream: every step with loss, learning rate, tokens/s and ETA; eval results; the end state
+    const frames = sseFrames(await stream);
+    assert.equal(frames.at(-1), "[DONE]");
+    const streamed = frames.slice(0, -1).map((f) => JSON.parse(f));
+    const steps = streamed.filter((e) => e.type === "metrics" && "train_loss" in e.data).map((e) => e.data);
+    assert.deepEqual(
+      steps.map((d) => d.step),
+      Array.from({ length: done.totalSteps }, (_, i) => i + 1),
+    );
+    for (const d of steps) {
+      assert.equal(d.total_steps, done.totalSteps);
+      assert.ok(Number.isFinite(d.train_loss) && d.train_loss > 0);
+      assert.ok(d.learning_rate > 0 && d.tokens_per_second > 0 && d.eta_seconds >= 0, JSON.stringify(d));
+    }
+    assert.equal(steps.at(-1).eta_seconds, 0);
+    const evals = streamed.filter((e) => e.type === "metrics" && "valid_loss" in e.data).map((e) => e.data);
+    assert.ok(evals.length >= 2 && evals[0].step === 0 && evals.at(-1).step === done.totalSteps);
+    assert.ok(
+      evals.every((d) => Math.abs(Math.exp(d.valid_loss) - d.valid_perplexity) < 1e-6 * d.valid_perplexity),
+    );
+    assert.equal(streamed.at(-1).object, "fine_tuning.job");
+    assert.equal(streamed.at(-1).status, "succeeded");
+
+    // the manifest: each figure recomputed here from its source
+    const manifest = JSON.parse(
+      Buffer.from(await fx.factory.blobs.get(done.result!.artefacts.manifest)).toString("utf8"),
+    ) as TrainingManifest;
+    const snapshotId = done.spec.snapshots[0].id;
+    const records = await datasetRecords(fx.datanets, [snapshotId]);
+    const chain = await getProvenance(fx.factory.options.client, {
+      registry: fx.addresses.modelRegistry,
+      modelId: model.modelId,
+      version: model.version,
+    });
+    assert.equal(manifest.baseModel.hash, sha256Hex(readFileSync(DEMO_BASE)));
+    assert.equal(manifest.baseModel.hash, chain.baseModelHash);
+    assert.deepEqual(
+      manifest.snapshots.map((s) => s.root),
+      [fx.datanets.getSnapshot(BigInt(snapshotId)).root],
+    );
+    assert.equal(manifest.configHash, canonicalHash(manifest.config));
+    assert.equal(manifest.configHash, chain.trainingConfigHash);
+    assert.equal(manifest.dataset.hash, sha256Hex(datasetJsonl(records)));
+    assert.equal(manifest.dataset.records, records.length);
+    assert.equal(manifest.dataset.trainExamples + manifest.dataset.heldOutExamples, records.length);
+    const gguf = await fx.factory.blobs.get(done.result!.artefacts.gguf);
+    assert.equal(manifest.adapter.gguf.hash, sha256Hex(gguf));
+    assert.equal(manifest.adapter.gguf.hash, chain.adapterHash);
+    assert.equal(manifest.metrics.heldOutLossAfter, done.result!.heldOutLossAfter);
+    assert.equal(manifest.licences.length, 1);
+    assert.match(manifest.licences[0].transactionHash ?? "", /^0x[0-9a-f]{64}$/);
+    // the grad-v1 store: one 64-dim gradient per training example, tagged with its contribution
+    const grads = GradientStore.load(await fx.factory.blobs.get(done.result!.artefacts.gradStore));
+    assert.equal(grads.dims, manifest.gradients.dims);
+    assert.equal(grads.contributionIds.length, manifest.dataset.trainExamples);
+    const contributions = new Set(records.map((r) => BigInt(r.contributionId)));
+    assert.ok(grads.contributionIds.every((id) => contributions.has(id)));
+    assert.ok(grads.gradients.some((g) => g !== 0));
+
     const verified = await verifyModel(fx.registry, model.modelId);
     assert.ok(verified.ok, JSON.stringify(verified.checks.filter((c) => !c.ok)));
+    assert.ok(verified.checks.some((c) => c.what === `licence of snapshot ${snapshotId}` && c.ok));
     assert.ok(verified.checks.length >= 10);
+
+    // a copy published with a manifest whose licence transaction is some other transaction: verify
+    // names exactly that check (the chain accepted the version; the licence evidence is what is false)
+    const wallet = fx.factory.options.wallets[0];
+    const forged = {
+      ...manifest,
+      name: "forged-licence",
+      licences: [{ ...manifest.licences[0], transactionHash: done.result!.publishTxs![0] }],
+    };
+    const metadata = JSON.parse(
+      Buffer.from(await fx.factory.blobs.get(done.result!.metadataCid!)).toString("utf8"),
+    );
+    const copy = await registerModel(wallet, {
+      registry: fx.addresses.modelRegistry,
+      metadataURI: ipfsUri(
+        await putJson(fx.factory.blobs, {
+          ...metadata,
+          name: "forged-licence",
+          manifest: ipfsUri(await putJson(fx.factory.blobs, forged)),
+        }),
+      ),
+    });
+    await publishModelVersion(wallet, {
+      registry: fx.addresses.modelRegistry,
+      modelId: copy.modelId,
+      baseModelHash: chain.baseModelHash,
+      adapterHash: chain.adapterHash,
+      adapterURI: chain.adapterURI,
+      snapshotIds: chain.snapshotIds,
+      trainingConfigHash: chain.trainingConfigHash,
+      pricePer1kTokens: 0n,
+    });
+    const refuted = await verifyModel(fx.registry, "forged-licence");
+    assert.deepEqual(
+      refuted.checks.filter((c) => !c.ok).map((c) => c.what),
+      [`licence of snapshot ${snapshotId}`],
+    );
   });
 });
