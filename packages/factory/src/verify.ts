@@ -167,7 +167,7 @@ async function checkLicences(
     }
     const tx = licence.transactionHash;
     const receipt = await getTransactionReceipt(ctx.client, { hash: tx }).catch(() => null);
-    if (!receipt || receipt.status !== "success") {
+    if (receipt?.status !== "success") {
       check(what, false, `transaction ${tx} is not a successful transaction on this chain`);
       continue;
     }
