@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import type { Address, Hex } from "viem";
+import { type Address, getAddress, type Hex } from "viem";
 import type { StoredAttribution } from "./evidence.ts";
 
 /** An API key's binding to its payer: the payer's EIP-712 signature over the key's hash. */
@@ -106,7 +106,12 @@ export class PaymentsDb {
         prepaid TEXT NOT NULL, challenge_deadline TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS postings (
         records_root TEXT PRIMARY KEY, model_id TEXT NOT NULL, prepaid TEXT NOT NULL, tx_hash TEXT,
-        from_block TEXT NOT NULL, body TEXT NOT NULL);`);
+        from_block TEXT NOT NULL, body TEXT NOT NULL);
+      -- every nonzero payout of a stored batch by its (checksummed) account, so an account's payouts
+      -- are found without reading every batch; filled with the batch, in the same transaction
+      CREATE TABLE IF NOT EXISTS payouts (
+        account TEXT NOT NULL, batch_id TEXT NOT NULL, record_index INTEGER NOT NULL, entry INTEGER NOT NULL,
+        PRIMARY KEY (account, batch_id, record_index, entry)) WITHOUT ROWID;`);
     // stores written before settlement batches existed gain the columns settlement needs
     const columns = new Set(
       (this.db.prepare("PRAGMA table_info(usage)").all() as { name: string }[]).map((c) => c.name),
@@ -123,6 +128,33 @@ export class PaymentsDb {
     this.db.exec(
       "CREATE INDEX IF NOT EXISTS usage_model_unbatched ON usage (model_id) WHERE batch_id IS NULL",
     );
+    // batches stored before the payouts index existed are indexed now
+    const batchColumns = this.db.prepare("PRAGMA table_info(batches)").all() as { name: string }[];
+    if (!batchColumns.some((c) => c.name === "payouts_indexed"))
+      this.db.exec("ALTER TABLE batches ADD COLUMN payouts_indexed INTEGER NOT NULL DEFAULT 0");
+    this.indexPayouts();
+  }
+
+  /** Indexes the payouts of every batch not indexed yet (a store older than the index). */
+  private indexPayouts(): void {
+    const rows = this.db.prepare("SELECT * FROM batches WHERE payouts_indexed = 0").all() as BatchRecordRow[];
+    if (rows.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of rows) this.putPayouts(toBatch(r));
+    })();
+  }
+
+  /** Replaces a batch's payout index rows and marks it indexed (inside the caller's transaction). */
+  private putPayouts(b: BatchRow): void {
+    const id = b.batchId.toString();
+    this.db.prepare("DELETE FROM payouts WHERE batch_id = ?").run(id);
+    const put = this.db.prepare("INSERT OR IGNORE INTO payouts VALUES (?, ?, ?, ?)");
+    b.records.forEach((r, index) => {
+      r.payouts.forEach((p, entry) => {
+        if (p.amount !== "0") put.run(getAddress(p.account), id, index, entry);
+      });
+    });
+    this.db.prepare("UPDATE batches SET payouts_indexed = 1 WHERE batch_id = ?").run(id);
   }
 
   putKey(k: KeyRow): void {
@@ -266,7 +298,10 @@ export class PaymentsDb {
       } = b;
       const body: BatchBody = { requestIds, records, debits, ...(training ? { training } : {}) };
       this.db
-        .prepare("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .prepare(
+          `INSERT OR REPLACE INTO batches (batch_id, model_id, tx_hash, fee, prepaid, challenge_deadline,
+             status, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
         .run(
           batchId.toString(),
           modelId.toString(),
@@ -278,6 +313,7 @@ export class PaymentsDb {
           JSON.stringify(body),
         );
       for (const id of b.requestIds) mark.run(batchId.toString(), id);
+      this.putPayouts(b);
       this.db.prepare("DELETE FROM postings WHERE records_root = ?").run(recordsRoot);
     })();
   }
@@ -307,6 +343,25 @@ export class PaymentsDb {
         limit: o.limit ?? -1,
       }) as BatchRecordRow[];
     return rows.map(toBatch);
+  }
+
+  /** Every nonzero payout to `account`: its batch, record index and entry; newest batch first. */
+  payoutsTo(account: Address): { batch: BatchRow; index: number; entry: number }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT batch_id, record_index, entry FROM payouts WHERE account = ?
+         ORDER BY CAST(batch_id AS INTEGER) DESC, record_index, entry`,
+      )
+      .all(getAddress(account)) as { batch_id: string; record_index: number; entry: number }[];
+    const batches = new Map<string, BatchRow>();
+    return rows.map((r) => {
+      let batch = batches.get(r.batch_id);
+      if (!batch) {
+        batch = this.batch(BigInt(r.batch_id))!;
+        batches.set(r.batch_id, batch);
+      }
+      return { batch, index: r.record_index, entry: r.entry };
+    });
   }
 
   close(): void {

@@ -142,30 +142,24 @@ export async function settlementRoutes(app: FastifyInstance, o: SettlementRoutes
     if (!isAddress(req.params.address))
       return bad(reply, 400, `'${req.params.address.slice(0, 80)}' is not an address`, "invalid_address");
     const account = getAddress(req.params.address);
-    const data = o.db.batches().flatMap((b) => {
-      const tree = treeOf(b);
-      return b.records.flatMap((r, index) =>
-        r.payouts.flatMap((p, entry) => {
-          if (getAddress(p.account) !== account || p.amount === "0") return [];
-          const credits = o.db.usage(b.requestIds[index]!)?.attribution?.credits ?? [];
-          const proof = tree.proof(index);
-          return [
-            {
-              batchId: b.batchId.toString(),
-              modelId: b.modelId.toString(),
-              status: b.status,
-              index,
-              entry,
-              amount: p.amount,
-              // a credited record pays its credits in order; an uncredited one pays training snapshots' contributors
-              contributionId: credits.length ? (credits[entry]?.contributionId ?? null) : null,
-              attributionHash: proof.attributionHash,
-              payouts: r.payouts,
-              proof: proof.proof.map((n) => ({ hash: n.hash, sum: n.sum.toString() })),
-            },
-          ];
-        }),
-      );
+    // the payouts index (SQLite) names the account's entries; only their batches are read
+    const data = o.db.payoutsTo(account).map(({ batch: b, index, entry }) => {
+      const r = b.records[index]!;
+      const credits = o.db.usage(b.requestIds[index]!)?.attribution?.credits ?? [];
+      const proof = treeOf(b).proof(index);
+      return {
+        batchId: b.batchId.toString(),
+        modelId: b.modelId.toString(),
+        status: b.status,
+        index,
+        entry,
+        amount: r.payouts[entry]!.amount,
+        // a credited record pays its credits in order; an uncredited one pays training snapshots' contributors
+        contributionId: credits.length ? (credits[entry]?.contributionId ?? null) : null,
+        attributionHash: proof.attributionHash,
+        payouts: r.payouts,
+        proof: proof.proof.map((n) => ({ hash: n.hash, sum: n.sum.toString() })),
+      };
     });
     return { object: "list", account, data };
   });

@@ -355,6 +355,16 @@ describe("settlement batches", () => {
       events.map((e) => e.args.batchId),
       [sent.batchId, r2],
     );
+    // the recovered batch is in the payouts index: its contributors find their payouts
+    const listed = (await (
+      await fetch(`${url}/v1/settlement/accounts/${c.contributors[1]}/payouts`)
+    ).json()) as { data: { batchId: string; index: number; amount: string }[] };
+    const recovered = listed.data.filter((d) => d.batchId === sent.batchId.toString());
+    assert.deepEqual(
+      recovered.map((d) => d.index),
+      [0],
+    );
+    assert.ok(BigInt(recovered[0]!.amount) > 0n);
   });
 
   test("a payer who cut the operator off does not hold up the batch: its answers wait, the others settle", async () => {
