@@ -1,4 +1,4 @@
-import type { Block, HeaderData } from "@ethereumjs/block";
+import { type Block, type BlockOptions, createBlock, type HeaderData } from "@ethereumjs/block";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import type { TypedTransaction } from "@ethereumjs/tx";
 import {
@@ -8,7 +8,14 @@ import {
   equalsBytes,
   KECCAK256_RLP,
 } from "@ethereumjs/util";
-import { type BlockBuilder, buildBlock, encodeReceipt, type RunTxResult } from "@ethereumjs/vm";
+import {
+  type BlockBuilder,
+  buildBlock,
+  encodeReceipt,
+  type RunTxResult,
+  runTx,
+  type VM,
+} from "@ethereumjs/vm";
 import type { LiveState } from "./liveState.ts";
 import type { PoolTx, TxPool } from "./mempool.ts";
 import { orderedTrieRoot } from "./orderedTrie.ts";
@@ -70,6 +77,8 @@ export function isNodeFault(err: unknown): boolean {
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+const BLOB_TX_TYPE = 3;
 
 /** Gives RPC requests a turn between transactions of a big block. */
 const YIELD_EVERY = 16;
@@ -196,7 +205,7 @@ export class BlockProducer {
       headerData: { ...spec.headerData, gasLimit: spec.gasLimit },
       blockOpts: { putBlockIntoBlockchain: false },
     });
-    return new Session(builder);
+    return new Session(this.live.vm, builder);
   }
 
   /**
@@ -243,20 +252,38 @@ export class BlockProducer {
   }
 }
 
+/** The parts of @ethereumjs's BlockBuilder that Session drives directly. */
+interface BuilderInternals {
+  headerData: HeaderData & { gasLimit: bigint };
+  blockOpts: BlockOptions;
+  transactions: TypedTransaction[];
+  transactionResults: RunTxResult[];
+  checkpointed: boolean;
+  _minerValue: bigint;
+}
+
 /**
- * One BlockBuilder. It re-creates every earlier transaction of the block for each one it adds
- * (O(n^2)); its list stays empty while adding and gets the transactions back before sealing.
+ * One block on @ethereumjs's BlockBuilder, which keeps the start-of-block system calls (EIP-4788,
+ * EIP-2935), the requests, the roots and sealing. Transactions are run here rather than by its
+ * addTransaction, which constructs a new header per transaction (a tenth of a block of transfers):
+ * every transaction runs in one block object whose header equals the sealed one up to gasUsed and
+ * the roots, which runTx does not read (the receipt's cumulative gas comes from `blockGasUsed`).
+ * Blob transactions, and the EIPs that make the builder track more per transaction (7928, 8037),
+ * go through the builder's own addTransaction.
  */
 class Session {
-  private readonly added: TypedTransaction[] = [];
-  private readonly builderTxs: TypedTransaction[];
+  private readonly inner: BuilderInternals;
+  private readonly runIn: Block;
+  private readonly plain: boolean;
 
-  constructor(private readonly builder: BlockBuilder) {
-    const inner = builder as unknown as {
-      transactions: TypedTransaction[];
-      transactionResults: RunTxResult[];
-    };
-    this.builderTxs = inner.transactions;
+  constructor(
+    private readonly vm: VM,
+    private readonly builder: BlockBuilder,
+  ) {
+    const inner = builder as unknown as BuilderInternals;
+    this.inner = inner;
+    this.runIn = createBlock({ header: { ...inner.headerData, gasUsed: 0n } }, inner.blockOpts);
+    this.plain = !vm.common.isActivatedEIP(7928) && !vm.common.isActivatedEIP(8037);
     // The header's transactions and receipts roots, without an MPT put per transaction.
     builder.transactionsTrie = async () => orderedTrieRoot(inner.transactions.map((tx) => tx.serialize()));
     builder.receiptTrie = async () =>
@@ -269,12 +296,23 @@ class Session {
     return this.builder.gasUsed;
   }
 
+  /** As BlockBuilder.addTransaction: the same checks, state changes and gas accounting. */
   async add(tx: TypedTransaction): Promise<RunTxResult> {
-    try {
-      return await this.builder.addTransaction(tx);
-    } finally {
-      this.added.push(...this.builderTxs.splice(0, this.builderTxs.length));
+    if (!this.plain || tx.type === BLOB_TX_TYPE) return this.builder.addTransaction(tx);
+    const { inner, builder, vm } = this;
+    if (tx.gasLimit > inner.headerData.gasLimit - builder.gasUsed) {
+      throw new Error("tx has a higher gas limit than the remaining gas in the block");
     }
+    if (!inner.checkpointed) {
+      await vm.evm.journal.checkpoint();
+      inner.checkpointed = true;
+    }
+    const result = await runTx(vm, { tx, block: this.runIn, blockGasUsed: builder.gasUsed });
+    inner.transactions.push(tx);
+    inner.transactionResults.push(result);
+    builder.gasUsed += result.blockGasSpent;
+    inner._minerValue += result.minerValue;
+    return result;
   }
 
   /** Rolls the live state back to where the block started. */
@@ -283,7 +321,6 @@ class Session {
   }
 
   async seal(): Promise<Block> {
-    this.builderTxs.push(...this.added);
     const { block } = await this.builder.build();
     return block;
   }
