@@ -1,8 +1,9 @@
 // Matmuls whose weights stay in their GGUF storage format (F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K,
 // Q5_K, Q6_K), the layouts llama.cpp uses. Weight rows are [N][rowBytes]; C[m,n] (+)= A[m,:] · W[n,:].
 // Decode-sized calls dot straight from the packed blocks: floats for F16/BF16, and for the block
-// quantisations 8-bit integer dots against activations quantised per 32 values (quant_q8_rows) as
-// llama.cpp's vec_dot kernels do. Large calls (prefill, backward) dequantise panels of rows into a
+// quantisations 8-bit integer dots against activations quantised as llama.cpp's vec_dot kernels do:
+// per 32 values (quant_q8_rows, block_q8_0) for the 32-value formats, per 256 (quant_q8k_rows,
+// block_q8_K) for the K-quants. Large calls (prefill, backward) dequantise panels of rows into a
 // per-thread scratch and reuse the f32 kernels of kernels.ts.
 import { mm_abt, mm_nn } from "./kernels";
 
@@ -158,6 +159,96 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
   }
 }
 
+// A Q8_K activation block (llama.cpp's block_q8_K, which its K-quant dots use): 256 values with one f32
+// scale at 0; at KS16 the sums of each 16 values (i16), at KS32 of each 32 (i16); the values as i8 at KI8
+// (relaxed byte dot) and widened to i16 at KI16 (plain build). One scale per 256 values lets the dot
+// kernels sum a whole super-block in integers before the one float multiply, as llama.cpp does.
+const QK: i32 = 832;
+const KS16: usize = 16;
+const KS32: usize = 48;
+const KI8: usize = 64;
+const KI16: usize = 320;
+
+/** Bytes of a Q8_K activation row per 256 values (the engine sizes quant_q8k_rows' output by it). */
+export function q8k_block_bytes(): i32 {
+  return QK;
+}
+
+// llama.cpp's quantize_row_q8_K scale: the first value of largest magnitude maps to −127. Returns
+// iscale = −127/that value (0 for an all-zero block).
+@inline function kBlockIscale(xp: usize): f32 {
+  let amax = f32x4.splat(0);
+  for (let i = 0; i < 64; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
+  const am = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+  if (am == 0) return 0;
+  let mx: f32 = am;
+  for (let i = 0; i < 256; i++) {
+    const v = load<f32>(xp + (<usize>i << 2));
+    if (abs(v) == am) {
+      mx = v;
+      break;
+    }
+  }
+  return <f32>-127 / mx;
+}
+
+// Four lanes of x·iscale rounded to the nearest integer (ties to even), at most 127.
+@inline function q8kLanes(p: usize, iv: v128): v128 {
+  return i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), iv))), i32x4.splat(127));
+}
+
+/** Quantises rows m0..m1 of x[M, K] (K a multiple of 256) to Q8_K blocks (the K-quants' activations). */
+export function quant_q8k_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1: i32): void {
+  const nsb = K >> 8;
+  for (let m = m0; m < m1; m++) {
+    const xr = x + ((<usize>m * ldx) << 2);
+    const orow = out + <usize>m * nsb * QK;
+    for (let b = 0; b < nsb; b++) {
+      const xp = xr + (<usize>b << 10);
+      const ob = orow + <usize>b * QK;
+      const is = kBlockIscale(xp);
+      const iv = f32x4.splat(is);
+      store<f32>(ob, is != 0 ? 1 / is : 0);
+      let prev: i32 = 0;
+      for (let g = 0; g < 16; g++) {
+        const p = xp + (<usize>g << 6);
+        const q0 = q8kLanes(p, iv), q1 = q8kLanes(p + 16, iv), q2 = q8kLanes(p + 32, iv), q3 = q8kLanes(p + 48, iv);
+        const h01 = i16x8.narrow_i32x4_s(q0, q1), h23 = i16x8.narrow_i32x4_s(q2, q3);
+        v128.store(ob + KI8 + (<usize>g << 4), i8x16.narrow_i16x8_s(h01, h23));
+        v128.store(ob + KI16 + (<usize>g << 5), h01);
+        v128.store(ob + KI16 + (<usize>g << 5), h23, 16);
+        const s = ihsum(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
+        store<i16>(ob + KS16 + (<usize>g << 1), <i16>s);
+        if (g & 1) store<i16>(ob + KS32 + (<usize>(g >> 1) << 1), <i16>(prev + s));
+        else prev = s;
+      }
+    }
+  }
+}
+
+/**
+ * Rows m0..m1 of x[M, K] rounded through Q8_K blocks (K a multiple of 256), into out: the activation
+ * rounding of the K-quants for the dequantised-panel path.
+ */
+export function round_q8k_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1: i32): void {
+  const nsb = K >> 8;
+  for (let m = m0; m < m1; m++) {
+    const xr = x + ((<usize>m * ldx) << 2);
+    const orow = out + ((<usize>m * K) << 2);
+    for (let b = 0; b < nsb; b++) {
+      const xp = xr + (<usize>b << 10);
+      const op = orow + (<usize>b << 10);
+      const is = kBlockIscale(xp);
+      const iv = f32x4.splat(is);
+      const dv = f32x4.splat(is != 0 ? 1 / is : 0);
+      for (let i = 0; i < 64; i++) {
+        const o = <usize>i << 4;
+        v128.store(op + o, f32x4.mul(f32x4.convert_i32x4_s(q8kLanes(xp + o, iv)), dv));
+      }
+    }
+  }
+}
+
 @inline function finish(c: usize, add: bool, s: f32): void {
   store<f32>(c, add ? load<f32>(c) + s : s);
 }
@@ -223,7 +314,9 @@ export function mmd_bf16(a: usize, lda: i32, w: usize, ldw: i32, c: usize, ldc: 
 export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
   const nb = K >> 5;
   const add = accumulate != 0;
-  const stride = <usize>nb * (QA + 8);
+  // the K-quants meet Q8_K activation rows (one scale per 256 values), the others Q8_0-like rows
+  const kq = type == Q4_K || type == Q5_K || type == Q6_K;
+  const stride = kq ? <usize>(K >> 8) * QK : <usize>nb * (QA + 8);
   for (let n = n0; n < n1; n++) {
     const wr = w + <usize>n * rowBytes;
     for (let m = m0; m < m1; m++) {
@@ -263,7 +356,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 
 @inline function blockQ4_0(wb: usize, ab: usize): v128 {
   const q = v128.load(wb, 2);
-  return dot32u(ab, v128.and(q, i8x16.splat(0x0f)), i8x16.shr_u(q, 4));
+  return dot32u(ab, v128.and(q, i8x16.splat(0x0f)), nibHi(q));
 }
 
 @inline function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
@@ -358,100 +451,144 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   return (load<u8>(p + j + 4) >> 4) | ((load<u8>(p + j) >> 6) << 4);
 }
 
-// Four 6-bit scales (mins: min = true) of sub-blocks j0..j0+3 of a Q4_K/Q5_K super-block, as f32 lanes.
-@inline function kScales4(p: usize, j0: i32, min: bool): v128 {
-  let v = i32x4.splat(min ? kMin(p, j0) : kScale(p, j0));
-  v = i32x4.replace_lane(v, 1, min ? kMin(p, j0 + 1) : kScale(p, j0 + 1));
-  v = i32x4.replace_lane(v, 2, min ? kMin(p, j0 + 2) : kScale(p, j0 + 2));
-  v = i32x4.replace_lane(v, 3, min ? kMin(p, j0 + 3) : kScale(p, j0 + 3));
-  return f32x4.convert_i32x4_s(v);
+// Σ over 32 values of Q8_K activation block ab at value offset off, against weights l0 (values 0..15) and
+// l1 (16..31) in 0..63, times the sub-block scale (0..63, in every i16 lane of s), as i32x4 lanes. The
+// relaxed build's byte dot leaves pair sums within i16 (4·127·31 at most here), which
+// i32x4.dot_i16x8_s widens and scales at once.
+@inline function kDot32(ab: usize, off: usize, l0: v128, l1: v128, s: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const p = i16x8.add(
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + KI8 + off), l0),
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + KI8 + off, 16), l1),
+    );
+    return i32x4.dot_i16x8_s(p, s);
+  }
+  const ap = ab + KI16 + (off << 1);
+  return i32x4.mul(dotA(ap + 32, l1, dotA(ap, l0, i32x4.splat(0))), i32x4.extend_low_i16x8_s(s));
 }
 
+// As kDot32 over 16 values against v (0..63), with a signed 8-bit scale in every i16 lane of s.
+@inline function kDot16(ab: usize, off: usize, v: v128, s: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + KI8 + off), v), s);
+  }
+  return i32x4.mul(dotA(ab + KI16 + (off << 1), v, i32x4.splat(0)), i32x4.extend_low_i16x8_s(s));
+}
+
+// i16 lane j of v in every lane (j a literal, so the shuffle's lanes are constants).
+@inline function bcast0(v: v128): v128 { return i8x16.shuffle(v, v, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1); }
+@inline function bcast1(v: v128): v128 { return i8x16.shuffle(v, v, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3); }
+@inline function bcast2(v: v128): v128 { return i8x16.shuffle(v, v, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5); }
+@inline function bcast3(v: v128): v128 { return i8x16.shuffle(v, v, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7); }
+@inline function bcast4(v: v128): v128 { return i8x16.shuffle(v, v, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9); }
+@inline function bcast5(v: v128): v128 { return i8x16.shuffle(v, v, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11); }
+@inline function bcast6(v: v128): v128 { return i8x16.shuffle(v, v, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13); }
+@inline function bcast7(v: v128): v128 { return i8x16.shuffle(v, v, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15); }
+
+// Bytes >> 4 (x86 has no byte shifts: a 16-bit shift and a mask).
+@inline function nibHi(q: v128): v128 {
+  return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f));
+}
+
+// Sub-blocks 2c (low nibbles of qs[32c..32c+31]) and 2c+1 (high nibbles) of a Q4_K/Q5_K super-block, with
+// their scales broadcast in s0 and s1; Q5_K adds bit 2c / 2c+1 of qh (at wb + 16) as 16.
+@inline function kSubPair(wb: usize, qs: usize, ab: usize, c: i32, s0: v128, s1: v128, five: bool): v128 {
+  const q0 = v128.load(qs + (<usize>c << 5)), q1 = v128.load(qs + (<usize>c << 5), 16);
+  const lo = i8x16.splat(0x0f);
+  let l0 = v128.and(q0, lo), l1 = v128.and(q1, lo);
+  let h0 = nibHi(q0), h1 = nibHi(q1);
+  if (five) {
+    const x0 = v128.load(wb + 16), x1 = v128.load(wb + 16, 16);
+    const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
+    const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
+    const sixteen = i8x16.splat(16);
+    l0 = v128.or(l0, v128.and(i8x16.eq(v128.and(x0, bl), bl), sixteen));
+    l1 = v128.or(l1, v128.and(i8x16.eq(v128.and(x1, bl), bl), sixteen));
+    h0 = v128.or(h0, v128.and(i8x16.eq(v128.and(x0, bh), bh), sixteen));
+    h1 = v128.or(h1, v128.and(i8x16.eq(v128.and(x1, bh), bh), sixteen));
+  }
+  const off = <usize>c << 6;
+  return i32x4.add(kDot32(ab, off, l0, l1, s0), kDot32(ab, off + 32, h0, h1, s1));
+}
+
+// Q4_K/Q5_K against Q8_K activations: per super-block Σ_j scale_j·(q·a)_j and Σ_j min_j·(Σa)_j in integers,
+// then d·d_a and dmin·d_a in float (llama.cpp's ggml_vec_dot_q4_K_q8_K).
 @inline function dotQ45K(w: usize, a: usize, nsb: i32, five: bool): f32 {
-  let total: f32 = 0;
-  const lo = i8x16.splat(0x0f);
   const size: usize = five ? 176 : 144;
-  const ds = rowScales(a, nsb * 8);
-  const sums = ds + (<usize>(nsb * 8) << 2);
+  let acc = f32x4.splat(0), accm = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) {
-    const wb = w + <usize>b * size;
+    const wb = w + <usize>b * size, ab = a + <usize>b * QK;
+    // the 12 bytes of 6-bit scales and mins unpacked four at a time (scales 0..3, 4..7, mins 0..3, 4..7)
+    const u0 = load<u32>(wb, 4), u1 = load<u32>(wb, 8), u2 = load<u32>(wb, 12);
+    const sLo = u0 & 0x3f3f3f3f;
+    const sHi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4);
+    const mLo = u1 & 0x3f3f3f3f;
+    const mHi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
+    const sm = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sLo), 1, sHi), 2, mLo), 3, mHi);
+    const msum = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(sm), v128.load(ab + KS32));
+    const sc = i16x8.extend_low_i8x16_u(sm);
     const qs = wb + (five ? 48 : 16);
-    const ab = a + <usize>(b * 8) * QA;
-    // sub-block 2c: low nibbles of qs[32c..32c+31]; 2c+1: high nibbles; Q5_K adds bit 2c / 2c+1 of qh
-    let s0 = i32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
-    for (let c = 0; c < 4; c++) {
-      const q0 = v128.load(qs + (<usize>c << 5)), q1 = v128.load(qs + (<usize>c << 5), 16);
-      let l0 = v128.and(q0, lo), l1 = v128.and(q1, lo);
-      let h0 = i8x16.shr_u(q0, 4), h1 = i8x16.shr_u(q1, 4);
-      if (five) {
-        const x0 = v128.load(wb + 16), x1 = v128.load(wb + 16, 16);
-        const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
-        const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
-        l0 = v128.or(l0, v128.and(i8x16.eq(v128.and(x0, bl), bl), i8x16.splat(16)));
-        l1 = v128.or(l1, v128.and(i8x16.eq(v128.and(x1, bl), bl), i8x16.splat(16)));
-        h0 = v128.or(h0, v128.and(i8x16.eq(v128.and(x0, bh), bh), i8x16.splat(16)));
-        h1 = v128.or(h1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
-      }
-      const lowSum = dot32u(ab + <usize>(2 * c) * QA, l0, l1);
-      const highSum = dot32u(ab + <usize>(2 * c + 1) * QA, h0, h1);
-      if (c == 0) { s0 = lowSum; s1 = highSum; }
-      else if (c == 1) { s2 = lowSum; s3 = highSum; }
-      else if (c == 2) { s4 = lowSum; s5 = highSum; }
-      else { s6 = lowSum; s7 = highSum; }
-    }
-    const da0 = v128.load(ds + (<usize>b << 5)), da1 = v128.load(ds + (<usize>b << 5), 16);
-    const q = madd(
-      f32x4.convert_i32x4_s(hsum4(s0, s1, s2, s3)), f32x4.mul(kScales4(wb + 4, 0, false), da0),
-      f32x4.mul(f32x4.convert_i32x4_s(hsum4(s4, s5, s6, s7)), f32x4.mul(kScales4(wb + 4, 4, false), da1)),
+    const s01 = i32x4.add(
+      kSubPair(wb, qs, ab, 0, bcast0(sc), bcast1(sc), five),
+      kSubPair(wb, qs, ab, 1, bcast2(sc), bcast3(sc), five),
     );
-    const m = madd(
-      f32x4.convert_i32x4_s(v128.load(sums + (<usize>b << 5))), f32x4.mul(kScales4(wb + 4, 0, true), da0),
-      f32x4.mul(f32x4.convert_i32x4_s(v128.load(sums + (<usize>b << 5), 16)), f32x4.mul(kScales4(wb + 4, 4, true), da1)),
+    const s23 = i32x4.add(
+      kSubPair(wb, qs, ab, 2, bcast4(sc), bcast5(sc), five),
+      kSubPair(wb, qs, ab, 3, bcast6(sc), bcast7(sc), five),
     );
-    total += h2f(load<u16>(wb)) * hsum(q) - h2f(load<u16>(wb, 2)) * hsum(m);
+    const da = load<f32>(ab);
+    acc = madd(f32x4.convert_i32x4_s(i32x4.add(s01, s23)), f32x4.splat(h2f(load<u16>(wb)) * da), acc);
+    accm = madd(f32x4.convert_i32x4_s(msum), f32x4.splat(h2f(load<u16>(wb, 2)) * da), accm);
   }
-  return total;
+  return hsum(acc) - hsum(accm);
 }
 
-// Four signed 8-bit scales at p, p + 2, p + 4, p + 6 as f32 lanes.
-@inline function q6Scales4(p: usize): v128 {
-  let v = i32x4.splat(<i32>load<i8>(p));
-  v = i32x4.replace_lane(v, 1, <i32>load<i8>(p + 2));
-  v = i32x4.replace_lane(v, 2, <i32>load<i8>(p + 4));
-  v = i32x4.replace_lane(v, 3, <i32>load<i8>(p + 6));
-  return f32x4.convert_i32x4_s(v);
+// A quarter-set of a Q6_K super-block: 16 values from each of its four 32-value rows (h: which 128-value
+// half, part: which 16 of the 32), 6-bit values 0..63 (recentred by the caller), each group with its scale.
+@inline function q6Part(wb: usize, ab: usize, h: i32, part: i32, s1: v128, s2: v128, s3: v128, s4: v128): v128 {
+  const o = <usize>part << 4;
+  const ql = wb + (<usize>h << 6), qh = wb + 128 + (<usize>h << 5);
+  const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
+  const lo = i8x16.splat(0x0f), hm = i8x16.splat(0x30);
+  // bit pairs of H moved to bits 4-5 with 16-bit shifts (the mask drops what crosses bytes)
+  const v1 = v128.or(v128.and(L0, lo), v128.and(i16x8.shl(H, 4), hm));
+  const v2 = v128.or(v128.and(L1, lo), v128.and(i16x8.shl(H, 2), hm));
+  const v3 = v128.or(nibHi(L0), v128.and(H, hm));
+  const v4 = v128.or(nibHi(L1), v128.and(i16x8.shr_u(H, 2), hm));
+  const y = (<usize>h << 7) + o;
+  return i32x4.add(
+    i32x4.add(kDot16(ab, y, v1, s1), kDot16(ab, y + 32, v2, s2)),
+    i32x4.add(kDot16(ab, y + 64, v3, s3), kDot16(ab, y + 96, v4, s4)),
+  );
 }
 
+// Q6_K against Q8_K activations: Σ_g scale_g·(q·a)_g − 32·Σ_g scale_g·(Σa)_g in integers per super-block,
+// then one float multiply by d·d_a (llama.cpp's ggml_vec_dot_q6_K_q8_K).
 @inline function dotQ6K(w: usize, a: usize, nsb: i32): f32 {
-  let total: f32 = 0;
-  const lo = i8x16.splat(0x0f);
-  const three = i8x16.splat(3);
-  const off = i8x16.splat(32);
-  const ds = rowScales(a, nsb * 8);
+  let acc = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) {
-    const wb = w + <usize>b * 210;
-    let acc = f32x4.splat(0);
-    for (let h = 0; h < 2; h++) {
-      const ql = wb + <usize>h * 64, qh = wb + 128 + <usize>h * 32, sc = wb + 192 + <usize>h * 8;
-      const ab = a + <usize>(b * 8 + h * 4) * QA;
-      const da = v128.load(ds + (<usize>(b * 8 + h * 4) << 2));
-      for (let half = 0; half < 2; half++) {
-        const o = <usize>half << 4;
-        const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
-        // quarters of 16 values, 6-bit values recentred to -32..31; quarter qi meets activation block h*4+qi
-        const v1 = i8x16.sub(v128.or(v128.and(L0, lo), i8x16.shl(v128.and(H, three), 4)), off);
-        const v2 = i8x16.sub(v128.or(v128.and(L1, lo), i8x16.shl(v128.and(i8x16.shr_u(H, 2), three), 4)), off);
-        const v3 = i8x16.sub(v128.or(i8x16.shr_u(L0, 4), i8x16.shl(v128.and(i8x16.shr_u(H, 4), three), 4)), off);
-        const v4 = i8x16.sub(v128.or(i8x16.shr_u(L1, 4), i8x16.shl(i8x16.shr_u(H, 6), 4)), off);
-        const ap = ab + AI16 + (o << 1);
-        const z = i32x4.splat(0);
-        const S = hsum4(dotA(ap, v1, z), dotA(ap + QA, v2, z), dotA(ap + 2 * QA, v3, z), dotA(ap + 3 * QA, v4, z));
-        acc = madd(f32x4.convert_i32x4_s(S), f32x4.mul(q6Scales4(sc + half), da), acc);
-      }
-    }
-    total += h2f(load<u16>(wb, 208)) * hsum(acc);
+    const wb = w + <usize>b * 210, ab = a + <usize>b * QK;
+    const sc = v128.load(wb, 192);
+    // scale g of value group g (16 values), as i16 lanes: groups 0..7 in a, 8..15 in c
+    const a8 = i16x8.extend_low_i8x16_s(sc), c8 = i16x8.extend_high_i8x16_s(sc);
+    const corr = i32x4.add(
+      i32x4.dot_i16x8_s(a8, v128.load(ab + KS16)),
+      i32x4.dot_i16x8_s(c8, v128.load(ab + KS16, 16)),
+    );
+    const s = i32x4.add(
+      i32x4.add(
+        q6Part(wb, ab, 0, 0, bcast0(a8), bcast2(a8), bcast4(a8), bcast6(a8)),
+        q6Part(wb, ab, 0, 1, bcast1(a8), bcast3(a8), bcast5(a8), bcast7(a8)),
+      ),
+      i32x4.add(
+        q6Part(wb, ab, 1, 0, bcast0(c8), bcast2(c8), bcast4(c8), bcast6(c8)),
+        q6Part(wb, ab, 1, 1, bcast1(c8), bcast3(c8), bcast5(c8), bcast7(c8)),
+      ),
+    );
+    const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
+    acc = madd(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d), acc);
   }
-  return total;
+  return hsum(acc);
 }
 
 // ---- dequantisation of row panels ----

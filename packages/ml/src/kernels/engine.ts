@@ -79,6 +79,9 @@ type KernelName =
   | "q8_block_bytes"
   | "quant_q8_rows"
   | "round_q8_rows"
+  | "q8k_block_bytes"
+  | "quant_q8k_rows"
+  | "round_q8k_rows"
   | "mmd_f16"
   | "mmd_bf16"
   | "mmd_q"
@@ -104,6 +107,9 @@ const KERNELS: KernelName[] = [
   "q8_block_bytes",
   "quant_q8_rows",
   "round_q8_rows",
+  "q8k_block_bytes",
+  "quant_q8k_rows",
+  "round_q8k_rows",
   "mmd_f16",
   "mmd_bf16",
   "mmd_q",
@@ -123,6 +129,11 @@ const PARALLEL_MIN_WORK = 1 << 16;
 const DIRECT_ROWS = 4;
 /** f32 elements of one thread's dequantised weight panel (256 KiB: stays in L2). */
 const PANEL_ELEMENTS = 1 << 16;
+
+/** K-quants: 256-value super-blocks, dotted against 256-value activation blocks. */
+function isKQuant(type: number): boolean {
+  return type === GgmlType.Q4_K || type === GgmlType.Q5_K || type === GgmlType.Q6_K;
+}
 
 function wasmPath(relaxed: boolean): URL {
   return new URL(`../../build/${relaxed ? "kernels-relaxed" : "kernels"}.wasm`, import.meta.url);
@@ -170,6 +181,8 @@ export class Engine {
   private scratch: Buf | null = null;
   /** bytes of one 32-value block of quant_q8_rows' output, as the kernels lay it out */
   private readonly q8BlockBytes: number;
+  /** bytes of one 256-value block of quant_q8k_rows' output (the K-quants' activations) */
+  private readonly q8kBlockBytes: number;
 
   private constructor(
     module: WasmModule,
@@ -182,6 +195,7 @@ export class Engine {
     this.k = instance.exports as unknown as Record<KernelName, (...args: number[]) => number>;
     this.relaxedSimd = relaxed;
     this.q8BlockBytes = this.k.q8_block_bytes();
+    this.q8kBlockBytes = this.k.q8k_block_bytes();
     this.threads = threads;
     this.ctrl = new Int32Array(this.memory.buffer, CTRL_PTR, 32);
     for (let part = 1; part < threads; part++) {
@@ -533,9 +547,11 @@ export class Engine {
         );
         return;
       }
-      const aq = this.allocBytes(M * (K / 32) * this.q8BlockBytes);
+      // the K-quants meet activations with one scale per 256 values (llama.cpp's block_q8_K)
+      const kq = isKQuant(W.type);
+      const aq = this.allocBytes(M * (kq ? (K / 256) * this.q8kBlockBytes : (K / 32) * this.q8BlockBytes));
       try {
-        this.run("quant_q8_rows", [[x.ptr, lda, K, aq.ptr, 0, M]]);
+        this.run(kq ? "quant_q8k_rows" : "quant_q8_rows", [[x.ptr, lda, K, aq.ptr, 0, M]]);
         this.run(
           "mmd_q",
           this.split(N, 4, work).map(([n0, n1]) => [
@@ -563,7 +579,7 @@ export class Engine {
     const xr = floatType || o.exact ? null : this.alloc(M * K, false);
     if (xr) {
       this.run(
-        "round_q8_rows",
+        isKQuant(W.type) ? "round_q8k_rows" : "round_q8_rows",
         this.split(M, 1, M * K * 8).map(([m0, m1]) => [x.ptr, lda, K, xr.ptr, m0, m1]),
       );
     }
