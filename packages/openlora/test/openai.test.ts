@@ -104,11 +104,11 @@ describe("OpenLoRA through the openai client", () => {
   async function direct(
     prompt: string,
     adapter: LoraAdapter | null,
-    o: { maxTokens: number; temperature: number; seed: number; stop?: string[] },
+    o: { maxTokens: number; temperature: number; seed: number; topP?: number; stop?: string[] },
   ) {
     const r = await generate(model, tokenizer.encode(prompt), {
-      ...o,
       topP: 1,
+      ...o,
       adapter,
       stopTokens: [tokenizer.eosId!],
       decode: (ids) => tokenizer.decode(ids, { skipSpecial: true }),
@@ -170,6 +170,38 @@ describe("OpenLoRA through the openai client", () => {
       (await direct("apple:", null, { maxTokens: 12, temperature: 0, seed: 0 })).text,
     );
     assert.notEqual(base.choices[0].text, got.choices[0].text, "the adapter changes the answer");
+  });
+
+  test("stop, top_p and logprobs of a completion are ml's own", async () => {
+    const q = { model: "demo-a", prompt: "river:", max_tokens: 24, temperature: 0.9, top_p: 0.6, seed: 3 };
+    const free = await direct("river:", adapters.a, { maxTokens: 24, temperature: 0.9, topP: 0.6, seed: 3 });
+    const got = await client.completions.create({ ...q, logprobs: 2 });
+    assert.equal(got.choices[0].text, free.text);
+    const wide = await direct("river:", adapters.a, { maxTokens: 24, temperature: 0.9, seed: 3 });
+    assert.notEqual(free.text, wide.text, "top_p 0.6 changes this draw");
+    assert.ok(free.text.length > 12, free.text);
+    const lp = got.choices[0].logprobs!;
+    assert.equal(lp.tokens!.join(""), free.text);
+    assert.equal(lp.tokens!.length, got.usage!.completion_tokens);
+    assert.ok(lp.top_logprobs!.every((top) => Object.keys(top).length === 2));
+    // a stop string from the middle of that answer cuts it there
+    const stop = free.text.slice(6, 9);
+    const cut = free.text.indexOf(stop);
+    const stopped = await client.completions.create({ ...q, stop: [stop] });
+    assert.equal(stopped.choices[0].text, free.text.slice(0, cut));
+    assert.equal(stopped.choices[0].finish_reason, "stop");
+    assert.equal(
+      stopped.choices[0].text,
+      (
+        await direct("river:", adapters.a, {
+          maxTokens: 24,
+          temperature: 0.9,
+          topP: 0.6,
+          seed: 3,
+          stop: [stop],
+        })
+      ).text,
+    );
   });
 
   test("chat uses the default template; logprobs come back", async () => {
@@ -359,11 +391,19 @@ describe("OpenLoRA through the openai client", () => {
 
   test("the remote backend: a second server process answers as the embedded one; failover, health, metering, disconnect", async (t) => {
     const worker = await startWorker(c);
-    const remote = new RemoteBackend({
-      workers: [{ url: "http://127.0.0.1:9/v1" }, { url: `${worker.url}/v1` }],
-      // checked by hand below
-      healthIntervalSeconds: 3600,
-    });
+    // a dead worker (nothing listens on port 9) that rendezvous hashing ranks first for demo-a, so
+    // demo-a's first request has to fail over to the live one
+    const cidA = (await server.lora.catalog.resolve("demo-a")).adapter!.cid;
+    let remote: RemoteBackend;
+    for (let k = 0; ; k++) {
+      // health checked by hand below
+      remote = new RemoteBackend({
+        workers: [{ url: `http://127.0.0.1:9/dead-${k}/v1` }, { url: `${worker.url}/v1` }],
+        healthIntervalSeconds: 3600,
+      });
+      if (remote.route(cidA)[0].w.url.includes("/dead-")) break;
+      await remote.close();
+    }
     const frontRecords: UsageRecord[] = [];
     const front = await serve(c, remote, frontRecords);
     let again: Worker | undefined;
@@ -508,25 +548,39 @@ describe("OpenLoRA through the openai client", () => {
     assert.equal(done.code, 0, done.err);
     assert.equal(done.out, `${want.choices[0].text}\n`);
     assert.equal(chat.code, 0, chat.err);
-    assert.equal(chat.out.split("\n").length, 3, chat.out);
+    // each turn's answer, sent with the conversation so far, is the API's answer to that conversation
+    const turn = async (messages: { role: "user" | "assistant"; content: string }[]) =>
+      (await client.chat.completions.create({ model: "demo-b", messages, max_tokens: 6, temperature: 0 }))
+        .choices[0].message.content!;
+    const dog = await turn([{ role: "user", content: "dog" }]);
+    const cat = await turn([
+      { role: "user", content: "dog" },
+      { role: "assistant", content: dog },
+      { role: "user", content: "cat" },
+    ]);
+    assert.equal(chat.out, `${dog}\n${cat}\n`);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /^error: the model 'nope' does not exist/);
     assert.equal(bad.err.trim().split("\n").length, 1);
   });
 
-  test("/metrics is Prometheus text", async () => {
+  test("/metrics is Prometheus text with what the tests above did", async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     for (const name of [
-      "openlora_generated_tokens_total",
       "openlora_queue_depth",
       "openlora_batch_size_bucket",
-      "openlora_adapter_cache_hits_total",
-      "openlora_adapter_cache_misses_total",
-      "openlora_adapter_load_seconds_count",
       "openlora_request_duration_seconds_bucket",
       "openlora_decode_tokens_per_second",
     ])
       assert.match(text, new RegExp(`^${name}`, "m"), name);
+    // demo-a, demo-b and one ensemble loaded cold (their latency measured), then served from the cache
+    assert.ok(metric(text, "openlora_adapter_load_seconds_count") >= 3, "cold loads timed");
+    assert.ok(metric(text, "openlora_adapter_load_seconds_sum") > 0);
+    assert.ok(metric(text, "openlora_adapter_cache_misses_total") >= 3);
+    assert.ok(metric(text, "openlora_adapter_cache_hits_total") >= 5);
+    assert.equal(metric(text, "openlora_adapter_refused_total"), 1, "demo-tampered");
+    assert.ok(metric(text, "openlora_generated_tokens_total") > 100);
+    assert.ok(metric(text, "openlora_requests_total", 'finish_reason="cancelled"') >= 1);
   });
 });
 

@@ -45,8 +45,58 @@ describe("BatchScheduler", () => {
     const s = new BatchScheduler(model, { maxBatch: 1 });
     const done: string[] = [];
     const track = (name: string, tenant: string) => s.submit(job(tenant)).then(() => done.push(name));
-    await Promise.all([track("x1", "x"), track("x2", "x"), track("x3", "x"), track("y1", "y")]);
-    assert.deepEqual(done, ["x1", "y1", "x2", "x3"]);
+    // submitted in this order; first come, first served would finish them in it too
+    await Promise.all([
+      track("x1", "x"),
+      track("x2", "x"),
+      track("x3", "x"),
+      track("y1", "y"),
+      track("y2", "y"),
+      track("z1", "z"),
+    ]);
+    assert.deepEqual(done, ["x1", "y1", "z1", "x2", "y2", "x3"]);
+  });
+
+  test("a batch takes one row per tenant in turn before a second from any", async () => {
+    const s = new BatchScheduler(model, { maxBatch: 3 });
+    const first: string[] = [];
+    const tagged = (name: string, tenant: string) => {
+      const j = job(tenant, undefined, 4);
+      j.onToken = () => {
+        if (!first.includes(name) && first.length < 3) first.push(name);
+      };
+      return s.submit(j);
+    };
+    await Promise.all([
+      tagged("x1", "x"),
+      tagged("x2", "x"),
+      tagged("x3", "x"),
+      tagged("y1", "y"),
+      tagged("z1", "z"),
+    ]);
+    // the first step's three rows: one of each tenant, x's burst waits for free slots
+    assert.deepEqual(first.sort(), ["x1", "y1", "z1"]);
+  });
+
+  test("requests join the running batch between decode steps", async () => {
+    const s = new BatchScheduler(model, { maxBatch: 4 });
+    const long = job("a", undefined, 40);
+    let longTokens = 0;
+    let lateJoinedAt = -1;
+    const batchSizes = new Set<number>();
+    let late: Promise<unknown> | null = null;
+    long.onToken = () => {
+      longTokens++;
+      batchSizes.add(s.batchSize);
+      // a request arriving while the long one runs
+      if (longTokens === 3) late = s.submit(job("b", undefined, 5)).then(() => (lateJoinedAt = longTokens));
+    };
+    const outcome = await s.submit(long);
+    await late;
+    assert.equal(outcome.completionTokens, 40);
+    // the late request finished after 5 of its own steps, long before the long one's 40th
+    assert.ok(lateJoinedAt > 3 && lateJoinedAt < 40, `the late request finished at step ${lateJoinedAt}`);
+    assert.deepEqual([...batchSizes].sort(), [1, 2], "some steps ran both rows");
   });
 
   test("a request cancelled while queued or running stops there", async () => {
