@@ -682,34 +682,61 @@ function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize): void {
   }
 }
 
+// 16 signed bytes q as f32 q·d at o (64 bytes): as bytesToF32 without the add, so a zero keeps its sign.
+@inline function bytesMulF32(q: v128, d: v128, o: usize): void {
+  const lo = i16x8.extend_low_i8x16_s(q), hi = i16x8.extend_high_i8x16_s(q);
+  v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
+  v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
+  v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
+  v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
+}
+
+// One Q4_K/Q5_K super-block as f32: d·scale·q − dmin·min per 32-value sub-block (the format decoder's
+// arithmetic, so the values are identical), 16 values a step.
 function dequantQ45K(wb: usize, ob: usize, five: bool): void {
   const d = h2f(load<u16>(wb)), dmin = h2f(load<u16>(wb, 2));
   const qh = wb + 16;
   const qs = wb + (five ? 48 : 16);
+  const lo = i8x16.splat(0x0f), sixteen = i8x16.splat(16);
   for (let c = 0; c < 4; c++) {
-    const d1 = d * <f32>kScale(wb + 4, 2 * c), m1 = dmin * <f32>kMin(wb + 4, 2 * c);
-    const d2 = d * <f32>kScale(wb + 4, 2 * c + 1), m2 = dmin * <f32>kMin(wb + 4, 2 * c + 1);
-    for (let l = 0; l < 32; l++) {
-      const q = <i32>load<u8>(qs + (c << 5) + l);
-      const hi: i32 = five ? <i32>load<u8>(qh + l) : 0;
-      put(ob, c * 64 + l, d1 * <f32>((q & 0xf) + ((hi >> (2 * c)) & 1 ? 16 : 0)) - m1);
-      put(ob, c * 64 + 32 + l, d2 * <f32>((q >> 4) + ((hi >> (2 * c + 1)) & 1 ? 16 : 0)) - m2);
+    const d1 = f32x4.splat(d * <f32>kScale(wb + 4, 2 * c)), m1 = f32x4.splat(-(dmin * <f32>kMin(wb + 4, 2 * c)));
+    const d2 = f32x4.splat(d * <f32>kScale(wb + 4, 2 * c + 1)), m2 = f32x4.splat(-(dmin * <f32>kMin(wb + 4, 2 * c + 1)));
+    const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
+    const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
+    for (let half = 0; half < 2; half++) {
+      const o = <usize>half << 4;
+      const q = v128.load(qs + (<usize>c << 5) + o);
+      let l = v128.and(q, lo), h = nibHi(q);
+      if (five) {
+        const x = v128.load(qh + o);
+        l = v128.or(l, v128.and(i8x16.eq(v128.and(x, bl), bl), sixteen));
+        h = v128.or(h, v128.and(i8x16.eq(v128.and(x, bh), bh), sixteen));
+      }
+      bytesToF32(l, d1, m1, ob + ((<usize>(c << 6) + o) << 2));
+      bytesToF32(h, d2, m2, ob + ((<usize>(c << 6) + 32 + o) << 2));
     }
   }
 }
 
+// One Q6_K super-block as f32: (d·scale)·(q − 32), 16 values a step.
 function dequantQ6K(wb: usize, ob: usize): void {
   const d = h2f(load<u16>(wb, 208));
+  const lo = i8x16.splat(0x0f), hm = i8x16.splat(0x30), off = i8x16.splat(32);
   for (let h = 0; h < 2; h++) {
-    const ql = wb + <usize>h * 64, qh = wb + 128 + <usize>h * 32, sc = wb + 192 + <usize>h * 8;
-    for (let l = 0; l < 32; l++) {
-      const is = l >> 4;
-      const a = <i32>load<u8>(ql + l), b = <i32>load<u8>(ql + l + 32), x = <i32>load<u8>(qh + l);
-      const y = h * 128 + l;
-      put(ob, y, d * <f32>load<i8>(sc + is) * <f32>(((a & 0xf) | ((x & 3) << 4)) - 32));
-      put(ob, y + 32, d * <f32>load<i8>(sc + is + 2) * <f32>(((b & 0xf) | (((x >> 2) & 3) << 4)) - 32));
-      put(ob, y + 64, d * <f32>load<i8>(sc + is + 4) * <f32>(((a >> 4) | (((x >> 4) & 3) << 4)) - 32));
-      put(ob, y + 96, d * <f32>load<i8>(sc + is + 6) * <f32>(((b >> 4) | (((x >> 6) & 3) << 4)) - 32));
+    const ql = wb + (<usize>h << 6), qh = wb + 128 + (<usize>h << 5), sc = wb + 192 + (<usize>h << 3);
+    for (let part = 0; part < 2; part++) {
+      const o = <usize>part << 4;
+      const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
+      const v1 = v128.or(v128.and(L0, lo), v128.and(i16x8.shl(H, 4), hm));
+      const v2 = v128.or(v128.and(L1, lo), v128.and(i16x8.shl(H, 2), hm));
+      const v3 = v128.or(nibHi(L0), v128.and(H, hm));
+      const v4 = v128.or(nibHi(L1), v128.and(i16x8.shr_u(H, 2), hm));
+      const y = ob + (((<usize>h << 7) + o) << 2);
+      const g = sc + <usize>part;
+      bytesMulF32(i8x16.sub(v1, off), f32x4.splat(d * <f32>load<i8>(g)), y);
+      bytesMulF32(i8x16.sub(v2, off), f32x4.splat(d * <f32>load<i8>(g, 2)), y + 128);
+      bytesMulF32(i8x16.sub(v3, off), f32x4.splat(d * <f32>load<i8>(g, 4)), y + 256);
+      bytesMulF32(i8x16.sub(v4, off), f32x4.splat(d * <f32>load<i8>(g, 6)), y + 384);
     }
   }
 }
