@@ -7,11 +7,11 @@ import {SpanText} from "../src/attribution/SpanText.sol";
 import {SpanV1} from "../src/attribution/SpanV1.sol";
 import {SpanV1Verifier} from "../src/attribution/SpanV1Verifier.sol";
 import {SpanVerifier} from "../src/attribution/SpanVerifier.sol";
+import {IAttributionVerifier} from "../src/interfaces/IAttributionVerifier.sol";
 import {IDatanetRegistry} from "../src/interfaces/IDatanetRegistry.sol";
 import {Payout, SumNode} from "../src/libraries/RecordTree.sol";
-import {Fixture} from "./utils/Fixture.sol";
 import {Merkle} from "./utils/Merkle.sol";
-import {Records} from "./utils/Records.sol";
+import {SpanVerifierFixture} from "./utils/SpanVerifierFixture.sol";
 
 /// @notice Exposes the library as an external call, so gas is measured per computation.
 contract SpanV1Harness {
@@ -24,24 +24,11 @@ contract SpanV1Harness {
     }
 }
 
-/// @notice span-v1 records judged on a real snapshot: four facts by four contributors (the third a later
-/// verbatim copy of the first), plus a second text under the first fact's id (a snapshot root can hold two).
-contract SpanV1VerifierTest is Fixture {
+/// @notice span-v1 records judged on the shared snapshot (SpanVerifierFixture), whose third fact is a later
+/// verbatim copy of the first.
+contract SpanV1VerifierTest is SpanVerifierFixture {
     SpanV1Harness internal harness;
     SpanV1Verifier internal verifier;
-    address internal operator = makeAddr("operator");
-    address internal user = makeAddr("user");
-    address internal challenger = makeAddr("challenger");
-    uint256 internal modelId;
-    uint256 internal snapshotId;
-    bytes32 internal snapshotRoot;
-    bytes32[] internal leaves;
-    bytes[] internal texts;
-    address[] internal contributors;
-
-    bytes internal constant OUTPUT =
-        "Fun facts: octopuses have three hearts and blue copper-based blood, and honeybees communicate flower locations through dancing.";
-    bytes internal constant ALT_TEXT = "Octopuses have three hearts and no copper at all.";
 
     struct Scenario {
         SpanText.Chunk[] chunks;
@@ -53,108 +40,14 @@ contract SpanV1VerifierTest is Fixture {
         InferenceSettlement.Record record;
     }
 
-    function setUp() public {
+    function _deployVerifier() internal override returns (IAttributionVerifier) {
         harness = new SpanV1Harness();
-        deployProtocol();
         verifier = new SpanV1Verifier(IDatanetRegistry(address(datanets)), settlement, false);
-        vm.prank(admin);
-        settlement.setVerifier(verifier);
-
-        texts.push("Octopuses have three hearts and blue copper-based blood.");
-        texts.push("Honeybees communicate flower locations through a waggle dance.");
-        texts.push("Octopuses have three hearts and blue copper-based blood.");
-        texts.push("Saturn's rings are made mostly of water ice particles.");
-        address owner = makeAddr("datanetOwner");
-        vm.startPrank(owner);
-        uint256 datanetId = datanets.createDatanet("ipfs://datanet", 0, 0, 0, new address[](0));
-        uint256 copierDatanet = datanets.createDatanet("ipfs://copies", 0, 0, 0, new address[](0));
-        vm.stopPrank();
-        for (uint256 i; i < 4; ++i) {
-            address who = makeAddr(string.concat("contributor", vm.toString(i + 1)));
-            contributors.push(who);
-            vm.prank(who); // the copy (3) went into another Datanet
-            uint256 id = datanets.submitContribution(
-                i == 2 ? copierDatanet : datanetId, keccak256(texts[i]), uint64(texts[i].length), "MIT"
-            );
-            assertEq(id, i + 1);
-            vm.prank(owner);
-            datanets.curate(id, true);
-            leaves.push(_chunkLeaf(id, texts[i]));
-        }
-        leaves.push(_chunkLeaf(1, ALT_TEXT));
-        snapshotRoot = Merkle.root(leaves);
-        vm.prank(owner);
-        snapshotId = datanets.publishSnapshot(datanetId, snapshotRoot, 5, 3, bytes32(0), 0, "ipfs://snapshot");
-
-        fundAndApprove(operator, address(staking), MIN_STAKE);
-        vm.prank(operator);
-        staking.stake(operator, MIN_STAKE);
-        vm.prank(makeAddr("modelOwner"));
-        modelId = models.registerModel("ipfs://model");
-        fundAndApprove(user, address(settlement), 100 ether);
-        vm.startPrank(user);
-        settlement.deposit(100 ether);
-        settlement.authorize(operator, 100 ether, uint64(block.timestamp + 1 days), false);
-        vm.stopPrank();
+        return verifier;
     }
 
-    function _chunkLeaf(uint256 id, bytes memory text) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(id, uint32(0), keccak256(text)))));
-    }
-
-    function _roots() internal view returns (bytes32[] memory roots) {
-        roots = new bytes32[](1);
-        roots[0] = snapshotRoot;
-    }
-
-    function _snapshots() internal view returns (uint256[] memory ids) {
-        ids = new uint256[](1);
-        ids[0] = snapshotId;
-    }
-
-    function _chunks(uint256[] memory ids) internal view returns (SpanText.Chunk[] memory chunks) {
-        chunks = new SpanText.Chunk[](ids.length);
-        for (uint256 i; i < ids.length; ++i) {
-            chunks[i] = SpanText.Chunk(ids[i], 0, texts[ids[i] - 1]);
-        }
-    }
-
-    function _ids(uint256 a, uint256 b) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](2);
-        ids[0] = a;
-        ids[1] = b;
-    }
-
-    function _proven(uint256[] memory ids) internal view returns (SpanVerifier.ProvenChunk[] memory proven) {
-        proven = new SpanVerifier.ProvenChunk[](ids.length);
-        for (uint256 i; i < ids.length; ++i) {
-            proven[i] =
-                SpanVerifier.ProvenChunk(ids[i], 0, texts[ids[i] - 1], snapshotId, Merkle.proof(leaves, ids[i] - 1));
-        }
-    }
-
-    function _attribution(bytes32 commitment, uint256[] memory snapshotIds, SpanText.Chunk[] memory witnesses)
-        internal
-        pure
-        returns (bytes memory)
-    {
-        SpanVerifier.Witness[] memory w = new SpanVerifier.Witness[](witnesses.length);
-        for (uint256 i; i < w.length; ++i) {
-            w[i] = SpanVerifier.Witness(witnesses[i].contributionId, 0, keccak256(witnesses[i].text));
-        }
-        return abi.encode(SpanVerifier.Attribution(keccak256(OUTPUT), commitment, snapshotIds, w));
-    }
-
-    /// @dev What the credits pay out of `total`: the rule the verifier checks.
-    function _payouts(SpanText.Credit[] memory credits, uint256 total) internal view returns (Payout[] memory p) {
-        p = new Payout[](credits.length);
-        uint256 paid;
-        for (uint256 i = credits.length; i > 0;) {
-            --i;
-            uint256 amount = i == 0 ? total - paid : (total * credits[i].share) / 1_000_000;
-            p[i] = Payout(contributors[credits[i].contributionId - 1], amount);
-            paid += amount;
-        }
+    function _copyOfTheFirstFact() internal pure override returns (bytes memory) {
+        return "Octopuses have three hearts and blue copper-based blood.";
     }
 
     /// @dev The operator attributes over `settled` chunks and posts a one-record batch paying by it.
@@ -162,31 +55,11 @@ contract SpanV1VerifierTest is Fixture {
         s.chunks = _chunks(settled);
         bytes32 commitment;
         (commitment, s.credits, s.spans) = harness.compute(OUTPUT, _roots(), s.chunks);
-        s.attribution = _attribution(commitment, _snapshots(), s.chunks);
-        uint256 fee = 10 ether;
-        (,,, uint256 total) = settlement.splitFee(fee);
+        s.attribution = _attribution(commitment, _one(snapshotId), s.chunks);
+        (,,, uint256 total) = settlement.splitFee(FEE);
         s.payouts = _payouts(s.credits, total);
-        if (s.credits.length == 0) s.payouts = Records.one(makeAddr("fallback"), total); // nothing credited
-        s.batchId = _post(s.attribution, s.payouts, fee);
+        s.batchId = _post(s.attribution, s.payouts);
         s.record = InferenceSettlement.Record(0, s.attribution, s.payouts, new SumNode[](0));
-    }
-
-    function _post(bytes memory attribution, Payout[] memory payouts, uint256 fee) internal returns (uint256) {
-        SumNode memory leaf = Records.leaf(keccak256(attribution), payouts);
-        address[] memory payers = new address[](1);
-        payers[0] = user;
-        uint256[] memory amounts = new uint256[](1);
-        amounts[0] = fee;
-        vm.prank(operator);
-        return settlement.postBatch(modelId, payers, amounts, 0, leaf.hash, leaf.sum);
-    }
-
-    function _recompute(SpanVerifier.ProvenChunk[] memory chunks) internal pure returns (bytes memory) {
-        return abi.encode(verifierKind(0), abi.encode(SpanVerifier.Recomputation(OUTPUT, chunks)));
-    }
-
-    function verifierKind(uint8 k) internal pure returns (uint8) {
-        return k;
     }
 
     function test_sharedVectorsEqualTheTypeScriptLibrary() public view {
@@ -245,7 +118,7 @@ contract SpanV1VerifierTest is Fixture {
         (all[0], all[1], all[2]) = (2, 3, 1);
         uint256 gasBefore = gasleft();
         vm.prank(challenger);
-        settlement.challenge(s.batchId, s.record, _recompute(_proven(all)));
+        settlement.challenge(s.batchId, s.record, _recompute(OUTPUT, _proven(all)));
         console.log("challenge (Solidity span-v1) gas: %d", gasBefore - gasleft());
         assertEq(uint256(settlement.getBatch(s.batchId).status), uint256(InferenceSettlement.BatchStatus.Reverted));
     }
@@ -256,7 +129,7 @@ contract SpanV1VerifierTest is Fixture {
         (all[0], all[1], all[2], all[3]) = (1, 2, 3, 4);
         vm.prank(challenger);
         vm.expectRevert(abi.encodeWithSelector(InferenceSettlement.ChallengeRejected.selector, s.batchId));
-        settlement.challenge(s.batchId, s.record, _recompute(_proven(all)));
+        settlement.challenge(s.batchId, s.record, _recompute(OUTPUT, _proven(all)));
     }
 
     /// The witness-completeness check: leaving out a witness chunk would change the result, so without
@@ -265,10 +138,10 @@ contract SpanV1VerifierTest is Fixture {
         Scenario memory s = _settle(_ids(1, 2));
         uint256[] memory some = new uint256[](2);
         (some[0], some[1]) = (2, 3); // omits witness 1, adds its later copy
-        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(_proven(some))));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(OUTPUT, _proven(some))));
         uint256[] memory one = new uint256[](1);
         one[0] = 2;
-        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(_proven(one))));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(OUTPUT, _proven(one))));
     }
 
     /// Issue 18.4: the record binds each witness's text, so another text under the same id is no witness.
@@ -277,7 +150,7 @@ contract SpanV1VerifierTest is Fixture {
         SpanVerifier.ProvenChunk[] memory chunks = _proven(_ids(1, 2));
         chunks[0].text = ALT_TEXT;
         chunks[0].proof = Merkle.proof(leaves, 4);
-        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(chunks)));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(OUTPUT, chunks)));
     }
 
     function test_forgedOrForeignChunksAreUnconvincing() public {
@@ -286,35 +159,30 @@ contract SpanV1VerifierTest is Fixture {
         SpanVerifier.ProvenChunk[] memory withForged = new SpanVerifier.ProvenChunk[](3);
         (withForged[0], withForged[1], withForged[2]) = (chunks[0], chunks[1], _proven(_ids(1, 1))[0]);
         withForged[2].text = "Octopuses have three hearts and blue copper-based blood!";
-        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(OUTPUT, withForged)));
         withForged[2] = _proven(_ids(1, 1))[0];
         withForged[2].snapshotId = snapshotId + 1; // a snapshot the record does not name
-        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(OUTPUT, withForged)));
         withForged[2].snapshotId = snapshotId;
-        assertTrue(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(withForged)));
+        assertTrue(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(OUTPUT, withForged)));
         bytes memory otherOutput = abi.encode(uint8(0), abi.encode(SpanVerifier.Recomputation("other", withForged)));
         assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, otherOutput));
         assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, abi.encode(uint8(7), bytes(""))));
         SpanVerifier.ProvenChunk[] memory tooMany = new SpanVerifier.ProvenChunk[](257);
-        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(tooMany)));
+        assertFalse(verifier.verifyChallenge(s.attribution, s.payouts, _recompute(OUTPUT, tooMany)));
     }
 
     function test_challengerInputOverTheLimitsIsUnconvincing() public {
         Scenario memory s = _settle(_ids(2, 3));
         SpanVerifier.ProvenChunk[] memory chunks = new SpanVerifier.ProvenChunk[](3);
         (chunks[0], chunks[1]) = (_proven(_ids(2, 3))[0], _proven(_ids(2, 3))[1]);
-        bytes memory big = new bytes(262_145);
-        bytes32[] memory bigLeaves = new bytes32[](2);
-        bigLeaves[0] = _chunkLeaf(9, big);
-        bigLeaves[1] = _chunkLeaf(10, "x");
-        vm.prank(makeAddr("datanetOwner"));
-        uint256 bigSnapshot = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
+        (uint256 bigSnapshot, bytes memory big, bytes32[] memory bigLeaves) = _bigSnapshot(262_145);
         uint256[] memory snaps = new uint256[](2);
         (snaps[0], snaps[1]) = (snapshotId, bigSnapshot);
         bytes memory attribution =
             _attribution(abi.decode(s.attribution, (SpanVerifier.Attribution)).commitment, snaps, s.chunks);
         chunks[2] = SpanVerifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
-        assertFalse(verifier.verifyChallenge(attribution, s.payouts, _recompute(chunks)));
+        assertFalse(verifier.verifyChallenge(attribution, s.payouts, _recompute(OUTPUT, chunks)));
     }
 
     function test_recordsThatCannotBeCheckedCountAgainstTheOperator() public view {
@@ -330,7 +198,7 @@ contract SpanV1VerifierTest is Fixture {
         for (uint256 i; i < many.length; ++i) {
             many[i] = SpanText.Chunk(1, 0, texts[0]);
         }
-        assertTrue(verifier.verifyChallenge(_attribution(c, _snapshots(), many), new Payout[](0), ""));
+        assertTrue(verifier.verifyChallenge(_attribution(c, _one(snapshotId), many), new Payout[](0), ""));
         uint256[] memory snaps = new uint256[](65);
         for (uint256 i; i < snaps.length; ++i) {
             snaps[i] = snapshotId;
@@ -349,7 +217,8 @@ contract SpanV1VerifierTest is Fixture {
         }
         SpanVerifier.Witness[] memory w = new SpanVerifier.Witness[](1);
         w[0] = SpanVerifier.Witness(2, 0, keccak256(texts[1]));
-        bytes memory attribution = abi.encode(SpanVerifier.Attribution(keccak256(words), bytes32(0), _snapshots(), w));
+        bytes memory attribution =
+            abi.encode(SpanVerifier.Attribution(keccak256(words), bytes32(0), _one(snapshotId), w));
         SpanVerifier.ProvenChunk[] memory witness = new SpanVerifier.ProvenChunk[](1);
         witness[0] = _proven(_ids(2, 2))[0];
         bytes memory evidence = abi.encode(uint8(0), abi.encode(SpanVerifier.Recomputation(words, witness)));
@@ -361,34 +230,24 @@ contract SpanV1VerifierTest is Fixture {
         assertFalse(verifier.verifyChallenge(attribution, new Payout[](0), evidence));
         // an output past 32,768 bytes
         bytes memory huge = new bytes(32_769);
-        attribution = abi.encode(SpanVerifier.Attribution(keccak256(huge), bytes32(0), _snapshots(), w));
+        attribution = abi.encode(SpanVerifier.Attribution(keccak256(huge), bytes32(0), _one(snapshotId), w));
         evidence = abi.encode(uint8(0), abi.encode(SpanVerifier.Recomputation(huge, witness)));
         assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), evidence));
         assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanVerifier.Recomputation(huge, witness))));
         // witness texts over 131,072 bytes
-        bytes memory big = new bytes(131_073);
-        bytes32[] memory bigLeaves = new bytes32[](2);
-        bigLeaves[0] = _chunkLeaf(9, big);
-        bigLeaves[1] = _chunkLeaf(10, "x");
-        vm.prank(makeAddr("datanetOwner"));
-        uint256 bigSnapshot = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
+        (uint256 bigSnapshot, bytes memory big, bytes32[] memory bigLeaves) = _bigSnapshot(131_073);
         uint256[] memory snaps = new uint256[](1);
         snaps[0] = bigSnapshot;
         w[0] = SpanVerifier.Witness(9, 0, keccak256(big));
         attribution = abi.encode(SpanVerifier.Attribution(keccak256(OUTPUT), bytes32(0), snaps, w));
         witness[0] = SpanVerifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
-        assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), _recompute(witness)));
+        assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), _recompute(OUTPUT, witness)));
         assertFalse(verifier.verifyAnswer(attribution, abi.encode(SpanVerifier.Recomputation(OUTPUT, witness))));
     }
 
     /// Witness texts over the limit count against the operator even with their true commitment.
     function test_oversizedWitnessesCountEvenWithTheirTrueCommitment() public {
-        bytes memory big = new bytes(131_073);
-        bytes32[] memory bigLeaves = new bytes32[](2);
-        bigLeaves[0] = _chunkLeaf(9, big);
-        bigLeaves[1] = _chunkLeaf(10, "x");
-        vm.prank(makeAddr("datanetOwner"));
-        uint256 bigSnapshot = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
+        (uint256 bigSnapshot, bytes memory big, bytes32[] memory bigLeaves) = _bigSnapshot(131_073);
         uint256[] memory snaps = new uint256[](1);
         snaps[0] = bigSnapshot;
         SpanText.Chunk[] memory bigChunk = new SpanText.Chunk[](1);
@@ -401,7 +260,7 @@ contract SpanV1VerifierTest is Fixture {
         bytes memory attribution = abi.encode(SpanVerifier.Attribution(keccak256(OUTPUT), honest, snaps, w));
         SpanVerifier.ProvenChunk[] memory witness = new SpanVerifier.ProvenChunk[](1);
         witness[0] = SpanVerifier.ProvenChunk(9, 0, big, bigSnapshot, Merkle.proof(bigLeaves, 0));
-        assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), _recompute(witness)));
+        assertTrue(verifier.verifyChallenge(attribution, new Payout[](0), _recompute(OUTPUT, witness)));
     }
 
     /// A precompile that fails or answers short counts as no recomputation, never as a commitment.
@@ -449,7 +308,7 @@ contract SpanV1VerifierTest is Fixture {
         bytes memory forged = abi.encode(uint8(1), abi.encode(SpanV1Verifier.CreditsAndSpans(s.credits, s.spans)));
         assertFalse(verifier.verifyChallenge(s.attribution, selfPaid, forged));
 
-        uint256 batchId = _post(s.attribution, selfPaid, 10 ether);
+        uint256 batchId = _post(s.attribution, selfPaid);
         InferenceSettlement.Record memory r = InferenceSettlement.Record(0, s.attribution, selfPaid, new SumNode[](0));
         vm.prank(challenger);
         settlement.challenge(batchId, r, creditsAndSpans);
@@ -491,11 +350,11 @@ contract SpanV1VerifierTest is Fixture {
     function test_witnessInNoSnapshotLosesTheEvidenceRequest() public {
         SpanText.Chunk[] memory ghost = new SpanText.Chunk[](1);
         ghost[0] = SpanText.Chunk(7, 0, "A chunk that no snapshot holds.");
-        bytes memory attribution = _attribution(keccak256("whatever"), _snapshots(), ghost);
-        (,,, uint256 total) = settlement.splitFee(10 ether);
+        bytes memory attribution = _attribution(keccak256("whatever"), _one(snapshotId), ghost);
+        (,,, uint256 total) = settlement.splitFee(FEE);
         Payout[] memory payouts = new Payout[](1);
         payouts[0] = Payout(operator, total);
-        uint256 batchId = _post(attribution, payouts, 10 ether);
+        uint256 batchId = _post(attribution, payouts);
         InferenceSettlement.Record memory r = InferenceSettlement.Record(0, attribution, payouts, new SumNode[](0));
         vm.prank(challenger);
         uint256 id = settlement.requestEvidence(batchId, r);

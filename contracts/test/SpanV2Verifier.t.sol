@@ -7,10 +7,11 @@ import {SpanText} from "../src/attribution/SpanText.sol";
 import {SpanV2} from "../src/attribution/SpanV2.sol";
 import {SpanV2Verifier} from "../src/attribution/SpanV2Verifier.sol";
 import {SpanVerifier} from "../src/attribution/SpanVerifier.sol";
+import {IAttributionVerifier} from "../src/interfaces/IAttributionVerifier.sol";
 import {IDatanetRegistry} from "../src/interfaces/IDatanetRegistry.sol";
 import {Payout, SumNode} from "../src/libraries/RecordTree.sol";
-import {Fixture} from "./utils/Fixture.sol";
 import {Merkle} from "./utils/Merkle.sol";
+import {SpanVerifierFixture} from "./utils/SpanVerifierFixture.sol";
 import {Records} from "./utils/Records.sol";
 
 /// @notice Exposes the library as an external call, so gas is measured per computation.
@@ -24,27 +25,12 @@ contract SpanV2VerifierHarness {
     }
 }
 
-/// @notice span-v2 records judged on a real snapshot: four facts by four contributors, the third a later
+/// @notice span-v2 records judged on the shared snapshot (SpanVerifierFixture), whose third fact is a later
 /// copy of the first extended by one word on each side ("facts: <fact>, and"), which span-v1 would pay in
-/// full for this output and span-v2 pays nothing; plus a second text under the first fact's id.
-contract SpanV2VerifierTest is Fixture {
+/// full for this output and span-v2 pays nothing.
+contract SpanV2VerifierTest is SpanVerifierFixture {
     SpanV2VerifierHarness internal harness;
     SpanV2Verifier internal verifier;
-    address internal operator = makeAddr("operator");
-    address internal user = makeAddr("user");
-    address internal challenger = makeAddr("challenger");
-    address internal datanetOwner = makeAddr("datanetOwner");
-    uint256 internal modelId;
-    uint256 internal snapshotId;
-    bytes32 internal snapshotRoot;
-    bytes32[] internal leaves;
-    bytes[] internal texts;
-    address[] internal contributors;
-
-    bytes internal constant OUTPUT =
-        "Fun facts: octopuses have three hearts and blue copper-based blood, and honeybees communicate flower locations through dancing.";
-    bytes internal constant ALT_TEXT = "Octopuses have three hearts and no copper at all.";
-    uint256 internal constant FEE = 10 ether;
 
     struct Scenario {
         bytes attribution;
@@ -55,113 +41,17 @@ contract SpanV2VerifierTest is Fixture {
         InferenceSettlement.Record record;
     }
 
-    function setUp() public {
+    function _deployVerifier() internal override returns (IAttributionVerifier) {
         harness = new SpanV2VerifierHarness();
-        deployProtocol();
         verifier = new SpanV2Verifier(IDatanetRegistry(address(datanets)), settlement, false);
-        vm.prank(admin);
-        settlement.setVerifier(verifier);
+        return verifier;
+    }
 
-        texts.push("Octopuses have three hearts and blue copper-based blood.");
-        texts.push("Honeybees communicate flower locations through a waggle dance.");
-        texts.push("facts: octopuses have three hearts and blue copper-based blood, and");
-        texts.push("Saturn's rings are made mostly of water ice particles.");
-        vm.startPrank(datanetOwner);
-        uint256 datanetId = datanets.createDatanet("ipfs://datanet", 0, 0, 0, new address[](0));
-        uint256 copierDatanet = datanets.createDatanet("ipfs://copies", 0, 0, 0, new address[](0));
-        vm.stopPrank();
-        for (uint256 i; i < 4; ++i) {
-            address who = makeAddr(string.concat("contributor", vm.toString(i + 1)));
-            contributors.push(who);
-            vm.prank(who);
-            uint256 id = datanets.submitContribution(
-                i == 2 ? copierDatanet : datanetId, keccak256(texts[i]), uint64(texts[i].length), "MIT"
-            );
-            vm.prank(datanetOwner);
-            datanets.curate(id, true);
-            leaves.push(_chunkLeaf(id, texts[i]));
-        }
-        leaves.push(_chunkLeaf(1, ALT_TEXT));
-        snapshotRoot = Merkle.root(leaves);
-        vm.prank(datanetOwner);
-        snapshotId = datanets.publishSnapshot(datanetId, snapshotRoot, 5, 3, bytes32(0), 0, "ipfs://snapshot");
-
-        fundAndApprove(operator, address(staking), MIN_STAKE);
-        vm.prank(operator);
-        staking.stake(operator, MIN_STAKE);
-        vm.prank(makeAddr("modelOwner"));
-        modelId = models.registerModel("ipfs://model");
-        fundAndApprove(user, address(settlement), 100 ether);
-        vm.startPrank(user);
-        settlement.deposit(100 ether);
-        settlement.authorize(operator, 100 ether, uint64(block.timestamp + 1 days), false);
-        vm.stopPrank();
+    function _copyOfTheFirstFact() internal pure override returns (bytes memory) {
+        return "facts: octopuses have three hearts and blue copper-based blood, and";
     }
 
     // ------------------------------------------------------------------ helpers
-
-    function _chunkLeaf(uint256 id, bytes memory text) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(id, uint32(0), keccak256(text)))));
-    }
-
-    function _one(uint256 a) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](1);
-        ids[0] = a;
-    }
-
-    function _ids(uint256 a, uint256 b) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](2);
-        (ids[0], ids[1]) = (a, b);
-    }
-
-    function _ids(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](3);
-        (ids[0], ids[1], ids[2]) = (a, b, c);
-    }
-
-    function _roots() internal view returns (bytes32[] memory roots) {
-        roots = new bytes32[](1);
-        roots[0] = snapshotRoot;
-    }
-
-    function _chunks(uint256[] memory ids) internal view returns (SpanText.Chunk[] memory chunks) {
-        chunks = new SpanText.Chunk[](ids.length);
-        for (uint256 i; i < ids.length; ++i) {
-            chunks[i] = SpanText.Chunk(ids[i], 0, texts[ids[i] - 1]);
-        }
-    }
-
-    function _proven(uint256[] memory ids) internal view returns (SpanVerifier.ProvenChunk[] memory proven) {
-        proven = new SpanVerifier.ProvenChunk[](ids.length);
-        for (uint256 i; i < ids.length; ++i) {
-            proven[i] =
-                SpanVerifier.ProvenChunk(ids[i], 0, texts[ids[i] - 1], snapshotId, Merkle.proof(leaves, ids[i] - 1));
-        }
-    }
-
-    function _attribution(bytes32 commitment, uint256[] memory snapshotIds, SpanText.Chunk[] memory witnesses)
-        internal
-        pure
-        returns (bytes memory)
-    {
-        SpanVerifier.Witness[] memory w = new SpanVerifier.Witness[](witnesses.length);
-        for (uint256 i; i < w.length; ++i) {
-            w[i] = SpanVerifier.Witness(witnesses[i].contributionId, 0, keccak256(witnesses[i].text));
-        }
-        return abi.encode(SpanVerifier.Attribution(keccak256(OUTPUT), commitment, snapshotIds, w));
-    }
-
-    /// @dev The payout rule (packages/attribution `payoutsForCredits`): floor per credit, the dust to the first.
-    function _payouts(SpanText.Credit[] memory credits, uint256 total) internal view returns (Payout[] memory p) {
-        p = new Payout[](credits.length);
-        uint256 paid;
-        for (uint256 i = credits.length; i > 0;) {
-            --i;
-            uint256 amount = i == 0 ? total - paid : (total * credits[i].share) / 1_000_000;
-            p[i] = Payout(contributors[credits[i].contributionId - 1], amount);
-            paid += amount;
-        }
-    }
 
     /// @dev The operator attributes over `settled` chunks (its witnesses) and posts a one-record batch.
     function _settle(uint256[] memory settled) internal returns (Scenario memory s) {
@@ -169,27 +59,9 @@ contract SpanV2VerifierTest is Fixture {
         (commitment, s.credits, s.segments) = harness.compute(OUTPUT, _roots(), _chunks(settled));
         s.attribution = _attribution(commitment, _one(snapshotId), _chunks(settled));
         (,,, uint256 total) = settlement.splitFee(FEE);
-        s.payouts = s.credits.length == 0 ? Records.one(makeAddr("fallback"), total) : _payouts(s.credits, total);
+        s.payouts = _payouts(s.credits, total);
         s.batchId = _post(s.attribution, s.payouts);
         s.record = InferenceSettlement.Record(0, s.attribution, s.payouts, new SumNode[](0));
-    }
-
-    function _post(bytes memory attribution, Payout[] memory payouts) internal returns (uint256) {
-        SumNode memory leaf = Records.leaf(keccak256(attribution), payouts);
-        address[] memory payers = new address[](1);
-        payers[0] = user;
-        uint256[] memory amounts = new uint256[](1);
-        amounts[0] = FEE;
-        vm.prank(operator);
-        return settlement.postBatch(modelId, payers, amounts, 0, leaf.hash, leaf.sum);
-    }
-
-    function _recompute(bytes memory output, SpanVerifier.ProvenChunk[] memory chunks)
-        internal
-        pure
-        returns (bytes memory)
-    {
-        return abi.encode(uint8(0), abi.encode(SpanVerifier.Recomputation(output, chunks)));
     }
 
     function _payoutsEvidence(SpanText.Credit[] memory credits, SpanV2.Segment[] memory segments)
@@ -198,16 +70,6 @@ contract SpanV2VerifierTest is Fixture {
         returns (bytes memory)
     {
         return abi.encode(uint8(1), abi.encode(SpanV2Verifier.CreditsAndSegments(credits, segments)));
-    }
-
-    /// @dev A published snapshot holding one chunk of `size` zero bytes (no words) as contribution 9.
-    function _bigSnapshot(uint256 size) internal returns (uint256 id, bytes memory big, bytes32[] memory bigLeaves) {
-        big = new bytes(size);
-        bigLeaves = new bytes32[](2);
-        bigLeaves[0] = _chunkLeaf(9, big);
-        bigLeaves[1] = _chunkLeaf(10, "x");
-        vm.prank(datanetOwner);
-        id = datanets.publishSnapshot(1, Merkle.root(bigLeaves), 2, 0, bytes32(0), 0, "");
     }
 
     // ------------------------------------------------------------------ recomputation challenges
