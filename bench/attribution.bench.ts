@@ -3,9 +3,10 @@
 // brute-force scan a user would otherwise write.
 // `npm run bench -- attribution` (10 MB); ATTRIBUTION_BENCH_LARGE=1 adds the 100 MB snapshot;
 // ATTRIBUTION_BENCH_SCALE_MB=1024 builds an index file of that much text and queries it opened from
-// disk (positioned reads; run node with --max-old-space-size=8192 for 1 GB);
+// disk (memory-mapped, and with positioned reads; run node with --max-old-space-size=8192 for 1 GB;
+// ATTRIBUTION_BENCH_SCALE_FILE=<path> keeps and reuses the file);
 // ATTRIBUTION_BENCH_DEBUG=1 prints grad-v1's per-contribution influence beside its measured effect.
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -213,120 +214,158 @@ function run(label: string, targetBytes: number, outputs: number) {
   return { c, index, planted };
 }
 
-const { c, planted } = run("10 MB snapshot", 10 * MB, 200);
+// ATTRIBUTION_BENCH_SCALE_ONLY=1 runs only the scale part (with ATTRIBUTION_BENCH_SCALE_MB).
+const scaleOnly = process.env.ATTRIBUTION_BENCH_SCALE_ONLY === "1";
+if (!scaleOnly) smallCorpora();
 
-// Beside the peer: a brute-force scan (the reference implementation) over a 1 MB slice.
-const sliceChunks: SpanChunk[] = [];
-let sliceBytes = 0;
-for (const ch of c.chunks) {
-  if (sliceBytes > MB) break;
-  sliceChunks.push(ch);
-  sliceBytes += (ch.text as string).length;
+/** The 10 MB (and optional 100 MB) snapshots, the brute-force comparison and extended copies. */
+function smallCorpora() {
+  const { c, planted } = run("10 MB snapshot", 10 * MB, 200);
+
+  // Beside the peer: a brute-force scan (the reference implementation) over a 1 MB slice.
+  const sliceChunks: SpanChunk[] = [];
+  let sliceBytes = 0;
+  for (const ch of c.chunks) {
+    if (sliceBytes > MB) break;
+    sliceChunks.push(ch);
+    sliceBytes += (ch.text as string).length;
+  }
+  const sliceIndex = SpanIndex.build(sliceChunks, ROOT);
+  const sample = planted.slice(0, 3).map((p) => p.text);
+  let bruteMs = 0;
+  let indexMs = 0;
+  for (const text of sample) {
+    let s = performance.now();
+    const a = spanV1Reference(text, sliceChunks, [ROOT]);
+    bruteMs += performance.now() - s;
+    s = performance.now();
+    const b = attributeSpanV1(text, [sliceIndex]);
+    indexMs += performance.now() - s;
+    if (a.commitment !== b.commitment) throw new Error("index and brute force disagree");
+    if (
+      spanV2Reference(text, sliceChunks, [ROOT]).commitment !== attributeSpanV2(text, [sliceIndex]).commitment
+    )
+      throw new Error("span-v2 index and brute force disagree");
+  }
+  console.log("\nbeside brute force (1 MB slice, 200-word outputs, same commitments):");
+  console.table({
+    "brute-force scan": { "ms per output": (bruteMs / sample.length).toFixed(1) },
+    "suffix-array index": { "ms per output": (indexMs / sample.length).toFixed(3) },
+    speedup: { "ms per output": `${(bruteMs / indexMs).toFixed(0)}x` },
+  });
+
+  if (process.env.ATTRIBUTION_BENCH_LARGE === "1") run("100 MB snapshot", 100 * MB, 100);
+  else console.log("\n(set ATTRIBUTION_BENCH_LARGE=1 for the 100 MB snapshot)");
+
+  extendedCopies(sliceChunks, c);
 }
-const sliceIndex = SpanIndex.build(sliceChunks, ROOT);
-const sample = planted.slice(0, 3).map((p) => p.text);
-let bruteMs = 0;
-let indexMs = 0;
-for (const text of sample) {
-  let s = performance.now();
-  const a = spanV1Reference(text, sliceChunks, [ROOT]);
-  bruteMs += performance.now() - s;
-  s = performance.now();
-  const b = attributeSpanV1(text, [sliceIndex]);
-  indexMs += performance.now() - s;
-  if (a.commitment !== b.commitment) throw new Error("index and brute force disagree");
-  if (
-    spanV2Reference(text, sliceChunks, [ROOT]).commitment !== attributeSpanV2(text, [sliceIndex]).commitment
-  )
-    throw new Error("span-v2 index and brute force disagree");
-}
-console.log("\nbeside brute force (1 MB slice, 200-word outputs, same commitments):");
-console.table({
-  "brute-force scan": { "ms per output": (bruteMs / sample.length).toFixed(1) },
-  "suffix-array index": { "ms per output": (indexMs / sample.length).toFixed(3) },
-  speedup: { "ms per output": `${(bruteMs / indexMs).toFixed(0)}x` },
-});
-
-if (process.env.ATTRIBUTION_BENCH_LARGE === "1") run("100 MB snapshot", 100 * MB, 100);
-else console.log("\n(set ATTRIBUTION_BENCH_LARGE=1 for the 100 MB snapshot)");
-
-extendedCopies(sliceChunks, c);
 
 if (process.env.ATTRIBUTION_BENCH_SCALE_MB) scale(Number(process.env.ATTRIBUTION_BENCH_SCALE_MB));
 else console.log("\n(set ATTRIBUTION_BENCH_SCALE_MB=1024 for a 1 GB index queried from its file)");
 
 /**
  * Scale: `mb` MB of snapshot text in one index file, opened (not loaded) and queried with 200-word
- * outputs holding 1-3 verbatim passages. Chunks are generated lean (no per-word bookkeeping) so the
- * build fits in memory; the query side's resident memory is reported beside the file size.
+ * outputs holding 1-3 verbatim passages: memory-mapped (the default) and with positioned reads (the
+ * fallback without the addon). Chunks are generated lean (no per-word bookkeeping) so the build fits
+ * in memory. ATTRIBUTION_BENCH_SCALE_FILE=<path> keeps the index file and its outputs there and
+ * reuses them on the next run (the 1 GB build takes many minutes).
  */
 function scale(mb: number) {
-  const chunks: SpanChunk[] = [];
-  const samples: string[][] = [];
-  let bytes = 0;
-  let id = 1n;
-  const t0 = performance.now();
-  while (bytes < mb * MB) {
-    for (let k = 0, n = 1 + int(3); k < n; k++) {
-      const text = sentence(80 + int(80));
-      if (chunks.length % 500 === 0) samples.push(text.split(" "));
-      chunks.push({ contributionId: id, chunkIndex: k, text });
-      bytes += text.length;
+  const kept = process.env.ATTRIBUTION_BENCH_SCALE_FILE;
+  const dir = kept ? undefined : mkdtempSync(join(tmpdir(), "attribution-scale-"));
+  const path = kept ?? join(dir!, "scale.spanidx");
+  let bytes = mb * MB;
+  let outputs: string[];
+  let built = "reused";
+  if (kept && existsSync(path) && existsSync(`${path}.json`)) {
+    ({ bytes, outputs } = JSON.parse(readFileSync(`${path}.json`, "utf8")));
+  } else {
+    const chunks: SpanChunk[] = [];
+    const samples: string[][] = [];
+    bytes = 0;
+    let id = 1n;
+    const t0 = performance.now();
+    while (bytes < mb * MB) {
+      for (let k = 0, n = 1 + int(3); k < n; k++) {
+        const text = sentence(80 + int(80));
+        if (chunks.length % 500 === 0) samples.push(text.split(" "));
+        chunks.push({ contributionId: id, chunkIndex: k, text });
+        bytes += text.length;
+      }
+      id++;
     }
-    id++;
+    const genMs = performance.now() - t0;
+    const t1 = performance.now();
+    SpanIndex.build(chunks, ROOT).writeFile(path);
+    const buildMs = performance.now() - t1;
+    chunks.length = 0;
+    built = `${(genMs / 1000).toFixed(0)} s / ${(buildMs / 1000).toFixed(0)} s (${(bytes / MB / (buildMs / 1000)).toFixed(2)} MB/s)`;
+    outputs = Array.from({ length: 100 }, () => {
+      const parts: string[] = [];
+      for (let k = 1 + int(3); k > 0; k--) {
+        const src = samples[int(samples.length)];
+        const from = int(Math.max(1, src.length - 30));
+        parts.push(sentence(10 + int(20)), src.slice(from, from + 12 + int(19)).join(" "));
+      }
+      const text = parts.join(". ");
+      const n = text.split(" ").length;
+      return n < 200 ? `${text}. ${sentence(200 - n)}` : text;
+    });
+    if (kept) writeFileSync(`${path}.json`, JSON.stringify({ bytes, outputs }));
   }
-  const genMs = performance.now() - t0;
-  const dir = mkdtempSync(join(tmpdir(), "attribution-scale-"));
-  const path = join(dir, "scale.spanidx");
-  const t1 = performance.now();
-  SpanIndex.build(chunks, ROOT).writeFile(path);
-  const buildMs = performance.now() - t1;
-  chunks.length = 0;
-  const outputs = Array.from({ length: 100 }, () => {
-    const parts: string[] = [];
-    for (let k = 1 + int(3); k > 0; k--) {
-      const src = samples[int(samples.length)];
-      const from = int(Math.max(1, src.length - 30));
-      parts.push(sentence(10 + int(20)), src.slice(from, from + 12 + int(19)).join(" "));
-    }
-    const text = parts.join(". ");
-    const n = text.split(" ").length;
-    return n < 200 ? `${text}. ${sentence(200 - n)}` : text;
-  });
-  const index = SpanIndex.open(path);
-  const measure = (attribute: Attribute) => {
-    for (const o of outputs.slice(0, 10)) attribute(o, [index]); // warm the page cache a little
+  const measure = (index: SpanIndex, attribute: Attribute, texts: string[]) => {
+    for (const o of texts.slice(0, 10)) attribute(o, [index]); // warm up (page cache, JIT)
+    const before = index.ioStats();
     const ms: number[] = [];
+    const commitments: Hex[] = [];
     let credited = 0;
-    for (const o of outputs) {
+    for (const o of texts) {
       const s = performance.now();
-      credited += attribute(o, [index]).credits.length > 0 ? 1 : 0;
+      const r = attribute(o, [index]);
       ms.push(performance.now() - s);
+      commitments.push(r.commitment);
+      credited += r.credits.length > 0 ? 1 : 0;
     }
-    return { ms, credited };
+    const after = index.ioStats();
+    const per = (k: "probes" | "pageReads") => ((after[k] - before[k]) / texts.length).toFixed(0);
+    return {
+      "p50 ms": pct(ms, 50).toFixed(2),
+      "p99 ms": pct(ms, 99).toFixed(2),
+      "suffix probes / query": per("probes"),
+      "16 KiB preads / query": per("pageReads"),
+      credited: `${credited} of ${texts.length}`,
+      commitments,
+    };
   };
-  const v2 = measure(attributeSpanV2);
-  const v1 = measure(attributeSpanV1);
+  const t2 = performance.now();
+  const mapped = SpanIndex.open(path);
+  const openMs = performance.now() - t2;
+  const rows: Record<string, ReturnType<typeof measure>> = {
+    [`span-v2, ${mapped.access}`]: measure(mapped, attributeSpanV2, outputs),
+    [`span-v1, ${mapped.access}`]: measure(mapped, attributeSpanV1, outputs),
+  };
   const memory = process.memoryUsage();
-  index.close();
+  mapped.close();
+  const paged = SpanIndex.open(path, { access: "pread" });
+  // Fewer outputs: each pread is a syscall, and the machine is shared.
+  rows["span-v2, pread (64 MiB pages)"] = measure(paged, attributeSpanV2, outputs.slice(0, 40));
+  paged.close();
+  for (const [label, row] of Object.entries(rows)) {
+    const same = label.startsWith("span-v2") ? rows[`span-v2, ${mapped.access}`] : row;
+    if (row.commitments.some((c, k) => c !== same.commitments[k]))
+      throw new Error(`${label}: commitments differ from the mapped index`);
+  }
   const fileMb = statSync(path).size / MB;
-  rmSync(dir, { recursive: true });
+  if (dir) rmSync(dir, { recursive: true });
   console.log(
-    `\nscale: ${(bytes / MB).toFixed(0)} MB of snapshot text in one index file (${fileMb.toFixed(0)} MB), opened with positioned reads:`,
+    `\nscale: ${(bytes / MB).toFixed(0)} MB of snapshot text in one index file (${fileMb.toFixed(0)} MB, ${(fileMb / (bytes / MB)).toFixed(2)} bytes per text byte), 200-word outputs, one query each:`,
   );
+  console.table(Object.fromEntries(Object.entries(rows).map(([k, { commitments: _, ...v }]) => [k, v])));
   console.table({
-    "generate / build": {
-      value: `${(genMs / 1000).toFixed(0)} s / ${(buildMs / 1000).toFixed(0)} s (${(bytes / MB / (buildMs / 1000)).toFixed(2)} MB/s)`,
-    },
-    "span-v2 p50 / p99 (200 words)": {
-      value: `${pct(v2.ms, 50).toFixed(2)} ms / ${pct(v2.ms, 99).toFixed(2)} ms`,
-    },
-    "span-v1 p50 / p99 (200 words)": {
-      value: `${pct(v1.ms, 50).toFixed(2)} ms / ${pct(v1.ms, 99).toFixed(2)} ms`,
-    },
-    "outputs credited (v2, v1)": { value: `${v2.credited}, ${v1.credited} of ${outputs.length}` },
+    "generate / build": { value: built },
+    open: { value: `${openMs.toFixed(1)} ms (vocabulary, buckets and chunk tables read; the rest mapped)` },
     "memory after querying": {
-      value: `heap ${(memory.heapUsed / MB).toFixed(0)} MB, array buffers ${(memory.arrayBuffers / MB).toFixed(0)} MB (the page budget is 64 MB; index file ${fileMb.toFixed(0)} MB)`,
+      value: `heap ${(memory.heapUsed / MB).toFixed(0)} MB, rss ${(memory.rss / MB).toFixed(0)} MB (mapped pages count in rss; index file ${fileMb.toFixed(0)} MB)`,
     },
   });
 }
@@ -437,7 +476,7 @@ function extendedCopies(base: SpanChunk[], c: Corpus) {
 
 // grad-v1 fidelity: linear datamodeling score (LDS, as in TRAK) of TracIn influence on a tiny LLaMA
 // trained with LoRA by the ml part, against BM25 and random scores, over random half-subsets.
-await gradV1Lds();
+if (!scaleOnly) await gradV1Lds();
 
 async function gradV1Lds() {
   const {

@@ -13,13 +13,14 @@ import type { MaximalSpan, SpanChunk, SpanV1Result } from "./types.ts";
  */
 function maximalSpans(words: readonly Uint8Array[], indexes: readonly SpanIndex[]): MaximalSpan[] {
   const maximal: MaximalSpan[] = [];
+  const symbols = indexes.map((index) => index.symbolsOf(words));
   let earlierEnd = 0;
   for (let i = 0; i + MIN_WORDS <= words.length; i++) {
     const minLength = Math.max(MIN_WORDS, earlierEnd - i + 1);
     let length = 0;
     let found: { index: SpanIndex; lo: number; hi: number }[] = [];
-    for (const index of indexes) {
-      const m = index.longestMatch(words, i, minLength);
+    for (const [x, index] of indexes.entries()) {
+      const m = index.longestMatch(symbols[x], i, minLength);
       if (!m || m.length < length) continue;
       if (m.length > length) found = [];
       length = m.length;

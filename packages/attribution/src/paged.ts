@@ -21,6 +21,8 @@ export class PageBudget {
   readonly #maxPages: number;
   readonly #resident: { owner: PagedArray; page: number }[] = [];
   #head = 0;
+  /** Pages read from the file so far. */
+  reads = 0;
 
   constructor(
     maxBytes: number,
@@ -30,6 +32,7 @@ export class PageBudget {
   }
 
   admit(owner: PagedArray, page: number): void {
+    this.reads++;
     this.#resident.push({ owner, page });
     while (this.#resident.length - this.#head > this.#maxPages) {
       const old = this.#resident[this.#head++];
@@ -44,7 +47,7 @@ export class PageBudget {
 }
 
 /**
- * A read-only array of u8 or u32 entries that is either one in-memory typed array or a section of
+ * A read-only array of u8 or u32 entries that is either one in-memory (or memory-mapped) typed array or a section of
  * a file read a page at a time with positioned reads (`pread`): only the pages a query touches are
  * resident, up to a budget, and the operating system's page cache keeps the file warm between them.
  * Every index into the file is bounds-checked, so a corrupt file fails with IndexFormatError.
@@ -57,9 +60,18 @@ export class PagedArray {
   readonly #shift: number;
   readonly #mask: number;
   readonly #file: FileSection | undefined;
+  /** The whole array when it is in memory (or memory-mapped). */
+  readonly #direct: Entries | undefined;
 
-  private constructor(length: number, pages: (Entries | undefined)[], shift: number, file?: FileSection) {
+  private constructor(
+    length: number,
+    pages: (Entries | undefined)[],
+    shift: number,
+    file?: FileSection,
+    direct?: Entries,
+  ) {
     this.length = length;
+    this.#direct = direct;
     this.#pages = pages;
     this.#used = new Uint8Array(pages.length);
     this.#shift = shift;
@@ -67,9 +79,9 @@ export class PagedArray {
     this.#file = file;
   }
 
-  /** Wraps an in-memory typed array (one page). */
+  /** Wraps an in-memory (or memory-mapped) typed array. */
   static of(entries: Entries): PagedArray {
-    return new PagedArray(entries.length, [entries], 31);
+    return new PagedArray(entries.length, [], 0, undefined, entries);
   }
 
   /** `length` entries of `bytesPerEntry` bytes at byte `offset` of the open file `fd`. */
@@ -87,17 +99,12 @@ export class PagedArray {
   }
 
   at(i: number): number {
+    const direct = this.#direct;
+    if (direct !== undefined) return direct[i];
     const p = i >>> this.#shift;
     const page = this.#pages[p] ?? this.#load(i);
     this.#used[p] = 1;
     return page[i & this.#mask];
-  }
-
-  /** Copies entries [from, to) out (for small tables read once). */
-  slice(from: number, to: number): number[] {
-    const out: number[] = [];
-    for (let i = from; i < to; i++) out.push(this.at(i));
-    return out;
   }
 
   evict(page: number): void {

@@ -1,28 +1,40 @@
-import { closeSync, copyFileSync, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { bytesToHex, type Hex, hexToBytes, isHex } from "viem";
+import { bytesToHex, type Hex, isHex } from "viem";
 import { canonicalChunks } from "./chunks.ts";
 import { IndexFormatError, InvalidChunkError } from "./errors.ts";
+import {
+  checkSections,
+  checkTables,
+  compareBytes,
+  END_OF_CHUNK,
+  HEADER_BYTES,
+  isCurrentHeader,
+  type RawSections,
+  readHeader,
+  sectionLayout,
+  serialize,
+  writeSections,
+} from "./indexFile.ts";
+import { mmapAddon } from "./mmap.ts";
 import { PageBudget, PagedArray } from "./paged.ts";
 import { suffixArray } from "./sais.ts";
 import { scanWords } from "./text.ts";
 import type { Occurrence, SpanChunk } from "./types.ts";
 import { Vocabulary } from "./vocabulary.ts";
 
-const MAGIC = "OLSPANIX";
-export const SPAN_INDEX_VERSION = 1;
-const HEADER_BYTES = 64;
-const SPACE = 0x20;
-const END_OF_CHUNK = 0x0a;
-const MAX_CONTRIBUTION_ID = (1n << 64n) - 1n;
+export { SPAN_INDEX_VERSION } from "./indexFile.ts";
 
-// Plain arithmetic, not bit operations: index files may exceed 2 GiB.
-const align8 = (n: number) => Math.ceil(n / 8) * 8;
+const MAX_CONTRIBUTION_ID = (1n << 64n) - 1n;
+/** Corpus positions (words plus chunk ends) are u32, and 0xffffffff means "none". */
+const MAX_POSITIONS = 0xffff_fffe;
 
 interface Sections {
-  text: PagedArray;
-  wordPos: PagedArray;
+  symbols: PagedArray;
   suffixes: PagedArray;
+  vocabStarts: Uint32Array;
+  vocabBytes: Uint8Array;
+  bucketStarts: Uint32Array;
   chunkFirstWord: Uint32Array;
   chunkIndex: Uint32Array;
   contributionId: BigUint64Array;
@@ -34,34 +46,59 @@ interface Sections {
   writeFile: (path: string) => void;
 }
 
+/** How an index reaches its symbol string and suffix array. */
+export type IndexAccess = "memory" | "mmap" | "pread";
+
 export interface OpenIndexOptions {
-  /** Bytes of index pages kept resident (the OS page cache holds the rest); 64 MiB by default. */
+  /**
+   * "mmap" (the default) maps the file read-only through the olmmap addon, falling back to "pread"
+   * where the addon did not build; "pread" reads pages with positioned reads.
+   */
+  access?: "mmap" | "pread";
+  /** With "pread": bytes of index pages kept resident (the OS page cache holds the rest); 64 MiB by default. */
   cacheBytes?: number;
 }
 
-/** One- and two-word prefix intervals remembered per index. */
+/** Two-word prefix intervals remembered per index. */
 const PREFIX_CACHE = 65_536;
-const latin1 = new TextDecoder("latin1");
-
-/** Page size of opened index files (a multiple of the OS page). */
+/** Intervals at most this wide are extended by reading each suffix on, not by binary search. */
+const SCAN_WIDTH = 16;
+/** Page size of files opened with positioned reads (a multiple of the OS page). */
 const PAGE_BYTES = 16 * 1024;
 
 /**
- * A span index (span-v1 and span-v2) over one snapshot: the chunks' words as text, a word-level
- * suffix array (SA-IS) and the word -> (contributionId, chunkIndex, offset) map (README, "Index").
- * Built or loaded in memory, or opened from a file and read a page at a time (`open`).
+ * A span index (span-v1 and span-v2) over one snapshot: the chunks' words as a string of vocabulary
+ * ranks, its word-level suffix array (SA-IS), first-word buckets and the position ->
+ * (contributionId, chunkIndex, offset) map (README, "Index"). Built or loaded in memory, or opened
+ * from a file (`open`: memory-mapped, or read a page at a time).
  */
 export class SpanIndex {
   readonly root: Hex;
+  readonly access: IndexAccess;
   readonly #s: Sections;
   #close: (() => void) | undefined;
-  /** Intervals of one- and two-word prefixes already searched (see #extend). */
-  readonly #prefixes = new Map<string, readonly [number, number]>();
+  /** Intervals of two-word prefixes already searched, by `first * radix + second` symbol. */
+  readonly #prefixes = new Map<number, readonly [number, number]>();
+  readonly #radix: number;
+  readonly #budget: PageBudget | undefined;
+  /** Dependent suffix-array reads made by queries (binary-search probes and scanned suffixes). */
+  #probes = 0;
+  /** Scratch result of #narrow. */
+  #hi = 0;
 
-  private constructor(root: Hex, sections: Sections, close?: () => void) {
+  private constructor(
+    root: Hex,
+    access: IndexAccess,
+    sections: Sections,
+    close?: () => void,
+    budget?: PageBudget,
+  ) {
     this.root = root;
+    this.access = access;
     this.#s = sections;
     this.#close = close;
+    this.#budget = budget;
+    this.#radix = sections.vocabStarts.length + 1;
   }
 
   get chunkCount(): number {
@@ -69,18 +106,23 @@ export class SpanIndex {
   }
 
   get wordCount(): number {
-    return this.#s.wordPos.length;
+    return this.#s.suffixes.length;
   }
 
-  /** Closes an index opened with `open` (its file descriptor); a no-op for in-memory indexes. */
+  /** Distinct words indexed. */
+  get vocabularySize(): number {
+    return this.#s.vocabStarts.length - 1;
+  }
+
+  /** Counters for benchmarks: suffix-array probes by queries, and pages read with pread. */
+  ioStats(): { probes: number; pageReads: number } {
+    return { probes: this.#probes, pageReads: this.#budget?.reads ?? 0 };
+  }
+
+  /** Closes an index opened with `open` (its file descriptor; mappings go with their last use). */
   close(): void {
     this.#close?.();
     this.#close = undefined;
-  }
-
-  /** Bytes of normalised text indexed (words, separators and chunk ends). */
-  get textBytes(): number {
-    return this.#s.text.length;
   }
 
   /** Builds the index of a snapshot's chunks; `root` is the snapshot's Merkle root. */
@@ -94,11 +136,11 @@ export class SpanIndex {
       if (c.contributionId > MAX_CONTRIBUTION_ID) {
         throw new InvalidChunkError(`contributionId ${c.contributionId} exceeds the index's 64-bit limit`);
       }
-      capacity += c.bytes.length + 2;
+      capacity += c.bytes.length + 1;
     }
+    // The folded words, each once per occurrence, to tell distinct words apart (dropped after).
     const text = new Uint8Array(capacity);
-    let wordPos = new Uint32Array(Math.max(16, capacity >> 2));
-    const wordIds = { data: new Int32Array(wordPos.length) };
+    let wordIds = new Int32Array(Math.max(16, capacity >> 2));
     const chunkFirstWord = new Uint32Array(chunkCount + 1);
     const chunkIndex = new Uint32Array(chunkCount);
     const contributionId = new BigUint64Array(chunkCount);
@@ -114,15 +156,11 @@ export class SpanIndex {
       contentHash.set(keccak_256(chunk.bytes), 32 * c);
       const bytes = chunk.bytes;
       scanWords(bytes, (start, end) => {
-        if (words === wordPos.length) {
-          const grown = new Uint32Array(wordPos.length * 2);
-          grown.set(wordPos);
-          wordPos = grown;
-          const grownIds = new Int32Array(grown.length);
-          grownIds.set(wordIds.data);
-          wordIds.data = grownIds;
+        if (words === wordIds.length) {
+          const grown = new Int32Array(wordIds.length * 2);
+          grown.set(wordIds);
+          wordIds = grown;
         }
-        wordPos[words] = pos;
         const wordStart = pos;
         let h = 0x811c9dc5;
         for (let p = start; p < end; p++) {
@@ -131,35 +169,42 @@ export class SpanIndex {
           text[pos++] = b;
           h = Math.imul(h ^ b, 0x01000193);
         }
-        wordIds.data[words++] = vocabulary.idOf(wordStart, pos, h >>> 0);
-        text[pos++] = SPACE;
+        const id = vocabulary.idOf(wordStart, pos, h >>> 0);
+        // A word seen before needs no second copy in `text`.
+        if (id < vocabulary.size - 1) pos = wordStart;
+        wordIds[words++] = id;
       });
-      text[pos++] = END_OF_CHUNK;
     }
     chunkFirstWord[chunkCount] = words;
+    if (words + chunkCount > MAX_POSITIONS) {
+      throw new InvalidChunkError(`${words} words in ${chunkCount} chunks exceed one index's 2^32 positions`);
+    }
 
-    // Rank words byte-lexicographically; 0 is the final sentinel, 1 ends a chunk, words are 2...
-    const rankOfId = vocabulary.ranks();
-    const symbols = new Int32Array(words + chunkCount + 1);
-    const wordAt = new Int32Array(symbols.length).fill(-1);
+    // Symbols: 0 is the final sentinel, 1 ends a chunk, a word is its byte-lexicographic rank + 2.
+    const { rankOf, starts: vocabStarts, bytes: vocabBytes } = vocabulary.sorted();
+    const vocabSize = rankOf.length;
+    const n = words + chunkCount;
+    const symbols = new Int32Array(n + 1);
+    const bucketStarts = new Uint32Array(vocabSize + 1);
     let p = 0;
     for (let c = 0; c < chunkCount; c++) {
       for (let g = chunkFirstWord[c]; g < chunkFirstWord[c + 1]; g++) {
-        wordAt[p] = g;
-        symbols[p++] = rankOfId[wordIds.data[g]];
+        const r = rankOf[wordIds[g]];
+        bucketStarts[r + 1]++;
+        symbols[p++] = r + 2;
       }
-      symbols[p++] = 1;
+      symbols[p++] = END_OF_CHUNK;
     }
-    const sa = suffixArray(symbols, vocabulary.size + 2);
+    for (let r = 0; r < vocabSize; r++) bucketStarts[r + 1] += bucketStarts[r];
+    const sa = suffixArray(symbols, vocabSize + 2);
     const suffixes = new Uint32Array(words);
     let k = 0;
-    for (let x = 0; x < sa.length; x++) {
-      const g = wordAt[sa[x]];
-      if (g >= 0) suffixes[k++] = g;
-    }
+    for (let x = 0; x < sa.length; x++) if (symbols[sa[x]] >= 2) suffixes[k++] = sa[x];
     return SpanIndex.#inMemory(root.toLowerCase() as Hex, {
-      text: text.slice(0, pos),
-      wordPos: wordPos.slice(0, words),
+      vocabStarts,
+      vocabBytes,
+      bucketStarts,
+      symbols: new Uint32Array(symbols.buffer, 0, n),
       suffixes,
       chunkFirstWord,
       chunkIndex,
@@ -169,13 +214,10 @@ export class SpanIndex {
   }
 
   static #inMemory(root: Hex, a: RawSections, file?: Uint8Array): SpanIndex {
-    return new SpanIndex(root, {
-      text: PagedArray.of(a.text),
-      wordPos: PagedArray.of(a.wordPos),
+    return new SpanIndex(root, "memory", {
+      ...a,
+      symbols: PagedArray.of(a.symbols),
       suffixes: PagedArray.of(a.suffixes),
-      chunkFirstWord: a.chunkFirstWord,
-      chunkIndex: a.chunkIndex,
-      contributionId: a.contributionId,
       contentHash: (c) => a.contentHash.subarray(32 * c, 32 * c + 32),
       bytes: () => file ?? serialize(root, a),
       writeFile: (path) => writeSections(path, root, a),
@@ -191,29 +233,19 @@ export class SpanIndex {
     this.#s.writeFile(path);
   }
 
-  /** Wraps a persisted index as typed-array views (one aligned copy at most, no per-entry objects). */
+  /** Wraps a persisted index as typed-array views (one aligned copy at most) after checking it whole. */
   static load(buffer: Uint8Array, source = "index"): SpanIndex {
     if (!(buffer instanceof Uint8Array)) throw new IndexFormatError(`${source}: expected bytes`);
     if (buffer.length < HEADER_BYTES) throw new IndexFormatError(`${source}: too short to be a span index`);
     const bytes = buffer.byteOffset % 8 === 0 ? buffer : buffer.slice();
-    const { chunks, words, textBytes } = readHeader(bytes, source);
-    const layout = sectionLayout(textBytes, words, chunks);
+    const counts = readHeader(bytes, source);
+    const layout = sectionLayout(counts);
     if (layout.total !== bytes.length) {
       throw new IndexFormatError(
         `${source}: ${bytes.length} bytes but the header describes ${layout.total} (truncated or corrupt)`,
       );
     }
-    const base = bytes.byteOffset;
-    const ab = bytes.buffer;
-    const sections: RawSections = {
-      text: new Uint8Array(ab, base + layout.text, textBytes),
-      wordPos: new Uint32Array(ab, base + layout.wordPos, words),
-      suffixes: new Uint32Array(ab, base + layout.suffixes, words),
-      chunkFirstWord: new Uint32Array(ab, base + layout.chunkFirstWord, chunks + 1),
-      chunkIndex: new Uint32Array(ab, base + layout.chunkIndex, chunks),
-      contributionId: new BigUint64Array(ab, base + layout.contributionId, chunks),
-      contentHash: new Uint8Array(ab, base + layout.contentHash, 32 * chunks),
-    };
+    const sections = viewSections(bytes, 0, counts, layout);
     checkSections(sections, source);
     return SpanIndex.#inMemory(bytesToHex(bytes.subarray(24, 56)), sections, bytes);
   }
@@ -223,11 +255,32 @@ export class SpanIndex {
     return SpanIndex.load(readFileSync(path), path);
   }
 
+  /** Whether `path` is a span index file of the version this build reads (false if missing). */
+  static isCurrentFile(path: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch {
+      return false;
+    }
+    try {
+      const header = new Uint8Array(HEADER_BYTES);
+      return readSync(fd, header, 0, HEADER_BYTES, 0) === HEADER_BYTES && isCurrentHeader(header);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Whether this build can memory-map index files (the olmmap addon built at install). */
+  static get canMmap(): boolean {
+    return mmapAddon() !== null;
+  }
+
   /**
-   * Opens an index file without reading it: the text, word positions and suffix array are read a
-   * page at a time with positioned reads when a query touches them (at most `cacheBytes` resident;
-   * the OS page cache keeps the rest warm), so memory use does not grow with the snapshot. The chunk
-   * tables (a few bytes per chunk) are read at once and checked; `close()` releases the file.
+   * Opens an index file without reading it into the heap. The symbol string and suffix array are
+   * memory-mapped (or, with access "pread" or without the addon, read a page at a time with positioned
+   * reads, at most `cacheBytes` resident); the vocabulary, buckets and chunk tables (a few bytes per
+   * distinct word and per chunk) are read at once and checked. `close()` releases the file.
    */
   static open(path: string, opts: OpenIndexOptions = {}): SpanIndex {
     const fd = openSync(path, "r");
@@ -237,8 +290,8 @@ export class SpanIndex {
       if (size < HEADER_BYTES || readSync(fd, header, 0, HEADER_BYTES, 0) !== HEADER_BYTES) {
         throw new IndexFormatError(`${path}: too short to be a span index`);
       }
-      const { chunks, words, textBytes } = readHeader(header, path);
-      const layout = sectionLayout(textBytes, words, chunks);
+      const counts = readHeader(header, path);
+      const layout = sectionLayout(counts);
       if (layout.total !== size) {
         throw new IndexFormatError(
           `${path}: ${size} bytes but the header describes ${layout.total} (truncated or corrupt)`,
@@ -246,30 +299,48 @@ export class SpanIndex {
       }
       const read = (offset: number, length: number) => {
         const out = new Uint8Array(length);
-        if (readSync(fd, out, 0, length, offset) !== length)
-          throw new IndexFormatError(`${path}: short read`);
+        for (let done = 0; done < length; ) {
+          const got = readSync(fd, out, done, Math.min(length - done, 2 ** 30), offset + done);
+          if (got === 0) throw new IndexFormatError(`${path}: short read`);
+          done += got;
+        }
         return out;
       };
-      const tables = read(layout.chunkFirstWord, layout.total - layout.chunkFirstWord);
-      const at = (offset: number) => tables.byteOffset + offset - layout.chunkFirstWord;
-      const chunkFirstWord = new Uint32Array(tables.buffer, at(layout.chunkFirstWord), chunks + 1);
-      const chunkIndex = new Uint32Array(tables.buffer, at(layout.chunkIndex), chunks);
-      const contributionId = new BigUint64Array(tables.buffer, at(layout.contributionId), chunks);
-      const contentHash = new Uint8Array(tables.buffer, at(layout.contentHash), 32 * chunks);
-      checkChunkTable(chunkFirstWord, words, path);
-      const budget = new PageBudget(opts.cacheBytes ?? 64 * 1024 * 1024, PAGE_BYTES);
+      // The small tables: vocabulary and buckets at the front, chunk tables at the end.
+      const front = read(0, layout.symbols);
+      const back = read(layout.chunkFirstWord, layout.total - layout.chunkFirstWord);
+      const tables = viewSections(front, 0, counts, layout, "front");
+      const chunkTables = viewSections(back, layout.chunkFirstWord, counts, layout, "back");
+      checkTables({ ...tables, chunkFirstWord: chunkTables.chunkFirstWord }, counts.words, path);
+      const addon = opts.access === "pread" ? null : mmapAddon();
+      let symbols: PagedArray;
+      let suffixes: PagedArray;
+      let budget: PageBudget | undefined;
+      if (addon) {
+        const map = (offset: number, length: number) => new Uint32Array(addon.map(fd, offset, 4 * length));
+        symbols = PagedArray.of(map(layout.symbols, counts.words + counts.chunks));
+        suffixes = PagedArray.of(map(layout.suffixes, counts.words));
+      } else {
+        budget = new PageBudget(opts.cacheBytes ?? 64 * 1024 * 1024, PAGE_BYTES);
+        symbols = PagedArray.fromFile(fd, layout.symbols, counts.words + counts.chunks, 4, budget, path);
+        suffixes = PagedArray.fromFile(fd, layout.suffixes, counts.words, 4, budget, path);
+      }
+      const contentHash = chunkTables.contentHash;
       const sections: Sections = {
-        text: PagedArray.fromFile(fd, layout.text, textBytes, 1, budget, path),
-        wordPos: PagedArray.fromFile(fd, layout.wordPos, words, 4, budget, path),
-        suffixes: PagedArray.fromFile(fd, layout.suffixes, words, 4, budget, path),
-        chunkFirstWord,
-        chunkIndex,
-        contributionId,
+        vocabStarts: tables.vocabStarts,
+        vocabBytes: tables.vocabBytes,
+        bucketStarts: tables.bucketStarts,
+        chunkFirstWord: chunkTables.chunkFirstWord,
+        chunkIndex: chunkTables.chunkIndex,
+        contributionId: chunkTables.contributionId,
+        symbols,
+        suffixes,
         contentHash: (c) => contentHash.subarray(32 * c, 32 * c + 32),
         bytes: () => readFileSync(path),
         writeFile: (to) => copyFileSync(path, to),
       };
-      return new SpanIndex(bytesToHex(header.subarray(24, 56)), sections, () => closeSync(fd));
+      const root = bytesToHex(header.subarray(24, 56));
+      return new SpanIndex(root, addon ? "mmap" : "pread", sections, () => closeSync(fd), budget);
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -285,279 +356,223 @@ export class SpanIndex {
     };
   }
 
-  /**
-   * The longest run of `words` starting at `start` that occurs inside one chunk, if it has at least
-   * `minLength` words, with its suffix-array interval; otherwise null.
-   */
-  longestMatch(
-    words: readonly Uint8Array[],
-    start: number,
-    minLength: number,
-  ): { length: number; lo: number; hi: number } | null {
-    if (start + minLength > words.length) return null;
-    let lo = 0;
-    let hi = this.#s.suffixes.length;
-    let offset = 0;
-    let k = 0;
-    while (start + k < words.length) {
-      const [a, b] = this.#extend(words, start, k, lo, hi, offset);
-      if (a === b) break;
-      lo = a;
-      hi = b;
-      offset += words[start + k].length + 1;
-      k++;
+  /** The symbol of each word in this index (its vocabulary rank + 2), or 0 for a word it lacks. */
+  symbolsOf(words: readonly Uint8Array[]): Int32Array {
+    const { vocabStarts, vocabBytes } = this.#s;
+    const out = new Int32Array(words.length);
+    for (let i = 0; i < words.length; i++) {
+      let a = 0;
+      let b = vocabStarts.length - 1;
+      while (a < b) {
+        const mid = (a + b) >>> 1;
+        const c = compareBytes(vocabBytes.subarray(vocabStarts[mid], vocabStarts[mid + 1]), words[i]);
+        if (c === 0) {
+          out[i] = mid + 2;
+          break;
+        }
+        if (c < 0) a = mid + 1;
+        else b = mid;
+      }
     }
-    if (k < minLength) return null;
-    return { length: k, lo, hi };
+    return out;
   }
 
   /**
-   * The suffix-array intervals of `words[start..start+k)` for k = 1, 2, ... while the run occurs
-   * inside one chunk: `lo[k-1]`, `hi[k-1]`. Empty when the run is shorter than `minLength`.
+   * The longest run of `symbols` (see symbolsOf) starting at `start` that occurs inside one chunk, if
+   * it has at least `minLength` words, with its suffix-array interval; otherwise null.
    */
-  matchIntervals(
-    words: readonly Uint8Array[],
+  longestMatch(
+    symbols: Int32Array,
     start: number,
     minLength: number,
-  ): { lo: number[]; hi: number[] } {
+  ): { length: number; lo: number; hi: number } | null {
+    if (start + minLength > symbols.length) return null;
+    const { lo, hi } = this.matchIntervals(symbols, start, minLength);
+    const k = lo.length;
+    return k === 0 ? null : { length: k, lo: lo[k - 1], hi: hi[k - 1] };
+  }
+
+  /**
+   * The suffix-array intervals of the runs `symbols[start..start+k)` for k = 1, 2, ... while the run
+   * occurs inside one chunk: `lo[k-1]`, `hi[k-1]`. Empty when the run is shorter than `minLength`.
+   * The first word's interval is its bucket, the second's is remembered across queries, and once an
+   * interval is at most SCAN_WIDTH wide its suffixes are read on word by word instead of searched.
+   */
+  matchIntervals(symbols: Int32Array, start: number, minLength: number): { lo: number[]; hi: number[] } {
     const los: number[] = [];
     const his: number[] = [];
-    let lo = 0;
-    let hi = this.#s.suffixes.length;
-    let offset = 0;
-    for (let k = 0; start + k < words.length; k++) {
-      const [a, b] = this.#extend(words, start, k, lo, hi, offset);
-      if (a === b) break;
-      lo = a;
-      hi = b;
+    const first = symbols[start];
+    if (start + minLength > symbols.length || first < 2) return { lo: los, hi: his };
+    let lo = this.#s.bucketStarts[first - 2];
+    let hi = this.#s.bucketStarts[first - 1];
+    los.push(lo);
+    his.push(hi);
+    for (let k = 1; start + k < symbols.length; k++) {
+      const next = symbols[start + k];
+      if (next < 2) break;
+      if (hi - lo <= SCAN_WIDTH) {
+        this.#scan(symbols, start, k, lo, hi, los, his);
+        break;
+      }
+      if (k === 1 && this.#radix <= 2 ** 26) {
+        const key = first * this.#radix + next;
+        const hit = this.#prefixes.get(key);
+        if (hit === undefined) {
+          lo = this.#narrow(lo, hi, k, next);
+          hi = this.#hi;
+          if (this.#prefixes.size >= PREFIX_CACHE) this.#prefixes.clear();
+          this.#prefixes.set(key, [lo, hi]);
+        } else {
+          [lo, hi] = hit;
+        }
+      } else {
+        lo = this.#narrow(lo, hi, k, next);
+        hi = this.#hi;
+      }
+      if (lo === hi) break;
       los.push(lo);
       his.push(hi);
-      offset += words[start + k].length + 1;
     }
     if (los.length < minLength) return { lo: [], hi: [] };
     return { lo: los, hi: his };
   }
 
-  /**
-   * The interval of `words[start..start+k+1)` inside `[lo, hi)`, the interval of its first k words
-   * (`offset` bytes into each suffix). The first two steps are the widest binary searches and repeat
-   * across queries (common words), so their intervals are remembered, up to PREFIX_CACHE entries.
-   */
-  #extend(
-    words: readonly Uint8Array[],
-    start: number,
-    k: number,
-    lo: number,
-    hi: number,
-    offset: number,
-  ): readonly [number, number] {
-    if (k > 1) return this.#narrow(lo, hi, offset, words[start + k]);
-    const key =
-      k === 0
-        ? latin1.decode(words[start])
-        : `${latin1.decode(words[start])} ${latin1.decode(words[start + 1])}`;
-    let hit = this.#prefixes.get(key);
-    if (!hit) {
-      hit = this.#narrow(lo, hi, offset, words[start + k]);
-      if (this.#prefixes.size >= PREFIX_CACHE) this.#prefixes.clear();
-      this.#prefixes.set(key, hit);
-    }
-    return hit;
+  /** The corpus position of suffix-array entry x, checked (a corrupt file must not read out of range). */
+  #suffix(x: number): number {
+    this.#probes++;
+    const p = this.#s.suffixes.at(x);
+    if (!(p < this.#s.symbols.length)) throw new IndexFormatError("corrupt index (suffix array entry)");
+    return p;
   }
 
-  /** The sub-interval of `[lo, hi)` whose suffixes continue with word `w` at byte `offset`. */
-  #narrow(lo: number, hi: number, offset: number, w: Uint8Array): readonly [number, number] {
-    const { text, wordPos, suffixes } = this.#s;
+  /**
+   * The sub-interval of `[lo, hi)` (suffixes sharing k words) whose word k is `symbol`: returns its
+   * start, and its end in #hi. One search until a probe hits the symbol, then one per end.
+   */
+  #narrow(lo: number, hi: number, k: number, symbol: number): number {
+    const symbols = this.#s.symbols;
     let a = lo;
     let b = hi;
     while (a < b) {
       const mid = (a + b) >>> 1;
-      if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) < 0) a = mid + 1;
-      else b = mid;
+      const s = symbols.at(this.#suffix(mid) + k);
+      if (s < symbol) a = mid + 1;
+      else if (s > symbol) b = mid;
+      else {
+        let a2 = mid + 1;
+        const b2 = b;
+        b = mid;
+        while (a < b) {
+          const m = (a + b) >>> 1;
+          if (symbols.at(this.#suffix(m) + k) < symbol) a = m + 1;
+          else b = m;
+        }
+        let c = b2;
+        while (a2 < c) {
+          const m = (a2 + c) >>> 1;
+          if (symbols.at(this.#suffix(m) + k) <= symbol) a2 = m + 1;
+          else c = m;
+        }
+        this.#hi = a2;
+        return a;
+      }
     }
-    const first = a;
-    b = hi;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if (compareWord(text, wordPos.at(suffixes.at(mid)) + offset, w) <= 0) a = mid + 1;
-      else b = mid;
-    }
-    return [first, a];
+    this.#hi = a;
+    return a;
   }
 
-  /** The smallest global word number (corpus word order) in suffix-array entries [lo, hi). */
-  minWord(lo: number, hi: number): number {
-    const suffixes = this.#s.suffixes;
+  /**
+   * Extends a narrow interval [lo, hi) of suffixes sharing `k` words by reading each suffix on until
+   * it differs from the run; the suffixes sharing k' > k words are a contiguous part of the interval.
+   */
+  #scan(run: Int32Array, start: number, k: number, lo: number, hi: number, los: number[], his: number[]) {
+    const symbols = this.#s.symbols;
+    const matched = new Int32Array(hi - lo);
+    let longest = k;
+    for (let x = lo; x < hi; x++) {
+      const p = this.#suffix(x);
+      let t = k;
+      while (start + t < run.length && symbols.at(p + t) === run[start + t]) t++;
+      matched[x - lo] = t;
+      if (t > longest) longest = t;
+    }
+    for (let length = k + 1; length <= longest; length++) {
+      let first = -1;
+      let last = -1;
+      for (let i = 0; i < matched.length; i++) {
+        if (matched[i] >= length) {
+          if (first < 0) first = i;
+          last = i;
+        }
+      }
+      los.push(lo + first);
+      his.push(lo + last + 1);
+    }
+  }
+
+  /**
+   * The smallest corpus position in suffix-array entries [lo, hi) (0xffffffff if empty). Positions
+   * order as (contributionId, chunkIndex, word offset), and p + d stays in p's chunk for a match.
+   */
+  minPosition(lo: number, hi: number): number {
     let first = 0xffffffff;
     for (let x = lo; x < hi; x++) {
-      const g = suffixes.at(x);
-      if (g < first) first = g;
+      const p = this.#suffix(x);
+      if (p < first) first = p;
     }
     return first;
   }
 
-  /** The (contributionId, chunkIndex, word offset) of a global word number. */
-  occurrenceAt(globalWord: number): Occurrence {
-    return this.#occurrenceOf(globalWord);
-  }
-
-  /** The smallest occurrence in a suffix-array interval: global word order is (contributionId, chunkIndex, offset). */
-  firstOccurrence(lo: number, hi: number): Occurrence {
-    return this.#occurrenceOf(this.minWord(lo, hi));
-  }
-
-  #occurrenceOf(globalWord: number): Occurrence {
+  /** The (contributionId, chunkIndex, word offset) of a corpus position. */
+  occurrenceAt(position: number): Occurrence {
     const firstWords = this.#s.chunkFirstWord;
+    // Chunk c's words start at position firstWords[c] + c (one end symbol after each chunk).
     let a = 0;
     let b = this.chunkCount - 1;
     while (a < b) {
       const mid = (a + b + 1) >>> 1;
-      if (firstWords[mid] <= globalWord) a = mid;
+      if (firstWords[mid] + mid <= position) a = mid;
       else b = mid - 1;
     }
     return {
       contributionId: this.#s.contributionId[a],
       chunkIndex: this.#s.chunkIndex[a],
-      chunkWordOffset: globalWord - firstWords[a],
+      chunkWordOffset: position - firstWords[a] - a,
     };
   }
-}
 
-/** The index's arrays in memory (what `build` makes and `load` wraps). */
-interface RawSections {
-  text: Uint8Array;
-  wordPos: Uint32Array;
-  suffixes: Uint32Array;
-  chunkFirstWord: Uint32Array;
-  chunkIndex: Uint32Array;
-  contributionId: BigUint64Array;
-  contentHash: Uint8Array;
-}
-
-function checkChunkTable(chunkFirstWord: Uint32Array, words: number, source: string): void {
-  const chunks = chunkFirstWord.length - 1;
-  const bad = new IndexFormatError(`${source}: corrupt index (chunk table)`);
-  if (chunkFirstWord[0] !== 0 || chunkFirstWord[chunks] !== words) throw bad;
-  for (let c = 0; c < chunks; c++) if (chunkFirstWord[c] > chunkFirstWord[c + 1]) throw bad;
-}
-
-/** Bounds checks in one sequential pass, so a corrupt file fails here instead of reading out of range. */
-function checkSections(s: RawSections, source: string): void {
-  const words = s.wordPos.length;
-  const bad = (what: string) => new IndexFormatError(`${source}: corrupt index (${what})`);
-  checkChunkTable(s.chunkFirstWord, words, source);
-  if (words > 0 && s.text[s.text.length - 1] !== END_OF_CHUNK) throw bad("text end");
-  for (let g = 0; g < words; g++) {
-    if (s.wordPos[g] >= s.text.length || (g > 0 && s.wordPos[g] <= s.wordPos[g - 1]))
-      throw bad("word positions");
+  /** The smallest occurrence in a suffix-array interval. */
+  firstOccurrence(lo: number, hi: number): Occurrence {
+    return this.occurrenceAt(this.minPosition(lo, hi));
   }
-  for (let x = 0; x < words; x++) if (s.suffixes[x] >= words) throw bad("suffix array");
 }
 
-/** Compares the indexed word at text position `p` with `word` (byte order, shorter prefix first). */
-function compareWord(text: PagedArray, p: number, word: Uint8Array): number {
-  for (let t = 0; t < word.length; t++) {
-    const a = text.at(p + t);
-    const b = word[t];
-    if (a !== b) return a < b ? -1 : 1;
-  }
-  const next = text.at(p + word.length);
-  return next === SPACE ? 0 : next < SPACE ? -1 : 1;
-}
-
-/** Checks the magic and version of a header (its first 64 bytes) and reads the section sizes. */
-function readHeader(
-  header: Uint8Array,
-  source: string,
-): { chunks: number; words: number; textBytes: number } {
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (header[i] !== MAGIC.charCodeAt(i))
-      throw new IndexFormatError(`${source}: not a span index (bad magic)`);
-  }
-  const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
-  const version = view.getUint32(8, true);
-  if (version !== SPAN_INDEX_VERSION) {
-    throw new IndexFormatError(
-      `${source}: index version ${version}; this build reads version ${SPAN_INDEX_VERSION}`,
-    );
-  }
+/** Views of the sections of `bytes` (a file read whole, or its "front" or "back" tables read at `at`). */
+function viewSections(
+  bytes: Uint8Array,
+  at: number,
+  counts: ReturnType<typeof readHeader>,
+  layout: ReturnType<typeof sectionLayout>,
+  part?: "front" | "back",
+): RawSections {
+  const { chunks, words, vocabSize, vocabBytes } = counts;
+  const ab = bytes.buffer;
+  const base = bytes.byteOffset - at;
+  const none = new Uint32Array(0);
+  const front = part !== "back";
+  const back = part !== "front";
+  const whole = part === undefined;
   return {
-    chunks: view.getUint32(12, true),
-    words: view.getUint32(16, true),
-    textBytes: view.getUint32(20, true),
-  };
-}
-
-/** The header and the sections with their file offsets (README, "Index"). */
-function fileParts(root: Hex, s: RawSections): { at: number; bytes: Uint8Array }[] {
-  const layout = sectionLayout(s.text.length, s.wordPos.length, s.chunkIndex.length);
-  const header = new Uint8Array(HEADER_BYTES);
-  const view = new DataView(header.buffer);
-  for (let i = 0; i < MAGIC.length; i++) header[i] = MAGIC.charCodeAt(i);
-  view.setUint32(8, SPAN_INDEX_VERSION, true);
-  view.setUint32(12, s.chunkIndex.length, true);
-  view.setUint32(16, s.wordPos.length, true);
-  view.setUint32(20, s.text.length, true);
-  header.set(hexToBytes(root), 24);
-  const part = (a: Uint8Array | Uint32Array | BigUint64Array, at: number) => ({
-    at,
-    bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
-  });
-  return [
-    { at: 0, bytes: header },
-    part(s.text, layout.text),
-    part(s.wordPos, layout.wordPos),
-    part(s.suffixes, layout.suffixes),
-    part(s.chunkFirstWord, layout.chunkFirstWord),
-    part(s.chunkIndex, layout.chunkIndex),
-    part(s.contributionId, layout.contributionId),
-    part(s.contentHash, layout.contentHash),
-    { at: layout.total, bytes: new Uint8Array(0) },
-  ];
-}
-
-/** The file bytes of an in-memory index. */
-function serialize(root: Hex, s: RawSections): Uint8Array {
-  const parts = fileParts(root, s);
-  const out = new Uint8Array(parts[parts.length - 1].at);
-  for (const p of parts) out.set(p.bytes, p.at);
-  return out;
-}
-
-/** Writes the file section by section (gaps are the zero padding), in writes of at most 1 GiB. */
-function writeSections(path: string, root: Hex, s: RawSections): void {
-  const fd = openSync(path, "w");
-  try {
-    const parts = fileParts(root, s);
-    let end = 0;
-    for (const p of parts) {
-      if (p.at > end) writeSync(fd, new Uint8Array(p.at - end), 0, p.at - end, end);
-      for (let done = 0; done < p.bytes.length; ) {
-        done += writeSync(fd, p.bytes, done, Math.min(p.bytes.length - done, 2 ** 30), p.at + done);
-      }
-      end = p.at + p.bytes.length;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function sectionLayout(textBytes: number, words: number, chunks: number) {
-  const text = HEADER_BYTES;
-  const wordPos = align8(text + textBytes);
-  const suffixes = align8(wordPos + 4 * words);
-  const chunkFirstWord = align8(suffixes + 4 * words);
-  const chunkIndex = align8(chunkFirstWord + 4 * (chunks + 1));
-  const contributionId = align8(chunkIndex + 4 * chunks);
-  const contentHash = contributionId + 8 * chunks;
-  return {
-    text,
-    wordPos,
-    suffixes,
-    chunkFirstWord,
-    chunkIndex,
-    contributionId,
-    contentHash,
-    total: contentHash + 32 * chunks,
+    vocabStarts: front ? new Uint32Array(ab, base + layout.vocabStarts, vocabSize + 1) : none,
+    vocabBytes: front ? new Uint8Array(ab, base + layout.vocab, vocabBytes) : new Uint8Array(0),
+    bucketStarts: front ? new Uint32Array(ab, base + layout.bucketStarts, vocabSize + 1) : none,
+    symbols: whole ? new Uint32Array(ab, base + layout.symbols, words + chunks) : none,
+    suffixes: whole ? new Uint32Array(ab, base + layout.suffixes, words) : none,
+    chunkFirstWord: back ? new Uint32Array(ab, base + layout.chunkFirstWord, chunks + 1) : none,
+    chunkIndex: back ? new Uint32Array(ab, base + layout.chunkIndex, chunks) : none,
+    contributionId: back
+      ? new BigUint64Array(ab, base + layout.contributionId, chunks)
+      : new BigUint64Array(0),
+    contentHash: back ? new Uint8Array(ab, base + layout.contentHash, 32 * chunks) : new Uint8Array(0),
   };
 }

@@ -88,26 +88,27 @@ export function assembleSpanV2(
 }
 
 /**
- * Step 2 of span-v2 over one index: per output word, the smallest corpus position (global word
- * number, which orders as (contributionId, chunkIndex, offset)) of that word inside a kept match.
+ * Step 2 of span-v2 over one index: per output word, the smallest corpus position (which orders as
+ * (contributionId, chunkIndex, offset)) of that word inside a kept match.
  * For a start a, the occurrences of a run shrink as it grows, so word w's best source from a is the
  * smallest occurrence of the shortest kept run from a that reaches w.
  */
 function firstSourcesIn(words: readonly Uint8Array[], need: Int32Array, index: SpanIndex): Float64Array {
   const m = words.length;
   const best = new Float64Array(m).fill(Number.POSITIVE_INFINITY);
+  const symbols = index.symbolsOf(words);
   for (let a = 0; a + MIN_WORDS <= m; a++) {
     const k0 = need[a];
     if (k0 === 0) continue;
-    const { lo, hi } = index.matchIntervals(words, a, k0);
+    const { lo, hi } = index.matchIntervals(symbols, a, k0);
     const length = lo.length;
     if (length === 0) continue;
     // smallest[k-1]: the smallest occurrence of the run of k words from a (intervals nest as k grows).
     const smallest = new Float64Array(length);
-    let g = index.minWord(lo[length - 1], hi[length - 1]);
+    let g = index.minPosition(lo[length - 1], hi[length - 1]);
     smallest[length - 1] = g;
     for (let k = length - 1; k >= k0; k--) {
-      g = Math.min(g, index.minWord(lo[k - 1], lo[k]), index.minWord(hi[k], hi[k - 1]));
+      g = Math.min(g, index.minPosition(lo[k - 1], lo[k]), index.minPosition(hi[k], hi[k - 1]));
       smallest[k - 1] = g;
     }
     for (let w = a; w < a + length; w++) {

@@ -45,8 +45,11 @@ export class Vocabulary {
     return id;
   }
 
-  /** Rank of each id (2, 3, ...) in byte-lexicographic order of the words. */
-  ranks(): Int32Array {
+  /**
+   * The words in byte-lexicographic order: `order[r]` is the id of the r-th word, `rankOf[id]` its
+   * position r, and `bytes[starts[r]..starts[r+1])` its bytes.
+   */
+  sorted(): { order: Uint32Array; rankOf: Uint32Array; starts: Uint32Array; bytes: Uint8Array } {
     const text = this.#text;
     const first = this.#first;
     const length = this.#length;
@@ -62,9 +65,18 @@ export class Vocabulary {
       }
       return length[a] - length[b];
     });
-    const rank = new Int32Array(this.size);
-    for (let r = 0; r < order.length; r++) rank[order[r]] = r + 2;
-    return rank;
+    const rankOf = new Uint32Array(this.size);
+    const starts = new Uint32Array(this.size + 1);
+    for (let r = 0; r < order.length; r++) {
+      rankOf[order[r]] = r;
+      starts[r + 1] = starts[r] + length[order[r]];
+    }
+    const bytes = new Uint8Array(starts[this.size]);
+    for (let r = 0; r < order.length; r++) {
+      const f = first[order[r]];
+      bytes.set(text.subarray(f, f + length[order[r]]), starts[r]);
+    }
+    return { order, rankOf, starts, bytes };
   }
 
   #growEntries(): void {

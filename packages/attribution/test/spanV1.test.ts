@@ -15,6 +15,7 @@ import {
   splitWords,
   wordCost,
 } from "../src/index.ts";
+import { sectionLayout } from "../src/indexFile.ts";
 
 const ROOT_A = `0x${"aa".repeat(32)}` as Hex;
 const ROOT_B = `0x${"0b".repeat(32)}` as Hex;
@@ -264,13 +265,19 @@ describe("span-v1 determinism and the index file", () => {
       /bad magic/,
     );
     const future = file.slice();
-    future[8] = 2;
-    assert.throws(() => SpanIndex.load(future), /version 2/);
+    future[8] = 3;
+    assert.throws(() => SpanIndex.load(future), /version 3/);
     const idx = SpanIndex.load(file);
-    // The suffix array follows the text and word positions; point one entry past the last word.
-    const sa = (64 + ((idx.textBytes + 7) & ~7) + 4 * idx.wordCount + 7) & ~7;
+    // Point one suffix-array entry past the last position.
+    const view = new DataView(file.buffer, file.byteOffset);
+    const layout = sectionLayout({
+      chunks: idx.chunkCount,
+      words: idx.wordCount,
+      vocabSize: idx.vocabularySize,
+      vocabBytes: view.getUint32(56, true),
+    });
     const corrupt = file.slice();
-    new DataView(corrupt.buffer).setUint32(sa + 4, idx.wordCount, true);
+    new DataView(corrupt.buffer).setUint32(layout.suffixes + 4, idx.wordCount + idx.chunkCount, true);
     assert.throws(() => SpanIndex.load(corrupt), /corrupt index \(suffix array\)/);
   });
 });

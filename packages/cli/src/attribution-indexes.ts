@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { ServedSnapshot } from "@openledger/attribution";
 import type { DatanetService } from "@openledger/datanet";
@@ -96,8 +96,9 @@ export class SnapshotIndexer {
       if (!latest || this.#latest.get(row.id)?.snapshotId === latest.id) continue;
       const path = join(this.#dir, `snapshot-${latest.id}.spanidx`);
       try {
-        // A file from an earlier run is reused: snapshots never change, and it was renamed into place whole.
-        if (!existsSync(path)) {
+        // A file from an earlier run is reused (snapshots never change, and it was renamed into place
+        // whole) unless it has an older index layout.
+        if (!SpanIndex.isCurrentFile(path)) {
           const chunks = [];
           for await (const c of this.#source.snapshots.chunks(latest.id)) chunks.push(c);
           const index = SpanIndex.build(chunks, latest.root as Hex);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { SpanIndex } from "@openledger/attribution";
 import type { DatanetService } from "@openledger/datanet";
@@ -39,7 +39,7 @@ export class SnapshotSpanIndexes {
   async #load(id: bigint): Promise<SpanIndex> {
     const { SpanIndex } = await import("@openledger/attribution");
     const path = join(this.dir, `snapshot-${id}.spanidx`);
-    if (!existsSync(path)) {
+    if (!SpanIndex.isCurrentFile(path)) {
       const row = this.source.getSnapshot(id);
       const chunks = [];
       for await (const c of this.source.snapshots.chunks(row.id, { proofs: false })) chunks.push(c);

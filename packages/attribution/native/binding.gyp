@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "olmmap",
+      "sources": ["mmap.cc"],
+      "cflags_cc": ["-O2", "-Wall"]
+    }
+  ]
+}
