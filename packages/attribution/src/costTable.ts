@@ -63,9 +63,21 @@ function buildTable(): Map<number, number> {
 
 const TABLE = buildTable();
 
+/** Costs of words seen recently: a keccak per word would dominate a query's time. */
+const remembered = new Map<string, number>();
+const REMEMBERED_WORDS = 100_000;
+const latin1 = new TextDecoder("latin1");
+
 /** The rarity cost of one normalised word (lower-cased ASCII, NFC UTF-8 bytes). */
 export function wordCost(word: Uint8Array): number {
-  return TABLE.get(wordKey(word)) ?? DEFAULT_WORD_COST;
+  const key = latin1.decode(word);
+  let cost = remembered.get(key);
+  if (cost === undefined) {
+    cost = TABLE.get(wordKey(word)) ?? DEFAULT_WORD_COST;
+    if (remembered.size >= REMEMBERED_WORDS) remembered.clear();
+    remembered.set(key, cost);
+  }
+  return cost;
 }
 
 /** The table as sorted (key, cost) pairs: what the Solidity library embeds. */
