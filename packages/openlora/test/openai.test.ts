@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import {
   Engine,
@@ -391,14 +392,15 @@ describe("OpenLoRA through the openai client", () => {
 
   test("the remote backend: a second server process answers as the embedded one; failover, health, metering, disconnect", async (t) => {
     const worker = await startWorker(c);
-    // a dead worker (nothing listens on port 9) that rendezvous hashing ranks first for demo-a, so
+    // a dead worker (nothing listens on its port) that rendezvous hashing ranks first for demo-a, so
     // demo-a's first request has to fail over to the live one
     const cidA = (await server.lora.catalog.resolve("demo-a")).adapter!.cid;
+    const deadPort = await closedPort();
     let remote: RemoteBackend;
     for (let k = 0; ; k++) {
       // health checked by hand below
       remote = new RemoteBackend({
-        workers: [{ url: `http://127.0.0.1:9/dead-${k}/v1` }, { url: `${worker.url}/v1` }],
+        workers: [{ url: `http://127.0.0.1:${deadPort}/dead-${k}/v1` }, { url: `${worker.url}/v1` }],
         healthIntervalSeconds: 3600,
       });
       if (remote.route(cidA)[0].w.url.includes("/dead-")) break;
@@ -520,12 +522,12 @@ describe("OpenLoRA through the openai client", () => {
     }
   });
 
-  test("openledger complete and chat stream answers; an unknown model is one error line", async () => {
+  test("openledger complete and chat stream answers; an unknown model, no server or a bad flag is one error line", async () => {
     const cli = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
     // async: the server under test answers from this same process
-    const run = (args: string[], input = "") =>
+    const run = (args: string[], input = "", api = server.url) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const p = spawn(process.execPath, [cli, ...args, "--api", server.url]);
+        const p = spawn(process.execPath, [cli, ...args, "--api", api]);
         let out = "";
         let err = "";
         p.stdout.on("data", (d) => (out += d));
@@ -540,10 +542,13 @@ describe("OpenLoRA through the openai client", () => {
       temperature: 0,
     });
     // the three CLI processes run at once (each spends most of its time loading)
-    const [done, chat, bad] = await Promise.all([
+    const nobody = `http://127.0.0.1:${await closedPort()}`;
+    const [done, chat, bad, away, flag] = await Promise.all([
       run(["complete", "demo-a", "apple:", "--max-tokens", "8", "--temperature", "0"]),
       run(["chat", "demo-b", "--max-tokens", "6", "--temperature", "0"], "dog\ncat\n"),
       run(["complete", "nope", "x"]),
+      run(["chat", "demo-a"], "dog\n", nobody),
+      run(["complete", "demo-a", "x", "--temperature", "7"]),
     ]);
     assert.equal(done.code, 0, done.err);
     assert.equal(done.out, `${want.choices[0].text}\n`);
@@ -562,6 +567,15 @@ describe("OpenLoRA through the openai client", () => {
     assert.equal(bad.code, 1);
     assert.match(bad.err, /^error: the model 'nope' does not exist/);
     assert.equal(bad.err.trim().split("\n").length, 1);
+    assert.deepEqual(
+      [away.code, away.err],
+      [1, `error: no OpenLoRA server at ${nobody}; start one with \`openledger up\` or pass --api\n`],
+    );
+    assert.equal(flag.code, 1);
+    assert.match(
+      flag.err,
+      /^error: option '--temperature <t>' argument '7' is invalid\. expected a number in \[0, 2\]\n$/,
+    );
   });
 
   test("/metrics is Prometheus text with what the tests above did", async () => {
@@ -589,6 +603,15 @@ function metric(text: string, name: string, labels?: string): number {
   const key = labels ? `${name}{${labels}}` : name;
   const line = text.split("\n").find((l) => l.startsWith(`${key} `));
   return Number(line?.slice(key.length + 1) ?? 0);
+}
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((listening) => s.listen(0, "127.0.0.1", listening));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((closed) => s.close(closed));
+  return port;
 }
 
 interface Worker {

@@ -44,11 +44,14 @@ export function samplingBody(o: GenerationFlags): Record<string, unknown> {
 
 /** A failed request as one CLI error line (the server's OpenAI error message, or why it was unreachable). */
 export function requestError(err: unknown, api: string): CliError {
-  const cause = (err as { cause?: { code?: string } }).cause;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code === "ECONNREFUSED")
     return new CliError(`no OpenLoRA server at ${api}; start one with \`openledger up\` or pass --api`, {
       cause: err,
     });
+  // fetch's own failures ("fetch failed") say why only in their cause (a refused port, DNS, TLS)
+  if (err instanceof TypeError && cause?.message)
+    return new CliError(`cannot reach the OpenLoRA server at ${api}: ${cause.message}`, { cause: err });
   return new CliError((err as Error).message, { cause: err });
 }
 
