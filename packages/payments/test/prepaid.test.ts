@@ -9,7 +9,6 @@ import { after, before, describe, test } from "node:test";
 import { computeSpanV2, SpanIndex } from "@openledger/attribution";
 import { devAccounts } from "@openledger/devnet";
 import { Engine } from "@openledger/ml";
-import { EmbeddedBackend, OpenLora, openaiRoutes, RegistryCatalog } from "@openledger/openlora";
 import {
   type DemoChain,
   demoAdapterBytes,
@@ -17,8 +16,7 @@ import {
   publishDemoModel,
   startDemoChain,
 } from "@openledger/openlora/test-fixtures";
-import { approveToken, authorizationOf, authorize, connect, deposit, transferToken } from "@openledger/sdk";
-import Fastify, { type FastifyInstance } from "fastify";
+import { authorizationOf, transferToken } from "@openledger/sdk";
 import OpenAI from "openai";
 import { type Address, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -27,7 +25,7 @@ import { createKeyBinding } from "../src/api-keys.ts";
 import { PaymentsDb } from "../src/db.ts";
 import { PaymentGate, RECEIPT_HEADER } from "../src/gate.ts";
 import { decodeReceiptHeader, verifyReceipt } from "../src/receipt.ts";
-import { paymentRoutes } from "../src/routes.ts";
+import { type PaidServer, startPaidServer } from "./paid-server.ts";
 import { cli, OPENLEDGER } from "./settlement-fixture.ts";
 
 const PRICE = 10n ** 15n; // per 1,000 tokens: 10^12 wei a token
@@ -35,7 +33,7 @@ const OPEN = 10n ** 18n;
 
 describe("prepaid inference through the openai client", () => {
   let c: DemoChain;
-  let app: FastifyInstance;
+  let server: PaidServer;
   let url: string;
   let gate: PaymentGate;
   let db: PaymentsDb;
@@ -47,33 +45,8 @@ describe("prepaid inference through the openai client", () => {
   const indexes = new Map<bigint, SpanIndex>();
 
   /** Funds `who` with `amount` of escrow and authorises the operator for all of it; returns an API key. */
-  async function payerWithKey(who: (typeof devAccounts)[number], amount: bigint): Promise<string> {
-    const { walletClient } = await connect(c.anvil.rpcUrl, who.privateKey);
-    const settlement = c.addresses.inferenceSettlement;
-    if (amount > 0n) {
-      await transferToken(c.wallet, { token: c.addresses.token, to: who.address, amount });
-      await approveToken(walletClient!, { token: c.addresses.token, spender: settlement, amount });
-      await deposit(walletClient!, { settlement, amount });
-      await authorize(walletClient!, {
-        settlement,
-        operator: operator.address,
-        cap: amount,
-        expiry: 2n ** 39n,
-      });
-    }
-    const { key, binding } = await createKeyBinding(privateKeyToAccount(who.privateKey), {
-      chainId,
-      settlement,
-      issuedAt: 1n,
-    });
-    const res = await fetch(`${url}/v1/keys`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ ...binding, issuedAt: binding.issuedAt.toString() }),
-    });
-    assert.equal(res.status, 201, await res.text());
-    return key;
-  }
+  const payerWithKey = (who: (typeof devAccounts)[number], amount: bigint) =>
+    server.payerWithKey(who, amount);
 
   const client = (apiKey: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
 
@@ -96,25 +69,12 @@ describe("prepaid inference through the openai client", () => {
       db,
       spanIndexes: async (ids) => ids.flatMap((id) => indexes.get(id) ?? []),
     });
-    const lora = new OpenLora({
-      catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
-      defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1 }),
-      admission: gate.admission,
-    });
-    app = Fastify({ logger: false });
-    await app.register(openaiRoutes, { openlora: lora });
-    await app.register(paymentRoutes, {
-      db,
-      chainId,
-      settlement: c.addresses.inferenceSettlement,
-      operator: operator.address,
-    });
-    app.addHook("onClose", () => lora.close());
-    url = await app.listen({ host: "127.0.0.1", port: 0 });
+    server = await startPaidServer({ chain: c, db, operator: operator.address, admission: gate.admission });
+    url = server.url;
   });
 
   after(async () => {
-    await app?.close();
+    await server?.close();
     db?.close();
     await c?.stop();
     if (c) rmSync(c.dir, { recursive: true, force: true });

@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { devAccounts } from "@openledger/devnet";
 import { Engine } from "@openledger/ml";
-import { EmbeddedBackend, OpenLora, openaiRoutes, RegistryCatalog } from "@openledger/openlora";
 import {
   type DemoChain,
   demoAdapterBytes,
@@ -28,7 +27,6 @@ import type { PaymentPayload, PaymentRequired } from "@x402/core/types";
 import { authorizationTypes } from "@x402/evm";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { wrapFetchWithPayment } from "@x402/fetch";
-import Fastify, { type FastifyInstance } from "fastify";
 import OpenAI from "openai";
 import { type Address, type Hex, type LocalAccount, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -38,8 +36,8 @@ import { PaymentGate } from "../src/gate.ts";
 import { decodeReceiptHeader, type SignedReceipt } from "../src/receipt.ts";
 import { X402Admission } from "../src/x402/admission.ts";
 import { X402Facilitator } from "../src/x402/facilitator.ts";
-import { x402FacilitatorRoutes } from "../src/x402/routes.ts";
 import { loadX402Terms, requirementsFor, type X402Terms } from "../src/x402/terms.ts";
+import { type PaidServer, startPaidServer } from "./paid-server.ts";
 
 const PRICE = 10n ** 15n; // per 1,000 tokens: 10^12 wei a token
 const OPEN = 10n ** 18n;
@@ -47,7 +45,7 @@ const REQ = { model: "demo-a", prompt: "the dog", max_tokens: 4 };
 
 describe("x402 v2 per-call payments", () => {
   let c: DemoChain;
-  let app: FastifyInstance;
+  let server: PaidServer;
   let url: string;
   let db: PaymentsDb;
   let terms: X402Terms;
@@ -198,20 +196,18 @@ describe("x402 v2 per-call payments", () => {
       db,
       x402: new X402Admission(facilitator),
     });
-    const lora = new OpenLora({
-      catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
-      defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1 }),
+    server = await startPaidServer({
+      chain: c,
+      db,
+      operator: operator.address,
       admission: gate.admission,
+      facilitator,
     });
-    app = Fastify({ logger: false });
-    await app.register(openaiRoutes, { openlora: lora });
-    await app.register(x402FacilitatorRoutes, { facilitator });
-    app.addHook("onClose", () => lora.close());
-    url = await app.listen({ host: "127.0.0.1", port: 0 });
+    url = server.url;
   });
 
   after(async () => {
-    await app?.close();
+    await server?.close();
     db?.close();
     await c?.stop();
     if (c) rmSync(c.dir, { recursive: true, force: true });
@@ -286,15 +282,14 @@ describe("x402 v2 per-call payments", () => {
 
   test("a paid request the server cannot run (queue full) gets its payment back before the 429", async () => {
     // the same gate in front of a backend whose queue takes nothing
-    const lora = new OpenLora({
-      catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
-      defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1, maxQueue: 0 }),
+    const full = await startPaidServer({
+      chain: c,
+      db,
+      operator: operator.address,
       admission: gate.admission,
+      maxQueue: 0,
     });
-    const full = Fastify({ logger: false });
-    await full.register(openaiRoutes, { openlora: lora });
-    full.addHook("onClose", () => lora.close());
-    const fullUrl = await full.listen({ host: "127.0.0.1", port: 0 });
+    const fullUrl = full.url;
     try {
       const [payerBefore, operatorBefore] = [await balance(payer.address), await balance(operator.address)];
       const sent: string[] = [];
