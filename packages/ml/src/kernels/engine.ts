@@ -87,7 +87,8 @@ type KernelName =
   | "mmd_q"
   | "dequant_rows"
   | "mmp_abt"
-  | "mmp_nn";
+  | "mmp_nn"
+  | "repack_q4_0x4";
 const KERNELS: KernelName[] = [
   "mm_abt",
   "mm_nn",
@@ -116,6 +117,7 @@ const KERNELS: KernelName[] = [
   "dequant_rows",
   "mmp_abt",
   "mmp_nn",
+  "repack_q4_0x4",
 ];
 
 const PAGE = 65536;
@@ -129,6 +131,9 @@ const PARALLEL_MIN_WORK = 1 << 16;
 const DIRECT_ROWS = 4;
 /** f32 elements of one thread's dequantised weight panel (256 KiB: stays in L2). */
 const PANEL_ELEMENTS = 1 << 16;
+
+/** The kernels' code for Q4_0 repacked four rows at a time (not a ggml type). */
+const Q4_0X4 = 102;
 
 /** K-quants: 256-value super-blocks, dotted against 256-value activation blocks. */
 function isKQuant(type: number): boolean {
@@ -555,7 +560,7 @@ export class Engine {
         this.run(
           "mmd_q",
           this.split(N, 4, work).map(([n0, n1]) => [
-            W.type,
+            W.kernelType,
             aq.ptr,
             w,
             W.rowBytes,
@@ -588,7 +593,7 @@ export class Engine {
     this.run(
       "mmp_abt",
       this.split(N, 2, work).map(([n0, n1], part) => [
-        W.type,
+        W.kernelType,
         xr ? xr.ptr : x.ptr,
         xr ? K : lda,
         w,
@@ -627,7 +632,7 @@ export class Engine {
     this.run(
       "mmp_nn",
       parts.map(([k0, k1], part) => [
-        W.type,
+        W.kernelType,
         dy.ptr,
         N,
         W.buf.ptr,
@@ -650,7 +655,23 @@ export class Engine {
   dequantRows(W: QTensor, r0: number, r1: number, out: Buf): void {
     if (r0 < 0 || r1 > W.rows || r0 > r1) throw new EngineError(`rows ${r0}..${r1} outside 0..${W.rows}`);
     checkSpan(out, r1 - r0, W.cols, W.cols, "out");
-    this.run("dequant_rows", [[W.type, W.buf.ptr, W.rowBytes, r0, r1, 0, W.cols, out.ptr, W.cols]]);
+    this.run("dequant_rows", [[W.kernelType, W.buf.ptr, W.rowBytes, r0, r1, 0, W.cols, out.ptr, W.cols]]);
+  }
+
+  /**
+   * Rearranges a Q4_0 matrix (rows a multiple of 4) in place so that each block index holds four rows'
+   * blocks side by side: the decode kernel then reads four rows as one sequential stream (about 1.5x the
+   * rate of rows read one by one). Same bytes, same values; other types and shapes are left as stored.
+   */
+  repackForDecode(W: QTensor): void {
+    if (W.kernelType !== GgmlType.Q4_0 || W.rows % 4 !== 0) return;
+    const scratch = this.allocBytes(4 * W.rowBytes);
+    try {
+      this.run("repack_q4_0x4", [[W.buf.ptr, W.rows, W.rowBytes, scratch.ptr]]);
+    } finally {
+      scratch.free();
+    }
+    W.kernelType = Q4_0X4;
   }
 
   /** Pointer to `perThread` f32 elements of panel scratch for each thread. */

@@ -35,6 +35,11 @@ export function packedRowBytes(type: number, cols: number): number {
 /** A [rows, cols] matrix of packed blocks (row-major, `rowBytes` per row) in engine memory. */
 export class QTensor {
   readonly rowBytes: number;
+  /**
+   * How the kernels read the rows: the ggml type, or a repacked layout of it (Engine.repackForDecode:
+   * Q4_0 with four rows' blocks side by side). The bytes are the file's until repacked.
+   */
+  kernelType: number;
   constructor(
     readonly buf: Buf,
     readonly type: number,
@@ -42,6 +47,7 @@ export class QTensor {
     readonly cols: number,
   ) {
     this.rowBytes = packedRowBytes(type, cols);
+    this.kernelType = type;
   }
   get typeName(): string {
     return ggmlTypeName(this.type);
@@ -53,7 +59,7 @@ export class QTensor {
   get byteLength(): number {
     return this.rows * this.rowBytes;
   }
-  /** The packed bytes in engine memory (re-created after memory growth, cheap). */
+  /** The packed bytes in engine memory (re-created after memory growth, cheap); the file's layout unless repacked. */
   get bytes(): Uint8Array {
     return new Uint8Array(this.buf.engine.memory.buffer, this.buf.ptr, this.byteLength);
   }

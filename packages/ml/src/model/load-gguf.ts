@@ -97,6 +97,7 @@ function loadTensor(engine: Engine, file: GgufFile, p: Plan, config: LlamaConfig
     const W = new QTensor(buf, info.type, rows, info.shape[1]);
     try {
       file.readTensorInto(info.name, W.bytes, permute ? unpermuteSource(config.headDim) : undefined);
+      engine.repackForDecode(W);
     } catch (err) {
       W.free();
       throw err;
