@@ -125,6 +125,16 @@ test("the README tour: a contributed passage earns $OPEN, every party's balance 
     t.diagnostic(`up ready with the demo adapter after ${Date.now() - t0} ms`);
     const rpc = /^RPC\s+(\S+)/m.exec(upOut)![1]!;
     const api = /^API\s+(\S+)/m.exec(upOut)![1]!;
+    // OpenLoRA serves the published demo adapter at /v1 (priced at 0: free, moves no balance)
+    const demo = await fetch(`${api}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "demo-noun.food", prompt: "apple:", max_tokens: 8, temperature: 0 }),
+    });
+    const demoAnswer = (await demo.json()) as { model?: string; usage?: { completion_tokens: number } };
+    assert.equal(demo.status, 200, JSON.stringify(demoAnswer));
+    assert.equal(demoAnswer.model, "demo-noun.food");
+    assert.ok(demoAnswer.usage!.completion_tokens > 0);
     const deployment = readDeployment(join(cwd, "deployments"), 1337)!;
     const { token, inferenceSettlement: settlement } = deployment.addresses;
     const client = createPublicClient({ transport: http(rpc) });
