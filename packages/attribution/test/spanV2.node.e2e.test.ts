@@ -5,45 +5,18 @@
 // (which span-v1 would pay in full) is reverted by a challenger adding the original. Operator, payer,
 // challenger and contributors are separate accounts; every balance change is checked to the wei.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { deriveDevAccounts, type RunningNode, startNode } from "@openledger/chain";
-import { MerkleTree } from "@openledger/merkle";
 import {
   answerEvidence,
-  approveToken,
-  authorize,
-  buildRecordTree,
   challenge,
-  connect,
-  contribute,
-  createDatanet,
-  curate,
-  currentParams,
-  datanetRegistryAbi,
-  deployProtocol,
-  deposit,
-  earningsOf,
-  escrowOf,
   getBatch,
   getDispute,
-  type ProtocolAddresses,
-  postBatch,
-  publishSnapshot,
   refund,
-  registerModel,
   requestEvidence,
-  setParams,
   spanV2VerifierAbi,
-  spdxToBytes32,
-  stake,
-  stakeOf,
-  transferToken,
-  type WalletClientWithAccount,
 } from "@openledger/sdk";
-import { type Address, createPublicClient, type Hex, hexToBytes, http, keccak256, toHex } from "viem";
+import { createPublicClient, hexToBytes, http, toHex } from "viem";
 import {
   computeSpanV2,
   decodeSpanV1PrecompileOutput,
@@ -52,15 +25,14 @@ import {
   encodeSpanV2Challenge,
   encodeSpanV2PayoutsChallenge,
   encodeSpanV2Recomputation,
-  nfcBytes,
   payoutsForCredits,
   SPAN_V1_PRECOMPILE_ADDRESS,
   SPAN_V2_PRECOMPILE_ADDRESS,
   type SpanChunk,
-  spanChunkLeaf,
   spanV1Precompile,
   spanV2Precompile,
 } from "../src/index.ts";
+import { FEE, type SettlementNode, SLASH, startSettlementNode } from "./settlementNode.ts";
 import { SPAN_V2_VECTORS_FILE, type SpanV2Vector } from "./vectors/spanV2Vectors.ts";
 import { VECTORS_FILE, type Vector } from "./vectors/vectors.ts";
 
@@ -95,120 +67,21 @@ const chunks: SpanChunk[] = [
 const output =
   "Fun facts: octopuses have three hearts and blue copper-based blood, and honeybees communicate flower locations through dancing.";
 const otherOutput = "Saturn's rings are made mostly of water ice particles, says the guide.";
-const tree = MerkleTree.build(chunks.map(spanChunkLeaf));
 
 describe("span-v2 on the OpenLedger node", () => {
-  let running: RunningNode;
-  type Role = "admin" | "operator" | "payer" | "challenger" | "c1" | "c2" | "c3" | "c4";
-  const wallets = {} as Record<Role, WalletClientWithAccount>;
-  let publicClient: Awaited<ReturnType<typeof connect>>["publicClient"];
-  let addresses: ProtocolAddresses;
-  let snapshotId: bigint;
-  let modelId: bigint;
-  const contributorOf = new Map<bigint, Hex>();
-  const OPEN = 10n ** 18n;
-  const STAKE = 10n * OPEN;
-  const SLASH = 4n * OPEN;
-  const fee = OPEN;
+  let node: SettlementNode;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "span-v2-node-"));
-    running = await startNode({
-      datadir: join(dir, "chain"),
-      automine: true,
+    node = await startSettlementNode({
+      chunks,
       precompiles: [spanV1Precompile, spanV2Precompile],
-      host: "127.0.0.1",
-      port: 0,
-    });
-    const roles: Role[] = ["admin", "operator", "payer", "challenger", "c1", "c2", "c3", "c4"];
-    const accounts = deriveDevAccounts(roles.length);
-    for (const [i, role] of roles.entries()) {
-      const conn = await connect(running.url, accounts[i].privateKey);
-      wallets[role] = conn.walletClient!;
-      publicClient = conn.publicClient;
-    }
-    ({ addresses } = await deployProtocol(wallets.admin, publicClient, {
-      token: "open",
       verifier: "span-v2-precompile",
-      minOperatorStake: OPEN,
-      deploymentsDir: join(dir, "deployments"),
-      fresh: true,
-    }));
-    const params = await currentParams(publicClient, { settlement: addresses.inferenceSettlement });
-    await setParams(wallets.admin, {
-      settlement: addresses.inferenceSettlement,
-      params: { ...params, slashAmount: SLASH },
-    });
-    for (const role of ["operator", "payer"] as const) {
-      await transferToken(wallets.admin, {
-        token: addresses.token,
-        to: wallets[role].account.address,
-        amount: 100n * OPEN,
-      });
-    }
-    const registry = addresses.datanetRegistry;
-    const datanet = async (uri: string) =>
-      (await createDatanet(wallets.admin, { registry, metadataURI: uri, licensePrice: 0n, ownerBps: 0 }))
-        .datanetId;
-    const facts = await datanet("ipfs://facts");
-    const copies = await datanet("ipfs://copies");
-    for (const [k, c] of chunks.entries()) {
-      const who = wallets[(["c1", "c2", "c3", "c4"] as const)[k]];
-      const { contributionId } = await contribute(who, {
-        registry,
-        datanetId: c.contributionId === 3n ? copies : facts,
-        contentHash: keccak256(nfcBytes(c.text)),
-        byteSize: BigInt(nfcBytes(c.text).length),
-        license: spdxToBytes32("MIT"),
-      });
-      assert.equal(contributionId, c.contributionId);
-      await curate(wallets.admin, { registry, contributionId, accept: true });
-      const contributor = await publicClient.readContract({
-        address: registry,
-        abi: datanetRegistryAbi,
-        functionName: "contributorOf",
-        args: [contributionId],
-      });
-      assert.equal(contributor, who.account.address);
-      contributorOf.set(contributionId, contributor);
-    }
-    ({ snapshotId } = await publishSnapshot(wallets.admin, {
-      registry,
-      datanetId: facts,
-      chunksRoot: tree.root,
-      chunkCount: chunks.length,
-      contributionCount: 0,
-      contributorsRoot: `0x${"00".repeat(32)}`,
-      totalWeight: 0n,
-      uri: "ipfs://facts/1",
-    }));
-    await approveToken(wallets.operator, {
-      token: addresses.token,
-      spender: addresses.staking,
-      amount: STAKE,
-    });
-    await stake(wallets.operator, { staking: addresses.staking, amount: STAKE });
-    ({ modelId } = await registerModel(wallets.operator, {
-      registry: addresses.modelRegistry,
-      metadataURI: "ipfs://model",
-    }));
-    await approveToken(wallets.payer, {
-      token: addresses.token,
-      spender: addresses.inferenceSettlement,
-      amount: 100n * OPEN,
-    });
-    await deposit(wallets.payer, { settlement: addresses.inferenceSettlement, amount: 100n * OPEN });
-    await authorize(wallets.payer, {
-      settlement: addresses.inferenceSettlement,
-      operator: wallets.operator.account.address,
-      cap: 10n * OPEN,
-      expiry: 2n ** 39n,
     });
   });
-  after(() => running?.close());
+  after(() => node?.close());
 
   test("eth_call to 0x…0802 and SpanV2Verifier.recompute give the library's commitment on every span-v2 vector", async () => {
-    const client = createPublicClient({ transport: http(running.url) });
+    const client = createPublicClient({ transport: http(node.running.url) });
     const vectors: SpanV2Vector[] = JSON.parse(readFileSync(SPAN_V2_VECTORS_FILE, "utf8")).vectors;
     for (const v of vectors) {
       const { data } = await client.call({ to: SPAN_V2_PRECOMPILE_ADDRESS, data: inputOf(v) });
@@ -216,8 +89,8 @@ describe("span-v2 on the OpenLedger node", () => {
       assert.equal(out.commitment, v.commitment, v.name);
       assert.deepEqual(out.contributionIds.map(String), v.contributionIds, v.name);
       assert.deepEqual(out.shares.map(Number), v.shares, v.name);
-      const [ok, commitment] = await publicClient.readContract({
-        address: addresses.verifier!,
+      const [ok, commitment] = await node.publicClient.readContract({
+        address: node.addresses.verifier!,
         abi: spanV2VerifierAbi,
         functionName: "recompute",
         args: [
@@ -236,7 +109,7 @@ describe("span-v2 on the OpenLedger node", () => {
   });
 
   test("span-v1 at 0x…0801 still answers with the posted span-v1 commitments", async () => {
-    const client = createPublicClient({ transport: http(running.url) });
+    const client = createPublicClient({ transport: http(node.running.url) });
     const vectors: Vector[] = JSON.parse(readFileSync(VECTORS_FILE, "utf8")).vectors;
     for (const v of vectors.slice(0, 5)) {
       const { data } = await client.call({ to: SPAN_V1_PRECOMPILE_ADDRESS, data: inputOf(v) });
@@ -245,34 +118,13 @@ describe("span-v2 on the OpenLedger node", () => {
   });
 
   test("malformed input to 0x…0802 reverts with a span-v2 message", async () => {
-    const client = createPublicClient({ transport: http(running.url) });
+    const client = createPublicClient({ transport: http(node.running.url) });
     await assert.rejects(client.call({ to: SPAN_V2_PRECOMPILE_ADDRESS, data: "0x010203" }), /span-v2/);
   });
 
-  const proven = (cid: bigint) => {
-    const k = chunks.findIndex((c) => c.contributionId === cid);
-    return { ...chunks[k], snapshotId, proof: tree.proof(k) };
-  };
-  const settlement = () => addresses.inferenceSettlement;
-  const balances = async () => ({
-    operatorStake: await stakeOf(publicClient, {
-      staking: addresses.staking,
-      operator: wallets.operator.account.address,
-      account: wallets.operator.account.address,
-    }),
-    challengerEarnings: await earningsOf(publicClient, {
-      settlement: settlement(),
-      account: wallets.challenger.account.address,
-    }),
-    treasuryEarnings: await earningsOf(publicClient, {
-      settlement: settlement(),
-      account: wallets.admin.account.address,
-    }),
-    payerEscrow: await escrowOf(publicClient, {
-      settlement: settlement(),
-      account: wallets.payer.account.address,
-    }),
-  });
+  const proven = (cid: bigint) => node.proven(cid);
+  const settlement = () => node.settlement;
+  const balances = () => node.balances();
 
   test("an honest span-v2 batch answers an evidence request; recomputation and payouts challenges are rejected", async () => {
     const before = await balances();
@@ -287,8 +139,12 @@ describe("span-v2 on the OpenLedger node", () => {
       [1n, 2n, 3n],
       "the copy is an uncredited witness",
     );
-    const asked = await requestEvidence(wallets.challenger, { settlement: settlement(), batchId, record });
-    const answered = await answerEvidence(wallets.operator, {
+    const asked = await requestEvidence(node.wallets.challenger, {
+      settlement: settlement(),
+      batchId,
+      record,
+    });
+    const answered = await answerEvidence(node.wallets.operator, {
       settlement: settlement(),
       disputeId: asked.disputeId,
       attribution: record.attribution,
@@ -296,7 +152,7 @@ describe("span-v2 on the OpenLedger node", () => {
     });
     console.log(`span-v2 answerEvidence (3 witnesses): ${answered.receipt.gasUsed} gas`);
     assert.equal(
-      (await getDispute(publicClient, { settlement: settlement(), disputeId: asked.disputeId })).status,
+      (await getDispute(node.publicClient, { settlement: settlement(), disputeId: asked.disputeId })).status,
       2,
     );
     const evidences = [
@@ -304,14 +160,14 @@ describe("span-v2 on the OpenLedger node", () => {
       encodeSpanV2PayoutsChallenge(r),
     ];
     // the verifier's own cost for this record (eth_estimateGas of the view calls)
-    const verifier = { address: addresses.verifier!, abi: spanV2VerifierAbi } as const;
+    const verifier = { address: node.addresses.verifier!, abi: spanV2VerifierAbi } as const;
     for (const [kind, evidence] of evidences.entries()) {
       const args = [record.attribution, record.payouts, evidence] as const;
       assert.equal(
-        await publicClient.readContract({ ...verifier, functionName: "verifyChallenge", args }),
+        await node.publicClient.readContract({ ...verifier, functionName: "verifyChallenge", args }),
         false,
       );
-      const gas = await publicClient.estimateContractGas({
+      const gas = await node.publicClient.estimateContractGas({
         ...verifier,
         functionName: "verifyChallenge",
         args,
@@ -324,10 +180,10 @@ describe("span-v2 on the OpenLedger node", () => {
     });
     const answerArgs = [record.attribution, answer] as const;
     assert.equal(
-      await publicClient.readContract({ ...verifier, functionName: "verifyAnswer", args: answerArgs }),
+      await node.publicClient.readContract({ ...verifier, functionName: "verifyAnswer", args: answerArgs }),
       true,
     );
-    const answerGas = await publicClient.estimateContractGas({
+    const answerGas = await node.publicClient.estimateContractGas({
       ...verifier,
       functionName: "verifyAnswer",
       args: answerArgs,
@@ -335,12 +191,12 @@ describe("span-v2 on the OpenLedger node", () => {
     console.log(`span-v2 verifyAnswer (3 witnesses): ${answerGas} gas`);
     for (const evidence of evidences) {
       await assert.rejects(
-        challenge(wallets.challenger, { settlement: settlement(), batchId, record, evidence }),
+        challenge(node.wallets.challenger, { settlement: settlement(), batchId, record, evidence }),
         /ChallengeRejected/,
       );
     }
-    assert.deepEqual(await balances(), { ...before, payerEscrow: before.payerEscrow - fee });
-    assert.equal((await getBatch(publicClient, { settlement: settlement(), batchId })).status, 1); // Pending
+    assert.deepEqual(await balances(), { ...before, payerEscrow: before.payerEscrow - FEE });
+    assert.equal((await getBatch(node.publicClient, { settlement: settlement(), batchId })).status, 1); // Pending
   });
 
   // Runs last: the successful challenge slashes the operator.
@@ -353,13 +209,18 @@ describe("span-v2 on the OpenLedger node", () => {
       "without the original the copy is paid",
     );
     const evidence = encodeSpanV2Challenge({ output, chunks: [3n, 2n, 1n].map(proven) });
-    const sent = await challenge(wallets.challenger, { settlement: settlement(), batchId, record, evidence });
+    const sent = await challenge(node.wallets.challenger, {
+      settlement: settlement(),
+      batchId,
+      record,
+      evidence,
+    });
     console.log(`span-v2 challenge through the precompile: ${sent.receipt.gasUsed} gas`);
-    assert.equal((await getBatch(publicClient, { settlement: settlement(), batchId })).status, 3); // Reverted
+    assert.equal((await getBatch(node.publicClient, { settlement: settlement(), batchId })).status, 3); // Reverted
     assert.equal(sent.slashed, SLASH);
     assert.equal(sent.reward, SLASH / 2n);
-    const refunded = await refund(wallets.challenger, { settlement: settlement(), batchId, debits });
-    assert.equal(refunded.amount, fee);
+    const refunded = await refund(node.wallets.challenger, { settlement: settlement(), batchId, debits });
+    assert.equal(refunded.amount, FEE);
     assert.deepEqual(await balances(), {
       operatorStake: before.operatorStake - SLASH,
       challengerEarnings: before.challengerEarnings + SLASH / 2n,
@@ -373,33 +234,21 @@ describe("span-v2 on the OpenLedger node", () => {
    * (the challenged one is record 1), each paying its contributors' share by its credits.
    */
   async function settle(settled: bigint[]) {
-    const r = computeSpanV2(output, settled.map(proven), [tree.root]);
-    const other = computeSpanV2(otherOutput, chunks, [tree.root]);
+    const r = computeSpanV2(output, settled.map(proven), [node.tree.root]);
+    const other = computeSpanV2(otherOutput, chunks, [node.tree.root]);
     const attribution = (x: typeof r) =>
       encodeSpanV2Attribution({
         outputHash: x.outputHash,
         commitment: x.commitment,
-        snapshotIds: [snapshotId],
+        snapshotIds: [node.snapshotId],
         witnesses: x.witnesses.map((w) => proven(w.contributionId)),
       });
-    const share = (fee * 5000n) / 10_000n;
-    const contributor = (id: bigint) => contributorOf.get(id)!;
+    const share = (FEE * 5000n) / 10_000n;
+    const contributor = (id: bigint) => node.contributorOf.get(id)!;
     const records = [
       { attribution: attribution(other), payouts: payoutsForCredits(other.credits, share / 2n, contributor) },
       { attribution: attribution(r), payouts: payoutsForCredits(r.credits, share - share / 2n, contributor) },
     ];
-    const posted = await postBatch(wallets.operator, {
-      settlement: settlement(),
-      modelId,
-      debits: [{ account: wallets.payer.account.address, amount: fee }],
-      records,
-    });
-    assert.equal(buildRecordTree(records).root, posted.recordTree.root);
-    return {
-      r,
-      batchId: posted.batchId,
-      record: posted.recordTree.proof(1),
-      debits: posted.debitTree.proofsOf(wallets.payer.account.address as Address),
-    };
+    return { r, ...(await node.postTwoRecords(records)) };
   }
 });
