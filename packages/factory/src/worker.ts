@@ -254,6 +254,8 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
     }
     const code = err instanceof TrainingError ? err.code : "worker_error";
     o.log?.(`${id} failed: ${(err as Error).message}`);
+    // the steps before the failure belong in the job's curve (a divergence shows where it happened)
+    await flush(true).catch(() => undefined);
     await client
       .call("POST", `/v1/factory/worker/jobs/${id}/fail`, {
         lease,

@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { readLlamaGguf, writeLlamaGguf } from "@openledger/ml";
-import { registerModel } from "@openledger/sdk";
+import { readLlamaGguf, tokenizerFromHfJson, writeLlamaGguf } from "@openledger/ml";
+import { listModelIds, registerModel } from "@openledger/sdk";
 import OpenAI from "openai";
+import { datasetRecords, resolveSnapshot } from "../src/dataset.ts";
+import { parseHyperparameters } from "../src/hyperparameters.ts";
 import { addBaseModel, ipfsUri, listPublishedModels, putJson } from "../src/models.ts";
+import { splitDataset } from "../src/train/examples.ts";
 import { verifyModel } from "../src/verify.ts";
 import {
   accounts,
@@ -16,6 +20,10 @@ import {
   tempDir,
   waitForJob,
 } from "./helpers.ts";
+
+/** How many models ModelRegistry holds: registration alone counts, so "nothing published" means no change. */
+const modelCount = async (fx: Fixture) =>
+  (await listModelIds(fx.factory.options.client, { registry: fx.addresses.modelRegistry })).length;
 
 const exited = (c: ChildProcess) =>
   c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once("exit", r));
@@ -101,33 +109,75 @@ describe("fine-tuning jobs", () => {
     assert.equal((await openai.fineTuning.jobs.list()).data.length, 0);
   });
 
-  test("a diverging (NaN) run fails with its reason and publishes nothing", async () => {
+  test("a run that diverges (NaN), or a base whose own loss overflows, fails with its reason and registers nothing", async () => {
     const dir = tempDir("factory-nan-");
-    const { config, weights, vocab } = readLlamaGguf(DEMO_BASE);
-    const norm = weights.get("model.norm.weight")!;
-    for (let i = 0; i < norm.data.length; i++) norm.data[i] *= 1e38;
-    writeLlamaGguf(join(dir, "nan.gguf"), { config, weights, vocab });
-    await addBaseModel(fx.registry, fx.factory.options.wallets[0], {
-      path: join(dir, "nan.gguf"),
-      name: "overflowing-base",
-      tokenizerPath: DEMO_TOKENIZER,
+    const poisoned = async (
+      name: string,
+      poison: (weights: Map<string, { data: Float32Array }>, vocabSize: number) => void,
+    ) => {
+      const { config, weights, vocab } = readLlamaGguf(DEMO_BASE);
+      poison(weights, config.vocabSize);
+      writeLlamaGguf(join(dir, `${name}.gguf`), { config, weights, vocab });
+      await addBaseModel(fx.registry, fx.factory.options.wallets[0], {
+        path: join(dir, `${name}.gguf`),
+        name,
+        tokenizerPath: DEMO_TOKENIZER,
+      });
+    };
+    // Diverging mid-run: one token that only training examples read (never a held-out input) gets a
+    // 1e30-scaled embedding. Its square overflows float32 inside RMSNorm, but only where it is an
+    // input: the base model's held-out loss stays finite; the first training step through it turns
+    // the adapter's gradients, then the held-out loss, into NaN.
+    const split = splitDataset(
+      tokenizerFromHfJson(readFileSync(DEMO_TOKENIZER, "utf8")),
+      await datasetRecords(fx.datanets, [resolveSnapshot(fx.datanets, fx.snapshot).id]),
+      parseHyperparameters(tiny, undefined),
+    );
+    const heldOut = new Set(split.heldOut.flatMap((t) => Array.from(t.example.tokens)));
+    const trainOnly = split.train
+      .flatMap((t) => Array.from(t.example.tokens).slice(0, -1))
+      .find((token) => !heldOut.has(token));
+    assert.ok(trainOnly !== undefined);
+    await poisoned("diverging-base", (w, vocabSize) => {
+      const embed = w.get("model.embed_tokens.weight")!.data;
+      const width = embed.length / vocabSize;
+      for (let i = trainOnly * width; i < (trainOnly + 1) * width; i++) embed[i] *= 1e30;
     });
-    const job = await openai.fineTuning.jobs.create({
-      model: "overflowing-base",
-      training_file: fx.snapshot,
-      suffix: "nan",
-      hyperparameters: tiny,
+    // broken from the start: the final norm scaled so far that the base model's own loss overflows
+    await poisoned("overflowing-base", (w) => {
+      const norm = w.get("model.norm.weight")!.data;
+      for (let i = 0; i < norm.length; i++) norm[i] *= 1e38;
     });
+    const models = await modelCount(fx);
+    const create = (model: string) =>
+      openai.fineTuning.jobs.create({
+        model,
+        training_file: fx.snapshot,
+        suffix: "nan",
+        hyperparameters: tiny,
+      });
+    const diverging = await create("diverging-base");
+    const overflowing = await create("overflowing-base");
     const [worker] = fx.factory.startLocalWorkers(1, fx.url, { threads: 1, once: true, name: "nan" });
-    const done = await waitForJob(fx, job.id);
+    const [run, base] = [await waitForJob(fx, diverging.id), await waitForJob(fx, overflowing.id)];
     await exited(worker);
-    assert.equal(done.status, "failed");
-    assert.equal(done.error?.code, "training_diverged");
-    assert.match(done.error!.message, /NaN/);
-    assert.ok(!(await listPublishedModels(fx.registry)).some((m) => m.name === "ft:overflowing-base:nan"));
+    assert.equal(run.status, "failed");
+    assert.equal(run.error?.code, "training_diverged");
+    assert.match(run.error!.message, /the (training|held-out) loss became NaN/);
+    // it did start: the base model's held-out loss was finite at step 0, and steps ran
+    const metrics = fx.factory.store.events(run.id).flatMap((e) => (e.type === "metrics" ? [e.data!] : []));
+    assert.ok(metrics[0].step === 0 && Number.isFinite(metrics[0].valid_loss as number));
+    assert.ok(metrics.some((d) => (d.step as number) >= 1 && d.train_loss !== undefined));
+    assert.equal(base.status, "failed");
+    assert.equal(base.error?.code, "training_diverged");
+    assert.match(base.error!.message, /the base model's held-out loss became NaN/);
+    for (const j of [run, base]) assert.ok(j.result === null && j.error!.message.length > 40);
+    assert.equal(await modelCount(fx), models);
+    assert.ok(!(await listPublishedModels(fx.registry)).some((m) => /^ft:/.test(m.name)));
   });
 
   test("the openai client cancels a running job; the worker stops and nothing is published", async () => {
+    const models = await modelCount(fx);
     const job = await openai.fineTuning.jobs.create({
       model: "demo-base",
       training_file: fx.snapshot,
@@ -148,6 +198,8 @@ describe("fine-tuning jobs", () => {
       },
     );
     assert.ok(!(await listPublishedModels(fx.registry)).some((m) => m.name === "ft:demo-base:cancelled"));
+    assert.equal(fx.factory.store.get(job.id).result, null);
+    assert.equal(await modelCount(fx), models);
   });
 
   test("a worker killed mid-job is replaced and the job resumes from its checkpoint to the same adapter bytes", async () => {
@@ -234,6 +286,103 @@ describe("fine-tuning jobs", () => {
     // the report draws the curves
     const report = await fetch(`${fx.url}/v1/fine_tuning/jobs/${job.id}/report`);
     assert.match(await report.text(), /<svg[\s\S]*<polyline/);
+  });
+
+  test("an external trainer that fails or leaves no usable PEFT adapter fails the job with its reason", async () => {
+    const models = await modelCount(fx);
+    // rank 3: the trainer dies as a GPU job might; otherwise it "succeeds" but writes junk
+    const command = `grep -q '"lora_rank": 3,' {config} && { echo 'CUDA out of memory' >&2; exit 3; }; echo '{}' > {output_dir}/adapter_config.json; echo junk > {output_dir}/adapter_model.safetensors`;
+    const create = (suffix: string, rank: number) =>
+      openai.fineTuning.jobs.create({
+        model: "demo-base",
+        training_file: fx.snapshot,
+        suffix,
+        // @ts-expect-error: lora_rank is an openledger hyperparameter
+        hyperparameters: { ...tiny, lora_rank: rank },
+      });
+    const crashed = await create("ext-crash", 3);
+    const junk = await create("ext-junk", 4);
+    const [worker] = fx.factory.startLocalWorkers(1, fx.url, {
+      threads: 1,
+      once: true,
+      externalCommand: command,
+      name: "ext-bad",
+    });
+    const [a, b] = [await waitForJob(fx, crashed.id), await waitForJob(fx, junk.id)];
+    await exited(worker);
+    assert.equal(a.status, "failed");
+    assert.equal(a.error?.code, "external_trainer_failed");
+    assert.match(a.error!.message, /exited with 3: CUDA out of memory/);
+    assert.equal(b.status, "failed");
+    assert.equal(b.error?.code, "invalid_external_output");
+    assert.match(b.error!.message, /no readable PEFT adapter/);
+    assert.equal(await modelCount(fx), models);
+  });
+
+  test("a worker's upload that is not a LoRA adapter or lacks finite metrics fails the job and registers nothing", async () => {
+    const auth = { authorization: `Bearer ${fx.factory.options.workerToken}` };
+    const models = await modelCount(fx);
+    const hostile = async (suffix: string, gguf: Uint8Array, metrics: Record<string, unknown>) => {
+      const job = await fx.factory.createJob({
+        model: "demo-base",
+        training_file: fx.snapshot,
+        suffix,
+        hyperparameters: tiny,
+      });
+      const claim = await fetch(`${fx.url}/v1/factory/worker/claim`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ worker: "hostile" }),
+      });
+      const { job: claimed, lease } = (await claim.json()) as {
+        job: { id: string };
+        lease: { token: string };
+      };
+      assert.equal(claimed.id, job.id);
+      const headers = { ...auth, "openledger-lease": lease.token };
+      const put = async (bytes: Uint8Array) => {
+        const res = await fetch(`${fx.url}/v1/factory/worker/jobs/${job.id}/blobs`, {
+          method: "PUT",
+          headers: { ...headers, "content-type": "application/octet-stream" },
+          body: bytes,
+        });
+        return ((await res.json()) as { cid: string }).cid;
+      };
+      const grads = await fx.factory.blobs.get(
+        fx.factory.store.list().jobs.find((j) => j.result)!.result!.artefacts.gradStore,
+      );
+      const artefacts = {
+        gguf: await put(gguf),
+        peftConfig: await put(Buffer.from("{}")),
+        peftWeights: await put(Buffer.from("junk")),
+        gradStore: await put(grads),
+      };
+      const res = await fetch(`${fx.url}/v1/factory/worker/jobs/${job.id}/complete`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ backend: "embedded", artefacts, metrics }),
+      });
+      const view = (await res.json()) as { status: string; error: { code: string; message: string } };
+      assert.equal(view.status, "failed");
+      assert.equal(view.error.code, "invalid_result");
+      // the lease ended with the job: the worker may not keep uploading
+      const late = await fetch(`${fx.url}/v1/factory/worker/jobs/${job.id}/heartbeat`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(late.status, 409);
+      return view.error.message;
+    };
+    const metrics = { heldOutLossBefore: 3, heldOutLossAfter: 2, trainedTokens: 100 };
+    assert.match(await hostile("not-gguf", Buffer.from("GGUF but not really"), metrics), /does not parse/);
+    const done = fx.factory.store.list().jobs.find((j) => j.status === "succeeded" && j.result)!;
+    const adapter = await fx.factory.blobs.get(done.result!.artefacts.gguf);
+    assert.match(
+      await hostile("nan-metrics", adapter, { ...metrics, heldOutLossAfter: null }),
+      /metrics\.heldOutLossAfter must be a finite number/,
+    );
+    assert.equal(await modelCount(fx), models);
   });
 
   test("worker routes refuse callers without the token or the lease", async () => {
