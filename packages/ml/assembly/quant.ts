@@ -17,8 +17,12 @@ const Q4_K: i32 = 12;
 const Q5_K: i32 = 13;
 const Q6_K: i32 = 14;
 const BF16: i32 = 30;
-// Not a ggml type: Q4_0 repacked at load so four rows' blocks lie side by side (repack_q4_0x4)
+// Not ggml types: matrices repacked at load so that four rows' blocks lie side by side and the decode
+// kernels read four rows as one sequential stream. Q4_0X4 groups the four scales, then the four rows'
+// nibbles (repack_q4_0x4); Q8_0 (108) interleaves whole blocks (repack_rows4). Not the K-quants: their
+// decode is bound by arithmetic, not by the memory stream, and four rows a pass measured slower.
 const Q4_0X4: i32 = 102;
+const ROWS4: i32 = 100;
 
 // A quantised activation block: f32 scale, i32 sum of the 32 values, the 32 values as i8 (at AI8: for the
 // relaxed byte dot), then as i16 (at AI16: widened once here rather than for every weight row they meet).
@@ -319,6 +323,19 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   // the K-quants meet Q8_K activation rows (one scale per 256 values), the others Q8_0-like rows
   const kq = type == Q4_K || type == Q5_K || type == Q6_K;
   const stride = kq ? <usize>(K >> 8) * QK : <usize>nb * (QA + 8);
+  if (type == ROWS4 + Q8_0) {
+    // whole blocks of four rows interleaved: four rows a pass (n0 and n1 are multiples of 4)
+    for (let n = n0; n < n1; n += 4) {
+      const g = w + <usize>n * rowBytes;
+      for (let m = m0; m < m1; m++) {
+        const ar = aq + <usize>m * stride;
+        const v = dotQ8_0x4(g, ar, nb);
+        const cp = c + ((<usize>m * ldc + n) << 2);
+        v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
+      }
+    }
+    return;
+  }
   if (type == Q4_0X4) {
     // four rows a pass, one stream of memory (n0 and n1 are multiples of 4)
     for (let n = n0; n < n1; n += 4) {
@@ -346,6 +363,13 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
       finish(c + ((<usize>m * ldc + n) << 2), add, s);
     }
   }
+}
+
+// Lane j = Σ lanes of s_j (f32): four rows' sums reduced at once.
+@inline function hsum4f(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const t0 = f32x4.add(v128.shuffle<i32>(s0, s1, 0, 1, 4, 5), v128.shuffle<i32>(s0, s1, 2, 3, 6, 7));
+  const t1 = f32x4.add(v128.shuffle<i32>(s2, s3, 0, 1, 4, 5), v128.shuffle<i32>(s2, s3, 2, 3, 6, 7));
+  return f32x4.add(v128.shuffle<i32>(t0, t1, 0, 2, 4, 6), v128.shuffle<i32>(t0, t1, 1, 3, 5, 7));
 }
 
 // Lane j = Σ lanes of s_j: four block sums reduced at once.
@@ -405,6 +429,25 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 }
 
 /**
+ * Rewrites a matrix of `rows` rows (a multiple of 4) of bs-byte blocks in place so that block index b of
+ * four rows lies side by side: [row 0 block b][row 1 block b][row 2 block b][row 3 block b]. scratch
+ * holds 4·rowBytes.
+ */
+export function repack_rows4(w: usize, rows: i32, rowBytes: i32, bs: i32, scratch: usize): void {
+  const nb = rowBytes / bs;
+  const gb = <usize>rowBytes << 2;
+  for (let g = 0; g < rows >> 2; g++) {
+    const base = w + <usize>g * gb;
+    memory.copy(scratch, base, gb);
+    for (let b = 0; b < nb; b++) {
+      for (let r = 0; r < 4; r++) {
+        memory.copy(base + <usize>(b * 4 + r) * bs, scratch + <usize>r * rowBytes + <usize>b * bs, bs);
+      }
+    }
+  }
+}
+
+/**
  * Rewrites a Q4_0 matrix of `rows` rows (a multiple of 4) in place as Q4_0X4 groups: for each block
  * index, the four rows' f16 scales and then their 16 bytes of nibbles. scratch holds 4·rowBytes.
  */
@@ -423,6 +466,17 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
       }
     }
   }
+}
+
+// Four interleaved Q8_0 rows (136 bytes a block index) against one activation row: lane r is row r's sum.
+@inline function dotQ8_0x4(w: usize, a: usize, nb: i32): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const wb = w + <usize>b * 136, ab = a + <usize>b * QA;
+    const s = hsum4(blockQ8_0(wb, ab), blockQ8_0(wb + 34, ab), blockQ8_0(wb + 68, ab), blockQ8_0(wb + 102, ab));
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(scales4(wb, 34), v128.load32_splat(ab)), acc);
+  }
+  return acc;
 }
 
 @inline function dotQ8_0(w: usize, a: usize, nb: i32): f32 {
@@ -581,32 +635,36 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
 // then d·d_a and dmin·d_a in float (llama.cpp's ggml_vec_dot_q4_K_q8_K).
 @inline function dotQ45K(w: usize, a: usize, nsb: i32, five: bool): f32 {
   const size: usize = five ? 176 : 144;
-  let acc = f32x4.splat(0), accm = f32x4.splat(0);
-  for (let b = 0; b < nsb; b++) {
-    const wb = w + <usize>b * size, ab = a + <usize>b * QK;
-    // the 12 bytes of 6-bit scales and mins unpacked four at a time (scales 0..3, 4..7, mins 0..3, 4..7)
-    const u0 = load<u32>(wb, 4), u1 = load<u32>(wb, 8), u2 = load<u32>(wb, 12);
-    const sLo = u0 & 0x3f3f3f3f;
-    const sHi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4);
-    const mLo = u1 & 0x3f3f3f3f;
-    const mHi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
-    const sm = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sLo), 1, sHi), 2, mLo), 3, mHi);
-    const msum = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(sm), v128.load(ab + KS32));
-    const sc = i16x8.extend_low_i8x16_u(sm);
-    const qs = wb + (five ? 48 : 16);
-    const s01 = i32x4.add(
-      kSubPair(wb, qs, ab, 0, bcast0(sc), bcast1(sc), five),
-      kSubPair(wb, qs, ab, 1, bcast2(sc), bcast3(sc), five),
-    );
-    const s23 = i32x4.add(
-      kSubPair(wb, qs, ab, 2, bcast4(sc), bcast5(sc), five),
-      kSubPair(wb, qs, ab, 3, bcast6(sc), bcast7(sc), five),
-    );
-    const da = load<f32>(ab);
-    acc = madd(f32x4.convert_i32x4_s(i32x4.add(s01, s23)), f32x4.splat(h2f(load<u16>(wb)) * da), acc);
-    accm = madd(f32x4.convert_i32x4_s(msum), f32x4.splat(h2f(load<u16>(wb, 2)) * da), accm);
-  }
-  return hsum(acc) - hsum(accm);
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) acc = f32x4.add(acc, q45kBlock(w + <usize>b * size, a + <usize>b * QK, five));
+  return hsum(acc);
+}
+
+// One Q4_K/Q5_K super-block wb against its Q8_K activation block ab: f32 lanes that sum to the dot.
+@inline function q45kBlock(wb: usize, ab: usize, five: bool): v128 {
+  // the 12 bytes of 6-bit scales and mins unpacked four at a time (scales 0..3, 4..7, mins 0..3, 4..7)
+  const u0 = load<u32>(wb, 4), u1 = load<u32>(wb, 8), u2 = load<u32>(wb, 12);
+  const sLo = u0 & 0x3f3f3f3f;
+  const sHi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4);
+  const mLo = u1 & 0x3f3f3f3f;
+  const mHi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
+  const sm = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sLo), 1, sHi), 2, mLo), 3, mHi);
+  const msum = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(sm), v128.load(ab + KS32));
+  const sc = i16x8.extend_low_i8x16_u(sm);
+  const qs = wb + (five ? 48 : 16);
+  const s01 = i32x4.add(
+    kSubPair(wb, qs, ab, 0, bcast0(sc), bcast1(sc), five),
+    kSubPair(wb, qs, ab, 1, bcast2(sc), bcast3(sc), five),
+  );
+  const s23 = i32x4.add(
+    kSubPair(wb, qs, ab, 2, bcast4(sc), bcast5(sc), five),
+    kSubPair(wb, qs, ab, 3, bcast6(sc), bcast7(sc), five),
+  );
+  const da = load<f32>(ab);
+  return f32x4.sub(
+    f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(s01, s23)), f32x4.splat(h2f(load<u16>(wb)) * da)),
+    f32x4.mul(f32x4.convert_i32x4_s(msum), f32x4.splat(h2f(load<u16>(wb, 2)) * da)),
+  );
 }
 
 // A quarter-set of a Q6_K super-block: 16 values from each of its four 32-value rows (h: which 128-value
@@ -632,29 +690,31 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
 // then one float multiply by d·d_a (llama.cpp's ggml_vec_dot_q6_K_q8_K).
 @inline function dotQ6K(w: usize, a: usize, nsb: i32): f32 {
   let acc = f32x4.splat(0);
-  for (let b = 0; b < nsb; b++) {
-    const wb = w + <usize>b * 210, ab = a + <usize>b * QK;
-    const sc = v128.load(wb, 192);
-    // scale g of value group g (16 values), as i16 lanes: groups 0..7 in a, 8..15 in c
-    const a8 = i16x8.extend_low_i8x16_s(sc), c8 = i16x8.extend_high_i8x16_s(sc);
-    const corr = i32x4.add(
-      i32x4.dot_i16x8_s(a8, v128.load(ab + KS16)),
-      i32x4.dot_i16x8_s(c8, v128.load(ab + KS16, 16)),
-    );
-    const s = i32x4.add(
-      i32x4.add(
-        q6Part(wb, ab, 0, 0, bcast0(a8), bcast2(a8), bcast4(a8), bcast6(a8)),
-        q6Part(wb, ab, 0, 1, bcast1(a8), bcast3(a8), bcast5(a8), bcast7(a8)),
-      ),
-      i32x4.add(
-        q6Part(wb, ab, 1, 0, bcast0(c8), bcast2(c8), bcast4(c8), bcast6(c8)),
-        q6Part(wb, ab, 1, 1, bcast1(c8), bcast3(c8), bcast5(c8), bcast7(c8)),
-      ),
-    );
-    const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
-    acc = madd(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d), acc);
-  }
+  for (let b = 0; b < nsb; b++) acc = f32x4.add(acc, q6kBlock(w + <usize>b * 210, a + <usize>b * QK));
   return hsum(acc);
+}
+
+// One Q6_K super-block wb against its Q8_K activation block ab: f32 lanes that sum to the dot.
+@inline function q6kBlock(wb: usize, ab: usize): v128 {
+  const sc = v128.load(wb, 192);
+  // scale g of value group g (16 values), as i16 lanes: groups 0..7 in a, 8..15 in c
+  const a8 = i16x8.extend_low_i8x16_s(sc), c8 = i16x8.extend_high_i8x16_s(sc);
+  const corr = i32x4.add(
+    i32x4.dot_i16x8_s(a8, v128.load(ab + KS16)),
+    i32x4.dot_i16x8_s(c8, v128.load(ab + KS16, 16)),
+  );
+  const s = i32x4.add(
+    i32x4.add(
+      q6Part(wb, ab, 0, 0, bcast0(a8), bcast2(a8), bcast4(a8), bcast6(a8)),
+      q6Part(wb, ab, 0, 1, bcast1(a8), bcast3(a8), bcast5(a8), bcast7(a8)),
+    ),
+    i32x4.add(
+      q6Part(wb, ab, 1, 0, bcast0(c8), bcast2(c8), bcast4(c8), bcast6(c8)),
+      q6Part(wb, ab, 1, 1, bcast1(c8), bcast3(c8), bcast5(c8), bcast7(c8)),
+    ),
+  );
+  const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
+  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d));
 }
 
 // ---- dequantisation of row panels ----
@@ -665,10 +725,18 @@ export function dequant_rows(type: i32, w: usize, rowBytes: i32, r0: i32, r1: i3
     for (let r = r0; r < r1; r++) dequantRowQ4_0x4(w + <usize>(r >> 2) * (<usize>rowBytes << 2), r & 3, k0, k1, out + ((<usize>(r - r0) * ldo) << 2));
     return;
   }
+  if (type == ROWS4 + Q8_0) {
+    // interleaved: row r's block b at group + (4b + r mod 4)·34, so its blocks are 4·34 bytes apart
+    for (let r = r0; r < r1; r++) {
+      const g = w + <usize>(r >> 2) * (<usize>rowBytes << 2);
+      dequantRow(Q8_0, g + <usize>(r & 3) * 34, k0, k1, out + ((<usize>(r - r0) * ldo) << 2), 4);
+    }
+    return;
+  }
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * rowBytes;
     const o = out + ((<usize>(r - r0) * ldo) << 2);
-    dequantRow(type, wr, k0, k1, o);
+    dequantRow(type, wr, k0, k1, o, 1);
   }
 }
 
@@ -698,7 +766,9 @@ function dequantRowQ4_0x4(g: usize, j: i32, k0: i32, k1: i32, o: usize): void {
   }
 }
 
-function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize): void {
+// Values k0..k1 of the row whose first block is at wr, its blocks `spread` block sizes apart (1: as stored;
+// 4: Q8_0 interleaved four rows at a time).
+function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize, spread: usize): void {
   if (type == F16 || type == BF16) {
     let k = k0;
     for (; k + 8 <= k1; k += 8) {
@@ -729,7 +799,7 @@ function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize): void {
   for (let b = k0 >> 5; b < k1 >> 5; b++) {
     const ob = o + (<usize>((b << 5) - k0) << 2);
     if (type == Q8_0) {
-      const wb = wr + <usize>b * 34;
+      const wb = wr + <usize>b * 34 * spread;
       const d = f32x4.splat(h2f(load<u16>(wb)));
       bytesToF32(v128.load(wb, 2), d, f32x4.splat(0), ob);
       bytesToF32(v128.load(wb, 18), d, f32x4.splat(0), ob + 64);

@@ -108,45 +108,50 @@ for (const [threads, relaxedSimd] of [
   });
 }
 
-test("Q4_0 repacked four rows at a time: the same values and products as stored; other shapes stay as stored", async () => {
+test("repacked four rows at a time: the same values and products as stored; other shapes stay as stored", async () => {
   for (const [threads, relaxedSimd] of [
     [1, false],
     [2, true],
   ] as const) {
     const e = await Engine.create({ threads, relaxedSimd, maxMemoryMiB: 64 });
     try {
-      const N = 72;
-      const K = 256;
-      const { W, decoded } = packed(e, "Q4_0", N, K, 9);
-      const plain = packed(e, "Q4_0", N, K, 9).W;
-      e.repackForDecode(W);
-      assert.notEqual(W.kernelType, GgmlType.Q4_0);
-      const rows = e.alloc(N * K);
-      e.dequantRows(W, 0, N, rows);
-      assert.deepEqual(rows.f32, decoded, "dequant_rows");
-      e.dequantRows(W, 5, 6, rows.at(0, K)); // one row, as an embedding lookup reads it
-      assert.deepEqual(rows.f32.subarray(0, K), decoded.subarray(5 * K, 6 * K));
-      for (const M of [1, 3, 9]) {
-        const xs = randomData(M * K, 30 + M);
-        const x = e.from(xs);
-        const [a, b] = [e.alloc(M * N), e.alloc(M * N)];
-        e.linear(x, W, a, M, N, K);
-        e.linear(x, plain, b, M, N, K);
-        const want = ref.matmulABt(xs, decoded, M, N, K);
-        assert.ok(relErr(a.f32, want) < 0.02, `M=${M}: ${relErr(a.f32, want)}`);
-        // the same 8-bit products: equal to the row-by-row kernel up to float rounding
-        assert.ok(relErr(a.f32, b.f32) < 1e-5, `M=${M} against rows as stored: ${relErr(a.f32, b.f32)}`);
-        const dy = e.from(randomData(M * N, 40 + M));
-        const [dx1, dx2] = [e.alloc(M * K), e.alloc(M * K)];
-        e.linearInputGrad(dy, W, dx1, M, N, K);
-        e.linearInputGrad(dy, plain, dx2, M, N, K);
-        assert.deepEqual(dx1.f32, dx2.f32, `M=${M} input gradient`);
-        for (const buf of [x, a, b, dy, dx1, dx2]) buf.free();
+      for (const type of ["Q4_0", "Q8_0"] as const) {
+        const N = 72;
+        const K = 512;
+        const { W, decoded } = packed(e, type, N, K, 9);
+        const plain = packed(e, type, N, K, 9).W;
+        e.repackForDecode(W);
+        assert.notEqual(W.kernelType, GgmlType[type], type);
+        const rows = e.alloc(N * K);
+        e.dequantRows(W, 0, N, rows);
+        assert.deepEqual(rows.f32, decoded, "dequant_rows");
+        e.dequantRows(W, 5, 6, rows.at(0, K)); // one row, as an embedding lookup reads it
+        assert.deepEqual(rows.f32.subarray(0, K), decoded.subarray(5 * K, 6 * K));
+        for (const M of [1, 3, 9]) {
+          const xs = randomData(M * K, 30 + M);
+          const x = e.from(xs);
+          const [a, b] = [e.alloc(M * N), e.alloc(M * N)];
+          e.linear(x, W, a, M, N, K);
+          e.linear(x, plain, b, M, N, K);
+          const want = ref.matmulABt(xs, decoded, M, N, K);
+          assert.ok(relErr(a.f32, want) < 0.02, `${type} M=${M}: ${relErr(a.f32, want)}`);
+          // the same 8-bit products: equal to the row-by-row kernel up to float rounding
+          assert.ok(
+            relErr(a.f32, b.f32) < 1e-5,
+            `${type} M=${M} against rows as stored: ${relErr(a.f32, b.f32)}`,
+          );
+          const dy = e.from(randomData(M * N, 40 + M));
+          const [dx1, dx2] = [e.alloc(M * K), e.alloc(M * K)];
+          e.linearInputGrad(dy, W, dx1, M, N, K);
+          e.linearInputGrad(dy, plain, dx2, M, N, K);
+          assert.deepEqual(dx1.f32, dx2.f32, `${type} M=${M} input gradient`);
+          for (const buf of [x, a, b, dy, dx1, dx2]) buf.free();
+        }
+        const odd = packed(e, type, 70, K, 9).W;
+        e.repackForDecode(odd);
+        assert.equal(odd.kernelType, GgmlType[type], "70 rows are not whole groups of 4: left as stored");
+        for (const buf of [W, plain, odd, rows]) buf.free();
       }
-      const odd = packed(e, "Q4_0", 70, K, 9).W;
-      e.repackForDecode(odd);
-      assert.equal(odd.kernelType, GgmlType.Q4_0, "70 rows are not whole groups of 4: left as stored");
-      for (const buf of [W, plain, odd, rows]) buf.free();
     } finally {
       await e.close();
     }
