@@ -19,13 +19,7 @@ import {
   tokenizerFromHfJson,
 } from "@openledger/ml";
 import type { UsageRecord } from "@openledger/openlora";
-import {
-  EmbeddedBackend,
-  LlamaCppBackend,
-  OpenLora,
-  openaiRoutes,
-  RegistryCatalog,
-} from "@openledger/openlora";
+import { EmbeddedBackend, LlamaCppBackend, OpenLora } from "@openledger/openlora";
 import {
   DEMO_BASE,
   DEMO_TOKENIZER,
@@ -35,13 +29,12 @@ import {
   startDemoChain,
   writeTemp,
 } from "@openledger/openlora/test-fixtures";
-import { approveToken, authorize, connect, deposit, registerModel, transferToken } from "@openledger/sdk";
+import { registerModel } from "@openledger/sdk";
 import Fastify, { type FastifyInstance } from "fastify";
 import OpenAI from "openai";
 import { createPublicClient, http, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getChainId } from "viem/actions";
-import { createKeyBinding } from "../src/api-keys.ts";
 import type { GradAttributionJson } from "../src/db.ts";
 import { PaymentsDb } from "../src/db.ts";
 import { PaymentGate } from "../src/gate.ts";
@@ -54,6 +47,7 @@ import {
 import { openLoraLender } from "../src/grad-lender.ts";
 import { registryGradSource } from "../src/grad-source.ts";
 import { paymentRoutes } from "../src/routes.ts";
+import { startPaidServer } from "./paid-server.ts";
 
 const SEED = 7; // the "training" seed: the store's projection is drawn from it
 const MAX_SEQ_LEN = 48;
@@ -336,54 +330,27 @@ describe("grad-v1 per paid answer", () => {
           }
         );
       };
-      const catalog = new RegistryCatalog({
-        client: c.client,
-        registry: c.addresses.modelRegistry,
-        blobs: c.blobs,
-      });
-      const embedded = new EmbeddedBackend({ blobs: c.blobs, threads: 1 });
-      const lora = new OpenLora({ catalog, defaultBackend: embedded });
+      const server = await startPaidServer({ chain: c, db: paidDb, operator: op.address });
       const grad = new GradAttributor({
         db: paidDb,
         source: counted,
-        lender: openLoraLender(lora),
+        lender: openLoraLender(server.lora),
         onError: (e) => errors.push(e),
       });
       const gate = new PaymentGate({ client: c.client, chainId, settlement, operator: op, db: paidDb, grad });
-      lora.setAdmission(gate.admission);
-      // a base served by another backend (llama.cpp here) is not lent: the attributor loads its own
-      const cpp = new LlamaCppBackend({ blobs: c.blobs, cacheDir: join(dir, "llamacpp") });
-      const elsewhere = new OpenLora({
-        catalog,
-        defaultBackend: new EmbeddedBackend({ blobs: c.blobs }),
-        backends: { [c.base.hash]: cpp },
-      });
-      assert.equal(await openLoraLender(elsewhere)({ modelId, version: 1 }, files.adapterHash), null);
-      await cpp.close();
-      const server = Fastify({ logger: false });
-      await server.register(openaiRoutes, { openlora: lora });
-      await server.register(paymentRoutes, { db: paidDb, chainId, settlement, operator: op.address });
-      server.addHook("onClose", () => lora.close());
-      const base = await server.listen({ host: "127.0.0.1", port: 0 });
+      server.lora.setAdmission(gate.admission);
+      const base = server.url;
       try {
-        const who = devAccounts[3];
-        const amount = 10n ** 18n;
-        const payerWallet = (await connect(c.anvil.rpcUrl, who.privateKey)).walletClient!;
-        await transferToken(c.wallet, { token: c.addresses.token, to: who.address, amount });
-        await approveToken(payerWallet, { token: c.addresses.token, spender: settlement, amount });
-        await deposit(payerWallet, { settlement, amount });
-        await authorize(payerWallet, { settlement, operator: op.address, cap: amount, expiry: 2n ** 39n });
-        const { key, binding } = await createKeyBinding(privateKeyToAccount(who.privateKey), {
-          chainId,
-          settlement,
-          issuedAt: 1n,
+        // a base served by another backend (llama.cpp here) is not lent: the attributor loads its own
+        const cpp = new LlamaCppBackend({ blobs: c.blobs, cacheDir: join(dir, "llamacpp") });
+        const elsewhere = new OpenLora({
+          catalog: server.lora.catalog,
+          defaultBackend: new EmbeddedBackend({ blobs: c.blobs }),
+          backends: { [c.base.hash]: cpp },
         });
-        const bound = await fetch(`${base}/v1/keys`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ ...binding, issuedAt: binding.issuedAt.toString() }),
-        });
-        assert.equal(bound.status, 201);
+        assert.equal(await openLoraLender(elsewhere)({ modelId, version: 1 }, files.adapterHash), null);
+        await cpp.close();
+        const key = await server.payerWithKey(devAccounts[3], 10n ** 18n);
         const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: key, maxRetries: 0 });
         const ask = (model: string) =>
           openai.completions.create({ model, prompt: PROMPT, max_tokens: 8, temperature: 0 });
@@ -410,7 +377,7 @@ describe("grad-v1 per paid answer", () => {
         assert.deepEqual(errors, []);
         // the base model is in memory once: OpenLoRA's; grad-v1 never read the weights to load a copy
         assert.equal(registryWeightLoads, 0);
-        assert.equal((await embedded.loaded()).length, 1);
+        assert.equal((await server.backend.loaded()).length, 1);
       } finally {
         await server.close();
         await grad.close();

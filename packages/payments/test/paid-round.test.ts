@@ -11,7 +11,6 @@ import { type SpanChunk, SpanIndex, spanChunkLeaf } from "@openledger/attributio
 import { devAccounts } from "@openledger/devnet";
 import { MerkleTree } from "@openledger/merkle";
 import { Engine } from "@openledger/ml";
-import { EmbeddedBackend, OpenLora, openaiRoutes, RegistryCatalog } from "@openledger/openlora";
 import {
   type DemoChain,
   demoAdapterBytes,
@@ -21,14 +20,12 @@ import {
 } from "@openledger/openlora/test-fixtures";
 import {
   approveToken,
-  authorize,
   buildPayoutTree,
   buyLicense,
   claim,
   connect,
   contribute,
   curate,
-  deposit,
   earningsOf,
   escrowOf,
   getBatch,
@@ -44,21 +41,17 @@ import {
 import { x402Client } from "@x402/core/client";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { wrapFetchWithPayment } from "@x402/fetch";
-import Fastify, { type FastifyInstance } from "fastify";
 import OpenAI from "openai";
 import { type Address, type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { getChainId } from "viem/actions";
-import { createKeyBinding } from "../src/api-keys.ts";
 import { SettlementBatcher } from "../src/batcher.ts";
 import { PaymentsDb } from "../src/db.ts";
 import type { WitnessChunks } from "../src/evidence.ts";
 import { PaymentGate } from "../src/gate.ts";
-import { paymentRoutes } from "../src/routes.ts";
-import { settlementRoutes } from "../src/settlement-routes.ts";
 import { X402Admission } from "../src/x402/admission.ts";
 import { X402Facilitator } from "../src/x402/facilitator.ts";
 import { loadX402Terms } from "../src/x402/terms.ts";
+import { type PaidServer, startPaidServer } from "./paid-server.ts";
 
 const OPEN = 10n ** 18n;
 const PRICES = [10n ** 15n, 3n * 10n ** 15n] as const; // per 1,000 tokens, adapter 1 and adapter 2
@@ -85,10 +78,9 @@ interface RecordJson {
 
 describe("a full paid round: two adapters, a prepaid and an x402 payer, settled and claimed", () => {
   let c: DemoChain;
-  let app: FastifyInstance;
+  let server: PaidServer;
   let url: string;
   let db: PaymentsDb;
-  let lora: OpenLora;
   const operator = privateKeyToAccount(devAccounts[2].privateKey);
   const owner = devAccounts[3];
   /** contributor k's one passage holds the answer to call k */
@@ -113,19 +105,12 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
     const engine = await Engine.create({ threads: 1, maxMemoryMiB: 128 });
     const bytes = [1, 2].map((seed) => demoAdapterBytes(engine, demoConfig(), seed, c.dir));
     await engine.close();
-    lora = new OpenLora({
-      catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
-      defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1 }),
-    });
-    app = Fastify({ logger: false });
-    const chainId = await getChainId(c.client);
     const settlement = c.addresses.inferenceSettlement;
     db = new PaymentsDb(join(c.dir, "payments.sqlite"));
-    await app.register(openaiRoutes, { openlora: lora });
-    await app.register(paymentRoutes, { db, chainId, settlement, operator: operator.address });
-    await app.register(settlementRoutes, { db, settlement, operator: operator.address });
-    app.addHook("onClose", () => lora.close());
-    url = await app.listen({ host: "127.0.0.1", port: 0 });
+    // free until the gate is set up below: the probes run unpaid
+    server = await startPaidServer({ chain: c, db, operator: operator.address, settlementRoutes: true });
+    url = server.url;
+    const chainId = server.chainId;
     // the passages must hold the adapters' greedy answers, and the adapters must name the snapshot
     // that holds them: so the same adapter bytes are first served free, under probe names
     for (const k of [0, 1])
@@ -223,7 +208,7 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
       witnessChunks,
       x402: new X402Admission(facilitator),
     });
-    lora.setAdmission(gate.admission);
+    server.lora.setAdmission(gate.admission);
     batcher = new SettlementBatcher({
       client: c.client,
       wallet: op,
@@ -238,23 +223,7 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
     });
 
     // payer P: escrow, the operator authorised for all of it, an API key bound by its signature
-    const p = await wallet(payerP);
-    await transferToken(admin, { token: c.addresses.token, to: payerP.address, amount: OPEN });
-    await approveToken(p, { token: c.addresses.token, spender: settlement, amount: OPEN });
-    await deposit(p, { settlement, amount: OPEN });
-    await authorize(p, { settlement, operator: operator.address, cap: OPEN, expiry: 2n ** 39n });
-    const made = await createKeyBinding(privateKeyToAccount(payerP.privateKey), {
-      chainId,
-      settlement,
-      issuedAt: 1n,
-    });
-    const res = await fetch(`${url}/v1/keys`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ ...made.binding, issuedAt: made.binding.issuedAt.toString() }),
-    });
-    assert.equal(res.status, 201, await res.text());
-    apiKey = made.key;
+    apiKey = await server.payerWithKey(payerP, OPEN);
     // payer X holds OPEN tokens and nothing else
     await transferToken(admin, { token: c.addresses.token, to: payerX.address, amount: OPEN });
     x402Terms = terms;
@@ -262,7 +231,7 @@ describe("a full paid round: two adapters, a prepaid and an x402 payer, settled 
 
   after(async () => {
     await batcher?.stop();
-    await app?.close();
+    await server?.close();
     db?.close();
     await c?.stop();
     if (c) rmSync(c.dir, { recursive: true, force: true });
