@@ -4,20 +4,15 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import type { Address, Hex } from "viem";
+import type { ContributeOptions } from "./commands/datanet.ts";
 import { CliError } from "./errors.ts";
 
-export interface ApiContributeOptions {
+export interface ApiContributeOptions extends ContributeOptions {
   api: string;
   rpc: string;
   deployments: string;
   privateKey?: Hex;
   account: number;
-  datanet: bigint;
-  license: string;
-  format?: string;
-  field?: string;
-  column?: string;
-  source: string;
 }
 
 /** The contribution as the API lists it. */

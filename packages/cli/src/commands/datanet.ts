@@ -18,6 +18,16 @@ interface DatanetOptions {
   json: boolean;
 }
 
+/** The options of `datanet contribute` itself, the same with or without `--api`. */
+export interface ContributeOptions {
+  datanet: bigint;
+  license: string;
+  format?: string;
+  field?: string;
+  column?: string;
+  source: string;
+}
+
 /** One JSON document on stdout (ids as numbers, other bigints as decimal strings), for scripts. */
 async function printJson(print: (line: string) => void, value: unknown): Promise<void> {
   const { toWireJson } = await import("@openledger/datanet");
@@ -234,47 +244,49 @@ export function registerDatanetCommand(program: Command): void {
     .action(async (file: string, _o, command: Command) =>
       command.opts().api
         ? (await import("../datanet-api.ts")).contributeCommandThroughApi(file, command)
-        : withService<
-            DatanetOptions & {
-              datanet: bigint;
-              license: string;
-              format?: string;
-              field?: string;
-              column?: string;
-              source: string;
-            }
-          >(command, async ({ options, log, print }, service, me) => {
-            const { readFile, stat } = await import("node:fs/promises");
-            const { createReadStream } = await import("node:fs");
-            const { contentHashOf, contributionTypedData, countingStream, formatFromFileName, parseFormat } =
-              await import("@openledger/datanet");
-            const format = options.format ? parseFormat(options.format) : formatFromFileName(file);
-            const extract = { field: options.field, column: options.column };
-            const size = (await stat(file)).size;
-            const contentHash = contentHashOf(await readFile(file), format, extract);
-            const domain = { chainId: service.registry.chainId, verifyingContract: service.registry.address };
-            const signature = await me.signTypedData(
-              contributionTypedData(domain, options.datanet, contentHash),
-            );
-            const { multiProgress } = await import("../progress.ts");
-            const label = `upload ${basename(file)}`;
-            const bar = multiProgress([label], { log });
-            const row = await service.contribute({
-              datanetId: options.datanet,
-              contributor: me.address,
-              signature,
-              contentHash, // declared first: the signature is checked before the file is read
-              license: options.license,
-              source: options.source,
-              format,
-              extract,
-              content: countingStream(createReadStream(file), (n) => bar.update(label, n, size)),
-            });
-            bar.update(label, size, size);
-            bar.finish();
-            if (options.json) await printJson(print, row);
-            else print(`contribution ${row.id}  ${row.status}  ${row.chunkCount} chunks  ${row.cid}`);
-          }),
+        : withService<DatanetOptions & ContributeOptions>(
+            command,
+            async ({ options, log, print }, service, me) => {
+              const { readFile, stat } = await import("node:fs/promises");
+              const { createReadStream } = await import("node:fs");
+              const {
+                contentHashOf,
+                contributionTypedData,
+                countingStream,
+                formatFromFileName,
+                parseFormat,
+              } = await import("@openledger/datanet");
+              const format = options.format ? parseFormat(options.format) : formatFromFileName(file);
+              const extract = { field: options.field, column: options.column };
+              const size = (await stat(file)).size;
+              const contentHash = contentHashOf(await readFile(file), format, extract);
+              const domain = {
+                chainId: service.registry.chainId,
+                verifyingContract: service.registry.address,
+              };
+              const signature = await me.signTypedData(
+                contributionTypedData(domain, options.datanet, contentHash),
+              );
+              const { multiProgress } = await import("../progress.ts");
+              const label = `upload ${basename(file)}`;
+              const bar = multiProgress([label], { log });
+              const row = await service.contribute({
+                datanetId: options.datanet,
+                contributor: me.address,
+                signature,
+                contentHash, // declared first: the signature is checked before the file is read
+                license: options.license,
+                source: options.source,
+                format,
+                extract,
+                content: countingStream(createReadStream(file), (n) => bar.update(label, n, size)),
+              });
+              bar.update(label, size, size);
+              bar.finish();
+              if (options.json) await printJson(print, row);
+              else print(`contribution ${row.id}  ${row.status}  ${row.chunkCount} chunks  ${row.cid}`);
+            },
+          ),
     );
 
   datanet
