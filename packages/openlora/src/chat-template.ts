@@ -21,8 +21,10 @@ export function renderChat(messages: ChatMessage[], template = DEFAULT_CHAT_TEMP
   const t = template.includes("{%") ? DEFAULT_CHAT_TEMPLATE : template;
   const m = /\{\{#messages\}\}([\s\S]*?)\{\{\/messages\}\}/.exec(t);
   if (!m) throw new InvalidRequestError("the model's chat template has no {{#messages}} loop", "model");
+  // one pass with replacer functions: a message's text is inserted as is, never read as a `$&`
+  // replacement pattern or as a placeholder itself
   const body = messages
-    .map((msg) => m[1].replace(/\{\{role\}\}/g, msg.role).replace(/\{\{content\}\}/g, msg.content))
+    .map((msg) => m[1].replace(/\{\{(role|content)\}\}/g, (_, field: "role" | "content") => msg[field]))
     .join("");
   return t.slice(0, m.index) + body + t.slice(m.index + m[0].length);
 }

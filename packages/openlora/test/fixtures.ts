@@ -115,13 +115,19 @@ export function demoAdapterBytes(engine: Engine, config: LlamaConfig, seed: numb
   return readFileSync(path);
 }
 
-/** Registers a model; an adapter model gets version 1 (registryHash overrides the recorded hash). */
+/** Registers a model; an adapter model gets version 1 (registryHash overrides the recorded hash; chatTemplate goes in its metadata). */
 export async function publishDemoModel(
   c: DemoChain,
   name: string,
-  adapter?: { bytes: Uint8Array; registryHash?: Hex; price?: bigint },
+  adapter?: { bytes: Uint8Array; registryHash?: Hex; price?: bigint; chatTemplate?: string },
 ): Promise<bigint> {
-  const meta = { name, kind: adapter ? "adapter" : "base", baseModel: c.base, tokenizer: c.tokenizer };
+  const meta = {
+    name,
+    kind: adapter ? "adapter" : "base",
+    baseModel: c.base,
+    tokenizer: c.tokenizer,
+    ...(adapter?.chatTemplate ? { chatTemplate: adapter.chatTemplate } : {}),
+  };
   const { cid: metaCid } = await c.blobs.put(new TextEncoder().encode(JSON.stringify(meta)));
   if (!adapter) {
     const { modelId } = await registerModel(c.wallet, {

@@ -34,6 +34,9 @@ import {
   writeTemp,
 } from "./fixtures.ts";
 
+/** demo-chat's own chat template (in its metadata), in OpenLoRA's small template syntax. */
+const CHAT_TEMPLATE = "{{#messages}}<<{{role}}>> {{content}}\n{{/messages}}<<assistant>>";
+
 /** A request that, left alone, generates all its 100 tokens (seed 1 draws no end-of-text before them). */
 const LONG_RUN = { model: "demo-a", prompt: "cat:", max_tokens: 100, temperature: 1.5, seed: 1 };
 
@@ -78,6 +81,7 @@ describe("OpenLoRA through the openai client", () => {
     await publishDemoModel(c, "demo-base");
     await publishDemoModel(c, "demo-a", { bytes: bytes.a });
     await publishDemoModel(c, "demo-b", { bytes: bytes.b });
+    await publishDemoModel(c, "demo-chat", { bytes: bytes.a, chatTemplate: CHAT_TEMPLATE });
     // the registry records adapter a's hash, the URI serves other bytes
     await publishDemoModel(c, "demo-tampered", {
       bytes: evil,
@@ -122,13 +126,28 @@ describe("OpenLoRA through the openai client", () => {
     const byId = new Map(
       list.data.map((m) => [m.id, m as unknown as { openledger: Record<string, unknown> }]),
     );
-    assert.deepEqual([...byId.keys()].sort(), ["demo-a", "demo-b", "demo-base", "demo-tampered"]);
+    assert.deepEqual([...byId.keys()].sort(), [
+      "demo-a",
+      "demo-b",
+      "demo-base",
+      "demo-chat",
+      "demo-tampered",
+    ]);
     const a = byId.get("demo-a")!.openledger;
     assert.equal(a.kind, "adapter");
     assert.equal(a.pricePer1kTokens, (10n ** 15n).toString());
     assert.deepEqual(a.snapshotIds, [c.snapshotId.toString()]);
     assert.equal((a.baseModel as { hash: string }).hash, c.base.hash);
     assert.equal(byId.get("demo-base")!.openledger.kind, "base");
+    const one = await client.models.retrieve("demo-a");
+    assert.deepEqual(
+      one,
+      list.data.find((m) => m.id === "demo-a"),
+    );
+    await assert.rejects(
+      client.models.retrieve("no-such-model"),
+      (err: InstanceType<typeof OpenAI.APIError>) => err.status === 404 && err.code === "model_not_found",
+    );
   });
 
   test("a completion equals ml's direct output for the same seed, streamed or not", async () => {
@@ -236,6 +255,24 @@ describe("OpenLoRA through the openai client", () => {
     let text = "";
     for await (const ch of chunks) text += ch.choices[0]?.delta?.content ?? "";
     assert.equal(text, want.text);
+  });
+
+  test("chat uses the model's own template from its metadata, hostile text kept verbatim", async () => {
+    const messages = [
+      { role: "system" as const, content: "be brief" },
+      { role: "user" as const, content: "dog $& $` {{role}}" },
+    ];
+    const prompt = renderChat(messages, CHAT_TEMPLATE);
+    assert.equal(prompt, "<<system>> be brief\n<<user>> dog $& $` {{role}}\n<<assistant>>");
+    const want = await direct(prompt, adapters.a, { maxTokens: 10, temperature: 0, seed: 0 });
+    const got = await client.chat.completions.create({
+      model: "demo-chat",
+      messages,
+      max_tokens: 10,
+      temperature: 0,
+    });
+    assert.equal(got.choices[0].message.content, want.text);
+    assert.equal(got.usage?.prompt_tokens, want.promptTokens);
   });
 
   test("two adapters in one batch give the same tokens as each alone", async () => {
