@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
   Engine,
@@ -9,6 +10,7 @@ import {
   generate,
   LlamaModel,
   LoraAdapter,
+  mergeAdapter,
   readGgufLora,
   readLlamaGguf,
   tokenizerFromHfJson,
@@ -316,6 +318,50 @@ describe("OpenLoRA through the openai client", () => {
     };
     const ens = await client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming);
     assert.equal(ens.choices[0].text, alone.choices[0].text);
+  });
+
+  test("an ensemble applies its adapters together, each at its weight", async () => {
+    const ask = async (extra: object) =>
+      (
+        await client.completions.create({
+          model: "demo-base",
+          prompt: "stone:",
+          max_tokens: 12,
+          temperature: 0.8,
+          seed: 7,
+          ...extra,
+        } as OpenAI.CompletionCreateParamsNonStreaming)
+      ).choices[0].text;
+    const mix = [
+      { model: "demo-a", file: "a.gguf", weight: 0.6 },
+      { model: "demo-b", file: "b.gguf", weight: 0.4 },
+    ];
+    const ens = await ask({ openledger: { adapters: mix.map(({ model, weight }) => ({ model, weight })) } });
+    // the same mix merged into a fresh copy of the base: W + 0.6·ΔW_a + 0.4·ΔW_b, run without adapters
+    const config = demoConfig();
+    const merged = LlamaModel.fromWeights(engine, config, readLlamaGguf(GgufFile.open(DEMO_BASE)).weights);
+    try {
+      for (const m of mix) {
+        const a = LoraAdapter.fromFile(engine, config, readGgufLora(join(c.dir, m.file), config));
+        for (const slot of a.orderedSlots())
+          for (let i = 0; i < slot.B.length; i++) slot.B.f32[i] *= m.weight;
+        mergeAdapter(merged, a);
+        a.free();
+      }
+      const want = await generate(merged, tokenizer.encode("stone:"), {
+        maxTokens: 12,
+        temperature: 0.8,
+        seed: 7,
+        topP: 1,
+        stopTokens: [tokenizer.eosId!],
+        decode: (ids) => tokenizer.decode(ids, { skipSpecial: true }),
+      });
+      assert.equal(ens, want.text);
+    } finally {
+      merged.free();
+    }
+    assert.notEqual(ens, await ask({ model: "demo-a" }), "not adapter a alone");
+    assert.notEqual(ens, await ask({ model: "demo-b" }), "not adapter b alone");
   });
 
   test("an adapter whose bytes do not match ModelRegistry is refused", async () => {
