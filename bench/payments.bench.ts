@@ -16,29 +16,16 @@ import { SpanIndex } from "@openledger/attribution";
 import { readWordnetByDomain, synsetText } from "@openledger/datanet";
 import { devAccounts } from "@openledger/devnet";
 import { Engine } from "@openledger/ml";
-import {
-  type AdmissionHook,
-  EmbeddedBackend,
-  OpenLora,
-  openaiRoutes,
-  RegistryCatalog,
-} from "@openledger/openlora";
+import type { AdmissionHook } from "@openledger/openlora";
 import {
   demoAdapterBytes,
   demoConfig,
   publishDemoModel,
   startDemoChain,
 } from "@openledger/openlora/test-fixtures";
-import {
-  createKeyBinding,
-  PaymentGate,
-  PaymentsDb,
-  paymentRoutes,
-  SettlementBatcher,
-} from "@openledger/payments";
-import { startSettlementChain } from "@openledger/payments/test-fixtures";
+import { PaymentGate, PaymentsDb, SettlementBatcher } from "@openledger/payments";
+import { startPaidServer, startSettlementChain } from "@openledger/payments/test-fixtures";
 import { approveToken, authorize, connect, deposit, transferToken } from "@openledger/sdk";
-import Fastify from "fastify";
 import { type Address, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { getChainId, getTransactionReceipt } from "viem/actions";
@@ -202,45 +189,11 @@ async function latency(): Promise<void> {
         },
       };
     };
-    const lora = new OpenLora({
-      catalog: new RegistryCatalog({ client: c.client, registry: c.addresses.modelRegistry, blobs: c.blobs }),
-      defaultBackend: new EmbeddedBackend({ blobs: c.blobs, threads: 1 }),
-    });
-    const app = Fastify({ logger: false });
-    await app.register(openaiRoutes, { openlora: lora });
-    await app.register(paymentRoutes, {
-      db,
-      chainId,
-      settlement: c.addresses.inferenceSettlement,
-      operator: operator.address,
-    });
-    app.addHook("onClose", () => lora.close());
-    const url = await app.listen({ host: "127.0.0.1", port: 0 });
-
+    // OpenLoRA with the payment routes; each paid request sets the gate's (timed) admission
+    const server = await startPaidServer({ chain: c, db, operator: operator.address });
+    const { lora, url } = server;
     // a payer with escrow, the operator authorised, an API key
-    const payer = devAccounts[3];
-    const { walletClient } = await connect(c.anvil.rpcUrl, payer.privateKey);
-    const settlement = c.addresses.inferenceSettlement;
-    const amount = 1_000n * OPEN;
-    await transferToken(c.wallet, { token: c.addresses.token, to: payer.address, amount });
-    await approveToken(walletClient!, { token: c.addresses.token, spender: settlement, amount });
-    await deposit(walletClient!, { settlement, amount });
-    await authorize(walletClient!, {
-      settlement,
-      operator: operator.address,
-      cap: amount,
-      expiry: 2n ** 39n,
-    });
-    const { key, binding } = await createKeyBinding(privateKeyToAccount(payer.privateKey), {
-      chainId,
-      settlement,
-      issuedAt: 1n,
-    });
-    await fetch(`${url}/v1/keys`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ ...binding, issuedAt: binding.issuedAt.toString() }),
-    });
+    const key = await server.payerWithKey(devAccounts[3], 1_000n * OPEN);
 
     const body = JSON.stringify({ model: "paid", prompt: "a dish of", max_tokens: 16, temperature: 0 });
     async function request(paid: boolean): Promise<number> {
@@ -263,7 +216,7 @@ async function latency(): Promise<void> {
       free.push(await request(false));
       paid.push(await request(true));
     }
-    await app.close();
+    await server.close();
     db.close();
 
     const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)]!;

@@ -35,6 +35,9 @@ import { PaymentsDb } from "../src/db.ts";
 import type { WitnessChunks } from "../src/evidence.ts";
 import { PaymentGate } from "../src/gate.ts";
 
+// the paid inference server (OpenLoRA behind the gate) is shared through this entry point too
+export * from "./paid-server.ts";
+
 /** The `openledger` CLI entry point. */
 export const OPENLEDGER = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
 
