@@ -164,6 +164,17 @@ describe("OpenLoRA through the openai client", () => {
     assert.equal(got.choices[0].text, want.text);
     assert.equal(got.usage?.completion_tokens, want.tokens.length);
     assert.equal(got.usage?.prompt_tokens, want.promptTokens);
+    // the metering hook got this request's usage and output
+    const rec = records.find((r) => `cmpl-${r.id}` === got.id);
+    assert.ok(rec, "metered");
+    assert.deepEqual(
+      [rec.model.name, rec.adapters.map((a) => [a.name, a.weight]), rec.backend, rec.finishReason],
+      ["demo-a", [["demo-a", 1]], "embedded", got.choices[0].finish_reason],
+    );
+    assert.deepEqual(
+      [rec.output, rec.promptTokens, rec.completionTokens, rec.totalTokens],
+      [want.text, want.promptTokens, want.tokens.length, got.usage?.total_tokens],
+    );
     const stream = await client.completions.create({
       model: "demo-a",
       prompt: "apple:",
