@@ -65,3 +65,22 @@ export async function signContribution(
     contributionTypedData(domain, datanetId, contentHashOf(bytes, format, extract)),
   );
 }
+
+/** Stages `text` as `who`'s signed plain-text upload to the Datanet (no transaction yet). */
+export async function stageText(
+  service: DatanetService,
+  who: LocalAccount,
+  datanetId: bigint,
+  text: string,
+  license: string,
+): ReturnType<DatanetService["stage"]> {
+  const content = new TextEncoder().encode(text);
+  return service.stage({
+    datanetId,
+    contributor: who.address,
+    signature: await signContribution(service, who, datanetId, content),
+    license,
+    format: "text",
+    content,
+  });
+}

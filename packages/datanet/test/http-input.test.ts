@@ -3,11 +3,10 @@
 // whose signature can be refused before the content is read. Real anvil, real fastify on 127.0.0.1.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import Fastify, { type FastifyInstance } from "fastify";
-import { datanetRoutes } from "../src/http.ts";
 import { contentHashOf } from "../src/ingest.ts";
 import type { DatanetService } from "../src/service.ts";
 import { accounts, signContribution, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
+import { expectError, serveDatanetApi, type TestApi } from "./http-helpers.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const MAX_UPLOAD = 16 * 1024;
@@ -15,8 +14,7 @@ const MAX_UPLOAD = 16 * 1024;
 describe("HTTP input checks (real fastify, real anvil)", () => {
   let chain: TestChain;
   let service: DatanetService;
-  let app: FastifyInstance;
-  let base: string;
+  let api: TestApi;
   const [owner, , alice, bob] = accounts;
   let first: bigint;
   let second: bigint;
@@ -24,51 +22,27 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
   before(async () => {
     chain = await startTestChain();
     service = await chain.open(tempDir("datanet-http-input-"), { limits: { maxUploadBytes: MAX_UPLOAD } });
-    app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1", devSigning: true });
-    base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
+    api = await serveDatanetApi(service, { devSigning: true });
     first = (await service.createDatanet({ owner: owner.address, name: "First" })).id;
     second = (await service.createDatanet({ owner: owner.address, name: "Second" })).id;
   });
 
   after(async () => {
-    await app?.close();
+    await api?.close();
     service?.close();
     await chain?.stop();
   });
 
-  const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
-    });
-
-  async function expectError(res: Response, status: number, code: string, message?: RegExp) {
-    const body = (await res.json()) as { error: { message: string; type: string; code: string } };
-    assert.equal(res.status, status, JSON.stringify(body));
-    assert.equal(body.error.code, code);
-    if (message) assert.match(body.error.message, message);
-    return body;
-  }
-
-  async function upload(datanetId: bigint, fields: Record<string, string>, bytes: Uint8Array) {
-    const form = new FormData();
-    for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    form.append("file", new Blob([bytes]), "c.txt");
-    return fetch(`${base}/datanets/${datanetId}/contributions`, { method: "POST", body: form });
-  }
-
   test("ids are canonical decimals: 0x1, 1e1, padded and zero-led ids are refused", async () => {
     for (const id of ["0x1", "1e1", "%20%201", "01", "1.0", "-1"]) {
-      await expectError(await fetch(`${base}/datanets/${id}`), 400, "invalid_id", /decimal digits/);
+      await expectError(await fetch(`${api.base}/datanets/${id}`), 400, "invalid_id", /decimal digits/);
     }
-    assert.equal((await fetch(`${base}/datanets/${first}`)).status, 200);
+    assert.equal((await fetch(`${api.base}/datanets/${first}`)).status, 200);
   });
 
   test("an empty or malformed ?leaf= is refused instead of meaning leaf 0", async () => {
     for (const q of ["leaf=", "leaf=abc", "leaf=0x0", "contribution=1&chunk="]) {
-      await expectError(await fetch(`${base}/snapshots/1/proof?${q}`), 400, "invalid_id");
+      await expectError(await fetch(`${api.base}/snapshots/1/proof?${q}`), 400, "invalid_id");
     }
   });
 
@@ -84,41 +58,45 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     });
     const decisions = [{ contributionId: Number(row.id), accept: true }];
     await expectError(
-      await post("/datanets/9999/curate", { curator: owner.address, decisions }),
+      await api.post("/datanets/9999/curate", { curator: owner.address, decisions }),
       404,
       "unknown_datanet",
     );
     await expectError(
-      await post(`/datanets/${second}/curate`, { curator: owner.address, decisions }),
+      await api.post(`/datanets/${second}/curate`, { curator: owner.address, decisions }),
       400,
       "wrong_datanet",
       new RegExp(`belongs to Datanet ${first}, not Datanet ${second}`),
     );
     assert.equal(service.getContribution(row.id).status, "pending");
-    const ok = await post(`/datanets/${first}/curate`, { curator: owner.address, decisions });
+    const ok = await api.post(`/datanets/${first}/curate`, { curator: owner.address, decisions });
     assert.equal(ok.status, 200);
     assert.equal(service.getContribution(row.id).status, "accepted");
   });
 
   test("the licence check of an unknown snapshot is a 404, not 'no licence'", async () => {
-    await expectError(await fetch(`${base}/snapshots/4242/license/${bob.address}`), 404, "unknown_snapshot");
+    await expectError(
+      await fetch(`${api.base}/snapshots/4242/license/${bob.address}`),
+      404,
+      "unknown_snapshot",
+    );
   });
 
   test("names with terminal escapes, oversized descriptions and bad UTF-8 bodies are refused", async () => {
     const before = service.listDatanets().length;
     await expectError(
-      await post("/datanets", { owner: owner.address, name: "evil\u001b[31mRED\nline2" }),
+      await api.post("/datanets", { owner: owner.address, name: "evil\u001b[31mRED\nline2" }),
       400,
       "invalid_name",
       /control characters.*U\+001B/,
     );
     await expectError(
-      await post("/datanets", { owner: owner.address, name: "ok", description: "x\u001b]0;title\u0007" }),
+      await api.post("/datanets", { owner: owner.address, name: "ok", description: "x\u001b]0;title\u0007" }),
       400,
       "invalid_description",
     );
     await expectError(
-      await post("/datanets", { owner: owner.address, name: "Big", description: "d".repeat(900 * 1024) }),
+      await api.post("/datanets", { owner: owner.address, name: "Big", description: "d".repeat(900 * 1024) }),
       400,
       "description_too_long",
       /at most 4096 bytes/,
@@ -126,13 +104,13 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     const badUtf8 = new Uint8Array([...enc(`{"owner":"${owner.address}","name":"caf`), 0xe9, ...enc(`"}`)]);
     const offset = badUtf8.indexOf(0xe9);
     await expectError(
-      await post("/datanets", badUtf8),
+      await api.post("/datanets", badUtf8),
       400,
       "invalid_utf8",
       new RegExp(`offset ${offset}\\b`),
     );
     assert.equal(service.listDatanets().length, before);
-    const multiline = await post("/datanets", {
+    const multiline = await api.post("/datanets", {
       owner: owner.address,
       name: "Tabs and newlines",
       description: "line one\n\tline two",
@@ -143,7 +121,7 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
   test("GET /datanets is paginated with metadata", async () => {
     const all = service.listDatanets().map((d) => Number(d.id));
     assert.ok(all.length >= 3);
-    const page1 = (await (await fetch(`${base}/datanets?limit=2`)).json()) as {
+    const page1 = (await (await fetch(`${api.base}/datanets?limit=2`)).json()) as {
       data: { id: number }[];
       has_more: boolean;
       next_after: number | null;
@@ -154,7 +132,9 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     );
     assert.equal(page1.has_more, true);
     assert.equal(page1.next_after, all[1]);
-    const rest = (await (await fetch(`${base}/datanets?limit=1000&after=${page1.next_after}`)).json()) as {
+    const rest = (await (
+      await fetch(`${api.base}/datanets?limit=1000&after=${page1.next_after}`)
+    ).json()) as {
       data: { id: number }[];
       has_more: boolean;
       next_after: number | null;
@@ -165,8 +145,10 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     );
     assert.equal(rest.has_more, false);
     assert.equal(rest.next_after, null);
-    await expectError(await fetch(`${base}/datanets?limit=0`), 400, "invalid_id");
-    const contributions = (await (await fetch(`${base}/datanets/${first}/contributions?limit=1`)).json()) as {
+    await expectError(await fetch(`${api.base}/datanets?limit=0`), 400, "invalid_id");
+    const contributions = (await (
+      await fetch(`${api.base}/datanets/${first}/contributions?limit=1`)
+    ).json()) as {
       data: { id: number }[];
       has_more: boolean;
       next_after: number | null;
@@ -178,7 +160,7 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
 
   test("a signature over another Datanet says it does not match (datanetId, contentHash)", async () => {
     const text = enc("Lock keepers raise and lower boats between stretches of a canal at different levels.");
-    const res = await upload(
+    const res = await api.upload(
       second,
       {
         contributor: bob.address,
@@ -200,7 +182,7 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     // Larger than the upload limit: reading it would answer 413, so a 403 shows the file was not read.
     const big = new Uint8Array(MAX_UPLOAD * 4).fill(0x61);
     const declared = contentHashOf(enc("something else entirely"), "text");
-    const res = await upload(
+    const res = await api.upload(
       first,
       {
         contributor: bob.address,
@@ -214,7 +196,7 @@ describe("HTTP input checks (real fastify, real anvil)", () => {
     // A declared hash the content does not have is refused too.
     const text = enc("Harbour pilots board arriving ships to guide them through the approach channel.");
     const claimed = enc("a different text");
-    const mismatch = await upload(
+    const mismatch = await api.upload(
       first,
       {
         contributor: bob.address,

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import Fastify, { type FastifyInstance } from "fastify";
-import { datanetRoutes } from "../src/http.ts";
 import type { DatanetService } from "../src/service.ts";
 import { accounts, signContribution, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
+import { expectError, serveDatanetApi, type TestApi } from "./http-helpers.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const MAX_UPLOAD = 64 * 1024;
@@ -30,8 +29,7 @@ const TEXT_B =
 describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", () => {
   let chain: TestChain;
   let service: DatanetService;
-  let app: FastifyInstance;
-  let base: string;
+  let api: TestApi;
   const dataDir = tempDir("datanet-http-");
   const [owner, curator, alice, bob, , stranger] = accounts;
   let datanetId: bigint;
@@ -39,30 +37,17 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
   before(async () => {
     chain = await startTestChain();
     service = await chain.open(dataDir, { limits: { maxUploadBytes: MAX_UPLOAD } });
-    app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1", devSigning: true });
-    base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
+    api = await serveDatanetApi(service, { devSigning: true });
   });
 
   after(async () => {
-    await app?.close();
+    await api?.close();
     service?.close();
     await chain?.stop();
   });
 
-  const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-
-  async function upload(fields: Record<string, string>, bytes: Uint8Array, name = "c.txt", id = datanetId) {
-    const form = new FormData();
-    for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    form.append("file", new Blob([bytes]), name);
-    return fetch(`${base}/datanets/${id}/contributions`, { method: "POST", body: form });
-  }
+  const upload = (fields: Record<string, string>, bytes: Uint8Array, name = "c.txt", id = datanetId) =>
+    api.upload(id, fields, bytes, name);
 
   async function signedFields(who = alice, bytes: Uint8Array, id = datanetId) {
     return {
@@ -83,17 +68,8 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
     };
   }
 
-  async function expectError(res: Response, status: number, code: string, message?: RegExp) {
-    const body = (await res.json()) as { error: { message: string; type: string; code: string } };
-    assert.equal(res.status, status, JSON.stringify(body));
-    assert.equal(body.error.code, code);
-    assert.equal(typeof body.error.type, "string");
-    if (message) assert.match(body.error.message, message);
-    return body;
-  }
-
   test("create, upload, list, inspect", async () => {
-    const res = await post("/datanets", {
+    const res = await api.post("/datanets", {
       owner: owner.address,
       name: "Lighthouses",
       licensePrice: "1000",
@@ -108,7 +84,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
     assert.equal(row.contributor, alice.address);
     assert.match(row.cid, /^bafkrei/);
     const list = (await (
-      await fetch(`${base}/datanets/${datanetId}/contributions?status=pending`)
+      await fetch(`${api.base}/datanets/${datanetId}/contributions?status=pending`)
     ).json()) as {
       data: { id: number }[];
     };
@@ -116,11 +92,11 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
       list.data.map((c) => c.id),
       [row.id],
     );
-    const one = (await (await fetch(`${base}/contributions/${row.id}?chunks=true`)).json()) as {
+    const one = (await (await fetch(`${api.base}/contributions/${row.id}?chunks=true`)).json()) as {
       chunks: { text: string }[];
     };
     assert.equal(one.chunks[0].text, TEXT_A);
-    const all = (await (await fetch(`${base}/datanets`)).json()) as { data: unknown[] };
+    const all = (await (await fetch(`${api.base}/datanets`)).json()) as { data: unknown[] };
     assert.equal(all.data.length, 1);
   });
 
@@ -161,7 +137,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
         sent += 16 * 1024;
       },
     });
-    const res = await fetch(`${base}/datanets/${datanetId}/contributions`, {
+    const res = await fetch(`${api.base}/datanets/${datanetId}/contributions`, {
       method: "POST",
       headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
       body: stream,
@@ -221,19 +197,19 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
       /"docx"/,
     );
     await expectError(await upload({ contributor: bob.address }, bytes), 400, "missing_field", /signature/);
-    const res = await fetch(`${base}/datanets`, {
+    const res = await fetch(`${api.base}/datanets`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: "{not json",
     });
     assert.equal(res.status, 400);
     assert.ok(((await res.json()) as { error: { message: string } }).error.message);
-    await expectError(await fetch(`${base}/datanets/abc`), 400, "invalid_id");
-    await expectError(await fetch(`${base}/snapshots/77/proof?leaf=0`), 404, "unknown_snapshot");
+    await expectError(await fetch(`${api.base}/datanets/abc`), 400, "invalid_id");
+    await expectError(await fetch(`${api.base}/snapshots/77/proof?leaf=0`), 404, "unknown_snapshot");
   });
 
   test("curation by a non-curator is refused (403) and changes nothing", async () => {
-    const res = await post(`/datanets/${datanetId}/curate`, {
+    const res = await api.post(`/datanets/${datanetId}/curate`, {
       curator: stranger.address,
       decisions: [{ contributionId: 1, accept: true }],
     });
@@ -243,7 +219,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
 
   test("snapshotting with nothing accepted is refused (400)", async () => {
     await expectError(
-      await post(`/datanets/${datanetId}/snapshots`, { owner: owner.address }),
+      await api.post(`/datanets/${datanetId}/snapshots`, { owner: owner.address }),
       400,
       "nothing_accepted",
     );
@@ -254,7 +230,7 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
     const bytes = enc(TEXT_B);
     const up = await upload(await signedFields(bob, bytes), bytes);
     assert.equal(up.status, 201);
-    const cur = await post(`/datanets/${datanetId}/curate`, {
+    const cur = await api.post(`/datanets/${datanetId}/curate`, {
       curator: curator.address,
       decisions: [
         { contributionId: 1, accept: true },
@@ -262,22 +238,28 @@ describe("HTTP API and hostile input (real fastify on 127.0.0.1, real anvil)", (
       ],
     });
     assert.equal(cur.status, 200);
-    const snap = await post(`/datanets/${datanetId}/snapshots`, { owner: owner.address });
+    const snap = await api.post(`/datanets/${datanetId}/snapshots`, { owner: owner.address });
     assert.equal(snap.status, 201);
     const { id, root } = (await snap.json()) as { id: number; root: string };
-    const proof = (await (await fetch(`${base}/snapshots/${id}/proof?contribution=2&chunk=0`)).json()) as {
+    const proof = (await (
+      await fetch(`${api.base}/snapshots/${id}/proof?contribution=2&chunk=0`)
+    ).json()) as {
       root: string;
       leafIndex: number;
     };
     assert.equal(proof.root, root);
     assert.equal(proof.leafIndex, 1);
     await chain.fund(bob.address, 10_000n);
-    const lic = await post(`/snapshots/${id}/license`, { buyer: bob.address });
+    const lic = await api.post(`/snapshots/${id}/license`, { buyer: bob.address });
     assert.equal(lic.status, 201);
-    const has = (await (await fetch(`${base}/snapshots/${id}/license/${bob.address}`)).json()) as {
+    const has = (await (await fetch(`${api.base}/snapshots/${id}/license/${bob.address}`)).json()) as {
       hasLicense: boolean;
     };
     assert.equal(has.hasLicense, true);
-    await expectError(await post(`/snapshots/${id}/license`, { buyer: bob.address }), 409, "exact_duplicate");
+    await expectError(
+      await api.post(`/snapshots/${id}/license`, { buyer: bob.address }),
+      409,
+      "exact_duplicate",
+    );
   });
 });

@@ -5,12 +5,11 @@
 // follower writes them.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import Fastify, { type FastifyInstance } from "fastify";
 import type { Address, Hex } from "viem";
 import type { ContributionRow } from "../src/db.ts";
-import { datanetRoutes } from "../src/http.ts";
 import { DatanetService } from "../src/service.ts";
 import { tempDir } from "./chain-helpers.ts";
+import { serveDatanetApi, type TestApi } from "./http-helpers.ts";
 
 const DATANET = 2n ** 32n + 5n;
 const CONTRIBUTION = 2n ** 40n + 3n;
@@ -42,8 +41,7 @@ function contribution(id: bigint, datanetId: bigint): ContributionRow {
 
 describe("ids above 2^32 (real SQLite, real fastify)", () => {
   let service: DatanetService;
-  let app: FastifyInstance;
-  let base: string;
+  let api: TestApi;
 
   before(async () => {
     service = new DatanetService({ dataDir: tempDir("datanet-large-ids-") });
@@ -75,13 +73,11 @@ describe("ids above 2^32 (real SQLite, real fastify)", () => {
       },
       [],
     );
-    app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1" });
-    base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
+    api = await serveDatanetApi(service);
   });
 
   after(async () => {
-    await app?.close();
+    await api?.close();
     service?.close();
   });
 
@@ -108,7 +104,7 @@ describe("ids above 2^32 (real SQLite, real fastify)", () => {
   });
 
   test("the HTTP API writes them as the same JSON numbers", async () => {
-    const res = await fetch(`${base}/datanets/${DATANET}`);
+    const res = await fetch(`${api.base}/datanets/${DATANET}`);
     assert.equal(res.status, 200);
     const text = await res.text();
     assert.match(text, new RegExp(`"id":${DATANET}[,}]`));
@@ -118,12 +114,12 @@ describe("ids above 2^32 (real SQLite, real fastify)", () => {
       body.snapshots.map((s) => [s.id, s.datanetId]),
       [[Number(SNAPSHOT), Number(DATANET)]],
     );
-    const contribution = (await (await fetch(`${base}/contributions/${CONTRIBUTION}`)).json()) as {
+    const contribution = (await (await fetch(`${api.base}/contributions/${CONTRIBUTION}`)).json()) as {
       id: number;
       datanetId: number;
     };
     assert.deepEqual([contribution.id, contribution.datanetId], [Number(CONTRIBUTION), Number(DATANET)]);
-    const page = (await (await fetch(`${base}/datanets/${DATANET}/contributions?limit=1`)).json()) as {
+    const page = (await (await fetch(`${api.base}/datanets/${DATANET}/contributions?limit=1`)).json()) as {
       data: { id: number }[];
       next_after: number | null;
     };
@@ -135,7 +131,7 @@ describe("ids above 2^32 (real SQLite, real fastify)", () => {
 
   test("a path id beyond 2^53 - 1 is refused with the 400 error, not rounded", async () => {
     for (const path of [`/datanets/${BEYOND_NUMBER}`, `/contributions/${BEYOND_NUMBER}`]) {
-      const res = await fetch(`${base}${path}`);
+      const res = await fetch(`${api.base}${path}`);
       assert.equal(res.status, 400, path);
       const { error } = (await res.json()) as { error: { type: string; code: string; message: string } };
       assert.equal(error.type, "invalid_request_error");

@@ -3,14 +3,12 @@
 // can list, submit and cancel them. The clock is injected, so nothing here waits or reads the time.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import Fastify, { type FastifyInstance } from "fastify";
 import { DuplicateContentError, PermissionError } from "../src/errors.ts";
-import { datanetRoutes } from "../src/http.ts";
 import type { DatanetService } from "../src/service.ts";
 import { cancelStagedTypedData } from "../src/staging.ts";
-import { accounts, signContribution, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
+import { accounts, stageText, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
+import { serveDatanetApi, type TestApi } from "./http-helpers.ts";
 
-const enc = (s: string) => new TextEncoder().encode(s);
 const TTL = 60_000;
 const TEXT =
   "Beekeepers smoke the hive entrance before opening it, which masks the alarm pheromone and keeps the colony calm.";
@@ -18,8 +16,7 @@ const TEXT =
 describe("staged uploads: owner, expiry, list, submit, cancel", () => {
   let chain: TestChain;
   let service: DatanetService;
-  let app: FastifyInstance;
-  let base: string;
+  let api: TestApi;
   let clock = 1_000_000;
   const dataDir = tempDir("datanet-staged-");
   const [owner, , alice, bob] = accounts;
@@ -30,26 +27,17 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
   before(async () => {
     chain = await startTestChain();
     service = await open();
-    app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1", devSigning: true });
-    base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
+    api = await serveDatanetApi(service, { devSigning: true });
     datanetId = (await service.createDatanet({ owner: owner.address, name: "Bees" })).id;
   });
   after(async () => {
-    await app?.close();
+    await api?.close();
     service?.close();
     await chain?.stop();
   });
 
-  const stage = async (who: (typeof accounts)[number], text: string) =>
-    service.stage({
-      datanetId,
-      contributor: who.address,
-      signature: await signContribution(service, who, datanetId, enc(text)),
-      license: "CC0-1.0",
-      format: "text",
-      content: enc(text),
-    });
+  const stage = (who: (typeof accounts)[number], text: string) =>
+    stageText(service, who, datanetId, text, "CC0-1.0");
 
   const cancelSignature = (who: (typeof accounts)[number], contentHash: `0x${string}`) =>
     who.signTypedData(
@@ -60,16 +48,9 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
       ),
     );
 
-  const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-
   test("a staged upload is listed with its owner and expiry; only its owner can cancel it", async () => {
     const staged = await stage(alice, TEXT);
-    const list = (await (await fetch(`${base}/datanets/${datanetId}/staged`)).json()) as {
+    const list = (await (await fetch(`${api.base}/datanets/${datanetId}/staged`)).json()) as {
       data: { contributor: string; contentHash: string; expiresAt: number; stagedAt: number }[];
     };
     assert.deepEqual(
@@ -77,12 +58,12 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
       [[alice.address, staged.contentHash, TTL]],
     );
     const none = (await (
-      await fetch(`${base}/datanets/${datanetId}/staged?contributor=${bob.address}`)
+      await fetch(`${api.base}/datanets/${datanetId}/staged?contributor=${bob.address}`)
     ).json()) as { data: unknown[] };
     assert.equal(none.data.length, 0);
     // Someone else cannot squat or free it.
     await assert.rejects(stage(bob, TEXT), DuplicateContentError);
-    const byBob = await post(`/datanets/${datanetId}/staged/${staged.contentHash}/cancel`, {
+    const byBob = await api.post(`/datanets/${datanetId}/staged/${staged.contentHash}/cancel`, {
       signature: await cancelSignature(bob, staged.contentHash),
     });
     assert.equal(byBob.status, 403);
@@ -92,7 +73,7 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
       PermissionError,
     );
     // The owner can.
-    const byAlice = await post(`/datanets/${datanetId}/staged/${staged.contentHash}/cancel`, {
+    const byAlice = await api.post(`/datanets/${datanetId}/staged/${staged.contentHash}/cancel`, {
       signature: await cancelSignature(alice, staged.contentHash),
     });
     assert.equal(byAlice.status, 200);
@@ -110,12 +91,10 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
       (e: unknown) => e instanceof Error && /expired; upload it again/.test(e.message),
     );
     // A fresh process on the same data dir finds nothing live to block with.
-    await app.close();
+    await api.close();
     service.close();
     service = await open();
-    app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1", devSigning: true });
-    base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
+    api = await serveDatanetApi(service, { devSigning: true });
     assert.deepEqual(await service.listStaged({ datanetId }), []);
     const retaken = await stage(alice, TEXT);
     assert.equal(retaken.contributor, alice.address);
@@ -123,12 +102,12 @@ describe("staged uploads: owner, expiry, list, submit, cancel", () => {
 
   test("staged uploads can be submitted over HTTP by their contributor", async () => {
     const [row] = await service.listStaged({ datanetId, contributor: alice.address });
-    const wrong = await post(`/datanets/${datanetId}/staged/submit`, {
+    const wrong = await api.post(`/datanets/${datanetId}/staged/submit`, {
       contributor: bob.address,
       contentHashes: [row.contentHash],
     });
     assert.equal(wrong.status, 403);
-    const res = await post(`/datanets/${datanetId}/staged/submit`, {
+    const res = await api.post(`/datanets/${datanetId}/staged/submit`, {
       contributor: alice.address,
       contentHashes: [row.contentHash],
     });

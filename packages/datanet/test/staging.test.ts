@@ -4,7 +4,14 @@ import { connect, tokenBalance } from "@openledger/sdk";
 import type { Hex } from "viem";
 import { DatanetError, DuplicateContentError, RateLimitError } from "../src/errors.ts";
 import type { DatanetService } from "../src/service.ts";
-import { accounts, signContribution, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
+import {
+  accounts,
+  signContribution,
+  stageText,
+  startTestChain,
+  type TestChain,
+  tempDir,
+} from "./chain-helpers.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const TEXT =
@@ -28,15 +35,8 @@ describe("staging: duplicates of the pending queue, concurrent uploads, rate lim
     await chain?.stop();
   });
 
-  const stage = async (who: (typeof accounts)[number], text: string) =>
-    service.stage({
-      datanetId,
-      contributor: who.address,
-      signature: await signContribution(service, who, datanetId, enc(text)),
-      license: "CC-BY-SA-4.0",
-      format: "text",
-      content: enc(text),
-    });
+  const stage = (who: (typeof accounts)[number], text: string) =>
+    stageText(service, who, datanetId, text, "CC-BY-SA-4.0");
 
   test("a copy of a staged upload is refused and the staged upload stays intact", async () => {
     const first = await stage(alice, TEXT);

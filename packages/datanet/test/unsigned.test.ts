@@ -4,42 +4,32 @@
 // real fastify on 127.0.0.1.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import Fastify, { type FastifyInstance } from "fastify";
 import { createPublicClient, createWalletClient, type Hex, http, type LocalAccount } from "viem";
 import { getTransactionCount, sendTransaction, waitForTransactionReceipt } from "viem/actions";
-import { datanetRoutes, isLoopback } from "../src/http.ts";
+import { isLoopback } from "../src/http.ts";
 import type { DatanetService, UnsignedTransaction } from "../src/service.ts";
 import { accounts, signContribution, startTestChain, type TestChain, tempDir } from "./chain-helpers.ts";
+import { serveDatanetApi, type TestApi } from "./http-helpers.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
 describe("the API returns unsigned transactions instead of signing for callers", () => {
   let chain: TestChain;
   let service: DatanetService;
-  let app: FastifyInstance;
-  let base: string;
+  let api: TestApi;
   const [owner, , alice] = accounts;
 
   before(async () => {
     chain = await startTestChain();
     // The service holds the dev keys, as `openledger up` does: they must not be used for callers.
     service = await chain.open(tempDir("datanet-unsigned-"));
-    app = Fastify();
-    await app.register(datanetRoutes, { service, prefix: "/v1" });
-    base = `${await app.listen({ host: "127.0.0.1", port: 0 })}/v1`;
+    api = await serveDatanetApi(service);
   });
   after(async () => {
-    await app?.close();
+    await api?.close();
     service?.close();
     await chain?.stop();
   });
-
-  const post = (path: string, body: unknown) =>
-    fetch(`${base}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
 
   const nonce = (who: LocalAccount) =>
     getTransactionCount(createPublicClient({ transport: http(chain.rpcUrl) }), { address: who.address });
@@ -67,8 +57,8 @@ describe("the API returns unsigned transactions instead of signing for callers",
     const ownerNonce = await nonce(owner);
     const aliceNonce = await nonce(alice);
 
-    await sendAll(await post("/datanets", { owner: owner.address, name: "Wallet-signed" }), owner);
-    const { data } = (await (await fetch(`${base}/datanets`)).json()) as {
+    await sendAll(await api.post("/datanets", { owner: owner.address, name: "Wallet-signed" }), owner);
+    const { data } = (await (await fetch(`${api.base}/datanets`)).json()) as {
       data: { id: number; owner: string }[];
     };
     assert.deepEqual(
@@ -83,11 +73,14 @@ describe("the API returns unsigned transactions instead of signing for callers",
     form.append("signature", await signContribution(service, alice, datanetId, text));
     form.append("license", "CC0-1.0");
     form.append("file", new Blob([text]), "c.txt");
-    const upload = await fetch(`${base}/datanets/${datanetId}/contributions`, { method: "POST", body: form });
+    const upload = await fetch(`${api.base}/datanets/${datanetId}/contributions`, {
+      method: "POST",
+      body: form,
+    });
     const staged = (await upload.clone().json()) as { status: string };
     assert.equal(staged.status, "staged");
     await sendAll(upload, alice);
-    const contributions = (await (await fetch(`${base}/datanets/${datanetId}/contributions`)).json()) as {
+    const contributions = (await (await fetch(`${api.base}/datanets/${datanetId}/contributions`)).json()) as {
       data: { id: number; status: string; contributor: string }[];
     };
     assert.deepEqual(
@@ -96,21 +89,26 @@ describe("the API returns unsigned transactions instead of signing for callers",
     );
 
     const decisions = [{ contributionId: contributions.data[0].id, accept: true }];
-    await sendAll(await post(`/datanets/${datanetId}/curate`, { curator: owner.address, decisions }), owner);
-    await sendAll(await post(`/datanets/${datanetId}/snapshots`, { owner: owner.address }), owner);
-    const snapshots = (await (await fetch(`${base}/datanets/${datanetId}/snapshots`)).json()) as {
+    await sendAll(
+      await api.post(`/datanets/${datanetId}/curate`, { curator: owner.address, decisions }),
+      owner,
+    );
+    await sendAll(await api.post(`/datanets/${datanetId}/snapshots`, { owner: owner.address }), owner);
+    const snapshots = (await (await fetch(`${api.base}/datanets/${datanetId}/snapshots`)).json()) as {
       data: { id: number; chunkCount: number }[];
     };
     assert.equal(snapshots.data.length, 1);
     const snapshotId = snapshots.data[0].id;
     // The manifest the server stored for the snapshot is what the chain commits to.
-    const snap = (await (await fetch(`${base}/snapshots/${snapshotId}`)).json()) as {
+    const snap = (await (await fetch(`${api.base}/snapshots/${snapshotId}`)).json()) as {
       manifest: { leafCount: number };
     };
     assert.equal(snap.manifest.leafCount, snapshots.data[0].chunkCount);
 
-    await sendAll(await post(`/snapshots/${snapshotId}/license`, { buyer: alice.address }), alice);
-    const has = (await (await fetch(`${base}/snapshots/${snapshotId}/license/${alice.address}`)).json()) as {
+    await sendAll(await api.post(`/snapshots/${snapshotId}/license`, { buyer: alice.address }), alice);
+    const has = (await (
+      await fetch(`${api.base}/snapshots/${snapshotId}/license/${alice.address}`)
+    ).json()) as {
       hasLicense: boolean;
     };
     assert.equal(has.hasLicense, true);
@@ -132,14 +130,17 @@ describe("the API returns unsigned transactions instead of signing for callers",
     form.append("signature", await signContribution(service, alice, bonded.id, text));
     form.append("license", "CC0-1.0");
     form.append("file", new Blob([text]), "c.txt");
-    const upload = await fetch(`${base}/datanets/${bonded.id}/contributions`, { method: "POST", body: form });
+    const upload = await fetch(`${api.base}/datanets/${bonded.id}/contributions`, {
+      method: "POST",
+      body: form,
+    });
     const { transactions } = (await upload.clone().json()) as { transactions: UnsignedTransaction[] };
     assert.deepEqual(
       transactions.map((t) => t.label),
       ["OpenToken.approve", "DatanetRegistry.submitContributions"],
     );
     await sendAll(upload, alice);
-    const list = (await (await fetch(`${base}/datanets/${bonded.id}/contributions`)).json()) as {
+    const list = (await (await fetch(`${api.base}/datanets/${bonded.id}/contributions`)).json()) as {
       data: { contributor: string }[];
     };
     assert.deepEqual(
@@ -149,12 +150,12 @@ describe("the API returns unsigned transactions instead of signing for callers",
   });
 
   test("unsigned answers are checked like signed ones", async () => {
-    const res = await post("/datanets/1/curate", {
+    const res = await api.post("/datanets/1/curate", {
       curator: owner.address,
       decisions: [{ contributionId: 999, accept: true }],
     });
     assert.equal(res.status, 404);
-    const bad = await post("/datanets", { owner: "0xnot", name: "x" });
+    const bad = await api.post("/datanets", { owner: "0xnot", name: "x" });
     assert.equal(bad.status, 400);
   });
 
