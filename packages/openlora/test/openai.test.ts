@@ -21,6 +21,7 @@ import { RegistryCatalog } from "../src/catalog.ts";
 import { renderChat } from "../src/chat-template.ts";
 import { EmbeddedBackend } from "../src/embedded-backend.ts";
 import type { UsageRecord } from "../src/metering.ts";
+import { openOpenLora } from "../src/open.ts";
 import { RemoteBackend } from "../src/remote-backend.ts";
 import { openaiRoutes } from "../src/routes.ts";
 import { OpenLora } from "../src/service.ts";
@@ -52,6 +53,11 @@ async function serve(
     defaultBackend: backend,
     metering: [(r) => void records.push(r)],
   });
+  return listen(lora);
+}
+
+/** The OpenAI routes of `lora` (and /health) on a loopback port. */
+async function listen(lora: OpenLora): Promise<{ app: FastifyInstance; url: string; lora: OpenLora }> {
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024 });
   app.get("/health", async () => ({ ok: true }));
   await app.register(openaiRoutes, { openlora: lora });
@@ -490,18 +496,31 @@ describe("OpenLoRA through the openai client", () => {
     // demo-a's first request has to fail over to the live one
     const cidA = (await server.lora.catalog.resolve("demo-a")).adapter!.cid;
     const deadPort = await closedPort();
-    let remote: RemoteBackend;
-    for (let k = 0; ; k++) {
-      // health checked by hand below
-      remote = new RemoteBackend({
-        workers: [{ url: `http://127.0.0.1:${deadPort}/dead-${k}/v1` }, { url: `${worker.url}/v1` }],
-        healthIntervalSeconds: 3600,
-      });
-      if (remote.route(cidA)[0].w.url.includes("/dead-")) break;
-      await remote.close();
+    const workersFor = (k: number) => [
+      { url: `http://127.0.0.1:${deadPort}/dead-${k}/v1` },
+      { url: `${worker.url}/v1` },
+    ];
+    let k = 0;
+    for (; ; k++) {
+      const probe = new RemoteBackend({ workers: workersFor(k) });
+      const first = probe.route(cidA)[0].w.url;
+      await probe.close();
+      if (first.includes("/dead-")) break;
     }
+    // the front as `openledger up` opens it, with demo-base's models served by the remote workers
     const frontRecords: UsageRecord[] = [];
-    const front = await serve(c, remote, frontRecords);
+    const front = await listen(
+      await openOpenLora({
+        rpcUrl: c.anvil.rpcUrl,
+        modelRegistry: c.addresses.modelRegistry,
+        dataDir: c.dir,
+        threads: 1,
+        remote: { bases: [c.base.hash], workers: workersFor(k) },
+        metering: [(r) => void frontRecords.push(r)],
+      }),
+    );
+    const remote = front.lora.backendFor(await front.lora.catalog.resolve("demo-a"));
+    assert.ok(remote instanceof RemoteBackend, "demo-base's models go to the remote backend");
     let again: Worker | undefined;
     try {
       const health = (await (await fetch(`${worker.url}/health`)).json()) as { pid: number };
