@@ -375,6 +375,18 @@ describe("grad-v1 per paid answer", () => {
         );
         assert.equal(await read(unstored.id), null);
         assert.deepEqual(errors, []);
+        // answers of different lengths in one batch: grad-v1 of a short one is queued while the longer
+        // ones still decode on the same model (it runs between forward steps); the answers are unchanged
+        const batch = await Promise.all(
+          [2, 4, 8].map((max_tokens) =>
+            openai.completions.create({ model: "trained", prompt: PROMPT, max_tokens, temperature: 0 }),
+          ),
+        );
+        for (const r of batch) assert.ok(answer.startsWith(r.choices[0]!.text), r.choices[0]!.text);
+        assert.equal(batch[2]!.choices[0]!.text, answer);
+        await grad.idle();
+        assert.equal((await read(batch[2]!.id))?.commitment, got.commitment);
+        for (const r of batch) assert.ok(await read(r.id), "every answer of the batch is attributed");
         // the base model is in memory once: OpenLoRA's; grad-v1 never read the weights to load a copy
         assert.equal(registryWeightLoads, 0);
         assert.equal((await server.backend.loaded()).length, 1);
