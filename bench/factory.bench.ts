@@ -16,6 +16,7 @@ import {
   fineTuningRoutes,
   openFactory,
   parseHyperparameters,
+  runEmbedded,
   splitDataset,
   totalStepsFor,
 } from "@openledger/factory";
@@ -128,7 +129,23 @@ async function direct(relaxedSimd: boolean) {
   await engine.close();
   return { tps: tokens / (stepMs / 1000), wall, steps: totalSteps, tokens };
 }
+// --- the same pipeline the worker runs (load, held-out eval before/after, training, grad-v1 store,
+// samples), called in this process without the service: what the service adds is the rest
+async function pipeline() {
+  const records = await datasetRecords(datanets, [Number(snapshotId)]);
+  const start = performance.now();
+  const out = await runEmbedded({
+    baseGgufPath: BASE,
+    tokenizerJson: readFileSync(TOKENIZER, "utf8"),
+    records,
+    config: parseHyperparameters(hyper, 1),
+    workDir: tmp("fb-pipeline-"),
+    threads: 1,
+  });
+  return { wall: (performance.now() - start) / 1000, tps: out.metrics.tokensPerSecond };
+}
 const plain = await direct(false);
+const inProcess = await pipeline();
 const relaxed = await direct(true);
 
 console.log(
@@ -143,6 +160,9 @@ console.log(
 );
 console.log(
   `  wall  service ${serviceWall.toFixed(2)} s (job created -> published: claim, fetch, load, eval before/after, train, grad-v1 store, samples, uploads, manifest, 2 transactions)`,
+);
+console.log(
+  `        same pipeline in-process (runEmbedded, no service) ${inProcess.wall.toFixed(2)} s   ratio ${(serviceWall / inProcess.wall).toFixed(3)} (service overhead ${((serviceWall / inProcess.wall - 1) * 100).toFixed(1)}%; its training ${inProcess.tps.toFixed(0)} tokens/s)`,
 );
 console.log(
   `        direct  ${plain.wall.toFixed(2)} s (load + train steps only)   ratio ${(serviceWall / plain.wall).toFixed(2)}`,

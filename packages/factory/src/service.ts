@@ -11,8 +11,10 @@ import type { BlobStore, DatanetService } from "@openledger/datanet";
 import { GgufFile } from "@openledger/ml";
 import {
   datanetRegistryAbi,
+  getModel,
   publishModelVersion,
   registerModel,
+  setModelMetadataURI,
   type WalletClientWithAccount,
 } from "@openledger/sdk";
 import type { Address, Hex, PublicClient } from "viem";
@@ -244,6 +246,8 @@ export class FactoryService {
       const e = err as FactoryError;
       return fail({ code: e.code ?? "invalid_result", message: e.message, param: null });
     }
+    // an earlier attempt's publishing may have registered the model before the server went away
+    if (job.result?.modelId && job.result.version === undefined) result.modelId = job.result.modelId;
     this.store.setResult(id, result);
     this.store.addEvent(id, "info", "message", "Adapter, gradients, manifest and report stored", {
       manifest: result.artefacts.manifest,
@@ -451,6 +455,17 @@ export class FactoryService {
       modelId = registered.modelId;
       txs.push(registered.hash);
       this.store.setResult(job.id, { ...result, modelId: modelId.toString(), metadataCid });
+    } else {
+      // reusing the model an interrupted try registered: point it at this try's metadata (manifest)
+      const model = await getModel(this.options.client, { registry: this.options.modelRegistry, modelId });
+      if (model.metadataURI !== ipfsUri(metadataCid)) {
+        const updated = await setModelMetadataURI(wallet, {
+          registry: this.options.modelRegistry,
+          modelId,
+          metadataURI: ipfsUri(metadataCid),
+        });
+        txs.push(updated.hash);
+      }
     }
     const published = await publishModelVersion(wallet, {
       registry: this.options.modelRegistry,

@@ -4,11 +4,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { readLlamaGguf, tokenizerFromHfJson, writeLlamaGguf } from "@openledger/ml";
-import { listModelIds, registerModel } from "@openledger/sdk";
+import { getModel, listModelIds, registerModel } from "@openledger/sdk";
 import OpenAI from "openai";
 import { datasetRecords, resolveSnapshot } from "../src/dataset.ts";
 import { parseHyperparameters } from "../src/hyperparameters.ts";
-import { addBaseModel, ipfsUri, listPublishedModels, putJson } from "../src/models.ts";
+import { addBaseModel, cidOfUri, ipfsUri, listPublishedModels, putJson } from "../src/models.ts";
 import { splitDataset } from "../src/train/examples.ts";
 import { verifyModel } from "../src/verify.ts";
 import {
@@ -235,6 +235,15 @@ describe("fine-tuning jobs", () => {
     const messages = fx.factory.store.events(resumed.id).map((e) => e.message);
     assert.ok(messages.some((m) => /stopped heartbeating; job re-queued/.test(m)));
     assert.ok(messages.some((m) => /Resuming from the checkpoint at step \d+/.test(m)));
+    // the second worker really continued: its first step is the one after the checkpoint it loaded
+    // (a restart from scratch would give the same bytes too, so the bytes alone would not show it)
+    const events = fx.factory.store.events(resumed.id);
+    const second = events.findIndex((e) => /Worker second-0 started the job/.test(e.message));
+    const from = events.slice(second).find((e) => /Training on \d+ records/.test(e.message))!;
+    const step = Number(/from step (\d+)$/.exec(from.message)?.[1]);
+    assert.ok(step >= 1 && step < done.totalSteps, from.message);
+    const firstStep = events.slice(second).find((e) => e.data?.train_loss !== undefined)!;
+    assert.equal(firstStep.data!.step, step + 1);
     assert.equal(done.result!.adapterHash, ref.result!.adapterHash);
     const bytes = async (cid: string) => Buffer.from(await fx.factory.blobs.get(cid));
     assert.ok((await bytes(done.result!.artefacts.gguf)).equals(await bytes(ref.result!.artefacts.gguf)));
@@ -242,9 +251,36 @@ describe("fine-tuning jobs", () => {
     assert.ok(checkpoints.data.length >= 1);
     assert.match(checkpoints.data[0].fine_tuned_model_checkpoint, /ft:demo-base:resumed:ckpt-step-\d+/);
 
-    // publish later, then verify; a corrupted artefact is named
+    // publish later. An earlier publishing try registered the model (with another job's manifest)
+    // and died before its version: the model is invisible, and publishing reuses it and repoints it
+    const wallet = fx.factory.options.wallets[0];
+    const base = done.spec.baseModel;
+    const interrupted = await registerModel(wallet, {
+      registry: fx.addresses.modelRegistry,
+      metadataURI: ipfsUri(
+        await putJson(fx.factory.blobs, {
+          name: "ft:demo-base:resumed",
+          kind: "adapter",
+          baseModel: { name: base.name, hash: base.hash, uri: ipfsUri(base.cid) },
+          tokenizer: ipfsUri(base.tokenizerCid),
+          manifest: ipfsUri(ref.result!.artefacts.manifest),
+        }),
+      ),
+    });
+    fx.factory.store.setResult(resumed.id, { ...done.result!, modelId: interrupted.modelId.toString() });
+    assert.ok(!(await listPublishedModels(fx.registry)).some((m) => m.name === "ft:demo-base:resumed"));
+    const models = await modelCount(fx);
     const published = await fx.factory.publishJob(resumed.id, 5n);
-    const verified = await verifyModel(fx.registry, BigInt(published.result!.modelId!));
+    assert.equal(published.result!.modelId, interrupted.modelId.toString());
+    assert.equal(await modelCount(fx), models);
+    const onChain = await getModel(fx.factory.options.client, {
+      registry: fx.addresses.modelRegistry,
+      modelId: interrupted.modelId,
+    });
+    const metadata = JSON.parse((await bytes(cidOfUri(onChain.metadataURI))).toString("utf8"));
+    assert.equal(metadata.manifest, ipfsUri(done.result!.artefacts.manifest));
+    const verified = await verifyModel(fx.registry, "ft:demo-base:resumed");
+    assert.equal(verified.modelId, interrupted.modelId);
     assert.ok(verified.ok, JSON.stringify(verified.checks.filter((c) => !c.ok)));
   });
 
