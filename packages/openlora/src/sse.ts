@@ -26,7 +26,19 @@ export interface ApiError {
   code?: string;
 }
 
-/** POSTs an OpenAI request with `stream: true`; calls onText per chunk; throws with the server's error message. */
+/** An OpenAI-compatible server refused a request: its status, error code and message. */
+export class OpenAiRequestError extends Error {
+  override name = "OpenAiRequestError";
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+/** POSTs an OpenAI request with `stream: true`; calls onText per chunk; a refusal throws OpenAiRequestError. */
 export async function streamOpenAi(
   url: string,
   body: Record<string, unknown>,
@@ -41,7 +53,11 @@ export async function streamOpenAi(
   });
   if (!res.ok) {
     const j = (await res.json().catch(() => null)) as { error?: ApiError } | null;
-    throw new Error(j?.error?.message ?? `${url} answered ${res.status}`);
+    throw new OpenAiRequestError(
+      j?.error?.message ?? `${url} answered ${res.status}`,
+      res.status,
+      j?.error?.code ?? null,
+    );
   }
   let finishReason: string | null = null;
   let usage: Record<string, number> | null = null;

@@ -635,7 +635,7 @@ describe("OpenLoRA through the openai client", () => {
     }
   });
 
-  test("openledger complete and chat stream answers; an unknown model, no server or a bad flag is one error line", async () => {
+  test("openledger complete and chat stream answers; a long chat forgets its oldest turns; an unknown model, no server or a bad flag is one error line", async () => {
     const cli = new URL("../../cli/bin/openledger.js", import.meta.url).pathname;
     // async: the server under test answers from this same process
     const run = (args: string[], input = "", api = server.url) =>
@@ -656,12 +656,15 @@ describe("OpenLoRA through the openai client", () => {
     });
     // the three CLI processes run at once (each spends most of its time loading)
     const nobody = `http://127.0.0.1:${await closedPort()}`;
-    const [done, chat, bad, away, flag] = await Promise.all([
+    // six turns of 25 words each: more than the demo model's 128-token context altogether
+    const long = `${"dog cat bird fish horse ".repeat(5).trim()}\n`.repeat(6);
+    const [done, chat, bad, away, flag, longChat] = await Promise.all([
       run(["complete", "demo-a", "apple:", "--max-tokens", "8", "--temperature", "0"]),
       run(["chat", "demo-b", "--max-tokens", "6", "--temperature", "0"], "dog\ncat\n"),
       run(["complete", "nope", "x"]),
       run(["chat", "demo-a"], "dog\n", nobody),
       run(["complete", "demo-a", "x", "--temperature", "7"]),
+      run(["chat", "demo-b", "--max-tokens", "4", "--temperature", "0"], long),
     ]);
     assert.equal(done.code, 0, done.err);
     assert.equal(done.out, `${want.choices[0].text}\n`);
@@ -684,6 +687,9 @@ describe("OpenLoRA through the openai client", () => {
       [away.code, away.err],
       [1, `error: no OpenLoRA server at ${nobody}; start one with \`openledger up\` or pass --api\n`],
     );
+    // the conversation outgrew the context: its oldest exchanges were dropped, every turn answered
+    assert.equal(longChat.code, 0, longChat.err);
+    assert.equal(longChat.out.split("\n").length, 7, longChat.out);
     assert.equal(flag.code, 1);
     assert.match(
       flag.err,
