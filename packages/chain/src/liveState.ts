@@ -1,9 +1,9 @@
 import type { Common } from "@ethereumjs/common";
 import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
-import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
 import { ValueEncoding } from "@ethereumjs/util";
 import { createVM, type VM } from "@ethereumjs/vm";
+import { DecodedAccountsStateManager } from "./accountCache.ts";
 import type { PrecompileRegistry } from "./precompiles.ts";
 import type { TrieNodeDB } from "./store.ts";
 
@@ -25,7 +25,7 @@ export class LiveState {
 
   /** A fresh VM at `root` (undefined: the empty state of a new chain). */
   async open(root?: Uint8Array): Promise<void> {
-    const stateManager = new MerkleStateManager({
+    const stateManager = new DecodedAccountsStateManager({
       common: this.common,
       trie: new MerklePatriciaTrie({
         db: this.trieDb,
@@ -33,7 +33,6 @@ export class LiveState {
         valueEncoding: ValueEncoding.Bytes,
         common: this.common,
       }),
-      caches: new Caches(),
     });
     if (root) await stateManager.setStateRoot(root);
     this.vm = await createVM({

@@ -1,0 +1,138 @@
+import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from "@ethereumjs/statemanager";
+import { Account, type Address, bytesToUnprefixedHex } from "@ethereumjs/util";
+
+/** Accounts kept once the cache is back at depth 0 with nothing unwritten (then it starts afresh). */
+const ACCOUNT_CACHE_LIMIT = 200_000;
+
+/**
+ * A cached account as decoded. @ethereumjs's own account cache stores RLP, so every read decodes
+ * and every write re-encodes (several of each per transaction); here the RLP is made once, when
+ * the trie is written at the end of the block.
+ */
+class AccountEntry {
+  private rlp: Uint8Array | undefined;
+
+  constructor(readonly account: Account | undefined) {}
+
+  get accountRLP(): Uint8Array | undefined {
+    if (this.account === undefined) return undefined;
+    this.rlp ??= this.account.serialize();
+    return this.rlp;
+  }
+}
+
+/**
+ * Equal to what decoding the account's RLP gives (codeSize and version are not part of it): the
+ * callers of getAccount mutate what they get, so the cache hands out and keeps copies.
+ */
+function copyAccount(a: Account): Account {
+  return new Account(a.nonce, a.balance, a.storageRoot, a.codeHash);
+}
+
+/**
+ * The same contract as @ethereumjs's AccountCache (put / get / del, checkpoint / commit / revert
+ * with a diff map per level, flush of the entries changed since the last flush) on a Map of decoded
+ * accounts instead of an ordered tree of RLP.
+ */
+export class DecodedAccountCache {
+  private readonly entries = new Map<string, AccountEntry>();
+  /** Per checkpoint level: each changed key's entry before its first change there (undefined: absent). */
+  private diffs: Map<string, AccountEntry | undefined>[] = [new Map()];
+
+  get(address: Address): AccountEntry | undefined {
+    return this.entries.get(bytesToUnprefixedHex(address.bytes));
+  }
+
+  put(address: Address, account: Account | undefined): void {
+    const key = bytesToUnprefixedHex(address.bytes);
+    this.saveBefore(key);
+    this.entries.set(key, new AccountEntry(account && copyAccount(account)));
+  }
+
+  del(address: Address): void {
+    const key = bytesToUnprefixedHex(address.bytes);
+    this.saveBefore(key);
+    this.entries.set(key, new AccountEntry(undefined));
+  }
+
+  /** The entries changed at the current level since the last flush, as [unprefixed hex key, entry]. */
+  flush(): [string, AccountEntry][] {
+    const level = this.diffs.length - 1;
+    const items: [string, AccountEntry][] = [];
+    for (const key of this.diffs[level].keys()) {
+      const entry = this.entries.get(key);
+      if (entry !== undefined) items.push([key, entry]);
+    }
+    this.diffs[level] = new Map();
+    return items;
+  }
+
+  checkpoint(): void {
+    if (this.diffs.length === 1 && this.diffs[0].size === 0 && this.entries.size > ACCOUNT_CACHE_LIMIT) {
+      this.entries.clear();
+    }
+    this.diffs.push(new Map());
+  }
+
+  commit(): void {
+    const top = this.popLevel();
+    const below = this.diffs[this.diffs.length - 1];
+    for (const [key, before] of top) if (!below.has(key)) below.set(key, before);
+  }
+
+  revert(): void {
+    for (const [key, before] of this.popLevel()) {
+      if (before === undefined) this.entries.delete(key);
+      else this.entries.set(key, before);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  size(): number {
+    return this.entries.size;
+  }
+
+  private popLevel(): Map<string, AccountEntry | undefined> {
+    const top = this.diffs.pop();
+    if (top === undefined || this.diffs.length === 0)
+      throw new Error("account cache: no checkpoint to close");
+    return top;
+  }
+
+  private saveBefore(key: string): void {
+    const diff = this.diffs[this.diffs.length - 1];
+    if (!diff.has(key)) diff.set(key, this.entries.get(key));
+  }
+}
+
+/**
+ * A MerkleStateManager whose account cache holds decoded accounts (DecodedAccountCache): reads and
+ * writes of cached accounts copy an object instead of decoding or encoding RLP. The trie contents,
+ * and so every state root, are the same as with @ethereumjs's cache.
+ */
+export class DecodedAccountsStateManager extends MerkleStateManager {
+  private readonly accounts: DecodedAccountCache;
+
+  constructor(opts: Omit<MerkleStateManagerOpts, "caches">) {
+    const caches = new Caches();
+    const accounts = new DecodedAccountCache();
+    (caches as unknown as { account: DecodedAccountCache }).account = accounts;
+    super({ ...opts, caches });
+    this.accounts = accounts;
+  }
+
+  override async getAccount(address: Address): Promise<Account | undefined> {
+    const entry = this.accounts.get(address);
+    if (entry !== undefined) return entry.account && copyAccount(entry.account);
+    // Reads the trie and puts what it found into the cache.
+    return super.getAccount(address);
+  }
+
+  override async putAccount(address: Address, account: Account | undefined): Promise<void> {
+    if (account !== undefined) this.accounts.put(address, account);
+    else this.accounts.del(address);
+  }
+}
