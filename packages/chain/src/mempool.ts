@@ -112,33 +112,49 @@ export class TxPool {
     baseFee: bigint,
     stateNonce: (sender: string) => bigint,
   ): Generator<PoolTx, void, boolean | undefined> {
-    const heads: { sender: string; next: bigint; txs: Map<bigint, PoolTx> }[] = [];
-    for (const [sender, txs] of this.bySender) heads.push({ sender, next: stateNonce(sender), txs });
     const tipOf = (t: PoolTx) => {
       const room = t.maxFee - baseFee;
       // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.min takes numbers
       return room < t.tip ? room : t.tip;
     };
+    // Each sender's next transaction, with its effective tip worked out once (undefined: below the
+    // base fee). Looked up again on every step: the pool can change while a block is being built.
+    interface Head {
+      next: bigint;
+      txs: Map<bigint, PoolTx>;
+      cand: PoolTx | undefined;
+      tip: bigint | undefined;
+    }
+    const heads: Head[] = [];
+    for (const [sender, txs] of this.bySender) {
+      heads.push({ next: stateNonce(sender), txs, cand: undefined, tip: undefined });
+    }
     for (;;) {
-      let best = -1;
-      let bestTx: PoolTx | undefined;
+      let best: Head | undefined;
+      let bestAt = -1;
       for (let i = 0; i < heads.length; i++) {
-        const cand = heads[i].txs.get(heads[i].next);
-        if (!cand || cand.maxFee < baseFee) continue;
+        const h = heads[i];
+        const cand = h.txs.get(h.next);
+        if (cand !== h.cand) {
+          h.cand = cand;
+          h.tip = cand && cand.maxFee >= baseFee ? tipOf(cand) : undefined;
+        }
+        if (h.tip === undefined || !h.cand) continue;
         if (
-          !bestTx ||
-          tipOf(cand) > tipOf(bestTx) ||
-          (tipOf(cand) === tipOf(bestTx) && cand.seq < bestTx.seq)
+          best?.tip === undefined ||
+          !best.cand ||
+          h.tip > best.tip ||
+          (h.tip === best.tip && h.cand.seq < best.cand.seq)
         ) {
-          best = i;
-          bestTx = cand;
+          best = h;
+          bestAt = i;
         }
       }
-      if (!bestTx) return;
+      if (!best?.cand) return;
       // The consumer answers false when the transaction did not go in: skip the rest of that sender.
-      const included = yield bestTx;
-      if (included === false) heads.splice(best, 1);
-      else heads[best].next++;
+      const included = yield best.cand;
+      if (included === false) heads.splice(bestAt, 1);
+      else best.next++;
     }
   }
 
