@@ -239,14 +239,16 @@ export class BlockProducer {
       if ((minNonce.get(key) ?? 0n) < next) minNonce.set(key, next);
     }
     for (const [key, address] of touched) {
-      const fresh = await view.getAccount(address);
-      const live = await this.live.vm.stateManager.getAccount(address);
-      const a = fresh ? bytesToHex(fresh.serialize()) : "none";
-      const b = live ? bytesToHex(live.serialize()) : "none";
-      if (a !== b) fail(`account ${key} reads ${a} from the trie but ${b} from the live state`);
+      const account = await view.getAccount(address);
+      const fresh = account?.serialize();
+      const live = (await this.live.vm.stateManager.getAccount(address))?.serialize();
+      if (fresh === undefined ? live !== undefined : live === undefined || !equalsBytes(fresh, live)) {
+        const show = (rlp: Uint8Array | undefined) => (rlp ? bytesToHex(rlp) : "none");
+        fail(`account ${key} reads ${show(fresh)} from the trie but ${show(live)} from the live state`);
+      }
       const want = minNonce.get(key);
-      if (want !== undefined && (fresh?.nonce ?? 0n) < want) {
-        fail(`sender ${key} has nonce ${fresh?.nonce ?? 0n}, expected at least ${want}`);
+      if (want !== undefined && (account?.nonce ?? 0n) < want) {
+        fail(`sender ${key} has nonce ${account?.nonce ?? 0n}, expected at least ${want}`);
       }
     }
   }
