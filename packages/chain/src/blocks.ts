@@ -54,7 +54,14 @@ export class BlockIndex {
   ): void {
     const number = Number(block.header.number);
     this.store.commitBlock(
-      { number, hash: block.hash(), rlp: block.serialize(), receipts, logs },
+      {
+        number,
+        hash: block.hash(),
+        stateRoot: block.header.stateRoot,
+        rlp: block.serialize(),
+        receipts,
+        logs,
+      },
       { ...meta, head: String(number) },
     );
     this.headBlock = block;

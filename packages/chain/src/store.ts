@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { BatchDBOp, DB } from "@ethereumjs/util";
 import Database from "better-sqlite3";
+import { reachableNodes } from "./reachableNodes.ts";
 import {
   decodeConsensusReceipt,
   encodeConsensusReceipt,
@@ -24,6 +25,8 @@ export interface StoredLog {
 export interface BlockWrite {
   number: number;
   hash: Uint8Array;
+  /** The block's state root: of the trie nodes written since the last commit, only those it reaches are stored. */
+  stateRoot: Uint8Array;
   rlp: Uint8Array;
   receipts: StoredReceipt[];
   logs: StoredLog[];
@@ -120,7 +123,7 @@ export class ChainStore {
   /** Persists a sealed block with its receipts, logs, trie nodes and the new head, atomically. */
   commitBlock(block: BlockWrite, meta: Record<string, string | null>): void {
     this.db.transaction(() => {
-      this.flushTrie();
+      this.flushTrie(block.stateRoot);
       this.stmts.putBlock.run(block.number, Buffer.from(block.hash), Buffer.from(block.rlp));
       for (const r of block.receipts) putReceipt(this.stmts.putReceipt, r);
       for (const log of block.logs) {
@@ -204,9 +207,10 @@ export class ChainStore {
     this.db.close();
   }
 
-  private flushTrie(): void {
-    for (const [k, v] of this.trie.takeUnwritten())
-      this.stmts.putNode.run(Buffer.from(k, "hex"), Buffer.from(v));
+  /** Writes the trie nodes written since the last commit: all of them, or those `stateRoot` reaches. */
+  private flushTrie(stateRoot?: Uint8Array): void {
+    const entries = stateRoot ? this.trie.takeReachable(stateRoot) : this.trie.takeUnwritten();
+    for (const [k, v] of entries) this.stmts.putNode.run(Buffer.from(k, "hex"), Buffer.from(v));
   }
 
   /** Called once a transaction that wrote `meta` has committed. */
@@ -331,6 +335,14 @@ export class TrieNodeDB implements DB<string, Uint8Array> {
   /** Hands over the nodes written since the last call (they move into the read cache). */
   takeUnwritten(): [string, Uint8Array][] {
     const entries = [...this.unwritten];
+    for (const [k, v] of entries) this.remember(k, v);
+    this.unwritten = new Map();
+    return entries;
+  }
+
+  /** As takeUnwritten, but only the nodes the state at `stateRoot` uses (see reachableNodes.ts). */
+  takeReachable(stateRoot: Uint8Array): [string, Uint8Array][] {
+    const entries = reachableNodes(stateRoot, this.unwritten);
     for (const [k, v] of entries) this.remember(k, v);
     this.unwritten = new Map();
     return entries;

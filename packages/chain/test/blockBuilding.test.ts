@@ -1,0 +1,219 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { RLP } from "@ethereumjs/rlp";
+import { AccountCache, CacheType } from "@ethereumjs/statemanager";
+import { createTx } from "@ethereumjs/tx";
+import {
+  Account,
+  bytesToHex,
+  bytesToUnprefixedHex,
+  createAddressFromString,
+  hexToBytes,
+  setLengthLeft,
+} from "@ethereumjs/util";
+import { getContractAddress, type Hex } from "viem";
+import { DecodedAccountCache } from "../src/accountCache.ts";
+import { createChainCommon, createSharedCommon } from "../src/chainConfig.ts";
+import { deriveDevAccounts } from "../src/devAccounts.ts";
+import { createNode } from "../src/index.ts";
+import { ChainStore } from "../src/store.ts";
+import { tempDir } from "./helpers.ts";
+
+/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("DecodedAccountCache", () => {
+  test("answers, flushes and rolls back as @ethereumjs's AccountCache over a seeded sequence of operations", () => {
+    const random = seeded(20261130);
+    const ours = new DecodedAccountCache();
+    const theirs = new AccountCache({ size: 100_000, type: CacheType.ORDERED_MAP });
+    const addresses = Array.from({ length: 12 }, (_, i) =>
+      createAddressFromString(`0x${(i + 1).toString(16).padStart(40, "0")}`),
+    );
+    const rlpOf = (entry: { accountRLP: Uint8Array | undefined } | undefined) =>
+      entry === undefined
+        ? "absent"
+        : entry.accountRLP === undefined
+          ? "deleted"
+          : bytesToHex(entry.accountRLP);
+    let depth = 0;
+    for (let step = 0; step < 5000; step++) {
+      const address = addresses[Math.floor(random() * addresses.length)];
+      const op = random();
+      if (op < 0.35) {
+        const account = new Account(BigInt(Math.floor(random() * 5)), BigInt(Math.floor(random() * 1e9)));
+        ours.put(address, account);
+        theirs.put(address, account);
+        // Changing the caller's object afterwards must not reach the cache.
+        account.balance += 1n;
+      } else if (op < 0.45) {
+        ours.del(address);
+        theirs.del(address);
+      } else if (op < 0.6) {
+        ours.checkpoint();
+        theirs.checkpoint();
+        depth++;
+      } else if (op < 0.7 && depth > 0) {
+        ours.commit();
+        theirs.commit();
+        depth--;
+      } else if (op < 0.8 && depth > 0) {
+        ours.revert();
+        theirs.revert();
+        depth--;
+      } else if (op < 0.85) {
+        const a = ours.flush().map(([k, e]) => `${k}:${rlpOf(e)}`);
+        const b = theirs.flush().map(([k, e]) => `${k}:${rlpOf(e)}`);
+        assert.deepEqual(a, b, `flush at step ${step}`);
+      }
+      for (const each of addresses) {
+        assert.equal(rlpOf(ours.get(each)), rlpOf(theirs.get(each)), `${each} at step ${step}`);
+      }
+    }
+    assert.equal(ours.size(), theirs.size());
+  });
+});
+
+/** Every node key of the state at `root` (account trie and storage tries), read from `store` only. */
+function stateNodeKeys(store: ChainStore, root: Uint8Array): Set<string> {
+  const keys = new Set<string>();
+  const visit = (hash: Uint8Array, accounts: boolean) => {
+    const key = bytesToUnprefixedHex(hash);
+    if (keys.has(key)) return;
+    const encoded = store.trie.getSync(key);
+    assert.ok(encoded, `trie node ${key} is missing from the store`);
+    keys.add(key);
+    walk(RLP.decode(encoded), accounts);
+  };
+  const child = (ref: unknown, accounts: boolean) => {
+    if (Array.isArray(ref)) walk(ref, accounts);
+    else if (ref instanceof Uint8Array && ref.length === 32) visit(ref, accounts);
+  };
+  const walk = (node: unknown, accounts: boolean) => {
+    if (!Array.isArray(node)) return;
+    if (node.length === 17) {
+      for (let i = 0; i < 16; i++) child(node[i], accounts);
+      return;
+    }
+    const [path, value] = node as [Uint8Array, unknown];
+    if (path[0] >> 4 < 2) child(value, accounts);
+    else if (accounts) {
+      const storageRoot = (RLP.decode(value as Uint8Array) as Uint8Array[])[2];
+      if (bytesToHex(storageRoot) !== EMPTY_ROOT) visit(storageRoot, false);
+    }
+  };
+  visit(root, true);
+  return keys;
+}
+
+const EMPTY_ROOT = "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421";
+
+describe("block building", () => {
+  test("the store keeps exactly the trie nodes the blocks' states use, and the state reads back after a restart", async () => {
+    const tmp = tempDir();
+    const chainId = 1337n;
+    const common = createSharedCommon(createChainCommon(chainId));
+    const [dev0, dev1] = deriveDevAccounts(2);
+    const nonces = new Map<string, bigint>();
+    const sign = (key: Hex, from: string, fields: { to?: Hex; data?: Hex; value?: bigint; gas: bigint }) => {
+      const nonce = nonces.get(from) ?? 0n;
+      nonces.set(from, nonce + 1n);
+      return createTx(
+        {
+          type: 2,
+          chainId,
+          nonce,
+          to: fields.to,
+          data: fields.data ?? "0x",
+          value: fields.value ?? 0n,
+          gasLimit: fields.gas,
+          maxFeePerGas: 100_000_000_000n,
+          maxPriorityFeePerGas: 1_000_000_000n,
+        },
+        { common },
+      )
+        .sign(hexToBytes(key))
+        .serialize();
+    };
+    // Runtime: SSTORE(calldata[32..64], calldata[0..32]); STOP.
+    const deploy = "0x67600035602035550060005260086018f3" as Hex;
+    const word = (n: bigint) =>
+      bytesToHex(setLengthLeft(hexToBytes(`0x${n.toString(16).padStart(2, "0")}`), 32)).slice(2);
+    const recipient = (i: number) => `0x${(0x5000 + i).toString(16).padStart(40, "0")}` as Hex;
+    let node = await createNode({ datadir: tmp.dir, blockTime: 0 });
+    try {
+      await node.sendRawTransaction(sign(dev0.privateKey, dev0.address, { data: deploy, gas: 100_000n }));
+      const store = getContractAddress({ from: dev0.address, nonce: 0n });
+      await node.mine();
+      const balances = new Map<string, bigint>();
+      const slots = new Map<bigint, bigint>();
+      for (let block = 0; block < 3; block++) {
+        for (let i = 0; i < 40; i++) {
+          const to = recipient(i + block * 7);
+          await node.sendRawTransaction(
+            sign(dev0.privateKey, dev0.address, { to, value: 1000n + BigInt(i), gas: 21_000n }),
+          );
+          balances.set(to, (balances.get(to) ?? 0n) + 1000n + BigInt(i));
+        }
+        for (let i = 0; i < 20; i++) {
+          // New slots, overwrites of earlier ones, and zeroing (a deletion in the storage trie).
+          const value = i % 5 === 4 ? 0n : BigInt(block * 100 + i + 1);
+          const slot = BigInt(i + block * 10);
+          slots.set(slot, value);
+          const data = `0x${word(value)}${word(slot)}` as Hex;
+          await node.sendRawTransaction(
+            sign(dev1.privateKey, dev1.address, { to: store, data, gas: 60_000n }),
+          );
+        }
+        await node.mine();
+      }
+      const head = node.head.header.number;
+      const roots = Array.from(
+        { length: Number(head) + 1 },
+        (_, n) => node.blockByNumber(BigInt(n))?.header.stateRoot,
+      );
+      await node.close();
+
+      const chain = new ChainStore(tmp.dir);
+      try {
+        const used = new Set<string>();
+        for (const root of roots) {
+          assert.ok(root);
+          for (const key of stateNodeKeys(chain, root)) used.add(key);
+        }
+        const stored = (chain.db.prepare("SELECT k FROM trie").all() as { k: Buffer }[])
+          .map((r) => r.k.toString("hex"))
+          .filter((k) => k.length === 64);
+        assert.deepEqual(new Set(stored), used, "trie nodes stored but used by no block's state");
+      } finally {
+        chain.close();
+      }
+
+      node = await createNode({ datadir: tmp.dir, blockTime: 0 });
+      const state = node.stateAt(await node.stateRootOf(node.head));
+      for (const [address, balance] of balances) {
+        assert.equal((await state.getAccount(createAddressFromString(address)))?.balance, balance, address);
+      }
+      const contract = createAddressFromString(store);
+      for (const [slot, value] of slots) {
+        const read = await state.getStorage(
+          contract,
+          setLengthLeft(hexToBytes(`0x${slot.toString(16).padStart(2, "0")}`), 32),
+        );
+        assert.equal(read.length === 0 ? 0n : BigInt(bytesToHex(read)), value, `slot ${slot}`);
+      }
+    } finally {
+      await node.close();
+      tmp.remove();
+    }
+  });
+});
