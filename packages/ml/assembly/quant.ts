@@ -31,6 +31,11 @@ const ROWS4: i32 = 100;
 // A row of nb blocks is followed by the nb scales (f32) and then the nb sums (i32) again, contiguous, so
 // the dot kernels load four blocks' scales or sums with one vector load.
 const QA: i32 = 104;
+
+// Byte masks kept in memory: V8 (Node 20) builds a v128 constant from immediates at every use (three
+// instructions, and binaryen copies a constant to each use), a load from here is one.
+const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15], 16);
+const HI2: usize = memory.data<u8>([48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48], 16);
 const AI8: usize = 8;
 const AI16: usize = 40;
 
@@ -357,7 +362,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
       else if (type == Q8_0) s = dotQ8_0(wr, ar, nb);
       else if (type == Q4_1) s = dotQ4_1(wr, ar, nb);
       else if (type == Q5_0 || type == Q5_1) s = dotQ5(wr, ar, nb, type == Q5_1);
-      else if (type == Q4_K || type == Q5_K) s = dotQ45K(wr, ar, nb >> 3, type == Q5_K);
+      else if (type == Q4_K) s = dotQ45K(wr, ar, nb >> 3, false);
+      else if (type == Q5_K) s = dotQ45K(wr, ar, nb >> 3, true);
       else if (type == Q6_K) s = dotQ6K(wr, ar, nb >> 3);
       else unreachable();
       finish(c + ((<usize>m * ldc + n) << 2), add, s);
@@ -394,7 +400,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 
 @inline function blockQ4_0(wb: usize, ab: usize): v128 {
   const q = v128.load(wb, 2);
-  return dot32u(ab, v128.and(q, i8x16.splat(0x0f)), nibHi(q));
+  return dot32u(ab, v128.and(q, v128.load(NIB)), nibHi(q));
 }
 
 // Q4_0 block wb (weights 0..15, recentred by the caller) against activation block values a0, a1 (as i8,
@@ -403,7 +409,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   if (ASC_FEATURE_RELAXED_SIMD) {
     const q = v128.load(wb, 2);
     const p = i16x8.add(
-      i16x8.relaxed_dot_i8x16_i7x16_s(a0, v128.and(q, i8x16.splat(0x0f))),
+      i16x8.relaxed_dot_i8x16_i7x16_s(a0, v128.and(q, v128.load(NIB))),
       i16x8.relaxed_dot_i8x16_i7x16_s(a1, nibHi(q)),
     );
     return i32x4.extadd_pairwise_i16x8_s(p);
@@ -607,14 +613,14 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
 
 // Bytes >> 4 (x86 has no byte shifts: a 16-bit shift and a mask).
 @inline function nibHi(q: v128): v128 {
-  return v128.and(i16x8.shr_u(q, 4), i8x16.splat(0x0f));
+  return v128.and(i16x8.shr_u(q, 4), v128.load(NIB));
 }
 
 // Sub-blocks 2c (low nibbles of qs[32c..32c+31]) and 2c+1 (high nibbles) of a Q4_K/Q5_K super-block, with
 // their scales broadcast in s0 and s1; Q5_K adds bit 2c / 2c+1 of qh (at wb + 16) as 16.
 @inline function kSubPair(wb: usize, qs: usize, ab: usize, c: i32, s0: v128, s1: v128, five: bool): v128 {
   const q0 = v128.load(qs + (<usize>c << 5)), q1 = v128.load(qs + (<usize>c << 5), 16);
-  const lo = i8x16.splat(0x0f);
+  const lo = v128.load(NIB);
   let l0 = v128.and(q0, lo), l1 = v128.and(q1, lo);
   let h0 = nibHi(q0), h1 = nibHi(q1);
   if (five) {
@@ -673,7 +679,7 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
   const o = <usize>part << 4;
   const ql = wb + (<usize>h << 6), qh = wb + 128 + (<usize>h << 5);
   const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
-  const lo = i8x16.splat(0x0f), hm = i8x16.splat(0x30);
+  const lo = v128.load(NIB), hm = v128.load(HI2);
   // bit pairs of H moved to bits 4-5 with 16-bit shifts (the mask drops what crosses bytes)
   const v1 = v128.or(v128.and(L0, lo), v128.and(i16x8.shl(H, 4), hm));
   const v2 = v128.or(v128.and(L1, lo), v128.and(i16x8.shl(H, 2), hm));
