@@ -3,37 +3,19 @@
 // names equals `openledger attribute` (a subprocess) over every served index file, stdin and argument
 // forms agree, and a snapshot published while the server runs is served without a restart.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type DatanetService, openDatanetService, seedWordnet } from "@openledger/datanet";
 import { devAccounts, startAnvil } from "@openledger/devnet";
 import { connect, deployProtocol } from "@openledger/sdk";
 import { privateKeyToAccount } from "viem/accounts";
 import { startApiServer } from "../src/api-server.ts";
 import { SnapshotIndexer } from "../src/attribution-indexes.ts";
+import { runCli } from "./helpers.ts";
 
-const BIN = resolve(fileURLToPath(import.meta.url), "../../bin/openledger.js");
 const accounts = devAccounts.map((a) => privateKeyToAccount(a.privateKey));
-
-function runCli(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args]);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? "");
-  });
-}
 
 describe("one attribution query over every served snapshot", () => {
   let anvil: Awaited<ReturnType<typeof startAnvil>>;
@@ -108,7 +90,7 @@ describe("one attribution query over every served snapshot", () => {
       [food.contributionId, motion.contributionId].map(String).sort((a, b) => Number(a) - Number(b)),
     );
     const snapshotArgs = served.flatMap((s) => ["--snapshot", s.path]);
-    const viaStdin = await runCli(["attribute", "--json", ...snapshotArgs, "-"], `${text}\n`);
+    const viaStdin = await runCli(["attribute", "--json", ...snapshotArgs, "-"], { stdin: `${text}\n` });
     assert.equal(viaStdin.code, 0, viaStdin.stderr);
     assert.deepEqual(JSON.parse(viaStdin.stdout), overHttp);
     const viaArgument = await runCli(["attribute", "--json", ...snapshotArgs, text]);

@@ -11,10 +11,9 @@ import { devAccounts } from "@openledger/common";
 import { openDatanetService } from "@openledger/datanet";
 import { readDeployment } from "@openledger/sdk";
 import { startApiServer } from "../src/api-server.ts";
-import { startL2Node } from "../src/genesis.ts";
 import { createLogger } from "../src/log.ts";
 import { resolveDevSigning } from "../src/options.ts";
-import { assertOneLineError, runCli } from "./helpers.ts";
+import { assertOneLineError, runCli, startDevL2 } from "./helpers.ts";
 
 describe("datanet commands for scripts", () => {
   let node: RunningNode;
@@ -29,17 +28,7 @@ describe("datanet commands for scripts", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "openledger-datanet-cli-"));
-    node = await startL2Node({
-      datadir: join(dir, "chain"),
-      port: 0,
-      host: "127.0.0.1",
-      blockTime: 0,
-      automine: true,
-      chainId: 1337n,
-      deployments: join(dir, "deployments"),
-      predeploy: true,
-      log: createLogger({ quiet: true }),
-    });
+    node = await startDevL2(dir);
     const common = ["--rpc", node.url, "--deployments", join(dir, "deployments")];
     const shared = [...common, "--data-dir", join(dir, "datanet")];
     datanet = (args) => runCli(["datanet", ...shared, ...args], { cwd: dir });

@@ -1,10 +1,11 @@
-// Runs the real `openledger` binary as a subprocess, as a user would.
+// Runs the real `openledger` binary as a subprocess, as a user would, and starts the dev L2 it talks to.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { RunningNode } from "@openledger/chain";
 
 export const BIN = resolve(fileURLToPath(import.meta.url), "../../bin/openledger.js");
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), "../../../..");
@@ -22,9 +23,10 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
+/** Runs the binary with `args`; `stdin`, when given, is written to it and closed. */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; stdin?: string } = {},
 ): Promise<Run> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -37,6 +39,25 @@ export function runCli(
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", fail);
     child.on("close", (code) => done({ code, stdout, stderr }));
+    if (options.stdin !== undefined) child.stdin.end(options.stdin);
+  });
+}
+
+/** The L2 node as `openledger up --automine` runs it, in `dir`: protocol predeployed, deployments in dir/deployments. */
+export async function startDevL2(dir: string): Promise<RunningNode> {
+  // loaded here, so the tests that only run the binary do not load the chain
+  const { startL2Node } = await import("../src/genesis.ts");
+  const { createLogger } = await import("../src/log.ts");
+  return startL2Node({
+    datadir: join(dir, "chain"),
+    port: 0,
+    host: "127.0.0.1",
+    blockTime: 0,
+    automine: true,
+    chainId: 1337n,
+    deployments: join(dir, "deployments"),
+    predeploy: true,
+    log: createLogger({ quiet: true }),
   });
 }
 

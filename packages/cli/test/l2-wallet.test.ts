@@ -13,9 +13,8 @@ import type { RunningNode } from "@openledger/chain";
 import { devAccounts } from "@openledger/common";
 import { openDatanetService } from "@openledger/datanet";
 import { startApiServer } from "../src/api-server.ts";
-import { startL2Node } from "../src/genesis.ts";
 import { createLogger } from "../src/log.ts";
-import { BIN, cleanEnv, lines, runCli } from "./helpers.ts";
+import { BIN, cleanEnv, lines, runCli, startDevL2 } from "./helpers.ts";
 
 describe("wallet commands on the L2", () => {
   let node: RunningNode;
@@ -24,17 +23,7 @@ describe("wallet commands on the L2", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "openledger-l2-"));
-    node = await startL2Node({
-      datadir: join(dir, "chain"),
-      port: 0,
-      host: "127.0.0.1",
-      blockTime: 0,
-      automine: true,
-      chainId: 1337n,
-      deployments: join(dir, "deployments"),
-      predeploy: true,
-      log: createLogger({ quiet: true }),
-    });
+    node = await startDevL2(dir);
     common = ["--rpc", node.url, "--deployments", join(dir, "deployments")];
   });
   after(async () => {
