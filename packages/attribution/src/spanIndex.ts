@@ -6,7 +6,6 @@ import { IndexFormatError, InvalidChunkError } from "./errors.ts";
 import {
   checkSections,
   checkTables,
-  compareBytes,
   END_OF_CHUNK,
   HEADER_BYTES,
   isCurrentHeader,
@@ -365,7 +364,7 @@ export class SpanIndex {
       let b = vocabStarts.length - 1;
       while (a < b) {
         const mid = (a + b) >>> 1;
-        const c = compareBytes(vocabBytes.subarray(vocabStarts[mid], vocabStarts[mid + 1]), words[i]);
+        const c = compareVocabularyWord(vocabBytes, vocabStarts[mid], vocabStarts[mid + 1], words[i]);
         if (c === 0) {
           out[i] = mid + 2;
           break;
@@ -545,6 +544,16 @@ export class SpanIndex {
   firstOccurrence(lo: number, hi: number): Occurrence {
     return this.occurrenceAt(this.minPosition(lo, hi));
   }
+}
+
+/** Compares vocabulary bytes [from, to) with `word` (byte order, shorter prefix first), in place. */
+function compareVocabularyWord(vocab: Uint8Array, from: number, to: number, word: Uint8Array): number {
+  const n = Math.min(to - from, word.length);
+  for (let i = 0; i < n; i++) {
+    const d = vocab[from + i] - word[i];
+    if (d !== 0) return d;
+  }
+  return to - from - word.length;
 }
 
 /** Views of the sections of `bytes` (a file read whole, or its "front" or "back" tables read at `at`). */
