@@ -462,6 +462,33 @@ describe("OpenLoRA through the openai client", () => {
     });
     assert.equal(raw.status, 400);
     assert.equal(((await raw.json()) as { error: { type: string } }).error.type, "invalid_request_error");
+    // sampling fields out of range, unsupported forms and hostile ensembles: each names its field
+    const param = async (body: Record<string, unknown>, want: string, status = 400) =>
+      assert.rejects(
+        client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming),
+        (err: InstanceType<typeof OpenAI.APIError>) => {
+          assert.deepEqual([err.status, err.param], [status, want], err.message);
+          return true;
+        },
+      );
+    const q = { model: "demo-a", prompt: "x" };
+    await param({ ...q, stop: ["a", "b", "c", "d", "e"] }, "stop");
+    await param({ ...q, logprobs: 6 }, "logprobs");
+    await param({ ...q, top_p: 1.5 }, "top_p");
+    await param({ ...q, seed: "x" }, "seed");
+    await param({ ...q, prompt: [1, 2, 3] }, "prompt");
+    await param({ ...q, prompt: "" }, "prompt");
+    await param({ ...q, echo: true }, "echo");
+    const ens = (adapters: unknown) => ({ model: "demo-base", prompt: "x", openledger: { adapters } });
+    await param(ens([]), "openledger.adapters");
+    await param(ens(Array.from({ length: 9 }, () => ({ model: "demo-a" }))), "openledger.adapters");
+    await param(ens([{ model: "demo-a", weight: "heavy" }]), "openledger.adapters[0].weight");
+    await param(ens([{ model: "demo-a", weight: 1e9 }]), "openledger.adapters[0].weight");
+    await param(ens([{ model: 7 }]), "openledger.adapters[0].model");
+    await param(ens([{ model: "demo-base" }]), "openledger.adapters");
+    await param(ens([{ model: "no-such-adapter" }]), "model", 404);
+    // 'model' names an adapter the ensemble leaves out
+    await param({ ...ens([{ model: "demo-b" }]), model: "demo-a" }, "openledger.adapters");
     const big = await fetch(`${server.url}/v1/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
