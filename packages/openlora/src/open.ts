@@ -45,7 +45,7 @@ export async function openOpenLora(o: OpenOpenLoraOptions): Promise<OpenLora> {
     for (const b of bases) backends[key(b)] = cpp;
   }
   if (o.remote) {
-    const remote = new RemoteBackend({ workers: o.remote.workers });
+    const remote = new RemoteBackend({ workers: o.remote.workers, blobs });
     for (const b of o.remote.bases) backends[key(b)] = remote;
   }
   return new OpenLora({

@@ -1,4 +1,7 @@
 import { createHash } from "node:crypto";
+import type { BlobStore } from "@openledger/datanet";
+import { tokenizerFromHfJson } from "@openledger/ml";
+import { readBlob } from "./content.ts";
 import { BackendUnavailableError, InvalidRequestError, OpenLoraError, QueueFullError } from "./errors.ts";
 import type {
   Backend,
@@ -31,6 +34,12 @@ export interface RemoteBackendOptions {
   workers: RemoteWorker[];
   /** seconds between health checks of each worker (default 5) */
   healthIntervalSeconds?: number;
+  /**
+   * The content store: with it a request's prompt is counted with its base model's published
+   * tokenizer before it is sent, so admission (the payer's hold) sees the real prompt size; without
+   * it the count is known only from the worker's answer.
+   */
+  blobs?: BlobStore;
 }
 
 interface WorkerState {
@@ -51,8 +60,9 @@ export class RemoteBackend implements Backend {
   readonly kind = "remote";
   private readonly workers: WorkerState[];
   private readonly timer: NodeJS.Timeout;
+  private readonly tokenizers = new Map<string, Promise<ReturnType<typeof tokenizerFromHfJson>>>();
 
-  constructor(options: RemoteBackendOptions) {
+  constructor(private readonly options: RemoteBackendOptions) {
     if (options.workers.length === 0)
       throw new BackendUnavailableError("a remote backend needs at least one worker");
     this.workers = options.workers.map((w) => ({
@@ -128,15 +138,32 @@ export class RemoteBackend implements Backend {
         "ensembles run on the embedded backend only; this base model is served remotely",
         "openledger.adapters",
       );
+    const promptTokens = await this.countPrompt(req);
     let used = false;
     return {
-      promptTokens: 0,
+      promptTokens,
       run: async (onEvent, signal) => {
         if (used) throw new Error("a prepared generation runs once");
         used = true;
         return this.run(req, onEvent, signal);
       },
     };
+  }
+
+  /** The prompt's length in its base model's tokens (0 without a content store). */
+  private async countPrompt(req: GenerationRequest): Promise<number> {
+    const { blobs } = this.options;
+    if (!blobs) return 0;
+    const cid = req.model.tokenizerCid;
+    let t = this.tokenizers.get(cid);
+    if (!t) {
+      t = readBlob(blobs, cid, `tokenizer of ${req.model.baseModel.name}`).then((bytes) =>
+        tokenizerFromHfJson(new TextDecoder().decode(bytes)),
+      );
+      this.tokenizers.set(cid, t);
+      t.catch(() => this.tokenizers.delete(cid));
+    }
+    return (await t).encode(req.prompt).length;
   }
 
   private async run(

@@ -575,6 +575,20 @@ describe("OpenLoRA through the openai client", () => {
           ["demo-b", "remote", true, "length"],
         ],
       );
+      // the prompt is counted before it is sent (what admission sees), as the embedded backend counts it
+      const params = { maxTokens: 3, temperature: 0, topP: 1, seed: 0, stop: [] };
+      const started = await front.lora.start({
+        model: "demo-b",
+        prompt: "apple: pear:",
+        params,
+        tenant: "t",
+      });
+      const local = await server.lora.start({ model: "demo-b", prompt: "apple: pear:", params, tenant: "t" });
+      assert.ok(started.promptTokens > 0);
+      assert.equal(started.promptTokens, local.promptTokens);
+      const never = new AbortController().signal;
+      const [ran, ranLocal] = await Promise.all([started.run(() => {}, never), local.run(() => {}, never)]);
+      assert.deepEqual(ran, ranLocal);
 
       // a client leaving the front stops the row on the worker
       const tokensBefore = metric(await workerMetrics(), "openlora_generated_tokens_total");
