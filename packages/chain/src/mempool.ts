@@ -35,6 +35,8 @@ const PRICE_BUMP = 10n;
 export class TxPool {
   private readonly bySender = new Map<string, Map<bigint, PoolTx>>();
   private readonly byHash = new Map<string, PoolTx>();
+  /** Per sender, nonces [from, to) known to be all in the pool; forgotten when one of its transactions leaves. */
+  private readonly runs = new Map<string, { from: bigint; to: bigint }>();
   private seq = 0;
 
   constructor(readonly limits: PoolLimits = DEFAULT_POOL_LIMITS) {}
@@ -50,8 +52,17 @@ export class TxPool {
   /** The next nonce for `sender` counting its contiguous pool transactions after `stateNonce`. */
   nextNonce(sender: string, stateNonce: bigint): bigint {
     const txs = this.bySender.get(sender);
+    const run = this.runs.get(sender);
+    let from = stateNonce;
     let n = stateNonce;
+    // Resume after the run found last time instead of walking every pooled nonce again (each
+    // admission asks, so the walk made a sender's burst quadratic).
+    if (run && run.from <= stateNonce && stateNonce <= run.to) {
+      from = run.from;
+      n = run.to;
+    }
     while (txs?.has(n)) n++;
+    if (txs) this.runs.set(sender, { from, to: n });
     return n;
   }
 
@@ -85,6 +96,7 @@ export class TxPool {
     const entry = this.byHash.get(hashHex);
     if (!entry) return undefined;
     this.byHash.delete(hashHex);
+    this.runs.delete(entry.sender);
     const txs = this.bySender.get(entry.sender);
     txs?.delete(entry.nonce);
     if (txs?.size === 0) this.bySender.delete(entry.sender);

@@ -16,6 +16,7 @@ import { DecodedAccountCache } from "../src/accountCache.ts";
 import { createChainCommon, createSharedCommon } from "../src/chainConfig.ts";
 import { deriveDevAccounts } from "../src/devAccounts.ts";
 import { createNode } from "../src/index.ts";
+import { TxPool } from "../src/mempool.ts";
 import { ChainStore } from "../src/store.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -30,6 +31,42 @@ function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+describe("TxPool.nextNonce", () => {
+  test("follows additions, a removal inside the run, and a state nonce that moves back (evm_revert)", () => {
+    const pool = new TxPool({ perSender: 100, total: 100, maxNonceGap: 100 });
+    const add = (nonce: bigint) => {
+      const hashHex = `0x${nonce.toString(16).padStart(64, "0")}`;
+      pool.add(
+        {
+          tx: undefined as never,
+          raw: new Uint8Array(),
+          hash: hexToBytes(hashHex as Hex),
+          hashHex,
+          sender: "a",
+          nonce,
+          maxFee: 10n,
+          tip: 1n,
+        },
+        0n,
+      );
+      return hashHex;
+    };
+    const hashes = [0n, 1n, 2n, 3n, 4n].map(add);
+    assert.equal(pool.nextNonce("a", 0n), 5n);
+    add(5n);
+    assert.equal(pool.nextNonce("a", 0n), 6n);
+    assert.equal(pool.nextNonce("a", 2n), 6n);
+    pool.remove(hashes[3]);
+    assert.equal(pool.nextNonce("a", 0n), 3n);
+    assert.equal(pool.nextNonce("a", 4n), 6n);
+    // The state nonce moved back below what the pool holds: nothing from 0 is pooled any more.
+    pool.remove(hashes[0]);
+    assert.equal(pool.nextNonce("a", 0n), 0n);
+    assert.equal(pool.nextNonce("a", 1n), 3n);
+    assert.equal(pool.nextNonce("b", 7n), 7n);
+  });
+});
 
 describe("DecodedAccountCache", () => {
   test("answers, flushes and rolls back as @ethereumjs's AccountCache over a seeded sequence of operations", () => {
