@@ -108,6 +108,38 @@ for (const [threads, relaxedSimd] of [
   });
 }
 
+test("block scales that are f16 subnormals (weights below about 1e-4) decode to the same values", async () => {
+  // the kernels convert such scales without a subnormal f32 on the way (a slow path on x86): same values
+  const e = await Engine.create({ threads: 1, maxMemoryMiB: 64 });
+  try {
+    for (const type of ["Q4_0", "Q8_0", "Q4_K", "Q6_K"] as const) {
+      const N = 8;
+      const K = 256;
+      const data = randomData(N * K, 13, 2e-4);
+      const bytes = encodeTensor(type, data, "w");
+      const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType[type], N, K);
+      W.bytes.set(bytes);
+      const decoded = decodeTensor(GgmlType[type], bytes, N * K, "w");
+      assert.ok(
+        decoded.some((v) => v !== 0 && Math.abs(v) < 6.1e-5),
+        `${type}: values in f16's subnormal range`,
+      );
+      const rows = e.alloc(N * K);
+      e.dequantRows(W, 0, N, rows);
+      assert.deepEqual(rows.f32, decoded, `${type} dequant_rows`);
+      const xs = randomData(K, 14);
+      const x = e.from(xs);
+      const out = e.alloc(N);
+      e.linear(x, W, out, 1, N, K);
+      const err = relErr(out.f32, ref.matmulABt(xs, decoded, 1, N, K));
+      assert.ok(err < 0.02, `${type}: relative error ${err}`);
+      for (const b of [W, rows, x, out]) b.free();
+    }
+  } finally {
+    await e.close();
+  }
+});
+
 test("repacked four rows at a time: the same values and products as stored; other shapes stay as stored", async () => {
   for (const [threads, relaxedSimd] of [
     [1, false],
