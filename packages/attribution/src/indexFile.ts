@@ -4,7 +4,7 @@ import { IndexFormatError } from "./errors.ts";
 
 /** The span index file format (README, "Index"): header, sections, checks. */
 const MAGIC = "OLSPANIX";
-export const SPAN_INDEX_VERSION = 2;
+export const SPAN_INDEX_VERSION = 3;
 export const HEADER_BYTES = 64;
 /** Symbol of a chunk end in the symbol string; word symbols are their vocabulary rank + 2. */
 export const END_OF_CHUNK = 1;
@@ -30,6 +30,8 @@ export interface RawSections {
   symbols: Uint32Array;
   /** Corpus positions of the words, in suffix order. */
   suffixes: Uint32Array;
+  /** Per suffix-array entry: the symbol after its first word (a two-word search reads nothing else). */
+  second: Uint32Array;
   chunkFirstWord: Uint32Array;
   chunkIndex: Uint32Array;
   contributionId: BigUint64Array;
@@ -45,7 +47,8 @@ export function sectionLayout({ chunks, words, vocabSize, vocabBytes }: HeaderCo
   const bucketStarts = align8(vocab + vocabBytes);
   const symbols = align8(bucketStarts + 4 * (vocabSize + 1));
   const suffixes = align8(symbols + 4 * (words + chunks));
-  const chunkFirstWord = align8(suffixes + 4 * words);
+  const second = align8(suffixes + 4 * words);
+  const chunkFirstWord = align8(second + 4 * words);
   const chunkIndex = align8(chunkFirstWord + 4 * (chunks + 1));
   const contributionId = align8(chunkIndex + 4 * chunks);
   const contentHash = contributionId + 8 * chunks;
@@ -55,6 +58,7 @@ export function sectionLayout({ chunks, words, vocabSize, vocabBytes }: HeaderCo
     bucketStarts,
     symbols,
     suffixes,
+    second,
     chunkFirstWord,
     chunkIndex,
     contributionId,
@@ -132,6 +136,7 @@ function fileParts(root: Hex, s: RawSections): { at: number; bytes: Uint8Array }
     part(s.bucketStarts, layout.bucketStarts),
     part(s.symbols, layout.symbols),
     part(s.suffixes, layout.suffixes),
+    part(s.second, layout.second),
     part(s.chunkFirstWord, layout.chunkFirstWord),
     part(s.chunkIndex, layout.chunkIndex),
     part(s.contributionId, layout.contributionId),
@@ -203,14 +208,15 @@ export function checkTables(
 /**
  * The full check of an index loaded into memory, in sequential passes, so a corrupt file fails here
  * instead of answering wrongly: every word position holds a vocabulary symbol and every chunk end
- * the end symbol, and each suffix-array entry is a word position in its first word's bucket.
+ * the end symbol, each suffix-array entry is a word position in its first word's bucket, and each
+ * second-word entry is the symbol after it.
  */
 export function checkSections(s: RawSections, source: string): void {
   const words = s.suffixes.length;
   const bad = (what: string) => new IndexFormatError(`${source}: corrupt index (${what})`);
   checkTables(s, words, source);
   const vocabSize = s.vocabStarts.length - 1;
-  const { symbols, suffixes, chunkFirstWord, bucketStarts } = s;
+  const { symbols, suffixes, second, chunkFirstWord, bucketStarts } = s;
   const chunks = chunkFirstWord.length - 1;
   for (let c = 0; c < chunks; c++) {
     const end = chunkFirstWord[c + 1] + c;
@@ -222,6 +228,7 @@ export function checkSections(s: RawSections, source: string): void {
   for (let r = 0; r < vocabSize; r++) {
     for (let x = bucketStarts[r]; x < bucketStarts[r + 1]; x++) {
       if (!(suffixes[x] < symbols.length) || symbols[suffixes[x]] !== r + 2) throw bad("suffix array");
+      if (second[x] !== symbols[suffixes[x] + 1]) throw bad("second words");
     }
   }
 }

@@ -31,6 +31,7 @@ const MAX_POSITIONS = 0xffff_fffe;
 interface Sections {
   symbols: PagedArray;
   suffixes: PagedArray;
+  second: PagedArray;
   vocabStarts: Uint32Array;
   vocabBytes: Uint8Array;
   bucketStarts: Uint32Array;
@@ -199,12 +200,15 @@ export class SpanIndex {
     const suffixes = new Uint32Array(words);
     let k = 0;
     for (let x = 0; x < sa.length; x++) if (symbols[sa[x]] >= 2) suffixes[k++] = sa[x];
+    const second = new Uint32Array(words);
+    for (let x = 0; x < words; x++) second[x] = symbols[suffixes[x] + 1];
     return SpanIndex.#inMemory(root.toLowerCase() as Hex, {
       vocabStarts,
       vocabBytes,
       bucketStarts,
       symbols: new Uint32Array(symbols.buffer, 0, n),
       suffixes,
+      second,
       chunkFirstWord,
       chunkIndex,
       contributionId,
@@ -217,6 +221,7 @@ export class SpanIndex {
       ...a,
       symbols: PagedArray.of(a.symbols),
       suffixes: PagedArray.of(a.suffixes),
+      second: PagedArray.of(a.second),
       contentHash: (c) => a.contentHash.subarray(32 * c, 32 * c + 32),
       bytes: () => file ?? serialize(root, a),
       writeFile: (path) => writeSections(path, root, a),
@@ -314,15 +319,18 @@ export class SpanIndex {
       const addon = opts.access === "pread" ? null : mmapAddon();
       let symbols: PagedArray;
       let suffixes: PagedArray;
+      let second: PagedArray;
       let budget: PageBudget | undefined;
       if (addon) {
         const map = (offset: number, length: number) => new Uint32Array(addon.map(fd, offset, 4 * length));
         symbols = PagedArray.of(map(layout.symbols, counts.words + counts.chunks));
         suffixes = PagedArray.of(map(layout.suffixes, counts.words));
+        second = PagedArray.of(map(layout.second, counts.words));
       } else {
         budget = new PageBudget(opts.cacheBytes ?? 64 * 1024 * 1024, PAGE_BYTES);
         symbols = PagedArray.fromFile(fd, layout.symbols, counts.words + counts.chunks, 4, budget, path);
         suffixes = PagedArray.fromFile(fd, layout.suffixes, counts.words, 4, budget, path);
+        second = PagedArray.fromFile(fd, layout.second, counts.words, 4, budget, path);
       }
       const contentHash = chunkTables.contentHash;
       const sections: Sections = {
@@ -334,6 +342,7 @@ export class SpanIndex {
         contributionId: chunkTables.contributionId,
         symbols,
         suffixes,
+        second,
         contentHash: (c) => contentHash.subarray(32 * c, 32 * c + 32),
         bytes: () => readFileSync(path),
         writeFile: (to) => copyFileSync(path, to),
@@ -417,13 +426,16 @@ export class SpanIndex {
         const key = first * this.#radix + next;
         const hit = this.#prefixes.get(key);
         if (hit === undefined) {
-          lo = this.#narrow(lo, hi, k, next);
+          lo = this.#narrowSecond(lo, hi, next);
           hi = this.#hi;
           if (this.#prefixes.size >= PREFIX_CACHE) this.#prefixes.clear();
           this.#prefixes.set(key, [lo, hi]);
         } else {
           [lo, hi] = hit;
         }
+      } else if (k === 1) {
+        lo = this.#narrowSecond(lo, hi, next);
+        hi = this.#hi;
       } else {
         lo = this.#narrow(lo, hi, k, next);
         hi = this.#hi;
@@ -478,6 +490,30 @@ export class SpanIndex {
     }
     this.#hi = a;
     return a;
+  }
+
+  /**
+   * #narrow for the second word inside a first word's bucket, on the second-word array: no suffix or
+   * symbol read, and the last steps of the search stay inside one page.
+   */
+  #narrowSecond(lo: number, hi: number, symbol: number): number {
+    const second = this.#s.second;
+    let a = lo;
+    let b = hi;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (second.at(mid) < symbol) a = mid + 1;
+      else b = mid;
+    }
+    const first = a;
+    b = hi;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (second.at(mid) <= symbol) a = mid + 1;
+      else b = mid;
+    }
+    this.#hi = a;
+    return first;
   }
 
   /**
@@ -577,6 +613,7 @@ function viewSections(
     bucketStarts: front ? new Uint32Array(ab, base + layout.bucketStarts, vocabSize + 1) : none,
     symbols: whole ? new Uint32Array(ab, base + layout.symbols, words + chunks) : none,
     suffixes: whole ? new Uint32Array(ab, base + layout.suffixes, words) : none,
+    second: whole ? new Uint32Array(ab, base + layout.second, words) : none,
     chunkFirstWord: back ? new Uint32Array(ab, base + layout.chunkFirstWord, chunks + 1) : none,
     chunkIndex: back ? new Uint32Array(ab, base + layout.chunkIndex, chunks) : none,
     contributionId: back

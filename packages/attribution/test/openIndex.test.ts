@@ -67,16 +67,21 @@ describe("SpanIndex.open (memory-mapped, or positioned reads)", () => {
     }
   });
 
-  test("a version 1 file is refused with a rebuild hint, and isCurrentFile tells it apart", () => {
-    const old = join(dir, "v1.spanidx");
-    const bytes = Uint8Array.from(readFileSync(path));
-    bytes[8] = 1;
-    writeFileSync(old, bytes);
-    for (const access of ["mmap", "pread"] as const) {
-      assert.throws(() => SpanIndex.open(old, { access }), /version 1 is an older layout.*rebuild/);
+  test("older versions are refused with a rebuild hint, and isCurrentFile tells them apart", () => {
+    for (const version of [1, 2]) {
+      const old = join(dir, `v${version}.spanidx`);
+      const bytes = Uint8Array.from(readFileSync(path));
+      bytes[8] = version;
+      writeFileSync(old, bytes);
+      for (const access of ["mmap", "pread"] as const) {
+        assert.throws(
+          () => SpanIndex.open(old, { access }),
+          new RegExp(`version ${version} is an older layout.*rebuild`),
+        );
+      }
+      assert.throws(() => SpanIndex.load(bytes), IndexFormatError);
+      assert.equal(SpanIndex.isCurrentFile(old), false);
     }
-    assert.throws(() => SpanIndex.load(bytes), IndexFormatError);
-    assert.equal(SpanIndex.isCurrentFile(old), false);
     assert.equal(SpanIndex.isCurrentFile(path), true);
     assert.equal(SpanIndex.isCurrentFile(join(dir, "missing.spanidx")), false);
   });

@@ -265,8 +265,8 @@ describe("span-v1 determinism and the index file", () => {
       /bad magic/,
     );
     const future = file.slice();
-    future[8] = 3;
-    assert.throws(() => SpanIndex.load(future), /version 3/);
+    future[8] = 4;
+    assert.throws(() => SpanIndex.load(future), /version 4/);
     const idx = SpanIndex.load(file);
     // Point one suffix-array entry past the last position.
     const view = new DataView(file.buffer, file.byteOffset);
