@@ -15,6 +15,9 @@ export interface FineTuningRoutesOptions {
   maxUploadBytes?: number;
 }
 
+/** The longest a worker's claim may wait for a job (its long poll). */
+export const MAX_CLAIM_WAIT_MS = 30_000;
+
 export function jobObject(job: Job): Record<string, unknown> {
   const s = job.spec;
   const r = job.result;
@@ -101,6 +104,8 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: FineTuningRou
   };
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
+  // workers' long polls would hold the server's close for their whole wait
+  app.addHook("preClose", async () => f.stopWaiting());
   app.addContentTypeParser(
     "application/octet-stream",
     { parseAs: "buffer", bodyLimit: maxUpload },
@@ -248,8 +253,23 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: FineTuningRou
   app.register(async (w) => {
     w.addHook("onRequest", authorise);
     w.post("/v1/factory/worker/claim", async (req, reply) => {
-      const body = (req.body ?? {}) as { worker?: string };
-      const claimed = f.claim(body.worker ?? "");
+      const body = (req.body ?? {}) as { worker?: string; wait_ms?: unknown };
+      const waitMs = body.wait_ms ?? 0;
+      if (
+        typeof waitMs !== "number" ||
+        !Number.isInteger(waitMs) ||
+        waitMs < 0 ||
+        waitMs > MAX_CLAIM_WAIT_MS
+      ) {
+        throw new InvalidRequestError(
+          "invalid_wait",
+          `wait_ms must be an integer in 0..${MAX_CLAIM_WAIT_MS}`,
+          "wait_ms",
+        );
+      }
+      const gone = new AbortController();
+      reply.raw.once("close", () => gone.abort());
+      const claimed = await f.claimOrWait(body.worker ?? "", waitMs, gone.signal);
       if (!claimed) return reply.code(204).send();
       return {
         job: { id: claimed.job.id, spec: claimed.job.spec, attempt: claimed.job.attempt },

@@ -73,6 +73,10 @@ export class FactoryService {
   private readonly children = new Set<ChildProcess>();
   private readonly requeueTimer: NodeJS.Timeout;
   private readonly publishing = new SerialQueue();
+  /** workers' long polls waiting for a job to be queued */
+  private readonly waiting = new Set<() => void>();
+  /** set when the HTTP server starts closing: long polls end at once and claim nothing */
+  private draining = false;
 
   constructor(readonly options: FactoryServiceOptions) {
     this.store = new JobStore(join(options.dataDir, "jobs.sqlite"));
@@ -80,7 +84,12 @@ export class FactoryService {
     this.datanets = options.datanets;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.checkpointEvery = options.checkpointEvery ?? 10;
-    this.requeueTimer = setInterval(() => this.store.requeueExpired(), Math.min(1000, this.leaseMs / 2));
+    this.requeueTimer = setInterval(
+      () => {
+        if (this.store.requeueExpired().length > 0) this.wakeWaiting();
+      },
+      Math.min(1000, this.leaseMs / 2),
+    );
     this.requeueTimer.unref();
   }
 
@@ -103,6 +112,7 @@ export class FactoryService {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWaiting();
     clearInterval(this.requeueTimer);
     await Promise.all([...this.children].map((c) => stopChild(c)));
     await this.publishing.idle();
@@ -118,6 +128,7 @@ export class FactoryService {
       (name) => this.nameInUse(name),
     );
     const job = this.store.create(spec);
+    this.wakeWaiting();
     this.store.addEvent(
       job.id,
       "info",
@@ -163,6 +174,38 @@ export class FactoryService {
       );
     }
     return { ...lease, checkpoint: last ? { step: last.step, cid: last.cid } : null };
+  }
+
+  /**
+   * claim(), but with an empty queue it waits up to `waitMs` for a job to be queued (a long poll), so
+   * an idle worker starts a new job at once instead of at its next poll. `gone` (the caller hung up)
+   * ends the wait without claiming anything.
+   */
+  async claimOrWait(worker: string, waitMs: number, gone?: AbortSignal) {
+    const now = this.claim(worker);
+    if (now || waitMs <= 0 || this.draining) return now;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        gone?.removeEventListener("abort", done);
+        this.waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      gone?.addEventListener("abort", done);
+      this.waiting.add(done);
+    });
+    return this.draining || gone?.aborted ? null : this.claim(worker);
+  }
+
+  private wakeWaiting(): void {
+    for (const wake of [...this.waiting]) wake();
+  }
+
+  /** Ends every long poll now and refuses new waits (the HTTP server is closing). */
+  stopWaiting(): void {
+    this.draining = true;
+    this.wakeWaiting();
   }
 
   heartbeat(

@@ -40,6 +40,9 @@ interface Claim {
   checkpointEvery: number;
 }
 
+/** How long an idle worker's claim waits on the server for a job to be queued. */
+const CLAIM_WAIT_MS = 20_000;
+
 /** The lease was lost or the job cancelled: stop working on it. */
 class LeaseLostError extends Error {
   override name = "LeaseLostError";
@@ -54,7 +57,7 @@ class ServerClient {
   async call(
     method: string,
     path: string,
-    opts: { lease?: string; json?: unknown; bytes?: Uint8Array } = {},
+    opts: { lease?: string; json?: unknown; bytes?: Uint8Array; signal?: AbortSignal } = {},
   ) {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     if (opts.lease) headers["openledger-lease"] = opts.lease;
@@ -66,7 +69,7 @@ class ServerClient {
       headers["content-type"] = "application/octet-stream";
       body = opts.bytes;
     }
-    const res = await fetch(new URL(path, this.base), { method, headers, body });
+    const res = await fetch(new URL(path, this.base), { method, headers, body, signal: opts.signal });
     if (res.status === 409) {
       const b = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
       throw new LeaseLostError(b?.error?.message ?? "lease lost");
@@ -109,10 +112,21 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const log = o.log ?? (() => undefined);
   let done = 0;
   while (!o.signal?.aborted) {
-    const res = await client.call("POST", "/v1/factory/worker/claim", { json: { worker: o.worker } });
+    const asked = Date.now();
+    let res: Response;
+    try {
+      res = await client.call("POST", "/v1/factory/worker/claim", {
+        json: { worker: o.worker, wait_ms: o.once ? 0 : CLAIM_WAIT_MS },
+        signal: o.signal,
+      });
+    } catch (err) {
+      if (o.signal?.aborted) return done;
+      throw err;
+    }
     if (res.status === 204) {
       if (o.once) return done;
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      // the server answered before the wait was up (it is closing, or does not long-poll): pause
+      if (Date.now() - asked < CLAIM_WAIT_MS / 2) await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
       continue;
     }
     const claim = (await res.json()) as Claim;

@@ -51,6 +51,8 @@ describe("the openledger train / jobs / models commands", () => {
     assert.match(run.stdout, /succeeded/);
     assert.match(run.stdout, /published {3}model \d+ version 1/);
     assert.match(run.stdout, /Published ft:demo-base:cli/);
+    // the progress bar (on stderr; without a terminal, every 10th and the last step as lines)
+    assert.match(run.stderr, /^\[#{28}\] (\d+)\/\1 loss \d+\.\d{4} lr \d\.\d{2}e[-+]\d+ \d+ tok\/s eta 0s$/m);
 
     const list = await cli(["jobs", "list", "--api", fx.url]);
     assert.match(list.stdout, new RegExp(`${id}  succeeded`));

@@ -359,18 +359,19 @@ describe("fine-tuning jobs", () => {
     const auth = { authorization: `Bearer ${fx.factory.options.workerToken}` };
     const models = await modelCount(fx);
     const hostile = async (suffix: string, gguf: Uint8Array, metrics: Record<string, unknown>) => {
+      // the claim is a long poll: asked with an empty queue, it answers with the job queued meanwhile
+      const claim = fetch(`${fx.url}/v1/factory/worker/claim`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ worker: "hostile", wait_ms: 30_000 }),
+      });
       const job = await fx.factory.createJob({
         model: "demo-base",
         training_file: fx.snapshot,
         suffix,
         hyperparameters: tiny,
       });
-      const claim = await fetch(`${fx.url}/v1/factory/worker/claim`, {
-        method: "POST",
-        headers: { ...auth, "content-type": "application/json" },
-        body: JSON.stringify({ worker: "hostile" }),
-      });
-      const { job: claimed, lease } = (await claim.json()) as {
+      const { job: claimed, lease } = (await (await claim).json()) as {
         job: { id: string };
         lease: { token: string };
       };
@@ -431,6 +432,15 @@ describe("fine-tuning jobs", () => {
     assert.equal((await claim()).status, 401);
     assert.equal((await claim("Bearer wrong")).status, 401);
     const auth = `Bearer ${fx.factory.options.workerToken}`;
+    for (const wait of [-1, 1.5, "10", 3_600_000]) {
+      const res = await fetch(`${fx.url}/v1/factory/worker/claim`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: auth },
+        body: JSON.stringify({ worker: "w", wait_ms: wait }),
+      });
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, "invalid_wait");
+    }
     const done = (await openai.fineTuning.jobs.list()).data.find((j) => j.status === "succeeded")!;
     const hb = await fetch(`${fx.url}/v1/factory/worker/jobs/${done.id}/heartbeat`, {
       method: "POST",
