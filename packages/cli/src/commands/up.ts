@@ -9,6 +9,13 @@ import {
   parseSeconds,
   resolveDevSigning,
 } from "../options.ts";
+import {
+  collect,
+  parseBaseName,
+  parseRemoteWorker,
+  type RemoteWorkerOption,
+  resolveBackends,
+} from "../serving-options.ts";
 
 interface UpOptions {
   datadir: string;
@@ -29,6 +36,9 @@ interface UpOptions {
   batchAge: number;
   corsOrigin?: string[];
   devSigning?: boolean;
+  llamacppBase?: string[];
+  remoteBase?: string[];
+  remoteWorker?: RemoteWorkerOption[];
 }
 
 function parseCount(value: string): number {
@@ -82,9 +92,25 @@ export function registerUpCommand(program: Command): void {
       256,
     )
     .option("--batch-age <seconds>", "... or once its oldest answer is this old", parseSeconds, 15)
+    .option(
+      "--llamacpp-base <name>",
+      "serve this base model (name or file hash) and its adapters with llama.cpp instead of the embedded engine; repeatable",
+      collect(parseBaseName),
+    )
+    .option(
+      "--remote-base <name>",
+      "send this base model's requests (name or file hash) to the --remote-worker engines; repeatable",
+      collect(parseBaseName),
+    )
+    .option(
+      "--remote-worker <[kind=]url>",
+      "an OpenAI-compatible engine on another machine: openlora= (default), vllm= or lorax= then its /v1 URL; repeatable",
+      collect(parseRemoteWorker),
+    )
     .action(async (_opts, command: Command) => {
       const { options, log, print } = commandContext<UpOptions>(command);
       const devSigning = resolveDevSigning(options.devSigning, options.host); // before anything starts
+      const backends = resolveBackends(options);
       const { privateKeyToAccount } = await import("viem/accounts");
       const { readDeployment } = await import("@openledger/sdk");
       const { devAccounts } = await import("@openledger/devnet");
@@ -148,6 +174,7 @@ export function registerUpCommand(program: Command): void {
           rpcUrl: chain.url,
           modelRegistry: deployment.addresses.modelRegistry!,
           dataDir: options.datadir,
+          ...backends,
         });
         closers.push(() => openlora.close());
         let payable: import("../payable-inference.ts").PayableInference | undefined;
