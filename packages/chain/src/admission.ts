@@ -116,6 +116,7 @@ export class Admission {
     try {
       const tx = createTxFromRLP(raw, { common: this.ctx.common, freeze: false });
       rememberSender(tx);
+      rememberEncoding(tx);
       Object.freeze(tx);
       return tx;
     } catch (err) {
@@ -148,6 +149,19 @@ function rememberSender(tx: TypedTransaction): void {
   tx.getSenderAddress = () => {
     sender ??= derive();
     return sender;
+  };
+}
+
+/**
+ * A block re-encodes each transaction for its transactions root and again for its own encoding
+ * (@ethereumjs builds the RLP afresh on every `serialize` call): the first encoding is kept.
+ */
+function rememberEncoding(tx: TypedTransaction): void {
+  const encode = tx.serialize.bind(tx);
+  let encoded: Uint8Array | undefined;
+  tx.serialize = () => {
+    encoded ??= encode();
+    return encoded;
   };
 }
 
