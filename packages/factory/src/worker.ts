@@ -167,6 +167,15 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
     flushing = flushing.then(send, send);
     return flushing;
   };
+  /**
+   * Between steps: starts a flush when one is due but does not wait for the server's answer, so
+   * training never stalls on a round trip. The macrotask turn lets answers, timers and the heartbeat
+   * run (a step is synchronous compute that holds the event loop).
+   */
+  const between = async (): Promise<void> => {
+    if (Date.now() - lastFlush >= flushEvery) flush().catch(() => undefined);
+    await new Promise((r) => setImmediate(r));
+  };
   // heartbeats also while nothing reports steps (loading, evaluation, an external trainer starting up)
   const beat = setInterval(() => void flush(true).catch(() => undefined), flushEvery);
   const hooks: TrainHooks = {
@@ -186,7 +195,8 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
           trained_tokens: m.trainedTokens,
         },
       });
-      await flush(m.step === m.totalSteps);
+      if (m.step === m.totalSteps) await flush(true);
+      else await between();
     },
     onEval: async (e) => {
       pending.push({
@@ -195,19 +205,31 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
         message: `Step ${e.step}: held-out loss=${e.loss.toFixed(4)} perplexity=${e.perplexity.toFixed(2)}`,
         data: { step: e.step, valid_loss: e.loss, valid_perplexity: e.perplexity },
       });
-      await flush();
+      await between();
     },
     onCheckpoint: async (path, step, metrics) => {
-      await flush(true);
-      if (stop) return;
-      await client.call(
-        "PUT",
-        `/v1/factory/worker/jobs/${id}/checkpoints/${step}?loss=${metrics.train_loss}`,
-        {
-          lease,
-          bytes: readFileSync(path),
-        },
-      );
+      // uploaded in the background, after the events before it; the file is read now because the
+      // next checkpoint overwrites it
+      const bytes = readFileSync(path);
+      const upload = async () => {
+        if (stop) return;
+        await client.call(
+          "PUT",
+          `/v1/factory/worker/jobs/${id}/checkpoints/${step}?loss=${metrics.train_loss}`,
+          {
+            lease,
+            bytes,
+          },
+        );
+      };
+      flushing = flush(true)
+        .then(upload)
+        .catch((err) => {
+          if (err instanceof LeaseLostError) stop = true;
+          else throw err;
+        });
+      flushing.catch(() => undefined);
+      await between();
     },
     shouldStop: () => stop,
   };
