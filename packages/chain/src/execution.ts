@@ -12,6 +12,7 @@ import {
 } from "@ethereumjs/util";
 import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import { SerialQueue } from "@openledger/common";
+import { CallReads, CallStateManager } from "./callState.ts";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
 import { TrieReadMemo } from "./memoTrie.ts";
@@ -48,6 +49,8 @@ const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 export class Executor {
   /** Trie lookups of every call's VM, shared (answers depend only on the trie root). */
   private readonly memo = new TrieReadMemo();
+  /** Account, slot and code reads of every call's VM, shared (see callState.ts). */
+  private readonly reads = new CallReads();
 
   constructor(private readonly node: ChainNode) {}
 
@@ -59,7 +62,8 @@ export class Executor {
   }
 
   async vmAt(block: Block, overrides?: StateOverrides): Promise<{ vm: VM; state: MerkleStateManager }> {
-    const state = this.node.stateAt(await this.node.stateRootOf(block), this.memo);
+    const root = await this.node.stateRootOf(block);
+    const state = CallStateManager.over(this.node.stateAt(root, this.memo), this.reads, root);
     if (overrides) await applyOverrides(state, overrides);
     const vm = await createVM({
       common: this.node.common,
