@@ -1,8 +1,10 @@
 // ModelFactory benchmark: a demo adapter (WordNet noun.animal, the demo hyperparameters) fine-tuned
 // through the service (HTTP job, a worker process claiming it, dataset and base model fetched by
-// content hash, heartbeats, events, checkpoints, uploads, manifest, publish) against the same LoRA
-// training written directly against @openledger/ml in one process, on one compute thread each.
-// `npm run bench -- factory`. FACTORY_BENCH_EPOCHS=n changes the length of the run.
+// content hash, heartbeats, events, checkpoints, uploads, manifest, publish) against the same
+// pipeline called in this process (runEmbedded: load, eval, train, grad-v1 store, samples), in
+// alternating pairs, plus the bare Trainer steps written against @openledger/ml; one compute thread
+// each. `npm run bench -- factory`; FACTORY_BENCH_EPOCHS=n (default 12) and FACTORY_BENCH_PAIRS=n
+// (default 3) change its length.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,21 +94,24 @@ await finished(
     })
   ).id,
 );
-const t0 = performance.now();
-const job = await factory.createJob({
-  model: "demo-base",
-  training_file: "wordnet-noun.animal@1",
-  seed: 1,
-  hyperparameters: hyper,
-  openledger: { name: "bench-noun.animal" },
-});
-const done = await finished(job.id);
-const serviceWall = (performance.now() - t0) / 1000;
-if (done.status !== "succeeded") throw new Error(`bench job ${done.status}: ${done.error?.message}`);
-const metrics = JSON.parse(
-  Buffer.from(await factory.blobs.get(done.result!.artefacts.metrics)).toString("utf8"),
-);
-const serviceTps = metrics.tokensPerSecond as number;
+/** One demo adapter through the service: job created -> published; wall seconds and training tokens/s. */
+async function throughService(pair: number) {
+  const t0 = performance.now();
+  const job = await factory.createJob({
+    model: "demo-base",
+    training_file: "wordnet-noun.animal@1",
+    seed: 1,
+    hyperparameters: hyper,
+    openledger: { name: `bench-noun.animal-${pair}` },
+  });
+  const done = await finished(job.id);
+  const wall = (performance.now() - t0) / 1000;
+  if (done.status !== "succeeded") throw new Error(`bench job ${done.status}: ${done.error?.message}`);
+  const metrics = JSON.parse(
+    Buffer.from(await factory.blobs.get(done.result!.artefacts.metrics)).toString("utf8"),
+  );
+  return { wall, tps: metrics.tokensPerSecond as number };
+}
 
 // --- directly: the same examples, Trainer options and steps, on one thread
 async function direct(relaxedSimd: boolean) {
@@ -158,28 +163,36 @@ async function pipeline() {
   });
   return { wall: (performance.now() - start) / 1000, tps: out.metrics.tokensPerSecond };
 }
+// the machine's load drifts by the minute, so service and in-process runs alternate, pair by pair
+const pairs = Number(process.env.FACTORY_BENCH_PAIRS ?? 3);
+const runs: { service: { wall: number; tps: number }; inProcess: { wall: number; tps: number } }[] = [];
+for (let i = 0; i < pairs; i++) runs.push({ service: await throughService(i), inProcess: await pipeline() });
 const plain = await direct(false);
-const inProcess = await pipeline();
 const relaxed = await direct(true);
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const pct = (ratio: number) => `${((ratio - 1) * 100).toFixed(1)}%`;
 
 console.log(
   "ModelFactory: demo adapter (noun.animal, 60 synsets), one compute thread; shared, loaded 2-core machine",
 );
 console.log(`  steps ${plain.steps}, ${plain.tokens} training tokens, epochs ${hyper.n_epochs}`);
+console.log(`  ${pairs} alternating pairs: through the service (job created -> published: claim, fetch,
+  load, eval before/after, train, grad-v1 store, samples, uploads, manifest, 2 transactions) against the
+  same pipeline in-process (runEmbedded, no service)`);
+for (const [i, r] of runs.entries()) {
+  console.log(
+    `  pair ${i + 1}  wall ${r.service.wall.toFixed(2)} s vs ${r.inProcess.wall.toFixed(2)} s (${pct(r.service.wall / r.inProcess.wall)})   training ${r.service.tps.toFixed(0)} vs ${r.inProcess.tps.toFixed(0)} tokens/s (${pct(r.inProcess.tps / r.service.tps)})`,
+  );
+}
 console.log(
-  `  training tokens/s  service ${serviceTps.toFixed(0)}   direct ml ${plain.tps.toFixed(0)}   ratio ${(serviceTps / plain.tps).toFixed(3)} (overhead ${((1 - serviceTps / plain.tps) * 100).toFixed(1)}%)`,
+  `  median service overhead: wall ${pct(median(runs.map((r) => r.service.wall / r.inProcess.wall)))}, training tokens/s ${pct(median(runs.map((r) => r.inProcess.tps / r.service.tps)))}`,
 );
 console.log(
-  `  direct ml with relaxed SIMD (not bit-reproducible across CPUs): ${relaxed.tps.toFixed(0)} tokens/s`,
-);
-console.log(
-  `  wall  service ${serviceWall.toFixed(2)} s (job created -> published: claim, fetch, load, eval before/after, train, grad-v1 store, samples, uploads, manifest, 2 transactions)`,
-);
-console.log(
-  `        same pipeline in-process (runEmbedded, no service) ${inProcess.wall.toFixed(2)} s   ratio ${(serviceWall / inProcess.wall).toFixed(3)} (service overhead ${((serviceWall / inProcess.wall - 1) * 100).toFixed(1)}%; its training ${inProcess.tps.toFixed(0)} tokens/s)`,
-);
-console.log(
-  `        direct  ${plain.wall.toFixed(2)} s (load + train steps only)   ratio ${(serviceWall / plain.wall).toFixed(2)}`,
+  `  calling ml directly (load + Trainer steps only): ${plain.wall.toFixed(2)} s, ${plain.tps.toFixed(0)} tokens/s; relaxed SIMD (not bit-reproducible across CPUs) ${relaxed.tps.toFixed(0)} tokens/s`,
 );
 
 await app.close();
