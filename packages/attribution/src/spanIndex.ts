@@ -29,6 +29,8 @@ const MAX_CONTRIBUTION_ID = (1n << 64n) - 1n;
 const MAX_POSITIONS = 0xffff_fffe;
 
 interface Sections {
+  /** The file path (or "index") for error messages. */
+  source: string;
   symbols: PagedArray;
   suffixes: PagedArray;
   second: PagedArray;
@@ -216,9 +218,10 @@ export class SpanIndex {
     });
   }
 
-  static #inMemory(root: Hex, a: RawSections, file?: Uint8Array): SpanIndex {
+  static #inMemory(root: Hex, a: RawSections, file?: Uint8Array, source = "index"): SpanIndex {
     return new SpanIndex(root, "memory", {
       ...a,
+      source,
       symbols: PagedArray.of(a.symbols),
       suffixes: PagedArray.of(a.suffixes),
       second: PagedArray.of(a.second),
@@ -251,7 +254,7 @@ export class SpanIndex {
     }
     const sections = viewSections(bytes, 0, counts, layout);
     checkSections(sections, source);
-    return SpanIndex.#inMemory(bytesToHex(bytes.subarray(24, 56)), sections, bytes);
+    return SpanIndex.#inMemory(bytesToHex(bytes.subarray(24, 56)), sections, bytes, source);
   }
 
   /** Reads a whole index file into memory (see `open` for large ones). */
@@ -334,6 +337,7 @@ export class SpanIndex {
       }
       const contentHash = chunkTables.contentHash;
       const sections: Sections = {
+        source: path,
         vocabStarts: tables.vocabStarts,
         vocabBytes: tables.vocabBytes,
         bucketStarts: tables.bucketStarts,
@@ -422,20 +426,8 @@ export class SpanIndex {
         this.#scan(symbols, start, k, lo, hi, los, his);
         break;
       }
-      if (k === 1 && this.#radix <= 2 ** 26) {
-        const key = first * this.#radix + next;
-        const hit = this.#prefixes.get(key);
-        if (hit === undefined) {
-          lo = this.#narrowSecond(lo, hi, next);
-          hi = this.#hi;
-          if (this.#prefixes.size >= PREFIX_CACHE) this.#prefixes.clear();
-          this.#prefixes.set(key, [lo, hi]);
-        } else {
-          [lo, hi] = hit;
-        }
-      } else if (k === 1) {
-        lo = this.#narrowSecond(lo, hi, next);
-        hi = this.#hi;
+      if (k === 1) {
+        [lo, hi] = this.#secondWordInterval(first, next, lo, hi);
       } else {
         lo = this.#narrow(lo, hi, k, next);
         hi = this.#hi;
@@ -448,11 +440,27 @@ export class SpanIndex {
     return { lo: los, hi: his };
   }
 
+  /** The interval of the two-word prefix (first, second) inside first's bucket [lo, hi), remembered. */
+  #secondWordInterval(first: number, second: number, lo: number, hi: number): readonly [number, number] {
+    // The numeric key is exact while radix^2 < 2^53; a larger vocabulary searches every time.
+    const key = this.#radix <= 2 ** 26 ? first * this.#radix + second : -1;
+    let hit = this.#prefixes.get(key);
+    if (hit === undefined) {
+      hit = [this.#narrowSecond(lo, hi, second), this.#hi];
+      if (key < 0) return hit;
+      if (this.#prefixes.size >= PREFIX_CACHE) this.#prefixes.clear();
+      this.#prefixes.set(key, hit);
+    }
+    return hit;
+  }
+
   /** The corpus position of suffix-array entry x, checked (a corrupt file must not read out of range). */
   #suffix(x: number): number {
     this.#probes++;
     const p = this.#s.suffixes.at(x);
-    if (!(p < this.#s.symbols.length)) throw new IndexFormatError("corrupt index (suffix array entry)");
+    if (!(p < this.#s.symbols.length)) {
+      throw new IndexFormatError(`${this.#s.source}: corrupt index (suffix array entry ${x}); rebuild it`);
+    }
     return p;
   }
 
