@@ -32,26 +32,26 @@ export function ethMethods(m: RpcMethods): Record<string, Handler> {
     eth_getBalance: async (p) => {
       p.count(1, 2);
       const addr = createAddressFromString(p.address(0));
-      const acct = await (await m.state(p, 1)).getAccount(addr);
+      const acct = await (await m.reader(p, 1)).getAccount(addr);
       return quantity(acct?.balance ?? 0n);
     },
     eth_getTransactionCount: async (p) => {
       p.count(1, 2);
       const addr = p.address(0);
       if (p.raw(1) === "pending") return quantity(await node.pendingNonce(addr));
-      const acct = await (await m.state(p, 1)).getAccount(createAddressFromString(addr));
+      const acct = await (await m.reader(p, 1)).getAccount(createAddressFromString(addr));
       return quantity(acct?.nonce ?? 0n);
     },
     eth_getCode: async (p) => {
       p.count(1, 2);
-      const code = await (await m.state(p, 1)).getCode(createAddressFromString(p.address(0)));
+      const code = await (await m.reader(p, 1)).getCode(createAddressFromString(p.address(0)));
       return bytesToHex(code);
     },
     eth_getStorageAt: async (p) => {
       p.count(2, 3);
       const addr = createAddressFromString(p.address(0));
       const key = parseStorageKey(p.raw(1), 1);
-      const v = await (await m.state(p, 2)).getStorage(addr, setLengthLeft(key, 32));
+      const v = await (await m.reader(p, 2)).getStorage(addr, setLengthLeft(key, 32));
       return bytesToHex(setLengthLeft(v, 32));
     },
     eth_getProof: async (p) => {

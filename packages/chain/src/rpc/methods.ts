@@ -10,6 +10,7 @@ import { ethMethods } from "./eth.ts";
 import { FilterRegistry, type LogCriteria } from "./filters.ts";
 import { netWeb3Methods } from "./netWeb3.ts";
 import { Params, address as parseAddress, data as parseData, quantity as parseQuantity } from "./params.ts";
+import { StateReaders } from "./stateReaders.ts";
 import { txpoolMethods } from "./txpool.ts";
 
 export const CLIENT_VERSION = "OpenLedger/v0.1.0/ethereumjs-vm-10.1.3/node";
@@ -27,11 +28,13 @@ export type Handler = (p: Params, conn: Connection) => unknown | Promise<unknown
 export class RpcMethods {
   readonly exec: Executor;
   readonly filters: FilterRegistry;
+  private readonly readers: StateReaders;
   private readonly table: Record<string, Handler>;
 
   constructor(readonly node: ChainNode) {
     this.exec = new Executor(node);
     this.filters = new FilterRegistry(node);
+    this.readers = new StateReaders(node);
     this.table = this.build();
   }
 
@@ -79,9 +82,15 @@ export class RpcMethods {
     return node.blockByNumber(parseQuantity(tag, i));
   }
 
+  /** A fresh state manager at the block named by argument `i` (eth_getProof walks its trie). */
   async state(p: Params, i: number) {
     const block = this.block(p, i);
     return this.node.stateAt(await this.node.stateRootOf(block));
+  }
+
+  /** Read-only state at the block named by argument `i`, shared by requests (see stateReaders.ts). */
+  async reader(p: Params, i: number) {
+    return this.readers.at(await this.node.stateRootOf(this.block(p, i)));
   }
 
   txJson(hash: Uint8Array): unknown {
