@@ -1,6 +1,7 @@
 // The OpenLedger node beside anvil on this machine, in one run: simple and ERC-20 transfers per
 // second through eth_sendRawTransaction until every receipt is in (pre-signed, 64 in flight, 1 s
-// blocks), eth_call latency, and the CPU time each node process spent per transaction and per call
+// blocks), latency of eth_call and of the reads wallets poll (eth_blockNumber, eth_getBalance,
+// eth_getTransactionReceipt), and the CPU time each node process spent per transaction and per request
 // (robust to a loaded machine, where the rates are not). Both nodes run as child processes on
 // loopback with the same pre-signed transactions (chain id 1337 on both).
 // Run: node --import tsx bench/chain.bench.ts
@@ -123,16 +124,27 @@ async function waitReceipts(url: string, hashes: string[]): Promise<void> {
   }
 }
 
-async function callLatency(url: string, to: Hex): Promise<{ p50: number; p99: number }> {
-  const data = encodeFunctionData({ abi, functionName: "balanceOf", args: [accounts[1].address] });
+/** Latency (ms) of CALLS sequential requests of one method, and the server CPU (µs) per request. */
+async function latency(
+  url: string,
+  pid: number | undefined,
+  method: string,
+  params: unknown[],
+): Promise<{ p50: number; p99: number; cpu: number }> {
+  const before = cpuMs(pid);
   const times: number[] = [];
   for (let i = 0; i < CALLS; i++) {
     const t = performance.now();
-    await call(url, "eth_call", [{ to, data }, "latest"]);
+    await call(url, method, params);
     times.push(performance.now() - t);
   }
+  const after = cpuMs(pid);
   times.sort((a, b) => a - b);
-  return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
+  return {
+    p50: times[Math.floor(times.length * 0.5)],
+    p99: times[Math.floor(times.length * 0.99)],
+    cpu: before === undefined || after === undefined ? Number.NaN : ((after - before) * 1000) / CALLS,
+  };
 }
 
 async function startOpenLedger(): Promise<{ url: string; pid?: number; stop(): Promise<void> }> {
@@ -236,15 +248,21 @@ async function runOn(url: string, pid: number | undefined) {
   let t = cpuMs(pid);
   const simple = await throughput(url, transfers);
   const simpleCpu = (used(t) * 1000) / transfers.length;
-  await waitReceipts(url, [(await call(url, "eth_sendRawTransaction", [deploy])) as string]);
+  const deployHash = (await call(url, "eth_sendRawTransaction", [deploy])) as string;
+  await waitReceipts(url, [deployHash]);
   await throughput(url, fund);
   t = cpuMs(pid);
   const erc20 = await throughput(url, tokenTransfers);
   const erc20Cpu = (used(t) * 1000) / tokenTransfers.length;
-  t = cpuMs(pid);
-  const latency = await callLatency(url, token);
-  const callCpu = (used(t) * 1000) / CALLS;
-  return { simple, erc20, ...latency, simpleCpu, erc20Cpu, callCpu };
+  const balanceOf = encodeFunctionData({ abi, functionName: "balanceOf", args: [accounts[1].address] });
+  const ethCall = await latency(url, pid, "eth_call", [{ to: token, data: balanceOf }, "latest"]);
+  // What wallets poll: the head, a balance, a receipt.
+  const reads = {
+    eth_blockNumber: await latency(url, pid, "eth_blockNumber", []),
+    eth_getBalance: await latency(url, pid, "eth_getBalance", [accounts[1].address, "latest"]),
+    eth_getTransactionReceipt: await latency(url, pid, "eth_getTransactionReceipt", [deployHash]),
+  };
+  return { simple, erc20, ethCall, reads, simpleCpu, erc20Cpu };
 }
 
 const ours = await startOpenLedger();
@@ -269,16 +287,22 @@ try {
 }
 
 const row = (name: string, a: number, b: number, higherIsBetter: boolean) =>
-  `${name.padEnd(26)}${a.toFixed(1).padStart(12)}${b.toFixed(1).padStart(12)}${(higherIsBetter ? a / b : b / a).toFixed(2).padStart(10)}`;
+  `${name.padEnd(36)}${a.toFixed(1).padStart(12)}${b.toFixed(1).padStart(12)}${(higherIsBetter ? a / b : b / a).toFixed(2).padStart(10)}`;
 console.log(
   `\nchain: ${N} pre-signed txs, ${IN_FLIGHT} in flight, 1 s blocks; ${CALLS} eth_calls (ratio > 1: OpenLedger better)`,
 );
-console.log(`${"".padEnd(26)}${"openledger".padStart(12)}${"anvil".padStart(12)}${"ratio".padStart(10)}`);
+console.log(`${"".padEnd(36)}${"openledger".padStart(12)}${"anvil".padStart(12)}${"ratio".padStart(10)}`);
 console.log(row("simple transfers/s", mine.simple, theirs.simple, true));
 console.log(row("ERC-20 transfers/s", mine.erc20, theirs.erc20, true));
-console.log(row("eth_call p50 (ms)", mine.p50, theirs.p50, false));
-console.log(row("eth_call p99 (ms)", mine.p99, theirs.p99, false));
+console.log(row("eth_call p50 (ms)", mine.ethCall.p50, theirs.ethCall.p50, false));
+console.log(row("eth_call p99 (ms)", mine.ethCall.p99, theirs.ethCall.p99, false));
+for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
+  console.log(row(`${method} p50 (ms)`, mine.reads[method].p50, theirs.reads[method].p50, false));
+}
 console.log("server CPU (user + system), lower is better:");
 console.log(row("  ms per 1000 transfers", mine.simpleCpu, theirs.simpleCpu, false));
 console.log(row("  ms per 1000 ERC-20", mine.erc20Cpu, theirs.erc20Cpu, false));
-console.log(row("  µs per eth_call", mine.callCpu, theirs.callCpu, false));
+console.log(row("  µs per eth_call", mine.ethCall.cpu, theirs.ethCall.cpu, false));
+for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
+  console.log(row(`  µs per ${method}`, mine.reads[method].cpu, theirs.reads[method].cpu, false));
+}
