@@ -8,9 +8,11 @@ import {
   checkTables,
   END_OF_CHUNK,
   HEADER_BYTES,
+  type HeaderCounts,
   isCurrentHeader,
   type RawSections,
   readHeader,
+  type SectionLayout,
   sectionLayout,
   serialize,
   writeSections,
@@ -54,7 +56,7 @@ export type IndexAccess = "memory" | "mmap" | "pread";
 export interface OpenIndexOptions {
   /**
    * "mmap" (the default) maps the file read-only through the olmmap addon, falling back to "pread"
-   * where the addon did not build; "pread" reads pages with positioned reads.
+   * where the addon did not build or the mapping is refused; "pread" reads pages with positioned reads.
    */
   access?: "mmap" | "pread";
   /** With "pread": bytes of index pages kept resident (the OS page cache holds the rest); 64 MiB by default. */
@@ -319,22 +321,16 @@ export class SpanIndex {
       const tables = viewSections(front, 0, counts, layout, "front");
       const chunkTables = viewSections(back, layout.chunkFirstWord, counts, layout, "back");
       checkTables({ ...tables, chunkFirstWord: chunkTables.chunkFirstWord }, counts.words, path);
-      const addon = opts.access === "pread" ? null : mmapAddon();
-      let symbols: PagedArray;
-      let suffixes: PagedArray;
-      let second: PagedArray;
-      let budget: PageBudget | undefined;
-      if (addon) {
-        const map = (offset: number, length: number) => new Uint32Array(addon.map(fd, offset, 4 * length));
-        symbols = PagedArray.of(map(layout.symbols, counts.words + counts.chunks));
-        suffixes = PagedArray.of(map(layout.suffixes, counts.words));
-        second = PagedArray.of(map(layout.second, counts.words));
-      } else {
-        budget = new PageBudget(opts.cacheBytes ?? 64 * 1024 * 1024, PAGE_BYTES);
-        symbols = PagedArray.fromFile(fd, layout.symbols, counts.words + counts.chunks, 4, budget, path);
-        suffixes = PagedArray.fromFile(fd, layout.suffixes, counts.words, 4, budget, path);
-        second = PagedArray.fromFile(fd, layout.second, counts.words, 4, budget, path);
-      }
+      const arrays =
+        (opts.access === "pread" ? undefined : mapArrays(fd, layout, counts)) ??
+        pagedArrays(
+          fd,
+          layout,
+          counts,
+          new PageBudget(opts.cacheBytes ?? 64 * 1024 * 1024, PAGE_BYTES),
+          path,
+        );
+      const { symbols, suffixes, second, budget } = arrays;
       const contentHash = chunkTables.contentHash;
       const sections: Sections = {
         source: path,
@@ -352,7 +348,7 @@ export class SpanIndex {
         writeFile: (to) => copyFileSync(path, to),
       };
       const root = bytesToHex(header.subarray(24, 56));
-      return new SpanIndex(root, addon ? "mmap" : "pread", sections, () => closeSync(fd), budget);
+      return new SpanIndex(root, budget ? "pread" : "mmap", sections, () => closeSync(fd), budget);
     } catch (err) {
       closeSync(fd);
       throw err;
@@ -590,6 +586,50 @@ export class SpanIndex {
   }
 }
 
+interface FileArrays {
+  symbols: PagedArray;
+  suffixes: PagedArray;
+  second: PagedArray;
+  /** Only for positioned reads. */
+  budget?: PageBudget;
+}
+
+/**
+ * The large arrays of an opened file memory-mapped, or undefined where mapping is not possible (the
+ * addon did not build, or the runtime or the kernel refuses the mapping).
+ */
+function mapArrays(fd: number, layout: SectionLayout, counts: HeaderCounts): FileArrays | undefined {
+  const addon = mmapAddon();
+  if (!addon) return undefined;
+  try {
+    const map = (offset: number, length: number) =>
+      PagedArray.of(new Uint32Array(addon.map(fd, offset, 4 * length)));
+    return {
+      symbols: map(layout.symbols, counts.words + counts.chunks),
+      suffixes: map(layout.suffixes, counts.words),
+      second: map(layout.second, counts.words),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The large arrays of an opened file read a page at a time with positioned reads. */
+function pagedArrays(
+  fd: number,
+  layout: SectionLayout,
+  counts: HeaderCounts,
+  budget: PageBudget,
+  path: string,
+): FileArrays {
+  return {
+    symbols: PagedArray.fromFile(fd, layout.symbols, counts.words + counts.chunks, 4, budget, path),
+    suffixes: PagedArray.fromFile(fd, layout.suffixes, counts.words, 4, budget, path),
+    second: PagedArray.fromFile(fd, layout.second, counts.words, 4, budget, path),
+    budget,
+  };
+}
+
 /** Compares vocabulary bytes [from, to) with `word` (byte order, shorter prefix first), in place. */
 function compareVocabularyWord(vocab: Uint8Array, from: number, to: number, word: Uint8Array): number {
   const n = Math.min(to - from, word.length);
@@ -604,8 +644,8 @@ function compareVocabularyWord(vocab: Uint8Array, from: number, to: number, word
 function viewSections(
   bytes: Uint8Array,
   at: number,
-  counts: ReturnType<typeof readHeader>,
-  layout: ReturnType<typeof sectionLayout>,
+  counts: HeaderCounts,
+  layout: SectionLayout,
   part?: "front" | "back",
 ): RawSections {
   const { chunks, words, vocabSize, vocabBytes } = counts;
