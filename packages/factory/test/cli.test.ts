@@ -180,5 +180,18 @@ describe("the openledger train / jobs / models commands", () => {
     const refused = await cli(["worker", "--server", fx.url, "--token", "wrong", "--once"]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /HTTP 401/);
+
+    // trained with publishing off: `models publish` puts it on-chain once, at the price given
+    const published = await cli(["models", "publish", job.id, "--price", "7", "--api", fx.url]);
+    assert.equal(published.code, 0, published.stderr);
+    assert.match(published.stdout, /^published ft:demo-base:remote as model \d+ version 1\n$/);
+    const shown = JSON.parse(
+      (await cli(["models", "show", "ft:demo-base:remote", "--json", ...chainArgs])).stdout,
+    );
+    assert.equal(String(shown.pricePer1kTokens), "7");
+    const again = await cli(["models", "publish", job.id, "--api", fx.url]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^error: .*already published.*\(already_published\)\n$/);
+    assert.equal((await cli(["models", "verify", "ft:demo-base:remote", ...chainArgs])).code, 0);
   });
 });
