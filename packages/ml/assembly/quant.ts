@@ -24,20 +24,20 @@ const BF16: i32 = 30;
 const Q4_0X4: i32 = 102;
 const ROWS4: i32 = 100;
 
-// A quantised activation block: f32 scale, i32 sum of the 32 values, the 32 values as i8 (at AI8: for the
-// relaxed byte dot), then as i16 (at AI16: widened once here rather than for every weight row they meet).
-// Q8_0 weights keep the widened dot in both builds: a signed-by-signed byte dot needs sign juggling
-// that costs what it saves.
+// A quantised activation block: f32 scale, i32 sum of the 32 values, the 32 values as i8 (at AI8). The
+// plain build and Q8_0 weights widen them to i16 in registers (a signed-by-signed byte dot needs sign
+// juggling that costs what it saves). Kept compact, 40 bytes: a long row's activations then stay in L1
+// beside the weight stream (with an i16 copy of each block, 104 bytes, a 1536x8960 Q4_0 matrix streamed
+// from memory decoded at 11 GB/s instead of 18).
 // A row of nb blocks is followed by the nb scales (f32) and then the nb sums (i32) again, contiguous, so
 // the dot kernels load four blocks' scales or sums with one vector load.
-const QA: i32 = 104;
+const QA: i32 = 40;
 
 // Byte masks kept in memory: V8 (Node 20) builds a v128 constant from immediates at every use (three
 // instructions, and binaryen copies a constant to each use), a load from here is one.
 const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15], 16);
 const HI2: usize = memory.data<u8>([48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48], 16);
 const AI8: usize = 8;
-const AI16: usize = 40;
 
 /** Bytes of a quantised activation row per 32 values (the engine sizes quant_q8_rows' output by it). */
 export function q8_block_bytes(): i32 {
@@ -94,10 +94,11 @@ export function q8_block_bytes(): i32 {
   return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
-// Σ a·w over 16 values: a at ap as i16, w as signed bytes; added to acc (i32x4 lanes).
+// Σ a·w over 16 values: a at ap and w as signed bytes, widened to i16; added to acc (i32x4 lanes).
 @inline function dotA(ap: usize, w: v128, acc: v128): v128 {
-  acc = i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(ap), i16x8.extend_low_i8x16_s(w)));
-  return i32x4.add(acc, i32x4.dot_i16x8_s(v128.load(ap, 16), i16x8.extend_high_i8x16_s(w)));
+  const x = v128.load(ap);
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), i16x8.extend_low_i8x16_s(w)));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), i16x8.extend_high_i8x16_s(w)));
 }
 
 // Σ a·w over the 32 values of activation block ab, for weights l0 (values 0..15) and l1 (16..31) in 0..63,
@@ -113,7 +114,7 @@ export function q8_block_bytes(): i32 {
     );
     return i32x4.extadd_pairwise_i16x8_s(p);
   }
-  return dotA(ab + AI16 + 32, l1, dotA(ab + AI16, l0, i32x4.splat(0)));
+  return dotA(ab + AI8 + 16, l1, dotA(ab + AI8, l0, i32x4.splat(0)));
 }
 
 // The block scale as llama.cpp stores it in block_q8_0: rounded to f16 precision (11 significant bits).
@@ -171,10 +172,7 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
         const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 32), id)));
         const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 48), id)));
         s = i32x4.add(s, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
-        const h01 = i16x8.narrow_i32x4_s(q0, q1), h23 = i16x8.narrow_i32x4_s(q2, q3);
-        v128.store(ob + AI8 + (<usize>i << 4), i8x16.narrow_i16x8_s(h01, h23));
-        v128.store(ob + AI16 + (<usize>i << 5), h01);
-        v128.store(ob + AI16 + 16 + (<usize>i << 5), h23);
+        v128.store(ob + AI8 + (<usize>i << 4), i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
       }
       const sum = ihsum(s);
       store<f32>(ob, d);
@@ -187,13 +185,12 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
 
 // A Q8_K activation block (llama.cpp's block_q8_K, which its K-quant dots use): 256 values with one f32
 // scale at 0; at KS16 the sums of each 16 values (i16), at KS32 of each 32 (i16); the values as i8 at KI8
-// (relaxed byte dot) and widened to i16 at KI16 (plain build). One scale per 256 values lets the dot
-// kernels sum a whole super-block in integers before the one float multiply, as llama.cpp does.
-const QK: i32 = 832;
+// (widened in registers by the plain build). One scale per 256 values lets the dot kernels sum a whole
+// super-block in integers before the one float multiply, as llama.cpp does.
+const QK: i32 = 320;
 const KS16: usize = 16;
 const KS32: usize = 48;
 const KI8: usize = 64;
-const KI16: usize = 320;
 
 /** Bytes of a Q8_K activation row per 256 values (the engine sizes quant_q8k_rows' output by it). */
 export function q8k_block_bytes(): i32 {
@@ -239,10 +236,7 @@ export function quant_q8k_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, 
       for (let g = 0; g < 16; g++) {
         const p = xp + (<usize>g << 6);
         const q0 = q8kLanes(p, iv), q1 = q8kLanes(p + 16, iv), q2 = q8kLanes(p + 32, iv), q3 = q8kLanes(p + 48, iv);
-        const h01 = i16x8.narrow_i32x4_s(q0, q1), h23 = i16x8.narrow_i32x4_s(q2, q3);
-        v128.store(ob + KI8 + (<usize>g << 4), i8x16.narrow_i16x8_s(h01, h23));
-        v128.store(ob + KI16 + (<usize>g << 5), h01);
-        v128.store(ob + KI16 + (<usize>g << 5), h23, 16);
+        v128.store(ob + KI8 + (<usize>g << 4), i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
         const s = ihsum(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
         store<i16>(ob + KS16 + (<usize>g << 1), <i16>s);
         if (g & 1) store<i16>(ob + KS32 + (<usize>(g >> 1) << 1), <i16>(prev + s));
@@ -410,7 +404,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 }
 
 @inline function blockQ8_0(wb: usize, ab: usize): v128 {
-  return dotA(ab + AI16 + 32, v128.load(wb, 18), dotA(ab + AI16, v128.load(wb, 2), i32x4.splat(0)));
+  return dotA(ab + AI8 + 16, v128.load(wb, 18), dotA(ab + AI8, v128.load(wb, 2), i32x4.splat(0)));
 }
 
 @inline function blockQ4_0(wb: usize, ab: usize): v128 {
@@ -604,8 +598,8 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
     );
     return i32x4.dot_i16x8_s(p, s);
   }
-  const ap = ab + KI16 + (off << 1);
-  return i32x4.mul(dotA(ap + 32, l1, dotA(ap, l0, i32x4.splat(0))), i32x4.extend_low_i16x8_s(s));
+  const ap = ab + KI8 + off;
+  return i32x4.mul(dotA(ap + 16, l1, dotA(ap, l0, i32x4.splat(0))), i32x4.extend_low_i16x8_s(s));
 }
 
 // As kDot32 over 16 values against v (0..63), with a signed 8-bit scale in every i16 lane of s.
@@ -613,7 +607,7 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
   if (ASC_FEATURE_RELAXED_SIMD) {
     return i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + KI8 + off), v), s);
   }
-  return i32x4.mul(dotA(ab + KI16 + (off << 1), v, i32x4.splat(0)), i32x4.extend_low_i16x8_s(s));
+  return i32x4.mul(dotA(ab + KI8 + off, v, i32x4.splat(0)), i32x4.extend_low_i16x8_s(s));
 }
 
 // i16 lane j of v in every lane (j a literal, so the shuffle's lanes are constants).
