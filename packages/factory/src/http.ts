@@ -105,7 +105,8 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: FineTuningRou
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   // workers' long polls would hold the server's close for their whole wait
-  app.addHook("preClose", async () => f.stopWaiting());
+  const closing = new AbortController();
+  app.addHook("preClose", async () => closing.abort());
   app.addContentTypeParser(
     "application/octet-stream",
     { parseAs: "buffer", bodyLimit: maxUpload },
@@ -269,7 +270,11 @@ export async function fineTuningRoutes(app: FastifyInstance, opts: FineTuningRou
       }
       const gone = new AbortController();
       reply.raw.once("close", () => gone.abort());
-      const claimed = await f.claimOrWait(body.worker ?? "", waitMs, gone.signal);
+      const claimed = await f.claimOrWait(
+        body.worker ?? "",
+        waitMs,
+        AbortSignal.any([gone.signal, closing.signal]),
+      );
       if (!claimed) return reply.code(204).send();
       return {
         job: { id: claimed.job.id, spec: claimed.job.spec, attempt: claimed.job.attempt },

@@ -75,8 +75,6 @@ export class FactoryService {
   private readonly publishing = new SerialQueue();
   /** workers' long polls waiting for a job to be queued */
   private readonly waiting = new Set<() => void>();
-  /** set when the HTTP server starts closing: long polls end at once and claim nothing */
-  private draining = false;
 
   constructor(readonly options: FactoryServiceOptions) {
     this.store = new JobStore(join(options.dataDir, "jobs.sqlite"));
@@ -112,7 +110,7 @@ export class FactoryService {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.stopWaiting();
+    this.wakeWaiting();
     clearInterval(this.requeueTimer);
     await Promise.all([...this.children].map((c) => stopChild(c)));
     await this.publishing.idle();
@@ -178,12 +176,12 @@ export class FactoryService {
 
   /**
    * claim(), but with an empty queue it waits up to `waitMs` for a job to be queued (a long poll), so
-   * an idle worker starts a new job at once instead of at its next poll. `gone` (the caller hung up)
-   * ends the wait without claiming anything.
+   * an idle worker starts a new job at once instead of at its next poll. `gone` (the caller hung up,
+   * or the HTTP server is closing) ends the wait without claiming anything.
    */
   async claimOrWait(worker: string, waitMs: number, gone?: AbortSignal) {
     const now = this.claim(worker);
-    if (now || waitMs <= 0 || this.draining) return now;
+    if (now || waitMs <= 0 || this.closed || gone?.aborted) return now;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -195,17 +193,11 @@ export class FactoryService {
       gone?.addEventListener("abort", done);
       this.waiting.add(done);
     });
-    return this.draining || gone?.aborted ? null : this.claim(worker);
+    return this.closed || gone?.aborted ? null : this.claim(worker);
   }
 
   private wakeWaiting(): void {
     for (const wake of [...this.waiting]) wake();
-  }
-
-  /** Ends every long poll now and refuses new waits (the HTTP server is closing). */
-  stopWaiting(): void {
-    this.draining = true;
-    this.wakeWaiting();
   }
 
   heartbeat(

@@ -28,6 +28,7 @@ export interface WorkerOptions {
   external?: ExternalTrainer;
   /** stop when the queue is empty instead of polling */
   once?: boolean;
+  /** pause after an early empty answer or an unreachable server; default 1000 */
   pollMs?: number;
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -111,6 +112,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const client = new ServerClient(o.server, o.token);
   const log = o.log ?? (() => undefined);
   let done = 0;
+  let unreachable = false;
   while (!o.signal?.aborted) {
     const asked = Date.now();
     let res: Response;
@@ -121,8 +123,16 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       });
     } catch (err) {
       if (o.signal?.aborted) return done;
-      throw err;
+      // fetch's own failure (no HTTP answer): the server is restarting or away; a long-running worker
+      // waits for it, saying so once
+      if (o.once || !(err instanceof TypeError)) throw err;
+      if (!unreachable) log(`cannot reach ${o.server} (${err.message}); retrying every second`);
+      unreachable = true;
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      continue;
     }
+    if (unreachable) log(`reached ${o.server} again`);
+    unreachable = false;
     if (res.status === 204) {
       if (o.once) return done;
       // the server answered before the wait was up (it is closing, or does not long-poll): pause

@@ -1,16 +1,21 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { readLlamaGguf, tokenizerFromHfJson, writeLlamaGguf } from "@openledger/ml";
 import { getModel, listModelIds, registerModel } from "@openledger/sdk";
+import Fastify from "fastify";
 import OpenAI from "openai";
 import { datasetRecords, resolveSnapshot } from "../src/dataset.ts";
+import { fineTuningRoutes } from "../src/http.ts";
 import { parseHyperparameters } from "../src/hyperparameters.ts";
 import { addBaseModel, cidOfUri, ipfsUri, listPublishedModels, putJson } from "../src/models.ts";
 import { splitDataset } from "../src/train/examples.ts";
 import { verifyModel } from "../src/verify.ts";
+import { runWorker } from "../src/worker.ts";
 import {
   accounts,
   DEMO_BASE,
@@ -461,5 +466,48 @@ describe("fine-tuning jobs", () => {
     );
     const bad = await fetch(`${fx.url}/v1/fine_tuning/jobs?limit=0`);
     assert.equal(bad.status, 400);
+  });
+
+  test("a worker whose server goes away waits for it and claims the next job once it is back", async () => {
+    // a port with nothing on it yet: the server is "down" when the worker starts
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const worker = runWorker({
+      server: `http://127.0.0.1:${port}`,
+      token: fx.factory.options.workerToken,
+      worker: "patient",
+      workDir: tempDir("factory-patient-"),
+      threads: 1,
+      pollMs: 100,
+      signal: stop.signal,
+      log: (l) => lines.push(l),
+    });
+    while (!lines.some((l) => /^cannot reach/.test(l))) await new Promise((r) => setTimeout(r, 50));
+    const app = Fastify({ logger: false });
+    await app.register(fineTuningRoutes, { factory: fx.factory });
+    await app.listen({ host: "127.0.0.1", port });
+    const job = await fx.factory.createJob({
+      model: "demo-base",
+      training_file: fx.snapshot,
+      suffix: "patient",
+      hyperparameters: { n_epochs: 1, batch_size: 8 },
+      openledger: { publish: false },
+    });
+    const done = await waitForJob(fx, job.id);
+    assert.equal(done.status, "succeeded", JSON.stringify(done.error));
+    assert.equal(done.worker, "patient");
+    assert.ok(fx.factory.store.events(job.id).some((e) => /Worker patient started the job/.test(e.message)));
+    assert.equal(lines.filter((l) => /^cannot reach/.test(l)).length, 1);
+    assert.ok(lines.some((l) => /^reached .* again$/.test(l)));
+    // stopping it ends its long poll at once
+    stop.abort();
+    assert.equal(await worker, 1);
+    await app.close();
   });
 });
