@@ -111,6 +111,11 @@ describe("SpanIndex.open (memory-mapped, or positioned reads)", () => {
     assert.throws(() => SpanIndex.open(corrupt("table.spanidx", layout.chunkFirstWord, 5)), /chunk table/);
     assert.throws(() => SpanIndex.open(corrupt("buckets.spanidx", layout.bucketStarts + 4, 1e9)), /buckets/);
     assert.throws(() => SpanIndex.open(corrupt("vocab.spanidx", layout.vocab, 0x7a7a7a7a)), /vocabulary/);
+    // Loading checks every section whole: a second word that is not the symbol after its suffix.
+    const wrongSecond = Uint8Array.from(bytes);
+    const view2 = new DataView(wrongSecond.buffer);
+    view2.setUint32(layout.second, view2.getUint32(layout.second, true) + 1, true);
+    assert.throws(() => SpanIndex.load(wrongSecond), /corrupt index \(second words\)/);
     // A suffix-array entry out of range fails the query that reads it, in every access mode.
     const badSuffixes = join(dir, "suffixes.spanidx");
     const copy = Uint8Array.from(bytes);
