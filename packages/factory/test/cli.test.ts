@@ -117,7 +117,7 @@ describe("the openledger train / jobs / models commands", () => {
     assert.match(missing.stderr, /^error: \/nonexistent\.gguf does not exist\n$/);
   });
 
-  test("add-base converts a Hugging Face folder (config.json + safetensors) to GGUF and registers it", async () => {
+  test("add-base converts a Hugging Face LLaMA or Qwen2 folder (config.json + safetensors) to GGUF and registers it", async () => {
     const hf = tempDir("factory-hf-");
     const { config, weights } = readLlamaGguf(DEMO_BASE);
     writeFileSync(join(hf, "config.json"), JSON.stringify(llamaConfigToHf(config)));
@@ -128,6 +128,49 @@ describe("the openledger train / jobs / models commands", () => {
     assert.match(added.stdout, /^registered: demo-base-hf {2}model \d+ {2}0x[0-9a-f]{64}/);
     const verified = await cli(["models", "verify", "demo-base-hf", ...chainArgs]);
     assert.equal(verified.code, 0, verified.stderr);
+    // a Qwen2 folder (q/k/v biases, NeoX rope): the demo weights with zero biases; it registers and
+    // a job fine-tunes it like any base
+    const qwen = tempDir("factory-qwen2-");
+    const qwenWeights = new Map(weights);
+    for (let l = 0; l < config.numLayers; l++) {
+      for (const [proj, heads] of [
+        ["q_proj", config.numHeads],
+        ["k_proj", config.numKvHeads],
+        ["v_proj", config.numKvHeads],
+      ] as const) {
+        const n = heads * config.headDim;
+        qwenWeights.set(`model.layers.${l}.self_attn.${proj}.bias`, {
+          shape: [n],
+          data: new Float32Array(n),
+        });
+      }
+    }
+    const qwenConfig = { ...config, architecture: "qwen2" as const, attentionBias: true };
+    writeFileSync(join(qwen, "config.json"), JSON.stringify(llamaConfigToHf(qwenConfig)));
+    writeSafetensors(join(qwen, "model.safetensors"), qwenWeights);
+    copyFileSync(DEMO_TOKENIZER, join(qwen, "tokenizer.json"));
+    const addedQwen = await cli(["models", "add-base", qwen, "--name", "demo-base-qwen2", ...chainArgs]);
+    assert.equal(addedQwen.code, 0, addedQwen.stderr);
+    const trained = await cli([
+      "train",
+      "--base",
+      "demo-base-qwen2",
+      "--snapshot",
+      fx.snapshot,
+      "--epochs",
+      "1",
+      "--batch",
+      "4",
+      "--suffix",
+      "qwen2",
+      "--follow",
+      "--api",
+      fx.url,
+    ]);
+    assert.equal(trained.code, 0, trained.stderr);
+    assert.match(trained.stdout, /Published ft:demo-base-qwen2:qwen2/);
+    assert.equal((await cli(["models", "verify", "ft:demo-base-qwen2:qwen2", ...chainArgs])).code, 0);
+
     const notModel = await cli(["models", "add-base", DEMO_TOKENIZER, "--name", "junk", ...chainArgs]);
     assert.equal(notModel.code, 1);
     assert.equal(notModel.stderr.split("\n").filter(Boolean).length, 1);
