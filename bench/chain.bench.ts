@@ -294,10 +294,13 @@ console.log(
 console.log(`${"".padEnd(36)}${"openledger".padStart(12)}${"anvil".padStart(12)}${"ratio".padStart(10)}`);
 console.log(row("simple transfers/s", mine.simple, theirs.simple, true));
 console.log(row("ERC-20 transfers/s", mine.erc20, theirs.erc20, true));
-console.log(row("eth_call p50 (ms)", mine.ethCall.p50, theirs.ethCall.p50, false));
-console.log(row("eth_call p99 (ms)", mine.ethCall.p99, theirs.ethCall.p99, false));
+// Latencies in µs: most are fractions of a millisecond.
+console.log(row("eth_call p50 (µs)", mine.ethCall.p50 * 1000, theirs.ethCall.p50 * 1000, false));
+console.log(row("eth_call p99 (µs)", mine.ethCall.p99 * 1000, theirs.ethCall.p99 * 1000, false));
 for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
-  console.log(row(`${method} p50 (ms)`, mine.reads[method].p50, theirs.reads[method].p50, false));
+  console.log(
+    row(`${method} p50 (µs)`, mine.reads[method].p50 * 1000, theirs.reads[method].p50 * 1000, false),
+  );
 }
 console.log("server CPU (user + system), lower is better:");
 console.log(row("  ms per 1000 transfers", mine.simpleCpu, theirs.simpleCpu, false));
