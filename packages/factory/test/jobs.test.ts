@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -110,7 +110,24 @@ describe("fine-tuning jobs", () => {
     });
     const mismatch = await refused({ ...ok, model: "tampered-base" }, 400, /^base_model_hash_mismatch$/);
     assert.match(mismatch.message, /0x1111/);
-    // an adapter is not a base
+    // a registered base whose stored file was changed on disk afterwards (same CID, other bytes)
+    const { config, weights, vocab } = readLlamaGguf(DEMO_BASE);
+    weights.get("model.norm.weight")!.data[0] += 1;
+    const copy = join(tempDir("factory-base-"), "edited.gguf");
+    writeLlamaGguf(copy, { config, weights, vocab });
+    await addBaseModel(fx.registry, fx.factory.options.wallets[0], {
+      path: copy,
+      name: "edited-base",
+      tokenizerPath: DEMO_TOKENIZER,
+    });
+    const edited = (await listPublishedModels(fx.registry)).find((m) => m.name === "edited-base")!;
+    const hex = edited.baseModel.hash.slice(2);
+    writeFileSync(
+      join(fx.dir, "blobs", hex.slice(0, 2), hex.slice(2, 4), edited.baseModel.cid),
+      "not the model",
+    );
+    const changed = await refused({ ...ok, model: "edited-base" }, 400, /^base_model_hash_mismatch$/);
+    assert.match(changed.message, /does not match its content hash/);
     assert.equal((await openai.fineTuning.jobs.list()).data.length, 0);
   });
 
@@ -466,6 +483,8 @@ describe("fine-tuning jobs", () => {
     );
     const bad = await fetch(`${fx.url}/v1/fine_tuning/jobs?limit=0`);
     assert.equal(bad.status, 400);
+    // a published adapter is not a base to fine-tune
+    await refused({ model: "ft:demo-base:external", training_file: fx.snapshot }, 400, /^not_a_base_model$/);
   });
 
   test("a worker whose server goes away waits for it and claims the next job once it is back", async () => {
