@@ -1,9 +1,10 @@
 // Training data from Datanet snapshots: snapshot names resolve to on-chain snapshots, and a job's
 // dataset is every chunk of its snapshots in leaf order, as JSONL that workers download.
 import { type DatanetService, idToNumber, type SnapshotRow } from "@openledger/datanet";
+import { chunkContentHash, chunkLeaf, MerkleTree } from "@openledger/merkle";
 import type { Hex } from "viem";
 import { sha256Hex } from "./canonical.ts";
-import { InvalidRequestError, NotFoundError } from "./errors.ts";
+import { InvalidRequestError, NotFoundError, TrainingError } from "./errors.ts";
 
 export interface SnapshotRef {
   id: number;
@@ -19,6 +20,8 @@ export interface DatasetRecord {
   contributionId: number;
   snapshotId: number;
   leafIndex: number;
+  /** the chunk's index within its contribution (part of its Merkle leaf) */
+  chunkIndex: number;
 }
 
 /** The Datanet name as it appears in snapshot names (the attribution route uses the same form). */
@@ -94,9 +97,12 @@ export function resolveSnapshot(
   return ref(snap);
 }
 
+/** Where a dataset's chunks come from: the Datanet service (or anything serving its snapshots). */
+export type DatasetSource = Pick<DatanetService, "snapshots">;
+
 /** Every chunk of the snapshots, snapshot by snapshot in the order given, leaves in order. */
 export async function datasetRecords(
-  datanets: DatanetService,
+  datanets: DatasetSource,
   snapshotIds: number[],
 ): Promise<DatasetRecord[]> {
   const out: DatasetRecord[] = [];
@@ -107,6 +113,7 @@ export async function datasetRecords(
         contributionId: idToNumber(c.contributionId, "contribution id"),
         snapshotId: id,
         leafIndex: c.leafIndex,
+        chunkIndex: c.chunkIndex,
       });
     }
   }
@@ -127,3 +134,40 @@ export function parseDatasetJsonl(bytes: Uint8Array): DatasetRecord[] {
 
 /** sha256 of the dataset JSONL: the manifest's dataset hash. */
 export const datasetHash = (jsonl: Uint8Array): Hex => sha256Hex(jsonl);
+
+/**
+ * What a worker trains on must be what the chain committed to: each snapshot's chunks, in leaf order,
+ * rebuilt into the Datanet's Merkle tree (`chunkLeaf` of contribution id, chunk index and the text's
+ * content hash) must give the snapshot's root. Throws `snapshot_data_mismatch` naming the snapshot.
+ */
+export function checkDatasetRoots(records: DatasetRecord[], snapshots: readonly SnapshotRef[]): void {
+  const known = new Set(snapshots.map((s) => s.id));
+  const stray = records.find((r) => !known.has(r.snapshotId));
+  if (stray) {
+    throw new TrainingError(
+      "snapshot_data_mismatch",
+      `the dataset holds a record of snapshot ${stray.snapshotId}, which this job does not train on`,
+    );
+  }
+  for (const s of snapshots) {
+    const mine = records.filter((r) => r.snapshotId === s.id);
+    const mismatch = (why: string) =>
+      new TrainingError(
+        "snapshot_data_mismatch",
+        `the data served for snapshot ${s.name} (id ${s.id}) does not match its on-chain root ${s.root}: ${why}; nothing was trained`,
+      );
+    if (mine.length === 0) throw mismatch("no chunks were served");
+    const out = mine.findIndex((r, i) => r.leafIndex !== i);
+    if (out >= 0) throw mismatch(`chunk ${out} is not leaf ${out} (got leaf ${mine[out].leafIndex})`);
+    let root: string;
+    try {
+      root = MerkleTree.build(
+        mine.map((r) => chunkLeaf(BigInt(r.contributionId), r.chunkIndex, chunkContentHash(r.text))),
+      ).root;
+    } catch (err) {
+      throw mismatch(`its chunks do not form leaves (${(err as Error).message})`);
+    }
+    if (root.toLowerCase() !== s.root.toLowerCase())
+      throw mismatch(`the ${mine.length} chunks give root ${root}`);
+  }
+}

@@ -14,6 +14,7 @@ import {
 } from "@openledger/sdk";
 import { CID } from "multiformats/cid";
 import type { Address, Client, Hex } from "viem";
+import { checkBaseLogits } from "./base-check.ts";
 import { sha256Hex } from "./canonical.ts";
 import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.ts";
 
@@ -227,9 +228,10 @@ export async function addBaseModel(
         `no tokenizer.json at ${tokenizerPath}; pass --tokenizer PATH`,
       );
     }
+    const name = input.name ?? basename(input.path).replace(/\.gguf$/i, "");
+    await checkBaseLogits(ggufPath, readFileSync(tokenizerPath, "utf8"), name);
     const bytes = readFileSync(ggufPath);
     const hash = sha256Hex(bytes);
-    const name = input.name ?? basename(input.path).replace(/\.gguf$/i, "");
     const existing = (await listModelRecords(ctx)).filter((r) => r.published.name === name);
     for (const r of existing) {
       if (r.metadata.kind === "base" && r.published.baseModel.hash === hash)

@@ -1,13 +1,17 @@
 // Everything checked before a job is queued: the request's shape, the base model (registered, file
 // present, hash matching), the snapshots (known, licensed on-chain to the owner) and the parameters.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BlobIntegrityError, type DatanetService } from "@openledger/datanet";
 import { type Address, getAddress, isAddress } from "viem";
+import { checkBaseLogits } from "./base-check.ts";
 import { canonicalHash, sha256Hex } from "./canonical.ts";
 import { resolveSnapshot, type SnapshotRef } from "./dataset.ts";
 import { InvalidRequestError, PermissionError } from "./errors.ts";
 import { parseHyperparameters } from "./hyperparameters.ts";
 import type { JobSpec } from "./job-store.ts";
-import { type RegistryContext, resolveModelRecord } from "./models.ts";
+import { type PublishedModel, type RegistryContext, resolveModelRecord } from "./models.ts";
 
 export const MAX_SNAPSHOTS = 32;
 
@@ -224,6 +228,7 @@ export async function validateJobRequest(
       "model",
     );
   }
+  await probeBaseOnce(ctx, base.published, bytes);
   for (const s of snapshots) {
     if (!(await ctx.datanets.hasLicense(BigInt(s.id), req.owner))) {
       throw new PermissionError(
@@ -270,4 +275,31 @@ async function nameIsPublished(ctx: RegistryContext, name: string): Promise<bool
   } catch {
     return false;
   }
+}
+
+/** Base files (by hash) whose logits this process has already found finite: probed once, not per job. */
+const finiteBases = new Set<string>();
+
+/** The base's short forward pass (see checkBaseLogits), for bases registered before it existed or elsewhere. */
+async function probeBaseOnce(ctx: RegistryContext, base: PublishedModel, bytes: Uint8Array): Promise<void> {
+  if (finiteBases.has(base.baseModel.hash)) return;
+  let tokenizer: string;
+  try {
+    tokenizer = Buffer.from(await ctx.blobs.get(base.tokenizerCid)).toString("utf8");
+  } catch {
+    throw new InvalidRequestError(
+      "base_model_unavailable",
+      `the tokenizer of base model '${base.name}' (${base.tokenizerCid}) is not in this server's content store`,
+      "model",
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), "openledger-probe-"));
+  try {
+    const path = join(dir, "base.gguf");
+    writeFileSync(path, bytes);
+    await checkBaseLogits(path, tokenizer, base.name);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  finiteBases.add(base.baseModel.hash);
 }

@@ -1,10 +1,19 @@
 // A worker: claims jobs from a factory server over HTTP, fetches the base model and the licensed
 // snapshot data by content hash, trains (embedded engine or an external trainer), heartbeats its
 // lease, uploads checkpoints and results. Local workers are the same code in child processes.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { cidForBytes } from "@openledger/datanet";
-import { parseDatasetJsonl } from "./dataset.ts";
+import { checkDatasetRoots, parseDatasetJsonl } from "./dataset.ts";
 import { TrainingError } from "./errors.ts";
 import type { JobSpec } from "./job-store.ts";
 import {
@@ -105,6 +114,22 @@ async function cached(client: ServerClient, cacheDir: string, cid: string): Prom
   writeFileSync(`${path}.tmp`, bytes);
   renameSync(`${path}.tmp`, path);
   return path;
+}
+
+/**
+ * The base file must hash to the base's registered hash (the job spec carries it from ModelRegistry):
+ * also a cached copy, which the CID check on download no longer covers.
+ */
+async function checkBaseFile(path: string, name: string, hash: string): Promise<void> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  const actual = `0x${h.digest("hex")}`;
+  if (actual !== hash.toLowerCase()) {
+    throw new TrainingError(
+      "base_model_hash_mismatch",
+      `the base model file of '${name}' hashes to ${actual}, not its registered ${hash}; nothing was trained`,
+    );
+  }
 }
 
 /** Runs jobs until the signal aborts (or, with `once`, until the queue is empty). */
@@ -247,7 +272,9 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
     const cacheDir = join(o.workDir, "cache");
     const basePath = await cached(client, cacheDir, spec.baseModel.cid);
     const tokenizerPath = await cached(client, cacheDir, spec.baseModel.tokenizerCid);
+    await checkBaseFile(basePath, spec.baseModel.name, spec.baseModel.hash);
     const records = parseDatasetJsonl(await client.bytes(`/v1/factory/worker/jobs/${id}/dataset`, lease));
+    checkDatasetRoots(records, spec.snapshots);
     let resumeFrom: string | undefined;
     if (claim.checkpoint && !o.external) {
       resumeFrom = join(jobDir, "resume.bin");

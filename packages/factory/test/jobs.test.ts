@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -9,6 +10,8 @@ import { readLlamaGguf, tokenizerFromHfJson, writeLlamaGguf } from "@openledger/
 import { getModel, listModelIds, registerModel } from "@openledger/sdk";
 import Fastify from "fastify";
 import OpenAI from "openai";
+import { probeTokens } from "../src/base-check.ts";
+import { sha256Hex } from "../src/canonical.ts";
 import { datasetRecords, resolveSnapshot } from "../src/dataset.ts";
 import { fineTuningRoutes } from "../src/http.ts";
 import { parseHyperparameters } from "../src/hyperparameters.ts";
@@ -131,70 +134,106 @@ describe("fine-tuning jobs", () => {
     assert.equal((await openai.fineTuning.jobs.list()).data.length, 0);
   });
 
-  test("a run that diverges (NaN), or a base whose own loss overflows, fails with its reason and registers nothing", async () => {
+  test("a run that diverges (NaN) fails with its reason; a base whose logits overflow is refused up front; nothing is registered", async () => {
     const dir = tempDir("factory-nan-");
-    const poisoned = async (
+    const poisoned = (
       name: string,
       poison: (weights: Map<string, { data: Float32Array }>, vocabSize: number) => void,
     ) => {
       const { config, weights, vocab } = readLlamaGguf(DEMO_BASE);
       poison(weights, config.vocabSize);
       writeLlamaGguf(join(dir, `${name}.gguf`), { config, weights, vocab });
-      await addBaseModel(fx.registry, fx.factory.options.wallets[0], {
-        path: join(dir, `${name}.gguf`),
-        name,
-        tokenizerPath: DEMO_TOKENIZER,
-      });
+      return join(dir, `${name}.gguf`);
     };
     // Diverging mid-run: one token that only training examples read (never a held-out input) gets a
     // 1e30-scaled embedding. Its square overflows float32 inside RMSNorm, but only where it is an
-    // input: the base model's held-out loss stays finite; the first training step through it turns
-    // the adapter's gradients, then the held-out loss, into NaN.
+    // input: the base model's held-out loss (and the add-base probe) stays finite; the first training
+    // step through it turns the adapter's gradients, then the held-out loss, into NaN.
     const split = splitDataset(
       tokenizerFromHfJson(readFileSync(DEMO_TOKENIZER, "utf8")),
       await datasetRecords(fx.datanets, [resolveSnapshot(fx.datanets, fx.snapshot).id]),
       parseHyperparameters(tiny, undefined),
     );
-    const heldOut = new Set(split.heldOut.flatMap((t) => Array.from(t.example.tokens)));
+    // (nor a token of the add-base probe, which must pass)
+    const heldOut = new Set([
+      ...split.heldOut.flatMap((t) => Array.from(t.example.tokens)),
+      ...probeTokens(tokenizerFromHfJson(readFileSync(DEMO_TOKENIZER, "utf8"))),
+    ]);
     const trainOnly = split.train
       .flatMap((t) => Array.from(t.example.tokens).slice(0, -1))
       .find((token) => !heldOut.has(token));
     assert.ok(trainOnly !== undefined);
-    await poisoned("diverging-base", (w, vocabSize) => {
+    const diverging = poisoned("diverging-base", (w, vocabSize) => {
       const embed = w.get("model.embed_tokens.weight")!.data;
       const width = embed.length / vocabSize;
       for (let i = trainOnly * width; i < (trainOnly + 1) * width; i++) embed[i] *= 1e30;
     });
-    // broken from the start: the final norm scaled so far that the base model's own loss overflows
-    await poisoned("overflowing-base", (w) => {
+    await addBaseModel(fx.registry, fx.factory.options.wallets[0], {
+      path: diverging,
+      name: "diverging-base",
+      tokenizerPath: DEMO_TOKENIZER,
+    });
+    // broken from the start: the final norm scaled so far that every logit overflows
+    const overflowing = poisoned("overflowing-base", (w) => {
       const norm = w.get("model.norm.weight")!.data;
       for (let i = 0; i < norm.length; i++) norm[i] *= 1e38;
     });
     const models = await modelCount(fx);
-    const create = (model: string) =>
-      openai.fineTuning.jobs.create({
-        model,
-        training_file: fx.snapshot,
-        suffix: "nan",
-        hyperparameters: tiny,
-      });
-    const diverging = await create("diverging-base");
-    const overflowing = await create("overflowing-base");
+    await assert.rejects(
+      addBaseModel(fx.registry, fx.factory.options.wallets[0], {
+        path: overflowing,
+        name: "overflowing-base",
+        tokenizerPath: DEMO_TOKENIZER,
+      }),
+      (err: Error & { code?: string }) =>
+        err.code === "base_model_not_finite" &&
+        /'overflowing-base' gives non-finite logits/.test(err.message),
+    );
+    assert.equal(await modelCount(fx), models);
+    // registered some other way (straight to ModelRegistry), job creation still refuses it
+    const blobs = fx.factory.blobs;
+    const { cid } = await blobs.put(readFileSync(overflowing));
+    const tokenizer = await blobs.put(readFileSync(DEMO_TOKENIZER));
+    await registerModel(fx.factory.options.wallets[0], {
+      registry: fx.addresses.modelRegistry,
+      metadataURI: ipfsUri(
+        await putJson(blobs, {
+          name: "overflowing-base",
+          kind: "base",
+          baseModel: {
+            name: "overflowing-base",
+            hash: sha256Hex(readFileSync(overflowing)),
+            uri: ipfsUri(cid),
+          },
+          tokenizer: ipfsUri(tokenizer.cid),
+        }),
+      ),
+    });
+    const refusedBase = await refused(
+      { model: "overflowing-base", training_file: fx.snapshot, suffix: "nan" },
+      400,
+      /^base_model_not_finite$/,
+    );
+    assert.match(refusedBase.message, /non-finite logits/);
+    const withBase = await modelCount(fx);
+    const run = await openai.fineTuning.jobs.create({
+      model: "diverging-base",
+      training_file: fx.snapshot,
+      suffix: "nan",
+      hyperparameters: tiny,
+    });
     const [worker] = fx.factory.startLocalWorkers(1, fx.url, { threads: 1, once: true, name: "nan" });
-    const [run, base] = [await waitForJob(fx, diverging.id), await waitForJob(fx, overflowing.id)];
+    const failed = await waitForJob(fx, run.id);
     await exited(worker);
-    assert.equal(run.status, "failed");
-    assert.equal(run.error?.code, "training_diverged");
-    assert.match(run.error!.message, /the (training|held-out) loss became NaN/);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.error?.code, "training_diverged");
+    assert.match(failed.error!.message, /the (training|held-out) loss became NaN/);
     // it did start: the base model's held-out loss was finite at step 0, and steps ran
     const metrics = fx.factory.store.events(run.id).flatMap((e) => (e.type === "metrics" ? [e.data!] : []));
     assert.ok(metrics[0].step === 0 && Number.isFinite(metrics[0].valid_loss as number));
     assert.ok(metrics.some((d) => (d.step as number) >= 1 && d.train_loss !== undefined));
-    assert.equal(base.status, "failed");
-    assert.equal(base.error?.code, "training_diverged");
-    assert.match(base.error!.message, /the base model's held-out loss became NaN/);
-    for (const j of [run, base]) assert.ok(j.result === null && j.error!.message.length > 40);
-    assert.equal(await modelCount(fx), models);
+    assert.ok(failed.result === null && failed.error!.message.length > 40);
+    assert.equal(await modelCount(fx), withBase);
     assert.ok(!(await listPublishedModels(fx.registry)).some((m) => /^ft:/.test(m.name)));
   });
 
@@ -528,5 +567,81 @@ describe("fine-tuning jobs", () => {
     stop.abort();
     assert.equal(await worker, 1);
     await app.close();
+  });
+
+  test("a worker checks what it trains on: altered chunk text or a swapped base file fails the job and publishes nothing", async () => {
+    const models = await modelCount(fx);
+    // a relay in front of the server that edits one chunk's text in the dataset it passes on
+    const relay = createHttpServer(async (req, res) => {
+      const body: Buffer[] = [];
+      for await (const b of req) body.push(b as Buffer);
+      const headers: Record<string, string> = {};
+      for (const h of ["authorization", "openledger-lease", "content-type"]) {
+        if (typeof req.headers[h] === "string") headers[h] = req.headers[h] as string;
+      }
+      const up = await fetch(new URL(req.url!, fx.url), {
+        method: req.method,
+        headers,
+        body: body.length ? Buffer.concat(body) : undefined,
+      });
+      let bytes = Buffer.from(await up.arrayBuffer());
+      if (/\/dataset$/.test(req.url!) && up.ok) {
+        const lines = bytes.toString("utf8").split("\n").filter(Boolean);
+        const first = JSON.parse(lines[0]) as { text: string };
+        lines[0] = JSON.stringify({ ...first, text: `${first.text} (edited)` });
+        bytes = Buffer.from(`${lines.join("\n")}\n`);
+      }
+      res.writeHead(up.status, {
+        "content-type": up.headers.get("content-type") ?? "application/octet-stream",
+      });
+      res.end(up.status === 204 ? undefined : bytes);
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+    const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const create = (suffix: string) =>
+      fx.factory.createJob({
+        model: "demo-base",
+        training_file: fx.snapshot,
+        suffix,
+        hyperparameters: { n_epochs: 1, batch_size: 8 },
+      });
+    const work = (server: string, workDir: string) =>
+      runWorker({
+        server,
+        token: fx.factory.options.workerToken,
+        worker: "checker",
+        workDir,
+        threads: 1,
+        once: true,
+      });
+    const edited = await create("edited-data");
+    try {
+      assert.equal(await work(relayUrl, tempDir("factory-relay-")), 1);
+      const e = fx.factory.store.get(edited.id);
+      assert.equal(e.status, "failed");
+      assert.equal(e.error?.code, "snapshot_data_mismatch");
+      assert.match(
+        e.error!.message,
+        /snapshot wordnet-noun\.animal@1 \(id \d+\) does not match its on-chain root/,
+      );
+    } finally {
+      await new Promise((r) => relay.close(r));
+    }
+    // a worker whose cached copy of the base (by CID) holds other bytes
+    const base = (await listPublishedModels(fx.registry)).find((m) => m.name === "demo-base")!;
+    const workDir = tempDir("factory-swapped-");
+    mkdirSync(join(workDir, "cache"), { recursive: true });
+    writeFileSync(join(workDir, "cache", base.baseModel.cid), readFileSync(DEMO_TOKENIZER));
+    const swapped = await create("swapped-base");
+    assert.equal(await work(fx.url, workDir), 1);
+    const s = fx.factory.store.get(swapped.id);
+    assert.equal(s.status, "failed");
+    assert.equal(s.error?.code, "base_model_hash_mismatch");
+    assert.match(
+      s.error!.message,
+      /base model file of 'demo-base' hashes to 0x[0-9a-f]{64}, not its registered/,
+    );
+    for (const j of [edited.id, swapped.id]) assert.equal(fx.factory.store.get(j).result, null);
+    assert.equal(await modelCount(fx), models);
   });
 });

@@ -22,6 +22,7 @@ const records = readFileSync(cfg.train_file, "utf8")
     contributionId: i + 1,
     snapshotId: 0,
     leafIndex: i,
+    chunkIndex: 0,
   }));
 const workDir = mkdtempSync(join(tmpdir(), "openledger-own-trainer-"));
 try {
