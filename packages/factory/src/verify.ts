@@ -4,6 +4,13 @@ import { datanetRegistryAbi, getProvenance, modelRegistryAbi } from "@openledger
 import { type Address, type Hex, parseEventLogs } from "viem";
 import { getTransactionReceipt, readContract } from "viem/actions";
 import { canonicalHash, sha256Hex } from "./canonical.ts";
+import {
+  type DatasetRecord,
+  type DatasetSource,
+  datasetHash,
+  datasetJsonl,
+  datasetRecords,
+} from "./dataset.ts";
 import type { TrainingManifest } from "./manifest.ts";
 import { cidOfUri, digestOfCid, type RegistryContext, resolveModelRecord } from "./models.ts";
 
@@ -11,6 +18,13 @@ export interface VerifyCheck {
   what: string;
   ok: boolean;
   detail: string;
+  /** not checked (what it needs is not reachable here); `ok` stays true and `detail` says why */
+  skipped?: boolean;
+}
+
+export interface VerifyOptions {
+  /** the Datanets whose chunks re-derive the dataset hash; without them that check is skipped */
+  datanets?: DatasetSource | null;
 }
 
 export interface VerifyResult {
@@ -35,7 +49,11 @@ async function hashBlob(
   }
 }
 
-export async function verifyModel(ctx: RegistryContext, nameOrId: string | bigint): Promise<VerifyResult> {
+export async function verifyModel(
+  ctx: RegistryContext,
+  nameOrId: string | bigint,
+  opts: VerifyOptions = {},
+): Promise<VerifyResult> {
   const record = await resolveModelRecord(ctx, nameOrId);
   const p = record.published;
   const checks: VerifyCheck[] = [];
@@ -122,6 +140,7 @@ export async function verifyModel(ctx: RegistryContext, nameOrId: string | bigin
     `manifest ${manifest.owner}, on-chain model owner ${p.owner}`,
   );
   await checkLicences(ctx, manifest, check);
+  checks.push(await checkDatasetHash(opts.datanets ?? null, manifest));
   await blob(
     "PEFT adapter_config.json",
     cidOfUri(manifest.adapter.peftConfig.uri),
@@ -141,6 +160,43 @@ export async function verifyModel(ctx: RegistryContext, nameOrId: string | bigin
     "the manifest's hash",
   );
   return { modelId: p.modelId, version: p.version, name: p.name, ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * The dataset hash, re-derived the way training formed it: every chunk of the manifest's snapshots in
+ * leaf order as JSONL. Skipped (and said so) when those chunks are not reachable from here.
+ */
+async function checkDatasetHash(
+  datanets: DatasetSource | null,
+  manifest: TrainingManifest,
+): Promise<VerifyCheck> {
+  const what = "dataset hash";
+  if (!datanets) {
+    return { what, ok: true, skipped: true, detail: "skipped: the Datanets' chunks are not reachable here" };
+  }
+  let records: DatasetRecord[];
+  try {
+    records = await datasetRecords(
+      datanets,
+      manifest.snapshots.map((s) => s.id),
+    );
+  } catch (err) {
+    return {
+      what,
+      ok: true,
+      skipped: true,
+      detail: `skipped: the snapshots' chunks are not reachable here (${(err as Error).message})`,
+    };
+  }
+  const hash = datasetHash(datasetJsonl(records));
+  return {
+    what,
+    ok: hash === manifest.dataset.hash,
+    detail:
+      hash === manifest.dataset.hash
+        ? `sha256 of the ${records.length} snapshot chunks ${hash} = the manifest's`
+        : `the ${records.length} snapshot chunks hash to ${hash}, the manifest says ${manifest.dataset.hash}`,
+  };
 }
 
 /**

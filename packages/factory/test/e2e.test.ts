@@ -142,8 +142,10 @@ describe("a tiny fine-tuning job end to end", () => {
     assert.ok(grads.contributionIds.every((id) => contributions.has(id)));
     assert.ok(grads.gradients.some((g) => g !== 0));
 
-    const verified = await verifyModel(fx.registry, model.modelId);
+    const verified = await verifyModel(fx.registry, model.modelId, { datanets: fx.datanets });
     assert.ok(verified.ok, JSON.stringify(verified.checks.filter((c) => !c.ok)));
+    const dataset = verified.checks.find((c) => c.what === "dataset hash")!;
+    assert.ok(dataset.ok && !dataset.skipped, dataset.detail);
     assert.ok(verified.checks.some((c) => c.what === `licence of snapshot ${snapshotId}` && c.ok));
     assert.ok(verified.checks.length >= 10);
 
@@ -183,5 +185,43 @@ describe("a tiny fine-tuning job end to end", () => {
       refuted.checks.filter((c) => !c.ok).map((c) => c.what),
       [`licence of snapshot ${snapshotId}`],
     );
+    // without the Datanets' chunks the dataset hash is not re-derived, and verify says so
+    const unchecked = refuted.checks.find((c) => c.what === "dataset hash")!;
+    assert.ok(unchecked.skipped && /^skipped: the Datanets' chunks are not reachable/.test(unchecked.detail));
+
+    // a copy whose manifest claims another dataset hash: re-derived from the chunks, it is named
+    const tampered = await registerModel(wallet, {
+      registry: fx.addresses.modelRegistry,
+      metadataURI: ipfsUri(
+        await putJson(fx.factory.blobs, {
+          ...metadata,
+          name: "tampered-dataset",
+          manifest: ipfsUri(
+            await putJson(fx.factory.blobs, {
+              ...manifest,
+              name: "tampered-dataset",
+              dataset: { ...manifest.dataset, hash: `0x${"ab".repeat(32)}` },
+            }),
+          ),
+        }),
+      ),
+    });
+    await publishModelVersion(wallet, {
+      registry: fx.addresses.modelRegistry,
+      modelId: tampered.modelId,
+      baseModelHash: chain.baseModelHash,
+      adapterHash: chain.adapterHash,
+      adapterURI: chain.adapterURI,
+      snapshotIds: chain.snapshotIds,
+      trainingConfigHash: chain.trainingConfigHash,
+      pricePer1kTokens: 0n,
+    });
+    const wrongData = await verifyModel(fx.registry, "tampered-dataset", { datanets: fx.datanets });
+    const failed = wrongData.checks.filter((c) => !c.ok);
+    assert.deepEqual(
+      failed.map((c) => c.what),
+      ["dataset hash"],
+    );
+    assert.match(failed[0].detail, /hash to 0x[0-9a-f]{64}, the manifest says 0xabab/);
   });
 });
