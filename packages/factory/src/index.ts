@@ -1,6 +1,9 @@
+export { checkBaseLogits } from "./base-check.ts";
 export { canonicalHash, canonicalJson, sha256Hex } from "./canonical.ts";
 export {
+  checkDatasetRoots,
   type DatasetRecord,
+  type DatasetSource,
   datanetSlug,
   datasetRecords,
   resolveSnapshot,
@@ -38,5 +41,5 @@ export { type CompletionBody, FactoryService, type FactoryServiceOptions } from 
 export { type RunMetrics, runEmbedded, totalStepsFor } from "./train/embedded.ts";
 export { splitDataset, toExample } from "./train/examples.ts";
 export { type ExternalTrainer, type ExternalTrainerConfig, runExternal } from "./train/external.ts";
-export { type VerifyCheck, type VerifyResult, verifyModel } from "./verify.ts";
+export { type VerifyCheck, type VerifyOptions, type VerifyResult, verifyModel } from "./verify.ts";
 export { runWorker, type WorkerOptions } from "./worker.ts";

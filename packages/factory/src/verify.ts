@@ -25,6 +25,8 @@ export interface VerifyCheck {
 export interface VerifyOptions {
   /** the Datanets whose chunks re-derive the dataset hash; without them that check is skipped */
   datanets?: DatasetSource | null;
+  /** why `datanets` is absent, for the skipped check's detail */
+  datanetsUnavailable?: string;
 }
 
 export interface VerifyResult {
@@ -140,7 +142,7 @@ export async function verifyModel(
     `manifest ${manifest.owner}, on-chain model owner ${p.owner}`,
   );
   await checkLicences(ctx, manifest, check);
-  checks.push(await checkDatasetHash(opts.datanets ?? null, manifest));
+  checks.push(await checkDatasetHash(opts.datanets ?? null, manifest, opts.datanetsUnavailable));
   await blob(
     "PEFT adapter_config.json",
     cidOfUri(manifest.adapter.peftConfig.uri),
@@ -169,10 +171,12 @@ export async function verifyModel(
 async function checkDatasetHash(
   datanets: DatasetSource | null,
   manifest: TrainingManifest,
+  why?: string,
 ): Promise<VerifyCheck> {
   const what = "dataset hash";
   if (!datanets) {
-    return { what, ok: true, skipped: true, detail: "skipped: the Datanets' chunks are not reachable here" };
+    const detail = `skipped: the Datanets' chunks are not reachable here${why ? ` (${why})` : ""}`;
+    return { what, ok: true, skipped: true, detail };
   }
   let records: DatasetRecord[];
   try {

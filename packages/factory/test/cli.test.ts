@@ -3,7 +3,7 @@ import { type ChildProcess, execFile } from "node:child_process";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { llamaConfigToHf, readLlamaGguf, writeSafetensors } from "@openledger/ml";
+import { llamaConfigToHf, readLlamaGguf, writeLlamaGguf, writeSafetensors } from "@openledger/ml";
 import { CID } from "multiformats/cid";
 import { startDemoAdapters, waitForJobs } from "../src/demo.ts";
 import { DEMO_BASE, DEMO_TOKENIZER, type Fixture, startFixture, tempDir } from "./helpers.ts";
@@ -68,7 +68,12 @@ describe("the openledger train / jobs / models commands", () => {
     assert.match(shown.stdout, /perplexity {2}\d+\.\d+ -> \d+\.\d+/);
     const ok = await cli(["models", "verify", "ft:demo-base:cli", ...chainArgs]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /verified: \d+ checks/);
+    assert.match(ok.stdout, /verified: \d+ checks, 1 skipped/);
+    // the Datanet data dir is held by the running service (as under `openledger up`): said, not hidden
+    assert.match(
+      ok.stdout,
+      /^skipped +dataset hash +skipped: the Datanets' chunks are not reachable here \(.*in use by process \d+.*\)$/m,
+    );
 
     // corrupt the stored PEFT weights: verify names exactly that artefact and exits non-zero
     const manifest = JSON.parse(
@@ -112,6 +117,17 @@ describe("the openledger train / jobs / models commands", () => {
     const again = await cli(["models", "add-base", DEMO_BASE, "--name", "demo-base", ...chainArgs]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /already registered: demo-base/);
+    // a base whose final norm overflows every logit is refused before anything is registered
+    const { config, weights, vocab } = readLlamaGguf(DEMO_BASE);
+    const norm = weights.get("model.norm.weight")!.data;
+    for (let i = 0; i < norm.length; i++) norm[i] *= 1e38;
+    const overflowing = join(tempDir("factory-cli-nan-"), "overflowing.gguf");
+    writeLlamaGguf(overflowing, { config, weights, vocab });
+    const nan = await cli(["models", "add-base", overflowing, "--tokenizer", DEMO_TOKENIZER, ...chainArgs]);
+    assert.equal(nan.code, 1);
+    assert.match(nan.stderr, /^error: base model 'overflowing' gives non-finite logits [^\n]*\n$/);
+    const listed = await cli(["models", "list", ...chainArgs]);
+    assert.doesNotMatch(listed.stdout, /overflowing/);
     const missing = await cli(["models", "add-base", "/nonexistent.gguf", ...chainArgs]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error: \/nonexistent\.gguf does not exist\n$/);
