@@ -8,7 +8,7 @@ import { type Address, getAddress, isAddress } from "viem";
 import { checkBaseLogits } from "./base-check.ts";
 import { canonicalHash, sha256Hex } from "./canonical.ts";
 import { resolveSnapshot, type SnapshotRef } from "./dataset.ts";
-import { InvalidRequestError, PermissionError } from "./errors.ts";
+import { FactoryError, InvalidRequestError, PermissionError } from "./errors.ts";
 import { parseHyperparameters } from "./hyperparameters.ts";
 import type { JobSpec } from "./job-store.ts";
 import { type PublishedModel, type RegistryContext, resolveModelRecord } from "./models.ts";
@@ -297,7 +297,15 @@ async function probeBaseOnce(ctx: RegistryContext, base: PublishedModel, bytes: 
   try {
     const path = join(dir, "base.gguf");
     writeFileSync(path, bytes);
-    await checkBaseLogits(path, tokenizer, base.name);
+    await checkBaseLogits(path, tokenizer, base.name).catch((err: Error) => {
+      if (err instanceof FactoryError) throw err;
+      // the engine cannot load it (too large, unsupported): no job could train it either
+      throw new InvalidRequestError(
+        "base_model_unloadable",
+        `base model '${base.name}' cannot be loaded by the training engine: ${err.message}`,
+        "model",
+      );
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -131,6 +131,21 @@ describe("fine-tuning jobs", () => {
     );
     const changed = await refused({ ...ok, model: "edited-base" }, 400, /^base_model_hash_mismatch$/);
     assert.match(changed.message, /does not match its content hash/);
+    // registered with the right hash of a file that is no model at all: the probe cannot load it
+    const junk = Buffer.from("not a GGUF model");
+    await registerModel(fx.factory.options.wallets[0], {
+      registry: fx.addresses.modelRegistry,
+      metadataURI: ipfsUri(
+        await putJson(blobs, {
+          name: "junk-base",
+          kind: "base",
+          baseModel: { name: "junk-base", hash: sha256Hex(junk), uri: ipfsUri((await blobs.put(junk)).cid) },
+          tokenizer: ipfsUri(good.tokenizerCid),
+        }),
+      ),
+    });
+    const junkBase = await refused({ ...ok, model: "junk-base" }, 400, /^base_model_unloadable$/);
+    assert.match(junkBase.message, /'junk-base' cannot be loaded by the training engine/);
     assert.equal((await openai.fineTuning.jobs.list()).data.length, 0);
   });
 
