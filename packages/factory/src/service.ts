@@ -45,6 +45,8 @@ export interface FactoryServiceOptions {
   blobs: BlobStore;
   datanets: DatanetService;
   client: PublicClient;
+  /** the chain's JSON-RPC URL; local workers get it to check snapshot roots against DatanetRegistry */
+  rpcUrl?: string;
   modelRegistry: Address;
   datanetRegistry: Address;
   /** accounts jobs may be owned by (and published from); the first is the default owner */
@@ -576,6 +578,8 @@ export class FactoryService {
       if (opts.threads) args.push("--threads", String(opts.threads));
       if (opts.externalCommand) args.push("--external-command", opts.externalCommand);
       if (opts.once) args.push("--once");
+      if (this.options.rpcUrl)
+        args.push("--rpc", this.options.rpcUrl, "--datanet-registry", this.options.datanetRegistry);
       const child = spawn(process.execPath, args, {
         env: { ...process.env, OPENLEDGER_WORKER_TOKEN: this.options.workerToken },
         stdio: ["ignore", "pipe", "pipe"],

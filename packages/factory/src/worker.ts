@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { cidForBytes } from "@openledger/datanet";
+import { checkRootsOnChain, type RootSource } from "./chain-roots.ts";
 import { checkDatasetRoots, parseDatasetJsonl } from "./dataset.ts";
 import { TrainingError } from "./errors.ts";
 import type { JobSpec } from "./job-store.ts";
@@ -35,6 +36,11 @@ export interface WorkerOptions {
   relaxedSimd?: boolean;
   /** default: the embedded engine */
   external?: ExternalTrainer;
+  /**
+   * the chain to read snapshot roots from (`--rpc`): each job's roots must equal DatanetRegistry's;
+   * without it they are checked against what the server says only
+   */
+  chain?: RootSource;
   /** stop when the queue is empty instead of polling */
   once?: boolean;
   /** pause after an early empty answer or an unreachable server; default 1000 */
@@ -138,6 +144,11 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const log = o.log ?? (() => undefined);
   let done = 0;
   let unreachable = false;
+  log(
+    o.chain
+      ? `snapshot roots are checked against DatanetRegistry ${o.chain.datanetRegistry} on the chain`
+      : "snapshot roots are checked against the server only (no --rpc): a server that alters both a snapshot's data and its root is not caught",
+  );
   while (!o.signal?.aborted) {
     const asked = Date.now();
     let res: Response;
@@ -273,6 +284,7 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
     const basePath = await cached(client, cacheDir, spec.baseModel.cid);
     const tokenizerPath = await cached(client, cacheDir, spec.baseModel.tokenizerCid);
     await checkBaseFile(basePath, spec.baseModel.name, spec.baseModel.hash);
+    if (o.chain) await checkRootsOnChain(o.chain, spec.snapshots);
     const records = parseDatasetJsonl(await client.bytes(`/v1/factory/worker/jobs/${id}/dataset`, lease));
     checkDatasetRoots(records, spec.snapshots);
     let resumeFrom: string | undefined;

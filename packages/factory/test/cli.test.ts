@@ -231,14 +231,39 @@ describe("the openledger train / jobs / models commands", () => {
       "--threads",
       "1",
       "--once",
+      "--rpc",
+      fx.rpcUrl,
+      "--deployments",
+      fx.deploymentsDir,
     ]);
     assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /snapshot roots are checked against DatanetRegistry 0x/i);
     const done = fx.factory.store.get(job.id);
     assert.equal(done.status, "succeeded", JSON.stringify(done.error));
     assert.ok(fx.factory.store.events(job.id).some((e) => /Worker remote-1 started the job/.test(e.message)));
     const refused = await cli(["worker", "--server", fx.url, "--token", "wrong", "--once"]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /HTTP 401/);
+    assert.match(refused.stderr, /snapshot roots are checked against the server only/);
+    // --rpc with no DatanetRegistry to read from: refused before claiming anything
+    const token = fx.factory.options.workerToken;
+    const noDeployment = await cli([
+      "worker",
+      "--server",
+      fx.url,
+      "--token",
+      token,
+      "--once",
+      "--rpc",
+      fx.rpcUrl,
+      "--deployments",
+      tempDir("factory-nodeploy-"),
+    ]);
+    assert.equal(noDeployment.code, 1);
+    assert.match(
+      noDeployment.stderr,
+      /^error: no DatanetRegistry deployment for chain \d+ in .*--datanet-registry\n$/,
+    );
 
     // trained with publishing off: `models publish` puts it on-chain once, at the price given
     const published = await cli(["models", "publish", job.id, "--price", "7", "--api", fx.url]);

@@ -6,13 +6,15 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { chunkContentHash, chunkLeaf, MerkleTree } from "@openledger/merkle";
 import { readLlamaGguf, tokenizerFromHfJson, writeLlamaGguf } from "@openledger/ml";
 import { getModel, listModelIds, registerModel } from "@openledger/sdk";
 import Fastify from "fastify";
 import OpenAI from "openai";
 import { probeTokens } from "../src/base-check.ts";
 import { sha256Hex } from "../src/canonical.ts";
-import { datasetRecords, resolveSnapshot } from "../src/dataset.ts";
+import { rootSourceAt } from "../src/chain-roots.ts";
+import { checkDatasetRoots, datasetRecords, resolveSnapshot } from "../src/dataset.ts";
 import { fineTuningRoutes } from "../src/http.ts";
 import { parseHyperparameters } from "../src/hyperparameters.ts";
 import { addBaseModel, cidOfUri, ipfsUri, listPublishedModels, putJson } from "../src/models.ts";
@@ -35,6 +37,50 @@ const modelCount = async (fx: Fixture) =>
 
 const exited = (c: ChildProcess) =>
   c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once("exit", r));
+
+/**
+ * A relay in front of the server that edits the first chunk's text in the dataset it passes on and,
+ * given `root`, also hands out that root for the job's first snapshot in the claim (a lying server).
+ */
+async function startRelay(fx: Fixture, root?: string) {
+  const relay = createHttpServer(async (req, res) => {
+    const body: Buffer[] = [];
+    for await (const b of req) body.push(b as Buffer);
+    const headers: Record<string, string> = {};
+    for (const h of ["authorization", "openledger-lease", "content-type"]) {
+      if (typeof req.headers[h] === "string") headers[h] = req.headers[h] as string;
+    }
+    const up = await fetch(new URL(req.url!, fx.url), {
+      method: req.method,
+      headers,
+      body: body.length ? Buffer.concat(body) : undefined,
+    });
+    let bytes = Buffer.from(await up.arrayBuffer());
+    if (/\/dataset$/.test(req.url!) && up.ok) {
+      const lines = bytes.toString("utf8").split("\n").filter(Boolean);
+      lines[0] = JSON.stringify(editedRecord(JSON.parse(lines[0])));
+      bytes = Buffer.from(`${lines.join("\n")}\n`);
+    }
+    if (root && /\/claim$/.test(req.url!) && up.status === 200) {
+      const claim = JSON.parse(bytes.toString("utf8")) as {
+        job: { spec: { snapshots: { root: string }[] } };
+      };
+      claim.job.spec.snapshots[0].root = root;
+      bytes = Buffer.from(JSON.stringify(claim));
+    }
+    res.writeHead(up.status, {
+      "content-type": up.headers.get("content-type") ?? "application/octet-stream",
+    });
+    res.end(up.status === 204 ? undefined : bytes);
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+  return {
+    url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+    close: () => new Promise((r) => relay.close(r)),
+  };
+}
+
+const editedRecord = <T extends { text: string }>(r: T): T => ({ ...r, text: `${r.text} (edited)` });
 
 describe("fine-tuning jobs", () => {
   let fx: Fixture;
@@ -578,6 +624,8 @@ describe("fine-tuning jobs", () => {
     assert.ok(fx.factory.store.events(job.id).some((e) => /Worker patient started the job/.test(e.message)));
     assert.equal(lines.filter((l) => /^cannot reach/.test(l)).length, 1);
     assert.ok(lines.some((l) => /^reached .* again$/.test(l)));
+    // without a chain to read roots from, it says so once
+    assert.equal(lines.filter((l) => /roots are checked against the server only/.test(l)).length, 1);
     // stopping it ends its long poll at once
     stop.abort();
     assert.equal(await worker, 1);
@@ -586,33 +634,7 @@ describe("fine-tuning jobs", () => {
 
   test("a worker checks what it trains on: altered chunk text or a swapped base file fails the job and publishes nothing", async () => {
     const models = await modelCount(fx);
-    // a relay in front of the server that edits one chunk's text in the dataset it passes on
-    const relay = createHttpServer(async (req, res) => {
-      const body: Buffer[] = [];
-      for await (const b of req) body.push(b as Buffer);
-      const headers: Record<string, string> = {};
-      for (const h of ["authorization", "openledger-lease", "content-type"]) {
-        if (typeof req.headers[h] === "string") headers[h] = req.headers[h] as string;
-      }
-      const up = await fetch(new URL(req.url!, fx.url), {
-        method: req.method,
-        headers,
-        body: body.length ? Buffer.concat(body) : undefined,
-      });
-      let bytes = Buffer.from(await up.arrayBuffer());
-      if (/\/dataset$/.test(req.url!) && up.ok) {
-        const lines = bytes.toString("utf8").split("\n").filter(Boolean);
-        const first = JSON.parse(lines[0]) as { text: string };
-        lines[0] = JSON.stringify({ ...first, text: `${first.text} (edited)` });
-        bytes = Buffer.from(`${lines.join("\n")}\n`);
-      }
-      res.writeHead(up.status, {
-        "content-type": up.headers.get("content-type") ?? "application/octet-stream",
-      });
-      res.end(up.status === 204 ? undefined : bytes);
-    });
-    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
-    const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const relay = await startRelay(fx);
     const create = (suffix: string) =>
       fx.factory.createJob({
         model: "demo-base",
@@ -631,7 +653,7 @@ describe("fine-tuning jobs", () => {
       });
     const edited = await create("edited-data");
     try {
-      assert.equal(await work(relayUrl, tempDir("factory-relay-")), 1);
+      assert.equal(await work(relay.url, tempDir("factory-relay-")), 1);
       const e = fx.factory.store.get(edited.id);
       assert.equal(e.status, "failed");
       assert.equal(e.error?.code, "snapshot_data_mismatch");
@@ -640,7 +662,7 @@ describe("fine-tuning jobs", () => {
         /snapshot wordnet-noun\.animal@1 \(id \d+\) does not match its on-chain root/,
       );
     } finally {
-      await new Promise((r) => relay.close(r));
+      await relay.close();
     }
     // a worker whose cached copy of the base (by CID) holds other bytes
     const base = (await listPublishedModels(fx.registry)).find((m) => m.name === "demo-base")!;
@@ -657,6 +679,51 @@ describe("fine-tuning jobs", () => {
       /base model file of 'demo-base' hashes to 0x[0-9a-f]{64}, not its registered/,
     );
     for (const j of [edited.id, swapped.id]) assert.equal(fx.factory.store.get(j).result, null);
+    assert.equal(await modelCount(fx), models);
+  });
+
+  test("a worker given the chain refuses a job whose served data and root were altered together; nothing is published", async () => {
+    const models = await modelCount(fx);
+    const job = await fx.factory.createJob({
+      model: "demo-base",
+      training_file: fx.snapshot,
+      suffix: "forged-root",
+      hyperparameters: { n_epochs: 1, batch_size: 8 },
+    });
+    const snapshot = fx.factory.store.get(job.id).spec.snapshots[0];
+    // the root the edited chunks do build: the data check alone accepts data and root that agree
+    const records = (await datasetRecords(fx.datanets, [snapshot.id])).map((r, i) =>
+      i === 0 ? editedRecord(r) : r,
+    );
+    const forged = MerkleTree.build(
+      records.map((r) => chunkLeaf(BigInt(r.contributionId), r.chunkIndex, chunkContentHash(r.text))),
+    ).root;
+    assert.doesNotThrow(() => checkDatasetRoots(records, [{ ...snapshot, root: forged }]));
+    const relay = await startRelay(fx, forged);
+    const lines: string[] = [];
+    try {
+      const done = await runWorker({
+        server: relay.url,
+        token: fx.factory.options.workerToken,
+        worker: "chain-checker",
+        workDir: tempDir("factory-forged-"),
+        threads: 1,
+        once: true,
+        chain: rootSourceAt(fx.rpcUrl, fx.addresses.datanetRegistry),
+        log: (l) => lines.push(l),
+      });
+      assert.equal(done, 1);
+    } finally {
+      await relay.close();
+    }
+    assert.match(lines[0], /roots are checked against DatanetRegistry 0x[0-9a-fA-F]{40}/);
+    const failed = fx.factory.store.get(job.id);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.error?.code, "snapshot_root_mismatch");
+    const message = failed.error!.message;
+    assert.ok(message.includes(`snapshot ${snapshot.name} (id ${snapshot.id}) root ${forged}`), message);
+    assert.ok(message.includes(`holds ${snapshot.root}`), message);
+    assert.equal(failed.result, null);
     assert.equal(await modelCount(fx), models);
   });
 });

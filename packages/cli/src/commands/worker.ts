@@ -1,8 +1,11 @@
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
+import { type Address, isAddress } from "viem";
+import { getChainId, getCode } from "viem/actions";
 import { commandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
+import { parseRpcUrl } from "../options.ts";
 import { parseApiUrl } from "./jobs.ts";
 
 interface WorkerCliOptions {
@@ -14,6 +17,35 @@ interface WorkerCliOptions {
   externalCommand?: string;
   relaxedSimd: boolean;
   once: boolean;
+  rpc?: string;
+  deployments: string;
+  datanetRegistry?: Address;
+}
+
+/**
+ * Where the worker reads snapshot roots: the DatanetRegistry (given, or from the deployment file of
+ * the chain at --rpc) on the chain at --rpc. Refuses an unreachable RPC or an address with no code.
+ */
+async function rootSource(o: WorkerCliOptions, rpc: string) {
+  const { chainClient } = await import("@openledger/factory");
+  const { readDeployment } = await import("@openledger/sdk");
+  const client = chainClient(rpc);
+  let chainId: number;
+  try {
+    chainId = await getChainId(client);
+  } catch (err) {
+    throw new CliError(`cannot reach the RPC at ${rpc}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  const registry = o.datanetRegistry ?? readDeployment(o.deployments, chainId)?.addresses.datanetRegistry;
+  if (!registry) {
+    throw new CliError(
+      `no DatanetRegistry deployment for chain ${chainId} in ${o.deployments}/: pass --deployments or --datanet-registry`,
+    );
+  }
+  if (!(await getCode(client, { address: registry }))) {
+    throw new CliError(`there is no contract at ${registry} on chain ${chainId}: not a DatanetRegistry`);
+  }
+  return { client, datanetRegistry: registry };
 }
 
 export function registerWorkerCommand(program: Command): void {
@@ -40,11 +72,28 @@ export function registerWorkerCommand(program: Command): void {
       "faster fused multiply-add kernels; a checkpoint then resumes to the same bytes only on the same kind of CPU",
       false,
     )
+    .option(
+      "--rpc <url>",
+      "JSON-RPC endpoint of the chain: each job's snapshot roots must equal DatanetRegistry's (without it they are checked against the server only)",
+      parseRpcUrl,
+    )
+    .option("--deployments <dir>", "folder of deployments/<chainId>.json (with --rpc)", "deployments")
+    .option(
+      "--datanet-registry <address>",
+      "the DatanetRegistry address (with --rpc; default: from --deployments)",
+      (v) => {
+        if (!isAddress(v)) throw new InvalidArgumentError("expected a 0x-prefixed 20-byte address");
+        return v;
+      },
+    )
     .option("--once", "exit when the queue is empty", false)
     .action(async (_o, command: Command) => {
       const { options, log } = commandContext<WorkerCliOptions>(command);
       if (!options.token)
         throw new CliError("--token (or OPENLEDGER_TOKEN) is required: the server's worker token");
+      if (options.datanetRegistry && !options.rpc)
+        throw new CliError("--datanet-registry needs --rpc: the chain to read snapshot roots from");
+      const chain = options.rpc ? await rootSource(options, options.rpc) : undefined;
       const { runWorker } = await import("@openledger/factory");
       const controller = new AbortController();
       for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => controller.abort());
@@ -57,6 +106,7 @@ export function registerWorkerCommand(program: Command): void {
         threads: options.threads,
         relaxedSimd: options.relaxedSimd,
         external: options.externalCommand ? { command: options.externalCommand } : undefined,
+        chain,
         once: options.once,
         signal: controller.signal,
         log: (line) => log.info(line),
