@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { type Address, getAddress, type Hex } from "viem";
+import { type Address, getAddress, type Hex, isAddress } from "viem";
 import type { StoredAttribution } from "./evidence.ts";
 
 /** An API key's binding to its payer: the payer's EIP-712 signature over the key's hash. */
@@ -86,11 +86,16 @@ export interface PostingRow {
   batch: BatchBody;
 }
 
+export interface PaymentsDbOptions {
+  /** what opening the store has to report (default: console.warn) */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
+}
+
 /** The payments store: key bindings, usage records and settlement batches in one SQLite file (WAL). */
 export class PaymentsDb {
   private readonly db: Database.Database;
 
-  constructor(path: string) {
+  constructor(path: string, opts: PaymentsDbOptions = {}) {
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.exec(`
@@ -132,29 +137,47 @@ export class PaymentsDb {
     const batchColumns = this.db.prepare("PRAGMA table_info(batches)").all() as { name: string }[];
     if (!batchColumns.some((c) => c.name === "payouts_indexed"))
       this.db.exec("ALTER TABLE batches ADD COLUMN payouts_indexed INTEGER NOT NULL DEFAULT 0");
-    this.indexPayouts();
+    // an old batch naming a malformed account must not keep the server from starting
+    const unindexed = this.indexPayouts();
+    if (unindexed > 0) {
+      (opts.warn ?? console.warn)("payouts to malformed accounts were left out of the payouts index", {
+        payouts: unindexed,
+      });
+    }
   }
 
-  /** Indexes the payouts of every batch not indexed yet (a store older than the index). */
-  private indexPayouts(): void {
+  /**
+   * Indexes the payouts of every batch not indexed yet (a store older than the index). Returns how
+   * many payouts were left out for naming a malformed account.
+   */
+  private indexPayouts(): number {
     const rows = this.db.prepare("SELECT * FROM batches WHERE payouts_indexed = 0").all() as BatchRecordRow[];
-    if (rows.length === 0) return;
+    if (rows.length === 0) return 0;
+    let unindexed = 0;
     this.db.transaction(() => {
-      for (const r of rows) this.putPayouts(toBatch(r));
+      for (const r of rows) unindexed += this.putPayouts(toBatch(r));
     })();
+    return unindexed;
   }
 
-  /** Replaces a batch's payout index rows and marks it indexed (inside the caller's transaction). */
-  private putPayouts(b: BatchRow): void {
+  /**
+   * Replaces a batch's payout index rows and marks it indexed (inside the caller's transaction).
+   * A payout to a malformed account (no route can ask for it) is left out; returns how many were.
+   */
+  private putPayouts(b: BatchRow): number {
+    let unindexed = 0;
     const id = b.batchId.toString();
     this.db.prepare("DELETE FROM payouts WHERE batch_id = ?").run(id);
     const put = this.db.prepare("INSERT OR IGNORE INTO payouts VALUES (?, ?, ?, ?)");
     b.records.forEach((r, index) => {
       r.payouts.forEach((p, entry) => {
-        if (p.amount !== "0") put.run(getAddress(p.account), id, index, entry);
+        if (p.amount === "0") return;
+        if (isAddress(p.account, { strict: false })) put.run(getAddress(p.account), id, index, entry);
+        else unindexed++;
       });
     });
     this.db.prepare("UPDATE batches SET payouts_indexed = 1 WHERE batch_id = ?").run(id);
+    return unindexed;
   }
 
   putKey(k: KeyRow): void {

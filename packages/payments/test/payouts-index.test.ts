@@ -195,18 +195,17 @@ describe("payouts by account, from the SQLite index", () => {
     }
   });
 
-  test("a store written before the index existed is indexed when it is opened", async () => {
-    const path = join(dir, "old.sqlite");
+  /** A store as versions before the payouts index wrote it, holding `b` (finalized). */
+  function oldStore(name: string, b: BatchRow): string {
+    const path = join(dir, name);
     const old = new Database(path);
-    // the batches table as earlier versions created it, with one batch in it
     old.exec(`CREATE TABLE batches (
       batch_id TEXT PRIMARY KEY, model_id TEXT NOT NULL, tx_hash TEXT NOT NULL, fee TEXT NOT NULL,
       prepaid TEXT NOT NULL, challenge_deadline TEXT NOT NULL, status TEXT NOT NULL, body TEXT NOT NULL)`);
-    const b = BATCHES[2]!;
     old
       .prepare("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
       .run(
-        "3",
+        b.batchId.toString(),
         "7",
         b.txHash,
         "1000",
@@ -216,6 +215,11 @@ describe("payouts by account, from the SQLite index", () => {
         JSON.stringify({ requestIds: b.requestIds, records: b.records, debits: b.debits }),
       );
     old.close();
+    return path;
+  }
+
+  test("a store written before the index existed is indexed when it is opened", async () => {
+    const path = oldStore("old.sqlite", BATCHES[2]!);
     const reopened = new PaymentsDb(path);
     try {
       assert.deepEqual(
@@ -228,5 +232,40 @@ describe("payouts by account, from the SQLite index", () => {
     } finally {
       reopened.close();
     }
+  });
+  test("an old batch paying a malformed account opens; its good payouts are indexed and the bad one reported", async () => {
+    // stored by an earlier version that did not check accounts; the record tree is not rebuilt here
+    const b = batch(5n, [
+      [
+        [A, 6n],
+        ["0x1234" as Address, 8n],
+      ],
+      [[C, 9n]],
+    ]);
+    const warnings: [string, Record<string, unknown>][] = [];
+    const reopened = new PaymentsDb(oldStore("malformed.sqlite", b), {
+      warn: (message, fields) => warnings.push([message, fields]),
+    });
+    try {
+      assert.deepEqual(
+        reopened.payoutsTo(A).map((p) => [p.batch.batchId, p.index, p.entry]),
+        [[5n, 0, 0]],
+      );
+      assert.deepEqual(
+        reopened.payoutsTo(C).map((p) => [p.batch.batchId, p.index, p.entry]),
+        [[5n, 1, 0]],
+      );
+      assert.deepEqual(warnings, [
+        ["payouts to malformed accounts were left out of the payouts index", { payouts: 1 }],
+      ]);
+    } finally {
+      reopened.close();
+    }
+    // indexed once: opening it again reports nothing
+    const again = new PaymentsDb(join(dir, "malformed.sqlite"), {
+      warn: (message, fields) => warnings.push([message, fields]),
+    });
+    again.close();
+    assert.equal(warnings.length, 1);
   });
 });
