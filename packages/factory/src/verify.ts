@@ -1,5 +1,5 @@
 // `models verify`: re-hash every artefact of a published model and hold it against the chain.
-import { BlobIntegrityError, type BlobStore } from "@openledger/datanet";
+import { BlobIntegrityError, type BlobStore, NotFoundError } from "@openledger/datanet";
 import { datanetRegistryAbi, getProvenance, modelRegistryAbi } from "@openledger/sdk";
 import { type Address, type Hex, parseEventLogs } from "viem";
 import { getTransactionReceipt, readContract } from "viem/actions";
@@ -185,11 +185,15 @@ async function checkDatasetHash(
       manifest.snapshots.map((s) => s.id),
     );
   } catch (err) {
+    // Only absence skips the check; chunks that are here but fail their own hash are a finding.
+    if (!(err instanceof NotFoundError)) {
+      return { what, ok: false, detail: `the snapshots' chunks cannot be read: ${(err as Error).message}` };
+    }
     return {
       what,
       ok: true,
       skipped: true,
-      detail: `skipped: the snapshots' chunks are not reachable here (${(err as Error).message})`,
+      detail: `skipped: the snapshots' chunks are not reachable here (${err.message})`,
     };
   }
   const hash = datasetHash(datasetJsonl(records));

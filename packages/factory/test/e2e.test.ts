@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { GradientStore } from "@openledger/attribution";
+import { BlobIntegrityError, NotFoundError } from "@openledger/datanet";
 import { getProvenance, publishModelVersion, registerModel } from "@openledger/sdk";
 import OpenAI from "openai";
 import { canonicalHash, sha256Hex } from "../src/canonical.ts";
-import { datasetJsonl, datasetRecords } from "../src/dataset.ts";
+import { type DatasetSource, datasetJsonl, datasetRecords } from "../src/dataset.ts";
 import type { TrainingManifest } from "../src/manifest.ts";
 import { ipfsUri, listPublishedModels, putJson, resolveModel } from "../src/models.ts";
 import { verifyModel } from "../src/verify.ts";
@@ -223,5 +224,34 @@ describe("a tiny fine-tuning job end to end", () => {
       ["dataset hash"],
     );
     assert.match(failed[0].detail, /hash to 0x[0-9a-f]{64}, the manifest says 0xabab/);
+
+    // chunks that are absent skip the check; chunks that are present but corrupt fail it
+    const withChunkError = (err: Error): DatasetSource => ({
+      snapshots: Object.assign(Object.create(fx.datanets.snapshots), {
+        // biome-ignore lint/correctness/useYield: the read fails before the first chunk
+        chunks: async function* () {
+          throw err;
+        },
+      }),
+    });
+    const absent = await verifyModel(fx.registry, model.modelId, {
+      datanets: withChunkError(new NotFoundError("blob_not_found", "blob bafk is not in the store")),
+    });
+    const skipped = absent.checks.find((c) => c.what === "dataset hash")!;
+    assert.ok(absent.ok && skipped.skipped, skipped.detail);
+    const corrupt = await verifyModel(fx.registry, model.modelId, {
+      datanets: withChunkError(
+        new BlobIntegrityError("bafk", "content does not match its hash (corrupted on disk)"),
+      ),
+    });
+    assert.equal(corrupt.ok, false);
+    assert.deepEqual(
+      corrupt.checks.filter((c) => !c.ok).map((c) => [c.what, c.skipped]),
+      [["dataset hash", undefined]],
+    );
+    assert.match(
+      corrupt.checks.find((c) => c.what === "dataset hash")!.detail,
+      /cannot be read: blob bafk: content does not match/,
+    );
   });
 });
