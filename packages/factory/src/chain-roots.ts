@@ -1,7 +1,7 @@
 // A worker that can reach the chain does not take its server's word for a snapshot's root: the job's
 // root must equal the one DatanetRegistry holds. Without this, a lying server (or a relay in front of
 // it) could alter the data and the root it hands out together, and the data check would pass.
-import { getSnapshot, OpenLedgerContractError } from "@openledger/sdk";
+import { getSnapshot } from "@openledger/sdk";
 import { type Address, type Client, createPublicClient, http, webSocket } from "viem";
 import type { SnapshotRef } from "./dataset.ts";
 import { TrainingError } from "./errors.ts";
@@ -32,20 +32,22 @@ export async function checkRootsOnChain(
 ): Promise<void> {
   const registry = source.datanetRegistry;
   for (const s of snapshots) {
-    let chainRoot: string;
+    let onChain: { version: number; chunksRoot: string };
     try {
-      chainRoot = (await getSnapshot(source.client, { registry, snapshotId: BigInt(s.id) })).chunksRoot;
+      onChain = await getSnapshot(source.client, { registry, snapshotId: BigInt(s.id) });
     } catch (err) {
-      if (err instanceof OpenLedgerContractError && err.errorName === "UnknownSnapshot") {
-        throw new TrainingError(
-          "snapshot_root_mismatch",
-          `snapshot ${s.name} (id ${s.id}) of this job does not exist in DatanetRegistry ${registry}; the job gives root ${s.root}; nothing was trained`,
-        );
-      }
       throw new Error(
         `cannot read snapshot ${s.name} (id ${s.id}) from DatanetRegistry ${registry}: ${(err as Error).message.split("\n")[0]}`,
       );
     }
+    // getSnapshot answers an unknown id with an empty record (version 0) rather than reverting
+    if (onChain.version === 0) {
+      throw new TrainingError(
+        "snapshot_root_mismatch",
+        `snapshot ${s.name} (id ${s.id}) of this job does not exist in DatanetRegistry ${registry}; the job gives root ${s.root}; nothing was trained`,
+      );
+    }
+    const chainRoot = onChain.chunksRoot;
     if (chainRoot.toLowerCase() !== s.root.toLowerCase()) {
       throw new TrainingError(
         "snapshot_root_mismatch",

@@ -13,8 +13,9 @@ import Fastify from "fastify";
 import OpenAI from "openai";
 import { probeTokens } from "../src/base-check.ts";
 import { sha256Hex } from "../src/canonical.ts";
-import { rootSourceAt } from "../src/chain-roots.ts";
+import { checkRootsOnChain, rootSourceAt } from "../src/chain-roots.ts";
 import { checkDatasetRoots, datasetRecords, resolveSnapshot } from "../src/dataset.ts";
+import type { TrainingError } from "../src/errors.ts";
 import { fineTuningRoutes } from "../src/http.ts";
 import { parseHyperparameters } from "../src/hyperparameters.ts";
 import { addBaseModel, cidOfUri, ipfsUri, listPublishedModels, putJson } from "../src/models.ts";
@@ -306,7 +307,13 @@ describe("fine-tuning jobs", () => {
       suffix: "cancelled",
       hyperparameters: { n_epochs: 100, batch_size: 4 },
     });
-    const [worker] = fx.factory.startLocalWorkers(1, fx.url, { threads: 1, once: true, name: "cancel" });
+    const lines: string[] = [];
+    const [worker] = fx.factory.startLocalWorkers(1, fx.url, {
+      threads: 1,
+      once: true,
+      name: "cancel",
+      log: (l) => lines.push(l),
+    });
     while (fx.factory.store.get(job.id).step < 2) await new Promise((r) => setTimeout(r, 50));
     const cancelled = await openai.fineTuning.jobs.cancel(job.id);
     assert.equal(cancelled.status, "cancelled");
@@ -322,6 +329,11 @@ describe("fine-tuning jobs", () => {
     assert.ok(!(await listPublishedModels(fx.registry)).some((m) => m.name === "ft:demo-base:cancelled"));
     assert.equal(fx.factory.store.get(job.id).result, null);
     assert.equal(await modelCount(fx), models);
+    // a local worker is given the server's chain: it checks roots against DatanetRegistry
+    assert.ok(
+      lines.some((l) => l.includes(`checked against DatanetRegistry ${fx.addresses.datanetRegistry}`)),
+      lines.join("\n"),
+    );
   });
 
   test("a worker killed mid-job is replaced and the job resumes from its checkpoint to the same adapter bytes", async () => {
@@ -725,5 +737,11 @@ describe("fine-tuning jobs", () => {
     assert.ok(message.includes(`holds ${snapshot.root}`), message);
     assert.equal(failed.result, null);
     assert.equal(await modelCount(fx), models);
+    // a snapshot id the registry does not know is refused the same way
+    await assert.rejects(
+      checkRootsOnChain(rootSourceAt(fx.rpcUrl, fx.addresses.datanetRegistry), [{ ...snapshot, id: 9999 }]),
+      (err: TrainingError) =>
+        err.code === "snapshot_root_mismatch" && /\(id 9999\) of this job does not exist/.test(err.message),
+    );
   });
 });
