@@ -105,7 +105,9 @@ export async function openPayableInference(o: PayableInferenceOptions): Promise<
   }
 
   mkdirSync(o.dataDir, { recursive: true });
-  const db = new payments.PaymentsDb(join(o.dataDir, "payments.sqlite"));
+  const db = new payments.PaymentsDb(join(o.dataDir, "payments.sqlite"), {
+    warn: (m, f) => o.log.warn(m, f),
+  });
   const { FileBlobStore } = await import("@openledger/datanet");
   // grad-v1 of every paid answer, in the background, for models whose training wrote a gradient store
   const grad = new payments.GradAttributor({
@@ -117,6 +119,7 @@ export async function openPayableInference(o: PayableInferenceOptions): Promise<
     }),
     ...(o.openlora ? { lender: payments.openLoraLender(o.openlora) } : {}),
     onError: (err) => o.log.warn("grad-v1 attribution failed", { error: (err as Error).message }),
+    onWarn: (message) => o.log.warn(message),
   });
   const gate = new payments.PaymentGate({
     client: publicClient,

@@ -73,6 +73,8 @@ export interface GradAttributorOptions {
   lender?: GradModelLender;
   /** background failures go here (default: console.error); they never reach a request */
   onError?: (err: unknown) => void;
+  /** a lender that failed (the attributor then loads its own copy) is reported here (default: console.warn) */
+  onWarn?: (message: string, err: unknown) => void;
   /** models kept (each holds a gradient store, and a base model and adapter when none is lent); default 2 */
   maxModels?: number;
   /** answers waiting at most; past it an answer is skipped (reported to onError); default 1,000 */
@@ -161,7 +163,7 @@ export class GradAttributor {
         `model ${record.model.modelId} v${record.model.version}: its gradient store has ${m.store.checkpoints} checkpoints, but only the final adapter is published (one checkpoint expected)`,
       );
     }
-    const lent = this.o.lender ? await this.o.lender(record.model, m.files.adapterHash) : null;
+    const lent = await this.borrow(record.model, m.files.adapterHash);
     try {
       const w = lent ?? (m.own ??= await loadOwn(await m.files.weights(), this.o.threads));
       const example = toExample(w.tokenizer, record.prompt + record.output, m.files.maxSeqLen);
@@ -188,6 +190,20 @@ export class GradAttributor {
       return json;
     } finally {
       lent?.release();
+    }
+  }
+
+  /** The lender's copy; null when there is none, or when lending failed (the job loads its own then). */
+  private async borrow(ref: ModelRef, adapterHash: Hex): Promise<LentModel | null> {
+    if (!this.o.lender) return null;
+    try {
+      return await this.o.lender(ref, adapterHash);
+    } catch (err) {
+      (this.o.onWarn ?? console.warn)(
+        `grad-v1 of model ${ref.modelId} v${ref.version}: the lender failed (${err instanceof Error ? err.message : String(err)}); loading a copy here`,
+        err,
+      );
+      return null;
     }
   }
 

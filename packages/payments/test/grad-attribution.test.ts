@@ -266,6 +266,44 @@ describe("grad-v1 per paid answer", () => {
     errors.length = 0;
   });
 
+  test("a lender that throws (its base failed to load) is reported, and the job loads its own copy", async () => {
+    const gate = new PaymentGate({
+      client: createPublicClient({ transport: http("http://127.0.0.1:9") }),
+      chainId: 31337,
+      settlement: operator.address,
+      operator,
+      db,
+    });
+    const record = usageRecord("req-lender", 1n);
+    await gate.settleUsage(record, payer, []);
+    const warnings: string[] = [];
+    const grad = new GradAttributor({
+      db,
+      source,
+      lender: async () => {
+        throw new Error("base model failed to load: out of memory");
+      },
+      onError: (e) => errors.push(e),
+      onWarn: (message) => warnings.push(message),
+    });
+    const loadsBefore = weightLoads;
+    try {
+      const got = await grad.attribute(record);
+      const direct = gradV1([query], GradientStore.load(files.gradientStore));
+      assert.equal(got?.commitment, direct.commitment);
+      assert.equal(db.usage("req-lender")!.grad?.commitment, direct.commitment);
+    } finally {
+      await grad.close();
+    }
+    assert.equal(weightLoads, loadsBefore + 1, "the weights were read to load a copy");
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0]!,
+      /model 1 v1: the lender failed \(base model failed to load: out of memory\); loading a copy/,
+    );
+    assert.deepEqual(errors, []);
+  });
+
   test("registryGradSource finds the store through the registry, the metadata and the training manifest", async () => {
     const c = await startDemoChain();
     try {
