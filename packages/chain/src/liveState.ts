@@ -27,6 +27,9 @@ export class LiveState {
   async open(root?: Uint8Array): Promise<void> {
     const stateManager = new DecodedAccountsStateManager({
       common: this.common,
+      // code is stored under "c" + its hash, a key longer than a trie node's: reachableNodes keeps
+      // code by that length when it prunes a block's writes (this is @ethereumjs's default, made explicit)
+      prefixCodeHashes: true,
       trie: new MerklePatriciaTrie({
         db: this.trieDb,
         useKeyHashing: true,

@@ -4,7 +4,10 @@ import { bytesToUnprefixedHex } from "@ethereumjs/util";
 /** A decoded trie node: a branch of 17 items or a leaf / extension of 2; inline children are arrays. */
 type Decoded = Uint8Array | Decoded[];
 
-/** Node keys are unprefixed hex keccak hashes; other keys in the node database (contract code) are longer. */
+/**
+ * Node keys are unprefixed hex keccak hashes; other keys in the node database (contract code, stored
+ * under a prefixed hash because LiveState sets `prefixCodeHashes`) are longer.
+ */
 const NODE_KEY_LENGTH = 64;
 
 /**

@@ -241,6 +241,8 @@ describe("block building", () => {
         assert.equal((await state.getAccount(createAddressFromString(address)))?.balance, balance, address);
       }
       const contract = createAddressFromString(store);
+      // the deployed runtime: code is kept by the pruning, under its own key
+      assert.equal(bytesToHex(await state.getCode(contract)), "0x6000356020355500");
       for (const [slot, value] of slots) {
         const read = await state.getStorage(
           contract,
