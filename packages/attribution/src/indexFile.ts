@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { type Hex, hexToBytes } from "viem";
 import { IndexFormatError } from "./errors.ts";
 
@@ -153,8 +153,31 @@ export function serialize(root: Hex, s: RawSections): Uint8Array {
   return out;
 }
 
-/** Writes the file section by section (gaps are the zero padding), in writes of at most 1 GiB. */
+/**
+ * Writes `${path}.tmp` with `write` and renames it over `path`. Truncating `path` in place would pull
+ * the pages from under a process that has the old file memory-mapped (SIGBUS) or change what its
+ * reads return; after a rename that process keeps the old file until it closes it.
+ */
+export function replaceFile(path: string, write: (tmp: string) => void): void {
+  const tmp = `${path}.tmp`;
+  try {
+    write(tmp);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Writes the file section by section (gaps are the zero padding), in writes of at most 1 GiB, and
+ * replaces `path` with it in one rename.
+ */
 export function writeSections(path: string, root: Hex, s: RawSections): void {
+  replaceFile(path, (tmp) => writeSectionsTo(tmp, root, s));
+}
+
+function writeSectionsTo(path: string, root: Hex, s: RawSections): void {
   const fd = openSync(path, "w");
   try {
     const parts = fileParts(root, s);
@@ -168,6 +191,22 @@ export function writeSections(path: string, root: Hex, s: RawSections): void {
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Copies the first `size` bytes of the open file `fd` to a new file `path`, 16 MiB at a time. */
+export function copyOpenFile(fd: number, size: number, path: string, source: string): void {
+  const buffer = new Uint8Array(Math.min(size, 16 * 1024 * 1024));
+  const out = openSync(path, "w");
+  try {
+    for (let at = 0; at < size; ) {
+      const got = readSync(fd, buffer, 0, Math.min(buffer.length, size - at), at);
+      if (got === 0) throw new IndexFormatError(`${source}: short read at byte ${at}`);
+      for (let done = 0; done < got; ) done += writeSync(out, buffer, done, got - done, at + done);
+      at += got;
+    }
+  } finally {
+    closeSync(out);
   }
 }
 

@@ -50,7 +50,7 @@ export class PageBudget {
  * A read-only array of u8 or u32 entries that is either one in-memory (or memory-mapped) typed array or a section of
  * a file read a page at a time with positioned reads (`pread`): only the pages a query touches are
  * resident, up to a budget, and the operating system's page cache keeps the file warm between them.
- * Every index into the file is bounds-checked, so a corrupt file fails with IndexFormatError.
+ * Every read is bounds-checked in both forms, so a corrupt file fails with IndexFormatError.
  */
 export class PagedArray {
   readonly length: number;
@@ -62,15 +62,19 @@ export class PagedArray {
   readonly #file: FileSection | undefined;
   /** The whole array when it is in memory (or memory-mapped). */
   readonly #direct: Entries | undefined;
+  /** The file path (or "index") for error messages. */
+  readonly #source: string;
 
   private constructor(
     length: number,
     pages: (Entries | undefined)[],
     shift: number,
+    source: string,
     file?: FileSection,
     direct?: Entries,
   ) {
     this.length = length;
+    this.#source = source;
     this.#direct = direct;
     this.#pages = pages;
     this.#used = new Uint8Array(pages.length);
@@ -79,9 +83,9 @@ export class PagedArray {
     this.#file = file;
   }
 
-  /** Wraps an in-memory (or memory-mapped) typed array. */
-  static of(entries: Entries): PagedArray {
-    return new PagedArray(entries.length, [], 0, undefined, entries);
+  /** Wraps an in-memory (or memory-mapped) typed array; `source` names it in errors. */
+  static of(entries: Entries, source = "index"): PagedArray {
+    return new PagedArray(entries.length, [], 0, source, undefined, entries);
   }
 
   /** `length` entries of `bytesPerEntry` bytes at byte `offset` of the open file `fd`. */
@@ -95,16 +99,28 @@ export class PagedArray {
   ): PagedArray {
     const shift = Math.log2(budget.pageBytes / bytesPerEntry);
     const pages = new Array<Entries | undefined>(Math.ceil(length / 2 ** shift)).fill(undefined);
-    return new PagedArray(length, pages, shift, { fd, offset, bytesPerEntry, budget, source });
+    return new PagedArray(length, pages, shift, source, { fd, offset, bytesPerEntry, budget, source });
   }
 
+  /** Entry `i`; an index outside [0, length) (a corrupt file's pointer) throws IndexFormatError. */
   at(i: number): number {
     const direct = this.#direct;
-    if (direct !== undefined) return direct[i];
-    const p = i >>> this.#shift;
-    const page = this.#pages[p] ?? this.#load(i);
-    this.#used[p] = 1;
-    return page[i & this.#mask];
+    let value: number | undefined;
+    if (direct !== undefined) value = direct[i];
+    else {
+      const p = i >>> this.#shift;
+      const page = this.#pages[p] ?? this.#load(i);
+      this.#used[p] = 1;
+      value = page[i & this.#mask];
+    }
+    // A typed array reads undefined outside its bounds (also past the end of a resident last page),
+    // and undefined compares neither below nor above a symbol: it must not count as a match.
+    if (value === undefined) throw this.#outOfRange(i);
+    return value;
+  }
+
+  #outOfRange(i: number): IndexFormatError {
+    return new IndexFormatError(`${this.#source}: corrupt index (entry ${i} of ${this.length}); rebuild it`);
   }
 
   evict(page: number): void {
@@ -120,9 +136,7 @@ export class PagedArray {
 
   #load(i: number): Entries {
     const file = this.#file;
-    if (!file || !(i >= 0 && i < this.length)) {
-      throw new IndexFormatError(`${file?.source ?? "index"}: corrupt index (entry ${i} of ${this.length})`);
-    }
+    if (!file || !(i >= 0 && i < this.length)) throw this.#outOfRange(i);
     const page = i >>> this.#shift;
     const first = page * 2 ** this.#shift;
     const count = Math.min(2 ** this.#shift, this.length - first);

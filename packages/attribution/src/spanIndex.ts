@@ -1,17 +1,19 @@
-import { closeSync, copyFileSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, type Hex, isHex } from "viem";
 import { canonicalChunks } from "./chunks.ts";
-import { IndexFormatError, InvalidChunkError } from "./errors.ts";
+import { AttributionError, IndexFormatError, InvalidChunkError } from "./errors.ts";
 import {
   checkSections,
   checkTables,
+  copyOpenFile,
   END_OF_CHUNK,
   HEADER_BYTES,
   type HeaderCounts,
   isCurrentHeader,
   type RawSections,
   readHeader,
+  replaceFile,
   type SectionLayout,
   sectionLayout,
   serialize,
@@ -81,6 +83,8 @@ export class SpanIndex {
   readonly access: IndexAccess;
   readonly #s: Sections;
   #close: (() => void) | undefined;
+  /** Set by close(): a closed file's descriptor number may already name another file. */
+  #closed = false;
   /** Intervals of two-word prefixes already searched, by `first * radix + second` symbol. */
   readonly #prefixes = new Map<number, readonly [number, number]>();
   readonly #radix: number;
@@ -123,10 +127,21 @@ export class SpanIndex {
     return { probes: this.#probes, pageReads: this.#budget?.reads ?? 0 };
   }
 
-  /** Closes an index opened with `open` (its file descriptor; mappings go with their last use). */
+  /**
+   * Closes an index opened with `open` (its file descriptor; mappings go with their last use). Queries,
+   * toBuffer and writeFile on a closed index (of any kind) throw AttributionError.
+   */
   close(): void {
     this.#close?.();
     this.#close = undefined;
+    this.#closed = true;
+  }
+
+  /** Refuses a query on a closed index (its pages would be read through a reused descriptor). */
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new AttributionError(`${this.#s.source}: the index was closed; open it again to query it`);
+    }
   }
 
   /** Builds the index of a snapshot's chunks; `root` is the snapshot's Merkle root. */
@@ -224,9 +239,9 @@ export class SpanIndex {
     return new SpanIndex(root, "memory", {
       ...a,
       source,
-      symbols: PagedArray.of(a.symbols),
-      suffixes: PagedArray.of(a.suffixes),
-      second: PagedArray.of(a.second),
+      symbols: PagedArray.of(a.symbols, source),
+      suffixes: PagedArray.of(a.suffixes, source),
+      second: PagedArray.of(a.second, source),
       contentHash: (c) => a.contentHash.subarray(32 * c, 32 * c + 32),
       bytes: () => file ?? serialize(root, a),
       writeFile: (path) => writeSections(path, root, a),
@@ -235,10 +250,13 @@ export class SpanIndex {
 
   /** The persisted form (README, "Index"). */
   toBuffer(): Uint8Array {
+    this.#checkOpen();
     return this.#s.bytes();
   }
 
+  /** Writes the persisted form to `path`, replacing it in one rename (a reader of the old file keeps it). */
   writeFile(path: string): void {
+    this.#checkOpen();
     this.#s.writeFile(path);
   }
 
@@ -322,7 +340,7 @@ export class SpanIndex {
       const chunkTables = viewSections(back, layout.chunkFirstWord, counts, layout, "back");
       checkTables({ ...tables, chunkFirstWord: chunkTables.chunkFirstWord }, counts.words, path);
       const arrays =
-        (opts.access === "pread" ? undefined : mapArrays(fd, layout, counts)) ??
+        (opts.access === "pread" ? undefined : mapArrays(fd, layout, counts, path)) ??
         pagedArrays(
           fd,
           layout,
@@ -344,8 +362,9 @@ export class SpanIndex {
         suffixes,
         second,
         contentHash: (c) => contentHash.subarray(32 * c, 32 * c + 32),
-        bytes: () => readFileSync(path),
-        writeFile: (to) => copyFileSync(path, to),
+        // From the descriptor, not the path: the path may name a newer file by now.
+        bytes: () => read(0, size),
+        writeFile: (to) => replaceFile(to, (tmp) => copyOpenFile(fd, size, tmp, path)),
       };
       const root = bytesToHex(header.subarray(24, 56));
       return new SpanIndex(root, budget ? "pread" : "mmap", sections, () => closeSync(fd), budget);
@@ -407,6 +426,7 @@ export class SpanIndex {
    * interval is at most SCAN_WIDTH wide its suffixes are read on word by word instead of searched.
    */
   matchIntervals(symbols: Int32Array, start: number, minLength: number): { lo: number[]; hi: number[] } {
+    this.#checkOpen();
     const los: number[] = [];
     const his: number[] = [];
     const first = symbols[start];
@@ -554,6 +574,7 @@ export class SpanIndex {
    * order as (contributionId, chunkIndex, word offset), and p + d stays in p's chunk for a match.
    */
   minPosition(lo: number, hi: number): number {
+    this.#checkOpen();
     let first = 0xffffffff;
     for (let x = lo; x < hi; x++) {
       const p = this.#suffix(x);
@@ -598,12 +619,17 @@ interface FileArrays {
  * The large arrays of an opened file memory-mapped, or undefined where mapping is not possible (the
  * addon did not build, or the runtime or the kernel refuses the mapping).
  */
-function mapArrays(fd: number, layout: SectionLayout, counts: HeaderCounts): FileArrays | undefined {
+function mapArrays(
+  fd: number,
+  layout: SectionLayout,
+  counts: HeaderCounts,
+  path: string,
+): FileArrays | undefined {
   const addon = mmapAddon();
   if (!addon) return undefined;
   try {
     const map = (offset: number, length: number) =>
-      PagedArray.of(new Uint32Array(addon.map(fd, offset, 4 * length)));
+      PagedArray.of(new Uint32Array(addon.map(fd, offset, 4 * length)), path);
     return {
       symbols: map(layout.symbols, counts.words + counts.chunks),
       suffixes: map(layout.suffixes, counts.words),

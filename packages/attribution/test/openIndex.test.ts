@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { mulberry32 } from "@openledger/common";
 import type { Hex } from "viem";
 import {
+  AttributionError,
   attributeSpanV1,
   attributeSpanV2,
   IndexFormatError,
@@ -13,9 +14,15 @@ import {
   SpanIndex,
 } from "../src/index.ts";
 import { sectionLayout } from "../src/indexFile.ts";
+import { PageBudget, PagedArray } from "../src/paged.ts";
+import type { OpenIndexOptions } from "../src/spanIndex.ts";
 
 const ROOT = `0x${"5a".repeat(32)}` as Hex;
 const dir = mkdtempSync(join(tmpdir(), "open-index-"));
+/** The olmmap addon is built at install, but a failed node-gyp build leaves the pread fallback only. */
+const NO_MMAP = SpanIndex.canMmap
+  ? false
+  : "the olmmap addon did not build (npm ci runs node-gyp); pread only";
 
 /** ~300 KB of seeded text over a small vocabulary, so spans repeat across chunks. */
 function corpus(): { chunks: SpanChunk[]; outputs: string[] } {
@@ -47,25 +54,138 @@ describe("SpanIndex.open (memory-mapped, or positioned reads)", () => {
     assert.deepEqual(readFileSync(path), Buffer.from(built.toBuffer()));
   });
 
-  test("answers exactly as the in-memory index: memory-mapped, and read in pages with a budget far below the file size", () => {
-    assert.equal(SpanIndex.canMmap, true, "the olmmap addon did not build (npm ci runs node-gyp)");
-    for (const opts of [{}, { access: "pread" as const }, { access: "pread" as const, cacheBytes: 0 }]) {
-      const opened = SpanIndex.open(path, opts);
+  const answersAsBuilt = (opts: OpenIndexOptions) => {
+    const opened = SpanIndex.open(path, opts);
+    try {
+      assert.equal(opened.access, opts.access ?? "mmap");
+      assert.equal(opened.root, built.root);
+      assert.equal(opened.wordCount, built.wordCount);
+      assert.deepEqual(opened.chunkAt(7), built.chunkAt(7));
+      for (const text of outputs) {
+        assert.deepEqual(attributeSpanV2(text, [opened]), attributeSpanV2(text, [built]));
+        assert.equal(attributeSpanV1(text, [opened]).commitment, attributeSpanV1(text, [built]).commitment);
+      }
+      assert.deepEqual(Buffer.from(opened.toBuffer()), readFileSync(path));
+    } finally {
+      opened.close();
+    }
+  };
+
+  test("memory-mapped, answers exactly as the in-memory index", { skip: NO_MMAP }, () => answersAsBuilt({}));
+
+  test("read in pages (also with a budget far below the file size), answers exactly as the in-memory index", () => {
+    answersAsBuilt({ access: "pread" });
+    answersAsBuilt({ access: "pread", cacheBytes: 0 });
+  });
+
+  /** A copy of the index file whose suffix-array entries all point at `position`. */
+  const withSuffixesAt = (name: string, position: number) => {
+    const bytes = Uint8Array.from(readFileSync(path));
+    const layout = sectionLayout({
+      chunks: built.chunkCount,
+      words: built.wordCount,
+      vocabSize: built.vocabularySize,
+      vocabBytes: new DataView(bytes.buffer).getUint32(56, true),
+    });
+    new Uint32Array(bytes.buffer, layout.suffixes, built.wordCount).fill(position);
+    writeFileSync(join(dir, name), bytes);
+    return join(dir, name);
+  };
+
+  test("PagedArray reads outside [0, length) throw IndexFormatError, in memory and from a file with its last page resident", () => {
+    const memory = PagedArray.of(Uint32Array.of(4, 5, 6), "mem");
+    assert.equal(memory.at(2), 6);
+    for (const i of [3, -1]) assert.throws(() => memory.at(i), /mem: corrupt index \(entry -?\d of 3\)/);
+    const fd = openSync(path, "r");
+    try {
+      const length = built.wordCount + built.chunkCount;
+      const layout = sectionLayout({
+        chunks: built.chunkCount,
+        words: built.wordCount,
+        vocabSize: built.vocabularySize,
+        vocabBytes: new DataView(readFileSync(path).buffer).getUint32(56, true),
+      });
+      const paged = PagedArray.fromFile(fd, layout.symbols, length, 4, new PageBudget(1 << 20, 16_384), path);
+      assert.equal(paged.at(length - 1), 1, "the symbol string ends with a chunk end");
+      for (const i of [length, length + 1, -1]) assert.throws(() => paged.at(i), IndexFormatError);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  for (const access of ["mmap", "pread"] as const) {
+    test(`${access}: suffixes pointing at the last symbol (in range) read past the end and fail with IndexFormatError`, {
+      skip: access === "mmap" && NO_MMAP,
+    }, () => {
+      // Each suffix passes its own range check, but the words after it lie past the symbol string.
+      const file = withSuffixesAt(`last-${access}.spanidx`, built.wordCount + built.chunkCount - 1);
+      const opened = SpanIndex.open(file, { access });
       try {
-        assert.equal(opened.access, opts.access ?? "mmap");
-        assert.equal(opened.root, built.root);
-        assert.equal(opened.wordCount, built.wordCount);
-        assert.deepEqual(opened.chunkAt(7), built.chunkAt(7));
-        for (const text of outputs) {
-          assert.deepEqual(attributeSpanV2(text, [opened]), attributeSpanV2(text, [built]));
-          assert.equal(attributeSpanV1(text, [opened]).commitment, attributeSpanV1(text, [built]).commitment);
+        assert.equal(opened.access, access);
+        for (const text of outputs.slice(0, 5)) {
+          assert.throws(() => attributeSpanV2(text, [opened]), IndexFormatError);
+          assert.throws(() => attributeSpanV2(text, [opened]), /corrupt index \(entry \d+ of \d+\)/);
         }
-        assert.deepEqual(opened.toBuffer(), readFileSync(path));
       } finally {
         opened.close();
       }
-    }
-  });
+    });
+
+    test(`${access}: queries on a closed index fail with AttributionError instead of reading a reused descriptor`, {
+      skip: access === "mmap" && NO_MMAP,
+    }, () => {
+      const opened = SpanIndex.open(path, { access });
+      assert.ok(attributeSpanV2(outputs[0], [opened]).credits.length > 0);
+      opened.close();
+      // Another file opened now may take the closed descriptor's number.
+      const other = SpanIndex.open(path, { access });
+      try {
+        for (const query of [
+          () => attributeSpanV2(outputs[1], [opened]),
+          () => attributeSpanV1(outputs[1], [opened]),
+        ]) {
+          assert.throws(query, AttributionError);
+          assert.throws(query, /the index was closed; open it again/);
+        }
+        assert.deepEqual(attributeSpanV2(outputs[1], [other]), attributeSpanV2(outputs[1], [built]));
+      } finally {
+        other.close();
+      }
+    });
+
+    test(`${access}: writeFile replaces a file another handle has open; that handle keeps answering from the old file`, {
+      skip: access === "mmap" && NO_MMAP,
+    }, () => {
+      const target = join(dir, `replaced-${access}.spanidx`);
+      built.writeFile(target);
+      const old = SpanIndex.open(target, { access });
+      try {
+        assert.equal(old.access, access);
+        // A larger index: written in place, the old handle would read its sections at the old offsets.
+        const extra = chunks.slice(0, 200).map((c) => ({ ...c, contributionId: c.contributionId + 5000n }));
+        const replacement = SpanIndex.build([...chunks, ...extra], ROOT);
+        replacement.writeFile(target);
+        assert.equal(existsSync(`${target}.tmp`), false);
+        for (const text of outputs.slice(0, 10)) {
+          assert.deepEqual(attributeSpanV2(text, [old]), attributeSpanV2(text, [built]));
+        }
+        const fresh = SpanIndex.open(target, { access });
+        try {
+          assert.equal(fresh.wordCount, replacement.wordCount);
+          for (const text of outputs.slice(0, 10)) {
+            assert.deepEqual(attributeSpanV2(text, [fresh]), attributeSpanV2(text, [replacement]));
+          }
+        } finally {
+          fresh.close();
+        }
+        // An opened index's writeFile (a copy of its file) replaces the target the same way.
+        old.writeFile(target);
+        assert.deepEqual(readFileSync(target), readFileSync(path));
+      } finally {
+        old.close();
+      }
+    });
+  }
 
   test("older versions are refused with a rebuild hint, and isCurrentFile tells them apart", () => {
     for (const version of [1, 2]) {
