@@ -94,7 +94,8 @@ export class CallStateManager extends MerkleStateManager {
     // The trie is protected in MerkleStateManager; the base state manager is discarded after this.
     const trie = (base as unknown as { _trie: MerklePatriciaTrie })._trie;
     return new CallStateManager(
-      { common: base.common, trie, caches: caches ? new Caches() : undefined },
+      // code keys as LiveState writes them: "c" + hash (@ethereumjs's default, made explicit)
+      { common: base.common, trie, prefixCodeHashes: true, caches: caches ? new Caches() : undefined },
       reads,
       root,
     );

@@ -547,6 +547,8 @@ export class ChainNode extends EventEmitter {
     };
     return new MerkleStateManager({
       common: this.common,
+      // code is read under "c" + its hash, the key LiveState writes it under (@ethereumjs's default, made explicit)
+      prefixCodeHashes: true,
       trie: memo ? new MemoTrie(opts, memo) : new MerklePatriciaTrie(opts),
       caches: new Caches(),
     });
