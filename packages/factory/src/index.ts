@@ -1,6 +1,12 @@
 export { checkBaseLogits } from "./base-check.ts";
 export { canonicalHash, canonicalJson, sha256Hex } from "./canonical.ts";
-export { chainClient, checkRootsOnChain, type RootSource, rootSourceAt } from "./chain-roots.ts";
+export {
+  chainClient,
+  checkBaseOnChain,
+  checkRootsOnChain,
+  type RootSource,
+  rootSourceAt,
+} from "./chain-roots.ts";
 export {
   checkDatasetRoots,
   type DatasetRecord,

@@ -579,7 +579,14 @@ export class FactoryService {
       if (opts.externalCommand) args.push("--external-command", opts.externalCommand);
       if (opts.once) args.push("--once");
       if (this.options.rpcUrl)
-        args.push("--rpc", this.options.rpcUrl, "--datanet-registry", this.options.datanetRegistry);
+        args.push(
+          "--rpc",
+          this.options.rpcUrl,
+          "--datanet-registry",
+          this.options.datanetRegistry,
+          "--model-registry",
+          this.options.modelRegistry,
+        );
       const child = spawn(process.execPath, args, {
         env: { ...process.env, OPENLEDGER_WORKER_TOKEN: this.options.workerToken },
         stdio: ["ignore", "pipe", "pipe"],

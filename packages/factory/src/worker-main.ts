@@ -1,6 +1,6 @@
 // Entry point of a worker process: `node --import tsx worker-main.ts --server URL [--worker NAME]
 // [--work-dir DIR] [--threads N] [--relaxed-simd] [--external-command CMD] [--once]
-// [--rpc URL --datanet-registry ADDRESS]`; the token comes from OPENLEDGER_WORKER_TOKEN. `openledger
+// [--rpc URL --datanet-registry ADDRESS [--model-registry ADDRESS]]`; the token comes from OPENLEDGER_WORKER_TOKEN. `openledger
 // worker` runs the same loop.
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     "relaxed-simd": { type: "boolean", default: false },
     rpc: { type: "string" },
     "datanet-registry": { type: "string" },
+    "model-registry": { type: "string" },
   },
 });
 const token = process.env.OPENLEDGER_WORKER_TOKEN;
@@ -31,7 +32,12 @@ if (values.rpc && !isAddress(registry)) {
   process.stderr.write("error: --rpc needs --datanet-registry ADDRESS (the DatanetRegistry on that chain)\n");
   process.exit(2);
 }
-const chain = values.rpc ? rootSourceAt(values.rpc, registry as Address) : undefined;
+const modelRegistry = values["model-registry"];
+if (modelRegistry !== undefined && !isAddress(modelRegistry)) {
+  process.stderr.write("error: --model-registry expects a 0x-prefixed 20-byte address\n");
+  process.exit(2);
+}
+const chain = values.rpc ? rootSourceAt(values.rpc, registry as Address, modelRegistry) : undefined;
 const controller = new AbortController();
 for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => process.exit(0));
 await runWorker({

@@ -13,7 +13,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { cidForBytes } from "@openledger/datanet";
-import { checkRootsOnChain, type RootSource } from "./chain-roots.ts";
+import { checkBaseOnChain, checkRootsOnChain, type RootSource } from "./chain-roots.ts";
 import { checkDatasetRoots, parseDatasetJsonl } from "./dataset.ts";
 import { TrainingError } from "./errors.ts";
 import type { JobSpec } from "./job-store.ts";
@@ -37,8 +37,9 @@ export interface WorkerOptions {
   /** default: the embedded engine */
   external?: ExternalTrainer;
   /**
-   * the chain to read snapshot roots from (`--rpc`): each job's roots must equal DatanetRegistry's;
-   * without it they are checked against what the server says only
+   * the chain to read snapshot roots from (`--rpc`): each job's roots must equal DatanetRegistry's
+   * and, given its `modelRegistry`, the base hash ModelRegistry's; without it they are checked against
+   * what the server says only
    */
   chain?: RootSource;
   /** stop when the queue is empty instead of polling */
@@ -149,6 +150,9 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       ? `snapshot roots are checked against DatanetRegistry ${o.chain.datanetRegistry} on the chain`
       : "snapshot roots are checked against the server only (no --rpc): a server that alters both a snapshot's data and its root is not caught",
   );
+  if (o.chain && !o.chain.modelRegistry)
+    log("the base model's hash is taken from the server (no ModelRegistry address given)");
+  else if (o.chain) log(`base model hashes are checked against ModelRegistry ${o.chain.modelRegistry}`);
   while (!o.signal?.aborted) {
     const asked = Date.now();
     let res: Response;
@@ -281,6 +285,11 @@ async function runJob(client: ServerClient, o: WorkerOptions, claim: Claim): Pro
   };
   try {
     const cacheDir = join(o.workDir, "cache");
+    if (o.chain?.modelRegistry) {
+      await checkBaseOnChain(o.chain.client, o.chain.modelRegistry, spec.baseModel, async (cid) =>
+        readFileSync(await cached(client, cacheDir, cid)),
+      );
+    }
     const basePath = await cached(client, cacheDir, spec.baseModel.cid);
     const tokenizerPath = await cached(client, cacheDir, spec.baseModel.tokenizerCid);
     await checkBaseFile(basePath, spec.baseModel.name, spec.baseModel.hash);

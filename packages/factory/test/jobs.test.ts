@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { cidForBytes } from "@openledger/datanet";
 import { chunkContentHash, chunkLeaf, MerkleTree } from "@openledger/merkle";
 import { readLlamaGguf, tokenizerFromHfJson, writeLlamaGguf } from "@openledger/ml";
 import { getModel, listModelIds, registerModel } from "@openledger/sdk";
@@ -41,15 +42,22 @@ const exited = (c: ChildProcess) =>
 
 /**
  * A relay in front of the server that edits the first chunk's text in the dataset it passes on and,
- * given `root`, also hands out that root for the job's first snapshot in the claim (a lying server).
+ * given `root`, also hands out that root for the job's first snapshot in the claim (a lying server);
+ * given `base`, it hands out that file as the job's base, its CID and hash consistent with it.
  */
-async function startRelay(fx: Fixture, root?: string) {
+async function startRelay(fx: Fixture, root?: string, base?: Buffer) {
+  const swapped = base && { cid: cidForBytes(base), hash: sha256Hex(base) };
   const relay = createHttpServer(async (req, res) => {
     const body: Buffer[] = [];
     for await (const b of req) body.push(b as Buffer);
     const headers: Record<string, string> = {};
     for (const h of ["authorization", "openledger-lease", "content-type"]) {
       if (typeof req.headers[h] === "string") headers[h] = req.headers[h] as string;
+    }
+    if (base && swapped && req.url === `/v1/factory/worker/blobs/${swapped.cid}`) {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      res.end(base);
+      return;
     }
     const up = await fetch(new URL(req.url!, fx.url), {
       method: req.method,
@@ -62,11 +70,12 @@ async function startRelay(fx: Fixture, root?: string) {
       lines[0] = JSON.stringify(editedRecord(JSON.parse(lines[0])));
       bytes = Buffer.from(`${lines.join("\n")}\n`);
     }
-    if (root && /\/claim$/.test(req.url!) && up.status === 200) {
+    if ((root || swapped) && /\/claim$/.test(req.url!) && up.status === 200) {
       const claim = JSON.parse(bytes.toString("utf8")) as {
-        job: { spec: { snapshots: { root: string }[] } };
+        job: { spec: { snapshots: { root: string }[]; baseModel: { cid: string; hash: string } } };
       };
-      claim.job.spec.snapshots[0].root = root;
+      if (root) claim.job.spec.snapshots[0].root = root;
+      if (swapped) Object.assign(claim.job.spec.baseModel, swapped);
       bytes = Buffer.from(JSON.stringify(claim));
     }
     res.writeHead(up.status, {
@@ -743,5 +752,44 @@ describe("fine-tuning jobs", () => {
       (err: TrainingError) =>
         err.code === "snapshot_root_mismatch" && /\(id 9999\) of this job does not exist/.test(err.message),
     );
+  });
+
+  test("a worker given ModelRegistry refuses a job whose base file and base hash were swapped together; nothing is published", async () => {
+    const models = await modelCount(fx);
+    const job = await fx.factory.createJob({
+      model: "demo-base",
+      training_file: fx.snapshot,
+      suffix: "forged-base",
+      hyperparameters: { n_epochs: 1, batch_size: 8 },
+    });
+    const base = fx.factory.store.get(job.id).spec.baseModel;
+    const other = readFileSync(DEMO_TOKENIZER);
+    const relay = await startRelay(fx, undefined, other);
+    const lines: string[] = [];
+    try {
+      const done = await runWorker({
+        server: relay.url,
+        token: fx.factory.options.workerToken,
+        worker: "base-checker",
+        workDir: tempDir("factory-forged-base-"),
+        threads: 1,
+        once: true,
+        chain: rootSourceAt(fx.rpcUrl, fx.addresses.datanetRegistry, fx.addresses.modelRegistry),
+        log: (l) => lines.push(l),
+      });
+      assert.equal(done, 1);
+    } finally {
+      await relay.close();
+    }
+    assert.ok(lines.some((l) => /base model hashes are checked against ModelRegistry 0x/.test(l)));
+    const failed = fx.factory.store.get(job.id);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.error?.code, "base_model_registry_mismatch");
+    const message = failed.error!.message;
+    const forged = sha256Hex(other);
+    assert.ok(message.includes(`base 'demo-base' (model id ${base.modelId}) hash ${forged}`), message);
+    assert.ok(message.includes(`registers ${base.hash}`), message);
+    assert.equal(failed.result, null);
+    assert.equal(await modelCount(fx), models);
   });
 });

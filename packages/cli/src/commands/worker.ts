@@ -36,7 +36,8 @@ async function rootSource(o: WorkerCliOptions, rpc: string) {
   } catch (err) {
     throw new CliError(`cannot reach the RPC at ${rpc}: ${(err as Error).message.split("\n")[0]}`);
   }
-  const registry = o.datanetRegistry ?? readDeployment(o.deployments, chainId)?.addresses.datanetRegistry;
+  const deployed = readDeployment(o.deployments, chainId)?.addresses;
+  const registry = o.datanetRegistry ?? deployed?.datanetRegistry;
   if (!registry) {
     throw new CliError(
       `no DatanetRegistry deployment for chain ${chainId} in ${o.deployments}/: pass --deployments or --datanet-registry`,
@@ -45,7 +46,9 @@ async function rootSource(o: WorkerCliOptions, rpc: string) {
   if (!(await getCode(client, { address: registry }))) {
     throw new CliError(`there is no contract at ${registry} on chain ${chainId}: not a DatanetRegistry`);
   }
-  return { client, datanetRegistry: registry };
+  // the base hash is checked against ModelRegistry when the deployment file names it
+  const modelRegistry = o.datanetRegistry ? undefined : deployed?.modelRegistry;
+  return { client, datanetRegistry: registry, ...(modelRegistry ? { modelRegistry } : {}) };
 }
 
 export function registerWorkerCommand(program: Command): void {
