@@ -238,6 +238,7 @@ describe("the openledger train / jobs / models commands", () => {
     ]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /snapshot roots are checked against DatanetRegistry 0x/i);
+    assert.match(run.stderr, /base model hashes are checked against ModelRegistry 0x/i);
     const done = fx.factory.store.get(job.id);
     assert.equal(done.status, "succeeded", JSON.stringify(done.error));
     assert.ok(fx.factory.store.events(job.id).some((e) => /Worker remote-1 started the job/.test(e.message)));

@@ -338,9 +338,14 @@ describe("fine-tuning jobs", () => {
     assert.ok(!(await listPublishedModels(fx.registry)).some((m) => m.name === "ft:demo-base:cancelled"));
     assert.equal(fx.factory.store.get(job.id).result, null);
     assert.equal(await modelCount(fx), models);
-    // a local worker is given the server's chain: it checks roots against DatanetRegistry
+    // a local worker is given the server's chain: it checks roots against DatanetRegistry and the
+    // base hash against ModelRegistry (and the job got as far as training: both checks passed)
     assert.ok(
       lines.some((l) => l.includes(`checked against DatanetRegistry ${fx.addresses.datanetRegistry}`)),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((l) => l.includes(`checked against ModelRegistry ${fx.addresses.modelRegistry}`)),
       lines.join("\n"),
     );
   });
