@@ -73,3 +73,51 @@ export function resolveBackends(o: ServingOptions): BackendChoice {
     ...(remote.length > 0 ? { remote: { bases: remote, workers } } : {}),
   };
 }
+
+/** A registered base model as `models list` shows it. */
+export interface RegisteredBase {
+  name: string;
+  hash: string;
+}
+
+/** A flagged base that matches no registered base model (yet): `up` warns about it. */
+export interface UnmatchedBase {
+  flag: "--llamacpp-base" | "--remote-base";
+  value: string;
+}
+
+/**
+ * Resolves the bases of `--llamacpp-base` and `--remote-base` (each a name or a file hash) against
+ * the registered base models, once the chain is up: the same base named by its name in one flag and
+ * by its hash in the other is refused (CliError), and the flagged values that match no registered
+ * base are returned. A name that several bases carry resolves to each of their hashes.
+ */
+export function checkFlaggedBases(
+  choice: BackendChoice,
+  registered: readonly RegisteredBase[],
+): UnmatchedBase[] {
+  const hashesOf = (value: string) =>
+    registered
+      .filter((b) => b.name === value || b.hash.toLowerCase() === value.toLowerCase())
+      .map((b) => b.hash.toLowerCase());
+  const unmatched: UnmatchedBase[] = [];
+  const cpp = new Map<string, string>(); // hash -> the --llamacpp-base value naming it
+  for (const value of choice.llamaCpp?.bases ?? []) {
+    const hashes = hashesOf(value);
+    if (hashes.length === 0) unmatched.push({ flag: "--llamacpp-base", value });
+    for (const h of hashes) cpp.set(h, value);
+  }
+  for (const value of choice.remote?.bases ?? []) {
+    const hashes = hashesOf(value);
+    if (hashes.length === 0) unmatched.push({ flag: "--remote-base", value });
+    for (const h of hashes) {
+      const other = cpp.get(h);
+      if (other === undefined) continue;
+      const name = registered.find((b) => b.hash.toLowerCase() === h)!.name;
+      throw new CliError(
+        `--llamacpp-base ${other} and --remote-base ${value} are the same base model (${name}, ${h}): choose one backend`,
+      );
+    }
+  }
+  return unmatched;
+}

@@ -4,7 +4,12 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parseBaseName, parseRemoteWorker, resolveBackends } from "../src/serving-options.ts";
+import {
+  checkFlaggedBases,
+  parseBaseName,
+  parseRemoteWorker,
+  resolveBackends,
+} from "../src/serving-options.ts";
 import { assertOneLineError, runCli } from "./helpers.ts";
 
 describe("up's serving flags", () => {
@@ -47,6 +52,37 @@ describe("up's serving flags", () => {
       () =>
         resolveBackends({ llamacppBase: ["demo-base"], remoteBase: ["demo-base"], remoteWorker: [worker] }),
       /both --llamacpp-base and --remote-base/,
+    );
+  });
+
+  test("flagged bases are resolved against the registered ones: the same base by name and by hash is refused, unknown ones are reported", () => {
+    const demo = { name: "demo-base", hash: `0x${"a1".repeat(32)}` };
+    const qwen = { name: "qwen", hash: `0x${"b2".repeat(32)}` };
+    const registered = [demo, qwen];
+    const worker = { url: "http://10.0.0.5:8080/v1", kind: "openlora" as const };
+    const choice = (cpp: string[], remote: string[]) =>
+      resolveBackends({ llamacppBase: cpp, remoteBase: remote, remoteWorker: remote.length ? [worker] : [] });
+    // the exact-string check before start lets these through; resolved, they are one base
+    assert.throws(
+      () => checkFlaggedBases(choice(["demo-base"], [demo.hash]), registered),
+      /--llamacpp-base demo-base and --remote-base 0xa1a1.* are the same base model \(demo-base, 0xa1a1[0-9a-f]*\)/,
+    );
+    assert.throws(
+      () => checkFlaggedBases(choice([qwen.hash.toUpperCase().replace("0X", "0x")], ["qwen"]), registered),
+      /same base model \(qwen,/,
+    );
+    assert.deepEqual(checkFlaggedBases(choice(["qwen"], ["demo-base"]), registered), []);
+    assert.deepEqual(checkFlaggedBases(choice(["qwen", "llama-8b"], [`0x${"c3".repeat(32)}`]), registered), [
+      { flag: "--llamacpp-base", value: "llama-8b" },
+      { flag: "--remote-base", value: `0x${"c3".repeat(32)}` },
+    ]);
+    // two unregistered values are not known to be one base: reported, not refused
+    assert.equal(checkFlaggedBases(choice(["x"], ["y"]), []).length, 2);
+    // a name two registered bases carry covers both hashes
+    const older = { name: "qwen", hash: `0x${"d4".repeat(32)}` };
+    assert.throws(
+      () => checkFlaggedBases(choice(["qwen"], [older.hash]), [...registered, older]),
+      /same base model \(qwen, 0xd4/,
     );
   });
 

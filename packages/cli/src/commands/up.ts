@@ -10,6 +10,7 @@ import {
   resolveDevSigning,
 } from "../options.ts";
 import {
+  checkFlaggedBases,
   collect,
   parseBaseName,
   parseRemoteWorker,
@@ -218,6 +219,12 @@ export function registerUpCommand(program: Command): void {
           privateKeys: devAccounts.map((a) => a.privateKey),
         });
         closers.push(() => factory.close());
+        // the backend flags name bases by name or hash: compare them as registered bases
+        const bases = (await factoryPkg.listPublishedModels(factory.registry))
+          .filter((m) => !m.adapter)
+          .map((m) => ({ name: m.name, hash: m.baseModel.hash }));
+        for (const { flag, value } of checkFlaggedBases(backends, bases))
+          log.warn(`${flag} ${value} matches no registered base model yet`);
         const api = await startApiServer({
           host: options.host,
           port: options.apiPort,
