@@ -25,6 +25,8 @@ interface Measured {
   prefillCpu: number;
   decodeCpu: number;
   peakRss: number;
+  /** RSS of the child before loading: Node, tsx and the imports, which the engine cannot shrink */
+  idleRss: number;
   /** greedy continuation of the prompt */
   tokens: number[];
   /** engines the model was split across (ours) */
@@ -33,6 +35,9 @@ interface Measured {
 }
 
 // ---- child: one engine, one file ----
+
+/** Resident bytes now (the static imports above are already loaded). */
+const idleRss = process.memoryUsage().rss;
 
 async function measureOurs(path: string, threads: number): Promise<Measured> {
   let t0 = performance.now();
@@ -61,7 +66,7 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
     const decode = DECODE / ((performance.now() - t0) / 1000);
     const decodeCpu = DECODE / cpuSince(c0);
     const peakRss = process.resourceUsage().maxRSS * 1024;
-    return { load, prefill, decode, prefillCpu, decodeCpu, peakRss, tokens, parts: engines.length };
+    return { load, prefill, decode, prefillCpu, decodeCpu, peakRss, idleRss, tokens, parts: engines.length };
   } finally {
     model.free();
     await Promise.all(engines.map((e) => e.close()));
@@ -111,7 +116,16 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
     const decode = DECODE / ((performance.now() - t0) / 1000);
     const decodeCpu = DECODE / cpuSince(c0);
     const peakRss = process.resourceUsage().maxRSS * 1024;
-    return { load, prefill, decode, prefillCpu, decodeCpu, peakRss, tokens: tokens.slice(0, DECODE) };
+    return {
+      load,
+      prefill,
+      decode,
+      prefillCpu,
+      decodeCpu,
+      peakRss,
+      idleRss,
+      tokens: tokens.slice(0, DECODE),
+    };
   } finally {
     await context.dispose();
     await model.dispose();
@@ -149,6 +163,7 @@ function runChild(engine: "ours" | "llama.cpp", path: string, threads: number, v
       prefillCpu: 0,
       decodeCpu: 0,
       peakRss: 0,
+      idleRss: 0,
       tokens: [],
       error: why.slice(0, 160),
     };
@@ -161,6 +176,8 @@ async function main(): Promise<void> {
   const threadList = (process.env.BENCH_THREADS ?? "1").split(",").map(Number);
   const dir = mkdtempSync(join(tmpdir(), "bench-ml-llamacpp-"));
   const rows: string[][] = [];
+  const idle: number[] = [];
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
   const notes: string[] = [];
   const GiB = 2 ** 30;
   try {
@@ -185,6 +202,7 @@ async function main(): Promise<void> {
         for (const threads of threadList) {
           const cpp = runChild("llama.cpp", path, threads, config.vocabSize);
           const ours = runChild("ours", path, threads, config.vocabSize);
+          if (ours.idleRss) idle.push(ours.idleRss);
           const parts = (ours.parts ?? 1) > 1 ? ` [${ours.parts} memories]` : "";
           const label = `${shape} ${type}${threads > 1 ? ` (${threads} threads, see note)` : ""}${parts}`;
           let agree = 0;
@@ -201,6 +219,7 @@ async function main(): Promise<void> {
             `${f(cpp.prefill)} (${f(cpp.prefillCpu)})`,
             `${ratio(ours.prefill, cpp.prefill)} (${ratio(ours.prefillCpu, cpp.prefillCpu)})`,
             ours.peakRss ? (ours.peakRss / size).toFixed(2) : "-",
+            ours.peakRss ? ((ours.peakRss - ours.idleRss) / size).toFixed(2) : "-",
             cpp.peakRss ? (cpp.peakRss / size).toFixed(2) : "-",
             f(ours.load, 2),
             f(cpp.load, 2),
@@ -230,6 +249,7 @@ async function main(): Promise<void> {
     "llama.cpp",
     "ratio",
     "RSS/file ours",
+    "above idle",
     "llama.cpp",
     "load s ours",
     "llama.cpp",
@@ -237,6 +257,9 @@ async function main(): Promise<void> {
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
+  console.log(
+    `  RSS is the child process's peak; "above idle" subtracts what the child held before loading (Node, tsx and the imports: ${mib(Math.min(...idle))}-${mib(Math.max(...idle))} MiB in these runs)`,
+  );
   for (const n of notes) console.log(`  ${n}`);
   if (threadList.some((t) => t > 1)) {
     console.log(

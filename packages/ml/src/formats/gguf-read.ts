@@ -33,48 +33,87 @@ export interface GgufTensorInfo {
 
 const CHUNK = 1 << 20;
 
+/**
+ * What a read is for, rendered only when an error names it. Array items share one label whose index
+ * moves: a vocabulary of 150k entries would otherwise build 150k strings (and as many DataViews) of
+ * garbage, and the young generation that collects them stays resident (about 12 MB at 135M).
+ */
+class ItemLabel {
+  i = 0;
+  constructor(private readonly of: string) {}
+  toString(): string {
+    return `${this.of}[${this.i}]`;
+  }
+}
+type Label = string | ItemLabel;
+
 class Cursor {
   private window: Uint8Array = new Uint8Array(0);
+  private view = new DataView(this.window.buffer);
   private windowStart = 0;
   pos = 0;
   constructor(private readonly source: ByteSource) {}
 
-  private take(n: number, what: string): DataView {
+  /** Advances by n bytes and returns their offset in the current window (refilled as needed). */
+  private take(n: number, what: Label, suffix = ""): number {
     if (this.pos + n > this.source.size) {
       throw new FormatError(
-        `GGUF truncated or corrupt: ${what} at offset ${this.pos} needs ${n} bytes, file has ${this.source.size}`,
+        `GGUF truncated or corrupt: ${what}${suffix} at offset ${this.pos} needs ${n} bytes, file has ${this.source.size}`,
       );
     }
     const rel = this.pos - this.windowStart;
     if (rel < 0 || rel + n > this.window.byteLength) {
       this.windowStart = this.pos;
       this.window = this.source.read(this.pos, Math.min(Math.max(n, CHUNK), this.source.size - this.pos));
+      this.view = new DataView(this.window.buffer, this.window.byteOffset, this.window.byteLength);
     }
     const at = this.pos - this.windowStart;
     this.pos += n;
-    return new DataView(this.window.buffer, this.window.byteOffset + at, n);
+    return at;
   }
 
-  u8 = (what: string) => this.take(1, what).getUint8(0);
-  u32 = (what: string) => this.take(4, what).getUint32(0, true);
-  u64(what: string): number {
-    const start = this.pos;
-    const v = this.take(8, what).getBigUint64(0, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new FormatError(`GGUF corrupt: ${what} at offset ${start} is ${v}, too large`);
-    }
-    return Number(v);
+  // take() before reading this.view: it may replace the window
+  u8(what: Label): number {
+    const at = this.take(1, what);
+    return this.view.getUint8(at);
   }
-  string(what: string): string {
+  u32(what: Label, suffix = ""): number {
+    const at = this.take(4, what, suffix);
+    return this.view.getUint32(at, true);
+  }
+  f32(what: Label): number {
+    const at = this.take(4, what);
+    return this.view.getFloat32(at, true);
+  }
+  f64(what: Label): number {
+    const at = this.take(8, what);
+    return this.view.getFloat64(at, true);
+  }
+  big64(what: Label, signed: boolean): bigint {
+    const at = this.take(8, what);
+    return signed ? this.view.getBigInt64(at, true) : this.view.getBigUint64(at, true);
+  }
+  u64(what: Label, suffix = ""): number {
     const start = this.pos;
-    const len = this.u64(`${what} length`);
+    const at = this.take(8, what, suffix);
+    const lo = this.view.getUint32(at, true);
+    const hi = this.view.getUint32(at + 4, true);
+    if (hi > 0x1fffff) {
+      const v = (BigInt(hi) << 32n) | BigInt(lo);
+      throw new FormatError(`GGUF corrupt: ${what}${suffix} at offset ${start} is ${v}, too large`);
+    }
+    return hi * 2 ** 32 + lo;
+  }
+  string(what: Label): string {
+    const start = this.pos;
+    const len = this.u64(what, " length");
     if (start + 8 + len > this.source.size) {
       throw new FormatError(
         `GGUF truncated or corrupt: ${what} at offset ${start} claims ${len} bytes, file has ${this.source.size}`,
       );
     }
-    const view = this.take(len, what);
-    return utf8.decode(new Uint8Array(view.buffer, view.byteOffset, len));
+    const at = this.take(len, what);
+    return utf8.decode(this.window.subarray(at, at + len));
   }
   remaining(): number {
     return this.source.size - this.pos;
@@ -109,7 +148,7 @@ function shortestFloat32(x: number): number {
   return x;
 }
 
-function readValue(c: Cursor, type: number, what: string, depth: number): GgufValue {
+function readValue(c: Cursor, type: number, what: Label, depth: number): GgufValue {
   switch (type) {
     case T.UINT8:
       return c.u8(what);
@@ -124,26 +163,16 @@ function readValue(c: Cursor, type: number, what: string, depth: number): GgufVa
       return c.u32(what);
     case T.INT32:
       return c.u32(what) | 0;
-    case T.FLOAT32: {
-      const b = new DataView(new ArrayBuffer(4));
-      b.setUint32(0, c.u32(what), true);
-      return shortestFloat32(b.getFloat32(0, true));
-    }
+    case T.FLOAT32:
+      return shortestFloat32(c.f32(what));
     case T.BOOL:
       return c.u8(what) !== 0;
     case T.STRING:
       return c.string(what);
     case T.UINT64:
     case T.INT64:
-    case T.FLOAT64: {
-      const lo = c.u32(what);
-      const hi = c.u32(what);
-      const b = new DataView(new ArrayBuffer(8));
-      b.setUint32(0, lo, true);
-      b.setUint32(4, hi, true);
-      if (type === T.FLOAT64) return b.getFloat64(0, true);
-      return type === T.UINT64 ? b.getBigUint64(0, true) : b.getBigInt64(0, true);
-    }
+    case T.FLOAT64:
+      return type === T.FLOAT64 ? c.f64(what) : c.big64(what, type === T.INT64);
     case T.ARRAY: {
       if (depth > 8) throw new FormatError(`GGUF corrupt: ${what} nests arrays more than 8 deep`);
       const start = c.pos;
@@ -159,7 +188,11 @@ function readValue(c: Cursor, type: number, what: string, depth: number): GgufVa
         );
       }
       const items: GgufValue[] = new Array(count);
-      for (let i = 0; i < count; i++) items[i] = readValue(c, itemType, `${what}[${i}]`, depth + 1);
+      const item = new ItemLabel(String(what));
+      for (let i = 0; i < count; i++) {
+        item.i = i;
+        items[i] = readValue(c, itemType, item, depth + 1);
+      }
       return { itemType, items };
     }
     default:
