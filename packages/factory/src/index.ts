@@ -17,6 +17,7 @@ export {
   type SnapshotRef,
 } from "./dataset.ts";
 export {
+  DEMO_BASE_GGUF,
   DEMO_DOMAINS,
   DEMO_HYPERPARAMETERS,
   openStackFactory,

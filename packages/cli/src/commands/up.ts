@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { commandContext } from "../context.ts";
@@ -223,6 +224,12 @@ export function registerUpCommand(program: Command): void {
         const bases = (await factoryPkg.listPublishedModels(factory.registry))
           .filter((m) => !m.adapter)
           .map((m) => ({ name: m.name, hash: m.baseModel.hash }));
+        // the demo adapters register the demo base in the background, after this: count it already
+        if (options.demoAdapters && !bases.some((b) => b.name === "demo-base"))
+          bases.push({
+            name: "demo-base",
+            hash: factoryPkg.sha256Hex(readFileSync(factoryPkg.DEMO_BASE_GGUF)),
+          });
         for (const { flag, value } of checkFlaggedBases(backends, bases))
           log.warn(`${flag} ${value} matches no registered base model yet`);
         const api = await startApiServer({
