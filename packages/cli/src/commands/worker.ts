@@ -77,7 +77,7 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option(
       "--rpc <url>",
-      "JSON-RPC endpoint of the chain: each job's snapshot roots must equal DatanetRegistry's (without it they are checked against the server only)",
+      "JSON-RPC endpoint of the chain: each job's snapshot roots must equal DatanetRegistry's and its base hash ModelRegistry's (without it both are checked against the server only)",
       parseRpcUrl,
     )
     .option("--deployments <dir>", "folder of deployments/<chainId>.json (with --rpc)", "deployments")
