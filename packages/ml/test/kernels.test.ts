@@ -399,3 +399,25 @@ test("allocator reuses freed space and rejects double free", async () => {
   assert.equal(e.allocatedBytes, 0);
   await e.close();
 });
+
+test("zeroed allocations are zero over reused space, also when they reach past the high-water mark", async () => {
+  const e = await Engine.create({ threads: 1, maxMemoryMiB: 16 });
+  const a = e.alloc(1000, false);
+  a.f32.fill(Number.NaN);
+  const under = a.ptr;
+  a.free();
+  // the same space again, then space that starts in used memory and ends in never-used memory
+  const b = e.alloc(500);
+  assert.equal(b.ptr, under);
+  assert.ok(b.f32.every((x) => x === 0));
+  const c = e.alloc(300_000);
+  assert.ok(c.ptr < under + 4000);
+  assert.ok(c.f32.every((x) => x === 0));
+  c.f32.fill(-1);
+  c.free();
+  const d = e.alloc(300_000);
+  assert.ok(d.f32.every((x) => x === 0));
+  b.free();
+  d.free();
+  await e.close();
+});

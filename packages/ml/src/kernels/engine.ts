@@ -267,6 +267,10 @@ export class Engine {
   alloc(n: number, zero = true): Buf {
     if (!Number.isInteger(n) || n < 0) throw new EngineError(`cannot allocate ${n} elements`);
     const size = Math.max(ALIGN, Math.ceil((n * 4) / ALIGN) * ALIGN);
+    // memory above the high-water mark has never been handed out, so it is still the zeros the
+    // memory was created or grown with: leaving it untouched keeps it out of the process's RSS
+    // (a KV cache sized for the whole context then costs only the positions written)
+    const neverUsed = this.highWater;
     let ptr = -1;
     for (let i = 0; i < this.freeList.length; i++) {
       const b = this.freeList[i];
@@ -303,7 +307,7 @@ export class Engine {
     }
     const buf = new Buf(this, ptr, n, true);
     this.live.set(ptr, { size, buf });
-    if (zero) buf.f32.fill(0);
+    if (zero && ptr < neverUsed) buf.f32.fill(0, 0, Math.min(n, (neverUsed - ptr) / 4));
     return buf;
   }
 
