@@ -1,5 +1,6 @@
 import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from "@ethereumjs/statemanager";
-import { Account, type Address, bytesToUnprefixedHex } from "@ethereumjs/util";
+import { Account, type Address, bytesToUnprefixedHex, unprefixedHexToBytes } from "@ethereumjs/util";
+import { putSorted } from "./trieBatch.ts";
 
 /** Accounts kept once the cache is back at depth 0 with nothing unwritten (then it starts afresh). */
 const ACCOUNT_CACHE_LIMIT = 200_000;
@@ -38,6 +39,8 @@ export class DecodedAccountCache {
   private readonly entries = new Map<string, AccountEntry>();
   /** Per checkpoint level: each changed key's entry before its first change there (undefined: absent). */
   private diffs: Map<string, AccountEntry | undefined>[] = [new Map()];
+  /** While set, `flush` hands out nothing (the state manager takes the entries itself, see below). */
+  holdBack = false;
 
   get(address: Address): AccountEntry | undefined {
     return this.entries.get(bytesToUnprefixedHex(address.bytes));
@@ -57,6 +60,7 @@ export class DecodedAccountCache {
 
   /** The entries changed at the current level since the last flush, as [unprefixed hex key, entry]. */
   flush(): [string, AccountEntry][] {
+    if (this.holdBack) return [];
     const level = this.diffs.length - 1;
     const items: [string, AccountEntry][] = [];
     for (const key of this.diffs[level].keys()) {
@@ -134,5 +138,32 @@ export class DecodedAccountsStateManager extends MerkleStateManager {
   override async putAccount(address: Address, account: Account | undefined): Promise<void> {
     if (account !== undefined) this.accounts.put(address, account);
     else this.accounts.del(address);
+  }
+
+  /**
+   * As the library's flush (code, then storage, which may change accounts), but the changed
+   * accounts go into the trie in one sorted pass (trieBatch.ts) instead of one put each. A flush
+   * that deletes an account writes them the library's way.
+   */
+  override async flush(): Promise<void> {
+    this.accounts.holdBack = true;
+    try {
+      await super.flush();
+    } finally {
+      this.accounts.holdBack = false;
+    }
+    const items = this.accounts.flush();
+    if (items.every(([, entry]) => entry.accountRLP !== undefined)) {
+      await putSorted(
+        this._trie,
+        items.map(([key, entry]) => [unprefixedHexToBytes(key), entry.accountRLP as Uint8Array]),
+      );
+      return;
+    }
+    for (const [key, entry] of items) {
+      const rlp = entry.accountRLP;
+      if (rlp === undefined) await this._trie.del(unprefixedHexToBytes(key));
+      else await this._trie.put(unprefixedHexToBytes(key), rlp);
+    }
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
 import { AccountCache, CacheType } from "@ethereumjs/statemanager";
 import { createTx } from "@ethereumjs/tx";
@@ -11,13 +12,14 @@ import {
   hexToBytes,
   setLengthLeft,
 } from "@ethereumjs/util";
-import { getContractAddress, type Hex } from "viem";
+import { getContractAddress, type Hex, keccak256 } from "viem";
 import { DecodedAccountCache } from "../src/accountCache.ts";
 import { createChainCommon, createSharedCommon } from "../src/chainConfig.ts";
 import { deriveDevAccounts } from "../src/devAccounts.ts";
 import { createNode } from "../src/index.ts";
 import { TxPool } from "../src/mempool.ts";
 import { ChainStore } from "../src/store.ts";
+import { putSorted } from "../src/trieBatch.ts";
 import { tempDir } from "./helpers.ts";
 
 /** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
@@ -153,6 +155,80 @@ function stateNodeKeys(store: ChainStore, root: Uint8Array): Set<string> {
 }
 
 const EMPTY_ROOT = "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421";
+
+describe("putSorted", () => {
+  /** Rounds of `sizes` keys into two tries, one put per key and putSorted; roots and reads must agree. */
+  const check = async (seed: number, sizes: number[]) => {
+    const random = seeded(seed);
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
+    const one = new MerklePatriciaTrie({ useKeyHashing: true });
+    const batched = new MerklePatriciaTrie({ useKeyHashing: true });
+    const keys: Uint8Array[] = [];
+    for (const size of sizes) {
+      const puts: [Uint8Array, Uint8Array][] = [];
+      // Half of the keys rewrite earlier ones (a key may come twice in a round: the last value wins).
+      for (let i = 0; i < size; i++) {
+        const key = keys.length > 0 && random() < 0.5 ? keys[Math.floor(random() * keys.length)] : bytes(20);
+        if (!keys.includes(key)) keys.push(key);
+        puts.push([key, bytes(1 + Math.floor(random() * 40))]);
+      }
+      for (const [key, value] of puts) await one.put(key, value);
+      await putSorted(batched, puts);
+      assert.equal(bytesToHex(batched.root()), bytesToHex(one.root()), `seed ${seed}, round of ${size}`);
+      // A reader over the store alone: every node the new root needs was written.
+      const reader = new MerklePatriciaTrie({
+        useKeyHashing: true,
+        db: batched.database().db,
+        root: batched.root(),
+      });
+      for (const key of keys) assert.deepEqual(await reader.get(key), await one.get(key));
+    }
+  };
+
+  test("gives the root and reads of one put per key, on a growing trie", async () => {
+    await check(11, [1, 1, 2, 3, 5, 8, 40, 200, 300]);
+  });
+
+  test("splits extensions as one put per key does, on many small tries", async () => {
+    // A few keys make extension nodes at the top; later rounds split them and write below them.
+    for (let seed = 1; seed <= 150; seed++) await check(seed, [2, 3, 4, 6, 10]);
+  });
+
+  test("splits an extension that new keys both leave and follow", async () => {
+    // Keys chosen by their hashed prefix: a, b and d share "xyz" (the root is an extension of at least
+    // "xyz"), c shares only "x" and splits it after one nibble, and d goes below the split.
+    const random = seeded(5);
+    const byPrefix = new Map<string, Uint8Array[]>();
+    for (let i = 0; i < 20_000; i++) {
+      const key = Uint8Array.from({ length: 20 }, () => Math.floor(random() * 256));
+      const prefix = keccak256(key).slice(2, 5);
+      byPrefix.set(prefix, [...(byPrefix.get(prefix) ?? []), key]);
+    }
+    const [xyz, group] = [...byPrefix].find(([, keys]) => keys.length >= 3) ?? assert.fail("no prefix group");
+    const other =
+      [...byPrefix.keys()].find((p) => p[0] === xyz[0] && p[1] !== xyz[1]) ?? assert.fail("no sibling");
+    const [a, b, d] = group;
+    const c = (byPrefix.get(other) as Uint8Array[])[0];
+    const value = (n: number) => Uint8Array.from({ length: 40 }, () => n);
+    const one = new MerklePatriciaTrie({ useKeyHashing: true });
+    const batched = new MerklePatriciaTrie({ useKeyHashing: true });
+    for (const round of [
+      [a, b],
+      [c, d, a],
+    ]) {
+      const puts = round.map((key, i): [Uint8Array, Uint8Array] => [key, value(i + round.length)]);
+      for (const [key, v] of puts) await one.put(key, v);
+      await putSorted(batched, puts);
+      assert.equal(bytesToHex(batched.root()), bytesToHex(one.root()));
+    }
+    const reader = new MerklePatriciaTrie({
+      useKeyHashing: true,
+      db: batched.database().db,
+      root: batched.root(),
+    });
+    for (const key of [a, b, c, d]) assert.deepEqual(await reader.get(key), await one.get(key));
+  });
+});
 
 describe("block building", () => {
   test("the store keeps exactly the trie nodes the blocks' states use, and the state reads back after a restart", async () => {
