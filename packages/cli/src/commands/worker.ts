@@ -1,11 +1,10 @@
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
-import { type Address, isAddress } from "viem";
-import { getChainId, getCode } from "viem/actions";
+import type { Address } from "viem";
 import { commandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
-import { parseRpcUrl } from "../options.ts";
+import { parseAddress, parseRpcUrl } from "../options.ts";
 import { parseApiUrl } from "./jobs.ts";
 
 interface WorkerCliOptions {
@@ -29,6 +28,7 @@ interface WorkerCliOptions {
 async function rootSource(o: WorkerCliOptions, rpc: string) {
   const { chainClient } = await import("@openledger/factory");
   const { readDeployment } = await import("@openledger/sdk");
+  const { getChainId, getCode } = await import("viem/actions"); // not at start-up: help stays fast
   const client = chainClient(rpc);
   let chainId: number;
   try {
@@ -84,10 +84,7 @@ export function registerWorkerCommand(program: Command): void {
     .option(
       "--datanet-registry <address>",
       "the DatanetRegistry address (with --rpc; default: from --deployments)",
-      (v) => {
-        if (!isAddress(v)) throw new InvalidArgumentError("expected a 0x-prefixed 20-byte address");
-        return v;
-      },
+      parseAddress,
     )
     .option("--once", "exit when the queue is empty", false)
     .action(async (_o, command: Command) => {
