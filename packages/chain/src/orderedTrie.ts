@@ -1,9 +1,7 @@
 import { RLP } from "@ethereumjs/rlp";
 import { KECCAK256_RLP } from "@ethereumjs/util";
 import { wasmKeccak256 } from "./crypto.ts";
-
-/** A trie node as RLP structure: a leaf or extension [path, value|ref], or a branch of 17. */
-type Raw = Uint8Array | Raw[];
+import { compareNibbles, type RawNode as Raw, toHexPrefix, toNibbles } from "./trieNibbles.ts";
 
 interface Entry {
   nibbles: Uint8Array;
@@ -26,12 +24,12 @@ export function orderedTrieRoot(values: Uint8Array[]): Uint8Array {
 function node(entries: Entry[], depth: number): Raw {
   if (entries.length === 1) {
     const { nibbles, value } = entries[0];
-    return [hexPrefix(nibbles.subarray(depth), true), value];
+    return [toHexPrefix(nibbles.subarray(depth), true), value];
   }
   const shared = sharedPrefix(entries, depth);
   if (shared > 0) {
     const path = entries[0].nibbles.subarray(depth, depth + shared);
-    return [hexPrefix(path, false), ref(node(entries, depth + shared))];
+    return [toHexPrefix(path, false), ref(node(entries, depth + shared))];
   }
   const branch: Raw[] = new Array(17).fill(Uint8Array.of());
   let start = 0;
@@ -63,29 +61,4 @@ function sharedPrefix(entries: Entry[], depth: number): number {
   let n = 0;
   while (depth + n < a.length && depth + n < b.length && a[depth + n] === b[depth + n]) n++;
   return n;
-}
-
-function toNibbles(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length * 2);
-  for (let i = 0; i < key.length; i++) {
-    out[2 * i] = key[i] >> 4;
-    out[2 * i + 1] = key[i] & 15;
-  }
-  return out;
-}
-
-function compareNibbles(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
-
-/** The compact (hex-prefix) encoding of a path, flagged as a leaf's or an extension's. */
-function hexPrefix(nibbles: Uint8Array, leaf: boolean): Uint8Array {
-  const odd = nibbles.length % 2;
-  const flag = (leaf ? 2 : 0) + odd;
-  const out = new Uint8Array(1 + (nibbles.length - odd) / 2);
-  out[0] = (flag << 4) | (odd ? nibbles[0] : 0);
-  for (let i = odd, j = 1; i < nibbles.length; i += 2, j++) out[j] = (nibbles[i] << 4) | nibbles[i + 1];
-  return out;
 }

@@ -1,9 +1,7 @@
 import type { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
 import { wasmKeccak256 } from "./crypto.ts";
-
-/** A trie node as RLP structure: a leaf or extension [path, value|ref], or a branch of 17. */
-type Raw = Uint8Array | Raw[];
+import { compareNibbles, fromHexPrefix, type RawNode as Raw, toHexPrefix, toNibbles } from "./trieNibbles.ts";
 
 interface Entry {
   nibbles: Uint8Array;
@@ -128,21 +126,6 @@ function matching(key: Uint8Array, depth: number, path: Uint8Array): number {
   return n;
 }
 
-function toNibbles(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length * 2);
-  for (let i = 0; i < key.length; i++) {
-    out[2 * i] = key[i] >> 4;
-    out[2 * i + 1] = key[i] & 15;
-  }
-  return out;
-}
-
-function compareNibbles(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
-
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && compareNibbles(a, b) === 0;
 }
@@ -152,21 +135,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-/** Compact (hex-prefix) encoding of a nibble path, flagged as leaf or extension. */
-function toHexPrefix(nibbles: Uint8Array, leaf: boolean): Uint8Array {
-  const odd = nibbles.length % 2;
-  const out = new Uint8Array(1 + (nibbles.length - odd) / 2);
-  out[0] = ((leaf ? 2 : 0) + odd) << 4;
-  let i = 0;
-  if (odd) out[0] |= nibbles[i++];
-  for (let j = 1; i < nibbles.length; j++, i += 2) out[j] = (nibbles[i] << 4) | nibbles[i + 1];
-  return out;
-}
-
-function fromHexPrefix(encoded: Uint8Array): { path: Uint8Array; leaf: boolean } {
-  const flag = encoded[0] >> 4;
-  const nibbles = toNibbles(encoded);
-  return { path: nibbles.subarray(flag & 1 ? 1 : 2), leaf: flag >= 2 };
 }
