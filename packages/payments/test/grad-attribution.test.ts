@@ -190,21 +190,25 @@ describe("grad-v1 per paid answer", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** A gate over `db` that settles finished answers; that reads no chain state, so nothing listens at its RPC. */
+  function offlineGate(grad?: GradAttributor): PaymentGate {
+    return new PaymentGate({
+      client: createPublicClient({ transport: http("http://127.0.0.1:9") }),
+      chainId: 31337,
+      settlement: operator.address,
+      operator,
+      db,
+      ...(grad ? { grad } : {}),
+    });
+  }
+
   /** settles `record` through a gate with its own attributor, waits for grad-v1, reads it over HTTP */
   async function paidAnswer(
     record: UsageRecord,
     from: GradModelSource = source,
   ): Promise<{ grad: GradAttributionJson | null; sentFirst: boolean }> {
     const grad = new GradAttributor({ db, source: from, onError: (e) => errors.push(e) });
-    const gate = new PaymentGate({
-      // settling a finished answer reads no chain state: nothing listens here, and nothing is asked
-      client: createPublicClient({ transport: http("http://127.0.0.1:9") }),
-      chainId: 31337,
-      settlement: operator.address,
-      operator,
-      db,
-      grad,
-    });
+    const gate = offlineGate(grad);
     const settled = await gate.settleUsage(record, payer, []);
     assert.ok(settled.extension.receipt, "the answer is receipted");
     // the response is built before grad-v1 has run
@@ -267,13 +271,7 @@ describe("grad-v1 per paid answer", () => {
   });
 
   test("a lender that throws (its base failed to load) is reported, and the job loads its own copy", async () => {
-    const gate = new PaymentGate({
-      client: createPublicClient({ transport: http("http://127.0.0.1:9") }),
-      chainId: 31337,
-      settlement: operator.address,
-      operator,
-      db,
-    });
+    const gate = offlineGate();
     const record = usageRecord("req-lender", 1n);
     await gate.settleUsage(record, payer, []);
     const warnings: string[] = [];
@@ -439,13 +437,7 @@ describe("grad-v1 per paid answer", () => {
   });
 
   test("past maxPending an answer is skipped and reported, the rest are attributed", async () => {
-    const gate = new PaymentGate({
-      client: createPublicClient({ transport: http("http://127.0.0.1:9") }),
-      chainId: 31337,
-      settlement: operator.address,
-      operator,
-      db,
-    });
+    const gate = offlineGate();
     const records = [usageRecord("req-g", 1n), usageRecord("req-h", 1n)];
     for (const r of records) await gate.settleUsage(r, payer, []);
     const grad = new GradAttributor({ db, source, maxPending: 1, onError: (e) => errors.push(e) });
