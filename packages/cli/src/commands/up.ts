@@ -220,18 +220,21 @@ export function registerUpCommand(program: Command): void {
           privateKeys: devAccounts.map((a) => a.privateKey),
         });
         closers.push(() => factory.close());
-        // the backend flags name bases by name or hash: compare them as registered bases
-        const bases = (await factoryPkg.listPublishedModels(factory.registry))
-          .filter((m) => !m.adapter)
-          .map((m) => ({ name: m.name, hash: m.baseModel.hash }));
-        // the demo adapters register the demo base in the background, after this: count it already
-        if (options.demoAdapters && !bases.some((b) => b.name === "demo-base"))
-          bases.push({
-            name: "demo-base",
-            hash: factoryPkg.sha256Hex(readFileSync(factoryPkg.DEMO_BASE_GGUF)),
-          });
-        for (const { flag, value } of checkFlaggedBases(backends, bases))
-          log.warn(`${flag} ${value} matches no registered base model yet`);
+        // the backend flags name bases by name or hash: compare them as registered bases (only when given:
+        // listing every published model is chain and blob reads a plain start does not need)
+        if (backends.llamaCpp || backends.remote) {
+          const bases = (await factoryPkg.listPublishedModels(factory.registry))
+            .filter((m) => !m.adapter)
+            .map((m) => ({ name: m.name, hash: m.baseModel.hash }));
+          // the demo adapters register the demo base in the background, after this: count it already
+          if (options.demoAdapters && !bases.some((b) => b.name === "demo-base"))
+            bases.push({
+              name: "demo-base",
+              hash: factoryPkg.sha256Hex(readFileSync(factoryPkg.DEMO_BASE_GGUF)),
+            });
+          for (const { flag, value } of checkFlaggedBases(backends, bases))
+            log.warn(`${flag} ${value} matches no registered base model yet`);
+        }
         const api = await startApiServer({
           host: options.host,
           port: options.apiPort,
