@@ -133,3 +133,8 @@ export function resolveDevSigning(requested: boolean | undefined, host: string):
   }
   return requested ?? loopback;
 }
+
+/** commander collector for a repeatable option. */
+export function collect<T>(parse: (v: string) => T) {
+  return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
+}

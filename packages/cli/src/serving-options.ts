@@ -21,11 +21,6 @@ export interface BackendChoice {
 
 const KINDS = ["openlora", "vllm", "lorax"] as const;
 
-/** commander collector for a repeatable option. */
-export function collect<T>(parse: (v: string) => T) {
-  return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
-}
-
 /** A base model named by its registry name or its 0x file hash. */
 export function parseBaseName(value: string): string {
   if (/^0x[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase();

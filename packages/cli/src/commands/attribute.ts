@@ -4,6 +4,7 @@ import type { SpanIndex } from "@openledger/attribution";
 import { type Command, Option } from "commander";
 import { commandContext } from "../context.ts";
 import { CliError } from "../errors.ts";
+import { collect } from "../options.ts";
 
 interface AttributeOptions {
   snapshot: string[];
@@ -51,7 +52,7 @@ export function registerAttributeCommand(program: Command): void {
     .option(
       "--snapshot <path>",
       "span index file (see attribute-index) or snapshot export folder; repeat for several",
-      (value: string, previous: string[]) => [...previous, value],
+      collect((v) => v),
       [],
     )
     .addOption(

@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { commandContext } from "../context.ts";
 import { parseCorsOrigins } from "../openapi.ts";
 import {
+  collect,
   parseBlockTime,
   parseListenPort,
   parsePrivateKey,
@@ -12,7 +13,6 @@ import {
 } from "../options.ts";
 import {
   checkFlaggedBases,
-  collect,
   parseBaseName,
   parseRemoteWorker,
   type RemoteWorkerOption,
