@@ -1,21 +1,13 @@
 // A worker: claims jobs from a factory server over HTTP, fetches the base model and the licensed
 // snapshot data by content hash, trains (embedded engine or an external trainer), heartbeats its
 // lease, uploads checkpoints and results. Local workers are the same code in child processes.
-import { createHash } from "node:crypto";
-import {
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cidForBytes } from "@openledger/datanet";
 import { checkBaseOnChain, checkRootsOnChain, type RootSource } from "./chain-roots.ts";
 import { checkDatasetRoots, parseDatasetJsonl } from "./dataset.ts";
 import { TrainingError } from "./errors.ts";
+import { FileHashes } from "./file-hashes.ts";
 import type { JobSpec } from "./job-store.ts";
 import {
   CancelledError,
@@ -123,14 +115,15 @@ async function cached(client: ServerClient, cacheDir: string, cid: string): Prom
   return path;
 }
 
+/** Base files hashed by this worker process, so repeat jobs on one base do not re-read it. */
+const baseHashes = new FileHashes();
+
 /**
  * The base file must hash to the base's registered hash (the job spec carries it from ModelRegistry):
  * also a cached copy, which the CID check on download no longer covers.
  */
 async function checkBaseFile(path: string, name: string, hash: string): Promise<void> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  const actual = `0x${h.digest("hex")}`;
+  const actual = await baseHashes.sha256(path);
   if (actual !== hash.toLowerCase()) {
     throw new TrainingError(
       "base_model_hash_mismatch",
