@@ -49,7 +49,7 @@ export function q8_block_bytes(): i32 {
   return a + <usize>nb * QA;
 }
 
-// f16 to f32 with no subnormal f32 on the way. Rescaling the shifted bits by 2^112 (h2f4, h2f4s) is one
+// f16 to f32 with no subnormal f32 on the way. Rescaling the shifted bits by 2^112 (h2f4) is one
 // multiply, but for an f16 subnormal that multiply reads a subnormal f32, which costs this CPU a
 // microcode assist of the order of a hundred cycles: block scales are often f16 subnormals (Q4_K/Q6_K
 // super-block scales of small weights, below 6.1e-5), and one per block made those dots 2.5x slower.
@@ -74,12 +74,6 @@ export function q8_block_bytes(): i32 {
   return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
-// f16 values sign-extended into i32 lanes, as f32: sign and the 15 low bits moved into place in one mask,
-// then the exponent rebased by 2^112 (the same values as h2f4, one operation less). For F16 weights,
-// where subnormals are a small share of the values; block scales use h2f4x.
-@inline function h2f4s(h: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(h, 13), i32x4.splat(0x8fffe000)), f32x4.splat(reinterpret<f32>(0x77800000)));
-}
 
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
@@ -273,35 +267,77 @@ export function round_q8k_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, 
   store<f32>(c, add ? load<f32>(c) + s : s);
 }
 
-/** C[m,n] (+)= A·Wᵀ for F16 weights (row stride ldw elements), f32 activations. */
-export function mmd_f16(a: usize, lda: i32, w: usize, ldw: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
+// Activation rows for mmd_f16: each row of K values scaled by 2^e, after a 16-byte header holding
+// 2^-(e-112) at 0. The F16 decode moves each weight's bits into f32 position (sign, then exponent and
+// mantissa shifted by 13) and skips the rebasing multiply by 2^112: the activations carry it instead.
+// e is 112 unless that would overflow (|x| >= 2^15): power-of-two scalings are exact, so the sums equal
+// those of the rebased weights times the activations, bit for bit.
+export function f16_act_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1: i32): void {
+  const kv = K & ~3;
+  for (let m = m0; m < m1; m++) {
+    const xr = x + ((<usize>m * ldx) << 2);
+    const orow = out + ((<usize>m * (K + 4)) << 2);
+    let amax = f32x4.splat(0);
+    for (let k = 0; k < kv; k += 4) amax = f32x4.max(amax, f32x4.abs(v128.load(xr + (<usize>k << 2))));
+    let mx = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
+    for (let k = kv; k < K; k++) mx = max(mx, abs(load<f32>(xr + (<usize>k << 2))));
+    // unbiased exponent of the largest value (x < 2^(ex+1)); the scaled values stay below 2^127
+    const ex = <i32>((reinterpret<u32>(mx) >> 23) & 255) - 127;
+    const e = min(112, 126 - ex);
+    const sv = f32x4.splat(reinterpret<f32>(<u32>(e + 127) << 23));
+    const vr = orow + 16;
+    for (let k = 0; k < kv; k += 4) v128.store(vr + (<usize>k << 2), f32x4.mul(v128.load(xr + (<usize>k << 2)), sv));
+    for (let k = kv; k < K; k++) store<f32>(vr + (<usize>k << 2), load<f32>(xr + (<usize>k << 2)) * f32x4.extract_lane(sv, 0));
+    store<f32>(orow, reinterpret<f32>(<u32>(112 - e + 127) << 23));
+  }
+}
+
+const F16BITS: usize = memory.data<u32>([0x8fffe000, 0x8fffe000, 0x8fffe000, 0x8fffe000], 16);
+
+// Four f16 values in the high halves of i32 lanes (h << 16) as f32 bits with the exponent not rebased:
+// the value times 2^-112 (mmd_f16's activations carry the 2^112).
+@inline function f16raw(hi: v128): v128 {
+  return v128.and(i32x4.shr_s(hi, 3), v128.load(F16BITS));
+}
+
+/**
+ * C[m,n] (+)= A·Wᵀ for F16 weights (row stride ldw elements) against activation rows prepared by
+ * f16_act_rows (row stride K + 4).
+ */
+export function mmd_f16(a: usize, w: usize, ldw: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
   const kv = K & ~7;
   const k16 = K & ~15;
+  const z = i32x4.splat(0);
   for (let n = n0; n < n1; n++) {
     const wr = w + ((<usize>n * ldw) << 1);
     for (let m = m0; m < m1; m++) {
-      const ar = a + ((<usize>m * lda) << 2);
-      // four independent sums over 16 values a step, so the multiply-adds overlap
+      const hdr = a + ((<usize>m * (K + 4)) << 2);
+      const ar = hdr + 16;
+      // four independent sums over 16 values a step, so the multiply-adds overlap; each f16 lands in the
+      // high half of an i32 lane by interleaving with zeros (one instruction, unlike a sign extension)
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
       let k = 0;
       for (; k < k16; k += 16) {
         const wp = wr + (<usize>k << 1);
         const h0 = v128.load(wp), h1 = v128.load(wp, 16);
         const ap = ar + (<usize>k << 2);
-        s0 = madd(h2f4s(i32x4.extend_low_i16x8_s(h0)), v128.load(ap), s0);
-        s1 = madd(h2f4s(i32x4.extend_high_i16x8_s(h0)), v128.load(ap, 16), s1);
-        s2 = madd(h2f4s(i32x4.extend_low_i16x8_s(h1)), v128.load(ap, 32), s2);
-        s3 = madd(h2f4s(i32x4.extend_high_i16x8_s(h1)), v128.load(ap, 48), s3);
+        s0 = madd(f16raw(v128.shuffle<i16>(z, h0, 0, 8, 1, 9, 2, 10, 3, 11)), v128.load(ap), s0);
+        s1 = madd(f16raw(v128.shuffle<i16>(z, h0, 4, 12, 5, 13, 6, 14, 7, 15)), v128.load(ap, 16), s1);
+        s2 = madd(f16raw(v128.shuffle<i16>(z, h1, 0, 8, 1, 9, 2, 10, 3, 11)), v128.load(ap, 32), s2);
+        s3 = madd(f16raw(v128.shuffle<i16>(z, h1, 4, 12, 5, 13, 6, 14, 7, 15)), v128.load(ap, 48), s3);
       }
       for (; k < kv; k += 8) {
         const h = v128.load(wr + (<usize>k << 1));
         const ap = ar + (<usize>k << 2);
-        s0 = madd(h2f4s(i32x4.extend_low_i16x8_s(h)), v128.load(ap), s0);
-        s1 = madd(h2f4s(i32x4.extend_high_i16x8_s(h)), v128.load(ap, 16), s1);
+        s0 = madd(f16raw(v128.shuffle<i16>(z, h, 0, 8, 1, 9, 2, 10, 3, 11)), v128.load(ap), s0);
+        s1 = madd(f16raw(v128.shuffle<i16>(z, h, 4, 12, 5, 13, 6, 14, 7, 15)), v128.load(ap, 16), s1);
       }
       let s = hsum(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)));
-      for (let k = kv; k < K; k++) s += h2f(load<u16>(wr + (<usize>k << 1))) * load<f32>(ar + (<usize>k << 2));
-      finish(c + ((<usize>m * ldc + n) << 2), accumulate != 0, s);
+      for (let k = kv; k < K; k++) {
+        const raw = reinterpret<f32>(((<i32>load<u16>(wr + (<usize>k << 1)) << 16) >> 3) & 0x8fffe000);
+        s += raw * load<f32>(ar + (<usize>k << 2));
+      }
+      finish(c + ((<usize>m * ldc + n) << 2), accumulate != 0, s * load<f32>(hdr));
     }
   }
 }

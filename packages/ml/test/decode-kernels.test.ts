@@ -1,0 +1,81 @@
+// The decode-sized (M ≤ 4) linear kernels at their edges: F16 rows with tails and with activations of any
+// magnitude, weights that are f16 subnormals, zeros and negative zeros; against float64 products of the
+// decoded weights, in both builds.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { decodeTensor, encodeTensor, GgmlType, type GgufWriteType } from "../src/formats/ggml-types.ts";
+import { Engine } from "../src/kernels/engine.ts";
+import { QTensor } from "../src/kernels/qtensor.ts";
+import * as ref from "../src/kernels/reference.ts";
+import { randomData } from "./formats-util.ts";
+
+/** Worst |a − b| relative to the largest |b|. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return worst / scale;
+}
+
+function packedFrom(e: Engine, type: GgufWriteType, data: Float32Array, rows: number, cols: number) {
+  const bytes = encodeTensor(type, data, "w");
+  const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType[type], rows, cols);
+  W.bytes.set(bytes);
+  return { W, decoded: decodeTensor(GgmlType[type], bytes, rows * cols, "w") };
+}
+
+for (const relaxedSimd of [false, true]) {
+  describe(`decode kernels, ${relaxedSimd ? "relaxed" : "plain"} SIMD`, () => {
+    let e: Engine;
+    before(async () => {
+      e = await Engine.create({ threads: 2, relaxedSimd, maxMemoryMiB: 64 });
+    });
+    after(() => e.close());
+
+    test("F16: tails of 8 and of single values, f16 subnormals, zeros and -0, activations of any size", () => {
+      const N = 12;
+      for (const K of [72, 100, 37]) {
+        const data = randomData(N * K, K, 0.5);
+        // row 1: f16 subnormals (below 6.1e-5); row 2: zeros and negative zeros; row 3: the f16 extremes
+        for (let k = 0; k < K; k++) {
+          data[K + k] = (k % 7) * 3e-6 * (k % 2 ? -1 : 1);
+          data[2 * K + k] = k % 2 ? -0 : 0;
+          data[3 * K + k] = k % 3 === 0 ? 65504 : k % 3 === 1 ? -6.1e-5 : 1;
+        }
+        const { W, decoded } = packedFrom(e, "F16", data, N, K);
+        assert.ok(decoded.some((v) => v !== 0 && Math.abs(v) < 6.1e-5), "subnormal weights present");
+        for (const scale of [1, 3e4, 1e12, 1e31, 1e-30]) {
+          for (const M of [1, 4]) {
+            const xs = randomData(M * K, 7 + M).map((v) => v * scale);
+            const x = e.from(xs);
+            const out = e.alloc(M * N);
+            e.linear(x, W, out, M, N, K);
+            const want = ref.matmulABt(xs, decoded, M, N, K);
+            assert.ok(out.f32.every(Number.isFinite), `K=${K} scale ${scale}: finite`);
+            for (let m = 0; m < M; m++) {
+              // each row on its own: the rows hold very different magnitudes
+              for (let n = 0; n < N; n++) {
+                const i = m * N + n;
+                let mag = 0;
+                for (let k = 0; k < K; k++) mag += Math.abs(xs[m * K + k] * decoded[n * K + k]);
+                assert.ok(
+                  Math.abs(out.f32[i] - want[i]) <= 1e-5 * mag,
+                  `K=${K} scale ${scale} M=${M} [${m},${n}]: ${out.f32[i]} against ${want[i]}`,
+                );
+              }
+            }
+            e.linear(x, W, out, M, N, K, { accumulate: true });
+            assert.ok(relErr(out.f32, want.map((v) => 2 * v)) < 1e-5, `K=${K} scale ${scale}: accumulate`);
+            x.free();
+            out.free();
+          }
+        }
+        W.free();
+      }
+      assert.equal(e.allocatedBytes, 0, "decode scratch is not counted as allocated");
+    });
+  });
+}
