@@ -1,4 +1,4 @@
-import { type Block, type BlockOptions, createBlock, type HeaderData } from "@ethereumjs/block";
+import { Block, type BlockOptions, createBlock, type HeaderData } from "@ethereumjs/block";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import type { TypedTransaction } from "@ethereumjs/tx";
 import {
@@ -27,6 +27,8 @@ export interface IncludedTx {
   from: string;
   result: RunTxResult;
   poolHash?: string;
+  /** The consensus receipt the block's receipts root commits to (set once the block is sealed). */
+  receiptRlp?: Uint8Array;
 }
 
 /** A pool transaction whose execution threw out of the EVM: left out of the block and dropped. */
@@ -182,6 +184,10 @@ export class BlockProducer {
       return { included, gasUsed };
     }
     const block = await session.seal();
+    const receipts = session.receiptEncodings();
+    included.forEach((inc, i) => {
+      inc.receiptRlp = receipts[i];
+    });
     await this.verify(block, included);
     return { block, included, dropped, faulted };
   }
@@ -277,6 +283,7 @@ class Session {
   private readonly inner: BuilderInternals;
   private readonly runIn: Block;
   private readonly plain: boolean;
+  private receipts: Uint8Array[] = [];
 
   constructor(
     private readonly vm: VM,
@@ -288,10 +295,18 @@ class Session {
     this.plain = !vm.common.isActivatedEIP(7928) && !vm.common.isActivatedEIP(8037);
     // The header's transactions and receipts roots, without an MPT put per transaction.
     builder.transactionsTrie = async () => orderedTrieRoot(inner.transactions.map((tx) => tx.serialize()));
-    builder.receiptTrie = async () =>
-      orderedTrieRoot(
-        inner.transactionResults.map((r, i) => encodeReceipt(r.receipt, inner.transactions[i].type)),
-      );
+    builder.receiptTrie = async () => {
+      this.receipts = inner.transactionResults.map((r, i) => encodeReceipt(r.receipt, this.types[i]));
+      return orderedTrieRoot(this.receipts);
+    };
+  }
+
+  /** The transaction types, in order (seal empties the builder's list for a moment, see there). */
+  private types: TypedTransaction["type"][] = [];
+
+  /** Each transaction's consensus receipt, as the sealed block's receipts root has it. */
+  receiptEncodings(): Uint8Array[] {
+    return this.receipts;
   }
 
   gasUsed(): bigint {
@@ -322,8 +337,26 @@ class Session {
     await this.builder.revert();
   }
 
+  /**
+   * The builder's build (roots, requests, the state commit); the block it makes re-creates every
+   * transaction from its fields (createBlock), which drops what admission remembered on each (its
+   * sender and encoding) and so re-encodes them all when the block is stored. The sealed block here
+   * holds the transactions that ran, under the header build made.
+   */
   async seal(): Promise<Block> {
-    const { block } = await this.builder.build();
-    return block;
+    const { inner, builder } = this;
+    const txs = inner.transactions;
+    this.types = txs.map((tx) => tx.type);
+    if (!this.plain) return (await builder.build()).block;
+    const txRoot = orderedTrieRoot(txs.map((tx) => tx.serialize()));
+    builder.transactionsTrie = async () => txRoot;
+    inner.transactions = [];
+    let built: Block;
+    try {
+      built = (await builder.build()).block;
+    } finally {
+      inner.transactions = txs;
+    }
+    return new Block(built.header, txs, [], built.withdrawals, inner.blockOpts);
   }
 }

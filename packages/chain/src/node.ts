@@ -595,7 +595,7 @@ function receiptsOf(built: BuiltBlock) {
   const rpcLogs: RpcLog[] = [];
   const receipts: StoredReceipt[] = [];
   let prevCumulative = 0n;
-  built.included.forEach(({ tx, from, result }, index) => {
+  built.included.forEach(({ tx, from, result, receiptRlp }, index) => {
     const txHash = tx.hash();
     const firstLogIndex = logs.length;
     const txLogs: ConsensusLog[] = result.execResult.logs ?? [];
@@ -628,6 +628,7 @@ function receiptsOf(built: BuiltBlock) {
       cumulativeGasUsed: cumulative,
       logsBloom: result.bloom.bitvector,
       logs: txLogs,
+      encoded: receiptRlp,
     });
     prevCumulative = cumulative;
   });

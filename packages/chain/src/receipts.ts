@@ -27,6 +27,8 @@ export interface StoredReceipt {
   cumulativeGasUsed: bigint;
   logsBloom: Uint8Array;
   logs: ConsensusLog[];
+  /** The consensus encoding of the fields above, when it is already made (block building). */
+  encoded?: Uint8Array;
 }
 
 /** The receipt JSON of eth_getTransactionReceipt (geth's field set). */

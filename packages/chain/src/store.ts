@@ -246,7 +246,7 @@ function putReceipt(stmt: Database.Statement, r: StoredReceipt): void {
     Buffer.from(r.sender),
     Number(r.gasUsed),
     r.contractAddress ? Buffer.from(r.contractAddress) : null,
-    Buffer.from(encodeConsensusReceipt(r)),
+    Buffer.from(r.encoded ?? encodeConsensusReceipt(r)),
   );
 }
 
