@@ -1,5 +1,12 @@
+import { RLP } from "@ethereumjs/rlp";
 import { Caches, MerkleStateManager, type MerkleStateManagerOpts } from "@ethereumjs/statemanager";
-import { Account, type Address, bytesToUnprefixedHex, unprefixedHexToBytes } from "@ethereumjs/util";
+import {
+  Account,
+  type Address,
+  bytesToUnprefixedHex,
+  createAddressFromString,
+  unprefixedHexToBytes,
+} from "@ethereumjs/util";
 import { putSorted } from "./trieBatch.ts";
 
 /** Accounts kept once the cache is back at depth 0 with nothing unwritten (then it starts afresh). */
@@ -141,17 +148,22 @@ export class DecodedAccountsStateManager extends MerkleStateManager {
   }
 
   /**
-   * As the library's flush (code, then storage, which may change accounts), but the changed
-   * accounts go into the trie in one sorted pass (trieBatch.ts) instead of one put each. A flush
-   * that deletes an account writes them the library's way.
+   * As the library's flush (code, then storage, which changes accounts' storage roots, then
+   * accounts), but each contract's changed slots, and then the changed accounts, go into their trie
+   * in one sorted pass (trieBatch.ts) instead of one put each. Deleted slots, and a flush that
+   * deletes an account, take the library's way. The tries end with the same contents, so the same
+   * roots: a trie's root depends only on what it holds, not on the order it was written in.
    */
   override async flush(): Promise<void> {
+    // Taken before the library's flush, which then finds no storage to write.
+    const slots = this._caches?.storage?.flush() ?? [];
     this.accounts.holdBack = true;
     try {
       await super.flush();
     } finally {
       this.accounts.holdBack = false;
     }
+    await this.flushStorage(slots);
     const items = this.accounts.flush();
     if (items.every(([, entry]) => entry.accountRLP !== undefined)) {
       await putSorted(
@@ -164,6 +176,33 @@ export class DecodedAccountsStateManager extends MerkleStateManager {
       const rlp = entry.accountRLP;
       if (rlp === undefined) await this._trie.del(unprefixedHexToBytes(key));
       else await this._trie.put(unprefixedHexToBytes(key), rlp);
+    }
+  }
+
+  /** Writes the storage cache's changed slots ([address, slot, RLP value] as hex), one trie pass per contract. */
+  private async flushStorage(slots: [string, string, Uint8Array | undefined][]): Promise<void> {
+    const byContract = new Map<string, [Uint8Array, Uint8Array | undefined][]>();
+    for (const [addressHex, slotHex, value] of slots) {
+      let list = byContract.get(addressHex);
+      if (list === undefined) byContract.set(addressHex, (list = []));
+      list.push([unprefixedHexToBytes(slotHex), value]);
+    }
+    for (const [addressHex, changes] of byContract) {
+      const address = createAddressFromString(`0x${addressHex}`);
+      const account = await this.getAccount(address);
+      // As the library: storage of an account that no longer exists is not written.
+      if (account === undefined) continue;
+      const trie = this._getStorageTrie(address, account);
+      const puts: [Uint8Array, Uint8Array][] = [];
+      for (const [slot, value] of changes) {
+        // The cache keeps each value RLP-encoded; the trie holds the RLP of the unpadded value.
+        const decoded = RLP.decode(value ?? new Uint8Array(0));
+        if (decoded instanceof Uint8Array && decoded.length > 0) puts.push([slot, RLP.encode(decoded)]);
+        else await trie.del(slot);
+      }
+      await putSorted(trie, puts);
+      account.storageRoot = trie.root();
+      await this.putAccount(address, account);
     }
   }
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
-import { AccountCache, CacheType } from "@ethereumjs/statemanager";
+import { AccountCache, Caches, CacheType, MerkleStateManager } from "@ethereumjs/statemanager";
 import { createTx } from "@ethereumjs/tx";
 import {
   Account,
@@ -13,7 +13,7 @@ import {
   setLengthLeft,
 } from "@ethereumjs/util";
 import { getContractAddress, type Hex, keccak256 } from "viem";
-import { DecodedAccountCache } from "../src/accountCache.ts";
+import { DecodedAccountCache, DecodedAccountsStateManager } from "../src/accountCache.ts";
 import { createChainCommon, createSharedCommon } from "../src/chainConfig.ts";
 import { deriveDevAccounts } from "../src/devAccounts.ts";
 import { createNode } from "../src/index.ts";
@@ -119,6 +119,76 @@ describe("DecodedAccountCache", () => {
       }
     }
     assert.equal(ours.size(), theirs.size());
+  });
+});
+
+describe("DecodedAccountsStateManager", () => {
+  test("gives @ethereumjs's state roots over seeded account and storage writes, deletions, checkpoints and reverts", async () => {
+    const random = seeded(20261201);
+    const int = (n: number) => Math.floor(random() * n);
+    const common = createSharedCommon(createChainCommon(1337n));
+    const ours = new DecodedAccountsStateManager({
+      common,
+      trie: new MerklePatriciaTrie({ useKeyHashing: true }),
+    });
+    const theirs = new MerkleStateManager({
+      common,
+      trie: new MerklePatriciaTrie({ useKeyHashing: true }),
+      caches: new Caches(),
+    });
+    const both = async (op: (sm: MerkleStateManager) => Promise<unknown>) => {
+      await op(ours);
+      await op(theirs);
+    };
+    const addresses = Array.from({ length: 6 }, (_, i) =>
+      createAddressFromString(`0x${(0xc0 + i).toString(16).padStart(40, "0")}`),
+    );
+    // Few slots per contract, so writes overwrite, delete and re-create the same keys.
+    const slot = () => setLengthLeft(Uint8Array.of(int(24)), 32);
+    const value = () =>
+      random() < 0.25 ? new Uint8Array() : Uint8Array.from({ length: 1 + int(32) }, () => int(256));
+    let depth = 0;
+    let flushes = 0;
+    for (let step = 0; step < 3000; step++) {
+      const address = addresses[int(addresses.length)];
+      const op = random();
+      if (op < 0.45) {
+        if ((await ours.getAccount(address)) === undefined) {
+          const balance = BigInt(int(1e6));
+          await both((sm) => sm.putAccount(address, new Account(0n, balance)));
+        }
+        // Several slots per contract between flushes: one sorted pass writes them together.
+        for (let n = 1 + int(6); n > 0; n--) {
+          const [k, v] = [slot(), value()];
+          await both((sm) => sm.putStorage(address, k, v));
+        }
+      } else if (op < 0.55) {
+        const balance = BigInt(int(1e9));
+        await both((sm) => sm.modifyAccountFields(address, { balance }));
+      } else if (op < 0.6) {
+        await both((sm) => sm.deleteAccount(address));
+      } else if (op < 0.63) {
+        await both((sm) => sm.clearStorage(address));
+      } else if (op < 0.75) {
+        await both((sm) => sm.checkpoint());
+        depth++;
+      } else if (op < 0.87 && depth > 0) {
+        await both((sm) => sm.commit());
+        depth--;
+      } else if (op < 0.93 && depth > 0) {
+        await both((sm) => sm.revert());
+        depth--;
+      }
+      if (depth === 0 && random() < 0.3) {
+        flushes++;
+        assert.equal(
+          bytesToHex(await ours.getStateRoot()),
+          bytesToHex(await theirs.getStateRoot()),
+          `state root at step ${step}`,
+        );
+      }
+    }
+    assert.ok(flushes > 50, `only ${flushes} flushes compared`);
   });
 });
 
