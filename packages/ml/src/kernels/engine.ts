@@ -113,9 +113,9 @@ const KERNELS: KernelName[] = [
   "q8k_block_bytes",
   "quant_q8k_rows",
   "round_q8k_rows",
+  "f16_act_rows",
   "mmd_f16",
   "mmd_bf16",
-  "f16_act_rows",
   "mmd_q",
   "dequant_rows",
   "mmp_abt",
@@ -195,14 +195,14 @@ export class Engine {
   private closed = false;
   /** per-thread panels of dequantised weights (grown on demand, not counted as allocated) */
   private scratch: Buf | null = null;
+  /** prepared activations of decode-sized linear calls (not counted as allocated) */
+  private decodeBuf: Buf | null = null;
   /** bytes of one 32-value block of quant_q8_rows' output, as the kernels lay it out */
   private readonly q8BlockBytes: number;
   /** bytes of one 256-value block of quant_q8k_rows' output (the K-quants' activations) */
   private readonly q8kBlockBytes: number;
 
   private constructor(
-  /** prepared activations of decode-sized linear calls (not counted as allocated) */
-  private decodeBuf: Buf | null = null;
     module: WasmModule,
     relaxed: boolean,
     threads: number,
@@ -581,12 +581,6 @@ export class Engine {
         );
         return;
       }
-      return;
-    }
-    // Block types round the activations to 8 bits as llama.cpp does (not in training: o.exact)
-    const floatType = W.type === GgmlType.F16 || W.type === GgmlType.BF16;
-    const xr = floatType || o.exact ? null : this.alloc(M * K, false);
-    if (xr) {
       // the K-quants meet activations with one scale per 256 values (llama.cpp's block_q8_K)
       const kq = isKQuant(W.type);
       const aq = this.decodeScratch(M * (kq ? (K / 256) * this.q8kBlockBytes : (K / 32) * this.q8BlockBytes));
@@ -597,10 +591,10 @@ export class Engine {
       );
       return;
     }
-    // The relaxed build runs Q4_0 (repacked) and the K-quants as an integer GEMM on 8-bit activations
-    // (1.5-2x the dequantised panels per CPU second); the plain build's widening byte dots are not faster
-    if (!o.exact && this.relaxedSimd && this.k.qg_panel_bytes(W.kernelType, K) > 0) {
-      this.linearInt8(x, lda, W, out, ldc, M, N, K, acc);
+    // Block types round the activations to 8 bits as llama.cpp does (not in training: o.exact)
+    const floatType = W.type === GgmlType.F16 || W.type === GgmlType.BF16;
+    const xr = floatType || o.exact ? null : this.alloc(M * K, false);
+    if (xr) {
       this.run(
         isKQuant(W.type) ? "round_q8k_rows" : "round_q8_rows",
         this.split(M, 1, M * K * 8).map(([m0, m1]) => [x.ptr, lda, K, xr.ptr, m0, m1]),
@@ -695,6 +689,16 @@ export class Engine {
     W.kernelType = ROWS4 + W.type;
   }
 
+  /** Pointer to `bytes` of scratch for a decode call's prepared activations (grown on demand, kept). */
+  private decodeScratch(bytes: number): number {
+    if (!this.decodeBuf || this.decodeBuf.length * 4 < bytes) {
+      this.decodeBuf?.free();
+      this.decodeBuf = null;
+      this.decodeBuf = this.alloc(Math.ceil(Math.max(bytes, 65536) / 4), false);
+    }
+    return this.decodeBuf.ptr;
+  }
+
   /** Pointer to `perThread` f32 elements of panel scratch for each thread. */
   private panelScratch(perThread: number): number {
     const need = perThread * this.threads;
@@ -751,16 +755,6 @@ export class Engine {
         nHeads,
         hd,
         pos.ptr,
-  /** Pointer to `bytes` of scratch for a decode call's prepared activations (grown on demand, kept). */
-  private decodeScratch(bytes: number): number {
-    if (!this.decodeBuf || this.decodeBuf.length * 4 < bytes) {
-      this.decodeBuf?.free();
-      this.decodeBuf = null;
-      this.decodeBuf = this.alloc(Math.ceil(Math.max(bytes, 65536) / 4), false);
-    }
-    return this.decodeBuf.ptr;
-  }
-
         table.cos.ptr,
         table.sin.ptr,
         table.neox ? 1 : 0,
