@@ -54,7 +54,7 @@ export function q8_block_bytes(): i32 {
 // microcode assist of the order of a hundred cycles: block scales are often f16 subnormals (Q4_K/Q6_K
 // super-block scales of small weights, below 6.1e-5), and one per block made those dots 2.5x slower.
 // Here normals are rebased in integers and subnormals are their mantissa · 2^-24, both exact.
-@inline function h2f(h: u32): f32 {
+@inline export function h2f(h: u32): f32 {
   const a = h & 0x7fff;
   const f = a >= 0x400 ? reinterpret<f32>((a << 13) + 0x38000000) : <f32>a * reinterpret<f32>(0x33800000);
   return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));

@@ -89,6 +89,8 @@ type KernelName =
   | "dequant_rows"
   | "mmp_abt"
   | "mmp_nn"
+  | "qg_panel_bytes"
+  | "mmq_abt"
   | "repack_q4_0x4"
   | "repack_rows4";
 const KERNELS: KernelName[] = [
@@ -120,6 +122,8 @@ const KERNELS: KernelName[] = [
   "dequant_rows",
   "mmp_abt",
   "mmp_nn",
+  "qg_panel_bytes",
+  "mmq_abt",
   "repack_q4_0x4",
   "repack_rows4",
 ];
@@ -135,6 +139,8 @@ const PARALLEL_MIN_WORK = 1 << 16;
 const DIRECT_ROWS = 4;
 /** f32 elements of one thread's dequantised weight panel (256 KiB: stays in L2). */
 const PANEL_ELEMENTS = 1 << 16;
+/** Bytes of one thread's panel of unpacked weight bytes for the integer GEMM (stays in L1). */
+const QPANEL_BYTES = 32768;
 
 /**
  * The kernels' codes for matrices repacked four rows at a time (Engine.repackForDecode) are the ggml type
@@ -591,6 +597,12 @@ export class Engine {
       );
       return;
     }
+    // The relaxed build runs Q4_0 (repacked) and the K-quants as an integer GEMM on 8-bit activations
+    // (1.5-2x the dequantised panels per CPU second); the plain build's widening byte dots are not faster
+    if (!o.exact && this.relaxedSimd && this.k.qg_panel_bytes(W.kernelType, K) > 0) {
+      this.linearInt8(x, lda, W, out, ldc, M, N, K, acc);
+      return;
+    }
     // Block types round the activations to 8 bits as llama.cpp does (not in training: o.exact)
     const floatType = W.type === GgmlType.F16 || W.type === GgmlType.BF16;
     const xr = floatType || o.exact ? null : this.alloc(M * K, false);
@@ -623,6 +635,56 @@ export class Engine {
       ]),
     );
     xr?.free();
+  }
+
+  /**
+   * The integer GEMM of `linear`: the M activation rows quantised once (block_q8_0 for Q4_0, block_q8_K
+   * for the K-quants, as llama.cpp's prefill), then mmq_abt on column ranges of whole four-row groups.
+   */
+  private linearInt8(
+    x: Buf,
+    lda: number,
+    W: QTensor,
+    out: Buf,
+    ldc: number,
+    M: number,
+    N: number,
+    K: number,
+    acc: number,
+  ): void {
+    const kq = isKQuant(W.type);
+    const aq = this.allocBytes(M * (kq ? (K / 256) * this.q8kBlockBytes : (K / 32) * this.q8BlockBytes));
+    try {
+      this.run(
+        kq ? "quant_q8k_rows" : "quant_q8_rows",
+        this.split(M, 1, M * K * 8).map(([m0, m1]) => [x.ptr, lda, K, aq.ptr, m0, m1]),
+      );
+      const group = this.k.qg_panel_bytes(W.kernelType, K);
+      const P = 4 * Math.max(1, Math.floor(QPANEL_BYTES / group));
+      const perThread = Math.ceil((P / 4) * group / 64) * 16;
+      const scratch = this.panelScratch(perThread);
+      this.run(
+        "mmq_abt",
+        this.split(N, 4, M * N * K).map(([n0, n1], part) => [
+          W.kernelType,
+          aq.ptr,
+          W.buf.ptr,
+          W.rowBytes,
+          out.ptr,
+          ldc,
+          K,
+          0,
+          M,
+          n0,
+          n1,
+          acc,
+          scratch + part * perThread * 4,
+          P,
+        ]),
+      );
+    } finally {
+      aq.free();
+    }
   }
 
   /** dx[M,K] (+)= dy[M,N] · W[N,K]: the input gradient of `linear`, for f32 or packed W. */

@@ -1,0 +1,318 @@
+// Integer GEMM for prefill-sized calls on packed weights: C[m, n] (+)= A[m, :] · W[n, :] with the activation
+// rows quantised to 8 bits once (quant_q8_rows for Q4_0, quant_q8k_rows for the K-quants: llama.cpp's
+// block_q8_0 / block_q8_K, as its prefill does) and the weights unpacked, a panel of rows at a time, into
+// a per-thread scratch of unsigned bytes grouped four rows at a time. The tile is four weight rows by one
+// activation row: each activation block is loaded once for the four rows, and each 32-value block (or
+// K-quant super-block) is summed in integers before one float multiply per row.
+//
+// The byte products use i16x8.relaxed_dot_i8x16_i7x16_s in the relaxed build (exact while the weight
+// operand is 0..127, as the unpacked values are); the plain build widens to i16 and gets the same
+// integers. Sums are exact: the bounds are noted where they are tight.
+import { h2f } from "./quant";
+
+const Q4_K: i32 = 12;
+const Q5_K: i32 = 13;
+const Q6_K: i32 = 14;
+const Q4_0X4: i32 = 102;
+
+// quant_q8_rows' 32-value block: f32 scale, i32 sum, 32 i8 at 8; a row of nb blocks takes nb·48 bytes
+const QA: usize = 40;
+// quant_q8k_rows' 256-value block: f32 scale, i16 sums per 16 at 16 and per 32 at 48, 256 i8 at 64
+const QK: usize = 320;
+const KS16: usize = 16;
+const KS32: usize = 48;
+const KI8: usize = 64;
+
+// Panel bytes per group of four rows, per block: Q4_0 (per 32 values): the values (row r at 32·r), then
+// the four f32 scales. Q4_K/Q5_K (per 256): values (row r at 256·r); sub-block scales as i16 pairs (row
+// r at 1024 + 32·r), mins as i16 (1152 + 16·r), then d[4] and dmin[4] as f32. Q6_K (per 256): values;
+// group scales as i16 pairs (1024 + 64·r) and as i16 (1280 + 32·r); then d[4].
+const P4_0: usize = 144;
+const P4K: usize = 1248;
+const P6K: usize = 1424;
+
+const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15], 16);
+
+/** Panel bytes per four weight rows of K values for `type` (0 if the integer GEMM does not take it). */
+export function qg_panel_bytes(type: i32, K: i32): i32 {
+  if (type == Q4_0X4) return (K >> 5) * <i32>P4_0;
+  if (type == Q4_K || type == Q5_K) return (K >> 8) * <i32>P4K;
+  if (type == Q6_K) return (K >> 8) * <i32>P6K;
+  return 0;
+}
+
+// i16 lane j = a[2j]·w[2j] + a[2j+1]·w[2j+1] for signed bytes a and weights w in 0..63 (|lane| ≤ 16002).
+@inline function dot16(a: v128, w: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(a, w);
+  const lo = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_u(w));
+  const hi = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_u(w));
+  return i16x8.narrow_i32x4_s(lo, hi);
+}
+
+// Lane r = Σ of the eight i16 lanes of p_r, for lanes of at most 7620 in magnitude (32 products of
+// 127·15): the halves are added in i16 twice (at most 30480) before one widening pair sum.
+@inline function red4x16(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const t01 = i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3));
+  const t23 = i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3));
+  const u = i16x8.add(v128.shuffle<i32>(t01, t23, 0, 2, 4, 6), v128.shuffle<i32>(t01, t23, 1, 3, 5, 7));
+  return i32x4.extadd_pairwise_i16x8_s(u);
+}
+
+// Lane r = Σ of the four i32 lanes of s_r.
+@inline function red4x32(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const t0 = i32x4.add(v128.shuffle<i64>(s0, s1, 0, 2), v128.shuffle<i64>(s0, s1, 1, 3));
+  const t1 = i32x4.add(v128.shuffle<i64>(s2, s3, 0, 2), v128.shuffle<i64>(s2, s3, 1, 3));
+  return i32x4.add(v128.shuffle<i32>(t0, t1, 0, 2, 4, 6), v128.shuffle<i32>(t0, t1, 1, 3, 5, 7));
+}
+
+@inline function nibHi(q: v128): v128 {
+  return v128.and(i16x8.shr_u(q, 4), v128.load(NIB));
+}
+
+// ---- panels ----
+
+// Groups g0..g1 of a Q4_0X4 matrix (72 bytes per group and block: four f16 scales, then each row's 16
+// bytes of nibbles) into the panel.
+function packQ4_0x4(w: usize, rowBytes: i32, g0: i32, g1: i32, nb: i32, out: usize): void {
+  for (let g = g0; g < g1; g++) {
+    const src = w + <usize>g * (<usize>rowBytes << 2);
+    const dst = out + <usize>(g - g0) * <usize>nb * P4_0;
+    for (let b = 0; b < nb; b++) {
+      const wb = src + <usize>b * 72, pb = dst + <usize>b * P4_0;
+      for (let r = 0; r < 4; r++) {
+        const q = v128.load(wb + 8 + (<usize>r << 4));
+        v128.store(pb + (<usize>r << 5), v128.and(q, v128.load(NIB)));
+        v128.store(pb + (<usize>r << 5), nibHi(q), 16);
+      }
+      for (let r = 0; r < 4; r++) store<f32>(pb + 128 + (<usize>r << 2), h2f(load<u16>(wb + (<usize>r << 1))));
+    }
+  }
+}
+
+// Super-block wb of row r (Q4_K, or Q5_K when five) into panel block pb.
+function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
+  const qs = wb + (five ? 48 : 16);
+  const vals = pb + (<usize>r << 8);
+  for (let c = 0; c < 4; c++) {
+    for (let half = 0; half < 2; half++) {
+      const o = <usize>half << 4;
+      const q = v128.load(qs + (<usize>c << 5) + o);
+      let l = v128.and(q, v128.load(NIB)), h = nibHi(q);
+      if (five) {
+        const x = v128.load(wb + 16 + o);
+        const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
+        const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
+        l = v128.or(l, v128.and(i8x16.eq(v128.and(x, bl), bl), i8x16.splat(16)));
+        h = v128.or(h, v128.and(i8x16.eq(v128.and(x, bh), bh), i8x16.splat(16)));
+      }
+      v128.store(vals + (<usize>c << 6) + o, l);
+      v128.store(vals + (<usize>c << 6) + 32 + o, h);
+    }
+  }
+  const sp = wb + 4;
+  for (let j = 0; j < 8; j++) {
+    const sc: i32 = j < 4 ? load<u8>(sp + j) & 63 : (load<u8>(sp + j + 4) & 0xf) | ((load<u8>(sp + j - 4) >> 6) << 4);
+    const mn: i32 = j < 4 ? load<u8>(sp + j + 4) & 63 : (load<u8>(sp + j + 4) >> 4) | ((load<u8>(sp + j) >> 6) << 4);
+    store<i32>(pb + 1024 + (<usize>r << 5) + (<usize>j << 2), sc | (sc << 16));
+    store<i16>(pb + 1152 + (<usize>r << 4) + (<usize>j << 1), <i16>mn);
+  }
+  store<f32>(pb + 1216 + (<usize>r << 2), h2f(load<u16>(wb)));
+  store<f32>(pb + 1232 + (<usize>r << 2), h2f(load<u16>(wb, 2)));
+}
+
+// Super-block wb of row r (Q6_K: 6-bit values, 16 signed 8-bit group scales, f16 d) into panel block pb.
+function packQ6K(wb: usize, r: i32, pb: usize): void {
+  const vals = pb + (<usize>r << 8);
+  const lo = v128.load(NIB), hm = i8x16.splat(0x30);
+  for (let h = 0; h < 2; h++) {
+    const ql = wb + (<usize>h << 6), qh = wb + 128 + (<usize>h << 5);
+    for (let part = 0; part < 2; part++) {
+      const o = <usize>part << 4;
+      const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
+      const y = vals + (<usize>h << 7) + o;
+      v128.store(y, v128.or(v128.and(L0, lo), v128.and(i16x8.shl(H, 4), hm)));
+      v128.store(y + 32, v128.or(v128.and(L1, lo), v128.and(i16x8.shl(H, 2), hm)));
+      v128.store(y + 64, v128.or(nibHi(L0), v128.and(H, hm)));
+      v128.store(y + 96, v128.or(nibHi(L1), v128.and(i16x8.shr_u(H, 2), hm)));
+    }
+  }
+  for (let g = 0; g < 16; g++) {
+    const sc = <i32>load<i8>(wb + 192 + g);
+    store<i32>(pb + 1024 + (<usize>r << 6) + (<usize>g << 2), (sc & 0xffff) | (sc << 16));
+    store<i16>(pb + 1280 + (<usize>r << 5) + (<usize>g << 1), <i16>sc);
+  }
+  store<f32>(pb + 1408 + (<usize>r << 2), h2f(load<u16>(wb, 208)));
+}
+
+// Rows n0..n1 of a K-quant matrix (as stored) into the panel; rows of the last group past n1 are zeros.
+function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, out: usize): void {
+  const pbs: usize = type == Q6_K ? P6K : P4K;
+  const sbBytes: usize = type == Q6_K ? 210 : type == Q5_K ? 176 : 144;
+  for (let g = 0; g < (n1 - n0 + 3) >> 2; g++) {
+    const dst = out + <usize>g * <usize>nsb * pbs;
+    for (let r = 0; r < 4; r++) {
+      const n = n0 + (g << 2) + r;
+      for (let b = 0; b < nsb; b++) {
+        const pb = dst + <usize>b * pbs;
+        if (n >= n1) {
+          memory.fill(pb + (<usize>r << 8), 0, 256);
+          if (type == Q6_K) {
+            memory.fill(pb + 1024 + (<usize>r << 6), 0, 64);
+            memory.fill(pb + 1280 + (<usize>r << 5), 0, 32);
+            store<f32>(pb + 1408 + (<usize>r << 2), 0);
+          } else {
+            memory.fill(pb + 1024 + (<usize>r << 5), 0, 32);
+            memory.fill(pb + 1152 + (<usize>r << 4), 0, 16);
+            store<f32>(pb + 1216 + (<usize>r << 2), 0);
+            store<f32>(pb + 1232 + (<usize>r << 2), 0);
+          }
+          continue;
+        }
+        const wb = w + <usize>n * rowBytes + <usize>b * sbBytes;
+        if (type == Q6_K) packQ6K(wb, r, pb);
+        else packQ45K(wb, r, pb, type == Q5_K);
+      }
+    }
+  }
+}
+
+// ---- tiles: one activation row against four weight rows, lane r = row r ----
+
+// Q4_0: per block Σ (q − 8)·a = Σ q·a − 8·Σ a in integers, then one multiply by d_w·d_a.
+@inline function tileQ4_0(ar: usize, pg: usize, nb: i32): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const ab = ar + <usize>b * QA, wb = pg + <usize>b * P4_0;
+    const a0 = v128.load(ab, 8), a1 = v128.load(ab, 24);
+    const p0 = i16x8.add(dot16(a0, v128.load(wb)), dot16(a1, v128.load(wb, 16)));
+    const p1 = i16x8.add(dot16(a0, v128.load(wb, 32)), dot16(a1, v128.load(wb, 48)));
+    const p2 = i16x8.add(dot16(a0, v128.load(wb, 64)), dot16(a1, v128.load(wb, 80)));
+    const p3 = i16x8.add(dot16(a0, v128.load(wb, 96)), dot16(a1, v128.load(wb, 112)));
+    const t = i32x4.sub(red4x16(p0, p1, p2, p3), i32x4.splat(load<i32>(ab, 4) << 3));
+    const s = f32x4.mul(v128.load(wb, 128), v128.load32_splat(ab));
+    if (ASC_FEATURE_RELAXED_SIMD) acc = f32x4.relaxed_madd(f32x4.convert_i32x4_s(t), s, acc);
+    else acc = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(t), s), acc);
+  }
+  return acc;
+}
+
+// Σ over 32 values of four rows' weights (at v, 256 bytes apart) against a0, a1, each row's pair sums
+// scaled by its i16 scale pair at sc (32 bytes apart), added to s0..s3 (i32 lanes). Lanes stay within
+// i16 before the scale: 4·127·31 for 5-bit weights.
+@inline function k32(a0: v128, a1: v128, v: usize, sc: usize, r: usize, s: v128): v128 {
+  const p = i16x8.add(dot16(a0, v128.load(v + (r << 8))), dot16(a1, v128.load(v + (r << 8), 16)));
+  return i32x4.add(s, i32x4.dot_i16x8_s(p, v128.load32_splat(sc + (r << 5))));
+}
+
+// Q4_K/Q5_K: per super-block Σ_j scale_j·(q·a)_j and Σ_j min_j·(Σa)_j in integers, then d·d_a and
+// dmin·d_a in float (llama.cpp's ggml_vec_dot_q4_K_q8_K).
+@inline function tileQ45K(ar: usize, pg: usize, nsb: i32): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) {
+    const ab = ar + <usize>b * QK, wb = pg + <usize>b * P4K;
+    let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+    for (let j = 0; j < 8; j++) {
+      const a0 = v128.load(ab + KI8 + (<usize>j << 5)), a1 = v128.load(ab + KI8 + (<usize>j << 5), 16);
+      const v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 2);
+      s0 = k32(a0, a1, v, sc, 0, s0);
+      s1 = k32(a0, a1, v, sc, 1, s1);
+      s2 = k32(a0, a1, v, sc, 2, s2);
+      s3 = k32(a0, a1, v, sc, 3, s3);
+    }
+    const bs = v128.load(ab + KS32);
+    const mn = red4x32(
+      i32x4.dot_i16x8_s(v128.load(wb, 1152), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1168), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1184), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1200), bs),
+    );
+    const da = v128.load32_splat(ab);
+    acc = f32x4.add(
+      acc,
+      f32x4.sub(
+        f32x4.mul(f32x4.convert_i32x4_s(red4x32(s0, s1, s2, s3)), f32x4.mul(v128.load(wb, 1216), da)),
+        f32x4.mul(f32x4.convert_i32x4_s(mn), f32x4.mul(v128.load(wb, 1232), da)),
+      ),
+    );
+  }
+  return acc;
+}
+
+// Σ over 32 values of row r's 6-bit weights against a0, a1, each 16 scaled by its group scale.
+@inline function k6(a0: v128, a1: v128, v: usize, sc: usize, r: usize, s: v128): v128 {
+  const lo = i32x4.dot_i16x8_s(dot16(a0, v128.load(v + (r << 8))), v128.load32_splat(sc + (r << 6)));
+  const hi = i32x4.dot_i16x8_s(dot16(a1, v128.load(v + (r << 8), 16)), v128.load32_splat(sc + (r << 6) + 4));
+  return i32x4.add(s, i32x4.add(lo, hi));
+}
+
+// Q6_K: Σ_g scale_g·(q·a)_g − 32·Σ_g scale_g·(Σa)_g in integers per super-block, then d·d_a
+// (llama.cpp's ggml_vec_dot_q6_K_q8_K).
+@inline function tileQ6K(ar: usize, pg: usize, nsb: i32): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) {
+    const ab = ar + <usize>b * QK, wb = pg + <usize>b * P6K;
+    let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+    for (let j = 0; j < 8; j++) {
+      const a0 = v128.load(ab + KI8 + (<usize>j << 5)), a1 = v128.load(ab + KI8 + (<usize>j << 5), 16);
+      const v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 3);
+      s0 = k6(a0, a1, v, sc, 0, s0);
+      s1 = k6(a0, a1, v, sc, 1, s1);
+      s2 = k6(a0, a1, v, sc, 2, s2);
+      s3 = k6(a0, a1, v, sc, 3, s3);
+    }
+    const b0 = v128.load(ab + KS16), b1 = v128.load(ab + KS16, 16);
+    const corr = red4x32(
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1280), b0), i32x4.dot_i16x8_s(v128.load(wb, 1296), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1312), b0), i32x4.dot_i16x8_s(v128.load(wb, 1328), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1344), b0), i32x4.dot_i16x8_s(v128.load(wb, 1360), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1376), b0), i32x4.dot_i16x8_s(v128.load(wb, 1392), b1)),
+    );
+    const t = i32x4.sub(red4x32(s0, s1, s2, s3), i32x4.shl(corr, 5));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(v128.load(wb, 1408), v128.load32_splat(ab))));
+  }
+  return acc;
+}
+
+// Lanes 0..cnt−1 of v into c (added to what is there when add).
+@inline function storeRow(c: usize, v: v128, cnt: i32, add: bool): void {
+  if (cnt == 4) {
+    v128.store(c, add ? f32x4.add(v128.load(c), v) : v);
+    return;
+  }
+  const t = memory.data(16);
+  v128.store(t, v);
+  for (let i = 0; i < cnt; i++) {
+    const p = c + (<usize>i << 2);
+    store<f32>(p, add ? load<f32>(p) + load<f32>(t + (<usize>i << 2)) : load<f32>(t + (<usize>i << 2)));
+  }
+}
+
+/**
+ * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_K, Q5_K or Q6_K matrix against activation rows aq
+ * quantised by quant_q8_rows (Q4_0X4) or quant_q8k_rows (the K-quants). Weight rows are unpacked P at a
+ * time (P a multiple of 4; n0 too, and for Q4_0X4 n1) into scratch (P/4 · qg_panel_bytes bytes).
+ */
+export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, scratch: usize, P: i32): void {
+  const add = accumulate != 0;
+  const kq = type != Q4_0X4;
+  const nb = kq ? K >> 8 : K >> 5;
+  const stride: usize = kq ? <usize>nb * QK : <usize>nb * (QA + 8);
+  const gBytes = <usize>qg_panel_bytes(type, K);
+  for (let pb = n0; pb < n1; pb += P) {
+    const pe = min(pb + P, n1);
+    if (kq) packK(type, w, rowBytes, pb, pe, nb, scratch);
+    else packQ4_0x4(w, rowBytes, pb >> 2, pe >> 2, nb, scratch);
+    for (let m = m0; m < m1; m++) {
+      const ar = aq + <usize>m * stride;
+      for (let n = pb; n < pe; n += 4) {
+        const pg = scratch + <usize>((n - pb) >> 2) * gBytes;
+        let v: v128;
+        if (type == Q4_0X4) v = tileQ4_0(ar, pg, nb);
+        else if (type == Q6_K) v = tileQ6K(ar, pg, nb);
+        else v = tileQ45K(ar, pg, nb);
+        storeRow(c + ((<usize>m * ldc + n) << 2), v, min(4, pe - n), add);
+      }
+    }
+  }
+}
+
