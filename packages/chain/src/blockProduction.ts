@@ -1,8 +1,9 @@
 import { Block, type BlockOptions, createBlock, type HeaderData } from "@ethereumjs/block";
-import type { MerkleStateManager } from "@ethereumjs/statemanager";
+import { RLP } from "@ethereumjs/rlp";
 import type { TypedTransaction } from "@ethereumjs/tx";
 import {
   type Address,
+  bytesToBigInt,
   bytesToHex,
   createAddressFromString,
   equalsBytes,
@@ -20,6 +21,7 @@ import type { LiveState } from "./liveState.ts";
 import type { PoolTx, TxPool } from "./mempool.ts";
 import { orderedTrieRoot } from "./orderedTrie.ts";
 import type { TrieNodeDB } from "./store.ts";
+import { readTrie, TrieNodeMissingError } from "./trieRead.ts";
 
 /** A transaction that went into the block, with its execution result. */
 export interface IncludedTx {
@@ -96,7 +98,6 @@ export class BlockProducer {
   constructor(
     private readonly live: LiveState,
     private readonly trieDb: TrieNodeDB,
-    private readonly stateAt: (root: Uint8Array) => MerkleStateManager,
   ) {}
 
   async build(spec: BlockSpec): Promise<BuiltBlock> {
@@ -215,9 +216,10 @@ export class BlockProducer {
   }
 
   /**
-   * The sealed block's state root must resolve in a fresh trie view over the node store, and every
-   * account the block touched must read there as the live state has it, with each sender's nonce
-   * past its last included transaction. A block that fails is never committed.
+   * The sealed block's state root must resolve in the node store, and every account the block
+   * touched must read there (a walk from the root through stored nodes only, see trieRead.ts) as
+   * the live state has it, with each sender's nonce past its last included transaction. A block
+   * that fails is never committed.
    */
   private async verify(block: Block, included: IncludedTx[]): Promise<void> {
     const root = block.header.stateRoot;
@@ -226,10 +228,10 @@ export class BlockProducer {
         `block ${block.header.number} failed verification before commit: ${why}; the head and its state are unchanged`,
       );
     };
-    if (!equalsBytes(root, KECCAK256_RLP) && !this.trieDb.has(bytesToHex(root).slice(2))) {
+    const empty = equalsBytes(root, KECCAK256_RLP);
+    if (!empty && !this.trieDb.has(bytesToHex(root).slice(2))) {
       fail(`state root ${bytesToHex(root)} is not in the trie`);
     }
-    const view = this.stateAt(root);
     const minNonce = new Map<string, bigint>();
     const touched = new Map<string, Address>();
     const touch = (a: Address | undefined) => {
@@ -244,17 +246,24 @@ export class BlockProducer {
       const next = inc.tx.nonce + 1n;
       if ((minNonce.get(key) ?? 0n) < next) minNonce.set(key, next);
     }
+    const get = (key: string) => this.trieDb.getSync(key);
     for (const [key, address] of touched) {
-      const account = await view.getAccount(address);
-      const fresh = account?.serialize();
+      let fresh: Uint8Array | undefined;
+      try {
+        fresh = empty ? undefined : readTrie(get, root, address.bytes);
+      } catch (err) {
+        if (err instanceof TrieNodeMissingError) fail(`reading account ${key}: ${err.message}`);
+        throw err;
+      }
       const live = (await this.live.vm.stateManager.getAccount(address))?.serialize();
       if (fresh === undefined ? live !== undefined : live === undefined || !equalsBytes(fresh, live)) {
         const show = (rlp: Uint8Array | undefined) => (rlp ? bytesToHex(rlp) : "none");
         fail(`account ${key} reads ${show(fresh)} from the trie but ${show(live)} from the live state`);
       }
       const want = minNonce.get(key);
-      if (want !== undefined && (account?.nonce ?? 0n) < want) {
-        fail(`sender ${key} has nonce ${account?.nonce ?? 0n}, expected at least ${want}`);
+      const nonce = fresh === undefined ? 0n : bytesToBigInt((RLP.decode(fresh) as Uint8Array[])[0]);
+      if (want !== undefined && nonce < want) {
+        fail(`sender ${key} has nonce ${nonce}, expected at least ${want}`);
       }
     }
   }

@@ -154,7 +154,7 @@ export class ChainNode extends EventEmitter {
       },
     };
     this.live = new LiveState(common, store.trie, registry, this.blockchain);
-    this.producer = new BlockProducer(this.live, store.trie, (root) => this.stateAt(root));
+    this.producer = new BlockProducer(this.live, store.trie);
     this.admission = new Admission({
       common,
       chainId: this.chainId,

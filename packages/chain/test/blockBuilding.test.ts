@@ -11,6 +11,7 @@ import {
   createAddressFromString,
   hexToBytes,
   setLengthLeft,
+  ValueEncoding,
 } from "@ethereumjs/util";
 import { getContractAddress, type Hex, keccak256 } from "viem";
 import { DecodedAccountCache, DecodedAccountsStateManager } from "../src/accountCache.ts";
@@ -18,8 +19,9 @@ import { createChainCommon, createSharedCommon } from "../src/chainConfig.ts";
 import { deriveDevAccounts } from "../src/devAccounts.ts";
 import { createNode } from "../src/index.ts";
 import { TxPool } from "../src/mempool.ts";
-import { ChainStore } from "../src/store.ts";
+import { ChainStore, TrieNodeDB } from "../src/store.ts";
 import { putSorted } from "../src/trieBatch.ts";
+import { readTrie, TrieNodeMissingError } from "../src/trieRead.ts";
 import { tempDir } from "./helpers.ts";
 
 /** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
@@ -297,6 +299,42 @@ describe("putSorted", () => {
       root: batched.root(),
     });
     for (const key of [a, b, c, d]) assert.deepEqual(await reader.get(key), await one.get(key));
+  });
+});
+
+describe("readTrie", () => {
+  test("reads what the library's trie reads, present and absent keys, across puts and deletions", async () => {
+    const random = seeded(77);
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
+    const db = new TrieNodeDB(() => undefined);
+    const trie = new MerklePatriciaTrie({ useKeyHashing: true, db, valueEncoding: ValueEncoding.Bytes });
+    const keys: Uint8Array[] = [];
+    let reads = 0;
+    for (const size of [1, 2, 3, 5, 20, 200]) {
+      for (let i = 0; i < size; i++) {
+        const key = keys.length > 0 && random() < 0.3 ? keys[Math.floor(random() * keys.length)] : bytes(20);
+        if (!keys.includes(key)) keys.push(key);
+        if (random() < 0.2) await trie.del(key);
+        else await trie.put(key, bytes(1 + Math.floor(random() * 80)));
+      }
+      for (const key of [...keys, bytes(20), bytes(32)]) {
+        const ours = readTrie((k) => db.getSync(k), trie.root(), key);
+        assert.deepEqual(ours ?? null, await trie.get(key), `round of ${size}`);
+        reads++;
+      }
+    }
+    assert.ok(reads > 200);
+  });
+
+  test("throws TrieNodeMissingError when a node on the path is not in the database", async () => {
+    const db = new TrieNodeDB(() => undefined);
+    const trie = new MerklePatriciaTrie({ useKeyHashing: true, db, valueEncoding: ValueEncoding.Bytes });
+    const keys = Array.from({ length: 40 }, (_, i) => Uint8Array.of(i));
+    for (const key of keys) await trie.put(key, new Uint8Array(40).fill(7));
+    const rootKey = bytesToUnprefixedHex(trie.root());
+    const onlyRoot = (k: string) => (k === rootKey ? db.getSync(k) : undefined);
+    assert.throws(() => readTrie(onlyRoot, trie.root(), keys[0]), TrieNodeMissingError);
+    assert.throws(() => readTrie(() => undefined, trie.root(), keys[0]), /trie node [0-9a-f]{64} is missing/);
   });
 });
 
