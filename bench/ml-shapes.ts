@@ -129,6 +129,8 @@ function randomTensor(
     } else if (type === "Q6_K") view.setUint16(at + 208, scale(18 * 30), true);
   }
   if (type === "Q6_K") for (let b = 0; b < nb; b++) for (let j = 0; j < 16; j++) out[b * 210 + 192 + j] &= 31;
+  // llama.cpp's Q8_0 values are round(x / (amax / 127)): never -128
+  if (type === "Q8_0") for (let i = 0; i < out.length; i++) if (out[i] === 0x80 && i % 34 > 1) out[i] = 0x81;
   return out;
 }
 

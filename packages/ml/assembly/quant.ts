@@ -23,6 +23,8 @@ const BF16: i32 = 30;
 // decode is bound by arithmetic, not by the memory stream, and four rows a pass measured slower.
 const Q4_0X4: i32 = 102;
 const ROWS4: i32 = 100;
+// Flag on mmd_q's type: the matrix passed decode_scan (see there).
+const CLEAN: i32 = 0x1000;
 
 // A quantised activation block: f32 scale, i32 sum of the 32 values, the 32 values as i8 (at AI8). The
 // plain build and Q8_0 weights widen them to i16 in registers (a signed-by-signed byte dot needs sign
@@ -370,6 +372,9 @@ export function mmd_bf16(a: usize, lda: i32, w: usize, ldw: i32, c: usize, ldc: 
 export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
   const nb = K >> 5;
   const add = accumulate != 0;
+  // decode_scan vouched for this matrix: no f16-subnormal block scales
+  const clean = (type & CLEAN) != 0;
+  type &= ~CLEAN;
   // the K-quants meet Q8_K activation rows (one scale per 256 values), the others Q8_0-like rows
   const kq = type == Q4_K || type == Q5_K || type == Q6_K;
   const stride = kq ? <usize>(K >> 8) * QK : <usize>nb * (QA + 8);
@@ -379,7 +384,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
       const g = w + <usize>n * rowBytes;
       for (let m = m0; m < m1; m++) {
         const ar = aq + <usize>m * stride;
-        const v = dotQ8_0x4(g, ar, nb);
+        const v = clean ? dotQ8_0x4(g, ar, nb, true) : dotQ8_0x4(g, ar, nb, false);
         const cp = c + ((<usize>m * ldc + n) << 2);
         v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
       }
@@ -391,7 +396,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
     for (let n = n0; n < n1; n += 4) {
       const wr = w + <usize>n * rowBytes;
       for (let m = m0; m < m1; m++) {
-        const v = dotQ4_0x4(wr, aq + <usize>m * stride, nb);
+        const ar = aq + <usize>m * stride;
+        const v = clean ? dotQ4_0x4(wr, ar, nb, true) : dotQ4_0x4(wr, ar, nb, false);
         const cp = c + ((<usize>m * ldc + n) << 2);
         v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
       }
@@ -451,32 +457,75 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 // Q4_0 block wb (weights 0..15, recentred by the caller) against activation block values a0, a1 (as i8,
 // relaxed build) or at ab (plain), as i32x4 lanes.
 @inline function q4Lanes(wb: usize, ab: usize, a0: v128, a1: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    const q = v128.load(wb, 2);
-    const p = i16x8.add(
-      i16x8.relaxed_dot_i8x16_i7x16_s(a0, v128.and(q, v128.load(NIB))),
-      i16x8.relaxed_dot_i8x16_i7x16_s(a1, nibHi(q)),
-    );
-    return i32x4.extadd_pairwise_i16x8_s(p);
-  }
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.extadd_pairwise_i16x8_s(q4Pairs(wb, a0, a1));
   return blockQ4_0(wb, ab);
+}
+
+// The relaxed build's byte dots of a Q4_0 block: i16 lanes of four products each (at most 4·127·15).
+@inline function q4Pairs(wb: usize, a0: v128, a1: v128): v128 {
+  const q = v128.load(wb, 2);
+  return i16x8.add(
+    i16x8.relaxed_dot_i8x16_i7x16_s(a0, v128.and(q, v128.load(NIB))),
+    i16x8.relaxed_dot_i8x16_i7x16_s(a1, nibHi(q)),
+  );
+}
+
+// Lane r = Σ lanes of p_r, for i16 lanes of at most 4·127·15 (so sums of four of them stay within i16):
+// two levels of adds in i16 on 64- and 32-bit lane shuffles (one instruction each on x86), then one
+// widening pairwise add; three operations fewer than widening each row first.
+@inline function hsum4i16(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const t01 = i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3));
+  const t23 = i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3));
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(v128.shuffle<i32>(t01, t23, 0, 2, 4, 6), v128.shuffle<i32>(t01, t23, 1, 3, 5, 7)));
+}
+
+// Four f16 block scales sign-extended into i32 lanes, as f32, for matrices with no subnormal scales (zeros
+// are fine): the bits moved into place and rebased by 2^112, four operations where h2f4x takes ten.
+@inline function h2f4n(h: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(h, 13), v128.load(F16BITS)), f32x4.splat(reinterpret<f32>(0x77800000)));
 }
 
 // Four rows of a Q4_0X4 group (72 bytes a block: the four f16 scales, then the four rows' 16 bytes of
 // nibbles) dotted with one quantised activation row: lane r is row r's sum. Reading the group as one
 // sequential stream is what makes this faster than four rows read side by side (18 against 8 GB/s).
-@inline function dotQ4_0x4(w: usize, a: usize, nb: i32): v128 {
+// clean: the scales are known not to be f16 subnormals (decode_scan).
+@inline function dotQ4_0x4(w: usize, a: usize, nb: i32, clean: bool): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const wb = w + <usize>b * 72, ab = a + <usize>b * QA;
     const a0 = v128.load(ab + AI8), a1 = v128.load(ab + AI8 + 16);
-    const s = hsum4(q4Lanes(wb + 6, ab, a0, a1), q4Lanes(wb + 22, ab, a0, a1), q4Lanes(wb + 38, ab, a0, a1), q4Lanes(wb + 54, ab, a0, a1));
+    let s: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      s = hsum4i16(q4Pairs(wb + 6, a0, a1), q4Pairs(wb + 22, a0, a1), q4Pairs(wb + 38, a0, a1), q4Pairs(wb + 54, a0, a1));
+    } else {
+      s = hsum4(q4Lanes(wb + 6, ab, a0, a1), q4Lanes(wb + 22, ab, a0, a1), q4Lanes(wb + 38, ab, a0, a1), q4Lanes(wb + 54, ab, a0, a1));
+    }
     // Σ (q − 8)·a = Σ q·a − 8·Σ a, in integers; then one multiply by d_w·d_a per row
     const t = i32x4.sub(s, i32x4.splat(load<i32>(ab, 4) << 3));
-    const dw = h2f4x(i32x4.extend_low_i16x8_s(v128.load64_zero(wb)));
+    const h = i32x4.extend_low_i16x8_s(v128.load64_zero(wb));
+    const dw = clean ? h2f4n(h) : h2f4x(h);
     acc = madd(f32x4.convert_i32x4_s(t), f32x4.mul(dw, v128.load32_splat(ab)), acc);
   }
   return acc;
+}
+
+/**
+ * 1 when the decode kernels may take their fast path on this Q4_0 or Q8_0 matrix (nb blocks of bs bytes,
+ * as stored): no block scale is an f16 subnormal, whose quick conversion would read a subnormal f32 (a
+ * slow microcode path on x86) at every use. Small weights can have such scales; zeros are fine.
+ */
+export function decode_scan(w: usize, nb: i32, bs: i32): i32 {
+  const q8 = bs == 34;
+  const m80 = i8x16.splat(-128);
+  let bad = i8x16.splat(0);
+  let sub = 0;
+  for (let b = 0; b < nb; b++) {
+    const p = w + <usize>b * bs;
+    const h = <i32>load<u16>(p) & 0x7fff;
+    sub |= <i32>(h != 0 && h < 0x400);
+    if (q8) bad = v128.or(bad, v128.or(i8x16.eq(v128.load(p, 2), m80), i8x16.eq(v128.load(p, 18), m80)));
+  }
+  return <i32>(sub == 0 && !v128.any_true(bad));
 }
 
 /**
@@ -519,13 +568,48 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
   }
 }
 
+// A Q8_0 block wb against activation values widened to i16 once per block (x0..x3: values 0-7, 8-15,
+// 16-23, 24-31), as i32x4 lanes. (Moving w's sign onto a for the relaxed byte dot measured 15-25% slower.)
+@inline function q8Lanes(wb: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const w0 = v128.load(wb, 2), w1 = v128.load(wb, 18);
+  const s0 = i32x4.add(i32x4.dot_i16x8_s(x0, i16x8.extend_low_i8x16_s(w0)), i32x4.dot_i16x8_s(x1, i16x8.extend_high_i8x16_s(w0)));
+  const s1 = i32x4.add(i32x4.dot_i16x8_s(x2, i16x8.extend_low_i8x16_s(w1)), i32x4.dot_i16x8_s(x3, i16x8.extend_high_i8x16_s(w1)));
+  return i32x4.add(s0, s1);
+}
+
+// The relaxed build's Q8_0 block for weights with no -128: Σ w·a = Σ (w·sign a)·|a|, the activations'
+// signs (masks n0, n1) moved onto the weights (still within -127..127) and |a| (0..127) as the byte dot's
+// second operand, which it must be. i32x4 lanes.
+@inline function q8Signed(wb: usize, n0: v128, n1: v128, u0: v128, u1: v128): v128 {
+  const w0 = v128.load(wb, 2), w1 = v128.load(wb, 18);
+  const p0 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w0, n0), n0), u0);
+  const p1 = i16x8.relaxed_dot_i8x16_i7x16_s(i8x16.sub(v128.xor(w1, n1), n1), u1);
+  return i32x4.add(i32x4.extadd_pairwise_i16x8_s(p0), i32x4.extadd_pairwise_i16x8_s(p1));
+}
+
 // Four interleaved Q8_0 rows (136 bytes a block index) against one activation row: lane r is row r's sum.
-@inline function dotQ8_0x4(w: usize, a: usize, nb: i32): v128 {
+// clean: the scales are known not to be f16 subnormals (decode_scan).
+@inline function dotQ8_0x4(w: usize, a: usize, nb: i32, clean: bool): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const wb = w + <usize>b * 136, ab = a + <usize>b * QA;
-    const s = hsum4(blockQ8_0(wb, ab), blockQ8_0(wb + 34, ab), blockQ8_0(wb + 68, ab), blockQ8_0(wb + 102, ab));
-    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(scales4(wb, 34), v128.load32_splat(ab)), acc);
+    const a0 = v128.load(ab + AI8), a1 = v128.load(ab + AI8 + 16);
+    let s: v128;
+    if (ASC_FEATURE_RELAXED_SIMD && clean) {
+      const n0 = i8x16.lt_s(a0, i8x16.splat(0)), n1 = i8x16.lt_s(a1, i8x16.splat(0));
+      const u0 = i8x16.abs(a0), u1 = i8x16.abs(a1);
+      s = hsum4(q8Signed(wb, n0, n1, u0, u1), q8Signed(wb + 34, n0, n1, u0, u1), q8Signed(wb + 68, n0, n1, u0, u1), q8Signed(wb + 102, n0, n1, u0, u1));
+    } else {
+      const x0 = i16x8.extend_low_i8x16_s(a0), x1 = i16x8.extend_high_i8x16_s(a0);
+      const x2 = i16x8.extend_low_i8x16_s(a1), x3 = i16x8.extend_high_i8x16_s(a1);
+      s = hsum4(q8Lanes(wb, x0, x1, x2, x3), q8Lanes(wb + 34, x0, x1, x2, x3), q8Lanes(wb + 68, x0, x1, x2, x3), q8Lanes(wb + 102, x0, x1, x2, x3));
+    }
+    let h = i32x4.splat(<i32>load<i16>(wb));
+    h = i32x4.replace_lane(h, 1, <i32>load<i16>(wb + 34));
+    h = i32x4.replace_lane(h, 2, <i32>load<i16>(wb + 68));
+    h = i32x4.replace_lane(h, 3, <i32>load<i16>(wb + 102));
+    const dw = clean ? h2f4n(h) : h2f4x(h);
+    acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(dw, v128.load32_splat(ab)), acc);
   }
   return acc;
 }

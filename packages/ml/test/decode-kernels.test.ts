@@ -46,7 +46,10 @@ for (const relaxedSimd of [false, true]) {
           data[3 * K + k] = k % 3 === 0 ? 65504 : k % 3 === 1 ? -6.1e-5 : 1;
         }
         const { W, decoded } = packedFrom(e, "F16", data, N, K);
-        assert.ok(decoded.some((v) => v !== 0 && Math.abs(v) < 6.1e-5), "subnormal weights present");
+        assert.ok(
+          decoded.some((v) => v !== 0 && Math.abs(v) < 6.1e-5),
+          "subnormal weights present",
+        );
         for (const scale of [1, 3e4, 1e12, 1e31, 1e-30]) {
           for (const M of [1, 4]) {
             const xs = randomData(M * K, 7 + M).map((v) => v * scale);
@@ -68,7 +71,13 @@ for (const relaxedSimd of [false, true]) {
               }
             }
             e.linear(x, W, out, M, N, K, { accumulate: true });
-            assert.ok(relErr(out.f32, want.map((v) => 2 * v)) < 1e-5, `K=${K} scale ${scale}: accumulate`);
+            assert.ok(
+              relErr(
+                out.f32,
+                want.map((v) => 2 * v),
+              ) < 1e-5,
+              `K=${K} scale ${scale}: accumulate`,
+            );
             x.free();
             out.free();
           }
@@ -77,5 +86,72 @@ for (const relaxedSimd of [false, true]) {
       }
       assert.equal(e.allocatedBytes, 0, "decode scratch is not counted as allocated");
     });
+
+    test("Q4_0 and Q8_0 repacked: the fast path and the fallback (a subnormal scale, a Q8_0 -128) agree with the stored rows", () => {
+      const N = 16;
+      const K = 320;
+      for (const type of ["Q4_0", "Q8_0"] as const) {
+        const bs = type === "Q4_0" ? 18 : 34;
+        for (const flaw of ["none", "subnormal scale", "-128"]) {
+          if (flaw === "-128" && type === "Q4_0") continue;
+          const bytes = encodeTensor(type, randomData(N * K, 21, 0.5), "w");
+          const block = 7 * (K / 32) + 3; // row 7, block 3
+          if (flaw === "subnormal scale") bytes[block * bs + 1] = 0x02; // f16 0x02xx: exponent 0
+          if (flaw === "-128") bytes[block * bs + 2 + 5] = 0x80;
+          const decoded = decodeTensor(GgmlType[type], bytes, N * K, "w");
+          const make = () => {
+            const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType[type], N, K);
+            W.bytes.set(bytes);
+            return W;
+          };
+          const [W, stored] = [make(), make()];
+          e.repackForDecode(W);
+          assert.notEqual(W.kernelType, W.type, "repacked");
+          for (const M of [1, 3]) {
+            const xs = randomData(M * K, 22 + M);
+            const x = e.from(xs);
+            const [a, b] = [e.alloc(M * N), e.alloc(M * N)];
+            e.linear(x, W, a, M, N, K);
+            e.linear(x, stored, b, M, N, K);
+            const want = ref.matmulABt(xs, decoded, M, N, K);
+            assert.ok(relErr(a.f32, want) < 0.02, `${type} ${flaw} M=${M}: ${relErr(a.f32, want)}`);
+            assert.ok(relErr(a.f32, b.f32) < 1e-6, `${type} ${flaw} M=${M} against the stored rows`);
+            for (const buf of [x, a, b]) buf.free();
+          }
+          W.free();
+          stored.free();
+        }
+      }
+    });
   });
 }
+
+test("repacked Q4_0 and Q8_0: the relaxed build's byte dots give the plain build's sums", async () => {
+  const plain = await Engine.create({ threads: 1, relaxedSimd: false, maxMemoryMiB: 64 });
+  const relaxed = await Engine.create({ threads: 1, maxMemoryMiB: 64 });
+  try {
+    if (!relaxed.relaxedSimd) return;
+    for (const type of ["Q4_0", "Q8_0"] as const) {
+      const N = 40;
+      const K = 768;
+      const bytes = encodeTensor(type, randomData(N * K, 31, 0.5), "w");
+      const xs = randomData(K, 32);
+      const outs = [plain, relaxed].map((e) => {
+        const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType[type], N, K);
+        W.bytes.set(bytes);
+        e.repackForDecode(W);
+        const x = e.from(xs);
+        const out = e.alloc(N);
+        e.linear(x, W, out, 1, N, K);
+        const r = Float64Array.from(out.f32);
+        for (const b of [W, x, out]) b.free();
+        return r;
+      });
+      // the same integer sums; only the float scaling may round differently (fused multiply-add)
+      assert.ok(relErr(outs[1], outs[0]) < 1e-6, `${type}: ${relErr(outs[1], outs[0])}`);
+    }
+  } finally {
+    await plain.close();
+    await relaxed.close();
+  }
+});

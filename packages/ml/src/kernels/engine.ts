@@ -83,6 +83,7 @@ type KernelName =
   | "quant_q8k_rows"
   | "round_q8k_rows"
   | "f16_act_rows"
+  | "decode_scan"
   | "mmd_f16"
   | "mmd_bf16"
   | "mmd_q"
@@ -116,6 +117,7 @@ const KERNELS: KernelName[] = [
   "quant_q8k_rows",
   "round_q8k_rows",
   "f16_act_rows",
+  "decode_scan",
   "mmd_f16",
   "mmd_bf16",
   "mmd_q",
@@ -151,6 +153,8 @@ const ROWS4_TYPES: Partial<Record<number, number>> = {
   [GgmlType.Q4_0]: 18,
   [GgmlType.Q8_0]: 34,
 };
+/** Added to mmd_q's type for a repacked matrix that passed decode_scan (its fast decode path). */
+const CLEAN = 0x1000;
 
 /** K-quants: 256-value super-blocks, dotted against 256-value activation blocks. */
 function isKQuant(type: number): boolean {
@@ -203,6 +207,8 @@ export class Engine {
   private scratch: Buf | null = null;
   /** prepared activations of decode-sized linear calls (not counted as allocated) */
   private decodeBuf: Buf | null = null;
+  /** repacked matrices that passed decode_scan */
+  private readonly clean = new WeakSet<QTensor>();
   /** bytes of one 32-value block of quant_q8_rows' output, as the kernels lay it out */
   private readonly q8BlockBytes: number;
   /** bytes of one 256-value block of quant_q8k_rows' output (the K-quants' activations) */
@@ -593,7 +599,20 @@ export class Engine {
       this.run(kq ? "quant_q8k_rows" : "quant_q8_rows", [[x.ptr, lda, K, aq, 0, M]]);
       this.run(
         "mmd_q",
-        this.split(N, 4, work).map(([n0, n1]) => [W.kernelType, aq, w, W.rowBytes, out.ptr, ldc, K, 0, M, n0, n1, acc]),
+        this.split(N, 4, work).map(([n0, n1]) => [
+          this.clean.has(W) ? W.kernelType + CLEAN : W.kernelType,
+          aq,
+          w,
+          W.rowBytes,
+          out.ptr,
+          ldc,
+          K,
+          0,
+          M,
+          n0,
+          n1,
+          acc,
+        ]),
       );
       return;
     }
@@ -741,6 +760,8 @@ export class Engine {
   repackForDecode(W: QTensor): void {
     const blockBytes = ROWS4_TYPES[W.kernelType];
     if (W.kernelType !== W.type || blockBytes === undefined || W.rows % 4 !== 0) return;
+    // the decode kernels' fast path needs block scales that are not f16 subnormals
+    if (this.k.decode_scan(W.buf.ptr, (W.rows * W.rowBytes) / blockBytes, blockBytes)) this.clean.add(W);
     const scratch = this.allocBytes(4 * W.rowBytes);
     try {
       if (W.type === GgmlType.Q4_0) this.run("repack_q4_0x4", [[W.buf.ptr, W.rows, W.rowBytes, scratch.ptr]]);
