@@ -10,6 +10,10 @@
 // integers. Sums are exact: the bounds are noted where they are tight.
 import { h2f } from "./quant";
 
+const Q4_0: i32 = 2;
+const Q4_1: i32 = 3;
+const Q5_0: i32 = 6;
+const Q5_1: i32 = 7;
 const Q4_K: i32 = 12;
 const Q5_K: i32 = 13;
 const Q6_K: i32 = 14;
@@ -23,11 +27,11 @@ const KS16: usize = 16;
 const KS32: usize = 48;
 const KI8: usize = 64;
 
-// Panel bytes per group of four rows, per block: Q4_0 (per 32 values): the values (row r at 32·r), then
-// the four f32 scales. Q4_K/Q5_K (per 256): values (row r at 256·r); sub-block scales as i16 pairs (row
+// Panel bytes per group of four rows, per block: the 32-value formats: the values (row r at 32·r), then
+// the four f32 scales d and (Q4_1, Q5_1) the four f32 mins m, w = d·q + m. Q4_K/Q5_K (per 256): values (row r at 256·r); sub-block scales as i16 pairs (row
 // r at 1024 + 32·r), mins as i16 (1152 + 16·r), then d[4] and dmin[4] as f32. Q6_K (per 256): values;
 // group scales as i16 pairs (1024 + 64·r) and as i16 (1280 + 32·r); then d[4].
-const P4_0: usize = 144;
+const P32: usize = 160;
 const P4K: usize = 1248;
 const P6K: usize = 1424;
 
@@ -35,7 +39,7 @@ const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 
 
 /** Panel bytes per four weight rows of K values for `type` (0 if the integer GEMM does not take it). */
 export function qg_panel_bytes(type: i32, K: i32): i32 {
-  if (type == Q4_0X4) return (K >> 5) * <i32>P4_0;
+  if (type == Q4_0X4 || type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1) return (K >> 5) * <i32>P32;
   if (type == Q4_K || type == Q5_K) return (K >> 8) * <i32>P4K;
   if (type == Q6_K) return (K >> 8) * <i32>P6K;
   return 0;
@@ -58,6 +62,13 @@ export function qg_panel_bytes(type: i32, K: i32): i32 {
   return i32x4.extadd_pairwise_i16x8_s(u);
 }
 
+// As red4x16 for lanes of at most 15748 (5-bit weights): widened after one add.
+@inline function red4x16w(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const t01 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3)));
+  const t23 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3)));
+  return i32x4.add(v128.shuffle<i32>(t01, t23, 0, 2, 4, 6), v128.shuffle<i32>(t01, t23, 1, 3, 5, 7));
+}
+
 // Lane r = Σ of the four i32 lanes of s_r.
 @inline function red4x32(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
   const t0 = i32x4.add(v128.shuffle<i64>(s0, s1, 0, 2), v128.shuffle<i64>(s0, s1, 1, 3));
@@ -76,15 +87,60 @@ export function qg_panel_bytes(type: i32, K: i32): i32 {
 function packQ4_0x4(w: usize, rowBytes: i32, g0: i32, g1: i32, nb: i32, out: usize): void {
   for (let g = g0; g < g1; g++) {
     const src = w + <usize>g * (<usize>rowBytes << 2);
-    const dst = out + <usize>(g - g0) * <usize>nb * P4_0;
+    const dst = out + <usize>(g - g0) * <usize>nb * P32;
     for (let b = 0; b < nb; b++) {
-      const wb = src + <usize>b * 72, pb = dst + <usize>b * P4_0;
+      const wb = src + <usize>b * 72, pb = dst + <usize>b * P32;
       for (let r = 0; r < 4; r++) {
         const q = v128.load(wb + 8 + (<usize>r << 4));
         v128.store(pb + (<usize>r << 5), v128.and(q, v128.load(NIB)));
         v128.store(pb + (<usize>r << 5), nibHi(q), 16);
       }
       for (let r = 0; r < 4; r++) store<f32>(pb + 128 + (<usize>r << 2), h2f(load<u16>(wb + (<usize>r << 1))));
+    }
+  }
+}
+
+// 16 bytes whose lane j is 16 when bit j of qh is set (the fifth bit of Q5_0/Q5_1 values).
+@inline function fifthBits(qh: u32): v128 {
+  const sel = v128.swizzle(i64x2.splat(<i64>qh), i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  const mask = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+  return v128.and(i8x16.eq(v128.and(sel, mask), mask), i8x16.splat(16));
+}
+
+// Rows n0..n1 of a Q4_0, Q4_1, Q5_0 or Q5_1 matrix (as stored) into the panel; rows of the last group past
+// n1 are zeros.
+function pack32(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nb: i32, out: usize): void {
+  const hasMin = type == Q4_1 || type == Q5_1;
+  const five = type == Q5_0 || type == Q5_1;
+  const size: usize = type == Q4_0 ? 18 : type == Q4_1 ? 20 : type == Q5_0 ? 22 : 24;
+  const qs: usize = (hasMin ? 4 : 2) + (five ? 4 : 0);
+  for (let g = 0; g < (n1 - n0 + 3) >> 2; g++) {
+    const dst = out + <usize>g * <usize>nb * P32;
+    for (let r = 0; r < 4; r++) {
+      const n = n0 + (g << 2) + r;
+      for (let b = 0; b < nb; b++) {
+        const pb = dst + <usize>b * P32;
+        const vals = pb + (<usize>r << 5);
+        if (n >= n1) {
+          v128.store(vals, i32x4.splat(0));
+          v128.store(vals, i32x4.splat(0), 16);
+          store<f32>(pb + 128 + (<usize>r << 2), 0);
+          store<f32>(pb + 144 + (<usize>r << 2), 0);
+          continue;
+        }
+        const wb = w + <usize>n * rowBytes + <usize>b * size;
+        const q = v128.load(wb + qs);
+        let l = v128.and(q, v128.load(NIB)), h = nibHi(q);
+        if (five) {
+          const qh = load<u32>(wb + (hasMin ? 4 : 2));
+          l = v128.or(l, fifthBits(qh));
+          h = v128.or(h, fifthBits(qh >> 16));
+        }
+        v128.store(vals, l);
+        v128.store(vals, h, 16);
+        store<f32>(pb + 128 + (<usize>r << 2), h2f(load<u16>(wb)));
+        store<f32>(pb + 144 + (<usize>r << 2), hasMin ? h2f(load<u16>(wb, 2)) : 0);
+      }
     }
   }
 }
@@ -178,22 +234,29 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
 
 // ---- tiles: one activation row against four weight rows, lane r = row r ----
 
-// Q4_0: per block Σ (q − 8)·a = Σ q·a − 8·Σ a in integers, then one multiply by d_w·d_a.
-@inline function tileQ4_0(ar: usize, pg: usize, nb: i32): v128 {
+// The 32-value formats: per block Σ q·a in integers, minus the offset (Q4_0 8, Q5_0 16: shift 3 or 4) times
+// Σ a, then one multiply by d_w·d_a; Q4_1/Q5_1 (no offset) add m_w·d_a·Σa.
+@inline function tile32(ar: usize, pg: usize, nb: i32, five: bool, hasMin: bool): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const ab = ar + <usize>b * QA, wb = pg + <usize>b * P4_0;
+    const ab = ar + <usize>b * QA, wb = pg + <usize>b * P32;
     const a0 = v128.load(ab, 8), a1 = v128.load(ab, 24);
     const p0 = i16x8.add(dot16(a0, v128.load(wb)), dot16(a1, v128.load(wb, 16)));
     const p1 = i16x8.add(dot16(a0, v128.load(wb, 32)), dot16(a1, v128.load(wb, 48)));
     const p2 = i16x8.add(dot16(a0, v128.load(wb, 64)), dot16(a1, v128.load(wb, 80)));
     const p3 = i16x8.add(dot16(a0, v128.load(wb, 96)), dot16(a1, v128.load(wb, 112)));
-    const t = i32x4.sub(red4x16(p0, p1, p2, p3), i32x4.splat(load<i32>(ab, 4) << 3));
-    const s = f32x4.mul(v128.load(wb, 128), v128.load32_splat(ab));
-    if (ASC_FEATURE_RELAXED_SIMD) acc = f32x4.relaxed_madd(f32x4.convert_i32x4_s(t), s, acc);
-    else acc = f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(t), s), acc);
+    let t = five ? red4x16w(p0, p1, p2, p3) : red4x16(p0, p1, p2, p3);
+    if (!hasMin) t = i32x4.sub(t, i32x4.splat(load<i32>(ab, 4) << (five ? 4 : 3)));
+    const da = v128.load32_splat(ab);
+    acc = fma(f32x4.convert_i32x4_s(t), f32x4.mul(v128.load(wb, 128), da), acc);
+    if (hasMin) acc = fma(v128.load(wb, 144), f32x4.mul(da, f32x4.splat(<f32>load<i32>(ab, 4))), acc);
   }
   return acc;
+}
+
+@inline function fma(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
 }
 
 // Σ over 32 values of four rows' weights (at v, 256 bytes apart) against a0, a1, each row's pair sums
@@ -288,26 +351,31 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
 }
 
 /**
- * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_K, Q5_K or Q6_K matrix against activation rows aq
- * quantised by quant_q8_rows (Q4_0X4) or quant_q8k_rows (the K-quants). Weight rows are unpacked P at a
- * time (P a multiple of 4; n0 too, and for Q4_0X4 n1) into scratch (P/4 · qg_panel_bytes bytes).
+ * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K matrix against
+ * activation rows aq quantised by quant_q8_rows (the 32-value formats) or quant_q8k_rows (the K-quants).
+ * Weight rows are unpacked P at a time (P a multiple of 4; n0 too, and for Q4_0X4 n1) into scratch
+ * (P/4 · qg_panel_bytes bytes).
  */
 export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, scratch: usize, P: i32): void {
   const add = accumulate != 0;
-  const kq = type != Q4_0X4;
+  const kq = type == Q4_K || type == Q5_K || type == Q6_K;
   const nb = kq ? K >> 8 : K >> 5;
   const stride: usize = kq ? <usize>nb * QK : <usize>nb * (QA + 8);
   const gBytes = <usize>qg_panel_bytes(type, K);
   for (let pb = n0; pb < n1; pb += P) {
     const pe = min(pb + P, n1);
     if (kq) packK(type, w, rowBytes, pb, pe, nb, scratch);
-    else packQ4_0x4(w, rowBytes, pb >> 2, pe >> 2, nb, scratch);
+    else if (type == Q4_0X4) packQ4_0x4(w, rowBytes, pb >> 2, pe >> 2, nb, scratch);
+    else pack32(type, w, rowBytes, pb, pe, nb, scratch);
     for (let m = m0; m < m1; m++) {
       const ar = aq + <usize>m * stride;
       for (let n = pb; n < pe; n += 4) {
         const pg = scratch + <usize>((n - pb) >> 2) * gBytes;
         let v: v128;
-        if (type == Q4_0X4) v = tileQ4_0(ar, pg, nb);
+        if (type == Q4_0X4 || type == Q4_0) v = tile32(ar, pg, nb, false, false);
+        else if (type == Q5_0) v = tile32(ar, pg, nb, true, false);
+        else if (type == Q4_1) v = tile32(ar, pg, nb, false, true);
+        else if (type == Q5_1) v = tile32(ar, pg, nb, true, true);
         else if (type == Q6_K) v = tileQ6K(ar, pg, nb);
         else v = tileQ45K(ar, pg, nb);
         storeRow(c + ((<usize>m * ldc + n) << 2), v, min(4, pe - n), add);
@@ -315,4 +383,3 @@ export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize,
     }
   }
 }
-

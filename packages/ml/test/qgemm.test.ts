@@ -1,5 +1,5 @@
-// The integer GEMM (assembly/qgemm.ts) that `Engine.linear` runs for more than four rows on Q4_0
-// (repacked four rows at a time) and K-quant weights in the relaxed build.
+// The integer GEMM (assembly/qgemm.ts) that `Engine.linear` runs for more than four rows on Q4_0 (as
+// stored, or repacked four rows at a time), Q4_1, Q5_0, Q5_1 and K-quant weights in the relaxed build.
 //
 // Exact cases: block scales that are powers of two and activations that quantise to themselves (every
 // block holds a −127, the rest is small), so every product and partial sum is a float with room to spare
@@ -15,10 +15,18 @@ import { QTensor } from "../src/kernels/qtensor.ts";
 import * as ref from "../src/kernels/reference.ts";
 import { randomData, seeded } from "./formats-util.ts";
 
-type IntType = "Q4_0" | "Q4_K" | "Q5_K" | "Q6_K";
-const TYPES: IntType[] = ["Q4_0", "Q4_K", "Q5_K", "Q6_K"];
-const BLOCK_BYTES: Record<IntType, number> = { Q4_0: 18, Q4_K: 144, Q5_K: 176, Q6_K: 210 };
-const BLOCK_VALUES: Record<IntType, number> = { Q4_0: 32, Q4_K: 256, Q5_K: 256, Q6_K: 256 };
+type IntType = "Q4_0" | "Q4_1" | "Q5_0" | "Q5_1" | "Q4_K" | "Q5_K" | "Q6_K";
+const TYPES: IntType[] = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"];
+const BLOCK_BYTES: Record<IntType, number> = {
+  Q4_0: 18,
+  Q4_1: 20,
+  Q5_0: 22,
+  Q5_1: 24,
+  Q4_K: 144,
+  Q5_K: 176,
+  Q6_K: 210,
+};
+const isKQuant = (type: IntType) => type.endsWith("_K");
 const MS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64];
 
 const F16_ONE = 0x3c00;
@@ -29,13 +37,16 @@ function exactBlocks(type: IntType, rows: number, cols: number, seed: number): U
   const r = seeded(seed);
   const byte = () => Math.floor(r() * 256);
   const bs = BLOCK_BYTES[type];
-  const out = new Uint8Array((rows * cols * bs) / BLOCK_VALUES[type]);
+  const out = new Uint8Array((rows * cols * bs) / (isKQuant(type) ? 256 : 32));
   const view = new DataView(out.buffer);
   for (let o = 0; o < out.length; o += bs) {
     for (let i = 0; i < bs; i++) out[o + i] = byte();
     const scale = () => (r() < 0.5 ? F16_ONE : F16_HALF);
-    if (type === "Q4_0") view.setUint16(o, scale(), true);
-    else if (type === "Q6_K") {
+    if (!isKQuant(type)) {
+      view.setUint16(o, scale(), true);
+      // Q4_1/Q5_1 mins of either sign
+      if (type === "Q4_1" || type === "Q5_1") view.setUint16(o + 2, scale() | (r() < 0.5 ? 0x8000 : 0), true);
+    } else if (type === "Q6_K") {
       for (let g = 0; g < 16; g++) view.setInt8(o + 192 + g, Math.floor(r() * 64) - 32);
       view.setUint16(o + 208, scale(), true);
     } else {
@@ -72,14 +83,14 @@ for (const relaxedSimd of [true, false]) {
     for (const type of TYPES) {
       test(`${type}: exact sums at M = ${MS.join(", ")}, tile and panel edges`, () => {
         const K = 512;
-        // 100 rows span two panels and three threads' ranges; K-quant matrices of 7 and 102 rows end
-        // in a partial group of four
-        const Ns = type === "Q4_0" ? [4, 100] : [7, 102];
+        // 100 rows span two panels and three threads' ranges (Q4_0 repacked: rows a multiple of 4);
+        // matrices of 7 and 102 rows end in a partial group of four (Q4_0 as stored)
+        const Ns = type === "Q4_0" ? [4, 100, 7] : [7, 102];
         for (const N of Ns) {
           const bytes = exactBlocks(type, N, K, N);
           const w = decodeTensor(GgmlType[type], bytes, N * K, "w");
           const W = weight(e, type, bytes, N, K);
-          assert.equal(W.kernelType !== W.type, type === "Q4_0", "Q4_0 is repacked, the K-quants are not");
+          assert.equal(W.kernelType !== W.type, type === "Q4_0" && N % 4 === 0, "only Q4_0 is repacked");
           for (const M of MS) {
             const xs = exactActivations(M, K, 100 * N + M);
             const x = e.from(xs);
@@ -100,6 +111,41 @@ for (const relaxedSimd of [true, false]) {
         }
       });
     }
+
+    test("largest values: every weight and activation at its extreme (no integer sum overflows)", () => {
+      const M = 6;
+      const N = 8;
+      const K = 512;
+      for (const type of TYPES) {
+        // all value bits set (the largest unsigned value of each format), unit scales; Q6_K group
+        // scales −128; activations ±127 in runs
+        const bytes = new Uint8Array((N * K * BLOCK_BYTES[type]) / (isKQuant(type) ? 256 : 32)).fill(0xff);
+        const view = new DataView(bytes.buffer);
+        for (let o = 0; o < bytes.length; o += BLOCK_BYTES[type]) {
+          if (type === "Q6_K") {
+            bytes.fill(0x80, o + 192, o + 208);
+            view.setUint16(o + 208, F16_ONE, true);
+          } else {
+            view.setUint16(o, F16_ONE, true);
+            if (type !== "Q4_0" && type !== "Q5_0") view.setUint16(o + 2, F16_ONE, true);
+          }
+        }
+        const w = decodeTensor(GgmlType[type], bytes, N * K, "w");
+        const W = weight(e, type, bytes, N, K);
+        const xs = Float32Array.from({ length: M * K }, (_, i) => ((i >> 6) % 3 === 0 ? 127 : -127));
+        const x = e.from(xs);
+        const out = e.alloc(M * N);
+        e.linear(x, W, out, M, N, K);
+        const want = ref.matmulABt(xs, w, M, N, K);
+        for (let i = 0; i < M * N; i++) {
+          assert.ok(
+            Math.abs(out.f32[i] - want[i]) <= 1e-6 * Math.abs(want[i]),
+            `${type} [${i}]: ${out.f32[i]} vs ${want[i]}`,
+          );
+        }
+        for (const b of [W, x, out]) b.free();
+      }
+    });
 
     test("row strides: x and out inside wider buffers", () => {
       const M = 9;

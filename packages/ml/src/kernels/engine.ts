@@ -616,8 +616,9 @@ export class Engine {
       );
       return;
     }
-    // The relaxed build runs Q4_0 (repacked) and the K-quants as an integer GEMM on 8-bit activations
-    // (1.5-2x the dequantised panels per CPU second); the plain build's widening byte dots are not faster
+    // The relaxed build runs the 4- to 6-bit block types (Q4_0, Q4_1, Q5_0, Q5_1, the K-quants) as an
+    // integer GEMM on 8-bit activations (1.7-2.4x the dequantised panels per CPU second); not Q8_0 (signed
+    // bytes need widening to 16 bits, which measured no faster), nor the plain build (widening byte dots)
     if (!o.exact && this.relaxedSimd && this.k.qg_panel_bytes(W.kernelType, K) > 0) {
       this.linearInt8(x, lda, W, out, ldc, M, N, K, acc);
       return;
