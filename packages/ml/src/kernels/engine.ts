@@ -156,6 +156,14 @@ const ROWS4_TYPES: Partial<Record<number, number>> = {
 /** Added to mmd_q's type for a repacked matrix that passed decode_scan (its fast decode path). */
 const CLEAN = 0x1000;
 
+/** How decode-sized calls prepare the activations for a packed type (decodeActs). */
+const ACTS_F16 = 0;
+const ACTS_Q8 = 1;
+const ACTS_Q8K = 2;
+function decodeActs(type: number): number {
+  return type === GgmlType.F16 ? ACTS_F16 : isKQuant(type) ? ACTS_Q8K : ACTS_Q8;
+}
+
 /** K-quants: 256-value super-blocks, dotted against 256-value activation blocks. */
 function isKQuant(type: number): boolean {
   return type === GgmlType.Q4_K || type === GgmlType.Q5_K || type === GgmlType.Q6_K;
@@ -583,37 +591,7 @@ export class Engine {
         );
         return;
       }
-      if (W.type === GgmlType.F16) {
-        // activations scaled by a power of two (f16_act_rows), so the kernel skips a multiply per weight
-        const xs = this.decodeScratch(M * (K + 4) * 4);
-        this.run("f16_act_rows", [[x.ptr, lda, K, xs, 0, M]]);
-        this.run(
-          "mmd_f16",
-          this.split(N, 4, work).map(([n0, n1]) => [xs, w, K, out.ptr, ldc, K, 0, M, n0, n1, acc]),
-        );
-        return;
-      }
-      // the K-quants meet activations with one scale per 256 values (llama.cpp's block_q8_K)
-      const kq = isKQuant(W.type);
-      const aq = this.decodeScratch(M * (kq ? (K / 256) * this.q8kBlockBytes : (K / 32) * this.q8BlockBytes));
-      this.run(kq ? "quant_q8k_rows" : "quant_q8_rows", [[x.ptr, lda, K, aq, 0, M]]);
-      this.run(
-        "mmd_q",
-        this.split(N, 4, work).map(([n0, n1]) => [
-          this.clean.has(W) ? W.kernelType + CLEAN : W.kernelType,
-          aq,
-          w,
-          W.rowBytes,
-          out.ptr,
-          ldc,
-          K,
-          0,
-          M,
-          n0,
-          n1,
-          acc,
-        ]),
-      );
+      this.decodeMatmul(W, this.prepareDecode(x, lda, M, K, decodeActs(W.type)), out, ldc, M, acc);
       return;
     }
     // The relaxed build runs the 4- to 6-bit block types (Q4_0, Q4_1, Q5_0, Q5_1, the K-quants) as an
@@ -681,7 +659,7 @@ export class Engine {
       );
       const group = this.k.qg_panel_bytes(W.kernelType, K);
       const P = 4 * Math.max(1, Math.floor(QPANEL_BYTES / group));
-      const perThread = Math.ceil((P / 4) * group / 64) * 16;
+      const perThread = Math.ceil(((P / 4) * group) / 64) * 16;
       const scratch = this.panelScratch(perThread);
       this.run(
         "mmq_abt",
@@ -705,6 +683,65 @@ export class Engine {
     } finally {
       aq.free();
     }
+  }
+
+  /**
+   * `linear` of one input x[M,K] against several weights (q/k/v, gate/up): outs[i] = x · Ws[i]ᵀ. Decode-
+   * sized calls prepare (quantise) the activations once for the weights that read them alike.
+   */
+  linearEach(x: Buf, Ws: Weight[], outs: Buf[], M: number, K: number, o: MatmulOptions = {}): void {
+    let prepared = -1;
+    let acts = 0;
+    for (let i = 0; i < Ws.length; i++) {
+      const W = Ws[i];
+      const N = W.length / K;
+      if (M > DIRECT_ROWS || !(W instanceof QTensor) || W.type === GgmlType.BF16 || W.cols !== K) {
+        this.linear(x, W, outs[i], M, N, K, o);
+        continue;
+      }
+      checkSpan(x, M, K, K, "x");
+      checkSpan(outs[i], M, N, N, "out");
+      const kind = decodeActs(W.type);
+      if (kind !== prepared) {
+        acts = this.prepareDecode(x, K, M, K, kind);
+        prepared = kind;
+      }
+      this.decodeMatmul(W, acts, outs[i], N, M, o.accumulate ? 1 : 0);
+    }
+  }
+
+  /** The activations of a decode-sized call as the kernels of `kind` read them, in the decode scratch. */
+  private prepareDecode(x: Buf, lda: number, M: number, K: number, kind: number): number {
+    if (kind === ACTS_F16) {
+      // scaled by a power of two (f16_act_rows), so the kernel skips a multiply per weight
+      const xs = this.decodeScratch(M * (K + 4) * 4);
+      this.run("f16_act_rows", [[x.ptr, lda, K, xs, 0, M]]);
+      return xs;
+    }
+    // the K-quants meet activations with one scale per 256 values (llama.cpp's block_q8_K)
+    const kq = kind === ACTS_Q8K;
+    const aq = this.decodeScratch(M * (kq ? (K / 256) * this.q8kBlockBytes : (K / 32) * this.q8BlockBytes));
+    this.run(kq ? "quant_q8k_rows" : "quant_q8_rows", [[x.ptr, lda, K, aq, 0, M]]);
+    return aq;
+  }
+
+  /** out[M, W.rows] (+)= acts · Wᵀ straight from the packed blocks (acts from prepareDecode). */
+  private decodeMatmul(W: QTensor, acts: number, out: Buf, ldc: number, M: number, acc: number): void {
+    const N = W.rows;
+    const K = W.cols;
+    const parts = this.split(N, 4, M * N * K);
+    if (W.type === GgmlType.F16) {
+      this.run(
+        "mmd_f16",
+        parts.map(([n0, n1]) => [acts, W.buf.ptr, K, out.ptr, ldc, K, 0, M, n0, n1, acc]),
+      );
+      return;
+    }
+    const type = this.clean.has(W) ? W.kernelType + CLEAN : W.kernelType;
+    this.run(
+      "mmd_q",
+      parts.map(([n0, n1]) => [type, acts, W.buf.ptr, W.rowBytes, out.ptr, ldc, K, 0, M, n0, n1, acc]),
+    );
   }
 
   /** dx[M,K] (+)= dy[M,N] · W[N,K]: the input gradient of `linear`, for f32 or packed W. */

@@ -4,7 +4,7 @@ import type { Buf } from "../kernels/engine.ts";
 import type { LoraTarget } from "../lora/adapter.ts";
 import type { LayerActs } from "../model/forward.ts";
 import type { LayerParams } from "../model/llama.ts";
-import { linearBackward, linearForward } from "./linear.ts";
+import { linearBackward, linearForward, linearForwardEach } from "./linear.ts";
 import { normBackward, normForward } from "./norm.ts";
 import type { LayerGrad, LayerPass } from "./pass.ts";
 
@@ -21,9 +21,23 @@ export function attentionForward(p: LayerPass, L: LayerParams, A: LayerActs, x: 
 
   if (A.xIn) A.xIn.f32.set(x.f32);
   normForward(e, x, L.attnNorm, A.xn1, A.rstd1, N, c.hiddenSize, c.rmsNormEps);
-  lin(A.xn1, L.q, L.qBias, A.q, false, "q_proj");
-  lin(A.xn1, L.k, L.kBias, A.k, false, "k_proj");
-  lin(A.xn1, L.v, L.vBias, A.v, false, "v_proj");
+  const proj = (W: LayerParams["q"], bias: Buf | null, out: Buf, target: LoraTarget) => ({
+    W,
+    bias,
+    out,
+    target,
+    xa: A.xa.get(target),
+  });
+  linearForwardEach(
+    e,
+    A.xn1,
+    N,
+    [proj(L.q, L.qBias, A.q, "q_proj"), proj(L.k, L.kBias, A.k, "k_proj"), proj(L.v, L.vBias, A.v, "v_proj")],
+    runs,
+    l,
+    rmax,
+    save,
+  );
   e.rope(A.q, N, qd, nHq, hd, pos, model.rope);
   e.rope(A.k, N, kvd, nHkv, hd, pos, model.rope);
   for (const s of p.seqs) {

@@ -28,6 +28,59 @@ export function linearForward(
   const outDim = W.length / (x.length / N);
   const inDim = x.length / N;
   e.linear(x, W, out, N, outDim, inDim, { accumulate, exact });
+  biasAndLora(e, x, N, W, bias, out, runs, layer, target, xa, rmax);
+}
+
+/** One projection of linearForwardEach. */
+export interface Projection {
+  W: Weight;
+  bias: Buf | null;
+  out: Buf;
+  target: LoraTarget;
+  xa: Buf | undefined;
+}
+
+/**
+ * linearForward (without accumulation) of several projections of the same input (q/k/v, gate/up): the
+ * base matmuls share one preparation of x (decode-sized calls quantise it once).
+ */
+export function linearForwardEach(
+  e: Engine,
+  x: Buf,
+  N: number,
+  ps: Projection[],
+  runs: AdapterRun[],
+  layer: number,
+  rmax: number,
+  exact = false,
+): void {
+  e.linearEach(
+    x,
+    ps.map((p) => p.W),
+    ps.map((p) => p.out),
+    N,
+    x.length / N,
+    { exact },
+  );
+  for (const p of ps) biasAndLora(e, x, N, p.W, p.bias, p.out, runs, layer, p.target, p.xa, rmax);
+}
+
+/** out += bias + Σ_runs scale·(x·Aᵀ)·Bᵀ, the scaled x·Aᵀ of each run left in xa. */
+function biasAndLora(
+  e: Engine,
+  x: Buf,
+  N: number,
+  W: Weight,
+  bias: Buf | null,
+  out: Buf,
+  runs: AdapterRun[],
+  layer: number,
+  target: LoraTarget,
+  xa: Buf | undefined,
+  rmax: number,
+): void {
+  const inDim = x.length / N;
+  const outDim = W.length / inDim;
   if (bias) {
     const o = out.f32;
     const b = bias.f32;

@@ -2,7 +2,7 @@
 import type { Buf } from "../kernels/engine.ts";
 import type { LayerActs } from "../model/forward.ts";
 import type { LayerParams } from "../model/llama.ts";
-import { linearBackward, linearForward } from "./linear.ts";
+import { linearBackward, linearForward, linearForwardEach } from "./linear.ts";
 import { normBackward, normForward } from "./norm.ts";
 import type { LayerGrad, LayerPass } from "./pass.ts";
 
@@ -11,22 +11,19 @@ export function mlpForward(p: LayerPass, L: LayerParams, A: LayerActs, x: Buf): 
   const c = p.model.config;
   if (A.xMid) A.xMid.f32.set(x.f32);
   normForward(e, x, L.ffnNorm, A.xn2, A.rstd2, N, c.hiddenSize, c.rmsNormEps);
-  linearForward(
+  linearForwardEach(
     e,
     A.xn2,
     N,
-    L.gate,
-    null,
-    A.g,
-    false,
+    [
+      { W: L.gate, bias: null, out: A.g, target: "gate_proj", xa: A.xa.get("gate_proj") },
+      { W: L.up, bias: null, out: A.u, target: "up_proj", xa: A.xa.get("up_proj") },
+    ],
     runs,
     layer,
-    "gate_proj",
-    A.xa.get("gate_proj"),
     rmax,
     save,
   );
-  linearForward(e, A.xn2, N, L.up, null, A.u, false, runs, layer, "up_proj", A.xa.get("up_proj"), rmax, save);
   e.swiglu(A.g, A.u, A.h, N * c.intermediateSize);
   linearForward(
     e,
