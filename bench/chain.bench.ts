@@ -4,6 +4,10 @@
 // eth_getTransactionReceipt), and the CPU time each node process spent per transaction and per request
 // (robust to a loaded machine, where the rates are not). Both nodes run as child processes on
 // loopback with the same pre-signed transactions (chain id 1337 on both).
+// Two passes, each with a fresh pair of nodes given the same block gas limit: the default 30,000,000
+// (what a user of either sees; 4,000 transfers then fill three 1 s blocks on both, so the rates are
+// bound by gas per block and their ratio stays near 1 whatever the nodes' speed), and a limit no
+// block reaches (1,000,000,000, transfers only), where the rates measure how fast each node processes.
 // Run: node --import tsx bench/chain.bench.ts
 // Env: BENCH_TXS (default 4000), BENCH_CALLS (default 1000), BENCH_NODE_ARGS (extra bin.ts arguments),
 // BENCH_SKIP_ANVIL (ours only), BENCH_NODE_FLAGS (extra node flags for the OpenLedger process, e.g.
@@ -147,7 +151,12 @@ async function latency(
   };
 }
 
-async function startOpenLedger(): Promise<{ url: string; pid?: number; stop(): Promise<void> }> {
+/** The block gas limit of the second pass: above what 4,000 transfers of either kind need in one block. */
+const OPEN_GAS_LIMIT = 1_000_000_000n;
+
+async function startOpenLedger(
+  gasLimit?: bigint,
+): Promise<{ url: string; pid?: number; stop(): Promise<void> }> {
   const datadir = mkdtempSync(join(tmpdir(), "ol-bench-"));
   const bin = fileURLToPath(new URL("../packages/chain/src/bin.ts", import.meta.url));
   const flags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
@@ -164,6 +173,7 @@ async function startOpenLedger(): Promise<{ url: string; pid?: number; stop(): P
       "0",
       "--block-time",
       "1",
+      ...(gasLimit === undefined ? [] : ["--gas-limit", String(gasLimit)]),
       ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
     ],
     {
@@ -240,7 +250,26 @@ function anvilPid(port: number): number | undefined {
   return undefined;
 }
 
-async function runOn(url: string, pid: number | undefined) {
+interface Figures {
+  simple: number;
+  erc20: number;
+  simpleCpu: number;
+  erc20Cpu: number;
+}
+type Latency = Awaited<ReturnType<typeof latency>>;
+interface Reads {
+  ethCall: Latency;
+  reads: { eth_blockNumber: Latency; eth_getBalance: Latency; eth_getTransactionReceipt: Latency };
+}
+
+/** Both kinds of transfers on a fresh node; then, with `withReads`, the latency of calls and reads. */
+async function runOn(url: string, pid: number | undefined, withReads: true): Promise<Figures & Reads>;
+async function runOn(url: string, pid: number | undefined, withReads: false): Promise<Figures>;
+async function runOn(
+  url: string,
+  pid: number | undefined,
+  withReads: boolean,
+): Promise<Figures | (Figures & Reads)> {
   const used = (from: number | undefined) => {
     const now = cpuMs(pid);
     return from === undefined || now === undefined ? Number.NaN : now - from;
@@ -254,6 +283,8 @@ async function runOn(url: string, pid: number | undefined) {
   t = cpuMs(pid);
   const erc20 = await throughput(url, tokenTransfers);
   const erc20Cpu = (used(t) * 1000) / tokenTransfers.length;
+  const figures = { simple, erc20, simpleCpu, erc20Cpu };
+  if (!withReads) return figures;
   const balanceOf = encodeFunctionData({ abi, functionName: "balanceOf", args: [accounts[1].address] });
   const ethCall = await latency(url, pid, "eth_call", [{ to: token, data: balanceOf }, "latest"]);
   // What wallets poll: the head, a balance, a receipt.
@@ -262,29 +293,45 @@ async function runOn(url: string, pid: number | undefined) {
     eth_getBalance: await latency(url, pid, "eth_getBalance", [accounts[1].address, "latest"]),
     eth_getTransactionReceipt: await latency(url, pid, "eth_getTransactionReceipt", [deployHash]),
   };
-  return { simple, erc20, ethCall, reads, simpleCpu, erc20Cpu };
+  return { ...figures, ethCall, reads };
 }
 
-const ours = await startOpenLedger();
-let mine: Awaited<ReturnType<typeof runOn>>;
-try {
-  console.log("running on the OpenLedger node...");
-  mine = await runOn(ours.url, ours.pid);
-} finally {
-  await ours.stop();
+/** Runs `run` on a fresh OpenLedger node, then (unless BENCH_SKIP_ANVIL) on a fresh anvil. */
+async function pair<T>(
+  gasLimit: bigint | undefined,
+  run: (url: string, pid: number | undefined) => Promise<T>,
+): Promise<{ mine: T; theirs?: T }> {
+  const label = gasLimit === undefined ? "default block gas limit" : `block gas limit ${gasLimit}`;
+  const ours = await startOpenLedger(gasLimit);
+  let mine: T;
+  try {
+    console.log(`running on the OpenLedger node (${label})...`);
+    mine = await run(ours.url, ours.pid);
+  } finally {
+    await ours.stop();
+  }
+  if (process.env.BENCH_SKIP_ANVIL) return { mine };
+  const anvil = await startAnvil({
+    chainId: Number(CHAIN_ID),
+    blockTime: 1,
+    extraArgs: gasLimit === undefined ? [] : ["--gas-limit", String(gasLimit)],
+  });
+  try {
+    console.log(`running on anvil (${label})...`);
+    return { mine, theirs: await run(anvil.rpcUrl, anvilPid(anvil.port)) };
+  } finally {
+    await anvil.stop();
+  }
 }
-if (process.env.BENCH_SKIP_ANVIL) {
-  console.log(mine);
+
+const bound = await pair(undefined, (url, pid) => runOn(url, pid, true));
+const open = await pair(OPEN_GAS_LIMIT, (url, pid) => runOn(url, pid, false));
+if (!bound.theirs || !open.theirs) {
+  console.log({ defaultGasLimit: bound.mine, openGasLimit: open.mine });
   process.exit(0);
 }
-const anvil = await startAnvil({ chainId: Number(CHAIN_ID), blockTime: 1 });
-let theirs: Awaited<ReturnType<typeof runOn>>;
-try {
-  console.log("running on anvil...");
-  theirs = await runOn(anvil.rpcUrl, anvilPid(anvil.port));
-} finally {
-  await anvil.stop();
-}
+const mine = bound.mine;
+const theirs = bound.theirs;
 
 const row = (name: string, a: number, b: number, higherIsBetter: boolean) =>
   `${name.padEnd(36)}${a.toFixed(1).padStart(12)}${b.toFixed(1).padStart(12)}${(higherIsBetter ? a / b : b / a).toFixed(2).padStart(10)}`;
@@ -292,19 +339,28 @@ console.log(
   `\nchain: ${N} pre-signed txs, ${IN_FLIGHT} in flight, 1 s blocks; ${CALLS} eth_calls (ratio > 1: OpenLedger better)`,
 );
 console.log(`${"".padEnd(36)}${"openledger".padStart(12)}${"anvil".padStart(12)}${"ratio".padStart(10)}`);
-console.log(row("simple transfers/s", mine.simple, theirs.simple, true));
-console.log(row("ERC-20 transfers/s", mine.erc20, theirs.erc20, true));
+console.log("block gas limit 30,000,000 on both (default; the transfer rates are bound by gas per block):");
+console.log(row("  simple transfers/s", mine.simple, theirs.simple, true));
+console.log(row("  ERC-20 transfers/s", mine.erc20, theirs.erc20, true));
+console.log(
+  `block gas limit ${OPEN_GAS_LIMIT.toLocaleString("en")} on both (never reached: the rates measure processing):`,
+);
+console.log(row("  simple transfers/s", open.mine.simple, open.theirs.simple, true));
+console.log(row("  ERC-20 transfers/s", open.mine.erc20, open.theirs.erc20, true));
+console.log("latency (default gas limit):");
 // Latencies in µs: most are fractions of a millisecond.
-console.log(row("eth_call p50 (µs)", mine.ethCall.p50 * 1000, theirs.ethCall.p50 * 1000, false));
-console.log(row("eth_call p99 (µs)", mine.ethCall.p99 * 1000, theirs.ethCall.p99 * 1000, false));
+console.log(row("  eth_call p50 (µs)", mine.ethCall.p50 * 1000, theirs.ethCall.p50 * 1000, false));
+console.log(row("  eth_call p99 (µs)", mine.ethCall.p99 * 1000, theirs.ethCall.p99 * 1000, false));
 for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
   console.log(
-    row(`${method} p50 (µs)`, mine.reads[method].p50 * 1000, theirs.reads[method].p50 * 1000, false),
+    row(`  ${method} p50 (µs)`, mine.reads[method].p50 * 1000, theirs.reads[method].p50 * 1000, false),
   );
 }
 console.log("server CPU (user + system), lower is better:");
 console.log(row("  ms per 1000 transfers", mine.simpleCpu, theirs.simpleCpu, false));
 console.log(row("  ms per 1000 ERC-20", mine.erc20Cpu, theirs.erc20Cpu, false));
+console.log(row("  ms per 1000 transfers, open limit", open.mine.simpleCpu, open.theirs.simpleCpu, false));
+console.log(row("  ms per 1000 ERC-20, open limit", open.mine.erc20Cpu, open.theirs.erc20Cpu, false));
 console.log(row("  µs per eth_call", mine.ethCall.cpu, theirs.ethCall.cpu, false));
 for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
   console.log(row(`  µs per ${method}`, mine.reads[method].cpu, theirs.reads[method].cpu, false));
