@@ -30,10 +30,12 @@ const KI8: usize = 64;
 // Panel bytes per group of four rows, per block: the 32-value formats: the values (row r at 32·r), then
 // the four f32 scales d and (Q4_1, Q5_1) the four f32 mins m, w = d·q + m. Q4_K/Q5_K (per 256): values (row r at 256·r); sub-block scales as i16 pairs (row
 // r at 1024 + 32·r), mins as i16 (1152 + 16·r), then d[4] and dmin[4] as f32. Q6_K (per 256): values;
-// group scales as i16 pairs (1024 + 64·r) and as i16 (1280 + 32·r); then d[4].
+// values of each 32 reordered as 0-7, 16-23, 8-15, 24-31 (so a byte dot's i16 lanes 0-3 hold one 16-value
+// group and 4-7 the next), the two groups' scales as i16 lanes [s, s, s, s, s', s', s', s'] (1024 + 128·r,
+// 16 bytes per 32 values) and the 16 scales as i16 (1536 + 32·r); then d[4].
 const P32: usize = 160;
 const P4K: usize = 1248;
-const P6K: usize = 1424;
+const P6K: usize = 1680;
 
 const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15], 16);
 
@@ -192,12 +194,16 @@ function packQ6K(wb: usize, r: i32, pb: usize): void {
       v128.store(y + 96, v128.or(nibHi(L1), v128.and(i16x8.shr_u(H, 2), hm)));
     }
   }
-  for (let g = 0; g < 16; g++) {
-    const sc = <i32>load<i8>(wb + 192 + g);
-    store<i32>(pb + 1024 + (<usize>r << 6) + (<usize>g << 2), (sc & 0xffff) | (sc << 16));
-    store<i16>(pb + 1280 + (<usize>r << 5) + (<usize>g << 1), <i16>sc);
+  for (let j = 0; j < 8; j++) {
+    const p = vals + (<usize>j << 5);
+    const x = v128.load(p), y = v128.load(p, 16);
+    v128.store(p, v128.shuffle<i64>(x, y, 0, 2));
+    v128.store(p, v128.shuffle<i64>(x, y, 1, 3), 16);
+    const s0 = i16x8.splat(<i16>load<i8>(wb + 192 + 2 * j)), s1 = i16x8.splat(<i16>load<i8>(wb + 193 + 2 * j));
+    v128.store(pb + 1024 + (<usize>r << 7) + (<usize>j << 4), v128.shuffle<i64>(s0, s1, 0, 2));
   }
-  store<f32>(pb + 1408 + (<usize>r << 2), h2f(load<u16>(wb, 208)));
+  for (let g = 0; g < 16; g++) store<i16>(pb + 1536 + (<usize>r << 5) + (<usize>g << 1), <i16>load<i8>(wb + 192 + g));
+  store<f32>(pb + 1664 + (<usize>r << 2), h2f(load<u16>(wb, 208)));
 }
 
 // Rows n0..n1 of a K-quant matrix (as stored) into the panel; rows of the last group past n1 are zeros.
@@ -213,9 +219,9 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
         if (n >= n1) {
           memory.fill(pb + (<usize>r << 8), 0, 256);
           if (type == Q6_K) {
-            memory.fill(pb + 1024 + (<usize>r << 6), 0, 64);
-            memory.fill(pb + 1280 + (<usize>r << 5), 0, 32);
-            store<f32>(pb + 1408 + (<usize>r << 2), 0);
+            memory.fill(pb + 1024 + (<usize>r << 7), 0, 128);
+            memory.fill(pb + 1536 + (<usize>r << 5), 0, 32);
+            store<f32>(pb + 1664 + (<usize>r << 2), 0);
           } else {
             memory.fill(pb + 1024 + (<usize>r << 5), 0, 32);
             memory.fill(pb + 1152 + (<usize>r << 4), 0, 16);
@@ -301,11 +307,11 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
   return acc;
 }
 
-// Σ over 32 values of row r's 6-bit weights against a0, a1, each 16 scaled by its group scale.
+// Σ over 32 values of row r's 6-bit weights against a0, a1 (reordered as the panel): i16 lanes 0-3 sum
+// one 16-value group and 4-7 the next (at most 4·127·63 = 32004 each) before one multiply by their scales.
 @inline function k6(a0: v128, a1: v128, v: usize, sc: usize, r: usize, s: v128): v128 {
-  const lo = i32x4.dot_i16x8_s(dot16(a0, v128.load(v + (r << 8))), v128.load32_splat(sc + (r << 6)));
-  const hi = i32x4.dot_i16x8_s(dot16(a1, v128.load(v + (r << 8), 16)), v128.load32_splat(sc + (r << 6) + 4));
-  return i32x4.add(s, i32x4.add(lo, hi));
+  const p = i16x8.add(dot16(a0, v128.load(v + (r << 8))), dot16(a1, v128.load(v + (r << 8), 16)));
+  return i32x4.add(s, i32x4.dot_i16x8_s(p, v128.load(sc + (r << 7))));
 }
 
 // Q6_K: Σ_g scale_g·(q·a)_g − 32·Σ_g scale_g·(Σa)_g in integers per super-block, then d·d_a
@@ -316,8 +322,9 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
     const ab = ar + <usize>b * QK, wb = pg + <usize>b * P6K;
     let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
     for (let j = 0; j < 8; j++) {
-      const a0 = v128.load(ab + KI8 + (<usize>j << 5)), a1 = v128.load(ab + KI8 + (<usize>j << 5), 16);
-      const v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 3);
+      const x = v128.load(ab + KI8 + (<usize>j << 5)), y = v128.load(ab + KI8 + (<usize>j << 5), 16);
+      const a0 = v128.shuffle<i64>(x, y, 0, 2), a1 = v128.shuffle<i64>(x, y, 1, 3);
+      const v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 4);
       s0 = k6(a0, a1, v, sc, 0, s0);
       s1 = k6(a0, a1, v, sc, 1, s1);
       s2 = k6(a0, a1, v, sc, 2, s2);
@@ -325,13 +332,13 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
     }
     const b0 = v128.load(ab + KS16), b1 = v128.load(ab + KS16, 16);
     const corr = red4x32(
-      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1280), b0), i32x4.dot_i16x8_s(v128.load(wb, 1296), b1)),
-      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1312), b0), i32x4.dot_i16x8_s(v128.load(wb, 1328), b1)),
-      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1344), b0), i32x4.dot_i16x8_s(v128.load(wb, 1360), b1)),
-      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1376), b0), i32x4.dot_i16x8_s(v128.load(wb, 1392), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1536), b0), i32x4.dot_i16x8_s(v128.load(wb, 1552), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1568), b0), i32x4.dot_i16x8_s(v128.load(wb, 1584), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1600), b0), i32x4.dot_i16x8_s(v128.load(wb, 1616), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1632), b0), i32x4.dot_i16x8_s(v128.load(wb, 1648), b1)),
     );
     const t = i32x4.sub(red4x32(s0, s1, s2, s3), i32x4.shl(corr, 5));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(v128.load(wb, 1408), v128.load32_splat(ab))));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(v128.load(wb, 1664), v128.load32_splat(ab))));
   }
   return acc;
 }
