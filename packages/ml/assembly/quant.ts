@@ -148,6 +148,17 @@ export function round_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
   }
 }
 
+const ROUND_F: usize = memory.data<f32>([12582912, 12582912, 12582912, 12582912], 16);
+const ROUND_I: usize = memory.data<i32>([0x4b400000, 0x4b400000, 0x4b400000, 0x4b400000], 16);
+
+// Lanes of v (|v| < 2^22) rounded to the nearest integer, ties to even, as i32: adding 1.5·2^23 leaves the
+// integer in the low mantissa bits. Two operations where f32x4.nearest and i32x4.trunc_sat_f32x4_s take
+// about ten on x86 (the saturating conversion is emulated); the same values. NaN lanes give garbage, but
+// their block's scale is NaN too (f32x4.max propagates it), so the dots stay NaN.
+@inline function roundI32(v: v128): v128 {
+  return i32x4.sub(f32x4.add(v, v128.load(ROUND_F)), v128.load(ROUND_I));
+}
+
 /** Quantises rows m0..m1 of x[M, K] (K a multiple of 32) to blocks of 32 int8 values with an f32 scale. */
 export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1: i32): void {
   const nb = K >> 5;
@@ -163,10 +174,10 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
       let s = i32x4.splat(0);
       for (let i = 0; i < 2; i++) {
         const p = xp + (<usize>i << 6);
-        const q0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), id)));
-        const q1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 16), id)));
-        const q2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 32), id)));
-        const q3 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 48), id)));
+        const q0 = roundI32(f32x4.mul(v128.load(p), id));
+        const q1 = roundI32(f32x4.mul(v128.load(p, 16), id));
+        const q2 = roundI32(f32x4.mul(v128.load(p, 32), id));
+        const q3 = roundI32(f32x4.mul(v128.load(p, 48), id));
         s = i32x4.add(s, i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)));
         v128.store(ob + AI8 + (<usize>i << 4), i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
       }
@@ -213,7 +224,7 @@ export function q8k_block_bytes(): i32 {
 
 // Four lanes of x·iscale rounded to the nearest integer (ties to even), at most 127.
 @inline function q8kLanes(p: usize, iv: v128): v128 {
-  return i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), iv))), i32x4.splat(127));
+  return i32x4.min_s(roundI32(f32x4.mul(v128.load(p), iv)), i32x4.splat(127));
 }
 
 /** Quantises rows m0..m1 of x[M, K] (K a multiple of 256) to Q8_K blocks (the K-quants' activations). */
@@ -280,7 +291,8 @@ export function f16_act_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1
     const xr = x + ((<usize>m * ldx) << 2);
     const orow = out + ((<usize>m * (K + 4)) << 2);
     let amax = f32x4.splat(0);
-    for (let k = 0; k < kv; k += 4) amax = f32x4.max(amax, f32x4.abs(v128.load(xr + (<usize>k << 2))));
+    // pmax is one instruction (max is NaN-exact, several); a NaN missed here still reaches the sums
+    for (let k = 0; k < kv; k += 4) amax = f32x4.pmax(amax, f32x4.abs(v128.load(xr + (<usize>k << 2))));
     let mx = max(max(f32x4.extract_lane(amax, 0), f32x4.extract_lane(amax, 1)), max(f32x4.extract_lane(amax, 2), f32x4.extract_lane(amax, 3)));
     for (let k = kv; k < K; k++) mx = max(mx, abs(load<f32>(xr + (<usize>k << 2))));
     // unbiased exponent of the largest value (x < 2^(ex+1)); the scaled values stay below 2^127

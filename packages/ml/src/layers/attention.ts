@@ -16,23 +16,19 @@ export function attentionForward(p: LayerPass, L: LayerParams, A: LayerActs, x: 
   const nHkv = c.numKvHeads;
   const qd = nHq * hd;
   const kvd = nHkv * hd;
-  const lin = (inp: Buf, W: LayerParams["q"], bias: Buf | null, out: Buf, acc: boolean, t: LoraTarget) =>
-    linearForward(e, inp, N, W, bias, out, acc, runs, l, t, A.xa.get(t), rmax, save);
 
   if (A.xIn) A.xIn.f32.set(x.f32);
   normForward(e, x, L.attnNorm, A.xn1, A.rstd1, N, c.hiddenSize, c.rmsNormEps);
-  const proj = (W: LayerParams["q"], bias: Buf | null, out: Buf, target: LoraTarget) => ({
-    W,
-    bias,
-    out,
-    target,
-    xa: A.xa.get(target),
-  });
+  // (no closures here: tsx wraps each named one in a property definition, per layer and token)
   linearForwardEach(
     e,
     A.xn1,
     N,
-    [proj(L.q, L.qBias, A.q, "q_proj"), proj(L.k, L.kBias, A.k, "k_proj"), proj(L.v, L.vBias, A.v, "v_proj")],
+    [
+      { W: L.q, bias: L.qBias, out: A.q, target: "q_proj", xa: A.xa.get("q_proj") },
+      { W: L.k, bias: L.kBias, out: A.k, target: "k_proj", xa: A.xa.get("k_proj") },
+      { W: L.v, bias: L.vBias, out: A.v, target: "v_proj", xa: A.xa.get("v_proj") },
+    ],
     runs,
     l,
     rmax,
@@ -66,7 +62,7 @@ export function attentionForward(p: LayerPass, L: LayerParams, A: LayerActs, x: 
       scale: 1 / Math.sqrt(hd),
     });
   }
-  lin(A.ao, L.o, null, x, true, "o_proj");
+  linearForward(e, A.ao, N, L.o, null, x, true, runs, l, "o_proj", A.xa.get("o_proj"), rmax, save);
 }
 
 /** Adds the block's contribution to dX (the residual stream's gradient) and to the weight gradients. */

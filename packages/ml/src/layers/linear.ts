@@ -82,9 +82,10 @@ function biasAndLora(
   const inDim = x.length / N;
   const outDim = W.length / inDim;
   if (bias) {
-    const o = out.f32;
-    const b = bias.f32;
-    for (let r = 0; r < N; r++) for (let j = 0; j < outDim; j++) o[r * outDim + j] += b[j];
+    for (let r = 0; r < N; r++) {
+      const row = out.at(r * outDim, outDim);
+      e.add(row, bias, row, outDim);
+    }
   }
   for (const run of runs) {
     const slot = run.adapter?.slots[layer].get(target);
