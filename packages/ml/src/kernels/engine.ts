@@ -595,8 +595,8 @@ export class Engine {
       return;
     }
     // The relaxed build runs the 4- to 6-bit block types (Q4_0, Q4_1, Q5_0, Q5_1, the K-quants) as an
-    // integer GEMM on 8-bit activations (1.7-2.4x the dequantised panels per CPU second); not Q8_0 (signed
-    // bytes need widening to 16 bits, which measured no faster), nor the plain build (widening byte dots)
+    // integer GEMM on 8-bit activations (1.45-2.4x the dequantised panels per CPU second); not Q8_0 (its
+    // signed bytes split into two nibbles measured no faster), nor the plain build (widening byte dots)
     if (!o.exact && this.relaxedSimd && this.k.qg_panel_bytes(W.kernelType, K) > 0) {
       this.linearInt8(x, lda, W, out, ldc, M, N, K, acc);
       return;
