@@ -16,8 +16,14 @@ const KC: i32 = 256; // k-block: keeps the A and B panels of one block in L1/L2
 // e^x for four lanes: range reduction by ln 2 and a degree-6 polynomial (Cephes expf), ~2 ulp.
 // Inputs are clamped to [-87.3, 88.7], so very negative x gives ~1e-38 rather than 0.
 @inline function expv(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, f32x4.splat(88.7)), f32x4.splat(-87.3));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504089)));
+  // pmin/pmax are one instruction each on x86 (min/max, exact for NaN and -0, several); with the constant
+  // second, a NaN x passes through both
+  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.7)), f32x4.splat(-87.3));
+  // n = x·log2(e) rounded to the nearest integer (ties to even) by adding 1.5·2^23, which also leaves n
+  // as an integer in t's low bits: two operations for f32x4.nearest and the saturating conversion V8
+  // emulates; the same values
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504089)), f32x4.splat(12582912));
+  const n = f32x4.sub(t, f32x4.splat(12582912));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -27,7 +33,7 @@ const KC: i32 = 256; // k-block: keeps the A and B panels of one block in L1/L2
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const e = i32x4.shl(i32x4.sub(t, i32x4.splat(0x4b400000 - 127)), 23);
   return f32x4.mul(p, e);
 }
 
@@ -390,7 +396,8 @@ export function swiglu_bwd(g: usize, u: usize, dh: usize, dg: usize, du: usize, 
 @inline function rowMax(p: usize, n: i32): f32 {
   let mv = f32x4.splat(-Infinity);
   let j = 0;
-  for (; j + 4 <= n; j += 4) mv = f32x4.max(mv, v128.load(at(p, j)));
+  // pmax (one instruction) may skip a NaN here, but the NaN then reaches the sum and every output
+  for (; j + 4 <= n; j += 4) mv = f32x4.pmax(mv, v128.load(at(p, j)));
   let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
   for (; j < n; j++) mx = max(mx, load<f32>(at(p, j)));
   return mx;
