@@ -20,6 +20,7 @@ import {
 import type { LiveState } from "./liveState.ts";
 import type { PoolTx, TxPool } from "./mempool.ts";
 import { orderedTrieRoot } from "./orderedTrie.ts";
+import { plainTransfer, plainTransfersApply } from "./plainTransfer.ts";
 import type { TrieNodeDB } from "./store.ts";
 import { readTrie, TrieNodeMissingError } from "./trieRead.ts";
 
@@ -292,6 +293,8 @@ class Session {
   private readonly inner: BuilderInternals;
   private readonly runIn: Block;
   private readonly plain: boolean;
+  /** Plain value transfers skip the EVM (plainTransfer.ts). */
+  private readonly fastTransfers: boolean;
   private receipts: Uint8Array[] = [];
 
   constructor(
@@ -302,6 +305,7 @@ class Session {
     this.inner = inner;
     this.runIn = createBlock({ header: { ...inner.headerData, gasUsed: 0n } }, inner.blockOpts);
     this.plain = !vm.common.isActivatedEIP(7928) && !vm.common.isActivatedEIP(8037);
+    this.fastTransfers = this.plain && plainTransfersApply(vm.common);
     // The header's transactions and receipts roots, without an MPT put per transaction.
     builder.transactionsTrie = async () => orderedTrieRoot(inner.transactions.map((tx) => tx.serialize()));
     builder.receiptTrie = async () => {
@@ -333,7 +337,9 @@ class Session {
       await vm.evm.journal.checkpoint();
       inner.checkpointed = true;
     }
-    const result = await runTx(vm, { tx, block: this.runIn, blockGasUsed: builder.gasUsed });
+    const result =
+      (this.fastTransfers ? await plainTransfer(vm, tx, this.runIn, builder.gasUsed) : undefined) ??
+      (await runTx(vm, { tx, block: this.runIn, blockGasUsed: builder.gasUsed }));
     inner.transactions.push(tx);
     inner.transactionResults.push(result);
     builder.gasUsed += result.blockGasSpent;
