@@ -312,6 +312,10 @@ export function attn_fwd(
     const kh = h / group;
     const ah = at(att, h * T * S);
     const qh = at(q, h * hd), kp = at(k, kh * hd), vp = at(v, kh * hd), oh = at(out, h * hd);
+    if (T == 1 && (hd & 31) == 0) {
+      attnRow(qh, kp, vp, kvs, oh, ah, S, hd, scale);
+      continue;
+    }
     for (let t0 = 0; t0 < T; t0 += 16) {
       const t1 = min(t0 + 16, T);
       const width = S0 + t1;
@@ -325,6 +329,67 @@ export function attn_fwd(
       }
       mm_nn(ah, S, 1, vp, kvs, oh, os, width, t0, t1, 0, hd, 0);
     }
+  }
+}
+
+// Lane r = Σ lanes of s_r.
+@inline function hsum4f(s0: v128, s1: v128, s2: v128, s3: v128): v128 {
+  const t0 = f32x4.add(v128.shuffle<i32>(s0, s1, 0, 1, 4, 5), v128.shuffle<i32>(s0, s1, 2, 3, 6, 7));
+  const t1 = f32x4.add(v128.shuffle<i32>(s2, s3, 0, 1, 4, 5), v128.shuffle<i32>(s2, s3, 2, 3, 6, 7));
+  return f32x4.add(v128.shuffle<i32>(t0, t1, 0, 2, 4, 6), v128.shuffle<i32>(t0, t1, 1, 3, 5, 7));
+}
+
+// One query row (decode, hd a multiple of 32) against S keys and values. Scores four keys a pass, so each
+// load of q serves four multiply-adds (the matmul path's tiles are built for many rows), then the
+// softmax, then the output 32 values at a time with its sums in registers.
+function attnRow(qh: usize, kp: usize, vp: usize, kvs: i32, oh: usize, ap: usize, S: i32, hd: i32, scale: f32): void {
+  let j = 0;
+  const sv = f32x4.splat(scale);
+  for (; j + 4 <= S; j += 4) {
+    const k0 = at(kp, j * kvs), k1 = at(kp, (j + 1) * kvs), k2 = at(kp, (j + 2) * kvs), k3 = at(kp, (j + 3) * kvs);
+    // two sums per key, eight chains of multiply-adds in flight
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0);
+    for (let i = 0; i < hd; i += 8) {
+      const x = v128.load(at(qh, i)), y = v128.load(at(qh, i + 4));
+      s0 = madd(x, v128.load(at(k0, i)), s0);
+      s1 = madd(x, v128.load(at(k1, i)), s1);
+      s2 = madd(x, v128.load(at(k2, i)), s2);
+      s3 = madd(x, v128.load(at(k3, i)), s3);
+      t0 = madd(y, v128.load(at(k0, i + 4)), t0);
+      t1 = madd(y, v128.load(at(k1, i + 4)), t1);
+      t2 = madd(y, v128.load(at(k2, i + 4)), t2);
+      t3 = madd(y, v128.load(at(k3, i + 4)), t3);
+    }
+    const sum = hsum4f(f32x4.add(s0, t0), f32x4.add(s1, t1), f32x4.add(s2, t2), f32x4.add(s3, t3));
+    v128.store(at(ap, j), f32x4.mul(sum, sv));
+  }
+  for (; j < S; j++) store<f32>(at(ap, j), dot(qh, at(kp, j * kvs), hd) * scale);
+  scaleRow(ap, S, 1 / expShiftSum(ap, ap, S, rowMax(ap, S)));
+  for (let d = 0; d < hd; d += 32) {
+    let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
+    let o4 = f32x4.splat(0), o5 = f32x4.splat(0), o6 = f32x4.splat(0), o7 = f32x4.splat(0);
+    for (let t = 0; t < S; t++) {
+      const p = v128.load32_splat(at(ap, t));
+      const vt = at(vp, t * kvs + d);
+      o0 = madd(p, v128.load(vt), o0);
+      o1 = madd(p, v128.load(vt, 16), o1);
+      o2 = madd(p, v128.load(vt, 32), o2);
+      o3 = madd(p, v128.load(vt, 48), o3);
+      o4 = madd(p, v128.load(vt, 64), o4);
+      o5 = madd(p, v128.load(vt, 80), o5);
+      o6 = madd(p, v128.load(vt, 96), o6);
+      o7 = madd(p, v128.load(vt, 112), o7);
+    }
+    const od = at(oh, d);
+    v128.store(od, o0);
+    v128.store(od, o1, 16);
+    v128.store(od, o2, 32);
+    v128.store(od, o3, 48);
+    v128.store(od, o4, 64);
+    v128.store(od, o5, 80);
+    v128.store(od, o6, 96);
+    v128.store(od, o7, 112);
   }
 }
 

@@ -155,3 +155,52 @@ test("repacked Q4_0 and Q8_0: the relaxed build's byte dots give the plain build
     await relaxed.close();
   }
 });
+
+test("decode attention (one query row, head sizes 64 and 128) equals the last row of full causal attention", async () => {
+  for (const relaxedSimd of [false, true]) {
+    const e = await Engine.create({ threads: 2, relaxedSimd, maxMemoryMiB: 64 });
+    try {
+      for (const [T, nHq, nHkv, hd] of [
+        [1, 4, 4, 64],
+        [7, 9, 3, 64],
+        [42, 12, 2, 128],
+      ]) {
+        const s = { T, nHq, nHkv, hd };
+        const [qd, kd] = [nHq * hd, nHkv * hd];
+        const q = randomData(T * qd, T, 2);
+        const k = randomData(T * kd, T + 1, 2);
+        const v = randomData(T * kd, T + 2);
+        const want = ref.attention(q, k, v, s);
+        const [Q, K, V, out, att] = [e.from(q), e.from(k), e.from(v), e.alloc(qd), e.alloc(nHq * T)];
+        e.attention({
+          q: Q.at((T - 1) * qd),
+          qStride: qd,
+          k: K,
+          v: V,
+          kvStride: kd,
+          out,
+          outStride: qd,
+          att,
+          T: 1,
+          S0: T - 1,
+          nHq,
+          nHkv,
+          hd,
+          scale: 1 / Math.sqrt(hd),
+        });
+        const last = want.out.subarray((T - 1) * qd);
+        assert.ok(relErr(out.f32, last) < 1e-5, `T=${T} hd=${hd}: ${relErr(out.f32, last)}`);
+        for (let h = 0; h < nHq; h++) {
+          const row = want.att.subarray((h * T + T - 1) * T, (h * T + T) * T);
+          assert.ok(
+            relErr(att.f32.subarray(h * T, (h + 1) * T), row) < 1e-5,
+            `T=${T} head ${h} probabilities`,
+          );
+        }
+        for (const b of [Q, K, V, out, att]) b.free();
+      }
+    } finally {
+      await e.close();
+    }
+  }
+});
