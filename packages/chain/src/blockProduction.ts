@@ -22,7 +22,7 @@ import type { PoolTx, TxPool } from "./mempool.ts";
 import { orderedTrieRoot } from "./orderedTrie.ts";
 import { plainTransfer, plainTransfersApply } from "./plainTransfer.ts";
 import type { TrieNodeDB } from "./store.ts";
-import { readTrie, TrieNodeMissingError } from "./trieRead.ts";
+import { readTrie, TrieNodeCorruptError, TrieNodeMissingError } from "./trieRead.ts";
 
 /** A transaction that went into the block, with its execution result. */
 export interface IncludedTx {
@@ -253,7 +253,9 @@ export class BlockProducer {
       try {
         fresh = empty ? undefined : readTrie(get, root, address.bytes);
       } catch (err) {
-        if (err instanceof TrieNodeMissingError) fail(`reading account ${key}: ${err.message}`);
+        if (err instanceof TrieNodeMissingError || err instanceof TrieNodeCorruptError) {
+          fail(`reading account ${key}: ${err.message}`);
+        }
         throw err;
       }
       const live = (await this.live.vm.stateManager.getAccount(address))?.serialize();

@@ -21,7 +21,7 @@ import { createNode } from "../src/index.ts";
 import { TxPool } from "../src/mempool.ts";
 import { ChainStore, TrieNodeDB } from "../src/store.ts";
 import { putSorted } from "../src/trieBatch.ts";
-import { readTrie, TrieNodeMissingError } from "../src/trieRead.ts";
+import { readTrie, TrieNodeCorruptError, TrieNodeMissingError } from "../src/trieRead.ts";
 import { tempDir } from "./helpers.ts";
 
 /** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
@@ -326,7 +326,7 @@ describe("readTrie", () => {
     assert.ok(reads > 200);
   });
 
-  test("throws TrieNodeMissingError when a node on the path is not in the database", async () => {
+  test("throws TrieNodeMissingError for a node on the path not in the database, TrieNodeCorruptError for a malformed one", async () => {
     const db = new TrieNodeDB(() => undefined);
     const trie = new MerklePatriciaTrie({ useKeyHashing: true, db, valueEncoding: ValueEncoding.Bytes });
     const keys = Array.from({ length: 40 }, (_, i) => Uint8Array.of(i));
@@ -335,6 +335,10 @@ describe("readTrie", () => {
     const onlyRoot = (k: string) => (k === rootKey ? db.getSync(k) : undefined);
     assert.throws(() => readTrie(onlyRoot, trie.root(), keys[0]), TrieNodeMissingError);
     assert.throws(() => readTrie(() => undefined, trie.root(), keys[0]), /trie node [0-9a-f]{64} is missing/);
+    // A malformed stored node (not a list; a list longer than its bytes; a list of 3) is named as such.
+    for (const bad of ["0x80", "0xf901ff00", "0xc3010203"]) {
+      assert.throws(() => readTrie(() => hexToBytes(bad as Hex), trie.root(), keys[0]), TrieNodeCorruptError);
+    }
   });
 });
 
