@@ -2,6 +2,7 @@ import type { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
 import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, type Address, bytesToUnprefixedHex, equalsBytes } from "@ethereumjs/util";
+import { DecodedAccountCache } from "./accountCache.ts";
 
 const RLP_EMPTY = Uint8Array.of(0x80);
 /** Remembered reads per kind, cleared whole when full. */
@@ -61,6 +62,8 @@ type Opts = ConstructorParameters<typeof MerkleStateManager>[0];
  */
 export class CallStateManager extends MerkleStateManager {
   private readonly accountReads: Map<string, Account | null>;
+  /** The account cache, holding decoded accounts (accountCache.ts); absent for readers without caches. */
+  private readonly decoded: DecodedAccountCache | undefined;
   /**
    * The storage tries @ethereumjs would hold open here, by address: the root each was opened at
    * (answered from `reads` without building it), or null once a real trie is open (reads go the
@@ -78,6 +81,11 @@ export class CallStateManager extends MerkleStateManager {
   ) {
     super(opts);
     this.accountReads = reads.accountsAt(bytesToUnprefixedHex(baseRoot));
+    // The given caches' account cache is swapped for one of decoded accounts (the same contract).
+    if (this._caches?.account !== undefined) {
+      this.decoded = new DecodedAccountCache();
+      (this._caches as unknown as { account: DecodedAccountCache }).account = this.decoded;
+    }
   }
 
   /**
@@ -107,20 +115,25 @@ export class CallStateManager extends MerkleStateManager {
   }
 
   override async getAccount(address: Address): Promise<Account | undefined> {
-    const cached = this._caches?.account?.get(address);
-    if (cached !== undefined || !this.atBase()) return super.getAccount(address);
+    const cached = this.decoded?.get(address);
+    // A copy: the EVM edits the accounts it is given.
+    if (cached !== undefined) return cached.account && copyAccount(cached.account);
+    if (!this.atBase()) return super.getAccount(address);
     const key = bytesToUnprefixedHex(address.bytes);
     const known = this.accountReads.get(key);
     if (known === null) return undefined;
     // A new object each time: the EVM edits the accounts it is given.
-    if (known !== undefined)
-      return new Account(known.nonce, known.balance, known.storageRoot, known.codeHash);
+    if (known !== undefined) return copyAccount(known);
     const account = await super.getAccount(address);
-    this.accountReads.set(
-      key,
-      account ? new Account(account.nonce, account.balance, account.storageRoot, account.codeHash) : null,
-    );
+    this.accountReads.set(key, account ? copyAccount(account) : null);
     return account;
+  }
+
+  /** As the library's (into the cache when there is one), without encoding the account. */
+  override async putAccount(address: Address, account: Account | undefined): Promise<void> {
+    if (this.decoded === undefined) return super.putAccount(address, account);
+    if (account !== undefined) this.decoded.put(address, account);
+    else this.decoded.del(address);
   }
 
   override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
@@ -186,6 +199,11 @@ export class CallStateManager extends MerkleStateManager {
     this.tries.clear();
     this.openByHash = false;
   }
+}
+
+/** Equal to decoding the account's RLP (codeSize and version are not part of it). */
+function copyAccount(a: Account): Account {
+  return new Account(a.nonce, a.balance, a.storageRoot, a.codeHash);
 }
 
 /** A stored slot (RLP of the value, or none) as getStorage returns it; a copy, the memo keeps its own. */

@@ -1,4 +1,3 @@
-import { hexToBytes } from "@ethereumjs/util";
 import { InvalidParamsError } from "../errors.ts";
 import type { AccountOverride, CallRequest, StateOverrides } from "../execution.ts";
 
@@ -179,7 +178,18 @@ export function data(v: unknown, i: number, field?: string): Uint8Array {
   if (!v.startsWith("0x")) throw new InvalidParamsError(`${where(i, field)} hex string without 0x prefix`);
   if (v.length % 2 !== 0) throw new InvalidParamsError(`${where(i, field)} hex string of odd length`);
   if (!/^0x[0-9a-fA-F]*$/.test(v)) throw new InvalidParamsError(`${where(i, field)} invalid hex string`);
-  return hexToBytes(v as `0x${string}`);
+  return decodeHex(v);
+}
+
+/**
+ * Bytes of a hex string already checked to be 0x-prefixed, even-length and hex: decoded by Node's
+ * native decoder into a plain Uint8Array (@ethereumjs's hexToBytes checks the string again with a
+ * RegExp and decodes it a character pair at a time, which shows in profiles of raw transactions).
+ */
+function decodeHex(v: string): Uint8Array {
+  const out = new Uint8Array((v.length - 2) / 2);
+  Buffer.from(out.buffer, out.byteOffset, out.length).write(v.slice(2), "hex");
+  return out;
 }
 
 /** A storage slot as geth's decodeHash reads it: 0x-prefixed hex of up to 32 bytes, left-padded. */
@@ -189,5 +199,5 @@ export function storageKey(v: unknown, i: number): Uint8Array {
   if (!/^0[xX][0-9a-fA-F]{0,64}$/.test(v))
     throw new InvalidParamsError(`invalid argument ${i}: hex string invalid or longer than 32 bytes`);
   const hex = v.slice(2).padStart(64, "0");
-  return hexToBytes(`0x${hex}`);
+  return decodeHex(`0x${hex}`);
 }

@@ -50,6 +50,15 @@ function validId(id: unknown): boolean {
   return id === undefined || id === null || typeof id === "string" || typeof id === "number";
 }
 
+/**
+ * Answers with a JSON body of known length. Without Content-Length Node sends it chunked: more
+ * bytes and a second write per response (the framing), which the client must also parse.
+ */
+function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
 /** Serves the node's JSON-RPC over HTTP (POST) and WebSocket on one port. */
 export async function startRpcServer(node: ChainNode, opts: RpcServerOptions = {}): Promise<RpcServer> {
   const limits = { ...DEFAULTS, ...opts };
@@ -152,14 +161,8 @@ export async function startRpcServer(node: ChainNode, opts: RpcServerOptions = {
     req.on("end", () => {
       if (aborted) return;
       handleText(Buffer.concat(chunks).toString("utf8"), {}).then(
-        (body) => {
-          res.writeHead(200, { "Content-Type": "application/json" });
-          res.end(body ?? "");
-        },
-        (err) => {
-          res.writeHead(500, { "Content-Type": "application/json" });
-          res.end(JSON.stringify(errorResponse(null, err)));
-        },
+        (body) => sendJson(res, 200, body ?? ""),
+        (err) => sendJson(res, 500, JSON.stringify(errorResponse(null, err))),
       );
     });
   }
