@@ -240,8 +240,9 @@ export function forwardPass(
         throw new ModelInputError(`token id ${t} outside the vocabulary of ${V}`);
     }
   });
-  const pos = e.alloc(N);
-  const x = e.alloc(N * D);
+  // fully written below (positions, embeddings), so not zeroed
+  const pos = e.alloc(N, false);
+  const x = e.alloc(N * D, false);
   const acts: LayerActs[] = [];
   const layerInputs: Buf[] = [];
   try {

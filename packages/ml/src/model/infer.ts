@@ -111,9 +111,10 @@ function batchStep(model: LlamaModel, requests: ForwardRequest[]): Float32Array[
       return requests[i].allLogits ? { r0: s.r0, n: s.n } : { r0: s.r0 + s.n - 1, n: 1 };
     });
     const R = rowsOf.reduce((a, r) => a + r.n, 0);
-    const xs = e.alloc(R * D);
-    const xn = e.alloc(R * D);
-    const logits = e.alloc(R * V);
+    // each fully written below (copy, rmsnorm, linear), so not zeroed
+    const xs = e.alloc(R * D, false);
+    const xn = e.alloc(R * D, false);
+    const logits = e.alloc(R * V, false);
     try {
       let at = 0;
       const xv = state.x.f32;
