@@ -5,6 +5,8 @@ import {
   type Address,
   bytesToUnprefixedHex,
   createAddressFromString,
+  EthereumJSErrorWithoutCode,
+  unpadBytes,
   unprefixedHexToBytes,
 } from "@ethereumjs/util";
 import { putSorted } from "./trieBatch.ts";
@@ -145,6 +147,24 @@ export class DecodedAccountsStateManager extends MerkleStateManager {
   override async putAccount(address: Address, account: Account | undefined): Promise<void> {
     if (account !== undefined) this.accounts.put(address, account);
     else this.accounts.del(address);
+  }
+
+  /**
+   * As the library's putStorage, without its write-through: the library also puts every slot write
+   * straight into the contract's storage trie (its cache's put returns nothing, so the `?? write`
+   * after it always runs), a trie put and a new storage root per SSTORE. Here a slot reaches the
+   * trie once, when the cache is flushed (flushStorage). Reads are unchanged: a slot written since
+   * the last flush is answered by the cache, any other one by the trie as last flushed.
+   */
+  override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
+    const storage = this._caches?.storage;
+    if (storage === undefined) return super.putStorage(address, key, value);
+    if (key.length !== 32) throw EthereumJSErrorWithoutCode("Storage key must be 32 bytes long");
+    if (value.length > 32) throw EthereumJSErrorWithoutCode("Storage value cannot be longer than 32 bytes");
+    if ((await this.getAccount(address)) === undefined) {
+      throw EthereumJSErrorWithoutCode("putStorage() called on non-existing account");
+    }
+    storage.put(address, key, RLP.encode(unpadBytes(value)));
   }
 
   /**
