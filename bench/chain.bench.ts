@@ -14,7 +14,7 @@
 // --cpu-prof).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -324,6 +324,7 @@ async function pair<T>(
   }
 }
 
+const loadBefore = loadavg()[0];
 const bound = await pair(undefined, (url, pid) => runOn(url, pid, true));
 const open = await pair(OPEN_GAS_LIMIT, (url, pid) => runOn(url, pid, false));
 if (!bound.theirs || !open.theirs) {
@@ -337,6 +338,10 @@ const row = (name: string, a: number, b: number, higherIsBetter: boolean) =>
   `${name.padEnd(36)}${a.toFixed(1).padStart(12)}${b.toFixed(1).padStart(12)}${(higherIsBetter ? a / b : b / a).toFixed(2).padStart(10)}`;
 console.log(
   `\nchain: ${N} pre-signed txs, ${IN_FLIGHT} in flight, 1 s blocks; ${CALLS} eth_calls (ratio > 1: OpenLedger better)`,
+);
+// Other work on the machine moves every rate and latency: say how busy it was.
+console.log(
+  `load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`,
 );
 console.log(`${"".padEnd(36)}${"openledger".padStart(12)}${"anvil".padStart(12)}${"ratio".padStart(10)}`);
 console.log("block gas limit 30,000,000 on both (default; the transfer rates are bound by gas per block):");
