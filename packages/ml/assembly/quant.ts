@@ -384,7 +384,7 @@ export function mmd_bf16(a: usize, lda: i32, w: usize, ldw: i32, c: usize, ldc: 
 export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
   const nb = K >> 5;
   const add = accumulate != 0;
-  // decode_scan vouched for this matrix: no f16-subnormal block scales
+  // decode_scan vouched for this matrix: no f16-subnormal block scales (and no Q8_0 value of -128)
   const clean = (type & CLEAN) != 0;
   type &= ~CLEAN;
   // the K-quants meet Q8_K activation rows (one scale per 256 values), the others Q8_0-like rows
@@ -524,7 +524,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 /**
  * 1 when the decode kernels may take their fast path on this Q4_0 or Q8_0 matrix (nb blocks of bs bytes,
  * as stored): no block scale is an f16 subnormal, whose quick conversion would read a subnormal f32 (a
- * slow microcode path on x86) at every use. Small weights can have such scales; zeros are fine.
+ * slow microcode path on x86) at every use (small weights can have such scales; zeros are fine), and, for
+ * Q8_0, no value is -128, which the byte dot cannot take (llama.cpp's quantiser never writes one).
  */
 export function decode_scan(w: usize, nb: i32, bs: i32): i32 {
   const q8 = bs == 34;
@@ -600,7 +601,7 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
 }
 
 // Four interleaved Q8_0 rows (136 bytes a block index) against one activation row: lane r is row r's sum.
-// clean: the scales are known not to be f16 subnormals (decode_scan).
+// clean (decode_scan): no subnormal scales and no -128 values, so the relaxed build multiplies bytes.
 @inline function dotQ8_0x4(w: usize, a: usize, nb: i32, clean: bool): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {

@@ -798,7 +798,7 @@ export class Engine {
   repackForDecode(W: QTensor): void {
     const blockBytes = ROWS4_TYPES[W.kernelType];
     if (W.kernelType !== W.type || blockBytes === undefined || W.rows % 4 !== 0) return;
-    // the decode kernels' fast path needs block scales that are not f16 subnormals
+    // the decode kernels' fast path needs block scales that are not f16 subnormals (and Q8_0 without -128)
     if (this.k.decode_scan(W.buf.ptr, (W.rows * W.rowBytes) / blockBytes, blockBytes)) this.clean.add(W);
     const scratch = this.allocBytes(4 * W.rowBytes);
     try {
