@@ -2,7 +2,9 @@
 // real model shapes: SmolLM-135M, Qwen2.5-0.5B, Qwen2.5-1.5B and Llama-3.1-8B, in F16, Q8_0 and Q4_0/Q4_K.
 // The files hold random weights written straight in their block formats (no f32 model in memory), so
 // 8B-sized files take seconds to write. Each engine runs in its own child process per file, so load
-// time and peak RSS are its own.
+// time and peak RSS are its own. Each also runs a warm pass in the same process (DECODE more tokens,
+// then the prompt again into an empty cache): V8 compiles our JavaScript during the first pass, which
+// a long-running server pays once, so the warm ratios are what its later requests see.
 // Env: BENCH_SHAPES (default "135m,0.5b"; also 1.5b, 8b), BENCH_TYPES (default "F16,Q8_0,Q4"),
 // BENCH_THREADS (default "1"; "1,2" adds 2-thread rows, marked), BENCH_PROMPT (64), BENCH_DECODE (32).
 import { spawnSync } from "node:child_process";
@@ -24,6 +26,11 @@ interface Measured {
   /** tokens per CPU second of the process (steadier than wall time on a shared machine) */
   prefillCpu: number;
   decodeCpu: number;
+  /** the next DECODE tokens, and the same prompt prefilled again into an empty cache: the engine warm */
+  warmDecode: number;
+  warmDecodeCpu: number;
+  warmPrefill: number;
+  warmPrefillCpu: number;
   peakRss: number;
   /** RSS of the child before loading: Node, tsx and the imports, which the engine cannot shrink */
   idleRss: number;
@@ -44,7 +51,7 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
   // one engine when the model fits one 4 GiB memory, layer ranges on several otherwise
   const { model, file, config, engines } = await loadLlamaGgufSplit(path, {
     threads,
-    maxContext: PROMPT + DECODE + 8,
+    maxContext: PROMPT + 2 * DECODE + 8,
   });
   file.close();
   try {
@@ -65,8 +72,35 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
     }
     const decode = DECODE / ((performance.now() - t0) / 1000);
     const decodeCpu = DECODE / cpuSince(c0);
+    t0 = performance.now();
+    c0 = process.cpuUsage();
+    for (let i = 0; i < DECODE; i++) {
+      [logits] = forward(model, [{ tokens: [argmaxOf(logits)], cache }]);
+    }
+    const warmDecode = DECODE / ((performance.now() - t0) / 1000);
+    const warmDecodeCpu = DECODE / cpuSince(c0);
+    const again = new KVCache(model);
+    t0 = performance.now();
+    c0 = process.cpuUsage();
+    forward(model, [{ tokens: prompt, cache: again }]);
+    const warmPrefill = PROMPT / ((performance.now() - t0) / 1000);
+    const warmPrefillCpu = PROMPT / cpuSince(c0);
     const peakRss = process.resourceUsage().maxRSS * 1024;
-    return { load, prefill, decode, prefillCpu, decodeCpu, peakRss, idleRss, tokens, parts: engines.length };
+    return {
+      load,
+      prefill,
+      decode,
+      prefillCpu,
+      decodeCpu,
+      warmDecode,
+      warmDecodeCpu,
+      warmPrefill,
+      warmPrefillCpu,
+      peakRss,
+      idleRss,
+      tokens,
+      parts: engines.length,
+    };
   } finally {
     model.free();
     await Promise.all(engines.map((e) => e.close()));
@@ -104,17 +138,29 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
     const prefillCpu = PROMPT / cpuSince(c0);
     await seq.clearHistory();
     const tokens: number[] = [];
+    let decode = 0;
+    let decodeCpu = 0;
     for await (const t of seq.evaluate(prompt, { temperature: 0 })) {
       tokens.push(Number(t));
-      if (tokens.length === 1) {
-        // after prefill and the first token
+      if (tokens.length === 1 || tokens.length === DECODE + 1) {
+        if (tokens.length > 1) {
+          decode = DECODE / ((performance.now() - t0) / 1000);
+          decodeCpu = DECODE / cpuSince(c0);
+        }
+        // after prefill and the first token; then after the first DECODE tokens
         t0 = performance.now();
         c0 = process.cpuUsage();
       }
-      if (tokens.length > DECODE) break;
+      if (tokens.length > 2 * DECODE) break;
     }
-    const decode = DECODE / ((performance.now() - t0) / 1000);
-    const decodeCpu = DECODE / cpuSince(c0);
+    const warmDecode = DECODE / ((performance.now() - t0) / 1000);
+    const warmDecodeCpu = DECODE / cpuSince(c0);
+    await seq.clearHistory();
+    t0 = performance.now();
+    c0 = process.cpuUsage();
+    await seq.evaluateWithoutGeneratingNewTokens(prompt);
+    const warmPrefill = PROMPT / ((performance.now() - t0) / 1000);
+    const warmPrefillCpu = PROMPT / cpuSince(c0);
     const peakRss = process.resourceUsage().maxRSS * 1024;
     return {
       load,
@@ -122,6 +168,10 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
       decode,
       prefillCpu,
       decodeCpu,
+      warmDecode,
+      warmDecodeCpu,
+      warmPrefill,
+      warmPrefillCpu,
       peakRss,
       idleRss,
       tokens: tokens.slice(0, DECODE),
@@ -162,6 +212,10 @@ function runChild(engine: "ours" | "llama.cpp", path: string, threads: number, v
       decode: 0,
       prefillCpu: 0,
       decodeCpu: 0,
+      warmDecode: 0,
+      warmDecodeCpu: 0,
+      warmPrefill: 0,
+      warmPrefillCpu: 0,
       peakRss: 0,
       idleRss: 0,
       tokens: [],
@@ -218,6 +272,8 @@ async function main(): Promise<void> {
             `${f(ours.prefill)} (${f(ours.prefillCpu)})`,
             `${f(cpp.prefill)} (${f(cpp.prefillCpu)})`,
             `${ratio(ours.prefill, cpp.prefill)} (${ratio(ours.prefillCpu, cpp.prefillCpu)})`,
+            `${ratio(ours.warmDecode, cpp.warmDecode)} (${ratio(ours.warmDecodeCpu, cpp.warmDecodeCpu)})`,
+            `${ratio(ours.warmPrefill, cpp.warmPrefill)} (${ratio(ours.warmPrefillCpu, cpp.warmPrefillCpu)})`,
             ours.peakRss ? (ours.peakRss / size).toFixed(2) : "-",
             ours.peakRss ? ((ours.peakRss - ours.idleRss) / size).toFixed(2) : "-",
             cpp.peakRss ? (cpp.peakRss / size).toFixed(2) : "-",
@@ -248,6 +304,8 @@ async function main(): Promise<void> {
     "prefill ours",
     "llama.cpp",
     "ratio",
+    "warm decode ratio",
+    "warm prefill ratio",
     "RSS/file ours",
     "above idle",
     "llama.cpp",
@@ -257,6 +315,9 @@ async function main(): Promise<void> {
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
+  console.log(
+    `  warm: the ${DECODE} tokens after the first ${DECODE}, and the prompt prefilled again into an empty cache, in the same process (our engine's JavaScript is compiled by V8 during the first pass; a server is warm after its first request)`,
+  );
   console.log(
     `  RSS is the child process's peak; "above idle" subtracts what the child held before loading (Node, tsx and the imports: ${mib(Math.min(...idle))}-${mib(Math.max(...idle))} MiB in these runs)`,
   );
