@@ -1,7 +1,7 @@
 import { RLP } from "@ethereumjs/rlp";
 import { KECCAK256_RLP } from "@ethereumjs/util";
 import { wasmKeccak256 } from "./crypto.ts";
-import { compareNibbles, type RawNode as Raw, toHexPrefix, toNibbles } from "./trieNibbles.ts";
+import { compareNibbles, encodeNode, type RawNode as Raw, toHexPrefix, toNibbles } from "./trieNibbles.ts";
 
 interface Entry {
   nibbles: Uint8Array;
@@ -18,7 +18,7 @@ export function orderedTrieRoot(values: Uint8Array[]): Uint8Array {
   if (values.length === 0) return KECCAK256_RLP;
   const entries: Entry[] = values.map((value, i) => ({ nibbles: toNibbles(RLP.encode(i)), value }));
   entries.sort((a, b) => compareNibbles(a.nibbles, b.nibbles));
-  return wasmKeccak256(RLP.encode(node(entries, 0)));
+  return wasmKeccak256(encodeNode(node(entries, 0)));
 }
 
 function node(entries: Entry[], depth: number): Raw {
@@ -50,7 +50,7 @@ function node(entries: Entry[], depth: number): Raw {
 
 /** A child node goes into its parent inline when its encoding is shorter than 32 bytes, else by hash. */
 function ref(child: Raw): Raw {
-  const encoded = RLP.encode(child);
+  const encoded = encodeNode(child);
   return encoded.length < 32 ? child : wasmKeccak256(encoded);
 }
 

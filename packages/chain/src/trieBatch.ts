@@ -1,7 +1,14 @@
 import type { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
 import { wasmKeccak256 } from "./crypto.ts";
-import { compareNibbles, fromHexPrefix, type RawNode as Raw, toHexPrefix, toNibbles } from "./trieNibbles.ts";
+import {
+  compareNibbles,
+  encodeNode,
+  fromHexPrefix,
+  type RawNode as Raw,
+  toHexPrefix,
+  toNibbles,
+} from "./trieNibbles.ts";
 
 interface Entry {
   nibbles: Uint8Array;
@@ -33,7 +40,7 @@ export async function putSorted(trie: MerklePatriciaTrie, puts: [Uint8Array, Uin
     return RLP.decode(encoded) as Raw;
   };
   const ref = (node: Raw): Raw => {
-    const encoded = RLP.encode(node);
+    const encoded = encodeNode(node);
     if (encoded.length < 32) return node;
     const hash = wasmKeccak256(encoded);
     writes.push([hash, encoded]);
@@ -113,7 +120,7 @@ export async function putSorted(trie: MerklePatriciaTrie, puts: [Uint8Array, Uin
   }
   const root = trie.root();
   const current = equal(root, trie.EMPTY_TRIE_ROOT) ? undefined : await load(root);
-  const encoded = RLP.encode(await update(current, unique, 0));
+  const encoded = encodeNode(await update(current, unique, 0));
   const newRoot = wasmKeccak256(encoded);
   writes.push([newRoot, encoded]);
   await db.batch(writes.map(([key, value]) => ({ type: "put" as const, key, value })));

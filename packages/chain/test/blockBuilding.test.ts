@@ -21,6 +21,7 @@ import { createNode } from "../src/index.ts";
 import { TxPool } from "../src/mempool.ts";
 import { ChainStore, TrieNodeDB } from "../src/store.ts";
 import { putSorted } from "../src/trieBatch.ts";
+import { encodeNode, type RawNode } from "../src/trieNibbles.ts";
 import { readTrie, TrieNodeCorruptError, TrieNodeMissingError } from "../src/trieRead.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -309,6 +310,29 @@ describe("putSorted", () => {
       root: batched.root(),
     });
     for (const key of [a, b, c, d]) assert.deepEqual(await reader.get(key), await one.get(key));
+  });
+});
+
+describe("encodeNode", () => {
+  test("gives RLP.encode's bytes for strings and lists at every length boundary, nested", () => {
+    const random = seeded(3);
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
+    const lengths = [0, 1, 2, 31, 32, 54, 55, 56, 57, 255, 256, 300, 65_535, 65_536];
+    const strings = [Uint8Array.of(0), Uint8Array.of(0x7f), Uint8Array.of(0x80), ...lengths.map(bytes)];
+    const node = (depth: number): RawNode =>
+      depth === 0 || random() < 0.4
+        ? strings[Math.floor(random() * strings.length)]
+        : Array.from({ length: Math.floor(random() * 18) }, () => node(depth - 1));
+    for (const s of strings) assert.deepEqual(encodeNode(s), RLP.encode(s));
+    for (const n of [0, 1, 2, 17, 55, 56]) {
+      // lists whose payload sits at the 55/56-byte boundary
+      const list = Array.from({ length: n }, () => Uint8Array.of(1));
+      assert.deepEqual(encodeNode(list), RLP.encode(list));
+    }
+    for (let i = 0; i < 300; i++) {
+      const each = node(3);
+      assert.deepEqual(encodeNode(each), RLP.encode(each as Uint8Array[]));
+    }
   });
 });
 
