@@ -144,6 +144,13 @@ export class DecodedAccountsStateManager extends MerkleStateManager {
     return super.getAccount(address);
   }
 
+  /** The account's RLP (encoded once per cached version), or undefined when it does not exist. */
+  async accountRLP(address: Address): Promise<Uint8Array | undefined> {
+    const entry = this.accounts.get(address);
+    if (entry !== undefined) return entry.accountRLP;
+    return (await this.getAccount(address))?.serialize();
+  }
+
   override async putAccount(address: Address, account: Account | undefined): Promise<void> {
     if (account !== undefined) this.accounts.put(address, account);
     else this.accounts.del(address);

@@ -258,16 +258,15 @@ export class BlockProducer {
         }
         throw err;
       }
-      const live = (await this.live.vm.stateManager.getAccount(address))?.serialize();
+      const live = await this.live.accountRLP(address);
       if (fresh === undefined ? live !== undefined : live === undefined || !equalsBytes(fresh, live)) {
         const show = (rlp: Uint8Array | undefined) => (rlp ? bytesToHex(rlp) : "none");
         fail(`account ${key} reads ${show(fresh)} from the trie but ${show(live)} from the live state`);
       }
       const want = minNonce.get(key);
+      if (want === undefined) continue;
       const nonce = fresh === undefined ? 0n : bytesToBigInt((RLP.decode(fresh) as Uint8Array[])[0]);
-      if (want !== undefined && nonce < want) {
-        fail(`sender ${key} has nonce ${nonce}, expected at least ${want}`);
-      }
+      if (nonce < want) fail(`sender ${key} has nonce ${nonce}, expected at least ${want}`);
     }
   }
 }

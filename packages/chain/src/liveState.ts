@@ -1,7 +1,7 @@
 import type { Common } from "@ethereumjs/common";
 import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
-import { ValueEncoding } from "@ethereumjs/util";
+import { type Address, ValueEncoding } from "@ethereumjs/util";
 import { createVM, type VM } from "@ethereumjs/vm";
 import { DecodedAccountsStateManager } from "./accountCache.ts";
 import type { PrecompileRegistry } from "./precompiles.ts";
@@ -46,6 +46,13 @@ export class LiveState {
     });
     // The hardfork never changes; EVMs created on the shared Common must not pile up listeners.
     this.common.events.removeAllListeners("hardforkChanged");
+  }
+
+  /** The account's RLP as the live state has it (as the trie will hold it), or undefined when absent. */
+  async accountRLP(address: Address): Promise<Uint8Array | undefined> {
+    const sm = this.vm.stateManager;
+    if (sm instanceof DecodedAccountsStateManager) return sm.accountRLP(address);
+    return (await sm.getAccount(address))?.serialize();
   }
 
   /** Drops the VM and every trie node written since the last commit, and reopens at `root`. */
