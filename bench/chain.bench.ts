@@ -8,8 +8,14 @@
 // (what a user of either sees; 4,000 transfers then fill three 1 s blocks on both, so the rates are
 // bound by gas per block and their ratio stays near 1 whatever the nodes' speed), and a limit no
 // block reaches (1,000,000,000, transfers only), where the rates measure how fast each node processes.
+// eth_call is measured twice on each node, alike: the first BENCH_CALLS calls ("JIT cold": in a
+// Node.js process the first ~2,000 HTTP calls run while V8 is still compiling the call path, and
+// cost about twice the CPU of later ones; block building does not warm it) and, after WARMUP more
+// calls on both nodes, another BENCH_CALLS ("warm", what a long-running node serves). The other reads
+// follow those 5,000 calls, so their HTTP path is warm already and they get no warm-up of their own.
 // Run: node --import tsx bench/chain.bench.ts
-// Env: BENCH_TXS (default 4000), BENCH_CALLS (default 1000), BENCH_NODE_ARGS (extra bin.ts arguments),
+// Env: BENCH_TXS (default 4000), BENCH_CALLS (default 1000), BENCH_WARMUP (default 3000),
+// BENCH_NODE_ARGS (extra bin.ts arguments),
 // BENCH_SKIP_ANVIL (ours only), BENCH_NODE_FLAGS (extra node flags for the OpenLedger process, e.g.
 // --cpu-prof).
 import { type ChildProcess, spawn } from "node:child_process";
@@ -28,6 +34,7 @@ import { encodeDeployData, encodeFunctionData, getContractAddress, type Hex } fr
 
 const N = Number(process.env.BENCH_TXS ?? 4000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const IN_FLIGHT = 64;
 const SENDERS = 10;
 const CHAIN_ID = 1337n;
@@ -259,6 +266,7 @@ interface Figures {
 type Latency = Awaited<ReturnType<typeof latency>>;
 interface Reads {
   ethCall: Latency;
+  ethCallWarm: Latency;
   reads: { eth_blockNumber: Latency; eth_getBalance: Latency; eth_getTransactionReceipt: Latency };
 }
 
@@ -286,14 +294,17 @@ async function runOn(
   const figures = { simple, erc20, simpleCpu, erc20Cpu };
   if (!withReads) return figures;
   const balanceOf = encodeFunctionData({ abi, functionName: "balanceOf", args: [accounts[1].address] });
-  const ethCall = await latency(url, pid, "eth_call", [{ to: token, data: balanceOf }, "latest"]);
+  const callParams = [{ to: token, data: balanceOf }, "latest"];
+  const ethCall = await latency(url, pid, "eth_call", callParams);
+  for (let i = 0; i < WARMUP; i++) await call(url, "eth_call", callParams);
+  const ethCallWarm = await latency(url, pid, "eth_call", callParams);
   // What wallets poll: the head, a balance, a receipt.
   const reads = {
     eth_blockNumber: await latency(url, pid, "eth_blockNumber", []),
     eth_getBalance: await latency(url, pid, "eth_getBalance", [accounts[1].address, "latest"]),
     eth_getTransactionReceipt: await latency(url, pid, "eth_getTransactionReceipt", [deployHash]),
   };
-  return { ...figures, ethCall, reads };
+  return { ...figures, ethCall, ethCallWarm, reads };
 }
 
 /** Runs `run` on a fresh OpenLedger node, then (unless BENCH_SKIP_ANVIL) on a fresh anvil. */
@@ -337,7 +348,7 @@ const theirs = bound.theirs;
 const row = (name: string, a: number, b: number, higherIsBetter: boolean) =>
   `${name.padEnd(36)}${a.toFixed(1).padStart(12)}${b.toFixed(1).padStart(12)}${(higherIsBetter ? a / b : b / a).toFixed(2).padStart(10)}`;
 console.log(
-  `\nchain: ${N} pre-signed txs, ${IN_FLIGHT} in flight, 1 s blocks; ${CALLS} eth_calls (ratio > 1: OpenLedger better)`,
+  `\nchain: ${N} pre-signed txs, ${IN_FLIGHT} in flight, 1 s blocks; ${CALLS} eth_calls cold and ${CALLS} warm (ratio > 1: OpenLedger better)`,
 );
 // Other work on the machine moves every rate and latency: say how busy it was.
 console.log(
@@ -354,8 +365,14 @@ console.log(row("  simple transfers/s", open.mine.simple, open.theirs.simple, tr
 console.log(row("  ERC-20 transfers/s", open.mine.erc20, open.theirs.erc20, true));
 console.log("latency (default gas limit):");
 // Latencies in µs: most are fractions of a millisecond.
-console.log(row("  eth_call p50 (µs)", mine.ethCall.p50 * 1000, theirs.ethCall.p50 * 1000, false));
-console.log(row("  eth_call p99 (µs)", mine.ethCall.p99 * 1000, theirs.ethCall.p99 * 1000, false));
+console.log(`  eth_call, first ${CALLS.toLocaleString("en")} calls, JIT cold:`);
+console.log(row("    eth_call p50 (µs)", mine.ethCall.p50 * 1000, theirs.ethCall.p50 * 1000, false));
+console.log(row("    eth_call p99 (µs)", mine.ethCall.p99 * 1000, theirs.ethCall.p99 * 1000, false));
+console.log(
+  `  eth_call, warm (${CALLS.toLocaleString("en")} calls after ${WARMUP.toLocaleString("en")} more):`,
+);
+console.log(row("    eth_call p50 (µs)", mine.ethCallWarm.p50 * 1000, theirs.ethCallWarm.p50 * 1000, false));
+console.log(row("    eth_call p99 (µs)", mine.ethCallWarm.p99 * 1000, theirs.ethCallWarm.p99 * 1000, false));
 for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
   console.log(
     row(`  ${method} p50 (µs)`, mine.reads[method].p50 * 1000, theirs.reads[method].p50 * 1000, false),
@@ -366,7 +383,8 @@ console.log(row("  ms per 1000 transfers", mine.simpleCpu, theirs.simpleCpu, fal
 console.log(row("  ms per 1000 ERC-20", mine.erc20Cpu, theirs.erc20Cpu, false));
 console.log(row("  ms per 1000 transfers, open limit", open.mine.simpleCpu, open.theirs.simpleCpu, false));
 console.log(row("  ms per 1000 ERC-20, open limit", open.mine.erc20Cpu, open.theirs.erc20Cpu, false));
-console.log(row("  µs per eth_call", mine.ethCall.cpu, theirs.ethCall.cpu, false));
+console.log(row("  µs per eth_call, JIT cold", mine.ethCall.cpu, theirs.ethCall.cpu, false));
+console.log(row("  µs per eth_call, warm", mine.ethCallWarm.cpu, theirs.ethCallWarm.cpu, false));
 for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
   console.log(row(`  µs per ${method}`, mine.reads[method].cpu, theirs.reads[method].cpu, false));
 }
