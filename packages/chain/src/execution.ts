@@ -1,5 +1,5 @@
 import { type Block, createBlock } from "@ethereumjs/block";
-import type { EVMResult, InterpreterStep, Message } from "@ethereumjs/evm";
+import type { EVMResult, ExecResult, InterpreterStep, Message } from "@ethereumjs/evm";
 import type { MerkleStateManager } from "@ethereumjs/statemanager";
 import { createTx, type TypedTransaction } from "@ethereumjs/tx";
 import {
@@ -13,6 +13,7 @@ import {
 import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import { SerialQueue } from "@openledger/common";
 import { CallReads, CallStateManager } from "./callState.ts";
+import { runDirectCall } from "./directCall.ts";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
 import { TrieReadMemo } from "./memoTrie.ts";
@@ -206,15 +207,42 @@ export class Executor {
     return tx;
   }
 
+  /**
+   * eth_call's execution: on the EVM directly where `runDirectCall` reproduces runTx (unpriced calls,
+   * see directCall.ts), else through runTx. `direct` says which ran.
+   */
+  async execute(
+    req: CallRequest,
+    block: Block,
+    overrides?: StateOverrides,
+  ): Promise<{ exec: ExecResult; direct: boolean }> {
+    return this.withVm(block, overrides, async (vm) => {
+      const priced =
+        req.gasPrice !== undefined ||
+        req.maxFeePerGas !== undefined ||
+        req.maxPriorityFeePerGas !== undefined;
+      if (!priced) {
+        let result: EVMResult | undefined;
+        try {
+          result = await runDirectCall(vm, req, this.callBlock(block, false), req.gas ?? this.callGasCap);
+        } catch (err) {
+          throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
+        }
+        if (result) return { exec: result.execResult, direct: true };
+      }
+      return { exec: (await this.runOn(vm, req, block)).execResult, direct: false };
+    });
+  }
+
   /** eth_call: the return data, or geth's revert / VM error. */
   async call(req: CallRequest, block: Block, overrides?: StateOverrides): Promise<Uint8Array> {
-    const result = await this.run(req, block, overrides);
-    const err = result.execResult.exceptionError;
+    const { exec } = await this.execute(req, block, overrides);
+    const err = exec.exceptionError;
     if (err) {
-      if (err.error === "revert") throw executionReverted(result.execResult.returnValue);
+      if (err.error === "revert") throw executionReverted(exec.returnValue);
       throw new RpcError(RpcCode.Server, err.error);
     }
-    return result.execResult.returnValue;
+    return exec.returnValue;
   }
 
   /** eth_estimateGas: the lowest gas limit that succeeds, found by binary search as geth does. */

@@ -1,0 +1,204 @@
+import type { Block } from "@ethereumjs/block";
+import type { Common } from "@ethereumjs/common";
+import type { EVMResult } from "@ethereumjs/evm";
+import { Account, createAddressFromString, equalsBytes, KECCAK256_NULL } from "@ethereumjs/util";
+import type { VM } from "@ethereumjs/vm";
+import type { CallRequest } from "./execution.ts";
+
+/**
+ * EIPs that change runTx's intrinsic gas, warm set or top-level accounting in ways this path does not
+ * reproduce; while any is active every call goes through runTx.
+ */
+const UNSUPPORTED_EIPS = [2780, 7864, 7928, 7976, 7981, 8037];
+const MAX_UINT64 = 2n ** 64n - 1n;
+const MAX_UINT256 = 2n ** 256n - 1n;
+/** An EIP-7702 delegation: code that starts with these bytes. */
+const DELEGATION = Uint8Array.of(0xef, 0x01, 0x00);
+const ADDRESS_HEX = /^0x[0-9a-fA-F]{40}$/;
+const SLOT_HEX = /^0x[0-9a-fA-F]{64}$/;
+
+/** The intrinsic-gas parameters of a Common, read once (each `param` call walks its tables). */
+interface GasParams {
+  txGas: bigint;
+  txCreationGas: bigint;
+  zeroByte: bigint;
+  nonZeroByte: bigint;
+  accessListAddress: bigint;
+  accessListSlot: bigint;
+  /** EIP-3860, else undefined. */
+  initCodeWord: bigint | undefined;
+  maxInitCodeSize: bigint | undefined;
+  /** EIP-7623, else undefined. */
+  floorPerToken: bigint | undefined;
+  /** EIP-7825, else undefined. */
+  maxTxGas: bigint | undefined;
+  eip2929: boolean;
+  eip3651: boolean;
+  eip7702: boolean;
+}
+
+const paramsByCommon = new WeakMap<Common, GasParams | null>();
+
+/** The parameters, or null when the Common has an EIP active that this path does not reproduce. */
+function gasParams(common: Common): GasParams | null {
+  let p = paramsByCommon.get(common);
+  if (p !== undefined) return p;
+  const on = (eip: number) => common.isActivatedEIP(eip);
+  p = UNSUPPORTED_EIPS.some(on)
+    ? null
+    : {
+        txGas: common.param("txGas"),
+        txCreationGas: common.param("txCreationGas"),
+        zeroByte: common.param("txDataZeroGas"),
+        nonZeroByte: common.param("txDataNonZeroGas"),
+        accessListAddress: common.param("accessListAddressGas"),
+        accessListSlot: common.param("accessListStorageKeyGas"),
+        initCodeWord: on(3860) ? common.param("initCodeWordGas") : undefined,
+        maxInitCodeSize: on(3860) ? common.param("maxInitCodeSize") : undefined,
+        floorPerToken: on(7623) ? common.param("totalCostFloorPerToken") : undefined,
+        maxTxGas: on(7825) ? common.param("maxTransactionGasLimit") : undefined,
+        eip2929: on(2929),
+        eip3651: on(3651),
+        eip7702: on(7702),
+      };
+  paramsByCommon.set(common, p);
+  return p;
+}
+
+/** The access list as lowercase unprefixed hex (the journal's keys), or null if runTx must word it. */
+function accessListHex(req: CallRequest): [string, string[]][] | null {
+  const list = req.accessList ?? [];
+  const out: [string, string[]][] = [];
+  for (const entry of list) {
+    const e = entry as unknown;
+    if (typeof e !== "object" || e === null) return null;
+    const { address, storageKeys } = e as { address?: unknown; storageKeys?: unknown };
+    if (typeof address !== "string" || !ADDRESS_HEX.test(address) || !Array.isArray(storageKeys)) return null;
+    const keys: string[] = [];
+    for (const k of storageKeys) {
+      if (typeof k !== "string" || !SLOT_HEX.test(k)) return null;
+      keys.push(k.slice(2).toLowerCase());
+    }
+    out.push([address.slice(2).toLowerCase(), keys]);
+  }
+  return out;
+}
+
+/**
+ * The gas runTx takes before execution (what `tx.getIntrinsicGas()` gives), and the least gas limit
+ * it accepts (that, or EIP-7623's calldata floor when higher).
+ */
+function intrinsicGas(
+  p: GasParams,
+  data: Uint8Array,
+  create: boolean,
+  list: [string, string[]][],
+): { intrinsic: bigint; minimum: bigint } {
+  let zeros = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++;
+  const nonZeros = data.length - zeros;
+  let intrinsic = p.txGas + BigInt(zeros) * p.zeroByte + BigInt(nonZeros) * p.nonZeroByte;
+  if (create) {
+    intrinsic += p.txCreationGas;
+    if (p.initCodeWord !== undefined) intrinsic += p.initCodeWord * BigInt(Math.ceil(data.length / 32));
+  }
+  let slots = 0;
+  for (const [, keys] of list) slots += keys.length;
+  intrinsic += BigInt(list.length) * p.accessListAddress + BigInt(slots) * p.accessListSlot;
+  if (p.floorPerToken === undefined) return { intrinsic, minimum: intrinsic };
+  const floor = p.txGas + p.floorPerToken * BigInt(zeros + 4 * nonZeros);
+  return { intrinsic, minimum: floor > intrinsic ? floor : intrinsic };
+}
+
+/**
+ * eth_call on the EVM directly, without runTx: the same top-level message runTx would run for an
+ * unpriced call (no gasPrice or fee fields, so the gas price is 0 and no balance is charged), with
+ * the same warm set (access list, precompiles, sender, recipient, coinbase), the same intrinsic gas
+ * taken from the gas limit, and the sender's account written as runTx leaves it (nonce + 1, balance
+ * raised to the value if short, as runTx's skipBalance does). It skips what an eth_call never
+ * observes: the transaction object, fee refunds, the miner's reward, receipts and bloom.
+ *
+ * Returns undefined, before changing anything, for every call it does not reproduce or that runTx
+ * refuses (priced calls, bounds that runTx's transaction constructor checks, a bad access list, a
+ * too-low gas limit, a sender with code): runTx then runs the call and words the refusal.
+ * `callBlock` is the block runTx would get. Exceptions out of the EVM propagate as from runTx.
+ */
+export async function runDirectCall(
+  vm: VM,
+  req: CallRequest,
+  callBlock: Block,
+  gasLimit: bigint,
+): Promise<EVMResult | undefined> {
+  if (req.gasPrice !== undefined || req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)
+    return undefined;
+  const p = gasParams(vm.common);
+  if (p === null) return undefined;
+  const value = req.value ?? 0n;
+  const data = req.data ?? new Uint8Array();
+  const create = req.to === undefined;
+  if (value > MAX_UINT256 || gasLimit > MAX_UINT64 || (req.nonce ?? 0n) >= MAX_UINT64) return undefined;
+  if (p.maxTxGas !== undefined && gasLimit > p.maxTxGas) return undefined;
+  if (create && p.maxInitCodeSize !== undefined && BigInt(data.length) > p.maxInitCodeSize) return undefined;
+  const list = accessListHex(req);
+  if (list === null) return undefined;
+  const { intrinsic, minimum } = intrinsicGas(p, data, create, list);
+  if (gasLimit < minimum) return undefined;
+
+  const state = vm.stateManager;
+  const caller = createAddressFromString(req.from ?? "0x0000000000000000000000000000000000000000");
+  const account = (await state.getAccount(caller)) ?? new Account();
+  // EIP-3607: runTx refuses a sender with code unless it is an EIP-7702 delegation.
+  if (!equalsBytes(account.codeHash, KECCAK256_NULL)) {
+    if (!p.eip7702) return undefined;
+    const code = await state.getCode(caller);
+    if (!equalsBytes(code.subarray(0, 3), DELEGATION)) return undefined;
+  }
+  const to = create ? undefined : createAddressFromString(req.to as string);
+
+  const evm = vm.evm;
+  const journal = evm.journal;
+  await journal.cleanup();
+  await journal.checkpoint();
+  try {
+    for (const [address, keys] of list) {
+      journal.addAlwaysWarmAddress(address, true);
+      for (const key of keys) journal.addAlwaysWarmSlot(address, key, true);
+    }
+    if (p.eip2929) {
+      for (const address of evm.precompiles.keys()) journal.addAlwaysWarmAddress(address);
+      journal.addAlwaysWarmAddress(caller.toString());
+      if (to) journal.addAlwaysWarmAddress(to.toString());
+      if (p.eip3651) journal.addAlwaysWarmAddress(callBlock.header.coinbase.toString());
+    }
+    if (account.balance < value) account.balance = value;
+    account.nonce += 1n;
+    await journal.putAccount(caller, account);
+    // runTx's inner checkpoint (EIP-7702 authorisations run in it; a call has none).
+    await journal.checkpoint();
+    let result: EVMResult;
+    try {
+      result = await evm.runCall({
+        block: callBlock,
+        gasPrice: 0n,
+        caller,
+        gasLimit: gasLimit - intrinsic,
+        to,
+        value,
+        data,
+        skipNonceIncrement: true,
+      });
+    } catch (err) {
+      await journal.revert();
+      throw err;
+    }
+    await journal.commit();
+    await journal.commit();
+    return result;
+  } catch (err) {
+    await journal.revert();
+    throw err;
+  } finally {
+    if (p.eip2929) journal.cleanJournal();
+    (state as unknown as { originalStorageCache: { clear(): void } }).originalStorageCache.clear();
+  }
+}
