@@ -158,7 +158,6 @@ export async function runDirectCall(
   const evm = vm.evm;
   const journal = evm.journal;
   await journal.cleanup();
-  await journal.checkpoint();
   try {
     for (const [address, keys] of list) {
       journal.addAlwaysWarmAddress(address, true);
@@ -173,30 +172,19 @@ export async function runDirectCall(
     if (account.balance < value) account.balance = value;
     account.nonce += 1n;
     await journal.putAccount(caller, account);
-    // runTx's inner checkpoint (EIP-7702 authorisations run in it; a call has none).
-    await journal.checkpoint();
-    let result: EVMResult;
-    try {
-      result = await evm.runCall({
-        block: callBlock,
-        gasPrice: 0n,
-        caller,
-        gasLimit: gasLimit - intrinsic,
-        to,
-        value,
-        data,
-        skipNonceIncrement: true,
-      });
-    } catch (err) {
-      await journal.revert();
-      throw err;
-    }
-    await journal.commit();
-    await journal.commit();
-    return result;
-  } catch (err) {
-    await journal.revert();
-    throw err;
+    // runTx runs this inside two checkpoints of its own, committed unless an exception escapes (each
+    // costs a checkpoint and a commit of every cache and the trie). Executor.withVm's checkpoint
+    // rolls the call back anyway, and it never reuses a VM that an exception left unbalanced.
+    return await evm.runCall({
+      block: callBlock,
+      gasPrice: 0n,
+      caller,
+      gasLimit: gasLimit - intrinsic,
+      to,
+      value,
+      data,
+      skipNonceIncrement: true,
+    });
   } finally {
     if (p.eip2929) journal.cleanJournal();
     (state as unknown as { originalStorageCache: { clear(): void } }).originalStorageCache.clear();
