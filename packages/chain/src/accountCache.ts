@@ -144,6 +144,17 @@ export class DecodedAccountsStateManager extends MerkleStateManager {
     return super.getAccount(address);
   }
 
+  /** The cached account (a copy), without a promise; undefined when not cached or cached as absent. */
+  peekAccount(address: Address): Account | undefined {
+    const account = this.accounts.get(address)?.account;
+    return account && copyAccount(account);
+  }
+
+  /** putAccount of an existing account, without a promise (the cache write is synchronous). */
+  putAccountNow(address: Address, account: Account): void {
+    this.accounts.put(address, account);
+  }
+
   /** The account's RLP (encoded once per cached version), or undefined when it does not exist. */
   async accountRLP(address: Address): Promise<Uint8Array | undefined> {
     const entry = this.accounts.get(address);

@@ -11,6 +11,7 @@ import {
 } from "@ethereumjs/util";
 import {
   type BlockBuilder,
+  Bloom,
   buildBlock,
   encodeReceipt,
   type RunTxResult,
@@ -309,6 +310,12 @@ class Session {
     this.fastTransfers = this.plain && plainTransfersApply(vm.common);
     // The header's transactions and receipts roots, without an MPT put per transaction.
     builder.transactionsTrie = async () => orderedTrieRoot(inner.transactions.map((tx) => tx.serialize()));
+    // The block's bloom ORs the transactions' blooms, 256 bytes each; one with no logs has an empty one.
+    builder.logsBloom = () => {
+      const bloom = new Bloom(undefined, vm.common);
+      for (const r of inner.transactionResults) if (r.execResult.logs?.length) bloom.or(r.bloom);
+      return bloom.bitvector;
+    };
     builder.receiptTrie = async () => {
       this.receipts = inner.transactionResults.map((r, i) => encodeReceipt(r.receipt, this.types[i]));
       return orderedTrieRoot(this.receipts);

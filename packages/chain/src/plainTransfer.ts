@@ -3,6 +3,7 @@ import { type Common, ConsensusType } from "@ethereumjs/common";
 import type { TypedTransaction } from "@ethereumjs/tx";
 import { Account, bytesToUnprefixedHex, equalsBytes, KECCAK256_NULL } from "@ethereumjs/util";
 import { Bloom, type RunTxResult, type VM } from "@ethereumjs/vm";
+import { DecodedAccountsStateManager } from "./accountCache.ts";
 
 /**
  * EIPs under which a value transfer does more than move balances and charge 21,000 gas (transfer
@@ -21,6 +22,14 @@ export function plainTransfersApply(common: Common): boolean {
 }
 
 const EMPTY = new Uint8Array();
+
+/** One all-zero bloom per Common, shared by the results of plain transfers (nothing writes a result's bloom). */
+const emptyBlooms = new WeakMap<Common, Bloom>();
+function emptyBloom(common: Common): Bloom {
+  let bloom = emptyBlooms.get(common);
+  if (bloom === undefined) emptyBlooms.set(common, (bloom = new Bloom(undefined, common)));
+  return bloom;
+}
 
 /**
  * Runs a plain value transfer the way @ethereumjs's runTx does, without the EVM: a type 0, 1 or 2
@@ -65,18 +74,21 @@ export async function plainTransfer(
   const gasPrice = baseFeePerGas + inclusionFee;
 
   const state = vm.stateManager;
+  // The live state's cache answers, and takes writes, without a promise (most of a transfer's
+  // cost otherwise); any other state manager goes the interface's way.
+  const cache = state instanceof DecodedAccountsStateManager ? state : undefined;
   const caller = tx.getSenderAddress();
-  const sender = await state.getAccount(caller);
+  const sender = cache?.peekAccount(caller) ?? (await state.getAccount(caller));
   if (sender === undefined || !equalsBytes(sender.codeHash, KECCAK256_NULL)) return undefined;
   if (sender.nonce !== tx.nonce) return undefined;
   // runTx checks the upfront cost at the effective price and at the fee cap; the cap is the larger.
   if (sender.balance < tx.gasLimit * maxFee + tx.value) return undefined;
-  const recipient = await state.getAccount(to);
+  const recipient = cache?.peekAccount(to) ?? (await state.getAccount(to));
   if (recipient !== undefined && (!equalsBytes(recipient.codeHash, KECCAK256_NULL) || recipient.isEmpty())) {
     return undefined;
   }
   const minerValue = gasUsed * inclusionFee;
-  const miner = await state.getAccount(coinbase);
+  const miner = cache?.peekAccount(coinbase) ?? (await state.getAccount(coinbase));
   if (miner?.isEmpty()) return undefined;
 
   // The same writes, in the same order, as runTx: each account is read again after the write
@@ -84,19 +96,22 @@ export async function plainTransfer(
   const amountSpent = gasUsed * gasPrice;
   sender.balance -= amountSpent + tx.value;
   sender.nonce += 1n;
-  await state.putAccount(caller, sender);
+  if (cache) cache.putAccountNow(caller, sender);
+  else await state.putAccount(caller, sender);
   if (tx.value > 0n) {
-    const receiving = (await state.getAccount(to)) ?? new Account();
+    const receiving = cache?.peekAccount(to) ?? (await state.getAccount(to)) ?? new Account();
     receiving.balance += tx.value;
-    await state.putAccount(to, receiving);
+    if (cache) cache.putAccountNow(to, receiving);
+    else await state.putAccount(to, receiving);
   }
   if (minerValue > 0n) {
-    const mining = (await state.getAccount(coinbase)) ?? new Account();
+    const mining = cache?.peekAccount(coinbase) ?? (await state.getAccount(coinbase)) ?? new Account();
     mining.balance += minerValue;
-    await state.putAccount(coinbase, mining);
+    if (cache) cache.putAccountNow(coinbase, mining);
+    else await state.putAccount(coinbase, mining);
   }
 
-  const bloom = new Bloom(undefined, vm.common);
+  const bloom = emptyBloom(vm.common);
   return {
     execResult: { executionGasUsed: 0n, returnValue: EMPTY, logs: [] },
     bloom,
