@@ -364,6 +364,19 @@ describe("eth_call on the EVM directly", () => {
         req: { to: probe, data: hexToBytes(encodeFunctionData({ abi, functionName: "bump" })) },
         block: genesisBlock,
       }),
+      // an EIP-7702 delegated sender (allowed, as by runTx), a sender whose code is no delegation (refused)
+      () => {
+        const sender = randomAddress();
+        const code = rand(2) === 0 ? `0xef0100${probe2.slice(2)}` : "0x6001";
+        return {
+          req: {
+            from: sender,
+            to: probe,
+            data: hexToBytes(encodeFunctionData({ abi, functionName: "bump" })),
+          },
+          overrides: { [sender]: { code: hexToBytes(code as Hex) } },
+        };
+      },
       // priced calls stay on runTx
       () => ({
         req: {
