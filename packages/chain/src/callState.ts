@@ -1,7 +1,7 @@
 import type { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
 import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
-import { Account, type Address, bytesToUnprefixedHex, equalsBytes } from "@ethereumjs/util";
+import { Account, type Address, equalsBytes } from "@ethereumjs/util";
 import { DecodedAccountCache } from "./accountCache.ts";
 
 const RLP_EMPTY = Uint8Array.of(0x80);
@@ -80,7 +80,7 @@ export class CallStateManager extends MerkleStateManager {
     private readonly baseRoot: Uint8Array,
   ) {
     super(opts);
-    this.accountReads = reads.accountsAt(bytesToUnprefixedHex(baseRoot));
+    this.accountReads = reads.accountsAt(hexKey(baseRoot));
     // The given caches' account cache is swapped for one of decoded accounts (the same contract).
     if (this._caches?.account !== undefined) {
       this.decoded = new DecodedAccountCache();
@@ -119,7 +119,7 @@ export class CallStateManager extends MerkleStateManager {
     // A copy: the EVM edits the accounts it is given.
     if (cached !== undefined) return cached.account && copyAccount(cached.account);
     if (!this.atBase()) return super.getAccount(address);
-    const key = bytesToUnprefixedHex(address.bytes);
+    const key = hexKey(address.bytes);
     const known = this.accountReads.get(key);
     if (known === null) return undefined;
     // A new object each time: the EVM edits the accounts it is given.
@@ -140,14 +140,14 @@ export class CallStateManager extends MerkleStateManager {
     if (key.length !== 32 || this.openByHash || this._caches?.storage?.get(address, key) !== undefined) {
       return super.getStorage(address, key);
     }
-    const addressHex = bytesToUnprefixedHex(address.bytes);
+    const addressHex = hexKey(address.bytes);
     const opened = this.tries.get(addressHex);
     if (opened === null) return super.getStorage(address, key);
     const account = await this.getAccount(address);
     if (!account) return new Uint8Array();
     const root = opened ?? account.storageRoot;
     if (opened === undefined) this.tries.set(addressHex, root);
-    const id = bytesToUnprefixedHex(root) + bytesToUnprefixedHex(key);
+    const id = hexKey(root) + hexKey(key);
     let value = this.reads.slot(id);
     if (value === undefined) {
       // Read as the library would (its storage trie at that root), and remember the raw value.
@@ -163,7 +163,7 @@ export class CallStateManager extends MerkleStateManager {
     if (this._caches?.code?.get(address) !== undefined) return super.getCode(address);
     const account = await this.getAccount(address);
     if (!account?.isContract()) return super.getCode(address);
-    const hash = bytesToUnprefixedHex(account.codeHash);
+    const hash = hexKey(account.codeHash);
     const known = this.reads.code(hash);
     if (known !== undefined) return known;
     const code = await super.getCode(address);
@@ -179,7 +179,7 @@ export class CallStateManager extends MerkleStateManager {
       this.openByHash = true;
       return super._getStorageTrie(addressOrHash, rootAccount);
     }
-    const addressHex = bytesToUnprefixedHex(addressOrHash.bytes);
+    const addressHex = hexKey(addressOrHash.bytes);
     const opened = this.tries.get(addressHex);
     this.tries.set(addressHex, null);
     // First real trie of an address read so far from `reads`: open it where the library opened it.
@@ -199,6 +199,14 @@ export class CallStateManager extends MerkleStateManager {
     this.tries.clear();
     this.openByHash = false;
   }
+}
+
+/**
+ * Lowercase hex without 0x, as @ethereumjs's bytesToUnprefixedHex, by Node's native encoder: one
+ * string, where that one concatenates a string per byte (several per call on every read).
+ */
+export function hexKey(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex");
 }
 
 /** Equal to decoding the account's RLP (codeSize and version are not part of it). */

@@ -12,7 +12,7 @@ import {
 } from "@ethereumjs/util";
 import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import { SerialQueue } from "@openledger/common";
-import { CallReads, CallStateManager } from "./callState.ts";
+import { CallReads, CallStateManager, hexKey } from "./callState.ts";
 import { runDirectCall } from "./directCall.ts";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
@@ -86,7 +86,7 @@ export class Executor {
     fn: (vm: VM) => Promise<T>,
   ): Promise<T> {
     if (overrides) return fn((await this.vmAt(block, overrides)).vm);
-    const root = bytesToHex(await this.node.stateRootOf(block));
+    const root = hexKey(await this.node.stateRootOf(block));
     if (this.cached?.root !== root) this.cached = { root, vm: this.vmAt(block).then((v) => v.vm) };
     const cached = this.cached;
     const run = async () => {
