@@ -3,6 +3,7 @@ import type { Common } from "@ethereumjs/common";
 import type { EVMResult } from "@ethereumjs/evm";
 import { Account, createAddressFromString, equalsBytes, KECCAK256_NULL } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
+import { hexKey } from "./callState.ts";
 import type { CallRequest } from "./execution.ts";
 
 /**
@@ -145,7 +146,8 @@ export async function runDirectCall(
   if (gasLimit < minimum) return undefined;
 
   const state = vm.stateManager;
-  const caller = createAddressFromString(req.from ?? "0x0000000000000000000000000000000000000000");
+  const from = req.from ?? "0x0000000000000000000000000000000000000000";
+  const caller = createAddressFromString(from);
   const account = (await state.getAccount(caller)) ?? new Account();
   // EIP-3607: runTx refuses a sender with code unless it is an EIP-7702 delegation.
   if (!equalsBytes(account.codeHash, KECCAK256_NULL)) {
@@ -165,9 +167,11 @@ export async function runDirectCall(
     }
     if (p.eip2929) {
       for (const address of evm.precompiles.keys()) journal.addAlwaysWarmAddress(address);
-      journal.addAlwaysWarmAddress(caller.toString());
-      if (to) journal.addAlwaysWarmAddress(to.toString());
-      if (p.eip3651) journal.addAlwaysWarmAddress(callBlock.header.coinbase.toString());
+      // The journal's keys are lowercase hex; from strings already at hand (Address.toString builds
+      // one string per byte).
+      journal.addAlwaysWarmAddress(from.toLowerCase());
+      if (req.to !== undefined) journal.addAlwaysWarmAddress(req.to.toLowerCase());
+      if (p.eip3651) journal.addAlwaysWarmAddress(hexKey(callBlock.header.coinbase.bytes));
     }
     if (account.balance < value) account.balance = value;
     account.nonce += 1n;
