@@ -2,3 +2,4 @@
 export * from "./kernels";
 export * from "./quant";
 export * from "./qgemm";
+export * from "./q6kp";

@@ -22,6 +22,9 @@ const BF16: i32 = 30;
 // nibbles (repack_q4_0x4); Q8_0 (108) interleaves whole blocks (repack_rows4). Not the K-quants: their
 // decode is bound by arithmetic, not by the memory stream, and four rows a pass measured slower.
 const Q4_0X4: i32 = 102;
+// Q6_K with each super-block's 6-bit values permuted at load (repack_q6k_p, same bytes; relaxed build
+// only), decoded against activations permuted to match (quant_q8k_rows_q6p).
+const Q6K_P: i32 = 214;
 const ROWS4: i32 = 100;
 // Flag on mmd_q's type: the matrix passed decode_scan (see there).
 const CLEAN: i32 = 0x1000;
@@ -388,7 +391,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   const clean = (type & CLEAN) != 0;
   type &= ~CLEAN;
   // the K-quants meet Q8_K activation rows (one scale per 256 values), the others Q8_0-like rows
-  const kq = type == Q4_K || type == Q5_K || type == Q6_K;
+  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q6K_P;
   const stride = kq ? <usize>(K >> 8) * QK : <usize>nb * (QA + 8);
   if (type == ROWS4 + Q8_0) {
     // whole blocks of four rows interleaved: four rows a pass (n0 and n1 are multiples of 4)
@@ -428,6 +431,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
       else if (type == Q4_K) s = dotQ45K(wr, ar, nb >> 3, false);
       else if (type == Q5_K) s = dotQ45K(wr, ar, nb >> 3, true);
       else if (type == Q6_K) s = dotQ6K(wr, ar, nb >> 3);
+      else if (type == Q6K_P) s = dotQ6KP(wr, ar, nb >> 3);
       else unreachable();
       finish(c + ((<usize>m * ldc + n) << 2), add, s);
     }
@@ -873,6 +877,167 @@ const BIT4: usize = memory.data<u8>([16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
   return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d));
 }
 
+// ---- Q6_K permuted for decode (Q6K_P) ----
+// Vector t (0..15) of a super-block holds 16 values: byte b is element 4·(b >> 2) + 2·(t & 1) + (b & 1) of
+// group 2·(t >> 1) + ((b >> 1) & 1). So the byte dot of vectors 2m and 2m+1 leaves, in i16 lane 2i (2i+1),
+// elements 4i..4i+3 of group 2m (2m+1), and one multiply-add by the pair of scales (s_2m, s_2m+1) in every
+// 32-bit lane (one lane shuffle) puts into i32 lane i exactly what the stored layout's kernel puts there
+// (elements 4i..4i+3 of every group, scaled): the same integer lanes, so the same floats, bit for bit,
+// with 8 multiply-adds and 8 lane shuffles a super-block instead of 16 and 16 two-instruction broadcasts.
+// Bytes 0..127: the low four bits, vector 2j in the low nibbles of bytes 16j.., 2j+1 in the high nibbles;
+// 128..191: the top two bits, vector 4j+f in bits 2f..2f+1 of bytes 128 + 16j..; scales and d as stored.
+
+// Permuted vector t (0..15) of a Q6K_P super-block: 16 values 0..63.
+@inline function q6pVec(wb: usize, t: i32): v128 {
+  const L = v128.load(wb + (<usize>(t >> 1) << 4));
+  const H = v128.load(wb + 128 + (<usize>(t >> 2) << 4));
+  const low = t & 1 ? nibHi(L) : v128.and(L, v128.load(NIB));
+  const f = t & 3;
+  const h = f == 0 ? i16x8.shl(H, 4) : f == 1 ? i16x8.shl(H, 2) : f == 2 ? H : i16x8.shr_u(H, 2);
+  return v128.or(low, v128.and(h, v128.load(HI2)));
+}
+
+// Group g (its 16 values in order) of a Q6K_P super-block: the 16-bit lanes of vectors g and g ± 1
+// interleaved back (the permutation moves 16-bit pairs, so it is its own inverse on two vectors).
+@inline function q6pGroup(wb: usize, g: i32): v128 {
+  const v0 = q6pVec(wb, g & ~1), v1 = q6pVec(wb, g | 1);
+  return g & 1 ? v128.shuffle<i16>(v0, v1, 1, 9, 3, 11, 5, 13, 7, 15) : v128.shuffle<i16>(v0, v1, 0, 8, 2, 10, 4, 12, 6, 14);
+}
+
+// Four 6-bit vectors packed as two nibble vectors (a | c << 4, b | d << 4) and one of top-bit pairs
+// (a, b, c, d in bits 0-1, 2-3, 4-5, 6-7): Q6_K's stored packing, and Q6K_P's with its vectors.
+@inline function q6PackLow(a: v128, c: v128): v128 {
+  const lo = v128.load(NIB);
+  return v128.or(v128.and(a, lo), i16x8.shl(v128.and(c, lo), 4));
+}
+@inline function q6PackHigh(a: v128, b: v128, c: v128, d: v128): v128 {
+  const hm = v128.load(HI2);
+  const ab = v128.or(i16x8.shr_u(v128.and(a, hm), 4), i16x8.shr_u(v128.and(b, hm), 2));
+  return v128.or(ab, v128.or(v128.and(c, hm), i16x8.shl(v128.and(d, hm), 2)));
+}
+
+/** Permutes nblocks Q6_K super-blocks at w in place into the Q6K_P layout; tmp holds 256 bytes. */
+export function repack_q6k_p(w: usize, nblocks: i32, tmp: usize): void {
+  const lo = v128.load(NIB), hm = v128.load(HI2);
+  for (let blk = 0; blk < nblocks; blk++) {
+    const wb = w + <usize>blk * 210;
+    // the 16 groups in order into tmp (as dequantQ6K unpacks them)
+    for (let h = 0; h < 2; h++) {
+      const ql = wb + (<usize>h << 6), qh = wb + 128 + (<usize>h << 5);
+      for (let part = 0; part < 2; part++) {
+        const o = <usize>part << 4;
+        const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
+        const g = tmp + (<usize>((h << 3) + part) << 4);
+        v128.store(g, v128.or(v128.and(L0, lo), v128.and(i16x8.shl(H, 4), hm)));
+        v128.store(g, v128.or(v128.and(L1, lo), v128.and(i16x8.shl(H, 2), hm)), 32);
+        v128.store(g, v128.or(nibHi(L0), v128.and(H, hm)), 64);
+        v128.store(g, v128.or(nibHi(L1), v128.and(i16x8.shr_u(H, 2), hm)), 96);
+      }
+    }
+    // vectors 4j..4j+3 from groups 4j..4j+3, packed
+    for (let j = 0; j < 4; j++) {
+      const p = tmp + (<usize>j << 6);
+      const g0 = v128.load(p), g1 = v128.load(p, 16), g2 = v128.load(p, 32), g3 = v128.load(p, 48);
+      const v0 = v128.shuffle<i16>(g0, g1, 0, 8, 2, 10, 4, 12, 6, 14), v1 = v128.shuffle<i16>(g0, g1, 1, 9, 3, 11, 5, 13, 7, 15);
+      const v2 = v128.shuffle<i16>(g2, g3, 0, 8, 2, 10, 4, 12, 6, 14), v3 = v128.shuffle<i16>(g2, g3, 1, 9, 3, 11, 5, 13, 7, 15);
+      v128.store(wb + (<usize>j << 5), q6PackLow(v0, v1));
+      v128.store(wb + (<usize>j << 5), q6PackLow(v2, v3), 16);
+      v128.store(wb + 128 + (<usize>j << 4), q6PackHigh(v0, v1, v2, v3));
+    }
+  }
+}
+
+/** Writes the Q6K_P super-block at src back in the stored Q6_K layout at dst (210 bytes). */
+export function q6p_to_stored(src: usize, dst: usize): void {
+  for (let h = 0; h < 2; h++) {
+    for (let part = 0; part < 2; part++) {
+      const g = (h << 3) + part;
+      const v1 = q6pGroup(src, g), v2 = q6pGroup(src, g + 2), v3 = q6pGroup(src, g + 4), v4 = q6pGroup(src, g + 6);
+      const o = <usize>part << 4;
+      v128.store(dst + (<usize>h << 6) + o, q6PackLow(v1, v3));
+      v128.store(dst + (<usize>h << 6) + 32 + o, q6PackLow(v2, v4));
+      v128.store(dst + 128 + (<usize>h << 5) + o, q6PackHigh(v1, v2, v3, v4));
+    }
+  }
+  memory.copy(dst + 192, src + 192, 18);
+}
+
+/** As quant_q8k_rows, with each block's values in the Q6K_P order (the sums per 16 and 32 as there). */
+export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1: i32): void {
+  quant_q8k_rows(x, ldx, K, out, m0, m1);
+  const nsb = K >> 8;
+  for (let m = m0; m < m1; m++) {
+    for (let b = 0; b < nsb; b++) {
+      const v = out + (<usize>m * nsb + <usize>b) * QK + KI8;
+      for (let j = 0; j < 8; j++) {
+        const p = v + (<usize>j << 5);
+        const g0 = v128.load(p), g1 = v128.load(p, 16);
+        v128.store(p, v128.shuffle<i16>(g0, g1, 0, 8, 2, 10, 4, 12, 6, 14));
+        v128.store(p, v128.shuffle<i16>(g0, g1, 1, 9, 3, 11, 5, 13, 7, 15), 16);
+      }
+    }
+  }
+}
+
+// Vectors 2m and 2m+1 of a Q6K_P super-block against their activations, the two groups' scales (s_2m,
+// s_2m+1) in every 32-bit lane of s: i32 lane i = elements 4i..4i+3 of both groups, scaled.
+@inline function q6pPair(wb: usize, ab: usize, m: i32, s: v128): v128 {
+  const L = v128.load(wb + (<usize>m << 4));
+  const H = v128.load(wb + 128 + (<usize>(m >> 1) << 4));
+  const lo = v128.load(NIB), hm = v128.load(HI2);
+  // the top bits of vectors 2m, 2m+1 are fields 2(m & 1) and 2(m & 1) + 1 of H, moved to bits 4-5
+  const h0 = m & 1 ? H : i16x8.shl(H, 4);
+  const h1 = m & 1 ? i16x8.shr_u(H, 2) : i16x8.shl(H, 2);
+  const v0 = v128.or(v128.and(L, lo), v128.and(h0, hm));
+  const v1 = v128.or(nibHi(L), v128.and(h1, hm));
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const p = i16x8.add(
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + KI8 + (<usize>m << 5)), v0),
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + KI8 + (<usize>m << 5), 16), v1),
+    );
+    return i32x4.dot_i16x8_s(p, s);
+  }
+  unreachable(); // the plain build keeps Q6_K as stored (Engine.repackForDecode)
+  return v0;
+}
+
+// One Q6K_P super-block against its permuted Q8_K activation block: the lanes of q6kBlock, bit for bit.
+@inline function q6kpBlock(wb: usize, ab: usize): v128 {
+  const sc = v128.load(wb, 192);
+  const a8 = i16x8.extend_low_i8x16_s(sc), c8 = i16x8.extend_high_i8x16_s(sc);
+  const corr = i32x4.add(
+    i32x4.dot_i16x8_s(a8, v128.load(ab + KS16)),
+    i32x4.dot_i16x8_s(c8, v128.load(ab + KS16, 16)),
+  );
+  const s = i32x4.add(
+    i32x4.add(
+      i32x4.add(q6pPair(wb, ab, 0, v128.shuffle<i32>(a8, a8, 0, 0, 0, 0)), q6pPair(wb, ab, 1, v128.shuffle<i32>(a8, a8, 1, 1, 1, 1))),
+      i32x4.add(q6pPair(wb, ab, 2, v128.shuffle<i32>(a8, a8, 2, 2, 2, 2)), q6pPair(wb, ab, 3, v128.shuffle<i32>(a8, a8, 3, 3, 3, 3))),
+    ),
+    i32x4.add(
+      i32x4.add(q6pPair(wb, ab, 4, v128.shuffle<i32>(c8, c8, 0, 0, 0, 0)), q6pPair(wb, ab, 5, v128.shuffle<i32>(c8, c8, 1, 1, 1, 1))),
+      i32x4.add(q6pPair(wb, ab, 6, v128.shuffle<i32>(c8, c8, 2, 2, 2, 2)), q6pPair(wb, ab, 7, v128.shuffle<i32>(c8, c8, 3, 3, 3, 3))),
+    ),
+  );
+  const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
+  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d));
+}
+
+@inline function dotQ6KP(w: usize, a: usize, nsb: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) acc = f32x4.add(acc, q6kpBlock(w + <usize>b * 210, a + <usize>b * QK));
+  return hsum(acc);
+}
+
+// A Q6K_P super-block as f32, the values of dequantQ6K: (d·scale)·(q − 32).
+function dequantQ6KP(wb: usize, ob: usize): void {
+  const d = h2f(load<u16>(wb, 208));
+  const off = i8x16.splat(32);
+  for (let g = 0; g < 16; g++) {
+    bytesMulF32(i8x16.sub(q6pGroup(wb, g), off), f32x4.splat(d * <f32>load<i8>(wb + 192 + <usize>g)), ob + (<usize>g << 6));
+  }
+}
+
 // ---- dequantisation of row panels ----
 
 /** Writes W[r0..r1, k0..k1] as f32 into out (row stride ldo); k0, k1 are multiples of the block size. */
@@ -892,7 +1057,9 @@ export function dequant_rows(type: i32, w: usize, rowBytes: i32, r0: i32, r1: i3
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * rowBytes;
     const o = out + ((<usize>(r - r0) * ldo) << 2);
-    dequantRow(type, wr, k0, k1, o, 1);
+    if (type == Q6K_P) {
+      for (let b = k0 >> 8; b < k1 >> 8; b++) dequantQ6KP(wr + <usize>b * 210, o + (<usize>((b << 8) - k0) << 2));
+    } else dequantRow(type, wr, k0, k1, o, 1);
   }
 }
 

@@ -236,6 +236,48 @@ describe("K-quant decode kernels against the scalar reference, plain and relaxed
     }
   }
 
+  test("Q6_K permuted at load (relaxed build): decode, prefill, training matmuls and rows equal the stored layout's bit for bit", () => {
+    const e = relaxed;
+    const N = 9;
+    const K = 768;
+    for (const kind of ["mixed", "max"] as const) {
+      const bytes = makeBlocks("Q6_K", N, K, 7, kind);
+      const stored = new QTensor(e.allocBytes(bytes.byteLength), GgmlType.Q6_K, N, K);
+      stored.bytes.set(bytes);
+      const permuted = new QTensor(e.allocBytes(bytes.byteLength), GgmlType.Q6_K, N, K);
+      permuted.bytes.set(bytes);
+      e.repackForDecode(permuted);
+      assert.notEqual(permuted.kernelType, permuted.type, "repacked");
+      if (kind === "mixed")
+        assert.notDeepEqual(Array.from(permuted.bytes), Array.from(bytes), "the bytes moved");
+      const rowsOf = (W: QTensor) => {
+        const out = e.alloc(N * K);
+        e.dequantRows(W, 0, N, out);
+        const v = Float32Array.from(out.f32);
+        out.free();
+        return v;
+      };
+      assert.deepEqual(rowsOf(permuted), rowsOf(stored), `${kind}: dequantised rows`);
+      const r = seeded(11);
+      for (const M of [1, 2, 4, 5, 17]) {
+        const xs = Float32Array.from({ length: M * K }, () => (r() * 2 - 1) * (kind === "max" ? 1 : 3));
+        const x = e.from(xs);
+        for (const exact of [false, true]) {
+          const a = e.alloc(M * N);
+          const b = e.alloc(M * N);
+          e.linear(x, stored, a, M, N, K, { exact });
+          e.linear(x, permuted, b, M, N, K, { exact });
+          assert.deepEqual(b.f32, a.f32, `${kind} M=${M}${exact ? " exact" : ""}`);
+          a.free();
+          b.free();
+        }
+        x.free();
+      }
+      stored.free();
+      permuted.free();
+    }
+  });
+
   for (const type of ["Q4_K", "Q5_K", "Q6_K"] as const) {
     test(`${type}: random blocks, normal / subnormal / mixed super-block scales, 7 and 12 rows, M = 1, 3, 4`, () => {
       let seed = 1;

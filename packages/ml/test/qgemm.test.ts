@@ -90,7 +90,9 @@ for (const relaxedSimd of [true, false]) {
           const bytes = exactBlocks(type, N, K, N);
           const w = decodeTensor(GgmlType[type], bytes, N * K, "w");
           const W = weight(e, type, bytes, N, K);
-          assert.equal(W.kernelType !== W.type, type === "Q4_0" && N % 4 === 0, "only Q4_0 is repacked");
+          // Q4_0 in groups of four rows; Q6_K permuted within its super-blocks in the relaxed build
+          const repacked = (type === "Q4_0" && N % 4 === 0) || (type === "Q6_K" && relaxedSimd);
+          assert.equal(W.kernelType !== W.type, repacked, "only Q4_0 and (relaxed) Q6_K are repacked");
           for (const M of MS) {
             const xs = exactActivations(M, K, 100 * N + M);
             const x = e.from(xs);

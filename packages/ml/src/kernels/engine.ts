@@ -93,7 +93,10 @@ type KernelName =
   | "qg_panel_bytes"
   | "mmq_abt"
   | "repack_q4_0x4"
-  | "repack_rows4";
+  | "repack_rows4"
+  | "repack_q6k_p"
+  | "quant_q8k_rows_q6p"
+  | "mmq_q6p";
 const KERNELS: KernelName[] = [
   "mm_abt",
   "mm_nn",
@@ -128,6 +131,9 @@ const KERNELS: KernelName[] = [
   "mmq_abt",
   "repack_q4_0x4",
   "repack_rows4",
+  "repack_q6k_p",
+  "quant_q8k_rows_q6p",
+  "mmq_q6p",
 ];
 
 const PAGE = 65536;
@@ -153,6 +159,11 @@ const ROWS4_TYPES: Partial<Record<number, number>> = {
   [GgmlType.Q4_0]: 18,
   [GgmlType.Q8_0]: 34,
 };
+/**
+ * The kernels' code for Q6_K with each super-block's values permuted at load (repack_q6k_p, relaxed build
+ * only): its decode needs no scale broadcasts, with the same results bit for bit.
+ */
+const Q6K_P = 214;
 /** Added to mmd_q's type for a repacked matrix that passed decode_scan (its fast decode path). */
 const CLEAN = 0x1000;
 
@@ -160,8 +171,12 @@ const CLEAN = 0x1000;
 const ACTS_F16 = 0;
 const ACTS_Q8 = 1;
 const ACTS_Q8K = 2;
-function decodeActs(type: number): number {
-  return type === GgmlType.F16 ? ACTS_F16 : isKQuant(type) ? ACTS_Q8K : ACTS_Q8;
+/** Q8_K with each block's values in the Q6K_P order */
+const ACTS_Q8K_Q6P = 3;
+/** The activations the kernels of a matrix's kernelType read. */
+function decodeActs(kernelType: number): number {
+  if (kernelType === Q6K_P) return ACTS_Q8K_Q6P;
+  return kernelType === GgmlType.F16 ? ACTS_F16 : isKQuant(kernelType) ? ACTS_Q8K : ACTS_Q8;
 }
 
 /** K-quants: 256-value super-blocks, dotted against 256-value activation blocks. */
@@ -591,13 +606,17 @@ export class Engine {
         );
         return;
       }
-      this.decodeMatmul(W, this.prepareDecode(x, lda, M, K, decodeActs(W.type)), out, ldc, M, acc);
+      this.decodeMatmul(W, this.prepareDecode(x, lda, M, K, decodeActs(W.kernelType)), out, ldc, M, acc);
       return;
     }
     // The relaxed build runs the 4- to 6-bit block types (Q4_0, Q4_1, Q5_0, Q5_1, the K-quants) as an
     // integer GEMM on 8-bit activations (1.45-2.4x the dequantised panels per CPU second); not Q8_0 (its
     // signed bytes split into two nibbles measured no faster), nor the plain build (widening byte dots)
-    if (!o.exact && this.relaxedSimd && this.k.qg_panel_bytes(W.kernelType, K) > 0) {
+    if (
+      !o.exact &&
+      this.relaxedSimd &&
+      (W.kernelType === Q6K_P || this.k.qg_panel_bytes(W.kernelType, K) > 0)
+    ) {
       this.linearInt8(x, lda, W, out, ldc, M, N, K, acc);
       return;
     }
@@ -657,10 +676,39 @@ export class Engine {
         kq ? "quant_q8k_rows" : "quant_q8_rows",
         this.split(M, 1, M * K * 8).map(([m0, m1]) => [x.ptr, lda, K, aq.ptr, m0, m1]),
       );
-      const group = this.k.qg_panel_bytes(W.kernelType, K);
+      // Q6K_P panels are written back in the stored layout first (mmq_q6p), into rows of `stored`
+      const permuted = W.kernelType === Q6K_P;
+      const group = this.k.qg_panel_bytes(permuted ? GgmlType.Q6_K : W.kernelType, K);
       const P = 4 * Math.max(1, Math.floor(QPANEL_BYTES / group));
       const perThread = Math.ceil(((P / 4) * group) / 64) * 16;
       const scratch = this.panelScratch(perThread);
+      if (permuted) {
+        const stored = this.allocBytes(this.threads * P * W.rowBytes);
+        try {
+          this.run(
+            "mmq_q6p",
+            this.split(N, 4, M * N * K).map(([n0, n1], part) => [
+              aq.ptr,
+              W.buf.ptr,
+              W.rowBytes,
+              out.ptr,
+              ldc,
+              K,
+              0,
+              M,
+              n0,
+              n1,
+              acc,
+              scratch + part * perThread * 4,
+              P,
+              stored.ptr + part * P * W.rowBytes,
+            ]),
+          );
+        } finally {
+          stored.free();
+        }
+        return;
+      }
       this.run(
         "mmq_abt",
         this.split(N, 4, M * N * K).map(([n0, n1], part) => [
@@ -701,7 +749,7 @@ export class Engine {
       }
       checkSpan(x, M, K, K, "x");
       checkSpan(outs[i], M, N, N, "out");
-      const kind = decodeActs(W.type);
+      const kind = decodeActs(W.kernelType);
       if (kind !== prepared) {
         acts = this.prepareDecode(x, K, M, K, kind);
         prepared = kind;
@@ -719,9 +767,10 @@ export class Engine {
       return xs;
     }
     // the K-quants meet activations with one scale per 256 values (llama.cpp's block_q8_K)
-    const kq = kind === ACTS_Q8K;
+    const kq = kind === ACTS_Q8K || kind === ACTS_Q8K_Q6P;
     const aq = this.decodeScratch(M * (kq ? (K / 256) * this.q8kBlockBytes : (K / 32) * this.q8BlockBytes));
-    this.run(kq ? "quant_q8k_rows" : "quant_q8_rows", [[x.ptr, lda, K, aq, 0, M]]);
+    const fn = kind === ACTS_Q8K_Q6P ? "quant_q8k_rows_q6p" : kq ? "quant_q8k_rows" : "quant_q8_rows";
+    this.run(fn, [[x.ptr, lda, K, aq, 0, M]]);
     return aq;
   }
 
@@ -792,10 +841,23 @@ export class Engine {
   /**
    * Rearranges a Q4_0 or Q8_0 matrix (rows a multiple of 4) in place so that each block index holds four
    * rows' blocks side by side: the decode kernels then read four rows as one sequential stream (per CPU
-   * second Q4_0 13 -> 20 GB/s, Q8_0 16 -> 20). Same bytes, same values; other types (the K-quants'
-   * decode is bound by arithmetic: four rows a pass measured slower) and shapes stay as stored.
+   * second Q4_0 13 -> 20 GB/s, Q8_0 16 -> 20). In the relaxed build a Q6_K matrix has each super-block's
+   * values permuted instead (Q6K_P: decode without scale broadcasts, 10 -> 11-13.6 GB/s, the same results
+   * bit for bit). Same bytes, same values; other types (Q4_K/Q5_K: four rows a pass measured slower)
+   * and shapes stay as stored.
    */
   repackForDecode(W: QTensor): void {
+    if (W.type === GgmlType.Q6_K && W.kernelType === W.type && this.relaxedSimd) {
+      // values permuted within each super-block (same bytes); the plain build's lanes differ: it keeps Q6_K
+      const tmp = this.allocBytes(256);
+      try {
+        this.run("repack_q6k_p", [[W.buf.ptr, (W.rows * W.rowBytes) / 210, tmp.ptr]]);
+      } finally {
+        tmp.free();
+      }
+      W.kernelType = Q6K_P;
+      return;
+    }
     const blockBytes = ROWS4_TYPES[W.kernelType];
     if (W.kernelType !== W.type || blockBytes === undefined || W.rows % 4 !== 0) return;
     // the decode kernels' fast path needs block scales that are not f16 subnormals (and Q8_0 without -128)
