@@ -1,8 +1,5 @@
-import { RLP } from "@ethereumjs/rlp";
 import { bytesToUnprefixedHex } from "@ethereumjs/util";
-
-/** A decoded trie node: a branch of 17 items or a leaf / extension of 2; inline children are arrays. */
-type Decoded = Uint8Array | Decoded[];
+import { listItems, type RlpItem } from "./trieRead.ts";
 
 /**
  * Node keys are unprefixed hex keccak hashes; other keys in the node database (contract code, stored
@@ -30,26 +27,31 @@ export function reachableNodes(
     const encoded = fresh.get(key);
     if (encoded === undefined || keep.has(key)) return;
     keep.set(key, encoded);
-    walk(RLP.decode(encoded) as Decoded, accounts);
+    walk(encoded, accounts);
   };
-  const child = (ref: Decoded, accounts: boolean) => {
-    if (Array.isArray(ref)) walk(ref, accounts);
-    else if (ref.length === 32) visit(ref, accounts);
+  /** A child reference inside `node`: an embedded node (a list) or a 32-byte hash. */
+  const child = (node: Uint8Array, ref: RlpItem, accounts: boolean) => {
+    if (ref.list) walk(node.subarray(ref.at, ref.end), accounts);
+    else if (ref.end - ref.start === 32) visit(node.subarray(ref.start, ref.end), accounts);
   };
-  const walk = (node: Decoded, accounts: boolean) => {
-    if (!Array.isArray(node)) return;
-    if (node.length === 17) {
-      for (let i = 0; i < 16; i++) child(node[i], accounts);
+  const walk = (node: Uint8Array, accounts: boolean) => {
+    const items = listItems(node);
+    if (items.length === 17) {
+      for (let i = 0; i < 16; i++) child(node, items[i], accounts);
       return;
     }
-    const [path, value] = node;
-    if (!(path instanceof Uint8Array) || path.length === 0) return;
-    const leaf = path[0] >> 4 >= 2;
-    if (!leaf) child(value, accounts);
-    else if (accounts && value instanceof Uint8Array) {
+    if (items.length !== 2 || items[0].list || items[0].end === items[0].start) return;
+    const leaf = node[items[0].start] >> 4 >= 2;
+    const value = items[1];
+    if (!leaf) child(node, value, accounts);
+    else if (accounts && !value.list) {
       // An account: [nonce, balance, storageRoot, codeHash].
-      const storageRoot = (RLP.decode(value) as Uint8Array[])[2];
-      if (storageRoot instanceof Uint8Array && storageRoot.length === 32) visit(storageRoot, false);
+      const account = node.subarray(value.start, value.end);
+      if (account.length === 0 || account[0] < 0xc0) return;
+      const storageRoot = listItems(account)[2];
+      if (storageRoot && !storageRoot.list && storageRoot.end - storageRoot.start === 32) {
+        visit(account.subarray(storageRoot.start, storageRoot.end), false);
+      }
     }
   };
   visit(stateRoot, true);

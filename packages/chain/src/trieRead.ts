@@ -34,7 +34,7 @@ export function readTrie(
   let depth = 0;
   for (;;) {
     const items = listItems(node);
-    let next: Item;
+    let next: RlpItem;
     if (items.length === 17) {
       // Hashed keys all have 64 nibbles, so no value ends at a branch.
       if (depth >= nibbles.length) return undefined;
@@ -68,14 +68,14 @@ export class TrieNodeCorruptError extends Error {
 }
 
 /** One RLP item inside a buffer: its prefix at `at`, its payload at [start, end). */
-interface Item {
+export interface RlpItem {
   at: number;
   start: number;
   end: number;
   list: boolean;
 }
 
-function item(b: Uint8Array, at: number): Item {
+function item(b: Uint8Array, at: number): RlpItem {
   const p = b[at];
   let start: number;
   let length: number;
@@ -95,11 +95,11 @@ function readLength(b: Uint8Array, at: number, bytes: number): number {
   return n;
 }
 
-/** The items of the RLP list that `node` encodes. */
-function listItems(node: Uint8Array): Item[] {
+/** The items of the RLP list that `node` encodes, located in place (nothing is copied). */
+export function listItems(node: Uint8Array): RlpItem[] {
   const outer = item(node, 0);
   if (!outer.list) throw new TrieNodeCorruptError("not a list");
-  const items: Item[] = [];
+  const items: RlpItem[] = [];
   for (let at = outer.start; at < outer.end; ) {
     const each = item(node, at);
     items.push(each);
