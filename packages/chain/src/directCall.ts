@@ -1,7 +1,7 @@
 import type { Block } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import type { EVMResult } from "@ethereumjs/evm";
-import { Account, createAddressFromString, equalsBytes, KECCAK256_NULL } from "@ethereumjs/util";
+import { Account, createAddressFromString } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { hexKey } from "./callState.ts";
 import type { CallRequest } from "./execution.ts";
@@ -13,8 +13,6 @@ import type { CallRequest } from "./execution.ts";
 const UNSUPPORTED_EIPS = [2780, 7864, 7928, 7976, 7981, 8037];
 const MAX_UINT64 = 2n ** 64n - 1n;
 const MAX_UINT256 = 2n ** 256n - 1n;
-/** An EIP-7702 delegation: code that starts with these bytes. */
-const DELEGATION = Uint8Array.of(0xef, 0x01, 0x00);
 const ADDRESS_HEX = /^0x[0-9a-fA-F]{40}$/;
 const SLOT_HEX = /^0x[0-9a-fA-F]{64}$/;
 
@@ -35,7 +33,6 @@ interface GasParams {
   maxTxGas: bigint | undefined;
   eip2929: boolean;
   eip3651: boolean;
-  eip7702: boolean;
 }
 
 const paramsByCommon = new WeakMap<Common, GasParams | null>();
@@ -60,7 +57,6 @@ function gasParams(common: Common): GasParams | null {
         maxTxGas: on(7825) ? common.param("maxTransactionGasLimit") : undefined,
         eip2929: on(2929),
         eip3651: on(3651),
-        eip7702: on(7702),
       };
   paramsByCommon.set(common, p);
   return p;
@@ -121,7 +117,8 @@ function intrinsicGas(
  *
  * Returns undefined, before changing anything, for every call it does not reproduce or that runTx
  * refuses (priced calls, bounds that runTx's transaction constructor checks, a bad access list, a
- * too-low gas limit, a sender with code): runTx then runs the call and words the refusal.
+ * too-low gas limit): runTx then runs the call and words the refusal. Unlike runTx, a sender with
+ * code is accepted, as geth's and anvil's eth_call accept it.
  * `callBlock` is the block runTx would get. Exceptions out of the EVM propagate as from runTx.
  */
 export async function runDirectCall(
@@ -148,13 +145,9 @@ export async function runDirectCall(
   const state = vm.stateManager;
   const from = req.from ?? "0x0000000000000000000000000000000000000000";
   const caller = createAddressFromString(from);
+  // No EIP-3607 check: geth and anvil let eth_call simulate a call from a contract's address (a
+  // multisig, a pool), which runTx would refuse as a transaction.
   const account = (await state.getAccount(caller)) ?? new Account();
-  // EIP-3607: runTx refuses a sender with code unless it is an EIP-7702 delegation.
-  if (!equalsBytes(account.codeHash, KECCAK256_NULL)) {
-    if (!p.eip7702) return undefined;
-    const code = await state.getCode(caller);
-    if (!equalsBytes(code.subarray(0, 3), DELEGATION)) return undefined;
-  }
   const to = create ? undefined : createAddressFromString(req.to as string);
 
   const evm = vm.evm;

@@ -398,7 +398,11 @@ function gethWording(message: string): string {
     return "max fee per gas less than block base fee";
   }
   if (/gasLimit is too low|intrinsic/i.test(message)) return "intrinsic gas too low";
-  return message.replace(/ -> .*$/, "").split(" (block number")[0];
+  // @ethereumjs appends "(vm hf=… -> block number=… tx hash=…)" to its messages
+  return message
+    .replace(/ \(vm hf=.*$/s, "")
+    .replace(/ -> .*$/, "")
+    .split(" (block number")[0];
 }
 
 /** A tracer for debug_traceTransaction / debug_traceCall. */

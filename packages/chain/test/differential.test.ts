@@ -309,7 +309,7 @@ describe("differential: the node and anvil run the same transactions alike", () 
       ])
     ).result as Hex;
     const pairAddress = `0x${pair.slice(26)}` as Hex;
-    const calls: { label: string; to: Hex; data: Hex }[] = [
+    const calls: { label: string; to: Hex; data: Hex; from?: Hex }[] = [
       {
         label: "pair.getReserves",
         to: pairAddress,
@@ -330,13 +330,20 @@ describe("differential: the node and anvil run the same transactions alike", () 
         data: encodeFunctionData({ abi: ROUTER.abi, functionName: "getAmountsOut", args: [1n, [tokenA]] }),
       },
       {
+        // eth_call may be sent from a contract's address (no EIP-3607 check), as wallets simulate a pool or a multisig
+        label: "from the pair's address: tokenA.transfer(bob, 1)",
+        from: pairAddress,
+        to: tokenA,
+        data: encodeFunctionData({ abi: TOKEN.abi, functionName: "transfer", args: [bob.address, 1n] }),
+      },
+      {
         label: "WETH through the proxy: balanceOf(bob)",
         to: proxy,
         data: encodeFunctionData({ abi: WETH9.abi, functionName: "balanceOf", args: [bob.address] }),
       },
     ];
     for (const c of calls) {
-      const [a, b] = await both("eth_call", [{ to: c.to, data: c.data }, "latest"]);
+      const [a, b] = await both("eth_call", [{ from: c.from, to: c.to, data: c.data }, "latest"]);
       assert.deepEqual(a.result, b.result, `${c.label}: result`);
       assert.equal(a.error?.code, b.error?.code, `${c.label}: error code`);
       assert.equal(a.error?.data, b.error?.data, `${c.label}: revert data`);
