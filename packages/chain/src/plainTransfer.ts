@@ -1,7 +1,7 @@
 import type { Block } from "@ethereumjs/block";
 import { type Common, ConsensusType } from "@ethereumjs/common";
 import type { TypedTransaction } from "@ethereumjs/tx";
-import { Account, bytesToUnprefixedHex, equalsBytes, KECCAK256_NULL } from "@ethereumjs/util";
+import { Account, bytesToUnprefixedHex, equalsBytes, KECCAK256_NULL, MAX_INTEGER } from "@ethereumjs/util";
 import { Bloom, type RunTxResult, type VM } from "@ethereumjs/vm";
 import { DecodedAccountsStateManager } from "./accountCache.ts";
 
@@ -35,8 +35,8 @@ function emptyBloom(common: Common): Bloom {
  * Runs a plain value transfer the way @ethereumjs's runTx does, without the EVM: a type 0, 1 or 2
  * transaction with no data and no access list, to an address that is no precompile and holds no
  * code (so no 7702 delegation either), from an existing sender without code that can pay for it,
- * with the right nonce, and no empty account among recipient and coinbase (which EIP-161 would
- * delete on touch). Anything else, including every transaction runTx would refuse, returns
+ * with the right nonce, no empty account among recipient and coinbase (which EIP-161 would
+ * delete on touch), and no credit that would take a balance past 2^256 - 1. Anything else, including every transaction runTx would refuse, returns
  * undefined before any state is written, and the caller runs it through runTx, which gives the
  * refusal its usual words. The state changes and the result are runTx's: intrinsic gas (21,000)
  * used, the base fee burned, the sender's nonce up by one, `value` to the recipient (created only
@@ -90,6 +90,13 @@ export async function plainTransfer(
   const minerValue = gasUsed * inclusionFee;
   const miner = cache?.peekAccount(coinbase) ?? (await state.getAccount(coinbase));
   if (miner?.isEmpty()) return undefined;
+  // A credit past 2^256 - 1 is the EVM's "value overflow" (status 0): left to runTx. Counting the
+  // value and the fee on both accounts covers recipient = coinbase at the cost of a needless fallback
+  // within a fee of the maximum.
+  const credit = tx.value + minerValue;
+  if ((recipient?.balance ?? 0n) + credit > MAX_INTEGER || (miner?.balance ?? 0n) + credit > MAX_INTEGER) {
+    return undefined;
+  }
 
   // The same writes, in the same order, as runTx: each account is read again after the write
   // before it, so a sender that is also the recipient or the coinbase sees its own changes.

@@ -3,7 +3,14 @@ import { test } from "node:test";
 import { createBlock } from "@ethereumjs/block";
 import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
 import { createTx, type TypedTransaction } from "@ethereumjs/tx";
-import { Account, type Address, bytesToHex, createAddressFromString, hexToBytes } from "@ethereumjs/util";
+import {
+  Account,
+  type Address,
+  bytesToHex,
+  createAddressFromString,
+  hexToBytes,
+  MAX_INTEGER,
+} from "@ethereumjs/util";
 import { encodeReceipt, type RunTxResult, runTx } from "@ethereumjs/vm";
 import type { Hex } from "viem";
 import { createChainCommon, createSharedCommon } from "../src/chainConfig.ts";
@@ -40,6 +47,9 @@ const blockchain: EVMMockBlockchainInterface = {
   },
 };
 const addr = (n: number) => createAddressFromString(`0x${n.toString(16).padStart(40, "0")}`);
+/** A recipient whose balance a transfer can push past 2^256 - 1 (the EVM's "value overflow"). */
+const FULL = addr(0xf0);
+const NEARLY_FULL = MAX_INTEGER - 1_000n;
 
 /** The same state on a fresh VM: funded senders, contracts, a 7702-delegated and a coded sender, an empty account. */
 async function openState(devs: { address: string }[]): Promise<LiveState> {
@@ -64,6 +74,7 @@ async function openState(devs: { address: string }[]): Promise<LiveState> {
   await sm.putCode(createAddressFromString(devs[3].address), hexToBytes(`0xef0100${"00".repeat(19)}c1`));
   await sm.putCode(createAddressFromString(devs[4].address), Uint8Array.of(0x00));
   await sm.putAccount(addr(0xe0), new Account()); // exists and is empty (EIP-161 deletes it when touched)
+  await sm.putAccount(FULL, new Account(0n, NEARLY_FULL)); // one more wei of value overflows it
   await live.vm.stateManager.getStateRoot();
   return live;
 }
@@ -126,6 +137,7 @@ test("plain transfers outside the EVM give runTx's state roots, receipts and fee
         if ((await sm.getAccount(empty)) === undefined) await sm.putAccount(empty, new Account());
       await sm.modifyAccountFields(createAddressFromString(devs[5].address), { balance: 90_000n * GWEI });
       await sm.putAccount(addr(0xe2), new Account());
+      await sm.putAccount(FULL, new Account(0n, NEARLY_FULL));
       await live.vm.evm.journal.checkpoint();
     }
     let gasFast = 0n;
@@ -138,7 +150,7 @@ test("plain transfers outside the EVM give runTx's state roots, receipts and fee
       const self = createAddressFromString(devs[s].address);
       const next = createAddressFromString(devs[(s + 1) % devs.length].address);
       const to = ordinary
-        ? pick<Address | undefined>([next, self, coinbase, pick(fresh), pick(empties)])
+        ? pick<Address | undefined>([next, self, coinbase, pick(fresh), pick(empties), FULL])
         : pick<Address | undefined>([
             next,
             self,
