@@ -7,6 +7,7 @@ import { feeCaps, minimumGas } from "./fees.ts";
 import type { PoolTx, TxPool } from "./mempool.ts";
 import type { PendingLog } from "./pendingLog.ts";
 import type { SenderRecovery } from "./recovery.ts";
+import { senderAddress } from "./senderAddress.ts";
 
 /** The largest raw transaction admission takes (geth's txMaxSize). */
 const MAX_TX_BYTES = 131072;
@@ -141,13 +142,13 @@ export class Admission {
 /**
  * @ethereumjs derives the sender address from the (cached) public key with a pure-JS keccak on every
  * `getSenderAddress` call, and admission, the pool and runTx call it several times per transaction:
- * the first answer is kept on the transaction.
+ * it is derived once, with the WebAssembly keccak, and kept on the transaction.
  */
 function rememberSender(tx: TypedTransaction): void {
-  const derive = tx.getSenderAddress.bind(tx);
   let sender: Address | undefined;
+  // getSenderPublicKey checks the signature (high s, v) and recovers unless recovery filled its cache.
   tx.getSenderAddress = () => {
-    sender ??= derive();
+    sender ??= senderAddress(tx.getSenderPublicKey());
     return sender;
   };
 }
