@@ -31,6 +31,8 @@ interface GasParams {
   floorPerToken: bigint | undefined;
   /** EIP-7825, else undefined. */
   maxTxGas: bigint | undefined;
+  /** At most 1/maxRefundQuotient of the gas spent is refunded (EIP-3529). */
+  maxRefundQuotient: bigint;
   eip2929: boolean;
   eip3651: boolean;
 }
@@ -55,6 +57,7 @@ function gasParams(common: Common): GasParams | null {
         maxInitCodeSize: on(3860) ? common.param("maxInitCodeSize") : undefined,
         floorPerToken: on(7623) ? common.param("totalCostFloorPerToken") : undefined,
         maxTxGas: on(7825) ? common.param("maxTransactionGasLimit") : undefined,
+        maxRefundQuotient: common.param("maxRefundQuotient"),
         eip2929: on(2929),
         eip3651: on(3651),
       };
@@ -82,15 +85,15 @@ function accessListHex(req: CallRequest): [string, string[]][] | null {
 }
 
 /**
- * The gas runTx takes before execution (what `tx.getIntrinsicGas()` gives), and the least gas limit
- * it accepts (that, or EIP-7623's calldata floor when higher).
+ * The gas runTx takes before execution (what `tx.getIntrinsicGas()` gives), EIP-7623's calldata floor
+ * (0 without it), and the least gas limit runTx accepts (the higher of the two).
  */
 function intrinsicGas(
   p: GasParams,
   data: Uint8Array,
   create: boolean,
   list: [string, string[]][],
-): { intrinsic: bigint; minimum: bigint } {
+): { intrinsic: bigint; floor: bigint; minimum: bigint } {
   let zeros = 0;
   for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++;
   const nonZeros = data.length - zeros;
@@ -102,9 +105,27 @@ function intrinsicGas(
   let slots = 0;
   for (const [, keys] of list) slots += keys.length;
   intrinsic += BigInt(list.length) * p.accessListAddress + BigInt(slots) * p.accessListSlot;
-  if (p.floorPerToken === undefined) return { intrinsic, minimum: intrinsic };
+  if (p.floorPerToken === undefined) return { intrinsic, floor: 0n, minimum: intrinsic };
   const floor = p.txGas + p.floorPerToken * BigInt(zeros + 4 * nonZeros);
-  return { intrinsic, minimum: floor > intrinsic ? floor : intrinsic };
+  return { intrinsic, floor, minimum: floor > intrinsic ? floor : intrinsic };
+}
+
+/** A call's EVM result, and the gas a transaction doing the same would be charged. */
+export interface DirectCallResult {
+  evm: EVMResult;
+  /** runTx's `totalGasSpent`: intrinsic plus execution gas, less the capped refund, at least the floor. */
+  totalGasSpent: bigint;
+}
+
+/** What runTx charges for a call that ran with `intrinsic` taken before it. */
+function gasSpent(p: GasParams, result: EVMResult, intrinsic: bigint, floor: bigint): bigint {
+  let total = result.execResult.executionGasUsed + intrinsic;
+  const refund = result.execResult.gasRefund ?? 0n;
+  if (refund !== 0n) {
+    const max = total / p.maxRefundQuotient;
+    total -= refund < max ? refund : max;
+  }
+  return total < floor ? floor : total;
 }
 
 /**
@@ -126,7 +147,7 @@ export async function runDirectCall(
   req: CallRequest,
   callBlock: Block,
   gasLimit: bigint,
-): Promise<EVMResult | undefined> {
+): Promise<DirectCallResult | undefined> {
   if (req.gasPrice !== undefined || req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)
     return undefined;
   const p = gasParams(vm.common);
@@ -139,7 +160,7 @@ export async function runDirectCall(
   if (create && p.maxInitCodeSize !== undefined && BigInt(data.length) > p.maxInitCodeSize) return undefined;
   const list = accessListHex(req);
   if (list === null) return undefined;
-  const { intrinsic, minimum } = intrinsicGas(p, data, create, list);
+  const { intrinsic, floor, minimum } = intrinsicGas(p, data, create, list);
   if (gasLimit < minimum) return undefined;
 
   const state = vm.stateManager;
@@ -172,7 +193,7 @@ export async function runDirectCall(
     // runTx runs this inside two checkpoints of its own, committed unless an exception escapes (each
     // costs a checkpoint and a commit of every cache and the trie). Executor.withVm's checkpoint
     // rolls the call back anyway, and it never reuses a VM that an exception left unbalanced.
-    return await evm.runCall({
+    const result = await evm.runCall({
       block: callBlock,
       gasPrice: 0n,
       caller,
@@ -182,6 +203,7 @@ export async function runDirectCall(
       data,
       skipNonceIncrement: true,
     });
+    return { evm: result, totalGasSpent: gasSpent(p, result, intrinsic, floor) };
   } finally {
     if (p.eip2929) journal.cleanJournal();
     (state as unknown as { originalStorageCache: { clear(): void } }).originalStorageCache.clear();

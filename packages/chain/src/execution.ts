@@ -13,7 +13,7 @@ import {
 import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import { SerialQueue } from "@openledger/common";
 import { CallReads, CallStateManager, hexKey } from "./callState.ts";
-import { runDirectCall } from "./directCall.ts";
+import { type DirectCallResult, runDirectCall } from "./directCall.ts";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
 import { TrieReadMemo } from "./memoTrie.ts";
@@ -47,6 +47,13 @@ export type StateOverrides = Record<string, AccountOverride>;
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 /** Runs calls, estimates and traces on a throwaway copy of the state at some block. */
+/** One call's result: see Executor.execute. */
+export interface CallOutcome {
+  exec: ExecResult;
+  direct: boolean;
+  totalGasSpent: bigint;
+}
+
 export class Executor {
   /** Trie lookups of every call's VM, shared (answers depend only on the trie root). */
   private readonly memo = new TrieReadMemo();
@@ -224,29 +231,32 @@ export class Executor {
 
   /**
    * eth_call's execution: on the EVM directly where `runDirectCall` reproduces runTx (unpriced calls,
-   * see directCall.ts), else through runTx. `direct` says which ran.
+   * see directCall.ts), else through runTx. `direct` says which ran; `totalGasSpent` is what a
+   * transaction doing the same would be charged.
    */
-  async execute(
-    req: CallRequest,
-    block: Block,
-    overrides?: StateOverrides,
-  ): Promise<{ exec: ExecResult; direct: boolean }> {
-    return this.withVm(block, overrides, async (vm) => {
-      const priced =
-        req.gasPrice !== undefined ||
-        req.maxFeePerGas !== undefined ||
-        req.maxPriorityFeePerGas !== undefined;
-      if (!priced) {
-        let result: EVMResult | undefined;
-        try {
-          result = await runDirectCall(vm, req, this.callBlock(block, false), req.gas ?? this.callGasCap);
-        } catch (err) {
-          throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
-        }
-        if (result) return { exec: result.execResult, direct: true };
+  async execute(req: CallRequest, block: Block, overrides?: StateOverrides): Promise<CallOutcome> {
+    return this.withVm(block, overrides, (vm) => this.executeOn(vm, req, block));
+  }
+
+  private async executeOn(vm: VM, req: CallRequest, block: Block, gasLimit?: bigint): Promise<CallOutcome> {
+    const priced =
+      req.gasPrice !== undefined || req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined;
+    if (!priced) {
+      let result: DirectCallResult | undefined;
+      try {
+        result = await runDirectCall(
+          vm,
+          req,
+          this.callBlock(block, false),
+          gasLimit ?? req.gas ?? this.callGasCap,
+        );
+      } catch (err) {
+        throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
       }
-      return { exec: (await this.runOn(vm, req, block)).execResult, direct: false };
-    });
+      if (result) return { exec: result.evm.execResult, direct: true, totalGasSpent: result.totalGasSpent };
+    }
+    const r = await this.runOn(vm, req, block, gasLimit);
+    return { exec: r.execResult, direct: false, totalGasSpent: r.totalGasSpent };
   }
 
   /** eth_call: the return data, or geth's revert / VM error. */
@@ -268,10 +278,12 @@ export class Executor {
   private async search(vm: VM, req: CallRequest, block: Block): Promise<bigint> {
     let hi = req.gas ?? this.callGasCap;
     const state = vm.stateManager;
+    // each try as eth_call runs it (on the EVM directly where it can, so a contract's address may be
+    // the sender, as in geth), rolled back after
     const attempt = async (gas: bigint) => {
       await state.checkpoint();
       try {
-        return await this.runOn(vm, req, block, gas);
+        return await this.executeOn(vm, req, block, gas);
       } finally {
         await state.revert();
       }
@@ -281,13 +293,13 @@ export class Executor {
       const code = await state.getCode(createAddressFromString(req.to));
       if (code.length === 0 && hi >= 21000n) {
         const result = await attempt(21000n);
-        if (!result.execResult.exceptionError) return 21000n;
+        if (!result.exec.exceptionError) return 21000n;
       }
     }
     const first = await attempt(hi);
-    const err = first.execResult.exceptionError;
+    const err = first.exec.exceptionError;
     if (err) {
-      if (err.error === "revert") throw executionReverted(first.execResult.returnValue);
+      if (err.error === "revert") throw executionReverted(first.exec.returnValue);
       if (err.error === "out of gas")
         throw new RpcError(RpcCode.Server, `gas required exceeds allowance (${hi})`);
       throw new RpcError(RpcCode.Server, err.error);
@@ -298,14 +310,14 @@ export class Executor {
     const guess = (used * 64n) / 63n + 2300n;
     if (guess < hi) {
       const r = await attempt(guess);
-      if (!r.execResult.exceptionError) hi = guess;
+      if (!r.exec.exceptionError) hi = guess;
       else lo = guess;
     }
     while (lo + 1n < hi) {
       if ((hi - lo) * 1000n < hi * 15n) break; // within 1.5%, geth's estimateGasErrorRatio
       const mid = (lo + hi) / 2n;
       const r = await attempt(mid);
-      if (r.execResult.exceptionError) lo = mid;
+      if (r.exec.exceptionError) lo = mid;
       else hi = mid;
     }
     return hi;

@@ -99,6 +99,7 @@ interface Outcome {
   exception?: string;
   gasUsed?: bigint;
   gasRefund?: bigint;
+  totalGasSpent?: bigint;
   logs?: string;
 }
 
@@ -182,6 +183,7 @@ describe("eth_call on the EVM directly", () => {
         exception: e.exceptionError?.error,
         gasUsed: e.executionGasUsed,
         gasRefund: e.gasRefund ?? 0n,
+        totalGasSpent: r.totalGasSpent,
         logs: logsHex(e.logs),
       };
     });
@@ -195,6 +197,7 @@ describe("eth_call on the EVM directly", () => {
         exception: e.exceptionError?.error,
         gasUsed: e.executionGasUsed,
         gasRefund: e.gasRefund ?? 0n,
+        totalGasSpent: r.totalGasSpent,
         logs: logsHex(e.logs),
       };
     });
@@ -305,6 +308,19 @@ describe("eth_call on the EVM directly", () => {
         },
         overrides: { [observerAt]: { code: hexToBytes(OBSERVER), balance: BigInt(rand(5)) } },
       }),
+      // clearing 1-3 set slots: refunds of 4,800 each, so the cap at a fifth of the gas spent binds
+      () => {
+        const slots = 1 + rand(3);
+        let code = "";
+        for (let k = 0; k < slots; k++) code += `600060${k.toString(16).padStart(2, "0")}55`;
+        const stateDiff: Record<string, string> = {};
+        for (let k = 0; k < 3; k++)
+          stateDiff[`0x${k.toString(16).padStart(64, "0")}`] = `0x${"0".repeat(63)}1`;
+        return {
+          req: { from: pick(senders), to: observerAt, data: hexToBytes(randomBytes(rand(8))) },
+          overrides: { [observerAt]: { code: hexToBytes(`0x${code}00`), stateDiff } },
+        };
+      },
       // precompiles with random input, the one that throws, a custom one, the KZG one
       () => ({
         req: {
