@@ -121,6 +121,14 @@ export function q8_block_bytes(): i32 {
   return reinterpret<f32>((reinterpret<u32>(d) + 0x1000) & ~0x1fff);
 }
 
+// 1/d, or 0 where that is not finite: a block whose largest value is below about 3.7e-37 (1/d overflows)
+// quantises to zeros and adds nothing, as in llama.cpp, whose f16 scale is 0 there; 0·inf would make
+// its zero lanes NaN.
+@inline function inverseScale(d: f32): f32 {
+  const inv: f32 = 1 / d;
+  return d != 0 && isFinite<f32>(inv) ? inv : 0;
+}
+
 @inline function blockScale(xp: usize): f32 {
   let amax = f32x4.splat(0);
   for (let i = 0; i < 8; i++) amax = f32x4.max(amax, f32x4.abs(v128.load(xp + (<usize>i << 4))));
@@ -142,7 +150,7 @@ export function round_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
       const op = orow + (<usize>b << 7);
       const d = blockScale(xp);
       const dv = f32x4.splat(d);
-      const id = f32x4.splat(d != 0 ? 1 / d : 0);
+      const id = f32x4.splat(inverseScale(d));
       for (let i = 0; i < 8; i++) {
         const o = <usize>i << 4;
         v128.store(op + o, f32x4.mul(f32x4.nearest(f32x4.mul(v128.load(xp + o), id)), dv));
@@ -157,7 +165,8 @@ const ROUND_I: usize = memory.data<i32>([0x4b400000, 0x4b400000, 0x4b400000, 0x4
 // Lanes of v (|v| < 2^22) rounded to the nearest integer, ties to even, as i32: adding 1.5·2^23 leaves the
 // integer in the low mantissa bits. Two operations where f32x4.nearest and i32x4.trunc_sat_f32x4_s take
 // about ten on x86 (the saturating conversion is emulated); the same values. NaN lanes give garbage, but
-// their block's scale is NaN too (f32x4.max propagates it), so the dots stay NaN.
+// their block's scale is NaN too (f32x4.max propagates it), so the dots stay NaN; an infinite value
+// makes the scale infinite and the inverse 0, so the dots are inf·0 = NaN as in llama.cpp.
 @inline function roundI32(v: v128): v128 {
   return i32x4.sub(f32x4.add(v, v128.load(ROUND_F)), v128.load(ROUND_I));
 }
@@ -172,7 +181,7 @@ export function quant_q8_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m
     for (let b = 0; b < nb; b++) {
       const xp = xr + (<usize>b << 7);
       const d = blockScale(xp);
-      const id = f32x4.splat(d != 0 ? 1 / d : 0);
+      const id = f32x4.splat(inverseScale(d));
       const ob = orow + <usize>b * QA;
       let s = i32x4.splat(0);
       for (let i = 0; i < 2; i++) {

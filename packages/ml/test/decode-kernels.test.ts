@@ -123,6 +123,32 @@ for (const relaxedSimd of [false, true]) {
         }
       }
     });
+
+    test("an activation block of values below 3.7e-37 (its inverse scale overflows) adds nothing, in decode and prefill alike", () => {
+      const N = 4;
+      const K = 64;
+      for (const type of ["Q4_0", "Q8_0", "Q4_K"] as const) {
+        const k = type === "Q4_K" ? 256 : K;
+        const { W, decoded } = packedFrom(e, type, randomData(N * k, 31, 0.5), N, k);
+        for (const M of [1, 8]) {
+          const xs = randomData(M * k, 32 + M);
+          // per row: the first block is one tiny value among zeros (llama.cpp's f16 scale is 0 there)
+          for (let m = 0; m < M; m++) {
+            xs.fill(0, m * k, m * k + 32);
+            xs[m * k] = 1e-38;
+          }
+          const x = e.from(xs);
+          const out = e.alloc(M * N);
+          e.linear(x, W, out, M, N, k);
+          const want = ref.matmulABt(xs, decoded, M, N, k);
+          assert.ok(out.f32.every(Number.isFinite), `${type} M=${M}: finite`);
+          assert.ok(relErr(out.f32, want) < 0.03, `${type} M=${M}: ${relErr(out.f32, want)}`);
+          x.free();
+          out.free();
+        }
+        W.free();
+      }
+    });
   });
 }
 
