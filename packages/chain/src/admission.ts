@@ -4,6 +4,7 @@ import { createTxFromRLP, type TypedTransaction } from "@ethereumjs/tx";
 import { Account, type Address, bytesToHex } from "@ethereumjs/util";
 import { TxRejectedError } from "./errors.ts";
 import { feeCaps, minimumGas } from "./fees.ts";
+import { toHex } from "./hex.ts";
 import type { PoolTx, TxPool } from "./mempool.ts";
 import type { PendingLog } from "./pendingLog.ts";
 import type { SenderRecovery } from "./recovery.ts";
@@ -98,10 +99,10 @@ export class Admission {
       );
     }
     const hash = tx.hash();
-    const hashHex = bytesToHex(hash);
+    const hashHex = toHex(hash);
     const fault = this.faults.get(hashHex);
     if (fault !== undefined) throw faultRefusal(fault);
-    const senderHex = sender.toString().toLowerCase();
+    const senderHex = toHex(sender.bytes);
     const entry = { tx, raw, hash, hashHex, sender: senderHex, nonce: tx.nonce, maxFee, tip };
     ctx.pool.add(entry, account.nonce);
     if (persist) await ctx.pendingLog().append(raw);

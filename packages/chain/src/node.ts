@@ -37,6 +37,7 @@ import {
   packIntoBlocks,
   signGenesisTransactions,
 } from "./genesis.ts";
+import { toHex } from "./hex.ts";
 import { installJumpAnalysisCache } from "./jumpAnalysisCache.ts";
 import { LiveState } from "./liveState.ts";
 import { MemoTrie, type TrieReadMemo } from "./memoTrie.ts";
@@ -490,7 +491,7 @@ export class ChainNode extends EventEmitter {
   receipt(hash: Uint8Array): ReceiptJson | undefined {
     // A pooled transaction is not mined (mining removes what it includes in the same turn): skip the
     // store for the receipts clients poll for while they wait.
-    if (this.pool.size > 0 && this.pool.get(bytesToHex(hash))) return undefined;
+    if (this.pool.size > 0 && this.pool.get(toHex(hash))) return undefined;
     const stored = this.store.receipt(hash);
     const block = stored && this.blocks.byNumber(BigInt(stored.blockNumber));
     return stored && block ? formatReceipt(stored, block) : undefined;
