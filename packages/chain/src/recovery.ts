@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { TypedTransaction } from "@ethereumjs/tx";
 import { bigIntToBytes, setLengthLeft } from "@ethereumjs/util";
+import { typedSigningHash } from "./signingHash.ts";
 
 const SECP256K1_N_HALF = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
@@ -142,7 +143,8 @@ function recoverNatively(recover: NativeRecover, tx: TypedTransaction): void {
   const recid = recoveryId(tx);
   if (recid === undefined) return;
   try {
-    const pub = recover(signatureBytes(tx), recid, tx.getMessageToVerifySignature(), false);
+    const message = typedSigningHash(tx) ?? tx.getMessageToVerifySignature();
+    const pub = recover(signatureBytes(tx), recid, message, false);
     tx.cache.senderPubKey = pub.slice(1);
   } catch {
     // left for the inline path, which reports the bad signature
