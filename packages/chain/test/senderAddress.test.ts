@@ -18,7 +18,10 @@ describe("sender address", () => {
       const pub = hexToBytes(account.publicKey).subarray(1);
       assert.equal(senderAddress(pub).toString(), account.address.toLowerCase());
     }
-    assert.throws(() => senderAddress(new Uint8Array(65)), /invalid sender: a public key of 65 bytes, not 64/);
+    assert.throws(
+      () => senderAddress(new Uint8Array(65)),
+      /invalid sender: a public key of 65 bytes, not 64/,
+    );
   });
 
   test("admission names the signer of every transaction type (seeded keys, viem-signed)", async () => {
