@@ -4,9 +4,11 @@ import { type Block, createBlock } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import type { EVMMockBlockchainInterface } from "@ethereumjs/evm";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
+import { RLP } from "@ethereumjs/rlp";
 import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
 import type { TypedTransaction } from "@ethereumjs/tx";
 import {
+  bytesToBigInt,
   bytesToHex,
   createAddressFromString,
   equalsBytes,
@@ -190,8 +192,26 @@ export class ChainNode extends EventEmitter {
         `datadir ${opts.datadir} holds chain ${storedChain}, not ${chainId}; use another --datadir`,
       );
     }
+    // A chain keeps the gas limit it was created with (EIP-1559 lets it move only 1/1024 a block): an
+    // existing data dir gives it, and another one is refused.
+    const chainGas = genesisGasLimit(store);
+    if (
+      chainGas !== undefined &&
+      opts.blockGasLimit !== undefined &&
+      BigInt(opts.blockGasLimit) !== chainGas
+    ) {
+      store.close();
+      throw new Error(
+        `datadir ${opts.datadir} holds a chain whose blocks have a gas limit of ${chainGas}, not ${opts.blockGasLimit}; a chain keeps the limit it was created with (give --gas-limit to a fresh --datadir)`,
+      );
+    }
     const registry = new PrecompileRegistry([merkleMultiproofPrecompile, ...(opts.precompiles ?? [])]);
-    const node = new ChainNode(opts, store, common, registry);
+    const node = new ChainNode(
+      { ...opts, blockGasLimit: opts.blockGasLimit ?? chainGas },
+      store,
+      common,
+      registry,
+    );
     await node.live.open();
     const { log, entries } = await PendingLog.open(join(opts.datadir, "pending.log"));
     node.pendingLog = log;
@@ -634,4 +654,13 @@ function receiptsOf(built: BuiltBlock) {
     prevCumulative = cumulative;
   });
   return { receipts, logs, rpcLogs };
+}
+
+/** The gas limit of the stored genesis block (every block's: it never moves), or undefined on a fresh data dir. */
+function genesisGasLimit(store: ChainStore): bigint | undefined {
+  const rlp = store.blockRlp(0);
+  if (rlp === undefined) return undefined;
+  // a block is [header, transactions, ...]; the header's tenth field is its gas limit
+  const [header] = RLP.decode(rlp) as Uint8Array[][];
+  return bytesToBigInt(header[9]);
 }

@@ -76,7 +76,7 @@ async function runBin(args: string[]) {
   return { child, line, stderr: () => stderr };
 }
 
-test("bin.ts: a bad --gas-limit is one error line and exit code 2; a good one sets every block's limit", async () => {
+test("bin.ts: a bad --gas-limit is one error line and exit code 2; a good one sets every block's limit, and the data dir keeps it", async () => {
   const tmp = tempDir("ol-args-");
   try {
     const bad = await runBin(["--datadir", tmp.dir, "--gas-limit", "lots"]);
@@ -105,6 +105,28 @@ test("bin.ts: a bad --gas-limit is one error line and exit code 2; a good one se
       good.child.kill("SIGTERM");
       await new Promise((r) => good.child.once("exit", r));
     }
+
+    // The data dir keeps the chain's limit: a restart without the option keeps it, another is refused.
+    const again = await runBin(["--datadir", tmp.dir, "--port", "0", "--automine"]);
+    try {
+      assert.ok(again.line, again.stderr());
+      const url = JSON.parse(again.line).url as string;
+      await rpc(url, "evm_mine", []);
+      const { result } = await rpc(url, "eth_getBlockByNumber", ["latest", false]);
+      assert.notEqual((result as { number: string }).number, "0x0");
+      assert.equal(BigInt((result as { gasLimit: string }).gasLimit), 1_000_000_000n);
+    } finally {
+      again.child.kill("SIGTERM");
+      await new Promise((r) => again.child.once("exit", r));
+    }
+    const other = await runBin(["--datadir", tmp.dir, "--port", "0", "--gas-limit", "30000000"]);
+    const otherCode = other.child.exitCode ?? (await new Promise((r) => other.child.once("exit", r)));
+    assert.equal(otherCode, 1);
+    assert.equal(other.line, undefined);
+    assert.match(
+      other.stderr(),
+      /^error: datadir .* holds a chain whose blocks have a gas limit of 1000000000, not 30000000; a chain keeps the limit it was created with/,
+    );
   } finally {
     tmp.remove();
   }
