@@ -35,7 +35,7 @@ class AccountEntry {
  * Equal to what decoding the account's RLP gives (codeSize and version are not part of it): the
  * callers of getAccount mutate what they get, so the cache hands out and keeps copies.
  */
-function copyAccount(a: Account): Account {
+export function copyAccount(a: Account): Account {
   return new Account(a.nonce, a.balance, a.storageRoot, a.codeHash);
 }
 
@@ -150,7 +150,7 @@ export class DecodedAccountsStateManager extends MerkleStateManager {
     return account && copyAccount(account);
   }
 
-  /** putAccount of an existing account, without a promise (the cache write is synchronous). */
+  /** putAccount (of an existing or a new account), without a promise (the cache write is synchronous). */
   putAccountNow(address: Address, account: Account): void {
     this.accounts.put(address, account);
   }

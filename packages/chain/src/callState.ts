@@ -2,7 +2,7 @@ import type { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { RLP } from "@ethereumjs/rlp";
 import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, type Address, equalsBytes } from "@ethereumjs/util";
-import { DecodedAccountCache } from "./accountCache.ts";
+import { copyAccount, DecodedAccountCache } from "./accountCache.ts";
 
 const RLP_EMPTY = Uint8Array.of(0x80);
 /** Remembered reads per kind, cleared whole when full. */
@@ -210,10 +210,6 @@ export function hexKey(bytes: Uint8Array): string {
 }
 
 /** Equal to decoding the account's RLP (codeSize and version are not part of it). */
-function copyAccount(a: Account): Account {
-  return new Account(a.nonce, a.balance, a.storageRoot, a.codeHash);
-}
-
 /** A stored slot (RLP of the value, or none) as getStorage returns it; a copy, the memo keeps its own. */
 function decodeSlot(value: Uint8Array | null): Uint8Array {
   if (value === null) return new Uint8Array();

@@ -13,6 +13,7 @@ import {
   setLengthLeft,
   ValueEncoding,
 } from "@ethereumjs/util";
+import { mulberry32 } from "@openledger/common/prng";
 import { getContractAddress, type Hex, keccak256 } from "viem";
 import { DecodedAccountCache, DecodedAccountsStateManager } from "../src/accountCache.ts";
 import { createChainCommon, createSharedCommon } from "../src/chainConfig.ts";
@@ -24,18 +25,6 @@ import { putSorted } from "../src/trieBatch.ts";
 import { encodeNode, type RawNode } from "../src/trieNibbles.ts";
 import { readTrie, TrieNodeCorruptError, TrieNodeMissingError } from "../src/trieRead.ts";
 import { tempDir } from "./helpers.ts";
-
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("TxPool.nextNonce", () => {
   test("follows additions, a removal inside the run, and a state nonce that moves back (evm_revert)", () => {
@@ -75,7 +64,7 @@ describe("TxPool.nextNonce", () => {
 
 describe("DecodedAccountCache", () => {
   test("answers, flushes and rolls back as @ethereumjs's AccountCache over a seeded sequence of operations", () => {
-    const random = seeded(20261130);
+    const random = mulberry32(20261130);
     const ours = new DecodedAccountCache();
     const theirs = new AccountCache({ size: 100_000, type: CacheType.ORDERED_MAP });
     const addresses = Array.from({ length: 12 }, (_, i) =>
@@ -127,7 +116,7 @@ describe("DecodedAccountCache", () => {
 
 describe("DecodedAccountsStateManager", () => {
   test("gives @ethereumjs's state roots over seeded account and storage writes, deletions, checkpoints and reverts", async () => {
-    const random = seeded(20261201);
+    const random = mulberry32(20261201);
     const int = (n: number) => Math.floor(random() * n);
     const common = createSharedCommon(createChainCommon(1337n));
     const ours = new DecodedAccountsStateManager({
@@ -242,7 +231,7 @@ const EMPTY_ROOT = "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e3
 describe("putSorted", () => {
   /** Rounds of `sizes` keys into two tries, one put per key and putSorted; roots and reads must agree. */
   const check = async (seed: number, sizes: number[]) => {
-    const random = seeded(seed);
+    const random = mulberry32(seed);
     const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
     const one = new MerklePatriciaTrie({ useKeyHashing: true });
     const batched = new MerklePatriciaTrie({ useKeyHashing: true });
@@ -280,7 +269,7 @@ describe("putSorted", () => {
   test("splits an extension that new keys both leave and follow", async () => {
     // Keys chosen by their hashed prefix: a, b and d share "xyz" (the root is an extension of at least
     // "xyz"), c shares only "x" and splits it after one nibble, and d goes below the split.
-    const random = seeded(5);
+    const random = mulberry32(5);
     const byPrefix = new Map<string, Uint8Array[]>();
     for (let i = 0; i < 20_000; i++) {
       const key = Uint8Array.from({ length: 20 }, () => Math.floor(random() * 256));
@@ -315,7 +304,7 @@ describe("putSorted", () => {
 
 describe("encodeNode", () => {
   test("gives RLP.encode's bytes for strings and lists at every length boundary, nested", () => {
-    const random = seeded(3);
+    const random = mulberry32(3);
     const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
     const lengths = [0, 1, 2, 31, 32, 54, 55, 56, 57, 255, 256, 300, 65_535, 65_536];
     const strings = [Uint8Array.of(0), Uint8Array.of(0x7f), Uint8Array.of(0x80), ...lengths.map(bytes)];
@@ -338,7 +327,7 @@ describe("encodeNode", () => {
 
 describe("readTrie", () => {
   test("reads what the library's trie reads, present and absent keys, across puts and deletions", async () => {
-    const random = seeded(77);
+    const random = mulberry32(77);
     const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256));
     const db = new TrieNodeDB(() => undefined);
     const trie = new MerklePatriciaTrie({ useKeyHashing: true, db, valueEncoding: ValueEncoding.Bytes });

@@ -10,6 +10,7 @@ import {
   MapDB,
   ValueEncoding,
 } from "@ethereumjs/util";
+import { SeededRandom } from "@openledger/common/prng";
 import { CallReads, CallStateManager } from "../src/callState.ts";
 import { createChainCommon } from "../src/chainConfig.ts";
 
@@ -22,15 +23,10 @@ const addresses = [
 ].map((a) => createAddressFromString(a));
 const slots = [1, 2, 3, 0xff].map((n) => Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? n : 0)));
 
-/** A small deterministic PRNG (mulberry32): the operation sequences are the same on every run. */
+/** A small deterministic PRNG (mulberry32): the operation sequences are the same on every run. (an integer in [0, n) a draw) */
 function prng(seed: number): (n: number) => number {
-  let a = seed;
-  return (n) => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const random = new SeededRandom(seed);
+  return (n) => random.int(n);
 }
 
 const trieOpts = { useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common };

@@ -10,6 +10,7 @@ import type { Block } from "@ethereumjs/block";
 import { createTx } from "@ethereumjs/tx";
 import { bytesToHex, hexToBytes } from "@ethereumjs/util";
 import { devAccounts } from "@openledger/common";
+import { SeededRandom } from "@openledger/common/prng";
 import { type Abi, encodeDeployData, encodeFunctionData, getContractAddress, type Hex } from "viem";
 import { createChainCommon } from "../src/chainConfig.ts";
 import { type CallRequest, Executor, type StateOverrides } from "../src/execution.ts";
@@ -33,15 +34,10 @@ const thrower: PrecompileDefinition = {
   },
 };
 
-/** mulberry32: the same calls on every run. */
+/** mulberry32: the same calls on every run. (an integer in [0, n) a draw) */
 function prng(seed: number): (n: number) => number {
-  let a = seed;
-  return (n) => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const random = new SeededRandom(seed);
+  return (n) => random.int(n);
 }
 
 /**

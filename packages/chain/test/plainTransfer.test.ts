@@ -12,6 +12,7 @@ import {
   MAX_INTEGER,
 } from "@ethereumjs/util";
 import { encodeReceipt, type RunTxResult, runTx } from "@ethereumjs/vm";
+import { mulberry32 } from "@openledger/common/prng";
 import type { Hex } from "viem";
 import { createChainCommon, createSharedCommon } from "../src/chainConfig.ts";
 import { fastCrypto } from "../src/crypto.ts";
@@ -24,18 +25,6 @@ import {
   PrecompileRegistry,
 } from "../src/precompiles.ts";
 import { TrieNodeDB } from "../src/store.ts";
-
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GWEI = 1_000_000_000n;
 const common = createSharedCommon(createChainCommon(1337n, fastCrypto()));
@@ -91,7 +80,7 @@ async function attempt(run: () => Promise<RunTxResult>): Promise<Outcome> {
 
 test("plain transfers outside the EVM give runTx's state roots, receipts and fees over seeded blocks", async () => {
   assert.ok(plainTransfersApply(common), "the chain's rules allow the fast path");
-  const random = seeded(20261130);
+  const random = mulberry32(20261130);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
   const devs = deriveDevAccounts(6);
   const fast = await openState(devs);
