@@ -12,6 +12,8 @@ export interface L2NodeOptions {
   blockTime: number;
   automine: boolean;
   chainId: bigint;
+  /** Gas limit of every block of a new chain (an existing data dir keeps its own). */
+  gasLimit?: bigint;
   /** Folder for deployments/<chainId>.json. */
   deployments: string;
   /** Deploy the protocol in block 1 when the data dir is new. */
@@ -26,10 +28,23 @@ export interface L2NodeOptions {
  * and its deployments file. The file is written before the RPC port is bound, so a port that is taken
  * never leaves a chain without its deployments file.
  */
+/** The least block gas limit a fresh chain with the protocol predeployed accepts (the chain's default). */
+const PREDEPLOY_GAS_LIMIT = 30_000_000n;
+
 export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> {
   const { startNode } = await import("@openledger/chain");
   const { spanV1Precompile, spanV2Precompile } = await import("@openledger/attribution");
   const fresh = !existsSync(join(options.datadir, "chain.sqlite"));
+  if (
+    fresh &&
+    options.predeploy &&
+    options.gasLimit !== undefined &&
+    options.gasLimit < PREDEPLOY_GAS_LIMIT
+  ) {
+    throw new Error(
+      `--gas-limit ${options.gasLimit} is below ${PREDEPLOY_GAS_LIMIT}, which the protocol's deploy transactions in block 1 need; give a larger limit, or --no-predeploy`,
+    );
+  }
   const plan = fresh && options.predeploy ? await genesisPlan() : undefined;
   return startNode({
     datadir: options.datadir,
@@ -38,6 +53,7 @@ export async function startL2Node(options: L2NodeOptions): Promise<RunningNode> 
     blockTime: options.blockTime,
     automine: options.automine,
     chainId: options.chainId,
+    blockGasLimit: options.gasLimit,
     precompiles: [spanV1Precompile, spanV2Precompile],
     rebuildState: options.rebuildState,
     genesisTransactions: plan?.transactions.map((t) => ({

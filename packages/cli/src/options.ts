@@ -67,6 +67,16 @@ export function parseBlockTime(value: string): number {
   return n;
 }
 
+/** commander parser for a block gas limit: a whole decimal number from 21,000 (one transfer) to 2^63-1. */
+export function parseGasLimit(value: string): bigint {
+  if (!/^\d{1,19}$/.test(value)) throw new InvalidArgumentError("expected a whole number of gas");
+  const n = BigInt(value);
+  if (n < 21_000n || n > 2n ** 63n - 1n) {
+    throw new InvalidArgumentError("expected a gas limit from 21000 to 9223372036854775807");
+  }
+  return n;
+}
+
 /** commander parser for an amount in wei: a whole decimal number below 2^256. */
 export function parseWei(value: string): bigint {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a whole number of wei");

@@ -83,6 +83,18 @@ describe("CLI input errors", () => {
     }
   });
 
+  test("node --gas-limit: a malformed value, and one too small for the protocol's deploys, before anything starts", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "openledger-cli-"));
+    const node = (limit: string) =>
+      runCli(["node", "--datadir", join(cwd, "chain"), "--port", "18546", "--gas-limit", limit], { cwd });
+    assertOneLineError(await node("2e9"), /--gas-limit.*expected a whole number of gas/);
+    assertOneLineError(await node("20999"), /--gas-limit.*from 21000 to 9223372036854775807/);
+    assertOneLineError(
+      await node("100000"),
+      /--gas-limit 100000 is below 30000000, which the protocol's deploy transactions in block 1 need/,
+    );
+  });
+
   test("a taken port names the flag that chose it", async () => {
     const taken = await takenPort();
     const cwd = mkdtempSync(join(tmpdir(), "openledger-cli-"));

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { commandContext } from "../context.ts";
-import { parseBlockTime, parsePort } from "../options.ts";
+import { parseBlockTime, parseGasLimit, parsePort } from "../options.ts";
 
 interface NodeCommandOptions {
   datadir: string;
@@ -10,6 +10,7 @@ interface NodeCommandOptions {
   blockTime: number;
   automine: boolean;
   chainId: number;
+  gasLimit?: bigint;
   deployments: string;
   predeploy: boolean;
   rebuildState: boolean;
@@ -34,6 +35,11 @@ export function registerNodeCommand(program: Command): void {
     .option("--block-time <seconds>", "seconds between blocks (0: only evm_mine)", parseBlockTime, 1)
     .option("--automine", "mine a block for every transaction as it arrives", false)
     .option("--chain-id <n>", "chain id (a data dir keeps the id it was created with)", parseChainId, 1337)
+    .option(
+      "--gas-limit <gas>",
+      "gas limit of every block, for a new chain (default 30000000; a data dir keeps the limit it was created with)",
+      parseGasLimit,
+    )
     .option("--deployments <dir>", "folder for deployments/<chainId>.json", "deployments")
     .option("--no-predeploy", "start a fresh chain without the protocol contracts")
     .option(
