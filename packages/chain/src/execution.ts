@@ -347,13 +347,14 @@ export class Executor {
     const { vm } = await this.vmAt(block);
     tracer.attach(vm);
     try {
-      const result = await this.runOn(vm, req, block);
+      // run as eth_call runs it (so a contract's address may be the sender, as in geth and anvil)
+      const { exec, totalGasSpent } = await this.executeOn(vm, req, block);
       const tx = this.callTx(
         req,
         req.gas ?? this.callGasCap,
         createAddressFromString(req.from ?? ZERO_ADDRESS),
       );
-      return tracer.result(result, tx, req.from ?? ZERO_ADDRESS);
+      return tracer.result({ execResult: exec, totalGasSpent }, tx, req.from ?? ZERO_ADDRESS);
     } finally {
       tracer.detach(vm);
     }
@@ -421,8 +422,11 @@ function gethWording(message: string): string {
 export interface Tracer {
   attach(vm: VM): void;
   detach(vm: VM): void;
-  result(result: RunTxResult, tx: TypedTransaction, from: string): unknown;
+  result(result: TracedResult, tx: TypedTransaction, from: string): unknown;
 }
+
+/** What a tracer reads of a run: the EVM's result and the gas a transaction would be charged. */
+export type TracedResult = Pick<RunTxResult, "execResult" | "totalGasSpent">;
 
 interface CallFrame {
   type: string;
@@ -530,7 +534,7 @@ export class CallTracer implements Tracer {
     vm.evm.events?.off("step", this.onStep);
   }
 
-  result(result: RunTxResult, tx: TypedTransaction, from: string): unknown {
+  result(result: TracedResult, tx: TypedTransaction, from: string): unknown {
     const root = this.root ?? {
       type: tx.to ? "CALL" : "CREATE",
       from,
@@ -582,7 +586,7 @@ export class StructLogTracer implements Tracer {
     vm.evm.events?.off("step", this.onStep);
   }
 
-  result(result: RunTxResult): unknown {
+  result(result: TracedResult): unknown {
     return {
       gas: Number(result.totalGasSpent),
       failed: result.execResult.exceptionError !== undefined,

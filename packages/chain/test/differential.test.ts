@@ -362,6 +362,17 @@ describe("differential: the node and anvil run the same transactions alike", () 
     const [ga, gb] = [BigInt(ea.result as string), BigInt(eb.result as string)];
     assert.ok(ga * 100n >= gb * 98n && ga * 100n <= gb * 102n, `estimates ${ga} and ${gb}`);
 
+    // debug_traceCall (callTracer) of the same calls, from the pair's address and from an account; with
+    // a gas limit, since a call without one gets 2^24 here (EIP-7825's cap) and the block's limit on anvil
+    for (const [label, call] of [
+      ["from the pair", { ...fromPair, gas: "0x100000" }],
+      ["from alice", { ...fromPair, from: alice.address, gas: "0x100000" }],
+    ] as const) {
+      const [ta, tb] = await both("debug_traceCall", [call, "latest", { tracer: "callTracer" }]);
+      assert.equal(ta.error, undefined, JSON.stringify(ta.error));
+      assert.deepEqual(shorten(ta.result), shorten(tb.result), `debug_traceCall ${label}`);
+    }
+
     const addresses = [
       ...accounts.map((a) => a.address),
       weth,
