@@ -3,6 +3,7 @@ import { RLP } from "@ethereumjs/rlp";
 import { Caches, MerkleStateManager } from "@ethereumjs/statemanager";
 import { Account, type Address, equalsBytes } from "@ethereumjs/util";
 import { copyAccount, DecodedAccountCache } from "./accountCache.ts";
+import { hexKey } from "./hex.ts";
 
 const RLP_EMPTY = Uint8Array.of(0x80);
 /** Remembered reads per kind, cleared whole when full. */
@@ -199,14 +200,6 @@ export class CallStateManager extends MerkleStateManager {
     this.tries.clear();
     this.openByHash = false;
   }
-}
-
-/**
- * Lowercase hex without 0x, as @ethereumjs's bytesToUnprefixedHex, by Node's native encoder: one
- * string, where that one concatenates a string per byte (several per call on every read).
- */
-export function hexKey(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex");
 }
 
 /** Equal to decoding the account's RLP (codeSize and version are not part of it). */

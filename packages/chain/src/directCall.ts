@@ -3,8 +3,8 @@ import type { Common } from "@ethereumjs/common";
 import type { EVMResult } from "@ethereumjs/evm";
 import { Account, createAddressFromString } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
-import { hexKey } from "./callState.ts";
 import type { CallRequest } from "./execution.ts";
+import { hexKey } from "./hex.ts";
 
 /**
  * EIPs that change runTx's intrinsic gas, warm set or top-level accounting in ways this path does not

@@ -12,10 +12,11 @@ import {
 } from "@ethereumjs/util";
 import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import { SerialQueue } from "@openledger/common";
-import { CallReads, CallStateManager, hexKey } from "./callState.ts";
+import { CallReads, CallStateManager } from "./callState.ts";
 import { type DirectCallResult, runDirectCall } from "./directCall.ts";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
+import { hexKey } from "./hex.ts";
 import { TrieReadMemo } from "./memoTrie.ts";
 import type { ChainNode } from "./node.ts";
 import { executionReverted } from "./revert.ts";

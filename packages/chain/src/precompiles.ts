@@ -8,6 +8,7 @@ import {
 import { MerkleError, processMultiProof } from "@openledger/merkle";
 import { encodeErrorResult, parseAbi, toBytes, toFunctionSelector } from "viem";
 import { PrecompileError } from "./errors.ts";
+import { toHex } from "./hex.ts";
 
 // The definition's shape and the addresses live in @openledger/common (shared with attribution and
 // generated into the Solidity golden test).
@@ -131,14 +132,10 @@ export const merkleMultiproofPrecompile: PrecompileDefinition = {
       throw err;
     }
     const out = new Uint8Array(32);
-    out[31] = computed === toHex32(root) ? 1 : 0;
+    out[31] = computed === toHex(root) ? 1 : 0;
     return out;
   },
 };
-
-function toHex32(b: Uint8Array): string {
-  return `0x${Buffer.from(b).toString("hex")}`;
-}
 
 function wordAsNumber(input: Uint8Array, offset: number, what: string): number {
   if (offset + 32 > input.length) throw new PrecompileError(`merkle multiproof: ${what} runs past the input`);
