@@ -19,12 +19,16 @@ const Q6_K: i32 = 14;
 const BF16: i32 = 30;
 // Not ggml types: matrices repacked at load so that four rows' blocks lie side by side and the decode
 // kernels read four rows as one sequential stream. Q4_0X4 groups the four scales, then the four rows'
-// nibbles (repack_q4_0x4); Q8_0 (108) interleaves whole blocks (repack_rows4). Not the K-quants: their
-// decode is bound by arithmetic, not by the memory stream, and four rows a pass measured slower.
+// nibbles (repack_q4_0x4); Q8_0 (108) interleaves whole blocks (repack_rows4); Q4_K and Q5_K (112, 113)
+// their super-blocks with the scale bytes and nibbles regrouped (repack_q45k_x4).
 const Q4_0X4: i32 = 102;
 // Q6_K with each super-block's 6-bit values permuted at load (repack_q6k_p, same bytes; relaxed build
 // only), decoded against activations permuted to match (quant_q8k_rows_q6p).
 const Q6K_P: i32 = 214;
+// Q4_K / Q5_K with four rows' super-blocks interleaved (repack_q45k_x4, same bytes; relaxed build only),
+// decoded four rows a pass (dotQ45Kx4).
+const Q4K_X4: i32 = 112;
+const Q5K_X4: i32 = 113;
 const ROWS4: i32 = 100;
 // Flag on mmd_q's type: the matrix passed decode_scan (see there).
 const CLEAN: i32 = 0x1000;
@@ -400,7 +404,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   const clean = (type & CLEAN) != 0;
   type &= ~CLEAN;
   // the K-quants meet Q8_K activation rows (one scale per 256 values), the others Q8_0-like rows
-  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q6K_P;
+  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q6K_P || type == Q4K_X4 || type == Q5K_X4;
   const stride = kq ? <usize>(K >> 8) * QK : <usize>nb * (QA + 8);
   if (type == ROWS4 + Q8_0) {
     // whole blocks of four rows interleaved: four rows a pass (n0 and n1 are multiples of 4)
@@ -409,6 +413,19 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
       for (let m = m0; m < m1; m++) {
         const ar = aq + <usize>m * stride;
         const v = clean ? dotQ8_0x4(g, ar, nb, true) : dotQ8_0x4(g, ar, nb, false);
+        const cp = c + ((<usize>m * ldc + n) << 2);
+        v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
+      }
+    }
+    return;
+  }
+  if (type == Q4K_X4 || type == Q5K_X4) {
+    // four rows a pass (n0 and n1 are multiples of 4)
+    for (let n = n0; n < n1; n += 4) {
+      const g = w + <usize>n * rowBytes;
+      for (let m = m0; m < m1; m++) {
+        const ar = aq + <usize>m * stride;
+        const v = type == Q5K_X4 ? dotQ45Kx4(g, ar, nb >> 3, true) : dotQ45Kx4(g, ar, nb >> 3, false);
         const cp = c + ((<usize>m * ldc + n) << 2);
         v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
       }
@@ -722,16 +739,6 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
   return hsum(acc) + corr;
 }
 
-// 6-bit scale and min of sub-block j of a Q4_K/Q5_K super-block (12 packed bytes at p).
-@inline function kScale(p: usize, j: i32): i32 {
-  if (j < 4) return load<u8>(p + j) & 63;
-  return (load<u8>(p + j + 4) & 0xf) | ((load<u8>(p + j - 4) >> 6) << 4);
-}
-@inline function kMin(p: usize, j: i32): i32 {
-  if (j < 4) return load<u8>(p + j + 4) & 63;
-  return (load<u8>(p + j + 4) >> 4) | ((load<u8>(p + j) >> 6) << 4);
-}
-
 // Σ over 32 values of Q8_K activation block ab at value offset off, against weights l0 (values 0..15) and
 // l1 (16..31) in 0..63, times the sub-block scale (0..63, in every i16 lane of s), as i32x4 lanes. The
 // relaxed build's byte dot leaves pair sums within i16 (4·127·31 at most here), which
@@ -1038,6 +1045,179 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   return hsum(acc);
 }
 
+// ---- Q4_K / Q5_K, four rows interleaved for decode (Q4K_X4, Q5K_X4) ----
+// One super-block index of four rows (576 bytes Q4_K, 704 Q5_K: the four stored super-blocks' bytes moved):
+//   0: the four rows' d (f16), 8: their dmin;
+//   16, 32, 48: bytes 0-3, 4-7 and 8-11 of the rows' 12 packed 6-bit scale and min bytes, byte i of row r at
+//     position kx4Pos(r, i), so that one vector unpack serves four rows and leaves the scales (and mins) of
+//     sub-blocks 2c and 2c+1 as an i16 pair per row (c = 0..3: low/high half of the low/high vector);
+//   Q5_K: 64: the rows' 32 bytes of fifth bits, row r at 64 + 32r;
+//   then (at 64, Q5_K 192) for each pair c of sub-blocks the four rows' 32 bytes of nibbles qs[32c..32c+31],
+//     row r at + 128c + 32r, so a pass reads one sequential stream.
+// Each activation vector is loaded once for four rows, and the rows' byte-dot lanes are added across rows
+// before the one multiply-add by their scales. The integer super-block sums are the stored kernel's.
+
+@inline function kx4Pos(r: i32, i: i32): usize {
+  return <usize>(((i >> 1) << 3) + (r << 1) + (i & 1));
+}
+
+const K6: usize = memory.data<u8>([63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63], 16);
+
+// Lanes (2r, 2r+1) = the sums of lanes of p_r (i16, each at most a quarter of 32767): four rows' byte-dot
+// lanes added across rows without widening, as hsum4i16 before its last step.
+@inline function rows4i16(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const t01 = i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3));
+  const t23 = i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3));
+  return i16x8.add(v128.shuffle<i32>(t01, t23, 0, 2, 4, 6), v128.shuffle<i32>(t01, t23, 1, 3, 5, 7));
+}
+
+// Byte dots of one row's 32 values against activations x0, x1 (i16 lanes of four products each).
+@inline function kx4Pairs(x0: v128, x1: v128, w0: v128, w1: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, w0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, w1));
+  }
+  unreachable(); // the plain build keeps Q4_K/Q5_K as stored (Engine.repackForDecode)
+  return w0;
+}
+
+// Row r's half of sub-block pair c (pair at qc): its low nibbles (sub-block 2c) or high (2c+1), Q5_K with
+// their fifth bits, as byte dots against the activations x0, x1.
+@inline function kx4Half(wb: usize, qc: usize, r: i32, c: i32, x0: v128, x1: v128, high: bool, five: bool): v128 {
+  const q0 = v128.load(qc + (<usize>r << 5)), q1 = v128.load(qc + (<usize>r << 5), 16);
+  let v0: v128, v1: v128;
+  if (high) {
+    v0 = nibHi(q0);
+    v1 = nibHi(q1);
+  } else {
+    v0 = v128.and(q0, v128.load(NIB));
+    v1 = v128.and(q1, v128.load(NIB));
+  }
+  if (five) {
+    const x = wb + 64 + (<usize>r << 5);
+    const k = high ? 2 * c + 1 : 2 * c;
+    v0 = v128.or(v0, qhBit(v128.load(x), k));
+    v1 = v128.or(v1, qhBit(v128.load(x, 16), k));
+  }
+  return kx4Pairs(x0, x1, v0, v1);
+}
+
+// Sub-block 2c (or 2c+1: high) of four rows times its scales, s: each row's scale in both lanes of its
+// i16 pair. i32 lane r = row r. Q4_K adds the four rows' lanes in i16 (at most 16·127·15); Q5_K's reach
+// 4·127·31 a row, so only pairs of rows are added in i16 and the rest after the multiply-add.
+@inline function kx4Sub(wb: usize, qc: usize, c: i32, x0: v128, x1: v128, s: v128, high: bool, five: bool): v128 {
+  const p0 = kx4Half(wb, qc, 0, c, x0, x1, high, five);
+  const p1 = kx4Half(wb, qc, 1, c, x0, x1, high, five);
+  const p2 = kx4Half(wb, qc, 2, c, x0, x1, high, five);
+  const p3 = kx4Half(wb, qc, 3, c, x0, x1, high, five);
+  if (!five) return i32x4.dot_i16x8_s(rows4i16(p0, p1, p2, p3), s);
+  const t01 = i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3));
+  const t23 = i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3));
+  const a = i32x4.dot_i16x8_s(t01, v128.shuffle<i32>(s, s, 0, 0, 1, 1));
+  const b = i32x4.dot_i16x8_s(t23, v128.shuffle<i32>(s, s, 2, 2, 3, 3));
+  return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7));
+}
+
+// Pair c of sub-blocks of four rows: Σ scale·(q·a) per row as i32 lanes. e: the pair's scales, an i16
+// pair per row.
+@inline function kx4Pair(wb: usize, qs: usize, ab: usize, c: i32, e: v128, five: bool): v128 {
+  const ap = ab + KI8 + (<usize>c << 6);
+  const qc = qs + (<usize>c << 7);
+  const sj = v128.shuffle<i16>(e, e, 0, 0, 2, 2, 4, 4, 6, 6);
+  const sk = v128.shuffle<i16>(e, e, 1, 1, 3, 3, 5, 5, 7, 7);
+  const lo = kx4Sub(wb, qc, c, v128.load(ap), v128.load(ap, 16), sj, false, five);
+  return i32x4.add(lo, kx4Sub(wb, qc, c, v128.load(ap, 32), v128.load(ap, 48), sk, true, five));
+}
+
+// Four interleaved Q4_K/Q5_K rows (Q4K_X4/Q5K_X4) against one Q8_K activation row: lane r is row r's sum.
+@inline function dotQ45Kx4(w: usize, a: usize, nsb: i32, five: bool): v128 {
+  const size: usize = five ? 704 : 576;
+  const qsAt: usize = five ? 192 : 64;
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) {
+    const wb = w + <usize>b * size, ab = a + <usize>b * QK;
+    const u0 = v128.load(wb, 16), u1 = v128.load(wb, 32), u2 = v128.load(wb, 48);
+    const k6 = v128.load(K6), hi2 = v128.load(HI2);
+    const sLo = v128.and(u0, k6);
+    const sHi = v128.or(v128.and(u2, v128.load(NIB)), v128.and(i16x8.shr_u(u0, 2), hi2));
+    const mLo = v128.and(u1, k6);
+    const mHi = v128.or(nibHi(u2), v128.and(i16x8.shr_u(u1, 2), hi2));
+    // Σ_j min_j·(Σa)_j per row: the mins of sub-blocks 2c, 2c+1 against the activation sums of both
+    const msum = i32x4.add(
+      i32x4.add(
+        i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(mLo), v128.load32_splat(ab + KS32)),
+        i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(mLo), v128.load32_splat(ab + KS32 + 4)),
+      ),
+      i32x4.add(
+        i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(mHi), v128.load32_splat(ab + KS32 + 8)),
+        i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(mHi), v128.load32_splat(ab + KS32 + 12)),
+      ),
+    );
+    const qs = wb + qsAt;
+    const isum = i32x4.add(
+      i32x4.add(
+        kx4Pair(wb, qs, ab, 0, i16x8.extend_low_i8x16_u(sLo), five),
+        kx4Pair(wb, qs, ab, 1, i16x8.extend_high_i8x16_u(sLo), five),
+      ),
+      i32x4.add(
+        kx4Pair(wb, qs, ab, 2, i16x8.extend_low_i8x16_u(sHi), five),
+        kx4Pair(wb, qs, ab, 3, i16x8.extend_high_i8x16_u(sHi), five),
+      ),
+    );
+    const hdr = v128.load(wb);
+    const da = v128.load32_splat(ab);
+    const d = f32x4.mul(h2f4x(i32x4.extend_low_i16x8_s(hdr)), da);
+    const dmin = f32x4.mul(h2f4x(i32x4.extend_high_i16x8_s(hdr)), da);
+    acc = f32x4.add(acc, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(isum), d), f32x4.mul(f32x4.convert_i32x4_s(msum), dmin)));
+  }
+  return acc;
+}
+
+/**
+ * Rewrites a Q4_K (five = 0) or Q5_K (five = 1) matrix of `rows` rows (a multiple of 4) in place as
+ * Q4K_X4/Q5K_X4 groups. scratch holds 4·rowBytes.
+ */
+export function repack_q45k_x4(w: usize, rows: i32, rowBytes: i32, five: i32, scratch: usize): void {
+  const bs: usize = five ? 176 : 144;
+  const nsb = <usize>rowBytes / bs;
+  const qsIn: usize = five ? 48 : 16, qsOut: usize = five ? 192 : 64;
+  const gb = <usize>rowBytes << 2;
+  for (let g = 0; g < rows >> 2; g++) {
+    const base = w + <usize>g * gb;
+    memory.copy(scratch, base, gb);
+    for (let b: usize = 0; b < nsb; b++) {
+      const o = base + (b * bs << 2);
+      for (let r = 0; r < 4; r++) {
+        const src = scratch + <usize>r * rowBytes + b * bs;
+        store<u16>(o + (<usize>r << 1), load<u16>(src));
+        store<u16>(o + 8 + (<usize>r << 1), load<u16>(src, 2));
+        for (let i = 0; i < 4; i++) {
+          const p = o + kx4Pos(r, i);
+          store<u8>(p, load<u8>(src + 4 + i), 16);
+          store<u8>(p, load<u8>(src + 8 + i), 32);
+          store<u8>(p, load<u8>(src + 12 + i), 48);
+        }
+        if (five) memory.copy(o + 64 + (<usize>r << 5), src + 16, 32);
+        for (let c: usize = 0; c < 4; c++) memory.copy(o + qsOut + (c << 7) + (<usize>r << 5), src + qsIn + (c << 5), 32);
+      }
+    }
+  }
+}
+
+/** Writes row r (0..3) of the Q4K_X4/Q5K_X4 super-block group at g back in the stored layout at dst. */
+export function kx4_to_stored(g: usize, r: i32, dst: usize, five: i32): void {
+  const qsIn: usize = five ? 192 : 64, qsOut: usize = five ? 48 : 16;
+  store<u16>(dst, load<u16>(g + (<usize>r << 1)));
+  store<u16>(dst, load<u16>(g + 8 + (<usize>r << 1)), 2);
+  for (let i = 0; i < 4; i++) {
+    const p = g + kx4Pos(r, i);
+    store<u8>(dst + 4 + i, load<u8>(p, 16));
+    store<u8>(dst + 8 + i, load<u8>(p, 32));
+    store<u8>(dst + 12 + i, load<u8>(p, 48));
+  }
+  if (five) memory.copy(dst + 16, g + 64 + (<usize>r << 5), 32);
+  for (let c: usize = 0; c < 4; c++) memory.copy(dst + qsOut + (c << 5), g + qsIn + (c << 7) + (<usize>r << 5), 32);
+}
+
 // A Q6K_P super-block as f32, the values of dequantQ6K: (d·scale)·(q − 32).
 function dequantQ6KP(wb: usize, ob: usize): void {
   const d = h2f(load<u16>(wb, 208));
@@ -1053,6 +1233,13 @@ function dequantQ6KP(wb: usize, ob: usize): void {
 export function dequant_rows(type: i32, w: usize, rowBytes: i32, r0: i32, r1: i32, k0: i32, k1: i32, out: usize, ldo: i32): void {
   if (type == Q4_0X4) {
     for (let r = r0; r < r1; r++) dequantRowQ4_0x4(w + <usize>(r >> 2) * (<usize>rowBytes << 2), r & 3, k0, k1, out + ((<usize>(r - r0) * ldo) << 2));
+    return;
+  }
+  if (type == Q4K_X4 || type == Q5K_X4) {
+    for (let r = r0; r < r1; r++) {
+      const g = w + <usize>(r >> 2) * (<usize>rowBytes << 2);
+      dequantRowKx4(g, r & 3, k0, k1, out + ((<usize>(r - r0) * ldo) << 2), type == Q5K_X4);
+    }
     return;
   }
   if (type == ROWS4 + Q8_0) {
@@ -1179,18 +1366,33 @@ function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize, spread: us
 // One Q4_K/Q5_K super-block as f32: d·scale·q − dmin·min per 32-value sub-block (the format decoder's
 // arithmetic, so the values are identical), 16 values a step.
 function dequantQ45K(wb: usize, ob: usize, five: bool): void {
-  const d = h2f(load<u16>(wb)), dmin = h2f(load<u16>(wb, 2));
-  const qh = wb + 16;
-  const qs = wb + (five ? 48 : 16);
+  dequantQ45KAt(load<u16>(wb), load<u16>(wb, 2), load<u32>(wb, 4), load<u32>(wb, 8), load<u32>(wb, 12), wb + 16, wb + (five ? 48 : 16), 32, ob, five);
+}
+
+// Byte i of u.
+@inline function byteOf(u: u32, i: i32): i32 {
+  return <i32>((u >> (<u32>i << 3)) & 0xff);
+}
+
+// As dequantQ45K from the super-block's fields: f16 d and dmin, the 12 scale/min bytes as three u32, the
+// fifth bits at qh (Q5_K) and the nibbles of sub-block pair c at qs + c·cStride.
+@inline function dequantQ45KAt(dh: u32, mh: u32, u0: u32, u1: u32, u2: u32, qh: usize, qs: usize, cStride: usize, ob: usize, five: bool): void {
+  const d = h2f(dh), dmin = h2f(mh);
   const lo = i8x16.splat(0x0f), sixteen = i8x16.splat(16);
   for (let c = 0; c < 4; c++) {
-    const d1 = f32x4.splat(d * <f32>kScale(wb + 4, 2 * c)), m1 = f32x4.splat(-(dmin * <f32>kMin(wb + 4, 2 * c)));
-    const d2 = f32x4.splat(d * <f32>kScale(wb + 4, 2 * c + 1)), m2 = f32x4.splat(-(dmin * <f32>kMin(wb + 4, 2 * c + 1)));
+    // scales and mins of sub-blocks 2c, 2c+1 (kScale, kMin on the three words)
+    const j0 = 2 * c, j1 = 2 * c + 1;
+    const s0 = j0 < 4 ? byteOf(u0, j0) & 63 : (byteOf(u2, j0 - 4) & 0xf) | ((byteOf(u0, j0 - 4) >> 6) << 4);
+    const s1 = j1 < 4 ? byteOf(u0, j1) & 63 : (byteOf(u2, j1 - 4) & 0xf) | ((byteOf(u0, j1 - 4) >> 6) << 4);
+    const n0 = j0 < 4 ? byteOf(u1, j0) & 63 : (byteOf(u2, j0 - 4) >> 4) | ((byteOf(u1, j0 - 4) >> 6) << 4);
+    const n1 = j1 < 4 ? byteOf(u1, j1) & 63 : (byteOf(u2, j1 - 4) >> 4) | ((byteOf(u1, j1 - 4) >> 6) << 4);
+    const d1 = f32x4.splat(d * <f32>s0), m1 = f32x4.splat(-(dmin * <f32>n0));
+    const d2 = f32x4.splat(d * <f32>s1), m2 = f32x4.splat(-(dmin * <f32>n1));
     const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
     const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
     for (let half = 0; half < 2; half++) {
       const o = <usize>half << 4;
-      const q = v128.load(qs + (<usize>c << 5) + o);
+      const q = v128.load(qs + <usize>c * cStride + o);
       let l = v128.and(q, lo), h = nibHi(q);
       if (five) {
         const x = v128.load(qh + o);
@@ -1200,6 +1402,22 @@ function dequantQ45K(wb: usize, ob: usize, five: bool): void {
       bytesToF32(l, d1, m1, ob + ((<usize>(c << 6) + o) << 2));
       bytesToF32(h, d2, m2, ob + ((<usize>(c << 6) + 32 + o) << 2));
     }
+  }
+}
+
+// Row r (0..3) of the Q4K_X4/Q5K_X4 group whose first super-block index is at g, values k0..k1.
+function dequantRowKx4(g: usize, r: i32, k0: i32, k1: i32, o: usize, five: bool): void {
+  const size: usize = five ? 704 : 576;
+  const ro = <usize>r << 1;
+  for (let b = k0 >> 8; b < k1 >> 8; b++) {
+    const wb = g + <usize>b * size;
+    const s = wb + 16 + ro;
+    // the three scale words of row r: bytes i at kx4Pos(r, i), i.e. (2r, 2r+1) and (8+2r, 9+2r)
+    const u0 = <u32>load<u16>(s) | (<u32>load<u16>(s, 8) << 16);
+    const u1 = <u32>load<u16>(s, 16) | (<u32>load<u16>(s, 24) << 16);
+    const u2 = <u32>load<u16>(s, 32) | (<u32>load<u16>(s, 40) << 16);
+    const qs = wb + (five ? 192 : 64) + (<usize>r << 5);
+    dequantQ45KAt(load<u16>(wb + ro), load<u16>(wb + 8 + ro), u0, u1, u2, wb + 64 + (<usize>r << 5), qs, 128, o + (<usize>((b << 8) - k0) << 2), five);
   }
 }
 

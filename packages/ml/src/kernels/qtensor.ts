@@ -37,8 +37,9 @@ export class QTensor {
   readonly rowBytes: number;
   /**
    * How the kernels read the rows: the ggml type, or a repacked layout of it (Engine.repackForDecode:
-   * Q4_0 or Q8_0 with four rows' blocks side by side; Q6_K, relaxed build, with each super-block's values
-   * permuted). The bytes are the file's until repacked.
+   * Q4_0 or Q8_0 with four rows' blocks side by side; in the relaxed build Q4_K and Q5_K with four rows'
+   * super-blocks side by side, Q6_K with each super-block's values permuted). The bytes are the file's
+   * until repacked.
    */
   kernelType: number;
   constructor(

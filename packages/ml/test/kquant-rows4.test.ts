@@ -1,0 +1,249 @@
+// Q4_K and Q5_K with four rows' super-blocks interleaved at load (Engine.repackForDecode, relaxed build):
+// the four-row decode kernel against a scalar reference from the format's definition (llama.cpp's Q8_K
+// activations, integer super-block sums), at the extremes where its 16-bit lanes are fullest (every scale,
+// min and value at its maximum against activations of ±127); and everything else that reads the
+// interleaved bytes (rows dequantised, prefill written back in the stored layout, training matmuls)
+// against the stored layout, bit for bit; the same results on one thread and two.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { GgmlType } from "../src/formats/ggml-types.ts";
+import { Engine } from "../src/kernels/engine.ts";
+import { QTensor } from "../src/kernels/qtensor.ts";
+import { seeded } from "./formats-util.ts";
+
+type KType = "Q4_K" | "Q5_K";
+const BLOCK_BYTES: Record<KType, number> = { Q4_K: 144, Q5_K: 176 };
+
+function f16(h: number): number {
+  const e = (h >> 10) & 31;
+  const m = h & 1023;
+  const v = e === 0 ? m * 2 ** -24 : (1024 + m) * 2 ** (e - 25);
+  return h & 0x8000 ? -v : v;
+}
+
+/** llama.cpp's quantize_row_q8_K: per 256 values the f32 scale and the values -127..127 (ties to even). */
+function q8k(x: Float32Array): { d: number[]; q: Int32Array } {
+  const d: number[] = [];
+  const q = new Int32Array(x.length);
+  const rne = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+  for (let b = 0; b < x.length; b += 256) {
+    let mx = 0;
+    for (let i = b; i < b + 256; i++) if (Math.abs(x[i]) > Math.abs(mx)) mx = x[i];
+    if (mx === 0) {
+      d.push(0);
+      continue;
+    }
+    const iscale = Math.fround(-127 / mx);
+    for (let i = b; i < b + 256; i++) q[i] = Math.min(127, rne(Math.fround(x[i] * iscale)));
+    d.push(Math.fround(1 / iscale));
+  }
+  return { d, q };
+}
+
+/** Row n · x as the format defines it, and the magnitude of its terms (for the float rounding). */
+function refDot(type: KType, bytes: Uint8Array, rowBytes: number, n: number, x: Float32Array) {
+  const a = q8k(x);
+  const five = type === "Q5_K";
+  let sum = 0;
+  let mag = 0;
+  for (let b = 0; b < x.length / 256; b++) {
+    const o = n * rowBytes + b * BLOCK_BYTES[type];
+    const s = o + 4;
+    let isum = 0;
+    let msum = 0;
+    let iabs = 0;
+    let mabs = 0;
+    for (let j = 0; j < 8; j++) {
+      const scale = j < 4 ? bytes[s + j] & 63 : (bytes[s + j + 4] & 15) | ((bytes[s + j - 4] >> 6) << 4);
+      const min = j < 4 ? bytes[s + j + 4] & 63 : (bytes[s + j + 4] >> 4) | ((bytes[s + j] >> 6) << 4);
+      let dot = 0;
+      let asum = 0;
+      for (let l = 0; l < 32; l++) {
+        const byte = bytes[o + (five ? 48 : 16) + 32 * (j >> 1) + l];
+        let v = j & 1 ? byte >> 4 : byte & 15;
+        if (five) v += ((bytes[o + 16 + l] >> j) & 1) << 4;
+        const av = a.q[b * 256 + 32 * j + l];
+        dot += v * av;
+        asum += av;
+      }
+      isum += scale * dot;
+      iabs += Math.abs(scale * dot);
+      msum += min * asum;
+      mabs += Math.abs(min * asum);
+    }
+    const d = f16(bytes[o] | (bytes[o + 1] << 8)) * a.d[b];
+    const dmin = f16(bytes[o + 2] | (bytes[o + 3] << 8)) * a.d[b];
+    sum += d * isum - dmin * msum;
+    mag += Math.abs(d) * iabs + Math.abs(dmin) * mabs;
+  }
+  return { sum, mag };
+}
+
+/**
+ * Random super-blocks with normal, f16-subnormal, zero and negative d and dmin ("mixed"), or every byte
+ * 255 ("max": scales and mins 63, values 15 or 31) with d = 1, dmin = 0.5.
+ */
+function makeBlocks(type: KType, N: number, K: number, seed: number, kind: "mixed" | "max"): Uint8Array {
+  const bs = BLOCK_BYTES[type];
+  const bytes = new Uint8Array((N * K * bs) / 256);
+  const r = seeded(seed);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = kind === "max" ? 255 : Math.floor(r() * 256);
+  for (let o = 0; o < bytes.length; o += bs) {
+    for (const at of [0, 2]) {
+      let h = at === 0 ? 0x3c00 : 0x3800;
+      if (kind === "mixed") {
+        const p = r();
+        const sign = r() < 0.5 ? 0x8000 : 0;
+        h =
+          sign |
+          (p < 0.3
+            ? 1 + Math.floor(r() * 1023)
+            : p < 0.4
+              ? 0
+              : ((8 + Math.floor(r() * 10)) << 10) | Math.floor(r() * 1024));
+      }
+      bytes[o + at] = h & 255;
+      bytes[o + at + 1] = h >> 8;
+    }
+  }
+  return bytes;
+}
+
+describe("Q4_K/Q5_K four rows interleaved for decode (relaxed build)", () => {
+  let relaxed: Engine;
+  let relaxed1: Engine;
+  let plain: Engine;
+  before(async () => {
+    relaxed = await Engine.create({ threads: 2, relaxedSimd: true, maxMemoryMiB: 64 });
+    relaxed1 = await Engine.create({ threads: 1, relaxedSimd: true, maxMemoryMiB: 64 });
+    plain = await Engine.create({ threads: 2, relaxedSimd: false, maxMemoryMiB: 64 });
+  });
+  after(async () => {
+    await relaxed.close();
+    await relaxed1.close();
+    await plain.close();
+  });
+
+  function tensor(e: Engine, type: KType, bytes: Uint8Array, N: number, K: number, repack: boolean): QTensor {
+    const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType[type], N, K);
+    W.bytes.set(bytes);
+    if (repack) e.repackForDecode(W);
+    return W;
+  }
+
+  function linear(e: Engine, W: QTensor, xs: Float32Array, M: number, exact = false): Float32Array {
+    const x = e.from(xs);
+    const out = e.alloc(M * W.rows);
+    e.linear(x, W, out, M, W.rows, W.cols, { exact });
+    const v = Float32Array.from(out.f32);
+    x.free();
+    out.free();
+    return v;
+  }
+
+  function rows(e: Engine, W: QTensor, r0: number, r1: number): Float32Array {
+    const out = e.alloc((r1 - r0) * W.cols);
+    e.dequantRows(W, r0, r1, out);
+    const v = Float32Array.from(out.f32);
+    out.free();
+    return v;
+  }
+
+  function checkRef(
+    type: KType,
+    bytes: Uint8Array,
+    K: number,
+    xs: Float32Array,
+    M: number,
+    got: Float32Array,
+    label: string,
+  ) {
+    const N = got.length / M;
+    const rowBytes = (K / 256) * BLOCK_BYTES[type];
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        const want = refDot(type, bytes, rowBytes, n, xs.subarray(m * K, (m + 1) * K));
+        const v = got[m * N + n];
+        assert.ok(
+          Math.abs(v - want.sum) <= 2e-6 * want.mag + 1e-30,
+          `${label} [${m},${n}]: ${v} against ${want.sum}`,
+        );
+      }
+    }
+  }
+
+  for (const type of ["Q4_K", "Q5_K"] as const) {
+    test(`${type}: the layout is taken where its kernel exists (relaxed build, rows a multiple of 4)`, () => {
+      const bytes = makeBlocks(type, 8, 512, 3, "mixed");
+      const W = tensor(relaxed, type, bytes, 8, 512, true);
+      assert.equal(W.kernelType, 100 + W.type);
+      assert.notDeepEqual(Array.from(W.bytes), Array.from(bytes), "the bytes moved");
+      assert.deepEqual(Array.from(W.bytes).sort(), Array.from(bytes).sort(), "the same bytes");
+      W.free();
+      const odd = tensor(relaxed, type, makeBlocks(type, 6, 512, 4, "mixed"), 6, 512, true);
+      assert.equal(odd.kernelType, odd.type, "6 rows stay as stored");
+      odd.free();
+      const p = tensor(plain, type, bytes, 8, 512, true);
+      assert.equal(p.kernelType, p.type, "the plain build keeps the stored layout");
+      p.free();
+    });
+
+    test(`${type}: every scale, min and value at its maximum against activations of -127 and +127`, () => {
+      const N = 8;
+      const K = 768;
+      const bytes = makeBlocks(type, N, K, 5, "max");
+      // a constant row quantises to -127 everywhere, its negation to +127: the byte dots' largest lanes
+      const xs = Float32Array.from({ length: 2 * K }, (_, i) => (i < K ? 0.75 : -0.75));
+      const W = tensor(relaxed, type, bytes, N, K, true);
+      checkRef(type, bytes, K, xs, 2, linear(relaxed, W, xs, 2), `${type} max`);
+      W.free();
+    });
+
+    test(`${type}: decode against the reference; rows, prefill and training matmuls equal the stored layout's bit for bit`, () => {
+      const N = 12;
+      const K = 1280;
+      const bytes = makeBlocks(type, N, K, 7, "mixed");
+      const stored = tensor(relaxed, type, bytes, N, K, false);
+      const x4 = tensor(relaxed, type, bytes, N, K, true);
+      assert.deepEqual(rows(relaxed, x4, 0, N), rows(relaxed, stored, 0, N), "dequantised rows");
+      assert.deepEqual(rows(relaxed, x4, 5, 6), rows(relaxed, stored, 5, 6), "one row (an embedding lookup)");
+      const r = seeded(8);
+      for (const M of [1, 3, 4, 5, 17]) {
+        // mixed magnitudes, an all-zero super-block in row 0
+        const xs = Float32Array.from({ length: M * K }, (_, i) =>
+          i < 256 ? 0 : (r() * 2 - 1) * (i % 97 === 0 ? 40 : 1),
+        );
+        const got = linear(relaxed, x4, xs, M);
+        // decode-sized calls (M <= 4) dot straight from the blocks; larger ones (prefill, and training's
+        // exact path) read rows written back in the stored layout or dequantised
+        if (M <= 4) checkRef(type, bytes, K, xs, M, got, `${type} M=${M}`);
+        else {
+          assert.deepEqual(got, linear(relaxed, stored, xs, M), `${type} prefill M=${M}`);
+          assert.deepEqual(
+            linear(relaxed, x4, xs, M, true),
+            linear(relaxed, stored, xs, M, true),
+            `${type} exact M=${M}`,
+          );
+        }
+      }
+      stored.free();
+      x4.free();
+    });
+
+    test(`${type}: one thread and two give the same results`, () => {
+      const N = 64;
+      const K = 1024;
+      const bytes = makeBlocks(type, N, K, 9, "mixed");
+      const a = tensor(relaxed, type, bytes, N, K, true);
+      const b = tensor(relaxed1, type, bytes, N, K, true);
+      assert.deepEqual(Array.from(a.bytes), Array.from(b.bytes), "the repacked bytes");
+      const r = seeded(10);
+      for (const M of [1, 8]) {
+        const xs = Float32Array.from({ length: M * K }, () => r() * 2 - 1);
+        assert.deepEqual(linear(relaxed, a, xs, M), linear(relaxed1, b, xs, M), `M=${M}`);
+      }
+      a.free();
+      b.free();
+    });
+  }
+});
