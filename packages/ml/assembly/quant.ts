@@ -900,17 +900,25 @@ const BIT4: usize = memory.data<u8>([16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
 // 32-bit lane (one lane shuffle) puts into i32 lane i exactly what the stored layout's kernel puts there
 // (elements 4i..4i+3 of every group, scaled): the same integer lanes, so the same floats, bit for bit,
 // with 8 multiply-adds and 8 lane shuffles a super-block instead of 16 and 16 two-instruction broadcasts.
-// Bytes 0..127: the low four bits, vector 2j in the low nibbles of bytes 16j.., 2j+1 in the high nibbles;
-// 128..191: the top two bits, vector 4j+f in bits 2f..2f+1 of bytes 128 + 16j..; scales and d as stored.
+// Bytes 48j..48j+47 (j = 0..3) hold vectors 4j..4j+3 as three vectors X, Y, Z: vectors 4j, 4j+1, 4j+2 in
+// their low six bits and bits 0-1, 2-3, 4-5 of vector 4j+3 in their top two, so three vectors are one AND
+// each and the fourth three shifts, three ANDs and two ORs (18 operations per four vectors as nibbles and
+// bit pairs, 11 so); scales and d as stored.
+const K6: usize = memory.data<u8>([63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63], 16);
+const K3: usize = memory.data<u8>([3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3], 16);
+const K12: usize = memory.data<u8>([12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12], 16);
+
+// The fourth vector of X, Y, Z: their top bit pairs (16-bit shifts; the masks drop what crosses bytes).
+@inline function q6pFourth(x: v128, y: v128, z: v128): v128 {
+  const a = v128.or(v128.and(i16x8.shr_u(x, 6), v128.load(K3)), v128.and(i16x8.shr_u(y, 4), v128.load(K12)));
+  return v128.or(a, v128.and(i16x8.shr_u(z, 2), v128.load(HI2)));
+}
 
 // Permuted vector t (0..15) of a Q6K_P super-block: 16 values 0..63.
 @inline function q6pVec(wb: usize, t: i32): v128 {
-  const L = v128.load(wb + (<usize>(t >> 1) << 4));
-  const H = v128.load(wb + 128 + (<usize>(t >> 2) << 4));
-  const low = t & 1 ? nibHi(L) : v128.and(L, v128.load(NIB));
-  const f = t & 3;
-  const h = f == 0 ? i16x8.shl(H, 4) : f == 1 ? i16x8.shl(H, 2) : f == 2 ? H : i16x8.shr_u(H, 2);
-  return v128.or(low, v128.and(h, v128.load(HI2)));
+  const p = wb + <usize>(t >> 2) * 48;
+  if ((t & 3) < 3) return v128.and(v128.load(p + (<usize>(t & 3) << 4)), v128.load(K6));
+  return q6pFourth(v128.load(p), v128.load(p, 16), v128.load(p, 32));
 }
 
 // Group g (its 16 values in order) of a Q6K_P super-block: the 16-bit lanes of vectors g and g ± 1
@@ -950,15 +958,16 @@ export function repack_q6k_p(w: usize, nblocks: i32, tmp: usize): void {
         v128.store(g, v128.or(nibHi(L1), v128.and(i16x8.shr_u(H, 2), hm)), 96);
       }
     }
-    // vectors 4j..4j+3 from groups 4j..4j+3, packed
+    // vectors 4j..4j+3 from groups 4j..4j+3, the fourth's bit pairs in the top bits of the other three
     for (let j = 0; j < 4; j++) {
       const p = tmp + (<usize>j << 6);
       const g0 = v128.load(p), g1 = v128.load(p, 16), g2 = v128.load(p, 32), g3 = v128.load(p, 48);
       const v0 = v128.shuffle<i16>(g0, g1, 0, 8, 2, 10, 4, 12, 6, 14), v1 = v128.shuffle<i16>(g0, g1, 1, 9, 3, 11, 5, 13, 7, 15);
       const v2 = v128.shuffle<i16>(g2, g3, 0, 8, 2, 10, 4, 12, 6, 14), v3 = v128.shuffle<i16>(g2, g3, 1, 9, 3, 11, 5, 13, 7, 15);
-      v128.store(wb + (<usize>j << 5), q6PackLow(v0, v1));
-      v128.store(wb + (<usize>j << 5), q6PackLow(v2, v3), 16);
-      v128.store(wb + 128 + (<usize>j << 4), q6PackHigh(v0, v1, v2, v3));
+      const q = wb + <usize>j * 48, top = i8x16.splat(<i8>0xc0);
+      v128.store(q, v128.or(v0, v128.and(i16x8.shl(v3, 6), top)));
+      v128.store(q, v128.or(v1, v128.and(i16x8.shl(v3, 4), top)), 16);
+      v128.store(q, v128.or(v2, v128.and(i16x8.shl(v3, 2), top)), 32);
     }
   }
 }
@@ -995,26 +1004,27 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   }
 }
 
-// Vectors 2m and 2m+1 of a Q6K_P super-block against their activations, the two groups' scales (s_2m,
-// s_2m+1) in every 32-bit lane of s: i32 lane i = elements 4i..4i+3 of both groups, scaled.
-@inline function q6pPair(wb: usize, ab: usize, m: i32, s: v128): v128 {
-  const L = v128.load(wb + (<usize>m << 4));
-  const H = v128.load(wb + 128 + (<usize>(m >> 1) << 4));
-  const lo = v128.load(NIB), hm = v128.load(HI2);
-  // the top bits of vectors 2m, 2m+1 are fields 2(m & 1) and 2(m & 1) + 1 of H, moved to bits 4-5
-  const h0 = m & 1 ? H : i16x8.shl(H, 4);
-  const h1 = m & 1 ? i16x8.shr_u(H, 2) : i16x8.shl(H, 2);
-  const v0 = v128.or(v128.and(L, lo), v128.and(h0, hm));
-  const v1 = v128.or(nibHi(L), v128.and(h1, hm));
+// Vectors 4j..4j+3 of a Q6K_P super-block (pairs m = 2j, 2j+1) against their activations, sA (sB) the scales
+// of groups 4j, 4j+1 (4j+2, 4j+3) in every 32-bit lane: i32 lane i = elements 4i..4i+3 of the four groups,
+// scaled.
+@inline function q6pQuad(wb: usize, ab: usize, j: i32, sA: v128, sB: v128): v128 {
+  const q = wb + <usize>j * 48;
+  const x = v128.load(q), y = v128.load(q, 16), z = v128.load(q, 32);
+  const k6 = v128.load(K6);
+  const a = ab + KI8 + (<usize>j << 6);
   if (ASC_FEATURE_RELAXED_SIMD) {
-    const p = i16x8.add(
-      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + KI8 + (<usize>m << 5)), v0),
-      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ab + KI8 + (<usize>m << 5), 16), v1),
+    const pA = i16x8.add(
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a), v128.and(x, k6)),
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 16), v128.and(y, k6)),
     );
-    return i32x4.dot_i16x8_s(p, s);
+    const pB = i16x8.add(
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 32), v128.and(z, k6)),
+      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 48), q6pFourth(x, y, z)),
+    );
+    return i32x4.add(i32x4.dot_i16x8_s(pA, sA), i32x4.dot_i16x8_s(pB, sB));
   }
   unreachable(); // the plain build keeps Q6_K as stored (Engine.repackForDecode)
-  return v0;
+  return x;
 }
 
 // One Q6K_P super-block against its permuted Q8_K activation block: the lanes of q6kBlock, bit for bit.
@@ -1027,12 +1037,12 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   );
   const s = i32x4.add(
     i32x4.add(
-      i32x4.add(q6pPair(wb, ab, 0, v128.shuffle<i32>(a8, a8, 0, 0, 0, 0)), q6pPair(wb, ab, 1, v128.shuffle<i32>(a8, a8, 1, 1, 1, 1))),
-      i32x4.add(q6pPair(wb, ab, 2, v128.shuffle<i32>(a8, a8, 2, 2, 2, 2)), q6pPair(wb, ab, 3, v128.shuffle<i32>(a8, a8, 3, 3, 3, 3))),
+      q6pQuad(wb, ab, 0, v128.shuffle<i32>(a8, a8, 0, 0, 0, 0), v128.shuffle<i32>(a8, a8, 1, 1, 1, 1)),
+      q6pQuad(wb, ab, 1, v128.shuffle<i32>(a8, a8, 2, 2, 2, 2), v128.shuffle<i32>(a8, a8, 3, 3, 3, 3)),
     ),
     i32x4.add(
-      i32x4.add(q6pPair(wb, ab, 4, v128.shuffle<i32>(c8, c8, 0, 0, 0, 0)), q6pPair(wb, ab, 5, v128.shuffle<i32>(c8, c8, 1, 1, 1, 1))),
-      i32x4.add(q6pPair(wb, ab, 6, v128.shuffle<i32>(c8, c8, 2, 2, 2, 2)), q6pPair(wb, ab, 7, v128.shuffle<i32>(c8, c8, 3, 3, 3, 3))),
+      q6pQuad(wb, ab, 2, v128.shuffle<i32>(c8, c8, 0, 0, 0, 0), v128.shuffle<i32>(c8, c8, 1, 1, 1, 1)),
+      q6pQuad(wb, ab, 3, v128.shuffle<i32>(c8, c8, 2, 2, 2, 2), v128.shuffle<i32>(c8, c8, 3, 3, 3, 3)),
     ),
   );
   const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
@@ -1060,8 +1070,6 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
 @inline function kx4Pos(r: i32, i: i32): usize {
   return <usize>(((i >> 1) << 3) + (r << 1) + (i & 1));
 }
-
-const K6: usize = memory.data<u8>([63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63], 16);
 
 // Lanes (2r, 2r+1) = the sums of lanes of p_r (i16, each at most a quarter of 32767): four rows' byte-dot
 // lanes added across rows without widening, as hsum4i16 before its last step.
