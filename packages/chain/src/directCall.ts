@@ -1,9 +1,10 @@
 import type { Block } from "@ethereumjs/block";
 import type { Common } from "@ethereumjs/common";
 import type { EVMResult } from "@ethereumjs/evm";
-import { Account, createAddressFromString } from "@ethereumjs/util";
+import { Account, bytesToBigInt, createAddressFromString } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import type { CallRequest } from "./execution.ts";
+import { type FastCall, runFastCall } from "./fastCall.ts";
 import { hexKey } from "./hex.ts";
 
 /**
@@ -115,10 +116,17 @@ export interface DirectCallResult {
   evm: EVMResult;
   /** runTx's `totalGasSpent`: intrinsic plus execution gas, less the capped refund, at least the floor. */
   totalGasSpent: bigint;
+  /** Whether fastCall.ts ran it (else the EVM did). */
+  fast: boolean;
 }
 
 /** What runTx charges for a call that ran with `intrinsic` taken before it. */
-function gasSpent(p: GasParams, result: EVMResult, intrinsic: bigint, floor: bigint): bigint {
+function gasSpent(
+  p: GasParams,
+  result: Pick<EVMResult, "execResult">,
+  intrinsic: bigint,
+  floor: bigint,
+): bigint {
   let total = result.execResult.executionGasUsed + intrinsic;
   const refund = result.execResult.gasRefund ?? 0n;
   if (refund !== 0n) {
@@ -126,6 +134,48 @@ function gasSpent(p: GasParams, result: EVMResult, intrinsic: bigint, floor: big
     total -= refund < max ? refund : max;
   }
   return total < floor ? floor : total;
+}
+
+/** Precompile addresses of an EVM as numbers (they are warm in every call). */
+const precompilesByEvm = new WeakMap<object, bigint[]>();
+
+/** What fastCall.ts needs: the call's addresses as numbers and runTx's warm set. */
+function fastCallOf(
+  vm: VM,
+  req: CallRequest,
+  from: string,
+  to: string,
+  list: [string, string[]][],
+  callBlock: Block,
+  gasLimit: bigint,
+): FastCall {
+  let precompiles = precompilesByEvm.get(vm.evm);
+  if (!precompiles) {
+    precompiles = [...vm.evm.precompiles.keys()].map((k) => BigInt(`0x${k}`));
+    precompilesByEvm.set(vm.evm, precompiles);
+  }
+  const caller = BigInt(from);
+  const target = BigInt(to);
+  const warm = new Set(precompiles);
+  warm.add(caller);
+  warm.add(target);
+  if (vm.common.isActivatedEIP(3651)) warm.add(bytesToBigInt(callBlock.header.coinbase.bytes));
+  const warmSlots = new Set<bigint>();
+  for (const [address, keys] of list) {
+    const a = BigInt(`0x${address}`);
+    warm.add(a);
+    if (a === target) for (const k of keys) warmSlots.add(BigInt(`0x${k}`));
+  }
+  return {
+    caller,
+    to: target,
+    value: req.value ?? 0n,
+    data: req.data ?? new Uint8Array(),
+    gasLimit,
+    block: callBlock,
+    warm,
+    warmSlots,
+  };
 }
 
 /**
@@ -141,12 +191,14 @@ function gasSpent(p: GasParams, result: EVMResult, intrinsic: bigint, floor: big
  * too-low gas limit): runTx then runs the call and words the refusal. Unlike runTx, a sender with
  * code is accepted, as geth's and anvil's eth_call accept it.
  * `callBlock` is the block runTx would get. Exceptions out of the EVM propagate as from runTx.
+ * With `fast`, a call that fastCall.ts can run exactly (one frame that only reads state) skips the EVM.
  */
 export async function runDirectCall(
   vm: VM,
   req: CallRequest,
   callBlock: Block,
   gasLimit: bigint,
+  fast = true,
 ): Promise<DirectCallResult | undefined> {
   if (req.gasPrice !== undefined || req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)
     return undefined;
@@ -163,8 +215,20 @@ export async function runDirectCall(
   const { intrinsic, floor, minimum } = intrinsicGas(p, data, create, list);
   if (gasLimit < minimum) return undefined;
 
-  const state = vm.stateManager;
   const from = req.from ?? "0x0000000000000000000000000000000000000000";
+  if (fast && req.to !== undefined && p.eip2929) {
+    const exec = await runFastCall(
+      vm,
+      fastCallOf(vm, req, from, req.to, list, callBlock, gasLimit - intrinsic),
+    );
+    if (exec)
+      return {
+        evm: { execResult: exec },
+        totalGasSpent: gasSpent(p, { execResult: exec }, intrinsic, floor),
+        fast: true,
+      };
+  }
+  const state = vm.stateManager;
   const caller = createAddressFromString(from);
   // No EIP-3607 check: geth and anvil let eth_call simulate a call from a contract's address (a
   // multisig, a pool), which runTx would refuse as a transaction.
@@ -203,7 +267,7 @@ export async function runDirectCall(
       data,
       skipNonceIncrement: true,
     });
-    return { evm: result, totalGasSpent: gasSpent(p, result, intrinsic, floor) };
+    return { evm: result, totalGasSpent: gasSpent(p, result, intrinsic, floor), fast: false };
   } finally {
     if (p.eip2929) journal.cleanJournal();
     (state as unknown as { originalStorageCache: { clear(): void } }).originalStorageCache.clear();
