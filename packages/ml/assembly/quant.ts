@@ -1180,6 +1180,12 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   return acc;
 }
 
+// 32 bytes from src to dst (memory.copy is a call in V8, costly at this size).
+@inline function copy32(dst: usize, src: usize): void {
+  v128.store(dst, v128.load(src));
+  v128.store(dst, v128.load(src, 16), 16);
+}
+
 /**
  * Rewrites a Q4_K (five = 0) or Q5_K (five = 1) matrix of `rows` rows (a multiple of 4) in place as
  * Q4K_X4/Q5K_X4 groups. scratch holds 4·rowBytes.
@@ -1196,16 +1202,17 @@ export function repack_q45k_x4(w: usize, rows: i32, rowBytes: i32, five: i32, sc
       const o = base + (b * bs << 2);
       for (let r = 0; r < 4; r++) {
         const src = scratch + <usize>r * rowBytes + b * bs;
-        store<u16>(o + (<usize>r << 1), load<u16>(src));
-        store<u16>(o + 8 + (<usize>r << 1), load<u16>(src, 2));
-        for (let i = 0; i < 4; i++) {
-          const p = o + kx4Pos(r, i);
-          store<u8>(p, load<u8>(src + 4 + i), 16);
-          store<u8>(p, load<u8>(src + 8 + i), 32);
-          store<u8>(p, load<u8>(src + 12 + i), 48);
+        const ro = <usize>r << 1;
+        store<u16>(o + ro, load<u16>(src));
+        store<u16>(o + 8 + ro, load<u16>(src, 2));
+        // bytes 0-1 of each scale word at kx4Pos(r, 0..1) = 2r, bytes 2-3 at kx4Pos(r, 2..3) = 8 + 2r
+        for (let k: usize = 0; k < 3; k++) {
+          const u = load<u32>(src + 4 + (k << 2));
+          store<u16>(o + 16 + (k << 4) + ro, <u16>u);
+          store<u16>(o + 24 + (k << 4) + ro, <u16>(u >> 16));
         }
-        if (five) memory.copy(o + 64 + (<usize>r << 5), src + 16, 32);
-        for (let c: usize = 0; c < 4; c++) memory.copy(o + qsOut + (c << 7) + (<usize>r << 5), src + qsIn + (c << 5), 32);
+        if (five) copy32(o + 64 + (<usize>r << 5), src + 16);
+        for (let c: usize = 0; c < 4; c++) copy32(o + qsOut + (c << 7) + (<usize>r << 5), src + qsIn + (c << 5));
       }
     }
   }
@@ -1214,16 +1221,15 @@ export function repack_q45k_x4(w: usize, rows: i32, rowBytes: i32, five: i32, sc
 /** Writes row r (0..3) of the Q4K_X4/Q5K_X4 super-block group at g back in the stored layout at dst. */
 export function kx4_to_stored(g: usize, r: i32, dst: usize, five: i32): void {
   const qsIn: usize = five ? 192 : 64, qsOut: usize = five ? 48 : 16;
-  store<u16>(dst, load<u16>(g + (<usize>r << 1)));
-  store<u16>(dst, load<u16>(g + 8 + (<usize>r << 1)), 2);
-  for (let i = 0; i < 4; i++) {
-    const p = g + kx4Pos(r, i);
-    store<u8>(dst + 4 + i, load<u8>(p, 16));
-    store<u8>(dst + 8 + i, load<u8>(p, 32));
-    store<u8>(dst + 12 + i, load<u8>(p, 48));
+  const ro = <usize>r << 1;
+  store<u16>(dst, load<u16>(g + ro));
+  store<u16>(dst, load<u16>(g + 8 + ro), 2);
+  for (let k: usize = 0; k < 3; k++) {
+    const p = g + 16 + (k << 4) + ro;
+    store<u32>(dst + 4 + (k << 2), <u32>load<u16>(p) | (<u32>load<u16>(p, 8) << 16));
   }
-  if (five) memory.copy(dst + 16, g + 64 + (<usize>r << 5), 32);
-  for (let c: usize = 0; c < 4; c++) memory.copy(dst + qsOut + (c << 5), g + qsIn + (c << 7) + (<usize>r << 5), 32);
+  if (five) copy32(dst + 16, g + 64 + (<usize>r << 5));
+  for (let c: usize = 0; c < 4; c++) copy32(dst + qsOut + (c << 5), g + qsIn + (c << 7) + (<usize>r << 5));
 }
 
 // A Q6K_P super-block as f32, the values of dequantQ6K: (d·scale)·(q − 32).
