@@ -420,16 +420,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
     return;
   }
   if (type == Q4K_X4 || type == Q5K_X4) {
-    // four rows a pass (n0 and n1 are multiples of 4)
-    for (let n = n0; n < n1; n += 4) {
-      const g = w + <usize>n * rowBytes;
-      for (let m = m0; m < m1; m++) {
-        const ar = aq + <usize>m * stride;
-        const v = type == Q5K_X4 ? dotQ45Kx4(g, ar, nb >> 3, true) : dotQ45Kx4(g, ar, nb >> 3, false);
-        const cp = c + ((<usize>m * ldc + n) << 2);
-        v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
-      }
-    }
+    mmdKx4(aq, stride, w, rowBytes, c, ldc, nb >> 3, m0, m1, n0, n1, add, type == Q5K_X4);
     return;
   }
   if (type == Q4_0X4) {
@@ -1035,16 +1026,16 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
     i32x4.dot_i16x8_s(a8, v128.load(ab + KS16)),
     i32x4.dot_i16x8_s(c8, v128.load(ab + KS16, 16)),
   );
-  const s = i32x4.add(
-    i32x4.add(
-      q6pQuad(wb, ab, 0, v128.shuffle<i32>(a8, a8, 0, 0, 0, 0), v128.shuffle<i32>(a8, a8, 1, 1, 1, 1)),
-      q6pQuad(wb, ab, 1, v128.shuffle<i32>(a8, a8, 2, 2, 2, 2), v128.shuffle<i32>(a8, a8, 3, 3, 3, 3)),
-    ),
-    i32x4.add(
-      q6pQuad(wb, ab, 2, v128.shuffle<i32>(c8, c8, 0, 0, 0, 0), v128.shuffle<i32>(c8, c8, 1, 1, 1, 1)),
-      q6pQuad(wb, ab, 3, v128.shuffle<i32>(c8, c8, 2, 2, 2, 2), v128.shuffle<i32>(c8, c8, 3, 3, 3, 3)),
-    ),
-  );
+  // a loop, not four copies: V8 schedules a basic block's loads ahead of its arithmetic, and the whole
+  // super-block as one block spilled most of its vectors (15.7 -> 19.7 GB/s per CPU second)
+  let s = i32x4.splat(0);
+  for (let j = 0; j < 4; j++) {
+    // the scales of groups 4j, 4j+1 (4j+2, 4j+3) as an i16 pair in every 32-bit lane
+    const p = wb + 192 + (<usize>j << 2);
+    const sA = i16x8.extend_low_i8x16_s(v128.load16_splat(p));
+    const sB = i16x8.extend_low_i8x16_s(v128.load16_splat(p + 2));
+    s = i32x4.add(s, q6pQuad(wb, ab, j, sA, sB));
+  }
   const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
   return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d));
 }
@@ -1184,6 +1175,21 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
 @inline function copy32(dst: usize, src: usize): void {
   v128.store(dst, v128.load(src));
   v128.store(dst, v128.load(src, 16), 16);
+}
+
+// mmd_q on Q4K_X4 and Q5K_X4 (five), four rows a pass (n0 and n1 are multiples of 4). five is tested at run
+// time inside the loop on purpose: V8 schedules the loads of a basic block ahead of its arithmetic, and a
+// super-block as one block (five a constant) holds every nibble vector at once and spills most of them
+// (Q4_K 11 GB/s); the branches on five end a block after each row's loads and arithmetic (21 GB/s).
+function mmdKx4(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nsb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool, five: bool): void {
+  for (let n = n0; n < n1; n += 4) {
+    const g = w + <usize>n * rowBytes;
+    for (let m = m0; m < m1; m++) {
+      const v = dotQ45Kx4(g, aq + <usize>m * stride, nsb, five);
+      const cp = c + ((<usize>m * ldc + n) << 2);
+      v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
+    }
+  }
 }
 
 /**
