@@ -1127,6 +1127,11 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   return i32x4.add(lo, kx4Sub(wb, qc, c, v128.load(ap, 32), v128.load(ap, 48), sk, true, five));
 }
 
+// The scales of sub-blocks 4..7 of a Q4K_X4/Q5K_X4 group (bytes 8-11 low nibbles, top bits of 0-3).
+@inline function kx4ScalesHi(wb: usize): v128 {
+  return v128.or(v128.and(v128.load(wb, 48), v128.load(NIB)), v128.and(i16x8.shr_u(v128.load(wb, 16), 2), v128.load(HI2)));
+}
+
 // Four interleaved Q4_K/Q5_K rows (Q4K_X4/Q5K_X4) against one Q8_K activation row: lane r is row r's sum.
 @inline function dotQ45Kx4(w: usize, a: usize, nsb: i32, five: bool): v128 {
   const size: usize = five ? 704 : 576;
@@ -1134,12 +1139,16 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   let acc = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) {
     const wb = w + <usize>b * size, ab = a + <usize>b * QK;
-    const u0 = v128.load(wb, 16), u1 = v128.load(wb, 32), u2 = v128.load(wb, 48);
-    const k6 = v128.load(K6), hi2 = v128.load(HI2);
-    const sLo = v128.and(u0, k6);
-    const sHi = v128.or(v128.and(u2, v128.load(NIB)), v128.and(i16x8.shr_u(u0, 2), hi2));
-    const mLo = v128.and(u1, k6);
-    const mHi = v128.or(nibHi(u2), v128.and(i16x8.shr_u(u1, 2), hi2));
+    // the sums first, each pair's scales unpacked where it starts, the mins and the float tail last (V8
+    // hoists a block's loads: unpacked here up front, they were held across the pairs, spilled)
+    const qs = wb + qsAt;
+    let isum = kx4Pair(wb, qs, ab, 0, i16x8.extend_low_i8x16_u(v128.and(v128.load(wb, 16), v128.load(K6))), five);
+    isum = i32x4.add(isum, kx4Pair(wb, qs, ab, 1, i16x8.extend_high_i8x16_u(v128.and(v128.load(wb, 16), v128.load(K6))), five));
+    isum = i32x4.add(isum, kx4Pair(wb, qs, ab, 2, i16x8.extend_low_i8x16_u(kx4ScalesHi(wb)), five));
+    isum = i32x4.add(isum, kx4Pair(wb, qs, ab, 3, i16x8.extend_high_i8x16_u(kx4ScalesHi(wb)), five));
+    const u1 = v128.load(wb, 32), u2 = v128.load(wb, 48);
+    const mLo = v128.and(u1, v128.load(K6));
+    const mHi = v128.or(nibHi(u2), v128.and(i16x8.shr_u(u1, 2), v128.load(HI2)));
     // Σ_j min_j·(Σa)_j per row: the mins of sub-blocks 2c, 2c+1 against the activation sums of both
     const msum = i32x4.add(
       i32x4.add(
@@ -1149,17 +1158,6 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
       i32x4.add(
         i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(mHi), v128.load32_splat(ab + KS32 + 8)),
         i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(mHi), v128.load32_splat(ab + KS32 + 12)),
-      ),
-    );
-    const qs = wb + qsAt;
-    const isum = i32x4.add(
-      i32x4.add(
-        kx4Pair(wb, qs, ab, 0, i16x8.extend_low_i8x16_u(sLo), five),
-        kx4Pair(wb, qs, ab, 1, i16x8.extend_high_i8x16_u(sLo), five),
-      ),
-      i32x4.add(
-        kx4Pair(wb, qs, ab, 2, i16x8.extend_low_i8x16_u(sHi), five),
-        kx4Pair(wb, qs, ab, 3, i16x8.extend_high_i8x16_u(sHi), five),
       ),
     );
     const hdr = v128.load(wb);
