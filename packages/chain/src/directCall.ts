@@ -178,6 +178,73 @@ function fastCallOf(
   };
 }
 
+/** A call runDirectCall can run: its parameters checked, its intrinsic gas and floor worked out. */
+interface DirectCall {
+  p: GasParams;
+  list: [string, string[]][];
+  intrinsic: bigint;
+  floor: bigint;
+  from: string;
+  value: bigint;
+  data: Uint8Array;
+  create: boolean;
+  gasLimit: bigint;
+}
+
+/** The checks runDirectCall makes before it runs anything; undefined where runTx must run the call. */
+function directCallOf(vm: VM, req: CallRequest, gasLimit: bigint): DirectCall | undefined {
+  if (req.gasPrice !== undefined || req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)
+    return undefined;
+  const p = gasParams(vm.common);
+  if (p === null) return undefined;
+  const value = req.value ?? 0n;
+  const data = req.data ?? new Uint8Array();
+  const create = req.to === undefined;
+  if (value > MAX_UINT256 || gasLimit > MAX_UINT64 || (req.nonce ?? 0n) >= MAX_UINT64) return undefined;
+  if (p.maxTxGas !== undefined && gasLimit > p.maxTxGas) return undefined;
+  if (create && p.maxInitCodeSize !== undefined && BigInt(data.length) > p.maxInitCodeSize) return undefined;
+  const list = accessListHex(req);
+  if (list === null) return undefined;
+  const { intrinsic, floor, minimum } = intrinsicGas(p, data, create, list);
+  if (gasLimit < minimum) return undefined;
+  const from = req.from ?? "0x0000000000000000000000000000000000000000";
+  return { p, list, intrinsic, floor, from, value, data, create, gasLimit };
+}
+
+/** fastCall.ts's answer for a checked call, or undefined (nothing changed) where the EVM must run it. */
+async function runPrepared(
+  vm: VM,
+  req: CallRequest,
+  callBlock: Block,
+  c: DirectCall,
+): Promise<DirectCallResult | undefined> {
+  if (req.to === undefined || !c.p.eip2929) return undefined;
+  const exec = await runFastCall(
+    vm,
+    fastCallOf(vm, req, c.from, req.to, c.list, callBlock, c.gasLimit - c.intrinsic),
+  );
+  if (!exec) return undefined;
+  return {
+    evm: { execResult: exec },
+    totalGasSpent: gasSpent(c.p, { execResult: exec }, c.intrinsic, c.floor),
+    fast: true,
+  };
+}
+
+/**
+ * runDirectCall's result where fastCall.ts can give it, else undefined. It only reads the state, so it
+ * needs no checkpoint around it (the EVM's path does).
+ */
+export async function runFastDirectCall(
+  vm: VM,
+  req: CallRequest,
+  callBlock: Block,
+  gasLimit: bigint,
+): Promise<DirectCallResult | undefined> {
+  const c = directCallOf(vm, req, gasLimit);
+  return c && runPrepared(vm, req, callBlock, c);
+}
+
 /**
  * eth_call on the EVM directly, without runTx: the same top-level message runTx would run for an
  * unpriced call (no gasPrice or fee fields, so the gas price is 0 and no balance is charged), with
@@ -200,34 +267,13 @@ export async function runDirectCall(
   gasLimit: bigint,
   fast = true,
 ): Promise<DirectCallResult | undefined> {
-  if (req.gasPrice !== undefined || req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)
-    return undefined;
-  const p = gasParams(vm.common);
-  if (p === null) return undefined;
-  const value = req.value ?? 0n;
-  const data = req.data ?? new Uint8Array();
-  const create = req.to === undefined;
-  if (value > MAX_UINT256 || gasLimit > MAX_UINT64 || (req.nonce ?? 0n) >= MAX_UINT64) return undefined;
-  if (p.maxTxGas !== undefined && gasLimit > p.maxTxGas) return undefined;
-  if (create && p.maxInitCodeSize !== undefined && BigInt(data.length) > p.maxInitCodeSize) return undefined;
-  const list = accessListHex(req);
-  if (list === null) return undefined;
-  const { intrinsic, floor, minimum } = intrinsicGas(p, data, create, list);
-  if (gasLimit < minimum) return undefined;
-
-  const from = req.from ?? "0x0000000000000000000000000000000000000000";
-  if (fast && req.to !== undefined && p.eip2929) {
-    const exec = await runFastCall(
-      vm,
-      fastCallOf(vm, req, from, req.to, list, callBlock, gasLimit - intrinsic),
-    );
-    if (exec)
-      return {
-        evm: { execResult: exec },
-        totalGasSpent: gasSpent(p, { execResult: exec }, intrinsic, floor),
-        fast: true,
-      };
+  const c = directCallOf(vm, req, gasLimit);
+  if (c === undefined) return undefined;
+  if (fast) {
+    const done = await runPrepared(vm, req, callBlock, c);
+    if (done) return done;
   }
+  const { p, list, intrinsic, floor, from, value, data, create } = c;
   const state = vm.stateManager;
   const caller = createAddressFromString(from);
   // No EIP-3607 check: geth and anvil let eth_call simulate a call from a contract's address (a

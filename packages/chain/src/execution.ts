@@ -13,7 +13,7 @@ import {
 import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import { SerialQueue } from "@openledger/common";
 import { CallReads, CallStateManager } from "./callState.ts";
-import { type DirectCallResult, runDirectCall } from "./directCall.ts";
+import { type DirectCallResult, runDirectCall, runFastDirectCall } from "./directCall.ts";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
 import { hexKey } from "./hex.ts";
@@ -92,13 +92,20 @@ export class Executor {
     block: Block,
     overrides: StateOverrides | undefined,
     fn: (vm: VM) => Promise<T>,
+    readOnly?: (vm: VM) => Promise<T | undefined>,
   ): Promise<T> {
-    if (overrides) return fn((await this.vmAt(block, overrides)).vm);
+    if (overrides) {
+      const { vm } = await this.vmAt(block, overrides);
+      return (await readOnly?.(vm)) ?? fn(vm);
+    }
     const root = hexKey(await this.node.stateRootOf(block));
     if (this.cached?.root !== root) this.cached = { root, vm: this.vmAt(block).then((v) => v.vm) };
     const cached = this.cached;
     const run = async () => {
       const vm = await cached.vm;
+      // A use that only reads needs no checkpoint: what it reads lands in read caches, true at this root.
+      const done = await readOnly?.(vm);
+      if (done !== undefined) return done;
       await vm.stateManager.checkpoint();
       const depth = checkpointCount(vm);
       try {
@@ -236,7 +243,23 @@ export class Executor {
    * transaction doing the same would be charged.
    */
   async execute(req: CallRequest, block: Block, overrides?: StateOverrides): Promise<CallOutcome> {
-    return this.withVm(block, overrides, (vm) => this.executeOn(vm, req, block));
+    return this.withVm(
+      block,
+      overrides,
+      (vm) => this.executeOn(vm, req, block),
+      (vm) => this.fastOn(vm, req, block),
+    );
+  }
+
+  /** The call's outcome where fastCall.ts can give it without the EVM (it reads state only). */
+  private async fastOn(vm: VM, req: CallRequest, block: Block): Promise<CallOutcome | undefined> {
+    let result: DirectCallResult | undefined;
+    try {
+      result = await runFastDirectCall(vm, req, this.callBlock(block, false), req.gas ?? this.callGasCap);
+    } catch (err) {
+      throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
+    }
+    return result && { exec: result.evm.execResult, direct: true, totalGasSpent: result.totalGasSpent };
   }
 
   private async executeOn(vm: VM, req: CallRequest, block: Block, gasLimit?: bigint): Promise<CallOutcome> {

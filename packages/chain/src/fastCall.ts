@@ -30,27 +30,29 @@ const EMPTY = new Uint8Array(0);
 const KECCAK_EMPTY = wasmKeccak256(EMPTY);
 /** Known-slow EIPs, or ones that change what an opcode here costs or does. */
 const UNSUPPORTED_EIPS = [3540, 6800, 7864, 7928, 8024, 8037, 8038, 2780];
-/** Above this the memory a call may pay for is too large to allocate up front: left to the EVM. */
+/** Calls with more gas go to the EVM (gas is counted in doubles here, and memory stays allocatable). */
 const MAX_GAS = 1n << 32n;
+/** Memory reaching past this costs more than MAX_GAS (2^26 words: 2^43 gas), so it is out of gas. */
+const MAX_MEMORY = 2n ** 31n;
 
 interface OpInfo {
   fee: number;
-  feeBigInt: bigint;
   isInvalid: boolean;
 }
 type OpcodeMap = { opcodeInfo: OpInfo }[];
 
+/** Gas parameters as numbers: every amount here stays below 2^53 (gas limits up to MAX_GAS). */
 interface Params {
-  memory: bigint;
-  quad: bigint;
-  keccakWord: bigint;
-  copy: bigint;
-  expByte: bigint;
-  coldAccount: bigint;
-  warmRead: bigint;
-  coldSload: bigint;
-  logTopic: bigint;
-  logData: bigint;
+  memory: number;
+  quad: number;
+  keccakWord: number;
+  copy: number;
+  expByte: number;
+  coldAccount: number;
+  warmRead: number;
+  coldSload: number;
+  logTopic: number;
+  logData: number;
   prevRandao: boolean;
   clz: boolean;
 }
@@ -64,16 +66,16 @@ function params(common: Common): Params | null {
     UNSUPPORTED_EIPS.some(on) || !on(2929) || !on(1153) || !on(5656) || !on(3855)
       ? null
       : {
-          memory: common.param("memoryGas"),
-          quad: common.param("quadCoefficientDivGas"),
-          keccakWord: common.param("keccak256WordGas"),
-          copy: common.param("copyGas"),
-          expByte: common.param("expByteGas"),
-          coldAccount: common.param("coldaccountaccessGas"),
-          warmRead: common.param("warmstoragereadGas"),
-          coldSload: common.param("coldsloadGas"),
-          logTopic: common.param("logTopicGas"),
-          logData: common.param("logDataGas"),
+          memory: Number(common.param("memoryGas")),
+          quad: Number(common.param("quadCoefficientDivGas")),
+          keccakWord: Number(common.param("keccak256WordGas")),
+          copy: Number(common.param("copyGas")),
+          expByte: Number(common.param("expByteGas")),
+          coldAccount: Number(common.param("coldaccountaccessGas")),
+          warmRead: Number(common.param("warmstoragereadGas")),
+          coldSload: Number(common.param("coldsloadGas")),
+          logTopic: Number(common.param("logTopicGas")),
+          logData: Number(common.param("logDataGas")),
           prevRandao: on(4399),
           clz: on(7939),
         };
@@ -81,20 +83,30 @@ function params(common: Common): Params | null {
   return p;
 }
 
-/** JUMPDEST bitmaps by code array (the node's state reads hand back the same array for the same code). */
-const jumpdests = new WeakMap<Uint8Array, Uint8Array>();
+/** A code's JUMPDESTs and the value of each PUSH (by its position; zero-padded past the end). */
+interface Analysis {
+  jumps: Uint8Array;
+  pushes: bigint[];
+}
+/** Analyses by code array (the node's state reads hand back the same array for the same code). */
+const analyses = new WeakMap<Uint8Array, Analysis>();
 
-function validJumps(code: Uint8Array): Uint8Array {
-  let map = jumpdests.get(code);
-  if (map) return map;
-  map = new Uint8Array(code.length);
+function analyse(code: Uint8Array): Analysis {
+  let a = analyses.get(code);
+  if (a) return a;
+  a = { jumps: new Uint8Array(code.length), pushes: [] };
   for (let i = 0; i < code.length; i++) {
     const op = code[i];
-    if (op >= 0x60 && op <= 0x7f) i += op - 0x5f;
-    else if (op === 0x5b) map[i] = 1;
+    if (op >= 0x60 && op <= 0x7f) {
+      const n = op - 0x5f;
+      let hex = "0x";
+      for (let k = 1; k <= n; k++) hex += (code[i + k] ?? 0).toString(16).padStart(2, "0");
+      a.pushes[i] = BigInt(hex);
+      i += n;
+    } else if (op === 0x5b) a.jumps[i] = 1;
   }
-  jumpdests.set(code, map);
-  return map;
+  analyses.set(code, a);
+  return a;
 }
 
 /** Code (by array) and 4-byte selector for which the fast path gave up: those go to the EVM at once. */
@@ -140,7 +152,7 @@ export async function runFastCall(vm: VM, call: FastCall): Promise<ExecResult | 
   if (vm.evm.precompiles.has(call.to.toString(16).padStart(40, "0"))) return undefined;
   const selector = selectorOf(call.data);
   if (gaveUp.get(code)?.has(selector)) return undefined;
-  const run = new Frame(vm, p, table, call, code);
+  const run = new Frame(vm, p, table, call, code, toAddress);
   try {
     return await run.execute();
   } catch (err) {
@@ -156,9 +168,11 @@ class Frame {
   private readonly stack: bigint[] = [];
   private sp = 0;
   private mem = new Uint8Array(1024);
-  private memWords = 0n;
-  private highestMemCost = 0n;
-  private gas: bigint;
+  private view = new DataView(this.mem.buffer);
+  private memWords = 0;
+  private highestMemCost = 0;
+  private gas: number;
+  private readonly gasLimit: number;
   private readonly transient = new Map<bigint, bigint>();
   private readonly warm: Set<bigint>;
   private readonly warmSlots: Set<bigint>;
@@ -171,10 +185,12 @@ class Frame {
     private readonly table: OpcodeMap,
     private readonly call: FastCall,
     private readonly code: Uint8Array,
+    private readonly toAddress: Address,
   ) {
-    this.gas = call.gasLimit;
-    this.warm = new Set(call.warm);
-    this.warmSlots = new Set(call.warmSlots);
+    this.gasLimit = Number(call.gasLimit);
+    this.gas = this.gasLimit;
+    this.warm = call.warm;
+    this.warmSlots = call.warmSlots;
   }
 
   private push(v: bigint): void {
@@ -193,20 +209,22 @@ class Frame {
     return this.stack[this.sp - 1 - n];
   }
 
-  private useGas(amount: bigint): void {
+  private useGas(amount: number): void {
     this.gas -= amount;
-    if (this.gas < 0n) {
-      this.gas = 0n;
+    if (this.gas < 0) {
+      this.gas = 0;
       throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
     }
   }
 
   /** @ethereumjs's subMemUsage: the gas to grow memory to cover [offset, offset+length). */
-  private memCost(offset: bigint, length: bigint): bigint {
-    if (length === 0n) return 0n;
-    const words = (offset + length + 31n) / 32n;
-    if (words <= this.memWords) return 0n;
-    let cost = words * this.p.memory + (words * words) / this.p.quad;
+  private memCost(offset: bigint, length: bigint): number {
+    if (length === 0n) return 0;
+    const end = offset + length;
+    if (end > MAX_MEMORY) throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
+    const words = Math.ceil(Number(end) / 32);
+    if (words <= this.memWords) return 0;
+    let cost = words * this.p.memory + Math.floor((words * words) / this.p.quad);
     if (cost > this.highestMemCost) {
       const before = this.highestMemCost;
       this.highestMemCost = cost;
@@ -218,32 +236,32 @@ class Frame {
 
   /** Makes the buffer cover the charged words (called after the gas for them was taken). */
   private ensureMem(): void {
-    const need = Number(this.memWords) * 32;
+    const need = this.memWords * 32;
     if (need <= this.mem.length) return;
     let size = this.mem.length * 2;
     while (size < need) size *= 2;
     const grown = new Uint8Array(size);
     grown.set(this.mem);
     this.mem = grown;
+    this.view = new DataView(grown.buffer);
   }
 
   private readWord(offset: number): bigint {
-    let v = 0n;
-    for (let i = 0; i < 32; i += 8) {
-      const o = offset + i;
-      const m = this.mem;
-      const hi = ((m[o] << 24) | (m[o + 1] << 16) | (m[o + 2] << 8) | m[o + 3]) >>> 0;
-      const lo = ((m[o + 4] << 24) | (m[o + 5] << 16) | (m[o + 6] << 8) | m[o + 7]) >>> 0;
-      v = (v << 64n) | (BigInt(hi) << 32n) | BigInt(lo);
-    }
-    return v;
+    const v = this.view;
+    return (
+      (v.getBigUint64(offset) << 192n) |
+      (v.getBigUint64(offset + 8) << 128n) |
+      (v.getBigUint64(offset + 16) << 64n) |
+      v.getBigUint64(offset + 24)
+    );
   }
 
-  private writeWord(offset: number, v: bigint): void {
-    for (let i = 31; i >= 0; i--) {
-      this.mem[offset + i] = Number(v & 0xffn);
-      v >>= 8n;
-    }
+  private writeWord(offset: number, w: bigint): void {
+    const v = this.view;
+    v.setBigUint64(offset, w >> 192n);
+    v.setBigUint64(offset + 8, w >> 128n);
+    v.setBigUint64(offset + 16, w >> 64n);
+    v.setBigUint64(offset + 24, w);
   }
 
   /** Copies `length` bytes of `src` from `srcOffset` (zero past its end) into memory at `memOffset`. */
@@ -258,7 +276,7 @@ class Frame {
   }
 
   /** EIP-2929 access cost of an address, warming it. */
-  private accessAddress(address: bigint): bigint {
+  private accessAddress(address: bigint): number {
     if (this.warm.has(address)) return this.p.warmRead;
     this.warm.add(address);
     return this.p.coldAccount;
@@ -283,7 +301,7 @@ class Frame {
   }
 
   async execute(): Promise<ExecResult> {
-    await this.movedValue();
+    if (this.call.value !== 0n) await this.movedValue();
     let returnValue: Uint8Array = EMPTY;
     let error: EVMError | undefined;
     try {
@@ -296,7 +314,7 @@ class Frame {
     const reverted = error?.error === EVMError.errorMessages.REVERT;
     return {
       returnValue,
-      executionGasUsed: error && !reverted ? this.call.gasLimit : this.call.gasLimit - this.gas,
+      executionGasUsed: BigInt(error && !reverted ? this.gasLimit : this.gasLimit - this.gas),
       gasRefund: 0n,
       exceptionError: error,
       logs: [],
@@ -309,29 +327,26 @@ class Frame {
   private async loop(): Promise<Uint8Array> {
     const { code, table, p, call } = this;
     const header = call.block.header;
-    let jumps: Uint8Array | undefined;
+    const { jumps, pushes } = analyse(code);
     let pc = 0;
     while (pc < code.length) {
       const op = code[pc];
       const info = table[op].opcodeInfo;
       if (info.isInvalid) throw new EVMError(EVMError.errorMessages.INVALID_OPCODE);
       if (op >= 0x60 && op <= 0x7f) {
-        this.useGas(info.feeBigInt);
-        const n = op - 0x5f;
-        let v = 0n;
-        for (let i = 1; i <= n; i++) v = (v << 8n) | BigInt(code[pc + i] ?? 0);
-        this.push(v);
-        pc += n + 1;
+        this.useGas(info.fee);
+        this.push(pushes[pc]);
+        pc += op - 0x5e;
         continue;
       }
       if (op >= 0x80 && op <= 0x8f) {
-        this.useGas(info.feeBigInt);
+        this.useGas(info.fee);
         this.push(this.peek(op - 0x80));
         pc++;
         continue;
       }
       if (op >= 0x90 && op <= 0x9f) {
-        this.useGas(info.feeBigInt);
+        this.useGas(info.fee);
         const n = op - 0x8f;
         if (this.sp <= n) throw new EVMError(EVMError.errorMessages.STACK_UNDERFLOW);
         const top = this.sp - 1;
@@ -346,52 +361,52 @@ class Frame {
         case 0x00:
           return EMPTY;
         case 0x01: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push((this.pop() + this.pop()) & M256);
           break;
         }
         case 0x02: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push((this.pop() * this.pop()) & M256);
           break;
         }
         case 0x03: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const a = this.pop();
           const b = this.pop();
           this.push((a - b) & M256);
           break;
         }
         case 0x04: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const a = this.pop();
           const b = this.pop();
           this.push(b === 0n ? 0n : a / b);
           break;
         }
         case 0x05: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const a = BigInt.asIntN(256, this.pop());
           const b = BigInt.asIntN(256, this.pop());
           this.push(b === 0n ? 0n : BigInt.asUintN(256, a / b));
           break;
         }
         case 0x06: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const a = this.pop();
           const b = this.pop();
           this.push(b === 0n ? 0n : a % b);
           break;
         }
         case 0x07: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const a = BigInt.asIntN(256, this.pop());
           const b = BigInt.asIntN(256, this.pop());
           this.push(b === 0n ? 0n : BigInt.asUintN(256, a % b));
           break;
         }
         case 0x08: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const a = this.pop();
           const b = this.pop();
           const n = this.pop();
@@ -399,7 +414,7 @@ class Frame {
           break;
         }
         case 0x09: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const a = this.pop();
           const b = this.pop();
           const n = this.pop();
@@ -408,8 +423,8 @@ class Frame {
         }
         case 0x0a: {
           const exponent = this.peek(1);
-          let gas = info.feeBigInt;
-          if (exponent !== 0n) gas += BigInt(Math.ceil(exponent.toString(2).length / 8)) * p.expByte;
+          let gas = info.fee;
+          if (exponent !== 0n) gas += Math.ceil(exponent.toString(2).length / 8) * p.expByte;
           this.useGas(gas);
           let base = this.pop();
           let e = this.pop();
@@ -423,7 +438,7 @@ class Frame {
           break;
         }
         case 0x0b: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const k = this.pop();
           let x = this.pop();
           if (k < 31n) {
@@ -438,7 +453,7 @@ class Frame {
         case 0x12:
         case 0x13:
         case 0x14: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const a = this.pop();
           const b = this.pop();
           let r: boolean;
@@ -451,53 +466,53 @@ class Frame {
           break;
         }
         case 0x15: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(this.pop() === 0n ? 1n : 0n);
           break;
         }
         case 0x16: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(this.pop() & this.pop());
           break;
         }
         case 0x17: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(this.pop() | this.pop());
           break;
         }
         case 0x18: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(this.pop() ^ this.pop());
           break;
         }
         case 0x19: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(this.pop() ^ M256);
           break;
         }
         case 0x1a: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const i = this.pop();
           const x = this.pop();
           this.push(i >= 32n ? 0n : (x >> (248n - i * 8n)) & 0xffn);
           break;
         }
         case 0x1b: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const s = this.pop();
           const x = this.pop();
           this.push(s >= 256n ? 0n : (x << s) & M256);
           break;
         }
         case 0x1c: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const s = this.pop();
           const x = this.pop();
           this.push(s >= 256n ? 0n : x >> s);
           break;
         }
         case 0x1d: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const s = this.pop();
           const x = this.pop();
           if (s >= 256n) this.push(x & SIGN ? M256 : 0n);
@@ -506,7 +521,7 @@ class Frame {
         }
         case 0x1e: {
           if (!p.clz) throw GIVE_UP;
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const x = this.pop();
           this.push(x === 0n ? 256n : BigInt(256 - x.toString(2).length));
           break;
@@ -514,7 +529,8 @@ class Frame {
         case 0x20: {
           const offset = this.peek(0);
           const length = this.peek(1);
-          this.useGas(info.feeBigInt + this.memCost(offset, length) + p.keccakWord * ((length + 31n) / 32n));
+          const mem = this.memCost(offset, length);
+          this.useGas(info.fee + mem + p.keccakWord * Math.ceil(Number(length) / 32));
           this.pop();
           this.pop();
           this.ensureMem();
@@ -524,47 +540,53 @@ class Frame {
           break;
         }
         case 0x30:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(call.to);
           break;
         case 0x31: {
           const address = this.peek(0) & ADDRESS_MASK;
-          this.useGas(info.feeBigInt + this.accessAddress(address));
+          this.useGas(info.fee + this.accessAddress(address));
           this.pop();
           this.push(await this.balanceOf(address));
           break;
         }
         case 0x32:
         case 0x33:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(call.caller);
           break;
         case 0x34:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(call.value);
           break;
         case 0x35: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const pos = this.pop();
           const data = call.data;
-          let v = 0n;
           if (pos < BigInt(data.length)) {
             const i = Number(pos);
-            for (let k = 0; k < 32; k++) v = (v << 8n) | BigInt(data[i + k] ?? 0);
-          }
-          this.push(v);
+            const word = new Uint8Array(32);
+            word.set(data.subarray(i, i + 32));
+            const w = new DataView(word.buffer);
+            this.push(
+              (w.getBigUint64(0) << 192n) |
+                (w.getBigUint64(8) << 128n) |
+                (w.getBigUint64(16) << 64n) |
+                w.getBigUint64(24),
+            );
+          } else this.push(0n);
           break;
         }
         case 0x36:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(BigInt(call.data.length));
           break;
         case 0x37:
         case 0x39: {
           const memOffset = this.peek(0);
           const length = this.peek(2);
-          let gas = info.feeBigInt + this.memCost(memOffset, length);
-          if (length !== 0n) gas += p.copy * ((length + 31n) / 32n);
+          let gas = info.fee + this.memCost(memOffset, length);
+          if (length !== 0n) gas += p.copy * Math.ceil(Number(length) / 32);
           this.useGas(gas);
           this.pop();
           const srcOffset = this.pop();
@@ -574,17 +596,17 @@ class Frame {
           break;
         }
         case 0x38:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(BigInt(this.code.length));
           break;
         case 0x3a:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(0n); // unpriced calls run at gas price 0
           break;
         case 0x3b:
         case 0x3f: {
           const address = this.peek(0) & ADDRESS_MASK;
-          this.useGas(info.feeBigInt + this.accessAddress(address));
+          this.useGas(info.fee + this.accessAddress(address));
           this.pop();
           const target = createAddressFromBigInt(address);
           const state = this.vm.stateManager;
@@ -595,7 +617,7 @@ class Frame {
           break;
         }
         case 0x3d:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(0n); // no inner call has returned in this frame
           break;
         case 0x3e: {
@@ -603,51 +625,51 @@ class Frame {
           const offset = this.peek(1);
           const length = this.peek(2);
           if (offset + length > 0n) throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
-          this.useGas(info.feeBigInt + this.memCost(memOffset, length));
+          this.useGas(info.fee + this.memCost(memOffset, length));
           this.pop();
           this.pop();
           this.pop();
           break;
         }
         case 0x41:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(bytesToBigInt(header.coinbase.bytes));
           break;
         case 0x42:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(header.timestamp);
           break;
         case 0x43:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(header.number);
           break;
         case 0x44:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(p.prevRandao ? bytesToBigInt(header.prevRandao) : header.difficulty);
           break;
         case 0x45:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(header.gasLimit);
           break;
         case 0x46:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(this.vm.common.chainId());
           break;
         case 0x47:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(await this.balanceOf(call.to));
           break;
         case 0x48:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(header.baseFeePerGas ?? 0n);
           break;
         case 0x50:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.pop();
           break;
         case 0x51: {
           const offset = this.peek(0);
-          this.useGas(info.feeBigInt + this.memCost(offset, 32n));
+          this.useGas(info.fee + this.memCost(offset, 32n));
           this.pop();
           this.ensureMem();
           this.push(this.readWord(Number(offset)));
@@ -655,7 +677,7 @@ class Frame {
         }
         case 0x52: {
           const offset = this.peek(0);
-          this.useGas(info.feeBigInt + this.memCost(offset, 32n));
+          this.useGas(info.fee + this.memCost(offset, 32n));
           this.pop();
           const v = this.pop();
           this.ensureMem();
@@ -664,7 +686,7 @@ class Frame {
         }
         case 0x53: {
           const offset = this.peek(0);
-          this.useGas(info.feeBigInt + this.memCost(offset, 1n));
+          this.useGas(info.fee + this.memCost(offset, 1n));
           this.pop();
           const v = this.pop();
           this.ensureMem();
@@ -673,7 +695,7 @@ class Frame {
         }
         case 0x54: {
           const key = this.peek(0);
-          let gas = info.feeBigInt;
+          let gas = info.fee;
           if (this.warmSlots.has(key)) gas += p.warmRead;
           else {
             this.warmSlots.add(key);
@@ -684,17 +706,16 @@ class Frame {
           const keyBytes = new Uint8Array(32);
           const raw = bigIntToBytes(key);
           keyBytes.set(raw, 32 - raw.length);
-          const value = await this.vm.stateManager.getStorage(createAddressFromBigInt(call.to), keyBytes);
+          const value = await this.vm.stateManager.getStorage(this.toAddress, keyBytes);
           this.push(value.length === 0 ? 0n : bytesToBigInt(value));
           break;
         }
         case 0x56:
         case 0x57: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const dest = this.pop();
           const cond = op === 0x57 ? this.pop() : 1n;
           if (cond === 0n) break;
-          jumps ??= validJumps(code);
           if (dest >= BigInt(code.length) || jumps[Number(dest)] !== 1) {
             // worded as @ethereumjs words it: code hash, address and the jump's position
             const where = `${bytesToHex(wasmKeccak256(code))}/0x${call.to.toString(16).padStart(40, "0")}:${pc - 1}`;
@@ -704,27 +725,27 @@ class Frame {
           break;
         }
         case 0x58:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(BigInt(pc - 1));
           break;
         case 0x59:
-          this.useGas(info.feeBigInt);
-          this.push(this.memWords * 32n);
+          this.useGas(info.fee);
+          this.push(BigInt(this.memWords * 32));
           break;
         case 0x5a:
-          this.useGas(info.feeBigInt);
-          this.push(this.gas);
+          this.useGas(info.fee);
+          this.push(BigInt(this.gas));
           break;
         case 0x5b:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           break;
         case 0x5c: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(this.transient.get(this.pop()) ?? 0n);
           break;
         }
         case 0x5d: {
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           const key = this.pop();
           this.transient.set(key, this.pop());
           break;
@@ -734,8 +755,8 @@ class Frame {
           const src = this.peek(1);
           const length = this.peek(2);
           this.useGas(
-            info.feeBigInt +
-              3n * ((length + 31n) / 32n) +
+            info.fee +
+              3 * Math.ceil(Number(length) / 32) +
               this.memCost(src, length) +
               this.memCost(dst, length),
           );
@@ -750,7 +771,7 @@ class Frame {
           break;
         }
         case 0x5f:
-          this.useGas(info.feeBigInt);
+          this.useGas(info.fee);
           this.push(0n);
           break;
         case 0xa0:
@@ -762,7 +783,7 @@ class Frame {
           const length = this.peek(1);
           const topics = op - 0xa0;
           this.useGas(
-            info.feeBigInt + this.memCost(offset, length) + p.logTopic * BigInt(topics) + length * p.logData,
+            info.fee + this.memCost(offset, length) + p.logTopic * topics + Number(length) * p.logData,
           );
           // eth_call returns no logs: only the stack and memory effects remain
           this.pop();
@@ -775,7 +796,7 @@ class Frame {
         case 0xfd: {
           const offset = this.peek(0);
           const length = this.peek(1);
-          this.useGas(info.feeBigInt + this.memCost(offset, length));
+          this.useGas(info.fee + this.memCost(offset, length));
           this.pop();
           this.pop();
           this.ensureMem();
