@@ -754,16 +754,6 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
   return i32x4.mul(dotA(ab + KI8 + off, v, i32x4.splat(0)), i32x4.extend_low_i16x8_s(s));
 }
 
-// i16 lane j of v in every lane (j a literal, so the shuffle's lanes are constants).
-@inline function bcast0(v: v128): v128 { return i8x16.shuffle(v, v, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1); }
-@inline function bcast1(v: v128): v128 { return i8x16.shuffle(v, v, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3); }
-@inline function bcast2(v: v128): v128 { return i8x16.shuffle(v, v, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5); }
-@inline function bcast3(v: v128): v128 { return i8x16.shuffle(v, v, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7); }
-@inline function bcast4(v: v128): v128 { return i8x16.shuffle(v, v, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9); }
-@inline function bcast5(v: v128): v128 { return i8x16.shuffle(v, v, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11); }
-@inline function bcast6(v: v128): v128 { return i8x16.shuffle(v, v, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13); }
-@inline function bcast7(v: v128): v128 { return i8x16.shuffle(v, v, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15); }
-
 // Bytes >> 4 (x86 has no byte shifts: a 16-bit shift and a mask).
 @inline function nibHi(q: v128): v128 {
   return v128.and(i16x8.shr_u(q, 4), v128.load(NIB));
@@ -817,19 +807,17 @@ const BIT4: usize = memory.data<u8>([16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
   const mHi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
   const sm = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(sLo), 1, sHi), 2, mLo), 3, mHi);
   const msum = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(sm), v128.load(ab + KS32));
-  const sc = i16x8.extend_low_i8x16_u(sm);
   const qs = wb + (five ? 48 : 16);
-  const s01 = i32x4.add(
-    kSubPair(wb, qs, ab, 0, bcast0(sc), bcast1(sc), five),
-    kSubPair(wb, qs, ab, 1, bcast2(sc), bcast3(sc), five),
-  );
-  const s23 = i32x4.add(
-    kSubPair(wb, qs, ab, 2, bcast4(sc), bcast5(sc), five),
-    kSubPair(wb, qs, ab, 3, bcast6(sc), bcast7(sc), five),
-  );
+  // a loop over the sub-block pairs, not four copies (V8 would hold all their vectors at once, as in
+  // q6kpBlock), each scale splat from its byte
+  let s = i32x4.splat(0);
+  for (let c = 0; c < 4; c++) {
+    const word = (c < 2 ? sLo : sHi) >> (<u32>(c & 1) << 4);
+    s = i32x4.add(s, kSubPair(wb, qs, ab, c, i16x8.splat(<i16>(word & 0xff)), i16x8.splat(<i16>((word >> 8) & 0xff)), five));
+  }
   const da = load<f32>(ab);
   return f32x4.sub(
-    f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(s01, s23)), f32x4.splat(h2f(load<u16>(wb)) * da)),
+    f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(h2f(load<u16>(wb)) * da)),
     f32x4.mul(f32x4.convert_i32x4_s(msum), f32x4.splat(h2f(load<u16>(wb, 2)) * da)),
   );
 }
@@ -870,16 +858,16 @@ const BIT4: usize = memory.data<u8>([16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
     i32x4.dot_i16x8_s(a8, v128.load(ab + KS16)),
     i32x4.dot_i16x8_s(c8, v128.load(ab + KS16, 16)),
   );
-  const s = i32x4.add(
-    i32x4.add(
-      q6Part(wb, ab, 0, 0, bcast0(a8), bcast2(a8), bcast4(a8), bcast6(a8)),
-      q6Part(wb, ab, 0, 1, bcast1(a8), bcast3(a8), bcast5(a8), bcast7(a8)),
-    ),
-    i32x4.add(
-      q6Part(wb, ab, 1, 0, bcast0(c8), bcast2(c8), bcast4(c8), bcast6(c8)),
-      q6Part(wb, ab, 1, 1, bcast1(c8), bcast3(c8), bcast5(c8), bcast7(c8)),
-    ),
-  );
+  // a loop over the quarter-sets, not four copies (V8 would hold all their vectors at once, as in q6kpBlock),
+  // each group's scale splat from its byte
+  let s = i32x4.splat(0);
+  for (let q = 0; q < 4; q++) {
+    const h = q >> 1, part = q & 1;
+    const g = wb + 192 + <usize>((h << 3) + part);
+    const s1 = i16x8.splat(<i16>load<i8>(g)), s2 = i16x8.splat(<i16>load<i8>(g, 2));
+    const s3 = i16x8.splat(<i16>load<i8>(g, 4)), s4 = i16x8.splat(<i16>load<i8>(g, 6));
+    s = i32x4.add(s, q6Part(wb, ab, h, part, s1, s2, s3, s4));
+  }
   const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
   return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d));
 }
