@@ -232,8 +232,8 @@ async function runPrepared(
 }
 
 /**
- * runDirectCall's result where fastCall.ts can give it, else undefined. It only reads the state, so it
- * needs no checkpoint around it (the EVM's path does).
+ * runDirectCall's result where fastCall.ts can give it, else undefined. It never writes the state
+ * manager, so it needs no checkpoint around it (the EVM's path does).
  */
 export async function runFastDirectCall(
   vm: VM,
@@ -258,7 +258,7 @@ export async function runFastDirectCall(
  * too-low gas limit): runTx then runs the call and words the refusal. Unlike runTx, a sender with
  * code is accepted, as geth's and anvil's eth_call accept it.
  * `callBlock` is the block runTx would get. Exceptions out of the EVM propagate as from runTx.
- * With `fast`, a call that fastCall.ts can run exactly (one frame that only reads state) skips the EVM.
+ * With `fast`, a call that fastCall.ts can run exactly (one frame of legacy code) skips the EVM.
  */
 export async function runDirectCall(
   vm: VM,

@@ -103,7 +103,7 @@ export class Executor {
     const cached = this.cached;
     const run = async () => {
       const vm = await cached.vm;
-      // A use that only reads needs no checkpoint: what it reads lands in read caches, true at this root.
+      // A use that never writes the state manager needs no checkpoint: what it reads lands in read caches, true at this root.
       const done = await readOnly?.(vm);
       if (done !== undefined) return done;
       await vm.stateManager.checkpoint();
@@ -251,7 +251,7 @@ export class Executor {
     );
   }
 
-  /** The call's outcome where fastCall.ts can give it without the EVM (it reads state only). */
+  /** The call's outcome where fastCall.ts can give it without the EVM (it never writes the state manager). */
   private async fastOn(vm: VM, req: CallRequest, block: Block): Promise<CallOutcome | undefined> {
     let result: DirectCallResult | undefined;
     try {

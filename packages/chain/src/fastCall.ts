@@ -12,15 +12,15 @@ import type { VM } from "@ethereumjs/vm";
 import { wasmKeccak256 } from "./crypto.ts";
 
 /**
- * A synchronous interpreter for the common eth_call: one frame of legacy code that only reads state
- * (a token's balanceOf, allowance, a pool's getReserves, a view that hashes and loads slots). It
- * reproduces @ethereumjs/evm exactly for the opcodes it knows, gas included (base fees come from the
- * EVM's own opcode table, so fork rules stay the library's), and gives up, before anything has been
- * changed, on anything else: a CALL or CREATE of any kind, SSTORE, SELFDESTRUCT, BLOCKHASH, blob
- * opcodes, EOF code. The caller then runs the call on the EVM. @ethereumjs's interpreter awaits
- * every opcode and allocates a few hundred bytes per step; this loop awaits only for state reads.
+ * A synchronous interpreter for the common eth_call and eth_estimateGas: one frame of legacy code (a
+ * token's balanceOf, allowance or transfer, a pool's getReserves, a view that hashes and loads slots).
+ * It reproduces @ethereumjs/evm exactly for the opcodes it knows, gas, refunds and logs included (base
+ * fees come from the EVM's own opcode table, so fork rules stay the library's), and gives up on
+ * anything else: a CALL or CREATE of any kind, SELFDESTRUCT, BLOCKHASH, blob opcodes, EOF code. It
+ * never writes the state manager (SSTOREs stay in the frame), so giving up leaves nothing to undo: the
+ * caller runs the call on the EVM. @ethereumjs's interpreter awaits every opcode and allocates a few
+ * hundred bytes per step; this loop awaits only for state reads.
  */
-
 type EVMErrorMessage = ConstructorParameters<typeof EVMError>[0];
 
 const M256 = (1n << 256n) - 1n;
@@ -53,6 +53,18 @@ interface Params {
   coldSload: number;
   logTopic: number;
   logData: number;
+  /** EIP-2200's SSTORE schedule (Istanbul and later), or null: SSTORE then goes to the EVM. */
+  sstore: {
+    sentry: number;
+    noop: number;
+    init: number;
+    clean: number;
+    dirty: number;
+    reset: number;
+    clearRefund: number;
+    initRefund: number;
+    cleanRefund: number;
+  } | null;
   prevRandao: boolean;
   clz: boolean;
 }
@@ -76,11 +88,33 @@ function params(common: Common): Params | null {
           coldSload: Number(common.param("coldsloadGas")),
           logTopic: Number(common.param("logTopicGas")),
           logData: Number(common.param("logDataGas")),
+          sstore:
+            common.gteHardfork("istanbul") && common.hardfork() !== "constantinople"
+              ? {
+                  sentry: Number(common.param("sstoreSentryEIP2200Gas")),
+                  noop: Number(common.param("sstoreNoopEIP2200Gas")),
+                  init: Number(common.param("sstoreInitEIP2200Gas")),
+                  clean: Number(common.param("sstoreCleanEIP2200Gas")),
+                  dirty: Number(common.param("sstoreDirtyEIP2200Gas")),
+                  reset: Number(common.param("sstoreResetGas")),
+                  clearRefund: Number(common.param("sstoreClearRefundEIP2200Gas")),
+                  initRefund: Number(common.param("sstoreInitRefundEIP2200Gas")),
+                  cleanRefund: Number(common.param("sstoreCleanRefundEIP2200Gas")),
+                }
+              : null,
           prevRandao: on(4399),
           clz: on(7939),
         };
   paramsByCommon.set(common, p);
   return p;
+}
+
+/** A stack word as 32 big-endian bytes. */
+function word32(v: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  const raw = bigIntToBytes(v);
+  out.set(raw, 32 - raw.length);
+  return out;
 }
 
 /** A code's JUMPDESTs and the value of each PUSH (by its position; zero-padded past the end). */
@@ -174,6 +208,10 @@ class Frame {
   private gas: number;
   private readonly gasLimit: number;
   private readonly transient = new Map<bigint, bigint>();
+  /** Slots this call wrote (the state keeps the values from before the call: the originals). */
+  private readonly written = new Map<bigint, bigint>();
+  private refund = 0;
+  private readonly logs: [Uint8Array, Uint8Array[], Uint8Array][] = [];
   private readonly warm: Set<bigint>;
   private readonly warmSlots: Set<bigint>;
   /** Balances after the call's value moved (runCall moves it before the code runs). */
@@ -275,6 +313,21 @@ class Frame {
     this.mem.fill(0, dst + Math.max(avail, 0), dst + n);
   }
 
+  /** A slot of the called contract as the state holds it (its value before this call). */
+  private async storedValue(key: bigint): Promise<bigint> {
+    const value = await this.vm.stateManager.getStorage(this.toAddress, word32(key));
+    return value.length === 0 ? 0n : bytesToBigInt(value);
+  }
+
+  /** As the interpreter's subRefund: the counter may not go below zero. */
+  private subRefund(amount: number): void {
+    this.refund -= amount;
+    if (this.refund < 0) {
+      this.refund = 0;
+      throw new EVMError(EVMError.errorMessages.REFUND_EXHAUSTED);
+    }
+  }
+
   /** EIP-2929 access cost of an address, warming it. */
   private accessAddress(address: bigint): number {
     if (this.warm.has(address)) return this.p.warmRead;
@@ -315,9 +368,10 @@ class Frame {
     return {
       returnValue,
       executionGasUsed: BigInt(error && !reverted ? this.gasLimit : this.gasLimit - this.gas),
-      gasRefund: 0n,
+      // any failure, REVERT included, forfeits the refunds and the logs (as evm.runCall has it)
+      gasRefund: error ? 0n : BigInt(this.refund),
       exceptionError: error,
-      logs: [],
+      logs: error ? [] : this.logs,
     } as ExecResult;
   }
 
@@ -703,11 +757,46 @@ class Frame {
           }
           this.useGas(gas);
           this.pop();
-          const keyBytes = new Uint8Array(32);
-          const raw = bigIntToBytes(key);
-          keyBytes.set(raw, 32 - raw.length);
-          const value = await this.vm.stateManager.getStorage(this.toAddress, keyBytes);
-          this.push(value.length === 0 ? 0n : bytesToBigInt(value));
+          this.push(this.written.get(key) ?? (await this.storedValue(key)));
+          break;
+        }
+        case 0x55: {
+          const s = p.sstore;
+          if (s === null) throw GIVE_UP;
+          const key = this.peek(0);
+          const value = this.peek(1);
+          const original = await this.storedValue(key);
+          const current = this.written.get(key) ?? original;
+          // EIP-2200's stipend sentry, then its schedule as EIP-2929 adjusts it (warmth as before this op)
+          if (this.gas <= s.sentry) throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
+          const warm = this.warmSlots.has(key);
+          let gas = info.fee;
+          if (current === value) gas += warm ? p.warmRead : s.noop;
+          else if (original === current) {
+            if (original === 0n) gas += s.init;
+            else {
+              if (value === 0n) this.refund += s.clearRefund;
+              gas += s.clean;
+            }
+          } else {
+            if (original !== 0n) {
+              if (current === 0n) this.subRefund(s.clearRefund);
+              else if (value === 0n) this.refund += s.clearRefund;
+            }
+            if (original === value) {
+              if (original === 0n) this.refund += warm ? s.init - p.warmRead : s.initRefund;
+              else this.refund += warm ? s.reset - p.coldSload - p.warmRead : s.cleanRefund;
+            }
+            gas += s.dirty;
+          }
+          if (!warm) {
+            this.warmSlots.add(key);
+            gas += p.coldSload;
+          }
+          this.useGas(gas);
+          this.pop();
+          this.pop();
+          this.written.set(key, value);
           break;
         }
         case 0x56:
@@ -785,11 +874,14 @@ class Frame {
           this.useGas(
             info.fee + this.memCost(offset, length) + p.logTopic * topics + Number(length) * p.logData,
           );
-          // eth_call returns no logs: only the stack and memory effects remain
           this.pop();
           this.pop();
-          for (let i = 0; i < topics; i++) this.pop();
+          const words: Uint8Array[] = [];
+          for (let i = 0; i < topics; i++) words.push(word32(this.pop()));
           this.ensureMem();
+          const o = Number(offset);
+          const data = length === 0n ? new Uint8Array(0) : this.mem.slice(o, o + Number(length));
+          this.logs.push([this.toAddress.bytes, words, data]);
           break;
         }
         case 0xf3:
