@@ -1041,21 +1041,13 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
 //     position kx4Pos(r, i), so that one vector unpack serves four rows and leaves the scales (and mins) of
 //     sub-blocks 2c and 2c+1 as an i16 pair per row (c = 0..3: low/high half of the low/high vector);
 //   Q5_K: 64: the rows' 32 bytes of fifth bits, row r at 64 + 32r;
-//   then (at 64, Q5_K 192) for each pair c of sub-blocks the four rows' 32 bytes of nibbles qs[32c..32c+31],
-//     row r at + 128c + 32r, so a pass reads one sequential stream.
+//   then (at 64, Q5_K 192) for each pair c of sub-blocks the four rows' 32 bytes of nibbles qs[32c..32c+31]
+//     (Q4_K in the kx4Mix order), row r at + 128c + 32r, so a pass reads one sequential stream.
 // Each activation vector is loaded once for four rows, and the rows' byte-dot lanes are added across rows
-// before the one multiply-add by their scales. The integer super-block sums are the stored kernel's.
+// in i16 before the multiply-add by their scales. The integer super-block sums are the stored kernel's.
 
 @inline function kx4Pos(r: i32, i: i32): usize {
   return <usize>(((i >> 1) << 3) + (r << 1) + (i & 1));
-}
-
-// Lanes (2r, 2r+1) = the sums of lanes of p_r (i16, each at most a quarter of 32767): four rows' byte-dot
-// lanes added across rows without widening, as hsum4i16 before its last step.
-@inline function rows4i16(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
-  const t01 = i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3));
-  const t23 = i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3));
-  return i16x8.add(v128.shuffle<i32>(t01, t23, 0, 2, 4, 6), v128.shuffle<i32>(t01, t23, 1, 3, 5, 7));
 }
 
 // Byte dots of one row's 32 values against activations x0, x1 (i16 lanes of four products each).
@@ -1067,36 +1059,33 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   return w0;
 }
 
-// Row r's half of sub-block pair c (pair at qc): its low nibbles (sub-block 2c) or high (2c+1), Q5_K with
-// their fifth bits, as byte dots against the activations x0, x1.
-@inline function kx4Half(wb: usize, qc: usize, r: i32, c: i32, x0: v128, x1: v128, high: bool, five: bool): v128 {
-  const q0 = v128.load(qc + (<usize>r << 5)), q1 = v128.load(qc + (<usize>r << 5), 16);
-  let v0: v128, v1: v128;
-  if (high) {
-    v0 = nibHi(q0);
-    v1 = nibHi(q1);
-  } else {
-    v0 = v128.and(q0, v128.load(NIB));
-    v1 = v128.and(q1, v128.load(NIB));
+// Q5_K: sub-blocks 2c and 2c+1 (s0, s1: each row's scale in both lanes of its i16 pair) of four rows times
+// their scales, i32 lane r = row r. Lanes reach 4·127·31 a row, so only pairs of rows are added in i16 and
+// the rest after the multiply-add. The rows are a loop (V8 would load all four rows' vectors ahead and
+// spill): l0..l3 and h0..h3 end as rows 0..3.
+@inline function kx4Pair5(wb: usize, qc: usize, c: i32, a0: v128, a1: v128, a2: v128, a3: v128, s0: v128, s1: v128): v128 {
+  let l0 = i32x4.splat(0), l1 = i32x4.splat(0), l2 = i32x4.splat(0), l3 = i32x4.splat(0);
+  let h0 = i32x4.splat(0), h1 = i32x4.splat(0), h2 = i32x4.splat(0), h3 = i32x4.splat(0);
+  for (let r = 0; r < 4; r++) {
+    const q = qc + (<usize>r << 5), x = wb + 64 + (<usize>r << 5);
+    const q0 = v128.load(q), q1 = v128.load(q, 16), x0 = v128.load(x), x1 = v128.load(x, 16);
+    const lo = v128.load(NIB);
+    const pl = kx4Pairs(a0, a1, v128.or(v128.and(q0, lo), qhBit(x0, 2 * c)), v128.or(v128.and(q1, lo), qhBit(x1, 2 * c)));
+    const ph = kx4Pairs(a2, a3, v128.or(nibHi(q0), qhBit(x0, 2 * c + 1)), v128.or(nibHi(q1), qhBit(x1, 2 * c + 1)));
+    l0 = l1;
+    l1 = l2;
+    l2 = l3;
+    l3 = pl;
+    h0 = h1;
+    h1 = h2;
+    h2 = h3;
+    h3 = ph;
   }
-  if (five) {
-    const x = wb + 64 + (<usize>r << 5);
-    const k = high ? 2 * c + 1 : 2 * c;
-    v0 = v128.or(v0, qhBit(v128.load(x), k));
-    v1 = v128.or(v1, qhBit(v128.load(x, 16), k));
-  }
-  return kx4Pairs(x0, x1, v0, v1);
+  return i32x4.add(kx4Rows5(l0, l1, l2, l3, s0), kx4Rows5(h0, h1, h2, h3, s1));
 }
 
-// Sub-block 2c (or 2c+1: high) of four rows times its scales, s: each row's scale in both lanes of its
-// i16 pair. i32 lane r = row r. Q4_K adds the four rows' lanes in i16 (at most 16·127·15); Q5_K's reach
-// 4·127·31 a row, so only pairs of rows are added in i16 and the rest after the multiply-add.
-@inline function kx4Sub(wb: usize, qc: usize, c: i32, x0: v128, x1: v128, s: v128, high: bool, five: bool): v128 {
-  const p0 = kx4Half(wb, qc, 0, c, x0, x1, high, five);
-  const p1 = kx4Half(wb, qc, 1, c, x0, x1, high, five);
-  const p2 = kx4Half(wb, qc, 2, c, x0, x1, high, five);
-  const p3 = kx4Half(wb, qc, 3, c, x0, x1, high, five);
-  if (!five) return i32x4.dot_i16x8_s(rows4i16(p0, p1, p2, p3), s);
+// Four Q5_K rows' byte-dot lanes p_r times s (each row's scale in both lanes of its i16 pair): lane r.
+@inline function kx4Rows5(p0: v128, p1: v128, p2: v128, p3: v128, s: v128): v128 {
   const t01 = i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3));
   const t23 = i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3));
   const a = i32x4.dot_i16x8_s(t01, v128.shuffle<i32>(s, s, 0, 0, 1, 1));
@@ -1104,15 +1093,86 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   return i32x4.add(v128.shuffle<i32>(a, b, 0, 2, 4, 6), v128.shuffle<i32>(a, b, 1, 3, 5, 7));
 }
 
+// One row's 64 values of a pair in the kx4Mix order (32 bytes at q) against the mixed activations: i16 lanes
+// alternating the pair's two sub-blocks.
+@inline function kx4MixRow(q: usize, a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const q0 = v128.load(q), q1 = v128.load(q, 16);
+  const lo = v128.load(NIB);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i16x8.add(
+      i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(a0, v128.and(q0, lo)), i16x8.relaxed_dot_i8x16_i7x16_s(a1, v128.and(q1, lo))),
+      i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(a2, nibHi(q0)), i16x8.relaxed_dot_i8x16_i7x16_s(a3, nibHi(q1))),
+    );
+  }
+  unreachable(); // the plain build keeps Q4_K as stored (Engine.repackForDecode)
+  return q0;
+}
+
+// The kx4Mix order of a pair's 64 values (Q4K_X4 nibbles and their activations, quant_q8k_rows_kx4): from
+// j = sub-block 2c and k = 2c+1 as 16-value vectors J0, J1 (j's values 0-15, 16-31) and K0, K1, the
+// vectors V0 = J0 and K0's 16-bit pairs interleaved from their low halves, V1 from their high halves, V2,
+// V3 likewise from J1, K1 (a byte dot's i16 lane then holds one pair of j or of k).
+@inline function mixLo(x: v128, y: v128): v128 {
+  return v128.shuffle<i16>(x, y, 0, 8, 1, 9, 2, 10, 3, 11);
+}
+@inline function mixHi(x: v128, y: v128): v128 {
+  return v128.shuffle<i16>(x, y, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+// The inverse: the even (j) or odd (k) 16-bit pairs of V0 then V1.
+@inline function unmixEven(x: v128, y: v128): v128 {
+  return v128.shuffle<i16>(x, y, 0, 2, 4, 6, 8, 10, 12, 14);
+}
+@inline function unmixOdd(x: v128, y: v128): v128 {
+  return v128.shuffle<i16>(x, y, 1, 3, 5, 7, 9, 11, 13, 15);
+}
+
+/** As quant_q8k_rows, with each 64 values in the kx4Mix order (the sums per 16 and 32 as there). */
+export function quant_q8k_rows_kx4(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1: i32): void {
+  quant_q8k_rows(x, ldx, K, out, m0, m1);
+  const nsb = K >> 8;
+  for (let m = m0; m < m1; m++) {
+    for (let b = 0; b < nsb; b++) {
+      const v = out + (<usize>m * nsb + <usize>b) * QK + KI8;
+      for (let c = 0; c < 4; c++) {
+        const p = v + (<usize>c << 6);
+        const j0 = v128.load(p), j1 = v128.load(p, 16), k0 = v128.load(p, 32), k1 = v128.load(p, 48);
+        v128.store(p, mixLo(j0, k0));
+        v128.store(p, mixHi(j0, k0), 16);
+        v128.store(p, mixLo(j1, k1), 32);
+        v128.store(p, mixHi(j1, k1), 48);
+      }
+    }
+  }
+}
+
 // Pair c of sub-blocks of four rows: Σ scale·(q·a) per row as i32 lanes. e: the pair's scales, an i16
 // pair per row.
 @inline function kx4Pair(wb: usize, qs: usize, ab: usize, c: i32, e: v128, five: bool): v128 {
   const ap = ab + KI8 + (<usize>c << 6);
   const qc = qs + (<usize>c << 7);
+  if (!five) {
+    // Q4_K: nibbles and activations both in the kx4Mix order, so each row's four byte dots add into one
+    // vector whose i16 lanes alternate sub-blocks 2c and 2c+1 (8 products each); two rows added in i16,
+    // then one multiply-add by each row's scale pair (e's 32-bit lane r)
+    const a0 = v128.load(ap), a1 = v128.load(ap, 16), a2 = v128.load(ap, 32), a3 = v128.load(ap, 48);
+    // a loop over the rows (V8 would load all four rows' nibbles ahead and spill): p0..p3 end as rows 0..3
+    let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
+    for (let r = 0; r < 4; r++) {
+      const p = kx4MixRow(qc + (<usize>r << 5), a0, a1, a2, a3);
+      p0 = p1;
+      p1 = p2;
+      p2 = p3;
+      p3 = p;
+    }
+    const t01 = i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3));
+    const t23 = i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3));
+    const x = i32x4.dot_i16x8_s(t01, v128.shuffle<i32>(e, e, 0, 0, 1, 1));
+    const y = i32x4.dot_i16x8_s(t23, v128.shuffle<i32>(e, e, 2, 2, 3, 3));
+    return i32x4.add(v128.shuffle<i32>(x, y, 0, 2, 4, 6), v128.shuffle<i32>(x, y, 1, 3, 5, 7));
+  }
   const sj = v128.shuffle<i16>(e, e, 0, 0, 2, 2, 4, 4, 6, 6);
   const sk = v128.shuffle<i16>(e, e, 1, 1, 3, 3, 5, 5, 7, 7);
-  const lo = kx4Sub(wb, qc, c, v128.load(ap), v128.load(ap, 16), sj, false, five);
-  return i32x4.add(lo, kx4Sub(wb, qc, c, v128.load(ap, 32), v128.load(ap, 48), sk, true, five));
+  return kx4Pair5(wb, qc, c, v128.load(ap), v128.load(ap, 16), v128.load(ap, 32), v128.load(ap, 48), sj, sk);
 }
 
 // The scales of sub-blocks 4..7 of a Q4K_X4/Q5K_X4 group (bytes 8-11 low nibbles, top bits of 0-3).
@@ -1163,10 +1223,9 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   v128.store(dst, v128.load(src, 16), 16);
 }
 
-// mmd_q on Q4K_X4 and Q5K_X4 (five), four rows a pass (n0 and n1 are multiples of 4). five is tested at run
-// time inside the loop on purpose: V8 schedules the loads of a basic block ahead of its arithmetic, and a
-// super-block as one block (five a constant) holds every nibble vector at once and spills most of them
-// (Q4_K 11 GB/s); the branches on five end a block after each row's loads and arithmetic (21 GB/s).
+// mmd_q on Q4K_X4 and Q5K_X4 (five), four rows a pass (n0 and n1 are multiples of 4). V8 schedules the loads
+// of a basic block ahead of its arithmetic: a super-block as one block holds every row's nibble vectors at
+// once and spills most of them (Q4_K 11 GB/s), so the rows of each pair of sub-blocks are a loop.
 function mmdKx4(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nsb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool, five: bool): void {
   for (let n = n0; n < n1; n += 4) {
     const g = w + <usize>n * rowBytes;
@@ -1203,8 +1262,18 @@ export function repack_q45k_x4(w: usize, rows: i32, rowBytes: i32, five: i32, sc
           store<u16>(o + 16 + (k << 4) + ro, <u16>u);
           store<u16>(o + 24 + (k << 4) + ro, <u16>(u >> 16));
         }
+        for (let c: usize = 0; c < 4; c++) {
+          const dst = o + qsOut + (c << 7) + (<usize>r << 5), q = src + qsIn + (c << 5);
+          if (five) copy32(dst, q);
+          else {
+            // stored: low nibbles j (values 0-31 of sub-block 2c), high nibbles k (2c+1)
+            const lo = v128.load(NIB), q0 = v128.load(q), q1 = v128.load(q, 16);
+            const j0 = v128.and(q0, lo), j1 = v128.and(q1, lo), k0 = nibHi(q0), k1 = nibHi(q1);
+            v128.store(dst, v128.or(mixLo(j0, k0), i16x8.shl(mixLo(j1, k1), 4)));
+            v128.store(dst, v128.or(mixHi(j0, k0), i16x8.shl(mixHi(j1, k1), 4)), 16);
+          }
+        }
         if (five) copy32(o + 64 + (<usize>r << 5), src + 16);
-        for (let c: usize = 0; c < 4; c++) copy32(o + qsOut + (c << 7) + (<usize>r << 5), src + qsIn + (c << 5));
       }
     }
   }
@@ -1221,7 +1290,16 @@ export function kx4_to_stored(g: usize, r: i32, dst: usize, five: i32): void {
     store<u32>(dst + 4 + (k << 2), <u32>load<u16>(p) | (<u32>load<u16>(p, 8) << 16));
   }
   if (five) copy32(dst + 16, g + 64 + (<usize>r << 5));
-  for (let c: usize = 0; c < 4; c++) copy32(dst + qsOut + (c << 5), g + qsIn + (c << 7) + (<usize>r << 5));
+  for (let c: usize = 0; c < 4; c++) {
+    const out = dst + qsOut + (c << 5), q = g + qsIn + (c << 7) + (<usize>r << 5);
+    if (five) copy32(out, q);
+    else {
+      const lo = v128.load(NIB), q0 = v128.load(q), q1 = v128.load(q, 16);
+      const v0 = v128.and(q0, lo), v1 = v128.and(q1, lo), v2 = nibHi(q0), v3 = nibHi(q1);
+      v128.store(out, v128.or(unmixEven(v0, v1), i16x8.shl(unmixOdd(v0, v1), 4)));
+      v128.store(out, v128.or(unmixEven(v2, v3), i16x8.shl(unmixOdd(v2, v3), 4)), 16);
+    }
+  }
 }
 
 // A Q6K_P super-block as f32, the values of dequantQ6K: (d·scale)·(q − 32).
@@ -1372,7 +1450,7 @@ function dequantRow(type: i32, wr: usize, k0: i32, k1: i32, o: usize, spread: us
 // One Q4_K/Q5_K super-block as f32: d·scale·q − dmin·min per 32-value sub-block (the format decoder's
 // arithmetic, so the values are identical), 16 values a step.
 function dequantQ45K(wb: usize, ob: usize, five: bool): void {
-  dequantQ45KAt(load<u16>(wb), load<u16>(wb, 2), load<u32>(wb, 4), load<u32>(wb, 8), load<u32>(wb, 12), wb + 16, wb + (five ? 48 : 16), 32, ob, five);
+  dequantQ45KAt(load<u16>(wb), load<u16>(wb, 2), load<u32>(wb, 4), load<u32>(wb, 8), load<u32>(wb, 12), wb + 16, wb + (five ? 48 : 16), 32, ob, five, false);
 }
 
 // Byte i of u.
@@ -1381,8 +1459,8 @@ function dequantQ45K(wb: usize, ob: usize, five: bool): void {
 }
 
 // As dequantQ45K from the super-block's fields: f16 d and dmin, the 12 scale/min bytes as three u32, the
-// fifth bits at qh (Q5_K) and the nibbles of sub-block pair c at qs + c·cStride.
-@inline function dequantQ45KAt(dh: u32, mh: u32, u0: u32, u1: u32, u2: u32, qh: usize, qs: usize, cStride: usize, ob: usize, five: bool): void {
+// fifth bits at qh (Q5_K) and the nibbles of sub-block pair c at qs + c·cStride (mixed: in the kx4Mix order).
+@inline function dequantQ45KAt(dh: u32, mh: u32, u0: u32, u1: u32, u2: u32, qh: usize, qs: usize, cStride: usize, ob: usize, five: bool, mixed: bool): void {
   const d = h2f(dh), dmin = h2f(mh);
   const lo = i8x16.splat(0x0f), sixteen = i8x16.splat(16);
   for (let c = 0; c < 4; c++) {
@@ -1396,6 +1474,17 @@ function dequantQ45K(wb: usize, ob: usize, five: bool): void {
     const d2 = f32x4.splat(d * <f32>s1), m2 = f32x4.splat(-(dmin * <f32>n1));
     const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
     const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
+    if (mixed) {
+      // Q4K_X4: the pair's nibbles in the kx4Mix order
+      const p = qs + <usize>c * cStride, q0 = v128.load(p), q1 = v128.load(p, 16);
+      const v0 = v128.and(q0, lo), v1 = v128.and(q1, lo), v2 = nibHi(q0), v3 = nibHi(q1);
+      const oc = ob + (<usize>(c << 6) << 2);
+      bytesToF32(unmixEven(v0, v1), d1, m1, oc);
+      bytesToF32(unmixEven(v2, v3), d1, m1, oc + 64);
+      bytesToF32(unmixOdd(v0, v1), d2, m2, oc + 128);
+      bytesToF32(unmixOdd(v2, v3), d2, m2, oc + 192);
+      continue;
+    }
     for (let half = 0; half < 2; half++) {
       const o = <usize>half << 4;
       const q = v128.load(qs + <usize>c * cStride + o);
@@ -1423,7 +1512,7 @@ function dequantRowKx4(g: usize, r: i32, k0: i32, k1: i32, o: usize, five: bool)
     const u1 = <u32>load<u16>(s, 16) | (<u32>load<u16>(s, 24) << 16);
     const u2 = <u32>load<u16>(s, 32) | (<u32>load<u16>(s, 40) << 16);
     const qs = wb + (five ? 192 : 64) + (<usize>r << 5);
-    dequantQ45KAt(load<u16>(wb + ro), load<u16>(wb + 8 + ro), u0, u1, u2, wb + 64 + (<usize>r << 5), qs, 128, o + (<usize>((b << 8) - k0) << 2), five);
+    dequantQ45KAt(load<u16>(wb + ro), load<u16>(wb + 8 + ro), u0, u1, u2, wb + 64 + (<usize>r << 5), qs, 128, o + (<usize>((b << 8) - k0) << 2), five, !five);
   }
 }
 

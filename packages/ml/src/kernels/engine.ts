@@ -97,6 +97,7 @@ type KernelName =
   | "repack_q6k_p"
   | "repack_q45k_x4"
   | "quant_q8k_rows_q6p"
+  | "quant_q8k_rows_kx4"
   | "mmq_restored";
 const KERNELS: KernelName[] = [
   "mm_abt",
@@ -135,6 +136,7 @@ const KERNELS: KernelName[] = [
   "repack_q6k_p",
   "repack_q45k_x4",
   "quant_q8k_rows_q6p",
+  "quant_q8k_rows_kx4",
   "mmq_restored",
 ];
 
@@ -187,9 +189,12 @@ const ACTS_Q8 = 1;
 const ACTS_Q8K = 2;
 /** Q8_K with each block's values in the Q6K_P order */
 const ACTS_Q8K_Q6P = 3;
+/** Q8_K with each 64 values in the Q4K_X4 order (two sub-blocks' values alternating in 16-bit pairs) */
+const ACTS_Q8K_KX4 = 4;
 /** The activations the kernels of a matrix's kernelType read. */
 function decodeActs(kernelType: number): number {
   if (kernelType === Q6K_P) return ACTS_Q8K_Q6P;
+  if (kernelType === Q4K_X4) return ACTS_Q8K_KX4;
   return kernelType === GgmlType.F16 ? ACTS_F16 : isKQuant(kernelType) ? ACTS_Q8K : ACTS_Q8;
 }
 
@@ -789,9 +794,16 @@ export class Engine {
       return xs;
     }
     // the K-quants meet activations with one scale per 256 values (llama.cpp's block_q8_K)
-    const kq = kind === ACTS_Q8K || kind === ACTS_Q8K_Q6P;
+    const kq = kind === ACTS_Q8K || kind === ACTS_Q8K_Q6P || kind === ACTS_Q8K_KX4;
     const aq = this.decodeScratch(M * (kq ? (K / 256) * this.q8kBlockBytes : (K / 32) * this.q8BlockBytes));
-    const fn = kind === ACTS_Q8K_Q6P ? "quant_q8k_rows_q6p" : kq ? "quant_q8k_rows" : "quant_q8_rows";
+    const fn =
+      kind === ACTS_Q8K_Q6P
+        ? "quant_q8k_rows_q6p"
+        : kind === ACTS_Q8K_KX4
+          ? "quant_q8k_rows_kx4"
+          : kq
+            ? "quant_q8k_rows"
+            : "quant_q8_rows";
     this.run(fn, [[x.ptr, lda, K, aq, 0, M]]);
     return aq;
   }
