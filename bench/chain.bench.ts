@@ -1,8 +1,8 @@
 // The OpenLedger node beside anvil on this machine, in one run: simple and ERC-20 transfers per
 // second through eth_sendRawTransaction until every receipt is in (pre-signed, 64 in flight, 1 s
 // blocks), latency of eth_call and of the reads wallets poll (eth_blockNumber, eth_getBalance,
-// eth_getTransactionReceipt), and the CPU time each node process spent per transaction and per request
-// (robust to a loaded machine, where the rates are not). Both nodes run as child processes on
+// eth_getTransactionReceipt) or send before a transfer (eth_estimateGas), and the CPU time each node
+// process spent per transaction and per request (robust to a loaded machine, where the rates are not). Both nodes run as child processes on
 // loopback with the same pre-signed transactions (chain id 1337 on both).
 // Two passes, each with a fresh pair of nodes given the same block gas limit: the default 30,000,000
 // (what a user of either sees; 4,000 transfers then fill three 1 s blocks on both, so the rates are
@@ -267,7 +267,12 @@ type Latency = Awaited<ReturnType<typeof latency>>;
 interface Reads {
   ethCall: Latency;
   ethCallWarm: Latency;
-  reads: { eth_blockNumber: Latency; eth_getBalance: Latency; eth_getTransactionReceipt: Latency };
+  reads: {
+    eth_blockNumber: Latency;
+    eth_getBalance: Latency;
+    eth_getTransactionReceipt: Latency;
+    eth_estimateGas: Latency;
+  };
 }
 
 /** Both kinds of transfers on a fresh node; then, with `withReads`, the latency of calls and reads. */
@@ -303,6 +308,15 @@ async function runOn(
     eth_blockNumber: await latency(url, pid, "eth_blockNumber", []),
     eth_getBalance: await latency(url, pid, "eth_getBalance", [accounts[1].address, "latest"]),
     eth_getTransactionReceipt: await latency(url, pid, "eth_getTransactionReceipt", [deployHash]),
+    // what a wallet asks before it sends a token transfer (a binary search of calls on both nodes)
+    eth_estimateGas: await latency(url, pid, "eth_estimateGas", [
+      {
+        from: accounts[1].address,
+        to: token,
+        data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(7), 1n] }),
+      },
+      "latest",
+    ]),
   };
   return { ...figures, ethCall, ethCallWarm, reads };
 }

@@ -252,10 +252,20 @@ export class Executor {
   }
 
   /** The call's outcome where fastCall.ts can give it without the EVM (it never writes the state manager). */
-  private async fastOn(vm: VM, req: CallRequest, block: Block): Promise<CallOutcome | undefined> {
+  private async fastOn(
+    vm: VM,
+    req: CallRequest,
+    block: Block,
+    gasLimit?: bigint,
+  ): Promise<CallOutcome | undefined> {
     let result: DirectCallResult | undefined;
     try {
-      result = await runFastDirectCall(vm, req, this.callBlock(block, false), req.gas ?? this.callGasCap);
+      result = await runFastDirectCall(
+        vm,
+        req,
+        this.callBlock(block, false),
+        gasLimit ?? req.gas ?? this.callGasCap,
+      );
     } catch (err) {
       throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
     }
@@ -305,6 +315,8 @@ export class Executor {
     // each try as eth_call runs it (on the EVM directly where it can, so a contract's address may be
     // the sender, as in geth), rolled back after
     const attempt = async (gas: bigint) => {
+      const fast = await this.fastOn(vm, req, block, gas);
+      if (fast) return fast;
       await state.checkpoint();
       try {
         return await this.executeOn(vm, req, block, gas);
