@@ -210,6 +210,8 @@ class Frame {
   private readonly transient = new Map<bigint, bigint>();
   /** Slots this call wrote (the state keeps the values from before the call: the originals). */
   private readonly written = new Map<bigint, bigint>();
+  /** Slots read from the state (the state manager's storage cache is an ordered map: slow to ask twice). */
+  private readonly stored = new Map<bigint, bigint>();
   private refund = 0;
   private readonly logs: [Uint8Array, Uint8Array[], Uint8Array][] = [];
   private readonly warm: Set<bigint>;
@@ -315,8 +317,13 @@ class Frame {
 
   /** A slot of the called contract as the state holds it (its value before this call). */
   private async storedValue(key: bigint): Promise<bigint> {
-    const value = await this.vm.stateManager.getStorage(this.toAddress, word32(key));
-    return value.length === 0 ? 0n : bytesToBigInt(value);
+    let v = this.stored.get(key);
+    if (v === undefined) {
+      const value = await this.vm.stateManager.getStorage(this.toAddress, word32(key));
+      v = value.length === 0 ? 0n : bytesToBigInt(value);
+      this.stored.set(key, v);
+    }
+    return v;
   }
 
   /** As the interpreter's subRefund: the counter may not go below zero. */
