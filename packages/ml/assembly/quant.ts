@@ -22,10 +22,10 @@ const BF16: i32 = 30;
 // nibbles (repack_q4_0x4); Q8_0 (108) interleaves whole blocks (repack_rows4); Q4_K and Q5_K (112, 113)
 // their super-blocks with the scale bytes and nibbles regrouped (repack_q45k_x4).
 const Q4_0X4: i32 = 102;
-// Q6_K with each super-block's 6-bit values permuted at load (repack_q6k_p, same bytes; relaxed build
+// Q6_K with each super-block's 6-bit values permuted at load (repack_q6k_p, in place, same size; relaxed build
 // only), decoded against activations permuted to match (quant_q8k_rows_q6p).
 const Q6K_P: i32 = 214;
-// Q4_K / Q5_K with four rows' super-blocks interleaved (repack_q45k_x4, same bytes; relaxed build only),
+// Q4_K / Q5_K with four rows' super-blocks interleaved (repack_q45k_x4, in place, same size; relaxed build only),
 // decoded four rows a pass (dotQ45Kx4).
 const Q4K_X4: i32 = 112;
 const Q5K_X4: i32 = 113;
