@@ -309,7 +309,7 @@ describe("differential: the node and anvil run the same transactions alike", () 
       ])
     ).result as Hex;
     const pairAddress = `0x${pair.slice(26)}` as Hex;
-    const calls: { label: string; to: Hex; data: Hex; from?: Hex }[] = [
+    const calls: { label: string; to: Hex; data: Hex; from?: Hex; value?: Hex }[] = [
       {
         label: "pair.getReserves",
         to: pairAddress,
@@ -341,9 +341,45 @@ describe("differential: the node and anvil run the same transactions alike", () 
         to: proxy,
         data: encodeFunctionData({ abi: WETH9.abi, functionName: "balanceOf", args: [bob.address] }),
       },
+      // one-frame reads and writes (the node runs these without the EVM: fastCall.ts)
+      ...(["name", "symbol", "decimals", "totalSupply"] as const).map((functionName) => ({
+        label: `tokenA.${functionName}`,
+        to: tokenA,
+        data: encodeFunctionData({ abi: TOKEN.abi, functionName }),
+      })),
+      {
+        label: "tokenA.allowance(alice, router)",
+        to: tokenA,
+        data: encodeFunctionData({
+          abi: TOKEN.abi,
+          functionName: "allowance",
+          args: [alice.address, router],
+        }),
+      },
+      {
+        label: "WETH totalSupply (its own balance)",
+        to: weth,
+        data: encodeFunctionData({ abi: WETH9.abi, functionName: "totalSupply" }),
+      },
+      {
+        label: "WETH deposit with value from bob",
+        from: bob.address,
+        to: weth,
+        value: "0xde0b6b3a7640000",
+        data: encodeFunctionData({ abi: WETH9.abi, functionName: "deposit" }),
+      },
+      {
+        label: "WETH withdraw more than bob holds (reverts)",
+        from: bob.address,
+        to: weth,
+        data: encodeFunctionData({ abi: WETH9.abi, functionName: "withdraw", args: [parseEther("1000")] }),
+      },
     ];
     for (const c of calls) {
-      const [a, b] = await both("eth_call", [{ from: c.from, to: c.to, data: c.data }, "latest"]);
+      const [a, b] = await both("eth_call", [
+        { from: c.from, to: c.to, data: c.data, value: c.value },
+        "latest",
+      ]);
       assert.deepEqual(a.result, b.result, `${c.label}: result`);
       assert.equal(a.error?.code, b.error?.code, `${c.label}: error code`);
       assert.equal(a.error?.data, b.error?.data, `${c.label}: revert data`);
@@ -361,6 +397,16 @@ describe("differential: the node and anvil run the same transactions alike", () 
     assert.equal(eb.error, undefined, JSON.stringify(eb.error));
     const [ga, gb] = [BigInt(ea.result as string), BigInt(eb.result as string)];
     assert.ok(ga * 100n >= gb * 98n && ga * 100n <= gb * 102n, `estimates ${ga} and ${gb}`);
+    const depositFromBob = {
+      from: bob.address,
+      to: weth,
+      value: "0xde0b6b3a7640000",
+      data: encodeFunctionData({ abi: WETH9.abi, functionName: "deposit" }),
+    };
+    const [da, db] = await both("eth_estimateGas", [depositFromBob, "latest"]);
+    assert.equal(da.error, undefined, JSON.stringify(da.error));
+    const [gda, gdb] = [BigInt(da.result as string), BigInt(db.result as string)];
+    assert.ok(gda * 100n >= gdb * 98n && gda * 100n <= gdb * 102n, `deposit estimates ${gda} and ${gdb}`);
 
     // debug_traceCall (callTracer) of the same calls, from the pair's address and from an account; with
     // a gas limit, since a call without one gets 2^24 here (EIP-7825's cap) and the block's limit on anvil
