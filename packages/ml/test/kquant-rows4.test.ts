@@ -199,7 +199,7 @@ describe("Q4_K/Q5_K four rows interleaved for decode (relaxed build)", () => {
       W.free();
     });
 
-    test(`${type}: decode against the reference; rows, prefill and training matmuls equal the stored layout's bit for bit`, () => {
+    test(`${type}: decode against the reference; rows, prefill, training matmuls and input gradients equal the stored layout's bit for bit`, () => {
       const N = 12;
       const K = 1280;
       const bytes = makeBlocks(type, N, K, 7, "mixed");
@@ -226,6 +226,20 @@ describe("Q4_K/Q5_K four rows interleaved for decode (relaxed build)", () => {
           );
         }
       }
+      // the input gradient of a linear layer on a frozen packed base (LoRA training); M·N·K is large enough
+      // for the two threads to split K (at 768: a range that starts inside a row)
+      const M = 5;
+      const dys = Float32Array.from({ length: M * N }, () => r() * 2 - 1);
+      const grads = (W: QTensor) => {
+        const dy = relaxed.from(dys);
+        const dx = relaxed.alloc(M * K);
+        relaxed.linearInputGrad(dy, W, dx, M, N, K);
+        const v = Float32Array.from(dx.f32);
+        dy.free();
+        dx.free();
+        return v;
+      };
+      assert.deepEqual(grads(x4), grads(stored), `${type} input gradient`);
       stored.free();
       x4.free();
     });
