@@ -137,7 +137,7 @@ function gasSpent(
 }
 
 /** Precompile addresses of an EVM as numbers (they are warm in every call). */
-const precompilesByEvm = new WeakMap<object, bigint[]>();
+const precompilesByEvm = new WeakMap<object, Set<bigint>>();
 
 /** What fastCall.ts needs: the call's addresses as numbers and runTx's warm set. */
 function fastCallOf(
@@ -151,12 +151,12 @@ function fastCallOf(
 ): FastCall {
   let precompiles = precompilesByEvm.get(vm.evm);
   if (!precompiles) {
-    precompiles = [...vm.evm.precompiles.keys()].map((k) => BigInt(`0x${k}`));
+    precompiles = new Set([...vm.evm.precompiles.keys()].map((k) => BigInt(`0x${k}`)));
     precompilesByEvm.set(vm.evm, precompiles);
   }
   const caller = BigInt(from);
   const target = BigInt(to);
-  const warm = new Set(precompiles);
+  const warm = new Set<bigint>();
   warm.add(caller);
   warm.add(target);
   if (vm.common.isActivatedEIP(3651)) warm.add(bytesToBigInt(callBlock.header.coinbase.bytes));
@@ -173,6 +173,7 @@ function fastCallOf(
     data: req.data ?? new Uint8Array(),
     gasLimit,
     block: callBlock,
+    precompiles,
     warm,
     warmSlots,
   };

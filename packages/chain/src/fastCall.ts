@@ -162,7 +162,9 @@ export interface FastCall {
   /** Gas for execution (the transaction's limit less its intrinsic gas). */
   gasLimit: bigint;
   block: Block;
-  /** Addresses warm before execution (precompiles, sender, recipient, coinbase, access list). */
+  /** The EVM's precompile addresses (warm in every call; a call to one goes to the EVM). */
+  precompiles: ReadonlySet<bigint>;
+  /** Other addresses warm before execution (sender, recipient, coinbase, access list). */
   warm: Set<bigint>;
   /** Slots of the recipient that the access list warms. */
   warmSlots: Set<bigint>;
@@ -183,7 +185,7 @@ export async function runFastCall(vm: VM, call: FastCall): Promise<ExecResult | 
   const code = await state.getCode(toAddress);
   if (code.length === 0) return undefined;
   if (code[0] === 0xef) return undefined; // EOF container or EIP-7702 delegation
-  if (vm.evm.precompiles.has(call.to.toString(16).padStart(40, "0"))) return undefined;
+  if (call.precompiles.has(call.to)) return undefined;
   const selector = selectorOf(call.data);
   if (gaveUp.get(code)?.has(selector)) return undefined;
   const run = new Frame(vm, p, table, call, code, toAddress);
@@ -337,7 +339,7 @@ class Frame {
 
   /** EIP-2929 access cost of an address, warming it. */
   private accessAddress(address: bigint): number {
-    if (this.warm.has(address)) return this.p.warmRead;
+    if (this.warm.has(address) || this.call.precompiles.has(address)) return this.p.warmRead;
     this.warm.add(address);
     return this.p.coldAccount;
   }

@@ -289,6 +289,23 @@ describe("the fast eth_call interpreter", () => {
     }
   }
 
+  test("code put at a precompile's address (a state override can) does not run: the precompile does", async () => {
+    const state = vm.stateManager;
+    const sha256 = createAddressFromString("0x0000000000000000000000000000000000000002");
+    await state.checkpoint();
+    try {
+      await state.putCode(sha256, hexToBytes("0x602a60005260206000f3"));
+      const req: CallRequest = { to: "0x0000000000000000000000000000000000000002", data: hexToBytes("0x01") };
+      const fast = await attempt(req, 100_000n, true);
+      const slow = await attempt(req, 100_000n, false);
+      assert.equal(fast.fast, false);
+      assert.deepEqual(fast.out, slow.out);
+      assert.notEqual(slow.out.returnValue, `0x${"00".repeat(31)}2a`);
+    } finally {
+      await state.revert();
+    }
+  });
+
   test("seeded random programs give what the EVM gives", { timeout: 120_000 }, async () => {
     const rand = new SeededRandom(0xfa57ca11);
     const state = vm.stateManager;
