@@ -5,6 +5,7 @@
 // interleaved bytes (rows dequantised, prefill written back in the stored layout, training matmuls)
 // against the stored layout, bit for bit; the same results on one thread and two.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { GgmlType } from "../src/formats/ggml-types.ts";
 import { Engine } from "../src/kernels/engine.ts";
@@ -109,6 +110,14 @@ function makeBlocks(type: KType, N: number, K: number, seed: number, kind: "mixe
   return bytes;
 }
 
+// The WebAssembly JS API is not in the ES lib typings; the parts the round-trip test uses.
+interface Wasm {
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: ArrayBuffer };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (m: object, imports: object) => { exports: Record<string, (...a: number[]) => number> };
+}
+const WA = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+
 describe("Q4_K/Q5_K four rows interleaved for decode (relaxed build)", () => {
   let relaxed: Engine;
   let relaxed1: Engine;
@@ -171,6 +180,40 @@ describe("Q4_K/Q5_K four rows interleaved for decode (relaxed build)", () => {
       }
     }
   }
+
+  test("layout round trip: the decode layouts written back give the file's bytes (Q4_K, Q5_K, Q6_K)", () => {
+    // the relaxed module on a memory of its own, its repacks and write-backs called directly
+    const memory = new WA.Memory({ initial: 64, maximum: 64, shared: true });
+    const url = new URL("../build/kernels-relaxed.wasm", import.meta.url);
+    const k = new WA.Instance(new WA.Module(readFileSync(url)), { env: { memory } }).exports;
+    const mem = new Uint8Array(memory.buffer);
+    const [W, OUT, TMP] = [1 << 20, 2 << 20, 3 << 20];
+    const N = 8;
+    const K = 768;
+    for (const kind of ["mixed", "max"] as const) {
+      for (const type of ["Q4_K", "Q5_K"] as const) {
+        const bs = BLOCK_BYTES[type];
+        const rowBytes = (K / 256) * bs;
+        const bytes = makeBlocks(type, N, K, 21, kind);
+        mem.set(bytes, W);
+        k.repack_q45k_x4(W, N, rowBytes, type === "Q5_K" ? 1 : 0, TMP);
+        for (let r = 0; r < N; r++) {
+          for (let b = 0; b < K / 256; b++) {
+            const group = W + (r >> 2) * 4 * rowBytes + b * 4 * bs;
+            k.kx4_to_stored(group, r & 3, OUT + r * rowBytes + b * bs, type === "Q5_K" ? 1 : 0);
+          }
+        }
+        assert.deepEqual(mem.slice(OUT, OUT + bytes.length), bytes, `${type} ${kind}`);
+      }
+      const q6 = new Uint8Array((N * K * 210) / 256);
+      const r = seeded(22);
+      for (let i = 0; i < q6.length; i++) q6[i] = kind === "max" ? 255 : Math.floor(r() * 256);
+      mem.set(q6, W);
+      k.repack_q6k_p(W, q6.length / 210, TMP);
+      for (let i = 0; i < q6.length / 210; i++) k.q6p_to_stored(W + i * 210, OUT + i * 210);
+      assert.deepEqual(mem.slice(OUT, OUT + q6.length), q6, `Q6_K ${kind}`);
+    }
+  });
 
   for (const type of ["Q4_K", "Q5_K"] as const) {
     test(`${type}: the layout is taken where its kernel exists (relaxed build, rows a multiple of 4)`, () => {
