@@ -408,15 +408,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   const stride = kq ? <usize>(K >> 8) * QK : <usize>nb * (QA + 8);
   if (type == ROWS4 + Q8_0) {
     // whole blocks of four rows interleaved: four rows a pass (n0 and n1 are multiples of 4)
-    for (let n = n0; n < n1; n += 4) {
-      const g = w + <usize>n * rowBytes;
-      for (let m = m0; m < m1; m++) {
-        const ar = aq + <usize>m * stride;
-        const v = clean ? dotQ8_0x4(g, ar, nb, true) : dotQ8_0x4(g, ar, nb, false);
-        const cp = c + ((<usize>m * ldc + n) << 2);
-        v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
-      }
-    }
+    if (clean) mmdQ8_0x4<Clean>(aq, stride, w, rowBytes, c, ldc, nb, m0, m1, n0, n1, add);
+    else mmdQ8_0x4<General>(aq, stride, w, rowBytes, c, ldc, nb, m0, m1, n0, n1, add);
     return;
   }
   if (type == Q4K_X4 || type == Q5K_X4) {
@@ -425,15 +418,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   }
   if (type == Q4_0X4) {
     // four rows a pass, one stream of memory (n0 and n1 are multiples of 4)
-    for (let n = n0; n < n1; n += 4) {
-      const wr = w + <usize>n * rowBytes;
-      for (let m = m0; m < m1; m++) {
-        const ar = aq + <usize>m * stride;
-        const v = clean ? dotQ4_0x4(wr, ar, nb, true) : dotQ4_0x4(wr, ar, nb, false);
-        const cp = c + ((<usize>m * ldc + n) << 2);
-        v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
-      }
-    }
+    if (clean) mmdQ4_0x4<Clean>(aq, stride, w, rowBytes, c, ldc, nb, m0, m1, n0, n1, add);
+    else mmdQ4_0x4<General>(aq, stride, w, rowBytes, c, ldc, nb, m0, m1, n0, n1, add);
     return;
   }
   for (let n = n0; n < n1; n++) {
@@ -451,6 +437,40 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
       else if (type == Q6K_P) s = dotQ6KP(wr, ar, nb >> 3);
       else unreachable();
       finish(c + ((<usize>m * ldc + n) << 2), add, s);
+    }
+  }
+}
+
+// Type markers that make a four-row kernel's `clean` (decode_scan) a compile-time constant, so the clean
+// and the general loops are separate code. With `clean` a boolean argument binaryen merged the two
+// inlined copies into one loop that tested it at every block, and V8 kept the general path's constants
+// in registers across the loop and spilled the accumulator and an activation vector at each block.
+type Clean = u8;
+type General = u16;
+
+@inline function isClean<C>(): bool {
+  return sizeof<C>() == 1;
+}
+
+// The four-row Q4_0X4 / Q8_0 passes (n0 and n1 multiples of 4).
+@inline function mmdQ4_0x4<C>(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool): void {
+  for (let n = n0; n < n1; n += 4) {
+    const wr = w + <usize>n * rowBytes;
+    for (let m = m0; m < m1; m++) {
+      const v = dotQ4_0x4<C>(wr, aq + <usize>m * stride, nb);
+      const cp = c + ((<usize>m * ldc + n) << 2);
+      v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
+    }
+  }
+}
+
+@inline function mmdQ8_0x4<C>(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool): void {
+  for (let n = n0; n < n1; n += 4) {
+    const g = w + <usize>n * rowBytes;
+    for (let m = m0; m < m1; m++) {
+      const v = dotQ8_0x4<C>(g, aq + <usize>m * stride, nb);
+      const cp = c + ((<usize>m * ldc + n) << 2);
+      v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
     }
   }
 }
@@ -521,8 +541,8 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
 // Four rows of a Q4_0X4 group (72 bytes a block: the four f16 scales, then the four rows' 16 bytes of
 // nibbles) dotted with one quantised activation row: lane r is row r's sum. Reading the group as one
 // sequential stream is what makes this faster than four rows read side by side (18 against 8 GB/s).
-// clean: the scales are known not to be f16 subnormals (decode_scan).
-@inline function dotQ4_0x4(w: usize, a: usize, nb: i32, clean: bool): v128 {
+// Clean: the scales are known not to be f16 subnormals (decode_scan).
+@inline function dotQ4_0x4<C>(w: usize, a: usize, nb: i32): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const wb = w + <usize>b * 72, ab = a + <usize>b * QA;
@@ -536,7 +556,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
     // Σ (q − 8)·a = Σ q·a − 8·Σ a, in integers; then one multiply by d_w·d_a per row
     const t = i32x4.sub(s, i32x4.splat(load<i32>(ab, 4) << 3));
     const h = i32x4.extend_low_i16x8_s(v128.load64_zero(wb));
-    const dw = clean ? h2f4n(h) : h2f4x(h);
+    const dw = isClean<C>() ? h2f4n(h) : h2f4x(h);
     acc = madd(f32x4.convert_i32x4_s(t), f32x4.mul(dw, v128.load32_splat(ab)), acc);
   }
   return acc;
@@ -622,14 +642,14 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
 }
 
 // Four interleaved Q8_0 rows (136 bytes a block index) against one activation row: lane r is row r's sum.
-// clean (decode_scan): no subnormal scales and no -128 values, so the relaxed build multiplies bytes.
-@inline function dotQ8_0x4(w: usize, a: usize, nb: i32, clean: bool): v128 {
+// Clean (decode_scan): no subnormal scales and no -128 values, so the relaxed build multiplies bytes.
+@inline function dotQ8_0x4<C>(w: usize, a: usize, nb: i32): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const wb = w + <usize>b * 136, ab = a + <usize>b * QA;
     const a0 = v128.load(ab + AI8), a1 = v128.load(ab + AI8 + 16);
     let s: v128;
-    if (ASC_FEATURE_RELAXED_SIMD && clean) {
+    if (ASC_FEATURE_RELAXED_SIMD && isClean<C>()) {
       const n0 = i8x16.lt_s(a0, i8x16.splat(0)), n1 = i8x16.lt_s(a1, i8x16.splat(0));
       const u0 = i8x16.abs(a0), u1 = i8x16.abs(a1);
       s = hsum4(q8Signed(wb, n0, n1, u0, u1), q8Signed(wb + 34, n0, n1, u0, u1), q8Signed(wb + 68, n0, n1, u0, u1), q8Signed(wb + 102, n0, n1, u0, u1));
@@ -642,7 +662,7 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
     h = i32x4.replace_lane(h, 1, <i32>load<i16>(wb + 34));
     h = i32x4.replace_lane(h, 2, <i32>load<i16>(wb + 68));
     h = i32x4.replace_lane(h, 3, <i32>load<i16>(wb + 102));
-    const dw = clean ? h2f4n(h) : h2f4x(h);
+    const dw = isClean<C>() ? h2f4n(h) : h2f4x(h);
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(dw, v128.load32_splat(ab)), acc);
   }
   return acc;
