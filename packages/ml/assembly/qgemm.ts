@@ -28,13 +28,15 @@ const KS32: usize = 48;
 const KI8: usize = 64;
 
 // Panel bytes per group of four rows, per block: the 32-value formats: the values (row r at 32·r), then
-// the four f32 scales d and (Q4_1, Q5_1) the four f32 mins m, w = d·q + m. Q4_K/Q5_K (per 256): values (row r at 256·r); sub-block scales as i16 pairs (row
-// r at 1024 + 32·r), mins as i16 (1152 + 16·r), then d[4] and dmin[4] as f32. Q6_K (per 256): values;
+// the four f32 scales d and (Q4_1, Q5_1) the four f32 mins m, w = d·q + m. Q4_K/Q5_K (per 256): values (row
+// r at 256·r; each 64 as 8 of sub-block 2c, 8 of 2c+1, alternately), each pair's scales as i16 lanes [s, s, s,
+// s, s', s', s', s'] (row r at 1024 + 64·r), mins as i16 (1280 + 16·r), then d[4] and dmin[4] as f32. Q6_K
+// (per 256): values;
 // values of each 32 reordered as 0-7, 16-23, 8-15, 24-31 (so a byte dot's i16 lanes 0-3 hold one 16-value
 // group and 4-7 the next), the two groups' scales as i16 lanes [s, s, s, s, s', s', s', s'] (1024 + 128·r,
 // 16 bytes per 32 values) and the 16 scales as i16 (1536 + 32·r); then d[4].
 const P32: usize = 160;
-const P4K: usize = 1248;
+const P4K: usize = 1376;
 const P6K: usize = 1680;
 
 const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15], 16);
@@ -147,35 +149,41 @@ function pack32(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nb: i32, o
   }
 }
 
-// Super-block wb of row r (Q4_K, or Q5_K when five) into panel block pb.
+// Super-block wb of row r (Q4_K, or Q5_K when five) into panel block pb: each pair c of sub-blocks (2c, 2c+1;
+// stored as one run of 32 bytes, low nibbles 2c, high 2c+1) as four vectors whose low 8 bytes are 2c's and
+// high 8 bytes 2c+1's (values 0-7, 8-15, 16-23, 24-31), and the pair's scales as i16 lanes [s, s, s, s, s',
+// s', s', s'], so one 16-bit multiply-add scales both sub-blocks.
 function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
   const qs = wb + (five ? 48 : 16);
   const vals = pb + (<usize>r << 8);
   for (let c = 0; c < 4; c++) {
-    for (let half = 0; half < 2; half++) {
-      const o = <usize>half << 4;
-      const q = v128.load(qs + (<usize>c << 5) + o);
-      let l = v128.and(q, v128.load(NIB)), h = nibHi(q);
-      if (five) {
-        const x = v128.load(wb + 16 + o);
-        const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
-        const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
-        l = v128.or(l, v128.and(i8x16.eq(v128.and(x, bl), bl), i8x16.splat(16)));
-        h = v128.or(h, v128.and(i8x16.eq(v128.and(x, bh), bh), i8x16.splat(16)));
-      }
-      v128.store(vals + (<usize>c << 6) + o, l);
-      v128.store(vals + (<usize>c << 6) + 32 + o, h);
+    const q0 = v128.load(qs + (<usize>c << 5)), q1 = v128.load(qs + (<usize>c << 5), 16);
+    let j0 = v128.and(q0, v128.load(NIB)), j1 = v128.and(q1, v128.load(NIB));
+    let k0 = nibHi(q0), k1 = nibHi(q1);
+    if (five) {
+      const x0 = v128.load(wb + 16), x1 = v128.load(wb + 32);
+      const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
+      const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
+      j0 = v128.or(j0, v128.and(i8x16.eq(v128.and(x0, bl), bl), i8x16.splat(16)));
+      j1 = v128.or(j1, v128.and(i8x16.eq(v128.and(x1, bl), bl), i8x16.splat(16)));
+      k0 = v128.or(k0, v128.and(i8x16.eq(v128.and(x0, bh), bh), i8x16.splat(16)));
+      k1 = v128.or(k1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
     }
+    const v = vals + (<usize>c << 6);
+    v128.store(v, v128.shuffle<i64>(j0, k0, 0, 2));
+    v128.store(v, v128.shuffle<i64>(j0, k0, 1, 3), 16);
+    v128.store(v, v128.shuffle<i64>(j1, k1, 0, 2), 32);
+    v128.store(v, v128.shuffle<i64>(j1, k1, 1, 3), 48);
   }
   const sp = wb + 4;
   for (let j = 0; j < 8; j++) {
     const sc: i32 = j < 4 ? load<u8>(sp + j) & 63 : (load<u8>(sp + j + 4) & 0xf) | ((load<u8>(sp + j - 4) >> 6) << 4);
     const mn: i32 = j < 4 ? load<u8>(sp + j + 4) & 63 : (load<u8>(sp + j + 4) >> 4) | ((load<u8>(sp + j) >> 6) << 4);
-    store<i32>(pb + 1024 + (<usize>r << 5) + (<usize>j << 2), sc | (sc << 16));
-    store<i16>(pb + 1152 + (<usize>r << 4) + (<usize>j << 1), <i16>mn);
+    store<u64>(pb + 1024 + (<usize>r << 6) + (<usize>j << 3), <u64>sc * 0x0001000100010001);
+    store<i16>(pb + 1280 + (<usize>r << 4) + (<usize>j << 1), <i16>mn);
   }
-  store<f32>(pb + 1216 + (<usize>r << 2), h2f(load<u16>(wb)));
-  store<f32>(pb + 1232 + (<usize>r << 2), h2f(load<u16>(wb, 2)));
+  store<f32>(pb + 1344 + (<usize>r << 2), h2f(load<u16>(wb)));
+  store<f32>(pb + 1360 + (<usize>r << 2), h2f(load<u16>(wb, 2)));
 }
 
 // Super-block wb of row r (Q6_K: 6-bit values, 16 signed 8-bit group scales, f16 d) into panel block pb.
@@ -223,10 +231,10 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
             memory.fill(pb + 1536 + (<usize>r << 5), 0, 32);
             store<f32>(pb + 1664 + (<usize>r << 2), 0);
           } else {
-            memory.fill(pb + 1024 + (<usize>r << 5), 0, 32);
-            memory.fill(pb + 1152 + (<usize>r << 4), 0, 16);
-            store<f32>(pb + 1216 + (<usize>r << 2), 0);
-            store<f32>(pb + 1232 + (<usize>r << 2), 0);
+            memory.fill(pb + 1024 + (<usize>r << 6), 0, 64);
+            memory.fill(pb + 1280 + (<usize>r << 4), 0, 16);
+            store<f32>(pb + 1344 + (<usize>r << 2), 0);
+            store<f32>(pb + 1360 + (<usize>r << 2), 0);
           }
           continue;
         }
@@ -265,42 +273,49 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-// Σ over 32 values of four rows' weights (at v, 256 bytes apart) against a0, a1, each row's pair sums
-// scaled by its i16 scale pair at sc (32 bytes apart), added to s0..s3 (i32 lanes). Lanes stay within
-// i16 before the scale: 4·127·31 for 5-bit weights.
-@inline function k32(a0: v128, a1: v128, v: usize, sc: usize, r: usize, s: v128): v128 {
-  const p = i16x8.add(dot16(a0, v128.load(v + (r << 8))), dot16(a1, v128.load(v + (r << 8), 16)));
-  return i32x4.add(s, i32x4.dot_i16x8_s(p, v128.load32_splat(sc + (r << 5))));
-}
-
 // Q4_K/Q5_K: per super-block Σ_j scale_j·(q·a)_j and Σ_j min_j·(Σa)_j in integers, then d·d_a and
-// dmin·d_a in float (llama.cpp's ggml_vec_dot_q4_K_q8_K).
+// dmin·d_a in float (llama.cpp's ggml_vec_dot_q4_K_q8_K). Each pair of sub-blocks: the activations
+// regrouped as the panel's values (8 of 2c's, 8 of 2c+1's per vector), so a row's four byte dots add into
+// i16 lanes 0-3 of sub-block 2c and 4-7 of 2c+1 (8 products each, at most 8·128·31 = 31744) and one
+// multiply-add by the scale pair. The rows are a loop (V8 moves a basic block's loads ahead of its
+// arithmetic: four rows' 20 vectors at once would spill); s0..s3 rotate, ending as rows 0..3.
 @inline function tileQ45K(ar: usize, pg: usize, nsb: i32): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) {
     const ab = ar + <usize>b * QK, wb = pg + <usize>b * P4K;
     let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
-    for (let j = 0; j < 8; j++) {
-      const a0 = v128.load(ab + KI8 + (<usize>j << 5)), a1 = v128.load(ab + KI8 + (<usize>j << 5), 16);
-      const v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 2);
-      s0 = k32(a0, a1, v, sc, 0, s0);
-      s1 = k32(a0, a1, v, sc, 1, s1);
-      s2 = k32(a0, a1, v, sc, 2, s2);
-      s3 = k32(a0, a1, v, sc, 3, s3);
+    for (let c = 0; c < 4; c++) {
+      const ap = ab + KI8 + (<usize>c << 6);
+      const x0 = v128.load(ap), x1 = v128.load(ap, 16), y0 = v128.load(ap, 32), y1 = v128.load(ap, 48);
+      const a0 = v128.shuffle<i64>(x0, y0, 0, 2), a1 = v128.shuffle<i64>(x0, y0, 1, 3);
+      const a2 = v128.shuffle<i64>(x1, y1, 0, 2), a3 = v128.shuffle<i64>(x1, y1, 1, 3);
+      const v = wb + (<usize>c << 6), sc = wb + 1024 + (<usize>c << 4);
+      for (let r = 0; r < 4; r++) {
+        const w = v + (<usize>r << 8);
+        const p = i16x8.add(
+          i16x8.add(dot16(a0, v128.load(w)), dot16(a1, v128.load(w, 16))),
+          i16x8.add(dot16(a2, v128.load(w, 32)), dot16(a3, v128.load(w, 48))),
+        );
+        const t = i32x4.add(s0, i32x4.dot_i16x8_s(p, v128.load(sc + (<usize>r << 6))));
+        s0 = s1;
+        s1 = s2;
+        s2 = s3;
+        s3 = t;
+      }
     }
     const bs = v128.load(ab + KS32);
     const mn = red4x32(
-      i32x4.dot_i16x8_s(v128.load(wb, 1152), bs),
-      i32x4.dot_i16x8_s(v128.load(wb, 1168), bs),
-      i32x4.dot_i16x8_s(v128.load(wb, 1184), bs),
-      i32x4.dot_i16x8_s(v128.load(wb, 1200), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1280), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1296), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1312), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1328), bs),
     );
     const da = v128.load32_splat(ab);
     acc = f32x4.add(
       acc,
       f32x4.sub(
-        f32x4.mul(f32x4.convert_i32x4_s(red4x32(s0, s1, s2, s3)), f32x4.mul(v128.load(wb, 1216), da)),
-        f32x4.mul(f32x4.convert_i32x4_s(mn), f32x4.mul(v128.load(wb, 1232), da)),
+        f32x4.mul(f32x4.convert_i32x4_s(red4x32(s0, s1, s2, s3)), f32x4.mul(v128.load(wb, 1344), da)),
+        f32x4.mul(f32x4.convert_i32x4_s(mn), f32x4.mul(v128.load(wb, 1360), da)),
       ),
     );
   }
