@@ -340,10 +340,15 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
       const x = v128.load(ab + KI8 + (<usize>j << 5)), y = v128.load(ab + KI8 + (<usize>j << 5), 16);
       const a0 = v128.shuffle<i64>(x, y, 0, 2), a1 = v128.shuffle<i64>(x, y, 1, 3);
       const v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 4);
-      s0 = k6(a0, a1, v, sc, 0, s0);
-      s1 = k6(a0, a1, v, sc, 1, s1);
-      s2 = k6(a0, a1, v, sc, 2, s2);
-      s3 = k6(a0, a1, v, sc, 3, s3);
+      // two rows a step (all four as one block would load 12 vectors ahead and spill); s0..s3 end as rows 0..3
+      for (let r: usize = 0; r < 4; r += 2) {
+        const t0 = k6(a0, a1, v, sc, r, s0);
+        const t1 = k6(a0, a1, v, sc, r + 1, s1);
+        s0 = s2;
+        s1 = s3;
+        s2 = t0;
+        s3 = t1;
+      }
     }
     const b0 = v128.load(ab + KS16), b1 = v128.load(ab + KS16, 16);
     const corr = red4x32(
