@@ -233,20 +233,6 @@ async function runPrepared(
 }
 
 /**
- * runDirectCall's result where fastCall.ts can give it, else undefined. It never writes the state
- * manager, so it needs no checkpoint around it (the EVM's path does).
- */
-export async function runFastDirectCall(
-  vm: VM,
-  req: CallRequest,
-  callBlock: Block,
-  gasLimit: bigint,
-): Promise<DirectCallResult | undefined> {
-  const c = directCallOf(vm, req, gasLimit);
-  return c && runPrepared(vm, req, callBlock, c);
-}
-
-/**
  * eth_call on the EVM directly, without runTx: the same top-level message runTx would run for an
  * unpriced call (no gasPrice or fee fields, so the gas price is 0 and no balance is charged), with
  * the same warm set (access list, precompiles, sender, recipient, coinbase), the same intrinsic gas

@@ -13,7 +13,7 @@ import {
 import { createVM, type RunTxResult, runTx, type VM } from "@ethereumjs/vm";
 import { SerialQueue } from "@openledger/common";
 import { CallReads, CallStateManager } from "./callState.ts";
-import { type DirectCallResult, runDirectCall, runFastDirectCall } from "./directCall.ts";
+import { type DirectCallResult, runDirectCall } from "./directCall.ts";
 import { RpcCode, RpcError } from "./errors.ts";
 import { quantity } from "./format.ts";
 import { hexKey } from "./hex.ts";
@@ -92,20 +92,15 @@ export class Executor {
     block: Block,
     overrides: StateOverrides | undefined,
     fn: (vm: VM) => Promise<T>,
-    readOnly?: (vm: VM) => Promise<T | undefined>,
   ): Promise<T> {
-    if (overrides) {
-      const { vm } = await this.vmAt(block, overrides);
-      return (await readOnly?.(vm)) ?? fn(vm);
-    }
+    if (overrides) return fn((await this.vmAt(block, overrides)).vm);
     const root = hexKey(await this.node.stateRootOf(block));
     if (this.cached?.root !== root) this.cached = { root, vm: this.vmAt(block).then((v) => v.vm) };
     const cached = this.cached;
     const run = async () => {
       const vm = await cached.vm;
-      // A use that never writes the state manager needs no checkpoint: what it reads lands in read caches, true at this root.
-      const done = await readOnly?.(vm);
-      if (done !== undefined) return done;
+      // Even a use that only reads needs the checkpoint: the state manager's caches record reads made
+      // outside one, and the next revert to depth 0 would write them all back into the tries.
       await vm.stateManager.checkpoint();
       const depth = checkpointCount(vm);
       try {
@@ -243,33 +238,7 @@ export class Executor {
    * transaction doing the same would be charged.
    */
   async execute(req: CallRequest, block: Block, overrides?: StateOverrides): Promise<CallOutcome> {
-    return this.withVm(
-      block,
-      overrides,
-      (vm) => this.executeOn(vm, req, block),
-      (vm) => this.fastOn(vm, req, block),
-    );
-  }
-
-  /** The call's outcome where fastCall.ts can give it without the EVM (it never writes the state manager). */
-  private async fastOn(
-    vm: VM,
-    req: CallRequest,
-    block: Block,
-    gasLimit?: bigint,
-  ): Promise<CallOutcome | undefined> {
-    let result: DirectCallResult | undefined;
-    try {
-      result = await runFastDirectCall(
-        vm,
-        req,
-        this.callBlock(block, false),
-        gasLimit ?? req.gas ?? this.callGasCap,
-      );
-    } catch (err) {
-      throw new RpcError(RpcCode.Server, gethWording(err instanceof Error ? err.message : String(err)));
-    }
-    return result && { exec: result.evm.execResult, direct: true, totalGasSpent: result.totalGasSpent };
+    return this.withVm(block, overrides, (vm) => this.executeOn(vm, req, block));
   }
 
   private async executeOn(vm: VM, req: CallRequest, block: Block, gasLimit?: bigint): Promise<CallOutcome> {
@@ -315,8 +284,6 @@ export class Executor {
     // each try as eth_call runs it (on the EVM directly where it can, so a contract's address may be
     // the sender, as in geth), rolled back after
     const attempt = async (gas: bigint) => {
-      const fast = await this.fastOn(vm, req, block, gas);
-      if (fast) return fast;
       await state.checkpoint();
       try {
         return await this.executeOn(vm, req, block, gas);

@@ -351,19 +351,26 @@ class Frame {
     return account?.balance ?? 0n;
   }
 
-  private async movedValue(): Promise<void> {
+  /**
+   * The balances once runCall has moved the value (runDirectCall raised the sender's balance to it
+   * first); false when the recipient's would pass 2^256 - 1, which runCall answers with
+   * "value overflow" before any code runs: that answer is left to the EVM.
+   */
+  private async movedValue(): Promise<boolean> {
     const { caller, to, value } = this.call;
-    // runDirectCall raises the sender's balance to the value; runCall then moves the value.
     const from = await this.balanceOf(caller);
     // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.max takes numbers
     const after = (from < value ? value : from) - value;
-    this.balances.set(caller, after);
     const target = caller === to ? after : await this.balanceOf(to);
+    if (target + value > M256) return false;
+    this.balances.set(caller, after);
     this.balances.set(to, target + value);
+    return true;
   }
 
-  async execute(): Promise<ExecResult> {
-    if (this.call.value !== 0n) await this.movedValue();
+  /** What runCall answers, or undefined when the EVM must give the answer. */
+  async execute(): Promise<ExecResult | undefined> {
+    if (this.call.value !== 0n && !(await this.movedValue())) return undefined;
     let returnValue: Uint8Array = EMPTY;
     let error: EVMError | undefined;
     try {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Block } from "@ethereumjs/block";
-import { bytesToHex, createAddressFromString, hexToBytes } from "@ethereumjs/util";
+import { Account, bytesToHex, createAddressFromString, hexToBytes } from "@ethereumjs/util";
 import type { VM } from "@ethereumjs/vm";
 import { devAccounts } from "@openledger/common";
 import { SeededRandom } from "@openledger/common/prng";
@@ -21,6 +21,10 @@ const TARGET = "0x00000000000000000000000000000000000c0de1";
 const OTHER = "0x00000000000000000000000000000000000c0de2";
 const FUNDED = "0x00000000000000000000000000000000000f0001";
 const ABSENT = "0x00000000000000000000000000000000000a0000";
+/** An account that exists and is empty (EXTCODEHASH 0), one with EOF-prefixed code, one delegated (EIP-7702). */
+const EMPTY_ACCOUNT = "0x00000000000000000000000000000000000e0000";
+const EOF_CODE = "0x00000000000000000000000000000000000e0f00";
+const DELEGATED = "0x00000000000000000000000000000000000de1e9";
 const hex = (n: bigint, bytes: number) => n.toString(16).padStart(bytes * 2, "0");
 
 /** Opcodes the fast path runs, with the stack items each takes and leaves (for the generator). */
@@ -217,7 +221,13 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
 }
 
 /** Edges the generator rarely reaches: the stack limit exactly, truncated pushes, PC and MSIZE. */
-const FIXED: string[] = [
+const FIXED: (string | [string, bigint])[] = [
+  // SSTORE of a slot's own value, warm (100 gas), with exactly 2,300 gas left: EIP-2200's sentry fails it
+  ["0x5f54805f5500", 2106n + 2300n],
+  ["0x5f54805f5500", 2106n + 2301n],
+  "0x7f00800000000000000000000000000000000000000000000000000000000000ff601e0b60005260206000f3", // SIGNEXTEND at byte 30
+  `0xef0100${OTHER.slice(2)}`, // the called account is delegated (EIP-7702)
+  "0xef0001", // EOF-prefixed code
   `0x${"5f".repeat(1024)}00`, // 1,024 items: allowed
   `0x${"5f".repeat(1025)}00`, // 1,025: stack overflow
   `0x${"5f".repeat(1023)}8000`, // DUP1 to the limit
@@ -319,19 +329,28 @@ describe("the fast eth_call interpreter", () => {
       0x0an,
       0n,
       (1n << 160n) | 1n, // the high bits above an address are ignored
+      BigInt(EMPTY_ACCOUNT),
+      BigInt(EOF_CODE),
+      BigInt(DELEGATED),
     ];
     await state.checkpoint();
     await state.putCode(createAddressFromString(OTHER), hexToBytes("0x6001600055"));
     const funded = createAddressFromString(FUNDED);
     await state.modifyAccountFields(funded, { balance: 10n ** 18n });
+    await state.putAccount(createAddressFromString(EMPTY_ACCOUNT), new Account());
+    await state.putCode(createAddressFromString(EOF_CODE), hexToBytes("0xef000101000400"));
+    await state.putCode(createAddressFromString(DELEGATED), hexToBytes(`0xef0100${OTHER.slice(2)}`));
     let fastRuns = 0;
     const N = 1500;
     try {
       for (let i = 0; i < N + FIXED.length; i++) {
+        const fixed = i < FIXED.length ? FIXED[i] : undefined;
         const { code, gas } =
-          i < FIXED.length
-            ? { code: hexToBytes(FIXED[i] as `0x${string}`), gas: 100_000n }
-            : generate(rand, addresses);
+          fixed === undefined
+            ? generate(rand, addresses)
+            : typeof fixed === "string"
+              ? { code: hexToBytes(fixed as `0x${string}`), gas: 100_000n }
+              : { code: hexToBytes(fixed[0] as `0x${string}`), gas: fixed[1] };
         await state.checkpoint();
         try {
           const target = createAddressFromString(TARGET);
@@ -341,14 +360,20 @@ describe("the fast eth_call interpreter", () => {
             slot[31] = s;
             await state.putStorage(target, slot, hexToBytes(`0x${hex(BigInt(1 + rand.int(2)), 2)}`));
           }
-          const data = Uint8Array.from({ length: rand.int(80) }, () => rand.int(256));
+          // now and then a recipient so rich that the call's value would overflow its balance
+          if (fixed === undefined && rand.int(25) === 0)
+            await state.modifyAccountFields(target, { balance: 2n ** 256n - 1n - BigInt(rand.int(3)) });
+          // the edge programs run from an absent sender, with no data, value or access list (their gas is exact)
+          const data = fixed
+            ? new Uint8Array()
+            : Uint8Array.from({ length: rand.int(80) }, () => rand.int(256));
           const req: CallRequest = {
-            from: rand.int(5) === 0 ? undefined : senders[rand.int(senders.length)],
+            from: fixed ? ABSENT : rand.int(5) === 0 ? undefined : senders[rand.int(senders.length)],
             to: TARGET,
             data,
-            value: rand.int(4) === 0 ? BigInt(rand.int(1000)) : undefined,
+            value: !fixed && rand.int(4) === 0 ? BigInt(rand.int(1000)) : undefined,
             accessList:
-              rand.int(4) === 0
+              !fixed && rand.int(4) === 0
                 ? [
                     { address: TARGET, storageKeys: [`0x${hex(BigInt(rand.int(4)), 32)}`] },
                     { address: FUNDED, storageKeys: [] },
