@@ -143,8 +143,13 @@ function analyse(code: Uint8Array): Analysis {
   return a;
 }
 
-/** Code (by array) and 4-byte selector for which the fast path gave up: those go to the EVM at once. */
-const gaveUp = new WeakMap<Uint8Array, Set<number>>();
+/**
+ * Code (by array) and 4-byte selector for which the fast path gave up: those go to the EVM at once.
+ * Past GAVE_UP_SELECTORS selectors a code is given up whole (callers choose the selectors: a hostile
+ * one sending random ones to a contract whose fallback calls out must not grow the set).
+ */
+const gaveUp = new WeakMap<Uint8Array, Set<number> | "all">();
+const GAVE_UP_SELECTORS = 64;
 
 function selectorOf(data: Uint8Array): number {
   return data.length >= 4 ? ((data[0] << 24) | (data[1] << 16) | (data[2] << 8) | data[3]) >>> 0 : -1;
@@ -187,15 +192,16 @@ export async function runFastCall(vm: VM, call: FastCall): Promise<ExecResult | 
   if (code[0] === 0xef) return undefined; // EOF container or EIP-7702 delegation
   if (call.precompiles.has(call.to)) return undefined;
   const selector = selectorOf(call.data);
-  if (gaveUp.get(code)?.has(selector)) return undefined;
+  const known = gaveUp.get(code);
+  if (known === "all" || known?.has(selector)) return undefined;
   const run = new Frame(vm, p, table, call, code, toAddress);
   try {
     return await run.execute();
   } catch (err) {
     if (err !== GIVE_UP) throw err;
-    let set = gaveUp.get(code);
-    if (!set) gaveUp.set(code, (set = new Set()));
-    set.add(selector);
+    if (known === undefined) gaveUp.set(code, new Set([selector]));
+    else if (known.size >= GAVE_UP_SELECTORS) gaveUp.set(code, "all");
+    else known.add(selector);
     return undefined;
   }
 }
