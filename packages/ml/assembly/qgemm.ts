@@ -1,7 +1,7 @@
 // Integer GEMM for prefill-sized calls on packed weights: C[m, n] (+)= A[m, :] · W[n, :] with the activation
-// rows quantised to 8 bits once (quant_q8_rows for Q4_0, quant_q8k_rows for the K-quants: llama.cpp's
-// block_q8_0 / block_q8_K, as its prefill does) and the weights unpacked, a panel of rows at a time, into
-// a per-thread scratch of unsigned bytes grouped four rows at a time. The tile is four weight rows by one
+// rows quantised to 8 bits once (quant_q8_rows for the 32-value formats, quant_q8k_rows for the K-quants:
+// llama.cpp's block_q8_0 / block_q8_K, as its prefill does) and the weights unpacked, a panel of rows at a
+// time, into a per-thread scratch of unsigned bytes (Q8_0: i16) grouped four rows at a time. The tile is four weight rows by one
 // activation row: each activation block is loaded once for the four rows, and each 32-value block (or
 // K-quant super-block) is summed in integers before one float multiply per row.
 //
@@ -17,7 +17,9 @@ const Q5_1: i32 = 7;
 const Q4_K: i32 = 12;
 const Q5_K: i32 = 13;
 const Q6_K: i32 = 14;
+const Q8_0: i32 = 8;
 const Q4_0X4: i32 = 102;
+const Q8_0X4: i32 = 108;
 
 // quant_q8_rows' 32-value block: f32 scale, i32 sum, 32 i8 at 8; a row of nb blocks takes nb·48 bytes
 const QA: usize = 40;
@@ -36,6 +38,8 @@ const KI8: usize = 64;
 // group and 4-7 the next), the two groups' scales as i16 lanes [s, s, s, s, s', s', s', s'] (1024 + 128·r,
 // 16 bytes per 32 values) and the 16 scales as i16 (1536 + 32·r); then d[4].
 const P32: usize = 160;
+// Q8_0 (per 32): the values widened to i16 (row r at 64·r), then d[4] as f32.
+const P8: usize = 272;
 const P4K: usize = 1376;
 const P6K: usize = 1680;
 
@@ -44,6 +48,7 @@ const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 
 /** Panel bytes per four weight rows of K values for `type` (0 if the integer GEMM does not take it). */
 export function qg_panel_bytes(type: i32, K: i32): i32 {
   if (type == Q4_0X4 || type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1) return (K >> 5) * <i32>P32;
+  if (type == Q8_0 || type == Q8_0X4) return (K >> 5) * <i32>P8;
   if (type == Q4_K || type == Q5_K) return (K >> 8) * <i32>P4K;
   if (type == Q6_K) return (K >> 8) * <i32>P6K;
   return 0;
@@ -144,6 +149,36 @@ function pack32(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nb: i32, o
         v128.store(vals, h, 16);
         store<f32>(pb + 128 + (<usize>r << 2), h2f(load<u16>(wb)));
         store<f32>(pb + 144 + (<usize>r << 2), hasMin ? h2f(load<u16>(wb, 2)) : 0);
+      }
+    }
+  }
+}
+
+// Rows n0..n1 of a Q8_0 matrix (x4: repacked four rows a group, each block index holding the four rows'
+// 34-byte blocks side by side; n0, n1 multiples of 4) into the panel; rows of the last group past n1 are
+// zeros.
+function packQ8(x4: bool, w: usize, rowBytes: i32, n0: i32, n1: i32, nb: i32, out: usize): void {
+  for (let g = 0; g < (n1 - n0 + 3) >> 2; g++) {
+    const dst = out + <usize>g * <usize>nb * P8;
+    for (let r = 0; r < 4; r++) {
+      const n = n0 + (g << 2) + r;
+      for (let b = 0; b < nb; b++) {
+        const pb = dst + <usize>b * P8;
+        const vals = pb + (<usize>r << 6);
+        if (n >= n1) {
+          memory.fill(vals, 0, 64);
+          store<f32>(pb + 256 + (<usize>r << 2), 0);
+          continue;
+        }
+        const wb = x4
+          ? w + <usize>(n >> 2) * (<usize>rowBytes << 2) + <usize>b * 136 + <usize>(n & 3) * 34
+          : w + <usize>n * rowBytes + <usize>b * 34;
+        const q0 = v128.load(wb, 2), q1 = v128.load(wb, 18);
+        v128.store(vals, i16x8.extend_low_i8x16_s(q0));
+        v128.store(vals, i16x8.extend_high_i8x16_s(q0), 16);
+        v128.store(vals, i16x8.extend_low_i8x16_s(q1), 32);
+        v128.store(vals, i16x8.extend_high_i8x16_s(q1), 48);
+        store<f32>(pb + 256 + (<usize>r << 2), h2f(load<u16>(wb)));
       }
     }
   }
@@ -268,6 +303,34 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
   return acc;
 }
 
+// Q8_0: signed bytes on both sides, so the values are widened to i16 (the byte dot takes one operand of 7
+// bits) and multiplied in pairs into i32 lanes (8 products a lane, exact); per block the sum in integers,
+// then one multiply-add by d_w·d_a per row, as the Q8_0 decode kernels and llama.cpp's vec_dot_q8_0_q8_0.
+// The rows are a loop (V8 moves a block's loads ahead and would spill); p0..p3 rotate, ending as rows 0..3.
+@inline function tileQ8(ar: usize, pg: usize, nb: i32): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const ab = ar + <usize>b * QA, wb = pg + <usize>b * P8;
+    const x = v128.load(ab, 8), y = v128.load(ab, 24);
+    const a0 = i16x8.extend_low_i8x16_s(x), a1 = i16x8.extend_high_i8x16_s(x);
+    const a2 = i16x8.extend_low_i8x16_s(y), a3 = i16x8.extend_high_i8x16_s(y);
+    let p0 = i32x4.splat(0), p1 = i32x4.splat(0), p2 = i32x4.splat(0), p3 = i32x4.splat(0);
+    for (let r = 0; r < 4; r++) {
+      const w = wb + (<usize>r << 6);
+      const p = i32x4.add(
+        i32x4.add(i32x4.dot_i16x8_s(a0, v128.load(w)), i32x4.dot_i16x8_s(a1, v128.load(w, 16))),
+        i32x4.add(i32x4.dot_i16x8_s(a2, v128.load(w, 32)), i32x4.dot_i16x8_s(a3, v128.load(w, 48))),
+      );
+      p0 = p1;
+      p1 = p2;
+      p2 = p3;
+      p3 = p;
+    }
+    acc = fma(f32x4.convert_i32x4_s(red4x32(p0, p1, p2, p3)), f32x4.mul(v128.load(wb, 256), v128.load32_splat(ab)), acc);
+  }
+  return acc;
+}
+
 @inline function fma(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
@@ -378,9 +441,9 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
 }
 
 /**
- * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K matrix against
+ * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0X4, Q8_0, Q4_K, Q5_K or Q6_K matrix against
  * activation rows aq quantised by quant_q8_rows (the 32-value formats) or quant_q8k_rows (the K-quants).
- * Weight rows are unpacked P at a time (P a multiple of 4; n0 too, and for Q4_0X4 n1) into scratch
+ * Weight rows are unpacked P at a time (P a multiple of 4; n0 too, and for Q4_0X4/Q8_0X4 n1) into scratch
  * (P/4 · qg_panel_bytes bytes).
  */
 export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, scratch: usize, P: i32): void {
@@ -393,6 +456,7 @@ export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize,
     const pe = min(pb + P, n1);
     if (kq) packK(type, w, rowBytes, pb, pe, nb, scratch);
     else if (type == Q4_0X4) packQ4_0x4(w, rowBytes, pb >> 2, pe >> 2, nb, scratch);
+    else if (type == Q8_0 || type == Q8_0X4) packQ8(type == Q8_0X4, w, rowBytes, pb, pe, nb, scratch);
     else pack32(type, w, rowBytes, pb, pe, nb, scratch);
     for (let m = m0; m < m1; m++) {
       const ar = aq + <usize>m * stride;
@@ -403,6 +467,7 @@ export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize,
         else if (type == Q5_0) v = tile32(ar, pg, nb, true, false);
         else if (type == Q4_1) v = tile32(ar, pg, nb, false, true);
         else if (type == Q5_1) v = tile32(ar, pg, nb, true, true);
+        else if (type == Q8_0 || type == Q8_0X4) v = tileQ8(ar, pg, nb);
         else if (type == Q6_K) v = tileQ6K(ar, pg, nb);
         else v = tileQ45K(ar, pg, nb);
         storeRow(c + ((<usize>m * ldc + n) << 2), v, min(4, pe - n), add);
