@@ -323,11 +323,23 @@ export function f16_act_rows(x: usize, ldx: i32, K: i32, out: usize, m0: i32, m1
 }
 
 const F16BITS: usize = memory.data<u32>([0x8fffe000, 0x8fffe000, 0x8fffe000, 0x8fffe000], 16);
+const F16HI: usize = memory.data<u16>([0x8fff, 0x8fff, 0x8fff, 0x8fff, 0x8fff, 0x8fff, 0x8fff, 0x8fff], 16);
 
-// Four f16 values in the high halves of i32 lanes (h << 16) as f32 bits with the exponent not rebased:
-// the value times 2^-112 (mmd_f16's activations carry the 2^112).
-@inline function f16raw(hi: v128): v128 {
-  return v128.and(i32x4.shr_s(hi, 3), v128.load(F16BITS));
+// mmd_f16 reads each f16 h as the f32 with h's sign and h's other bits shifted left by 13: the value
+// times 2^-112 (its activations carry the 2^112). For eight f16 values, f16top gives the high 16 bits of
+// those f32 lanes (sign, then h's bits 14-3) and i16x8.shl(h, 13) the low 16 (h's bits 2-0 at the top);
+// f16lo / f16hi interleave them into lanes 0-3 / 4-7: five operations per eight values where moving each
+// into the high half of an i32 lane and shifting that took six.
+@inline function f16top(h: v128): v128 {
+  return v128.and(i16x8.shr_s(h, 3), v128.load(F16HI));
+}
+
+@inline function f16lo(top: v128, bot: v128): v128 {
+  return v128.shuffle<i16>(bot, top, 0, 8, 1, 9, 2, 10, 3, 11);
+}
+
+@inline function f16hi(top: v128, bot: v128): v128 {
+  return v128.shuffle<i16>(bot, top, 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
 /**
@@ -337,30 +349,30 @@ const F16BITS: usize = memory.data<u32>([0x8fffe000, 0x8fffe000, 0x8fffe000, 0x8
 export function mmd_f16(a: usize, w: usize, ldw: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
   const kv = K & ~7;
   const k16 = K & ~15;
-  const z = i32x4.splat(0);
   for (let n = n0; n < n1; n++) {
     const wr = w + ((<usize>n * ldw) << 1);
     for (let m = m0; m < m1; m++) {
       const hdr = a + ((<usize>m * (K + 4)) << 2);
       const ar = hdr + 16;
-      // four independent sums over 16 values a step, so the multiply-adds overlap; each f16 lands in the
-      // high half of an i32 lane by interleaving with zeros (one instruction, unlike a sign extension)
+      // four independent sums over 16 values a step, so the multiply-adds overlap
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
       let k = 0;
       for (; k < k16; k += 16) {
         const wp = wr + (<usize>k << 1);
         const h0 = v128.load(wp), h1 = v128.load(wp, 16);
         const ap = ar + (<usize>k << 2);
-        s0 = madd(f16raw(v128.shuffle<i16>(z, h0, 0, 8, 1, 9, 2, 10, 3, 11)), v128.load(ap), s0);
-        s1 = madd(f16raw(v128.shuffle<i16>(z, h0, 4, 12, 5, 13, 6, 14, 7, 15)), v128.load(ap, 16), s1);
-        s2 = madd(f16raw(v128.shuffle<i16>(z, h1, 0, 8, 1, 9, 2, 10, 3, 11)), v128.load(ap, 32), s2);
-        s3 = madd(f16raw(v128.shuffle<i16>(z, h1, 4, 12, 5, 13, 6, 14, 7, 15)), v128.load(ap, 48), s3);
+        const t0 = f16top(h0), b0 = i16x8.shl(h0, 13), t1 = f16top(h1), b1 = i16x8.shl(h1, 13);
+        s0 = madd(f16lo(t0, b0), v128.load(ap), s0);
+        s1 = madd(f16hi(t0, b0), v128.load(ap, 16), s1);
+        s2 = madd(f16lo(t1, b1), v128.load(ap, 32), s2);
+        s3 = madd(f16hi(t1, b1), v128.load(ap, 48), s3);
       }
       for (; k < kv; k += 8) {
         const h = v128.load(wr + (<usize>k << 1));
         const ap = ar + (<usize>k << 2);
-        s0 = madd(f16raw(v128.shuffle<i16>(z, h, 0, 8, 1, 9, 2, 10, 3, 11)), v128.load(ap), s0);
-        s1 = madd(f16raw(v128.shuffle<i16>(z, h, 4, 12, 5, 13, 6, 14, 7, 15)), v128.load(ap, 16), s1);
+        const t = f16top(h), b = i16x8.shl(h, 13);
+        s0 = madd(f16lo(t, b), v128.load(ap), s0);
+        s1 = madd(f16hi(t, b), v128.load(ap, 16), s1);
       }
       let s = hsum(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)));
       for (let k = kv; k < K; k++) {
