@@ -44,6 +44,20 @@ const P4K: usize = 1376;
 const P6K: usize = 1680;
 
 const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15], 16);
+// packQ45K's scale and min unpacking: byte indices into the 12 scale bytes for i16 lanes 0-7 (128: zero) of
+// the low bits of the scales, their top bits, the mins' bits and their top bits; then masks as i16 lanes:
+// the top two bits of a byte, the scales' low bits (6 of the first four, 4 of the rest), the first four
+// mins' 6 bits, the last four's high nibble.
+const KSC: usize = memory.data<u8>([
+  0, 128, 1, 128, 2, 128, 3, 128, 8, 128, 9, 128, 10, 128, 11, 128,
+  128, 128, 128, 128, 128, 128, 128, 128, 0, 128, 1, 128, 2, 128, 3, 128,
+  4, 128, 5, 128, 6, 128, 7, 128, 8, 128, 9, 128, 10, 128, 11, 128,
+  128, 128, 128, 128, 128, 128, 128, 128, 4, 128, 5, 128, 6, 128, 7, 128,
+  0xc0, 0, 0xc0, 0, 0xc0, 0, 0xc0, 0, 0xc0, 0, 0xc0, 0, 0xc0, 0, 0xc0, 0,
+  63, 0, 63, 0, 63, 0, 63, 0, 15, 0, 15, 0, 15, 0, 15, 0,
+  63, 0, 63, 0, 63, 0, 63, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0, 0xf0, 0, 0xf0, 0, 0xf0, 0,
+], 16);
 
 /** Panel bytes per four weight rows of K values for `type` (0 if the integer GEMM does not take it). */
 export function qg_panel_bytes(type: i32, K: i32): i32 {
@@ -210,13 +224,23 @@ function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
     v128.store(v, v128.shuffle<i64>(j1, k1, 0, 2), 32);
     v128.store(v, v128.shuffle<i64>(j1, k1, 1, 3), 48);
   }
-  const sp = wb + 4;
-  for (let j = 0; j < 8; j++) {
-    const sc: i32 = j < 4 ? load<u8>(sp + j) & 63 : (load<u8>(sp + j + 4) & 0xf) | ((load<u8>(sp + j - 4) >> 6) << 4);
-    const mn: i32 = j < 4 ? load<u8>(sp + j + 4) & 63 : (load<u8>(sp + j + 4) >> 4) | ((load<u8>(sp + j) >> 6) << 4);
-    store<u64>(pb + 1024 + (<usize>r << 6) + (<usize>j << 3), <u64>sc * 0x0001000100010001);
-    store<i16>(pb + 1280 + (<usize>r << 4) + (<usize>j << 1), <i16>mn);
-  }
+  // the 6-bit scales and mins from their 12 bytes b (llama.cpp's get_scale_min_k4) into i16 lanes j: scale
+  // j < 4: b[j] & 63, j ≥ 4: (b[j+4] & 15) | (b[j-4] >> 6) << 4; min j < 4: b[j+4] & 63, j ≥ 4:
+  // (b[j+4] >> 4) | (b[j] >> 6) << 4
+  const b = v128.load(wb, 4);
+  const top = v128.load(KSC, 64);
+  const sc = v128.or(v128.and(v128.swizzle(b, v128.load(KSC)), v128.load(KSC, 80)), i16x8.shr_u(v128.and(v128.swizzle(b, v128.load(KSC, 16)), top), 2));
+  const m = v128.swizzle(b, v128.load(KSC, 32));
+  const mn = v128.or(
+    v128.or(v128.and(m, v128.load(KSC, 96)), i16x8.shr_u(v128.and(m, v128.load(KSC, 112)), 4)),
+    i16x8.shr_u(v128.and(v128.swizzle(b, v128.load(KSC, 48)), top), 2),
+  );
+  const sp = pb + 1024 + (<usize>r << 6);
+  v128.store(sp, v128.shuffle<i16>(sc, sc, 0, 0, 0, 0, 1, 1, 1, 1));
+  v128.store(sp, v128.shuffle<i16>(sc, sc, 2, 2, 2, 2, 3, 3, 3, 3), 16);
+  v128.store(sp, v128.shuffle<i16>(sc, sc, 4, 4, 4, 4, 5, 5, 5, 5), 32);
+  v128.store(sp, v128.shuffle<i16>(sc, sc, 6, 6, 6, 6, 7, 7, 7, 7), 48);
+  v128.store(pb + 1280 + (<usize>r << 4), mn);
   store<f32>(pb + 1344 + (<usize>r << 2), h2f(load<u16>(wb)));
   store<f32>(pb + 1360 + (<usize>r << 2), h2f(load<u16>(wb, 2)));
 }
@@ -224,29 +248,41 @@ function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
 // Super-block wb of row r (Q6_K: 6-bit values, 16 signed 8-bit group scales, f16 d) into panel block pb.
 function packQ6K(wb: usize, r: i32, pb: usize): void {
   const vals = pb + (<usize>r << 8);
-  const lo = v128.load(NIB), hm = i8x16.splat(0x30);
   for (let h = 0; h < 2; h++) {
     const ql = wb + (<usize>h << 6), qh = wb + 128 + (<usize>h << 5);
-    for (let part = 0; part < 2; part++) {
-      const o = <usize>part << 4;
-      const L0 = v128.load(ql + o), L1 = v128.load(ql + 32 + o), H = v128.load(qh + o);
-      const y = vals + (<usize>h << 7) + o;
-      v128.store(y, v128.or(v128.and(L0, lo), v128.and(i16x8.shl(H, 4), hm)));
-      v128.store(y + 32, v128.or(v128.and(L1, lo), v128.and(i16x8.shl(H, 2), hm)));
-      v128.store(y + 64, v128.or(nibHi(L0), v128.and(H, hm)));
-      v128.store(y + 96, v128.or(nibHi(L1), v128.and(i16x8.shr_u(H, 2), hm)));
-    }
+    const y = vals + (<usize>h << 7);
+    q6Runs(v128.load(ql), v128.load(ql, 32), v128.load(qh), v128.load(ql, 16), v128.load(ql, 48), v128.load(qh, 16), y);
   }
-  for (let j = 0; j < 8; j++) {
-    const p = vals + (<usize>j << 5);
-    const x = v128.load(p), y = v128.load(p, 16);
-    v128.store(p, v128.shuffle<i64>(x, y, 0, 2));
-    v128.store(p, v128.shuffle<i64>(x, y, 1, 3), 16);
-    const s0 = i16x8.splat(<i16>load<i8>(wb + 192 + 2 * j)), s1 = i16x8.splat(<i16>load<i8>(wb + 193 + 2 * j));
-    v128.store(pb + 1024 + (<usize>r << 7) + (<usize>j << 4), v128.shuffle<i64>(s0, s1, 0, 2));
-  }
-  for (let g = 0; g < 16; g++) store<i16>(pb + 1536 + (<usize>r << 5) + (<usize>g << 1), <i16>load<i8>(wb + 192 + g));
+  // the scales: sign-extended, as pairs of groups [s, s, s, s, s', s', s', s'], and one a lane
+  const sv = v128.load(wb, 192);
+  const e0 = i16x8.extend_low_i8x16_s(sv), e1 = i16x8.extend_high_i8x16_s(sv);
+  const sp = pb + 1024 + (<usize>r << 7);
+  v128.store(sp, v128.shuffle<i16>(e0, e0, 0, 0, 0, 0, 1, 1, 1, 1));
+  v128.store(sp, v128.shuffle<i16>(e0, e0, 2, 2, 2, 2, 3, 3, 3, 3), 16);
+  v128.store(sp, v128.shuffle<i16>(e0, e0, 4, 4, 4, 4, 5, 5, 5, 5), 32);
+  v128.store(sp, v128.shuffle<i16>(e0, e0, 6, 6, 6, 6, 7, 7, 7, 7), 48);
+  v128.store(sp, v128.shuffle<i16>(e1, e1, 0, 0, 0, 0, 1, 1, 1, 1), 64);
+  v128.store(sp, v128.shuffle<i16>(e1, e1, 2, 2, 2, 2, 3, 3, 3, 3), 80);
+  v128.store(sp, v128.shuffle<i16>(e1, e1, 4, 4, 4, 4, 5, 5, 5, 5), 96);
+  v128.store(sp, v128.shuffle<i16>(e1, e1, 6, 6, 6, 6, 7, 7, 7, 7), 112);
+  v128.store(pb + 1536 + (<usize>r << 5), e0);
+  v128.store(pb + 1536 + (<usize>r << 5), e1, 16);
   store<f32>(pb + 1664 + (<usize>r << 2), h2f(load<u16>(wb, 208)));
+}
+
+// One half of a Q6_K super-block (128 values: low bits L0, L1 and high bits H of its first 16 values a, of
+// the next 16 b) as four 32-value runs at y, each as values 0-7, 16-23, 8-15, 24-31.
+@inline function q6Runs(L0a: v128, L1a: v128, Ha: v128, L0b: v128, L1b: v128, Hb: v128, y: usize): void {
+  const lo = v128.load(NIB), hm = i8x16.splat(0x30);
+  q6Run(v128.or(v128.and(L0a, lo), v128.and(i16x8.shl(Ha, 4), hm)), v128.or(v128.and(L0b, lo), v128.and(i16x8.shl(Hb, 4), hm)), y);
+  q6Run(v128.or(v128.and(L1a, lo), v128.and(i16x8.shl(Ha, 2), hm)), v128.or(v128.and(L1b, lo), v128.and(i16x8.shl(Hb, 2), hm)), y + 32);
+  q6Run(v128.or(nibHi(L0a), v128.and(Ha, hm)), v128.or(nibHi(L0b), v128.and(Hb, hm)), y + 64);
+  q6Run(v128.or(nibHi(L1a), v128.and(i16x8.shr_u(Ha, 2), hm)), v128.or(nibHi(L1b), v128.and(i16x8.shr_u(Hb, 2), hm)), y + 96);
+}
+
+@inline function q6Run(a: v128, b: v128, y: usize): void {
+  v128.store(y, v128.shuffle<i64>(a, b, 0, 2));
+  v128.store(y, v128.shuffle<i64>(a, b, 1, 3), 16);
 }
 
 // Rows n0..n1 of a K-quant matrix (as stored) into the panel; rows of the last group past n1 are zeros.
