@@ -388,18 +388,19 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
       const x0 = v128.load(ap), x1 = v128.load(ap, 16), y0 = v128.load(ap, 32), y1 = v128.load(ap, 48);
       const a0 = v128.shuffle<i64>(x0, y0, 0, 2), a1 = v128.shuffle<i64>(x0, y0, 1, 3);
       const a2 = v128.shuffle<i64>(x1, y1, 0, 2), a3 = v128.shuffle<i64>(x1, y1, 1, 3);
-      const v = wb + (<usize>c << 6), sc = wb + 1024 + (<usize>c << 4);
+      let w = wb + (<usize>c << 6), sc = wb + 1024 + (<usize>c << 4);
       for (let r = 0; r < 4; r++) {
-        const w = v + (<usize>r << 8);
         const p = i16x8.add(
           i16x8.add(dot16(a0, v128.load(w)), dot16(a1, v128.load(w, 16))),
           i16x8.add(dot16(a2, v128.load(w, 32)), dot16(a3, v128.load(w, 48))),
         );
-        const t = i32x4.add(s0, i32x4.dot_i16x8_s(p, v128.load(sc + (<usize>r << 6))));
+        const t = i32x4.add(s0, i32x4.dot_i16x8_s(p, v128.load(sc)));
         s0 = s1;
         s1 = s2;
         s2 = s3;
         s3 = t;
+        w += 256;
+        sc += 64;
       }
     }
     const bs = v128.load(ab + KS32);
@@ -438,15 +439,17 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
     for (let j = 0; j < 8; j++) {
       const x = v128.load(ab + KI8 + (<usize>j << 5)), y = v128.load(ab + KI8 + (<usize>j << 5), 16);
       const a0 = v128.shuffle<i64>(x, y, 0, 2), a1 = v128.shuffle<i64>(x, y, 1, 3);
-      const v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 4);
+      let v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 4);
       // two rows a step (all four as one block would load 12 vectors ahead and spill); s0..s3 end as rows 0..3
-      for (let r: usize = 0; r < 4; r += 2) {
-        const t0 = k6(a0, a1, v, sc, r, s0);
-        const t1 = k6(a0, a1, v, sc, r + 1, s1);
+      for (let i = 0; i < 2; i++) {
+        const t0 = k6(a0, a1, v, sc, 0, s0);
+        const t1 = k6(a0, a1, v, sc, 1, s1);
         s0 = s2;
         s1 = s3;
         s2 = t0;
         s3 = t1;
+        v += 512;
+        sc += 256;
       }
     }
     const b0 = v128.load(ab + KS16), b1 = v128.load(ab + KS16, 16);
