@@ -160,11 +160,14 @@ function fastCallOf(
   warm.add(caller);
   warm.add(target);
   if (vm.common.isActivatedEIP(3651)) warm.add(bytesToBigInt(callBlock.header.coinbase.bytes));
-  const warmSlots = new Set<bigint>();
+  const warmSlots = new Map<bigint, Set<bigint>>();
   for (const [address, keys] of list) {
     const a = BigInt(`0x${address}`);
     warm.add(a);
-    if (a === target) for (const k of keys) warmSlots.add(BigInt(`0x${k}`));
+    if (keys.length === 0) continue;
+    let slots = warmSlots.get(a);
+    if (!slots) warmSlots.set(a, (slots = new Set()));
+    for (const k of keys) slots.add(BigInt(`0x${k}`));
   }
   return {
     caller,

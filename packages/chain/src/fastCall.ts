@@ -12,14 +12,15 @@ import type { VM } from "@ethereumjs/vm";
 import { wasmKeccak256 } from "./crypto.ts";
 
 /**
- * A synchronous interpreter for the common eth_call and eth_estimateGas: one frame of legacy code (a
- * token's balanceOf, allowance or transfer, a pool's getReserves, a view that hashes and loads slots).
- * It reproduces @ethereumjs/evm exactly for the opcodes it knows, gas, refunds and logs included (base
- * fees come from the EVM's own opcode table, so fork rules stay the library's), and gives up on
- * anything else: a CALL or CREATE of any kind, SELFDESTRUCT, BLOCKHASH, blob opcodes, EOF code. It
- * never writes the state manager (SSTOREs stay in the frame), so giving up leaves nothing to undo: the
- * caller runs the call on the EVM. @ethereumjs's interpreter awaits every opcode and allocates a few
- * hundred bytes per step; this loop awaits only for state reads.
+ * A synchronous interpreter for the common eth_call and eth_estimateGas: legacy code that reads and
+ * writes its own storage and reads others' through STATICCALL (a token's balanceOf, allowance or
+ * transfer, a pool's getReserves, a router's quote over its pairs). It reproduces @ethereumjs/evm
+ * exactly for the opcodes it knows, gas, refunds and logs included (base fees come from the EVM's own
+ * opcode table, so fork rules stay the library's), and gives up on anything else: CALL, DELEGATECALL,
+ * CALLCODE, CREATE of any kind, SELFDESTRUCT, BLOCKHASH, blob opcodes, EOF or delegated code, a
+ * precompile as target. It never writes the state manager (SSTOREs stay in the call), so giving up
+ * leaves nothing to undo: the caller runs the call on the EVM. @ethereumjs's interpreter awaits every
+ * opcode and allocates a few hundred bytes per step; this loop awaits only for state reads.
  */
 type EVMErrorMessage = ConstructorParameters<typeof EVMError>[0];
 
@@ -171,8 +172,8 @@ export interface FastCall {
   precompiles: ReadonlySet<bigint>;
   /** Other addresses warm before execution (sender, recipient, coinbase, access list). */
   warm: Set<bigint>;
-  /** Slots of the recipient that the access list warms. */
-  warmSlots: Set<bigint>;
+  /** Slots the access list warms, by address. */
+  warmSlots: Map<bigint, Set<bigint>>;
 }
 
 /**
@@ -194,15 +195,161 @@ export async function runFastCall(vm: VM, call: FastCall): Promise<ExecResult | 
   const selector = selectorOf(call.data);
   const known = gaveUp.get(code);
   if (known === "all" || known?.has(selector)) return undefined;
-  const run = new Frame(vm, p, table, call, code, toAddress);
+  const tx = new Tx(vm, p, table, call);
   try {
-    return await run.execute();
+    return await tx.execute(code, toAddress);
   } catch (err) {
     if (err !== GIVE_UP) throw err;
     if (known === undefined) gaveUp.set(code, new Set([selector]));
     else if (known.size >= GAVE_UP_SELECTORS) gaveUp.set(code, "all");
     else known.add(selector);
     return undefined;
+  }
+}
+
+/** A frame's context: whose code runs, for whom, with what. */
+interface FrameEnv {
+  address: bigint;
+  account: Address;
+  caller: bigint;
+  value: bigint;
+  data: Uint8Array;
+  code: Uint8Array;
+  gasLimit: number;
+  /** A STATICCALL's frame, or one below it: no state may change. */
+  isStatic: boolean;
+  depth: number;
+}
+
+/** The most frames deep a call may go (@ethereumjs's stackLimit). */
+const MAX_DEPTH = 1024;
+
+/**
+ * What the frames of one call share: the warm sets, with an undo log so that a failed inner frame
+ * takes its own additions back (EIP-2929), storage read and written, transient storage, balances after
+ * the call's value moved, logs and the refund counter. Inner frames are STATICCALLs, which cannot write
+ * storage, log or refund: only the warm sets need undoing.
+ */
+class Tx {
+  readonly warm: Set<bigint>;
+  readonly warmSlots: Map<bigint, Set<bigint>>;
+  /** Warm-set additions in order: an address, or an [address, slot] pair. */
+  readonly warmed: (bigint | [bigint, bigint])[] = [];
+  /** Slots written during the call, by contract (the state keeps the values from before: the originals). */
+  readonly written = new Map<bigint, Map<bigint, bigint>>();
+  /** Slots read from the state, by contract (the state manager's storage cache is slow to ask twice). */
+  readonly stored = new Map<bigint, Map<bigint, bigint>>();
+  readonly transient = new Map<bigint, Map<bigint, bigint>>();
+  /** Balances after the call's value moved (runCall moves it before the code runs). */
+  readonly balances = new Map<bigint, bigint>();
+  readonly logs: [Uint8Array, Uint8Array[], Uint8Array][] = [];
+  refund = 0;
+
+  constructor(
+    readonly vm: VM,
+    readonly p: Params,
+    readonly table: OpcodeMap,
+    readonly call: FastCall,
+  ) {
+    this.warm = call.warm;
+    this.warmSlots = call.warmSlots;
+  }
+
+  /** EIP-2929 access cost of an address, warming it. */
+  accessAddress(address: bigint): number {
+    if (this.warm.has(address) || this.call.precompiles.has(address)) return this.p.warmRead;
+    this.warm.add(address);
+    this.warmed.push(address);
+    return this.p.coldAccount;
+  }
+
+  isWarmSlot(address: bigint, key: bigint): boolean {
+    return this.warmSlots.get(address)?.has(key) ?? false;
+  }
+
+  warmSlot(address: bigint, key: bigint): void {
+    let set = this.warmSlots.get(address);
+    if (!set) this.warmSlots.set(address, (set = new Set()));
+    set.add(key);
+    this.warmed.push([address, key]);
+  }
+
+  /** Takes back the warm-set additions made since `mark` (a failed inner frame's). */
+  unwarm(mark: number): void {
+    while (this.warmed.length > mark) {
+      const w = this.warmed.pop() as bigint | [bigint, bigint];
+      if (typeof w === "bigint") this.warm.delete(w);
+      else this.warmSlots.get(w[0])?.delete(w[1]);
+    }
+  }
+
+  /** A slot as the state holds it (its value before this call). */
+  async storedValue(account: Address, address: bigint, key: bigint): Promise<bigint> {
+    let byKey = this.stored.get(address);
+    if (!byKey) this.stored.set(address, (byKey = new Map()));
+    let v = byKey.get(key);
+    if (v === undefined) {
+      const value = await this.vm.stateManager.getStorage(account, word32(key));
+      v = value.length === 0 ? 0n : bytesToBigInt(value);
+      byKey.set(key, v);
+    }
+    return v;
+  }
+
+  /** A slot as this call sees it: what it wrote, else what the state holds. */
+  async slotValue(account: Address, address: bigint, key: bigint): Promise<bigint> {
+    return this.written.get(address)?.get(key) ?? (await this.storedValue(account, address, key));
+  }
+
+  async balanceOf(address: bigint): Promise<bigint> {
+    const known = this.balances.get(address);
+    if (known !== undefined) return known;
+    const account = await this.vm.stateManager.getAccount(createAddressFromBigInt(address));
+    return account?.balance ?? 0n;
+  }
+
+  /**
+   * The balances once runCall has moved the value (runDirectCall raised the sender's balance to it
+   * first); false when the recipient's would pass 2^256 - 1, which runCall answers with
+   * "value overflow" before any code runs: that answer is left to the EVM.
+   */
+  private async movedValue(): Promise<boolean> {
+    const { caller, to, value } = this.call;
+    const from = await this.balanceOf(caller);
+    // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.max takes numbers
+    const after = (from < value ? value : from) - value;
+    const target = caller === to ? after : await this.balanceOf(to);
+    if (target + value > M256) return false;
+    this.balances.set(caller, after);
+    this.balances.set(to, target + value);
+    return true;
+  }
+
+  /** What runCall answers for the top frame running `code`, or undefined when the EVM must answer. */
+  async execute(code: Uint8Array, account: Address): Promise<ExecResult | undefined> {
+    const { call } = this;
+    if (call.value !== 0n && !(await this.movedValue())) return undefined;
+    const gasLimit = Number(call.gasLimit);
+    const env: FrameEnv = {
+      address: call.to,
+      account,
+      caller: call.caller,
+      value: call.value,
+      data: call.data,
+      code,
+      gasLimit,
+      isStatic: false,
+      depth: 0,
+    };
+    const { out, error, gasUsed } = await new Frame(this, env).run();
+    return {
+      returnValue: out,
+      executionGasUsed: BigInt(gasUsed),
+      // any failure, REVERT included, forfeits the refunds and the logs (as evm.runCall has it)
+      gasRefund: error ? 0n : BigInt(this.refund),
+      exceptionError: error,
+      logs: error ? [] : this.logs,
+    } as ExecResult;
   }
 }
 
@@ -214,31 +361,14 @@ class Frame {
   private memWords = 0;
   private highestMemCost = 0;
   private gas: number;
-  private readonly gasLimit: number;
-  private readonly transient = new Map<bigint, bigint>();
-  /** Slots this call wrote (the state keeps the values from before the call: the originals). */
-  private readonly written = new Map<bigint, bigint>();
-  /** Slots read from the state (the state manager's storage cache is an ordered map: slow to ask twice). */
-  private readonly stored = new Map<bigint, bigint>();
-  private refund = 0;
-  private readonly logs: [Uint8Array, Uint8Array[], Uint8Array][] = [];
-  private readonly warm: Set<bigint>;
-  private readonly warmSlots: Set<bigint>;
-  /** Balances after the call's value moved (runCall moves it before the code runs). */
-  private readonly balances = new Map<bigint, bigint>();
+  /** What the last inner call returned (RETURNDATASIZE, RETURNDATACOPY). */
+  private returnData: Uint8Array = EMPTY;
 
   constructor(
-    private readonly vm: VM,
-    private readonly p: Params,
-    private readonly table: OpcodeMap,
-    private readonly call: FastCall,
-    private readonly code: Uint8Array,
-    private readonly toAddress: Address,
+    private readonly tx: Tx,
+    private readonly env: FrameEnv,
   ) {
-    this.gasLimit = Number(call.gasLimit);
-    this.gas = this.gasLimit;
-    this.warm = call.warm;
-    this.warmSlots = call.warmSlots;
+    this.gas = env.gasLimit;
   }
 
   private push(v: bigint): void {
@@ -272,7 +402,7 @@ class Frame {
     if (end > MAX_MEMORY) throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
     const words = Math.ceil(Number(end) / 32);
     if (words <= this.memWords) return 0;
-    let cost = words * this.p.memory + Math.floor((words * words) / this.p.quad);
+    let cost = words * this.tx.p.memory + Math.floor((words * words) / this.tx.p.quad);
     if (cost > this.highestMemCost) {
       const before = this.highestMemCost;
       this.highestMemCost = cost;
@@ -323,85 +453,35 @@ class Frame {
     this.mem.fill(0, dst + Math.max(avail, 0), dst + n);
   }
 
-  /** A slot of the called contract as the state holds it (its value before this call). */
-  private async storedValue(key: bigint): Promise<bigint> {
-    let v = this.stored.get(key);
-    if (v === undefined) {
-      const value = await this.vm.stateManager.getStorage(this.toAddress, word32(key));
-      v = value.length === 0 ? 0n : bytesToBigInt(value);
-      this.stored.set(key, v);
-    }
-    return v;
-  }
-
   /** As the interpreter's subRefund: the counter may not go below zero. */
   private subRefund(amount: number): void {
-    this.refund -= amount;
-    if (this.refund < 0) {
-      this.refund = 0;
+    this.tx.refund -= amount;
+    if (this.tx.refund < 0) {
+      this.tx.refund = 0;
       throw new EVMError(EVMError.errorMessages.REFUND_EXHAUSTED);
     }
   }
 
-  /** EIP-2929 access cost of an address, warming it. */
-  private accessAddress(address: bigint): number {
-    if (this.warm.has(address) || this.call.precompiles.has(address)) return this.p.warmRead;
-    this.warm.add(address);
-    return this.p.coldAccount;
-  }
-
-  private async balanceOf(address: bigint): Promise<bigint> {
-    const known = this.balances.get(address);
-    if (known !== undefined) return known;
-    const account = await this.vm.stateManager.getAccount(createAddressFromBigInt(address));
-    return account?.balance ?? 0n;
-  }
-
-  /**
-   * The balances once runCall has moved the value (runDirectCall raised the sender's balance to it
-   * first); false when the recipient's would pass 2^256 - 1, which runCall answers with
-   * "value overflow" before any code runs: that answer is left to the EVM.
-   */
-  private async movedValue(): Promise<boolean> {
-    const { caller, to, value } = this.call;
-    const from = await this.balanceOf(caller);
-    // biome-ignore lint/complexity/useMathMinMax: bigint operands; Math.max takes numbers
-    const after = (from < value ? value : from) - value;
-    const target = caller === to ? after : await this.balanceOf(to);
-    if (target + value > M256) return false;
-    this.balances.set(caller, after);
-    this.balances.set(to, target + value);
-    return true;
-  }
-
-  /** What runCall answers, or undefined when the EVM must give the answer. */
-  async execute(): Promise<ExecResult | undefined> {
-    if (this.call.value !== 0n && !(await this.movedValue())) return undefined;
-    let returnValue: Uint8Array = EMPTY;
-    let error: EVMError | undefined;
+  /** Runs the frame: its output (RETURN's or REVERT's data), its error, and the gas it used. */
+  async run(): Promise<{ out: Uint8Array; error?: EVMError; gasUsed: number }> {
     try {
-      returnValue = await this.loop();
+      const out = await this.loop();
+      return { out, gasUsed: this.env.gasLimit - this.gas };
     } catch (err) {
       if (!(err instanceof EVMError)) throw err;
-      error = err;
-      if (err.error === EVMError.errorMessages.REVERT) returnValue = this.revertData;
+      if (err.error === EVMError.errorMessages.REVERT)
+        return { out: this.revertData, error: err, gasUsed: this.env.gasLimit - this.gas };
+      return { out: EMPTY, error: err, gasUsed: this.env.gasLimit };
     }
-    const reverted = error?.error === EVMError.errorMessages.REVERT;
-    return {
-      returnValue,
-      executionGasUsed: BigInt(error && !reverted ? this.gasLimit : this.gasLimit - this.gas),
-      // any failure, REVERT included, forfeits the refunds and the logs (as evm.runCall has it)
-      gasRefund: error ? 0n : BigInt(this.refund),
-      exceptionError: error,
-      logs: error ? [] : this.logs,
-    } as ExecResult;
   }
 
   private revertData: Uint8Array = EMPTY;
 
   /** Runs to STOP / RETURN (the return data), or throws an EVMError (REVERT with revertData set). */
   private async loop(): Promise<Uint8Array> {
-    const { code, table, p, call } = this;
+    const { tx, env } = this;
+    const { code } = env;
+    const { table, p, call } = tx;
     const header = call.block.header;
     const { jumps, pushes } = analyse(code);
     let pc = 0;
@@ -617,28 +697,31 @@ class Frame {
         }
         case 0x30:
           this.useGas(info.fee);
-          this.push(call.to);
+          this.push(env.address);
           break;
         case 0x31: {
           const address = this.peek(0) & ADDRESS_MASK;
-          this.useGas(info.fee + this.accessAddress(address));
+          this.useGas(info.fee + tx.accessAddress(address));
           this.pop();
-          this.push(await this.balanceOf(address));
+          this.push(await tx.balanceOf(address));
           break;
         }
         case 0x32:
+          this.useGas(info.fee);
+          this.push(call.caller); // the transaction's origin
+          break;
         case 0x33:
           this.useGas(info.fee);
-          this.push(call.caller);
+          this.push(env.caller);
           break;
         case 0x34:
           this.useGas(info.fee);
-          this.push(call.value);
+          this.push(env.value);
           break;
         case 0x35: {
           this.useGas(info.fee);
           const pos = this.pop();
-          const data = call.data;
+          const data = env.data;
           if (pos < BigInt(data.length)) {
             const i = Number(pos);
             const word = new Uint8Array(32);
@@ -655,7 +738,7 @@ class Frame {
         }
         case 0x36:
           this.useGas(info.fee);
-          this.push(BigInt(call.data.length));
+          this.push(BigInt(env.data.length));
           break;
         case 0x37:
         case 0x39: {
@@ -668,12 +751,12 @@ class Frame {
           const srcOffset = this.pop();
           this.pop();
           this.ensureMem();
-          this.copyIn(op === 0x37 ? call.data : this.code, memOffset, srcOffset, length);
+          this.copyIn(op === 0x37 ? env.data : code, memOffset, srcOffset, length);
           break;
         }
         case 0x38:
           this.useGas(info.fee);
-          this.push(BigInt(this.code.length));
+          this.push(BigInt(code.length));
           break;
         case 0x3a:
           this.useGas(info.fee);
@@ -682,10 +765,10 @@ class Frame {
         case 0x3b:
         case 0x3f: {
           const address = this.peek(0) & ADDRESS_MASK;
-          this.useGas(info.fee + this.accessAddress(address));
+          this.useGas(info.fee + tx.accessAddress(address));
           this.pop();
           const target = createAddressFromBigInt(address);
-          const state = this.vm.stateManager;
+          const state = tx.vm.stateManager;
           const other = await state.getCode(target);
           if (other.length >= 2 && other[0] === 0xef && other[1] === 0x00) throw GIVE_UP;
           if (op === 0x3b) this.push(BigInt(other.length));
@@ -694,17 +777,22 @@ class Frame {
         }
         case 0x3d:
           this.useGas(info.fee);
-          this.push(0n); // no inner call has returned in this frame
+          this.push(BigInt(this.returnData.length));
           break;
         case 0x3e: {
           const memOffset = this.peek(0);
           const offset = this.peek(1);
           const length = this.peek(2);
-          if (offset + length > 0n) throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
-          this.useGas(info.fee + this.memCost(memOffset, length));
+          if (offset + length > BigInt(this.returnData.length))
+            throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
+          let gas = info.fee + this.memCost(memOffset, length);
+          if (length !== 0n) gas += p.copy * Math.ceil(Number(length) / 32);
+          this.useGas(gas);
           this.pop();
           this.pop();
           this.pop();
+          this.ensureMem();
+          this.copyIn(this.returnData, memOffset, offset, length);
           break;
         }
         case 0x41:
@@ -729,11 +817,11 @@ class Frame {
           break;
         case 0x46:
           this.useGas(info.fee);
-          this.push(this.vm.common.chainId());
+          this.push(tx.vm.common.chainId());
           break;
         case 0x47:
           this.useGas(info.fee);
-          this.push(await this.balanceOf(call.to));
+          this.push(await tx.balanceOf(env.address));
           break;
         case 0x48:
           this.useGas(info.fee);
@@ -772,53 +860,56 @@ class Frame {
         case 0x54: {
           const key = this.peek(0);
           let gas = info.fee;
-          if (this.warmSlots.has(key)) gas += p.warmRead;
+          if (tx.isWarmSlot(env.address, key)) gas += p.warmRead;
           else {
-            this.warmSlots.add(key);
+            tx.warmSlot(env.address, key);
             gas += p.coldSload;
           }
           this.useGas(gas);
           this.pop();
-          this.push(this.written.get(key) ?? (await this.storedValue(key)));
+          this.push(await tx.slotValue(env.account, env.address, key));
           break;
         }
         case 0x55: {
           const s = p.sstore;
           if (s === null) throw GIVE_UP;
+          if (env.isStatic) throw new EVMError(EVMError.errorMessages.STATIC_STATE_CHANGE);
           const key = this.peek(0);
           const value = this.peek(1);
-          const original = await this.storedValue(key);
-          const current = this.written.get(key) ?? original;
+          const original = await tx.storedValue(env.account, env.address, key);
+          const current = tx.written.get(env.address)?.get(key) ?? original;
           // EIP-2200's stipend sentry, then its schedule as EIP-2929 adjusts it (warmth as before this op)
           if (this.gas <= s.sentry) throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
-          const warm = this.warmSlots.has(key);
+          const warm = tx.isWarmSlot(env.address, key);
           let gas = info.fee;
           if (current === value) gas += warm ? p.warmRead : s.noop;
           else if (original === current) {
             if (original === 0n) gas += s.init;
             else {
-              if (value === 0n) this.refund += s.clearRefund;
+              if (value === 0n) tx.refund += s.clearRefund;
               gas += s.clean;
             }
           } else {
             if (original !== 0n) {
               if (current === 0n) this.subRefund(s.clearRefund);
-              else if (value === 0n) this.refund += s.clearRefund;
+              else if (value === 0n) tx.refund += s.clearRefund;
             }
             if (original === value) {
-              if (original === 0n) this.refund += warm ? s.init - p.warmRead : s.initRefund;
-              else this.refund += warm ? s.reset - p.coldSload - p.warmRead : s.cleanRefund;
+              if (original === 0n) tx.refund += warm ? s.init - p.warmRead : s.initRefund;
+              else tx.refund += warm ? s.reset - p.coldSload - p.warmRead : s.cleanRefund;
             }
             gas += s.dirty;
           }
           if (!warm) {
-            this.warmSlots.add(key);
+            tx.warmSlot(env.address, key);
             gas += p.coldSload;
           }
           this.useGas(gas);
           this.pop();
           this.pop();
-          this.written.set(key, value);
+          let written = tx.written.get(env.address);
+          if (!written) tx.written.set(env.address, (written = new Map()));
+          written.set(key, value);
           break;
         }
         case 0x56:
@@ -829,7 +920,7 @@ class Frame {
           if (cond === 0n) break;
           if (dest >= BigInt(code.length) || jumps[Number(dest)] !== 1) {
             // worded as @ethereumjs words it: code hash, address and the jump's position
-            const where = `${bytesToHex(wasmKeccak256(code))}/0x${call.to.toString(16).padStart(40, "0")}:${pc - 1}`;
+            const where = `${bytesToHex(wasmKeccak256(code))}/0x${env.address.toString(16).padStart(40, "0")}:${pc - 1}`;
             throw new EVMError(`${EVMError.errorMessages.INVALID_JUMP} at ${where}` as EVMErrorMessage);
           }
           pc = Number(dest);
@@ -852,13 +943,18 @@ class Frame {
           break;
         case 0x5c: {
           this.useGas(info.fee);
-          this.push(this.transient.get(this.pop()) ?? 0n);
+          const key = this.pop();
+          this.push(tx.transient.get(env.address)?.get(key) ?? 0n);
           break;
         }
         case 0x5d: {
           this.useGas(info.fee);
+          if (env.isStatic) throw new EVMError(EVMError.errorMessages.STATIC_STATE_CHANGE);
           const key = this.pop();
-          this.transient.set(key, this.pop());
+          const value = this.pop();
+          let slots = tx.transient.get(env.address);
+          if (!slots) tx.transient.set(env.address, (slots = new Map()));
+          slots.set(key, value);
           break;
         }
         case 0x5e: {
@@ -890,6 +986,7 @@ class Frame {
         case 0xa2:
         case 0xa3:
         case 0xa4: {
+          if (env.isStatic) throw new EVMError(EVMError.errorMessages.STATIC_STATE_CHANGE);
           const offset = this.peek(0);
           const length = this.peek(1);
           const topics = op - 0xa0;
@@ -903,7 +1000,7 @@ class Frame {
           this.ensureMem();
           const o = Number(offset);
           const data = length === 0n ? new Uint8Array(0) : this.mem.slice(o, o + Number(length));
-          this.logs.push([this.toAddress.bytes, words, data]);
+          tx.logs.push([env.account.bytes, words, data]);
           break;
         }
         case 0xf3:
@@ -920,6 +1017,9 @@ class Frame {
           this.revertData = out;
           throw new EVMError(EVMError.errorMessages.REVERT);
         }
+        case 0xfa:
+          await this.staticCall(info.fee);
+          break;
         default:
           throw GIVE_UP;
       }
@@ -927,11 +1027,69 @@ class Frame {
     return EMPTY;
   }
 
+  /**
+   * STATICCALL as @ethereumjs runs it: memory for input and output, the target's EIP-2929 access
+   * (warm from then on), all but a 64th of what is left (EIP-150) capped by the gas asked for, the
+   * inner frame's gas used charged after it, its return data kept on success or revert, written up to
+   * the output length. A precompile, delegated (EIP-7702) or EOF-prefixed target goes to the EVM.
+   */
+  private async staticCall(fee: number): Promise<void> {
+    const { tx, env } = this;
+    const asked = this.peek(0);
+    const target = this.peek(1) & ADDRESS_MASK;
+    const inOffset = this.peek(2);
+    const inLength = this.peek(3);
+    const outOffset = this.peek(4);
+    const outLength = this.peek(5);
+    let gas = fee + this.memCost(inOffset, inLength) + this.memCost(outOffset, outLength);
+    gas += tx.accessAddress(target);
+    if (tx.call.precompiles.has(target)) throw GIVE_UP;
+    const account = createAddressFromBigInt(target);
+    const code = await tx.vm.stateManager.getCode(account);
+    if (code[0] === 0xef) throw GIVE_UP;
+    if (gas > this.gas) throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
+    const left = this.gas - gas;
+    const allowed = left - Math.floor(left / 64);
+    const inner = asked < BigInt(allowed) ? Number(asked) : allowed;
+    this.useGas(gas);
+    for (let i = 0; i < 6; i++) this.pop();
+    this.ensureMem();
+    const data = inLength === 0n ? EMPTY : this.mem.slice(Number(inOffset), Number(inOffset + inLength));
+    this.returnData = EMPTY;
+    if (env.depth >= MAX_DEPTH) {
+      this.push(0n);
+      return;
+    }
+    let ok = true;
+    if (code.length > 0) {
+      const mark = tx.warmed.length;
+      const frame = new Frame(tx, {
+        address: target,
+        account,
+        caller: env.address,
+        value: 0n,
+        data,
+        code,
+        gasLimit: inner,
+        isStatic: true,
+        depth: env.depth + 1,
+      });
+      const { out, error, gasUsed } = await frame.run();
+      this.useGas(gasUsed);
+      ok = error === undefined;
+      if (ok || error?.error === EVMError.errorMessages.REVERT) this.returnData = out;
+      if (!ok) tx.unwarm(mark);
+    }
+    const n = Math.min(Number(outLength), this.returnData.length);
+    if (n > 0) this.mem.set(this.returnData.subarray(0, n), Number(outOffset));
+    this.push(ok ? 1n : 0n);
+  }
+
   /** EXTCODEHASH: 0 for an absent or empty account, else its code hash. */
   private async codeHash(target: Address, address: bigint): Promise<bigint> {
-    const account = await this.vm.stateManager.getAccount(target);
+    const account = await this.tx.vm.stateManager.getAccount(target);
     // The sender's account exists during the call, even if it did not before: runDirectCall raised its nonce.
-    if (address === this.call.caller) return bytesToBigInt(account?.codeHash ?? KECCAK_EMPTY);
+    if (address === this.tx.call.caller) return bytesToBigInt(account?.codeHash ?? KECCAK_EMPTY);
     return account === undefined || account.isEmpty() ? 0n : bytesToBigInt(account.codeHash);
   }
 }

@@ -21,6 +21,28 @@ const TARGET = "0x00000000000000000000000000000000000c0de1";
 const OTHER = "0x00000000000000000000000000000000000c0de2";
 const FUNDED = "0x00000000000000000000000000000000000f0001";
 const ABSENT = "0x00000000000000000000000000000000000a0000";
+/**
+ * Contracts the programs STATICCALL (code by address): one that returns what it sees (caller, own
+ * address, value, calldata, a slot, gas, own balance, origin, transient slot 0); one that reverts with
+ * data; ones that warm an account and a slot and then fail or succeed; one that calls the caller back;
+ * ones that try to change state (log, transient write, storage write) in a static frame.
+ */
+const CALLEES: [string, string][] = [
+  [
+    "0x00000000000000000000000000000000000ca110",
+    "0x335f5230602052346040525f3560605260015460805260a05a905247" +
+      "60c0523260e0525f5c61010052595f5f5f5f5f5f" +
+      "5050505050506101205ff3",
+  ],
+  ["0x00000000000000000000000000000000000ca111", "0x63deadbeef5f526004601cfd"],
+  ["0x00000000000000000000000000000000000ca112", "0x620f01023150600754505f3515601157fe5b5a5f5260205ff3"],
+  ["0x00000000000000000000000000000000000ca113", "0x620f010231506007545060206000f3"],
+  ["0x00000000000000000000000000000000000ca114", "0x602060006000600060003361fffffa5f3d5f5f3e3d5ff3"],
+  ["0x00000000000000000000000000000000000ca115", "0x5f5fa000"],
+  ["0x00000000000000000000000000000000000ca116", "0x60015f5d00"],
+  ["0x00000000000000000000000000000000000ca117", "0x6001600055"],
+];
+
 /** An account that exists and is empty (EXTCODEHASH 0), one with EOF-prefixed code, one delegated (EIP-7702). */
 const EMPTY_ACCOUNT = "0x00000000000000000000000000000000000e0000";
 const EOF_CODE = "0x00000000000000000000000000000000000e0f00";
@@ -179,6 +201,31 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
       p.op([0x54, 0x31, 0x3b, 0x3f][which]);
       depth++;
       p.log();
+    } else if (k < 86) {
+      // STATICCALL: a callee, the caller itself, an account without code, a precompile, or anything
+      const targets = [...CALLEES.map(([a]) => BigInt(a)), BigInt(TARGET), BigInt(ABSENT), 1n, 4n];
+      const gasAsked = [0n, 100n, BigInt(rand.int(30_000)), 2n ** 256n - 1n, 2n ** 64n];
+      p.push(BigInt(rand.int(3) === 0 ? rand.int(0x140) : rand.int(0x40))); // output length
+      p.push(offset());
+      p.push(length());
+      p.push(offset());
+      p.push(rand.int(12) === 0 ? addresses[rand.int(addresses.length)] : targets[rand.int(targets.length)]);
+      p.push(gasAsked[rand.int(gasAsked.length)]);
+      p.op(0xfa);
+      depth++;
+      p.log();
+      if (rand.int(2) === 0) {
+        p.op(0x3d); // RETURNDATASIZE
+        p.log();
+        depth++;
+      }
+      if (rand.int(3) === 0) {
+        // RETURNDATACOPY within the data or past its end
+        p.push(BigInt(rand.int(0x30)));
+        p.push(BigInt(rand.int(0x30)));
+        p.push(offset());
+        p.op(0x3e);
+      }
     } else if (k < 90) {
       // a jump forward to a JUMPDEST (or a bad destination), conditional or not
       const conditional = rand.int(2) === 0;
@@ -216,7 +263,15 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
     p.bytes[j.at] = dest >> 8;
     p.bytes[j.at + 1] = dest & 0xff;
   }
-  const gasChoices = [30_000n, 3_000n, 100_000n, BigInt(100 + rand.int(5000)), 1_000_000n];
+  const gasChoices = [
+    30_000n,
+    3_000n,
+    100_000n,
+    BigInt(100 + rand.int(5000)),
+    1_000_000n,
+    200_000n,
+    500_000n,
+  ];
   return { code: Uint8Array.from(p.bytes), gas: gasChoices[rand.int(gasChoices.length)] };
 }
 
@@ -228,6 +283,9 @@ const FIXED: (string | [string, bigint])[] = [
   "0x7f00800000000000000000000000000000000000000000000000000000000000ff601e0b60005260206000f3", // SIGNEXTEND at byte 30
   `0xef0100${OTHER.slice(2)}`, // the called account is delegated (EIP-7702)
   "0xef0001", // EOF-prefixed code
+  // a callee that warms an account and a slot and fails (the warmth goes with it), then succeeds and
+  // returns its gas left after the same accesses, cold again
+  "0x60015f525f5f60205f620ca11261fffffa50602060806020604062" + "0ca11261fffffa5060206080f3",
   `0x${"5f".repeat(1024)}00`, // 1,024 items: allowed
   `0x${"5f".repeat(1025)}00`, // 1,025: stack overflow
   `0x${"5f".repeat(1023)}8000`, // DUP1 to the limit
@@ -335,6 +393,13 @@ describe("the fast eth_call interpreter", () => {
     ];
     await state.checkpoint();
     await state.putCode(createAddressFromString(OTHER), hexToBytes("0x6001600055"));
+    for (const [address, code] of CALLEES) {
+      const callee = createAddressFromString(address);
+      await state.putCode(callee, hexToBytes(code as `0x${string}`));
+      const slot = new Uint8Array(32);
+      slot[31] = 1;
+      await state.putStorage(callee, slot, hexToBytes("0x2a"));
+    }
     const funded = createAddressFromString(FUNDED);
     await state.modifyAccountFields(funded, { balance: 10n ** 18n });
     await state.putAccount(createAddressFromString(EMPTY_ACCOUNT), new Account());
