@@ -1,9 +1,10 @@
 // Integer GEMM for prefill-sized calls on packed weights: C[m, n] (+)= A[m, :] · W[n, :] with the activation
-// rows quantised to 8 bits once (quant_q8_rows for the 32-value formats, quant_q8k_rows for the K-quants:
-// llama.cpp's block_q8_0 / block_q8_K, as its prefill does) and the weights unpacked, a panel of rows at a
-// time, into a per-thread scratch of unsigned bytes (Q8_0: i16) grouped four rows at a time. The tile is four weight rows by one
-// activation row: each activation block is loaded once for the four rows, and each 32-value block (or
-// K-quant super-block) is summed in integers before one float multiply per row.
+// rows quantised to 8 bits once (quant_q8_rows for the 32-value formats, for the K-quants quant_q8k_rows in
+// the decode layouts' value orders: llama.cpp's block_q8_0 / block_q8_K, as its prefill does) and the
+// weights unpacked, a panel of rows at a time, into a per-thread scratch of unsigned bytes (Q8_0: i16)
+// grouped four rows at a time. The tile is four weight rows by one activation row: each activation block
+// is loaded once for the four rows, and each 32-value block (or K-quant super-block) is summed in
+// integers before one float multiply per row.
 //
 // The byte products use i16x8.relaxed_dot_i8x16_i7x16_s in the relaxed build (exact while the weight
 // operand is 0..127, as the unpacked values are); the plain build widens to i16 and gets the same
@@ -31,17 +32,18 @@ const KI8: usize = 64;
 
 // Panel bytes per group of four rows, per block: the 32-value formats: the values (row r at 32·r), then
 // the four f32 scales d and (Q4_1, Q5_1) the four f32 mins m, w = d·q + m. Q4_K/Q5_K (per 256): values (row
-// r at 256·r; each 64 as 8 of sub-block 2c, 8 of 2c+1, alternately), each pair's scales as i16 lanes [s, s, s,
-// s, s', s', s', s'] (row r at 1024 + 64·r), mins as i16 (1280 + 16·r), then d[4] and dmin[4] as f32. Q6_K
-// (per 256): values;
-// values of each 32 reordered as 0-7, 16-23, 8-15, 24-31 (so a byte dot's i16 lanes 0-3 hold one 16-value
-// group and 4-7 the next), the two groups' scales as i16 lanes [s, s, s, s, s', s', s', s'] (1024 + 128·r,
-// 16 bytes per 32 values) and the 16 scales as i16 (1536 + 32·r); then d[4].
+// r at 256·r), each 64 (sub-blocks 2c, 2c+1) in the order of quant_q8k_rows_kx4's activations: byte pairs
+// alternating between the two sub-blocks; the 8 scales as i16 (1024 + 16·r), the 8 mins as i16 (1088 +
+// 16·r), then d[4] and dmin[4] as f32. Q6_K (per 256): values, each 32 (16-value groups g, g+1) in the
+// order of quant_q8k_rows_q6p's activations: byte pairs alternating between the two groups; the 16 scales
+// as i16 (1024 + 32·r); then d[4]. In both, a byte dot's even i16 lanes hold one sub-block (group) and the
+// odd lanes the other, so one 16-bit multiply-add by a pair of scales [s, s', s, s', ...] (one 32-bit load
+// splat) scales both.
 const P32: usize = 160;
 // Q8_0 (per 32): the values widened to i16 (row r at 64·r), then d[4] as f32.
 const P8: usize = 272;
-const P4K: usize = 1376;
-const P6K: usize = 1680;
+const P4K: usize = 1184;
+const P6K: usize = 1168;
 
 const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15], 16);
 // packQ45K's scale and min unpacking: byte indices into the 12 scale bytes for i16 lanes 0-7 (128: zero) of
@@ -199,9 +201,8 @@ function packQ8(x4: bool, w: usize, rowBytes: i32, n0: i32, n1: i32, nb: i32, ou
 }
 
 // Super-block wb of row r (Q4_K, or Q5_K when five) into panel block pb: each pair c of sub-blocks (2c, 2c+1;
-// stored as one run of 32 bytes, low nibbles 2c, high 2c+1) as four vectors whose low 8 bytes are 2c's and
-// high 8 bytes 2c+1's (values 0-7, 8-15, 16-23, 24-31), and the pair's scales as i16 lanes [s, s, s, s, s',
-// s', s', s'], so one 16-bit multiply-add scales both sub-blocks.
+// stored as one run of 32 bytes, low nibbles 2c, high 2c+1) with their byte pairs alternating (as
+// quant_q8k_rows_kx4 orders the activations), then the scales and mins.
 function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
   const qs = wb + (five ? 48 : 16);
   const vals = pb + (<usize>r << 8);
@@ -219,10 +220,10 @@ function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
       k1 = v128.or(k1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
     }
     const v = vals + (<usize>c << 6);
-    v128.store(v, v128.shuffle<i64>(j0, k0, 0, 2));
-    v128.store(v, v128.shuffle<i64>(j0, k0, 1, 3), 16);
-    v128.store(v, v128.shuffle<i64>(j1, k1, 0, 2), 32);
-    v128.store(v, v128.shuffle<i64>(j1, k1, 1, 3), 48);
+    v128.store(v, v128.shuffle<i16>(j0, k0, 0, 8, 1, 9, 2, 10, 3, 11));
+    v128.store(v, v128.shuffle<i16>(j0, k0, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+    v128.store(v, v128.shuffle<i16>(j1, k1, 0, 8, 1, 9, 2, 10, 3, 11), 32);
+    v128.store(v, v128.shuffle<i16>(j1, k1, 4, 12, 5, 13, 6, 14, 7, 15), 48);
   }
   // the 6-bit scales and mins from their 12 bytes b (llama.cpp's get_scale_min_k4) into i16 lanes j: scale
   // j < 4: b[j] & 63, j ≥ 4: (b[j+4] & 15) | (b[j-4] >> 6) << 4; min j < 4: b[j+4] & 63, j ≥ 4:
@@ -235,14 +236,10 @@ function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
     v128.or(v128.and(m, v128.load(KSC, 96)), i16x8.shr_u(v128.and(m, v128.load(KSC, 112)), 4)),
     i16x8.shr_u(v128.and(v128.swizzle(b, v128.load(KSC, 48)), top), 2),
   );
-  const sp = pb + 1024 + (<usize>r << 6);
-  v128.store(sp, v128.shuffle<i16>(sc, sc, 0, 0, 0, 0, 1, 1, 1, 1));
-  v128.store(sp, v128.shuffle<i16>(sc, sc, 2, 2, 2, 2, 3, 3, 3, 3), 16);
-  v128.store(sp, v128.shuffle<i16>(sc, sc, 4, 4, 4, 4, 5, 5, 5, 5), 32);
-  v128.store(sp, v128.shuffle<i16>(sc, sc, 6, 6, 6, 6, 7, 7, 7, 7), 48);
-  v128.store(pb + 1280 + (<usize>r << 4), mn);
-  store<f32>(pb + 1344 + (<usize>r << 2), h2f(load<u16>(wb)));
-  store<f32>(pb + 1360 + (<usize>r << 2), h2f(load<u16>(wb, 2)));
+  v128.store(pb + 1024 + (<usize>r << 4), sc);
+  v128.store(pb + 1088 + (<usize>r << 4), mn);
+  store<f32>(pb + 1152 + (<usize>r << 2), h2f(load<u16>(wb)));
+  store<f32>(pb + 1168 + (<usize>r << 2), h2f(load<u16>(wb, 2)));
 }
 
 // Super-block wb of row r (Q6_K: 6-bit values, 16 signed 8-bit group scales, f16 d) into panel block pb.
@@ -253,25 +250,16 @@ function packQ6K(wb: usize, r: i32, pb: usize): void {
     const y = vals + (<usize>h << 7);
     q6Runs(v128.load(ql), v128.load(ql, 32), v128.load(qh), v128.load(ql, 16), v128.load(ql, 48), v128.load(qh, 16), y);
   }
-  // the scales: sign-extended, as pairs of groups [s, s, s, s, s', s', s', s'], and one a lane
+  // the 16 scales sign-extended
   const sv = v128.load(wb, 192);
-  const e0 = i16x8.extend_low_i8x16_s(sv), e1 = i16x8.extend_high_i8x16_s(sv);
-  const sp = pb + 1024 + (<usize>r << 7);
-  v128.store(sp, v128.shuffle<i16>(e0, e0, 0, 0, 0, 0, 1, 1, 1, 1));
-  v128.store(sp, v128.shuffle<i16>(e0, e0, 2, 2, 2, 2, 3, 3, 3, 3), 16);
-  v128.store(sp, v128.shuffle<i16>(e0, e0, 4, 4, 4, 4, 5, 5, 5, 5), 32);
-  v128.store(sp, v128.shuffle<i16>(e0, e0, 6, 6, 6, 6, 7, 7, 7, 7), 48);
-  v128.store(sp, v128.shuffle<i16>(e1, e1, 0, 0, 0, 0, 1, 1, 1, 1), 64);
-  v128.store(sp, v128.shuffle<i16>(e1, e1, 2, 2, 2, 2, 3, 3, 3, 3), 80);
-  v128.store(sp, v128.shuffle<i16>(e1, e1, 4, 4, 4, 4, 5, 5, 5, 5), 96);
-  v128.store(sp, v128.shuffle<i16>(e1, e1, 6, 6, 6, 6, 7, 7, 7, 7), 112);
-  v128.store(pb + 1536 + (<usize>r << 5), e0);
-  v128.store(pb + 1536 + (<usize>r << 5), e1, 16);
-  store<f32>(pb + 1664 + (<usize>r << 2), h2f(load<u16>(wb, 208)));
+  v128.store(pb + 1024 + (<usize>r << 5), i16x8.extend_low_i8x16_s(sv));
+  v128.store(pb + 1024 + (<usize>r << 5), i16x8.extend_high_i8x16_s(sv), 16);
+  store<f32>(pb + 1152 + (<usize>r << 2), h2f(load<u16>(wb, 208)));
 }
 
 // One half of a Q6_K super-block (128 values: low bits L0, L1 and high bits H of its first 16 values a, of
-// the next 16 b) as four 32-value runs at y, each as values 0-7, 16-23, 8-15, 24-31.
+// the next 16 b) as four 32-value runs at y, each with the byte pairs of its two 16-value groups
+// alternating (as quant_q8k_rows_q6p orders the activations).
 @inline function q6Runs(L0a: v128, L1a: v128, Ha: v128, L0b: v128, L1b: v128, Hb: v128, y: usize): void {
   const lo = v128.load(NIB), hm = i8x16.splat(0x30);
   q6Run(v128.or(v128.and(L0a, lo), v128.and(i16x8.shl(Ha, 4), hm)), v128.or(v128.and(L0b, lo), v128.and(i16x8.shl(Hb, 4), hm)), y);
@@ -281,8 +269,8 @@ function packQ6K(wb: usize, r: i32, pb: usize): void {
 }
 
 @inline function q6Run(a: v128, b: v128, y: usize): void {
-  v128.store(y, v128.shuffle<i64>(a, b, 0, 2));
-  v128.store(y, v128.shuffle<i64>(a, b, 1, 3), 16);
+  v128.store(y, v128.shuffle<i16>(a, b, 0, 8, 2, 10, 4, 12, 6, 14));
+  v128.store(y, v128.shuffle<i16>(a, b, 1, 9, 3, 11, 5, 13, 7, 15), 16);
 }
 
 // Rows n0..n1 of a K-quant matrix (as stored) into the panel; rows of the last group past n1 are zeros.
@@ -298,14 +286,13 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
         if (n >= n1) {
           memory.fill(pb + (<usize>r << 8), 0, 256);
           if (type == Q6_K) {
-            memory.fill(pb + 1024 + (<usize>r << 7), 0, 128);
-            memory.fill(pb + 1536 + (<usize>r << 5), 0, 32);
-            store<f32>(pb + 1664 + (<usize>r << 2), 0);
+            memory.fill(pb + 1024 + (<usize>r << 5), 0, 32);
+            store<f32>(pb + 1152 + (<usize>r << 2), 0);
           } else {
-            memory.fill(pb + 1024 + (<usize>r << 6), 0, 64);
-            memory.fill(pb + 1280 + (<usize>r << 4), 0, 16);
-            store<f32>(pb + 1344 + (<usize>r << 2), 0);
-            store<f32>(pb + 1360 + (<usize>r << 2), 0);
+            memory.fill(pb + 1024 + (<usize>r << 4), 0, 16);
+            memory.fill(pb + 1088 + (<usize>r << 4), 0, 16);
+            store<f32>(pb + 1152 + (<usize>r << 2), 0);
+            store<f32>(pb + 1168 + (<usize>r << 2), 0);
           }
           continue;
         }
@@ -373,11 +360,10 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
 }
 
 // Q4_K/Q5_K: per super-block Σ_j scale_j·(q·a)_j and Σ_j min_j·(Σa)_j in integers, then d·d_a and
-// dmin·d_a in float (llama.cpp's ggml_vec_dot_q4_K_q8_K). Each pair of sub-blocks: the activations
-// regrouped as the panel's values (8 of 2c's, 8 of 2c+1's per vector), so a row's four byte dots add into
-// i16 lanes 0-3 of sub-block 2c and 4-7 of 2c+1 (8 products each, at most 8·128·31 = 31744) and one
-// multiply-add by the scale pair. The rows are a loop (V8 moves a basic block's loads ahead of its
-// arithmetic: four rows' 20 vectors at once would spill); s0..s3 rotate, ending as rows 0..3.
+// dmin·d_a in float (llama.cpp's ggml_vec_dot_q4_K_q8_K). Each pair of sub-blocks: a row's four byte dots
+// add into i16 lanes alternating between sub-blocks 2c and 2c+1 (8 products each, at most 8·128·31 =
+// 31744), then one multiply-add by the scale pair. The rows are a loop (V8 moves a basic block's loads
+// ahead of its arithmetic: four rows' 20 vectors at once would spill); s0..s3 rotate, ending as rows 0..3.
 @inline function tileQ45K(ar: usize, pg: usize, nsb: i32): v128 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) {
@@ -385,48 +371,46 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
     let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
     for (let c = 0; c < 4; c++) {
       const ap = ab + KI8 + (<usize>c << 6);
-      const x0 = v128.load(ap), x1 = v128.load(ap, 16), y0 = v128.load(ap, 32), y1 = v128.load(ap, 48);
-      const a0 = v128.shuffle<i64>(x0, y0, 0, 2), a1 = v128.shuffle<i64>(x0, y0, 1, 3);
-      const a2 = v128.shuffle<i64>(x1, y1, 0, 2), a3 = v128.shuffle<i64>(x1, y1, 1, 3);
-      let w = wb + (<usize>c << 6), sc = wb + 1024 + (<usize>c << 4);
+      const a0 = v128.load(ap), a1 = v128.load(ap, 16), a2 = v128.load(ap, 32), a3 = v128.load(ap, 48);
+      let w = wb + (<usize>c << 6), sc = wb + 1024 + (<usize>c << 2);
       for (let r = 0; r < 4; r++) {
         const p = i16x8.add(
           i16x8.add(dot16(a0, v128.load(w)), dot16(a1, v128.load(w, 16))),
           i16x8.add(dot16(a2, v128.load(w, 32)), dot16(a3, v128.load(w, 48))),
         );
-        const t = i32x4.add(s0, i32x4.dot_i16x8_s(p, v128.load(sc)));
+        const t = i32x4.add(s0, i32x4.dot_i16x8_s(p, v128.load32_splat(sc)));
         s0 = s1;
         s1 = s2;
         s2 = s3;
         s3 = t;
         w += 256;
-        sc += 64;
+        sc += 16;
       }
     }
     const bs = v128.load(ab + KS32);
     const mn = red4x32(
-      i32x4.dot_i16x8_s(v128.load(wb, 1280), bs),
-      i32x4.dot_i16x8_s(v128.load(wb, 1296), bs),
-      i32x4.dot_i16x8_s(v128.load(wb, 1312), bs),
-      i32x4.dot_i16x8_s(v128.load(wb, 1328), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1088), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1104), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1120), bs),
+      i32x4.dot_i16x8_s(v128.load(wb, 1136), bs),
     );
     const da = v128.load32_splat(ab);
     acc = f32x4.add(
       acc,
       f32x4.sub(
-        f32x4.mul(f32x4.convert_i32x4_s(red4x32(s0, s1, s2, s3)), f32x4.mul(v128.load(wb, 1344), da)),
-        f32x4.mul(f32x4.convert_i32x4_s(mn), f32x4.mul(v128.load(wb, 1360), da)),
+        f32x4.mul(f32x4.convert_i32x4_s(red4x32(s0, s1, s2, s3)), f32x4.mul(v128.load(wb, 1152), da)),
+        f32x4.mul(f32x4.convert_i32x4_s(mn), f32x4.mul(v128.load(wb, 1168), da)),
       ),
     );
   }
   return acc;
 }
 
-// Σ over 32 values of row r's 6-bit weights against a0, a1 (reordered as the panel): i16 lanes 0-3 sum
-// one 16-value group and 4-7 the next (at most 4·127·63 = 32004 each) before one multiply by their scales.
+// Σ over 32 values of row r's 6-bit weights against a0, a1 (in the panel's order): even i16 lanes sum one
+// 16-value group, odd lanes the next (at most 4·128·63 = 32256 each), before one multiply by their scales.
 @inline function k6(a0: v128, a1: v128, v: usize, sc: usize, r: usize, s: v128): v128 {
   const p = i16x8.add(dot16(a0, v128.load(v + (r << 8))), dot16(a1, v128.load(v + (r << 8), 16)));
-  return i32x4.add(s, i32x4.dot_i16x8_s(p, v128.load(sc + (r << 7))));
+  return i32x4.add(s, i32x4.dot_i16x8_s(p, v128.load32_splat(sc + (r << 5))));
 }
 
 // Q6_K: Σ_g scale_g·(q·a)_g − 32·Σ_g scale_g·(Σa)_g in integers per super-block, then d·d_a
@@ -437,9 +421,8 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
     const ab = ar + <usize>b * QK, wb = pg + <usize>b * P6K;
     let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
     for (let j = 0; j < 8; j++) {
-      const x = v128.load(ab + KI8 + (<usize>j << 5)), y = v128.load(ab + KI8 + (<usize>j << 5), 16);
-      const a0 = v128.shuffle<i64>(x, y, 0, 2), a1 = v128.shuffle<i64>(x, y, 1, 3);
-      let v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 4);
+      const a0 = v128.load(ab + KI8 + (<usize>j << 5)), a1 = v128.load(ab + KI8 + (<usize>j << 5), 16);
+      let v = wb + (<usize>j << 5), sc = wb + 1024 + (<usize>j << 2);
       // two rows a step (all four as one block would load 12 vectors ahead and spill); s0..s3 end as rows 0..3
       for (let i = 0; i < 2; i++) {
         const t0 = k6(a0, a1, v, sc, 0, s0);
@@ -449,18 +432,18 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
         s2 = t0;
         s3 = t1;
         v += 512;
-        sc += 256;
+        sc += 64;
       }
     }
     const b0 = v128.load(ab + KS16), b1 = v128.load(ab + KS16, 16);
     const corr = red4x32(
-      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1536), b0), i32x4.dot_i16x8_s(v128.load(wb, 1552), b1)),
-      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1568), b0), i32x4.dot_i16x8_s(v128.load(wb, 1584), b1)),
-      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1600), b0), i32x4.dot_i16x8_s(v128.load(wb, 1616), b1)),
-      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1632), b0), i32x4.dot_i16x8_s(v128.load(wb, 1648), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1024), b0), i32x4.dot_i16x8_s(v128.load(wb, 1040), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1056), b0), i32x4.dot_i16x8_s(v128.load(wb, 1072), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1088), b0), i32x4.dot_i16x8_s(v128.load(wb, 1104), b1)),
+      i32x4.add(i32x4.dot_i16x8_s(v128.load(wb, 1120), b0), i32x4.dot_i16x8_s(v128.load(wb, 1136), b1)),
     );
     const t = i32x4.sub(red4x32(s0, s1, s2, s3), i32x4.shl(corr, 5));
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(v128.load(wb, 1664), v128.load32_splat(ab))));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(t), f32x4.mul(v128.load(wb, 1152), v128.load32_splat(ab))));
   }
   return acc;
 }
@@ -481,7 +464,8 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
 
 /**
  * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0X4, Q8_0, Q4_K, Q5_K or Q6_K matrix against
- * activation rows aq quantised by quant_q8_rows (the 32-value formats) or quant_q8k_rows (the K-quants).
+ * activation rows aq quantised by quant_q8_rows (the 32-value formats), quant_q8k_rows_kx4 (Q4_K, Q5_K) or
+ * quant_q8k_rows_q6p (Q6_K).
  * Weight rows are unpacked P at a time (P a multiple of 4; n0 too, and for Q4_0X4/Q8_0X4 n1) into scratch
  * (P/4 · qg_panel_bytes bytes).
  */

@@ -698,7 +698,8 @@ export class Engine {
     const aq = this.allocBytes(M * (kq ? (K / 256) * this.q8kBlockBytes : (K / 32) * this.q8BlockBytes));
     try {
       this.run(
-        kq ? "quant_q8k_rows" : "quant_q8_rows",
+        // the K-quant tiles read the activations in their panels' orders (those of the decode layouts)
+        !kq ? "quant_q8_rows" : W.type === GgmlType.Q6_K ? "quant_q8k_rows_q6p" : "quant_q8k_rows_kx4",
         this.split(M, 1, M * K * 8).map(([m0, m1]) => [x.ptr, lda, K, aq.ptr, m0, m1]),
       );
       // panels of a decode layout are written back in the stored layout first (mmq_restored), into rows
