@@ -318,10 +318,10 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
     const p2 = i16x8.add(dot16(a0, v128.load(wb, 64)), dot16(a1, v128.load(wb, 80)));
     const p3 = i16x8.add(dot16(a0, v128.load(wb, 96)), dot16(a1, v128.load(wb, 112)));
     let t = five ? red4x16w(p0, p1, p2, p3) : red4x16(p0, p1, p2, p3);
-    if (!hasMin) t = i32x4.sub(t, i32x4.splat(load<i32>(ab, 4) << (five ? 4 : 3)));
+    if (!hasMin) t = i32x4.sub(t, i32x4.shl(v128.load32_splat(ab, 4), five ? 4 : 3));
     const da = v128.load32_splat(ab);
     acc = fma(f32x4.convert_i32x4_s(t), f32x4.mul(v128.load(wb, 128), da), acc);
-    if (hasMin) acc = fma(v128.load(wb, 144), f32x4.mul(da, f32x4.splat(<f32>load<i32>(ab, 4))), acc);
+    if (hasMin) acc = fma(v128.load(wb, 144), f32x4.mul(da, f32x4.convert_i32x4_s(v128.load32_splat(ab, 4))), acc);
   }
   return acc;
 }
