@@ -1,9 +1,10 @@
 // The OpenLedger node beside anvil on this machine, in one run: simple and ERC-20 transfers per
 // second through eth_sendRawTransaction until every receipt is in (pre-signed, 64 in flight, 1 s
 // blocks), latency of eth_call and of the reads wallets poll (eth_blockNumber, eth_getBalance,
-// eth_getTransactionReceipt) or send before a transfer (eth_estimateGas), and the CPU time each node
-// process spent per transaction and per request (robust to a loaded machine, where the rates are not). Both nodes run as child processes on
-// loopback with the same pre-signed transactions (chain id 1337 on both).
+// eth_getTransactionReceipt) or send before a transfer (eth_estimateGas), eth_call on a busy node
+// (while more ERC-20 transfers go in and are mined), and the CPU time each node process spent per
+// transaction and per request (robust to a loaded machine, where the rates are not). Both nodes run
+// as child processes on loopback with the same pre-signed transactions (chain id 1337 on both).
 // Two passes, each with a fresh pair of nodes given the same block gas limit: the default 30,000,000
 // (what a user of either sees; 4,000 transfers then fill three 1 s blocks on both, so the rates are
 // bound by gas per block and their ratio stays near 1 whatever the nodes' speed), and a limit no
@@ -203,7 +204,7 @@ async function startOpenLedger(
 }
 
 // ---- pre-sign everything once (identical on both chains) ----
-console.log(`signing ${2 * N} transactions...`);
+console.log(`signing ${3 * N} transactions...`);
 const recipient = (i: number) => `0x${(0x1000 + (i % 500)).toString(16).padStart(40, "0")}` as Hex;
 const transfers = Array.from({ length: N }, (_, i) =>
   sign(i % SENDERS, { to: recipient(i), value: 1n, gas: 21_000n }),
@@ -221,6 +222,14 @@ const tokenTransfers = Array.from({ length: N }, (_, i) =>
   sign(i % SENDERS, {
     to: token,
     data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i), 1n] }),
+    gas: 100_000n,
+  }),
+);
+/** More ERC-20 transfers, sent while eth_calls are measured (the reads of a busy node). */
+const busyTransfers = Array.from({ length: N }, (_, i) =>
+  sign(i % SENDERS, {
+    to: token,
+    data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i + 1), 1n] }),
     gas: 100_000n,
   }),
 );
@@ -267,6 +276,8 @@ type Latency = Awaited<ReturnType<typeof latency>>;
 interface Reads {
   ethCall: Latency;
   ethCallWarm: Latency;
+  /** eth_calls one after another while `busyTransfers` are sent and mined. */
+  ethCallBusy: { p50: number; p99: number; perSecond: number };
   reads: {
     eth_blockNumber: Latency;
     eth_getBalance: Latency;
@@ -318,7 +329,34 @@ async function runOn(
       "latest",
     ]),
   };
-  return { ...figures, ethCall, ethCallWarm, reads };
+  const ethCallBusy = await busyLatency(url, callParams);
+  return { ...figures, ethCall, ethCallWarm, ethCallBusy, reads };
+}
+
+/**
+ * eth_call latency on a busy node: calls one after another while `busyTransfers` go in (64 in flight)
+ * and are mined, until the last receipt; how many calls a second the node answered meanwhile.
+ */
+async function busyLatency(url: string, params: unknown[]): Promise<Reads["ethCallBusy"]> {
+  let done = false;
+  const times: number[] = [];
+  const start = performance.now();
+  const load = throughput(url, busyTransfers).then(() => {
+    done = true;
+  });
+  while (!done) {
+    const t = performance.now();
+    await call(url, "eth_call", params);
+    times.push(performance.now() - t);
+  }
+  await load;
+  const seconds = (performance.now() - start) / 1000;
+  times.sort((a, b) => a - b);
+  return {
+    p50: times[Math.floor(times.length * 0.5)],
+    p99: times[Math.floor(times.length * 0.99)],
+    perSecond: times.length / seconds,
+  };
 }
 
 /** Runs `run` on a fresh OpenLedger node, then (unless BENCH_SKIP_ANVIL) on a fresh anvil. */
@@ -392,6 +430,10 @@ for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
     row(`  ${method} p50 (µs)`, mine.reads[method].p50 * 1000, theirs.reads[method].p50 * 1000, false),
   );
 }
+console.log(`  eth_call while ${N.toLocaleString("en")} more ERC-20 transfers go in and are mined:`);
+console.log(row("    eth_call p50 (µs)", mine.ethCallBusy.p50 * 1000, theirs.ethCallBusy.p50 * 1000, false));
+console.log(row("    eth_call p99 (µs)", mine.ethCallBusy.p99 * 1000, theirs.ethCallBusy.p99 * 1000, false));
+console.log(row("    eth_calls answered/s", mine.ethCallBusy.perSecond, theirs.ethCallBusy.perSecond, true));
 console.log("server CPU (user + system), lower is better:");
 console.log(row("  ms per 1000 transfers", mine.simpleCpu, theirs.simpleCpu, false));
 console.log(row("  ms per 1000 ERC-20", mine.erc20Cpu, theirs.erc20Cpu, false));
