@@ -680,8 +680,9 @@ export class Engine {
   }
 
   /**
-   * The integer GEMM of `linear`: the M activation rows quantised once (block_q8_0 for Q4_0, block_q8_K
-   * for the K-quants, as llama.cpp's prefill), then mmq_abt on column ranges of whole four-row groups.
+   * The integer GEMM of `linear`: the M activation rows quantised once (block_q8_0 for the 32-value
+   * formats, block_q8_K for the K-quants, as llama.cpp's prefill), then mmq_abt on column ranges of whole
+   * four-row groups.
    */
   private linearInt8(
     x: Buf,
