@@ -205,8 +205,9 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
       // STATICCALL: a callee, the caller itself, an account without code, a precompile, or anything
       const targets = [...CALLEES.map(([a]) => BigInt(a)), BigInt(TARGET), BigInt(ABSENT), 1n, 4n];
       const gasAsked = [0n, 100n, BigInt(rand.int(30_000)), 2n ** 256n - 1n, 2n ** 64n];
+      const outOffset = offset();
       p.push(BigInt(rand.int(3) === 0 ? rand.int(0x140) : rand.int(0x40))); // output length
-      p.push(offset());
+      p.push(outOffset);
       p.push(length());
       p.push(offset());
       p.push(rand.int(12) === 0 ? addresses[rand.int(addresses.length)] : targets[rand.int(targets.length)]);
@@ -214,6 +215,13 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
       p.op(0xfa);
       depth++;
       p.log();
+      if (rand.int(2) === 0) {
+        // what came back, as the output region holds it
+        p.push(outOffset);
+        p.op(0x51);
+        p.log();
+        depth++;
+      }
       if (rand.int(2) === 0) {
         p.op(0x3d); // RETURNDATASIZE
         p.log();
@@ -276,7 +284,27 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
 }
 
 /** Edges the generator rarely reaches: the stack limit exactly, truncated pushes, PC and MSIZE. */
-const FIXED: (string | [string, bigint])[] = [
+/** An edge program: its code, its execution gas, and the call's value and access list if any. */
+type Fixed = string | [string, bigint] | [string, bigint, Pick<CallRequest, "value" | "accessList">];
+const CA110 = "0x00000000000000000000000000000000000ca110";
+const FIXED: Fixed[] = [
+  // from a second review: a callee's slot warmed by the access list (2,000 gas less for its SLOAD)
+  [
+    "0x60405f5f5f7300000000000000000000000000000000000ca11061fffffa5060405ff3",
+    100_000n,
+    { accessList: [{ address: CA110, storageKeys: [`0x${"00".repeat(31)}01`] }] },
+  ],
+  // the top frame writes slot 3 and transient slot 5, then calls itself back (value 5): the inner frame
+  // reads both, its own balance and its value (0)
+  [
+    "0x36601c576007600355600960055d60805f60015f305afa5060805ff35b6003545f5260055c602052476040523460605260805ff3",
+    100_000n,
+    { value: 5n },
+  ],
+  // return data (4 bytes of a revert) shorter than the output region: the rest of it stays as it was
+  "0x5f195f525f1960205260405f5f5f7300000000000000000000000000000000000ca1115afa5060405ff3",
+  // RETURNDATACOPY from offset 0x20 of the callee's answer (its own address)
+  "0x5f5f5f5f7300000000000000000000000000000000000ca1105afa50602060206101003e6020610100f3",
   // SSTORE of a slot's own value, warm (100 gas), with exactly 2,300 gas left: EIP-2200's sentry fails it
   ["0x5f54805f5500", 2106n + 2300n],
   ["0x5f54805f5500", 2106n + 2301n],
@@ -416,6 +444,7 @@ describe("the fast eth_call interpreter", () => {
             : typeof fixed === "string"
               ? { code: hexToBytes(fixed as `0x${string}`), gas: 100_000n }
               : { code: hexToBytes(fixed[0] as `0x${string}`), gas: fixed[1] };
+        const fixedCall = Array.isArray(fixed) ? fixed[2] : undefined;
         await state.checkpoint();
         try {
           const target = createAddressFromString(TARGET);
@@ -428,7 +457,8 @@ describe("the fast eth_call interpreter", () => {
           // now and then a recipient so rich that the call's value would overflow its balance
           if (fixed === undefined && rand.int(25) === 0)
             await state.modifyAccountFields(target, { balance: 2n ** 256n - 1n - BigInt(rand.int(3)) });
-          // the edge programs run from an absent sender, with no data, value or access list (their gas is exact)
+          // the edge programs run from an absent sender, with no data, and a value or access list only
+          // where they say (their gas is exact)
           const data = fixed
             ? new Uint8Array()
             : Uint8Array.from({ length: rand.int(80) }, () => rand.int(256));
@@ -436,16 +466,22 @@ describe("the fast eth_call interpreter", () => {
             from: fixed ? ABSENT : rand.int(5) === 0 ? undefined : senders[rand.int(senders.length)],
             to: TARGET,
             data,
-            value: !fixed && rand.int(4) === 0 ? BigInt(rand.int(1000)) : undefined,
-            accessList:
-              !fixed && rand.int(4) === 0
+            value: fixed ? fixedCall?.value : rand.int(4) === 0 ? BigInt(rand.int(1000)) : undefined,
+            accessList: fixed
+              ? fixedCall?.accessList
+              : rand.int(4) === 0
                 ? [
                     { address: TARGET, storageKeys: [`0x${hex(BigInt(rand.int(4)), 32)}`] },
                     { address: FUNDED, storageKeys: [] },
+                    // a callee's slot (its SLOAD inside a STATICCALL is then warm)
+                    { address: CA110, storageKeys: [`0x${hex(1n, 32)}`] },
                   ]
                 : undefined,
           };
-          const limit = gas + 21_000n + 40n * BigInt(data.length) + (req.accessList ? 10_000n : 0n);
+          const accessListGas = req.accessList
+            ? req.accessList.reduce((g, e) => g + 2400n + 1900n * BigInt(e.storageKeys.length), 0n)
+            : 0n;
+          const limit = gas + 21_000n + 40n * BigInt(data.length) + accessListGas;
           const fast = await attempt(req, limit, true);
           const slow = await attempt(req, limit, false);
           assert.equal(slow.fast, false);
