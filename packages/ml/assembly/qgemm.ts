@@ -21,6 +21,8 @@ const Q6_K: i32 = 14;
 const Q8_0: i32 = 8;
 const Q4_0X4: i32 = 102;
 const Q8_0X4: i32 = 108;
+const Q4K_X4: i32 = 112;
+const Q5K_X4: i32 = 113;
 
 // quant_q8_rows' 32-value block: f32 scale, i32 sum, 32 i8 at 8; a row of nb blocks takes nb·48 bytes
 const QA: usize = 40;
@@ -65,7 +67,7 @@ const KSC: usize = memory.data<u8>([
 export function qg_panel_bytes(type: i32, K: i32): i32 {
   if (type == Q4_0X4 || type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1) return (K >> 5) * <i32>P32;
   if (type == Q8_0 || type == Q8_0X4) return (K >> 5) * <i32>P8;
-  if (type == Q4_K || type == Q5_K) return (K >> 8) * <i32>P4K;
+  if (type == Q4_K || type == Q5_K || type == Q4K_X4 || type == Q5K_X4) return (K >> 8) * <i32>P4K;
   if (type == Q6_K) return (K >> 8) * <i32>P6K;
   return 0;
 }
@@ -204,14 +206,42 @@ function packQ8(x4: bool, w: usize, rowBytes: i32, n0: i32, n1: i32, nb: i32, ou
 // stored as one run of 32 bytes, low nibbles 2c, high 2c+1) with their byte pairs alternating (as
 // quant_q8k_rows_kx4 orders the activations), then the scales and mins.
 function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
-  const qs = wb + (five ? 48 : 16);
+  unpackQ45K(wb + (five ? 48 : 16), 32, wb + 16, v128.load(wb, 4), load<u16>(wb), load<u16>(wb, 2), r, pb, five, false);
+}
+
+// Row r of the Q4K_X4/Q5K_X4 super-block group at g (quant.ts: d and dmin of the four rows at 2r and 8 + 2r,
+// each row's three scale words split into 16-bit halves at 16 + 16k + 2r and 24 + 16k + 2r, Q5_K's high bits
+// at 64 + 32r, the nibbles of pair c at 64 (Q5_K 192) + 128c + 32r, Q4_K's already in the panel's order)
+// into panel block pb.
+function packKx4(g: usize, r: i32, pb: usize, five: bool): void {
+  const ro = <usize>r << 1;
+  const u0 = <u32>load<u16>(g + 16 + ro) | (<u32>load<u16>(g + 24 + ro) << 16);
+  const u1 = <u32>load<u16>(g + 32 + ro) | (<u32>load<u16>(g + 40 + ro) << 16);
+  const u2 = <u32>load<u16>(g + 48 + ro) | (<u32>load<u16>(g + 56 + ro) << 16);
+  const b = i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(<i32>u0), 1, <i32>u1), 2, <i32>u2);
+  const qs = g + (five ? 192 : 64) + (<usize>r << 5);
+  unpackQ45K(qs, 128, g + 64 + (<usize>r << 5), b, load<u16>(g + ro), load<u16>(g + 8 + ro), r, pb, five, !five);
+}
+
+// One row's Q4_K/Q5_K super-block into panel block pb: the nibbles of pair c at qs + c·cStride (mixed: in the
+// panel's order already, low nibbles then high of each 16 bytes; else as stored: low nibbles sub-block 2c,
+// high 2c+1), Q5_K's fifth bits at qh (32 bytes), the 12 scale bytes in the low lanes of sb, d and dmin as f16.
+@inline function unpackQ45K(qs: usize, cStride: usize, qh: usize, sb: v128, dh: u16, mh: u16, r: i32, pb: usize, five: bool, mixed: bool): void {
   const vals = pb + (<usize>r << 8);
   for (let c = 0; c < 4; c++) {
-    const q0 = v128.load(qs + (<usize>c << 5)), q1 = v128.load(qs + (<usize>c << 5), 16);
+    const q0 = v128.load(qs + <usize>c * cStride), q1 = v128.load(qs + <usize>c * cStride, 16);
+    const v = vals + (<usize>c << 6);
+    if (mixed) {
+      v128.store(v, v128.and(q0, v128.load(NIB)));
+      v128.store(v, v128.and(q1, v128.load(NIB)), 16);
+      v128.store(v, nibHi(q0), 32);
+      v128.store(v, nibHi(q1), 48);
+      continue;
+    }
     let j0 = v128.and(q0, v128.load(NIB)), j1 = v128.and(q1, v128.load(NIB));
     let k0 = nibHi(q0), k1 = nibHi(q1);
     if (five) {
-      const x0 = v128.load(wb + 16), x1 = v128.load(wb + 32);
+      const x0 = v128.load(qh), x1 = v128.load(qh, 16);
       const sl: i32 = 1 << (2 * c), sh: i32 = 2 << (2 * c);
       const bl = i8x16.splat(<i8>sl), bh = i8x16.splat(<i8>sh);
       j0 = v128.or(j0, v128.and(i8x16.eq(v128.and(x0, bl), bl), i8x16.splat(16)));
@@ -219,7 +249,6 @@ function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
       k0 = v128.or(k0, v128.and(i8x16.eq(v128.and(x0, bh), bh), i8x16.splat(16)));
       k1 = v128.or(k1, v128.and(i8x16.eq(v128.and(x1, bh), bh), i8x16.splat(16)));
     }
-    const v = vals + (<usize>c << 6);
     v128.store(v, v128.shuffle<i16>(j0, k0, 0, 8, 1, 9, 2, 10, 3, 11));
     v128.store(v, v128.shuffle<i16>(j0, k0, 4, 12, 5, 13, 6, 14, 7, 15), 16);
     v128.store(v, v128.shuffle<i16>(j1, k1, 0, 8, 1, 9, 2, 10, 3, 11), 32);
@@ -228,18 +257,17 @@ function packQ45K(wb: usize, r: i32, pb: usize, five: bool): void {
   // the 6-bit scales and mins from their 12 bytes b (llama.cpp's get_scale_min_k4) into i16 lanes j: scale
   // j < 4: b[j] & 63, j ≥ 4: (b[j+4] & 15) | (b[j-4] >> 6) << 4; min j < 4: b[j+4] & 63, j ≥ 4:
   // (b[j+4] >> 4) | (b[j] >> 6) << 4
-  const b = v128.load(wb, 4);
   const top = v128.load(KSC, 64);
-  const sc = v128.or(v128.and(v128.swizzle(b, v128.load(KSC)), v128.load(KSC, 80)), i16x8.shr_u(v128.and(v128.swizzle(b, v128.load(KSC, 16)), top), 2));
-  const m = v128.swizzle(b, v128.load(KSC, 32));
+  const sc = v128.or(v128.and(v128.swizzle(sb, v128.load(KSC)), v128.load(KSC, 80)), i16x8.shr_u(v128.and(v128.swizzle(sb, v128.load(KSC, 16)), top), 2));
+  const m = v128.swizzle(sb, v128.load(KSC, 32));
   const mn = v128.or(
     v128.or(v128.and(m, v128.load(KSC, 96)), i16x8.shr_u(v128.and(m, v128.load(KSC, 112)), 4)),
-    i16x8.shr_u(v128.and(v128.swizzle(b, v128.load(KSC, 48)), top), 2),
+    i16x8.shr_u(v128.and(v128.swizzle(sb, v128.load(KSC, 48)), top), 2),
   );
   v128.store(pb + 1024 + (<usize>r << 4), sc);
   v128.store(pb + 1088 + (<usize>r << 4), mn);
-  store<f32>(pb + 1152 + (<usize>r << 2), h2f(load<u16>(wb)));
-  store<f32>(pb + 1168 + (<usize>r << 2), h2f(load<u16>(wb, 2)));
+  store<f32>(pb + 1152 + (<usize>r << 2), h2f(dh));
+  store<f32>(pb + 1168 + (<usize>r << 2), h2f(mh));
 }
 
 // Super-block wb of row r (Q6_K: 6-bit values, 16 signed 8-bit group scales, f16 d) into panel block pb.
@@ -276,7 +304,17 @@ function packQ6K(wb: usize, r: i32, pb: usize): void {
 // Rows n0..n1 of a K-quant matrix (as stored) into the panel; rows of the last group past n1 are zeros.
 function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, out: usize): void {
   const pbs: usize = type == Q6_K ? P6K : P4K;
-  const sbBytes: usize = type == Q6_K ? 210 : type == Q5_K ? 176 : 144;
+  const sbBytes: usize = type == Q6_K ? 210 : type == Q5_K || type == Q5K_X4 ? 176 : 144;
+  if (type == Q4K_X4 || type == Q5K_X4) {
+    // four rows a group (n0 and n1 multiples of 4), super-block b of the group at 4·b·sbBytes
+    for (let g = 0; g < (n1 - n0) >> 2; g++) {
+      const src = w + <usize>((n0 >> 2) + g) * (<usize>rowBytes << 2), dst = out + <usize>g * <usize>nsb * pbs;
+      for (let b = 0; b < nsb; b++) {
+        for (let r = 0; r < 4; r++) packKx4(src + <usize>b * (sbBytes << 2), r, dst + <usize>b * pbs, type == Q5K_X4);
+      }
+    }
+    return;
+  }
   for (let g = 0; g < (n1 - n0 + 3) >> 2; g++) {
     const dst = out + <usize>g * <usize>nsb * pbs;
     for (let r = 0; r < 4; r++) {
@@ -463,15 +501,15 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
 }
 
 /**
- * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0X4, Q8_0, Q4_K, Q5_K or Q6_K matrix against
- * activation rows aq quantised by quant_q8_rows (the 32-value formats), quant_q8k_rows_kx4 (Q4_K, Q5_K) or
- * quant_q8k_rows_q6p (Q6_K).
- * Weight rows are unpacked P at a time (P a multiple of 4; n0 too, and for Q4_0X4/Q8_0X4 n1) into scratch
- * (P/4 · qg_panel_bytes bytes).
+ * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0X4, Q8_0, Q4K_X4, Q5K_X4, Q4_K,
+ * Q5_K or Q6_K matrix against activation rows aq quantised by quant_q8_rows (the 32-value formats),
+ * quant_q8k_rows_kx4 (Q4_K, Q5_K in either layout) or quant_q8k_rows_q6p (Q6_K). Weight rows are unpacked P
+ * at a time (P a multiple of 4; n0 too, and for the four-row layouts n1) into scratch (P/4 · qg_panel_bytes
+ * bytes).
  */
 export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, scratch: usize, P: i32): void {
   const add = accumulate != 0;
-  const kq = type == Q4_K || type == Q5_K || type == Q6_K;
+  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q4K_X4 || type == Q5K_X4;
   const nb = kq ? K >> 8 : K >> 5;
   const stride: usize = kq ? <usize>nb * QK : <usize>nb * (QA + 8);
   const gBytes = <usize>qg_panel_bytes(type, K);
