@@ -23,6 +23,7 @@ const Q4_0X4: i32 = 102;
 const Q8_0X4: i32 = 108;
 const Q4K_X4: i32 = 112;
 const Q5K_X4: i32 = 113;
+const Q6K_P: i32 = 214;
 
 // quant_q8_rows' 32-value block: f32 scale, i32 sum, 32 i8 at 8; a row of nb blocks takes nb·48 bytes
 const QA: usize = 40;
@@ -52,6 +53,13 @@ const NIB: usize = memory.data<u8>([15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 
 // the low bits of the scales, their top bits, the mins' bits and their top bits; then masks as i16 lanes:
 // the top two bits of a byte, the scales' low bits (6 of the first four, 4 of the rest), the first four
 // mins' 6 bits, the last four's high nibble.
+// packQ6KP's masks: the low six bits, then bit pairs 0-1, 2-3, 4-5.
+const B6: usize = memory.data<u8>([
+  63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+  12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+  48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48,
+], 16);
 const KSC: usize = memory.data<u8>([
   0, 128, 1, 128, 2, 128, 3, 128, 8, 128, 9, 128, 10, 128, 11, 128,
   128, 128, 128, 128, 128, 128, 128, 128, 0, 128, 1, 128, 2, 128, 3, 128,
@@ -68,7 +76,7 @@ export function qg_panel_bytes(type: i32, K: i32): i32 {
   if (type == Q4_0X4 || type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1) return (K >> 5) * <i32>P32;
   if (type == Q8_0 || type == Q8_0X4) return (K >> 5) * <i32>P8;
   if (type == Q4_K || type == Q5_K || type == Q4K_X4 || type == Q5K_X4) return (K >> 8) * <i32>P4K;
-  if (type == Q6_K) return (K >> 8) * <i32>P6K;
+  if (type == Q6_K || type == Q6K_P) return (K >> 8) * <i32>P6K;
   return 0;
 }
 
@@ -278,7 +286,29 @@ function packQ6K(wb: usize, r: i32, pb: usize): void {
     const y = vals + (<usize>h << 7);
     q6Runs(v128.load(ql), v128.load(ql, 32), v128.load(qh), v128.load(ql, 16), v128.load(ql, 48), v128.load(qh, 16), y);
   }
-  // the 16 scales sign-extended
+  q6Scales(wb, r, pb);
+}
+
+// Super-block wb of row r of a Q6K_P matrix (quant.ts: the values permuted within the super-block into the
+// panel's order, each 48 bytes holding four vectors, three in their low six bits and the fourth's bit pairs
+// in their top two; scales and d as stored) into panel block pb.
+function packQ6KP(wb: usize, r: i32, pb: usize): void {
+  const vals = pb + (<usize>r << 8);
+  for (let j = 0; j < 4; j++) {
+    const p = wb + <usize>j * 48, v = vals + (<usize>j << 6);
+    const x = v128.load(p), y = v128.load(p, 16), z = v128.load(p, 32);
+    const six = v128.load(B6);
+    v128.store(v, v128.and(x, six));
+    v128.store(v, v128.and(y, six), 16);
+    v128.store(v, v128.and(z, six), 32);
+    const lo = v128.or(v128.and(i16x8.shr_u(x, 6), v128.load(B6, 16)), v128.and(i16x8.shr_u(y, 4), v128.load(B6, 32)));
+    v128.store(v, v128.or(lo, v128.and(i16x8.shr_u(z, 2), v128.load(B6, 48))), 48);
+  }
+  q6Scales(wb, r, pb);
+}
+
+// Q6_K's 16 scales (sign-extended to i16) and d of row r into panel block pb.
+@inline function q6Scales(wb: usize, r: i32, pb: usize): void {
   const sv = v128.load(wb, 192);
   v128.store(pb + 1024 + (<usize>r << 5), i16x8.extend_low_i8x16_s(sv));
   v128.store(pb + 1024 + (<usize>r << 5), i16x8.extend_high_i8x16_s(sv), 16);
@@ -303,8 +333,9 @@ function packQ6K(wb: usize, r: i32, pb: usize): void {
 
 // Rows n0..n1 of a K-quant matrix (as stored) into the panel; rows of the last group past n1 are zeros.
 function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, out: usize): void {
-  const pbs: usize = type == Q6_K ? P6K : P4K;
-  const sbBytes: usize = type == Q6_K ? 210 : type == Q5_K || type == Q5K_X4 ? 176 : 144;
+  const six = type == Q6_K || type == Q6K_P;
+  const pbs: usize = six ? P6K : P4K;
+  const sbBytes: usize = six ? 210 : type == Q5_K || type == Q5K_X4 ? 176 : 144;
   if (type == Q4K_X4 || type == Q5K_X4) {
     // four rows a group (n0 and n1 multiples of 4), super-block b of the group at 4·b·sbBytes
     for (let g = 0; g < (n1 - n0) >> 2; g++) {
@@ -323,7 +354,7 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
         const pb = dst + <usize>b * pbs;
         if (n >= n1) {
           memory.fill(pb + (<usize>r << 8), 0, 256);
-          if (type == Q6_K) {
+          if (six) {
             memory.fill(pb + 1024 + (<usize>r << 5), 0, 32);
             store<f32>(pb + 1152 + (<usize>r << 2), 0);
           } else {
@@ -335,7 +366,8 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
           continue;
         }
         const wb = w + <usize>n * rowBytes + <usize>b * sbBytes;
-        if (type == Q6_K) packQ6K(wb, r, pb);
+        if (type == Q6K_P) packQ6KP(wb, r, pb);
+        else if (type == Q6_K) packQ6K(wb, r, pb);
         else packQ45K(wb, r, pb, type == Q5_K);
       }
     }
@@ -502,14 +534,14 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
 
 /**
  * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0X4, Q8_0, Q4K_X4, Q5K_X4, Q4_K,
- * Q5_K or Q6_K matrix against activation rows aq quantised by quant_q8_rows (the 32-value formats),
+ * Q5_K, Q6K_P or Q6_K matrix against activation rows aq quantised by quant_q8_rows (the 32-value formats),
  * quant_q8k_rows_kx4 (Q4_K, Q5_K in either layout) or quant_q8k_rows_q6p (Q6_K). Weight rows are unpacked P
  * at a time (P a multiple of 4; n0 too, and for the four-row layouts n1) into scratch (P/4 · qg_panel_bytes
  * bytes).
  */
 export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, scratch: usize, P: i32): void {
   const add = accumulate != 0;
-  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q4K_X4 || type == Q5K_X4;
+  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q4K_X4 || type == Q5K_X4 || type == Q6K_P;
   const nb = kq ? K >> 8 : K >> 5;
   const stride: usize = kq ? <usize>nb * QK : <usize>nb * (QA + 8);
   const gBytes = <usize>qg_panel_bytes(type, K);
@@ -529,7 +561,7 @@ export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize,
         else if (type == Q4_1) v = tile32(ar, pg, nb, false, true);
         else if (type == Q5_1) v = tile32(ar, pg, nb, true, true);
         else if (type == Q8_0 || type == Q8_0X4) v = tileQ8(ar, pg, nb);
-        else if (type == Q6_K) v = tileQ6K(ar, pg, nb);
+        else if (type == Q6_K || type == Q6K_P) v = tileQ6K(ar, pg, nb);
         else v = tileQ45K(ar, pg, nb);
         storeRow(c + ((<usize>m * ldc + n) << 2), v, min(4, pe - n), add);
       }

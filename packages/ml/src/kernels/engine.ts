@@ -703,8 +703,8 @@ export class Engine {
         !kq ? "quant_q8_rows" : W.type === GgmlType.Q6_K ? "quant_q8k_rows_q6p" : "quant_q8k_rows_kx4",
         this.split(M, 1, M * K * 8).map(([m0, m1]) => [x.ptr, lda, K, aq.ptr, m0, m1]),
       );
-      // panels of a decode layout that mmq_abt does not read (Q6K_P) are written back in the stored layout
-      // first (mmq_restored), into rows of `stored`
+      // panels of a decode layout that mmq_abt does not read are written back in the stored layout first
+      // (mmq_restored), into rows of `stored`
       const storedType = RESTORED[W.kernelType];
       const group = this.k.qg_panel_bytes(storedType ?? W.kernelType, K);
       const P = 4 * Math.max(1, Math.floor(QPANEL_BYTES / group));
