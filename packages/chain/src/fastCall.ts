@@ -13,14 +13,15 @@ import { wasmKeccak256 } from "./crypto.ts";
 
 /**
  * A synchronous interpreter for the common eth_call and eth_estimateGas: legacy code that reads and
- * writes its own storage and reads others' through STATICCALL (a token's balanceOf, allowance or
- * transfer, a pool's getReserves, a router's quote over its pairs). It reproduces @ethereumjs/evm
- * exactly for the opcodes it knows, gas, refunds and logs included (base fees come from the EVM's own
- * opcode table, so fork rules stay the library's), and gives up on anything else: CALL, DELEGATECALL,
- * CALLCODE, CREATE of any kind, SELFDESTRUCT, BLOCKHASH, blob opcodes, EOF or delegated code, a
- * precompile as target. It never writes the state manager (SSTOREs stay in the call), so giving up
- * leaves nothing to undo: the caller runs the call on the EVM. @ethereumjs's interpreter awaits every
- * opcode and allocates a few hundred bytes per step; this loop awaits only for state reads.
+ * writes storage and calls other contracts with CALL (no value), DELEGATECALL and STATICCALL (a
+ * token's balanceOf, allowance or transfer, a proxy in front of one, a pool's getReserves, a router's
+ * quote over its pairs). It reproduces @ethereumjs/evm exactly for the opcodes it knows, gas, refunds
+ * and logs included (base fees come from the EVM's own opcode table, so fork rules stay the
+ * library's), and gives up on anything else: a CALL with value, CALLCODE, CREATE of any kind,
+ * SELFDESTRUCT, BLOCKHASH, blob opcodes, EOF or delegated code, a precompile as target. It never writes
+ * the state manager (SSTOREs stay in the call), so giving up leaves nothing to undo: the caller runs
+ * the call on the EVM. @ethereumjs's interpreter awaits every opcode and allocates a few hundred bytes
+ * per step; this loop awaits only for state reads.
  */
 type EVMErrorMessage = ConstructorParameters<typeof EVMError>[0];
 
@@ -225,16 +226,16 @@ interface FrameEnv {
 const MAX_DEPTH = 1024;
 
 /**
- * What the frames of one call share: the warm sets, with an undo log so that a failed inner frame
- * takes its own additions back (EIP-2929), storage read and written, transient storage, balances after
- * the call's value moved, logs and the refund counter. Inner frames are STATICCALLs, which cannot write
- * storage, log or refund: only the warm sets need undoing.
+ * What the frames of one call share: the warm sets, storage read and written, transient storage,
+ * balances after the call's value moved, logs and the refund counter. An inner frame that fails takes
+ * back what it changed (EIP-2929's warm sets included): changes are journaled as undo steps, and logs
+ * and refunds return to their marks.
  */
 class Tx {
   readonly warm: Set<bigint>;
   readonly warmSlots: Map<bigint, Set<bigint>>;
-  /** Warm-set additions in order: an address, or an [address, slot] pair. */
-  readonly warmed: (bigint | [bigint, bigint])[] = [];
+  /** Undo steps of the warm sets, storage writes and transient writes, in order. */
+  readonly journal: (() => void)[] = [];
   /** Slots written during the call, by contract (the state keeps the values from before: the originals). */
   readonly written = new Map<bigint, Map<bigint, bigint>>();
   /** Slots read from the state, by contract (the state manager's storage cache is slow to ask twice). */
@@ -259,7 +260,7 @@ class Tx {
   accessAddress(address: bigint): number {
     if (this.warm.has(address) || this.call.precompiles.has(address)) return this.p.warmRead;
     this.warm.add(address);
-    this.warmed.push(address);
+    this.journal.push(() => this.warm.delete(address));
     return this.p.coldAccount;
   }
 
@@ -271,16 +272,29 @@ class Tx {
     let set = this.warmSlots.get(address);
     if (!set) this.warmSlots.set(address, (set = new Set()));
     set.add(key);
-    this.warmed.push([address, key]);
+    this.journal.push(() => set.delete(key));
   }
 
-  /** Takes back the warm-set additions made since `mark` (a failed inner frame's). */
-  unwarm(mark: number): void {
-    while (this.warmed.length > mark) {
-      const w = this.warmed.pop() as bigint | [bigint, bigint];
-      if (typeof w === "bigint") this.warm.delete(w);
-      else this.warmSlots.get(w[0])?.delete(w[1]);
-    }
+  /** Writes a slot (storage or transient) of `address` in `maps`, journaled. */
+  write(maps: Map<bigint, Map<bigint, bigint>>, address: bigint, key: bigint, value: bigint): void {
+    let slots = maps.get(address);
+    if (!slots) maps.set(address, (slots = new Map()));
+    const before = slots.get(key);
+    slots.set(key, value);
+    const written = slots;
+    this.journal.push(() => (before === undefined ? written.delete(key) : written.set(key, before)));
+  }
+
+  /** Where the shared state stands, for `revertTo`. */
+  mark(): { journal: number; logs: number; refund: number } {
+    return { journal: this.journal.length, logs: this.logs.length, refund: this.refund };
+  }
+
+  /** Takes back what a failed inner frame changed since `m`. */
+  revertTo(m: { journal: number; logs: number; refund: number }): void {
+    while (this.journal.length > m.journal) (this.journal.pop() as () => void)();
+    this.logs.length = m.logs;
+    this.refund = m.refund;
   }
 
   /** A slot as the state holds it (its value before this call). */
@@ -907,9 +921,7 @@ class Frame {
           this.useGas(gas);
           this.pop();
           this.pop();
-          let written = tx.written.get(env.address);
-          if (!written) tx.written.set(env.address, (written = new Map()));
-          written.set(key, value);
+          tx.write(tx.written, env.address, key, value);
           break;
         }
         case 0x56:
@@ -951,10 +963,7 @@ class Frame {
           this.useGas(info.fee);
           if (env.isStatic) throw new EVMError(EVMError.errorMessages.STATIC_STATE_CHANGE);
           const key = this.pop();
-          const value = this.pop();
-          let slots = tx.transient.get(env.address);
-          if (!slots) tx.transient.set(env.address, (slots = new Map()));
-          slots.set(key, value);
+          tx.write(tx.transient, env.address, key, this.pop());
           break;
         }
         case 0x5e: {
@@ -1017,8 +1026,10 @@ class Frame {
           this.revertData = out;
           throw new EVMError(EVMError.errorMessages.REVERT);
         }
+        case 0xf1:
+        case 0xf4:
         case 0xfa:
-          await this.staticCall(info.fee);
+          await this.innerCall(op, info.fee);
           break;
         default:
           throw GIVE_UP;
@@ -1028,31 +1039,35 @@ class Frame {
   }
 
   /**
-   * STATICCALL as @ethereumjs runs it: memory for input and output, the target's EIP-2929 access
-   * (warm from then on), all but a 64th of what is left (EIP-150) capped by the gas asked for, the
-   * inner frame's gas used charged after it, its return data kept on success or revert, written up to
-   * the output length. A precompile, delegated (EIP-7702) or EOF-prefixed target goes to the EVM.
+   * CALL without value, DELEGATECALL and STATICCALL as @ethereumjs runs them: memory for input and
+   * output, the target's EIP-2929 access (warm from then on), all but a 64th of what is left (EIP-150)
+   * capped by the gas asked for, the inner frame's gas used charged after it, its return data kept on
+   * success or revert and written up to the output length, its changes taken back if it fails. A CALL
+   * with value, a precompile, delegated (EIP-7702) or EOF-prefixed target goes to the EVM.
    */
-  private async staticCall(fee: number): Promise<void> {
+  private async innerCall(op: number, fee: number): Promise<void> {
     const { tx, env } = this;
+    const withValue = op === 0xf1; // CALL's stack has a value after the target
     const asked = this.peek(0);
     const target = this.peek(1) & ADDRESS_MASK;
-    const inOffset = this.peek(2);
-    const inLength = this.peek(3);
-    const outOffset = this.peek(4);
-    const outLength = this.peek(5);
+    if (withValue && this.peek(2) !== 0n) throw GIVE_UP;
+    const at = withValue ? 3 : 2;
+    const inOffset = this.peek(at);
+    const inLength = this.peek(at + 1);
+    const outOffset = this.peek(at + 2);
+    const outLength = this.peek(at + 3);
     let gas = fee + this.memCost(inOffset, inLength) + this.memCost(outOffset, outLength);
     gas += tx.accessAddress(target);
     if (tx.call.precompiles.has(target)) throw GIVE_UP;
-    const account = createAddressFromBigInt(target);
-    const code = await tx.vm.stateManager.getCode(account);
+    const targetAccount = createAddressFromBigInt(target);
+    const code = await tx.vm.stateManager.getCode(targetAccount);
     if (code[0] === 0xef) throw GIVE_UP;
     if (gas > this.gas) throw new EVMError(EVMError.errorMessages.OUT_OF_GAS);
     const left = this.gas - gas;
     const allowed = left - Math.floor(left / 64);
     const inner = asked < BigInt(allowed) ? Number(asked) : allowed;
     this.useGas(gas);
-    for (let i = 0; i < 6; i++) this.pop();
+    for (let i = 0; i < at + 4; i++) this.pop();
     this.ensureMem();
     const data = inLength === 0n ? EMPTY : this.mem.slice(Number(inOffset), Number(inOffset + inLength));
     this.returnData = EMPTY;
@@ -1062,23 +1077,25 @@ class Frame {
     }
     let ok = true;
     if (code.length > 0) {
-      const mark = tx.warmed.length;
+      const mark = tx.mark();
+      const delegate = op === 0xf4;
       const frame = new Frame(tx, {
-        address: target,
-        account,
-        caller: env.address,
-        value: 0n,
+        // DELEGATECALL runs the target's code in this frame's context (address, caller, value)
+        address: delegate ? env.address : target,
+        account: delegate ? env.account : targetAccount,
+        caller: delegate ? env.caller : env.address,
+        value: delegate ? env.value : 0n,
         data,
         code,
         gasLimit: inner,
-        isStatic: true,
+        isStatic: op === 0xfa || env.isStatic,
         depth: env.depth + 1,
       });
       const { out, error, gasUsed } = await frame.run();
       this.useGas(gasUsed);
       ok = error === undefined;
       if (ok || error?.error === EVMError.errorMessages.REVERT) this.returnData = out;
-      if (!ok) tx.unwarm(mark);
+      if (!ok) tx.revertTo(mark);
     }
     const n = Math.min(Number(outLength), this.returnData.length);
     if (n > 0) this.mem.set(this.returnData.subarray(0, n), Number(outOffset));

@@ -22,10 +22,11 @@ const OTHER = "0x00000000000000000000000000000000000c0de2";
 const FUNDED = "0x00000000000000000000000000000000000f0001";
 const ABSENT = "0x00000000000000000000000000000000000a0000";
 /**
- * Contracts the programs STATICCALL (code by address): one that returns what it sees (caller, own
+ * Contracts the programs call with CALL, DELEGATECALL or STATICCALL (code by address): one that returns what it sees (caller, own
  * address, value, calldata, a slot, gas, own balance, origin, transient slot 0); one that reverts with
  * data; ones that warm an account and a slot and then fail or succeed; one that calls the caller back;
- * ones that try to change state (log, transient write, storage write) in a static frame.
+ * ones that change state (log, transient write, storage write: refused in a static frame), and ones
+ * that write and then revert or return what they wrote.
  */
 const CALLEES: [string, string][] = [
   [
@@ -41,6 +42,17 @@ const CALLEES: [string, string][] = [
   ["0x00000000000000000000000000000000000ca115", "0x5f5fa000"],
   ["0x00000000000000000000000000000000000ca116", "0x60015f5d00"],
   ["0x00000000000000000000000000000000000ca117", "0x6001600055"],
+  // write a slot, a transient slot and a log, then revert, or return what they wrote
+  ["0x00000000000000000000000000000000000ca118", "0x60055f55600660015d60075f5fa15f5ffd"],
+  [
+    "0x00000000000000000000000000000000000ca119",
+    "0x60055f55600660015d60075f5fa15f545f5260015c60205260405ff3",
+  ],
+  // clear slot 0 (a refund), then revert or stop
+  ["0x00000000000000000000000000000000000ca11a", "0x5f5f555f5ffd"],
+  ["0x00000000000000000000000000000000000ca11b", "0x5f5f5500"],
+  // CALL (no value) a writing callee and return whether it succeeded (not in a static frame)
+  ["0x00000000000000000000000000000000000ca11c", "0x5f5f5f5f5f620ca11761fffff15f5260205ff3"],
 ];
 
 /** An account that exists and is empty (EXTCODEHASH 0), one with EOF-prefixed code, one delegated (EIP-7702). */
@@ -202,17 +214,20 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
       depth++;
       p.log();
     } else if (k < 86) {
-      // STATICCALL: a callee, the caller itself, an account without code, a precompile, or anything
+      // CALL, DELEGATECALL or STATICCALL: a callee, the caller itself, an account without code, a
+      // precompile, or anything
       const targets = [...CALLEES.map(([a]) => BigInt(a)), BigInt(TARGET), BigInt(ABSENT), 1n, 4n];
       const gasAsked = [0n, 100n, BigInt(rand.int(30_000)), 2n ** 256n - 1n, 2n ** 64n];
+      const op = [0xfa, 0xf1, 0xf4][rand.int(3)];
       const outOffset = offset();
       p.push(BigInt(rand.int(3) === 0 ? rand.int(0x140) : rand.int(0x40))); // output length
       p.push(outOffset);
       p.push(length());
       p.push(offset());
+      if (op === 0xf1) p.push(rand.int(8) === 0 ? BigInt(1 + rand.int(100)) : 0n); // CALL's value
       p.push(rand.int(12) === 0 ? addresses[rand.int(addresses.length)] : targets[rand.int(targets.length)]);
       p.push(gasAsked[rand.int(gasAsked.length)]);
-      p.op(0xfa);
+      p.op(op);
       depth++;
       p.log();
       if (rand.int(2) === 0) {
@@ -221,6 +236,16 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
         p.op(0x51);
         p.log();
         depth++;
+      }
+      if (rand.int(2) === 0) {
+        // slot 0 and transient slot 1, which the writing callees change (here too, by DELEGATECALL)
+        p.push(0n);
+        p.op(0x54);
+        p.log();
+        p.push(1n);
+        p.op(0x5c);
+        p.log();
+        depth += 2;
       }
       if (rand.int(2) === 0) {
         p.op(0x3d); // RETURNDATASIZE
@@ -303,6 +328,17 @@ const FIXED: Fixed[] = [
   ],
   // return data (4 bytes of a revert) shorter than the output region: the rest of it stays as it was
   "0x5f195f525f1960205260405f5f5f7300000000000000000000000000000000000ca1115afa5060405ff3",
+  // DELEGATECALL to callees that write slot 0, transient slot 1 and a log in this contract's context,
+  // then revert (all taken back) or return; then this frame reads slot 0 and transient slot 1
+  "0x5f5f5f5f620ca11861fffff4505f545f5260015c60205260405ff3",
+  "0x5f5f5f5f620ca11961fffff4505f545f5260015c60205260405ff3",
+  // a delegated callee clears slot 0 (a refund) and reverts (the refund goes), or stops (it stays)
+  "0x5f5f5f5f620ca11a61fffff45000",
+  "0x5f5f5f5f620ca11b61fffff45000",
+  // DELEGATECALL keeps this call's caller and value (5) in the callee's frame
+  ["0x60605f5f5f620ca11061fffff45060605ff3", 100_000n, { value: 5n }],
+  // a STATICCALL's callee CALLs a writing contract: the static frame is inherited, the write fails
+  "0x60205f5f5f620ca11c61fffffa5060205ff3",
   // RETURNDATACOPY from offset 0x20 of the callee's answer (its own address)
   "0x5f5f5f5f7300000000000000000000000000000000000ca1105afa50602060206101003e6020610100f3",
   // SSTORE of a slot's own value, warm (100 gas), with exactly 2,300 gas left: EIP-2200's sentry fails it
