@@ -2,4 +2,3 @@
 export * from "./kernels";
 export * from "./quant";
 export * from "./qgemm";
-export * from "./q6kp";

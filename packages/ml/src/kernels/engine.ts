@@ -97,8 +97,7 @@ type KernelName =
   | "repack_q6k_p"
   | "repack_q45k_x4"
   | "quant_q8k_rows_q6p"
-  | "quant_q8k_rows_kx4"
-  | "mmq_restored";
+  | "quant_q8k_rows_kx4";
 const KERNELS: KernelName[] = [
   "mm_abt",
   "mm_nn",
@@ -137,7 +136,6 @@ const KERNELS: KernelName[] = [
   "repack_q45k_x4",
   "quant_q8k_rows_q6p",
   "quant_q8k_rows_kx4",
-  "mmq_restored",
 ];
 
 const PAGE = 65536;
@@ -174,12 +172,6 @@ const Q6K_P = 214;
  */
 const Q4K_X4 = ROWS4 + GgmlType.Q4_K;
 const Q5K_X4 = ROWS4 + GgmlType.Q5_K;
-/** The stored type of a decode layout that prefill writes back in the stored layout (mmq_restored). */
-const RESTORED: Partial<Record<number, number>> = {
-  [Q6K_P]: GgmlType.Q6_K,
-  [Q4K_X4]: GgmlType.Q4_K,
-  [Q5K_X4]: GgmlType.Q5_K,
-};
 /** Added to mmd_q's type for a repacked matrix that passed decode_scan (its fast decode path). */
 const CLEAN = 0x1000;
 
@@ -637,11 +629,7 @@ export class Engine {
     // The relaxed build runs the block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, the K-quants) as an integer
     // GEMM on 8-bit activations (1.15-2.4x the dequantised panels per CPU second); not the plain build
     // (widening byte dots)
-    if (
-      !o.exact &&
-      this.relaxedSimd &&
-      (RESTORED[W.kernelType] !== undefined || this.k.qg_panel_bytes(W.kernelType, K) > 0)
-    ) {
+    if (!o.exact && this.relaxedSimd && this.k.qg_panel_bytes(W.kernelType, K) > 0) {
       this.linearInt8(x, lda, W, out, ldc, M, N, K, acc);
       return;
     }
@@ -703,41 +691,10 @@ export class Engine {
         !kq ? "quant_q8_rows" : W.type === GgmlType.Q6_K ? "quant_q8k_rows_q6p" : "quant_q8k_rows_kx4",
         this.split(M, 1, M * K * 8).map(([m0, m1]) => [x.ptr, lda, K, aq.ptr, m0, m1]),
       );
-      // panels of a decode layout that mmq_abt does not read are written back in the stored layout first
-      // (mmq_restored), into rows of `stored`
-      const storedType = RESTORED[W.kernelType];
-      const group = this.k.qg_panel_bytes(storedType ?? W.kernelType, K);
+      const group = this.k.qg_panel_bytes(W.kernelType, K);
       const P = 4 * Math.max(1, Math.floor(QPANEL_BYTES / group));
       const perThread = Math.ceil(((P / 4) * group) / 64) * 16;
       const scratch = this.panelScratch(perThread);
-      if (storedType !== undefined && this.k.qg_panel_bytes(W.kernelType, K) === 0) {
-        const stored = this.allocBytes(this.threads * P * W.rowBytes);
-        try {
-          this.run(
-            "mmq_restored",
-            this.split(N, 4, M * N * K).map(([n0, n1], part) => [
-              W.kernelType,
-              aq.ptr,
-              W.buf.ptr,
-              W.rowBytes,
-              out.ptr,
-              ldc,
-              K,
-              0,
-              M,
-              n0,
-              n1,
-              acc,
-              scratch + part * perThread * 4,
-              P,
-              stored.ptr + part * P * W.rowBytes,
-            ]),
-          );
-        } finally {
-          stored.free();
-        }
-        return;
-      }
       this.run(
         "mmq_abt",
         this.split(N, 4, M * N * K).map(([n0, n1], part) => [
