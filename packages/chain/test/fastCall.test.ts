@@ -53,6 +53,10 @@ const CALLEES: [string, string][] = [
   ["0x00000000000000000000000000000000000ca11b", "0x5f5f5500"],
   // CALL (no value) a writing callee and return whether it succeeded (not in a static frame)
   ["0x00000000000000000000000000000000000ca11c", "0x5f5f5f5f5f620ca11761fffff15f5260205ff3"],
+  // the same by DELEGATECALL
+  ["0x00000000000000000000000000000000000ca11d", "0x5f5f5f5f620ca11761fffff45f5260205ff3"],
+  // return CODESIZE (under DELEGATECALL: this code's size, not the caller's)
+  ["0x00000000000000000000000000000000000ca11e", "0x385f5260205ff3"],
 ];
 
 /** An account that exists and is empty (EXTCODEHASH 0), one with EOF-prefixed code, one delegated (EIP-7702). */
@@ -82,8 +86,11 @@ const SIMPLE: [number, number, number][] = [
   ),
   ...[0x58, 0x59, 0x5a, 0x5f].map((op): [number, number, number] => [op, 0, 1]),
 ];
-/** Opcodes left to the EVM (the fast path must give up on them and change nothing). */
-const LEFT_TO_EVM = [0x40, 0x3c, 0x49, 0x4a, 0xf0, 0xf1, 0xf4, 0xfa, 0xff];
+/**
+ * Opcodes left to the EVM (the fast path must give up on them and change nothing): BLOCKHASH,
+ * EXTCODECOPY, BLOBHASH, BLOBBASEFEE, CREATE, CALLCODE, CREATE2, SELFDESTRUCT.
+ */
+const LEFT_TO_EVM = [0x40, 0x3c, 0x49, 0x4a, 0xf0, 0xf2, 0xf5, 0xff];
 
 /** Where programs log the values they compute (returned at the end, so every logged value is compared). */
 const LOG_BASE = 0x1000;
@@ -275,8 +282,11 @@ function generate(rand: SeededRandom, addresses: bigint[]): { code: Uint8Array; 
     }
   }
   // Ends: RETURN or REVERT of a memory range, STOP, or running off the end.
-  const end = rand.int(5);
-  if (end === 4 || (end < 2 && rand.int(2) === 0)) {
+  const end = rand.int(6);
+  if (end === 5) {
+    // the whole memory: every byte any op or callee wrote there is compared
+    p.op(0x59, 0x5f, 0xf3);
+  } else if (end === 4 || (end < 2 && rand.int(2) === 0)) {
     // GAS and MSIZE, then the log
     p.op(0x5a);
     p.log();
@@ -339,6 +349,13 @@ const FIXED: Fixed[] = [
   ["0x60605f5f5f620ca11061fffff45060605ff3", 100_000n, { value: 5n }],
   // a STATICCALL's callee CALLs a writing contract: the static frame is inherited, the write fails
   "0x60205f5f5f620ca11c61fffffa5060205ff3",
+  // from a third review: the same through DELEGATECALL; a CALL to an account without code (1);
+  // CODESIZE in a DELEGATECALL frame; everything a CALLed callee sees (its own balance, the origin)
+  // while the call carries a value
+  "0x60205f5f5f620ca11d61fffffa5060205ff3",
+  "0x5f5f5f5f5f620a000061fffff15f5260205ff3",
+  "0x60205f5f5f620ca11e61fffff45060205ff3",
+  ["0x6101005f5f5f5f620ca11061fffff1506101005ff3", 100_000n, { value: 5n }],
   // RETURNDATACOPY from offset 0x20 of the callee's answer (its own address)
   "0x5f5f5f5f7300000000000000000000000000000000000ca1105afa50602060206101003e6020610100f3",
   // SSTORE of a slot's own value, warm (100 gas), with exactly 2,300 gas left: EIP-2200's sentry fails it
