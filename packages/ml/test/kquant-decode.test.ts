@@ -11,52 +11,10 @@ import { GgmlType } from "../src/formats/ggml-types.ts";
 import { Engine } from "../src/kernels/engine.ts";
 import { QTensor } from "../src/kernels/qtensor.ts";
 import { seeded } from "./formats-util.ts";
+import { f16, q8k } from "./kquant-reference.ts";
 
 type KType = "Q4_K" | "Q5_K" | "Q6_K";
 const BLOCK_BYTES: Record<KType, number> = { Q4_K: 144, Q5_K: 176, Q6_K: 210 };
-
-function f16(h: number): number {
-  const e = (h >> 10) & 31;
-  const m = h & 1023;
-  const v =
-    e === 0
-      ? m * 2 ** -24
-      : e === 31
-        ? m
-          ? Number.NaN
-          : Number.POSITIVE_INFINITY
-        : (1024 + m) * 2 ** (e - 25);
-  return h & 0x8000 ? -v : v;
-}
-
-/** Round to nearest, ties to even. */
-function rne(v: number): number {
-  return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v);
-}
-
-/** llama.cpp's quantize_row_q8_K for one row: per 256 values the f32 scale and the values -127..127. */
-function q8k(x: Float32Array): { d: number[]; q: Int32Array } {
-  const d: number[] = [];
-  const q = new Int32Array(x.length);
-  for (let b = 0; b < x.length; b += 256) {
-    let amax = 0;
-    let mx = 0;
-    for (let i = b; i < b + 256; i++) {
-      if (Math.abs(x[i]) > amax) {
-        amax = Math.abs(x[i]);
-        mx = x[i];
-      }
-    }
-    if (amax === 0) {
-      d.push(0);
-      continue;
-    }
-    const iscale = Math.fround(-127 / mx);
-    for (let i = b; i < b + 256; i++) q[i] = Math.min(127, rne(Math.fround(x[i] * iscale)));
-    d.push(Math.fround(1 / iscale));
-  }
-  return { d, q };
-}
 
 /** One super-block as the format defines it: per value its integer q and its group's scale and min. */
 function decodeBlock(type: KType, bytes: Uint8Array, o: number) {

@@ -2,8 +2,8 @@
 // the four-row decode kernel against a scalar reference from the format's definition (llama.cpp's Q8_K
 // activations, integer super-block sums), at the extremes where its 16-bit lanes are fullest (every scale,
 // min and value at its maximum against activations of ±127); and everything else that reads the
-// interleaved bytes (rows dequantised, prefill written back in the stored layout, training matmuls)
-// against the stored layout, bit for bit; the same results on one thread and two.
+// interleaved bytes (rows dequantised, prefill, training matmuls) against the stored layout, bit for
+// bit; the same results on one thread and two.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
@@ -11,35 +11,10 @@ import { GgmlType } from "../src/formats/ggml-types.ts";
 import { Engine } from "../src/kernels/engine.ts";
 import { QTensor } from "../src/kernels/qtensor.ts";
 import { seeded } from "./formats-util.ts";
+import { f16, q8k } from "./kquant-reference.ts";
 
 type KType = "Q4_K" | "Q5_K";
 const BLOCK_BYTES: Record<KType, number> = { Q4_K: 144, Q5_K: 176 };
-
-function f16(h: number): number {
-  const e = (h >> 10) & 31;
-  const m = h & 1023;
-  const v = e === 0 ? m * 2 ** -24 : (1024 + m) * 2 ** (e - 25);
-  return h & 0x8000 ? -v : v;
-}
-
-/** llama.cpp's quantize_row_q8_K: per 256 values the f32 scale and the values -127..127 (ties to even). */
-function q8k(x: Float32Array): { d: number[]; q: Int32Array } {
-  const d: number[] = [];
-  const q = new Int32Array(x.length);
-  const rne = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
-  for (let b = 0; b < x.length; b += 256) {
-    let mx = 0;
-    for (let i = b; i < b + 256; i++) if (Math.abs(x[i]) > Math.abs(mx)) mx = x[i];
-    if (mx === 0) {
-      d.push(0);
-      continue;
-    }
-    const iscale = Math.fround(-127 / mx);
-    for (let i = b; i < b + 256; i++) q[i] = Math.min(127, rne(Math.fround(x[i] * iscale)));
-    d.push(Math.fround(1 / iscale));
-  }
-  return { d, q };
-}
 
 /** Row n · x as the format defines it, and the magnitude of its terms (for the float rounding). */
 function refDot(type: KType, bytes: Uint8Array, rowBytes: number, n: number, x: Float32Array) {
@@ -258,7 +233,7 @@ describe("Q4_K/Q5_K four rows interleaved for decode (relaxed build)", () => {
         );
         const got = linear(relaxed, x4, xs, M);
         // decode-sized calls (M <= 4) dot straight from the blocks; larger ones (prefill, and training's
-        // exact path) read rows written back in the stored layout or dequantised
+        // exact path) unpack panels from the layout itself, or dequantise rows
         if (M <= 4) checkRef(type, bytes, K, xs, M, got, `${type} M=${M}`);
         else {
           assert.deepEqual(got, linear(relaxed, stored, xs, M), `${type} prefill M=${M}`);
