@@ -30,7 +30,11 @@ const SIGN = 1n << 255n;
 const ADDRESS_MASK = (1n << 160n) - 1n;
 const EMPTY = new Uint8Array(0);
 const KECCAK_EMPTY = wasmKeccak256(EMPTY);
-/** Known-slow EIPs, or ones that change what an opcode here costs or does. */
+/**
+ * EIPs that change what an opcode here costs or does (EOF, Verkle and binary-tree witnesses, block
+ * access lists, EIP-8024's immediates, state gas, EIP-2780's call costs): while one is active the EVM
+ * runs every call.
+ */
 const UNSUPPORTED_EIPS = [3540, 6800, 7864, 7928, 8024, 8037, 8038, 2780];
 /** Calls with more gas go to the EVM (gas is counted in doubles here, and memory stays allocatable). */
 const MAX_GAS = 1n << 32n;
@@ -222,7 +226,7 @@ interface FrameEnv {
   depth: number;
 }
 
-/** The most frames deep a call may go (@ethereumjs's stackLimit). */
+/** The most frames deep a call may go (@ethereumjs's stackLimit param, 1024 in every fork). */
 const MAX_DEPTH = 1024;
 
 /**
