@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
 import type { Block } from "@ethereumjs/block";
+import type { ExecResult } from "@ethereumjs/evm";
 import { createTx } from "@ethereumjs/tx";
 import { bytesToHex, hexToBytes } from "@ethereumjs/util";
 import { devAccounts } from "@openledger/common";
@@ -104,6 +105,18 @@ const logsHex = (logs: [Uint8Array, Uint8Array[], Uint8Array][] | undefined) =>
     (logs ?? []).map(([a, t, d]) => [bytesToHex(a), t.map((x) => bytesToHex(x)), bytesToHex(d)]),
   );
 
+/** What the two paths must agree on. */
+function summary(e: ExecResult, totalGasSpent: bigint): Outcome {
+  return {
+    returnValue: bytesToHex(e.returnValue),
+    exception: e.exceptionError?.error,
+    gasUsed: e.executionGasUsed,
+    gasRefund: e.gasRefund ?? 0n,
+    totalGasSpent,
+    logs: logsHex(e.logs),
+  };
+}
+
 async function outcome(fn: () => Promise<Outcome>): Promise<Outcome> {
   try {
     return await fn();
@@ -173,29 +186,13 @@ describe("eth_call on the EVM directly", () => {
   async function both(req: CallRequest, block: Block, overrides?: StateOverrides) {
     const viaTx = await outcome(async () => {
       const r = await exec.run(req, block, overrides);
-      const e = r.execResult;
-      return {
-        returnValue: bytesToHex(e.returnValue),
-        exception: e.exceptionError?.error,
-        gasUsed: e.executionGasUsed,
-        gasRefund: e.gasRefund ?? 0n,
-        totalGasSpent: r.totalGasSpent,
-        logs: logsHex(e.logs),
-      };
+      return summary(r.execResult, r.totalGasSpent);
     });
     let direct = false;
     const viaDirect = await outcome(async () => {
       const r = await exec.execute(req, block, overrides);
       direct = r.direct;
-      const e = r.exec;
-      return {
-        returnValue: bytesToHex(e.returnValue),
-        exception: e.exceptionError?.error,
-        gasUsed: e.executionGasUsed,
-        gasRefund: e.gasRefund ?? 0n,
-        totalGasSpent: r.totalGasSpent,
-        logs: logsHex(e.logs),
-      };
+      return summary(r.exec, r.totalGasSpent);
     });
     return { viaTx, viaDirect, direct };
   }

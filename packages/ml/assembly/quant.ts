@@ -881,15 +881,27 @@ const BIT4: usize = memory.data<u8>([16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
   return hsum(acc);
 }
 
-// One Q6_K super-block wb against its Q8_K activation block ab: f32 lanes that sum to the dot.
-@inline function q6kBlock(wb: usize, ab: usize): v128 {
+// Σ_g scale_g·(Σa)_g of a Q6_K super-block (stored or Q6K_P: the scales are not permuted) against its
+// Q8_K activation block, in i32 lanes: what the values' offset of 32 subtracts.
+@inline function q6kOffsetSums(wb: usize, ab: usize): v128 {
   const sc = v128.load(wb, 192);
   // scale g of value group g (16 values), as i16 lanes: groups 0..7 in a, 8..15 in c
   const a8 = i16x8.extend_low_i8x16_s(sc), c8 = i16x8.extend_high_i8x16_s(sc);
-  const corr = i32x4.add(
+  return i32x4.add(
     i32x4.dot_i16x8_s(a8, v128.load(ab + KS16)),
     i32x4.dot_i16x8_s(c8, v128.load(ab + KS16, 16)),
   );
+}
+
+// The f32 lanes of a Q6_K super-block from its integer sums s and offset sums: (s − 32·corr)·d·d_a.
+@inline function q6kLanes(wb: usize, ab: usize, s: v128, corr: v128): v128 {
+  const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
+  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d));
+}
+
+// One Q6_K super-block wb against its Q8_K activation block ab: f32 lanes that sum to the dot.
+@inline function q6kBlock(wb: usize, ab: usize): v128 {
+  const corr = q6kOffsetSums(wb, ab);
   // a loop over the quarter-sets, not four copies (V8 would hold all their vectors at once, as in q6kpBlock),
   // each group's scale splat from its byte
   let s = i32x4.splat(0);
@@ -900,8 +912,7 @@ const BIT4: usize = memory.data<u8>([16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
     const s3 = i16x8.splat(<i16>load<i8>(g, 4)), s4 = i16x8.splat(<i16>load<i8>(g, 6));
     s = i32x4.add(s, q6Part(wb, ab, h, part, s1, s2, s3, s4));
   }
-  const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
-  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d));
+  return q6kLanes(wb, ab, s, corr);
 }
 
 // ---- Q6_K permuted for decode (Q6K_P) ----
@@ -1040,12 +1051,7 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
 
 // One Q6K_P super-block against its permuted Q8_K activation block: the lanes of q6kBlock, bit for bit.
 @inline function q6kpBlock(wb: usize, ab: usize): v128 {
-  const sc = v128.load(wb, 192);
-  const a8 = i16x8.extend_low_i8x16_s(sc), c8 = i16x8.extend_high_i8x16_s(sc);
-  const corr = i32x4.add(
-    i32x4.dot_i16x8_s(a8, v128.load(ab + KS16)),
-    i32x4.dot_i16x8_s(c8, v128.load(ab + KS16, 16)),
-  );
+  const corr = q6kOffsetSums(wb, ab);
   // a loop, not four copies: V8 schedules a basic block's loads ahead of its arithmetic, and the whole
   // super-block as one block spilled most of its vectors (15.7 -> 19.7 GB/s per CPU second)
   let s = i32x4.splat(0);
@@ -1056,8 +1062,7 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
     const sB = i16x8.extend_low_i8x16_s(v128.load16_splat(p + 2));
     s = i32x4.add(s, q6pQuad(wb, ab, j, sA, sB));
   }
-  const d = h2f(load<u16>(wb, 208)) * load<f32>(ab);
-  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.sub(s, i32x4.shl(corr, 5))), f32x4.splat(d));
+  return q6kLanes(wb, ab, s, corr);
 }
 
 @inline function dotQ6KP(w: usize, a: usize, nsb: i32): f32 {
