@@ -342,45 +342,131 @@ const F16HI: usize = memory.data<u16>([0x8fff, 0x8fff, 0x8fff, 0x8fff, 0x8fff, 0
   return v128.shuffle<i16>(bot, top, 4, 12, 5, 13, 6, 14, 7, 15);
 }
 
+// F16 matrices with rows longer than 4096 values are rearranged at load (repack_f16_panels, in place, same
+// bytes) for mmd_f16: each block of F16P_ROWS rows holds its columns in panels (f16PanelCols wide), panel
+// after panel, each panel row-major. The kernel then runs a block's rows over one panel at a time, so the
+// panel's activations stay in L1 while the weights still stream in order. A stored row that long does not:
+// its f32 activations (twice its bytes) fall out of L1 beside the weight stream, and their refills from L2
+// cut the stream from memory to 10-17 GB/s per CPU second (1536x8960, 896x4864) where rows whose
+// activations stay in L1 read 25-27; reading panels of the stored rows instead breaks the stream (8 GB/s).
+const F16P: i32 = 201;
+const F16P_ROWS: i32 = 128;
+
+// Panel width for K columns: K in equal panels of at most 2432 values, rounded up to a multiple of 16 so
+// that every panel but the last ends on a 16-value step (1500-2500 measured alike; 4096 bytes of weights
+// a row-piece, 2048 values, sometimes 15% slower).
+@inline function f16PanelCols(K: i32): i32 {
+  const np = (K + 2431) / 2432;
+  return ((K + np - 1) / np + 15) & ~15;
+}
+
 /**
- * C[m,n] (+)= A·Wᵀ for F16 weights (row stride ldw elements) against activation rows prepared by
- * f16_act_rows (row stride K + 4).
+ * C[m,n] (+)= A·Wᵀ for F16 weights (`type` F16: rows as stored; F16P: in panels, see repack_f16_panels)
+ * against activation rows prepared by f16_act_rows (row stride K + 4). For F16P the four sums of each
+ * output carry over from panel to panel through `sums` (64 bytes an output value), so every output gets the same
+ * multiply-adds in the same order as from the stored rows, bit for bit.
  */
-export function mmd_f16(a: usize, w: usize, ldw: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32): void {
-  const kv = K & ~7;
-  const k16 = K & ~15;
-  for (let n = n0; n < n1; n++) {
-    const wr = w + ((<usize>n * ldw) << 1);
-    for (let m = m0; m < m1; m++) {
-      const hdr = a + ((<usize>m * (K + 4)) << 2);
-      const ar = hdr + 16;
-      // four independent sums over 16 values a step, so the multiply-adds overlap
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-      let k = 0;
-      for (; k < k16; k += 16) {
-        const wp = wr + (<usize>k << 1);
-        const h0 = v128.load(wp), h1 = v128.load(wp, 16);
-        const ap = ar + (<usize>k << 2);
-        const t0 = f16top(h0), b0 = i16x8.shl(h0, 13), t1 = f16top(h1), b1 = i16x8.shl(h1, 13);
-        s0 = madd(f16lo(t0, b0), v128.load(ap), s0);
-        s1 = madd(f16hi(t0, b0), v128.load(ap, 16), s1);
-        s2 = madd(f16lo(t1, b1), v128.load(ap, 32), s2);
-        s3 = madd(f16hi(t1, b1), v128.load(ap, 48), s3);
+export function mmd_f16(type: i32, a: usize, w: usize, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, sums: usize): void {
+  const pc = type == F16P ? f16PanelCols(K) : K;
+  const M = m1 - m0;
+  for (let first = n0 - n0 % F16P_ROWS; first < n1; first += F16P_ROWS) {
+    const bw = w + ((<usize>first * K) << 1);
+    const r0 = max(n0, first), r1 = min(n1, first + F16P_ROWS);
+    for (let p = 0; p < K; p += pc) {
+      const pw = min(pc, K - p);
+      const last = p + pw == K;
+      const pb = bw + ((<usize>F16P_ROWS * p) << 1);
+      const k16 = pw & ~15;
+      const kv = pw & ~7;
+      for (let n = r0; n < r1; n++) {
+        const wr = pb + ((<usize>(n - first) * pw) << 1);
+        for (let m = m0; m < m1; m++) {
+          const hdr = a + ((<usize>m * (K + 4)) << 2);
+          const ar = hdr + 16 + (<usize>p << 2);
+          const sp = sums + (<usize>(n * M + m - m0) << 6);
+          // four independent sums over 16 values a step, so the multiply-adds overlap
+          let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+          if (p > 0) {
+            s0 = v128.load(sp);
+            s1 = v128.load(sp, 16);
+            s2 = v128.load(sp, 32);
+            s3 = v128.load(sp, 48);
+          }
+          let k = 0;
+          for (; k < k16; k += 16) {
+            const wp = wr + (<usize>k << 1);
+            const h0 = v128.load(wp), h1 = v128.load(wp, 16);
+            const ap = ar + (<usize>k << 2);
+            const t0 = f16top(h0), b0 = i16x8.shl(h0, 13), t1 = f16top(h1), b1 = i16x8.shl(h1, 13);
+            s0 = madd(f16lo(t0, b0), v128.load(ap), s0);
+            s1 = madd(f16hi(t0, b0), v128.load(ap, 16), s1);
+            s2 = madd(f16lo(t1, b1), v128.load(ap, 32), s2);
+            s3 = madd(f16hi(t1, b1), v128.load(ap, 48), s3);
+          }
+          if (!last) {
+            v128.store(sp, s0);
+            v128.store(sp, s1, 16);
+            v128.store(sp, s2, 32);
+            v128.store(sp, s3, 48);
+            continue;
+          }
+          for (; k < kv; k += 8) {
+            const h = v128.load(wr + (<usize>k << 1));
+            const ap = ar + (<usize>k << 2);
+            const t = f16top(h), b = i16x8.shl(h, 13);
+            s0 = madd(f16lo(t, b), v128.load(ap), s0);
+            s1 = madd(f16hi(t, b), v128.load(ap, 16), s1);
+          }
+          let s = hsum(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)));
+          for (; k < pw; k++) {
+            const raw = reinterpret<f32>(((<i32>load<u16>(wr + (<usize>k << 1)) << 16) >> 3) & 0x8fffe000);
+            s += raw * load<f32>(ar + (<usize>k << 2));
+          }
+          finish(c + ((<usize>m * ldc + n) << 2), accumulate != 0, s * load<f32>(hdr));
+        }
       }
-      for (; k < kv; k += 8) {
-        const h = v128.load(wr + (<usize>k << 1));
-        const ap = ar + (<usize>k << 2);
-        const t = f16top(h), b = i16x8.shl(h, 13);
-        s0 = madd(f16lo(t, b), v128.load(ap), s0);
-        s1 = madd(f16hi(t, b), v128.load(ap, 16), s1);
-      }
-      let s = hsum(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)));
-      for (let k = kv; k < K; k++) {
-        const raw = reinterpret<f32>(((<i32>load<u16>(wr + (<usize>k << 1)) << 16) >> 3) & 0x8fffe000);
-        s += raw * load<f32>(ar + (<usize>k << 2));
-      }
-      finish(c + ((<usize>m * ldc + n) << 2), accumulate != 0, s * load<f32>(hdr));
     }
+  }
+}
+
+/**
+ * Rearranges an F16 matrix of `rows` rows (a multiple of F16P_ROWS) and K columns in place into the F16P
+ * layout of mmd_f16, one block of F16P_ROWS rows at a time through scratch (F16P_ROWS·K·2 bytes).
+ */
+export function repack_f16_panels(w: usize, rows: i32, K: i32, scratch: usize): void {
+  const pc = f16PanelCols(K);
+  for (let first = 0; first < rows; first += F16P_ROWS) {
+    const bw = w + ((<usize>first * K) << 1);
+    copyF16(bw, scratch, F16P_ROWS * K);
+    let o = bw;
+    for (let p = 0; p < K; p += pc) {
+      const pw = min(pc, K - p);
+      for (let r = 0; r < F16P_ROWS; r++) {
+        copyF16(scratch + ((<usize>r * K + p) << 1), o, pw);
+        o += <usize>pw << 1;
+      }
+    }
+  }
+}
+
+// n f16 values from src to dst, eight at a time (memory.copy is a call in V8).
+function copyF16(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) v128.store(dst + (<usize>i << 1), v128.load(src + (<usize>i << 1)));
+  for (; i < n; i++) store<u16>(dst + (<usize>i << 1), load<u16>(src + (<usize>i << 1)));
+}
+
+// Row r's values k0..k1 of an F16P matrix (see mmd_f16) as f32 at o: the stored row's parts, panel by panel.
+function dequantRowF16P(w: usize, K: i32, r: i32, k0: i32, k1: i32, o: usize): void {
+  const pc = f16PanelCols(K);
+  const first = r - r % F16P_ROWS;
+  const bw = w + ((<usize>first * K) << 1);
+  for (let p = k0 - k0 % pc; p < k1; p += pc) {
+    const pw = min(pc, K - p);
+    // the piece's address minus p values, so column k of the row is at its k-th value
+    const piece = bw + ((<usize>F16P_ROWS * p + <usize>(r - first) * pw) << 1) - (<usize>p << 1);
+    const lo = max(k0, p);
+    dequantRow(F16, piece, lo, min(k1, p + pw), o + (<usize>(lo - k0) << 2), 1);
   }
 }
 
@@ -1352,6 +1438,10 @@ function dequantQ6KP(wb: usize, ob: usize): void {
 
 /** Writes W[r0..r1, k0..k1] as f32 into out (row stride ldo); k0, k1 are multiples of the block size. */
 export function dequant_rows(type: i32, w: usize, rowBytes: i32, r0: i32, r1: i32, k0: i32, k1: i32, out: usize, ldo: i32): void {
+  if (type == F16P) {
+    for (let r = r0; r < r1; r++) dequantRowF16P(w, rowBytes >> 1, r, k0, k1, out + ((<usize>(r - r0) * ldo) << 2));
+    return;
+  }
   if (type == Q4_0X4) {
     for (let r = r0; r < r1; r++) dequantRowQ4_0x4(w + <usize>(r >> 2) * (<usize>rowBytes << 2), r & 3, k0, k1, out + ((<usize>(r - r0) * ldo) << 2));
     return;

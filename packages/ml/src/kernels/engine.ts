@@ -96,6 +96,7 @@ type KernelName =
   | "repack_rows4"
   | "repack_q6k_p"
   | "repack_q45k_x4"
+  | "repack_f16_panels"
   | "quant_q8k_rows_q6p"
   | "quant_q8k_rows_kx4";
 const KERNELS: KernelName[] = [
@@ -134,6 +135,7 @@ const KERNELS: KernelName[] = [
   "repack_rows4",
   "repack_q6k_p",
   "repack_q45k_x4",
+  "repack_f16_panels",
   "quant_q8k_rows_q6p",
   "quant_q8k_rows_kx4",
 ];
@@ -172,6 +174,16 @@ const Q6K_P = 214;
  */
 const Q4K_X4 = ROWS4 + GgmlType.Q4_K;
 const Q5K_X4 = ROWS4 + GgmlType.Q5_K;
+/**
+ * The kernels' code for F16 with rows longer than F16P_MIN_COLS rearranged at load into column panels of
+ * blocks of F16P_ROWS rows (repack_f16_panels, in place, same bytes): decode keeps a panel's activations
+ * in L1 beside the weight stream (896x4864 streamed 17 -> 25 GB/s per CPU second, 1536x8960 10 -> 25),
+ * with the same results bit for bit.
+ */
+const F16P = 201;
+/** rows of a block, as F16P_ROWS in assembly/quant.ts */
+const F16P_ROWS = 128;
+const F16P_MIN_COLS = 4096;
 /** Added to mmd_q's type for a repacked matrix that passed decode_scan (its fast decode path). */
 const CLEAN = 0x1000;
 
@@ -187,7 +199,11 @@ const ACTS_Q8K_KX4 = 4;
 function decodeActs(kernelType: number): number {
   if (kernelType === Q6K_P) return ACTS_Q8K_Q6P;
   if (kernelType === Q4K_X4) return ACTS_Q8K_KX4;
-  return kernelType === GgmlType.F16 ? ACTS_F16 : isKQuant(kernelType) ? ACTS_Q8K : ACTS_Q8;
+  return kernelType === GgmlType.F16 || kernelType === F16P
+    ? ACTS_F16
+    : isKQuant(kernelType)
+      ? ACTS_Q8K
+      : ACTS_Q8;
 }
 
 /** K-quants (or their decode layouts): 256-value super-blocks, dotted against 256-value activation blocks. */
@@ -773,9 +789,11 @@ export class Engine {
     const K = W.cols;
     const parts = this.split(N, 4, M * N * K);
     if (W.type === GgmlType.F16) {
+      // F16P carries each output's four sums (64 bytes) between panels; all threads' in one region
+      const sums = W.kernelType === F16P ? this.panelScratch(Math.ceil((M * N * 16) / this.threads)) : 0;
       this.run(
         "mmd_f16",
-        parts.map(([n0, n1]) => [acts, W.buf.ptr, K, out.ptr, ldc, K, 0, M, n0, n1, acc]),
+        parts.map(([n0, n1]) => [W.kernelType, acts, W.buf.ptr, out.ptr, ldc, K, 0, M, n0, n1, acc, sums]),
       );
       return;
     }
@@ -838,10 +856,35 @@ export class Engine {
    * values permuted instead (Q6K_P: decode without scale broadcasts, 10 -> 20 GB/s with the later kernel
    * changes, the same results bit for bit), and Q4_K/Q5_K matrices have four rows' super-blocks side by side
    * (scale bytes regrouped so one vector unpack serves four rows, Q4_K nibbles in the kx4Mix order; decoded
-   * four rows a pass: Q4_K 14 -> 23-25 GB/s, Q5_K 10 -> 16). Same size, same values; other types and shapes
-   * stay as stored.
+   * four rows a pass: Q4_K 14 -> 23-25 GB/s, Q5_K 10 -> 16). F16 rows longer than F16P_MIN_COLS go into
+   * column panels (F16P, both builds). Same size, same values; other types and shapes stay as stored.
    */
   repackForDecode(W: QTensor): void {
+    if (
+      W.type === GgmlType.F16 &&
+      W.kernelType === W.type &&
+      W.cols > F16P_MIN_COLS &&
+      W.rows % F16P_ROWS === 0
+    ) {
+      const blocks = W.rows / F16P_ROWS;
+      const blockBytes = F16P_ROWS * W.rowBytes;
+      const scratch = this.allocBytes(blockBytes * this.threads);
+      try {
+        this.run(
+          "repack_f16_panels",
+          this.split(blocks, 1, blocks * blockBytes * 64).map(([b0, b1], part) => [
+            W.buf.ptr + b0 * blockBytes,
+            (b1 - b0) * F16P_ROWS,
+            W.cols,
+            scratch.ptr + part * blockBytes,
+          ]),
+        );
+      } finally {
+        scratch.free();
+      }
+      W.kernelType = F16P;
+      return;
+    }
     if (W.type === GgmlType.Q6_K && W.kernelType === W.type && this.relaxedSimd) {
       // values permuted within each super-block (same bytes); the plain build's lanes differ: it keeps Q6_K
       // ranges of super-blocks per thread, each with 256 bytes of scratch (30-70 ms on one thread for a 1.5B head)
