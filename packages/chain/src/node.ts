@@ -81,7 +81,7 @@ export interface NodeOptions {
   pool?: Partial<PoolLimits>;
   /** When the head block's state is missing from the data dir, re-execute stored blocks to rebuild it. */
   rebuildState?: boolean;
-  /** Worker threads for sender recovery (default: min(4, cores - 1); 0 recovers on the main thread). */
+  /** Worker threads for sender recovery (default: 1 with native libsecp256k1, else min(4, cores - 1); 0 recovers on the main thread). */
   recoveryThreads?: number;
 }
 

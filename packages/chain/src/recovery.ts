@@ -26,10 +26,12 @@ interface Pending {
 }
 
 /**
- * Recovers transaction senders ahead of use: with native libsecp256k1 (about 0.04 ms, cheaper than a
- * message to a worker) right away on this thread, otherwise on worker threads (libsecp256k1 in
- * WebAssembly, about 0.4 ms) so admission uses every core. Results go into the transaction's own
- * sender cache; anything unusual (high s, bad v, failed recovery) is left for the inline path, which
+ * Recovers transaction senders ahead of use, off the main thread where there is a second core: on
+ * worker threads (native libsecp256k1 there when its binding loads, about 0.05 ms a signature, else
+ * libsecp256k1 in WebAssembly, about 0.4 ms), batched per event-loop turn, so admission's largest
+ * cost runs beside block building and RPC instead of on their loop. With no worker (one core, or
+ * `threads` 0) it recovers natively on this thread. Results go into the transaction's own sender
+ * cache; anything unusual (high s, bad v, failed recovery) is left for the inline path, which
  * reports the error.
  */
 export class SenderRecovery {
@@ -42,11 +44,18 @@ export class SenderRecovery {
 
   private readonly native: NativeRecover | undefined;
 
-  /** `threads` given: that many WebAssembly workers. Left out: native when it loads, else min(4, cores - 1) workers. */
+  /**
+   * `threads` given: that many workers (0: recover on this thread). Left out: none on one core; else
+   * one where the native binding loads (it recovers about 20,000 signatures a second), min(4, cores - 1)
+   * where it does not.
+   */
   constructor(threads?: number) {
-    this.native = threads === undefined ? loadNativeRecover() : undefined;
-    if (threads === undefined)
-      threads = this.native ? 0 : Math.min(4, Math.max(0, availableParallelism() - 1));
+    const native = loadNativeRecover();
+    if (threads === undefined) {
+      const spare = Math.max(0, availableParallelism() - 1);
+      threads = native ? Math.min(1, spare) : Math.min(4, spare);
+    }
+    this.native = threads === 0 ? native : undefined;
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL("./recoveryWorker.mjs", import.meta.url));
       worker.unref();
@@ -83,21 +92,18 @@ export class SenderRecovery {
 
   private flush(): void {
     this.scheduled = false;
+    const queued = this.queue.splice(0);
     const batch: Pending[] = [];
-    const items: number[] = [];
-    for (const p of this.queue.splice(0)) {
-      const packed = pack(p.tx);
-      if (!packed || this.workers.length === 0) p.resolve();
-      else {
-        batch.push(p);
-        items.push(...packed);
-      }
+    const items = new Uint8Array(queued.length * 97);
+    for (const p of queued) {
+      if (this.workers.length > 0 && pack(p.tx, items, batch.length * 97)) batch.push(p);
+      else p.resolve();
     }
     if (batch.length === 0) return;
     const id = this.nextId++;
     this.waiting.set(id, batch);
     const worker = this.workers[this.turn++ % this.workers.length];
-    const buf = Uint8Array.from(items);
+    const buf = items.slice(0, batch.length * 97);
     worker.postMessage({ id, items: buf }, [buf.buffer]);
   }
 
@@ -151,15 +157,12 @@ function recoverNatively(recover: NativeRecover, tx: TypedTransaction): void {
   }
 }
 
-/** 97 bytes (hash, r||s, recovery id) or undefined when the signature needs the inline checks. */
-function pack(tx: TypedTransaction): number[] | undefined {
+/** Writes 97 bytes (hash, r||s, recovery id) at `at`; false when the signature needs the inline checks. */
+function pack(tx: TypedTransaction, out: Uint8Array, at: number): boolean {
   const recid = recoveryId(tx);
-  if (recid === undefined) return undefined;
-  const out = new Array<number>(97);
-  const hash = tx.getMessageToVerifySignature();
-  const sig = signatureBytes(tx);
-  for (let i = 0; i < 32; i++) out[i] = hash[i];
-  for (let i = 0; i < 64; i++) out[32 + i] = sig[i];
-  out[96] = recid;
-  return out;
+  if (recid === undefined) return false;
+  out.set(typedSigningHash(tx) ?? tx.getMessageToVerifySignature(), at);
+  out.set(signatureBytes(tx), at + 32);
+  out[at + 96] = recid;
+  return true;
 }

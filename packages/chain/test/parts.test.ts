@@ -183,9 +183,10 @@ describe("sender recovery ahead of use", () => {
     await checkRecovery(new SenderRecovery(2));
   });
 
-  test("natively on this thread (the default where the binding loads): the same results", async () => {
+  test("the default (one worker where there is a second core) and natively on this thread: the same results", async () => {
     assert.ok(loadNativeRecover(), "the secp256k1 native binding loads");
     await checkRecovery(new SenderRecovery());
+    await checkRecovery(new SenderRecovery(0));
   });
 
   async function checkRecovery(recovery: SenderRecovery): Promise<void> {
