@@ -38,8 +38,8 @@ export class QTensor {
   /**
    * How the kernels read the rows: the ggml type, or a repacked layout of it (Engine.repackForDecode:
    * Q4_0 or Q8_0 with four rows' blocks side by side; in the relaxed build Q4_K and Q5_K with four rows'
-   * super-blocks side by side, Q6_K with each super-block's values permuted). The bytes are the file's
-   * until repacked.
+   * super-blocks side by side, Q6_K with each super-block's values permuted; F16 with rows longer than 4096
+   * in column panels). The bytes are the file's until repacked.
    */
   kernelType: number;
   constructor(
