@@ -25,6 +25,9 @@ const Q4_0X4: i32 = 102;
 // Q6_K with each super-block's 6-bit values permuted at load (repack_q6k_p, in place, same size; relaxed build
 // only), decoded against activations permuted to match (quant_q8k_rows_q6p).
 const Q6K_P: i32 = 214;
+// Q6K_P super-blocks of four rows interleaved (repack_q6k_p, then repack_rows4; relaxed build, rows a multiple
+// of 4): decoded four rows a pass (dotQ6Kx4).
+const Q6K_X4: i32 = 114;
 // Q4_K / Q5_K with four rows' super-blocks interleaved (repack_q45k_x4, in place, same size; relaxed build only),
 // decoded four rows a pass (dotQ45Kx4).
 const Q4K_X4: i32 = 112;
@@ -502,7 +505,7 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   const clean = (type & CLEAN) != 0;
   type &= ~CLEAN;
   // the K-quants meet Q8_K activation rows (one scale per 256 values), the others Q8_0-like rows
-  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q6K_P || type == Q4K_X4 || type == Q5K_X4;
+  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q6K_P || type == Q6K_X4 || type == Q4K_X4 || type == Q5K_X4;
   const stride = kq ? <usize>(K >> 8) * QK : <usize>nb * (QA + 8);
   if (type == ROWS4 + Q8_0) {
     // whole blocks of four rows interleaved: four rows a pass (n0 and n1 are multiples of 4)
@@ -512,6 +515,10 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
   }
   if (type == Q4K_X4 || type == Q5K_X4) {
     mmdKx4(aq, stride, w, rowBytes, c, ldc, nb >> 3, m0, m1, n0, n1, add, type == Q5K_X4);
+    return;
+  }
+  if (type == Q6K_X4) {
+    mmdQ6Kx4(aq, stride, w, rowBytes, c, ldc, nb >> 3, m0, m1, n0, n1, add);
     return;
   }
   if (type == Q4_0X4) {
@@ -1135,9 +1142,9 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
   return x;
 }
 
-// One Q6K_P super-block against its permuted Q8_K activation block: the lanes of q6kBlock, bit for bit.
-@inline function q6kpBlock(wb: usize, ab: usize): v128 {
-  const corr = q6kOffsetSums(wb, ab);
+// Σ_g scale_g·(q·a)_g of a Q6K_P super-block against its permuted Q8_K activation block, in the i32 lanes of
+// q6kBlock's integer sums.
+@inline function q6kpSums(wb: usize, ab: usize): v128 {
   // a loop, not four copies: V8 schedules a basic block's loads ahead of its arithmetic, and the whole
   // super-block as one block spilled most of its vectors (15.7 -> 19.7 GB/s per CPU second)
   let s = i32x4.splat(0);
@@ -1148,13 +1155,57 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
     const sB = i16x8.extend_low_i8x16_s(v128.load16_splat(p + 2));
     s = i32x4.add(s, q6pQuad(wb, ab, j, sA, sB));
   }
-  return q6kLanes(wb, ab, s, corr);
+  return s;
+}
+
+// One Q6K_P super-block against its permuted Q8_K activation block: the lanes of q6kBlock, bit for bit.
+@inline function q6kpBlock(wb: usize, ab: usize): v128 {
+  return q6kLanes(wb, ab, q6kpSums(wb, ab), q6kOffsetSums(wb, ab));
 }
 
 @inline function dotQ6KP(w: usize, a: usize, nsb: i32): f32 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) acc = f32x4.add(acc, q6kpBlock(w + <usize>b * 210, a + <usize>b * QK));
   return hsum(acc);
+}
+
+// Four Q6K_X4 rows (super-block b of row r at 4·b + r) against one permuted Q8_K activation row: lane r is row
+// r's sum. Each row's super-block is summed in integers to one value (the offset subtracted), which is rotated
+// into the last lane of res while the earlier rows move down a lane, so the rows are a loop with one vector
+// carried (four would be rotated through registers and spilled); then one float multiply-add for the four
+// rows, as the integer GEMM's tile does (tileQ6K: prefill gives these numbers). Sharing the float tail and
+// the d conversion of four rows: 18.5 -> 20.6 GB/s per CPU second on the 1.5B head (151936x1536).
+@inline function dotQ6Kx4(g: usize, a: usize, nsb: i32): v128 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) {
+    const gb = g + <usize>b * 840, ab = a + <usize>b * QK;
+    let res = i32x4.splat(0);
+    for (let r = 0; r < 4; r++) {
+      const wb = gb + <usize>r * 210;
+      const v = i32x4.sub(q6kpSums(wb, ab), i32x4.shl(q6kOffsetSums(wb, ab), 5));
+      const t = i32x4.add(v, v128.shuffle<i32>(v, v, 2, 3, 0, 1));
+      res = v128.shuffle<i32>(res, i32x4.add(t, v128.shuffle<i32>(t, t, 1, 0, 3, 2)), 1, 2, 3, 4);
+    }
+    // the four rows' d (f16 at 208 of each super-block), sign-extended as h2f4x takes them
+    let dh = i32x4.splat(<i32>load<i16>(gb, 208));
+    dh = i32x4.replace_lane(dh, 1, <i32>load<i16>(gb, 418));
+    dh = i32x4.replace_lane(dh, 2, <i32>load<i16>(gb, 628));
+    dh = i32x4.replace_lane(dh, 3, <i32>load<i16>(gb, 838));
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(res), f32x4.mul(h2f4x(dh), v128.load32_splat(ab))));
+  }
+  return acc;
+}
+
+// mmd_q on Q6K_X4, four rows a pass (n0 and n1 are multiples of 4).
+function mmdQ6Kx4(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nsb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool): void {
+  for (let n = n0; n < n1; n += 4) {
+    const g = w + <usize>n * rowBytes;
+    for (let m = m0; m < m1; m++) {
+      const v = dotQ6Kx4(g, aq + <usize>m * stride, nsb);
+      const cp = c + ((<usize>m * ldc + n) << 2);
+      v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
+    }
+  }
 }
 
 // ---- Q4_K / Q5_K, four rows interleaved for decode (Q4K_X4, Q5K_X4) ----
@@ -1450,6 +1501,15 @@ export function dequant_rows(type: i32, w: usize, rowBytes: i32, r0: i32, r1: i3
     for (let r = r0; r < r1; r++) {
       const g = w + <usize>(r >> 2) * (<usize>rowBytes << 2);
       dequantRowKx4(g, r & 3, k0, k1, out + ((<usize>(r - r0) * ldo) << 2), type == Q5K_X4);
+    }
+    return;
+  }
+  if (type == Q6K_X4) {
+    // row r's super-block b at group + (4b + r mod 4)·210
+    for (let r = r0; r < r1; r++) {
+      const g = w + <usize>(r >> 2) * (<usize>rowBytes << 2) + <usize>(r & 3) * 210;
+      const o = out + ((<usize>(r - r0) * ldo) << 2);
+      for (let b = k0 >> 8; b < k1 >> 8; b++) dequantQ6KP(g + <usize>b * 840, o + (<usize>((b << 8) - k0) << 2));
     }
     return;
   }
