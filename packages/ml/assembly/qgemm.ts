@@ -24,7 +24,6 @@ const Q8_0X4: i32 = 108;
 const Q4K_X4: i32 = 112;
 const Q5K_X4: i32 = 113;
 const Q6K_P: i32 = 214;
-const Q6K_X4: i32 = 114;
 
 // quant_q8_rows' 32-value block: f32 scale, i32 sum, 32 i8 at 8; a row of nb blocks takes nb·48 bytes
 const QA: usize = 40;
@@ -77,7 +76,7 @@ export function qg_panel_bytes(type: i32, K: i32): i32 {
   if (type == Q4_0X4 || type == Q4_0 || type == Q4_1 || type == Q5_0 || type == Q5_1) return (K >> 5) * <i32>P32;
   if (type == Q8_0 || type == Q8_0X4) return (K >> 5) * <i32>P8;
   if (type == Q4_K || type == Q5_K || type == Q4K_X4 || type == Q5K_X4) return (K >> 8) * <i32>P4K;
-  if (type == Q6_K || type == Q6K_P || type == Q6K_X4) return (K >> 8) * <i32>P6K;
+  if (type == Q6_K || type == Q6K_P) return (K >> 8) * <i32>P6K;
   return 0;
 }
 
@@ -334,7 +333,7 @@ function packQ6KP(wb: usize, r: i32, pb: usize): void {
 
 // Rows n0..n1 of a K-quant matrix (as stored) into the panel; rows of the last group past n1 are zeros.
 function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, out: usize): void {
-  const six = type == Q6_K || type == Q6K_P || type == Q6K_X4;
+  const six = type == Q6_K || type == Q6K_P;
   const pbs: usize = six ? P6K : P4K;
   const sbBytes: usize = six ? 210 : type == Q5_K || type == Q5K_X4 ? 176 : 144;
   if (type == Q4K_X4 || type == Q5K_X4) {
@@ -366,12 +365,8 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
           }
           continue;
         }
-        // Q6K_X4: four rows a group, row n's super-block b at 4·b + n mod 4 (n1 is a multiple of 4)
-        const wb =
-          type == Q6K_X4
-            ? w + <usize>(n >> 2) * (<usize>rowBytes << 2) + (<usize>((b << 2) + (n & 3))) * 210
-            : w + <usize>n * rowBytes + <usize>b * sbBytes;
-        if (type == Q6K_P || type == Q6K_X4) packQ6KP(wb, r, pb);
+        const wb = w + <usize>n * rowBytes + <usize>b * sbBytes;
+        if (type == Q6K_P) packQ6KP(wb, r, pb);
         else if (type == Q6_K) packQ6K(wb, r, pb);
         else packQ45K(wb, r, pb, type == Q5_K);
       }
@@ -539,14 +534,14 @@ function packK(type: i32, w: usize, rowBytes: i32, n0: i32, n1: i32, nsb: i32, o
 
 /**
  * C[m0..m1, n0..n1] (+)= A·Wᵀ for a Q4_0X4, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0X4, Q8_0, Q4K_X4, Q5K_X4, Q4_K,
- * Q5_K, Q6K_X4, Q6K_P or Q6_K matrix against activation rows aq quantised by quant_q8_rows (the 32-value formats),
+ * Q5_K, Q6K_P or Q6_K matrix against activation rows aq quantised by quant_q8_rows (the 32-value formats),
  * quant_q8k_rows_kx4 (Q4_K, Q5_K in either layout) or quant_q8k_rows_q6p (Q6_K). Weight rows are unpacked P
  * at a time (P a multiple of 4; n0 too, and for the four-row layouts n1) into scratch (P/4 · qg_panel_bytes
  * bytes).
  */
 export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, scratch: usize, P: i32): void {
   const add = accumulate != 0;
-  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q4K_X4 || type == Q5K_X4 || type == Q6K_P || type == Q6K_X4;
+  const kq = type == Q4_K || type == Q5_K || type == Q6_K || type == Q4K_X4 || type == Q5K_X4 || type == Q6K_P;
   const nb = kq ? K >> 8 : K >> 5;
   const stride: usize = kq ? <usize>nb * QK : <usize>nb * (QA + 8);
   const gBytes = <usize>qg_panel_bytes(type, K);
@@ -566,7 +561,7 @@ export function mmq_abt(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize,
         else if (type == Q4_1) v = tile32(ar, pg, nb, false, true);
         else if (type == Q5_1) v = tile32(ar, pg, nb, true, true);
         else if (type == Q8_0 || type == Q8_0X4) v = tileQ8(ar, pg, nb);
-        else if (type == Q6_K || type == Q6K_P || type == Q6K_X4) v = tileQ6K(ar, pg, nb);
+        else if (type == Q6_K || type == Q6K_P) v = tileQ6K(ar, pg, nb);
         else v = tileQ45K(ar, pg, nb);
         storeRow(c + ((<usize>m * ldc + n) << 2), v, min(4, pe - n), add);
       }

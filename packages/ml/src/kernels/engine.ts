@@ -169,11 +169,6 @@ const ROWS4_TYPES: Partial<Record<number, number>> = {
  */
 const Q6K_P = 214;
 /**
- * The kernels' code for Q6K_P with four rows' super-blocks side by side (rows a multiple of 4): decoded four
- * rows a pass, sharing the float tail (one multiply-add per super-block for four rows, as prefill's tile).
- */
-const Q6K_X4 = ROWS4 + GgmlType.Q6_K;
-/**
  * The kernels' codes for Q4_K and Q5_K with four rows' super-blocks interleaved at load (repack_q45k_x4,
  * relaxed build only): decoded four rows a pass.
  */
@@ -202,7 +197,7 @@ const ACTS_Q8K_Q6P = 3;
 const ACTS_Q8K_KX4 = 4;
 /** The activations the kernels of a matrix's kernelType read. */
 function decodeActs(kernelType: number): number {
-  if (kernelType === Q6K_P || kernelType === Q6K_X4) return ACTS_Q8K_Q6P;
+  if (kernelType === Q6K_P) return ACTS_Q8K_Q6P;
   if (kernelType === Q4K_X4) return ACTS_Q8K_KX4;
   return kernelType === GgmlType.F16 || kernelType === F16P
     ? ACTS_F16
@@ -218,8 +213,7 @@ function isKQuant(type: number): boolean {
     type === GgmlType.Q5_K ||
     type === GgmlType.Q6_K ||
     type === Q4K_X4 ||
-    type === Q5K_X4 ||
-    type === Q6K_X4
+    type === Q5K_X4
   );
 }
 
@@ -860,8 +854,7 @@ export class Engine {
    * rows' blocks side by side: the decode kernels then read four rows as one sequential stream (per CPU
    * second Q4_0 13 -> 20 GB/s, Q8_0 16 -> 20). In the relaxed build a Q6_K matrix has each super-block's
    * values permuted instead (Q6K_P: decode without scale broadcasts, 10 -> 20 GB/s with the later kernel
-   * changes, the same results bit for bit; with rows a multiple of 4 also four rows' super-blocks side by side,
-   * Q6K_X4: 18.5 -> 20.6 GB/s on the 1.5B head), and Q4_K/Q5_K matrices have four rows' super-blocks side by side
+   * changes, the same results bit for bit), and Q4_K/Q5_K matrices have four rows' super-blocks side by side
    * (scale bytes regrouped so one vector unpack serves four rows, Q4_K nibbles in the kx4Mix order; decoded
    * four rows a pass: Q4_K 14 -> 23-25 GB/s, Q5_K 10 -> 16). F16 rows longer than F16P_MIN_COLS go into
    * column panels (F16P, both builds). Same size, same values; other types and shapes stay as stored.
@@ -910,7 +903,6 @@ export class Engine {
         tmp.free();
       }
       W.kernelType = Q6K_P;
-      if (W.rows % 4 === 0) this.interleaveRows4(W, 210, Q6K_X4);
       return;
     }
     if (
@@ -951,30 +943,6 @@ export class Engine {
       scratch.free();
     }
     W.kernelType = ROWS4 + W.type;
-  }
-
-  /**
-   * Puts four rows' blocks (of blockBytes) side by side, in place (groups of four rows per thread), and marks W
-   * as kernelType.
-   */
-  private interleaveRows4(W: QTensor, blockBytes: number, kernelType: number): void {
-    const groups = W.rows / 4;
-    const scratch = this.allocBytes(4 * W.rowBytes * this.threads);
-    try {
-      this.run(
-        "repack_rows4",
-        this.split(groups, 1, groups * W.rowBytes * 16).map(([g0, g1], part) => [
-          W.buf.ptr + g0 * 4 * W.rowBytes,
-          (g1 - g0) * 4,
-          W.rowBytes,
-          blockBytes,
-          scratch.ptr + part * 4 * W.rowBytes,
-        ]),
-      );
-    } finally {
-      scratch.free();
-    }
-    W.kernelType = kernelType;
   }
 
   /** Pointer to `bytes` of scratch for a decode call's prepared activations (grown on demand, kept). */
