@@ -90,6 +90,7 @@ export { type BatchRequest, generate, generateBatch, stream } from "./model/gene
 export { type ForwardRequest, forward } from "./model/infer.ts";
 export { initWeights, KVCache, LlamaModel, type ModelOptions, type ModelPart } from "./model/llama.ts";
 export {
+  type GgufLoadOptions,
   type LoadedGgufModel,
   type LoadedSplitModel,
   loadLlamaGguf,
@@ -104,6 +105,7 @@ export {
   Sequence,
   type TokenLogprob,
 } from "./model/sequence.ts";
+export { warmUp } from "./model/warm-up.ts";
 
 // tokenizers
 export { BpeTokenizer, type EncodeOptions } from "./tokenizer/bpe-tokenizer.ts";

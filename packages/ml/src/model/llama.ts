@@ -118,14 +118,17 @@ export class LlamaModel {
    * `params` holds every tensor of expectedShapes(config) (or of this part's layers), already in engine
    * memory (the model owns them).
    */
+  readonly config: LlamaConfig;
+
   constructor(
     readonly engine: Engine,
-    readonly config: LlamaConfig,
+    config: LlamaConfig,
     params: Map<string, Weight>,
     options: ModelOptions = {},
     part?: ModelPart,
   ) {
     checkSupported(config);
+    this.config = sameShape(config);
     this.first = part?.first ?? 0;
     this.end = part?.end ?? config.numLayers;
     const inPart = (name: string) => {
@@ -243,6 +246,29 @@ export class LlamaModel {
     this.rope.cos.free();
     this.rope.sin.free();
   }
+}
+
+/**
+ * A copy of the config built at one site, so every model's config has the same hidden class whatever
+ * made it (GGUF, Hugging Face, a literal): the per-token code that reads it stays monomorphic, and the
+ * warm-up's stand-in model (warm-up.ts) trains V8 on the class the real model uses.
+ */
+function sameShape(c: LlamaConfig): LlamaConfig {
+  return {
+    architecture: c.architecture,
+    vocabSize: c.vocabSize,
+    hiddenSize: c.hiddenSize,
+    intermediateSize: c.intermediateSize,
+    numLayers: c.numLayers,
+    numHeads: c.numHeads,
+    numKvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    contextLength: c.contextLength,
+    ropeTheta: c.ropeTheta,
+    rmsNormEps: c.rmsNormEps,
+    tieWordEmbeddings: c.tieWordEmbeddings,
+    attentionBias: c.attentionBias,
+  };
 }
 
 function f32Param(params: Map<string, Weight>, name: string): Buf {

@@ -12,6 +12,7 @@ import { type Buf, Engine } from "../kernels/engine.ts";
 import { keepsPacked, packedRowBytes, QTensor, type Weight } from "../kernels/qtensor.ts";
 import { ModelMemoryError } from "./errors.ts";
 import { LlamaModel, type ModelOptions } from "./llama.ts";
+import { warmUp } from "./warm-up.ts";
 
 const GiB = 2 ** 30;
 const fmt = (bytes: number) =>
@@ -121,6 +122,14 @@ function loadTensor(engine: Engine, file: GgufFile, p: Plan, config: LlamaConfig
   return buf;
 }
 
+export interface GgufLoadOptions extends ModelOptions {
+  /**
+   * Run a tiny stand-in model with the same matrix types before returning, so V8 has compiled the
+   * per-token code before the first request (warm-up.ts; once per process and set of types). Default true.
+   */
+  warmUp?: boolean;
+}
+
 export interface LoadedGgufModel {
   model: LlamaModel;
   config: LlamaConfig;
@@ -136,25 +145,29 @@ export interface LoadedGgufModel {
 export function loadLlamaGguf(
   engine: Engine,
   pathOrFile: string | GgufFile,
-  options: ModelOptions = {},
+  options: GgufLoadOptions = {},
 ): LoadedGgufModel {
   const file = typeof pathOrFile === "string" ? GgufFile.open(pathOrFile) : pathOrFile;
   const params = new Map<string, Weight>();
+  let model: LlamaModel | null = null;
   try {
     const config = llamaConfigFromGguf(file);
     const plans = plan(file, config);
     const maxContext = Math.min(options.maxContext ?? 4096, config.contextLength || 4096);
     checkFits(engine, file, config, plans, maxContext);
     for (const p of plans) params.set(p.hf, loadTensor(engine, file, p, config));
-    return { model: new LlamaModel(engine, config, params, options), config, file };
+    model = new LlamaModel(engine, config, params, options);
+    if (options.warmUp !== false) warmUp(model);
+    return { model, config, file };
   } catch (err) {
-    for (const w of params.values()) w.free();
+    if (model) model.free();
+    else for (const w of params.values()) w.free();
     if (typeof pathOrFile === "string") file.close();
     throw err;
   }
 }
 
-export interface SplitLoadOptions extends ModelOptions {
+export interface SplitLoadOptions extends GgufLoadOptions {
   /** threads of each part's engine (default: number of CPUs) */
   threads?: number;
   relaxedSimd?: boolean;
@@ -282,6 +295,7 @@ export async function loadLlamaGgufSplit(
         }),
     );
     for (let i = 0; i < last; i++) models[i].next = models[i + 1];
+    if (options.warmUp !== false) warmUp(models[0]);
     return { model: models[0], config, file, engines };
   } catch (err) {
     for (const params of loaded) for (const w of params.values()) w.free();
