@@ -3,8 +3,9 @@
 // The files hold random weights written straight in their block formats (no f32 model in memory), so
 // 8B-sized files take seconds to write. Each engine runs in its own child process per file, so load
 // time and peak RSS are its own. Each also runs a warm pass in the same process (DECODE more tokens,
-// then the prompt again into an empty cache): V8 compiles our JavaScript during the first pass, which
-// a long-running server pays once, so the warm ratios are what its later requests see.
+// then the prompt again into an empty cache): V8 compiles our JavaScript as it runs it (our load runs a
+// warm-up for that, counted in load time and CPU), so the warm ratios are what a server's later
+// requests see.
 // Env: BENCH_SHAPES (default "135m,0.5b"; also 1.5b, 8b), BENCH_TYPES (default "F16,Q8_0,Q4"),
 // BENCH_THREADS (default "1"; "1,2" adds 2-thread rows, marked), BENCH_PROMPT (64), BENCH_DECODE (32).
 import { spawnSync } from "node:child_process";
@@ -21,6 +22,8 @@ const promptFor = (vocabSize: number) =>
 
 interface Measured {
   load: number;
+  /** CPU seconds of the process during load (ours: reading, repacking and the warm-up) */
+  loadCpu: number;
   prefill: number;
   decode: number;
   /** tokens per CPU second of the process (steadier than wall time on a shared machine) */
@@ -48,6 +51,7 @@ const idleRss = process.memoryUsage().rss;
 
 async function measureOurs(path: string, threads: number): Promise<Measured> {
   let t0 = performance.now();
+  const l0 = process.cpuUsage();
   // one engine when the model fits one 4 GiB memory, layer ranges on several otherwise
   const { model, file, config, engines } = await loadLlamaGgufSplit(path, {
     threads,
@@ -56,6 +60,7 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
   file.close();
   try {
     const load = (performance.now() - t0) / 1000;
+    const loadCpu = cpuSince(l0);
     const prompt = promptFor(config.vocabSize);
     const cache = new KVCache(model);
     t0 = performance.now();
@@ -88,6 +93,7 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
     const peakRss = process.resourceUsage().maxRSS * 1024;
     return {
       load,
+      loadCpu,
       prefill,
       decode,
       prefillCpu,
@@ -122,9 +128,11 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
   let t0 = performance.now();
+  const l0 = process.cpuUsage();
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: 512, batchSize: 512, threads });
   const load = (performance.now() - t0) / 1000;
+  const loadCpu = cpuSince(l0);
   try {
     const seq = context.getSequence();
     // node-llama-cpp's Token is a branded number
@@ -164,6 +172,7 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
     const peakRss = process.resourceUsage().maxRSS * 1024;
     return {
       load,
+      loadCpu,
       prefill,
       decode,
       prefillCpu,
@@ -208,6 +217,7 @@ function runChild(engine: "ours" | "llama.cpp", path: string, threads: number, v
     const why = (run.stderr || run.stdout).trim().split("\n").slice(-1)[0] ?? `exit ${run.status}`;
     return {
       load: 0,
+      loadCpu: 0,
       prefill: 0,
       decode: 0,
       prefillCpu: 0,
@@ -277,8 +287,8 @@ async function main(): Promise<void> {
             ours.peakRss ? (ours.peakRss / size).toFixed(2) : "-",
             ours.peakRss ? ((ours.peakRss - ours.idleRss) / size).toFixed(2) : "-",
             cpp.peakRss ? (cpp.peakRss / size).toFixed(2) : "-",
-            f(ours.load, 2),
-            f(cpp.load, 2),
+            `${f(ours.load, 2)} (${f(ours.loadCpu, 2)})`,
+            `${f(cpp.load, 2)} (${f(cpp.loadCpu, 2)})`,
             ours.tokens.length && cpp.tokens.length ? `${agree}/${ours.tokens.length}` : "-",
           ]);
           if (ours.error) notes.push(`${label} ours: ${ours.error}`);
@@ -316,7 +326,10 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join("  "));
   console.log(
-    `  warm: the ${DECODE} tokens after the first ${DECODE}, and the prompt prefilled again into an empty cache, in the same process (our engine's JavaScript is compiled by V8 during the first pass; a server is warm after its first request)`,
+    `  warm: the ${DECODE} tokens after the first ${DECODE}, and the prompt prefilled again into an empty cache, in the same process (V8 compiles our engine's JavaScript as it runs it; a server is warm after its first request)`,
+  );
+  console.log(
+    "  load s: wall (in brackets: CPU seconds of the process); ours includes the warm-up that has V8 compile the per-token JavaScript before the first request (packages/ml README)",
   );
   console.log(
     `  RSS is the child process's peak; "above idle" subtracts what the child held before loading (Node, tsx and the imports: ${mib(Math.min(...idle))}-${mib(Math.max(...idle))} MiB in these runs)`,
