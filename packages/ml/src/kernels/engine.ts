@@ -853,7 +853,7 @@ export class Engine {
    * Rearranges a Q4_0 or Q8_0 matrix (rows a multiple of 4) in place so that each block index holds four
    * rows' blocks side by side: the decode kernels then read four rows as one sequential stream (per CPU
    * second Q4_0 13 -> 20 GB/s, Q8_0 16 -> 20). In the relaxed build a Q6_K matrix has each super-block's
-   * values permuted instead (Q6K_P: decode without scale broadcasts, 10 -> 20 GB/s with the later kernel
+   * values permuted instead (Q6K_P: decode without scale broadcasts, 10 -> 24-25 GB/s with the later kernel
    * changes, the same results bit for bit), and Q4_K/Q5_K matrices have four rows' super-blocks side by side
    * (scale bytes regrouped so one vector unpack serves four rows, Q4_K nibbles in the kx4Mix order; decoded
    * four rows a pass: Q4_K 14 -> 23-25 GB/s, Q5_K 10 -> 16). F16 rows longer than F16P_MIN_COLS go into
