@@ -29,10 +29,12 @@ interface Pending {
  * Recovers transaction senders ahead of use, off the main thread where there is a second core: on
  * worker threads (native libsecp256k1 there when its binding loads, about 0.05 ms a signature, else
  * libsecp256k1 in WebAssembly, about 0.4 ms), batched per event-loop turn, so admission's largest
- * cost runs beside block building and RPC instead of on their loop. With no worker (one core, or
- * `threads` 0) it recovers natively on this thread. Results go into the transaction's own sender
- * cache; anything unusual (high s, bad v, failed recovery) is left for the inline path, which
- * reports the error.
+ * cost runs beside block building and RPC instead of on their loop. A turn that brings a single
+ * transaction (a client sending one at a time, as test suites on automine do) recovers it natively
+ * on this thread: waking a worker and being woken back costs more than the recovery. With no worker
+ * (one core, or `threads` 0) every recovery is native on this thread. Results go into the
+ * transaction's own sender cache; anything unusual (high s, bad v, failed recovery) is left for the
+ * inline path, which reports the error.
  */
 export class SenderRecovery {
   private readonly workers: Worker[] = [];
@@ -55,7 +57,7 @@ export class SenderRecovery {
       const spare = Math.max(0, availableParallelism() - 1);
       threads = native ? Math.min(1, spare) : Math.min(4, spare);
     }
-    this.native = threads === 0 ? native : undefined;
+    this.native = native;
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL("./recoveryWorker.mjs", import.meta.url));
       worker.unref();
@@ -68,11 +70,10 @@ export class SenderRecovery {
   /** Fills `tx`'s sender cache off the main thread when there are workers; resolves either way. */
   prepare(tx: TypedTransaction): Promise<void> {
     if (!Object.isFrozen(tx) || tx.cache.senderPubKey !== undefined) return Promise.resolve();
-    if (this.native) {
-      recoverNatively(this.native, tx);
+    if (this.workers.length === 0) {
+      if (this.native) recoverNatively(this.native, tx);
       return Promise.resolve();
     }
-    if (this.workers.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.queue.push({ tx, resolve });
       if (!this.scheduled) {
@@ -93,6 +94,11 @@ export class SenderRecovery {
   private flush(): void {
     this.scheduled = false;
     const queued = this.queue.splice(0);
+    if (queued.length === 1 && this.native) {
+      recoverNatively(this.native, queued[0].tx);
+      queued[0].resolve();
+      return;
+    }
     const batch: Pending[] = [];
     const items = new Uint8Array(queued.length * 97);
     for (const p of queued) {
