@@ -9,13 +9,16 @@
 // (what a user of either sees; 4,000 transfers then fill three 1 s blocks on both, so the rates are
 // bound by gas per block and their ratio stays near 1 whatever the nodes' speed), and a limit no
 // block reaches (1,000,000,000, transfers only), where the rates measure how fast each node processes.
+// A third pair runs with automine (ours `--automine`, anvil without a block time: a block per
+// transaction), sending as a test suite does: one transaction, then its receipt, then the next
+// (BENCH_AUTOMINE_TXS transfers, then as many ERC-20 transfers).
 // eth_call is measured twice on each node, alike: the first BENCH_CALLS calls ("JIT cold": in a
 // Node.js process the first ~2,000 HTTP calls run while V8 is still compiling the call path, and
 // cost about twice the CPU of later ones; block building does not warm it) and, after WARMUP more
 // calls on both nodes, another BENCH_CALLS ("warm", what a long-running node serves). The other reads
 // follow those 5,000 calls, so their HTTP path is warm already and they get no warm-up of their own.
 // Run: node --import tsx bench/chain.bench.ts
-// Env: BENCH_TXS (default 4000), BENCH_CALLS (default 1000), BENCH_WARMUP (default 3000),
+// Env: BENCH_TXS (default 4000), BENCH_AUTOMINE_TXS (default 500), BENCH_CALLS (default 1000), BENCH_WARMUP (default 3000),
 // BENCH_NODE_ARGS (extra bin.ts arguments),
 // BENCH_SKIP_ANVIL (ours only), BENCH_NODE_FLAGS (extra node flags for the OpenLedger process, e.g.
 // --cpu-prof).
@@ -34,6 +37,7 @@ import { openTokenAbi as abi, openTokenBytecode } from "@openledger/sdk";
 import { encodeDeployData, encodeFunctionData, getContractAddress, type Hex } from "viem";
 
 const N = Number(process.env.BENCH_TXS ?? 4000);
+const N_AUTOMINE = Number(process.env.BENCH_AUTOMINE_TXS ?? 500);
 const CALLS = Number(process.env.BENCH_CALLS ?? 1000);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const IN_FLIGHT = 64;
@@ -163,7 +167,8 @@ async function latency(
 const OPEN_GAS_LIMIT = 1_000_000_000n;
 
 async function startOpenLedger(
-  gasLimit?: bigint,
+  gasLimit: bigint | undefined,
+  automine: boolean,
 ): Promise<{ url: string; pid?: number; stop(): Promise<void> }> {
   const datadir = mkdtempSync(join(tmpdir(), "ol-bench-"));
   const bin = fileURLToPath(new URL("../packages/chain/src/bin.ts", import.meta.url));
@@ -179,8 +184,7 @@ async function startOpenLedger(
       datadir,
       "--port",
       "0",
-      "--block-time",
-      "1",
+      ...(automine ? ["--automine"] : ["--block-time", "1"]),
       ...(gasLimit === undefined ? [] : ["--gas-limit", String(gasLimit)]),
       ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
     ],
@@ -204,7 +208,7 @@ async function startOpenLedger(
 }
 
 // ---- pre-sign everything once (identical on both chains) ----
-console.log(`signing ${3 * N} transactions...`);
+console.log(`signing ${3 * N + 2 * N_AUTOMINE} transactions...`);
 const recipient = (i: number) => `0x${(0x1000 + (i % 500)).toString(16).padStart(40, "0")}` as Hex;
 const transfers = Array.from({ length: N }, (_, i) =>
   sign(i % SENDERS, { to: recipient(i), value: 1n, gas: 21_000n }),
@@ -230,6 +234,28 @@ const busyTransfers = Array.from({ length: N }, (_, i) =>
   sign(i % SENDERS, {
     to: token,
     data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i + 1), 1n] }),
+    gas: 100_000n,
+  }),
+);
+
+// The automine pair runs on fresh chains: its own transactions, signed from nonce 0 again.
+nonces.fill(0n);
+const autoTransfers = Array.from({ length: N_AUTOMINE }, (_, i) =>
+  sign(i % SENDERS, { to: recipient(i), value: 1n, gas: 21_000n }),
+);
+const autoDeploy = sign(0, { data: bytecode, gas: 6_000_000n });
+const autoToken = getContractAddress({ from: accounts[0].address, nonce: nonces[0] - 1n });
+const autoFund = accounts.slice(1).map((a) =>
+  sign(0, {
+    to: autoToken,
+    data: encodeFunctionData({ abi, functionName: "transfer", args: [a.address, 10n ** 22n] }),
+    gas: 100_000n,
+  }),
+);
+const autoTokenTransfers = Array.from({ length: N_AUTOMINE }, (_, i) =>
+  sign(i % SENDERS, {
+    to: autoToken,
+    data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i), 1n] }),
     gas: 100_000n,
   }),
 );
@@ -334,6 +360,37 @@ async function runOn(
 }
 
 /**
+ * Sends `raws` one at a time, each followed by its receipt, as a test suite on automine does; tx/s.
+ * anvil may answer eth_sendRawTransaction before its block is in, so the receipt is asked again until
+ * it is there.
+ */
+async function oneByOne(url: string, raws: Hex[]): Promise<number> {
+  const start = performance.now();
+  for (const raw of raws) {
+    const hash = (await call(url, "eth_sendRawTransaction", [raw])) as string;
+    let receipt: { status: string } | null = null;
+    for (let tries = 0; receipt === null; tries++) {
+      if (tries === 10_000) throw new Error(`transaction ${hash}: no receipt`);
+      receipt = (await call(url, "eth_getTransactionReceipt", [hash])) as { status: string } | null;
+    }
+    if (receipt.status !== "0x1") throw new Error(`transaction ${hash} failed`);
+  }
+  return raws.length / ((performance.now() - start) / 1000);
+}
+
+/** The automine pair's passes: transfers, then ERC-20 transfers, one by one. */
+async function runAutomine(url: string, pid: number | undefined): Promise<Figures> {
+  let t = cpuMs(pid);
+  const simple = await oneByOne(url, autoTransfers);
+  const simpleCpu = (((cpuMs(pid) ?? Number.NaN) - (t ?? Number.NaN)) * 1000) / autoTransfers.length;
+  await oneByOne(url, [autoDeploy, ...autoFund]);
+  t = cpuMs(pid);
+  const erc20 = await oneByOne(url, autoTokenTransfers);
+  const erc20Cpu = (((cpuMs(pid) ?? Number.NaN) - (t ?? Number.NaN)) * 1000) / autoTokenTransfers.length;
+  return { simple, erc20, simpleCpu, erc20Cpu };
+}
+
+/**
  * eth_call latency on a busy node: calls one after another while `busyTransfers` go in (64 in flight)
  * and are mined, until the last receipt; how many calls a second the node answered meanwhile.
  */
@@ -359,13 +416,17 @@ async function busyLatency(url: string, params: unknown[]): Promise<Reads["ethCa
   };
 }
 
-/** Runs `run` on a fresh OpenLedger node, then (unless BENCH_SKIP_ANVIL) on a fresh anvil. */
+/**
+ * Runs `run` on a fresh OpenLedger node, then (unless BENCH_SKIP_ANVIL) on a fresh anvil; 1 s blocks,
+ * or with `automine` a block as soon as transactions arrive.
+ */
 async function pair<T>(
   gasLimit: bigint | undefined,
   run: (url: string, pid: number | undefined) => Promise<T>,
+  automine = false,
 ): Promise<{ mine: T; theirs?: T }> {
-  const label = gasLimit === undefined ? "default block gas limit" : `block gas limit ${gasLimit}`;
-  const ours = await startOpenLedger(gasLimit);
+  const label = `${gasLimit === undefined ? "default block gas limit" : `block gas limit ${gasLimit}`}${automine ? ", automine" : ""}`;
+  const ours = await startOpenLedger(gasLimit, automine);
   let mine: T;
   try {
     console.log(`running on the OpenLedger node (${label})...`);
@@ -376,7 +437,7 @@ async function pair<T>(
   if (process.env.BENCH_SKIP_ANVIL) return { mine };
   const anvil = await startAnvil({
     chainId: Number(CHAIN_ID),
-    blockTime: 1,
+    blockTime: automine ? undefined : 1,
     extraArgs: gasLimit === undefined ? [] : ["--gas-limit", String(gasLimit)],
   });
   try {
@@ -390,8 +451,9 @@ async function pair<T>(
 const loadBefore = loadavg()[0];
 const bound = await pair(undefined, (url, pid) => runOn(url, pid, true));
 const open = await pair(OPEN_GAS_LIMIT, (url, pid) => runOn(url, pid, false));
-if (!bound.theirs || !open.theirs) {
-  console.log({ defaultGasLimit: bound.mine, openGasLimit: open.mine });
+const auto = await pair(undefined, runAutomine, true);
+if (!bound.theirs || !open.theirs || !auto.theirs) {
+  console.log({ defaultGasLimit: bound.mine, openGasLimit: open.mine, automine: auto.mine });
   process.exit(0);
 }
 const mine = bound.mine;
@@ -415,6 +477,11 @@ console.log(
 );
 console.log(row("  simple transfers/s", open.mine.simple, open.theirs.simple, true));
 console.log(row("  ERC-20 transfers/s", open.mine.erc20, open.theirs.erc20, true));
+console.log(
+  `automine on both (a block per transaction; ${N_AUTOMINE.toLocaleString("en")} of each sent one by one, each followed by its receipt):`,
+);
+console.log(row("  simple transfers/s", auto.mine.simple, auto.theirs.simple, true));
+console.log(row("  ERC-20 transfers/s", auto.mine.erc20, auto.theirs.erc20, true));
 console.log("latency (default gas limit):");
 // Latencies in µs: most are fractions of a millisecond.
 console.log(`  eth_call, first ${CALLS.toLocaleString("en")} calls, JIT cold:`);
@@ -439,6 +506,8 @@ console.log(row("  ms per 1000 transfers", mine.simpleCpu, theirs.simpleCpu, fal
 console.log(row("  ms per 1000 ERC-20", mine.erc20Cpu, theirs.erc20Cpu, false));
 console.log(row("  ms per 1000 transfers, open limit", open.mine.simpleCpu, open.theirs.simpleCpu, false));
 console.log(row("  ms per 1000 ERC-20, open limit", open.mine.erc20Cpu, open.theirs.erc20Cpu, false));
+console.log(row("  ms per 1000 transfers, automine", auto.mine.simpleCpu, auto.theirs.simpleCpu, false));
+console.log(row("  ms per 1000 ERC-20, automine", auto.mine.erc20Cpu, auto.theirs.erc20Cpu, false));
 console.log(row("  µs per eth_call, JIT cold", mine.ethCall.cpu, theirs.ethCall.cpu, false));
 console.log(row("  µs per eth_call, warm", mine.ethCallWarm.cpu, theirs.ethCallWarm.cpu, false));
 for (const method of Object.keys(mine.reads) as (keyof typeof mine.reads)[]) {
