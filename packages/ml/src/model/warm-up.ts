@@ -2,9 +2,10 @@
 // after it has run many times, and then compiles it on background threads whose CPU the process pays:
 // for a small model (SmolLM-135M) that is most of the difference between the first 32 decoded tokens
 // and the next (measured in the README, "The first tokens"). A tiny stand-in model on the same engine,
-// whose every matrix has the stored type and decode layout of the real one's matrix in the same place,
+// whose every matrix has the stored type of the real one's matrix in the same place (and its decode
+// layout, where the stand-in's 256-wide shape allows it: not F16's column panels for rows over 4096),
 // runs a prompt and enough decode steps for V8 to optimise the same functions with the same types; it
-// is freed afterwards. Its cost does not grow with the model (a few MB of zeros and ~0.1 s of CPU).
+// is freed afterwards. Its cost does not grow with the model's width (a few MB of zeros, ~0.1 s of CPU).
 import type { LlamaConfig } from "../formats/model-config.ts";
 import type { Buf } from "../kernels/engine.ts";
 import { packedRowBytes, QTensor, type Weight } from "../kernels/qtensor.ts";
