@@ -11,6 +11,7 @@ import {
   readGgufLora,
   readLlamaGguf,
   tokenizerFromHfJson,
+  warmUp,
 } from "@openledger/ml";
 import { AdapterCache, type AdapterLease } from "./adapter-cache.ts";
 import { hashMismatch, readBlob } from "./content.ts";
@@ -97,6 +98,8 @@ export class EmbeddedBackend implements Backend {
     const tokenizer = tokenizerFromHfJson(new TextDecoder().decode(tokenizerJson));
     const { config, weights } = readLlamaGguf(GgufFile.fromBytes(bytes, m.baseModel.name));
     const model = LlamaModel.fromWeights(await this.getEngine(), config, weights);
+    // V8 compiles the per-token code now rather than during the first request (ml's README, "The first tokens").
+    warmUp(model);
     return {
       model,
       tokenizer,
