@@ -371,12 +371,14 @@ const F16P_ROWS: i32 = 128;
 /**
  * C[m,n] (+)= A·Wᵀ for F16 weights (`type` F16: rows as stored; F16P: in panels, see repack_f16_panels)
  * against activation rows prepared by f16_act_rows (row stride K + 4). For F16P the four sums of each
- * output carry over from panel to panel through `sums` (64 bytes an output value), so every output gets the same
+ * output carry over from panel to panel through this call's own `sums` (64 bytes an output value of the
+ * block being run, so sumsBytes >= F16P_ROWS·(m1 - m0)·64; less traps), so every output gets the same
  * multiply-adds in the same order as from the stored rows, bit for bit.
  */
-export function mmd_f16(type: i32, a: usize, w: usize, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, sums: usize): void {
+export function mmd_f16(type: i32, a: usize, w: usize, c: usize, ldc: i32, K: i32, m0: i32, m1: i32, n0: i32, n1: i32, accumulate: i32, sums: usize, sumsBytes: i32): void {
   const pc = type == F16P ? f16PanelCols(K) : K;
   const M = m1 - m0;
+  if (type == F16P && sumsBytes < F16P_ROWS * M * 64) unreachable();
   for (let first = n0 - n0 % F16P_ROWS; first < n1; first += F16P_ROWS) {
     const bw = w + ((<usize>first * K) << 1);
     const r0 = max(n0, first), r1 = min(n1, first + F16P_ROWS);
@@ -391,7 +393,7 @@ export function mmd_f16(type: i32, a: usize, w: usize, c: usize, ldc: i32, K: i3
         for (let m = m0; m < m1; m++) {
           const hdr = a + ((<usize>m * (K + 4)) << 2);
           const ar = hdr + 16 + (<usize>p << 2);
-          const sp = sums + (<usize>(n * M + m - m0) << 6);
+          const sp = sums + (<usize>((n - first) * M + m - m0) << 6);
           // four independent sums over 16 values a step, so the multiply-adds overlap
           let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
           if (p > 0) {

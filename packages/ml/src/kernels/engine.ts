@@ -184,6 +184,24 @@ const F16P = 201;
 /** rows of a block, as F16P_ROWS in assembly/quant.ts */
 const F16P_ROWS = 128;
 const F16P_MIN_COLS = 4096;
+/**
+ * The most scratch the F16P repack at load takes on several threads (a block of F16P_ROWS rows each):
+ * within the fit check's working margin (8 MiB and more), so a model the check accepts loads whatever
+ * the thread count (a block per thread on 8-16 threads took 16-37 MiB at 8192-8960 columns).
+ */
+const F16P_REPACK_SCRATCH = 8 << 20;
+
+/**
+ * Bytes of scratch Engine.repackForDecode takes for an F16 matrix [rows, cols] on any number of threads
+ * (0 when it stays as stored): a block of F16P_ROWS rows per thread, as many threads as
+ * F16P_REPACK_SCRATCH holds, at least one.
+ */
+export function f16RepackScratchBytes(rows: number, cols: number): number {
+  if (cols <= F16P_MIN_COLS || rows % F16P_ROWS !== 0) return 0;
+  const blockBytes = F16P_ROWS * cols * 2;
+  return blockBytes * Math.min(rows / F16P_ROWS, Math.max(1, Math.floor(F16P_REPACK_SCRATCH / blockBytes)));
+}
+
 /** Added to mmd_q's type for a repacked matrix that passed decode_scan (its fast decode path). */
 const CLEAN = 0x1000;
 
@@ -504,9 +522,9 @@ export class Engine {
     }
   }
 
-  /** Splits [0, n) into at most `threads` ranges whose bounds are multiples of `align`. */
-  private split(n: number, align: number, work: number): [number, number][] {
-    let parts = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, Math.ceil(n / align));
+  /** Splits [0, n) into at most `threads` (and `maxParts`) ranges whose bounds are multiples of `align`. */
+  private split(n: number, align: number, work: number, maxParts = this.threads): [number, number][] {
+    let parts = work < PARALLEL_MIN_WORK ? 1 : Math.min(this.threads, maxParts, Math.ceil(n / align));
     if (parts < 1) parts = 1;
     const out: [number, number][] = [];
     const chunk = Math.ceil(n / parts / align) * align;
@@ -789,11 +807,26 @@ export class Engine {
     const K = W.cols;
     const parts = this.split(N, 4, M * N * K);
     if (W.type === GgmlType.F16) {
-      // F16P carries each output's four sums (64 bytes) between panels; all threads' in one region
-      const sums = W.kernelType === F16P ? this.panelScratch(Math.ceil((M * N * 16) / this.threads)) : 0;
+      // F16P carries each output's four sums (64 bytes) from panel to panel: one block's per thread
+      const sumsBytes = W.kernelType === F16P ? F16P_ROWS * M * 64 : 0;
+      const sums = sumsBytes ? this.panelScratch(sumsBytes / 4) : 0;
       this.run(
         "mmd_f16",
-        parts.map(([n0, n1]) => [W.kernelType, acts, W.buf.ptr, out.ptr, ldc, K, 0, M, n0, n1, acc, sums]),
+        parts.map(([n0, n1], part) => [
+          W.kernelType,
+          acts,
+          W.buf.ptr,
+          out.ptr,
+          ldc,
+          K,
+          0,
+          M,
+          n0,
+          n1,
+          acc,
+          sums + part * sumsBytes,
+          sumsBytes,
+        ]),
       );
       return;
     }
@@ -868,11 +901,14 @@ export class Engine {
     ) {
       const blocks = W.rows / F16P_ROWS;
       const blockBytes = F16P_ROWS * W.rowBytes;
-      const scratch = this.allocBytes(blockBytes * this.threads);
+      // a block of scratch per thread, on as many threads as f16RepackScratchBytes allows
+      const maxParts = f16RepackScratchBytes(W.rows, W.cols) / blockBytes;
+      const parts = this.split(blocks, 1, blocks * blockBytes * 64, maxParts);
+      const scratch = this.allocBytes(blockBytes * parts.length);
       try {
         this.run(
           "repack_f16_panels",
-          this.split(blocks, 1, blocks * blockBytes * 64).map(([b0, b1], part) => [
+          parts.map(([b0, b1], part) => [
             W.buf.ptr + b0 * blockBytes,
             (b1 - b0) * F16P_ROWS,
             W.cols,

@@ -8,7 +8,7 @@ import { GgufFile, type GgufTensorInfo } from "../formats/gguf-read.ts";
 import { llamaConfigFromGguf } from "../formats/llama-gguf.ts";
 import { expectedShapes, type LlamaConfig } from "../formats/model-config.ts";
 import { ggufToHfName, unpermuteRowsFromGguf, usesPairwiseRope } from "../formats/tensor-names.ts";
-import { type Buf, Engine } from "../kernels/engine.ts";
+import { type Buf, Engine, f16RepackScratchBytes } from "../kernels/engine.ts";
 import { keepsPacked, packedRowBytes, QTensor, type Weight } from "../kernels/qtensor.ts";
 import { ModelMemoryError } from "./errors.ts";
 import { LlamaModel, type ModelOptions } from "./llama.ts";
@@ -57,10 +57,24 @@ function workingMargin(config: LlamaConfig, maxContext: number): number {
   return maxContext * config.headDim * 4 + (config.vocabSize + 8 * config.intermediateSize) * 64 + (8 << 20);
 }
 
+/**
+ * Memory needed beside the weights: the working margin, or the scratch of the F16 column-panel repack
+ * at load (Engine.repackForDecode) where that is larger; the repack frees it before any working memory
+ * is taken.
+ */
+function beyondWeights(config: LlamaConfig, plans: Plan[], maxContext: number): number {
+  let repack = 0;
+  for (const { info, packed } of plans) {
+    if (packed && info.type === GgmlType.F16)
+      repack = Math.max(repack, f16RepackScratchBytes(info.shape[0], info.shape[1]));
+  }
+  return Math.max(workingMargin(config, maxContext), repack);
+}
+
 /** Refuses a model whose weights (plus tables and a working margin) do not fit, before reading any. */
 function checkFits(engine: Engine, file: GgufFile, config: LlamaConfig, plans: Plan[], maxContext: number) {
   const weights = plans.reduce((n, p) => n + p.bytes, 0);
-  const extra = workingMargin(config, maxContext);
+  const extra = beyondWeights(config, plans, maxContext);
   const need = weights + extra;
   const engineFree = engine.availableBytes;
   const machineFree = freemem();
@@ -246,7 +260,7 @@ export async function loadLlamaGgufSplit(
     const config = llamaConfigFromGguf(file);
     const plans = plan(file, config);
     const maxContext = Math.min(options.maxContext ?? 4096, config.contextLength || 4096);
-    const budget = maxMiB * 2 ** 20 - workingMargin(config, maxContext);
+    const budget = maxMiB * 2 ** 20 - beyondWeights(config, plans, maxContext);
     const ranges = splitLayers(plans, config, options.parts ?? 1, budget, options.parts !== undefined);
     const weights = plans.reduce((n, p) => n + p.bytes, 0);
     if (!ranges || weights > freemem()) {
