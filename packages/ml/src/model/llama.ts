@@ -37,9 +37,8 @@ export const TARGET_FIELD: Record<LoraTarget, "q" | "k" | "v" | "o" | "gate" | "
   down_proj: "down",
 };
 
-const LAYER_NAMES: [keyof LayerParams, string][] = [
-  ["attnNorm", "input_layernorm.weight"],
-  ["ffnNorm", "post_attention_layernorm.weight"],
+/** A layer's seven matrices and their tensor names (after `model.layers.N.`). */
+export const LAYER_MATRIX_NAMES: [keyof LayerParams, string][] = [
   ["q", "self_attn.q_proj.weight"],
   ["k", "self_attn.k_proj.weight"],
   ["v", "self_attn.v_proj.weight"],
@@ -47,6 +46,12 @@ const LAYER_NAMES: [keyof LayerParams, string][] = [
   ["gate", "mlp.gate_proj.weight"],
   ["up", "mlp.up_proj.weight"],
   ["down", "mlp.down_proj.weight"],
+];
+
+const LAYER_NAMES: [keyof LayerParams, string][] = [
+  ["attnNorm", "input_layernorm.weight"],
+  ["ffnNorm", "post_attention_layernorm.weight"],
+  ...LAYER_MATRIX_NAMES,
   ["qBias", "self_attn.q_proj.bias"],
   ["kBias", "self_attn.k_proj.bias"],
   ["vBias", "self_attn.v_proj.bias"],

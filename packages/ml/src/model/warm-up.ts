@@ -10,7 +10,7 @@ import type { LlamaConfig } from "../formats/model-config.ts";
 import type { Buf } from "../kernels/engine.ts";
 import { packedRowBytes, QTensor, type Weight } from "../kernels/qtensor.ts";
 import { forward } from "./infer.ts";
-import { KVCache, type LayerParams, LlamaModel } from "./llama.ts";
+import { KVCache, LAYER_MATRIX_NAMES, LlamaModel } from "./llama.ts";
 
 /**
  * Layer calls of the warm-up's decode steps: V8 optimises the layer functions (once per layer a step)
@@ -36,16 +36,6 @@ function standInConfig(c: LlamaConfig, steps: number): LlamaConfig {
 /** Type signatures already warmed in this process: V8's compiled code is shared by every engine. */
 const warmed = new Set<string>();
 
-const FIELD_NAMES: [keyof LayerParams, string][] = [
-  ["q", "self_attn.q_proj.weight"],
-  ["k", "self_attn.k_proj.weight"],
-  ["v", "self_attn.v_proj.weight"],
-  ["o", "self_attn.o_proj.weight"],
-  ["gate", "mlp.gate_proj.weight"],
-  ["up", "mlp.up_proj.weight"],
-  ["down", "mlp.down_proj.weight"],
-];
-
 function kindOf(w: Weight): string {
   return w instanceof QTensor ? `${w.type}/${w.kernelType}` : "f32";
 }
@@ -63,7 +53,7 @@ export function warmUp(model: LlamaModel): void {
     kindOf(model.embed),
     kindOf(last.lmHead),
     model.config.attentionBias,
-    ...layers.map((L) => FIELD_NAMES.map(([f]) => kindOf(L[f] as Weight)).join(",")),
+    ...layers.map((L) => LAYER_MATRIX_NAMES.map(([f]) => kindOf(L[f] as Weight)).join(",")),
   ].join(";");
   if (warmed.has(signature)) return;
   const e = model.engine;
@@ -119,7 +109,7 @@ export function warmUp(model: LlamaModel): void {
       const p = `model.layers.${l}.`;
       params.set(`${p}input_layernorm.weight`, norm);
       params.set(`${p}post_attention_layernorm.weight`, norm);
-      for (const [f, name] of FIELD_NAMES) params.set(p + name, like(L[f] as Weight, ...shape[f]));
+      for (const [f, name] of LAYER_MATRIX_NAMES) params.set(p + name, like(L[f] as Weight, ...shape[f]));
       if (biases) {
         params.set(`${p}self_attn.q_proj.bias`, biases[0]);
         params.set(`${p}self_attn.k_proj.bias`, biases[1]);
