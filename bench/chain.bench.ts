@@ -210,55 +210,44 @@ async function startOpenLedger(
 // ---- pre-sign everything once (identical on both chains) ----
 console.log(`signing ${3 * N + 2 * N_AUTOMINE} transactions...`);
 const recipient = (i: number) => `0x${(0x1000 + (i % 500)).toString(16).padStart(40, "0")}` as Hex;
-const transfers = Array.from({ length: N }, (_, i) =>
-  sign(i % SENDERS, { to: recipient(i), value: 1n, gas: 21_000n }),
-);
-const deploy = sign(0, { data: bytecode, gas: 6_000_000n });
-const token = getContractAddress({ from: accounts[0].address, nonce: nonces[0] - 1n });
-const fund = accounts.slice(1).map((a) =>
-  sign(0, {
-    to: token,
-    data: encodeFunctionData({ abi, functionName: "transfer", args: [a.address, 10n ** 22n] }),
-    gas: 100_000n,
-  }),
-);
-const tokenTransfers = Array.from({ length: N }, (_, i) =>
-  sign(i % SENDERS, {
-    to: token,
-    data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i), 1n] }),
-    gas: 100_000n,
-  }),
-);
+
+/** `n` ERC-20 transfers of `token` from the senders in turn (the (i + shift)th recipient each). */
+const tokenTransfersOf = (token: Hex, n: number, shift = 0) =>
+  Array.from({ length: n }, (_, i) =>
+    sign(i % SENDERS, {
+      to: token,
+      data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i + shift), 1n] }),
+      gas: 100_000n,
+    }),
+  );
+
+/**
+ * In nonce order from a chain's start: `n` transfers, the token's deployment, the token funding the
+ * other senders, `n` ERC-20 transfers.
+ */
+function transferSets(n: number) {
+  const transfers = Array.from({ length: n }, (_, i) =>
+    sign(i % SENDERS, { to: recipient(i), value: 1n, gas: 21_000n }),
+  );
+  const deploy = sign(0, { data: bytecode, gas: 6_000_000n });
+  const token = getContractAddress({ from: accounts[0].address, nonce: nonces[0] - 1n });
+  const fund = accounts.slice(1).map((a) =>
+    sign(0, {
+      to: token,
+      data: encodeFunctionData({ abi, functionName: "transfer", args: [a.address, 10n ** 22n] }),
+      gas: 100_000n,
+    }),
+  );
+  return { transfers, deploy, token, fund, tokenTransfers: tokenTransfersOf(token, n) };
+}
+
+const { transfers, deploy, token, fund, tokenTransfers } = transferSets(N);
 /** More ERC-20 transfers, sent while eth_calls are measured (the reads of a busy node). */
-const busyTransfers = Array.from({ length: N }, (_, i) =>
-  sign(i % SENDERS, {
-    to: token,
-    data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i + 1), 1n] }),
-    gas: 100_000n,
-  }),
-);
+const busyTransfers = tokenTransfersOf(token, N, 1);
 
 // The automine pair runs on fresh chains: its own transactions, signed from nonce 0 again.
 nonces.fill(0n);
-const autoTransfers = Array.from({ length: N_AUTOMINE }, (_, i) =>
-  sign(i % SENDERS, { to: recipient(i), value: 1n, gas: 21_000n }),
-);
-const autoDeploy = sign(0, { data: bytecode, gas: 6_000_000n });
-const autoToken = getContractAddress({ from: accounts[0].address, nonce: nonces[0] - 1n });
-const autoFund = accounts.slice(1).map((a) =>
-  sign(0, {
-    to: autoToken,
-    data: encodeFunctionData({ abi, functionName: "transfer", args: [a.address, 10n ** 22n] }),
-    gas: 100_000n,
-  }),
-);
-const autoTokenTransfers = Array.from({ length: N_AUTOMINE }, (_, i) =>
-  sign(i % SENDERS, {
-    to: autoToken,
-    data: encodeFunctionData({ abi, functionName: "transfer", args: [recipient(i), 1n] }),
-    gas: 100_000n,
-  }),
-);
+const automine = transferSets(N_AUTOMINE);
 
 /**
  * CPU time (user + system, ms) a process has used so far, from /proc (Linux; undefined elsewhere).
@@ -381,12 +370,12 @@ async function oneByOne(url: string, raws: Hex[]): Promise<number> {
 /** The automine pair's passes: transfers, then ERC-20 transfers, one by one. */
 async function runAutomine(url: string, pid: number | undefined): Promise<Figures> {
   let t = cpuMs(pid);
-  const simple = await oneByOne(url, autoTransfers);
-  const simpleCpu = (((cpuMs(pid) ?? Number.NaN) - (t ?? Number.NaN)) * 1000) / autoTransfers.length;
-  await oneByOne(url, [autoDeploy, ...autoFund]);
+  const simple = await oneByOne(url, automine.transfers);
+  const simpleCpu = (((cpuMs(pid) ?? Number.NaN) - (t ?? Number.NaN)) * 1000) / automine.transfers.length;
+  await oneByOne(url, [automine.deploy, ...automine.fund]);
   t = cpuMs(pid);
-  const erc20 = await oneByOne(url, autoTokenTransfers);
-  const erc20Cpu = (((cpuMs(pid) ?? Number.NaN) - (t ?? Number.NaN)) * 1000) / autoTokenTransfers.length;
+  const erc20 = await oneByOne(url, automine.tokenTransfers);
+  const erc20Cpu = (((cpuMs(pid) ?? Number.NaN) - (t ?? Number.NaN)) * 1000) / automine.tokenTransfers.length;
   return { simple, erc20, simpleCpu, erc20Cpu };
 }
 
