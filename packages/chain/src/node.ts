@@ -31,7 +31,7 @@ import {
 import { fastCrypto } from "./crypto.ts";
 import { type DevAccount, deriveDevAccounts } from "./devAccounts.ts";
 import { BlockClock, DevControls } from "./devControls.ts";
-import { StateMissingError } from "./errors.ts";
+import { StateMissingError, TxRejectedError } from "./errors.ts";
 import type { RpcLog } from "./format.ts";
 import {
   createGenesisBlock,
@@ -90,16 +90,18 @@ export interface MinedBlockEvent {
   logs: RpcLog[];
 }
 
-/** A block the producer committed, with the pool transactions it dropped because they faulted the EVM. */
-interface MinedBlock {
-  block: Block;
-  faulted: Map<string, string>;
+/** Why a pool transaction left the pool without a block: the VM refused it, or it faulted the EVM. */
+interface Drop {
+  reason: string;
+  fault: boolean;
 }
 
 const ONE_OPEN = 10n ** 18n;
 const ZERO32 = new Uint8Array(32);
 /** The pending log is rewritten with just the pool once it grows past this (it is emptied whenever the pool is). */
 const PENDING_LOG_COMPACT_BYTES = 64 * 1024 * 1024;
+/** Recent drops remembered for automine's answers (older ones are forgotten first). */
+const DROP_MEMORY = 1024;
 
 /**
  * The OpenLedger L2 execution node: @ethereumjs VM over a SQLite-backed state trie, a mempool and
@@ -133,6 +135,8 @@ export class ChainNode extends EventEmitter {
   private pendingLog!: PendingLog;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Pool transactions dropped by recent blocks, by hash (automine answers them with the reason). */
+  private readonly drops = new Map<string, Drop>();
 
   private constructor(opts: NodeOptions, store: ChainStore, common: Common, registry: PrecompileRegistry) {
     super();
@@ -287,7 +291,7 @@ export class ChainNode extends EventEmitter {
     });
     let done = 0;
     for (const chunk of packIntoBlocks(signed, this.blockGasLimit)) {
-      const { block } = await this.queue.run(() => this.mineLocked(undefined, chunk));
+      const block = await this.queue.run(() => this.mineLocked(undefined, chunk));
       for (const r of this.store.receiptsOfBlock(Number(block.header.number))) {
         const label = txs[done].label;
         if (r.status !== 1) throw new Error(`genesis transaction ${done} (${label ?? "unlabelled"}) failed`);
@@ -370,7 +374,7 @@ export class ChainNode extends EventEmitter {
 
   /** Mines one block now from the pool (evm_mine). */
   async mine(timestamp?: bigint): Promise<Block> {
-    return (await this.queue.run(() => this.mineLocked(timestamp))).block;
+    return this.queue.run(() => this.mineLocked(timestamp));
   }
 
   /**
@@ -416,7 +420,7 @@ export class ChainNode extends EventEmitter {
   }
 
   /** Builds, verifies and commits one block: from the pool, or exactly `only` (genesis). */
-  private async mineLocked(timestamp?: bigint, only?: TypedTransaction[]): Promise<MinedBlock> {
+  private async mineLocked(timestamp?: bigint, only?: TypedTransaction[]): Promise<Block> {
     if (this.closed) throw new Error("node is closed");
     const parent = this.blocks.head;
     const baseFee = parent.header.calcNextBaseFee();
@@ -451,10 +455,12 @@ export class ChainNode extends EventEmitter {
     for (const i of built.included) if (i.poolHash) this.pool.remove(i.poolHash);
     for (const d of built.dropped) {
       this.pool.remove(d.ptx.hashHex);
+      this.rememberDrop(d.ptx.hashHex, { reason: d.reason, fault: false });
       this.emit("dropped", { hash: d.ptx.hashHex, reason: d.reason });
     }
     for (const f of built.faulted) {
       this.pool.remove(f.ptx.hashHex);
+      this.rememberDrop(f.ptx.hashHex, { reason: f.reason, fault: true });
       this.admission.rememberFault(f.ptx.hashHex, f.reason);
       this.reportError(
         new Error(`transaction ${f.ptx.hashHex} dropped: executing it faulted the EVM (${f.reason})`),
@@ -469,7 +475,12 @@ export class ChainNode extends EventEmitter {
       this.pendingLog.compact(this.pool.all().map((t) => t.raw)).catch((err) => this.reportError(err));
     }
     this.emit("block", { block, logs: rpcLogs } satisfies MinedBlockEvent);
-    return { block, faulted: new Map(built.faulted.map((f) => [f.ptx.hashHex, f.reason])) };
+    return block;
+  }
+
+  private rememberDrop(hashHex: string, drop: Drop): void {
+    if (this.drops.size >= DROP_MEMORY) this.drops.delete(this.drops.keys().next().value as string);
+    this.drops.set(hashHex, drop);
   }
 
   // ---- transactions --------------------------------------------------------------------------
@@ -484,14 +495,19 @@ export class ChainNode extends EventEmitter {
     // it goes to the pending log only when it is left in the pool (a nonce gap, a full block, a
     // failed block), which saves two disk syncs a transaction (the log's append and its truncation).
     const entry = await this.admission.admit(raw, false);
-    let faulted: Map<string, string>;
+    this.drops.delete(entry.hashHex); // a drop before this admission is history
     try {
-      ({ faulted } = await this.queue.run(() => this.mineLocked()));
-    } finally {
-      if (this.pool.get(entry.hashHex)) await this.pendingLog.append(raw);
+      await this.queue.run(() => this.mineLocked());
+    } catch (err) {
+      // Not acknowledged (the mining error is the answer); logged all the same while it is pooled.
+      if (this.pool.get(entry.hashHex)) await this.pendingLog.append(raw).catch(() => {});
+      throw err;
     }
-    const reason = faulted.get(entry.hashHex);
-    if (reason !== undefined) throw faultRefusal(reason);
+    if (this.pool.get(entry.hashHex)) await this.pendingLog.append(raw);
+    // Out of the pool: mined, or dropped by this block or a concurrent request's; only mined is acknowledged.
+    const drop = this.drops.get(entry.hashHex);
+    if (drop?.fault) throw faultRefusal(drop.reason);
+    if (drop) throw new TxRejectedError(`transaction dropped before inclusion: ${drop.reason}`);
     return entry.hashHex;
   }
 

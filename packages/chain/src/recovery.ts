@@ -38,7 +38,8 @@ interface Pending {
  */
 export class SenderRecovery {
   private readonly workers: Worker[] = [];
-  private readonly waiting = new Map<number, Pending[]>();
+  /** Batches sent and not yet answered, with the worker each went to. */
+  private readonly waiting = new Map<number, { worker: Worker; batch: Pending[] }>();
   private queue: Pending[] = [];
   private scheduled = false;
   private nextId = 0;
@@ -59,10 +60,13 @@ export class SenderRecovery {
     }
     this.native = native;
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(new URL("./recoveryWorker.mjs", import.meta.url));
-      worker.unref();
+      // Plain JavaScript: none of this process's flags (a loader such as tsx, --input-type) apply to it.
+      const worker = new Worker(new URL("./recoveryWorker.mjs", import.meta.url), { execArgv: [] });
       worker.on("message", (msg: { id: number; out: Uint8Array }) => this.done(msg.id, msg.out));
       worker.on("error", () => this.dropWorker(worker));
+      // Held only while a batch is out (flush refs, done unrefs): an idle worker never keeps the
+      // process alive, and one that owes answers does. (The listeners above ref it: unref after them.)
+      worker.unref();
       this.workers.push(worker);
     }
   }
@@ -87,14 +91,14 @@ export class SenderRecovery {
   async close(): Promise<void> {
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((w) => w.terminate()));
-    for (const batch of this.waiting.values()) for (const p of batch) p.resolve();
-    this.waiting.clear();
+    this.resolveWaiting();
   }
 
   private flush(): void {
     this.scheduled = false;
     const queued = this.queue.splice(0);
-    if (queued.length === 1 && this.native) {
+    // Alone, and behind no batch it could overtake (answers keep arrival order).
+    if (queued.length === 1 && this.native && this.waiting.size === 0) {
       recoverNatively(this.native, queued[0].tx);
       queued[0].resolve();
       return;
@@ -107,16 +111,19 @@ export class SenderRecovery {
     }
     if (batch.length === 0) return;
     const id = this.nextId++;
-    this.waiting.set(id, batch);
     const worker = this.workers[this.turn++ % this.workers.length];
+    this.waiting.set(id, { worker, batch });
+    worker.ref();
     const buf = items.slice(0, batch.length * 97);
     worker.postMessage({ id, items: buf }, [buf.buffer]);
   }
 
   private done(id: number, out: Uint8Array): void {
-    const batch = this.waiting.get(id);
-    if (!batch) return;
+    const sent = this.waiting.get(id);
+    if (!sent) return;
     this.waiting.delete(id);
+    const { worker, batch } = sent;
+    if (![...this.waiting.values()].some((w) => w.worker === worker)) worker.unref();
     batch.forEach((p, i) => {
       if (out[i * 65] === 1) p.tx.cache.senderPubKey = out.slice(i * 65 + 1, i * 65 + 65);
       p.resolve();
@@ -127,7 +134,15 @@ export class SenderRecovery {
   private dropWorker(worker: Worker): void {
     const i = this.workers.indexOf(worker);
     if (i >= 0) this.workers.splice(i, 1);
-    for (const batch of this.waiting.values()) for (const p of batch) p.resolve();
+    this.resolveWaiting();
+  }
+
+  /** Every batch out resolves (its transactions recover inline later); their workers are let go. */
+  private resolveWaiting(): void {
+    for (const { worker, batch } of this.waiting.values()) {
+      worker.unref();
+      for (const p of batch) p.resolve();
+    }
     this.waiting.clear();
   }
 }

@@ -28,14 +28,16 @@ async function spawnNode(datadir: string, mode: string[]): Promise<{ child: Chil
 }
 
 test("kill -9 mid-stream loses no acknowledged transaction and keeps the state root", () =>
-  killMidStream(["--block-time", "0.2"]));
+  killMidStream(["--block-time", "0.2"], { receipts: 60 }));
 
 // With automine a transaction mined before its answer skips the pending log; one left in the pool
 // (sent ahead of a lower nonce by the concurrent senders) is logged before its answer.
+// Killed by the 150th acknowledgement, while the other senders' requests are in flight.
 test("with automine too: kill -9 mid-stream loses no acknowledged transaction", () =>
-  killMidStream(["--automine"]));
+  killMidStream(["--automine"], { acks: 150 }));
 
-async function killMidStream(mode: string[]): Promise<void> {
+/** Sends 400 transfers from four concurrent senders and kills the node at `at`, then restarts it. */
+async function killMidStream(mode: string[], at: { receipts: number } | { acks: number }): Promise<void> {
   const tmp = tempDir("ol-crash-");
   const [sender, recipient, gapSender] = deriveDevAccounts(3);
   const common = createChainCommon(1337n);
@@ -79,6 +81,13 @@ async function killMidStream(mode: string[]): Promise<void> {
         try {
           const res = await rpc(url, "eth_sendRawTransaction", [raw]);
           if (typeof res.result === "string") sent.push(res.result);
+          if ("acks" in at && sent.length >= at.acks && !killed) {
+            killed = true;
+            const b = await rpc(url, "eth_getBlockByNumber", ["latest", false]);
+            lastBlock = b.result as { number: string; stateRoot: string };
+            child.kill("SIGKILL");
+            return;
+          }
         } catch {
           return; // connection died with the node
         }
@@ -97,7 +106,7 @@ async function killMidStream(mode: string[]): Promise<void> {
         } catch {
           return;
         }
-        if (receipted.size >= 60) {
+        if ("receipts" in at && receipted.size >= at.receipts) {
           killed = true;
           child.kill("SIGKILL");
           return;
@@ -110,7 +119,8 @@ async function killMidStream(mode: string[]): Promise<void> {
       child.exitCode !== null || child.signalCode !== null ? r(null) : child.once("exit", r),
     );
     assert.equal(child.signalCode, "SIGKILL");
-    assert.ok(receipted.size >= 60, `receipts before kill: ${receipted.size}`);
+    if ("receipts" in at) assert.ok(receipted.size >= at.receipts, `receipts before kill: ${receipted.size}`);
+    else assert.ok(sent.length >= at.acks && next < raws.length, "killed with sends in flight");
     assert.ok(lastBlock);
 
     ({ child, url } = await spawnNode(tmp.dir, mode));

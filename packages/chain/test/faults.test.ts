@@ -9,7 +9,13 @@ import { createTx } from "@ethereumjs/tx";
 import { bytesToHex, hexToBytes } from "@ethereumjs/util";
 import Database from "better-sqlite3";
 import { createChainCommon } from "../src/chainConfig.ts";
-import { createNode, type PrecompileDefinition, StateMissingError, startNode } from "../src/index.ts";
+import {
+  createNode,
+  type PrecompileDefinition,
+  StateMissingError,
+  startNode,
+  TxRejectedError,
+} from "../src/index.ts";
 import { rpc, tempDir } from "./helpers.ts";
 
 const common = createChainCommon(1337n);
@@ -163,6 +169,42 @@ describe("execution faults", () => {
       assert.equal((await receiptOf(running.url, ok.hash))?.status, "0x1");
       assert.ok(running.node.head.header.number > head);
       assert.equal(await balance(running.url, dev[9].address), 10_000n * 10n ** 18n);
+    } finally {
+      await running.close();
+      tmp.remove();
+    }
+  });
+
+  test("automine: a transaction a concurrent block drops is refused with the VM's reason, not acknowledged", {
+    timeout: 60_000,
+  }, async () => {
+    const tmp = tempDir();
+    const running = await startNode({ datadir: tmp.dir, port: 0, blockTime: 0, automine: true });
+    try {
+      const dev = running.node.devAccounts;
+      const fee = 10n ** 11n;
+      const funds = await balance(running.url, dev[2].address);
+      // Each passes admission alone; once the first is mined the second's gas is no longer covered.
+      const spendAll = signed(dev[2].privateKey, 0n, dev[3].address, "0x", funds - 100_000n * fee);
+      const next = signed(dev[2].privateKey, 1n, dev[3].address, "0x", 1n);
+      // Sent in one turn (through the node's API: two HTTP requests may arrive a turn apart), both
+      // are admitted before the first block is built.
+      const [first, second] = await Promise.allSettled([
+        running.node.sendRawTransaction(hexToBytes(spendAll.raw as `0x${string}`)),
+        running.node.sendRawTransaction(hexToBytes(next.raw as `0x${string}`)),
+      ]);
+      assert.deepEqual(first, { status: "fulfilled", value: spendAll.hash });
+      assert.equal(second.status, "rejected", "no hash for a transaction in no block and not pooled");
+      assert.ok(second.reason instanceof TxRejectedError);
+      assert.match(second.reason.message, /^transaction dropped before inclusion: .*enough funds/);
+      assert.equal(await receiptOf(running.url, next.hash), null);
+      assert.equal((await rpc(running.url, "eth_getTransactionByHash", [next.hash])).result, null);
+      // The same transaction, sent again once it is covered, is admitted and mined as usual.
+      await rpc(running.url, "eth_sendRawTransaction", [
+        signed(dev[4].privateKey, 0n, dev[2].address, "0x", 10n ** 18n).raw,
+      ]);
+      assert.equal((await rpc(running.url, "eth_sendRawTransaction", [next.raw])).result, next.hash);
+      assert.equal((await receiptOf(running.url, next.hash))?.status, "0x1");
     } finally {
       await running.close();
       tmp.remove();

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -189,6 +190,50 @@ describe("sender recovery ahead of use", () => {
     await checkRecovery(new SenderRecovery(0));
   });
 
+  test("answers in arrival order: a lone transaction does not overtake a batch still on the worker", async () => {
+    const recovery = new SenderRecovery(1);
+    try {
+      const txs = [0n, 1n, 2n].map((nonce) =>
+        createTx({ type: 2, chainId: 1337n, nonce, gasLimit: 21000n, maxFeePerGas: 1n }, { common }).sign(
+          hexToBytes(dev0.privateKey),
+        ),
+      );
+      const order: number[] = [];
+      const track = (i: number) => recovery.prepare(txs[i]).then(() => order.push(i));
+      const batch = [track(0), track(1)]; // one turn: a batch for the worker
+      await new Promise((r) => setImmediate(r)); // sent; the next turn brings one transaction
+      await Promise.all([...batch, track(2)]);
+      assert.deepEqual(order, [0, 1, 2]);
+      assert.ok(txs.every((t) => t.cache.senderPubKey));
+    } finally {
+      await recovery.close();
+    }
+  });
+
+  test("a worker never keeps the process alive when idle, and does while it owes answers", () => {
+    // A child that recovers a batch on a worker, prints, and neither closes nor exits: it must end.
+    const script = `
+      import { createTx } from "@ethereumjs/tx";
+      import { hexToBytes } from "@ethereumjs/util";
+      import { createChainCommon } from "${join(import.meta.dirname, "../src/chainConfig.ts")}";
+      import { SenderRecovery } from "${join(import.meta.dirname, "../src/recovery.ts")}";
+      const common = createChainCommon(1337n);
+      const key = hexToBytes("${dev0.privateKey}");
+      const recovery = new SenderRecovery(1);
+      new SenderRecovery(1); // and one never used
+      const txs = [0n, 1n, 2n].map((nonce) =>
+        createTx({ type: 2, chainId: 1337n, nonce, gasLimit: 21000n, maxFeePerGas: 1n }, { common }).sign(key));
+      await Promise.all(txs.map((t) => recovery.prepare(t)));
+      console.log(txs.every((t) => t.cache.senderPubKey) ? "recovered" : "missing");
+    `;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: import.meta.dirname,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(out.trim(), "recovered", "the batch was answered before the process ended by itself");
+  });
+
   async function checkRecovery(recovery: SenderRecovery): Promise<void> {
     try {
       const txs = [dev0, dev1].map((d, i) =>
@@ -218,12 +263,18 @@ describe("sender recovery ahead of use", () => {
         },
         { common },
       );
-      await recovery.prepare(bad);
+      const good = createTx(
+        { type: 2, chainId: 1337n, nonce: 9n, gasLimit: 21000n, maxFeePerGas: 1n },
+        { common },
+      ).sign(hexToBytes(dev0.privateKey));
+      await recovery.prepare(bad); // alone in its turn
+      await Promise.all([recovery.prepare(bad), recovery.prepare(good)]); // in a batch (a worker's, if any)
       assert.equal(
         bad.cache.senderPubKey,
         undefined,
         "an unrecoverable signature is left for the inline check",
       );
+      assert.equal(good.getSenderAddress().toString(), dev0.address.toLowerCase());
       assert.throws(() => bad.getSenderAddress(), /Invalid Signature/);
     } finally {
       await recovery.close();
