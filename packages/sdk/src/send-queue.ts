@@ -16,8 +16,8 @@ type Mutability = "nonpayable" | "payable";
  * send, so many transactions from one account, and from different accounts, share blocks. Wait for
  * the receipts with `waitForWrite`, together (`Promise.all`).
  *
- * Use one queue per process for every part that sends from the same accounts: two queues (or a
- * queue and a direct `transact`) sending from one account at once race for the same nonce.
+ * Sends themselves never race for a nonce (`sendCall` takes one account's sends one at a time
+ * across the process); a queue adds call order, and turns held across several sends.
  */
 export class SendQueue {
   /** Per account (lower-case): its turns, one at a time. */

@@ -1,3 +1,4 @@
+import { KeyedSerialQueue } from "@openledger/common";
 import {
   type Abi,
   type Account,
@@ -76,6 +77,14 @@ export type Written<
   eventName extends ContractEventName<abi> | undefined = undefined,
 > = Sent & { events: ParseEventLogsReturnType<abi, eventName, true> };
 
+/**
+ * Every send from one account in this process, one at a time: a send takes the account's pending
+ * nonce, so two at once (two parts of a service sending from one account: a job's publication and
+ * a licence purchase) would both take the same one and the second be refused. Held only until the
+ * node has the transaction, never across a receipt.
+ */
+const accountSends = new KeyedSerialQueue();
+
 /** Simulates `request` from the client's account, then sends it; returns the transaction hash. */
 export async function sendCall(client: WalletClientWithAccount, request: CallRequest): Promise<Hex> {
   const { to, data, value, label } = request;
@@ -83,14 +92,16 @@ export async function sendCall(client: WalletClientWithAccount, request: CallReq
   if (!account) throw new OpenLedgerTransactionError(`${label}: the client has no account to send from`);
   if (to !== undefined && to === zeroAddress)
     throw new OpenLedgerTransactionError(`${label}: contract address is the zero address`);
-  try {
-    // The estimate doubles as the simulation: a revert here carries the decoded reason.
-    const estimate = await estimateGas(client, { account, to, data, value });
-    const gas = await withGasMargin(client, estimate);
-    return await sendTransaction(client, { account, chain: client.chain ?? null, to, data, value, gas });
-  } catch (err) {
-    throw decodeContractError(err, label, request.errorsAbi);
-  }
+  return accountSends.run(account.address.toLowerCase(), async () => {
+    try {
+      // The estimate doubles as the simulation: a revert here carries the decoded reason.
+      const estimate = await estimateGas(client, { account, to, data, value });
+      const gas = await withGasMargin(client, estimate);
+      return await sendTransaction(client, { account, chain: client.chain ?? null, to, data, value, gas });
+    } catch (err) {
+      throw decodeContractError(err, label, request.errorsAbi);
+    }
+  });
 }
 
 /**

@@ -270,6 +270,42 @@ for (const target of targets) {
       );
     });
 
+    test("two parts sending from one account at once (a queue and plain sendWrite) take distinct nonces", async () => {
+      const write = (uri: string) =>
+        createDatanetWrite({
+          registry: addresses.datanetRegistry,
+          metadataURI: uri,
+          licensePrice: 0n,
+          ownerBps: 0,
+        });
+      const queue = new SendQueue();
+      await chain.setMining(false);
+      let hashes: Hex[];
+      try {
+        // Each part reads the account's pending nonce on its own: without one turn per account for
+        // the process's sends, these would take the same nonce and all but one be refused.
+        hashes = await Promise.all([
+          queue.sendWrite(wallet, write("ipfs://race-queue")),
+          sendWrite(wallet, write("ipfs://race-plain-0")),
+          sendWrite(wallet, write("ipfs://race-plain-1")),
+        ]);
+        const txs = await Promise.all(hashes.map((hash) => getTransaction(pub, { hash })));
+        assert.equal(new Set(txs.map((t) => t.nonce)).size, 3, "three nonces");
+        await rpc(chain.rpcUrl, "evm_mine", []);
+      } finally {
+        await chain.setMining(true);
+      }
+      for (const hash of hashes) {
+        const { events } = await waitForWrite(pub, {
+          hash,
+          label: "create",
+          abi: datanetRegistryAbi,
+          eventName: "DatanetCreated",
+        });
+        assert.match(events[0].args.metadataURI, /^ipfs:\/\/race-/);
+      }
+    });
+
     test("SendQueue: a failed send does not stall the account's later sends", async () => {
       const queue = new SendQueue();
       const bad = queue.sendWrite(
