@@ -46,6 +46,11 @@ export class Admission {
 
   constructor(private readonly ctx: AdmissionContext) {}
 
+  /** Why executing the transaction `hashHex` faulted the EVM, if it did recently. */
+  faultOf(hashHex: string): string | undefined {
+    return this.faults.get(hashHex);
+  }
+
   rememberFault(hashHex: string, reason: string): void {
     if (this.faults.size >= FAULT_MEMORY) {
       const oldest = this.faults.keys().next().value;

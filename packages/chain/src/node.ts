@@ -90,17 +90,11 @@ export interface MinedBlockEvent {
   logs: RpcLog[];
 }
 
-/** Why a pool transaction left the pool without a block: the VM refused it, or it faulted the EVM. */
-interface Drop {
-  reason: string;
-  fault: boolean;
-}
-
 const ONE_OPEN = 10n ** 18n;
 const ZERO32 = new Uint8Array(32);
 /** The pending log is rewritten with just the pool once it grows past this (it is emptied whenever the pool is). */
 const PENDING_LOG_COMPACT_BYTES = 64 * 1024 * 1024;
-/** Recent drops remembered for automine's answers (older ones are forgotten first). */
+/** Recent drops remembered for automine's answers (older ones are forgotten first; faults are admission's). */
 const DROP_MEMORY = 1024;
 
 /**
@@ -135,8 +129,8 @@ export class ChainNode extends EventEmitter {
   private pendingLog!: PendingLog;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Pool transactions dropped by recent blocks, by hash (automine answers them with the reason). */
-  private readonly drops = new Map<string, Drop>();
+  /** Why recent blocks dropped pool transactions the VM refused, by hash (automine answers with it). */
+  private readonly drops = new Map<string, string>();
 
   private constructor(opts: NodeOptions, store: ChainStore, common: Common, registry: PrecompileRegistry) {
     super();
@@ -455,12 +449,11 @@ export class ChainNode extends EventEmitter {
     for (const i of built.included) if (i.poolHash) this.pool.remove(i.poolHash);
     for (const d of built.dropped) {
       this.pool.remove(d.ptx.hashHex);
-      this.rememberDrop(d.ptx.hashHex, { reason: d.reason, fault: false });
+      this.rememberDrop(d.ptx.hashHex, d.reason);
       this.emit("dropped", { hash: d.ptx.hashHex, reason: d.reason });
     }
     for (const f of built.faulted) {
       this.pool.remove(f.ptx.hashHex);
-      this.rememberDrop(f.ptx.hashHex, { reason: f.reason, fault: true });
       this.admission.rememberFault(f.ptx.hashHex, f.reason);
       this.reportError(
         new Error(`transaction ${f.ptx.hashHex} dropped: executing it faulted the EVM (${f.reason})`),
@@ -478,9 +471,9 @@ export class ChainNode extends EventEmitter {
     return block;
   }
 
-  private rememberDrop(hashHex: string, drop: Drop): void {
+  private rememberDrop(hashHex: string, reason: string): void {
     if (this.drops.size >= DROP_MEMORY) this.drops.delete(this.drops.keys().next().value as string);
-    this.drops.set(hashHex, drop);
+    this.drops.set(hashHex, reason);
   }
 
   // ---- transactions --------------------------------------------------------------------------
@@ -505,9 +498,10 @@ export class ChainNode extends EventEmitter {
     }
     if (this.pool.get(entry.hashHex)) await this.pendingLog.append(raw);
     // Out of the pool: mined, or dropped by this block or a concurrent request's; only mined is acknowledged.
+    const fault = this.admission.faultOf(entry.hashHex);
+    if (fault !== undefined) throw faultRefusal(fault);
     const drop = this.drops.get(entry.hashHex);
-    if (drop?.fault) throw faultRefusal(drop.reason);
-    if (drop) throw new TxRejectedError(`transaction dropped before inclusion: ${drop.reason}`);
+    if (drop !== undefined) throw new TxRejectedError(`transaction dropped before inclusion: ${drop}`);
     return entry.hashHex;
   }
 

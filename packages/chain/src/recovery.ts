@@ -53,12 +53,11 @@ export class SenderRecovery {
    * where it does not.
    */
   constructor(threads?: number) {
-    const native = loadNativeRecover();
+    this.native = loadNativeRecover();
     if (threads === undefined) {
       const spare = Math.max(0, availableParallelism() - 1);
-      threads = native ? Math.min(1, spare) : Math.min(4, spare);
+      threads = this.native ? Math.min(1, spare) : Math.min(4, spare);
     }
-    this.native = native;
     for (let i = 0; i < threads; i++) {
       // Plain JavaScript: none of this process's flags (a loader such as tsx, --input-type) apply to it.
       const worker = new Worker(new URL("./recoveryWorker.mjs", import.meta.url), { execArgv: [] });

@@ -119,12 +119,13 @@ export class LlamaModel {
   /** the part holding the next layers, when the model is split across engines */
   next: LlamaModel | null = null;
 
+  /** the config as given, copied by sameShape */
+  readonly config: LlamaConfig;
+
   /**
    * `params` holds every tensor of expectedShapes(config) (or of this part's layers), already in engine
    * memory (the model owns them).
    */
-  readonly config: LlamaConfig;
-
   constructor(
     readonly engine: Engine,
     config: LlamaConfig,
