@@ -19,14 +19,21 @@ import { randomWeights } from "./formats-util.ts";
 const dir = mkdtempSync(join(tmpdir(), "ml-split-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const tied of [false, true]) {
-  test(`a Q8_0 model forced into 3 parts matches one engine (${tied ? "tied" : "separate"} output head)`, async () => {
+// [layers, parts, tied head]: two layers in two parts leaves no choice of cut (the head outweighs the layers)
+const cases: [number, number, boolean][] = [
+  [5, 3, false],
+  [5, 3, true],
+  [2, 2, true],
+  [2, 2, false],
+];
+for (const [numLayers, nParts, tied] of cases) {
+  test(`a Q8_0 model of ${numLayers} layers forced into ${nParts} parts matches one engine (${tied ? "tied" : "separate"} output head)`, async () => {
     const cfg: LlamaConfig = {
       architecture: "qwen2",
       vocabSize: 128,
       hiddenSize: 64,
       intermediateSize: 96,
-      numLayers: 5,
+      numLayers,
       numHeads: 4,
       numKvHeads: 2,
       headDim: 16,
@@ -36,22 +43,21 @@ for (const tied of [false, true]) {
       tieWordEmbeddings: tied,
       attentionBias: true,
     };
-    const path = join(dir, `split-${tied}.gguf`);
+    const path = join(dir, `split-${numLayers}-${tied}.gguf`);
     writeLlamaGguf(path, { config: cfg, weights: randomWeights(cfg, 9), tensorType: "Q8_0" });
     const one = await Engine.create({ threads: 1, maxMemoryMiB: 64 });
     const single = loadLlamaGguf(one, path);
     single.file.close();
-    const split = await loadLlamaGgufSplit(path, { threads: 1, maxMemoryMiB: 64, parts: 3 });
+    const split = await loadLlamaGgufSplit(path, { threads: 1, maxMemoryMiB: 64, parts: nParts });
     split.file.close();
     try {
-      assert.equal(split.engines.length, 3);
+      assert.equal(split.engines.length, nParts);
       const parts: [number, number][] = [];
       for (let m: typeof split.model | null = split.model; m; m = m.next) parts.push([m.first, m.end]);
-      assert.equal(parts.length, 3);
+      assert.equal(parts.length, nParts);
       assert.equal(parts[0][0], 0);
-      assert.equal(parts[1][0], parts[0][1]);
-      assert.equal(parts[2][0], parts[1][1]);
-      assert.equal(parts[2][1], cfg.numLayers);
+      for (let i = 1; i < nParts; i++) assert.equal(parts[i][0], parts[i - 1][1]);
+      assert.equal(parts[nParts - 1][1], cfg.numLayers);
       // with a tied head the last part keeps its own copy of the embedding
       if (tied) assert.ok(split.model.weightBytes > single.model.weightBytes);
       else assert.equal(split.model.weightBytes, single.model.weightBytes);

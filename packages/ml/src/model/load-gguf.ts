@@ -224,10 +224,13 @@ function splitLayers(plans: Plan[], config: LlamaConfig, parts: number, budget: 
       bytes += layerBytes[l];
       done += layerBytes[l];
       const left = config.numLayers - l - 1;
+      const partsLeft = n - 1 - ranges.length;
+      // cut at the part's share of the bytes, or where the layers left are just enough for the parts left
+      // (with a large embedding or head the share may never be reached in time)
       if (
-        ranges.length < n - 1 &&
-        left >= n - 1 - ranges.length &&
-        done >= ((ranges.length + 1) * total) / n
+        partsLeft > 0 &&
+        left >= partsLeft &&
+        (done >= ((ranges.length + 1) * total) / n || left === partsLeft)
       ) {
         ranges.push({ first, end: l + 1, bytes });
         first = l + 1;
