@@ -7,16 +7,21 @@
 // warm-up for that, counted in load time and CPU), so the warm ratios are what a server's later
 // requests see.
 // Env: BENCH_SHAPES (default "135m,0.5b"; also 1.5b, 8b), BENCH_TYPES (default "F16,Q8_0,Q4"),
-// BENCH_THREADS (default "1"; "1,2" adds 2-thread rows, marked), BENCH_PROMPT (64), BENCH_DECODE (32).
+// BENCH_THREADS (default "1"; "1,2" adds 2-thread rows, marked), BENCH_PROMPT (64), BENCH_DECODE (32),
+// BENCH_BATCH (4: sequences decoding together in the batched rows, as a server batches its requests).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { forward, type GgufWriteType, KVCache, loadLlamaGgufSplit } from "@openledger/ml";
+import { forward, type GgufWriteType, KVCache, type LlamaConfig, loadLlamaGgufSplit } from "@openledger/ml";
 import { SHAPES, writeModel } from "./ml-shapes.ts";
+import { measureWasmPeaks, type WasmPeaks } from "./wasm-peak.ts";
 
 const PROMPT = Number(process.env.BENCH_PROMPT ?? 64);
 const DECODE = Number(process.env.BENCH_DECODE ?? 32);
+const BATCH = Number(process.env.BENCH_BATCH ?? 4);
+/** the batched rows' prompts: BATCH different ones of this many tokens */
+const BATCH_PROMPT = 16;
 const promptFor = (vocabSize: number) =>
   Array.from({ length: PROMPT }, (_, i) => (i * 7919 + 13) % (vocabSize - 1));
 
@@ -34,6 +39,9 @@ interface Measured {
   warmDecodeCpu: number;
   warmPrefill: number;
   warmPrefillCpu: number;
+  /** BATCH sequences decoding DECODE tokens each together: tokens per second, all sequences counted */
+  batchDecode: number;
+  batchDecodeCpu: number;
   peakRss: number;
   /** RSS of the child before loading: Node, tsx and the imports, which the engine cannot shrink */
   idleRss: number;
@@ -91,6 +99,27 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
     const warmPrefill = PROMPT / ((performance.now() - t0) / 1000);
     const warmPrefillCpu = PROMPT / cpuSince(c0);
     const peakRss = process.resourceUsage().maxRSS * 1024;
+    cache.free();
+    again.free();
+    // BATCH sequences: each prompt but its last token prefilled, then DECODE batched steps of one token each
+    const prompts = batchPrompts(config.vocabSize);
+    const caches = prompts.map((p) => {
+      const c = new KVCache(model, BATCH_PROMPT + DECODE + 1);
+      forward(model, [{ tokens: p.slice(0, -1), cache: c }]);
+      return c;
+    });
+    let next = prompts.map((p) => p[p.length - 1]);
+    t0 = performance.now();
+    c0 = process.cpuUsage();
+    for (let i = 0; i < DECODE; i++) {
+      next = forward(
+        model,
+        caches.map((c, j) => ({ tokens: [next[j]], cache: c })),
+      ).map(argmaxOf);
+    }
+    const batchDecode = (BATCH * DECODE) / ((performance.now() - t0) / 1000);
+    const batchDecodeCpu = (BATCH * DECODE) / cpuSince(c0);
+    for (const c of caches) c.free();
     return {
       load,
       loadCpu,
@@ -102,6 +131,8 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
       warmDecodeCpu,
       warmPrefill,
       warmPrefillCpu,
+      batchDecode,
+      batchDecodeCpu,
       peakRss,
       idleRss,
       tokens,
@@ -118,6 +149,13 @@ function cpuSince(c0: NodeJS.CpuUsage): number {
   return (c.user + c.system) / 1e6;
 }
 
+/** BATCH different prompts of BATCH_PROMPT tokens */
+function batchPrompts(vocabSize: number): number[][] {
+  return Array.from({ length: BATCH }, (_, j) =>
+    Array.from({ length: BATCH_PROMPT }, (_, i) => (i * 7919 + 31 * j + 13) % (vocabSize - 1)),
+  );
+}
+
 function argmaxOf(x: Float32Array): number {
   let best = 0;
   for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
@@ -130,7 +168,7 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
   let t0 = performance.now();
   const l0 = process.cpuUsage();
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  const context = await model.createContext({ contextSize: 512, batchSize: 512, threads });
+  let context = await model.createContext({ contextSize: 512, batchSize: 512, threads });
   const load = (performance.now() - t0) / 1000;
   const loadCpu = cpuSince(l0);
   try {
@@ -170,6 +208,23 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
     const warmPrefill = PROMPT / ((performance.now() - t0) / 1000);
     const warmPrefillCpu = PROMPT / cpuSince(c0);
     const peakRss = process.resourceUsage().maxRSS * 1024;
+    // BATCH sequences of one context, stepped in lockstep: node-llama-cpp puts the evaluations requested
+    // in the same turn into one llama_decode batch (generators left to run on their own drift apart and
+    // are mostly evaluated one at a time)
+    await context.dispose();
+    context = await model.createContext({ contextSize: 512, batchSize: 512, threads, sequences: BATCH });
+    const seqs = Array.from({ length: BATCH }, () => context.getSequence());
+    const prompts = batchPrompts(vocabSize) as unknown as (typeof prompt)[];
+    for (const [j, s] of seqs.entries()) await s.evaluateWithoutGeneratingNewTokens(prompts[j].slice(0, -1));
+    const steps = seqs.map((s, j) =>
+      s.evaluate(prompts[j].slice(-1), { temperature: 0 })[Symbol.asyncIterator](),
+    );
+    t0 = performance.now();
+    c0 = process.cpuUsage();
+    for (let i = 0; i < DECODE; i++) await Promise.all(steps.map((g) => g.next()));
+    const batchDecode = (BATCH * DECODE) / ((performance.now() - t0) / 1000);
+    const batchDecodeCpu = (BATCH * DECODE) / cpuSince(c0);
+    await Promise.all(steps.map((g) => g.return(undefined)));
     return {
       load,
       loadCpu,
@@ -181,6 +236,8 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
       warmDecodeCpu,
       warmPrefill,
       warmPrefillCpu,
+      batchDecode,
+      batchDecodeCpu,
       peakRss,
       idleRss,
       tokens: tokens.slice(0, DECODE),
@@ -226,12 +283,30 @@ function runChild(engine: "ours" | "llama.cpp", path: string, threads: number, v
       warmDecodeCpu: 0,
       warmPrefill: 0,
       warmPrefillCpu: 0,
+      batchDecode: 0,
+      batchDecodeCpu: 0,
       peakRss: 0,
       idleRss: 0,
       tokens: [],
       error: why.slice(0, 160),
     };
   }
+}
+
+/**
+ * Multiply-adds per prompt token of a PROMPT-token prefill: the layers' matmuls, attention over the
+ * tokens before it (PROMPT/2 on average), and the output head, which prefill runs for the last token only.
+ */
+function prefillMacsPerToken(c: LlamaConfig): number {
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const layer = c.hiddenSize * (2 * q + 2 * kv) + 3 * c.hiddenSize * c.intermediateSize + q * (PROMPT + 1);
+  return c.numLayers * layer + (c.hiddenSize * c.vocabSize) / PROMPT;
+}
+
+/** The instruction our prefill of this weight format is built on (see wasm-peak.ts). */
+function prefillInstruction(type: GgufWriteType): keyof WasmPeaks {
+  return type === "F16" || type === "BF16" ? "f32Fma" : type === "Q8_0" ? "i16Dot" : "byteDot";
 }
 
 async function main(): Promise<void> {
@@ -244,6 +319,7 @@ async function main(): Promise<void> {
   const mib = (b: number) => (b / 2 ** 20).toFixed(0);
   const notes: string[] = [];
   const GiB = 2 ** 30;
+  const peaks = await measureWasmPeaks();
   try {
     for (const shape of shapes) {
       const config = SHAPES[shape];
@@ -272,6 +348,9 @@ async function main(): Promise<void> {
           let agree = 0;
           while (agree < ours.tokens.length && ours.tokens[agree] === cpp.tokens[agree]) agree++;
           const ratio = (a: number, b: number) => (a && b ? (a / b).toFixed(2) : "-");
+          // llama.cpp's prefill in multiply-adds per CPU second against the ceiling of our instruction
+          const cppMacs = (cpp.prefillCpu * prefillMacsPerToken(config)) / 1e9;
+          const ceiling = peaks[prefillInstruction(type)];
           const f = (x: number, d = 1) => (x ? x.toFixed(d) : "-");
           rows.push([
             label,
@@ -282,8 +361,12 @@ async function main(): Promise<void> {
             `${f(ours.prefill)} (${f(ours.prefillCpu)})`,
             `${f(cpp.prefill)} (${f(cpp.prefillCpu)})`,
             `${ratio(ours.prefill, cpp.prefill)} (${ratio(ours.prefillCpu, cpp.prefillCpu)})`,
+            `${f(cppMacs)} / ${f(ceiling)} = ${ratio(ceiling, cppMacs)}`,
             `${ratio(ours.warmDecode, cpp.warmDecode)} (${ratio(ours.warmDecodeCpu, cpp.warmDecodeCpu)})`,
             `${ratio(ours.warmPrefill, cpp.warmPrefill)} (${ratio(ours.warmPrefillCpu, cpp.warmPrefillCpu)})`,
+            `${f(ours.batchDecodeCpu)} ×${ratio(ours.batchDecodeCpu, ours.decodeCpu)}`,
+            `${f(cpp.batchDecodeCpu)} ×${ratio(cpp.batchDecodeCpu, cpp.decodeCpu)}`,
+            `${ratio(ours.batchDecodeCpu, cpp.batchDecodeCpu)}`,
             ours.peakRss ? (ours.peakRss / size).toFixed(2) : "-",
             ours.peakRss ? ((ours.peakRss - ours.idleRss) / size).toFixed(2) : "-",
             cpp.peakRss ? (cpp.peakRss / size).toFixed(2) : "-",
@@ -314,8 +397,12 @@ async function main(): Promise<void> {
     "prefill ours",
     "llama.cpp",
     "ratio",
+    "llama.cpp GMAC/s / ceiling",
     "warm decode ratio",
     "warm prefill ratio",
+    `batch ${BATCH} ours`,
+    "llama.cpp",
+    "ratio",
     "RSS/file ours",
     "above idle",
     "llama.cpp",
@@ -333,6 +420,14 @@ async function main(): Promise<void> {
   );
   console.log(
     `  RSS is the child process's peak; "above idle" subtracts what the child held before loading (Node, tsx and the imports: ${mib(Math.min(...idle))}-${mib(Math.max(...idle))} MiB in these runs)`,
+  );
+  console.log(
+    `  llama.cpp GMAC/s / ceiling: llama.cpp's prefill in 10^9 multiply-adds per CPU second, beside the most that the 128-bit WebAssembly SIMD instruction our prefill of that format runs on retires here with nothing else to do ` +
+      `(bench/wasm-peak.ts, 1 thread: byte dot ${peaks.byteDot.toFixed(1)}, 16-bit dot ${peaks.i16Dot.toFixed(1)}, f32 fused multiply-add ${peaks.f32Fma.toFixed(1)}); ` +
+      "the quotient bounds the prefill ratio any WebAssembly kernel could reach (llama.cpp runs 256/512-bit AVX-512 VNNI and F16C code)",
+  );
+  console.log(
+    `  batch ${BATCH}: ${BATCH} sequences decoding ${DECODE} tokens each in one batched pass per step (as OpenLoRA's scheduler runs requests), tokens per CPU second of all of them; ×: the gain over one sequence's decode`,
   );
   for (const n of notes) console.log(`  ${n}`);
   if (threadList.some((t) => t > 1)) {
