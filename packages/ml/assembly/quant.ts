@@ -379,6 +379,8 @@ export function mmd_f16(type: i32, a: usize, w: usize, c: usize, ldc: i32, K: i3
   const pc = type == F16P ? f16PanelCols(K) : K;
   const M = m1 - m0;
   if (type == F16P && sumsBytes < F16P_ROWS * M * 64) unreachable();
+  const add = accumulate != 0;
+  const step = (<usize>(K + 4)) << 2;
   for (let first = n0 - n0 % F16P_ROWS; first < n1; first += F16P_ROWS) {
     const bw = w + ((<usize>first * K) << 1);
     const r0 = max(n0, first), r1 = min(n1, first + F16P_ROWS);
@@ -386,57 +388,155 @@ export function mmd_f16(type: i32, a: usize, w: usize, c: usize, ldc: i32, K: i3
       const pw = min(pc, K - p);
       const last = p + pw == K;
       const pb = bw + ((<usize>F16P_ROWS * p) << 1);
-      const k16 = pw & ~15;
-      const kv = pw & ~7;
-      for (let n = r0; n < r1; n++) {
-        const wr = pb + ((<usize>(n - first) * pw) << 1);
-        for (let m = m0; m < m1; m++) {
-          const hdr = a + ((<usize>m * (K + 4)) << 2);
-          const ar = hdr + 16 + (<usize>p << 2);
-          const sp = sums + (<usize>((n - first) * M + m - m0) << 6);
-          // four independent sums over 16 values a step, so the multiply-adds overlap
-          let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-          if (p > 0) {
-            s0 = v128.load(sp);
-            s1 = v128.load(sp, 16);
-            s2 = v128.load(sp, 32);
-            s3 = v128.load(sp, 48);
+      // the rows' pieces in runs of about F16_RUN_BYTES: a run streams from memory for the first pair of
+      // activation rows and from L2 for the others, so each pass holds only two rows' activations in L1
+      // (all rows at once for every weight row: 4 rows at 896x4864 took 0.36 ms a row where 2 took 0.23)
+      const run = max(4, F16_RUN_BYTES / (pw << 1));
+      for (let s0 = r0; s0 < r1; s0 += run) {
+        const s1 = min(r1, s0 + run);
+        let m = m0;
+        // rows in pairs (each 16 weights converted once for both), then one row on its own
+        for (; m + 1 < m1; m += 2) {
+          const am = a + <usize>m * step;
+          for (let n = s0; n < s1; n++) {
+            const wr = pb + ((<usize>(n - first) * pw) << 1);
+            const sp = sums + (<usize>((n - first) * M + m - m0) << 6);
+            f16Pair(wr, am, step, p, pw, last, sp, c + ((<usize>m * ldc + n) << 2), <usize>ldc << 2, add);
           }
-          let k = 0;
-          for (; k < k16; k += 16) {
-            const wp = wr + (<usize>k << 1);
-            const h0 = v128.load(wp), h1 = v128.load(wp, 16);
-            const ap = ar + (<usize>k << 2);
-            const t0 = f16top(h0), b0 = i16x8.shl(h0, 13), t1 = f16top(h1), b1 = i16x8.shl(h1, 13);
-            s0 = madd(f16lo(t0, b0), v128.load(ap), s0);
-            s1 = madd(f16hi(t0, b0), v128.load(ap, 16), s1);
-            s2 = madd(f16lo(t1, b1), v128.load(ap, 32), s2);
-            s3 = madd(f16hi(t1, b1), v128.load(ap, 48), s3);
+        }
+        if (m < m1) {
+          const am = a + <usize>m * step;
+          for (let n = s0; n < s1; n++) {
+            const wr = pb + ((<usize>(n - first) * pw) << 1);
+            const sp = sums + (<usize>((n - first) * M + m - m0) << 6);
+            f16Row(wr, am, p, pw, last, sp, c + ((<usize>m * ldc + n) << 2), add);
           }
-          if (!last) {
-            v128.store(sp, s0);
-            v128.store(sp, s1, 16);
-            v128.store(sp, s2, 32);
-            v128.store(sp, s3, 48);
-            continue;
-          }
-          for (; k < kv; k += 8) {
-            const h = v128.load(wr + (<usize>k << 1));
-            const ap = ar + (<usize>k << 2);
-            const t = f16top(h), b = i16x8.shl(h, 13);
-            s0 = madd(f16lo(t, b), v128.load(ap), s0);
-            s1 = madd(f16hi(t, b), v128.load(ap, 16), s1);
-          }
-          let s = hsum(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)));
-          for (; k < pw; k++) {
-            const raw = reinterpret<f32>(((<i32>load<u16>(wr + (<usize>k << 1)) << 16) >> 3) & 0x8fffe000);
-            s += raw * load<f32>(ar + (<usize>k << 2));
-          }
-          finish(c + ((<usize>m * ldc + n) << 2), accumulate != 0, s * load<f32>(hdr));
         }
       }
     }
   }
+}
+
+// Bytes of weights one pass of mmd_f16 runs all activation rows over (stays in L2).
+const F16_RUN_BYTES: i32 = 131072;
+
+// One activation row (header at hdr, values from column p) against pw weights at wr, its four sums carried in
+// and out at sp unless p is 0 (in) or `last` (out: the row's dot, scaled by the header, (+)= into cp).
+@inline function f16Row(wr: usize, hdr: usize, p: i32, pw: i32, last: bool, sp: usize, cp: usize, add: bool): void {
+  const ar = hdr + 16 + (<usize>p << 2);
+  const k16 = pw & ~15, kv = pw & ~7;
+  // four independent sums over 16 values a step, so the multiply-adds overlap
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  if (p > 0) {
+    s0 = v128.load(sp);
+    s1 = v128.load(sp, 16);
+    s2 = v128.load(sp, 32);
+    s3 = v128.load(sp, 48);
+  }
+  let k = 0;
+  for (; k < k16; k += 16) {
+    const wp = wr + (<usize>k << 1);
+    const h0 = v128.load(wp), h1 = v128.load(wp, 16);
+    const ap = ar + (<usize>k << 2);
+    const t0 = f16top(h0), b0 = i16x8.shl(h0, 13), t1 = f16top(h1), b1 = i16x8.shl(h1, 13);
+    s0 = madd(f16lo(t0, b0), v128.load(ap), s0);
+    s1 = madd(f16hi(t0, b0), v128.load(ap, 16), s1);
+    s2 = madd(f16lo(t1, b1), v128.load(ap, 32), s2);
+    s3 = madd(f16hi(t1, b1), v128.load(ap, 48), s3);
+  }
+  if (!last) {
+    v128.store(sp, s0);
+    v128.store(sp, s1, 16);
+    v128.store(sp, s2, 32);
+    v128.store(sp, s3, 48);
+    return;
+  }
+  for (; k < kv; k += 8) {
+    const h = v128.load(wr + (<usize>k << 1));
+    const ap = ar + (<usize>k << 2);
+    const t = f16top(h), b = i16x8.shl(h, 13);
+    s0 = madd(f16lo(t, b), v128.load(ap), s0);
+    s1 = madd(f16hi(t, b), v128.load(ap, 16), s1);
+  }
+  let s = hsum(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)));
+  for (; k < pw; k++) {
+    const raw = reinterpret<f32>(((<i32>load<u16>(wr + (<usize>k << 1)) << 16) >> 3) & 0x8fffe000);
+    s += raw * load<f32>(ar + (<usize>k << 2));
+  }
+  finish(cp, add, s * load<f32>(hdr));
+}
+
+// Two activation rows (headers at hdr and hdr + step, sums at sp and sp + 64, outputs at cp and cp + ldcB)
+// against one weight row-piece of pw values at wr (panel p; `last`: the piece that ends the row): for each
+// row the one-row loop of mmd_f16 (four sums, the same multiply-adds in the same order, so the same bits),
+// with each 16 weights converted once for both rows. Eight sums and two converted vectors fit x64's 16
+// vector registers; three rows would not.
+@inline function f16Pair(wr: usize, hdr: usize, step: usize, p: i32, pw: i32, last: bool, sp: usize, cp: usize, ldcB: usize, add: bool): void {
+  const hdrB = hdr + step;
+  const ar = hdr + 16 + (<usize>p << 2), br = ar + step;
+  const k16 = pw & ~15, kv = pw & ~7;
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  let t0 = f32x4.splat(0), t1 = f32x4.splat(0), t2 = f32x4.splat(0), t3 = f32x4.splat(0);
+  if (p > 0) {
+    s0 = v128.load(sp);
+    s1 = v128.load(sp, 16);
+    s2 = v128.load(sp, 32);
+    s3 = v128.load(sp, 48);
+    t0 = v128.load(sp, 64);
+    t1 = v128.load(sp, 80);
+    t2 = v128.load(sp, 96);
+    t3 = v128.load(sp, 112);
+  }
+  let k = 0;
+  // eight values a step into sums 0-1, then the sums rotated so the next eight go into 2-3 (k16 is a whole
+  // number of 16-value steps, so they end in place): the same sums as the one-row loop's 16-value step,
+  // with fewer vectors in one basic block (V8 loads a block's vectors ahead of its arithmetic and spills)
+  for (; k < k16; k += 8) {
+    const h = v128.load(wr + (<usize>k << 1));
+    const ap = ar + (<usize>k << 2), bp = br + (<usize>k << 2);
+    const x = f16top(h), y = i16x8.shl(h, 13);
+    const lo = f16lo(x, y), hi = f16hi(x, y);
+    const n0 = madd(lo, v128.load(ap), s0), n1 = madd(hi, v128.load(ap, 16), s1);
+    const u0 = madd(lo, v128.load(bp), t0), u1 = madd(hi, v128.load(bp, 16), t1);
+    s0 = s2;
+    s1 = s3;
+    s2 = n0;
+    s3 = n1;
+    t0 = t2;
+    t1 = t3;
+    t2 = u0;
+    t3 = u1;
+  }
+  if (!last) {
+    v128.store(sp, s0);
+    v128.store(sp, s1, 16);
+    v128.store(sp, s2, 32);
+    v128.store(sp, s3, 48);
+    v128.store(sp, t0, 64);
+    v128.store(sp, t1, 80);
+    v128.store(sp, t2, 96);
+    v128.store(sp, t3, 112);
+    return;
+  }
+  for (; k < kv; k += 8) {
+    const h = v128.load(wr + (<usize>k << 1));
+    const ap = ar + (<usize>k << 2), bp = br + (<usize>k << 2);
+    const x = f16top(h), y = i16x8.shl(h, 13);
+    const lo = f16lo(x, y), hi = f16hi(x, y);
+    s0 = madd(lo, v128.load(ap), s0);
+    t0 = madd(lo, v128.load(bp), t0);
+    s1 = madd(hi, v128.load(ap, 16), s1);
+    t1 = madd(hi, v128.load(bp, 16), t1);
+  }
+  let s = hsum(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)));
+  let t = hsum(f32x4.add(f32x4.add(t0, t2), f32x4.add(t1, t3)));
+  for (; k < pw; k++) {
+    const raw = reinterpret<f32>(((<i32>load<u16>(wr + (<usize>k << 1)) << 16) >> 3) & 0x8fffe000);
+    s += raw * load<f32>(ar + (<usize>k << 2));
+    t += raw * load<f32>(br + (<usize>k << 2));
+  }
+  finish(cp, add, s * load<f32>(hdr));
+  finish(cp + ldcB, add, t * load<f32>(hdrB));
 }
 
 /**
@@ -569,7 +669,13 @@ type General = u16;
 @inline function mmdQ4_0x4<C>(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool): void {
   for (let n = n0; n < n1; n += 4) {
     const wr = w + <usize>n * rowBytes;
-    for (let m = m0; m < m1; m++) {
+    let m = m0;
+    // rows in pairs (the group's nibbles unpacked and scales converted once for both), then one on its own
+    for (; m + 1 < m1; m += 2) {
+      const cp = c + ((<usize>m * ldc + n) << 2);
+      dotQ4_0x4Pair<C>(wr, aq + <usize>m * stride, stride, nb, cp, cp + (<usize>ldc << 2), add);
+    }
+    for (; m < m1; m++) {
       const v = dotQ4_0x4<C>(wr, aq + <usize>m * stride, nb);
       const cp = c + ((<usize>m * ldc + n) << 2);
       v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
@@ -580,7 +686,13 @@ type General = u16;
 @inline function mmdQ8_0x4<C>(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool): void {
   for (let n = n0; n < n1; n += 4) {
     const g = w + <usize>n * rowBytes;
-    for (let m = m0; m < m1; m++) {
+    let m = m0;
+    // rows in pairs (the group's scales converted once for both), then one on its own
+    for (; m + 1 < m1; m += 2) {
+      const cp = c + ((<usize>m * ldc + n) << 2);
+      dotQ8_0x4Pair<C>(g, aq + <usize>m * stride, stride, nb, cp, cp + (<usize>ldc << 2), add);
+    }
+    for (; m < m1; m++) {
       const v = dotQ8_0x4<C>(g, aq + <usize>m * stride, nb);
       const cp = c + ((<usize>m * ldc + n) << 2);
       v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
@@ -673,6 +785,59 @@ type General = u16;
     acc = madd(f32x4.convert_i32x4_s(t), f32x4.mul(dw, v128.load32_splat(ab)), acc);
   }
   return acc;
+}
+
+// dotQ4_0x4 for two activation rows (a, a + stride) at once, the results (+)= into cA and cB: each block's
+// nibbles unpacked (and, in the plain build, widened) and its four scales converted once for both rows. Each
+// row gets dotQ4_0x4's integer block sums and then the same float multiply-adds in the same order: the
+// same bits as one row at a time.
+@inline function dotQ4_0x4Pair<C>(w: usize, a: usize, stride: usize, nb: i32, cA: usize, cB: usize, add: bool): void {
+  let accA = f32x4.splat(0), accB = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const wb = w + <usize>b * 72, ab = a + <usize>b * QA, bb = ab + stride;
+    let sA: v128, sB: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const a0 = v128.load(ab + AI8), a1 = v128.load(ab + AI8 + 16);
+      const b0 = v128.load(bb + AI8), b1 = v128.load(bb + AI8 + 16);
+      // rows 0-1 reduced before rows 2-3 are unpacked (hsum4i16's first level), so fewer vectors live at once
+      const q0 = v128.load(wb, 8), q1 = v128.load(wb, 24);
+      const l0 = v128.and(q0, v128.load(NIB)), h0 = nibHi(q0), l1 = v128.and(q1, v128.load(NIB)), h1 = nibHi(q1);
+      const pa0 = q4Dot(a0, a1, l0, h0), pa1 = q4Dot(a0, a1, l1, h1);
+      const pb0 = q4Dot(b0, b1, l0, h0), pb1 = q4Dot(b0, b1, l1, h1);
+      const ta01 = i16x8.add(v128.shuffle<i64>(pa0, pa1, 0, 2), v128.shuffle<i64>(pa0, pa1, 1, 3));
+      const tb01 = i16x8.add(v128.shuffle<i64>(pb0, pb1, 0, 2), v128.shuffle<i64>(pb0, pb1, 1, 3));
+      const q2 = v128.load(wb, 40), q3 = v128.load(wb, 56);
+      const l2 = v128.and(q2, v128.load(NIB)), h2 = nibHi(q2), l3 = v128.and(q3, v128.load(NIB)), h3 = nibHi(q3);
+      const pa2 = q4Dot(a0, a1, l2, h2), pa3 = q4Dot(a0, a1, l3, h3);
+      const pb2 = q4Dot(b0, b1, l2, h2), pb3 = q4Dot(b0, b1, l3, h3);
+      const ta23 = i16x8.add(v128.shuffle<i64>(pa2, pa3, 0, 2), v128.shuffle<i64>(pa2, pa3, 1, 3));
+      const tb23 = i16x8.add(v128.shuffle<i64>(pb2, pb3, 0, 2), v128.shuffle<i64>(pb2, pb3, 1, 3));
+      sA = i32x4.extadd_pairwise_i16x8_s(i16x8.add(v128.shuffle<i32>(ta01, ta23, 0, 2, 4, 6), v128.shuffle<i32>(ta01, ta23, 1, 3, 5, 7)));
+      sB = i32x4.extadd_pairwise_i16x8_s(i16x8.add(v128.shuffle<i32>(tb01, tb23, 0, 2, 4, 6), v128.shuffle<i32>(tb01, tb23, 1, 3, 5, 7)));
+    } else {
+      sA = hsum4(q4Wide(wb + 8, ab), q4Wide(wb + 24, ab), q4Wide(wb + 40, ab), q4Wide(wb + 56, ab));
+      sB = hsum4(q4Wide(wb + 8, bb), q4Wide(wb + 24, bb), q4Wide(wb + 40, bb), q4Wide(wb + 56, bb));
+    }
+    const h = i32x4.extend_low_i16x8_s(v128.load64_zero(wb));
+    const dw = isClean<C>() ? h2f4n(h) : h2f4x(h);
+    const tA = i32x4.sub(sA, i32x4.splat(load<i32>(ab, 4) << 3));
+    const tB = i32x4.sub(sB, i32x4.splat(load<i32>(bb, 4) << 3));
+    accA = madd(f32x4.convert_i32x4_s(tA), f32x4.mul(dw, v128.load32_splat(ab)), accA);
+    accB = madd(f32x4.convert_i32x4_s(tB), f32x4.mul(dw, v128.load32_splat(bb)), accB);
+  }
+  v128.store(cA, add ? f32x4.add(v128.load(cA), accA) : accA);
+  v128.store(cB, add ? f32x4.add(v128.load(cB), accB) : accB);
+}
+
+// q4Pairs on unpacked nibbles: i16 lanes of four products each.
+@inline function q4Dot(a0: v128, a1: v128, lo: v128, hi: v128): v128 {
+  return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(a0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(a1, hi));
+}
+
+// The plain build's Q4_0 block (16 bytes of nibbles at q) against activation block ab: blockQ4_0's lanes.
+@inline function q4Wide(q: usize, ab: usize): v128 {
+  const v = v128.load(q);
+  return dot32u(ab, v128.and(v, v128.load(NIB)), nibHi(v));
 }
 
 /**
@@ -779,6 +944,41 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(dw, v128.load32_splat(ab)), acc);
   }
   return acc;
+}
+
+// Four interleaved Q8_0 rows' integer block sums against activation block ab (dotQ8_0x4's s).
+@inline function q8x4Block<C>(wb: usize, ab: usize): v128 {
+  const a0 = v128.load(ab + AI8), a1 = v128.load(ab + AI8 + 16);
+  if (ASC_FEATURE_RELAXED_SIMD && isClean<C>()) {
+    const n0 = i8x16.lt_s(a0, i8x16.splat(0)), n1 = i8x16.lt_s(a1, i8x16.splat(0));
+    const u0 = i8x16.abs(a0), u1 = i8x16.abs(a1);
+    return hsum4(q8Signed(wb, n0, n1, u0, u1), q8Signed(wb + 34, n0, n1, u0, u1), q8Signed(wb + 68, n0, n1, u0, u1), q8Signed(wb + 102, n0, n1, u0, u1));
+  }
+  const x0 = i16x8.extend_low_i8x16_s(a0), x1 = i16x8.extend_high_i8x16_s(a0);
+  const x2 = i16x8.extend_low_i8x16_s(a1), x3 = i16x8.extend_high_i8x16_s(a1);
+  return hsum4(q8Lanes(wb, x0, x1, x2, x3), q8Lanes(wb + 34, x0, x1, x2, x3), q8Lanes(wb + 68, x0, x1, x2, x3), q8Lanes(wb + 102, x0, x1, x2, x3));
+}
+
+// dotQ8_0x4 for two activation rows (a, a + stride), the results (+)= into cA and cB: the group's block read
+// while in L1 for both and its scales converted once. The same integer sums and float multiply-adds in the
+// same order as one row at a time, so the same bits. (The byte dots themselves are per pair of rows: the
+// relaxed build moves each activation's sign onto the weights.)
+@inline function dotQ8_0x4Pair<C>(g: usize, a: usize, stride: usize, nb: i32, cA: usize, cB: usize, add: bool): void {
+  let accA = f32x4.splat(0), accB = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const wb = g + <usize>b * 136, ab = a + <usize>b * QA, bb = ab + stride;
+    const sA = q8x4Block<C>(wb, ab);
+    const sB = q8x4Block<C>(wb, bb);
+    let h = i32x4.splat(<i32>load<i16>(wb));
+    h = i32x4.replace_lane(h, 1, <i32>load<i16>(wb + 34));
+    h = i32x4.replace_lane(h, 2, <i32>load<i16>(wb + 68));
+    h = i32x4.replace_lane(h, 3, <i32>load<i16>(wb + 102));
+    const dw = isClean<C>() ? h2f4n(h) : h2f4x(h);
+    accA = madd(f32x4.convert_i32x4_s(sA), f32x4.mul(dw, v128.load32_splat(ab)), accA);
+    accB = madd(f32x4.convert_i32x4_s(sB), f32x4.mul(dw, v128.load32_splat(bb)), accB);
+  }
+  v128.store(cA, add ? f32x4.add(v128.load(cA), accA) : accA);
+  v128.store(cB, add ? f32x4.add(v128.load(cB), accB) : accB);
 }
 
 @inline function dotQ8_0(w: usize, a: usize, nb: i32): f32 {

@@ -147,7 +147,7 @@ const HEAP_BASE = 65536;
 const ALIGN = 64;
 /** Below this many multiply-adds a matmul runs on the calling thread only. */
 const PARALLEL_MIN_WORK = 1 << 16;
-/** Up to this many rows a linear layer on packed weights dots straight from the blocks (decode). */
+/** Up to this many rows a linear layer on packed weights dots straight from the blocks (decode), unless DECODE_ROWS says otherwise. */
 const DIRECT_ROWS = 4;
 /** f32 elements of one thread's dequantised weight panel (256 KiB: stays in L2). */
 const PANEL_ELEMENTS = 1 << 16;
@@ -184,6 +184,23 @@ const F16P = 201;
 /** rows of a block, as F16P_ROWS in assembly/quant.ts */
 const F16P_ROWS = 128;
 const F16P_MIN_COLS = 4096;
+/**
+ * Decode rows by kernel type where they differ from DIRECT_ROWS: [relaxed build, plain build], measured
+ * one thread per CPU second against the integer GEMM (relaxed) or the dequantised panels (plain) at
+ * 896x4864, 4864x896, 1536x8960 and 8960x1536. The kernels that take activation rows in pairs (F16/F16P,
+ * Q4_0X4, Q8_0 rows4) stay ahead up to 8-16 rows (batched decode of several sequences); the one-row kernels
+ * of Q4_1, Q5_0, Q5_1 and Q5_K lose to the GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5).
+ */
+const DECODE_ROWS: Partial<Record<number, [number, number]>> = {
+  [GgmlType.F16]: [16, 6],
+  [F16P]: [16, 6],
+  [ROWS4 + GgmlType.Q4_0]: [8, 16],
+  [ROWS4 + GgmlType.Q8_0]: [16, 16],
+  [GgmlType.Q4_1]: [1, DIRECT_ROWS],
+  [GgmlType.Q5_0]: [1, DIRECT_ROWS],
+  [GgmlType.Q5_1]: [1, DIRECT_ROWS],
+  [Q5K_X4]: [2, DIRECT_ROWS],
+};
 /**
  * The most scratch the F16P repack at load takes on several threads (a block of F16P_ROWS rows each):
  * within the fit check's working margin (8 MiB and more), so a model the check accepts loads whatever
@@ -631,8 +648,9 @@ export class Engine {
 
   /**
    * out[M,N] (+)= x[M,K] · Wᵀ for a weight W[N,K] kept as f32 or packed in its storage format. Up to
-   * DIRECT_ROWS rows dot straight from the packed blocks (block quantisations against activations
-   * quantised to 8 bits per 32 values, as llama.cpp does); more rows go through dequantised panels.
+   * decodeRows(W) rows dot straight from the packed blocks (block quantisations against activations
+   * quantised to 8 bits per 32 values, as llama.cpp does); more rows go through the integer GEMM or
+   * dequantised panels.
    */
   linear(x: Buf, W: Weight, out: Buf, M: number, N: number, K: number, o: MatmulOptions = {}): void {
     if (!(W instanceof QTensor)) {
@@ -649,7 +667,7 @@ export class Engine {
     const acc = o.accumulate ? 1 : 0;
     const work = M * N * K;
     const w = W.buf.ptr;
-    if (M <= DIRECT_ROWS) {
+    if (M <= this.decodeRows(W)) {
       if (W.type === GgmlType.BF16) {
         this.run(
           "mmd_bf16",
@@ -754,6 +772,15 @@ export class Engine {
   }
 
   /**
+   * The most rows `linear` runs on W's decode kernels (each row's result bit for bit what it gives alone);
+   * more take the integer GEMM or the dequantised panels.
+   */
+  decodeRows(W: QTensor): number {
+    const rows = DECODE_ROWS[W.kernelType];
+    return rows ? rows[this.relaxedSimd ? 0 : 1] : DIRECT_ROWS;
+  }
+
+  /**
    * `linear` of one input x[M,K] against several weights (q/k/v, gate/up): outs[i] = x · Ws[i]ᵀ. Decode-
    * sized calls prepare (quantise) the activations once for the weights that read them alike.
    */
@@ -763,7 +790,7 @@ export class Engine {
     for (let i = 0; i < Ws.length; i++) {
       const W = Ws[i];
       const N = W.length / K;
-      if (M > DIRECT_ROWS || !(W instanceof QTensor) || W.type === GgmlType.BF16 || W.cols !== K) {
+      if (!(W instanceof QTensor) || M > this.decodeRows(W) || W.type === GgmlType.BF16 || W.cols !== K) {
         this.linear(x, W, outs[i], M, N, K, o);
         continue;
       }

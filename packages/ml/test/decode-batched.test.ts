@@ -1,0 +1,152 @@
+// Batched decode: M activation rows through one `linear` (or `linearEach`) call give, bit for bit, what
+// each row gives on its own, whatever the batch (the kernels that take rows in pairs or fours share the
+// per-weight work between rows, never the order of a row's own sums). Both builds, accumulate on and off,
+// odd row and column tails, the repacked layouts (Q4_0X4, Q8_0 rows4, F16 panels).
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { encodeTensor, GgmlType, type GgufWriteType } from "../src/formats/ggml-types.ts";
+import { type Buf, Engine } from "../src/kernels/engine.ts";
+import { QTensor } from "../src/kernels/qtensor.ts";
+import { randomData } from "./formats-util.ts";
+
+function packed(
+  e: Engine,
+  type: GgufWriteType,
+  rows: number,
+  cols: number,
+  seed: number,
+  repack: boolean,
+): QTensor {
+  const bytes = encodeTensor(type, randomData(rows * cols, seed, 0.5), "w");
+  const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType[type], rows, cols);
+  W.bytes.set(bytes);
+  if (repack) e.repackForDecode(W);
+  return W;
+}
+
+/** The first index where a and b differ in their bits, or -1. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  const [x, y] = [
+    new Uint32Array(a.buffer, a.byteOffset, a.length),
+    new Uint32Array(b.buffer, b.byteOffset, b.length),
+  ];
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return i;
+  return a.length === b.length ? -1 : Math.min(a.length, b.length);
+}
+
+/** Each row of xs through `linear` on its own (one-row calls), from the same starting outputs. */
+function oneAtATime(
+  e: Engine,
+  xs: Float32Array,
+  W: QTensor,
+  init: Float32Array,
+  M: number,
+  accumulate: boolean,
+) {
+  const { rows: N, cols: K } = W;
+  const want = new Float32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    const x = e.from(xs.subarray(m * K, (m + 1) * K));
+    const out = e.from(init.subarray(m * N, (m + 1) * N));
+    e.linear(x, W, out, 1, N, K, { accumulate });
+    want.set(out.f32, m * N);
+    x.free();
+    out.free();
+  }
+  return want;
+}
+
+function batched(
+  e: Engine,
+  xs: Float32Array,
+  Ws: QTensor[],
+  inits: Float32Array[],
+  M: number,
+  accumulate: boolean,
+) {
+  const K = Ws[0].cols;
+  const x = e.from(xs);
+  const outs: Buf[] = inits.map((init) => e.from(init));
+  if (Ws.length === 1) e.linear(x, Ws[0], outs[0], M, Ws[0].rows, K, { accumulate });
+  else e.linearEach(x, Ws, outs, M, K, { accumulate });
+  const got = outs.map((o) => Float32Array.from(o.f32));
+  for (const b of [x, ...outs]) b.free();
+  return got;
+}
+
+// [type, rows, cols, repacked]: F16 with 8- and 1-value tails, F16 panels (cols > 4096, a tail after the
+// last panel), Q4_0 / Q8_0 repacked four rows at a time and as stored (odd row counts stay stored)
+const CASES: [GgufWriteType, number, number, boolean][] = [
+  ["F16", 12, 100, false],
+  ["F16", 7, 37, false],
+  ["F16", 128, 4100, true],
+  ["Q4_0", 20, 352, true],
+  ["Q4_0", 9, 96, false],
+  ["Q8_0", 16, 288, true],
+  ["Q8_0", 5, 64, false],
+];
+
+for (const relaxedSimd of [false, true]) {
+  describe(`batched decode, ${relaxedSimd ? "relaxed" : "plain"} SIMD`, () => {
+    let e: Engine;
+    before(async () => {
+      e = await Engine.create({ threads: 2, relaxedSimd, maxMemoryMiB: 96 });
+    });
+    after(() => e.close());
+
+    for (const [type, N, K, repack] of CASES) {
+      test(`${type} [${N}, ${K}]${repack ? " repacked" : ""}: up to decodeRows rows at once equal the rows one at a time`, () => {
+        const W = packed(e, type, N, K, N + K, repack);
+        if (repack) assert.notEqual(W.kernelType, W.type, "repacked");
+        const limit = e.decodeRows(W);
+        for (let M = 1; M <= limit + 1; M++) {
+          // rows of very different magnitudes, so a row that took another's sums shows
+          const xs = randomData(M * K, 100 + M);
+          for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) xs[m * K + k] *= 4 ** m;
+          for (const accumulate of [false, true]) {
+            const init = accumulate ? randomData(M * N, 200 + M) : new Float32Array(M * N);
+            const [got] = batched(e, xs, [W], [init], M, accumulate);
+            const want = oneAtATime(e, xs, W, init, M, accumulate);
+            if (M > limit) {
+              // past the decode kernels: the GEMM / panels, the same products rounded in another order
+              for (let i = 0; i < got.length; i++) {
+                const scale = 4 ** Math.floor(i / N) * Math.sqrt(K);
+                assert.ok(
+                  Math.abs(got[i] - want[i]) <= 1e-3 * scale,
+                  `M=${M} [${i}]: ${got[i]} against ${want[i]}`,
+                );
+              }
+              continue;
+            }
+            const i = firstDifference(got, want);
+            assert.equal(
+              i,
+              -1,
+              `M=${M} accumulate=${accumulate}: [${Math.floor(i / N)}, ${i % N}] ${got[i]} against ${want[i]}`,
+            );
+          }
+        }
+        W.free();
+      });
+    }
+
+    test("linearEach over several packed weights (q/k/v-like): each output equals its rows one at a time", () => {
+      const K = 256;
+      const Ws = [
+        packed(e, "Q4_0", 16, K, 1, true),
+        packed(e, "F16", 12, K, 2, false),
+        packed(e, "Q8_0", 8, K, 3, true),
+      ];
+      for (const M of [2, 3, Math.min(...Ws.map((W) => e.decodeRows(W)))]) {
+        const xs = randomData(M * K, 300 + M);
+        const inits = Ws.map((W) => new Float32Array(M * W.rows));
+        const got = batched(e, xs, Ws, inits, M, false);
+        Ws.forEach((W, j) => {
+          const want = oneAtATime(e, xs, W, inits[j], M, false);
+          assert.equal(firstDifference(got[j], want), -1, `${W.typeName} M=${M}`);
+        });
+      }
+      for (const W of Ws) W.free();
+    });
+  });
+}
