@@ -1565,6 +1565,91 @@ export function quant_q8k_rows_kx4(x: usize, ldx: i32, K: i32, out: usize, m0: i
   return acc;
 }
 
+// kx4Pair's reduction of four rows' i16 lanes p0..p3 by their scale pairs (eLo: rows 0-1's, eHi: 2-3's).
+@inline function kx4Reduce(p0: v128, p1: v128, p2: v128, p3: v128, eLo: v128, eHi: v128): v128 {
+  const t01 = i16x8.add(v128.shuffle<i64>(p0, p1, 0, 2), v128.shuffle<i64>(p0, p1, 1, 3));
+  const t23 = i16x8.add(v128.shuffle<i64>(p2, p3, 0, 2), v128.shuffle<i64>(p2, p3, 1, 3));
+  const x = i32x4.dot_i16x8_s(t01, eLo);
+  const y = i32x4.dot_i16x8_s(t23, eHi);
+  return i32x4.add(v128.shuffle<i32>(x, y, 0, 2, 4, 6), v128.shuffle<i32>(x, y, 1, 3, 5, 7));
+}
+
+// kx4MixRow on nibbles already unpacked (l0, l1 low, h0, h1 high) against the mixed activations at ap.
+@inline function kx4MixDot(ap: usize, l0: v128, l1: v128, h0: v128, h1: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i16x8.add(
+      i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ap), l0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ap, 16), l1)),
+      i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ap, 32), h0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ap, 48), h1)),
+    );
+  }
+  unreachable(); // the plain build keeps Q4_K as stored (Engine.repackForDecode)
+  return l0;
+}
+
+// Σ_j min_j·(Σa)_j per row (kx4Lanes' msum) from the four rows' mins widened to i16 (sub-blocks 0-1, 2-3,
+// 4-5, 6-7) against activation block ab.
+@inline function kx4Msum(n0: v128, n1: v128, n2: v128, n3: v128, ab: usize): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(n0, v128.load32_splat(ab + KS32)), i32x4.dot_i16x8_s(n1, v128.load32_splat(ab + KS32 + 4))),
+    i32x4.add(i32x4.dot_i16x8_s(n2, v128.load32_splat(ab + KS32 + 8)), i32x4.dot_i16x8_s(n3, v128.load32_splat(ab + KS32 + 12))),
+  );
+}
+
+// dotQ4Kx4 for two activation rows (a, a + stride), the results (+)= into cA and cB: each pair of
+// sub-blocks' nibbles unpacked once for both rows, the scales, mins, d and dmin once. Each row gets
+// dotQ4Kx4's integer sums (the same i16 groupings) and the same float operations in the same order, so the
+// same bits. The weight rows are a loop with the rows' lanes rotating (V8 hoists a basic block's loads).
+@inline function dotQ4Kx4Pair(w: usize, a: usize, stride: usize, nsb: i32, cA: usize, cB: usize, add: bool): void {
+  let accA = f32x4.splat(0), accB = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) {
+    const wb = w + <usize>b * 576, ab = a + <usize>b * QK, bb = ab + stride;
+    let iA = i32x4.splat(0), iB = i32x4.splat(0);
+    for (let c = 0; c < 4; c++) {
+      const o = wb + (<usize>(c & 1) << 3);
+      let sc: v128;
+      if (c < 2) sc = v128.and(v128.load64_zero(o + 16), v128.load(K6));
+      else sc = v128.or(v128.and(v128.load64_zero(o + 48), v128.load(NIB)), v128.and(i16x8.shr_u(v128.load64_zero(o + 16), 2), v128.load(HI2)));
+      const e = i16x8.extend_low_i8x16_u(sc);
+      const ap = ab + KI8 + (<usize>c << 6), bp = ap + stride;
+      const qc = wb + 64 + (<usize>c << 7);
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      let b0 = i32x4.splat(0), b1 = i32x4.splat(0), b2 = i32x4.splat(0), b3 = i32x4.splat(0);
+      for (let r = 0; r < 4; r++) {
+        const q = qc + (<usize>r << 5);
+        const q0 = v128.load(q), q1 = v128.load(q, 16);
+        const lo = v128.load(NIB);
+        const l0 = v128.and(q0, lo), l1 = v128.and(q1, lo), h0 = nibHi(q0), h1 = nibHi(q1);
+        const pa = kx4MixDot(ap, l0, l1, h0, h1), pb = kx4MixDot(bp, l0, l1, h0, h1);
+        a0 = a1;
+        a1 = a2;
+        a2 = a3;
+        a3 = pa;
+        b0 = b1;
+        b1 = b2;
+        b2 = b3;
+        b3 = pb;
+      }
+      const eLo = v128.shuffle<i32>(e, e, 0, 0, 1, 1), eHi = v128.shuffle<i32>(e, e, 2, 2, 3, 3);
+      iA = i32x4.add(iA, kx4Reduce(a0, a1, a2, a3, eLo, eHi));
+      iB = i32x4.add(iB, kx4Reduce(b0, b1, b2, b3, eLo, eHi));
+    }
+    // kx4Lanes for both rows, the mins and the f16 conversions shared
+    const u1 = v128.load(wb, 32), u2 = v128.load(wb, 48);
+    const mLo = v128.and(u1, v128.load(K6));
+    const mHi = v128.or(nibHi(u2), v128.and(i16x8.shr_u(u1, 2), v128.load(HI2)));
+    const n0 = i16x8.extend_low_i8x16_u(mLo), n1 = i16x8.extend_high_i8x16_u(mLo);
+    const n2 = i16x8.extend_low_i8x16_u(mHi), n3 = i16x8.extend_high_i8x16_u(mHi);
+    const hdr = v128.load(wb);
+    const dw = h2f4x(i32x4.extend_low_i16x8_s(hdr)), mw = h2f4x(i32x4.extend_high_i16x8_s(hdr));
+    const daA = v128.load32_splat(ab), daB = v128.load32_splat(bb);
+    const msA = kx4Msum(n0, n1, n2, n3, ab), msB = kx4Msum(n0, n1, n2, n3, bb);
+    accA = f32x4.add(accA, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(iA), f32x4.mul(dw, daA)), f32x4.mul(f32x4.convert_i32x4_s(msA), f32x4.mul(mw, daA))));
+    accB = f32x4.add(accB, f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(iB), f32x4.mul(dw, daB)), f32x4.mul(f32x4.convert_i32x4_s(msB), f32x4.mul(mw, daB))));
+  }
+  v128.store(cA, add ? f32x4.add(v128.load(cA), accA) : accA);
+  v128.store(cB, add ? f32x4.add(v128.load(cB), accB) : accB);
+}
+
 // A Q4K_X4/Q5K_X4 super-block index from its four rows' integer sums isum: the mins against the activation
 // sums, then d·d_a and dmin·d_a, as f32 lanes (one per row).
 @inline function kx4Lanes(wb: usize, ab: usize, isum: v128): v128 {
@@ -1612,7 +1697,13 @@ function mmdKx4(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc
 function mmdQ4Kx4(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nsb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool): void {
   for (let n = n0; n < n1; n += 4) {
     const g = w + <usize>n * rowBytes;
-    for (let m = m0; m < m1; m++) {
+    let m = m0;
+    // rows in pairs (each super-block's nibbles unpacked and scales converted once for both), then one alone
+    for (; m + 1 < m1; m += 2) {
+      const cp = c + ((<usize>m * ldc + n) << 2);
+      dotQ4Kx4Pair(g, aq + <usize>m * stride, stride, nsb, cp, cp + (<usize>ldc << 2), add);
+    }
+    for (; m < m1; m++) {
       const v = dotQ4Kx4(g, aq + <usize>m * stride, nsb);
       const cp = c + ((<usize>m * ldc + n) << 2);
       v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);

@@ -188,7 +188,7 @@ const F16P_MIN_COLS = 4096;
  * Decode rows by kernel type where they differ from DIRECT_ROWS: [relaxed build, plain build], measured
  * one thread per CPU second against the integer GEMM (relaxed) or the dequantised panels (plain) at
  * 896x4864, 4864x896, 1536x8960 and 8960x1536. The kernels that take activation rows in pairs (F16/F16P,
- * Q4_0X4, Q8_0 rows4) stay ahead up to 8-16 rows (batched decode of several sequences); the one-row kernels
+ * Q4_0X4, Q8_0 rows4, Q4K_X4) stay ahead up to 6-16 rows (batched decode of several sequences); the one-row kernels
  * of Q4_1, Q5_0, Q5_1 and Q5_K lose to the GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5).
  */
 const DECODE_ROWS: Partial<Record<number, [number, number]>> = {
@@ -199,6 +199,7 @@ const DECODE_ROWS: Partial<Record<number, [number, number]>> = {
   [GgmlType.Q4_1]: [1, DIRECT_ROWS],
   [GgmlType.Q5_0]: [1, DIRECT_ROWS],
   [GgmlType.Q5_1]: [1, DIRECT_ROWS],
+  [Q4K_X4]: [6, DIRECT_ROWS],
   [Q5K_X4]: [2, DIRECT_ROWS],
 };
 /**
@@ -667,7 +668,7 @@ export class Engine {
     const acc = o.accumulate ? 1 : 0;
     const work = M * N * K;
     const w = W.buf.ptr;
-    if (M <= this.decodeRows(W)) {
+    if (M <= this.directRows(W, o)) {
       if (W.type === GgmlType.BF16) {
         this.run(
           "mmd_bf16",
@@ -780,6 +781,11 @@ export class Engine {
     return rows ? rows[this.relaxedSimd ? 0 : 1] : DIRECT_ROWS;
   }
 
+  /** decodeRows, except that `exact` calls (training) keep the DIRECT_ROWS they always had. */
+  private directRows(W: QTensor, o: MatmulOptions): number {
+    return o.exact ? DIRECT_ROWS : this.decodeRows(W);
+  }
+
   /**
    * `linear` of one input x[M,K] against several weights (q/k/v, gate/up): outs[i] = x · Ws[i]ᵀ. Decode-
    * sized calls prepare (quantise) the activations once for the weights that read them alike.
@@ -790,7 +796,7 @@ export class Engine {
     for (let i = 0; i < Ws.length; i++) {
       const W = Ws[i];
       const N = W.length / K;
-      if (!(W instanceof QTensor) || M > this.decodeRows(W) || W.type === GgmlType.BF16 || W.cols !== K) {
+      if (!(W instanceof QTensor) || M > this.directRows(W, o) || W.type === GgmlType.BF16 || W.cols !== K) {
         this.linear(x, W, outs[i], M, N, K, o);
         continue;
       }
