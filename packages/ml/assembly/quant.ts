@@ -686,13 +686,7 @@ type General = u16;
 @inline function mmdQ8_0x4<C>(aq: usize, stride: usize, w: usize, rowBytes: i32, c: usize, ldc: i32, nb: i32, m0: i32, m1: i32, n0: i32, n1: i32, add: bool): void {
   for (let n = n0; n < n1; n += 4) {
     const g = w + <usize>n * rowBytes;
-    let m = m0;
-    // rows in pairs (the group's scales converted once for both), then one on its own
-    for (; m + 1 < m1; m += 2) {
-      const cp = c + ((<usize>m * ldc + n) << 2);
-      dotQ8_0x4Pair<C>(g, aq + <usize>m * stride, stride, nb, cp, cp + (<usize>ldc << 2), add);
-    }
-    for (; m < m1; m++) {
+    for (let m = m0; m < m1; m++) {
       const v = dotQ8_0x4<C>(g, aq + <usize>m * stride, nb);
       const cp = c + ((<usize>m * ldc + n) << 2);
       v128.store(cp, add ? f32x4.add(v128.load(cp), v) : v);
@@ -944,41 +938,6 @@ export function repack_q4_0x4(w: usize, rows: i32, rowBytes: i32, scratch: usize
     acc = madd(f32x4.convert_i32x4_s(s), f32x4.mul(dw, v128.load32_splat(ab)), acc);
   }
   return acc;
-}
-
-// Four interleaved Q8_0 rows' integer block sums against activation block ab (dotQ8_0x4's s).
-@inline function q8x4Block<C>(wb: usize, ab: usize): v128 {
-  const a0 = v128.load(ab + AI8), a1 = v128.load(ab + AI8 + 16);
-  if (ASC_FEATURE_RELAXED_SIMD && isClean<C>()) {
-    const n0 = i8x16.lt_s(a0, i8x16.splat(0)), n1 = i8x16.lt_s(a1, i8x16.splat(0));
-    const u0 = i8x16.abs(a0), u1 = i8x16.abs(a1);
-    return hsum4(q8Signed(wb, n0, n1, u0, u1), q8Signed(wb + 34, n0, n1, u0, u1), q8Signed(wb + 68, n0, n1, u0, u1), q8Signed(wb + 102, n0, n1, u0, u1));
-  }
-  const x0 = i16x8.extend_low_i8x16_s(a0), x1 = i16x8.extend_high_i8x16_s(a0);
-  const x2 = i16x8.extend_low_i8x16_s(a1), x3 = i16x8.extend_high_i8x16_s(a1);
-  return hsum4(q8Lanes(wb, x0, x1, x2, x3), q8Lanes(wb + 34, x0, x1, x2, x3), q8Lanes(wb + 68, x0, x1, x2, x3), q8Lanes(wb + 102, x0, x1, x2, x3));
-}
-
-// dotQ8_0x4 for two activation rows (a, a + stride), the results (+)= into cA and cB: the group's block read
-// while in L1 for both and its scales converted once. The same integer sums and float multiply-adds in the
-// same order as one row at a time, so the same bits. (The byte dots themselves are per pair of rows: the
-// relaxed build moves each activation's sign onto the weights.)
-@inline function dotQ8_0x4Pair<C>(g: usize, a: usize, stride: usize, nb: i32, cA: usize, cB: usize, add: bool): void {
-  let accA = f32x4.splat(0), accB = f32x4.splat(0);
-  for (let b = 0; b < nb; b++) {
-    const wb = g + <usize>b * 136, ab = a + <usize>b * QA, bb = ab + stride;
-    const sA = q8x4Block<C>(wb, ab);
-    const sB = q8x4Block<C>(wb, bb);
-    let h = i32x4.splat(<i32>load<i16>(wb));
-    h = i32x4.replace_lane(h, 1, <i32>load<i16>(wb + 34));
-    h = i32x4.replace_lane(h, 2, <i32>load<i16>(wb + 68));
-    h = i32x4.replace_lane(h, 3, <i32>load<i16>(wb + 102));
-    const dw = isClean<C>() ? h2f4n(h) : h2f4x(h);
-    accA = madd(f32x4.convert_i32x4_s(sA), f32x4.mul(dw, v128.load32_splat(ab)), accA);
-    accB = madd(f32x4.convert_i32x4_s(sB), f32x4.mul(dw, v128.load32_splat(bb)), accB);
-  }
-  v128.store(cA, add ? f32x4.add(v128.load(cA), accA) : accA);
-  v128.store(cB, add ? f32x4.add(v128.load(cB), accB) : accB);
 }
 
 @inline function dotQ8_0(w: usize, a: usize, nb: i32): f32 {

@@ -188,8 +188,9 @@ const F16P_MIN_COLS = 4096;
  * Decode rows by kernel type where they differ from DIRECT_ROWS: [relaxed build, plain build], measured
  * one thread per CPU second against the integer GEMM (relaxed) or the dequantised panels (plain) at
  * 896x4864, 4864x896, 1536x8960 and 8960x1536. The kernels that take activation rows in pairs (F16/F16P,
- * Q4_0X4, Q8_0 rows4, Q4K_X4) stay ahead up to 6-16 rows (batched decode of several sequences); the one-row kernels
- * of Q4_1, Q5_0, Q5_1 and Q5_K lose to the GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5).
+ * Q4_0X4, Q4K_X4) stay ahead up to 6-16 rows (batched decode of several sequences), and so does Q8_0's
+ * one-row kernel (its GEMM widens to 16 bits); the one-row kernels of Q4_1, Q5_0, Q5_1 and Q5_K lose to the
+ * GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5).
  */
 const DECODE_ROWS: Partial<Record<number, [number, number]>> = {
   [GgmlType.F16]: [16, 6],
