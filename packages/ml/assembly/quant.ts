@@ -635,6 +635,19 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
     else mmdQ4_0x4<General>(aq, stride, w, rowBytes, c, ldc, nb, m0, m1, n0, n1, add);
     return;
   }
+  if (type == Q6K_P) {
+    // rows in pairs (each quad unpacked once for both), then one on its own
+    for (let n = n0; n < n1; n++) {
+      const wr = w + <usize>n * rowBytes;
+      let m = m0;
+      for (; m + 1 < m1; m += 2) {
+        const cp = c + ((<usize>m * ldc + n) << 2);
+        dotQ6KPPair(wr, aq + <usize>m * stride, stride, nb >> 3, cp, cp + (<usize>ldc << 2), add);
+      }
+      if (m < m1) finish(c + ((<usize>m * ldc + n) << 2), add, dotQ6KP(wr, aq + <usize>m * stride, nb >> 3));
+    }
+    return;
+  }
   for (let n = n0; n < n1; n++) {
     const wr = w + <usize>n * rowBytes;
     for (let m = m0; m < m1; m++) {
@@ -647,7 +660,6 @@ export function mmd_q(type: i32, aq: usize, w: usize, rowBytes: i32, c: usize, l
       else if (type == Q4_K) s = dotQ45K(wr, ar, nb >> 3, false);
       else if (type == Q5_K) s = dotQ45K(wr, ar, nb >> 3, true);
       else if (type == Q6_K) s = dotQ6K(wr, ar, nb >> 3);
-      else if (type == Q6K_P) s = dotQ6KP(wr, ar, nb >> 3);
       else unreachable();
       finish(c + ((<usize>m * ldc + n) << 2), add, s);
     }
@@ -1295,19 +1307,46 @@ export function quant_q8k_rows_q6p(x: usize, ldx: i32, K: i32, out: usize, m0: i
 @inline function q6pQuad(q: usize, a: usize, sA: v128, sB: v128): v128 {
   const x = v128.load(q), y = v128.load(q, 16), z = v128.load(q, 32);
   const k6 = v128.load(K6);
+  return q6pDots(a, v128.and(x, k6), v128.and(y, k6), v128.and(z, k6), q6pFourth(x, y, z), sA, sB);
+}
+
+// q6pQuad on the quad's four vectors already unpacked (v0..v3).
+@inline function q6pDots(a: usize, v0: v128, v1: v128, v2: v128, v3: v128, sA: v128, sB: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
-    const pA = i16x8.add(
-      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a), v128.and(x, k6)),
-      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 16), v128.and(y, k6)),
-    );
-    const pB = i16x8.add(
-      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 32), v128.and(z, k6)),
-      i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 48), q6pFourth(x, y, z)),
-    );
+    const pA = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a), v0), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 16), v1));
+    const pB = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 32), v2), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(a, 48), v3));
     return i32x4.add(i32x4.dot_i16x8_s(pA, sA), i32x4.dot_i16x8_s(pB, sB));
   }
   unreachable(); // the plain build keeps Q6_K as stored (Engine.repackForDecode)
-  return x;
+  return v0;
+}
+
+// dotQ6KP for two activation rows (a, a + stride), the sums (+)= into cA and cB: each quad's 6-bit values
+// unpacked and its scales widened once for both rows; each row's integer lanes and float operations as
+// dotQ6KP's, in the same order, so the same bits.
+@inline function dotQ6KPPair(w: usize, a: usize, stride: usize, nsb: i32, cA: usize, cB: usize, add: bool): void {
+  let accA = f32x4.splat(0), accB = f32x4.splat(0);
+  for (let b = 0; b < nsb; b++) {
+    const wb = w + <usize>b * 210, ab = a + <usize>b * QK;
+    let sa = i32x4.splat(0), sb = i32x4.splat(0);
+    const end = wb + 192;
+    let ap = ab + KI8, p = end;
+    for (let q = wb; q < end; q += 48) {
+      const sA = i16x8.extend_low_i8x16_s(v128.load16_splat(p));
+      const sB = i16x8.extend_low_i8x16_s(v128.load16_splat(p + 2));
+      const x = v128.load(q), y = v128.load(q, 16), z = v128.load(q, 32);
+      const k6 = v128.load(K6);
+      const v0 = v128.and(x, k6), v1 = v128.and(y, k6), v2 = v128.and(z, k6), v3 = q6pFourth(x, y, z);
+      sa = i32x4.add(sa, q6pDots(ap, v0, v1, v2, v3, sA, sB));
+      sb = i32x4.add(sb, q6pDots(ap + stride, v0, v1, v2, v3, sA, sB));
+      ap += 64;
+      p += 4;
+    }
+    accA = f32x4.add(accA, q6kLanes(wb, ab, sa, q6kOffsetSums(wb, ab)));
+    accB = f32x4.add(accB, q6kLanes(wb, ab + stride, sb, q6kOffsetSums(wb, ab + stride)));
+  }
+  finish(cA, add, hsum(accA));
+  finish(cB, add, hsum(accB));
 }
 
 // One Q6K_P super-block against its permuted Q8_K activation block: the lanes of q6kBlock, bit for bit.
