@@ -3,11 +3,19 @@
 // per-weight work between rows, never the order of a row's own sums). Both builds, accumulate on and off,
 // odd row and column tails, the repacked layouts (Q4_0X4, Q8_0 rows4, Q4K_X4, Q6K_P, F16 panels).
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { encodeTensor, GgmlType, type GgufWriteType } from "../src/formats/ggml-types.ts";
+import { writeLlamaGguf } from "../src/formats/llama-gguf.ts";
+import type { LlamaConfig } from "../src/formats/model-config.ts";
 import { type Buf, Engine } from "../src/kernels/engine.ts";
 import { QTensor } from "../src/kernels/qtensor.ts";
-import { randomData } from "./formats-util.ts";
+import { forward } from "../src/model/infer.ts";
+import { KVCache } from "../src/model/llama.ts";
+import { loadLlamaGguf } from "../src/model/load-gguf.ts";
+import { randomData, randomWeights } from "./formats-util.ts";
 
 function packed(
   e: Engine,
@@ -100,7 +108,8 @@ for (const relaxedSimd of [false, true]) {
       test(`${type} [${N}, ${K}]${repack ? " repacked" : ""}: up to decodeRows rows at once equal the rows one at a time`, () => {
         const W = packed(e, type, N, K, N + K, repack);
         // the plain build keeps the K-quants as stored
-        if (repack && (relaxedSimd || !type.endsWith("_K"))) assert.notEqual(W.kernelType, W.type, "repacked");
+        if (repack && (relaxedSimd || !type.endsWith("_K")))
+          assert.notEqual(W.kernelType, W.type, "repacked");
         const limit = e.decodeRows(W);
         for (let M = 1; M <= limit + 1; M++) {
           // rows of very different magnitudes, so a row that took another's sums shows
@@ -153,3 +162,67 @@ for (const relaxedSimd of [false, true]) {
     });
   });
 }
+
+describe("a batched forward step of packed models", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ml-batched-"));
+  // 256-wide so that the K-quants stay packed; 96 rows of vocabulary, a multiple of four (repacked head)
+  const cfg: LlamaConfig = {
+    architecture: "llama",
+    vocabSize: 96,
+    hiddenSize: 256,
+    intermediateSize: 512,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 64,
+    contextLength: 32,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: false,
+    attentionBias: false,
+  };
+  const weights = randomWeights(cfg, 11);
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const relaxedSimd of [false, true]) {
+    for (const type of ["F16", "Q4_0", "Q4_K", "Q6_K"] as const) {
+      test(`${type}, ${relaxedSimd ? "relaxed" : "plain"}: each sequence's logits in a batch of up to decodeRows are its logits alone, bit for bit`, async () => {
+        const path = join(dir, `${type}.gguf`);
+        writeLlamaGguf(path, { config: cfg, weights, tensorType: type });
+        const e = await Engine.create({ threads: 2, relaxedSimd, maxMemoryMiB: 64 });
+        try {
+          const { model, file } = loadLlamaGguf(e, path, { warmUp: false });
+          file.close();
+          // as many sequences as every matrix of the model keeps on its decode kernels
+          const packedWeights = [...model.params.values()].filter((W) => W instanceof QTensor);
+          assert.ok(packedWeights.length > 0, "packed");
+          const B = Math.min(...packedWeights.map((W) => e.decodeRows(W)));
+          const prompts = Array.from({ length: B }, (_, i) =>
+            [3 + i, 40 + 2 * i, 7, 90 - i].slice(0, 2 + (i % 3)),
+          );
+          // the same prompts into two sets of caches, one sequence at a time
+          const caches = [0, 1].map(() =>
+            prompts.map((tokens) => {
+              const cache = new KVCache(model, 16);
+              forward(model, [{ tokens, cache }]);
+              return cache;
+            }),
+          );
+          const next = prompts.map((_, i) => 11 + 5 * i);
+          const together = forward(
+            model,
+            next.map((t, i) => ({ tokens: [t], cache: caches[0][i] })),
+          );
+          next.forEach((t, i) => {
+            const [alone] = forward(model, [{ tokens: [t], cache: caches[1][i] }]);
+            assert.equal(firstDifference(together[i], alone), -1, `${type} B=${B}: sequence ${i}`);
+          });
+          for (const c of caches.flat()) c.free();
+          model.free();
+        } finally {
+          await e.close();
+        }
+      });
+    }
+  }
+});
