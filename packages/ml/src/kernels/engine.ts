@@ -189,19 +189,16 @@ const F16P_MIN_COLS = 4096;
  * one thread per CPU second against the integer GEMM (relaxed) or the dequantised panels (plain) at
  * 896x4864, 4864x896, 1536x8960 and 8960x1536. The kernels that take activation rows in pairs (F16/F16P,
  * Q4_0X4, Q4K_X4) stay ahead up to 6-16 rows (batched decode of several sequences), and so does Q8_0's
- * one-row kernel (its GEMM widens to 16 bits); the one-row kernels of Q4_1, Q5_0, Q5_1 and Q5_K lose to the
- * GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5).
+ * one-row kernel (its GEMM widens to 16 bits); Q6K_P's pairs tie with its GEMM at 6 rows. The one-row kernels of Q4_1, Q5_0, Q5_1 and Q5_K lose to the
+ * GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5) but keep DIRECT_ROWS: the GEMM sums in another
+ * order, and up to 4 rows a sequence's logits have never depended on what it is batched with.
  */
 const DECODE_ROWS: Partial<Record<number, [number, number]>> = {
   [GgmlType.F16]: [16, 6],
   [F16P]: [16, 6],
   [ROWS4 + GgmlType.Q4_0]: [8, 16],
   [ROWS4 + GgmlType.Q8_0]: [16, 16],
-  [GgmlType.Q4_1]: [1, DIRECT_ROWS],
-  [GgmlType.Q5_0]: [1, DIRECT_ROWS],
-  [GgmlType.Q5_1]: [1, DIRECT_ROWS],
   [Q4K_X4]: [6, DIRECT_ROWS],
-  [Q5K_X4]: [2, DIRECT_ROWS],
 };
 /**
  * The most scratch the F16P repack at load takes on several threads (a block of F16P_ROWS rows each):
