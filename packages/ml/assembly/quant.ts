@@ -805,7 +805,9 @@ type General = u16;
     if (ASC_FEATURE_RELAXED_SIMD) {
       const a0 = v128.load(ab + AI8), a1 = v128.load(ab + AI8 + 16);
       const b0 = v128.load(bb + AI8), b1 = v128.load(bb + AI8 + 16);
-      // rows 0-1 reduced before rows 2-3 are unpacked (hsum4i16's first level), so fewer vectors live at once
+      // hsum4i16 written out for both rows, rows 0-1 reduced before 2-3 are unpacked (V8 still loads and
+      // unpacks all four rows first and spills about six vectors a block; a loop over the two row pairs, with
+      // the sums rotating, measured the same)
       const q0 = v128.load(wb, 8), q1 = v128.load(wb, 24);
       const l0 = v128.and(q0, v128.load(NIB)), h0 = nibHi(q0), l1 = v128.and(q1, v128.load(NIB)), h1 = nibHi(q1);
       const pa0 = q4Dot(a0, a1, l0, h0), pa1 = q4Dot(a0, a1, l1, h1);
@@ -1596,7 +1598,8 @@ export function quant_q8k_rows_kx4(x: usize, ldx: i32, K: i32, out: usize, m0: i
 // dotQ4Kx4 for two activation rows (a, a + stride), the results (+)= into cA and cB: each pair of
 // sub-blocks' nibbles unpacked once for both rows, the scales, mins, d and dmin once. Each row gets
 // dotQ4Kx4's integer sums (the same i16 groupings) and the same float operations in the same order, so the
-// same bits. The weight rows are a loop with the rows' lanes rotating (V8 hoists a basic block's loads).
+// same bits. The weight rows are a loop with the rows' lanes rotating (V8 hoists a basic block's loads); it
+// still spills (two rows cost 0.91x two single rows; two weight rows a step measured the same).
 @inline function dotQ4Kx4Pair(w: usize, a: usize, stride: usize, nsb: i32, cA: usize, cB: usize, add: bool): void {
   let accA = f32x4.splat(0), accB = f32x4.splat(0);
   for (let b = 0; b < nsb; b++) {
