@@ -142,6 +142,36 @@ for (const relaxedSimd of [false, true]) {
       });
     }
 
+    test("strided input and output rows (lda > K, ldc > N) through the paired kernels equal the rows one at a time", () => {
+      for (const [type, N, K] of [
+        ["F16", 128, 4100],
+        ["Q4_0", 8, 256],
+        ["Q4_K", 8, 256],
+        ["Q6_K", 4, 256],
+      ] as const) {
+        const W = packed(e, type, N, K, 7, true);
+        const M = e.decodeRows(W);
+        const [lda, ldc] = [K + 5, N + 3];
+        const xs = randomData(M * lda, 400 + M);
+        const x = e.from(xs);
+        const out = e.from(new Float32Array(M * ldc).fill(7));
+        e.linear(x, W, out, M, N, K, { lda, ldc });
+        const dense = new Float32Array(M * K);
+        for (let m = 0; m < M; m++) dense.set(xs.subarray(m * lda, m * lda + K), m * K);
+        const want = oneAtATime(e, dense, W, new Float32Array(M * N), M, false);
+        for (let m = 0; m < M; m++) {
+          const row = out.f32.slice(m * ldc, m * ldc + N);
+          assert.equal(firstDifference(row, want.subarray(m * N, (m + 1) * N)), -1, `${type} row ${m}`);
+          assert.deepEqual(
+            [...out.f32.slice(m * ldc + N, (m + 1) * ldc)],
+            [7, 7, 7],
+            `${type} row ${m}: the gap untouched`,
+          );
+        }
+        for (const b of [x, out, W]) b.free();
+      }
+    });
+
     test("linearEach over several packed weights (q/k/v-like): each output equals its rows one at a time", () => {
       const K = 256;
       const Ws = [
