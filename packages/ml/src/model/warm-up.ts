@@ -1,7 +1,7 @@
 // Compiles the engine's per-token JavaScript before the first request. V8 optimises a function only
 // after it has run many times, and then compiles it on background threads whose CPU the process pays:
 // for a small model (SmolLM-135M) that is most of the difference between the first 32 decoded tokens
-// and the next (measured in the README, "The first tokens"). A tiny stand-in model on the same engine,
+// and the next (measured: docs/performance.md, "The first tokens"). A tiny stand-in model on the same engine,
 // whose every matrix has the stored type of the real one's matrix in the same place (and its decode
 // layout, where the stand-in's 256-wide shape allows it: not F16's column panels for rows over 4096),
 // runs a prompt and enough decode steps for V8 to optimise the same functions with the same types; it
