@@ -64,6 +64,9 @@ function oneAtATime(
   return want;
 }
 
+const GUARD = 64;
+const GUARD_VALUE = -12345.5;
+
 function batched(
   e: Engine,
   xs: Float32Array,
@@ -74,20 +77,38 @@ function batched(
 ) {
   const K = Ws[0].cols;
   const x = e.from(xs);
-  const outs: Buf[] = inits.map((init) => e.from(init));
+  // each output is followed by guard values that no kernel may write
+  const outs: Buf[] = inits.map((init) => {
+    const o = e.alloc(init.length + GUARD, false);
+    o.f32.set(init);
+    o.f32.fill(GUARD_VALUE, init.length);
+    return o;
+  });
   if (Ws.length === 1) e.linear(x, Ws[0], outs[0], M, Ws[0].rows, K, { accumulate });
   else e.linearEach(x, Ws, outs, M, K, { accumulate });
-  const got = outs.map((o) => Float32Array.from(o.f32));
+  const got = outs.map((o, j) => {
+    const n = inits[j].length;
+    assert.ok(
+      o.f32.subarray(n).every((v) => v === GUARD_VALUE),
+      `${Ws[j].typeName} M=${M}: written past the output`,
+    );
+    return Float32Array.from(o.f32.subarray(0, n));
+  });
   for (const b of [x, ...outs]) b.free();
   return got;
 }
 
-// [type, rows, cols, repacked]: F16 with 8- and 1-value tails, F16 panels (cols > 4096, a tail after the
-// last panel), Q4_0 / Q8_0 repacked four rows at a time and as stored (odd row counts stay stored)
+// [type, rows, cols, repacked]: F16 with 8-value steps and 4-, 5- and 7-value tails, F16 panels (cols >
+// 4096: a 4-value tail after the last panel, an 8-value step there, two blocks of 128 rows that the two
+// threads split with a 15-value tail), Q4_0 / Q8_0 repacked four rows at a time and as stored (odd row
+// counts stay stored)
 const CASES: [GgufWriteType, number, number, boolean][] = [
   ["F16", 12, 100, false],
+  ["F16", 12, 104, false],
   ["F16", 7, 37, false],
   ["F16", 128, 4100, true],
+  ["F16", 128, 4104, true],
+  ["F16", 256, 4111, true],
   ["Q4_0", 20, 352, true],
   ["Q4_0", 9, 96, false],
   ["Q8_0", 16, 288, true],
@@ -150,26 +171,44 @@ for (const relaxedSimd of [false, true]) {
         ["Q6_K", 4, 256],
       ] as const) {
         const W = packed(e, type, N, K, 7, true);
-        const M = e.decodeRows(W);
-        const [lda, ldc] = [K + 5, N + 3];
-        const xs = randomData(M * lda, 400 + M);
-        const x = e.from(xs);
-        const out = e.from(new Float32Array(M * ldc).fill(7));
-        e.linear(x, W, out, M, N, K, { lda, ldc });
-        const dense = new Float32Array(M * K);
-        for (let m = 0; m < M; m++) dense.set(xs.subarray(m * lda, m * lda + K), m * K);
-        const want = oneAtATime(e, dense, W, new Float32Array(M * N), M, false);
-        for (let m = 0; m < M; m++) {
-          const row = out.f32.slice(m * ldc, m * ldc + N);
-          assert.equal(firstDifference(row, want.subarray(m * N, (m + 1) * N)), -1, `${type} row ${m}`);
-          assert.deepEqual(
-            [...out.f32.slice(m * ldc + N, (m + 1) * ldc)],
-            [7, 7, 7],
-            `${type} row ${m}: the gap untouched`,
-          );
+        // an odd count leaves the pair kernels a single row at the end
+        for (const M of [e.decodeRows(W) - 1, e.decodeRows(W)]) {
+          const [lda, ldc] = [K + 5, N + 3];
+          const xs = randomData(M * lda, 400 + M);
+          const x = e.from(xs);
+          const out = e.from(new Float32Array(M * ldc).fill(7));
+          e.linear(x, W, out, M, N, K, { lda, ldc });
+          const dense = new Float32Array(M * K);
+          for (let m = 0; m < M; m++) dense.set(xs.subarray(m * lda, m * lda + K), m * K);
+          const want = oneAtATime(e, dense, W, new Float32Array(M * N), M, false);
+          for (let m = 0; m < M; m++) {
+            const row = out.f32.slice(m * ldc, m * ldc + N);
+            assert.equal(firstDifference(row, want.subarray(m * N, (m + 1) * N)), -1, `${type} row ${m}`);
+            assert.deepEqual(
+              [...out.f32.slice(m * ldc + N, (m + 1) * ldc)],
+              [7, 7, 7],
+              `${type} row ${m}: the gap untouched`,
+            );
+          }
+          for (const b of [x, out]) b.free();
         }
-        for (const b of [x, out, W]) b.free();
+        W.free();
       }
+    });
+
+    test("F16 panels split across the two threads: each thread carries its sums in its own scratch", () => {
+      // two blocks of 128 rows a thread, four panels each: threads that shared one sums area would
+      // overwrite each other's carried sums while both run (a race: repeated so that it shows)
+      const W = packed(e, "F16", 512, 8200, 11, true);
+      for (const M of [2, e.decodeRows(W)]) {
+        const xs = randomData(M * 8200, 500 + M);
+        const want = oneAtATime(e, xs, W, new Float32Array(M * 512), M, false);
+        for (let rep = 0; rep < 16; rep++) {
+          const [got] = batched(e, xs, [W], [new Float32Array(M * 512)], M, false);
+          assert.equal(firstDifference(got, want), -1, `M=${M}, run ${rep}`);
+        }
+      }
+      W.free();
     });
 
     test("linearEach over several packed weights (q/k/v-like): each output equals its rows one at a time", () => {
