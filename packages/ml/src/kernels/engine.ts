@@ -189,8 +189,9 @@ const F16P_MIN_COLS = 4096;
  * one thread per CPU second against the integer GEMM (relaxed) or the dequantised panels (plain) at
  * 896x4864, 4864x896, 1536x8960 and 8960x1536. The kernels that take activation rows in pairs (F16/F16P,
  * Q4_0X4, Q4K_X4) stay ahead up to 6-16 rows (batched decode of several sequences), and so does Q8_0's
- * one-row kernel (its GEMM widens to 16 bits); Q6K_P's pairs tie with its GEMM at 6 rows. The one-row kernels of Q4_1, Q5_0, Q5_1 and Q5_K lose to the
- * GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5) but keep DIRECT_ROWS: the GEMM sums in another
+ * one-row kernel (its GEMM widens to 16 bits); Q6K_P's pairs tie with its GEMM at 4 rows and lose at 6
+ * (2.5 ms against 2.3 at 1536x8960), so it keeps DIRECT_ROWS. The one-row kernels of Q4_1, Q5_0, Q5_1 and
+ * Q5_K lose to the GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5) but keep DIRECT_ROWS: the GEMM sums in another
  * order, and up to 4 rows a sequence's logits have never depended on what it is batched with.
  */
 const DECODE_ROWS: Partial<Record<number, [number, number]>> = {
