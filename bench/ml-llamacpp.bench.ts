@@ -424,7 +424,7 @@ async function main(): Promise<void> {
   console.log(
     `  llama.cpp GMAC/s / ceiling: llama.cpp's prefill in 10^9 multiply-adds per CPU second, beside the most that the 128-bit WebAssembly SIMD instruction our prefill of that format runs on retires here with nothing else to do ` +
       `(bench/wasm-peak.ts, 1 thread: byte dot ${peaks.byteDot.toFixed(1)}, 16-bit dot ${peaks.i16Dot.toFixed(1)}, f32 fused multiply-add ${peaks.f32Fma.toFixed(1)}); ` +
-      "the quotient bounds the prefill ratio any WebAssembly kernel could reach (llama.cpp runs 256/512-bit AVX-512 VNNI and F16C code)",
+      "the quotient bounds the prefill ratio that any kernel on that instruction could reach, one that did nothing but multiply-add (llama.cpp runs 256/512-bit AVX-512 VNNI and F16C code here)",
   );
   console.log(
     `  batch ${BATCH}: ${BATCH} sequences decoding ${DECODE} tokens each in one batched pass per step (as OpenLoRA's scheduler runs requests), tokens per CPU second of all of them; ×: the gain over one sequence's decode`,
