@@ -201,6 +201,8 @@ const DECODE_ROWS: Partial<Record<number, [number, number]>> = {
   [ROWS4 + GgmlType.Q8_0]: [16, 16],
   [Q4K_X4]: [6, DIRECT_ROWS],
 };
+/** The most rows any layout keeps on the decode kernels: longer calls (prompts) run the GEMM / panels. */
+export const MAX_DECODE_ROWS = Math.max(DIRECT_ROWS, ...Object.values(DECODE_ROWS).flatMap((r) => r ?? []));
 /**
  * The most scratch the F16P repack at load takes on several threads (a block of F16P_ROWS rows each):
  * within the fit check's working margin (8 MiB and more), so a model the check accepts loads whatever

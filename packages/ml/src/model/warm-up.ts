@@ -7,7 +7,7 @@
 // runs a prompt and enough decode steps for V8 to optimise the same functions with the same types; it
 // is freed afterwards. Its cost does not grow with the model's width (a few MB of zeros, ~0.1 s of CPU).
 import type { LlamaConfig } from "../formats/model-config.ts";
-import type { Buf } from "../kernels/engine.ts";
+import { type Buf, MAX_DECODE_ROWS } from "../kernels/engine.ts";
 import { packedRowBytes, QTensor, type Weight } from "../kernels/qtensor.ts";
 import { forward } from "./infer.ts";
 import { KVCache, LAYER_MATRIX_NAMES, LlamaModel } from "./llama.ts";
@@ -17,7 +17,13 @@ import { KVCache, LAYER_MATRIX_NAMES, LlamaModel } from "./llama.ts";
  * after about 600-900 calls (measured with --trace-opt on SmolLM-135M's 30 layers: 20-30 steps).
  */
 const LAYER_CALLS = 1024;
-const PROMPT = 8;
+/**
+ * The stand-in's prompt: longer than any layout's decode rows, so that it runs the prefill path (the
+ * integer GEMM or the panels) as a real prompt does. A prompt short enough for the decode kernels left
+ * the prefill code to be compiled, and the decode code V8 had optimised for small numbers to be
+ * deoptimised, during the first real request.
+ */
+const PROMPT = MAX_DECODE_ROWS + 8;
 
 /** The stand-in's shape: every dimension a whole number of 256-value super-blocks and four-row groups. */
 function standInConfig(c: LlamaConfig, steps: number): LlamaConfig {
