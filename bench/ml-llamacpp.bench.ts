@@ -10,7 +10,7 @@
 // BENCH_THREADS (default "1"; "1,2" adds 2-thread rows, marked), BENCH_PROMPT (64), BENCH_DECODE (32),
 // BENCH_BATCH (4: sequences decoding together in the batched rows, as a server batches its requests).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { forward, type GgufWriteType, KVCache, type LlamaConfig, loadLlamaGgufSplit } from "@openledger/ml";
@@ -98,7 +98,7 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
     forward(model, [{ tokens: prompt, cache: again }]);
     const warmPrefill = PROMPT / ((performance.now() - t0) / 1000);
     const warmPrefillCpu = PROMPT / cpuSince(c0);
-    const peakRss = process.resourceUsage().maxRSS * 1024;
+    const peakRss = peakRssBytes();
     cache.free();
     again.free();
     // BATCH sequences: each prompt but its last token prefilled, then DECODE batched steps of one token each
@@ -142,6 +142,21 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
     model.free();
     await Promise.all(engines.map((e) => e.close()));
   }
+}
+
+/**
+ * This process's peak resident memory: the kernel's high-water mark of its own address space (VmHWM).
+ * Not getrusage's maxRSS: a spawned child's maxRSS starts from its parent's resident size at the fork
+ * (Linux carries it across exec), so every child of a large parent reported at least the parent's size.
+ */
+function peakRssBytes(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (hwm) return Number(hwm[1]) * 1024;
+  } catch {
+    // not Linux: getrusage is what there is
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 function cpuSince(c0: NodeJS.CpuUsage): number {
@@ -207,7 +222,7 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
     await seq.evaluateWithoutGeneratingNewTokens(prompt);
     const warmPrefill = PROMPT / ((performance.now() - t0) / 1000);
     const warmPrefillCpu = PROMPT / cpuSince(c0);
-    const peakRss = process.resourceUsage().maxRSS * 1024;
+    const peakRss = peakRssBytes();
     // BATCH sequences of one context, stepped in lockstep: node-llama-cpp puts the evaluations requested
     // in the same turn into one llama_decode batch (generators left to run on their own drift apart and
     // are mostly evaluated one at a time)
