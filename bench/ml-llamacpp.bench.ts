@@ -63,7 +63,7 @@ async function measureOurs(path: string, threads: number): Promise<Measured> {
   // one engine when the model fits one 4 GiB memory, layer ranges on several otherwise
   const { model, file, config, engines } = await loadLlamaGgufSplit(path, {
     threads,
-    maxContext: PROMPT + 2 * DECODE + 8,
+    maxContext: Math.max(PROMPT + 2 * DECODE, BATCH_PROMPT + DECODE) + 8,
   });
   file.close();
   try {
@@ -227,7 +227,12 @@ async function measureLlamaCpp(path: string, threads: number, vocabSize: number)
     // in the same turn into one llama_decode batch (generators left to run on their own drift apart and
     // are mostly evaluated one at a time)
     await context.dispose();
-    context = await model.createContext({ contextSize: 512, batchSize: 512, threads, sequences: BATCH });
+    context = await model.createContext({
+      contextSize: BATCH * (BATCH_PROMPT + DECODE + 8),
+      batchSize: 512,
+      threads,
+      sequences: BATCH,
+    });
     const seqs = Array.from({ length: BATCH }, () => context.getSequence());
     const prompts = batchPrompts(vocabSize) as unknown as (typeof prompt)[];
     for (const [j, s] of seqs.entries()) await s.evaluateWithoutGeneratingNewTokens(prompts[j].slice(0, -1));
