@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { encodeTensor, GgmlType, type GgufWriteType } from "../src/formats/ggml-types.ts";
+import { encodeTensor, type GgufWriteType } from "../src/formats/ggml-types.ts";
 import { writeLlamaGguf } from "../src/formats/llama-gguf.ts";
 import type { LlamaConfig } from "../src/formats/model-config.ts";
 import { type Buf, Engine } from "../src/kernels/engine.ts";
@@ -16,6 +16,7 @@ import { forward } from "../src/model/infer.ts";
 import { KVCache } from "../src/model/llama.ts";
 import { loadLlamaGguf } from "../src/model/load-gguf.ts";
 import { randomData, randomWeights } from "./formats-util.ts";
+import { packedMatrix } from "./helpers/packed.ts";
 
 function packed(
   e: Engine,
@@ -25,9 +26,7 @@ function packed(
   seed: number,
   repack: boolean,
 ): QTensor {
-  const bytes = encodeTensor(type, randomData(rows * cols, seed, 0.5), "w");
-  const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType[type], rows, cols);
-  W.bytes.set(bytes);
+  const W = packedMatrix(e, type, encodeTensor(type, randomData(rows * cols, seed, 0.5), "w"), rows, cols);
   if (repack) e.repackForDecode(W);
   return W;
 }

@@ -19,12 +19,7 @@ import { QTensor } from "../src/kernels/qtensor.ts";
 import { ModelMemoryError } from "../src/model/errors.ts";
 import { loadLlamaGguf } from "../src/model/load-gguf.ts";
 import { randomData, randomWeights } from "./formats-util.ts";
-
-function f16Matrix(e: Engine, bytes: Uint8Array, rows: number, cols: number): QTensor {
-  const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType.F16, rows, cols);
-  W.bytes.set(bytes);
-  return W;
-}
+import { packedMatrix } from "./helpers/packed.ts";
 
 function sameBits(got: Float32Array, want: Float32Array, what: string): void {
   assert.equal(got.length, want.length);
@@ -39,8 +34,8 @@ function storedAndPanels(e: Engine, N: number, K: number, seed: number): [QTenso
   // a few large weights and f16 subnormals among them
   for (let i = 0; i < data.length; i += 997) data[i] = i % 2 ? 6e4 : -3e-6;
   const bytes = encodeTensor("F16", data, "w");
-  const stored = f16Matrix(e, bytes, N, K);
-  const panels = f16Matrix(e, bytes, N, K);
+  const stored = packedMatrix(e, "F16", bytes, N, K);
+  const panels = packedMatrix(e, "F16", bytes, N, K);
   e.repackForDecode(panels);
   assert.notEqual(panels.kernelType, GgmlType.F16, `[${N}, ${K}] is rearranged`);
   assert.notDeepEqual(panels.bytes.slice(0, 8192), bytes.slice(0, 8192), `[${N}, ${K}]: its bytes moved`);
@@ -164,7 +159,7 @@ for (const relaxedSimd of [false, true]) {
         [128, 4096],
         [200, 4875],
       ]) {
-        const W = f16Matrix(e, encodeTensor("F16", randomData(rows * cols, 7), "w"), rows, cols);
+        const W = packedMatrix(e, "F16", encodeTensor("F16", randomData(rows * cols, 7), "w"), rows, cols);
         const before = W.bytes.slice();
         e.repackForDecode(W);
         assert.equal(W.kernelType, GgmlType.F16, `[${rows}, ${cols}]`);
@@ -189,7 +184,7 @@ describe("F16 column panels at load", () => {
   test("the repack takes at most f16RepackScratchBytes beside the matrix on 8 threads", () => {
     // six blocks of 2 MiB: a block per thread would be 12 MiB, the bound is 8
     const [rows, cols] = [768, 8192];
-    const W = f16Matrix(e, encodeTensor("F16", randomData(rows * cols, 9, 0.05), "w"), rows, cols);
+    const W = packedMatrix(e, "F16", encodeTensor("F16", randomData(rows * cols, 9, 0.05), "w"), rows, cols);
     const top = e.peakBytes;
     e.repackForDecode(W);
     assert.notEqual(W.kernelType, GgmlType.F16);

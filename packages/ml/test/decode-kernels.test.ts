@@ -8,6 +8,7 @@ import { Engine } from "../src/kernels/engine.ts";
 import { QTensor } from "../src/kernels/qtensor.ts";
 import * as ref from "../src/kernels/reference.ts";
 import { randomData } from "./formats-util.ts";
+import { packedMatrix } from "./helpers/packed.ts";
 
 /** Worst |a − b| relative to the largest |b|. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -22,8 +23,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 function packedFrom(e: Engine, type: GgufWriteType, data: Float32Array, rows: number, cols: number) {
   const bytes = encodeTensor(type, data, "w");
-  const W = new QTensor(e.allocBytes(bytes.byteLength), GgmlType[type], rows, cols);
-  W.bytes.set(bytes);
+  const W = packedMatrix(e, type, bytes, rows, cols);
   return { W, decoded: decodeTensor(GgmlType[type], bytes, rows * cols, "w") };
 }
 

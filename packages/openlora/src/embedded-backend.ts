@@ -98,7 +98,8 @@ export class EmbeddedBackend implements Backend {
     const tokenizer = tokenizerFromHfJson(new TextDecoder().decode(tokenizerJson));
     const { config, weights } = readLlamaGguf(GgufFile.fromBytes(bytes, m.baseModel.name));
     const model = LlamaModel.fromWeights(await this.getEngine(), config, weights);
-    // V8 compiles the per-token code now rather than during the first request (ml's README, "The first tokens").
+    // V8 compiles the per-token code now rather than during the first request (packages/ml/docs/performance.md,
+    // "The first tokens").
     warmUp(model);
     return {
       model,

@@ -147,7 +147,10 @@ const HEAP_BASE = 65536;
 const ALIGN = 64;
 /** Below this many multiply-adds a matmul runs on the calling thread only. */
 const PARALLEL_MIN_WORK = 1 << 16;
-/** Up to this many rows a linear layer on packed weights dots straight from the blocks (decode), unless DECODE_ROWS says otherwise. */
+/**
+ * Up to this many rows a linear layer on packed weights dots straight from the blocks (decode), unless
+ * DECODE_ROWS says otherwise.
+ */
 const DIRECT_ROWS = 4;
 /** f32 elements of one thread's dequantised weight panel (256 KiB: stays in L2). */
 const PANEL_ELEMENTS = 1 << 16;
@@ -191,8 +194,9 @@ const F16P_MIN_COLS = 4096;
  * Q4_0X4, Q4K_X4) stay ahead up to 6-16 rows (batched decode of several sequences), and so does Q8_0's
  * one-row kernel (its GEMM widens to 16 bits); Q6K_P's pairs tie with its GEMM at 4 rows and lose at 6
  * (2.5 ms against 2.3 at 1536x8960), so it keeps DIRECT_ROWS. The one-row kernels of Q4_1, Q5_0, Q5_1 and
- * Q5_K lose to the GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5) but keep DIRECT_ROWS: the GEMM sums in another
- * order, and up to 4 rows a sequence's logits have never depended on what it is batched with.
+ * Q5_K lose to the GEMM from 2 rows (Q5_0 at 4 rows: 5.3 ms against 2.5) but keep DIRECT_ROWS: the GEMM
+ * sums in another order, and up to 4 rows a sequence's logits have never depended on what it is batched
+ * with.
  */
 const DECODE_ROWS: Partial<Record<number, [number, number]>> = {
   [GgmlType.F16]: [16, 6],
